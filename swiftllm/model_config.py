@@ -1,0 +1,122 @@
+"""What a model is, read from an HF-style directory's config.json (+ generation_config.json)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM")
+
+
+class ModelError(ValueError):
+    """A model directory that cannot be served, with a message meant for the user."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    architecture: str
+    vocab_size: int
+    hidden_size: int
+    intermediate_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    rms_norm_eps: float
+    rope_theta: float
+    max_position_embeddings: int
+    tie_word_embeddings: bool
+    qkv_bias: bool = False
+    rope_scaling: dict = field(default_factory=dict)
+    sliding_window: int | None = None
+    torch_dtype: str = "float32"
+    bos_token_id: int | None = None
+    eos_token_ids: tuple[int, ...] = ()
+    generation_defaults: dict = field(default_factory=dict)  # temperature/top_p/top_k from generation_config
+
+    @property
+    def q_size(self) -> int:
+        return self.num_heads * self.head_dim
+
+    @property
+    def kv_size(self) -> int:
+        return self.num_kv_heads * self.head_dim
+
+    @property
+    def max_context(self) -> int:
+        """Longest context served: the position limit, or Mistral's window (we do not implement sliding)."""
+        if self.sliding_window:
+            return min(self.max_position_embeddings, self.sliding_window)
+        return self.max_position_embeddings
+
+    @staticmethod
+    def from_dict(cfg: dict, generation: dict | None = None) -> ModelConfig:
+        archs = cfg.get("architectures") or ["LlamaForCausalLM"]
+        if archs[0] not in SUPPORTED_ARCHITECTURES:
+            raise ModelError(f"unsupported architecture {archs[0]!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
+        generation = generation or {}
+        heads = cfg["num_attention_heads"]
+        # transformers 5 writes rope_parameters (theta inside); older configs rope_theta + rope_scaling.
+        rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
+        theta = rope.pop("rope_theta", None) or cfg.get("rope_theta", 10000.0)
+        rope_type = rope.get("rope_type", rope.get("type", "default"))
+        if rope_type not in ("default", "linear", "llama3"):
+            raise ModelError(f"unsupported rope scaling type {rope_type!r}; supported: default, linear, llama3")
+        eos = generation.get("eos_token_id", cfg.get("eos_token_id"))
+        eos_ids = tuple(eos) if isinstance(eos, list) else (() if eos is None else (eos,))
+        window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
+        return ModelConfig(
+            architecture=archs[0],
+            vocab_size=cfg["vocab_size"],
+            hidden_size=cfg["hidden_size"],
+            intermediate_size=cfg["intermediate_size"],
+            num_layers=cfg["num_hidden_layers"],
+            num_heads=heads,
+            num_kv_heads=cfg.get("num_key_value_heads") or heads,
+            head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
+            rms_norm_eps=cfg.get("rms_norm_eps", 1e-6),
+            rope_theta=float(theta),
+            max_position_embeddings=cfg.get("max_position_embeddings", 2048),
+            tie_word_embeddings=cfg.get("tie_word_embeddings", False),
+            qkv_bias=archs[0] == "Qwen2ForCausalLM",
+            rope_scaling={**rope, "rope_type": rope_type},
+            sliding_window=window if archs[0] == "MistralForCausalLM" else None,
+            torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"),
+            bos_token_id=generation.get("bos_token_id", cfg.get("bos_token_id")),
+            eos_token_ids=eos_ids,
+            generation_defaults={k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation},
+        )
+
+    @staticmethod
+    def from_dir(path: str | Path) -> ModelConfig:
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise ModelError(f"{path} is not a model directory (no config.json)")
+        try:
+            cfg = json.loads((path / "config.json").read_text())
+            gen_file = path / "generation_config.json"
+            generation = json.loads(gen_file.read_text()) if gen_file.is_file() else {}
+            return ModelConfig.from_dict(cfg, generation)
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ModelError(f"malformed config in {path}: {type(e).__name__}: {e}") from None
+
+    def rope_inv_freq(self) -> torch.Tensor:
+        """Inverse rotary frequencies [head_dim/2], float64, with linear or llama3 scaling applied."""
+        d = self.head_dim
+        inv = 1.0 / (self.rope_theta ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+        s = self.rope_scaling
+        if s["rope_type"] == "linear":
+            inv = inv / s["factor"]
+        elif s["rope_type"] == "llama3":
+            factor, lo, hi = s["factor"], s["low_freq_factor"], s["high_freq_factor"]
+            old_len = s["original_max_position_embeddings"]
+            wavelen = 2 * math.pi / inv
+            smooth = ((old_len / wavelen - lo) / (hi - lo)).clamp(0, 1)
+            # long wavelengths are divided by factor, short ones kept, the band between blends the two
+            inv = torch.where(wavelen > old_len / lo, inv / factor,
+                              torch.where(wavelen < old_len / hi, inv, (1 - smooth) * inv / factor + smooth * inv))
+        return inv

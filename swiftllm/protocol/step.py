@@ -1,0 +1,78 @@
+"""The step: what a controller asks a worker to compute in one iteration, and what comes back.
+
+Columnar on purpose: each field is the array a kernel consumes, so the worker does no per-sequence
+Python work and the wire format (protocol/codec.py) is these arrays as packed little-endian bytes.
+All integer arrays are int32, all real arrays float32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+LAST_TOKEN = -1  # a token id of -1 means "the token this worker last sampled for this sequence"
+
+
+def i32(x: object = ()) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.int32)
+
+
+def f32(x: object = ()) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def pairs(x: object = ()) -> np.ndarray:
+    return i32(x).reshape(-1, 2)
+
+
+@dataclass
+class StepCommand:
+    """One iteration for S sequences; T = sum(query_lens) new tokens.
+
+    A sequence's new tokens sit at positions context_lens - query_lens ... context_lens - 1.
+    """
+
+    seq_ids: np.ndarray = field(default_factory=i32)  # [S]
+    query_lens: np.ndarray = field(default_factory=i32)  # [S] new tokens: a prefill chunk, or 1 to decode
+    context_lens: np.ndarray = field(default_factory=i32)  # [S] tokens in the cache after this step
+    token_ids: np.ndarray = field(default_factory=i32)  # [T] flat; LAST_TOKEN allowed
+    block_table: np.ndarray = field(default_factory=lambda: i32(np.zeros((0, 0))))  # [S, W], padded with 0
+    sample: np.ndarray = field(default_factory=i32)  # [S] 1 where the sequence emits a token this step
+    temperature: np.ndarray = field(default_factory=f32)  # [S] 0 = greedy
+    top_p: np.ndarray = field(default_factory=f32)  # [S] 1 = off
+    top_k: np.ndarray = field(default_factory=i32)  # [S] 0 = off
+    seed: np.ndarray = field(default_factory=i32)  # [S] counter-based RNG key, with the token position
+    presence_penalty: np.ndarray = field(default_factory=f32)  # [S]
+    frequency_penalty: np.ndarray = field(default_factory=f32)  # [S]
+    penalty_lens: np.ndarray = field(default_factory=i32)  # [S] how many of penalty_tokens each sequence owns
+    penalty_tokens: np.ndarray = field(default_factory=i32)  # flat output tokens so far (only if penalised)
+    num_logprobs: np.ndarray = field(default_factory=i32)  # [S] -1 none, 0 chosen token only, N also top-N
+    swap_out: np.ndarray = field(default_factory=pairs)  # [P, 2] (gpu block, cpu block), before the forward
+    swap_in: np.ndarray = field(default_factory=pairs)  # [P, 2] (cpu block, gpu block)
+    copy: np.ndarray = field(default_factory=pairs)  # [P, 2] (src gpu block, dst gpu block)
+    finished: np.ndarray = field(default_factory=i32)  # sequence ids whose state the worker may drop
+
+    @property
+    def num_seqs(self) -> int:
+        return len(self.seq_ids)
+
+    @property
+    def num_tokens(self) -> int:
+        return len(self.token_ids)
+
+
+@dataclass
+class StepResult:
+    """One entry per sequence that had sample=1, in step order."""
+
+    seq_ids: np.ndarray = field(default_factory=i32)
+    tokens: np.ndarray = field(default_factory=i32)
+    logprobs: np.ndarray = field(default_factory=f32)  # [K] chosen token's logprob (NaN if not asked)
+    top_ids: np.ndarray = field(default_factory=lambda: i32(np.zeros((0, 0))))  # [K, N]
+    top_logprobs: np.ndarray = field(default_factory=lambda: f32(np.zeros((0, 0))))  # [K, N]
+    timings: dict[str, float] = field(default_factory=dict)  # ms: queue, forward, sample
+
+
+def array_fields(cls: type) -> list[str]:
+    return [f.name for f in fields(cls) if f.name != "timings"]

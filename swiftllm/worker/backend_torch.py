@@ -1,0 +1,76 @@
+"""The reference backend: every op the model needs, in plain torch, over the paged cache layout.
+
+It is what runs on CPU and the oracle the Triton kernels are tested against. The paged cache holds,
+per layer, K and V as [num_blocks, num_kv_heads, block_size, head_dim].
+"""
+
+from __future__ import annotations
+
+import torch
+
+from swiftllm.worker.metadata import AttentionMetadata
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float,
+             residual: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Returns (norm(x + residual) * weight, x + residual): the sum is the next layer's residual."""
+    if residual is not None:
+        x = x + residual
+    xf = x.float()
+    out = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+    return (out * weight.float()).to(x.dtype), x
+
+
+def rotary(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor,
+           cos_sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotate-half rotary embedding (HF convention). q [T, H, D], k [T, Hkv, D]; cos_sin [max_pos, D]
+    holds cos for the first D/2 frequencies then sin."""
+    half = q.shape[-1] // 2
+    cs = cos_sin[positions].float()
+    cos, sin = cs[:, None, :half], cs[:, None, half:]
+
+    def rot(x: torch.Tensor) -> torch.Tensor:
+        x1, x2 = x.float()[..., :half], x.float()[..., half:]
+        return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), -1).to(x.dtype)
+
+    return rot(q), rot(k)
+
+
+def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
+    gate, up = x.chunk(2, dim=-1)
+    return torch.nn.functional.silu(gate.float()).to(x.dtype) * up
+
+
+def store_kv(k: torch.Tensor, v: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+             slot_mapping: torch.Tensor) -> None:
+    """Write k, v [T, Hkv, D] into the slots block * block_size + offset."""
+    block_size = k_cache.shape[2]
+    blocks, offsets = slot_mapping // block_size, slot_mapping % block_size
+    k_cache[blocks, :, offsets] = k.to(k_cache.dtype)
+    v_cache[blocks, :, offsets] = v.to(v_cache.dtype)
+
+
+def gather_context(cache: torch.Tensor, block_row: torch.Tensor, length: int) -> torch.Tensor:
+    """The first `length` cached vectors of one sequence as [length, Hkv, D]."""
+    block_size = cache.shape[2]
+    blocks = block_row[: (length + block_size - 1) // block_size].long()
+    return cache[blocks].permute(0, 2, 1, 3).reshape(-1, cache.shape[1], cache.shape[3])[:length]
+
+
+def attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, meta: AttentionMetadata,
+              scale: float) -> torch.Tensor:
+    """Causal attention of each sequence's new tokens over its whole cached context. q [T, H, D]."""
+    out = torch.empty_like(q)
+    group = q.shape[1] // k_cache.shape[1]
+    start = 0
+    for i, (ql, ctx) in enumerate(zip(meta.query_lens_host.tolist(), meta.context_lens_host.tolist(), strict=False)):
+        k = gather_context(k_cache, meta.block_table[i], ctx).float().repeat_interleave(group, dim=1)
+        v = gather_context(v_cache, meta.block_table[i], ctx).float().repeat_interleave(group, dim=1)
+        qi = q[start:start + ql].float()
+        scores = torch.einsum("qhd,khd->hqk", qi, k) * scale
+        # query j sits at position ctx - ql + j and sees keys at positions <= its own
+        visible = torch.arange(ctx, device=q.device)[None, :] <= (ctx - ql + torch.arange(ql, device=q.device))[:, None]
+        scores = scores.masked_fill(~visible, float("-inf"))
+        out[start:start + ql] = torch.einsum("hqk,khd->qhd", scores.softmax(-1), v).to(q.dtype)
+        start += ql
+    return out

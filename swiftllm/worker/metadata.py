@@ -1,0 +1,50 @@
+"""Per-step tensors shared by every layer: where each new token sits and which cache slots it owns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class AttentionMetadata:
+    positions: torch.Tensor  # [T] int64, position of each new token in its sequence
+    slot_mapping: torch.Tensor  # [T] int64, block * block_size + offset where its K/V are stored
+    query_start: torch.Tensor  # [S+1] int32, cumulative query lengths
+    context_lens: torch.Tensor  # [S] int32, cached tokens after this step
+    block_table: torch.Tensor  # [S, W] int32
+    query_lens_host: np.ndarray  # [S] (host copies: the torch reference loops over sequences)
+    context_lens_host: np.ndarray  # [S]
+    max_query_len: int
+    max_context_len: int
+
+    @property
+    def decode_only(self) -> bool:
+        return self.max_query_len == 1
+
+    @staticmethod
+    def build(query_lens: np.ndarray, context_lens: np.ndarray, block_table: np.ndarray, block_size: int,
+              device: torch.device) -> AttentionMetadata:
+        query_start = np.zeros(len(query_lens) + 1, dtype=np.int64)
+        np.cumsum(query_lens, out=query_start[1:])
+        seq_of_token = np.repeat(np.arange(len(query_lens)), query_lens)
+        offset_in_query = np.arange(query_start[-1]) - query_start[seq_of_token]
+        positions = (context_lens - query_lens)[seq_of_token] + offset_in_query
+        slots = block_table[seq_of_token, positions // block_size].astype(np.int64) * block_size + positions % block_size
+
+        def dev(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(a)).to(device=device, dtype=dtype, non_blocking=True)
+
+        return AttentionMetadata(
+            positions=dev(positions, torch.int64),
+            slot_mapping=dev(slots, torch.int64),
+            query_start=dev(query_start, torch.int32),
+            context_lens=dev(context_lens, torch.int32),
+            block_table=dev(block_table, torch.int32),
+            query_lens_host=query_lens,
+            context_lens_host=context_lens,
+            max_query_len=int(query_lens.max(initial=0)),
+            max_context_len=int(context_lens.max(initial=0)),
+        )

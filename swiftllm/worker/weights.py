@@ -1,0 +1,121 @@
+"""Checkpoint loading: HF names in, this rank's merged and sharded tensors out.
+
+Supports safetensors (one file or sharded with an index), pytorch_model*.bin (weights_only), and
+"dummy" random weights built from the config alone, for benchmarks at real shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import safe_open
+
+from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.worker.parallel import Parallel
+
+
+@dataclass
+class LayerWeights:
+    input_norm: torch.Tensor
+    qkv: torch.Tensor  # [(H + 2 Hkv) D / ws, hidden]: this rank's heads of q, k, v stacked
+    qkv_bias: torch.Tensor | None
+    o: torch.Tensor  # [hidden, H D / ws]
+    post_norm: torch.Tensor
+    gate_up: torch.Tensor  # [2 I / ws, hidden]
+    down: torch.Tensor  # [hidden, I / ws]
+
+
+@dataclass
+class ModelWeights:
+    embed: torch.Tensor  # [V / ws, hidden] vocab-parallel
+    layers: list[LayerWeights]
+    norm: torch.Tensor
+    lm_head: torch.Tensor  # the embedding itself when tied
+
+    def nbytes(self) -> int:
+        tensors = [self.embed, self.norm, self.lm_head] + [t for lw in self.layers for t in vars(lw).values()
+                                                           if t is not None]
+        return sum({t.data_ptr(): t.numel() * t.element_size() for t in tensors}.values())
+
+
+def checkpoint_files(path: Path) -> list[Path]:
+    for pattern in ("*.safetensors", "pytorch_model*.bin"):
+        files = sorted(path.glob(pattern))
+        if files:
+            return files
+    raise ModelError(f"no weights in {path} (expected *.safetensors or pytorch_model*.bin)")
+
+
+def iter_checkpoint(path: Path) -> Iterator[tuple[str, torch.Tensor]]:
+    # Sharded checkpoints list their files in an index; reading every matching file gives the same set.
+    for f in checkpoint_files(path):
+        if f.suffix == ".safetensors":
+            with safe_open(str(f), framework="pt") as st:
+                for name in st.keys():
+                    yield name, st.get_tensor(name)
+        else:
+            yield from torch.load(f, map_location="cpu", weights_only=True, mmap=True).items()
+
+
+def dummy_checkpoint(cfg: ModelConfig) -> dict[str, torch.Tensor]:
+    """Random weights of the right shapes (small values keep bf16 activations finite)."""
+    gen = torch.Generator().manual_seed(0)
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.empty(shape).uniform_(-0.02, 0.02, generator=gen)
+
+    h, i = cfg.hidden_size, cfg.intermediate_size
+    ckpt = {"model.embed_tokens.weight": rand(cfg.vocab_size, h), "model.norm.weight": torch.ones(h)}
+    if not cfg.tie_word_embeddings:
+        ckpt["lm_head.weight"] = rand(cfg.vocab_size, h)
+    for n in range(cfg.num_layers):
+        p = f"model.layers.{n}."
+        shapes = {"self_attn.q_proj": (cfg.q_size, h), "self_attn.k_proj": (cfg.kv_size, h),
+                  "self_attn.v_proj": (cfg.kv_size, h), "self_attn.o_proj": (h, cfg.q_size),
+                  "mlp.gate_proj": (i, h), "mlp.up_proj": (i, h), "mlp.down_proj": (h, i)}
+        ckpt.update({p + k + ".weight": rand(*s) for k, s in shapes.items()})
+        ckpt[p + "input_layernorm.weight"] = torch.ones(h)
+        ckpt[p + "post_attention_layernorm.weight"] = torch.ones(h)
+        if cfg.qkv_bias:
+            for k, n_out in (("q", cfg.q_size), ("k", cfg.kv_size), ("v", cfg.kv_size)):
+                ckpt[p + f"self_attn.{k}_proj.bias"] = rand(n_out)
+    return ckpt
+
+
+def load_weights(path: Path | None, cfg: ModelConfig, par: Parallel, dtype: torch.dtype,
+                 device: torch.device, load_format: str = "auto") -> ModelWeights:
+    if load_format == "dummy":
+        ckpt = dummy_checkpoint(cfg)
+    else:
+        ckpt = {k.removeprefix("language_model."): v for k, v in iter_checkpoint(Path(path))}
+
+    def get(name: str, shard_dim: int | None = None) -> torch.Tensor:
+        if name not in ckpt:
+            raise ModelError(f"checkpoint in {path} lacks tensor {name!r}")
+        t = ckpt[name] if shard_dim is None else par.shard(ckpt[name], shard_dim)
+        return t.to(device=device, dtype=dtype).contiguous()
+
+    if cfg.num_heads % par.world_size or cfg.num_kv_heads % par.world_size:
+        raise ModelError(f"{cfg.num_heads} heads / {cfg.num_kv_heads} KV heads do not split over "
+                         f"{par.world_size} workers")
+    layers = []
+    for n in range(cfg.num_layers):
+        p = f"model.layers.{n}."
+        qkv = [p + f"self_attn.{x}_proj" for x in "qkv"]
+        layers.append(LayerWeights(
+            input_norm=get(p + "input_layernorm.weight"),
+            qkv=torch.cat([get(x + ".weight", 0) for x in qkv]),
+            qkv_bias=torch.cat([get(x + ".bias", 0) for x in qkv]) if cfg.qkv_bias else None,
+            o=get(p + "self_attn.o_proj.weight", 1),
+            post_norm=get(p + "post_attention_layernorm.weight"),
+            gate_up=torch.cat([get(p + "mlp.gate_proj.weight", 0), get(p + "mlp.up_proj.weight", 0)]),
+            down=get(p + "mlp.down_proj.weight", 1),
+        ))
+        for k in [x for x in ckpt if x.startswith(p)]:
+            del ckpt[k]  # free host memory as we go
+    embed = get("model.embed_tokens.weight", 0)
+    lm_head = embed if cfg.tie_word_embeddings or "lm_head.weight" not in ckpt else get("lm_head.weight", 0)
+    return ModelWeights(embed=embed, layers=layers, norm=get("model.norm.weight"), lm_head=lm_head)

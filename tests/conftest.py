@@ -1,0 +1,75 @@
+"""Shared fixtures: tiny random HF checkpoints and helpers to drive a ModelRunner directly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from swiftllm.protocol.step import StepCommand, f32, i32
+from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
+
+TINY = dict(vocab_size=128, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=4, max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=False,
+            rope_theta=10000.0)
+
+
+def save_tiny_model(path: Path, arch: str = "LlamaForCausalLM", seed: int = 0, safe: bool = True,
+                    **overrides: object) -> torch.nn.Module:
+    """Save a random HF model of a tiny config to `path`; returns the HF model (float32, eval)."""
+    import transformers
+
+    cfg_cls = {"LlamaForCausalLM": transformers.LlamaConfig, "MistralForCausalLM": transformers.MistralConfig,
+               "Qwen2ForCausalLM": transformers.Qwen2Config}[arch]
+    torch.manual_seed(seed)
+    cfg = cfg_cls(**{**TINY, **overrides})
+    model = getattr(transformers, arch)(cfg).float().eval()
+    with torch.no_grad():  # HF initialises norms to 1; random norms test that we read them
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.uniform_(0.5, 1.5)
+    model.save_pretrained(path, safe_serialization=safe)
+    return model
+
+
+def make_step(seq_ids: list[int], chunks: list[list[int]], context_lens: list[int], block_tables: list[list[int]],
+              sample: list[int] | None = None, temperature: float = 0.0, **sampling: object) -> StepCommand:
+    n = len(seq_ids)
+    width = max(len(b) for b in block_tables)
+    table = np.zeros((n, width), dtype=np.int32)
+    for i, b in enumerate(block_tables):
+        table[i, :len(b)] = b
+    return StepCommand(
+        seq_ids=i32(seq_ids), query_lens=i32([len(c) for c in chunks]), context_lens=i32(context_lens),
+        token_ids=i32([t for c in chunks for t in c]), block_table=table,
+        sample=i32(sample if sample is not None else [1] * n), temperature=f32([temperature] * n),
+        top_p=f32([sampling.get("top_p", 1.0)] * n), top_k=i32([sampling.get("top_k", 0)] * n),
+        seed=i32([sampling.get("seed", 0)] * n), presence_penalty=f32([0.0] * n), frequency_penalty=f32([0.0] * n),
+        penalty_lens=i32([0] * n), num_logprobs=i32([sampling.get("num_logprobs", -1)] * n))
+
+
+def runner_for(path: Path, num_blocks: int = 64, block_size: int = 16, max_len: int = 256,
+               **kw: object) -> ModelRunner:
+    r = ModelRunner(WorkerConfig(model=str(path), device="cpu", **kw))
+    r.init_cache(block_size, num_blocks, 8, max_len)
+    return r
+
+
+def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
+    out, ref = out.double(), ref.double()
+    err = float((out - ref).norm() / ref.norm())
+    return err if err == err else float("inf")  # NaN never passes
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tiny-llama")
+    save_tiny_model(path)
+    return path
