@@ -32,7 +32,8 @@ class AttentionMetadata:
         seq_of_token = np.repeat(np.arange(len(query_lens)), query_lens)
         offset_in_query = np.arange(query_start[-1]) - query_start[seq_of_token]
         positions = (context_lens - query_lens)[seq_of_token] + offset_in_query
-        slots = block_table[seq_of_token, positions // block_size].astype(np.int64) * block_size + positions % block_size
+        blocks = block_table[seq_of_token, positions // block_size].astype(np.int64)
+        slots = blocks * block_size + positions % block_size
 
         def dev(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(a)).to(device=device, dtype=dtype, non_blocking=True)

@@ -79,11 +79,14 @@ class ModelRunner:
         self.last_tokens: dict[int, int] = {}
         self.graphs = None
 
+    def block_bytes(self, block_size: int) -> int:
+        mc = self.model_config
+        return KVCache.block_bytes(mc.num_layers, mc.num_kv_heads // self.par.world_size, mc.head_dim,
+                                   block_size, self.dtype)
+
     def profile(self, block_size: int = 16) -> int:
         """How many KV blocks fit: on CUDA the free memory after weights, less headroom for activations."""
-        mc = self.model_config
-        per_block = KVCache.block_bytes(mc.num_layers, mc.num_kv_heads // self.par.world_size, mc.head_dim,
-                                        block_size, self.dtype)
+        per_block = self.block_bytes(block_size)
         if self.device.type != "cuda":
             return int(self.cfg.cpu_kv_memory_gb * 2**30) // per_block
         torch.cuda.empty_cache()

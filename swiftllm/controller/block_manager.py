@@ -1,0 +1,63 @@
+"""KV blocks on the GPU and in CPU swap space, with reference counts (ready for prefix sharing)."""
+
+from __future__ import annotations
+
+
+class BlockPool:
+    def __init__(self, num_blocks: int) -> None:
+        self.num_blocks = num_blocks
+        self.free_ids = list(range(num_blocks - 1, -1, -1))  # a stack: recently freed blocks are reused first
+        self.refs = [0] * num_blocks
+
+    @property
+    def num_free(self) -> int:
+        return len(self.free_ids)
+
+    def allocate(self, n: int) -> list[int]:
+        if n > len(self.free_ids):
+            raise MemoryError(f"asked for {n} blocks, {len(self.free_ids)} free")
+        out = [self.free_ids.pop() for _ in range(n)]
+        for b in out:
+            self.refs[b] = 1
+        return out
+
+    def free(self, blocks: list[int]) -> None:
+        for b in blocks:
+            assert self.refs[b] > 0, f"double free of block {b}"
+            self.refs[b] -= 1
+            if self.refs[b] == 0:
+                self.free_ids.append(b)
+
+
+class BlockManager:
+    def __init__(self, block_size: int, num_gpu_blocks: int, num_cpu_blocks: int) -> None:
+        self.block_size = block_size
+        self.gpu = BlockPool(num_gpu_blocks)
+        self.cpu = BlockPool(num_cpu_blocks)
+
+    def blocks_for(self, num_tokens: int) -> int:
+        return -(-num_tokens // self.block_size)
+
+    def grow(self, blocks: list[int], num_tokens: int) -> bool:
+        """Extend a block list to hold num_tokens; False (nothing taken) if the GPU is full."""
+        need = self.blocks_for(num_tokens) - len(blocks)
+        if need > self.gpu.num_free:
+            return False
+        if need > 0:
+            blocks.extend(self.gpu.allocate(need))
+        return True
+
+    def swap_out(self, blocks: list[int]) -> list[tuple[int, int]] | None:
+        """Move blocks to CPU; the (gpu, cpu) pairs to copy, or None if swap space is full."""
+        if len(blocks) > self.cpu.num_free:
+            return None
+        cpu = self.cpu.allocate(len(blocks))
+        self.gpu.free(blocks)
+        return list(zip(blocks, cpu))
+
+    def swap_in(self, cpu_blocks: list[int]) -> list[tuple[int, int]] | None:
+        if len(cpu_blocks) > self.gpu.num_free:
+            return None
+        gpu = self.gpu.allocate(len(cpu_blocks))
+        self.cpu.free(cpu_blocks)
+        return list(zip(cpu_blocks, gpu))

@@ -1,0 +1,195 @@
+"""Which sequences run in the next step, and how many tokens each (the policy a researcher replaces).
+
+Iteration-level scheduling with selective batching: every step re-decides. Decodes go first, then
+prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode). Admission is
+first come first served, bounded by free KV blocks and running sequences. When blocks run out, the
+newest running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
+Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are left.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from swiftllm.controller.block_manager import BlockManager
+from swiftllm.controller.sequence import Sequence, Status
+from swiftllm.protocol.step import StepCommand, f32, i32, pairs
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    max_model_len: int
+    num_gpu_blocks: int
+    num_cpu_blocks: int = 0
+    block_size: int = 16
+    max_num_seqs: int = 256
+    max_num_batched_tokens: int = 2048
+
+
+@dataclass
+class Batch:
+    seqs: list[Sequence] = field(default_factory=list)
+    query_lens: list[int] = field(default_factory=list)
+    swap_out: list[tuple[int, int]] = field(default_factory=list)
+    swap_in: list[tuple[int, int]] = field(default_factory=list)
+    finished_ids: list[int] = field(default_factory=list)
+
+    def command(self, block_size: int) -> StepCommand:
+        """The columnar step for this batch (sampling arrays included)."""
+        n = len(self.seqs)
+        width = max((len(s.blocks) for s in self.seqs), default=0)
+        table = np.zeros((n, width), dtype=np.int32)
+        tokens, penalty_lens, penalty_tokens = [], [], []
+        for i, (s, q) in enumerate(zip(self.seqs, self.query_lens)):
+            table[i, :len(s.blocks)] = s.blocks
+            tokens += s.token_ids[s.num_cached:s.num_cached + q]
+            penalised = s.params.presence_penalty or s.params.frequency_penalty
+            penalty_lens.append(s.num_outputs if penalised else 0)
+            penalty_tokens += s.output_ids if penalised else []
+        ctx = [s.num_cached + q for s, q in zip(self.seqs, self.query_lens)]
+        p = [s.params for s in self.seqs]
+        return StepCommand(
+            seq_ids=i32([s.seq_id for s in self.seqs]), query_lens=i32(self.query_lens), context_lens=i32(ctx),
+            token_ids=i32(tokens), block_table=table,
+            sample=i32([c == len(s.token_ids) for s, c in zip(self.seqs, ctx)]),
+            temperature=f32([x.temperature for x in p]), top_p=f32([x.top_p for x in p]),
+            top_k=i32([x.top_k for x in p]), seed=i32([s.seed for s in self.seqs]),
+            presence_penalty=f32([x.presence_penalty for x in p]),
+            frequency_penalty=f32([x.frequency_penalty for x in p]),
+            penalty_lens=i32(penalty_lens), penalty_tokens=i32(penalty_tokens),
+            num_logprobs=i32([-1 if x.logprobs is None else x.logprobs for x in p]),
+            swap_out=pairs(self.swap_out), swap_in=pairs(self.swap_in), finished=i32(self.finished_ids))
+
+
+class Scheduler:
+    def __init__(self, cfg: SchedulerConfig) -> None:
+        self.cfg = cfg
+        self.blocks = BlockManager(cfg.block_size, cfg.num_gpu_blocks, cfg.num_cpu_blocks)
+        self.waiting: deque[Sequence] = deque()
+        self.running: list[Sequence] = []
+        self.swapped: list[Sequence] = []
+        self.finished_ids: list[int] = []  # reported to the worker with the next step
+        self.counters = {"preemptions": 0, "swaps_out": 0, "swaps_in": 0, "recomputes": 0}
+
+    def check_fits(self, prompt_len: int) -> None:
+        """Reject a prompt that could never run, rather than let it block the queue."""
+        if prompt_len < 1:
+            raise ValueError("the prompt is empty")
+        if prompt_len >= self.max_len:
+            raise ValueError(f"the prompt has {prompt_len} tokens; the context holds {self.max_len} tokens "
+                             f"(prompt plus at least one output token)")
+
+    def add(self, seq: Sequence) -> None:
+        self.check_fits(len(seq.prompt_ids))
+        self.waiting.append(seq)
+
+    @property
+    def max_len(self) -> int:
+        """Longest sequence: the model's context, or what the whole cache holds if that is less."""
+        return min(self.cfg.max_model_len, self.cfg.num_gpu_blocks * self.cfg.block_size)
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.waiting or self.running or self.swapped)
+
+    def schedule(self) -> Batch:
+        batch, budget = Batch(finished_ids=self.finished_ids), self.cfg.max_num_batched_tokens
+        self.finished_ids = []
+        preempted = False
+        # decodes first, then prefill chunks; oldest first within each
+        order = sorted(self.running, key=lambda s: (s.num_uncached > 1, s.arrival))
+        for seq in order:
+            if seq.status is not Status.RUNNING:
+                continue  # preempted earlier in this loop
+            q = min(seq.num_uncached, budget)
+            while q and not self.blocks.grow(seq.blocks, seq.num_cached + q):
+                victims = [s for s in self.running if s is not seq and s not in batch.seqs]
+                victim = max(victims, key=lambda s: s.arrival) if victims else seq
+                self.preempt(victim, batch)
+                preempted = True
+                if victim is seq:
+                    q = 0
+            if q:
+                batch.seqs.append(seq)
+                batch.query_lens.append(q)
+                budget -= q
+        if not preempted:
+            self.swap_back(batch)
+            self.admit(batch, budget)
+        return batch
+
+    def swap_back(self, batch: Batch) -> None:
+        while self.swapped and len(self.running) < self.cfg.max_num_seqs:
+            seq = self.swapped[0]
+            if self.blocks.gpu.num_free < len(seq.blocks) + 1:  # room for its next token too
+                break
+            moves = self.blocks.swap_in(seq.blocks)
+            batch.swap_in += moves
+            seq.blocks = [gpu for _, gpu in moves]
+            seq.status = Status.RUNNING
+            self.swapped.pop(0)
+            self.running.append(seq)
+            self.counters["swaps_in"] += 1
+
+    def admit(self, batch: Batch, budget: int) -> None:
+        while self.waiting and budget and len(self.running) < self.cfg.max_num_seqs:
+            seq = self.waiting[0]
+            q = min(seq.num_uncached, budget)
+            if not self.blocks.grow(seq.blocks, q):
+                break
+            self.waiting.popleft()
+            seq.status = Status.RUNNING
+            self.running.append(seq)
+            batch.seqs.append(seq)
+            batch.query_lens.append(q)
+            budget -= q
+
+    def preempt(self, seq: Sequence, batch: Batch) -> None:
+        self.counters["preemptions"] += 1
+        self.running.remove(seq)
+        moves = self.blocks.swap_out(seq.blocks) if seq.num_cached else None
+        if moves is not None:
+            batch.swap_out += moves
+            seq.blocks = [cpu for _, cpu in moves]
+            seq.status = Status.SWAPPED
+            self.swapped.append(seq)
+            self.swapped.sort(key=lambda s: s.arrival)
+            self.counters["swaps_out"] += 1
+        else:  # swap full (or nothing cached): drop the cache, compute it again later
+            self.blocks.gpu.free(seq.blocks)
+            seq.blocks, seq.num_cached, seq.status = [], 0, Status.WAITING
+            self.waiting.appendleft(seq)
+            self.counters["recomputes"] += 1
+
+    def update(self, batch: Batch, tokens: dict[int, int], eos_ids: tuple[int, ...]) -> None:
+        """Advance each sequence of the batch by its computed tokens and sampled token; finish the done ones."""
+        for seq, q in zip(batch.seqs, batch.query_lens):
+            seq.num_cached += q
+            token = tokens.get(seq.seq_id)
+            if token is None or seq.finished:
+                continue
+            seq.token_ids.append(token)
+            p = seq.params
+            if (token in eos_ids and not p.ignore_eos) or token in p.stop_token_ids:
+                self.finish(seq, "stop")
+            elif seq.num_outputs >= p.max_tokens or len(seq.token_ids) >= self.max_len:
+                self.finish(seq, "length")
+
+    def finish(self, seq: Sequence, reason: str) -> None:
+        """End a sequence in any state (also an abort) and return its blocks."""
+        if seq.finished:
+            return
+        if seq.status is Status.RUNNING:
+            self.running.remove(seq)
+            self.blocks.gpu.free(seq.blocks)
+        elif seq.status is Status.SWAPPED:
+            self.swapped.remove(seq)
+            self.blocks.cpu.free(seq.blocks)
+        elif seq in self.waiting:
+            self.waiting.remove(seq)
+            self.blocks.gpu.free(seq.blocks)
+        seq.blocks, seq.status, seq.finish_reason = [], Status.FINISHED, reason
+        self.finished_ids.append(seq.seq_id)

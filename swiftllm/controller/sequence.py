@@ -1,0 +1,51 @@
+"""A request's state as the controller tracks it, from admission to its last token."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from swiftllm.sampling_params import SamplingParams
+
+
+class Status(enum.Enum):
+    WAITING = "waiting"  # not in the cache: new, or preempted to be recomputed
+    RUNNING = "running"  # its blocks are on the GPU
+    SWAPPED = "swapped"  # its blocks are in CPU swap space
+    FINISHED = "finished"
+
+
+@dataclass(eq=False)
+class Sequence:
+    seq_id: int
+    prompt_ids: list[int]
+    params: SamplingParams  # resolved: no None left
+    seed: int
+    arrival: float
+    token_ids: list[int] = field(default_factory=list)  # prompt then outputs
+    num_cached: int = 0  # leading tokens whose K/V are in the cache
+    blocks: list[int] = field(default_factory=list)  # GPU blocks, or CPU blocks while swapped
+    status: Status = Status.WAITING
+    finish_reason: str | None = None  # "stop" | "length" | "abort"
+    text: str = ""  # detokenized output so far
+    logprobs: list[tuple[float, list[tuple[int, float]]]] = field(default_factory=list)
+    detokenizer: object = None
+
+    def __post_init__(self) -> None:
+        self.token_ids = list(self.prompt_ids)
+
+    @property
+    def output_ids(self) -> list[int]:
+        return self.token_ids[len(self.prompt_ids):]
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.token_ids) - len(self.prompt_ids)
+
+    @property
+    def num_uncached(self) -> int:
+        return len(self.token_ids) - self.num_cached
+
+    @property
+    def finished(self) -> bool:
+        return self.status is Status.FINISHED

@@ -1,0 +1,78 @@
+"""Text in, token ids out, and back: HF `tokenizers`, the model's chat template, streaming detokenization."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from tokenizers import Tokenizer as HFTokenizer
+
+from swiftllm.model_config import ModelError
+
+
+class Tokenizer:
+    def __init__(self, model_dir: str | Path) -> None:
+        model_dir = Path(model_dir)
+        if not (model_dir / "tokenizer.json").is_file():
+            raise ModelError(f"{model_dir} has no tokenizer.json")
+        self.hf = HFTokenizer.from_file(str(model_dir / "tokenizer.json"))
+        cfg_file = model_dir / "tokenizer_config.json"
+        cfg = json.loads(cfg_file.read_text()) if cfg_file.is_file() else {}
+        template_file = model_dir / "chat_template.jinja"  # what transformers 5 writes beside the config
+        template = template_file.read_text() if template_file.is_file() else cfg.get("chat_template")
+        if isinstance(template, list):  # named templates: take the default one
+            template = next((t["template"] for t in template if t.get("name") == "default"), template[0]["template"])
+        self.chat_template = template
+
+        def token(key: str) -> str:
+            t = cfg.get(key) or ""
+            return t.get("content", "") if isinstance(t, dict) else t
+
+        self.special = {k: token(k) for k in ("bos_token", "eos_token", "pad_token", "unk_token")}
+        self.vocab_size = self.hf.get_vocab_size()
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        return self.hf.encode(text, add_special_tokens=add_special_tokens).ids
+
+    def decode(self, ids: list[int]) -> str:
+        return self.hf.decode(ids, skip_special_tokens=True)
+
+    def render_chat(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
+        if not self.chat_template:
+            raise ModelError("this model has no chat template")
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+
+        def raise_exception(message: str) -> None:
+            raise ValueError(message)
+
+        env.globals["raise_exception"] = raise_exception
+        return env.from_string(self.chat_template).render(
+            messages=messages, add_generation_prompt=add_generation_prompt, **self.special)
+
+    def encode_chat(self, messages: list[dict]) -> list[int]:
+        # the rendered template already holds BOS and friends as text
+        return self.encode(self.render_chat(messages), add_special_tokens=False)
+
+
+class Detokenizer:
+    """Turns a growing list of ids into text increments, holding back bytes of an unfinished character.
+
+    Decoding only a short window (from a few tokens before the unread ones) keeps each step O(1) while
+    still letting byte-level BPE merge multi-token characters and word-leading spaces correctly.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, prompt_ids: list[int]) -> None:
+        self.tok = tokenizer
+        self.ids = list(prompt_ids[-4:])
+        self.prefix = 0  # window start
+        self.read = len(self.ids)  # ids before this are already emitted
+
+    def add(self, token: int) -> str:
+        self.ids.append(token)
+        before = self.tok.decode(self.ids[self.prefix:self.read])
+        text = self.tok.decode(self.ids[self.prefix:])
+        if text.endswith("\ufffd") or len(text) <= len(before):
+            return ""  # an incomplete UTF-8 sequence, or a token with no text yet
+        self.prefix, self.read = self.read, len(self.ids)
+        return text[len(before):]

@@ -1,0 +1,150 @@
+"""Paged decode attention: one query token per sequence over its cached context.
+
+v1 (splits == 1): grid (S, Hkv, 1). One program per (sequence, KV head) walks the whole context and
+writes the output directly.
+v2 (splits > 1, Flash-Decoding): grid (S, Hkv, splits). The context is cut into `splits` chunks; each
+program writes a partial output and its log-sum-exp, and a reduce kernel, grid (S, H), merges them.
+
+Either way a program loads each K/V tile once for its KV head's whole query group (GQA: the G query heads
+of the group are the rows of one tl.dot, padded to at least 16), so K/V cross memory once.
+
+CUDA-graph replay: the grid depends only on (S, Hkv, splits), never on context lengths, which are read on
+the device. Each chunk is at least MIN_CHUNK tokens, so for short contexts the extra splits find no work and
+exit early; the reduce kernel recomputes the same chunking to know how many partials are live.
+
+Sequences with context length 0 (padded rows of a graph) write zeros. Any head dim: tiles are padded to
+the next power of two and masked.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+MIN_CHUNK = 256  # tokens per split at least: shorter chunks cost more in the reduce than they gain
+LOG2E = 1.4426950408889634
+
+
+@triton.jit
+def _chunk(ctx, SPLITS: tl.constexpr, BLOCK_N: tl.constexpr, MIN_CHUNK: tl.constexpr):
+    per_split = tl.cdiv(tl.cdiv(ctx, SPLITS), BLOCK_N) * BLOCK_N
+    return tl.maximum(per_split, MIN_CHUNK)
+
+
+@triton.jit
+def _decode_kernel(q_ptr, k_ptr, v_ptr, table_ptr, ctx_ptr, out_ptr, part_o_ptr, part_lse_ptr, qk_scale,
+                   q_stride_s, q_stride_h, o_stride_s, o_stride_h, table_stride, c_stride_b, c_stride_h, c_stride_o,
+                   G: tl.constexpr, BLOCK_G: tl.constexpr, D: tl.constexpr, BLOCK_D: tl.constexpr,
+                   PAGE: tl.constexpr, BLOCK_N: tl.constexpr, SPLITS: tl.constexpr, MIN_CHUNK: tl.constexpr):
+    seq = tl.program_id(0).to(tl.int64)
+    kvh = tl.program_id(1)
+    split = tl.program_id(2)
+    ctx = tl.load(ctx_ptr + seq)
+    if SPLITS == 1:
+        start, end = 0, ctx
+    else:
+        chunk = _chunk(ctx, SPLITS, BLOCK_N, MIN_CHUNK)
+        start = split * chunk
+        if start >= ctx:
+            return  # this split has no work; the reduce kernel skips it
+        end = tl.minimum(start + chunk, ctx)
+
+    g = tl.arange(0, BLOCK_G)
+    d = tl.arange(0, BLOCK_D)
+    heads = kvh * G + g
+    qmask = (g[:, None] < G) & (d[None, :] < D)
+    q = tl.load(q_ptr + seq * q_stride_s + heads[:, None] * q_stride_h + d[None, :], mask=qmask, other=0.0)
+
+    m = tl.full([BLOCK_G], float("-inf"), tl.float32)
+    l_sum = tl.zeros([BLOCK_G], tl.float32)
+    acc = tl.zeros([BLOCK_G, BLOCK_D], tl.float32)
+    head_off = kvh.to(tl.int64) * c_stride_h
+    for n0 in range(start, end, BLOCK_N):
+        n = n0 + tl.arange(0, BLOCK_N)
+        nmask = n < end
+        block = tl.load(table_ptr + seq * table_stride + n // PAGE, mask=nmask, other=0).to(tl.int64)
+        off = block[:, None] * c_stride_b + head_off + (n % PAGE)[:, None] * c_stride_o + d[None, :]
+        kvmask = nmask[:, None] if D == BLOCK_D else nmask[:, None] & (d[None, :] < D)
+        k = tl.load(k_ptr + off, mask=kvmask, other=0.0)
+        v = tl.load(v_ptr + off, mask=kvmask, other=0.0)
+        s = tl.dot(q, tl.trans(k)) * qk_scale  # log2 units: the scale carries log2(e)
+        s = tl.where(nmask[None, :], s, float("-inf"))
+        m_new = tl.maximum(m, tl.max(s, axis=1))
+        alpha = tl.exp2(m - m_new)
+        p = tl.exp2(s - m_new[:, None])
+        l_sum = l_sum * alpha + tl.sum(p, axis=1)
+        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
+        m = m_new
+
+    safe = tl.where(l_sum > 0, l_sum, 1.0)
+    o = acc / safe[:, None]
+    if SPLITS == 1:
+        tl.store(out_ptr + seq * o_stride_s + heads[:, None] * o_stride_h + d[None, :],
+                 o.to(out_ptr.dtype.element_ty), mask=qmask)
+    else:
+        row = (seq * G * tl.num_programs(1) + heads) * SPLITS + split  # partials are [S, H, SPLITS, BLOCK_D]
+        tl.store(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], o, mask=qmask)
+        tl.store(part_lse_ptr + row, m + tl.log2(safe), mask=g < G)
+
+
+@triton.jit
+def _reduce_kernel(out_ptr, part_o_ptr, part_lse_ptr, ctx_ptr, o_stride_s, o_stride_h, n_heads,
+                   D: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, SPLITS: tl.constexpr,
+                   MIN_CHUNK: tl.constexpr):
+    seq = tl.program_id(0).to(tl.int64)
+    head = tl.program_id(1)
+    ctx = tl.load(ctx_ptr + seq)
+    live = tl.cdiv(ctx, _chunk(ctx, SPLITS, BLOCK_N, MIN_CHUNK))
+    sp = tl.arange(0, SPLITS)
+    d = tl.arange(0, BLOCK_D)
+    row = (seq * n_heads + head) * SPLITS + sp
+    lse = tl.load(part_lse_ptr + row, mask=sp < live, other=float("-inf"))
+    w = tl.where(sp < live, tl.exp2(lse - tl.max(lse, axis=0)), 0.0)
+    o = tl.load(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], mask=(sp[:, None] < live), other=0.0)
+    den = tl.sum(w, axis=0)
+    res = tl.sum(o * w[:, None], axis=0) / tl.where(den > 0, den, 1.0)
+    tl.store(out_ptr + seq * o_stride_s + head * o_stride_h + d, res.to(out_ptr.dtype.element_ty), mask=d < D)
+
+
+def default_splits(num_seqs: int, num_kv_heads: int, device: torch.device) -> int:
+    """Splits so that about two programs per SM are live; 1 (v1, no reduce) once the batch fills the GPU.
+
+    Depends only on static shapes, so a captured graph replays the same choice."""
+    sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 8
+    want = triton.cdiv(2 * sms, num_seqs * num_kv_heads)
+    return 1 if want <= 1 else min(triton.next_power_of_2(want), 64)
+
+
+def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, block_table: torch.Tensor,
+                     context_lens: torch.Tensor, scale: float, splits: int | None = None,
+                     out: torch.Tensor | None = None) -> torch.Tensor:
+    """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]."""
+    n_seqs, n_heads, dim = q.shape
+    n_kv, page = k_cache.shape[1], k_cache.shape[2]
+    group = n_heads // n_kv
+    assert q.stride(2) == 1 and n_heads % n_kv == 0 and k_cache.is_contiguous() and v_cache.is_contiguous()
+    assert block_table.stride(1) == 1
+    out = torch.empty((n_seqs, n_heads, dim), dtype=q.dtype, device=q.device) if out is None else out
+    if n_seqs == 0:
+        return out
+    splits = default_splits(n_seqs, n_kv, q.device) if splits is None else splits
+    block_d = triton.next_power_of_2(dim)
+    block_n = 64 if block_d <= 128 else 32
+    assert splits & (splits - 1) == 0, "splits must be a power of two"
+    if splits > 1:
+        part_o = torch.empty((n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device)
+        part_lse = torch.empty((n_seqs, n_heads, splits), dtype=torch.float32, device=q.device)
+    else:
+        part_o = part_lse = out  # unused
+    _decode_kernel[(n_seqs, n_kv, splits)](
+        q, k_cache, v_cache, block_table, context_lens, out, part_o, part_lse, scale * LOG2E,
+        q.stride(0), q.stride(1), out.stride(0), out.stride(1), block_table.stride(0), k_cache.stride(0),
+        k_cache.stride(1), k_cache.stride(2),
+        G=group, BLOCK_G=max(16, triton.next_power_of_2(group)), D=dim, BLOCK_D=block_d, PAGE=page,
+        BLOCK_N=block_n, SPLITS=splits, MIN_CHUNK=MIN_CHUNK, num_warps=4, num_stages=2)
+    if splits > 1:
+        _reduce_kernel[(n_seqs, n_heads)](out, part_o, part_lse, context_lens, out.stride(0), out.stride(1),
+                                          n_heads, D=dim, BLOCK_D=block_d, BLOCK_N=block_n, SPLITS=splits,
+                                          MIN_CHUNK=MIN_CHUNK, num_warps=4)
+    return out

@@ -1,0 +1,48 @@
+"""What a request asks for: how many tokens, how to pick them, when to stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_tokens: int = 16
+    temperature: float | None = None  # None: the model's generation_config default, else 1.0; 0 = greedy
+    top_p: float | None = None  # None: model default, else 1.0 (off)
+    top_k: int | None = None  # None: model default, else 0 (off)
+    seed: int | None = None  # None: a random seed, fixed at admission
+    stop: tuple[str, ...] = ()
+    stop_token_ids: tuple[int, ...] = ()
+    ignore_eos: bool = False
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    logprobs: int | None = None  # None: none; 0: the chosen token's; N: also the top N
+    include_stop_str_in_output: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.stop, str):
+            object.__setattr__(self, "stop", (self.stop,))
+        object.__setattr__(self, "stop", tuple(self.stop))
+        object.__setattr__(self, "stop_token_ids", tuple(self.stop_token_ids))
+        checks = [
+            (isinstance(self.max_tokens, int) and self.max_tokens >= 1, "max_tokens must be an integer >= 1"),
+            (self.temperature is None or 0 <= self.temperature <= 100, "temperature must be in [0, 100]"),
+            (self.top_p is None or 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
+            (self.top_k is None or (isinstance(self.top_k, int) and self.top_k >= -1), "top_k must be -1, 0 or >= 1"),
+            (self.seed is None or isinstance(self.seed, int), "seed must be an integer"),
+            (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),
+            (-2 <= self.frequency_penalty <= 2, "frequency_penalty must be in [-2, 2]"),
+            (self.logprobs is None or 0 <= self.logprobs <= 20, "logprobs must be in [0, 20]"),
+            (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def resolved(self, defaults: dict) -> SamplingParams:
+        """Fill unset values from the model's generation_config, then the neutral values."""
+        t = self.temperature if self.temperature is not None else defaults.get("temperature", 1.0)
+        p = self.top_p if self.top_p is not None else defaults.get("top_p", 1.0)
+        k = self.top_k if self.top_k is not None else defaults.get("top_k", 0)
+        return replace(self, temperature=float(t), top_p=float(p), top_k=max(int(k), 0))

@@ -1,0 +1,103 @@
+"""Scheduler and block manager under a fake worker: budgets, preemption, and no block ever leaks."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from swiftllm.controller.engine import Engine
+from swiftllm.controller.scheduler import SchedulerConfig
+from swiftllm.model_config import ModelConfig
+from swiftllm.protocol.step import StepCommand, StepResult, i32
+from swiftllm.sampling_params import SamplingParams
+
+CFG = ModelConfig("LlamaForCausalLM", 100, 8, 8, 1, 1, 1, 8, 1e-5, 1e4, 4096, False, eos_token_ids=(0,))
+
+
+class FakeWorker:
+    """Checks each command's invariants and answers with random tokens (never EOS unless asked)."""
+
+    def __init__(self, num_gpu: int, num_cpu: int, eos_rate: float = 0.0) -> None:
+        self.num_gpu, self.num_cpu, self.eos_rate = num_gpu, num_cpu, eos_rate
+        self.steps: list[StepCommand] = []
+
+    def step(self, cmd: StepCommand) -> StepResult:
+        assert cmd.query_lens.sum() == len(cmd.token_ids)
+        assert (cmd.query_lens >= 1).all() and (cmd.query_lens <= cmd.context_lens).all()
+        for i in range(cmd.num_seqs):
+            used = cmd.block_table[i, : -(-cmd.context_lens[i] // 16)]
+            assert ((0 <= used) & (used < self.num_gpu)).all()
+        live = [cmd.block_table[i, : -(-cmd.context_lens[i] // 16)] for i in range(cmd.num_seqs)]
+        flat = np.concatenate(live) if live else np.zeros(0)
+        assert len(np.unique(flat)) == len(flat), "two running sequences share a block"
+        self.steps.append(cmd)
+        ids = cmd.seq_ids[cmd.sample == 1]
+        toks = [0 if random.random() < self.eos_rate else random.randrange(1, 100) for _ in ids]
+        return StepResult(seq_ids=ids, tokens=i32(toks))
+
+
+def make_engine(num_gpu: int = 64, num_cpu: int = 16, budget: int = 64, max_len: int = 512,
+                eos_rate: float = 0.0) -> tuple[Engine, FakeWorker]:
+    worker = FakeWorker(num_gpu, num_cpu, eos_rate)
+    sched = SchedulerConfig(max_model_len=max_len, num_gpu_blocks=num_gpu, num_cpu_blocks=num_cpu,
+                            max_num_seqs=32, max_num_batched_tokens=budget)
+    return Engine(worker, CFG, None, sched), worker
+
+
+def test_token_budget_and_decode_first() -> None:
+    engine, worker = make_engine(budget=32)
+    engine.add_request(list(range(1, 41)), SamplingParams(max_tokens=3, temperature=0))
+    engine.add_request(list(range(1, 11)), SamplingParams(max_tokens=3, temperature=0))
+    while engine.has_work:
+        engine.step()
+    assert all(s.query_lens.sum() <= 32 for s in worker.steps)
+    assert worker.steps[0].query_lens.tolist() == [32]  # the first prompt's first chunk fills the budget
+    # once a sequence decodes, it comes first in the step
+    for s in worker.steps:
+        q = s.query_lens.tolist()
+        assert q == sorted(q, key=lambda x: x > 1)
+
+
+def test_preemption_swaps_then_recomputes_and_finishes_everything() -> None:
+    engine, worker = make_engine(num_gpu=12, num_cpu=3, budget=64)
+    seqs = [engine.add_request(list(range(1, 30)), SamplingParams(max_tokens=40, temperature=0)) for _ in range(6)]
+    while engine.has_work:
+        engine.step()
+    c = engine.scheduler.counters
+    assert c["preemptions"] > 0 and c["swaps_out"] > 0 and c["recomputes"] > 0 and c["swaps_in"] > 0
+    assert all(s.finish_reason == "length" and s.num_outputs == 40 for s in seqs)
+    assert engine.scheduler.blocks.gpu.num_free == 12 and engine.scheduler.blocks.cpu.num_free == 3
+
+
+def test_thousands_of_random_requests_and_aborts_leak_no_block() -> None:
+    random.seed(0)
+    engine, worker = make_engine(num_gpu=48, num_cpu=8, budget=128, max_len=256, eos_rate=0.02)
+    live = []
+    for _ in range(3000):
+        r = random.random()
+        if r < 0.5:
+            n = random.randrange(1, 120)
+            live.append(engine.add_request([random.randrange(1, 100) for _ in range(n)],
+                                           SamplingParams(max_tokens=random.randrange(1, 60), temperature=0)))
+        elif r < 0.6 and live:
+            engine.abort(live.pop(random.randrange(len(live))))
+        else:
+            engine.step()
+    while engine.has_work:
+        engine.step()
+    s = engine.scheduler
+    assert s.blocks.gpu.num_free == 48 and s.blocks.cpu.num_free == 8
+    assert sorted(s.blocks.gpu.refs) == [0] * 48 and not s.running and not s.swapped and not s.waiting
+    assert s.counters["preemptions"] > 0
+
+
+def test_a_prompt_that_can_never_fit_is_rejected() -> None:
+    engine, _ = make_engine(num_gpu=4, max_len=512)
+    for prompt in ([], list(range(1, 100)), [5] * 600):
+        try:
+            engine.add_request(prompt, SamplingParams())
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted a prompt of {len(prompt)} tokens")
+    assert not engine.has_work

@@ -1,0 +1,80 @@
+"""The LLaMA forward (torch backend) against HF transformers, and chunked prefill against one pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import make_step, rel_err, runner_for, save_tiny_model
+
+from swiftllm.worker.metadata import AttentionMetadata
+from swiftllm.worker.model_runner import ModelRunner
+
+
+def full_logits(runner: ModelRunner, ids: list[int], seq_blocks: list[int]) -> torch.Tensor:
+    """Logits of every position from one prefill pass through our model."""
+    cmd = make_step([0], [ids], [len(ids)], [seq_blocks])
+    meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, runner.cache.block_size,
+                                   runner.device)
+    h, res = runner.model.forward(torch.tensor(ids), meta, runner.cache.k, runner.cache.v)
+    return runner.model.logits(h, res)
+
+
+@pytest.mark.parametrize("kv_heads,tied", [(4, False), (4, True), (1, False), (2, True)])
+def test_logits_match_hf(tmp_path: Path, kv_heads: int, tied: bool) -> None:
+    # GQA ratios 1, 4 and 2 with 4 query heads; tied and untied embeddings
+    hf = save_tiny_model(tmp_path, num_key_value_heads=kv_heads, tie_word_embeddings=tied)
+    runner = runner_for(tmp_path)
+    ids = torch.randint(0, 128, (45,)).tolist()
+    with torch.no_grad():
+        ref = hf(torch.tensor([ids])).logits[0]
+    assert rel_err(full_logits(runner, ids, [3, 1, 7]), ref) < 1e-4
+
+
+def test_head_dim_not_64_or_128(tmp_path: Path) -> None:
+    hf = save_tiny_model(tmp_path, hidden_size=72, num_attention_heads=3, num_key_value_heads=1, head_dim=24)
+    runner = runner_for(tmp_path)
+    ids = list(range(1, 30))
+    with torch.no_grad():
+        ref = hf(torch.tensor([ids])).logits[0]
+    assert rel_err(full_logits(runner, ids, [0, 1]), ref) < 1e-4
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 16, 17])
+def test_chunked_prefill_then_decode_equals_one_pass(tiny_model_dir: Path, chunk: int) -> None:
+    runner = runner_for(tiny_model_dir)
+    ids = torch.randint(0, 128, (40,)).tolist()
+    blocks = [5, 2, 9]
+    ref = full_logits(runner, ids, blocks)
+    got, done = [], 0
+    while done < len(ids):  # feed the sequence chunk by chunk; every chunk's last-row logits
+        q = min(chunk, len(ids) - done)
+        cmd = make_step([0], [ids[done:done + q]], [done + q], [blocks])
+        meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, 16, runner.device)
+        h, res = runner.model.forward(torch.tensor(ids[done:done + q]), meta, runner.cache.k, runner.cache.v)
+        got.append((done + q - 1, runner.model.logits(h, res)[-1]))
+        done += q
+    for pos, logits in got:
+        assert rel_err(logits, ref[pos]) < 1e-5
+
+
+def test_mixed_batch_equals_separate_runs(tiny_model_dir: Path) -> None:
+    """A step that mixes a prefill chunk with decodes gives each sequence what it gets alone."""
+    runner = runner_for(tiny_model_dir)
+    a, b = list(range(10, 30)), list(range(40, 47))
+    alone_a = full_logits(runner, a, [1, 2])[-1]
+    alone_b = full_logits(runner, b, [3])[-1]
+    runner.step(make_step([0], [a[:-1]], [19], [[1, 2]], sample=[0]))  # cache a's prefix
+    cmd = make_step([0, 1], [[a[-1]], b], [20, 7], [[1, 2], [3]])
+    meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, 16, runner.device)
+    h, res = runner.model.forward(torch.tensor([a[-1]] + b), meta, runner.cache.k, runner.cache.v)
+    logits = runner.model.logits(h, res)
+    assert rel_err(logits[0], alone_a) < 1e-5 and rel_err(logits[-1], alone_b) < 1e-5
+
+
+def test_bfloat16_runs_close_to_float32(tiny_model_dir: Path) -> None:
+    ids = list(range(5, 25))
+    ref = full_logits(runner_for(tiny_model_dir), ids, [0, 1])
+    got = full_logits(runner_for(tiny_model_dir, dtype="bfloat16"), ids, [0, 1])
+    assert rel_err(got, ref) < 5e-2

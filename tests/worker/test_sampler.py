@@ -1,0 +1,61 @@
+"""Sampling: greedy ties, the counter-based RNG, top-k / top-p support and the distribution, penalties."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from swiftllm.worker.sampler import apply_penalties, sample, uniform
+
+
+def run(logits: torch.Tensor, t: float, p: float = 1.0, k: int = 0, seed: int = 0, pos: int = 0) -> torch.Tensor:
+    n = logits.shape[0]
+    return sample(logits, np.full(n, t, np.float32), np.full(n, p, np.float32), np.full(n, k, np.int32),
+                  np.full(n, seed, np.int32), np.full(n, pos, np.int32))
+
+
+def test_greedy_lowest_id_on_ties() -> None:
+    logits = torch.tensor([[0.0, 3.0, 1.0, 3.0], [5.0, 5.0, 5.0, 5.0]])
+    assert run(logits, 0.0).tolist() == [1, 0]
+
+
+def test_uniform_is_deterministic_and_spread() -> None:
+    seeds, pos = np.arange(5000, dtype=np.int32) % 7, np.arange(5000, dtype=np.int32)
+    u = uniform(seeds, pos)
+    assert np.array_equal(u, uniform(seeds, pos))
+    assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.02
+    assert len(np.unique(u)) == len(u)
+
+
+def test_same_seed_same_token_whatever_the_batch() -> None:
+    torch.manual_seed(0)
+    row = torch.randn(1, 50)
+    alone = run(row, 1.0, seed=7, pos=3)
+    batch = torch.cat([torch.randn(3, 50), row, torch.randn(4, 50)])
+    seeds = np.array([1, 2, 3, 7, 4, 5, 6, 8], np.int32)
+    got = sample(batch, np.ones(8, np.float32), np.ones(8, np.float32), np.zeros(8, np.int32), seeds,
+                 np.full(8, 3, np.int32))
+    assert got[3] == alone[0]
+
+
+def test_distribution_top_k_and_top_p() -> None:
+    probs = torch.tensor([0.4, 0.3, 0.2, 0.1])
+    logits = probs.log().repeat(20000, 1)
+    n = logits.shape[0]
+    seeds, pos = np.arange(n, dtype=np.int32), np.zeros(n, np.int32)
+
+    def freq(p: float, k: int) -> np.ndarray:
+        toks = sample(logits, np.ones(n, np.float32), np.full(n, p, np.float32), np.full(n, k, np.int32), seeds, pos)
+        return np.bincount(toks.numpy(), minlength=4) / n
+
+    assert np.allclose(freq(1.0, 0), [0.4, 0.3, 0.2, 0.1], atol=0.015)
+    assert np.allclose(freq(1.0, 2), [4 / 7, 3 / 7, 0, 0], atol=0.015)
+    assert np.allclose(freq(0.75, 0), [4 / 9, 3 / 9, 2 / 9, 0], atol=0.015)  # smallest set with mass >= 0.75
+
+
+def test_penalties_follow_openai_formula() -> None:
+    logits = torch.zeros(2, 5)
+    out = apply_penalties(logits, np.array([0.5, 0.0], np.float32), np.array([0.25, 1.0], np.float32),
+                          np.array([3, 1]), np.array([1, 1, 3, 4]))
+    assert torch.allclose(out[0], torch.tensor([0, -1.0, 0, -0.75, 0]))
+    assert torch.allclose(out[1], torch.tensor([0, 0, 0, 0, -1.0]))
