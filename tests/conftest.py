@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from swiftllm.protocol.step import StepCommand, f32, i32
+from swiftllm.worker.metadata import AttentionMetadata
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
 TINY = dict(vocab_size=128, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
@@ -56,6 +57,15 @@ def runner_for(path: Path, num_blocks: int = 64, block_size: int = 16, max_len: 
     r = ModelRunner(WorkerConfig(model=str(path), device="cpu", **kw))
     r.init_cache(block_size, num_blocks, 8, max_len)
     return r
+
+
+def full_logits(runner: ModelRunner, ids: list[int], seq_blocks: list[int]) -> torch.Tensor:
+    """Logits of every position from one prefill pass through our model."""
+    cmd = make_step([0], [ids], [len(ids)], [seq_blocks])
+    meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, runner.cache.block_size,
+                                   runner.device)
+    h, res = runner.model.forward(torch.tensor(ids), meta, runner.cache.k, runner.cache.v)
+    return runner.model.logits(h, res)
 
 
 def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:

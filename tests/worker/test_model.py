@@ -6,19 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_step, rel_err, runner_for, save_tiny_model
+from conftest import full_logits, make_step, rel_err, runner_for, save_tiny_model
 
 from swiftllm.worker.metadata import AttentionMetadata
-from swiftllm.worker.model_runner import ModelRunner
-
-
-def full_logits(runner: ModelRunner, ids: list[int], seq_blocks: list[int]) -> torch.Tensor:
-    """Logits of every position from one prefill pass through our model."""
-    cmd = make_step([0], [ids], [len(ids)], [seq_blocks])
-    meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, runner.cache.block_size,
-                                   runner.device)
-    h, res = runner.model.forward(torch.tensor(ids), meta, runner.cache.k, runner.cache.v)
-    return runner.model.logits(h, res)
 
 
 @pytest.mark.parametrize("kv_heads,tied", [(4, False), (4, True), (1, False), (2, True)])

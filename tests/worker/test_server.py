@@ -1,0 +1,171 @@
+"""The worker's ZMQ server: same tokens as ModelRunner called directly, epochs, errors as replies, pipelining."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgpack
+import pytest
+import zmq
+from conftest import make_step, runner_for
+
+from swiftllm.controller.worker_client import WorkerClient, WorkerError
+from swiftllm.protocol.codec import PROTOCOL_VERSION, encode_request, encode_step
+from swiftllm.protocol.step import StepCommand
+from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
+from swiftllm.worker.server import WorkerServer
+
+MAX_MESSAGE = 1 << 20
+PROMPTS = {3: list(range(5, 40)), 8: [9, 1, 4, 4, 120, 64, 2]}  # seq id -> prompt
+
+
+@pytest.fixture(scope="module")
+def worker(tiny_model_dir: Path) -> Iterator[str]:
+    server = WorkerServer(ModelRunner(WorkerConfig(model=str(tiny_model_dir), device="cpu")),
+                          max_message_bytes=MAX_MESSAGE)
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    yield server.address
+    with WorkerClient(server.address, timeout_s=30) as client:
+        client.hello()
+        client.shutdown()
+    thread.join(10)
+    server.close()
+    assert not thread.is_alive()
+
+
+@pytest.fixture
+def client(worker: str) -> Iterator[WorkerClient]:
+    with WorkerClient(worker, timeout_s=30) as c:
+        c.hello()
+        c.init_cache(16, 64, 8, 256)
+        yield c
+
+
+def prefill_steps() -> list[StepCommand]:
+    """Sequence 3's prompt in two chunks (the first samples nothing), sequence 8's whole prompt with the second."""
+    p3, p8 = PROMPTS[3], PROMPTS[8]
+    return [make_step([3], [p3[:20]], [20], [[0, 1]], sample=[0]),
+            make_step([3, 8], [p3[20:], p8], [len(p3), len(p8)], [[0, 1, 2], [5]])]
+
+
+def decode_step(tokens: list[int], context_lens: list[int]) -> StepCommand:
+    return make_step([3, 8], [[t] for t in tokens], context_lens, [[0, 1, 2], [5]])
+
+
+def reference_tokens(model_dir: Path, decodes: int) -> list[list[int]]:
+    """Greedy tokens per step from ModelRunner.step called directly, with explicit token ids."""
+    runner = runner_for(model_dir, num_blocks=64, block_size=16, max_len=256)
+    out = [runner.step(cmd).tokens.tolist() for cmd in prefill_steps()]
+    for i in range(decodes):
+        cmd = decode_step(out[-1], [len(PROMPTS[3]) + i + 1, len(PROMPTS[8]) + i + 1])
+        out.append(runner.step(cmd).tokens.tolist())
+    return out
+
+
+def test_hello_profile_and_greedy_steps_match_model_runner(worker: str, tiny_model_dir: Path) -> None:
+    with WorkerClient(worker, timeout_s=30) as client:
+        info = client.hello()
+        assert info["protocol_version"] == PROTOCOL_VERSION and info["epoch"] >= 1
+        assert info["model_config"]["vocab_size"] == 128 and info["model_config"]["max_context"] == 256
+        assert (info["rank"], info["world_size"], info["device"], info["dtype"]) == (0, 1, "cpu", "float32")
+        assert Path(info["model_dir"]) == tiny_model_dir.resolve()
+        assert client.profile(16) == runner_for(tiny_model_dir, num_blocks=1).profile(16)
+        client.init_cache(16, 64, 8, 256)
+        got = [client.step(cmd) for cmd in prefill_steps()]
+        assert set(got[-1].timings) == {"queue_ms", "forward_ms", "sample_ms"}
+        tokens = [r.tokens.tolist() for r in got]
+        for i in range(3):
+            cmd = decode_step(tokens[-1], [len(PROMPTS[3]) + i + 1, len(PROMPTS[8]) + i + 1])
+            tokens.append(client.step(cmd).tokens.tolist())
+        assert tokens == reference_tokens(tiny_model_dir, 3)
+        assert got[0].seq_ids.tolist() == [] and got[1].seq_ids.tolist() == [3, 8]
+
+
+def test_pipelined_steps_answered_in_order_with_last_token_reference(client: WorkerClient,
+                                                                     tiny_model_dir: Path) -> None:
+    steps = prefill_steps() + [decode_step([-1, -1], [len(PROMPTS[3]) + i + 1, len(PROMPTS[8]) + i + 1])
+                               for i in range(4)]
+    ids = [client.send_step(cmd) for cmd in steps]  # all in flight before the first reply is read
+    assert ids == sorted(ids)
+    assert [client.recv_step().tokens.tolist() for _ in steps] == reference_tokens(tiny_model_dir, 4)
+
+
+def test_newer_hello_takes_over(worker: str) -> None:
+    with WorkerClient(worker, timeout_s=30) as first, WorkerClient(worker, timeout_s=30) as second:
+        first.hello()
+        second.hello()
+        assert second.epoch == first.epoch + 1
+        with pytest.raises(WorkerError) as e:
+            first.profile()
+        assert e.value.type == "StaleEpoch"
+        assert second.profile() > 0
+        first.hello()  # and back
+        with pytest.raises(WorkerError, match="StaleEpoch"):
+            second.init_cache(16, 8, 0, 64)
+        with pytest.raises(WorkerError, match="send hello first"), WorkerClient(worker, timeout_s=30) as fresh:
+            fresh.profile()
+
+
+def raw_request(sock: zmq.Socket, payload: bytes) -> dict:
+    sock.send(payload)
+    assert sock.poll(30_000), "the worker did not answer"
+    return msgpack.unpackb(sock.recv())
+
+
+def test_malformed_requests_get_error_replies_and_the_worker_serves_on(client: WorkerClient) -> None:
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(client.address)
+    epoch = client.epoch
+    bad_blocks = make_step([1], [[5, 6]], [2], [[64]])
+    bad_reference = make_step([77], [[-1]], [1], [[0]])  # sequence 77 has no sampled token to refer to
+    cases = [
+        (b"\x00garbage\xc1", None, "MalformedMessage"),
+        (msgpack.packb([1, 2]), None, "MalformedMessage"),
+        (encode_request("profile", 5, epoch, block_size="16"), 5, "InvalidRequest"),
+        (encode_request("profile", 6, epoch, pad=b"x" * MAX_MESSAGE), None, "MessageTooLarge"),
+        (encode_request("fly", 7, epoch), 7, "UnknownOp"),
+        (encode_request("profile", 8, epoch + 1), 8, "StaleEpoch"),
+        (encode_step(9, epoch, bad_blocks), 9, "InvalidRequest"),
+        (encode_step(10, epoch, bad_reference), 10, "ValueError"),
+        (encode_request("init_cache", 11, epoch, block_size=16, num_blocks=8, num_cpu_blocks=0, max_model_len=10**6),
+         11, "ModelError"),
+        (encode_step(12, epoch, make_step([1], [[5]], [1], [[0]])), 12, "CacheNotInitialized"),
+    ]
+    try:
+        for payload, request_id, error_type in cases:
+            reply = raw_request(sock, payload)
+            assert (reply["id"], reply["error"]["type"]) == (request_id, error_type), reply
+            assert reply["error"]["message"]
+    finally:
+        sock.close()
+        ctx.term()
+    client.init_cache(16, 64, 8, 256)  # still serving
+    assert client.step(make_step([1], [[5, 6]], [2], [[0]])).seq_ids.tolist() == [1]
+
+
+def test_worker_command_prints_its_private_address_and_shuts_down(tiny_model_dir: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "swiftllm.launch.worker_cmd", "--model", str(tiny_model_dir),
+                             "--device", "cpu"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("swiftllm worker listening on ipc://"), line
+        address = line.split()[-1]
+        socket_dir = Path(address.removeprefix("ipc://")).parent
+        assert stat.S_IMODE(os.stat(socket_dir).st_mode) == 0o700
+        with WorkerClient(address, timeout_s=30) as c:
+            assert c.hello()["epoch"] >= 1
+            c.shutdown()
+        assert proc.wait(30) == 0
+        assert not socket_dir.exists()
+    finally:
+        proc.kill()
+        proc.wait()
