@@ -17,8 +17,9 @@ class KVCache:
         self.v = torch.zeros(shape, dtype=dtype, device=device)
         cpu_shape = (num_layers, num_cpu_blocks, num_kv_heads, block_size, head_dim)
         pin = device.type == "cuda"
-        self.cpu_k = torch.zeros(cpu_shape, dtype=dtype, pin_memory=pin)
-        self.cpu_v = torch.zeros(cpu_shape, dtype=dtype, pin_memory=pin)
+        # never read before written, so left uninitialised: touching gigabytes of swap costs seconds
+        self.cpu_k = torch.empty(cpu_shape, dtype=dtype, pin_memory=pin)
+        self.cpu_v = torch.empty(cpu_shape, dtype=dtype, pin_memory=pin)
         self.block_size, self.num_blocks, self.num_cpu_blocks = block_size, num_blocks, num_cpu_blocks
 
     @staticmethod

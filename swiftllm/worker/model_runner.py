@@ -44,10 +44,12 @@ class WorkerConfig:
             return torch.device(f"cuda:{self.rank}" if torch.cuda.is_available() else "cpu")
         return torch.device(f"cuda:{self.rank}" if self.device == "cuda" else self.device)
 
-    @property
-    def torch_dtype(self) -> torch.dtype:
+    def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
+        """auto: float32 on CPU; on CUDA the checkpoint's float16/bfloat16, else bfloat16."""
         if self.dtype == "auto":
-            return torch.bfloat16 if self.torch_device.type == "cuda" else torch.float32
+            if self.torch_device.type != "cuda":
+                return torch.float32
+            return DTYPES[checkpoint_dtype] if checkpoint_dtype in ("float16", "bfloat16") else torch.bfloat16
         if self.dtype not in DTYPES:
             raise ModelError(f"unsupported dtype {self.dtype!r}; choose from {', '.join(DTYPES)}")
         return DTYPES[self.dtype]
@@ -62,10 +64,11 @@ class WorkerConfig:
 class ModelRunner:
     def __init__(self, cfg: WorkerConfig) -> None:
         self.cfg = cfg
-        self.device, self.dtype = cfg.torch_device, cfg.torch_dtype
+        self.device = cfg.torch_device
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.model_config = ModelConfig.from_dir(cfg.model)
+        self.dtype = cfg.torch_dtype(self.model_config.torch_dtype)
         if cfg.backend_name == "triton":
             from swiftllm.worker import backend_triton as ops
         else:

@@ -1,0 +1,51 @@
+"""Tokenizer: chat templates from either file (HF's rendering as oracle) and streaming detokenization."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
+from swiftllm.worker.gguf_import import ensure_default_model
+
+MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there!"},
+            {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Count: 1, 2, 3 ✓"}]
+
+
+@pytest.fixture(scope="module")
+def smol() -> Path:
+    return ensure_default_model()
+
+
+@pytest.mark.parametrize("where", ["tokenizer_config", "jinja_file"])
+def test_chat_template_matches_hf(smol: Path, tmp_path: Path, where: str) -> None:
+    from transformers import AutoTokenizer
+
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(smol / f, tmp_path / f)
+    if where == "jinja_file":  # transformers 5 writes the template beside the config, not inside it
+        cfg = json.loads((tmp_path / "tokenizer_config.json").read_text())
+        (tmp_path / "chat_template.jinja").write_text(cfg.pop("chat_template"))
+        (tmp_path / "tokenizer_config.json").write_text(json.dumps(cfg))
+    ours, hf = Tokenizer(tmp_path), AutoTokenizer.from_pretrained(tmp_path)
+    for msgs in (MESSAGES, MESSAGES[1:2]):
+        assert ours.render_chat(msgs) == hf.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        assert ours.encode_chat(msgs) == list(hf.apply_chat_template(msgs, tokenize=True, add_generation_prompt=True,
+                                                                    return_dict=False))
+
+
+def test_streaming_detokenization_never_breaks_a_character(smol: Path) -> None:
+    tok = Tokenizer(smol)
+    text = "Héllo wörld — 你好世界 🎉👩‍👩‍👧 café\n\tcode(x)  42"
+    ids = tok.encode(text)
+    prompt = tok.encode("Prompt: ")
+    detok, pieces = Detokenizer(tok, prompt), []
+    for t in ids:
+        piece = detok.add(t)
+        assert "\ufffd" not in piece
+        pieces.append(piece)
+    assert "".join(pieces) == text == tok.decode(ids)
+    assert sum(1 for p in pieces if p) < len(ids)  # multi-token characters were held back, then emitted whole

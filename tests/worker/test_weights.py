@@ -1,0 +1,115 @@
+"""Every architecture and checkpoint format a researcher downloads, against the HF class that wrote it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import full_logits, rel_err, runner_for, save_tiny_model
+
+from swiftllm.llm import LLM
+from swiftllm.model_config import ModelError
+from swiftllm.sampling_params import SamplingParams
+
+LLAMA3_ROPE = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+               "original_max_position_embeddings": 16, "rope_theta": 500000.0}
+CASES = {
+    "llama": ("LlamaForCausalLM", {}),
+    "llama-gqa-tied": ("LlamaForCausalLM", {"num_key_value_heads": 1, "tie_word_embeddings": True}),
+    "llama3-rope": ("LlamaForCausalLM", {"num_key_value_heads": 2, "rope_parameters": LLAMA3_ROPE}),
+    "linear-rope": ("LlamaForCausalLM", {"rope_parameters": {"rope_type": "linear", "factor": 4.0,
+                                                              "rope_theta": 10000.0}}),
+    "mistral": ("MistralForCausalLM", {"num_key_value_heads": 2, "sliding_window": 128}),
+    "qwen2": ("Qwen2ForCausalLM", {"num_key_value_heads": 2}),
+}
+
+
+def reshard(path: Path, fmt: str) -> None:
+    """Rewrite a saved single-file safetensors checkpoint as fmt: sharded safetensors, .bin, sharded .bin."""
+    from safetensors.torch import load_file, save_file
+
+    if fmt == "safetensors":
+        return
+    state = load_file(str(path / "model.safetensors"))
+    (path / "model.safetensors").unlink()
+    names = sorted(state)
+    half = len(names) // 2
+    halves = [{n: state[n] for n in names[:half]}, {n: state[n] for n in names[half:]}]
+    if fmt == "safetensors-sharded":
+        files = [f"model-0000{i + 1}-of-00002.safetensors" for i in range(2)]
+        for f, part in zip(files, halves):
+            save_file(part, str(path / f), metadata={"format": "pt"})
+        index = {"weight_map": {n: files[i] for i, part in enumerate(halves) for n in part}}
+        (path / "model.safetensors.index.json").write_text(json.dumps(index))
+    elif fmt == "bin":
+        torch.save(state, path / "pytorch_model.bin")
+    elif fmt == "bin-sharded":
+        for i, part in enumerate(halves):
+            torch.save(part, path / f"pytorch_model-0000{i + 1}-of-00002.bin")
+
+
+# every architecture in safetensors; formats are independent of the architecture, so two cover the rest
+MATRIX = [(c, "safetensors") for c in CASES] + [
+    (c, f) for c in ("llama", "qwen2") for f in ("safetensors-sharded", "bin", "bin-sharded")]
+
+
+@pytest.mark.parametrize("case,fmt", MATRIX)
+def test_logits_and_greedy_match_hf(tmp_path: Path, case: str, fmt: str) -> None:
+    arch, overrides = CASES[case]
+    hf = save_tiny_model(tmp_path, arch, **overrides)
+    reshard(tmp_path, fmt)
+    ids = torch.randint(0, 128, (40,)).tolist()  # past llama3's original 16 positions: scaling matters
+    with torch.no_grad():
+        ref = hf(torch.tensor([ids])).logits[0]
+    assert rel_err(full_logits(runner_for(tmp_path, max_len=128), ids, [4, 0, 2]), ref) < 1e-4
+    out = LLM(str(tmp_path), max_model_len=128).generate([ids[:10]], SamplingParams(max_tokens=12, temperature=0,
+                                                                                   ignore_eos=True))[0]
+    with torch.no_grad():  # teacher-forced: HF's argmax after each prefix of ours
+        forced = hf(torch.tensor([ids[:10] + out.token_ids])).logits[0, 9:-1].argmax(-1).tolist()
+    assert forced == out.token_ids
+
+
+def test_list_of_eos_ids_stops_on_each(tmp_path: Path) -> None:
+    save_tiny_model(tmp_path)
+    llm = LLM(str(tmp_path), max_model_len=128)
+    free = llm.generate([[5, 6, 7]], SamplingParams(max_tokens=20, temperature=0, ignore_eos=True))[0].token_ids
+    for k in (2, 5):  # declare the k-th greedy token an EOS, second in a list: generation stops right there
+        (tmp_path / "generation_config.json").write_text(json.dumps({"eos_token_id": [127, free[k]]}))
+        if free[k] in free[:k]:
+            continue
+        out = LLM(str(tmp_path), max_model_len=128).generate([[5, 6, 7]], SamplingParams(max_tokens=20,
+                                                                                         temperature=0))[0]
+        assert out.token_ids == free[: k + 1] and out.finish_reason == "stop"
+
+
+def test_generation_config_defaults_and_context_bounds(tmp_path: Path) -> None:
+    save_tiny_model(tmp_path, max_position_embeddings=64)
+    (tmp_path / "generation_config.json").write_text(json.dumps({"eos_token_id": 2, "temperature": 0.0}))
+    llm = LLM(str(tmp_path))
+    assert llm.engine.scheduler.cfg.max_model_len == 64  # max_position_embeddings bounds the context
+    a = llm.generate([[5, 6, 7]], SamplingParams(max_tokens=8, ignore_eos=True))  # temperature from the config: greedy
+    b = llm.generate([[5, 6, 7]], SamplingParams(max_tokens=8, ignore_eos=True, temperature=0))
+    assert a[0].token_ids == b[0].token_ids
+    assert LLM(str(tmp_path), max_model_len=32).engine.scheduler.cfg.max_model_len == 32
+    with pytest.raises(ModelError, match="exceeds"):
+        LLM(str(tmp_path), max_model_len=65)
+
+
+def test_mistral_refuses_context_beyond_its_window(tmp_path: Path) -> None:
+    save_tiny_model(tmp_path, "MistralForCausalLM", sliding_window=48)
+    with pytest.raises(ModelError, match="exceeds"):
+        LLM(str(tmp_path), max_model_len=64)
+    assert LLM(str(tmp_path)).engine.scheduler.cfg.max_model_len == 48
+
+
+def test_checkpoint_missing_a_tensor_is_a_clear_error(tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    save_tiny_model(tmp_path)
+    state = load_file(str(tmp_path / "model.safetensors"))
+    del state["model.layers.1.mlp.up_proj.weight"]
+    save_file(state, str(tmp_path / "model.safetensors"))
+    with pytest.raises(ModelError, match="up_proj"):
+        LLM(str(tmp_path))
