@@ -68,7 +68,7 @@ class StepResult:
 
     seq_ids: np.ndarray = field(default_factory=i32)
     tokens: np.ndarray = field(default_factory=i32)
-    logprobs: np.ndarray = field(default_factory=f32)  # [K] chosen token's logprob (NaN if not asked)
+    logprobs: np.ndarray = field(default_factory=f32)  # [K] chosen token's logprob (empty if no row asked)
     top_ids: np.ndarray = field(default_factory=lambda: i32(np.zeros((0, 0))))  # [K, N]
     top_logprobs: np.ndarray = field(default_factory=lambda: f32(np.zeros((0, 0))))  # [K, N]
     timings: dict[str, float] = field(default_factory=dict)  # ms: queue, forward, sample

@@ -44,18 +44,16 @@ def sample(logits: torch.Tensor, temperature: np.ndarray, top_p: np.ndarray, top
     rows = torch.from_numpy(np.nonzero(rand)[0]).to(logits.device)
     dev = logits.device
     probs = (logits[rows] / torch.from_numpy(temperature[rand]).to(dev)[:, None]).softmax(-1)
-    order = None
-    if (top_p[rand] < 1).any() or (top_k[rand] > 0).any():
-        probs, order = probs.sort(-1, descending=True)
-        rank = torch.arange(probs.shape[-1], device=dev)[None, :]
-        k = torch.from_numpy(np.where(top_k[rand] > 0, top_k[rand], probs.shape[-1])).to(dev)[:, None]
-        mass_before = probs.cumsum(-1) - probs
-        p = torch.from_numpy(top_p[rand]).to(dev)[:, None]
-        probs = probs.masked_fill((rank >= k) | ((mass_before >= p) & (rank > 0)), 0.0)
+    # always sorted, so a row draws the same token whether or not its neighbours use top-k / top-p
+    probs, order = probs.sort(-1, descending=True)
+    rank = torch.arange(probs.shape[-1], device=dev)[None, :]
+    k = torch.from_numpy(np.where(top_k[rand] > 0, top_k[rand], probs.shape[-1])).to(dev)[:, None]
+    mass_before = probs.cumsum(-1) - probs
+    p = torch.from_numpy(top_p[rand]).to(dev)[:, None]
+    probs = probs.masked_fill((rank >= k) | ((mass_before >= p) & (rank > 0)), 0.0)
     cdf = probs.cumsum(-1)
     u = torch.from_numpy(uniform(seed[rand], position[rand])).to(dev)[:, None]
     idx = torch.searchsorted(cdf, (u * cdf[:, -1:].double()).to(cdf.dtype), right=True)
-    idx = idx.clamp(max=probs.shape[-1] - 1)
-    picked = order.gather(-1, idx) if order is not None else idx
+    picked = order.gather(-1, idx.clamp(max=probs.shape[-1] - 1))
     tokens[rows] = picked.squeeze(-1)
     return tokens

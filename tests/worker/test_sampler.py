@@ -33,9 +33,10 @@ def test_same_seed_same_token_whatever_the_batch() -> None:
     alone = run(row, 1.0, seed=7, pos=3)
     batch = torch.cat([torch.randn(3, 50), row, torch.randn(4, 50)])
     seeds = np.array([1, 2, 3, 7, 4, 5, 6, 8], np.int32)
-    got = sample(batch, np.ones(8, np.float32), np.ones(8, np.float32), np.zeros(8, np.int32), seeds,
-                 np.full(8, 3, np.int32))
-    assert got[3] == alone[0]
+    top_k = np.array([5, 0, 0, 0, 9, 0, 0, 0], np.int32)  # neighbours with top-k must not change row 3's draw
+    for t in (np.ones(8, np.float32), np.array([0, 1, 1, 1, 0, 1, 1, 1], np.float32)):
+        got = sample(batch, t, np.ones(8, np.float32), top_k, seeds, np.full(8, 3, np.int32))
+        assert got[3] == alone[0]
 
 
 def test_distribution_top_k_and_top_p() -> None:

@@ -97,6 +97,17 @@ def test_pipelined_steps_answered_in_order_with_last_token_reference(client: Wor
     assert [client.recv_step().tokens.tolist() for _ in steps] == reference_tokens(tiny_model_dir, 4)
 
 
+def test_a_failed_step_leaves_no_stale_token_for_the_steps_behind_it(client: WorkerClient) -> None:
+    client.send_step(make_step([1], [[5, 6]], [2], [[0]]))  # samples a token for sequence 1
+    client.send_step(make_step([1], [[-1]], [3], [[64]]))  # block 64 does not exist
+    client.send_step(make_step([1], [[-1]], [3], [[0]]))  # would otherwise decode from sequence 1's old token
+    client.recv_step()
+    for error_type in ("InvalidRequest", "ValueError"):
+        with pytest.raises(WorkerError) as e:
+            client.recv_step()
+        assert e.value.type == error_type
+
+
 def test_newer_hello_takes_over(worker: str) -> None:
     with WorkerClient(worker, timeout_s=30) as first, WorkerClient(worker, timeout_s=30) as second:
         first.hello()

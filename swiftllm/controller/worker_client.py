@@ -1,0 +1,115 @@
+"""A blocking DEALER client for one worker: how the engine loop (and tests) drive a worker.
+
+Steps may be pipelined (send_step several, then recv_step each, in order); other ops wait for none in flight.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import zmq
+
+from swiftllm.protocol.codec import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    PROTOCOL_VERSION,
+    decode_reply,
+    decode_result,
+    encode_request,
+    encode_step,
+)
+from swiftllm.protocol.step import StepCommand, StepResult
+
+
+class WorkerError(RuntimeError):
+    """An error reply (`type` as in docs/protocol.md), or a worker that did not answer in time ("Timeout")."""
+
+    def __init__(self, type_: str, message: str) -> None:
+        super().__init__(f"{type_}: {message}")
+        self.type, self.message = type_, message
+
+
+class WorkerClient:
+    def __init__(self, address: str, timeout_s: float = 300.0,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+        self.address, self.timeout_s, self.max_message_bytes = address, timeout_s, max_message_bytes
+        self.context = zmq.Context()
+        self.socket = self.context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.connect(address)
+        self.epoch = 0  # 0 until hello: the worker refuses any other op before one
+        self.info: dict[str, Any] = {}  # the hello reply
+        self.next_id = 0
+        self.in_flight: deque[tuple[int, str]] = deque()  # (request id, op), oldest first
+
+    @classmethod
+    def connect(cls, address: str, **kwargs: Any) -> WorkerClient:
+        return cls(address, **kwargs)
+
+    def send(self, payload: bytes, op: str) -> int:
+        """Send a request encoded with id self.next_id; returns that id."""
+        request_id, self.next_id = self.next_id, self.next_id + 1
+        self.socket.send(payload)
+        self.in_flight.append((request_id, op))
+        return request_id
+
+    def recv(self) -> dict[str, Any]:
+        """The reply to the oldest request in flight; after a Timeout, calling again keeps waiting for it."""
+        request_id, op = self.in_flight[0]
+        if not self.socket.poll(self.timeout_s * 1000):
+            raise WorkerError("Timeout", f"worker at {self.address} did not answer {op} #{request_id} "
+                                         f"within {self.timeout_s:g} s")
+        payload = self.socket.recv()
+        self.in_flight.popleft()
+        reply = decode_reply(payload, self.max_message_bytes)
+        if reply["id"] not in (request_id, None):  # nil: the worker could not read the request's id
+            raise WorkerError("OutOfOrder", f"expected the reply to #{request_id}, got #{reply['id']}")
+        if "error" in reply:
+            raise WorkerError(reply["error"]["type"], reply["error"]["message"])
+        return reply
+
+    def call(self, op: str, **fields: Any) -> dict[str, Any]:
+        if self.in_flight:
+            raise RuntimeError(f"{len(self.in_flight)} requests in flight: receive them before sending {op}")
+        self.send(encode_request(op, self.next_id, self.epoch if op != "hello" else None, **fields), op)
+        return self.recv()
+
+    def hello(self) -> dict[str, Any]:
+        self.info = self.call("hello")
+        if self.info.get("protocol_version") != PROTOCOL_VERSION:
+            raise WorkerError("ProtocolVersion", f"worker speaks version {self.info.get('protocol_version')}, "
+                                                 f"this controller {PROTOCOL_VERSION}")
+        self.epoch = self.info["epoch"]
+        return self.info
+
+    def profile(self, block_size: int = 16) -> int:
+        return self.call("profile", block_size=block_size)["num_blocks"]
+
+    def init_cache(self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int) -> None:
+        self.call("init_cache", block_size=block_size, num_blocks=num_blocks, num_cpu_blocks=num_cpu_blocks,
+                  max_model_len=max_model_len)
+
+    def send_step(self, cmd: StepCommand) -> int:
+        return self.send(encode_step(self.next_id, self.epoch, cmd), "step")
+
+    def recv_step(self) -> StepResult:
+        return decode_result(self.recv())
+
+    def step(self, cmd: StepCommand) -> StepResult:
+        if self.in_flight:
+            raise RuntimeError(f"{len(self.in_flight)} requests in flight: use send_step/recv_step")
+        self.send_step(cmd)
+        return self.recv_step()
+
+    def shutdown(self) -> None:
+        self.call("shutdown")
+
+    def close(self) -> None:
+        self.socket.close()
+        self.context.term()
+
+    def __enter__(self) -> WorkerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

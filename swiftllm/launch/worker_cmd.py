@@ -1,0 +1,49 @@
+"""`swiftctl worker`: load a model and serve it over the worker protocol until a shutdown request."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+import zmq
+
+from swiftllm.model_config import ModelError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="HF-style model directory (default: the embedded SmolLM2-135M-Instruct)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "float16", "bfloat16"))
+    parser.add_argument("--bind", help="ZMQ address, e.g. tcp://127.0.0.1:5555 (default: a private ipc:// path)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from swiftllm.worker.model_runner import ModelRunner, WorkerConfig  # torch loads only when a worker starts
+    from swiftllm.worker.server import WorkerServer
+
+    try:
+        if args.model is None:
+            from swiftllm.worker.gguf_import import ensure_default_model
+
+            args.model = str(ensure_default_model())
+        runner = ModelRunner(WorkerConfig(model=args.model, device=args.device, dtype=args.dtype))
+        server = WorkerServer(runner, bind=args.bind)
+    except (ModelError, RuntimeError, OSError, zmq.ZMQError) as e:  # a clear line, not a traceback
+        print(f"swiftllm worker: {e}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a terminated worker still removes its socket dir
+    print(f"swiftllm worker listening on {server.address}", flush=True)
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    cli = argparse.ArgumentParser(prog="python -m swiftllm.launch.worker_cmd")
+    add_arguments(cli)
+    sys.exit(run(cli.parse_args()))

@@ -1,0 +1,166 @@
+"""The worker protocol on the wire: msgpack maps whose arrays travel as packed little-endian bytes.
+
+A request is {"op", "id", "epoch", ...op fields}; a reply is {"id", ...results} or {"id", "error": {"type",
+"message"}}. What the fields mean and which values are valid: messages.py and docs/protocol.md.
+msgpack only: no pickle, no extension types, and limits on everything before Python allocates it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+import msgpack
+import numpy as np
+
+from swiftllm.protocol.messages import (
+    INT32_LIMIT,
+    OP_FIELDS,
+    PER_SEQ_DEFAULTS,
+    STEP_REQUIRED,
+    CacheGeometry,
+    ProtocolError,
+    Request,
+    check_int_fields,
+    is_int,
+    require,
+    validate_step,
+)
+from swiftllm.protocol.step import StepCommand, StepResult
+
+PROTOCOL_VERSION = 1
+DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
+# Bulk data travels as bin, so a message needs few maps and arrays, each short; only a hostile peer sends more,
+# and these caps keep its message from making Python allocate far more than the message's size.
+MAX_CONTAINERS, MAX_CONTAINER_LEN, MAX_STR_LEN = 256, 4096, 1 << 20
+
+
+def _prototypes(cls: type) -> dict[str, np.ndarray]:
+    """Each array field's empty default: its dtype and rank are the wire type (the dataclass is the schema)."""
+    return {f.name: f.default_factory() for f in fields(cls) if f.name != "timings"}
+
+
+STEP_ARRAYS, RESULT_ARRAYS = _prototypes(StepCommand), _prototypes(StepResult)
+
+
+def pack_array(a: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:
+    data = np.ascontiguousarray(a, dtype=prototype.dtype.newbyteorder("<")).tobytes()
+    return data if prototype.ndim == 1 else {"shape": [int(d) for d in a.shape], "data": data}
+
+
+def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
+    shape = None
+    if prototype.ndim == 2:
+        require(isinstance(value, dict) and set(value) == {"shape", "data"}, f"{name} must be a map {{shape, data}}")
+        shape, value = value["shape"], value["data"]
+        require(isinstance(shape, list) and len(shape) == 2 and all(is_int(d) and 0 <= d < INT32_LIMIT for d in shape),
+                f"{name}.shape must be [rows, cols]")
+    kind = "int32" if prototype.dtype.kind == "i" else "float32"
+    require(isinstance(value, bytes), f"{name} must be bin: packed little-endian {kind}")
+    require(len(value) % 4 == 0, f"{name} has {len(value)} bytes, not a multiple of 4")
+    array = np.frombuffer(value, dtype=prototype.dtype.newbyteorder("<")).astype(prototype.dtype)  # a writable copy
+    if shape is not None:
+        require(shape[0] * shape[1] == len(array), f"{name}.shape {shape} does not match its {len(array)} values")
+        array = array.reshape(shape)
+    return array
+
+
+def pack(message: dict[str, Any]) -> bytes:
+    return msgpack.packb(message, use_bin_type=True)
+
+
+def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[str, Any]:
+    if len(data) > max_bytes:
+        raise ProtocolError("MessageTooLarge", f"message of {len(data)} bytes exceeds the limit of {max_bytes}")
+    budget = [MAX_CONTAINERS]
+
+    def count(container: Any) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ValueError(f"more than {MAX_CONTAINERS} maps and arrays")
+        return container
+
+    def no_ext(code: int, data: bytes) -> None:
+        raise ValueError(f"msgpack extension type {code} is not allowed")
+
+    try:
+        message = msgpack.unpackb(data, raw=False, strict_map_key=True, object_hook=count, list_hook=count,
+                                  ext_hook=no_ext, max_ext_len=0, max_str_len=MAX_STR_LEN,
+                                  max_array_len=MAX_CONTAINER_LEN, max_map_len=MAX_CONTAINER_LEN)
+    except Exception as e:  # msgpack raises several types (ValueError, FormatError, StackError, ExtraData ...)
+        raise ProtocolError("MalformedMessage", f"not a msgpack message: {type(e).__name__}: {e}") from None
+    if not isinstance(message, dict) or not all(isinstance(k, str) for k in message):
+        raise ProtocolError("MalformedMessage", "a message must be a msgpack map with string keys")
+    return message
+
+
+def encode_request(op: str, request_id: int, epoch: int | None = None, **op_fields: Any) -> bytes:
+    return pack({"op": op, "id": request_id, **({} if epoch is None else {"epoch": epoch}), **op_fields})
+
+
+def encode_step(request_id: int, epoch: int, cmd: StepCommand) -> bytes:
+    arrays = {name: pack_array(getattr(cmd, name), proto) for name, proto in STEP_ARRAYS.items()}
+    return encode_request("step", request_id, epoch, **arrays)
+
+
+def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Request:
+    """Envelope and integer fields; a step's arrays wait for decode_step, which needs the cache geometry."""
+    message = unpack_map(data, max_bytes)
+    request_id = message.get("id")
+    if not (is_int(request_id) and 0 <= request_id < 2**64):
+        raise ProtocolError("MalformedMessage", "a request needs an integer id in [0, 2**64)")
+    try:
+        op, epoch = message.get("op"), message.get("epoch")
+        if op not in OP_FIELDS:
+            raise ProtocolError("UnknownOp", f"unknown op {op!r}; ops are {', '.join(OP_FIELDS)}")
+        require(is_int(epoch) and epoch >= 0 or epoch is None and op == "hello", "epoch must be an integer >= 0")
+        op_fields = {k: v for k, v in message.items() if k not in ("op", "id", "epoch")}
+        return Request(op, request_id, epoch, op_fields if op == "step" else check_int_fields(op, op_fields))
+    except ProtocolError as e:
+        e.request_id = request_id
+        raise
+
+
+def decode_step(given: dict[str, Any], geometry: CacheGeometry) -> StepCommand:
+    require(set(given) <= set(STEP_ARRAYS), f"step has unknown fields {sorted(set(given) - set(STEP_ARRAYS))}")
+    require(all(name in given for name in STEP_REQUIRED), f"step needs the fields {', '.join(STEP_REQUIRED)}")
+    arrays = {name: unpack_array(name, value, STEP_ARRAYS[name]) for name, value in given.items()}
+    for name, default in PER_SEQ_DEFAULTS.items():
+        arrays.setdefault(name, np.full(len(arrays["seq_ids"]), default, STEP_ARRAYS[name].dtype))
+    cmd = StepCommand(**arrays)
+    validate_step(cmd, geometry)
+    return cmd
+
+
+def encode_reply(request_id: int | None, **results: Any) -> bytes:
+    return pack({"id": request_id, **results})
+
+
+def encode_error(request_id: int | None, type_: str, message: str) -> bytes:
+    return pack({"id": request_id, "error": {"type": type_, "message": message[:4000]}})
+
+
+def result_fields(result: StepResult) -> dict[str, Any]:
+    arrays = {name: pack_array(getattr(result, name), proto) for name, proto in RESULT_ARRAYS.items()}
+    return {**arrays, "timings": {k: float(v) for k, v in result.timings.items()}}
+
+
+def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[str, Any]:
+    """A reply map with a checked `id` (nil when the worker could not read the request) and `error`, if any."""
+    reply = unpack_map(data, max_bytes)
+    request_id, error = reply.get("id"), reply.get("error")
+    if not (request_id is None or is_int(request_id)):
+        raise ProtocolError("MalformedMessage", "a reply's id must be an integer or nil")
+    if error is not None and not (isinstance(error, dict) and all(isinstance(error.get(k), str)
+                                                                  for k in ("type", "message"))):
+        raise ProtocolError("MalformedMessage", "a reply's error must be {type: str, message: str}")
+    return reply
+
+
+def decode_result(reply: dict[str, Any]) -> StepResult:
+    """A step reply's results; fields this version does not know are ignored, so workers may add some."""
+    arrays = {name: unpack_array(name, reply[name], proto) for name, proto in RESULT_ARRAYS.items() if name in reply}
+    timings = reply.get("timings", {})
+    require(isinstance(timings, dict) and all(isinstance(v, (int, float)) for v in timings.values()),
+            "timings must map names to numbers")
+    return StepResult(**arrays, timings={k: float(v) for k, v in timings.items()})

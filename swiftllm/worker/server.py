@@ -1,0 +1,146 @@
+"""The worker's ZeroMQ loop: one ROUTER socket, requests answered in arrival order, every failure a reply.
+
+One controller owns the worker at a time: each hello opens a new epoch, and a request carrying any other
+epoch is refused, so a controller that was taken over cannot corrupt the new one's cache.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections import deque
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from swiftllm.protocol.codec import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    PROTOCOL_VERSION,
+    decode_request,
+    decode_step,
+    encode_error,
+    encode_reply,
+    result_fields,
+)
+from swiftllm.protocol.messages import CacheGeometry, ProtocolError
+from swiftllm.worker.kv_cache import KVCache
+from swiftllm.worker.model_runner import ModelRunner
+
+MAX_QUEUED = 64  # requests read ahead of the one running (stamped on arrival); the rest wait in ZMQ's queue
+
+
+def private_ipc_address(rank: int) -> tuple[str, str]:
+    """An ipc:// address in a fresh directory only this user can enter (mkdtemp makes it 0700)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    directory = tempfile.mkdtemp(prefix="swiftllm-", dir=runtime if runtime and os.path.isdir(runtime) else None)
+    return f"ipc://{directory}/worker{rank}.sock", directory
+
+
+class WorkerServer:
+    def __init__(self, runner: ModelRunner, bind: str | None = None,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+        self.runner, self.max_message_bytes = runner, max_message_bytes
+        self.runtime_dir = None
+        if bind is None:
+            bind, self.runtime_dir = private_ipc_address(runner.cfg.rank)
+        self.context = zmq.Context()
+        self.socket = self.context.socket(zmq.ROUTER)
+        # Below the protocol's limit an oversized message gets an error reply; far above it ZMQ drops the
+        # connection before buffering it, so no peer can make the worker hold gigabytes.
+        self.socket.setsockopt(zmq.MAXMSGSIZE, 2 * max_message_bytes + 4096)
+        self.socket.bind(bind)
+        self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)  # the real port for tcp://...:*
+        self.epoch = 0  # 0: no session yet
+        # a random start, so that a restarted worker at the same address refuses its predecessor's controller
+        self.next_epoch = secrets.randbelow(2**30) + 1
+        self.geometry: CacheGeometry | None = None
+        self.running = False
+
+    def serve(self) -> None:
+        """Answer requests until a shutdown."""
+        queue: deque[tuple[list[bytes], float]] = deque()
+        self.running = True
+        while self.running:
+            if not queue:
+                queue.append((self.socket.recv_multipart(), time.perf_counter()))
+            while len(queue) < MAX_QUEUED:  # read what has arrived, so queue_ms counts from arrival
+                try:
+                    queue.append((self.socket.recv_multipart(zmq.NOBLOCK), time.perf_counter()))
+                except zmq.Again:
+                    break
+            frames, received = queue.popleft()
+            # frames[:-1] is the routing envelope (the peer's identity, plus an empty frame from a REQ socket)
+            self.socket.send_multipart([*frames[:-1], self.handle(frames[-1], received)])
+
+    def handle(self, payload: bytes, received: float) -> bytes:
+        queue_ms = (time.perf_counter() - received) * 1e3
+        request_id = None
+        try:
+            request = decode_request(payload, self.max_message_bytes)
+            request_id = request.id
+            if request.op != "hello" and (self.epoch == 0 or request.epoch != self.epoch):
+                hint = "send hello first" if 0 in (self.epoch, request.epoch) else "another controller took over"
+                raise ProtocolError("StaleEpoch", f"epoch {request.epoch} is not the session's ({self.epoch}): {hint}")
+            results = getattr(self, f"op_{request.op}")(request.fields)
+            if request.op == "step":
+                results["timings"]["queue_ms"] = queue_ms
+            return encode_reply(request_id, **results)
+        except ProtocolError as e:
+            return encode_error(request_id if e.request_id is None else e.request_id, e.type, str(e))
+        except Exception as e:  # whatever a request does, the worker answers and serves on
+            return encode_error(request_id, type(e).__name__, str(e) or repr(e))
+
+    def op_hello(self, _: dict[str, Any]) -> dict[str, Any]:
+        self.epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
+        self.runner.last_tokens.clear()  # the new controller's sequence ids mean nothing here
+        runner, mc = self.runner, self.runner.model_config
+        return {
+            "epoch": self.epoch,
+            "protocol_version": PROTOCOL_VERSION,
+            "model_config": {**asdict(mc), "max_context": mc.max_context},
+            "model_dir": str(Path(runner.cfg.model).resolve()),
+            "rank": runner.cfg.rank,
+            "world_size": runner.cfg.world_size,
+            "device": str(runner.device),
+            "dtype": str(runner.dtype).removeprefix("torch."),
+            "backend": runner.cfg.backend_name,
+            "max_message_bytes": self.max_message_bytes,
+            "cache": None if self.geometry is None else asdict(self.geometry),
+        }
+
+    def op_profile(self, fields: dict[str, int]) -> dict[str, Any]:
+        mc, block_size = self.runner.model_config, fields["block_size"]
+        block_bytes = KVCache.block_bytes(mc.num_layers, mc.num_kv_heads // self.runner.par.world_size, mc.head_dim,
+                                          block_size, self.runner.dtype)
+        return {"num_blocks": self.runner.profile(block_size), "block_bytes": block_bytes}
+
+    def op_init_cache(self, fields: dict[str, int]) -> dict[str, Any]:
+        self.geometry = None  # a failed init leaves no cache to validate steps against
+        self.runner.init_cache(fields["block_size"], fields["num_blocks"], fields["num_cpu_blocks"],
+                               fields["max_model_len"])
+        self.geometry = CacheGeometry(vocab_size=self.runner.model_config.vocab_size, **fields)
+        return {}
+
+    def op_step(self, fields: dict[str, Any]) -> dict[str, Any]:
+        if self.geometry is None:
+            raise ProtocolError("CacheNotInitialized", "send init_cache before the first step")
+        try:
+            return result_fields(self.runner.step(decode_step(fields, self.geometry)))
+        except Exception:
+            self.runner.last_tokens.clear()  # so that steps sent behind this one cannot use a stale token (-1)
+            raise
+
+    def op_shutdown(self, _: dict[str, Any]) -> dict[str, Any]:
+        self.running = False
+        return {}
+
+    def close(self) -> None:
+        self.socket.close(linger=1000)  # time for the last reply (a shutdown's) to leave
+        self.context.term()
+        if self.runtime_dir:
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
