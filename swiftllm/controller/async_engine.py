@@ -1,0 +1,197 @@
+"""The bridge between the event loop and the engine: the engine steps in its own thread.
+
+Scheduling, the worker round trip and detokenization never block the event loop. Handlers submit and abort
+through a locked inbox; each step's outputs go back in one `call_soon_threadsafe` onto the asyncio queues
+the handlers wait on. Only the engine thread touches the Engine and its Sequences.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from swiftllm.controller.engine import Engine
+from swiftllm.controller.sequence import Sequence
+from swiftllm.sampling_params import SamplingParams
+
+log = logging.getLogger("swiftllm.controller")
+Logprob = tuple[float, list[tuple[int, float]]]
+
+
+class EngineError(RuntimeError):
+    """The engine loop died (its worker failed): requests cannot be served."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """What one step added to one request, built in the engine thread so the loop never reads a Sequence."""
+
+    index: int  # the choice this output belongs to
+    text: str
+    token_ids: list[int]
+    logprobs: list[Logprob]
+    finish_reason: str | None
+    num_output_tokens: int
+
+
+@dataclass(eq=False)
+class Request:
+    prompt_ids: list[int]
+    params: SamplingParams
+    queue: asyncio.Queue
+    index: int
+    seq: Sequence | None = None
+    aborted: bool = False
+    sent_text: int = 0
+    sent_tokens: int = 0
+    # Text held back while unfinished: a stop string may still complete and cut it off.
+    hold: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hold = max(map(len, self.params.stop), default=1) - 1
+
+
+def put_all(items: list[tuple[asyncio.Queue, object]]) -> None:
+    for queue, item in items:
+        queue.put_nowait(item)
+
+
+class AsyncEngine:
+    def __init__(self, engine: Engine, loop: asyncio.AbstractEventLoop, health_timeout_s: float = 60.0) -> None:
+        self.engine, self.loop, self.health_timeout_s = engine, loop, health_timeout_s
+        self.lock = threading.Lock()
+        self.inbox: list[tuple[bool, Request]] = []  # (abort?, request), in arrival order
+        self.wake = threading.Event()
+        self.active: dict[int, Request] = {}  # seq id -> request (engine thread only)
+        self.error: BaseException | None = None
+        self.stopping = False
+        self.heartbeat = time.monotonic()  # refreshed every loop turn: a stuck step lets it go stale
+        self.finished: dict[str, int] = {}  # finish reason -> requests
+        self.tokens = {"prompt": 0, "generation": 0}
+        self.registry = CollectorRegistry()  # per server: tests run several in one process
+        self.step_seconds = Histogram("swiftllm_step_seconds", "Engine step time (schedule + worker + update)",
+                                      registry=self.registry, buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+        self.registry.register(self)
+        self.thread = threading.Thread(target=self.run, name="engine", daemon=True)
+        self.thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Stop after the current step; False if the thread did not end (its worker hangs)."""
+        self.stopping = True
+        self.wake.set()
+        self.thread.join(timeout_s)
+        return not self.thread.is_alive()
+
+    def submit(self, prompt_ids: list[int], params: SamplingParams, queue: asyncio.Queue, index: int) -> Request:
+        if self.error is not None or self.stopping:
+            raise EngineError(f"the engine is not running: {self.error or 'shutting down'}")
+        req = Request(prompt_ids, params, queue, index)
+        with self.lock:
+            self.inbox.append((False, req))
+        self.wake.set()
+        return req
+
+    def abort(self, req: Request) -> None:
+        """Free a request's blocks; a no-op once it finished."""
+        req.aborted = True
+        with self.lock:
+            self.inbox.append((True, req))
+        self.wake.set()
+
+    def health(self) -> str | None:
+        """None if healthy, else why not."""
+        if self.error is not None or not self.thread.is_alive():
+            return f"engine loop died: {self.error!r}"
+        stalled = time.monotonic() - self.heartbeat
+        return f"no engine progress for {stalled:.0f} s" if stalled > self.health_timeout_s else None
+
+    def run(self) -> None:
+        try:
+            while not self.stopping:
+                self.heartbeat = time.monotonic()
+                if not self.engine.has_work:
+                    self.wake.wait(1.0)
+                self.wake.clear()  # before draining: a submit after this wakes the next wait
+                self.drain()
+                if self.engine.has_work:
+                    t0 = time.perf_counter()
+                    seqs = self.engine.step()
+                    self.step_seconds.observe(time.perf_counter() - t0)
+                    self.publish(seqs)
+        except BaseException as e:  # a worker failure: fail every request rather than hang it
+            log.exception("engine loop died")
+            self.error = e
+            with self.lock:
+                pending = [*self.active.values(), *(r for _, r in self.inbox)]
+            self.deliver([(r.queue, EngineError(f"engine failed: {e}")) for r in pending])
+
+    def drain(self) -> None:
+        with self.lock:
+            todo, self.inbox = self.inbox, []
+        replies: list[tuple[asyncio.Queue, object]] = []
+        for abort, req in todo:
+            if abort:
+                if req.seq is not None and self.active.pop(req.seq.seq_id, None) is not None:
+                    self.engine.abort(req.seq)
+                    self.count_finished(req.seq)
+                continue
+            if req.aborted:
+                continue
+            try:
+                req.seq = self.engine.add_request(req.prompt_ids, req.params)
+            except ValueError as e:  # the REST layer checks first; this is the engine's last word
+                replies.append((req.queue, e))
+                continue
+            self.active[req.seq.seq_id] = req
+            self.tokens["prompt"] += len(req.prompt_ids)
+        self.deliver(replies)
+
+    def publish(self, seqs: list[Sequence]) -> None:
+        items: list[tuple[asyncio.Queue, object]] = []
+        for seq in seqs:
+            req = self.active.get(seq.seq_id)
+            if req is None:
+                continue
+            end = len(seq.text) if seq.finished else max(req.sent_text, len(seq.text) - req.hold)
+            out = Output(req.index, seq.text[req.sent_text:end], seq.output_ids[req.sent_tokens:],
+                         seq.logprobs[req.sent_tokens:], seq.finish_reason, seq.num_outputs)
+            self.tokens["generation"] += seq.num_outputs - req.sent_tokens
+            req.sent_text, req.sent_tokens = end, seq.num_outputs
+            if seq.finished:
+                del self.active[seq.seq_id]
+                self.count_finished(seq)
+            items.append((req.queue, out))
+        self.deliver(items)
+
+    def count_finished(self, seq: Sequence) -> None:
+        reason = seq.finish_reason or "abort"
+        self.finished[reason] = self.finished.get(reason, 0) + 1
+
+    def deliver(self, items: list[tuple[asyncio.Queue, object]]) -> None:
+        if items and not self.loop.is_closed():  # one wake-up of the event loop per step, however many requests
+            self.loop.call_soon_threadsafe(put_all, items)
+
+    def collect(self) -> Iterator[Metric]:
+        """Prometheus collector: state read at scrape time (plain reads of counts; no lock needed)."""
+        s = self.engine.scheduler
+        requests = CounterMetricFamily("swiftllm_requests", "Finished requests", labels=["finish_reason"])
+        for reason, n in list(self.finished.items()):
+            requests.add_metric([reason], n)
+        yield requests
+        yield CounterMetricFamily("swiftllm_prompt_tokens", "Prompt tokens admitted", value=self.tokens["prompt"])
+        yield CounterMetricFamily("swiftllm_generation_tokens", "Tokens generated", value=self.tokens["generation"])
+        for name, queue in (("running", s.running), ("waiting", s.waiting), ("swapped", s.swapped)):
+            yield GaugeMetricFamily(f"swiftllm_num_requests_{name}", f"Sequences {name}", value=len(queue))
+        gpu = s.blocks.gpu
+        yield GaugeMetricFamily("swiftllm_gpu_blocks_free", "Free KV blocks on the device", value=gpu.num_free)
+        yield GaugeMetricFamily("swiftllm_kv_cache_usage", "Fraction of device KV blocks in use",
+                                value=1 - gpu.num_free / max(gpu.num_blocks, 1))
+        for name, n in list(s.counters.items()):
+            yield CounterMetricFamily(f"swiftllm_{name}", f"Scheduler {name.replace('_', ' ')}", value=n)

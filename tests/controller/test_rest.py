@@ -1,0 +1,277 @@
+"""The REST server end to end: `swiftctl launch` subprocesses driven through the official openai client.
+
+Two SmolLM2 servers start together (they load while LLM.generate computes the reference): `main`, and
+`small`, whose 8-block cache forces swaps and recomputes and which requires an API key. Tiny random models
+cover shutdown on SIGTERM and a worker that dies.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlparse
+
+import openai
+import pytest
+from serving import Server, get, launch, metrics, post, request
+
+from swiftllm.llm import LLM
+from swiftllm.sampling_params import SamplingParams
+from swiftllm.worker.gguf_import import ensure_default_model
+
+MODEL = ensure_default_model()
+NAME = MODEL.name
+KEY = "test-key"
+PROMPTS = ["Hello, my name is", "The capital of France is", "def add(a, b):", "1, 2, 3, 4,", "Once upon a time",
+           "The quick brown fox"]
+CHAT = [{"role": "user", "content": "What is the capital of France?"}]
+GREEDY = dict(model=NAME, max_tokens=8, temperature=0)
+
+
+@pytest.fixture(scope="module")
+def started() -> Iterator[tuple[Server, Server]]:
+    main = launch("--kv-cache-memory-gb", "0.1", "--max-model-len", "512")
+    small = launch("--num-gpu-blocks", "8", "--swap-space", "0.0014", "--api-key", KEY)  # swap: 2 blocks
+    yield main, small
+    for server in (main, small):
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def reference(started: tuple[Server, Server]) -> dict:
+    llm = LLM(str(MODEL), kv_cache_memory_gb=0.05, max_model_len=512)
+    short, long = SamplingParams(max_tokens=8, temperature=0), SamplingParams(max_tokens=24, temperature=0,
+                                                                              ignore_eos=True)
+    outs = llm.generate([*PROMPTS, *PROMPTS, CHAT], [short] * 6 + [long] * 6 + [short])
+    return {"short": dict(zip(PROMPTS, outs[:6])), "long": dict(zip(PROMPTS, outs[6:12])), "chat": outs[12],
+            "ids": {p: llm.encode(p) for p in PROMPTS}}
+
+
+@pytest.fixture(scope="module")
+def main(started: tuple[Server, Server], reference: dict) -> Server:
+    return started[0].wait_ready()
+
+
+@pytest.fixture(scope="module")
+def small(started: tuple[Server, Server], reference: dict) -> Server:
+    return started[1].wait_ready()
+
+
+def client(server: Server, key: str = "none") -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=300)
+
+
+def run_all(jobs: list[Callable[[], None]]) -> None:
+    """Run the jobs concurrently (they share engine steps) and re-raise the first failure."""
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        for future in [pool.submit(job) for job in jobs]:
+            future.result()
+
+
+def test_concurrent_requests_match_llm_generate(main: Server, reference: dict) -> None:
+    c, short, ids = client(main), reference["short"], reference["ids"]
+    assert [m.id for m in c.models.list()] == [NAME]
+
+    def plain(p: str) -> None:
+        r = c.completions.create(prompt=p, **GREEDY)
+        assert (r.choices[0].text, r.choices[0].finish_reason) == (short[p].text, short[p].finish_reason)
+        assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (len(ids[p]), len(short[p].token_ids))
+
+    def token_ids(p: str) -> None:
+        assert c.completions.create(prompt=ids[p], **GREEDY).choices[0].text == short[p].text
+
+    def streamed(p: str) -> None:
+        chunks = list(c.completions.create(prompt=p, stream=True, **GREEDY))
+        assert "".join(ch.choices[0].text for ch in chunks) == short[p].text
+        assert chunks[-1].choices[0].finish_reason == short[p].finish_reason
+
+    def logprobs(p: str) -> None:
+        lp = c.completions.create(prompt=p, logprobs=2, **GREEDY).choices[0].logprobs
+        assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == len(short[p].token_ids)
+        assert lp.text_offset[0] == 0 and all(len(top) <= 2 for top in lp.top_logprobs)
+        for chosen, top in zip(lp.token_logprobs, lp.top_logprobs):  # greedy: the chosen token is the top one
+            assert abs(chosen - max(top.values())) < 1e-5
+
+    def chat() -> None:
+        r = c.chat.completions.create(messages=CHAT, **GREEDY)
+        assert r.choices[0].message.content == reference["chat"].text and r.choices[0].message.role == "assistant"
+
+    def chat_streamed() -> None:
+        chunks = list(c.chat.completions.create(messages=CHAT, stream=True, stream_options={"include_usage": True},
+                                                **GREEDY))
+        assert chunks[0].choices[0].delta.role == "assistant"
+        assert "".join(ch.choices[0].delta.content or "" for ch in chunks[:-1]) == reference["chat"].text
+        assert chunks[-2].choices[0].finish_reason == reference["chat"].finish_reason
+        assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == len(reference["chat"].token_ids)
+
+    def chat_logprobs() -> None:
+        r = c.chat.completions.create(messages=CHAT, logprobs=True, top_logprobs=2, **GREEDY)
+        content = r.choices[0].logprobs.content
+        assert len(content) == len(reference["chat"].token_ids) and all(len(t.top_logprobs) == 2 for t in content)
+
+    def several_prompts() -> None:
+        r = c.completions.create(prompt=PROMPTS[:2], **GREEDY)
+        assert [ch.index for ch in r.choices] == [0, 1]
+        assert [ch.text for ch in r.choices] == [short[p].text for p in PROMPTS[:2]]
+        assert r.usage.completion_tokens == sum(len(short[p].token_ids) for p in PROMPTS[:2])
+
+    jobs = [lambda f=f, p=p: f(p) for p in PROMPTS for f in (plain, token_ids, streamed, logprobs)]
+    run_all([*jobs, chat, chat_streamed, chat_logprobs, several_prompts])  # 28 requests at once
+
+
+def test_stop_strings_and_seeds(main: Server, reference: dict) -> None:
+    c, ref = client(main), reference["short"][PROMPTS[0]].text
+    stop = ref.split()[2]
+    expected = ref[:ref.index(stop)]
+    seeded = dict(model=NAME, prompt=PROMPTS[4], max_tokens=8, temperature=1.0)
+    texts: dict[int, list[str]] = {1234: [], 1: [], 2: []}
+
+    def cut() -> None:
+        r = c.completions.create(prompt=PROMPTS[0], stop=[stop, "never"], **GREEDY)
+        assert (r.choices[0].text, r.choices[0].finish_reason) == (expected, "stop")
+
+    def cut_streamed() -> None:  # text that may become a stop string is held back, never sent then taken back
+        chunks = list(c.completions.create(prompt=PROMPTS[0], stop=stop, stream=True, **GREEDY))
+        assert "".join(ch.choices[0].text for ch in chunks) == expected
+
+    def sample(seed: int) -> None:
+        texts[seed].append(c.completions.create(seed=seed, **seeded).choices[0].text)
+
+    run_all([cut, cut_streamed, *(lambda s=s: sample(s) for s in (1234, 1234, 1, 2))])
+    sample(1234)  # alone this time: the same text whatever the batch
+    assert texts[1234][0] == texts[1234][1] == texts[1234][2]
+    assert len({texts[1234][0], texts[1][0], texts[2][0]}) > 1
+
+
+TOO_LONG = [5] * 600  # the main server's context is 512
+BAD_REQUESTS = [
+    ("completions", {"n": 2}, 400, "n"), ("completions", {"logit_bias": {"50": 10}}, 400, "logit_bias"),
+    ("completions", {"best_of": 3}, 400, "best_of"), ("completions", {"echo": True}, 400, "echo"),
+    ("completions", {"suffix": "x"}, 400, "suffix"), ("completions", {"temperature": -1}, 400, "temperature"),
+    ("completions", {"temperature": "hot"}, 400, "temperature"), ("completions", {"top_p": 0}, 400, "top_p"),
+    ("completions", {"top_k": -5}, 400, "top_k"), ("completions", {"top_k": 2**40}, 400, "top_k"),
+    ("completions", {"max_tokens": 0}, 400, "max_tokens"),
+    ("completions", {"max_tokens": 10**6}, 400, "max_tokens"), ("completions", {"logprobs": 50}, 400, "logprobs"),
+    ("completions", {"stop": 5}, 400, "stop"), ("completions", {"presence_penalty": 3}, 400, "presence_penalty"),
+    ("completions", {"seed": 1.5}, 400, "seed"), ("completions", {"stream": "yes"}, 400, "stream"),
+    ("completions", {"prompt": []}, 400, "prompt"), ("completions", {"prompt": [1, "a"]}, 400, "prompt"),
+    ("completions", {"prompt": [10**9]}, 400, "prompt"), ("completions", {"prompt": ""}, 400, "prompt"),
+    ("completions", {"prompt": TOO_LONG}, 400, "prompt"), ("completions", {"prompt": None}, 400, "prompt"),
+    ("completions", {"model": "nope"}, 404, "model"),
+    ("chat/completions", {"messages": []}, 400, "messages"),
+    ("chat/completions", {"messages": [{"content": "hi"}]}, 400, "messages"),
+    ("chat/completions", {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, 400, "messages"),
+    ("chat/completions", {"tools": [{"type": "function", "function": {"name": "f"}}]}, 400, "tools"),
+    ("chat/completions", {"response_format": {"type": "json_object"}}, 400, "response_format"),
+    ("chat/completions", {"top_logprobs": 2}, 400, "top_logprobs"),
+    ("chat/completions", {"logprobs": True, "top_logprobs": 30}, 400, "top_logprobs"),
+    ("chat/completions", {"n": 3}, 400, "n"), ("chat/completions", {"model": "gpt-4"}, 404, "model"),
+    ("chat/completions", {"max_completion_tokens": 10**6}, 400, "max_tokens"),
+]
+
+
+def test_bad_requests_get_openai_errors(main: Server) -> None:
+    for path, fields, status, param in BAD_REQUESTS:
+        body = {"prompt": "hi", "messages": CHAT, **fields}
+        code, reply = post(f"{main.url}/v1/{path}", body)
+        assert (code, reply["error"]["param"]) == (status, param), (path, fields, reply)
+        assert reply["error"]["type"] == "invalid_request_error" and reply["error"]["message"]
+    for raw in (b"{not json", b'{"prompt": "hi", "temperature": NaN}', b"[" * 100_000, b"[1, 2]", b"\xff\xfe"):
+        code, reply = post(f"{main.url}/v1/completions", raw)
+        assert code == 400 and reply["error"]["type"] == "invalid_request_error", raw[:20]
+    assert request(f"{main.url}/v1/nope")[0] == 404 and request(f"{main.url}/v1/completions")[0] == 405
+    with pytest.raises(openai.BadRequestError, match="maximum context length"):
+        client(main).completions.create(model=NAME, prompt=TOO_LONG)
+    # neutral values of unsupported fields, and unknown fields, are fine
+    ok = {"prompt": "hi", "max_tokens": 1, "n": 1, "logit_bias": {}, "echo": False, "best_of": 1, "foo": [1]}
+    assert post(f"{main.url}/v1/completions", ok)[0] == 200
+
+
+def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
+    idle = metrics(main.url)
+    aborted = idle.get('swiftllm_requests_total{finish_reason="abort"}', 0)
+    url = urlparse(main.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+    body = {"prompt": PROMPTS[4], "max_tokens": 400, "ignore_eos": True}
+    conn.request("POST", "/v1/completions", json.dumps({**body, "stream": True}), {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    assert response.status == 200
+    while not response.readline().startswith(b"data: "):  # the stream has started: generation is under way
+        pass
+    conn.close()
+    with pytest.raises((TimeoutError, urllib.error.URLError)):  # a non-streaming client that gives up
+        post(f"{main.url}/v1/completions", body, timeout=2)
+    deadline = time.monotonic() + 60
+    while True:
+        m = metrics(main.url)
+        if m['swiftllm_requests_total{finish_reason="abort"}'] == aborted + 2:
+            break
+        assert time.monotonic() < deadline, m
+        time.sleep(0.5)
+    assert m["swiftllm_num_requests_running"] == m["swiftllm_num_requests_waiting"] == 0
+    assert m["swiftllm_gpu_blocks_free"] == idle["swiftllm_gpu_blocks_free"]
+    assert get(main.url + "/health")[0] == 200
+
+
+def test_preemption_by_swap_and_recompute_keeps_greedy_results(small: Server, reference: dict) -> None:
+    c = client(small, KEY)
+    texts: dict[str, str] = {}
+
+    def complete(p: str) -> None:
+        texts[p] = c.completions.create(prompt=p, model=NAME, max_tokens=24, temperature=0,
+                                        extra_body={"ignore_eos": True}).choices[0].text
+
+    run_all([lambda p=p: complete(p) for p in PROMPTS])
+    assert texts == {p: reference["long"][p].text for p in PROMPTS}
+    m = metrics(small.url)
+    assert m["swiftllm_swaps_out_total"] > 0 and m["swiftllm_recomputes_total"] > 0, m
+    assert m["swiftllm_gpu_blocks_free"] == 8 and m["swiftllm_num_requests_swapped"] == 0
+
+
+def test_api_key(small: Server) -> None:
+    for key in ("wrong", ""):
+        with pytest.raises(openai.AuthenticationError):
+            client(small, key or "none").models.list()
+    assert post(f"{small.url}/v1/completions", {"prompt": "hi"})[0] == 401
+    assert get(small.url + "/health")[0] == 200  # probes need no key
+    assert [m.id for m in client(small, KEY).models.list()] == [NAME]
+
+
+@pytest.fixture
+def tiny_servable(tiny_model_dir: Path, tmp_path: Path) -> str:
+    """The tiny random model with SmolLM2's tokenizer (launch needs one; its ids need not fit this vocab)."""
+    path = tmp_path / "tiny"
+    shutil.copytree(tiny_model_dir, path)
+    shutil.copy(MODEL / "tokenizer.json", path)
+    return str(path)
+
+
+def test_sigterm_shuts_down_cleanly(tiny_servable: str) -> None:
+    server = launch("--model", tiny_servable, "--kv-cache-memory-gb", "0.01").wait_ready()
+    workers = server.worker_pids()
+    assert len(workers) == 1
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(60) == 0
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+
+
+def test_dead_worker_stops_the_server(tiny_servable: str) -> None:
+    server = launch("--model", tiny_servable, "--kv-cache-memory-gb", "0.01").wait_ready()
+    os.kill(server.worker_pids()[0], signal.SIGKILL)
+    assert server.proc.wait(60) == 1
+
+
+def test_several_workers_not_supported_yet() -> None:
+    out = subprocess.run([sys.executable, "-m", "swiftllm.launch.cli", "launch", "--workers", "2"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "only 1 worker is supported yet" in out.stderr
