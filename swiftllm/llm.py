@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from swiftllm.controller.engine import Engine
+from swiftllm.controller.engine import Engine, InProcessWorker
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.model_config import ModelError
@@ -69,7 +69,7 @@ class LLM:
             max_model_len = min(max_model_len, num_gpu_blocks * block_size)
         self.runner.init_cache(block_size, gpu_blocks, cpu_blocks, max_model_len)
         self.tokenizer = Tokenizer(path) if (Path(path) / "tokenizer.json").is_file() else None
-        self.engine = Engine(self.runner, self.runner.model_config, self.tokenizer, SchedulerConfig(
+        self.engine = Engine(InProcessWorker(self.runner), self.runner.model_config, self.tokenizer, SchedulerConfig(
             max_model_len=max_model_len, num_gpu_blocks=gpu_blocks, num_cpu_blocks=cpu_blocks,
             block_size=block_size, max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens))
 

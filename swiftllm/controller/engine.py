@@ -1,7 +1,8 @@
-"""The engine loop: schedule, run the step on the worker(s), update sequences and stream text out.
+"""The engine loop: schedule, send the step to the worker, read the previous step's tokens, stream text out.
 
-`worker` is anything with `step(StepCommand) -> StepResult`: a ModelRunner in process (LLM, tests) or a
-client of worker processes over ZeroMQ (the controller).
+One step stays in flight ahead: step N+1 is scheduled and sent (its decodes name token -1, "what you just
+sampled") before step N's tokens are read, so the worker never waits for the controller's bookkeeping.
+`worker` is anything with send_step/recv_step: a WorkerClient over ZeroMQ, or an InProcessWorker.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
+from collections import deque
 from typing import Protocol
 
 from swiftllm.controller.scheduler import Batch, Scheduler, SchedulerConfig
@@ -20,17 +22,36 @@ from swiftllm.sampling_params import SamplingParams
 
 
 class Worker(Protocol):
+    def send_step(self, cmd: StepCommand) -> object: ...
+
+    def recv_step(self) -> StepResult: ...
+
+
+class InProcessWorker:
+    """A ModelRunner behind the send/recv interface (it computes at send: no overlap, same code path)."""
+
+    def __init__(self, runner: StepRunner) -> None:
+        self.runner, self.results = runner, deque()
+
+    def send_step(self, cmd: StepCommand) -> None:
+        self.results.append(self.runner.step(cmd))
+
+    def recv_step(self) -> StepResult:
+        return self.results.popleft()
+
+
+class StepRunner(Protocol):
     def step(self, cmd: StepCommand) -> StepResult: ...
 
 
 class Engine:
     def __init__(self, worker: Worker, model_config: ModelConfig, tokenizer: Tokenizer | None,
-                 sched_cfg: SchedulerConfig) -> None:
+                 sched_cfg: SchedulerConfig, overlap: bool = True) -> None:
         self.worker, self.model_config, self.tokenizer = worker, model_config, tokenizer
         self.scheduler = Scheduler(sched_cfg)
         self.seqs: dict[int, Sequence] = {}
         self.ids = itertools.count()
-        self.step_times: list[float] = []
+        self.overlap, self.in_flight = overlap, deque()
 
     def add_request(self, prompt_ids: list[int], params: SamplingParams) -> Sequence:
         """Queue a request; raises ValueError if it can never fit."""
@@ -51,37 +72,38 @@ class Engine:
 
     @property
     def has_work(self) -> bool:
-        return self.scheduler.has_work
+        return self.scheduler.has_work or bool(self.in_flight)
 
     def step(self) -> list[Sequence]:
         """One iteration; returns the sequences that got a token (finished ones included)."""
         batch = self.scheduler.schedule()
-        if not batch.seqs and not (batch.swap_out or batch.swap_in):
-            return []
-        t0 = time.perf_counter()
-        result = self.worker.step(batch.command(self.scheduler.cfg.block_size))
-        self.step_times.append(time.perf_counter() - t0)
-        return self.postprocess(batch, result)
+        if batch.seqs or batch.swap_out or batch.swap_in:
+            self.worker.send_step(batch.command(self.scheduler.cfg.block_size))
+            self.scheduler.sent(batch)
+            self.in_flight.append(batch)
+        else:  # nothing to send: tell the worker about finished sequences next time
+            self.scheduler.finished_ids[:0] = batch.finished_ids
+        if len(self.in_flight) > (1 if self.overlap and batch.seqs else 0):
+            done = self.in_flight.popleft()
+            return self.postprocess(done, self.worker.recv_step())
+        return []
 
     def postprocess(self, batch: Batch, result: StepResult) -> list[Sequence]:
-        tokens = dict(zip(result.seq_ids.tolist(), result.tokens.tolist()))
-        self.scheduler.update(batch, tokens, self.model_config.eos_token_ids)
-        out = [s for s in batch.seqs if s.seq_id in tokens]
-        for i, seq in enumerate(s for s in batch.seqs if s.seq_id in tokens):
-            if len(result.logprobs) and seq.params.logprobs is not None:
-                top = list(zip(result.top_ids[i].tolist(), result.top_logprobs[i].tolist()))[:seq.params.logprobs] \
-                    if result.top_ids.size else []
-                seq.logprobs.append((float(result.logprobs[i]), top))
-            self.detokenize(seq)
-        for seq in out:
+        got = self.scheduler.update(batch, result.seq_ids.tolist(), result.tokens.tolist(),
+                                    self.model_config.eos_token_ids)
+        for row, seq in got:
+            if seq.params.logprobs is not None and len(result.logprobs):
+                n = seq.params.logprobs if result.top_ids.size else 0
+                top = list(zip(result.top_ids[row, :n].tolist(), result.top_logprobs[row, :n].tolist()))
+                seq.logprobs.append((float(result.logprobs[row]), top))
+            self.detokenize(seq, seq.output_ids[-1])
             if seq.finished:
                 self.seqs.pop(seq.seq_id, None)
-        return out
+        return [seq for _, seq in got]
 
-    def detokenize(self, seq: Sequence) -> None:
+    def detokenize(self, seq: Sequence, token: int) -> None:
         if seq.detokenizer is None:
             return
-        token = seq.token_ids[-1]
         if seq.finish_reason == "stop" and not seq.params.include_stop_str_in_output and (
                 token in self.model_config.eos_token_ids or token in seq.params.stop_token_ids):
             return  # the stop token itself is not text

@@ -16,7 +16,7 @@ import numpy as np
 
 from swiftllm.controller.block_manager import BlockManager
 from swiftllm.controller.sequence import Sequence, Status
-from swiftllm.protocol.step import StepCommand, f32, i32, pairs
+from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,9 @@ class Batch:
             table[i, :len(s.blocks)] = s.blocks
             tokens += s.token_ids[s.num_cached:s.num_cached + q]
             penalised = s.params.presence_penalty or s.params.frequency_penalty
-            penalty_lens.append(s.num_outputs if penalised else 0)
-            penalty_tokens += s.output_ids if penalised else []
+            outputs = s.token_ids[len(s.prompt_ids):]  # a pending -1 is the worker's last sampled token
+            penalty_lens.append(len(outputs) if penalised else 0)
+            penalty_tokens += outputs if penalised else []
         ctx = [s.num_cached + q for s, q in zip(self.seqs, self.query_lens)]
         p = [s.params for s in self.seqs]
         return StepCommand(
@@ -102,8 +103,8 @@ class Scheduler:
         # decodes first, then prefill chunks; oldest first within each
         order = sorted(self.running, key=lambda s: (s.num_uncached > 1, s.arrival))
         for seq in order:
-            if seq.status is not Status.RUNNING:
-                continue  # preempted earlier in this loop
+            if seq.status is not Status.RUNNING or self.done_when_read(seq):
+                continue  # preempted earlier in this loop, or its pending token is its last
             q = min(seq.num_uncached, budget)
             while q and not self.blocks.grow(seq.blocks, seq.num_cached + q):
                 victims = [s for s in self.running if s is not seq and s not in batch.seqs]
@@ -164,19 +165,38 @@ class Scheduler:
             self.waiting.appendleft(seq)
             self.counters["recomputes"] += 1
 
-    def update(self, batch: Batch, tokens: dict[int, int], eos_ids: tuple[int, ...]) -> None:
-        """Advance each sequence of the batch by its computed tokens and sampled token; finish the done ones."""
+    def done_when_read(self, seq: Sequence) -> bool:
+        return bool(seq.pending) and (seq.num_outputs + seq.pending >= seq.params.max_tokens
+                                      or len(seq.token_ids) >= self.max_len)
+
+    def sent(self, batch: Batch) -> None:
+        """The batch is on its way: its tokens count as cached, and each sampling sequence gets a placeholder,
+        so the next step can be scheduled (decoding token -1) before this one's tokens are read."""
         for seq, q in zip(batch.seqs, batch.query_lens):
             seq.num_cached += q
-            token = tokens.get(seq.seq_id)
-            if token is None or seq.finished:
-                continue
-            seq.token_ids.append(token)
+            if seq.num_cached == len(seq.token_ids):
+                seq.token_ids.append(LAST_TOKEN)
+                seq.pending += 1
+
+    def update(self, batch: Batch, seq_ids: list[int], tokens: list[int], eos_ids: tuple[int, ...]
+               ) -> list[tuple[int, Sequence]]:
+        """Fill each sequence's oldest placeholder with its sampled token; finish the done ones.
+        Returns (result row, sequence) for each sequence that took a token."""
+        by_id, got = {s.seq_id: s for s in batch.seqs}, []
+        for row, (seq_id, token) in enumerate(zip(seq_ids, tokens)):
+            seq = by_id[seq_id]
+            if seq.finished:
+                continue  # finished (or aborted) while this step was in flight
+            got.append((row, seq))
+            at = len(seq.token_ids) - seq.pending
+            seq.token_ids[at] = token
+            seq.pending -= 1
             p = seq.params
             if (token in eos_ids and not p.ignore_eos) or token in p.stop_token_ids:
                 self.finish(seq, "stop")
-            elif seq.num_outputs >= p.max_tokens or len(seq.token_ids) >= self.max_len:
+            elif seq.num_outputs >= p.max_tokens or at + 1 >= self.max_len:
                 self.finish(seq, "length")
+        return got
 
     def finish(self, seq: Sequence, reason: str) -> None:
         """End a sequence in any state (also an abort) and return its blocks."""
@@ -191,5 +211,6 @@ class Scheduler:
         elif seq in self.waiting:
             self.waiting.remove(seq)
             self.blocks.gpu.free(seq.blocks)
-        seq.blocks, seq.status, seq.finish_reason = [], Status.FINISHED, reason
+        del seq.token_ids[len(seq.token_ids) - seq.pending:]  # a step in flight may still compute one: ignored
+        seq.blocks, seq.status, seq.finish_reason, seq.pending = [], Status.FINISHED, reason, 0
         self.finished_ids.append(seq.seq_id)

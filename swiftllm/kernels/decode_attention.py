@@ -118,8 +118,9 @@ def default_splits(num_seqs: int, num_kv_heads: int, device: torch.device) -> in
 
 def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, block_table: torch.Tensor,
                      context_lens: torch.Tensor, scale: float, splits: int | None = None,
-                     out: torch.Tensor | None = None) -> torch.Tensor:
-    """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]."""
+                     out: torch.Tensor | None = None, block_n: int | None = None, num_warps: int = 4,
+                     num_stages: int = 2) -> torch.Tensor:
+    """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. The last three: tuning knobs."""
     n_seqs, n_heads, dim = q.shape
     n_kv, page = k_cache.shape[1], k_cache.shape[2]
     group = n_heads // n_kv
@@ -130,7 +131,7 @@ def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
         return out
     splits = default_splits(n_seqs, n_kv, q.device) if splits is None else splits
     block_d = triton.next_power_of_2(dim)
-    block_n = 64 if block_d <= 128 else 32
+    block_n = block_n or (64 if block_d <= 128 else 32)
     assert splits & (splits - 1) == 0, "splits must be a power of two"
     if splits > 1:
         part_o = torch.empty((n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device)
@@ -142,7 +143,7 @@ def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
         q.stride(0), q.stride(1), out.stride(0), out.stride(1), block_table.stride(0), k_cache.stride(0),
         k_cache.stride(1), k_cache.stride(2),
         G=group, BLOCK_G=max(16, triton.next_power_of_2(group)), D=dim, BLOCK_D=block_d, PAGE=page,
-        BLOCK_N=block_n, SPLITS=splits, MIN_CHUNK=MIN_CHUNK, num_warps=4, num_stages=2)
+        BLOCK_N=block_n, SPLITS=splits, MIN_CHUNK=MIN_CHUNK, num_warps=num_warps, num_stages=num_stages)
     if splits > 1:
         _reduce_kernel[(n_seqs, n_heads)](out, part_o, part_lse, context_lens, out.stride(0), out.stride(1),
                                           n_heads, D=dim, BLOCK_D=block_d, BLOCK_N=block_n, SPLITS=splits,

@@ -103,8 +103,9 @@ def _prefill_kernel(q_ptr, k_ptr, v_ptr, table_ptr, qstart_ptr, ctx_ptr, out_ptr
 
 def prefill_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, query_start: torch.Tensor,
                       context_lens: torch.Tensor, block_table: torch.Tensor, max_query_len: int, scale: float,
-                      out: torch.Tensor | None = None) -> torch.Tensor:
-    """q [T, H, D] for S sequences (query_start [S+1]) -> [T, H, D]."""
+                      out: torch.Tensor | None = None, block_n: int | None = None, num_stages: int = 3
+                      ) -> torch.Tensor:
+    """q [T, H, D] for S sequences (query_start [S+1]) -> [T, H, D]. block_n, num_stages: tuning knobs."""
     n_tok, n_heads, dim = q.shape
     n_seqs, n_kv, page = context_lens.shape[0], k_cache.shape[1], k_cache.shape[2]
     group = n_heads // n_kv
@@ -116,11 +117,11 @@ def prefill_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Ten
     block_d = triton.next_power_of_2(dim)
     rows = max(triton.next_power_of_2(group), 128 if block_d <= 128 else 64)
     tok = rows // group
-    block_n = 64 if block_d <= 128 else 32
+    block_n = block_n or (128 if block_d <= 128 else 32)  # measured: 128 keys x 3 stages best on H100
     n_tiles = triton.cdiv(max_query_len, tok)
     _prefill_kernel[(n_tiles, n_seqs, n_kv)](
         q, k_cache, v_cache, block_table, query_start, context_lens, out, scale * LOG2E, n_tiles,
         q.stride(0), q.stride(1), out.stride(0), out.stride(1), block_table.stride(0), k_cache.stride(0),
         k_cache.stride(1), k_cache.stride(2), G=group, TOK=tok, ROWS=rows, D=dim, BLOCK_D=block_d, PAGE=page,
-        BLOCK_N=block_n, num_warps=8 if block_d >= 128 else 4, num_stages=2)
+        BLOCK_N=block_n, num_warps=8 if rows >= 128 else 4, num_stages=num_stages)
     return out

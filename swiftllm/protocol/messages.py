@@ -113,7 +113,7 @@ def validate_step(cmd: StepCommand, geo: CacheGeometry) -> None:
     _in_range("num_logprobs", cmd.num_logprobs, -1, min(MAX_LOGPROBS, geo.vocab_size) + 1)
     require((cmd.penalty_lens >= 0).all() and cmd.penalty_lens.astype(np.int64).sum() == len(cmd.penalty_tokens),
             "penalty_lens must be >= 0 and sum to len(penalty_tokens)")
-    _in_range("penalty_tokens", cmd.penalty_tokens, 0, geo.vocab_size)
+    _in_range("penalty_tokens", cmd.penalty_tokens, LAST_TOKEN, geo.vocab_size)  # -1: last sampled
     gpu, cpu = geo.num_blocks, geo.num_cpu_blocks
     for name, (src_blocks, dst_blocks) in {"swap_out": (gpu, cpu), "swap_in": (cpu, gpu), "copy": (gpu, gpu)}.items():
         pairs = getattr(cmd, name)

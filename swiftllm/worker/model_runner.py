@@ -151,6 +151,9 @@ class ModelRunner:
             lens = cmd.penalty_lens
             starts = np.concatenate(([0], np.cumsum(lens)))
             picked = np.concatenate([cmd.penalty_tokens[starts[i]:starts[i + 1]] for i in sampled])
+            owner = np.repeat(cmd.seq_ids[sampled], lens[sampled])
+            for j in np.nonzero(picked == LAST_TOKEN)[0]:  # a token the controller has not read back yet
+                picked[j] = self.last_tokens.get(int(owner[j]), 0)
             logits = apply_penalties(logits, cmd.presence_penalty[sampled], cmd.frequency_penalty[sampled],
                                      lens[sampled], picked)
         tokens = sample(logits, cmd.temperature[sampled], cmd.top_p[sampled], cmd.top_k[sampled],

@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from swiftllm.controller.engine import Engine
+from swiftllm.controller.engine import Engine, InProcessWorker
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.step import StepCommand, StepResult, i32
@@ -25,6 +25,8 @@ class FakeWorker:
     def step(self, cmd: StepCommand) -> StepResult:
         assert cmd.query_lens.sum() == len(cmd.token_ids)
         assert (cmd.query_lens >= 1).all() and (cmd.query_lens <= cmd.context_lens).all()
+        starts = np.cumsum(cmd.query_lens) - cmd.query_lens  # -1 ("last sampled") only as a lone decode token
+        assert set(np.nonzero(cmd.token_ids == -1)[0]) <= set(starts[cmd.query_lens == 1])
         for i in range(cmd.num_seqs):
             used = cmd.block_table[i, : -(-cmd.context_lens[i] // 16)]
             assert ((0 <= used) & (used < self.num_gpu)).all()
@@ -42,7 +44,7 @@ def make_engine(num_gpu: int = 64, num_cpu: int = 16, budget: int = 64, max_len:
     worker = FakeWorker(num_gpu, num_cpu, eos_rate)
     sched = SchedulerConfig(max_model_len=max_len, num_gpu_blocks=num_gpu, num_cpu_blocks=num_cpu,
                             max_num_seqs=32, max_num_batched_tokens=budget)
-    return Engine(worker, CFG, None, sched), worker
+    return Engine(InProcessWorker(worker), CFG, None, sched), worker
 
 
 def test_token_budget_and_decode_first() -> None:
