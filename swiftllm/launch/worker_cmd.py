@@ -16,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "float16", "bfloat16"))
     parser.add_argument("--bind", help="ZMQ address, e.g. tcp://127.0.0.1:5555 (default: a private ipc:// path)")
+    parser.add_argument("--load-format", default="auto", choices=("auto", "dummy"), help="dummy: random weights")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
             from swiftllm.worker.gguf_import import ensure_default_model
 
             args.model = str(ensure_default_model())
-        runner = ModelRunner(WorkerConfig(model=args.model, device=args.device, dtype=args.dtype))
+        runner = ModelRunner(WorkerConfig(model=args.model, device=args.device, dtype=args.dtype,
+                                          load_format=args.load_format))
         server = WorkerServer(runner, bind=args.bind)
     except (ModelError, RuntimeError, OSError, zmq.ZMQError) as e:  # a clear line, not a traceback
         print(f"swiftllm worker: {e}", file=sys.stderr)
