@@ -11,8 +11,9 @@ import asyncio
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -22,7 +23,6 @@ from swiftllm.controller.sequence import Sequence
 from swiftllm.sampling_params import SamplingParams
 
 log = logging.getLogger("swiftllm.controller")
-Logprob = tuple[float, list[tuple[int, float]]]
 
 
 class EngineError(RuntimeError):
@@ -36,7 +36,7 @@ class Output:
     index: int  # the choice this output belongs to
     text: str
     token_ids: list[int]
-    logprobs: list[Logprob]
+    logprobs: list[tuple[float, list[tuple[int, float]]]]  # (chosen token's, top N (id, logprob))
     finish_reason: str | None
     num_output_tokens: int
 
@@ -51,11 +51,7 @@ class Request:
     aborted: bool = False
     sent_text: int = 0
     sent_tokens: int = 0
-    # Text held back while unfinished: a stop string may still complete and cut it off.
-    hold: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.hold = max(map(len, self.params.stop), default=1) - 1
+    hold: int = 0  # text held back while unfinished: a stop string may still complete and cut it off
 
 
 def put_all(items: list[tuple[asyncio.Queue, object]]) -> None:
@@ -67,13 +63,13 @@ class AsyncEngine:
     def __init__(self, engine: Engine, loop: asyncio.AbstractEventLoop, health_timeout_s: float = 60.0) -> None:
         self.engine, self.loop, self.health_timeout_s = engine, loop, health_timeout_s
         self.lock = threading.Lock()
-        self.inbox: list[tuple[bool, Request]] = []  # (abort?, request), in arrival order
+        self.inbox: list[Request] = []  # requests to add, or to abort once marked aborted; in arrival order
         self.wake = threading.Event()
         self.active: dict[int, Request] = {}  # seq id -> request (engine thread only)
         self.error: BaseException | None = None
         self.stopping = False
         self.heartbeat = time.monotonic()  # refreshed every loop turn: a stuck step lets it go stale
-        self.finished: dict[str, int] = {}  # finish reason -> requests
+        self.finished: Counter[str] = Counter()  # finish reason -> requests
         self.tokens = {"prompt": 0, "generation": 0}
         self.registry = CollectorRegistry()  # per server: tests run several in one process
         self.step_seconds = Histogram("swiftllm_step_seconds", "Engine step time (schedule + worker + update)",
@@ -92,9 +88,9 @@ class AsyncEngine:
     def submit(self, prompt_ids: list[int], params: SamplingParams, queue: asyncio.Queue, index: int) -> Request:
         if self.error is not None or self.stopping:
             raise EngineError(f"the engine is not running: {self.error or 'shutting down'}")
-        req = Request(prompt_ids, params, queue, index)
+        req = Request(prompt_ids, params, queue, index, hold=max(map(len, params.stop), default=1) - 1)
         with self.lock:
-            self.inbox.append((False, req))
+            self.inbox.append(req)
         self.wake.set()
         return req
 
@@ -102,7 +98,7 @@ class AsyncEngine:
         """Free a request's blocks; a no-op once it finished."""
         req.aborted = True
         with self.lock:
-            self.inbox.append((True, req))
+            self.inbox.append(req)
         self.wake.set()
 
     def health(self) -> str | None:
@@ -129,20 +125,18 @@ class AsyncEngine:
             log.exception("engine loop died")
             self.error = e
             with self.lock:
-                pending = [*self.active.values(), *(r for _, r in self.inbox)]
+                pending = [*self.active.values(), *self.inbox]
             self.deliver([(r.queue, EngineError(f"engine failed: {e}")) for r in pending])
 
     def drain(self) -> None:
         with self.lock:
             todo, self.inbox = self.inbox, []
         replies: list[tuple[asyncio.Queue, object]] = []
-        for abort, req in todo:
-            if abort:
+        for req in todo:
+            if req.aborted:  # never added (seq None), already finished (not active), or to abort now
                 if req.seq is not None and self.active.pop(req.seq.seq_id, None) is not None:
                     self.engine.abort(req.seq)
-                    self.count_finished(req.seq)
-                continue
-            if req.aborted:
+                    self.finished[req.seq.finish_reason or "abort"] += 1
                 continue
             try:
                 req.seq = self.engine.add_request(req.prompt_ids, req.params)
@@ -166,13 +160,9 @@ class AsyncEngine:
             req.sent_text, req.sent_tokens = end, seq.num_outputs
             if seq.finished:
                 del self.active[seq.seq_id]
-                self.count_finished(seq)
+                self.finished[seq.finish_reason or "abort"] += 1
             items.append((req.queue, out))
         self.deliver(items)
-
-    def count_finished(self, seq: Sequence) -> None:
-        reason = seq.finish_reason or "abort"
-        self.finished[reason] = self.finished.get(reason, 0) + 1
 
     def deliver(self, items: list[tuple[asyncio.Queue, object]]) -> None:
         if items and not self.loop.is_closed():  # one wake-up of the event loop per step, however many requests

@@ -11,6 +11,7 @@ Choices where OpenAI leaves them to the server:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +51,7 @@ def get(body: dict[str, Any], name: str, kinds: tuple[type, ...], what: str, def
 class GenerateRequest:
     prompts: list[str | list[int]]  # completions: texts or token ids; chat: empty
     messages: list[dict[str, str]]  # chat only
-    params: SamplingParams  # max_tokens still a placeholder: see max_tokens_for
+    params: SamplingParams  # max_tokens still a placeholder: see params_for
     max_tokens: int | None
     stream: bool
     include_usage: bool
@@ -91,9 +92,7 @@ def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> Gen
     else:
         max_tokens = get(body, "max_tokens", (int,), "an integer")
         logprobs, prompts, messages = get(body, "logprobs", (int,), "an integer"), parse_prompt(body.get("prompt")), []
-    stop = body.get("stop")
-    if not (stop is None or isinstance(stop, str) or isinstance(stop, list) and all(isinstance(s, str) for s in stop)):
-        raise ApiError("stop must be a string or a list of strings", "stop")
+    stop = get(body, "stop", (str, list), "a string or a list of strings", ())  # SamplingParams checks the items
     stop_ids = get(body, "stop_token_ids", (list,), "a list of token ids", [])
     if not all(type(t) is int for t in stop_ids):
         raise ApiError("stop_token_ids must be a list of token ids", "stop_token_ids")
@@ -102,13 +101,12 @@ def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> Gen
         raise ApiError("top_k must be below 2**31", "top_k")
     try:
         params = SamplingParams(
-            max_tokens=1 if max_tokens is None else max_tokens,
+            max_tokens=1 if max_tokens is None else max_tokens, top_k=top_k, stop=stop, stop_token_ids=stop_ids,
+            logprobs=logprobs, seed=get(body, "seed", (int,), "an integer"),
             temperature=get(body, "temperature", NUMBER, "a number"), top_p=get(body, "top_p", NUMBER, "a number"),
-            top_k=top_k, seed=get(body, "seed", (int,), "an integer"),
-            stop=() if stop is None else stop, stop_token_ids=stop_ids,
             ignore_eos=get(body, "ignore_eos", (bool,), "a boolean", False),
             presence_penalty=get(body, "presence_penalty", NUMBER, "a number", 0.0),
-            frequency_penalty=get(body, "frequency_penalty", NUMBER, "a number", 0.0), logprobs=logprobs)
+            frequency_penalty=get(body, "frequency_penalty", NUMBER, "a number", 0.0))
     except ValueError as e:  # SamplingParams' messages begin with the field's name
         name = str(e).split()[0]
         raise ApiError(str(e), "top_logprobs" if chat and name == "logprobs" else name) from None
@@ -125,8 +123,7 @@ def parse_prompt(prompt: object) -> list[str | list[int]]:
         return [prompt]
     if isinstance(prompt, list) and prompt and all(isinstance(p, str) or ids(p) for p in prompt):
         return prompt
-    raise ApiError("prompt must be a string, a list of strings, a list of token ids or a list of such lists",
-                   "prompt")
+    raise ApiError("prompt must be a string, a list of strings, a list of token ids or a list of such lists", "prompt")
 
 
 def parse_messages(messages: object) -> list[dict[str, str]]:
@@ -150,24 +147,19 @@ def token_text(tok: Tokenizer, token_id: int) -> str:
     return tok.hf.decode([token_id], skip_special_tokens=False)
 
 
-def completion_logprobs(tok: Tokenizer, entries: list, offset: int) -> dict[str, Any]:
-    """OpenAI's legacy shape; text_offset counts from `offset`, the choice's offset before these tokens."""
-    tokens, offsets, tops = [], [], []
-    for token_id, (_, top) in entries:
-        tokens.append(token_text(tok, token_id))
-        offsets.append(offset)
-        offset += len(tokens[-1])
-        tops.append({token_text(tok, t): lp for t, lp in top})
-    return {"tokens": tokens, "token_logprobs": [lp for _, (lp, _) in entries], "top_logprobs": tops,
-            "text_offset": offsets}
-
-
-def chat_logprobs(tok: Tokenizer, entries: list) -> dict[str, Any]:
+def choice_logprobs(tok: Tokenizer, token_ids: list[int], logprobs: list, chat: bool, offset: int) -> dict[str, Any]:
+    """New tokens' logprobs in chat's shape, or in the legacy one with text_offset counting from `offset`."""
     def item(token_id: int, logprob: float) -> dict[str, Any]:
         text = token_text(tok, token_id)
         return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
 
-    return {"content": [{**item(t, lp), "top_logprobs": [item(i, x) for i, x in top]} for t, (lp, top) in entries]}
+    if chat:
+        return {"content": [{**item(t, lp), "top_logprobs": [item(i, x) for i, x in top]}
+                            for t, (lp, top) in zip(token_ids, logprobs)]}
+    tokens = [token_text(tok, t) for t in token_ids]
+    return {"tokens": tokens, "token_logprobs": [lp for lp, _ in logprobs],
+            "top_logprobs": [{token_text(tok, t): lp for t, lp in top} for _, top in logprobs],
+            "text_offset": list(itertools.accumulate(map(len, tokens), initial=offset))[:-1]}
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:

@@ -23,15 +23,7 @@ from jinja2 import TemplateError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from swiftllm.controller.async_engine import AsyncEngine, EngineError, Output
-from swiftllm.controller.openai_schema import (
-    ApiError,
-    GenerateRequest,
-    chat_logprobs,
-    completion_logprobs,
-    envelope,
-    parse_request,
-    usage,
-)
+from swiftllm.controller.openai_schema import ApiError, GenerateRequest, choice_logprobs, envelope, parse_request, usage
 from swiftllm.controller.tokenizer import Tokenizer
 
 log = logging.getLogger("swiftllm.rest")
@@ -124,19 +116,17 @@ class RestServer:
 
     @staticmethod
     async def outputs(queue: asyncio.Queue, n: int) -> AsyncIterator[Output]:
-        left = n
-        while left:
+        while n:  # until each of the n choices has finished
             out = await queue.get()
-            if isinstance(out, EngineError):
-                raise out
-            if isinstance(out, Exception):  # the engine refused the request
-                raise ApiError(str(out))
-            left -= out.finish_reason is not None
+            if isinstance(out, Exception):  # the engine died (EngineError), or refused the request
+                raise ApiError(str(out), None, 503 if isinstance(out, EngineError) else 400)
+            n -= out.finish_reason is not None
             yield out
 
-    def logprobs(self, out: Output, chat: bool, offset: int) -> dict[str, Any]:
-        entries = list(zip(out.token_ids, out.logprobs))
-        return chat_logprobs(self.tok, entries) if chat else completion_logprobs(self.tok, entries, offset)
+    def logprobs(self, spec: GenerateRequest, out: Output, chat: bool, offset: int) -> dict[str, Any] | None:
+        if spec.params.logprobs is None:
+            return None
+        return choice_logprobs(self.tok, out.token_ids, out.logprobs, chat, offset)
 
     async def collect(self, spec: GenerateRequest, queue: asyncio.Queue, n: int, chat: bool, request_id: str,
                       prompt_tokens: int) -> dict[str, Any]:
@@ -150,7 +140,7 @@ class RestServer:
         for i, out in enumerate(merged):
             content = {"message": {"role": "assistant", "content": out.text}} if chat else {"text": out.text}
             choices.append({"index": i, **content, "finish_reason": out.finish_reason,
-                            "logprobs": self.logprobs(out, chat, 0) if spec.params.logprobs is not None else None})
+                            "logprobs": self.logprobs(spec, out, chat, 0)})
         return {**envelope(request_id, self.model_name, chat, False, choices),
                 "usage": usage(prompt_tokens, sum(o.num_output_tokens for o in merged))}
 
@@ -171,7 +161,7 @@ class RestServer:
                              "finish_reason": None}])
             async for out in self.outputs(queue, n):
                 i, generated[out.index] = out.index, out.num_output_tokens
-                lp = self.logprobs(out, chat, offsets[i]) if spec.params.logprobs is not None else None
+                lp = self.logprobs(spec, out, chat, offsets[i])
                 if not (out.text or out.finish_reason or lp):
                     continue  # held-back text and nothing else to say
                 offsets[i] += sum(map(len, lp["tokens"])) if lp and not chat else 0
@@ -179,9 +169,8 @@ class RestServer:
                 await send([{"index": i, **content, "logprobs": lp, "finish_reason": out.finish_reason}])
             if spec.include_usage:
                 await send([], usage=usage(prompt_tokens, sum(generated)))
-        except (ApiError, EngineError) as e:  # the status line is gone: report in the stream
-            error = e if isinstance(e, ApiError) else ApiError(str(e), None, 503)
-            await response.write(b"data: " + json.dumps(error.body()).encode() + b"\n\n")
+        except ApiError as e:  # the status line is gone: report in the stream
+            await response.write(b"data: " + json.dumps(e.body()).encode() + b"\n\n")
         except ConnectionError:  # the client left; the caller aborts
             return response
         await response.write(b"data: [DONE]\n\n")

@@ -10,14 +10,7 @@ from typing import Any
 
 import zmq
 
-from swiftllm.protocol.codec import (
-    DEFAULT_MAX_MESSAGE_BYTES,
-    PROTOCOL_VERSION,
-    decode_reply,
-    decode_result,
-    encode_request,
-    encode_step,
-)
+from swiftllm.protocol import codec
 from swiftllm.protocol.step import StepCommand, StepResult
 
 
@@ -31,7 +24,7 @@ class WorkerError(RuntimeError):
 
 class WorkerClient:
     def __init__(self, address: str, timeout_s: float = 300.0,
-                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+                 max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self.address, self.timeout_s, self.max_message_bytes = address, timeout_s, max_message_bytes
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.DEALER)
@@ -41,10 +34,6 @@ class WorkerClient:
         self.info: dict[str, Any] = {}  # the hello reply
         self.next_id = 0
         self.in_flight: deque[tuple[int, str]] = deque()  # (request id, op), oldest first
-
-    @classmethod
-    def connect(cls, address: str, **kwargs: Any) -> WorkerClient:
-        return cls(address, **kwargs)
 
     def send(self, payload: bytes, op: str) -> int:
         """Send a request encoded with id self.next_id; returns that id."""
@@ -61,7 +50,7 @@ class WorkerClient:
                                          f"within {self.timeout_s:g} s")
         payload = self.socket.recv()
         self.in_flight.popleft()
-        reply = decode_reply(payload, self.max_message_bytes)
+        reply = codec.decode_reply(payload, self.max_message_bytes)
         if reply["id"] not in (request_id, None):  # nil: the worker could not read the request's id
             raise WorkerError("OutOfOrder", f"expected the reply to #{request_id}, got #{reply['id']}")
         if "error" in reply:
@@ -71,14 +60,14 @@ class WorkerClient:
     def call(self, op: str, **fields: Any) -> dict[str, Any]:
         if self.in_flight:
             raise RuntimeError(f"{len(self.in_flight)} requests in flight: receive them before sending {op}")
-        self.send(encode_request(op, self.next_id, self.epoch if op != "hello" else None, **fields), op)
+        self.send(codec.encode_request(op, self.next_id, self.epoch if op != "hello" else None, **fields), op)
         return self.recv()
 
     def hello(self) -> dict[str, Any]:
         self.info = self.call("hello")
-        if self.info.get("protocol_version") != PROTOCOL_VERSION:
+        if self.info.get("protocol_version") != codec.PROTOCOL_VERSION:
             raise WorkerError("ProtocolVersion", f"worker speaks version {self.info.get('protocol_version')}, "
-                                                 f"this controller {PROTOCOL_VERSION}")
+                                                 f"this controller {codec.PROTOCOL_VERSION}")
         self.epoch = self.info["epoch"]
         return self.info
 
@@ -90,10 +79,10 @@ class WorkerClient:
                   max_model_len=max_model_len)
 
     def send_step(self, cmd: StepCommand) -> int:
-        return self.send(encode_step(self.next_id, self.epoch, cmd), "step")
+        return self.send(codec.encode_step(self.next_id, self.epoch, cmd), "step")
 
     def recv_step(self) -> StepResult:
-        return decode_result(self.recv())
+        return codec.decode_result(self.recv())
 
     def step(self, cmd: StepCommand) -> StepResult:
         if self.in_flight:

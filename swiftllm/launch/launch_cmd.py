@@ -1,9 +1,7 @@
 """`swiftctl launch`: start the worker process, size and allocate the KV cache, then serve the REST API here.
 
 Shutdown on SIGINT/SIGTERM is ordered: stop HTTP, stop the engine thread, ask the worker to shut down (kill
-it if it does not), remove the socket directory. A worker that dies makes the server exit non-zero. Workers
-run in their own session (a terminal's Ctrl-C reaches only us; we stop them) and, on Linux, get SIGTERM if
-we die, even by SIGKILL, so none is orphaned.
+it if it does not), remove the socket directory. A worker that dies makes the server exit non-zero.
 """
 
 from __future__ import annotations
@@ -51,9 +49,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def start_worker(args: argparse.Namespace, model: str, address: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "swiftllm.launch.worker_cmd", "--model", model, "--device", args.device,
            "--dtype", args.dtype, "--bind", address]
-    die_with_parent = None  # PR_SET_PDEATHSIG, in the child before exec (prctl looked up here: no dlopen there)
-    if sys.platform == "linux":
-        die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGTERM)
+    # The worker runs in its own session (a terminal's Ctrl-C reaches only us; we stop it) and, on Linux, gets
+    # SIGTERM if we die, even by SIGKILL, so none is orphaned: PR_SET_PDEATHSIG, set in the child before exec
+    # (prctl looked up here: no dlopen there).
+    die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGTERM) if sys.platform == "linux" else None
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent)
 
 
@@ -88,9 +87,8 @@ def allocate_cache(args: argparse.Namespace, client: WorkerClient, mc: ModelConf
     if max_len < 2:
         raise ModelError(f"the KV cache ({gpu_blocks} blocks of {bs} tokens) is too small to serve")
     client.init_cache(bs, gpu_blocks, cpu_blocks, max_len)
-    return SchedulerConfig(max_model_len=max_len, num_gpu_blocks=gpu_blocks, num_cpu_blocks=cpu_blocks,
-                           block_size=bs, max_num_seqs=args.max_num_seqs,
-                           max_num_batched_tokens=args.max_num_batched_tokens)
+    return SchedulerConfig(max_model_len=max_len, num_gpu_blocks=gpu_blocks, num_cpu_blocks=cpu_blocks, block_size=bs,
+                           max_num_seqs=args.max_num_seqs, max_num_batched_tokens=args.max_num_batched_tokens)
 
 
 async def serve(args: argparse.Namespace, engine: Engine, model: str, worker: subprocess.Popen) -> tuple[int, bool]:

@@ -20,15 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from swiftllm.worker.model_runner import ModelRunner, WorkerConfig  # torch loads only when a worker starts
+    from swiftllm.llm import resolve_model  # torch loads only when a worker starts
+    from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
     from swiftllm.worker.server import WorkerServer
 
     try:
-        if args.model is None:
-            from swiftllm.worker.gguf_import import ensure_default_model
-
-            args.model = str(ensure_default_model())
-        runner = ModelRunner(WorkerConfig(model=args.model, device=args.device, dtype=args.dtype,
+        runner = ModelRunner(WorkerConfig(model=resolve_model(args.model), device=args.device, dtype=args.dtype,
                                           load_format=args.load_format))
         server = WorkerServer(runner, bind=args.bind)
     except (ModelError, RuntimeError, OSError, zmq.ZMQError) as e:  # a clear line, not a traceback

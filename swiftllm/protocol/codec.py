@@ -35,12 +35,9 @@ DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
 MAX_CONTAINERS, MAX_CONTAINER_LEN, MAX_STR_LEN = 256, 4096, 1 << 20
 
 
-def _prototypes(cls: type) -> dict[str, np.ndarray]:
-    """Each array field's empty default: its dtype and rank are the wire type (the dataclass is the schema)."""
-    return {f.name: f.default_factory() for f in fields(cls) if f.name != "timings"}
-
-
-STEP_ARRAYS, RESULT_ARRAYS = _prototypes(StepCommand), _prototypes(StepResult)
+# Each array field's empty default: its dtype and rank are the wire type (the dataclasses are the schema).
+STEP_ARRAYS, RESULT_ARRAYS = ({f.name: f.default_factory() for f in fields(cls) if f.name != "timings"}
+                              for cls in (StepCommand, StepResult))
 
 
 def pack_array(a: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:

@@ -17,14 +17,12 @@ MAX_LOGPROBS = 20  # top-N logprobs per sampled token, as OpenAI's API allows
 INT32_LIMIT = 2**31
 
 # The small ops' fields, all integers: name -> (minimum, default); a default of None means required.
+# A step's fields are StepCommand's arrays instead, checked by validate_step once the cache geometry is known.
 OP_FIELDS: dict[str, dict[str, tuple[int, int | None]]] = {
-    "hello": {},
-    "profile": {"block_size": (1, 16)},
+    "hello": {}, "profile": {"block_size": (1, 16)},
     "init_cache": {"block_size": (1, None), "num_blocks": (1, None), "num_cpu_blocks": (0, None),
                    "max_model_len": (1, None)},
-    "step": {},  # StepCommand's arrays, checked by validate_step once the cache geometry is known
-    "shutdown": {},
-}
+    "step": {}, "shutdown": {}}
 STEP_REQUIRED = ("seq_ids", "query_lens", "context_lens", "token_ids", "block_table")
 # Per-sequence arrays a step may leave out, and the value each sequence then gets.
 PER_SEQ_DEFAULTS = {"sample": 1, "temperature": 0.0, "top_p": 1.0, "top_k": 0, "seed": 0, "presence_penalty": 0.0,
@@ -86,7 +84,6 @@ def _in_range(name: str, values: np.ndarray, low: int, high: int) -> None:
 
 
 def validate_step(cmd: StepCommand, geo: CacheGeometry) -> None:
-    """Every rule a step must satisfy before the worker touches its cache."""
     n = cmd.num_seqs
     for name in ("query_lens", "context_lens", *PER_SEQ_DEFAULTS):
         require(len(getattr(cmd, name)) == n, f"{name} has {len(getattr(cmd, name))} entries, seq_ids {n}")

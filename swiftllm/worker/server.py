@@ -18,36 +18,22 @@ from typing import Any
 
 import zmq
 
-from swiftllm.protocol.codec import (
-    DEFAULT_MAX_MESSAGE_BYTES,
-    PROTOCOL_VERSION,
-    decode_request,
-    decode_step,
-    encode_error,
-    encode_reply,
-    result_fields,
-)
+from swiftllm.protocol import codec
 from swiftllm.protocol.messages import CacheGeometry, ProtocolError
-from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.model_runner import ModelRunner
 
 MAX_QUEUED = 64  # requests read ahead of the one running (stamped on arrival); the rest wait in ZMQ's queue
 
 
-def private_ipc_address(rank: int) -> tuple[str, str]:
-    """An ipc:// address in a fresh directory only this user can enter (mkdtemp makes it 0700)."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    directory = tempfile.mkdtemp(prefix="swiftllm-", dir=runtime if runtime and os.path.isdir(runtime) else None)
-    return f"ipc://{directory}/worker{rank}.sock", directory
-
-
 class WorkerServer:
     def __init__(self, runner: ModelRunner, bind: str | None = None,
-                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+                 max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self.runner, self.max_message_bytes = runner, max_message_bytes
         self.runtime_dir = None
-        if bind is None:
-            bind, self.runtime_dir = private_ipc_address(runner.cfg.rank)
+        if bind is None:  # an ipc:// path in a fresh directory only this user can enter (mkdtemp makes it 0700)
+            runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+            self.runtime_dir = tempfile.mkdtemp(prefix="swiftllm-", dir=runtime if os.path.isdir(runtime) else None)
+            bind = f"ipc://{self.runtime_dir}/worker{runner.cfg.rank}.sock"
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.ROUTER)
         # Below the protocol's limit an oversized message gets an error reply; far above it ZMQ drops the
@@ -62,7 +48,6 @@ class WorkerServer:
         self.running = False
 
     def serve(self) -> None:
-        """Answer requests until a shutdown."""
         queue: deque[tuple[list[bytes], float]] = deque()
         self.running = True
         while self.running:
@@ -81,7 +66,7 @@ class WorkerServer:
         queue_ms = (time.perf_counter() - received) * 1e3
         request_id = None
         try:
-            request = decode_request(payload, self.max_message_bytes)
+            request = codec.decode_request(payload, self.max_message_bytes)
             request_id = request.id
             if request.op != "hello" and (self.epoch == 0 or request.epoch != self.epoch):
                 hint = "send hello first" if 0 in (self.epoch, request.epoch) else "another controller took over"
@@ -89,40 +74,31 @@ class WorkerServer:
             results = getattr(self, f"op_{request.op}")(request.fields)
             if request.op == "step":
                 results["timings"]["queue_ms"] = queue_ms
-            return encode_reply(request_id, **results)
+            return codec.encode_reply(request_id, **results)
         except ProtocolError as e:
-            return encode_error(request_id if e.request_id is None else e.request_id, e.type, str(e))
+            return codec.encode_error(request_id if e.request_id is None else e.request_id, e.type, str(e))
         except Exception as e:  # whatever a request does, the worker answers and serves on
-            return encode_error(request_id, type(e).__name__, str(e) or repr(e))
+            return codec.encode_error(request_id, type(e).__name__, str(e) or repr(e))
 
     def op_hello(self, _: dict[str, Any]) -> dict[str, Any]:
         self.epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
         self.runner.last_tokens.clear()  # the new controller's sequence ids mean nothing here
         runner, mc = self.runner, self.runner.model_config
-        return {
-            "epoch": self.epoch,
-            "protocol_version": PROTOCOL_VERSION,
-            "model_config": {**asdict(mc), "max_context": mc.max_context},
-            "model_dir": str(Path(runner.cfg.model).resolve()),
-            "rank": runner.cfg.rank,
-            "world_size": runner.cfg.world_size,
-            "device": str(runner.device),
-            "dtype": str(runner.dtype).removeprefix("torch."),
-            "backend": runner.cfg.backend_name,
-            "max_message_bytes": self.max_message_bytes,
-            "cache": None if self.geometry is None else asdict(self.geometry),
-        }
+        return {"epoch": self.epoch, "protocol_version": codec.PROTOCOL_VERSION,
+                "model_config": {**asdict(mc), "max_context": mc.max_context},
+                "model_dir": str(Path(runner.cfg.model).resolve()), "rank": runner.cfg.rank,
+                "world_size": runner.cfg.world_size, "device": str(runner.device),
+                "dtype": str(runner.dtype).removeprefix("torch."), "backend": runner.cfg.backend_name,
+                "max_message_bytes": self.max_message_bytes,
+                "cache": None if self.geometry is None else asdict(self.geometry)}
 
     def op_profile(self, fields: dict[str, int]) -> dict[str, Any]:
-        mc, block_size = self.runner.model_config, fields["block_size"]
-        block_bytes = KVCache.block_bytes(mc.num_layers, mc.num_kv_heads // self.runner.par.world_size, mc.head_dim,
-                                          block_size, self.runner.dtype)
-        return {"num_blocks": self.runner.profile(block_size), "block_bytes": block_bytes}
+        block_size = fields["block_size"]
+        return {"num_blocks": self.runner.profile(block_size), "block_bytes": self.runner.block_bytes(block_size)}
 
     def op_init_cache(self, fields: dict[str, int]) -> dict[str, Any]:
         self.geometry = None  # a failed init leaves no cache to validate steps against
-        self.runner.init_cache(fields["block_size"], fields["num_blocks"], fields["num_cpu_blocks"],
-                               fields["max_model_len"])
+        self.runner.init_cache(**fields)  # block_size, num_blocks, num_cpu_blocks, max_model_len
         self.geometry = CacheGeometry(vocab_size=self.runner.model_config.vocab_size, **fields)
         return {}
 
@@ -130,7 +106,7 @@ class WorkerServer:
         if self.geometry is None:
             raise ProtocolError("CacheNotInitialized", "send init_cache before the first step")
         try:
-            return result_fields(self.runner.step(decode_step(fields, self.geometry)))
+            return codec.result_fields(self.runner.step(codec.decode_step(fields, self.geometry)))
         except Exception:
             self.runner.last_tokens.clear()  # so that steps sent behind this one cannot use a stale token (-1)
             raise
