@@ -13,7 +13,7 @@ from tqdm import tqdm
 from swiftllm.controller.engine import Engine, InProcessWorker
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
-from swiftllm.model_config import ModelError
+from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.sampling_params import SamplingParams
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
@@ -36,21 +36,17 @@ def resolve_model(model: str | None) -> str:
     return model
 
 
-def cache_geometry(runner: ModelRunner, block_size: int, max_model_len: int | None, swap_gb: float
-                   ) -> tuple[int, int, int]:
+def cache_geometry(mc: ModelConfig, num_blocks: int, block_bytes: int, block_size: int, max_model_len: int | None,
+                   swap_gb: float) -> tuple[int, int, int]:
     """(GPU blocks, CPU blocks, max model len): the context defaults to what both model and cache allow."""
-    mc = runner.model_config
-    gpu_blocks = runner.profile(block_size)
-    cpu_blocks = int(swap_gb * 2**30) // max(runner.block_bytes(block_size), 1)
-    capacity = gpu_blocks * block_size
-    if max_model_len is None:
-        max_model_len = min(mc.max_context, capacity)
-    if max_model_len > mc.max_context:
-        raise ModelError(f"max_model_len {max_model_len} exceeds the model's context of {mc.max_context}")
-    if max_model_len > capacity or max_model_len < 2:
-        raise ModelError(f"a context of {max_model_len} tokens does not fit the KV cache "
-                         f"({gpu_blocks} blocks of {block_size} = {capacity} tokens)")
-    return gpu_blocks, cpu_blocks, max_model_len
+    capacity = num_blocks * block_size
+    max_len = max_model_len or min(mc.max_context, capacity)
+    if max_len > mc.max_context:
+        raise ModelError(f"max_model_len {max_len} exceeds the model's context of {mc.max_context}")
+    if max_len > capacity or max_len < 2:
+        raise ModelError(f"a context of {max_len} tokens does not fit the KV cache "
+                         f"({num_blocks} blocks of {block_size} = {capacity} tokens)")
+    return num_blocks, int(swap_gb * 2**30) // block_bytes, max_len
 
 
 class LLM:
@@ -62,11 +58,9 @@ class LLM:
         path = str(model) if load_format == "dummy" else resolve_model(model)
         self.runner = ModelRunner(WorkerConfig(model=path, device=device, dtype=dtype, load_format=load_format,
                                                cuda_graphs=cuda_graphs, cpu_kv_memory_gb=kv_cache_memory_gb))
-        gpu_blocks, cpu_blocks, max_model_len = cache_geometry(self.runner, block_size, max_model_len,
-                                                               swap_space_gb)
-        if num_gpu_blocks is not None:  # a fixed cache size (tests that force preemption)
-            gpu_blocks = num_gpu_blocks
-            max_model_len = min(max_model_len, num_gpu_blocks * block_size)
+        gpu_blocks, cpu_blocks, max_model_len = cache_geometry(
+            self.runner.model_config, num_gpu_blocks or self.runner.profile(block_size),
+            self.runner.block_bytes(block_size), block_size, max_model_len, swap_space_gb)
         self.runner.init_cache(block_size, gpu_blocks, cpu_blocks, max_model_len)
         self.tokenizer = Tokenizer(path) if (Path(path) / "tokenizer.json").is_file() else None
         self.engine = Engine(InProcessWorker(self.runner), self.runner.model_config, self.tokenizer, SchedulerConfig(

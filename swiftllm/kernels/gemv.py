@@ -38,7 +38,7 @@ def _gemv_kernel(x_ptr, w_ptr, b_ptr, y_ptr, m_rows, n_cols, k_dim, x_stride, w_
 
 
 def gemv(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None, block_n: int = 16, block_k: int = 256,
-         num_warps: int = 4, num_stages: int = 4) -> torch.Tensor:
+         num_warps: int = 2, num_stages: int = 4) -> torch.Tensor:
     """x [M, K] (M <= 16), w [N, K] -> [M, N] in x's dtype. The knobs are for benchmarks to sweep."""
     m_rows, k_dim = x.shape
     n_cols = w.shape[0]

@@ -60,22 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pull", help="import the embedded SmolLM2-135M-Instruct model (done on first use anyway)")
     p.set_defaults(func=cmd_pull)
 
-    try:
-        from swiftllm.launch import worker_cmd
+    from swiftllm.launch import launch_cmd, worker_cmd
 
-        w = sub.add_parser("worker", help="start one worker process, for a controller of your own")
-        worker_cmd.add_arguments(w)
-        w.set_defaults(func=worker_cmd.run)
-    except ImportError:
-        pass
-    try:
-        from swiftllm.launch import launch_cmd
-
-        la = sub.add_parser("launch", help="start workers, the controller and the REST server")
-        launch_cmd.add_arguments(la)
-        la.set_defaults(func=launch_cmd.run)
-    except ImportError:
-        pass
+    w = sub.add_parser("worker", help="start one worker process, for a controller of your own")
+    worker_cmd.add_arguments(w)
+    w.set_defaults(func=worker_cmd.run)
+    la = sub.add_parser("launch", help="start workers, the controller and the REST server")
+    launch_cmd.add_arguments(la)
+    la.set_defaults(func=launch_cmd.run)
     return parser
 
 

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.worker_client import WorkerClient
 from swiftllm.launch.cli import add_model_args
-from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.llm import cache_geometry, resolve_model
+from swiftllm.model_config import ModelConfig
 
 if TYPE_CHECKING:
     from swiftllm.controller.engine import Engine
@@ -74,18 +75,11 @@ def allocate_cache(args: argparse.Namespace, client: WorkerClient, mc: ModelConf
     """Size the cache (profiled on a GPU, --kv-cache-memory-gb on CPU, or --num-gpu-blocks) and allocate it."""
     bs = args.block_size
     profile = client.call("profile", block_size=bs)
-    if args.num_gpu_blocks:
-        gpu_blocks = args.num_gpu_blocks
-    elif client.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
+    gpu_blocks = profile["num_blocks"]
+    if client.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
         gpu_blocks = int(args.kv_cache_memory_gb * 2**30) // profile["block_bytes"]
-    else:
-        gpu_blocks = profile["num_blocks"]
-    cpu_blocks = int(args.swap_space * 2**30) // profile["block_bytes"]
-    if (args.max_model_len or 0) > mc.max_context:
-        raise ModelError(f"--max-model-len {args.max_model_len} exceeds the model's context of {mc.max_context}")
-    max_len = min(args.max_model_len or mc.max_context, gpu_blocks * bs)
-    if max_len < 2:
-        raise ModelError(f"the KV cache ({gpu_blocks} blocks of {bs} tokens) is too small to serve")
+    gpu_blocks, cpu_blocks, max_len = cache_geometry(mc, args.num_gpu_blocks or gpu_blocks, profile["block_bytes"],
+                                                     bs, args.max_model_len, args.swap_space)
     client.init_cache(bs, gpu_blocks, cpu_blocks, max_len)
     return SchedulerConfig(max_model_len=max_len, num_gpu_blocks=gpu_blocks, num_cpu_blocks=cpu_blocks, block_size=bs,
                            max_num_seqs=args.max_num_seqs, max_num_batched_tokens=args.max_num_batched_tokens)
@@ -151,7 +145,6 @@ def run(args: argparse.Namespace) -> int:
 
     from swiftllm.controller.engine import Engine
     from swiftllm.controller.tokenizer import Tokenizer
-    from swiftllm.llm import resolve_model
 
     if args.workers != 1:
         raise ValueError(f"--workers {args.workers}: only 1 worker is supported yet (parallel workers come later)")

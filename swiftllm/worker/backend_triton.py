@@ -25,7 +25,7 @@ from swiftllm.worker.cuda_graphs import GraphRunner
 from swiftllm.worker.metadata import AttentionMetadata
 
 __all__ = ["GraphRunner", "attention", "linear", "rms_norm", "rotary", "silu_and_mul", "store_kv"]
-GEMV_MAX_ROWS = 8  # (<= 16) up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py, gemv table)
+GEMV_MAX_ROWS = 16  # up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py, gemv table)
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -35,9 +35,10 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 
 
 def attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, meta: AttentionMetadata,
-              scale: float) -> torch.Tensor:
-    """Causal attention of each sequence's new tokens (already stored) over its cached context. q [T, H, D]."""
+              scale: float, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Causal attention of each sequence's new tokens (already stored) over its cached context. q [T, H, D];
+    out, if given, receives the result (the static buffer of a piecewise CUDA graph)."""
     if meta.decode_only:
-        return decode_attention(q, k_cache, v_cache, meta.block_table, meta.context_lens, scale)
+        return decode_attention(q, k_cache, v_cache, meta.block_table, meta.context_lens, scale, out=out)
     return prefill_attention(q, k_cache, v_cache, meta.query_start, meta.context_lens, meta.block_table,
-                             meta.max_query_len, scale)
+                             meta.max_query_len, scale, out)

@@ -128,14 +128,14 @@ class ModelRunner:
         self.cache.apply(cmd.swap_out, cmd.swap_in, cmd.copy)
         result = StepResult()
         if cmd.num_seqs:
-            tokens = torch.from_numpy(self.resolve_tokens(cmd)).to(self.device, non_blocking=True)
-            meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table,
-                                           self.cache.block_size, self.device)
             sampled = np.nonzero(cmd.sample)[0]
-            rows = torch.from_numpy(np.cumsum(cmd.query_lens)[sampled] - 1).to(self.device)
-            if self.graphs is not None and self.graphs.can_run(meta):
-                logits = self.graphs.run(tokens, meta, rows)
+            if self.graphs is not None and self.graphs.can_run(cmd):
+                logits = self.graphs.run(self.resolve_tokens(cmd), cmd, sampled)
             else:
+                tokens = torch.from_numpy(self.resolve_tokens(cmd)).to(self.device, non_blocking=True)
+                meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table,
+                                               self.cache.block_size, self.device)
+                rows = torch.from_numpy(np.cumsum(cmd.query_lens)[sampled] - 1).to(self.device)
                 hidden, residual = self.model.forward(tokens, meta, self.cache.k, self.cache.v)
                 logits = self.model.logits(hidden[rows], residual[rows])
             t1 = time.perf_counter()
