@@ -35,7 +35,8 @@ def _chunk(ctx, SPLITS: tl.constexpr, BLOCK_N: tl.constexpr, MIN_CHUNK: tl.const
     return tl.maximum(per_split, MIN_CHUNK)
 
 
-@triton.jit
+# values that change from step to step are not specialised on: a new value must not cost a JIT compile
+@triton.jit(do_not_specialize=["table_stride"])
 def _decode_kernel(q_ptr, k_ptr, v_ptr, table_ptr, ctx_ptr, out_ptr, part_o_ptr, part_lse_ptr, qk_scale,
                    q_stride_s, q_stride_h, o_stride_s, o_stride_h, table_stride, c_stride_b, c_stride_h, c_stride_o,
                    G: tl.constexpr, BLOCK_G: tl.constexpr, D: tl.constexpr, BLOCK_D: tl.constexpr,

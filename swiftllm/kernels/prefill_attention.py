@@ -56,7 +56,8 @@ def _tile(acc, m, l_sum, q, k_ptr, v_ptr, table_row, n0, end, pos, head_off, c_s
     return acc, m_new, l_sum
 
 
-@triton.jit
+# values that change from step to step are not specialised on: a new value must not cost a JIT compile
+@triton.jit(do_not_specialize=["n_tiles", "table_stride"])
 def _prefill_kernel(q_ptr, k_ptr, v_ptr, table_ptr, qstart_ptr, ctx_ptr, out_ptr, qk_scale, n_tiles,
                     q_stride_t, q_stride_h, o_stride_t, o_stride_h, table_stride, c_stride_b, c_stride_h,
                     c_stride_o, G: tl.constexpr, TOK: tl.constexpr, ROWS: tl.constexpr, D: tl.constexpr,

@@ -16,9 +16,9 @@ CONTEXTS = [1, 17, 40, 300]
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 @pytest.mark.parametrize("heads,kv_heads,dim", [(2, 2, 32), (6, 2, 64), (4, 1, 48)])
 @pytest.mark.parametrize("splits", [1, 4])
-def test_decode_matches_reference(dtype: torch.dtype, heads: int, kv_heads: int, dim: int, splits: int,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(da, "MIN_CHUNK", 64)  # so that 300 tokens use all 4 splits at test sizes
+def test_decode_matches_reference(dtype: torch.dtype, heads: int, kv_heads: int, dim: int, splits: int) -> None:
+    # with 4 splits, 300 tokens take 3 chunks of 128 (partials + reduce); the shorter contexts fit one chunk
+    # and are written directly
     q, kc, vc, meta = paged_case([1] * len(CONTEXTS), CONTEXTS, heads, kv_heads, dim, dtype)
     ref = backend_torch.attention(q.float(), kc.float(), vc.float(), meta, dim ** -0.5)
     out = da.decode_attention(q, kc, vc, meta.block_table, meta.context_lens, dim ** -0.5, splits=splits)
@@ -35,7 +35,8 @@ def test_decode_padded_rows_write_zeros(splits: int) -> None:
     assert not out.isnan().any()
 
 
-def test_default_splits_fill_the_gpu_only_for_small_batches() -> None:
+def test_decode_params_split_small_batches_and_long_contexts() -> None:
     cpu = torch.device("cpu")
-    assert da.default_splits(1, 8, cpu) > 1
-    assert da.default_splits(256, 8, cpu) == 1
+    assert da.decode_params(1, 8, 2048, cpu) == (2, da.MIN_CHUNK)  # 8 SMs on CPU: two programs per SM
+    assert da.decode_params(256, 8, 2048, cpu) == (1, da.LONG_CHUNK)  # the batch fills the GPU: v1
+    assert da.decode_params(256, 8, 8192, cpu) == (4, da.LONG_CHUNK)  # but long contexts still split

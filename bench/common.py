@@ -1,0 +1,112 @@
+"""Shared by the GPU benchmarks: ceilings measured in the same run, dummy models, result files."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RESULTS = Path(os.environ.get("BENCH_OUT") or Path(__file__).parent / "results")
+
+LLAMA3_8B = dict(architectures=["LlamaForCausalLM"], hidden_size=4096, intermediate_size=14336,
+                 num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
+                 max_position_embeddings=131072, rms_norm_eps=1e-5, rope_theta=500000.0,
+                 tie_word_embeddings=False, torch_dtype="bfloat16")
+SMOLLM2 = dict(architectures=["LlamaForCausalLM"], hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+               num_attention_heads=9, num_key_value_heads=3, vocab_size=49152, max_position_embeddings=8192,
+               rms_norm_eps=1e-5, rope_theta=100000.0, tie_word_embeddings=True, torch_dtype="bfloat16")
+# vLLM 0.24.0 on the same H100 (DESIGN.md): decode ms/step by batch, Llama-3-8B shape, 1024-token prompts
+VLLM_DECODE_MS = {1: 6.15, 8: 6.60, 32: 8.11, 64: 9.71, 128: 13.7, 256: 20.95}
+
+
+def config_dir(cfg: dict, **overrides: object) -> str:
+    path = tempfile.mkdtemp(prefix="swiftllm-bench-")
+    Path(path, "config.json").write_text(json.dumps({**cfg, **overrides}))
+    return path
+
+
+def dummy_weights_on_gpu() -> None:
+    """Make load_format="dummy" draw its random weights on the GPU, in bf16: the CPU path spends about a
+    minute of device time on an 8B model. Same names, shapes and distribution (uniform +-0.02, norms 1)."""
+    from swiftllm.worker import weights
+
+    def on_gpu(cfg: object) -> dict[str, torch.Tensor]:
+        with torch.device("meta"):
+            shapes = {k: (v.shape, "norm" in k) for k, v in original(cfg).items()}
+        torch.manual_seed(0)
+        return {k: torch.ones(s, device="cuda", dtype=torch.bfloat16) if norm else
+                torch.empty(s, device="cuda", dtype=torch.bfloat16).uniform_(-0.02, 0.02)
+                for k, (s, norm) in shapes.items()}
+
+    original = weights.dummy_checkpoint
+    weights.dummy_checkpoint = on_gpu
+
+
+def device_info() -> dict:
+    props = torch.cuda.get_device_properties(0)
+    commit = os.environ.get("SWIFTLLM_COMMIT")
+    if not commit:
+        try:
+            commit = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True).strip()
+        except (OSError, subprocess.CalledProcessError):
+            commit = "unknown"
+    return {"device": props.name, "sms": props.multi_processor_count, "torch": torch.__version__,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit}
+
+
+def time_cuda(fn, warmup: int = 3, iters: int = 10) -> float:  # noqa: ANN001
+    """Median milliseconds of fn() by CUDA events."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b))
+    return sorted(times)[len(times) // 2]
+
+
+def ceilings() -> dict:
+    """Copy bandwidth (bytes read + written per second) and the bf16 matmul rate, measured now."""
+    n = 2 << 30
+    buf = torch.empty(2, n, dtype=torch.uint8, device="cuda")
+    buf[0].random_(0, 255)
+    ms = time_cuda(lambda: buf[1].copy_(buf[0]), iters=20)
+    buf = None
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    mm = time_cuda(lambda: a @ b, warmup=5, iters=20)
+    return {"copy_bw_Bps": 2 * n / (ms / 1e3), "matmul_flops": 2 * 8192**3 / (mm / 1e3)}
+
+
+def write_results(name: str, data: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def time_graph(fn, reps: int = 20, iters: int = 10) -> float:  # noqa: ANN001
+    """Median GPU milliseconds of one fn() call: `reps` calls captured in a CUDA graph, replayed, so that
+    host launch costs (which a step's graph removes) stay out of the figure."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        fn()  # compile and warm up outside the capture
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(reps):
+            fn()
+    return time_cuda(graph.replay, warmup=2, iters=iters) / reps
