@@ -33,23 +33,6 @@ def config_dir(cfg: dict, **overrides: object) -> str:
     return path
 
 
-def dummy_weights_on_gpu() -> None:
-    """Make load_format="dummy" draw its random weights on the GPU, in bf16: the CPU path spends about a
-    minute of device time on an 8B model. Same names, shapes and distribution (uniform +-0.02, norms 1)."""
-    from swiftllm.worker import weights
-
-    def on_gpu(cfg: object) -> dict[str, torch.Tensor]:
-        with torch.device("meta"):
-            shapes = {k: (v.shape, "norm" in k) for k, v in original(cfg).items()}
-        torch.manual_seed(0)
-        return {k: torch.ones(s, device="cuda", dtype=torch.bfloat16) if norm else
-                torch.empty(s, device="cuda", dtype=torch.bfloat16).uniform_(-0.02, 0.02)
-                for k, (s, norm) in shapes.items()}
-
-    original = weights.dummy_checkpoint
-    weights.dummy_checkpoint = on_gpu
-
-
 def device_info() -> dict:
     props = torch.cuda.get_device_properties(0)
     commit = os.environ.get("SWIFTLLM_COMMIT")

@@ -24,7 +24,6 @@ from common import (
     ceilings,
     config_dir,
     device_info,
-    dummy_weights_on_gpu,
     time_cuda,
     time_graph,
     write_results,
@@ -33,7 +32,6 @@ from common import (
 from swiftllm.kernels.decode_attention import decode_attention, decode_params
 from swiftllm.kernels.prefill_attention import prefill_attention
 from swiftllm.protocol.step import StepCommand, f32, i32
-from swiftllm.worker.cuda_graphs import GraphRunner
 from swiftllm.worker.metadata import AttentionMetadata
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
@@ -76,7 +74,6 @@ def prefill_flops(seq_lens: list[int], linear_params: int, vocab: int) -> float:
 
 
 def bench_runner(ceil: dict, quick: bool) -> dict:
-    dummy_weights_on_gpu()
     runner = ModelRunner(WorkerConfig(model=config_dir(CFG), load_format="dummy", dtype="bfloat16"))
     w = runner.weights
     embed_bytes = w.embed.numel() * w.embed.element_size()
@@ -134,17 +131,6 @@ def bench_runner(ceil: dict, quick: bool) -> dict:
         row["floor_ms"] = max((weight_bytes + decodes * 1024 * kv_token_bytes) / bw, flops / rate) * 1e3
         res["mixed"].append(row)
 
-    # the proposed model change: projections through ops.linear (our GEMV at <= GEMV_MAX_ROWS rows)
-    route_linears(runner.model)
-    runner.graphs = None
-    gc.collect()
-    runner.graphs = GraphRunner(runner, 16, 8192)
-    res["decode_linear_hook"] = []
-    for b, ctx in [(1, 1024), (8, 1024), (1, 8192)] if quick else [(1, 1024), (8, 1024), (32, 1024), (1, 8192)]:
-        cmd = step_cmd([1] * b, [ctx] * b, [i * 64 for i in range(b)] if ctx == 1024 else [0], vocab)
-        floor = (weight_bytes + b * ctx * kv_token_bytes) / bw * 1e3
-        res["decode_linear_hook"].append({"batch": b, "context": ctx, "ms": time_steps(runner, cmd), "floor_ms": floor,
-                                          "graph_gpu_ms": time_cuda(runner.graphs.graphs[b][0].replay)})
     return res
 
 
@@ -170,34 +156,6 @@ def host_breakdown(runner: ModelRunner, cmd: StepCommand, iters: int = 20) -> di
         for k, a, b in (("stage_inputs", t0, t1), ("replay", t1, t2), ("sample", t2, t3), ("whole_step", t3, t4)):
             times[k].append((b - a) * 1e3)
     return {k: float(np.median(v)) for k, v in times.items()}
-
-
-def route_linears(model: object) -> None:
-    """model.forward as in swiftllm/worker/model.py, with every projection through ops.linear: what the model
-    would do given that hook (bench-only until model.py adopts it)."""
-    import types
-
-    def forward(self, token_ids, meta, k_cache, v_cache):  # noqa: ANN001, ANN202
-        ops, cfg, d, lin = self.ops, self.cfg, self.cfg.head_dim, self.ops.linear
-        h, residual = self.embed(token_ids), None
-        n_q, n_kv = self.heads * d, self.kv_heads * d
-        for i, lw in enumerate(self.w.layers):
-            x, residual = ops.rms_norm(h, lw.input_norm, cfg.rms_norm_eps, residual)
-            q, k, v = lin(x, lw.qkv, lw.qkv_bias).split([n_q, n_kv, n_kv], dim=-1)
-            q, k = ops.rotary(q.view(-1, self.heads, d), k.view(-1, self.kv_heads, d), meta.positions, self.cos_sin)
-            ops.store_kv(k, v.view(-1, self.kv_heads, d), k_cache[i], v_cache[i], meta.slot_mapping)
-            attn = ops.attention(q, k_cache[i], v_cache[i], meta, self.scale)
-            h = lin(attn.view(-1, n_q), lw.o)
-            x, residual = ops.rms_norm(h, lw.post_norm, cfg.rms_norm_eps, residual)
-            h = lin(ops.silu_and_mul(lin(x, lw.gate_up)), lw.down)
-        return h, residual
-
-    def logits(self, hidden, residual):  # noqa: ANN001, ANN202
-        x, _ = self.ops.rms_norm(hidden, self.w.norm, self.cfg.rms_norm_eps, residual)
-        return self.ops.linear(x, self.w.lm_head).float()
-
-    model.forward = types.MethodType(forward, model)
-    model.logits = types.MethodType(logits, model)
 
 
 def paged_kv(n_seqs: int, ctx: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -393,11 +351,6 @@ def report(data: dict) -> None:
               f"{m['eager_ms']:.2f}, GPU {m['gpu_ms']:.2f}, floor {m['floor_ms']:.2f}")
     print("graph replay alone (GPU ms): " + ", ".join(f"B={r['batch']}/{r['context']} {r['graph_gpu_ms']:.2f}"
                                                      for r in data["runner"]["decode"] if "graph_gpu_ms" in r))
-    for r in data["runner"]["decode_linear_hook"]:
-        v = VLLM_DECODE_MS.get(r["batch"]) if r["context"] == 1024 else None
-        print(f"with ops.linear hook B={r['batch']:3d} ctx={r['context']}: step {r['ms']:.2f} ms, graph "
-              f"{r['graph_gpu_ms']:.2f} ms, floor {r['floor_ms']:.2f} ({r['ms'] / r['floor_ms']:.3f}x)"
-              + (f", vLLM {v:.2f} ({v / r['ms']:.2f}x)" if v else ""))
 
 
 if __name__ == "__main__":

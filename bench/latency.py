@@ -16,7 +16,7 @@ import argparse
 import time
 
 import numpy as np
-from common import LLAMA3_8B, VLLM_DECODE_MS, ceilings, config_dir, device_info, dummy_weights_on_gpu, write_results
+from common import LLAMA3_8B, VLLM_DECODE_MS, ceilings, config_dir, device_info, write_results
 
 from swiftllm.llm import LLM
 from swiftllm.sampling_params import SamplingParams
@@ -32,7 +32,6 @@ def main() -> None:
     data = {**device_info(), "shape": "Llama-3-8B (dummy bf16)", "prompt_tokens": PROMPT,
             "max_num_batched_tokens": args.max_batched_tokens, "rows": []}
     data["ceilings"] = ceil = ceilings()
-    dummy_weights_on_gpu()
     llm = LLM(config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16", max_model_len=2048,
               max_num_batched_tokens=args.max_batched_tokens)
     w = llm.runner.weights

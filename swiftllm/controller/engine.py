@@ -11,6 +11,7 @@ import itertools
 import random
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from swiftllm.controller.scheduler import Batch, Scheduler, SchedulerConfig
@@ -28,16 +29,17 @@ class Worker(Protocol):
 
 
 class InProcessWorker:
-    """A ModelRunner behind the send/recv interface (it computes at send: no overlap, same code path)."""
+    """A ModelRunner on a thread of its own, steps in order: the engine schedules step N+1 while the device
+    runs step N (the runner waits on the GPU with the GIL released)."""
 
     def __init__(self, runner: StepRunner) -> None:
-        self.runner, self.results = runner, deque()
+        self.runner, self.pool, self.futures = runner, ThreadPoolExecutor(1, "worker"), deque()
 
     def send_step(self, cmd: StepCommand) -> None:
-        self.results.append(self.runner.step(cmd))
+        self.futures.append(self.pool.submit(self.runner.step, cmd))
 
     def recv_step(self) -> StepResult:
-        return self.results.popleft()
+        return self.futures.popleft().result()
 
 
 class StepRunner(Protocol):

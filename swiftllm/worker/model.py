@@ -44,17 +44,17 @@ class LlamaModel:
         n_q, n_kv = self.heads * d, self.kv_heads * d
         for i, lw in enumerate(self.w.layers):
             x, residual = ops.rms_norm(h, lw.input_norm, cfg.rms_norm_eps, residual)
-            qkv = torch.nn.functional.linear(x, lw.qkv, lw.qkv_bias)
+            qkv = ops.linear(x, lw.qkv, lw.qkv_bias)
             q, k, v = qkv.split([n_q, n_kv, n_kv], dim=-1)
             q, k = ops.rotary(q.view(-1, self.heads, d), k.view(-1, self.kv_heads, d), meta.positions, self.cos_sin)
             ops.store_kv(k, v.view(-1, self.kv_heads, d), k_cache[i], v_cache[i], meta.slot_mapping)
             attn = ops.attention(q, k_cache[i], v_cache[i], meta, self.scale)
-            h = self.par.all_reduce(attn.view(-1, n_q) @ lw.o.T)
+            h = self.par.all_reduce(ops.linear(attn.view(-1, n_q), lw.o))
             x, residual = ops.rms_norm(h, lw.post_norm, cfg.rms_norm_eps, residual)
-            h = self.par.all_reduce(ops.silu_and_mul(x @ lw.gate_up.T) @ lw.down.T)
+            h = self.par.all_reduce(ops.linear(ops.silu_and_mul(ops.linear(x, lw.gate_up)), lw.down))
         return h, residual
 
     def logits(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         """Float32 logits [rows, V] for the chosen rows of forward's output."""
         x, _ = self.ops.rms_norm(hidden, self.w.norm, self.cfg.rms_norm_eps, residual)
-        return self.par.all_gather_last((x @ self.w.lm_head.T).float())
+        return self.par.all_gather_last(self.ops.linear(x, self.w.lm_head).float())

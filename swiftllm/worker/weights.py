@@ -60,15 +60,19 @@ def iter_checkpoint(path: Path) -> Iterator[tuple[str, torch.Tensor]]:
             yield from torch.load(f, map_location="cpu", weights_only=True, mmap=True).items()
 
 
-def dummy_checkpoint(cfg: ModelConfig) -> dict[str, torch.Tensor]:
-    """Random weights of the right shapes (small values keep bf16 activations finite)."""
-    gen = torch.Generator().manual_seed(0)
+def dummy_checkpoint(cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Random weights of the right shapes, drawn where they will live (an 8B model in seconds on a GPU);
+    small values keep bf16 activations finite."""
+    gen = torch.Generator(device).manual_seed(0)
 
     def rand(*shape: int) -> torch.Tensor:
-        return torch.empty(shape).uniform_(-0.02, 0.02, generator=gen)
+        return torch.empty(shape, device=device, dtype=dtype).uniform_(-0.02, 0.02, generator=gen)
+
+    def ones(n: int) -> torch.Tensor:
+        return torch.ones(n, device=device, dtype=dtype)
 
     h, i = cfg.hidden_size, cfg.intermediate_size
-    ckpt = {"model.embed_tokens.weight": rand(cfg.vocab_size, h), "model.norm.weight": torch.ones(h)}
+    ckpt = {"model.embed_tokens.weight": rand(cfg.vocab_size, h), "model.norm.weight": ones(h)}
     if not cfg.tie_word_embeddings:
         ckpt["lm_head.weight"] = rand(cfg.vocab_size, h)
     for n in range(cfg.num_layers):
@@ -77,8 +81,8 @@ def dummy_checkpoint(cfg: ModelConfig) -> dict[str, torch.Tensor]:
                   "self_attn.v_proj": (cfg.kv_size, h), "self_attn.o_proj": (h, cfg.q_size),
                   "mlp.gate_proj": (i, h), "mlp.up_proj": (i, h), "mlp.down_proj": (h, i)}
         ckpt.update({p + k + ".weight": rand(*s) for k, s in shapes.items()})
-        ckpt[p + "input_layernorm.weight"] = torch.ones(h)
-        ckpt[p + "post_attention_layernorm.weight"] = torch.ones(h)
+        ckpt[p + "input_layernorm.weight"] = ones(h)
+        ckpt[p + "post_attention_layernorm.weight"] = ones(h)
         if cfg.qkv_bias:
             for k, n_out in (("q", cfg.q_size), ("k", cfg.kv_size), ("v", cfg.kv_size)):
                 ckpt[p + f"self_attn.{k}_proj.bias"] = rand(n_out)
@@ -88,7 +92,7 @@ def dummy_checkpoint(cfg: ModelConfig) -> dict[str, torch.Tensor]:
 def load_weights(path: Path | None, cfg: ModelConfig, par: Parallel, dtype: torch.dtype,
                  device: torch.device, load_format: str = "auto") -> ModelWeights:
     if load_format == "dummy":
-        ckpt = dummy_checkpoint(cfg)
+        ckpt = dummy_checkpoint(cfg, device, dtype)
     else:
         ckpt = {k.removeprefix("language_model."): v for k, v in iter_checkpoint(Path(path))}
 
