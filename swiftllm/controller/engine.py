@@ -91,14 +91,14 @@ class Engine:
         return []
 
     def postprocess(self, batch: Batch, result: StepResult) -> list[Sequence]:
-        got = self.scheduler.update(batch, result.seq_ids.tolist(), result.tokens.tolist(),
-                                    self.model_config.eos_token_ids)
+        tokens = result.tokens.tolist()
+        got = self.scheduler.update(batch, result.seq_ids.tolist(), tokens, self.model_config.eos_token_ids)
         for row, seq in got:
             if seq.params.logprobs is not None and len(result.logprobs):
                 n = seq.params.logprobs if result.top_ids.size else 0
                 top = list(zip(result.top_ids[row, :n].tolist(), result.top_logprobs[row, :n].tolist()))
                 seq.logprobs.append((float(result.logprobs[row]), top))
-            self.detokenize(seq, seq.output_ids[-1])
+            self.detokenize(seq, tokens[row])
             if seq.finished:
                 self.seqs.pop(seq.seq_id, None)
         return [seq for _, seq in got]

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from swiftllm.controller.block_manager import BlockManager
 from swiftllm.controller.sequence import Sequence, Status
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
@@ -39,17 +37,15 @@ class Batch:
 
     def command(self, block_size: int) -> StepCommand:
         """The columnar step for this batch (sampling arrays included)."""
-        n = len(self.seqs)
         width = max((len(s.blocks) for s in self.seqs), default=0)
-        table = np.zeros((n, width), dtype=np.int32)
+        table = i32([s.blocks + [0] * (width - len(s.blocks)) for s in self.seqs]).reshape(-1, width)
         tokens, penalty_lens, penalty_tokens = [], [], []
-        for i, (s, q) in enumerate(zip(self.seqs, self.query_lens)):
-            table[i, :len(s.blocks)] = s.blocks
+        for s, q in zip(self.seqs, self.query_lens):
             tokens += s.token_ids[s.num_cached:s.num_cached + q]
-            penalised = s.params.presence_penalty or s.params.frequency_penalty
-            outputs = s.token_ids[len(s.prompt_ids):]  # a pending -1 is the worker's last sampled token
-            penalty_lens.append(len(outputs) if penalised else 0)
-            penalty_tokens += outputs if penalised else []
+            outputs = s.token_ids[len(s.prompt_ids):] if s.params.presence_penalty or s.params.frequency_penalty \
+                else []  # a pending -1 among them is the worker's last sampled token
+            penalty_lens.append(len(outputs))
+            penalty_tokens += outputs
         ctx = [s.num_cached + q for s, q in zip(self.seqs, self.query_lens)]
         p = [s.params for s in self.seqs]
         return StepCommand(
@@ -74,6 +70,8 @@ class Scheduler:
         self.swapped: list[Sequence] = []
         self.finished_ids: list[int] = []  # reported to the worker with the next step
         self.counters = {"preemptions": 0, "swaps_out": 0, "swaps_in": 0, "recomputes": 0}
+        # longest sequence: the model's context, or what the whole cache holds if that is less
+        self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
 
     def check_fits(self, prompt_len: int) -> None:
         """Reject a prompt that could never run, rather than let it block the queue."""
@@ -87,10 +85,6 @@ class Scheduler:
         self.check_fits(len(seq.prompt_ids))
         self.waiting.append(seq)
 
-    @property
-    def max_len(self) -> int:
-        """Longest sequence: the model's context, or what the whole cache holds if that is less."""
-        return min(self.cfg.max_model_len, self.cfg.num_gpu_blocks * self.cfg.block_size)
 
     @property
     def has_work(self) -> bool:
