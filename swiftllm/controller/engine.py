@@ -28,6 +28,10 @@ class Worker(Protocol):
     def recv_step(self) -> StepResult: ...
 
 
+class StepRunner(Protocol):  # a ModelRunner, or a test's fake
+    def step(self, cmd: StepCommand) -> StepResult: ...
+
+
 class InProcessWorker:
     """A ModelRunner on a thread of its own, steps in order: the engine schedules step N+1 while the device
     runs step N (the runner waits on the GPU with the GIL released)."""
@@ -40,10 +44,6 @@ class InProcessWorker:
 
     def recv_step(self) -> StepResult:
         return self.futures.popleft().result()
-
-
-class StepRunner(Protocol):
-    def step(self, cmd: StepCommand) -> StepResult: ...
 
 
 class Engine:

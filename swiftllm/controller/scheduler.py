@@ -73,18 +73,14 @@ class Scheduler:
         # longest sequence: the model's context, or what the whole cache holds if that is less
         self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
 
-    def check_fits(self, prompt_len: int) -> None:
-        """Reject a prompt that could never run, rather than let it block the queue."""
-        if prompt_len < 1:
-            raise ValueError("the prompt is empty")
-        if prompt_len >= self.max_len:
-            raise ValueError(f"the prompt has {prompt_len} tokens; the context holds {self.max_len} tokens "
-                             f"(prompt plus at least one output token)")
-
     def add(self, seq: Sequence) -> None:
-        self.check_fits(len(seq.prompt_ids))
+        """Queue a sequence; one that could never run is rejected rather than left to block the queue."""
+        if not seq.prompt_ids:
+            raise ValueError("the prompt is empty")
+        if len(seq.prompt_ids) >= self.max_len:
+            raise ValueError(f"the prompt has {len(seq.prompt_ids)} tokens; the context holds {self.max_len} "
+                             "tokens (prompt plus at least one output token)")
         self.waiting.append(seq)
-
 
     @property
     def has_work(self) -> bool:
@@ -123,10 +119,8 @@ class Scheduler:
                 break
             moves = self.blocks.swap_in(seq.blocks)
             batch.swap_in += moves
-            seq.blocks = [gpu for _, gpu in moves]
-            seq.status = Status.RUNNING
-            self.swapped.pop(0)
-            self.running.append(seq)
+            seq.blocks, seq.status = [gpu for _, gpu in moves], Status.RUNNING
+            self.running.append(self.swapped.pop(0))
             self.counters["swaps_in"] += 1
 
     def admit(self, batch: Batch, budget: int) -> None:

@@ -22,10 +22,6 @@ class KVCache:
         self.cpu_v = torch.empty(cpu_shape, dtype=dtype, pin_memory=pin)
         self.block_size, self.num_blocks, self.num_cpu_blocks = block_size, num_blocks, num_cpu_blocks
 
-    @staticmethod
-    def block_bytes(num_layers: int, num_kv_heads: int, head_dim: int, block_size: int, dtype: torch.dtype) -> int:
-        return 2 * num_layers * num_kv_heads * block_size * head_dim * dtype.itemsize
-
     def apply(self, swap_out: np.ndarray, swap_in: np.ndarray, copy: np.ndarray) -> None:
         """Run a step's block moves, in this order, before its forward pass."""
         if len(swap_out):

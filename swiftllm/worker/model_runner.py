@@ -54,12 +54,6 @@ class WorkerConfig:
             raise ModelError(f"unsupported dtype {self.dtype!r}; choose from {', '.join(DTYPES)}")
         return DTYPES[self.dtype]
 
-    @property
-    def backend_name(self) -> str:
-        if self.backend == "auto":
-            return "triton" if self.torch_device.type == "cuda" else "torch"
-        return self.backend
-
 
 class ModelRunner:
     def __init__(self, cfg: WorkerConfig) -> None:
@@ -69,11 +63,10 @@ class ModelRunner:
             torch.cuda.set_device(self.device)
         self.model_config = ModelConfig.from_dir(cfg.model)
         self.dtype = cfg.torch_dtype(self.model_config.torch_dtype)
-        if cfg.backend_name == "triton":
+        self.backend = cfg.backend if cfg.backend != "auto" else ("triton" if self.device.type == "cuda" else "torch")
+        if self.backend == "triton":  # imports Triton: only where kernels run
             from swiftllm.worker import backend_triton as ops
-        else:
-            ops = backend_torch
-        self.ops = ops
+        self.ops = ops if self.backend == "triton" else backend_torch
         self.par = Parallel(cfg.rank, cfg.world_size)
         self.weights = load_weights(Path(cfg.model), self.model_config, self.par, self.dtype, self.device,
                                     cfg.load_format)
@@ -83,9 +76,9 @@ class ModelRunner:
         self.graphs = None
 
     def block_bytes(self, block_size: int) -> int:
-        mc = self.model_config
-        return KVCache.block_bytes(mc.num_layers, mc.num_kv_heads // self.par.world_size, mc.head_dim,
-                                   block_size, self.dtype)
+        mc = self.model_config  # K and V, every layer, this rank's heads
+        kv_heads = mc.num_kv_heads // self.par.world_size
+        return 2 * mc.num_layers * kv_heads * block_size * mc.head_dim * self.dtype.itemsize
 
     def profile(self, block_size: int = 16) -> int:
         """How many KV blocks fit: on CUDA the free memory after weights, less headroom for activations."""

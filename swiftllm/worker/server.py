@@ -88,7 +88,7 @@ class WorkerServer:
                 "model_config": {**asdict(mc), "max_context": mc.max_context},
                 "model_dir": str(Path(runner.cfg.model).resolve()), "rank": runner.cfg.rank,
                 "world_size": runner.cfg.world_size, "device": str(runner.device),
-                "dtype": str(runner.dtype).removeprefix("torch."), "backend": runner.cfg.backend_name,
+                "dtype": str(runner.dtype).removeprefix("torch."), "backend": runner.backend,
                 "max_message_bytes": self.max_message_bytes,
                 "cache": None if self.geometry is None else asdict(self.geometry)}
 

@@ -11,10 +11,12 @@ from conftest import full_logits, make_step, rel_err, runner_for, save_tiny_mode
 from swiftllm.worker.metadata import AttentionMetadata
 
 
-@pytest.mark.parametrize("kv_heads,tied", [(4, False), (4, True), (1, False), (2, True)])
-def test_logits_match_hf(tmp_path: Path, kv_heads: int, tied: bool) -> None:
-    # GQA ratios 1, 4 and 2 with 4 query heads; tied and untied embeddings
-    hf = save_tiny_model(tmp_path, num_key_value_heads=kv_heads, tie_word_embeddings=tied)
+@pytest.mark.parametrize("heads,kv_heads,tied", [(4, 4, False), (4, 4, True), (6, 2, False), (6, 2, True),
+                                                 (4, 1, False)])
+def test_logits_match_hf(tmp_path: Path, heads: int, kv_heads: int, tied: bool) -> None:
+    # GQA ratios 1, 3 and 4; tied and untied embeddings
+    hf = save_tiny_model(tmp_path, hidden_size=16 * heads, num_attention_heads=heads, num_key_value_heads=kv_heads,
+                         tie_word_embeddings=tied)
     runner = runner_for(tmp_path)
     ids = torch.randint(0, 128, (45,)).tolist()
     with torch.no_grad():
@@ -68,3 +70,13 @@ def test_bfloat16_runs_close_to_float32(tiny_model_dir: Path) -> None:
     ref = full_logits(runner_for(tiny_model_dir), ids, [0, 1])
     got = full_logits(runner_for(tiny_model_dir, dtype="bfloat16"), ids, [0, 1])
     assert rel_err(got, ref) < 5e-2
+
+
+def test_dtype_auto_follows_the_checkpoint_on_cuda_and_is_float32_on_cpu() -> None:
+    from swiftllm.worker.model_runner import WorkerConfig
+
+    cuda, cpu = WorkerConfig(model="m", device="cuda"), WorkerConfig(model="m", device="cpu")
+    assert cuda.torch_dtype("float16") == torch.float16 and cuda.torch_dtype("bfloat16") == torch.bfloat16
+    assert cuda.torch_dtype("float32") == torch.bfloat16  # float32 checkpoints serve in bf16 on a GPU
+    assert cpu.torch_dtype("bfloat16") == torch.float32
+    assert WorkerConfig(model="m", device="cpu", dtype="bfloat16").torch_dtype("float32") == torch.bfloat16
