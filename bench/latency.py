@@ -13,6 +13,7 @@ Writes results/latency_tokens<budget>.json and .png; prints a table last (with v
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -28,7 +29,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", default="1,8,32,64,128,256")
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
+    ap.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval for this run")
     args = ap.parse_args()
+    if args.switch_interval:  # how long the engine thread may hold the GIL while the device thread waits
+        sys.setswitchinterval(args.switch_interval)
     data = {**device_info(), "shape": "Llama-3-8B (dummy bf16)", "prompt_tokens": PROMPT,
             "max_num_batched_tokens": args.max_batched_tokens, "rows": []}
     data["ceilings"] = ceil = ceilings()
