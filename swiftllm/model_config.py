@@ -34,7 +34,6 @@ class ModelConfig:
     rope_scaling: dict = field(default_factory=dict)
     sliding_window: int | None = None
     torch_dtype: str = "float32"
-    bos_token_id: int | None = None
     eos_token_ids: tuple[int, ...] = ()
     generation_defaults: dict = field(default_factory=dict)  # temperature/top_p/top_k from generation_config
 
@@ -84,7 +83,6 @@ class ModelConfig:
             rope_scaling={**rope, "rope_type": rope_type},
             sliding_window=window if archs[0] == "MistralForCausalLM" else None,
             torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"),
-            bos_token_id=generation.get("bos_token_id", cfg.get("bos_token_id")),
             eos_token_ids=eos_ids,
             generation_defaults={k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation},
         )

@@ -1,22 +1,16 @@
-"""Paged decode attention: one query token per sequence over its cached context.
+"""Paged decode attention: one query token per sequence over its cached context, any head dim (padded, masked).
 
-v1 (splits == 1): grid (S, Hkv, 1). One program per (sequence, KV head) walks the whole context and
-writes the output directly.
-v2 (splits > 1, Flash-Decoding): grid (S, Hkv, splits). A sequence's context is cut into chunks of
-max(ctx / splits, min_chunk) tokens; each program writes a partial output and its log-sum-exp, and a reduce
-kernel, grid (S, H), merges them. A sequence that fits one chunk is written directly and the reduce skips it.
-
-Either way a program loads each K/V tile once for its KV head's whole query group (GQA: the G query heads
-of the group are the rows of one tl.dot, padded to at least 16), so K/V cross memory once.
-
-v1 or v2 is chosen from static shapes only (decode_params): small batches split every context to fill the
-GPU; large batches split only contexts longer than LONG_CHUNK, so that one long sequence does not become
-the straggler of a batch of short ones. The grid never depends on context lengths, which the kernels read
-on the device: splits with no work exit at once, so a captured CUDA graph replays any lengths.
-
-Sequences with context length 0 (padded rows of a graph) write zeros. Any head dim: tiles are padded to
-the next power of two and masked.
+v1 (splits == 1): grid (S, Hkv, 1), one program per (sequence, KV head) over the whole context.
+v2 (splits > 1, Flash-Decoding): grid (S, Hkv, splits), each program over a chunk of max(ctx / splits, min_chunk)
+tokens writes a partial output and its log-sum-exp; a reduce kernel, grid (S, H), merges them. A sequence that
+fits one chunk is written directly. Sequences with context length 0 (padded rows of a graph) write zeros.
 """
+# A program loads each K/V tile once for its KV head's whole query group (GQA: the G query heads of the group
+# are the rows of one tl.dot, padded to at least 16), so K/V cross memory once.
+# v1 or v2 is chosen from static shapes only (decode_params): small batches split every context to fill the
+# GPU; large batches split only contexts longer than LONG_CHUNK, so that one long sequence does not become
+# the straggler of a batch of short ones. The grid never depends on context lengths, which the kernels read
+# on the device: splits with no work exit at once, so a captured CUDA graph replays any lengths.
 
 from __future__ import annotations
 
@@ -83,12 +77,11 @@ def _decode_kernel(q_ptr, k_ptr, v_ptr, table_ptr, ctx_ptr, out_ptr, part_o_ptr,
 
     safe = tl.where(l_sum > 0, l_sum, 1.0)
     o = acc / safe[:, None]
+    out_ptrs = out_ptr + seq * o_stride_s + heads[:, None] * o_stride_h + d[None, :]
     if SPLITS == 1:
-        tl.store(out_ptr + seq * o_stride_s + heads[:, None] * o_stride_h + d[None, :],
-                 o.to(out_ptr.dtype.element_ty), mask=qmask)
+        tl.store(out_ptrs, o.to(out_ptr.dtype.element_ty), mask=qmask)
     elif ctx <= chunk:  # one chunk holds the whole context (or none: padded rows): final already
-        tl.store(out_ptr + seq * o_stride_s + heads[:, None] * o_stride_h + d[None, :],
-                 o.to(out_ptr.dtype.element_ty), mask=qmask)
+        tl.store(out_ptrs, o.to(out_ptr.dtype.element_ty), mask=qmask)
     else:
         row = (seq * G * tl.num_programs(1) + heads) * SPLITS + split  # partials are [S, H, SPLITS, BLOCK_D]
         tl.store(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], o, mask=qmask)
@@ -129,10 +122,8 @@ def decode_params(num_seqs: int, num_kv_heads: int, capacity: int, device: torch
 
 def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, block_table: torch.Tensor,
                      context_lens: torch.Tensor, scale: float, splits: int | None = None,
-                     out: torch.Tensor | None = None, min_chunk: int | None = None, block_n: int | None = None,
-                     num_warps: int = 4, num_stages: int = 3) -> torch.Tensor:
-    """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. splits and min_chunk default
-    to decode_params; the last three are tuning knobs."""
+                     out: torch.Tensor | None = None, min_chunk: int | None = None) -> torch.Tensor:
+    """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. splits, min_chunk: decode_params."""
     n_seqs, n_heads, dim = q.shape
     n_kv, page = k_cache.shape[1], k_cache.shape[2]
     group = n_heads // n_kv
@@ -145,7 +136,7 @@ def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
         splits, min_chunk = decode_params(n_seqs, n_kv, block_table.shape[1] * page, q.device)
     min_chunk = min_chunk or MIN_CHUNK
     block_d = triton.next_power_of_2(dim)
-    block_n = block_n or (64 if block_d <= 128 else 32)
+    block_n = 64 if block_d <= 128 else 32
     assert splits & (splits - 1) == 0, "splits must be a power of two"
     if splits > 1:
         part_o = torch.empty((n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device)
@@ -154,12 +145,10 @@ def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
         part_o = part_lse = out  # unused
     _decode_kernel[(n_seqs, n_kv, splits)](
         q, k_cache, v_cache, block_table, context_lens, out, part_o, part_lse, scale * LOG2E,
-        q.stride(0), q.stride(1), out.stride(0), out.stride(1), block_table.stride(0), k_cache.stride(0),
-        k_cache.stride(1), k_cache.stride(2),
-        G=group, BLOCK_G=max(16, triton.next_power_of_2(group)), D=dim, BLOCK_D=block_d, PAGE=page,
-        BLOCK_N=block_n, SPLITS=splits, MIN_CHUNK=min_chunk, num_warps=num_warps, num_stages=num_stages)
+        *q.stride()[:2], *out.stride()[:2], block_table.stride(0), *k_cache.stride()[:3], G=group,
+        BLOCK_G=max(16, triton.next_power_of_2(group)), D=dim, BLOCK_D=block_d, PAGE=page, BLOCK_N=block_n,
+        SPLITS=splits, MIN_CHUNK=min_chunk, num_warps=4, num_stages=3)
     if splits > 1:
-        _reduce_kernel[(n_seqs, n_heads)](out, part_o, part_lse, context_lens, out.stride(0), out.stride(1),
-                                          n_heads, D=dim, BLOCK_D=block_d, BLOCK_N=block_n, SPLITS=splits,
-                                          MIN_CHUNK=min_chunk, num_warps=4)
+        _reduce_kernel[(n_seqs, n_heads)](out, part_o, part_lse, context_lens, *out.stride()[:2], n_heads, D=dim,
+                                          BLOCK_D=block_d, BLOCK_N=block_n, SPLITS=splits, MIN_CHUNK=min_chunk)
     return out

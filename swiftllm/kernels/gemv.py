@@ -1,12 +1,11 @@
 """Small-batch linear layer y = x @ W^T (+ bias) for M <= 16 rows: a weight-streaming GEMV.
 
-Decode at small batch is nothing but streaming weights, and at 1-16 rows cuBLAS streams the narrow
-projections of an 8B model (QKV, O) at 68-84% of copy bandwidth, this kernel at 78-87% (H100, graph-timed).
-Every program owns BLOCK_N output columns over the whole K, so W is read exactly once in long coalesced rows,
-the grid has N / BLOCK_N programs (>= 2 per SM at N >= 4096) and needs no split-K reduction. x (padded to
-16 rows for tl.dot) is re-read from L2.
-Grid: (cdiv(N, BLOCK_N),).
+Every program owns BLOCK_N output columns over the whole K, so W is read exactly once in long coalesced rows and
+needs no split-K reduction; x (padded to 16 rows for tl.dot) is re-read from L2. Grid: (cdiv(N, BLOCK_N),).
 """
+# Decode at small batch is nothing but streaming weights, and at 1-16 rows cuBLAS streams the narrow projections
+# of an 8B model (QKV, O) at 68-84% of copy bandwidth, this kernel at 78-87% (H100, graph-timed). The grid has
+# N / BLOCK_N programs: >= 2 per SM at N >= 4096.
 
 from __future__ import annotations
 
@@ -46,8 +45,7 @@ def gemv(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None, blo
     n_cols = w.shape[0]
     assert m_rows <= MAX_ROWS and x.stride(1) == 1 and w.stride(1) == 1
     y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
-    _gemv_kernel[(triton.cdiv(n_cols, block_n),)](x, w, bias if bias is not None else w, y, m_rows, n_cols, k_dim,
-                                                  x.stride(0), w.stride(0), y.stride(0), HAS_BIAS=bias is not None,
-                                                  BLOCK_N=block_n, BLOCK_K=block_k, num_warps=num_warps,
-                                                  num_stages=num_stages)
+    _gemv_kernel[(triton.cdiv(n_cols, block_n),)](
+        x, w, bias if bias is not None else w, y, m_rows, n_cols, k_dim, x.stride(0), w.stride(0), y.stride(0),
+        HAS_BIAS=bias is not None, BLOCK_N=block_n, BLOCK_K=block_k, num_warps=num_warps, num_stages=num_stages)
     return y

@@ -1,8 +1,7 @@
 """Scatter the new tokens' K and V into the paged cache [num_blocks, Hkv, block_size, D].
 
-Slot s means block s // block_size, offset s % block_size. A negative slot is skipped: padded rows of a
-captured CUDA graph use -1, so they never touch a cache block that a sequence owns.
-Grid: (T,) one program per token, all its KV heads.
+Slot s means block s // block_size, offset s % block_size. A negative slot is skipped (padded rows of a CUDA
+graph use -1, so they never touch a block a sequence owns). Grid: (T,) one program per token, all its KV heads.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ def store_kv(k: torch.Tensor, v: torch.Tensor, k_cache: torch.Tensor, v_cache: t
     t, n_heads, dim = k.shape
     assert k.stride(2) == 1 and v.stride(2) == 1 and k_cache.is_contiguous() and v_cache.is_contiguous()
     if t:
-        _kv_store_kernel[(t,)](k, v, k_cache, v_cache, slot_mapping, k.stride(0), k.stride(1), v.stride(0),
-                               v.stride(1), k_cache.stride(0), k_cache.stride(1), k_cache.stride(2), n_heads,
-                               PAGE=k_cache.shape[2], D=dim, BLOCK_H=triton.next_power_of_2(n_heads),
-                               BLOCK_D=triton.next_power_of_2(dim), num_warps=4)
+        _kv_store_kernel[(t,)](k, v, k_cache, v_cache, slot_mapping, *k.stride()[:2], *v.stride()[:2],
+                               *k_cache.stride()[:3], n_heads, PAGE=k_cache.shape[2], D=dim, num_warps=4,
+                               BLOCK_H=triton.next_power_of_2(n_heads), BLOCK_D=triton.next_power_of_2(dim))

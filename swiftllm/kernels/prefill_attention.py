@@ -1,17 +1,15 @@
 """Causal attention for query chunks of any length >= 1 over the paged cache (FlashAttention-2 style).
 
-A sequence's query tokens sit at positions ctx - ql ... ctx - 1 and their K/V are already in the cache,
-so a chunked-prefill query attends to its cached prefix and to its own tokens through the same loop.
-
 Grid: (cdiv(max_query_len, TOK), S, Hkv). A program owns TOK query tokens of one sequence for one KV head
 and all G query heads of its group, packed as the ROWS = TOK * G rows of its tiles (row r is token r // G,
-head r % G): each K/V tile is loaded once for the whole group (GQA without repeated K/V), and a decode
-row in a mixed batch wastes only ROWS - G rows. Programs past their sequence's query length exit at once.
-The heaviest tiles (last in the sequence) are launched first to balance the causal triangle.
-
-Keys strictly before the tile's first query position need no mask; only the tiles crossing the diagonal
-are masked. Any head dim: tiles are padded to the next power of two and masked.
+head r % G). Any head dim: tiles are padded to the next power of two and masked.
 """
+# A sequence's query tokens sit at positions ctx - ql ... ctx - 1 and their K/V are already in the cache, so a
+# chunked-prefill query attends to its cached prefix and to its own tokens through the same loop.
+# Packing the group's heads as rows loads each K/V tile once for the whole group (GQA without repeated K/V),
+# and a decode row in a mixed batch wastes only ROWS - G rows. Programs past their sequence's query length exit
+# at once; the heaviest tiles (last in the sequence) are launched first to balance the causal triangle.
+# Keys strictly before the tile's first query position need no mask: only tiles crossing the diagonal are masked.
 
 from __future__ import annotations
 
@@ -24,8 +22,7 @@ from swiftllm.kernels.decode_attention import LOG2E
 
 @triton.jit
 def _tile(acc, m, l_sum, q, k_ptr, v_ptr, table_row, n0, end, pos, head_off, c_stride_b, c_stride_o, d, qk_scale,
-          D: tl.constexpr, BLOCK_D: tl.constexpr, PAGE: tl.constexpr, BLOCK_N: tl.constexpr,
-          CAUSAL: tl.constexpr):
+          D: tl.constexpr, BLOCK_D: tl.constexpr, PAGE: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr):
     n = n0 + tl.arange(0, BLOCK_N)
     if CAUSAL:
         nmask = n < end
@@ -104,8 +101,7 @@ def _prefill_kernel(q_ptr, k_ptr, v_ptr, table_ptr, qstart_ptr, ctx_ptr, out_ptr
 
 def prefill_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, query_start: torch.Tensor,
                       context_lens: torch.Tensor, block_table: torch.Tensor, max_query_len: int, scale: float,
-                      out: torch.Tensor | None = None, block_n: int | None = None, num_stages: int = 3
-                      ) -> torch.Tensor:
+                      out: torch.Tensor | None = None, block_n: int | None = None, num_stages: int = 3) -> torch.Tensor:
     """q [T, H, D] for S sequences (query_start [S+1]) -> [T, H, D]. block_n, num_stages: tuning knobs."""
     n_tok, n_heads, dim = q.shape
     n_seqs, n_kv, page = context_lens.shape[0], k_cache.shape[1], k_cache.shape[2]
@@ -122,7 +118,6 @@ def prefill_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Ten
     n_tiles = triton.cdiv(max_query_len, tok)
     _prefill_kernel[(n_tiles, n_seqs, n_kv)](
         q, k_cache, v_cache, block_table, query_start, context_lens, out, scale * LOG2E, n_tiles,
-        q.stride(0), q.stride(1), out.stride(0), out.stride(1), block_table.stride(0), k_cache.stride(0),
-        k_cache.stride(1), k_cache.stride(2), G=group, TOK=tok, ROWS=rows, D=dim, BLOCK_D=block_d, PAGE=page,
-        BLOCK_N=block_n, num_warps=8 if rows >= 128 else 4, num_stages=num_stages)
+        *q.stride()[:2], *out.stride()[:2], block_table.stride(0), *k_cache.stride()[:3], G=group, TOK=tok, ROWS=rows,
+        D=dim, BLOCK_D=block_d, PAGE=page, BLOCK_N=block_n, num_warps=8 if rows >= 128 else 4, num_stages=num_stages)
     return out

@@ -38,6 +38,5 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float,
         block = triton.next_power_of_2(n)
         _rms_norm_kernel[(t,)](x, residual if residual is not None else x, weight, out, new_res, n, x.stride(0),
                                residual.stride(0) if residual is not None else 0, eps,
-                               HAS_RESIDUAL=residual is not None, BLOCK=block,
-                               num_warps=min(max(block // 512, 1), 16))
+                               HAS_RESIDUAL=residual is not None, BLOCK=block, num_warps=min(max(block // 512, 1), 16))
     return out, new_res

@@ -1,9 +1,8 @@
 """Rotary position embedding (rotate-half convention), applied in place to q and k.
 
-q [T, H, D] and k [T, Hkv, D] may be strided views into the fused QKV projection (the head dim must be
-contiguous): rotating in place saves a copy of each. cos_sin [max_pos, D] float32 holds cos of the D/2
-frequencies then their sin. Grid: (T,) one program per token, all its q and k heads at once, so the
-cos/sin row is read once per token.
+q [T, H, D] and k [T, Hkv, D] may be strided views into the fused QKV projection (the head dim contiguous):
+rotating in place saves a copy of each. cos_sin [max_pos, D] float32 holds cos of the D/2 frequencies then their
+sin. Grid: (T,) one program per token, all its q and k heads at once, so the cos/sin row is read once per token.
 """
 
 from __future__ import annotations
@@ -46,8 +45,7 @@ def rotary(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor,
     assert cos_sin.shape[1] == dim
     if t:
         half = dim // 2
-        _rotary_kernel[(t,)](q, k, positions, cos_sin, q.stride(0), q.stride(1), k.stride(0), k.stride(1), n_q,
-                             k.shape[1], HALF=half, BLOCK_HQ=triton.next_power_of_2(n_q),
-                             BLOCK_HK=triton.next_power_of_2(k.shape[1]), BLOCK_HALF=triton.next_power_of_2(half),
-                             num_warps=4)
+        _rotary_kernel[(t,)](q, k, positions, cos_sin, *q.stride()[:2], *k.stride()[:2], n_q, k.shape[1], HALF=half,
+                             BLOCK_HQ=triton.next_power_of_2(n_q), BLOCK_HK=triton.next_power_of_2(k.shape[1]),
+                             BLOCK_HALF=triton.next_power_of_2(half), num_warps=4)
     return q, k

@@ -7,7 +7,7 @@ All integer arrays are int32, all real arrays float32.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -73,6 +73,3 @@ class StepResult:
     top_logprobs: np.ndarray = field(default_factory=lambda: f32(np.zeros((0, 0))))  # [K, N]
     timings: dict[str, float] = field(default_factory=dict)  # ms: queue, forward, sample
 
-
-def array_fields(cls: type) -> list[str]:
-    return [f.name for f in fields(cls) if f.name != "timings"]

@@ -1,14 +1,4 @@
-"""The GPU backend: backend_torch's ops, implemented by the Triton kernels in swiftllm/kernels.
-
-Attention picks its kernel per step: decode-only steps (every query length 1) run paged decode attention,
-whose grid depends only on the batch shape so a captured CUDA graph replays it; any other step (prefill
-chunks, or chunks mixed with decode tokens) runs the prefill kernel, which takes any query length >= 1.
-A mixed batch is not split: a decode row costs the prefill kernel one tile of its KV head, about what the
-decode kernel would spend on it, and one launch beats two.
-
-`linear` is for a model that routes its projections through the backend: at a few rows it streams the
-weights through our GEMV kernel (faster than cuBLAS there, see bench/forward.py), else cuBLAS.
-"""
+"""The GPU backend: backend_torch's ops, implemented by the Triton kernels in swiftllm/kernels."""
 
 from __future__ import annotations
 
@@ -28,12 +18,18 @@ __all__ = ["GraphRunner", "attention", "linear", "rms_norm", "rotary", "silu_and
 GEMV_MAX_ROWS = 16  # up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py, gemv table)
 
 
+# `linear` is for a model that routes its projections through the backend: at a few rows it streams the weights
+# through our GEMV kernel (faster than cuBLAS there, see bench/forward.py), else cuBLAS.
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     if x.shape[0] <= GEMV_MAX_ROWS and x.stride(-1) == 1:
         return gemv(x, weight, bias)
     return torch.nn.functional.linear(x, weight, bias)
 
 
+# Decode-only steps (every query length 1) run paged decode attention, whose grid depends only on the batch shape
+# so a captured CUDA graph replays it; any other step (prefill chunks, or chunks mixed with decode tokens) runs the
+# prefill kernel, which takes any query length >= 1. A mixed batch is not split: a decode row costs the prefill
+# kernel one tile of its KV head, about what the decode kernel would spend on it, and one launch beats two.
 def attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, meta: AttentionMetadata,
               scale: float, out: torch.Tensor | None = None) -> torch.Tensor:
     """Causal attention of each sequence's new tokens (already stored) over its cached context. q [T, H, D];

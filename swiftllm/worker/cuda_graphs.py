@@ -1,22 +1,18 @@
 """CUDA graphs for every step of up to 512 tokens: decode steps whole, other steps piecewise.
 
-Decode-only steps of S <= 256 sequences replay the whole forward (embedding to logits) captured at the
-smallest padded batch size >= S. The block table has a fixed width of cdiv(max_model_len, block_size).
-
-Other steps (prefill chunks, possibly mixed with decodes) replay piecewise graphs captured at padded token
-counts: the forward is cut at each attention call, whose grid depends on the step's query lengths. The L+1
-pieces between the cuts replay as graphs and attention runs eagerly between them, reading q from and
-writing its output to static buffers the pieces were captured with: about 2L launches instead of ~12L,
-which is what bounds a short mixed step otherwise. Longer steps run eagerly: on an 8B model their GPU time
-exceeds the host's launch time, and padding to a bucket would cost more than it saves (bench/forward.py).
-
-A step's inputs are built with numpy in one pinned int32 buffer and reach the static device inputs the
-graphs baked in with one copy: after the graphs, the host's per-op cost is what bounds a batch-1 step.
-Padded rows get slot -1 (the KV store skips them) and context length 0 (decode attention writes zeros for
-them), so they never touch a block a real sequence owns. All graphs are captured at init, largest first,
-into one memory pool: a graph's intermediates are dead once it returns, so they share memory; only tensors
-read later stay reserved.
+Decode-only steps of S <= 256 sequences replay the whole forward captured at the smallest padded batch size >= S.
+Other steps replay piecewise graphs captured at padded token counts, cut at each attention call (whose grid
+depends on the query lengths): attention runs eagerly between the pieces, through static q and output buffers.
+Padded rows get slot -1 and context length 0, so they never touch a block a real sequence owns.
 """
+# The block table has a fixed width of cdiv(max_model_len, block_size). The L+1 pieces of a piecewise step take
+# about 2L launches instead of ~12L, which is what bounds a short mixed step otherwise. Longer steps run eagerly:
+# on an 8B model their GPU time exceeds the host's launch time, and padding to a bucket would cost more than it
+# saves (bench/forward.py). A step's inputs are built with numpy in one pinned int32 buffer and reach the static
+# device inputs the graphs baked in with one copy: after the graphs, the host's per-op cost is what bounds a
+# batch-1 step. The KV store skips slot -1 and decode attention writes zeros for context length 0. All graphs are
+# captured at init, largest first, into one memory pool: a graph's intermediates are dead once it returns, so they
+# share memory; only tensors read later stay reserved.
 
 from __future__ import annotations
 
@@ -68,9 +64,8 @@ class _CutAtAttention:
 
 
 class GraphRunner:
-    def __init__(self, runner: ModelRunner, block_size: int, max_model_len: int,
-                 batch_sizes: tuple[int, ...] = BATCH_SIZES, token_sizes: tuple[int, ...] = TOKEN_SIZES) -> None:
-        self.runner, self.sizes, self.token_sizes = runner, sorted(batch_sizes), sorted(token_sizes)
+    def __init__(self, runner: ModelRunner, block_size: int, max_model_len: int) -> None:
+        self.runner, self.sizes, self.token_sizes = runner, BATCH_SIZES, TOKEN_SIZES  # both ascending
         n, dev = max(self.sizes[-1], self.token_sizes[-1]), runner.device
         self.n, self.block_size, self.width = n, block_size, -(-max_model_len // block_size)
         # one pinned int32 staging buffer and its device twin: tokens | positions | slots | logits rows |
@@ -84,8 +79,7 @@ class GraphRunner:
         self.query_start = self.dev[5 * n:6 * n + 1]
         self.block_table = self.dev[self.table_at:].view(n, self.width)
         self.copied = torch.cuda.Event()
-        model = runner.model
-        self.q_buf = torch.zeros((n, model.heads, model.cfg.head_dim), dtype=runner.dtype, device=dev)
+        self.q_buf = torch.zeros((n, runner.model.heads, runner.model.cfg.head_dim), dtype=runner.dtype, device=dev)
         self.out_buf = torch.zeros_like(self.q_buf)
         self.pool = torch.cuda.graph_pool_handle()
         self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
