@@ -33,6 +33,12 @@ def config_dir(cfg: dict, **overrides: object) -> str:
     return path
 
 
+def model_bytes(w: object) -> int:
+    """Bytes of a ModelWeights' distinct tensors (a tied LM head counts once)."""
+    tensors = [w.embed, w.norm, w.lm_head] + [t for lw in w.layers for t in vars(lw).values() if t is not None]
+    return sum({t.data_ptr(): t.numel() * t.element_size() for t in tensors}.values())
+
+
 def device_info() -> dict:
     props = torch.cuda.get_device_properties(0)
     commit = os.environ.get("SWIFTLLM_COMMIT")

@@ -24,6 +24,7 @@ from common import (
     ceilings,
     config_dir,
     device_info,
+    model_bytes,
     time_cuda,
     time_graph,
     write_results,
@@ -77,7 +78,7 @@ def bench_runner(ceil: dict, quick: bool) -> dict:
     runner = ModelRunner(WorkerConfig(model=config_dir(CFG), load_format="dummy", dtype="bfloat16"))
     w = runner.weights
     embed_bytes = w.embed.numel() * w.embed.element_size()
-    weight_bytes = w.nbytes() - embed_bytes  # the embedding is gathered (B rows), not streamed
+    weight_bytes = model_bytes(w) - embed_bytes  # the embedding is gathered (B rows), not streamed
     linear_params = sum(t.numel() for lw in w.layers for t in (lw.qkv, lw.o, lw.gate_up, lw.down))
     t0 = time.time()
     runner.init_cache(16, 256 * 64 + 16, 1, 8192)

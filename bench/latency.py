@@ -17,7 +17,7 @@ import sys
 import time
 
 import numpy as np
-from common import LLAMA3_8B, VLLM_DECODE_MS, ceilings, config_dir, device_info, write_results
+from common import LLAMA3_8B, VLLM_DECODE_MS, ceilings, config_dir, device_info, model_bytes, write_results
 
 from swiftllm.llm import LLM
 from swiftllm.sampling_params import SamplingParams
@@ -39,7 +39,7 @@ def main() -> None:
     llm = LLM(config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16", max_model_len=2048,
               max_num_batched_tokens=args.max_batched_tokens)
     w = llm.runner.weights
-    weight_bytes = w.nbytes() - w.embed.numel() * w.embed.element_size()
+    weight_bytes = model_bytes(w) - w.embed.numel() * w.embed.element_size()
     kv_token_bytes = 32 * 8 * 128 * 2 * 2
     rng = np.random.default_rng(0)
     spent = {"s": 0.0, "steps": 0}  # time inside ModelRunner.step: the rest of a generate is the engine's

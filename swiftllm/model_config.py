@@ -67,25 +67,16 @@ class ModelConfig:
         eos_ids = tuple(eos) if isinstance(eos, list) else (() if eos is None else (eos,))
         window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
         return ModelConfig(
-            architecture=archs[0],
-            vocab_size=cfg["vocab_size"],
-            hidden_size=cfg["hidden_size"],
-            intermediate_size=cfg["intermediate_size"],
-            num_layers=cfg["num_hidden_layers"],
-            num_heads=heads,
+            architecture=archs[0], vocab_size=cfg["vocab_size"], hidden_size=cfg["hidden_size"],
+            intermediate_size=cfg["intermediate_size"], num_layers=cfg["num_hidden_layers"], num_heads=heads,
             num_kv_heads=cfg.get("num_key_value_heads") or heads,
-            head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
-            rms_norm_eps=cfg.get("rms_norm_eps", 1e-6),
-            rope_theta=float(theta),
-            max_position_embeddings=cfg.get("max_position_embeddings", 2048),
-            tie_word_embeddings=cfg.get("tie_word_embeddings", False),
-            qkv_bias=archs[0] == "Qwen2ForCausalLM",
+            head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads, rms_norm_eps=cfg.get("rms_norm_eps", 1e-6),
+            rope_theta=float(theta), max_position_embeddings=cfg.get("max_position_embeddings", 2048),
+            tie_word_embeddings=cfg.get("tie_word_embeddings", False), qkv_bias=archs[0] == "Qwen2ForCausalLM",
             rope_scaling={**rope, "rope_type": rope_type},
             sliding_window=window if archs[0] == "MistralForCausalLM" else None,
-            torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"),
-            eos_token_ids=eos_ids,
-            generation_defaults={k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation},
-        )
+            torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"), eos_token_ids=eos_ids,
+            generation_defaults={k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation})
 
     @staticmethod
     def from_dir(path: str | Path) -> ModelConfig:

@@ -51,7 +51,6 @@ class Engine:
                  sched_cfg: SchedulerConfig, overlap: bool = True) -> None:
         self.worker, self.model_config, self.tokenizer = worker, model_config, tokenizer
         self.scheduler = Scheduler(sched_cfg)
-        self.seqs: dict[int, Sequence] = {}
         self.ids = itertools.count()
         self.overlap, self.in_flight = overlap, deque()
 
@@ -65,12 +64,10 @@ class Engine:
         if self.tokenizer is not None:
             seq.detokenizer = Detokenizer(self.tokenizer, seq.prompt_ids)
         self.scheduler.add(seq)
-        self.seqs[seq.seq_id] = seq
         return seq
 
     def abort(self, seq: Sequence) -> None:
         self.scheduler.finish(seq, "abort")
-        self.seqs.pop(seq.seq_id, None)
 
     @property
     def has_work(self) -> bool:
@@ -99,8 +96,6 @@ class Engine:
                 top = list(zip(result.top_ids[row, :n].tolist(), result.top_logprobs[row, :n].tolist()))
                 seq.logprobs.append((float(result.logprobs[row]), top))
             self.detokenize(seq, tokens[row])
-            if seq.finished:
-                self.seqs.pop(seq.seq_id, None)
         return [seq for _, seq in got]
 
     def detokenize(self, seq: Sequence, token: int) -> None:

@@ -24,16 +24,10 @@ class KVCache:
 
     def apply(self, swap_out: np.ndarray, swap_in: np.ndarray, copy: np.ndarray) -> None:
         """Run a step's block moves, in this order, before its forward pass."""
-        if len(swap_out):
-            src, dst = torch.from_numpy(swap_out[:, 0]).long(), torch.from_numpy(swap_out[:, 1]).long()
-            self.cpu_k[:, dst] = self.k[:, src.to(self.k.device)].cpu()
-            self.cpu_v[:, dst] = self.v[:, src.to(self.v.device)].cpu()
-        if len(swap_in):
-            src, dst = torch.from_numpy(swap_in[:, 0]).long(), torch.from_numpy(swap_in[:, 1]).long()
-            dst = dst.to(self.k.device)
-            self.k[:, dst] = self.cpu_k[:, src].to(self.k.device, non_blocking=True)
-            self.v[:, dst] = self.cpu_v[:, src].to(self.v.device, non_blocking=True)
-        if len(copy):
-            src, dst = (torch.from_numpy(copy[:, j]).long().to(self.k.device) for j in (0, 1))
-            self.k[:, dst] = self.k[:, src]
-            self.v[:, dst] = self.v[:, src]
+        gpu, cpu = (self.k, self.v), (self.cpu_k, self.cpu_v)
+        for moves, source, target in ((swap_out, gpu, cpu), (swap_in, cpu, gpu), (copy, gpu, gpu)):
+            if len(moves):
+                src, dst = (torch.from_numpy(moves[:, j]).long() for j in (0, 1))
+                for s, t in zip(source, target):
+                    # host-to-device may overlap; device-to-host must land before the host reads it
+                    t[:, dst.to(t.device)] = s[:, src.to(s.device)].to(t.device, non_blocking=t.is_cuda)

@@ -35,11 +35,6 @@ class ModelWeights:
     norm: torch.Tensor
     lm_head: torch.Tensor  # the embedding itself when tied
 
-    def nbytes(self) -> int:
-        tensors = [self.embed, self.norm, self.lm_head] + [t for lw in self.layers for t in vars(lw).values()
-                                                           if t is not None]
-        return sum({t.data_ptr(): t.numel() * t.element_size() for t in tensors}.values())
-
 
 def checkpoint_files(path: Path) -> list[Path]:
     for pattern in ("*.safetensors", "pytorch_model*.bin"):
@@ -110,14 +105,11 @@ def load_weights(path: Path | None, cfg: ModelConfig, par: Parallel, dtype: torc
         p = f"model.layers.{n}."
         qkv = [p + f"self_attn.{x}_proj" for x in "qkv"]
         layers.append(LayerWeights(
-            input_norm=get(p + "input_layernorm.weight"),
-            qkv=torch.cat([get(x + ".weight", 0) for x in qkv]),
+            input_norm=get(p + "input_layernorm.weight"), qkv=torch.cat([get(x + ".weight", 0) for x in qkv]),
             qkv_bias=torch.cat([get(x + ".bias", 0) for x in qkv]) if cfg.qkv_bias else None,
-            o=get(p + "self_attn.o_proj.weight", 1),
-            post_norm=get(p + "post_attention_layernorm.weight"),
+            o=get(p + "self_attn.o_proj.weight", 1), post_norm=get(p + "post_attention_layernorm.weight"),
             gate_up=torch.cat([get(p + "mlp.gate_proj.weight", 0), get(p + "mlp.up_proj.weight", 0)]),
-            down=get(p + "mlp.down_proj.weight", 1),
-        ))
+            down=get(p + "mlp.down_proj.weight", 1)))
         for k in [x for x in ckpt if x.startswith(p)]:
             del ckpt[k]  # free host memory as we go
     embed = get("model.embed_tokens.weight", 0)
