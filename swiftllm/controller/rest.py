@@ -97,10 +97,12 @@ class RestServer:
         if any(not 0 <= t < self.vocab_size for ids in prompts for t in ids):
             raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
         queue: asyncio.Queue = asyncio.Queue()
-        requests = [self.engine.submit(ids, p, queue, i) for i, (ids, p) in enumerate(zip(prompts, params))]
+        requests: list = []
         request_id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
         prompt_tokens = sum(map(len, prompts))
-        try:
+        try:  # a submit failing half-way still aborts the ones before it
+            for i, (ids, p) in enumerate(zip(prompts, params)):
+                requests.append(self.engine.submit(ids, p, queue, i))
             if spec.stream:
                 return await self.stream(request, spec, queue, len(requests), chat, request_id, prompt_tokens)
             return web.json_response(await self.collect(spec, queue, len(requests), chat, request_id, prompt_tokens))

@@ -39,13 +39,8 @@ class AttentionMetadata:
             return torch.from_numpy(np.ascontiguousarray(a)).to(device=device, dtype=dtype, non_blocking=True)
 
         return AttentionMetadata(
-            positions=dev(positions, torch.int64),
-            slot_mapping=dev(slots, torch.int64),
-            query_start=dev(query_start, torch.int32),
-            context_lens=dev(context_lens, torch.int32),
-            block_table=dev(block_table, torch.int32),
-            query_lens_host=query_lens,
-            context_lens_host=context_lens,
-            max_query_len=int(query_lens.max(initial=0)),
-            max_context_len=int(context_lens.max(initial=0)),
+            positions=dev(positions, torch.int64), slot_mapping=dev(slots, torch.int64),
+            query_start=dev(query_start, torch.int32), context_lens=dev(context_lens, torch.int32),
+            block_table=dev(block_table, torch.int32), query_lens_host=query_lens, context_lens_host=context_lens,
+            max_query_len=int(query_lens.max(initial=0)), max_context_len=int(context_lens.max(initial=0)),
         )
