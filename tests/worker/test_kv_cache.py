@@ -9,7 +9,6 @@ import torch
 from swiftllm.protocol.step import pairs
 from swiftllm.worker.kv_cache import KVCache
 
-
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])  # the GPU box runs both
 
 
