@@ -57,6 +57,25 @@ def run(client: TimedClient, mc: ModelConfig, sched: SchedulerConfig, overlap: b
             "worker_busy_ms_per_step": busy / steps * 1e3, "worker_idle_fraction": 1 - busy / wall}
 
 
+def plot(out: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = out["runs"]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    labels = [f"{'overlap' if r['overlap'] else 'no overlap'} #{i // 2 + 1}" for i, r in enumerate(runs)]
+    ax.bar(labels, [r["worker_busy_ms_per_step"] for r in runs], label="worker busy (forward + sample)")
+    ax.bar(labels, [r["wall_ms_per_step"] - r["worker_busy_ms_per_step"] for r in runs],
+           bottom=[r["worker_busy_ms_per_step"] for r in runs], label="worker idle")
+    ax.set_ylabel("ms per step")
+    ax.set_title(f"one step in flight: {out['model']}, {out['device']}, {out['date']}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--device", default="cpu")
@@ -64,7 +83,10 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=16)
     p.add_argument("--prompt-len", type=int, default=32)
     p.add_argument("--max-tokens", type=int, default=32)
+    p.add_argument("--plot", type=Path, default=None, help="only redraw the PNG of this JSON")
     args = p.parse_args()
+    if args.plot:
+        return plot(json.loads(args.plot.read_text()), args.plot.with_suffix(".png"))
     if args.dummy:
         from bench.common import SMOLLM2, config_dir
         model, extra = config_dir(SMOLLM2), ["--load-format", "dummy"]
@@ -89,11 +111,15 @@ def main() -> None:
         client.shutdown()
     finally:
         worker.wait(30) if worker.poll() is None else None
-    out = {"device": args.device, "model": "dummy " + args.dummy if args.dummy else "SmolLM2-135M-Instruct",
+    import torch
+
+    name = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu ({os.cpu_count()} cores)"
+    out = {"device": args.device, "device_name": name, "model": "dummy " + args.dummy if args.dummy else "SmolLM2-135M-Instruct",
            "date": time.strftime("%Y-%m-%d"), "workload": vars(args), "runs": rows}
     results = Path(os.environ.get("BENCH_OUT") or Path(__file__).parent / "results")
     results.mkdir(parents=True, exist_ok=True)
     (results / f"overlap_{args.device}.json").write_text(json.dumps(out, indent=1))
+    plot(out, results / f"overlap_{args.device}.png")
     print(f"{'overlap':>8} {'steps':>6} {'wall ms/step':>13} {'worker busy ms/step':>20} {'worker idle':>12}")
     for r in rows:
         print(f"{r['overlap']!s:>8} {r['steps']:>6} {r['wall_ms_per_step']:>13.2f} "
