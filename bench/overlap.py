@@ -114,7 +114,8 @@ def main() -> None:
     import torch
 
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu ({os.cpu_count()} cores)"
-    out = {"device": args.device, "device_name": name, "model": "dummy " + args.dummy if args.dummy else "SmolLM2-135M-Instruct",
+    model_name = "dummy " + args.dummy if args.dummy else "SmolLM2-135M-Instruct"
+    out = {"device": args.device, "device_name": name, "model": model_name,
            "date": time.strftime("%Y-%m-%d"), "workload": vars(args), "runs": rows}
     results = Path(os.environ.get("BENCH_OUT") or Path(__file__).parent / "results")
     results.mkdir(parents=True, exist_ok=True)
