@@ -5,6 +5,7 @@ The controller decides what to compute; this runs it: block moves, forward, samp
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,10 @@ class ModelRunner:
         if max_model_len > mc.max_context:
             raise ModelError(f"max_model_len {max_model_len} exceeds the model's limit {mc.max_context}")
         self.cache = None  # free the old cache before allocating a new one
+        need = num_blocks * self.block_bytes(block_size)
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
+        if self.device.type == "cpu" and need > ram:  # the kernel would kill us on first touch instead
+            raise ModelError(f"a KV cache of {num_blocks} blocks needs {need / 2**30:.1f} GiB; RAM: {ram / 2**30:.1f}")
         self.cache = KVCache(mc.num_layers, mc.num_kv_heads // self.par.world_size, mc.head_dim, block_size,
                              num_blocks, num_cpu_blocks, self.dtype, self.device)
         self.model = LlamaModel(mc, self.weights, self.ops, self.par, max_model_len)
