@@ -47,17 +47,17 @@ class BlockManager:
             blocks.extend(self.gpu.allocate(need))
         return True
 
-    def swap_out(self, blocks: list[int]) -> list[tuple[int, int]] | None:
-        """Move blocks to CPU; the (gpu, cpu) pairs to copy, or None if swap space is full."""
-        if len(blocks) > self.cpu.num_free:
+    @staticmethod
+    def move(blocks: list[int], src: BlockPool, dst: BlockPool) -> list[tuple[int, int]] | None:
+        """Re-home blocks from one pool to the other: the (old, new) pairs to copy, or None if dst is full."""
+        if len(blocks) > dst.num_free:
             return None
-        cpu = self.cpu.allocate(len(blocks))
-        self.gpu.free(blocks)
-        return list(zip(blocks, cpu))
+        new = dst.allocate(len(blocks))
+        src.free(blocks)
+        return list(zip(blocks, new))
+
+    def swap_out(self, blocks: list[int]) -> list[tuple[int, int]] | None:
+        return self.move(blocks, self.gpu, self.cpu)
 
     def swap_in(self, cpu_blocks: list[int]) -> list[tuple[int, int]] | None:
-        if len(cpu_blocks) > self.gpu.num_free:
-            return None
-        gpu = self.gpu.allocate(len(cpu_blocks))
-        self.cpu.free(cpu_blocks)
-        return list(zip(cpu_blocks, gpu))
+        return self.move(cpu_blocks, self.cpu, self.gpu)
