@@ -2,7 +2,8 @@
 
 Starts one worker process (`swiftctl worker`), drives it through the controller's Engine with overlap on and
 off on the same workload, and reports per step: wall time seen by the controller, the worker's busy time
-(forward + sampling, from StepResult.timings) and the rest, the time the worker waited for the controller.
+(queuing the forward and sampling, then waiting for the device: forward_ms + sample_ms + wait_ms of
+StepResult.timings) and the rest, the time the worker waited for the controller.
 
     python bench/overlap.py                              # embedded SmolLM2 on CPU
     python bench/overlap.py --device cuda --dummy smollm2  # SmolLM2 shape, random weights, GPU
@@ -51,7 +52,7 @@ def run(client: TimedClient, mc: ModelConfig, sched: SchedulerConfig, overlap: b
     while engine.has_work:
         engine.step()
     wall = time.perf_counter() - t0
-    busy = sum(t.get("forward_ms", 0) + t.get("sample_ms", 0) for t in client.timings) / 1e3
+    busy = sum(t.get("forward_ms", 0) + t.get("sample_ms", 0) + t.get("wait_ms", 0) for t in client.timings) / 1e3
     steps = len(client.timings)
     return {"overlap": overlap, "steps": steps, "wall_s": wall, "wall_ms_per_step": wall / steps * 1e3,
             "worker_busy_ms_per_step": busy / steps * 1e3, "worker_idle_fraction": 1 - busy / wall}
@@ -66,7 +67,7 @@ def plot(out: dict, path: Path) -> None:
     runs = out["runs"]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     labels = [f"{'overlap' if r['overlap'] else 'no overlap'} #{i // 2 + 1}" for i, r in enumerate(runs)]
-    ax.bar(labels, [r["worker_busy_ms_per_step"] for r in runs], label="worker busy (forward + sample)")
+    ax.bar(labels, [r["worker_busy_ms_per_step"] for r in runs], label="worker busy (launch, sample, device wait)")
     ax.bar(labels, [r["wall_ms_per_step"] - r["worker_busy_ms_per_step"] for r in runs],
            bottom=[r["worker_busy_ms_per_step"] for r in runs], label="worker idle")
     ax.set_ylabel("ms per step")

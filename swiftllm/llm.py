@@ -3,8 +3,6 @@
 It drives the same Engine as the server, with a ModelRunner in place of worker processes.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,16 +70,13 @@ class LLM:
             return prompt
         if self.tokenizer is None:
             raise ModelError("this model has no tokenizer.json: pass token ids")
-        if isinstance(prompt, list):  # chat messages
-            return self.tokenizer.encode_chat(prompt)
-        return self.tokenizer.encode(prompt)
+        return self.tokenizer.encode_chat(prompt) if isinstance(prompt, list) else self.tokenizer.encode(prompt)
 
     def generate(self, prompts: list[str | list[int]] | str, params: SamplingParams | list[SamplingParams] | None
                  = None, use_tqdm: bool = False) -> list[RequestOutput]:
         """Run every prompt to completion (all submitted at once); outputs in prompt order."""
         prompts = [prompts] if isinstance(prompts, str) else prompts
-        params = params or SamplingParams()
-        plist = params if isinstance(params, list) else [params] * len(prompts)
+        plist = params if isinstance(params, list) else [params or SamplingParams()] * len(prompts)
         seqs = [self.engine.add_request(self.encode(p), sp) for p, sp in zip(prompts, plist)]
         with tqdm(total=len(seqs), disable=not use_tqdm, desc="generate") as bar:
             while self.engine.has_work:

@@ -1,7 +1,5 @@
 """What a model is, read from an HF-style directory's config.json (+ generation_config.json)."""
 
-from __future__ import annotations
-
 import json
 import math
 from dataclasses import dataclass, field
@@ -51,7 +49,7 @@ class ModelConfig:
         return min(self.max_position_embeddings, self.sliding_window or self.max_position_embeddings)
 
     @staticmethod
-    def from_dict(cfg: dict, generation: dict | None = None) -> ModelConfig:
+    def from_dict(cfg: dict, generation: dict | None = None) -> "ModelConfig":
         archs = cfg.get("architectures") or ["LlamaForCausalLM"]
         if archs[0] not in SUPPORTED_ARCHITECTURES:
             raise ModelError(f"unsupported architecture {archs[0]!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
@@ -79,15 +77,14 @@ class ModelConfig:
             generation_defaults={k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation})
 
     @staticmethod
-    def from_dir(path: str | Path) -> ModelConfig:
+    def from_dir(path: str | Path) -> "ModelConfig":
         path = Path(path)
         if not (path / "config.json").is_file():
             raise ModelError(f"{path} is not a model directory (no config.json)")
         try:
-            cfg = json.loads((path / "config.json").read_text())
             gen_file = path / "generation_config.json"
             generation = json.loads(gen_file.read_text()) if gen_file.is_file() else {}
-            return ModelConfig.from_dict(cfg, generation)
+            return ModelConfig.from_dict(json.loads((path / "config.json").read_text()), generation)
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise ModelError(f"malformed config in {path}: {type(e).__name__}: {e}") from None
 

@@ -1,7 +1,5 @@
 """What a request asks for: how many tokens, how to pick them, when to stop."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, replace
 
 
@@ -38,7 +36,7 @@ class SamplingParams:
             if not ok:
                 raise ValueError(message)
 
-    def resolved(self, defaults: dict) -> SamplingParams:
+    def resolved(self, defaults: dict) -> "SamplingParams":
         """Fill unset values from the model's generation_config, then the neutral values."""
         t = self.temperature if self.temperature is not None else defaults.get("temperature", 1.0)
         p = self.top_p if self.top_p is not None else defaults.get("top_p", 1.0)

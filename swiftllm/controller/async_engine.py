@@ -5,8 +5,6 @@ through a locked inbox; each step's outputs go back in one `call_soon_threadsafe
 the handlers wait on. Only the engine thread touches the Engine and its Sequences.
 """
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import threading
@@ -88,18 +86,18 @@ class AsyncEngine:
     def submit(self, prompt_ids: list[int], params: SamplingParams, queue: asyncio.Queue, index: int) -> Request:
         if self.error is not None or self.stopping:
             raise EngineError(f"the engine is not running: {self.error or 'shutting down'}")
-        req = Request(prompt_ids, params, queue, index, hold=max(map(len, params.stop), default=1) - 1)
-        with self.lock:
-            self.inbox.append(req)
-        self.wake.set()
-        return req
+        return self.post(Request(prompt_ids, params, queue, index, hold=max(map(len, params.stop), default=1) - 1))
 
     def abort(self, req: Request) -> None:
         """Free a request's blocks; a no-op once it finished."""
         req.aborted = True
+        self.post(req)
+
+    def post(self, req: Request) -> Request:
         with self.lock:
             self.inbox.append(req)
         self.wake.set()
+        return req
 
     def health(self) -> str | None:
         """None if healthy, else why not."""
@@ -117,9 +115,8 @@ class AsyncEngine:
                 self.wake.clear()  # before draining: a submit after this wakes the next wait
                 self.drain()
                 if self.engine.has_work:
-                    t0 = time.perf_counter()
-                    seqs = self.engine.step()
-                    self.step_seconds.observe(time.perf_counter() - t0)
+                    with self.step_seconds.time():
+                        seqs = self.engine.step()
                     self.publish(seqs)
         except BaseException as e:  # a worker failure: fail every request rather than hang it
             log.exception("engine loop died")
@@ -149,19 +146,16 @@ class AsyncEngine:
 
     def publish(self, seqs: list[Sequence]) -> None:
         items: list[tuple[asyncio.Queue, object]] = []
-        for seq in seqs:
-            req = self.active.get(seq.seq_id)
-            if req is None:
-                continue
+        for seq in (s for s in seqs if s.seq_id in self.active):  # not aborted meanwhile
+            req = self.active[seq.seq_id]
             end = len(seq.text) if seq.finished else max(req.sent_text, len(seq.text) - req.hold)
-            out = Output(req.index, seq.text[req.sent_text:end], seq.output_ids[req.sent_tokens:],
-                         seq.logprobs[req.sent_tokens:], seq.finish_reason, seq.num_outputs)
+            items.append((req.queue, Output(req.index, seq.text[req.sent_text:end], seq.output_ids[req.sent_tokens:],
+                                            seq.logprobs[req.sent_tokens:], seq.finish_reason, seq.num_outputs)))
             self.tokens["generation"] += seq.num_outputs - req.sent_tokens
             req.sent_text, req.sent_tokens = end, seq.num_outputs
             if seq.finished:
                 del self.active[seq.seq_id]
                 self.finished[seq.finish_reason or "abort"] += 1
-            items.append((req.queue, out))
         self.deliver(items)
 
     def deliver(self, items: list[tuple[asyncio.Queue, object]]) -> None:

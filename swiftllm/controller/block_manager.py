@@ -1,13 +1,10 @@
 """KV blocks on the GPU and in CPU swap space, with reference counts (ready for prefix sharing)."""
 
-from __future__ import annotations
-
 
 class BlockPool:
     def __init__(self, num_blocks: int) -> None:
-        self.num_blocks = num_blocks
+        self.num_blocks, self.refs = num_blocks, [0] * num_blocks
         self.free_ids = list(range(num_blocks - 1, -1, -1))  # a stack: recently freed blocks are reused first
-        self.refs = [0] * num_blocks
 
     @property
     def num_free(self) -> int:
@@ -31,20 +28,17 @@ class BlockPool:
 
 class BlockManager:
     def __init__(self, block_size: int, num_gpu_blocks: int, num_cpu_blocks: int) -> None:
-        self.block_size = block_size
-        self.gpu = BlockPool(num_gpu_blocks)
-        self.cpu = BlockPool(num_cpu_blocks)
+        self.block_size, self.gpu, self.cpu = block_size, BlockPool(num_gpu_blocks), BlockPool(num_cpu_blocks)
 
     def blocks_for(self, num_tokens: int) -> int:
         return -(-num_tokens // self.block_size)
 
     def grow(self, blocks: list[int], num_tokens: int) -> bool:
         """Extend a block list to hold num_tokens; False (nothing taken) if the GPU is full."""
-        need = self.blocks_for(num_tokens) - len(blocks)
+        need = max(self.blocks_for(num_tokens) - len(blocks), 0)
         if need > self.gpu.num_free:
             return False
-        if need > 0:
-            blocks.extend(self.gpu.allocate(need))
+        blocks.extend(self.gpu.allocate(need))
         return True
 
     @staticmethod

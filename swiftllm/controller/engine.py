@@ -5,8 +5,6 @@ sampled") before step N's tokens are read, so the worker never waits for the con
 `worker` is anything with send_step/recv_step: a WorkerClient over ZeroMQ, or an InProcessWorker.
 """
 
-from __future__ import annotations
-
 import itertools
 import random
 import time
@@ -29,21 +27,24 @@ class Worker(Protocol):
 
 
 class StepRunner(Protocol):  # a ModelRunner, or a test's fake
-    def step(self, cmd: StepCommand) -> StepResult: ...
+    def launch(self, cmd: StepCommand) -> object: ...
+
+    def collect(self, launched: object) -> StepResult: ...
 
 
 class InProcessWorker:
-    """A ModelRunner on a thread of its own, steps in order: the engine schedules step N+1 while the device
-    runs step N (the runner waits on the GPU with the GIL released)."""
+    """A ModelRunner on a thread of its own: sending step N+1 queues it on the device behind step N, then the
+    engine waits for step N's tokens (the runner waits on the GPU with the GIL released)."""
 
     def __init__(self, runner: StepRunner) -> None:
         self.runner, self.pool, self.futures = runner, ThreadPoolExecutor(1, "worker"), deque()
 
     def send_step(self, cmd: StepCommand) -> None:
-        self.futures.append(self.pool.submit(self.runner.step, cmd))
+        self.futures.append(self.pool.submit(self.runner.launch, cmd))
 
     def recv_step(self) -> StepResult:
-        return self.futures.popleft().result()
+        launched = self.futures.popleft().result()
+        return self.pool.submit(self.runner.collect, launched).result()
 
 
 class Engine:

@@ -8,11 +8,10 @@ Choices where OpenAI leaves them to the server:
   any other value is a 400 naming the field. Unknown fields are ignored.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +21,7 @@ from swiftllm.sampling_params import SamplingParams
 CHAT_DEFAULT_MAX_TOKENS, COMPLETION_DEFAULT_MAX_TOKENS = 4096, 16
 NEUTRAL: dict[str, tuple[Any, ...]] = {  # unsupported fields: the values that mean "off" (null always does)
     "n": (1,), "best_of": (1,), "echo": (False,), "suffix": ("",), "logit_bias": ({},), "tools": ([],),
-    "functions": ([],), "tool_choice": ("none",), "function_call": ("none",), "response_format": ({"type": "text"},),
-}
+    "functions": ([],), "tool_choice": ("none",), "function_call": ("none",), "response_format": ({"type": "text"},)}
 NUMBER = (int, float)
 
 
@@ -37,12 +35,13 @@ class ApiError(Exception):
         return {"error": {"message": str(self), "type": kind, "param": self.param, "code": self.code}}
 
 
-def get(body: dict[str, Any], name: str, kinds: tuple[type, ...], what: str, default: Any = None) -> Any:
-    """body[name] checked against kinds (bool is not a number here); null means absent."""
+def get(body: dict[str, Any], name: str, kinds: tuple[type, ...], what: str, default: Any = None,
+        valid: Callable[[Any], bool] = lambda value: True) -> Any:
+    """body[name] checked against kinds (bool is not a number here), then `valid`; null means absent."""
     value = body.get(name)
     if value is None:
         return default
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds) or not valid(value):
         raise ApiError(f"{name} must be {what}", name)
     return value
 
@@ -93,12 +92,9 @@ def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> Gen
         max_tokens = get(body, "max_tokens", (int,), "an integer")
         logprobs, prompts, messages = get(body, "logprobs", (int,), "an integer"), parse_prompt(body.get("prompt")), []
     stop = get(body, "stop", (str, list), "a string or a list of strings", ())  # SamplingParams checks the items
-    stop_ids = get(body, "stop_token_ids", (list,), "a list of token ids", [])
-    if not all(type(t) is int for t in stop_ids):
-        raise ApiError("stop_token_ids must be a list of token ids", "stop_token_ids")
-    top_k = get(body, "top_k", (int,), "an integer")
-    if top_k is not None and top_k >= 2**31:  # it travels as int32
-        raise ApiError("top_k must be below 2**31", "top_k")
+    stop_ids = get(body, "stop_token_ids", (list,), "a list of token ids", [],
+                   lambda ids: all(type(t) is int for t in ids))
+    top_k = get(body, "top_k", (int,), "an integer below 2**31", None, lambda k: k < 2**31)  # it travels as int32
     try:
         params = SamplingParams(
             max_tokens=1 if max_tokens is None else max_tokens, top_k=top_k, stop=stop, stop_token_ids=stop_ids,

@@ -5,8 +5,6 @@ await its outputs on one asyncio queue per HTTP request (one choice per prompt).
 early, a client disconnect included (aiohttp cancels the handler), aborts its requests and frees their blocks.
 """
 
-from __future__ import annotations
-
 import asyncio
 import hmac
 import json

@@ -7,8 +7,6 @@ newest running sequence is preempted: swapped to CPU, or recomputed later if swa
 Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are left.
 """
 
-from __future__ import annotations
-
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -36,9 +34,8 @@ class Batch:
     finished_ids: list[int] = field(default_factory=list)
 
     def command(self, block_size: int) -> StepCommand:
-        """The columnar step for this batch (sampling arrays included)."""
         width = max((len(s.blocks) for s in self.seqs), default=0)
-        table = i32([s.blocks + [0] * (width - len(s.blocks)) for s in self.seqs]).reshape(-1, width)
+        table = i32([s.blocks + [0] * (width - len(s.blocks)) for s in self.seqs]).reshape(len(self.seqs), width)
         tokens, penalty_lens, penalty_tokens = [], [], []
         for s, q in zip(self.seqs, self.query_lens):
             tokens += s.token_ids[s.num_cached:s.num_cached + q]
@@ -50,14 +47,12 @@ class Batch:
         p = [s.params for s in self.seqs]
         return StepCommand(
             seq_ids=i32([s.seq_id for s in self.seqs]), query_lens=i32(self.query_lens), context_lens=i32(ctx),
-            token_ids=i32(tokens), block_table=table,
-            sample=i32([c == len(s.token_ids) for s, c in zip(self.seqs, ctx)]),
+            token_ids=i32(tokens), block_table=table, seed=i32([s.seed for s in self.seqs]),
+            sample=i32([c == len(s.token_ids) for s, c in zip(self.seqs, ctx)]), top_k=i32([x.top_k for x in p]),
             temperature=f32([x.temperature for x in p]), top_p=f32([x.top_p for x in p]),
-            top_k=i32([x.top_k for x in p]), seed=i32([s.seed for s in self.seqs]),
             presence_penalty=f32([x.presence_penalty for x in p]),
-            frequency_penalty=f32([x.frequency_penalty for x in p]),
-            penalty_lens=i32(penalty_lens), penalty_tokens=i32(penalty_tokens),
-            num_logprobs=i32([-1 if x.logprobs is None else x.logprobs for x in p]),
+            frequency_penalty=f32([x.frequency_penalty for x in p]), penalty_lens=i32(penalty_lens),
+            penalty_tokens=i32(penalty_tokens), num_logprobs=i32([-1 if x.logprobs is None else x.logprobs for x in p]),
             swap_out=pairs(self.swap_out), swap_in=pairs(self.swap_in), finished=i32(self.finished_ids))
 
 
@@ -91,8 +86,7 @@ class Scheduler:
         self.finished_ids = []
         preempted = False
         # decodes first, then prefill chunks; oldest first within each
-        order = sorted(self.running, key=lambda s: (s.num_uncached > 1, s.arrival))
-        for seq in order:
+        for seq in sorted(self.running, key=lambda s: (s.num_uncached > 1, s.arrival)):
             if seq.status is not Status.RUNNING or self.done_when_read(seq):
                 continue  # preempted earlier in this loop, or its pending token is its last
             q = min(seq.num_uncached, budget)
@@ -129,9 +123,8 @@ class Scheduler:
             q = min(seq.num_uncached, budget)
             if not self.blocks.grow(seq.blocks, q):
                 break
-            self.waiting.popleft()
             seq.status = Status.RUNNING
-            self.running.append(seq)
+            self.running.append(self.waiting.popleft())
             batch.seqs.append(seq)
             batch.query_lens.append(q)
             budget -= q
@@ -142,8 +135,7 @@ class Scheduler:
         moves = self.blocks.swap_out(seq.blocks) if seq.num_cached else None
         if moves is not None:
             batch.swap_out += moves
-            seq.blocks = [cpu for _, cpu in moves]
-            seq.status = Status.SWAPPED
+            seq.blocks, seq.status = [cpu for _, cpu in moves], Status.SWAPPED
             self.swapped.append(seq)
             self.swapped.sort(key=lambda s: s.arrival)
             self.counters["swaps_out"] += 1
@@ -190,15 +182,11 @@ class Scheduler:
         """End a sequence in any state (also an abort) and return its blocks."""
         if seq.finished:
             return
-        if seq.status is Status.RUNNING:
-            self.running.remove(seq)
-            self.blocks.gpu.free(seq.blocks)
-        elif seq.status is Status.SWAPPED:
-            self.swapped.remove(seq)
-            self.blocks.cpu.free(seq.blocks)
-        elif seq in self.waiting:
-            self.waiting.remove(seq)
-            self.blocks.gpu.free(seq.blocks)
+        swapped = seq.status is Status.SWAPPED
+        queue = self.swapped if swapped else self.running if seq.status is Status.RUNNING else self.waiting
+        if seq in queue:  # a WAITING one may never have been queued
+            queue.remove(seq)
+            (self.blocks.cpu if swapped else self.blocks.gpu).free(seq.blocks)
         del seq.token_ids[len(seq.token_ids) - seq.pending:]  # a step in flight may still compute one: ignored
         seq.blocks, seq.status, seq.finish_reason, seq.pending = [], Status.FINISHED, reason, 0
         self.finished_ids.append(seq.seq_id)

@@ -1,7 +1,5 @@
 """A request's state as the controller tracks it, from admission to its last token."""
 
-from __future__ import annotations
-
 import enum
 from dataclasses import dataclass, field
 

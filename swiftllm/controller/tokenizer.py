@@ -1,7 +1,5 @@
 """Text in, token ids out, and back: HF `tokenizers`, the model's chat template, streaming detokenization."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 
@@ -24,13 +22,8 @@ class Tokenizer:
         if isinstance(template, list):  # named templates: take the default one
             template = next((t["template"] for t in template if t.get("name") == "default"), template[0]["template"])
         self.chat_template = template
-
-        def token(key: str) -> str:
-            t = cfg.get(key) or ""
-            return t.get("content", "") if isinstance(t, dict) else t
-
-        self.special = {k: token(k) for k in ("bos_token", "eos_token", "pad_token", "unk_token")}
-        self.vocab_size = self.hf.get_vocab_size()
+        special = {k: cfg.get(k) or "" for k in ("bos_token", "eos_token", "pad_token", "unk_token")}  # str or dict
+        self.special = {k: t.get("content", "") if isinstance(t, dict) else t for k, t in special.items()}
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         return self.hf.encode(text, add_special_tokens=add_special_tokens).ids
@@ -59,12 +52,10 @@ class Detokenizer:
     """Turns a growing list of ids into text increments, holding back bytes of an unfinished character.
 
     Decoding only a short window (from a few tokens before the unread ones) keeps each step O(1) while
-    still letting byte-level BPE merge multi-token characters and word-leading spaces correctly.
-    """
+    still letting byte-level BPE merge multi-token characters and word-leading spaces correctly."""
 
     def __init__(self, tokenizer: Tokenizer, prompt_ids: list[int]) -> None:
-        self.tok = tokenizer
-        self.ids = list(prompt_ids[-4:])
+        self.tok, self.ids = tokenizer, list(prompt_ids[-4:])
         self.prefix = 0  # window start
         self.read = len(self.ids)  # ids before this are already emitted
 

@@ -3,8 +3,6 @@
 Steps may be pipelined (send_step several, then recv_step each, in order); other ops wait for none in flight.
 """
 
-from __future__ import annotations
-
 from collections import deque
 from typing import Any
 
@@ -97,7 +95,7 @@ class WorkerClient:
         self.socket.close()
         self.context.term()
 
-    def __enter__(self) -> WorkerClient:
+    def __enter__(self) -> "WorkerClient":
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,8 +11,6 @@ head r % G). Any head dim: tiles are padded to the next power of two and masked.
 # at once; the heaviest tiles (last in the sequence) are launched first to balance the causal triangle.
 # Keys strictly before the tile's first query position need no mask: only tiles crossing the diagonal are masked.
 
-from __future__ import annotations
-
 import torch
 import triton
 import triton.language as tl

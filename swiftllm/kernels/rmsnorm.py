@@ -3,16 +3,18 @@
 Grid: (T,) one program per token row; the whole hidden vector fits one block (hidden <= 16384).
 """
 
-from __future__ import annotations
-
 import torch
 import triton
 import triton.language as tl
 
+from swiftllm.kernels import pdl
+
 
 @triton.jit
 def _rms_norm_kernel(x_ptr, res_ptr, w_ptr, out_ptr, res_out_ptr, n_cols, x_stride, res_stride, eps,
-                     HAS_RESIDUAL: tl.constexpr, BLOCK: tl.constexpr):
+                     HAS_RESIDUAL: tl.constexpr, BLOCK: tl.constexpr, PDL: tl.constexpr):
+    if PDL:
+        pdl.gdc()
     row = tl.program_id(0).to(tl.int64)
     cols = tl.arange(0, BLOCK)
     mask = cols < n_cols
@@ -38,5 +40,6 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float,
         block = triton.next_power_of_2(n)
         _rms_norm_kernel[(t,)](x, residual if residual is not None else x, weight, out, new_res, n, x.stride(0),
                                residual.stride(0) if residual is not None else 0, eps,
-                               HAS_RESIDUAL=residual is not None, BLOCK=block, num_warps=min(max(block // 512, 1), 16))
+                               HAS_RESIDUAL=residual is not None, BLOCK=block, PDL=pdl.ENABLED,
+                               num_warps=min(max(block // 512, 1), 16), launch_pdl=pdl.ENABLED)
     return out, new_res

@@ -3,15 +3,17 @@
 Grid: (T, cdiv(I, BLOCK)).
 """
 
-from __future__ import annotations
-
 import torch
 import triton
 import triton.language as tl
 
+from swiftllm.kernels import pdl
+
 
 @triton.jit
-def _silu_mul_kernel(x_ptr, out_ptr, n_cols, x_stride, BLOCK: tl.constexpr):
+def _silu_mul_kernel(x_ptr, out_ptr, n_cols, x_stride, BLOCK: tl.constexpr, PDL: tl.constexpr):
+    if PDL:
+        pdl.gdc()
     row = tl.program_id(0).to(tl.int64)
     cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = cols < n_cols
@@ -29,5 +31,6 @@ def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty((t, n), dtype=x.dtype, device=x.device)
     block = min(triton.next_power_of_2(n), 1024)
     if t:
-        _silu_mul_kernel[(t, triton.cdiv(n, block))](x, out, n, x.stride(0), BLOCK=block, num_warps=4)
+        _silu_mul_kernel[(t, triton.cdiv(n, block))](x, out, n, x.stride(0), BLOCK=block, PDL=pdl.ENABLED, num_warps=4,
+                                                      launch_pdl=pdl.ENABLED)
     return out

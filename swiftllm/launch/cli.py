@@ -1,18 +1,17 @@
 """`swiftctl`: generate, pull, worker, launch. Errors are one line on stderr and a non-zero exit."""
 
-from __future__ import annotations
-
 import argparse
 import sys
 
 from swiftllm.model_config import ModelError
 
 
-def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="HF-style model directory (default: the embedded SmolLM2-135M)")
+def add_model_args(p: argparse.ArgumentParser, max_model_len: bool = True) -> None:
+    p.add_argument("--model", help="HF-style model directory (default: the embedded SmolLM2-135M-Instruct)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    p.add_argument("--max-model-len", type=int, default=None)
+    if max_model_len:  # not for a worker: its controller sends it with init_cache
+        p.add_argument("--max-model-len", type=int, default=None)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -27,8 +26,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     shown = 0
     while not seq.finished:  # stream each step's new text as it comes
         llm.engine.step()
-        sys.stdout.write(seq.text[shown:])
-        sys.stdout.flush()
+        print(seq.text[shown:], end="", flush=True)
         shown = len(seq.text)
     sys.stdout.write("\n")
     return 0
@@ -49,11 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(g)
     g.add_argument("--prompt", required=True)
     g.add_argument("--chat", action="store_true", help="wrap the prompt in the model's chat template")
-    g.add_argument("--max-tokens", type=int, default=64)
-    g.add_argument("--temperature", type=float, default=0.0)
-    g.add_argument("--top-p", type=float, default=None)
-    g.add_argument("--top-k", type=int, default=None)
-    g.add_argument("--seed", type=int, default=None)
+    for flag, kind, default in (("--max-tokens", int, 64), ("--temperature", float, 0.0), ("--top-p", float, None),
+                                ("--top-k", int, None), ("--seed", int, None)):
+        g.add_argument(flag, type=kind, default=default)
     g.add_argument("--ignore-eos", action="store_true")
     g.set_defaults(func=cmd_generate)
 
@@ -62,12 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from swiftllm.launch import launch_cmd, worker_cmd
 
-    w = sub.add_parser("worker", help="start one worker process, for a controller of your own")
-    worker_cmd.add_arguments(w)
-    w.set_defaults(func=worker_cmd.run)
-    la = sub.add_parser("launch", help="start workers, the controller and the REST server")
-    launch_cmd.add_arguments(la)
-    la.set_defaults(func=launch_cmd.run)
+    for name, module, about in (("worker", worker_cmd, "start one worker process, for a controller of your own"),
+                                ("launch", launch_cmd, "start workers, the controller and the REST server")):
+        command = sub.add_parser(name, help=about)
+        module.add_arguments(command)
+        command.set_defaults(func=module.run)
     return parser
 
 

@@ -36,9 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="worker processes, one per device")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port (printed)")
-    p.add_argument("--block-size", type=int, default=16)
-    p.add_argument("--max-num-seqs", type=int, default=256)
-    p.add_argument("--max-num-batched-tokens", type=int, default=2048)
+    for flag, default in (("--block-size", 16), ("--max-num-seqs", 256), ("--max-num-batched-tokens", 2048)):
+        p.add_argument(flag, type=int, default=default)
     p.add_argument("--swap-space", type=float, default=4.0, help="CPU swap space for preempted sequences, GiB")
     p.add_argument("--num-gpu-blocks", type=int, default=None, help="device KV blocks (default: profiled)")
     p.add_argument("--kv-cache-memory-gb", type=float, default=1.0, help="KV cache size when the worker is on CPU")
@@ -75,11 +74,10 @@ def allocate_cache(args: argparse.Namespace, client: WorkerClient, mc: ModelConf
     """Size the cache (profiled on a GPU, --kv-cache-memory-gb on CPU, or --num-gpu-blocks) and allocate it."""
     bs = args.block_size
     profile = client.call("profile", block_size=bs)
-    gpu_blocks = profile["num_blocks"]
     if client.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
-        gpu_blocks = int(args.kv_cache_memory_gb * 2**30) // profile["block_bytes"]
-    gpu_blocks, cpu_blocks, max_len = cache_geometry(mc, args.num_gpu_blocks or gpu_blocks, profile["block_bytes"],
-                                                     bs, args.max_model_len, args.swap_space)
+        profile["num_blocks"] = int(args.kv_cache_memory_gb * 2**30) // profile["block_bytes"]
+    gpu_blocks, cpu_blocks, max_len = cache_geometry(mc, args.num_gpu_blocks or profile["num_blocks"],
+                                                     profile["block_bytes"], bs, args.max_model_len, args.swap_space)
     client.init_cache(bs, gpu_blocks, cpu_blocks, max_len)
     return SchedulerConfig(max_model_len=max_len, num_gpu_blocks=gpu_blocks, num_cpu_blocks=cpu_blocks, block_size=bs,
                            max_num_seqs=args.max_num_seqs, max_num_batched_tokens=args.max_num_batched_tokens)
@@ -92,8 +90,7 @@ async def serve(args: argparse.Namespace, engine: Engine, model: str, worker: su
     from swiftllm.controller.async_engine import AsyncEngine
     from swiftllm.controller.rest import RestServer
 
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
+    loop, stop = asyncio.get_running_loop(), asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async_engine = AsyncEngine(engine, loop, args.health_timeout)  # its thread starts stepping

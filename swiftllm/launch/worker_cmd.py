@@ -1,20 +1,17 @@
 """`swiftctl worker`: load a model and serve it over the worker protocol until a shutdown request."""
 
-from __future__ import annotations
-
 import argparse
 import signal
 import sys
 
 import zmq
 
+from swiftllm.launch.cli import add_model_args
 from swiftllm.model_config import ModelError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="HF-style model directory (default: the embedded SmolLM2-135M-Instruct)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "float16", "bfloat16"))
+    add_model_args(parser, max_model_len=False)
     parser.add_argument("--bind", help="ZMQ address, e.g. tcp://127.0.0.1:5555 (default: a private ipc:// path)")
     parser.add_argument("--load-format", default="auto", choices=("auto", "dummy"), help="dummy: random weights")
 

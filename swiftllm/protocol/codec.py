@@ -5,27 +5,14 @@ A request is {"op", "id", "epoch", ...op fields}; a reply is {"id", ...results} 
 msgpack only: no pickle, no extension types, and limits on everything before Python allocates it.
 """
 
-from __future__ import annotations
-
 from dataclasses import fields
 from typing import Any
 
 import msgpack
 import numpy as np
 
-from swiftllm.protocol.messages import (
-    INT32_LIMIT,
-    OP_FIELDS,
-    PER_SEQ_DEFAULTS,
-    STEP_REQUIRED,
-    CacheGeometry,
-    ProtocolError,
-    Request,
-    check_int_fields,
-    is_int,
-    require,
-    validate_step,
-)
+from swiftllm.protocol import messages
+from swiftllm.protocol.messages import INT32_LIMIT, OP_FIELDS, STEP_REQUIRED, ProtocolError, Request, is_int, require
 from swiftllm.protocol.step import StepCommand, StepResult
 
 PROTOCOL_VERSION = 1
@@ -67,8 +54,7 @@ def pack(message: dict[str, Any]) -> bytes:
 
 
 def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[str, Any]:
-    if len(data) > max_bytes:
-        raise ProtocolError("MessageTooLarge", f"message of {len(data)} bytes exceeds the limit of {max_bytes}")
+    require(len(data) <= max_bytes, f"message of {len(data)} bytes exceeds the limit of {max_bytes}", "MessageTooLarge")
     budget = [MAX_CONTAINERS]
 
     def count(container: Any) -> Any:
@@ -86,8 +72,8 @@ def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[
                                   max_array_len=MAX_CONTAINER_LEN, max_map_len=MAX_CONTAINER_LEN)
     except Exception as e:  # msgpack raises several types (ValueError, FormatError, StackError, ExtraData ...)
         raise ProtocolError("MalformedMessage", f"not a msgpack message: {type(e).__name__}: {e}") from None
-    if not isinstance(message, dict) or not all(isinstance(k, str) for k in message):
-        raise ProtocolError("MalformedMessage", "a message must be a msgpack map with string keys")
+    require(isinstance(message, dict) and all(isinstance(k, str) for k in message),
+            "a message must be a msgpack map with string keys", "MalformedMessage")
     return message
 
 
@@ -104,28 +90,27 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
     """Envelope and integer fields; a step's arrays wait for decode_step, which needs the cache geometry."""
     message = unpack_map(data, max_bytes)
     request_id = message.get("id")
-    if not (is_int(request_id) and 0 <= request_id < 2**64):
-        raise ProtocolError("MalformedMessage", "a request needs an integer id in [0, 2**64)")
+    require(is_int(request_id) and 0 <= request_id < 2**64, "a request needs an integer id in [0, 2**64)",
+            "MalformedMessage")
     try:
         op, epoch = message.get("op"), message.get("epoch")
-        if op not in OP_FIELDS:
-            raise ProtocolError("UnknownOp", f"unknown op {op!r}; ops are {', '.join(OP_FIELDS)}")
+        require(op in OP_FIELDS, f"unknown op {op!r}; ops are {', '.join(OP_FIELDS)}", "UnknownOp")
         require(is_int(epoch) and epoch >= 0 or epoch is None and op == "hello", "epoch must be an integer >= 0")
-        op_fields = {k: v for k, v in message.items() if k not in ("op", "id", "epoch")}
-        return Request(op, request_id, epoch, op_fields if op == "step" else check_int_fields(op, op_fields))
+        given = {k: v for k, v in message.items() if k not in ("op", "id", "epoch")}
+        return Request(op, request_id, epoch, given if op == "step" else messages.check_int_fields(op, given))
     except ProtocolError as e:
         e.request_id = request_id
         raise
 
 
-def decode_step(given: dict[str, Any], geometry: CacheGeometry) -> StepCommand:
+def decode_step(given: dict[str, Any], geometry: messages.CacheGeometry) -> StepCommand:
     require(set(given) <= set(STEP_ARRAYS), f"step has unknown fields {sorted(set(given) - set(STEP_ARRAYS))}")
     require(all(name in given for name in STEP_REQUIRED), f"step needs the fields {', '.join(STEP_REQUIRED)}")
     arrays = {name: unpack_array(name, value, STEP_ARRAYS[name]) for name, value in given.items()}
-    for name, default in PER_SEQ_DEFAULTS.items():
+    for name, default in messages.PER_SEQ_DEFAULTS.items():
         arrays.setdefault(name, np.full(len(arrays["seq_ids"]), default, STEP_ARRAYS[name].dtype))
     cmd = StepCommand(**arrays)
-    validate_step(cmd, geometry)
+    messages.validate_step(cmd, geometry)
     return cmd
 
 
@@ -146,11 +131,10 @@ def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dic
     """A reply map with a checked `id` (nil when the worker could not read the request) and `error`, if any."""
     reply = unpack_map(data, max_bytes)
     request_id, error = reply.get("id"), reply.get("error")
-    if not (request_id is None or is_int(request_id)):
-        raise ProtocolError("MalformedMessage", "a reply's id must be an integer or nil")
-    if error is not None and not (isinstance(error, dict) and all(isinstance(error.get(k), str)
-                                                                  for k in ("type", "message"))):
-        raise ProtocolError("MalformedMessage", "a reply's error must be {type: str, message: str}")
+    require(request_id is None or is_int(request_id), "a reply's id must be an integer or nil", "MalformedMessage")
+    require(error is None or isinstance(error, dict) and all(isinstance(error.get(k), str)
+                                                             for k in ("type", "message")),
+            "a reply's error must be {type: str, message: str}", "MalformedMessage")
     return reply
 
 

@@ -4,8 +4,6 @@ docs/protocol.md is the reference for every op and field. The rules here are eve
 on, checked before it touches its cache, so bad input becomes an error reply, never a crash or a wrong answer.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +58,9 @@ def is_int(v: object) -> bool:
     return type(v) is int  # msgpack's true/false decode to bool, a subclass of int
 
 
-def require(ok: object, message: str) -> None:
+def require(ok: object, message: str, type_: str = "InvalidRequest") -> None:
     if not ok:
-        raise ProtocolError("InvalidRequest", message)
+        raise ProtocolError(type_, message)
 
 
 def check_int_fields(op: str, given: dict[str, Any]) -> dict[str, int]:
@@ -105,8 +103,7 @@ def validate_step(cmd: StepCommand, geo: CacheGeometry) -> None:
     require((np.isfinite(cmd.temperature) & (cmd.temperature >= 0)).all(), "temperature must be finite and >= 0")
     require(((cmd.top_p > 0) & (cmd.top_p <= 1)).all(), "top_p must lie in (0, 1]")
     require((cmd.top_k >= 0).all(), "top_k must be >= 0")
-    require(np.isfinite(cmd.presence_penalty).all() and np.isfinite(cmd.frequency_penalty).all(),
-            "penalties must be finite")
+    require(np.isfinite([cmd.presence_penalty, cmd.frequency_penalty]).all(), "penalties must be finite")
     _in_range("num_logprobs", cmd.num_logprobs, -1, min(MAX_LOGPROBS, geo.vocab_size) + 1)
     require((cmd.penalty_lens >= 0).all() and cmd.penalty_lens.astype(np.int64).sum() == len(cmd.penalty_tokens),
             "penalty_lens must be >= 0 and sum to len(penalty_tokens)")

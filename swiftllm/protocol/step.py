@@ -1,11 +1,8 @@
 """The step: what a controller asks a worker to compute in one iteration, and what comes back.
 
-Columnar on purpose: each field is the array a kernel consumes, so the worker does no per-sequence
-Python work and the wire format (protocol/codec.py) is these arrays as packed little-endian bytes.
-All integer arrays are int32, all real arrays float32.
+Columnar on purpose: each field is the array a kernel consumes, so the worker does no per-sequence Python work
+and the wire format (codec.py) is these arrays as packed little-endian bytes. Integers are int32, reals float32.
 """
-
-from __future__ import annotations
 
 from dataclasses import dataclass, field
 
@@ -30,8 +27,7 @@ def pairs(x: object = ()) -> np.ndarray:
 class StepCommand:
     """One iteration for S sequences; T = sum(query_lens) new tokens.
 
-    A sequence's new tokens sit at positions context_lens - query_lens ... context_lens - 1.
-    """
+    A sequence's new tokens sit at positions context_lens - query_lens ... context_lens - 1."""
 
     seq_ids: np.ndarray = field(default_factory=i32)  # [S]
     query_lens: np.ndarray = field(default_factory=i32)  # [S] new tokens: a prefill chunk, or 1 to decode

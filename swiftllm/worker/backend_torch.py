@@ -4,8 +4,6 @@ It is what runs on CPU and the oracle the Triton kernels are tested against. The
 per layer, K and V as [num_blocks, num_kv_heads, block_size, head_dim].
 """
 
-from __future__ import annotations
-
 import torch
 
 from swiftllm.worker.metadata import AttentionMetadata
@@ -43,6 +41,10 @@ def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.silu(gate.float()).to(x.dtype) * up
 
 
+def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return linear(silu_and_mul(x), weight)  # the GPU backend fuses the two at a few rows
+
+
 def store_kv(k: torch.Tensor, v: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
              slot_mapping: torch.Tensor) -> None:
     """Write k, v [T, Hkv, D] into the slots block * block_size + offset."""
@@ -50,6 +52,15 @@ def store_kv(k: torch.Tensor, v: torch.Tensor, k_cache: torch.Tensor, v_cache: t
     blocks, offsets = slot_mapping // block_size, slot_mapping % block_size
     k_cache[blocks, :, offsets] = k.to(k_cache.dtype)
     v_cache[blocks, :, offsets] = v.to(v_cache.dtype)
+
+
+def rotary_store_kv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, positions: torch.Tensor,
+                    cos_sin: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                    slot_mapping: torch.Tensor) -> torch.Tensor:
+    """rotary on q and k, then k and v into the cache; returns the rotated q (the GPU backend fuses the two)."""
+    q, k = rotary(q, k, positions, cos_sin)
+    store_kv(k, v, k_cache, v_cache, slot_mapping)
+    return q
 
 
 def gather_context(cache: torch.Tensor, block_row: torch.Tensor, length: int) -> torch.Tensor:

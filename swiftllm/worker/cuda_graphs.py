@@ -16,6 +16,7 @@ Padded rows get slot -1 and context length 0, so they never touch a block a real
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -162,17 +163,20 @@ class GraphRunner:
         return AttentionMetadata(self.positions[:t], self.slots[:t], self.query_start[:s + 1],
                                  self.context_lens[:s], self.block_table[:s], ql, cl, int(ql.max()), int(cl.max()))
 
-    def run(self, tokens: np.ndarray, cmd: StepCommand, sampled: np.ndarray) -> torch.Tensor:
-        """Float32 logits [len(sampled), V] of the step, by graph replay."""
+    def run(self, tokens: np.ndarray, fix: Callable[[torch.Tensor], None] | None, cmd: StepCommand,
+            sampled: np.ndarray) -> torch.Tensor:
+        """Float32 logits [len(sampled), V] of the step, by graph replay; fix(ids) fills in tokens on the device.
+        The logits may be a view that the next replay rewrites: the caller queues its reads before that."""
         t, rows = cmd.num_tokens, self.rows[:len(sampled)]
-        if t == cmd.num_seqs <= self.sizes[-1]:
-            bs = next(b for b in self.sizes if b >= t)
-            self.prepare(tokens, cmd, sampled, bs, decode=True)
-            graph, logits = self.graphs[bs]
+        decode = t == cmd.num_seqs <= self.sizes[-1]
+        size = next(b for b in (self.sizes if decode else self.token_sizes) if b >= t)
+        meta = self.prepare(tokens, cmd, sampled, size, decode)
+        if fix:
+            fix(self.tokens[:t])
+        if decode:
+            graph, logits = self.graphs[size]
             graph.replay()
-            return logits[:t].clone() if len(sampled) == t else logits[rows]  # not a view the next replay rewrites
-        size = next(s for s in self.token_sizes if s >= t)
-        meta = self.prepare(tokens, cmd, sampled, size, decode=False)
+            return logits[:t] if len(sampled) == t else logits[rows]
         pieces, hidden, residual = self.pieces[size]
         ops = self.runner.model.ops
         for graph, attention_args in pieces:

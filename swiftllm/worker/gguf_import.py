@@ -1,12 +1,9 @@
 """Import a llama.cpp GGUF file (the embedded SmolLM2-135M-Instruct) into an HF-style model directory.
 
-The rest of SwiftLLM only reads HF directories, so a GGUF is converted once: weights dequantized to
-float32 (exact: every Q4_1/Q8_0 value is fp16 scale x int + fp16 offset, which fp32 holds but bf16 does
-not), llama.cpp's names and Q/K row order undone, and a `tokenizer.json` built from the GGUF vocabulary
-that tokenizes exactly as transformers' own GGUF conversion does.
+SwiftLLM reads only HF directories, so a GGUF is converted once: weights dequantized to float32 (exact: every Q4_1/Q8_0
+value is fp16 scale x int + fp16 offset, which fp32 holds but bf16 does not), llama.cpp's names and Q/K row order
+undone, and a `tokenizer.json` from the GGUF vocabulary that tokenizes exactly as transformers' GGUF conversion does.
 """
-
-from __future__ import annotations
 
 import fcntl
 import importlib.util
@@ -42,10 +39,9 @@ def default_model_dir() -> Path:
 
 
 def _hf_name(gguf_name: str) -> str:
-    if m := re.fullmatch(r"blk\.(\d+)\.(\w+)\.weight", gguf_name):
-        if m[2] in _PER_LAYER:
-            return f"model.layers.{m[1]}.{_PER_LAYER[m[2]]}.weight"
-    elif (stem := gguf_name.removesuffix(".weight")) in _TOP_LEVEL:
+    if (m := re.fullmatch(r"blk\.(\d+)\.(\w+)\.weight", gguf_name)) and m[2] in _PER_LAYER:
+        return f"model.layers.{m[1]}.{_PER_LAYER[m[2]]}.weight"
+    if (stem := gguf_name.removesuffix(".weight")) in _TOP_LEVEL:
         return f"{_TOP_LEVEL[stem]}.weight"
     raise ValueError(f"unexpected GGUF tensor {gguf_name!r}: only plain LLaMA files can be imported")
 
@@ -82,8 +78,7 @@ def _build_tokenizer(tokens: list[str], types: list[int], merges: list[str], bos
                             if k == _CONTROL and set(t) <= alphabet])
     tok.add_tokens([AddedToken(t, normalized=False, special=False) for t, k in zip(tokens, types)
                     if k == _USER_DEFINED and t in vocab])
-    single = f"{bos}:0 $A:0" if add_bos and bos else "$A:0"
-    special = [(bos, vocab[bos])] if add_bos and bos else []
+    single, special = (f"{bos}:0 $A:0", [(bos, vocab[bos])]) if add_bos and bos else ("$A:0", [])
     tok.post_processor = processors.TemplateProcessing(single=single, pair=f"{single} $B:1", special_tokens=special)
     return tok
 
@@ -114,7 +109,6 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
     ids = {k: meta.get(f"tokenizer.ggml.{k}_token_id") for k in ("bos", "eos", "padding", "unknown")}
     names = {k: (None if i is None else tokens[i]) for k, i in ids.items()}
     add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", False))
-    tied = "lm_head.weight" not in tensors
     config = {
         "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": hidden,
         "intermediate_size": meta[f"{arch}.feed_forward_length"], "num_hidden_layers": meta[f"{arch}.block_count"],
@@ -122,7 +116,7 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
         "rms_norm_eps": meta[f"{arch}.attention.layer_norm_rms_epsilon"],
         "rope_theta": meta.get(f"{arch}.rope.freq_base", 10000.0),
         "max_position_embeddings": meta[f"{arch}.context_length"], "vocab_size": len(tokens),
-        "tie_word_embeddings": tied, "bos_token_id": ids["bos"], "eos_token_id": ids["eos"],
+        "tie_word_embeddings": "lm_head.weight" not in tensors, "bos_token_id": ids["bos"], "eos_token_id": ids["eos"],
         "pad_token_id": ids["padding"], "hidden_act": "silu", "torch_dtype": "float32"}
     tokenizer_config = {
         "tokenizer_class": "PreTrainedTokenizerFast", "chat_template": meta.get("tokenizer.chat_template"),

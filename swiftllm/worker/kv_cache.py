@@ -1,7 +1,5 @@
 """The paged KV cache on the device, its CPU swap space, and the block moves a step asks for."""
 
-from __future__ import annotations
-
 import numpy as np
 import torch
 

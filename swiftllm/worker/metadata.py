@@ -1,11 +1,16 @@
 """Per-step tensors shared by every layer: where each new token sits and which cache slots it owns."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+
+def to_device(a: np.ndarray, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A host array on the device without waiting for the device: staged through pinned memory on CUDA
+    (a copy from pageable memory may wait for the queued work)."""
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    return (t.pin_memory() if device.type == "cuda" else t).to(device=device, dtype=dtype, non_blocking=True)
 
 
 @dataclass
@@ -26,7 +31,7 @@ class AttentionMetadata:
 
     @staticmethod
     def build(query_lens: np.ndarray, context_lens: np.ndarray, block_table: np.ndarray, block_size: int,
-              device: torch.device) -> AttentionMetadata:
+              device: torch.device) -> "AttentionMetadata":
         query_start = np.zeros(len(query_lens) + 1, dtype=np.int64)
         np.cumsum(query_lens, out=query_start[1:])
         seq_of_token = np.repeat(np.arange(len(query_lens)), query_lens)
@@ -36,7 +41,7 @@ class AttentionMetadata:
         slots = blocks * block_size + positions % block_size
 
         def dev(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(a)).to(device=device, dtype=dtype, non_blocking=True)
+            return to_device(a, device, dtype)
 
         return AttentionMetadata(
             positions=dev(positions, torch.int64), slot_mapping=dev(slots, torch.int64),

@@ -1,23 +1,25 @@
 """ModelRunner: a worker's whole state (weights, KV cache, last sampled tokens) and its step.
 
-The controller decides what to compute; this runs it: block moves, forward, sampling.
+The controller decides what to compute; this runs it: block moves, forward, sampling. A step is launched
+(queued on the device) and later collected (its tokens read back), so the next step can be launched while
+the device still runs this one: a -1 token ("what you just sampled") is then filled in on the device.
 """
-
-from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from swiftllm.model_config import ModelConfig, ModelError
-from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult, f32, i32
+from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
 from swiftllm.worker import backend_torch
 from swiftllm.worker.kv_cache import KVCache
-from swiftllm.worker.metadata import AttentionMetadata
+from swiftllm.worker.metadata import AttentionMetadata, to_device
 from swiftllm.worker.model import LlamaModel
 from swiftllm.worker.parallel import Parallel
 from swiftllm.worker.sampler import apply_penalties, sample
@@ -56,6 +58,21 @@ class WorkerConfig:
         return DTYPES[self.dtype]
 
 
+@dataclass
+class Launched:
+    """A step queued on the device; its result arrays are being copied to the host behind it."""
+
+    seq_ids: np.ndarray
+    finished: np.ndarray
+    host: dict[str, torch.Tensor] = field(default_factory=dict)
+    done: torch.cuda.Event | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    result: StepResult | None = None
+
+    def ready(self) -> bool:
+        return self.done is None or self.done.query()
+
+
 class ModelRunner:
     def __init__(self, cfg: WorkerConfig) -> None:
         self.cfg = cfg
@@ -73,7 +90,9 @@ class ModelRunner:
                                     cfg.load_format)
         self.model: LlamaModel | None = None
         self.cache: KVCache | None = None
-        self.last_tokens: dict[int, int] = {}
+        self.last_tokens: dict[int, int] = {}  # from steps collected
+        self.newest: tuple[dict[int, int], torch.Tensor | None] = ({}, None)  # last launch: seq -> row, tokens
+        self.in_flight: deque[Launched] = deque()
         self.graphs = None
 
     def block_bytes(self, block_size: int) -> int:
@@ -104,47 +123,93 @@ class ModelRunner:
                              num_blocks, num_cpu_blocks, self.dtype, self.device)
         self.model = LlamaModel(mc, self.weights, self.ops, self.par, max_model_len)
         self.max_model_len = max_model_len
-        self.last_tokens.clear()
+        self.forget()
         if self.cfg.cuda_graphs and self.device.type == "cuda" and hasattr(self.ops, "GraphRunner"):
             self.graphs = self.ops.GraphRunner(self, block_size, max_model_len)
 
-    def resolve_tokens(self, cmd: StepCommand) -> np.ndarray:
+    def forget(self) -> None:
+        """Drop every sampled token kept for -1 references (a new controller, or a failed step)."""
+        while self.in_flight:
+            self.collect(self.in_flight[-1])
+        self.last_tokens.clear()
+        self.newest = ({}, None)
+
+    def resolve_tokens(self, cmd: StepCommand) -> tuple[np.ndarray, Callable[[torch.Tensor], None] | None]:
+        """The step's token ids, and what fills in on the device the -1s whose step is not collected yet."""
         tokens = cmd.token_ids.copy()
         missing = np.nonzero(tokens == LAST_TOKEN)[0]
-        if len(missing):
-            owner = cmd.seq_ids[np.searchsorted(np.cumsum(cmd.query_lens), missing, side="right")]
-            try:
-                tokens[missing] = [self.last_tokens[s] for s in owner.tolist()]
-            except KeyError as e:
-                raise ValueError(f"token -1 for sequence {e.args[0]} which has no sampled token") from None
-        return tokens
+        owner = cmd.seq_ids[np.searchsorted(np.cumsum(cmd.query_lens), missing, side="right")]
+        rows, newest = self.newest
+        for i, s in zip(missing.tolist(), owner.tolist()):
+            if s not in rows and s not in self.last_tokens:
+                raise ValueError(f"token -1 for sequence {s} which has no sampled token")
+            tokens[i] = self.last_tokens.get(s, 0) if s not in rows else 0
+        at = [i for i, s in zip(missing.tolist(), owner.tolist()) if s in rows]
+        if not at:
+            return tokens, None
+        src = [rows[s] for s in owner.tolist() if s in rows]
+        at_t, src_t = (to_device(np.array(a), self.device) for a in (at, src))
+
+        def fix(ids: torch.Tensor) -> None:
+            ids[at_t] = newest[src_t].to(ids.dtype)
+        return tokens, fix
+
+    def step(self, cmd: StepCommand) -> StepResult:
+        return self.collect(self.launch(cmd))
 
     @torch.inference_mode()
-    def step(self, cmd: StepCommand) -> StepResult:
+    def launch(self, cmd: StepCommand) -> Launched:
+        """Queue the step on the device; nothing here waits for it (collect does)."""
         assert self.cache is not None and self.model is not None, "init_cache first"
+        while len(self.in_flight) > 1 or (self.in_flight and len(cmd.penalty_tokens)):
+            self.collect(self.in_flight[0])  # -1 may only refer to the newest launch; penalties read the host's
         t0 = time.perf_counter()
         self.cache.apply(cmd.swap_out, cmd.swap_in, cmd.copy)
-        result = StepResult()
+        sampled = np.nonzero(cmd.sample)[0]
+        step = Launched(cmd.seq_ids[sampled], cmd.finished)
         if cmd.num_seqs:
-            sampled = np.nonzero(cmd.sample)[0]
+            tokens, fix = self.resolve_tokens(cmd)
             if self.graphs is not None and self.graphs.can_run(cmd):
-                logits = self.graphs.run(self.resolve_tokens(cmd), cmd, sampled)
+                logits = self.graphs.run(tokens, fix, cmd, sampled)
             else:
-                tokens = torch.from_numpy(self.resolve_tokens(cmd)).to(self.device, non_blocking=True)
+                ids = to_device(tokens, self.device)
+                if fix:
+                    fix(ids)
                 meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table,
                                                self.cache.block_size, self.device)
-                rows = torch.from_numpy(np.cumsum(cmd.query_lens)[sampled] - 1).to(self.device)
-                hidden, residual = self.model.forward(tokens, meta, self.cache.k, self.cache.v)
+                rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
+                hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v)
                 logits = self.model.logits(hidden[rows], residual[rows])
             t1 = time.perf_counter()
-            result = self.sample(cmd, sampled, logits)
-            self.last_tokens.update(zip(result.seq_ids.tolist(), result.tokens.tolist(), strict=False))
-            result.timings = {"forward_ms": (t1 - t0) * 1e3, "sample_ms": (time.perf_counter() - t1) * 1e3}
-        for s in cmd.finished.tolist():
-            self.last_tokens.pop(s, None)
-        return result
+            out = self.sample(cmd, sampled, logits)
+            self.newest = (dict(zip(step.seq_ids.tolist(), range(len(sampled)))), out["tokens"])
+            pin = self.device.type == "cuda"
+            step.host = {k: torch.empty(v.shape, dtype=v.dtype, pin_memory=pin).copy_(v, non_blocking=pin)
+                         for k, v in out.items()}
+            step.timings = {"forward_ms": (t1 - t0) * 1e3, "sample_ms": (time.perf_counter() - t1) * 1e3}
+        if self.device.type == "cuda":
+            step.done = torch.cuda.Event()
+            step.done.record()
+        self.in_flight.append(step)
+        return step
 
-    def sample(self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor) -> StepResult:
+    def collect(self, step: Launched) -> StepResult:
+        """The step's result, once the device has run it (steps are read back in launch order)."""
+        while step.result is None:
+            first = self.in_flight.popleft()
+            t0 = time.perf_counter()
+            if first.done is not None:
+                first.done.synchronize()
+            first.result = StepResult(first.seq_ids, **{k: v.numpy() for k, v in first.host.items()},
+                                      timings=first.timings)
+            self.last_tokens.update(zip(first.seq_ids.tolist(), first.result.tokens.tolist(), strict=True))
+            for s in first.finished.tolist():
+                self.last_tokens.pop(s, None)
+            first.timings["wait_ms"] = (time.perf_counter() - t0) * 1e3
+        return step.result
+
+    def sample(self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The step's result arrays, on the device: tokens, and logprobs if any row asked."""
         if len(cmd.penalty_tokens) and len(sampled):
             lens = cmd.penalty_lens
             starts = np.concatenate(([0], np.cumsum(lens)))
@@ -156,12 +221,12 @@ class ModelRunner:
                                      lens[sampled], picked)
         tokens = sample(logits, cmd.temperature[sampled], cmd.top_p[sampled], cmd.top_k[sampled],
                         cmd.seed[sampled], cmd.context_lens[sampled])
-        result = StepResult(seq_ids=cmd.seq_ids[sampled], tokens=i32(tokens.cpu()))
+        out = {"tokens": tokens.int()}  # named and typed as StepResult's fields
         n_top = int(cmd.num_logprobs[sampled].max(initial=-1)) if len(cmd.num_logprobs) else -1
         if n_top >= 0:
             logp = logits.log_softmax(-1)
-            result.logprobs = f32(logp.gather(-1, tokens[:, None]).squeeze(-1).cpu())
-            top = logp.topk(n_top, -1) if n_top > 0 else None
-            if top is not None:
-                result.top_ids, result.top_logprobs = i32(top.indices.cpu()), f32(top.values.cpu())
-        return result
+            out["logprobs"] = logp.gather(-1, tokens[:, None]).squeeze(-1)
+            if n_top > 0:
+                out["top_logprobs"], top_ids = logp.topk(n_top, -1)
+                out["top_ids"] = top_ids.int()
+        return out

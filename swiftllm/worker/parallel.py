@@ -5,8 +5,6 @@ Linear layers are column parallel (output rows split: QKV by head, gate/up by ro
 so the model code is the same for one worker or many.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import torch

@@ -5,10 +5,10 @@ request samples the same tokens whatever else shares its batch, on any device. O
 suffices: we draw by inverting the cumulative distribution.
 """
 
-from __future__ import annotations
-
 import numpy as np
 import torch
+
+from swiftllm.worker.metadata import to_device
 
 
 def uniform(seed: np.ndarray, position: np.ndarray) -> np.ndarray:
@@ -26,11 +26,11 @@ def apply_penalties(logits: torch.Tensor, presence: np.ndarray, frequency: np.nd
                     tokens: np.ndarray) -> torch.Tensor:
     """OpenAI's penalties: logit -= presence * [count > 0] + frequency * count, over tokens generated so far."""
     counts = torch.zeros_like(logits)
-    rows = torch.from_numpy(np.repeat(np.arange(len(lens)), lens)).to(logits.device)
-    counts.index_put_((rows, torch.from_numpy(tokens).long().to(logits.device)), torch.ones(len(tokens),
+    rows = to_device(np.repeat(np.arange(len(lens)), lens), logits.device)
+    counts.index_put_((rows, to_device(tokens, logits.device, torch.int64)), torch.ones(len(tokens),
                       device=logits.device), accumulate=True)
-    pres = torch.from_numpy(presence).to(logits.device)[:, None]
-    freq = torch.from_numpy(frequency).to(logits.device)[:, None]
+    pres = to_device(presence, logits.device)[:, None]
+    freq = to_device(frequency, logits.device)[:, None]
     return logits - pres * (counts > 0) - freq * counts
 
 
@@ -41,18 +41,18 @@ def sample(logits: torch.Tensor, temperature: np.ndarray, top_p: np.ndarray, top
     rand = temperature > 0
     if not rand.any():
         return tokens
-    rows = torch.from_numpy(np.nonzero(rand)[0]).to(logits.device)
+    rows = to_device(np.nonzero(rand)[0], logits.device)
     dev = logits.device
-    probs = (logits[rows] / torch.from_numpy(temperature[rand]).to(dev)[:, None]).softmax(-1)
+    probs = (logits[rows] / to_device(temperature[rand], dev)[:, None]).softmax(-1)
     # always sorted, so a row draws the same token whether or not its neighbours use top-k / top-p
     probs, order = probs.sort(-1, descending=True)
     rank = torch.arange(probs.shape[-1], device=dev)[None, :]
-    k = torch.from_numpy(np.where(top_k[rand] > 0, top_k[rand], probs.shape[-1])).to(dev)[:, None]
+    k = to_device(np.where(top_k[rand] > 0, top_k[rand], probs.shape[-1]), dev)[:, None]
     mass_before = probs.cumsum(-1) - probs
-    p = torch.from_numpy(top_p[rand]).to(dev)[:, None]
+    p = to_device(top_p[rand], dev)[:, None]
     probs = probs.masked_fill((rank >= k) | ((mass_before >= p) & (rank > 0)), 0.0)
     cdf = probs.cumsum(-1)
-    u = torch.from_numpy(uniform(seed[rand], position[rand])).to(dev)[:, None]
+    u = to_device(uniform(seed[rand], position[rand]), dev)[:, None]
     idx = torch.searchsorted(cdf, (u * cdf[:, -1:].double()).to(cdf.dtype), right=True)
     picked = order.gather(-1, idx.clamp(max=probs.shape[-1] - 1))
     tokens[rows] = picked.squeeze(-1)

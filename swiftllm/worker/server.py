@@ -1,10 +1,10 @@
 """The worker's ZeroMQ loop: one ROUTER socket, requests answered in arrival order, every failure a reply.
 
 One controller owns the worker at a time: each hello opens a new epoch, and a request carrying any other
-epoch is refused, so a controller that was taken over cannot corrupt the new one's cache.
+epoch is refused, so a controller that was taken over cannot corrupt the new one's cache. A step is answered
+once the device has run it; until then the loop takes the next request, so the next step is already queued
+on the device when this one ends. A thread waits on the device and wakes the loop through an inproc socket.
 """
-
-from __future__ import annotations
 
 import os
 import secrets
@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import zmq
 
 from swiftllm.protocol import codec
 from swiftllm.protocol.messages import CacheGeometry, ProtocolError
-from swiftllm.worker.model_runner import ModelRunner
+from swiftllm.worker.model_runner import Launched, ModelRunner
 
 MAX_QUEUED = 64  # requests read ahead of the one running (stamped on arrival); the rest wait in ZMQ's queue
 
@@ -46,43 +47,83 @@ class WorkerServer:
         self.next_epoch = secrets.randbelow(2**30) + 1
         self.geometry: CacheGeometry | None = None
         self.running = False
+        self.step_in_flight: tuple[list[bytes], int, Launched, float] | None = None  # envelope, id, step, queue_ms
+        self.wake = self.context.socket(zmq.PAIR)
+        self.wake.bind(f"inproc://wake-{id(self)}")
+        self.wake_sender = self.context.socket(zmq.PAIR)  # used by the waiting thread alone
+        self.wake_sender.connect(f"inproc://wake-{id(self)}")
+        self.waiter = ThreadPoolExecutor(1, "device-wait")
 
     def serve(self) -> None:
         queue: deque[tuple[list[bytes], float]] = deque()
+        poller = zmq.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        poller.register(self.wake, zmq.POLLIN)
         self.running = True
         while self.running:
-            if not queue:
-                queue.append((self.socket.recv_multipart(), time.perf_counter()))
             while len(queue) < MAX_QUEUED:  # read what has arrived, so queue_ms counts from arrival
                 try:
                     queue.append((self.socket.recv_multipart(zmq.NOBLOCK), time.perf_counter()))
                 except zmq.Again:
                     break
-            frames, received = queue.popleft()
-            # frames[:-1] is the routing envelope (the peer's identity, plus an empty frame from a REQ socket)
-            self.socket.send_multipart([*frames[:-1], self.handle(frames[-1], received)])
+            if queue:
+                frames, received = queue.popleft()
+                # frames[:-1] is the routing envelope (the peer's identity, plus an empty frame from a REQ socket)
+                self.handle(frames[:-1], frames[-1], received)
+            elif self.step_in_flight and self.step_in_flight[2].ready():
+                self.answer_step()
+            elif self.wake in dict(poller.poll()):
+                self.wake.recv()
 
-    def handle(self, payload: bytes, received: float) -> bytes:
+    def handle(self, envelope: list[bytes], payload: bytes, received: float) -> None:
         queue_ms = (time.perf_counter() - received) * 1e3
-        request_id = None
+        request_id, op = None, None
         try:
             request = codec.decode_request(payload, self.max_message_bytes)
-            request_id = request.id
+            request_id, op = request.id, request.op
             if request.op != "hello" and (self.epoch == 0 or request.epoch != self.epoch):
                 hint = "send hello first" if 0 in (self.epoch, request.epoch) else "another controller took over"
                 raise ProtocolError("StaleEpoch", f"epoch {request.epoch} is not the session's ({self.epoch}): {hint}")
-            results = getattr(self, f"op_{request.op}")(request.fields)
-            if request.op == "step":
-                results["timings"]["queue_ms"] = queue_ms
-            return codec.encode_reply(request_id, **results)
+            if op == "step":
+                step = self.launch_step(request.fields)
+                self.answer_step()
+                self.step_in_flight = (envelope, request_id, step, queue_ms)
+                self.waiter.submit(self.wake_when_done, step)
+                return
+            self.answer_step()
+            reply = codec.encode_reply(request_id, **getattr(self, f"op_{op}")(request.fields))
         except ProtocolError as e:
-            return codec.encode_error(request_id if e.request_id is None else e.request_id, e.type, str(e))
+            reply = codec.encode_error(request_id if e.request_id is None else e.request_id, e.type, str(e))
         except Exception as e:  # whatever a request does, the worker answers and serves on
-            return codec.encode_error(request_id, type(e).__name__, str(e) or repr(e))
+            reply = codec.encode_error(request_id, type(e).__name__, str(e) or repr(e))
+        self.answer_step()  # the step before a failed one answers first
+        if op == "step":
+            self.runner.forget()  # so that steps sent behind this one cannot use a stale token (-1)
+        self.socket.send_multipart([*envelope, reply])
+
+    def wake_when_done(self, step: Launched) -> None:
+        if step.done is not None:
+            step.done.synchronize()
+        self.wake_sender.send(b"")
+
+    def answer_step(self) -> None:
+        """Reply to the step in flight, if any, once the device has run it."""
+        if self.step_in_flight is None:
+            return
+        envelope, request_id, step, queue_ms = self.step_in_flight
+        self.step_in_flight = None
+        try:
+            result = self.runner.collect(step)
+            result.timings["queue_ms"] = queue_ms
+            reply = codec.encode_reply(request_id, **codec.result_fields(result))
+        except Exception as e:
+            self.runner.forget()
+            reply = codec.encode_error(request_id, type(e).__name__, str(e) or repr(e))
+        self.socket.send_multipart([*envelope, reply])
 
     def op_hello(self, _: dict[str, Any]) -> dict[str, Any]:
         self.epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
-        self.runner.last_tokens.clear()  # the new controller's sequence ids mean nothing here
+        self.runner.forget()  # the new controller's sequence ids mean nothing here
         runner, mc = self.runner, self.runner.model_config
         return {"epoch": self.epoch, "protocol_version": codec.PROTOCOL_VERSION,
                 "model_config": {**asdict(mc), "max_context": mc.max_context},
@@ -102,20 +143,19 @@ class WorkerServer:
         self.geometry = CacheGeometry(vocab_size=self.runner.model_config.vocab_size, **fields)
         return {}
 
-    def op_step(self, fields: dict[str, Any]) -> dict[str, Any]:
+    def launch_step(self, fields: dict[str, Any]) -> Launched:
         if self.geometry is None:
             raise ProtocolError("CacheNotInitialized", "send init_cache before the first step")
-        try:
-            return codec.result_fields(self.runner.step(codec.decode_step(fields, self.geometry)))
-        except Exception:
-            self.runner.last_tokens.clear()  # so that steps sent behind this one cannot use a stale token (-1)
-            raise
+        return self.runner.launch(codec.decode_step(fields, self.geometry))
 
     def op_shutdown(self, _: dict[str, Any]) -> dict[str, Any]:
         self.running = False
         return {}
 
     def close(self) -> None:
+        self.waiter.shutdown()
+        self.wake.close()
+        self.wake_sender.close()
         self.socket.close(linger=1000)  # time for the last reply (a shutdown's) to leave
         self.context.term()
         if self.runtime_dir:

@@ -4,8 +4,6 @@ Supports safetensors (one file or sharded with an index), pytorch_model*.bin (we
 "dummy" random weights built from the config alone, for benchmarks at real shapes.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +36,7 @@ class ModelWeights:
 
 def checkpoint_files(path: Path) -> list[Path]:
     for pattern in ("*.safetensors", "pytorch_model*.bin"):
-        files = sorted(path.glob(pattern))
-        if files:
+        if files := sorted(path.glob(pattern)):
             return files
     raise ModelError(f"no weights in {path} (expected *.safetensors or pytorch_model*.bin)")
 
@@ -76,20 +73,16 @@ def dummy_checkpoint(cfg: ModelConfig, device: torch.device, dtype: torch.dtype)
                   "self_attn.v_proj": (cfg.kv_size, h), "self_attn.o_proj": (h, cfg.q_size),
                   "mlp.gate_proj": (i, h), "mlp.up_proj": (i, h), "mlp.down_proj": (h, i)}
         ckpt.update({p + k + ".weight": rand(*s) for k, s in shapes.items()})
-        ckpt[p + "input_layernorm.weight"] = ones(h)
-        ckpt[p + "post_attention_layernorm.weight"] = ones(h)
+        ckpt.update({p + "input_layernorm.weight": ones(h), p + "post_attention_layernorm.weight": ones(h)})
         if cfg.qkv_bias:
-            for k, n_out in (("q", cfg.q_size), ("k", cfg.kv_size), ("v", cfg.kv_size)):
-                ckpt[p + f"self_attn.{k}_proj.bias"] = rand(n_out)
+            ckpt.update({p + f"self_attn.{x}_proj.bias": rand(shapes[f"self_attn.{x}_proj"][0]) for x in "qkv"})
     return ckpt
 
 
 def load_weights(path: Path | None, cfg: ModelConfig, par: Parallel, dtype: torch.dtype,
                  device: torch.device, load_format: str = "auto") -> ModelWeights:
-    if load_format == "dummy":
-        ckpt = dummy_checkpoint(cfg, device, dtype)
-    else:
-        ckpt = {k.removeprefix("language_model."): v for k, v in iter_checkpoint(Path(path))}
+    ckpt = dummy_checkpoint(cfg, device, dtype) if load_format == "dummy" else {
+        k.removeprefix("language_model."): v for k, v in iter_checkpoint(Path(path))}
 
     def get(name: str, shard_dim: int | None = None) -> torch.Tensor:
         if name not in ckpt:

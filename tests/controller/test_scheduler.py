@@ -7,7 +7,7 @@ import random
 import numpy as np
 
 from swiftllm.controller.engine import Engine, InProcessWorker
-from swiftllm.controller.scheduler import SchedulerConfig
+from swiftllm.controller.scheduler import Batch, SchedulerConfig
 from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.step import StepCommand, StepResult, i32
 from swiftllm.sampling_params import SamplingParams
@@ -22,7 +22,10 @@ class FakeWorker:
         self.num_gpu, self.num_cpu, self.eos_rate = num_gpu, num_cpu, eos_rate
         self.steps: list[StepCommand] = []
 
-    def step(self, cmd: StepCommand) -> StepResult:
+    def collect(self, result: StepResult) -> StepResult:
+        return result
+
+    def launch(self, cmd: StepCommand) -> StepResult:
         assert cmd.query_lens.sum() == len(cmd.token_ids)
         assert (cmd.query_lens >= 1).all() and (cmd.query_lens <= cmd.context_lens).all()
         starts = np.cumsum(cmd.query_lens) - cmd.query_lens  # -1 ("last sampled") only as a lone decode token
@@ -103,3 +106,10 @@ def test_a_prompt_that_can_never_fit_is_rejected() -> None:
             continue
         raise AssertionError(f"accepted a prompt of {len(prompt)} tokens")
     assert not engine.has_work
+
+
+def test_a_step_that_only_moves_blocks_has_an_empty_block_table() -> None:
+
+    cmd = Batch(swap_out=[(3, 0)], swap_in=[(1, 2)]).command(16)
+    assert cmd.num_seqs == 0 and cmd.block_table.shape == (0, 0)
+    assert cmd.swap_out.tolist() == [[3, 0]] and cmd.swap_in.tolist() == [[1, 2]]

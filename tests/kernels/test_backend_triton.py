@@ -1,4 +1,5 @@
-"""The whole model on the Triton backend (interpreted) against the torch backend: mixed steps, then decode."""
+"""The Triton backend (interpreted) against the torch backend: the whole model over mixed steps, then decode;
+and the ops it composes from kernels."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import pytest
 import torch
 from conftest import make_step, rel_err, runner_for, save_tiny_model
 
+from swiftllm.worker import backend_torch, backend_triton
 from swiftllm.worker.metadata import AttentionMetadata
+
+from .paged import tolerance
 
 
 @pytest.mark.parametrize("kv_heads", [4, 2])
@@ -30,3 +34,12 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
             outs.append(r.model.logits(h, res))
         assert rel_err(outs[1], outs[0]) < 1e-4
     assert rel_err(runners[1].cache.k, runners[0].cache.k) < 1e-5
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("rows", [1, 4, 17])  # 17: past GEMV_MAX_ROWS, silu_and_mul then F.linear
+def test_silu_mul_linear_matches_torch_backend(dtype: torch.dtype, rows: int) -> None:
+    x, w = (torch.randn(rows, 600) * 3).to(dtype), torch.randn(41, 300).to(dtype)
+    out = backend_triton.silu_mul_linear(x, w)
+    assert out.shape == (rows, 41) and out.dtype == dtype
+    assert rel_err(out, backend_torch.silu_mul_linear(x.double(), w.double())) < tolerance(dtype)

@@ -5,17 +5,31 @@ import torch
 from conftest import rel_err
 
 from swiftllm.kernels.gemv import gemv
+from swiftllm.worker import backend_torch
 
 from .paged import tolerance
 
 
+# 1 row: the multiply-add path (BLOCK_N 4, BLOCK_K 1024); 3 and 16: tl.dot (16 x 512). N = 41 is off every
+# BLOCK_N; K = 1024 is a multiple of both BLOCK_Ks (the unmasked EVEN_K case), 1100 of neither
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-@pytest.mark.parametrize("rows", [1, 5, 16])
-@pytest.mark.parametrize("with_bias", [False, True])
-def test_gemv_matches_matmul(dtype: torch.dtype, rows: int, with_bias: bool) -> None:
-    x, w = torch.randn(rows, 300).to(dtype), torch.randn(40, 300).to(dtype)  # N, K off the block sizes
-    bias = torch.randn(40).to(dtype) if with_bias else None
+@pytest.mark.parametrize("rows", [1, 3, 16])
+@pytest.mark.parametrize(("k_dim", "with_bias"), [(1024, False), (1100, True)])
+def test_gemv_matches_matmul(dtype: torch.dtype, rows: int, k_dim: int, with_bias: bool) -> None:
+    x, w = torch.randn(rows, k_dim).to(dtype), torch.randn(41, k_dim).to(dtype)
+    bias = torch.randn(41).to(dtype) if with_bias else None
     ref = torch.nn.functional.linear(x.double(), w.double(), bias.double() if with_bias else None)
     out = gemv(x, w, bias)
-    assert out.shape == (rows, 40) and out.dtype == dtype
+    assert out.shape == (rows, 41) and out.dtype == dtype
+    assert rel_err(out, ref) < tolerance(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("rows", [1, 5])
+def test_gemv_with_silu_matches_silu_and_mul_then_matmul(dtype: torch.dtype, rows: int) -> None:
+    x = (torch.randn(rows, 2400) * 3).to(dtype)[:, :2200]  # gate_up [rows, 2K], strided rows
+    w = torch.randn(41, 1100).to(dtype)
+    ref = torch.nn.functional.linear(backend_torch.silu_and_mul(x).double(), w.double())  # SiLU rounded as in x
+    out = gemv(x, w, silu=True)
+    assert out.shape == (rows, 41) and out.dtype == dtype
     assert rel_err(out, ref) < tolerance(dtype)

@@ -16,3 +16,31 @@ def test_a_cache_that_cannot_fit_in_memory_is_an_error_not_a_crash(tiny_model_di
         runner.init_cache(16, 10**9, 0, 256)
     runner.init_cache(16, 8, 0, 256)  # still usable afterwards
     assert len(runner.step(make_step([0], [[1, 2, 3]], [3], [[0]])).tokens) == 1
+
+
+def decode_chain(runner: object, launch_ahead: int, n: int = 6) -> list[list[int]]:
+    """Two sequences decode n steps by -1 references, with `launch_ahead` steps launched beyond the oldest
+    one not collected (0: each step collected before the next is launched); returns each step's tokens."""
+    steps = [make_step([1, 2], [[5, 9, 2, 7], [3, 3, 8]], [4, 3], [[0], [1]])]
+    steps += [make_step([1, 2], [[-1], [-1]], [5 + i, 4 + i], [[0], [1]]) for i in range(n)]
+    launched, out = [], []
+    for cmd in steps:
+        launched.append(runner.launch(cmd))
+        if len(launched) > launch_ahead:
+            out.append(runner.collect(launched.pop(0)).tokens.tolist())
+    return out + [runner.collect(x).tokens.tolist() for x in launched]
+
+
+def test_steps_launched_ahead_of_collection_decode_the_same_tokens(tiny_model_dir: Path) -> None:
+    one_by_one = decode_chain(runner_for(tiny_model_dir), launch_ahead=0)
+    assert decode_chain(runner_for(tiny_model_dir), launch_ahead=1) == one_by_one
+    assert decode_chain(runner_for(tiny_model_dir), launch_ahead=3) == one_by_one  # the runner collects for us
+    assert len({tuple(t) for t in one_by_one}) > 1  # the chain really moves
+
+
+def test_forget_drops_the_tokens_of_steps_not_collected(tiny_model_dir: Path) -> None:
+    runner = runner_for(tiny_model_dir)
+    runner.launch(make_step([1], [[5, 6]], [2], [[0]]))
+    runner.forget()
+    with pytest.raises(ValueError, match="no sampled token"):
+        runner.launch(make_step([1], [[-1]], [3], [[0]]))

@@ -79,7 +79,7 @@ def test_hello_profile_and_greedy_steps_match_model_runner(worker: str, tiny_mod
         assert client.profile(16) == runner_for(tiny_model_dir, num_blocks=1).profile(16)
         client.init_cache(16, 64, 8, 256)
         got = [client.step(cmd) for cmd in prefill_steps()]
-        assert set(got[-1].timings) == {"queue_ms", "forward_ms", "sample_ms"}
+        assert set(got[-1].timings) == {"queue_ms", "forward_ms", "sample_ms", "wait_ms"}
         tokens = [r.tokens.tolist() for r in got]
         for i in range(3):
             cmd = decode_step(tokens[-1], [len(PROMPTS[3]) + i + 1, len(PROMPTS[8]) + i + 1])
