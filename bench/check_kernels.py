@@ -157,7 +157,7 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
         sampled = np.nonzero(cmd.sample)[0]
         with torch.inference_mode():
             if runner.graphs.can_run(cmd):  # decode graphs, or piecewise graphs up to 512 tokens
-                logits = runner.graphs.run(cmd.token_ids, cmd, sampled)
+                logits = runner.graphs.run(cmd.token_ids, None, cmd, sampled)
             else:
                 meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, table, 16, DEV)
                 rows = torch.from_numpy(np.cumsum(cmd.query_lens)[sampled] - 1).to(DEV)
@@ -165,7 +165,7 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
                                             runner.cache.v)
                 logits = runner.model.logits(h[rows], r[rows])
         for j, i in enumerate(sampled.tolist()):
-            ours.append((idx[i], ctx[i] - 1, logits[j].float()))
+            ours.append((idx[i], ctx[i] - 1, logits[j].to(torch.float32, copy=True)))  # the next replay rewrites
             seqs[idx[i]].append(int(logits[j].argmax()))
 
     # an eager prefill step (587 tokens, with a chunk), a mixed step on piecewise graphs (a last chunk with

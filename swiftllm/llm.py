@@ -1,7 +1,6 @@
 """The in-process API: `LLM(model).generate(prompts, params)`, one process, no sockets.
 
-It drives the same Engine as the server, with a ModelRunner in place of worker processes.
-"""
+It drives the same Engine as the server, with a ModelRunner in place of worker processes."""
 
 from dataclasses import dataclass
 from pathlib import Path

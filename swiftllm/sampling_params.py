@@ -30,8 +30,7 @@ class SamplingParams:
             (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),
             (-2 <= self.frequency_penalty <= 2, "frequency_penalty must be in [-2, 2]"),
             (self.logprobs is None or 0 <= self.logprobs <= 20, "logprobs must be in [0, 20]"),
-            (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings"),
-        ]
+            (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)

@@ -2,8 +2,7 @@
 
 Scheduling, the worker round trip and detokenization never block the event loop. Handlers submit and abort
 through a locked inbox; each step's outputs go back in one `call_soon_threadsafe` onto the asyncio queues
-the handlers wait on. Only the engine thread touches the Engine and its Sequences.
-"""
+the handlers wait on. Only the engine thread touches the Engine and its Sequences."""
 
 import asyncio
 import logging

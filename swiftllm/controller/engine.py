@@ -2,8 +2,7 @@
 
 One step stays in flight ahead: step N+1 is scheduled and sent (its decodes name token -1, "what you just
 sampled") before step N's tokens are read, so the worker never waits for the controller's bookkeeping.
-`worker` is anything with send_step/recv_step: a WorkerClient over ZeroMQ, or an InProcessWorker.
-"""
+`worker` is anything with send_step/recv_step: a WorkerClient over ZeroMQ, or an InProcessWorker."""
 
 import itertools
 import random

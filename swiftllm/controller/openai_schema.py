@@ -5,8 +5,7 @@ Choices where OpenAI leaves them to the server:
   context capped at 4096; either way never more than fits. A max_tokens given that does not fit beside the
   prompt is a 400 (code context_length_exceeded), as OpenAI answers.
 - Fields we do not implement are accepted at their neutral values (n=1, logit_bias={}, echo=false ...);
-  any other value is a 400 naming the field. Unknown fields are ignored.
-"""
+  any other value is a 400 naming the field. Unknown fields are ignored."""
 
 import dataclasses
 import itertools

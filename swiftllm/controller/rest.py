@@ -2,8 +2,7 @@
 
 Handlers parse and tokenize (in a small thread pool: the tokenizer pool), submit to the engine thread and
 await its outputs on one asyncio queue per HTTP request (one choice per prompt). Whatever ends a handler
-early, a client disconnect included (aiohttp cancels the handler), aborts its requests and frees their blocks.
-"""
+early, a client disconnect included (aiohttp cancels the handler), aborts its requests and frees their blocks."""
 
 import asyncio
 import hmac

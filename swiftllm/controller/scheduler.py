@@ -4,8 +4,7 @@ Iteration-level scheduling with selective batching: every step re-decides. Decod
 prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode). Admission is
 first come first served, bounded by free KV blocks and running sequences. When blocks run out, the
 newest running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
-Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are left.
-"""
+Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are left."""
 
 from collections import deque
 from dataclasses import dataclass, field

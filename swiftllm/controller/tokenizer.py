@@ -49,11 +49,10 @@ class Tokenizer:
 
 
 class Detokenizer:
-    """Turns a growing list of ids into text increments, holding back bytes of an unfinished character.
+    """Turns a growing list of ids into text increments, holding back bytes of an unfinished character."""
 
-    Decoding only a short window (from a few tokens before the unread ones) keeps each step O(1) while
-    still letting byte-level BPE merge multi-token characters and word-leading spaces correctly."""
-
+    # Decoding only a short window (from a few tokens before the unread ones) keeps each step O(1) while
+    # still letting byte-level BPE merge multi-token characters and word-leading spaces correctly.
     def __init__(self, tokenizer: Tokenizer, prompt_ids: list[int]) -> None:
         self.tok, self.ids = tokenizer, list(prompt_ids[-4:])
         self.prefix = 0  # window start

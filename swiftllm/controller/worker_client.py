@@ -1,7 +1,6 @@
 """A blocking DEALER client for one worker: how the engine loop (and tests) drive a worker.
 
-Steps may be pipelined (send_step several, then recv_step each, in order); other ops wait for none in flight.
-"""
+Steps may be pipelined (send_step several, then recv_step each, in order); other ops wait for none in flight."""
 
 from collections import deque
 from typing import Any

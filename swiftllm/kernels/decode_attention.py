@@ -3,8 +3,7 @@
 v1 (splits == 1): grid (S, Hkv, 1), one program per (sequence, KV head) over the whole context.
 v2 (splits > 1, Flash-Decoding): grid (S, Hkv, splits), each program over a chunk of max(ctx / splits, min_chunk)
 tokens writes a partial output and its log-sum-exp; a reduce kernel, grid (S, H), merges them. A sequence that
-fits one chunk is written directly. Sequences with context length 0 (padded rows of a graph) write zeros.
-"""
+fits one chunk is written directly. Sequences with context length 0 (padded rows of a graph) write zeros."""
 # A program loads each K/V tile once for its KV head's whole query group (GQA: the G query heads of the group
 # are the rows of one tl.dot, padded to at least 16), so K/V cross memory once.
 # v1 or v2 is chosen from static shapes only (decode_params): small batches split every context to fill the
@@ -27,8 +26,7 @@ LOG2E = 1.4426950408889634
 
 @triton.jit
 def _chunk(ctx, SPLITS: tl.constexpr, BLOCK_N: tl.constexpr, MIN_CHUNK: tl.constexpr):
-    per_split = tl.cdiv(tl.cdiv(ctx, SPLITS), BLOCK_N) * BLOCK_N
-    return tl.maximum(per_split, MIN_CHUNK)
+    return tl.maximum(tl.cdiv(tl.cdiv(ctx, SPLITS), BLOCK_N) * BLOCK_N, MIN_CHUNK)  # whole tiles, at least MIN_CHUNK
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
@@ -118,7 +116,9 @@ def decode_params(num_seqs: int, num_kv_heads: int, capacity: int, device: torch
     """(splits, min_chunk) from static shapes (capacity: the block table's width in tokens), so that a
     captured graph replays the same choice. About two programs per SM at small batch."""
     sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 8
-    want = triton.cdiv(2 * sms, num_seqs * num_kv_heads)
+    # once every SM has a (sequence, KV head) of its own, splitting costs more than it balances (the reduce
+    # launch and ~2 us at 32 sequences of 8 KV heads, H100)
+    want = triton.cdiv(2 * sms, num_seqs * num_kv_heads) if num_seqs * num_kv_heads < sms else 1
     if want > 1:
         return min(triton.next_power_of_2(want), 64), MIN_CHUNK
     return min(triton.next_power_of_2(triton.cdiv(capacity, LONG_CHUNK)), 64), LONG_CHUNK
@@ -142,11 +142,10 @@ def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
     block_d = triton.next_power_of_2(dim)
     block_n = 64 if block_d <= 128 else 32
     assert splits & (splits - 1) == 0, "splits must be a power of two"
+    part_o = part_lse = out  # unused at one split
     if splits > 1:
         part_o = torch.empty((n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device)
         part_lse = torch.empty((n_seqs, n_heads, splits), dtype=torch.float32, device=q.device)
-    else:
-        part_o = part_lse = out  # unused
     _decode_kernel[(n_seqs, n_kv, splits)](
         q, k_cache, v_cache, block_table, context_lens, out, part_o, part_lse, scale * LOG2E,
         *q.stride()[:2], *out.stride()[:2], block_table.stride(0), *k_cache.stride()[:3], G=group,

@@ -1,9 +1,9 @@
 """Small-batch linear layer y = x @ W^T (+ bias) for M <= 16 rows: a weight-streaming GEMV.
 
-Every program owns BLOCK_N output columns over the whole K, so W is read exactly once in long coalesced rows and
-needs no split-K reduction; x is re-read from L2. Grid: (cdiv(N, BLOCK_N),). With SILU, x is the gate_up
-activation [M, 2K] and the kernel multiplies W by silu_and_mul(x), computed as it loads x.
-"""
+Every program owns BLOCK_N output columns over the whole K. Grid: (cdiv(N, BLOCK_N),). With SILU, x is the
+gate_up activation [M, 2K] and the kernel multiplies W by silu_and_mul(x), computed as it loads x."""
+# Owning whole columns, a program reads W exactly once in long coalesced rows and needs no split-K reduction; x is
+# re-read from L2.
 # Decode at small batch is nothing but streaming weights. At one row a multiply-add into a [BLOCK_N, BLOCK_K]
 # accumulator streams an 8B model's layers 8% faster than tl.dot (which pads x to 16 rows); at 2-16 rows tl.dot
 # beats cuBLAS by ~5% (H100, CUDA graphs of 8 layers' projections).

@@ -2,8 +2,7 @@
 
 Grid: (cdiv(max_query_len, TOK), S, Hkv). A program owns TOK query tokens of one sequence for one KV head
 and all G query heads of its group, packed as the ROWS = TOK * G rows of its tiles (row r is token r // G,
-head r % G). Any head dim: tiles are padded to the next power of two and masked.
-"""
+head r % G). Any head dim: tiles are padded to the next power of two and masked."""
 # A sequence's query tokens sit at positions ctx - ql ... ctx - 1 and their K/V are already in the cache, so a
 # chunked-prefill query attends to its cached prefix and to its own tokens through the same loop.
 # Packing the group's heads as rows loads each K/V tile once for the whole group (GQA without repeated K/V),
@@ -29,17 +28,13 @@ def _tile(acc, m, l_sum, q, k_ptr, v_ptr, table_row, n0, end, pos, head_off, c_s
         nmask = n >= 0
         block = tl.load(table_row + n // PAGE).to(tl.int64)
     off = block[:, None] * c_stride_b + head_off + (n % PAGE)[:, None] * c_stride_o + d[None, :]
-    if D == BLOCK_D:
-        if CAUSAL:
-            k = tl.load(k_ptr + off, mask=nmask[:, None], other=0.0)
-            v = tl.load(v_ptr + off, mask=nmask[:, None], other=0.0)
-        else:
-            k = tl.load(k_ptr + off)
-            v = tl.load(v_ptr + off)
-    else:
-        kvmask = nmask[:, None] & (d[None, :] < D)
+    if CAUSAL or D != BLOCK_D:
+        kvmask = nmask[:, None] if D == BLOCK_D else nmask[:, None] & (d[None, :] < D)
         k = tl.load(k_ptr + off, mask=kvmask, other=0.0)
         v = tl.load(v_ptr + off, mask=kvmask, other=0.0)
+    else:  # unmasked, as above
+        k = tl.load(k_ptr + off)
+        v = tl.load(v_ptr + off)
     s = tl.dot(q, tl.trans(k)) * qk_scale
     if CAUSAL:
         s = tl.where(n[None, :] <= pos[:, None], s, float("-inf"))
@@ -74,8 +69,7 @@ def _prefill_kernel(q_ptr, k_ptr, v_ptr, table_ptr, qstart_ptr, ctx_ptr, out_ptr
     pos = tl.where(rmask, ctx - ql + tok, 0)  # masked rows see key 0 only: finite, never stored
     tok_row = (q0 + tok).to(tl.int64)
     qmask = rmask[:, None] & (d[None, :] < D)
-    q = tl.load(q_ptr + tok_row[:, None] * q_stride_t + head[:, None] * q_stride_h + d[None, :], mask=qmask,
-                other=0.0)
+    q = tl.load(q_ptr + tok_row[:, None] * q_stride_t + head[:, None] * q_stride_h + d[None, :], mask=qmask, other=0.0)
 
     m = tl.full([ROWS], float("-inf"), tl.float32)
     l_sum = tl.zeros([ROWS], tl.float32)

@@ -1,7 +1,6 @@
 """RMSNorm fused with the residual add: one read of x (and residual), one write of out (and the new residual).
 
-Grid: (T,) one program per token row; the whole hidden vector fits one block (hidden <= 16384).
-"""
+Grid: (T,) one program per token row; the whole hidden vector fits one block (hidden <= 16384)."""
 
 import torch
 import triton

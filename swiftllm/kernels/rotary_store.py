@@ -3,8 +3,7 @@ written to the paged cache [num_blocks, Hkv, block_size, D] at slot s (block s /
 
 q [T, H, D], k and v [T, Hkv, D] may be strided views into the fused QKV projection (the head dim contiguous).
 cos_sin [max_pos, D] float32 holds cos of the D/2 frequencies then their sin. Grid: (T,) one program per token,
-all its heads, so its cos/sin row is read once.
-"""
+all its heads, so its cos/sin row is read once."""
 # k itself is left unrotated: attention reads K only from the cache. A negative slot (a padded row of a CUDA
 # graph) stores nothing, so it never touches a block a sequence owns. Rotation is in float32, rounded to the
 # activation dtype, as backend_torch.rotary.

@@ -1,7 +1,4 @@
-"""SiLU(gate) * up over the fused gate_up projection: x [T, 2I] -> [T, I], one pass.
-
-Grid: (T, cdiv(I, BLOCK)).
-"""
+"""SiLU(gate) * up over the fused gate_up projection: x [T, 2I] -> [T, I], one pass. Grid: (T, cdiv(I, BLOCK))."""
 
 import torch
 import triton

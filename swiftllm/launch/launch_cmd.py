@@ -1,8 +1,7 @@
 """`swiftctl launch`: start the worker process, size and allocate the KV cache, then serve the REST API here.
 
 Shutdown on SIGINT/SIGTERM is ordered: stop HTTP, stop the engine thread, ask the worker to shut down (kill
-it if it does not), remove the socket directory. A worker that dies makes the server exit non-zero.
-"""
+it if it does not), remove the socket directory. A worker that dies makes the server exit non-zero."""
 
 from __future__ import annotations
 

@@ -2,8 +2,7 @@
 
 A request is {"op", "id", "epoch", ...op fields}; a reply is {"id", ...results} or {"id", "error": {"type",
 "message"}}. What the fields mean and which values are valid: messages.py and docs/protocol.md.
-msgpack only: no pickle, no extension types, and limits on everything before Python allocates it.
-"""
+msgpack only: no pickle, no extension types, and limits on everything before Python allocates it."""
 
 from dataclasses import fields
 from typing import Any

@@ -1,8 +1,7 @@
 """The worker protocol's messages and the rules that make them valid, apart from their bytes (codec.py).
 
 docs/protocol.md is the reference for every op and field. The rules here are everything a worker could trip
-on, checked before it touches its cache, so bad input becomes an error reply, never a crash or a wrong answer.
-"""
+on, checked before it touches its cache, so bad input becomes an error reply, never a crash or a wrong answer."""
 
 from dataclasses import dataclass
 from typing import Any

@@ -1,8 +1,7 @@
 """The step: what a controller asks a worker to compute in one iteration, and what comes back.
 
 Columnar on purpose: each field is the array a kernel consumes, so the worker does no per-sequence Python work
-and the wire format (codec.py) is these arrays as packed little-endian bytes. Integers are int32, reals float32.
-"""
+and the wire format (codec.py) is these arrays as packed little-endian bytes. Integers are int32, reals float32."""
 
 from dataclasses import dataclass, field
 

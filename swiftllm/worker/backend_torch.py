@@ -1,8 +1,7 @@
 """The reference backend: every op the model needs, in plain torch, over the paged cache layout.
 
 It is what runs on CPU and the oracle the Triton kernels are tested against. The paged cache holds,
-per layer, K and V as [num_blocks, num_kv_heads, block_size, head_dim].
-"""
+per layer, K and V as [num_blocks, num_kv_heads, block_size, head_dim]."""
 
 import torch
 
@@ -65,8 +64,7 @@ def rotary_store_kv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, positions
 
 def gather_context(cache: torch.Tensor, block_row: torch.Tensor, length: int) -> torch.Tensor:
     """The first `length` cached vectors of one sequence as [length, Hkv, D]."""
-    block_size = cache.shape[2]
-    blocks = block_row[: (length + block_size - 1) // block_size].long()
+    blocks = block_row[:(length + cache.shape[2] - 1) // cache.shape[2]].long()  # the blocks that hold them
     return cache[blocks].permute(0, 2, 1, 3).reshape(-1, cache.shape[1], cache.shape[3])[:length]
 
 

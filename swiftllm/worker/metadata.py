@@ -7,9 +7,9 @@ import torch
 
 
 def to_device(a: np.ndarray, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """A host array on the device without waiting for the device: staged through pinned memory on CUDA
-    (a copy from pageable memory may wait for the queued work)."""
+    """A host array on the device without waiting for the device: staged through pinned memory on CUDA."""
     t = torch.from_numpy(np.ascontiguousarray(a))
+    # pinned: a copy from pageable memory may wait for the queued work
     return (t.pin_memory() if device.type == "cuda" else t).to(device=device, dtype=dtype, non_blocking=True)
 
 
@@ -35,17 +35,10 @@ class AttentionMetadata:
         query_start = np.zeros(len(query_lens) + 1, dtype=np.int64)
         np.cumsum(query_lens, out=query_start[1:])
         seq_of_token = np.repeat(np.arange(len(query_lens)), query_lens)
-        offset_in_query = np.arange(query_start[-1]) - query_start[seq_of_token]
-        positions = (context_lens - query_lens)[seq_of_token] + offset_in_query
+        positions = (context_lens - query_lens)[seq_of_token] + np.arange(query_start[-1]) - query_start[seq_of_token]
         blocks = block_table[seq_of_token, positions // block_size].astype(np.int64)
         slots = blocks * block_size + positions % block_size
-
-        def dev(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-            return to_device(a, device, dtype)
-
-        return AttentionMetadata(
-            positions=dev(positions, torch.int64), slot_mapping=dev(slots, torch.int64),
-            query_start=dev(query_start, torch.int32), context_lens=dev(context_lens, torch.int32),
-            block_table=dev(block_table, torch.int32), query_lens_host=query_lens, context_lens_host=context_lens,
-            max_query_len=int(query_lens.max(initial=0)), max_context_len=int(context_lens.max(initial=0)),
-        )
+        return AttentionMetadata(  # the fields in order
+            *(to_device(a, device, torch.int64) for a in (positions, slots)),
+            *(to_device(a, device, torch.int32) for a in (query_start, context_lens, block_table)),
+            query_lens, context_lens, int(query_lens.max(initial=0)), int(context_lens.max(initial=0)))

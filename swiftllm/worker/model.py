@@ -1,7 +1,6 @@
 """The LLaMA forward pass (also Mistral and Qwen2), written once over a backend of ops.
 
-`ops` is backend_torch (reference, CPU) or backend_triton (GPU kernels): same functions, same cache layout.
-"""
+`ops` is backend_torch (reference, CPU) or backend_triton (GPU kernels): same functions, same cache layout."""
 
 from types import ModuleType
 
@@ -20,10 +19,9 @@ class LlamaModel:
         self.heads = cfg.num_heads // par.world_size
         self.kv_heads = cfg.num_kv_heads // par.world_size
         self.scale = cfg.head_dim ** -0.5
-        device = weights.embed.device
         freqs = torch.outer(torch.arange(max_positions, dtype=torch.float64), cfg.rope_inv_freq())
         # float32 keeps positions beyond 2^8 distinct in bf16 models
-        self.cos_sin = torch.cat((freqs.cos(), freqs.sin()), -1).to(device=device, dtype=torch.float32)
+        self.cos_sin = torch.cat((freqs.cos(), freqs.sin()), -1).to(weights.embed.device, torch.float32)
 
     def embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         rows = self.w.embed.shape[0]
@@ -54,6 +52,7 @@ class LlamaModel:
         return h, residual
 
     def logits(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        """Float32 logits [rows, V] for the chosen rows of forward's output."""
+        """Logits [rows, V] in the activation dtype for the chosen rows of forward's output (bf16 to float32 is
+        exact, so greedy takes the argmax as is; sampling and logprobs convert the rows they need)."""
         x, _ = self.ops.rms_norm(hidden, self.w.norm, self.cfg.rms_norm_eps, residual)
-        return self.par.all_gather_last(self.ops.linear(x, self.w.lm_head).float())
+        return self.par.all_gather_last(self.ops.linear(x, self.w.lm_head))

@@ -2,14 +2,14 @@
 
 The controller decides what to compute; this runs it: block moves, forward, sampling. A step is launched
 (queued on the device) and later collected (its tokens read back), so the next step can be launched while
-the device still runs this one: a -1 token ("what you just sampled") is then filled in on the device.
-"""
+the device still runs this one: a -1 token ("what you just sampled") is then filled in on the device."""
 
 import os
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +43,8 @@ class WorkerConfig:
 
     @property
     def torch_device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device(f"cuda:{self.rank}" if torch.cuda.is_available() else "cpu")
-        return torch.device(f"cuda:{self.rank}" if self.device == "cuda" else self.device)
+        kind = self.device if self.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(f"cuda:{self.rank}" if kind == "cuda" else kind)
 
     def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
         """auto: float32 on CPU; on CUDA the checkpoint's float16/bfloat16, else bfloat16."""
@@ -82,9 +81,8 @@ class ModelRunner:
         self.model_config = ModelConfig.from_dir(cfg.model)
         self.dtype = cfg.torch_dtype(self.model_config.torch_dtype)
         self.backend = cfg.backend if cfg.backend != "auto" else ("triton" if self.device.type == "cuda" else "torch")
-        if self.backend == "triton":  # imports Triton: only where kernels run
-            from swiftllm.worker import backend_triton as ops
-        self.ops = ops if self.backend == "triton" else backend_torch
+        # Triton is imported only where kernels run
+        self.ops = import_module("swiftllm.worker.backend_triton") if self.backend == "triton" else backend_torch
         self.par = Parallel(cfg.rank, cfg.world_size)
         self.weights = load_weights(Path(cfg.model), self.model_config, self.par, self.dtype, self.device,
                                     cfg.load_format)
@@ -144,11 +142,10 @@ class ModelRunner:
             if s not in rows and s not in self.last_tokens:
                 raise ValueError(f"token -1 for sequence {s} which has no sampled token")
             tokens[i] = self.last_tokens.get(s, 0) if s not in rows else 0
-        at = [i for i, s in zip(missing.tolist(), owner.tolist()) if s in rows]
-        if not at:
+        pending = [(i, rows[s]) for i, s in zip(missing.tolist(), owner.tolist()) if s in rows]  # (index, row)
+        if not pending:
             return tokens, None
-        src = [rows[s] for s in owner.tolist() if s in rows]
-        at_t, src_t = (to_device(np.array(a), self.device) for a in (at, src))
+        at_t, src_t = (to_device(np.array(a), self.device) for a in zip(*pending))
 
         def fix(ids: torch.Tensor) -> None:
             ids[at_t] = newest[src_t].to(ids.dtype)
@@ -188,8 +185,7 @@ class ModelRunner:
                          for k, v in out.items()}
             step.timings = {"forward_ms": (t1 - t0) * 1e3, "sample_ms": (time.perf_counter() - t1) * 1e3}
         if self.device.type == "cuda":
-            step.done = torch.cuda.Event()
-            step.done.record()
+            step.done = torch.cuda.current_stream().record_event()
         self.in_flight.append(step)
         return step
 
@@ -217,14 +213,14 @@ class ModelRunner:
             owner = np.repeat(cmd.seq_ids[sampled], lens[sampled])
             for j in np.nonzero(picked == LAST_TOKEN)[0]:  # a token the controller has not read back yet
                 picked[j] = self.last_tokens.get(int(owner[j]), 0)
-            logits = apply_penalties(logits, cmd.presence_penalty[sampled], cmd.frequency_penalty[sampled],
+            logits = apply_penalties(logits.float(), cmd.presence_penalty[sampled], cmd.frequency_penalty[sampled],
                                      lens[sampled], picked)
         tokens = sample(logits, cmd.temperature[sampled], cmd.top_p[sampled], cmd.top_k[sampled],
                         cmd.seed[sampled], cmd.context_lens[sampled])
         out = {"tokens": tokens.int()}  # named and typed as StepResult's fields
         n_top = int(cmd.num_logprobs[sampled].max(initial=-1)) if len(cmd.num_logprobs) else -1
         if n_top >= 0:
-            logp = logits.log_softmax(-1)
+            logp = logits.float().log_softmax(-1)
             out["logprobs"] = logp.gather(-1, tokens[:, None]).squeeze(-1)
             if n_top > 0:
                 out["top_logprobs"], top_ids = logp.topk(n_top, -1)

@@ -2,8 +2,7 @@
 
 Linear layers are column parallel (output rows split: QKV by head, gate/up by row) or row parallel
 (input columns split: o_proj, down_proj, followed by an all-reduce). At world size 1 both are no-ops,
-so the model code is the same for one worker or many.
-"""
+so the model code is the same for one worker or many."""
 
 from dataclasses import dataclass
 

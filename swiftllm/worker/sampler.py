@@ -1,9 +1,7 @@
 """Token sampling for a batch, each row with its own parameters.
 
-Randomness is counter-based: a row's uniform number is a hash of (seed, position), so a seeded
-request samples the same tokens whatever else shares its batch, on any device. One uniform per row
-suffices: we draw by inverting the cumulative distribution.
-"""
+Randomness is counter-based: a row's uniform number is a hash of (seed, position), so a seeded request samples
+the same tokens whatever else shares its batch, on any device."""
 
 import numpy as np
 import torch
@@ -29,21 +27,20 @@ def apply_penalties(logits: torch.Tensor, presence: np.ndarray, frequency: np.nd
     rows = to_device(np.repeat(np.arange(len(lens)), lens), logits.device)
     counts.index_put_((rows, to_device(tokens, logits.device, torch.int64)), torch.ones(len(tokens),
                       device=logits.device), accumulate=True)
-    pres = to_device(presence, logits.device)[:, None]
-    freq = to_device(frequency, logits.device)[:, None]
+    pres, freq = (to_device(a, logits.device)[:, None] for a in (presence, frequency))
     return logits - pres * (counts > 0) - freq * counts
 
 
 def sample(logits: torch.Tensor, temperature: np.ndarray, top_p: np.ndarray, top_k: np.ndarray,
            seed: np.ndarray, position: np.ndarray) -> torch.Tensor:
-    """logits [K, V] float32 -> token ids [K] int64. temperature 0 is greedy (lowest id on ties)."""
+    """logits [K, V] -> token ids [K] int64. temperature 0 is greedy (lowest id on ties)."""
     tokens = logits.argmax(-1)
     rand = temperature > 0
     if not rand.any():
         return tokens
     rows = to_device(np.nonzero(rand)[0], logits.device)
     dev = logits.device
-    probs = (logits[rows] / to_device(temperature[rand], dev)[:, None]).softmax(-1)
+    probs = (logits[rows].float() / to_device(temperature[rand], dev)[:, None]).softmax(-1)
     # always sorted, so a row draws the same token whether or not its neighbours use top-k / top-p
     probs, order = probs.sort(-1, descending=True)
     rank = torch.arange(probs.shape[-1], device=dev)[None, :]
@@ -52,8 +49,8 @@ def sample(logits: torch.Tensor, temperature: np.ndarray, top_p: np.ndarray, top
     p = to_device(top_p[rand], dev)[:, None]
     probs = probs.masked_fill((rank >= k) | ((mass_before >= p) & (rank > 0)), 0.0)
     cdf = probs.cumsum(-1)
+    # one uniform per row suffices: we draw by inverting the cumulative distribution
     u = to_device(uniform(seed[rand], position[rand]), dev)[:, None]
     idx = torch.searchsorted(cdf, (u * cdf[:, -1:].double()).to(cdf.dtype), right=True)
-    picked = order.gather(-1, idx.clamp(max=probs.shape[-1] - 1))
-    tokens[rows] = picked.squeeze(-1)
+    tokens[rows] = order.gather(-1, idx.clamp(max=probs.shape[-1] - 1)).squeeze(-1)
     return tokens

@@ -3,8 +3,7 @@
 One controller owns the worker at a time: each hello opens a new epoch, and a request carrying any other
 epoch is refused, so a controller that was taken over cannot corrupt the new one's cache. A step is answered
 once the device has run it; until then the loop takes the next request, so the next step is already queued
-on the device when this one ends. A thread waits on the device and wakes the loop through an inproc socket.
-"""
+on the device when this one ends. A thread waits on the device and wakes the loop through an inproc socket."""
 
 import os
 import secrets
@@ -85,7 +84,9 @@ class WorkerServer:
                 hint = "send hello first" if 0 in (self.epoch, request.epoch) else "another controller took over"
                 raise ProtocolError("StaleEpoch", f"epoch {request.epoch} is not the session's ({self.epoch}): {hint}")
             if op == "step":
-                step = self.launch_step(request.fields)
+                if self.geometry is None:
+                    raise ProtocolError("CacheNotInitialized", "send init_cache before the first step")
+                step = self.runner.launch(codec.decode_step(request.fields, self.geometry))
                 self.answer_step()
                 self.step_in_flight = (envelope, request_id, step, queue_ms)
                 self.waiter.submit(self.wake_when_done, step)
@@ -142,11 +143,6 @@ class WorkerServer:
         self.runner.init_cache(**fields)  # block_size, num_blocks, num_cpu_blocks, max_model_len
         self.geometry = CacheGeometry(vocab_size=self.runner.model_config.vocab_size, **fields)
         return {}
-
-    def launch_step(self, fields: dict[str, Any]) -> Launched:
-        if self.geometry is None:
-            raise ProtocolError("CacheNotInitialized", "send init_cache before the first step")
-        return self.runner.launch(codec.decode_step(fields, self.geometry))
 
     def op_shutdown(self, _: dict[str, Any]) -> dict[str, Any]:
         self.running = False

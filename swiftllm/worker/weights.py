@@ -1,8 +1,7 @@
 """Checkpoint loading: HF names in, this rank's merged and sharded tensors out.
 
 Supports safetensors (one file or sharded with an index), pytorch_model*.bin (weights_only), and
-"dummy" random weights built from the config alone, for benchmarks at real shapes.
-"""
+"dummy" random weights built from the config alone, for benchmarks at real shapes."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,11 +52,10 @@ def iter_checkpoint(path: Path) -> Iterator[tuple[str, torch.Tensor]]:
 
 
 def dummy_checkpoint(cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """Random weights of the right shapes, drawn where they will live (an 8B model in seconds on a GPU);
-    small values keep bf16 activations finite."""
+    """Random weights of the right shapes, drawn where they will live (an 8B model in seconds on a GPU)."""
     gen = torch.Generator(device).manual_seed(0)
 
-    def rand(*shape: int) -> torch.Tensor:
+    def rand(*shape: int) -> torch.Tensor:  # small values keep bf16 activations finite
         return torch.empty(shape, device=device, dtype=dtype).uniform_(-0.02, 0.02, generator=gen)
 
     def ones(n: int) -> torch.Tensor:

@@ -37,6 +37,7 @@ def test_decode_padded_rows_write_zeros(splits: int) -> None:
 
 def test_decode_params_split_small_batches_and_long_contexts() -> None:
     cpu = torch.device("cpu")
-    assert da.decode_params(1, 8, 2048, cpu) == (2, da.MIN_CHUNK)  # 8 SMs on CPU: two programs per SM
     assert da.decode_params(256, 8, 2048, cpu) == (1, da.LONG_CHUNK)  # the batch fills the GPU: v1
     assert da.decode_params(256, 8, 8192, cpu) == (4, da.LONG_CHUNK)  # but long contexts still split
+    assert da.decode_params(1, 6, 2048, cpu) == (4, da.MIN_CHUNK)  # 6 programs for 8 SMs: still split
+    assert da.decode_params(1, 8, 1024, cpu) == (1, da.LONG_CHUNK)  # one program per SM already: no reduce
