@@ -20,6 +20,7 @@ import torch
 from common import LLAMA3_8B, SMOLLM2, device_info, write_results
 
 from swiftllm.kernels.decode_attention import decode_attention, decode_params
+from swiftllm.kernels.gemv import gemv
 from swiftllm.kernels.prefill_attention import prefill_attention
 from swiftllm.kernels.rmsnorm import rms_norm
 from swiftllm.kernels.rotary_store import rotary_store_kv
@@ -100,6 +101,24 @@ def paged(query_lens: list[int], context_lens: list[int], heads: int, kv: int, d
 
 
 GQA = ((8, 8), (9, 3), (32, 8), (64, 8))  # ratios 1, 3, 4, 8
+
+
+def check_gemv() -> None:
+    """Our GEMV (1-16 rows; the SiLU-fused form feeds the down projection) at every projection of both models,
+    ragged shapes and a bias included; the compiled kernel takes paths the interpreter does not."""
+    shapes = {"qkv": (6144, 4096), "o": (4096, 4096), "gate_up": (28672, 4096), "down": (4096, 14336),
+              "lm_head": (128256, 4096), "smollm2 qkv": (960, 576), "ragged": (1000, 1100)}
+    for name, (n, k) in shapes.items():
+        w = torch.randn(n, k, device=DEV, dtype=BF16) / k ** 0.5
+        bias = torch.randn(n, device=DEV, dtype=BF16) if name == "ragged" else None
+        for m in (1, 3, 8, 16):
+            x = torch.randn(m, k, device=DEV, dtype=BF16)
+            ref = x.double() @ w.double().T + (bias.double() if bias is not None else 0)
+            record("gemv", f"{name} M={m}", rel_err(gemv(x, w, bias), ref))
+            if name == "down":
+                gu = torch.randn(m, 2 * k, device=DEV, dtype=BF16)
+                act = backend_torch.silu_and_mul(gu.double())
+                record("gemv", f"{name} M={m} silu", rel_err(gemv(gu, w, silu=True), act @ w.double().T))
 
 
 def check_attention(rng: np.random.Generator, quick: bool) -> None:
@@ -210,6 +229,7 @@ def main() -> None:
     torch.manual_seed(0)
     t0 = time.time()
     check_pointwise(rng)
+    check_gemv()
     check_attention(rng, args.quick)
     models = []
     if not args.skip_model:
