@@ -35,22 +35,30 @@ def sample(logits: torch.Tensor, temperature: np.ndarray, top_p: np.ndarray, top
            seed: np.ndarray, position: np.ndarray) -> torch.Tensor:
     """logits [K, V] -> token ids [K] int64. temperature 0 is greedy (lowest id on ties)."""
     tokens = logits.argmax(-1)
-    rand = temperature > 0
-    if not rand.any():
-        return tokens
-    rows = to_device(np.nonzero(rand)[0], logits.device)
-    dev = logits.device
-    probs = (logits[rows].float() / to_device(temperature[rand], dev)[:, None]).softmax(-1)
-    # always sorted, so a row draws the same token whether or not its neighbours use top-k / top-p
-    probs, order = probs.sort(-1, descending=True)
-    rank = torch.arange(probs.shape[-1], device=dev)[None, :]
-    k = to_device(np.where(top_k[rand] > 0, top_k[rand], probs.shape[-1]), dev)[:, None]
-    mass_before = probs.cumsum(-1) - probs
-    p = to_device(top_p[rand], dev)[:, None]
-    probs = probs.masked_fill((rank >= k) | ((mass_before >= p) & (rank > 0)), 0.0)
-    cdf = probs.cumsum(-1)
-    # one uniform per row suffices: we draw by inverting the cumulative distribution
-    u = to_device(uniform(seed[rand], position[rand]), dev)[:, None]
-    idx = torch.searchsorted(cdf, (u * cdf[:, -1:].double()).to(cdf.dtype), right=True)
-    tokens[rows] = order.gather(-1, idx.clamp(max=probs.shape[-1] - 1)).squeeze(-1)
+    cut = (top_k > 0) | (top_p < 1)
+    # a row's method depends on its own parameters only, so its draw does not depend on its neighbours; rows
+    # without top-k / top-p skip sorting the vocabulary (which cost 15% of a temperature-1 workload, H100)
+    for rows in (np.nonzero((temperature > 0) & cut)[0], np.nonzero((temperature > 0) & ~cut)[0]):
+        if len(rows):
+            tokens[to_device(rows, logits.device)] = draw(logits, rows, temperature, top_p, top_k,
+                                                          uniform(seed[rows], position[rows]), bool(cut[rows[0]]))
     return tokens
+
+
+def draw(logits: torch.Tensor, rows: np.ndarray, temperature: np.ndarray, top_p: np.ndarray, top_k: np.ndarray,
+         u: np.ndarray, truncate: bool) -> torch.Tensor:
+    """Tokens for the given rows by inverting each one's cumulative distribution at u (one uniform per row),
+    over the probabilities sorted and cut to top-k / top-p when truncate, else in vocabulary order."""
+    dev = logits.device
+    probs = (logits[to_device(rows, dev)].float() / to_device(temperature[rows], dev)[:, None]).softmax(-1)
+    if truncate:
+        probs, order = probs.sort(-1, descending=True)
+        rank = torch.arange(probs.shape[-1], device=dev)[None, :]
+        k = to_device(np.where(top_k[rows] > 0, top_k[rows], probs.shape[-1]), dev)[:, None]
+        mass_before = probs.cumsum(-1) - probs
+        p = to_device(top_p[rows], dev)[:, None]
+        probs = probs.masked_fill((rank >= k) | ((mass_before >= p) & (rank > 0)), 0.0)
+    cdf = probs.cumsum(-1)
+    idx = torch.searchsorted(cdf, (to_device(u, dev)[:, None] * cdf[:, -1:].double()).to(cdf.dtype), right=True)
+    idx = idx.clamp(max=probs.shape[-1] - 1)
+    return (order.gather(-1, idx) if truncate else idx).squeeze(-1)

@@ -60,3 +60,14 @@ def test_penalties_follow_openai_formula() -> None:
                           np.array([3, 1]), np.array([1, 1, 3, 4]))
     assert torch.allclose(out[0], torch.tensor([0, -1.0, 0, -0.75, 0]))
     assert torch.allclose(out[1], torch.tensor([0, 0, 0, 0, -1.0]))
+
+
+def test_a_truncated_row_draws_the_same_among_plain_neighbours() -> None:
+    torch.manual_seed(1)
+    row = torch.randn(1, 50)
+    alone = run(row, 0.8, p=0.9, k=20, seed=11, pos=5)
+    batch = torch.cat([torch.randn(2, 50), row, torch.randn(2, 50)])
+    n = 5
+    got = sample(batch, np.full(n, 0.8, np.float32), np.array([1, 1, 0.9, 1, 1], np.float32),
+                 np.array([0, 0, 20, 0, 0], np.int32), np.array([1, 2, 11, 3, 4], np.int32), np.full(n, 5, np.int32))
+    assert got[2] == alone[0]
