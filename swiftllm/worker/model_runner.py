@@ -138,11 +138,15 @@ class ModelRunner:
         missing = np.nonzero(tokens == LAST_TOKEN)[0]
         owner = cmd.seq_ids[np.searchsorted(np.cumsum(cmd.query_lens), missing, side="right")]
         rows, newest = self.newest
+        pending = []  # (index in the step, row of the newest launch's tokens)
         for i, s in zip(missing.tolist(), owner.tolist()):
-            if s not in rows and s not in self.last_tokens:
+            if s in rows:  # a placeholder id on the host; fix() writes the real one on the device
+                pending.append((i, rows[s]))
+                tokens[i] = 0
+            elif s in self.last_tokens:
+                tokens[i] = self.last_tokens[s]
+            else:
                 raise ValueError(f"token -1 for sequence {s} which has no sampled token")
-            tokens[i] = self.last_tokens.get(s, 0) if s not in rows else 0
-        pending = [(i, rows[s]) for i, s in zip(missing.tolist(), owner.tolist()) if s in rows]  # (index, row)
         if not pending:
             return tokens, None
         at_t, src_t = (to_device(np.array(a), self.device) for a in zip(*pending))

@@ -38,10 +38,11 @@ def sample(logits: torch.Tensor, temperature: np.ndarray, top_p: np.ndarray, top
     cut = (top_k > 0) | (top_p < 1)
     # a row's method depends on its own parameters only, so its draw does not depend on its neighbours; rows
     # without top-k / top-p skip sorting the vocabulary (which cost 15% of a temperature-1 workload, H100)
-    for rows in (np.nonzero((temperature > 0) & cut)[0], np.nonzero((temperature > 0) & ~cut)[0]):
+    for truncate in (True, False):
+        rows = np.nonzero((temperature > 0) & (cut == truncate))[0]
         if len(rows):
             tokens[to_device(rows, logits.device)] = draw(logits, rows, temperature, top_p, top_k,
-                                                          uniform(seed[rows], position[rows]), bool(cut[rows[0]]))
+                                                          uniform(seed[rows], position[rows]), truncate)
     return tokens
 
 
