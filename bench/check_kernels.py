@@ -24,10 +24,12 @@ from swiftllm.kernels.gemv import gemv
 from swiftllm.kernels.prefill_attention import prefill_attention
 from swiftllm.kernels.rmsnorm import rms_norm
 from swiftllm.kernels.rotary_store import rotary_store_kv
+from swiftllm.kernels.sample import inverse_cdf_sample
 from swiftllm.kernels.silu_mul import silu_and_mul
 from swiftllm.protocol.step import StepCommand, i32
-from swiftllm.worker import backend_torch
+from swiftllm.worker import backend_torch, backend_triton
 from swiftllm.worker.metadata import AttentionMetadata
+from swiftllm.worker.sampler import draw, uniform
 
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -142,6 +144,25 @@ def check_attention(rng: np.random.Generator, quick: bool) -> None:
                 prefill_attention(q, kc, vc, meta.query_start, meta.context_lens, meta.block_table,
                                   meta.max_query_len, dim ** -0.5, out)
                 record("prefill", f"H={heads}/{kv} D={dim} {name}", rel_err(out, ref))
+            # the Triton backend's attention op splits a mixed step: leading decode rows run the decode kernel
+            q, kc, vc, meta = paged([1, 1, 1, 300, 1, 33], [1000, 17, 4000, 1000, 77, 97], heads, kv, dim, rng)
+            ref = backend_torch.attention(q.double(), kc.double(), vc.double(), meta, dim ** -0.5)
+            out = backend_triton.attention(q, kc, vc, meta, dim ** -0.5, poisoned(q.shape))
+            record("attention", f"H={heads}/{kv} D={dim} 3 decodes lead a mixed step", rel_err(out, ref))
+
+
+def check_sample() -> None:
+    """The inverse-CDF sampling kernel against sampler.draw in torch on the CPU: the same token for (almost)
+    every row; only a uniform within rounding of a token boundary may pick its neighbour."""
+    for rows, vocab in ((1, 128256), (256, 128256), (64, 49152)):
+        logits = (torch.randn(rows, vocab, device=DEV) * 4).to(BF16)
+        idx = np.arange(rows)
+        temperature = np.linspace(0.2, 1.5, rows).astype(np.float32)
+        u = uniform(idx.astype(np.int32), np.full(rows, 7, np.int32))
+        got = inverse_cdf_sample(logits, *(torch.from_numpy(a).to(DEV) for a in (idx, temperature, u)))
+        ref = draw(logits.cpu(), idx, temperature, np.ones(rows, np.float32), np.zeros(rows, np.int32), u, False)
+        differ = float((got.cpu() != ref).double().mean())
+        record("sample", f"{rows} rows V={vocab} (share of tokens differing)", differ, tol=0.02)
 
 
 def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
@@ -231,6 +252,7 @@ def main() -> None:
     check_pointwise(rng)
     check_gemv()
     check_attention(rng, args.quick)
+    check_sample()
     models = []
     if not args.skip_model:
         for name, cfg, layers in (("SmolLM2-135M shape", SMOLLM2, None), ("Llama-3-8B shape", LLAMA3_8B, 2)):

@@ -1,13 +1,15 @@
 """Decode latency the way vLLM's numbers in DESIGN.md were taken: offline generate, Llama-3-8B shape,
-dummy bf16 weights, N prompts of 1024 random tokens, ignore_eos, greedy; ms/step = (t(129) - t(1)) / 128,
-each N timed after one untimed run of the same workload.
+dummy bf16 weights, N prompts of 1024 random tokens, ignore_eos, temperature 1.0 (vLLM's benchmark_latency
+samples so); ms/step = (t(129) - t(1)) / 128, each N timed after one untimed run of the same workload, with
+the medians of t(1) and t(129) over --repeats runs.
 
     PYTHONPATH=. python3 bench/latency.py [--batches 1,8,32,64,128,256] [--max-batched-tokens 16384]
+                                          [--temperature 1.0] [--repeats 3]
 
 --max-batched-tokens is the per-step token budget; 16384 is vLLM's default for its offline LLM class on a
 GPU of this size (SwiftLLM's own default, 2048, spreads the prefills over more, mixed, steps).
 
-Writes results/latency_tokens<budget>.json and .png; prints a table last (with vLLM's figures and the floor:
+Writes results/latency_tokens<budget>[_greedy].json and .png; prints a table last (with vLLM's figures and the floor:
 (weight bytes + KV bytes read at the mean context) / copy bandwidth).
 """
 
@@ -30,12 +32,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", default="1,8,32,64,128,256")
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
+    ap.add_argument("--temperature", type=float, default=1.0, help="1.0 as vLLM's benchmark_latency; 0: greedy")
+    ap.add_argument("--repeats", type=int, default=3, help="(t1, t129) pairs per N; their medians are used")
     ap.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval for this run")
     args = ap.parse_args()
     if args.switch_interval:  # how long the engine thread may hold the GIL while the device thread waits
         sys.setswitchinterval(args.switch_interval)
     data = {**device_info(), "shape": "Llama-3-8B (dummy bf16)", "prompt_tokens": PROMPT,
-            "max_num_batched_tokens": args.max_batched_tokens, "rows": []}
+            "max_num_batched_tokens": args.max_batched_tokens, "temperature": args.temperature, "rows": []}
     data["ceilings"] = ceil = ceilings()
     llm = LLM(config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16", max_model_len=2048,
               max_num_batched_tokens=args.max_batched_tokens)
@@ -58,31 +62,34 @@ def main() -> None:
 
     llm.runner.launch = timed_launch
 
-    def run(n: int, max_tokens: int) -> float:
+    def run(n: int, max_tokens: int) -> tuple[float, float, int]:
+        """Seconds of one generate; host seconds in ModelRunner.launch and steps launched during it."""
         prompts = [rng.integers(0, LLAMA3_8B["vocab_size"], PROMPT).tolist() for _ in range(n)]
-        params = SamplingParams(max_tokens=max_tokens, ignore_eos=True, temperature=0)
+        params = SamplingParams(max_tokens=max_tokens, ignore_eos=True, temperature=args.temperature)
+        before = dict(spent)
         t0 = time.perf_counter()
         outs = llm.generate(prompts, params)
         elapsed = time.perf_counter() - t0
         assert all(len(o.token_ids) == max_tokens for o in outs)
-        return elapsed
+        return elapsed, spent["s"] - before["s"], spent["steps"] - before["steps"]
 
     run(4, 8)  # warm-up: kernels compiled, graphs replayed once
     for n in [int(b) for b in args.batches.split(",")]:
         run(n, OUT)  # warm-up at this batch, as vLLM's benchmark_latency does: first-use costs stay out
-        before = dict(spent)
-        t1 = run(n, 1)
-        mid = dict(spent)
-        t129 = run(n, OUT)
+        # prefill steps vary by a few percent from run to run, and t129 - t1 magnifies that: medians of repeats
+        pairs = [(run(n, 1), run(n, OUT)) for _ in range(args.repeats)]
+        t1, t129 = (float(np.median([p[i][0] for p in pairs])) for i in (0, 1))
         ms = (t129 - t1) / (OUT - 1) * 1e3
-        runner_ms = ((spent["s"] - mid["s"]) - (mid["s"] - before["s"])) / (OUT - 1) * 1e3
-        extra_steps = (spent["steps"] - mid["steps"]) - (mid["steps"] - before["steps"])
+        runner_ms = float(np.median([b[1] - a[1] for a, b in pairs])) / (OUT - 1) * 1e3
+        extra_steps = pairs[0][1][2] - pairs[0][0][2]
         floor = (weight_bytes + n * (PROMPT + OUT / 2) * kv_token_bytes) / ceil["copy_bw_Bps"] * 1e3
         data["rows"].append({"batch": n, "t1_s": t1, "t129_s": t129, "ms_per_step": ms, "floor_ms": floor,
                              "vllm_ms": VLLM_DECODE_MS.get(n), "launch_ms_per_step": runner_ms,
-                             "extra_steps": extra_steps})
-        print(f"N={n}: t1 {t1:.3f} s  t129 {t129:.3f} s  -> {ms:.2f} ms/step", flush=True)
-    path = write_results(f"latency_tokens{args.max_batched_tokens}", data)
+                             "extra_steps": extra_steps, "t1_runs": [p[0][0] for p in pairs],
+                             "t129_runs": [p[1][0] for p in pairs]})
+        print(f"N={n}: t1 {t1:.3f} s  t129 {t129:.3f} s  -> {ms:.2f} ms/step  (t129 runs "
+              + ", ".join(f"{p[1][0]:.3f}" for p in pairs) + ")", flush=True)
+    path = write_results(f"latency_tokens{args.max_batched_tokens}" + ("" if args.temperature else "_greedy"), data)
     plot(data, str(path.with_suffix(".png")))
     print(f"\n{data['device']}  commit {data['commit']}  copy {ceil['copy_bw_Bps'] / 1e12:.2f} TB/s  "
           f"token budget {args.max_batched_tokens}")

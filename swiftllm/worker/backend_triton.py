@@ -31,14 +31,17 @@ def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 
 # Decode-only steps (every query length 1) run paged decode attention, whose grid depends only on the batch shape
-# so a captured CUDA graph replays it; any other step (prefill chunks, or chunks mixed with decode tokens) runs the
-# prefill kernel, which takes any query length >= 1. A mixed batch is not split: a decode row costs the prefill
-# kernel one tile of its KV head, about what the decode kernel would spend on it, and one launch beats two.
+# so a captured CUDA graph replays it. In a mixed step the leading decode rows run it too: the prefill kernel would
+# spend a whole 128-row tile on each (4% of a 256-sequence decode step, H100); the chunks run the prefill kernel.
 def attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, meta: AttentionMetadata,
               scale: float, out: torch.Tensor | None = None) -> torch.Tensor:
     """Causal attention of each sequence's new tokens (already stored) over its cached context. q [T, H, D];
     out, if given, receives the result (the static buffer of a piecewise CUDA graph)."""
     if meta.decode_only:
         return decode_attention(q, k_cache, v_cache, meta.block_table, meta.context_lens, scale, out=out)
-    return prefill_attention(q, k_cache, v_cache, meta.query_start, meta.context_lens, meta.block_table,
+    d, out = meta.decodes, torch.empty_like(q) if out is None else out
+    if d:
+        decode_attention(q[:d], k_cache, v_cache, meta.block_table[:d], meta.context_lens[:d], scale, out=out[:d])
+    # query_start[d:] still indexes the whole q, so the chunks' rows need no renumbering
+    return prefill_attention(q, k_cache, v_cache, meta.query_start[d:], meta.context_lens[d:], meta.block_table[d:],
                              meta.max_query_len, scale, out)

@@ -29,6 +29,11 @@ class AttentionMetadata:
     def decode_only(self) -> bool:
         return self.max_query_len == 1
 
+    @property
+    def decodes(self) -> int:
+        """How many sequences lead a mixed step with one new token each (the scheduler puts decodes first)."""
+        return 0 if self.decode_only else int(np.argmax(self.query_lens_host != 1))
+
     @staticmethod
     def build(query_lens: np.ndarray, context_lens: np.ndarray, block_table: np.ndarray, block_size: int,
               device: torch.device) -> "AttentionMetadata":

@@ -12,7 +12,7 @@ from conftest import make_step, rel_err, runner_for, save_tiny_model
 from swiftllm.worker import backend_torch, backend_triton
 from swiftllm.worker.metadata import AttentionMetadata
 
-from .paged import tolerance
+from .paged import paged_case, tolerance
 
 
 @pytest.mark.parametrize("kv_heads", [4, 2])
@@ -43,3 +43,13 @@ def test_silu_mul_linear_matches_torch_backend(dtype: torch.dtype, rows: int) ->
     out = backend_triton.silu_mul_linear(x, w)
     assert out.shape == (rows, 41) and out.dtype == dtype
     assert rel_err(out, backend_torch.silu_mul_linear(x.double(), w.double())) < tolerance(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_attention_of_a_mixed_step_matches_torch_backend(dtype: torch.dtype) -> None:
+    # two decode rows lead the step (decode kernel); chunks and a trailing decode row follow (prefill kernel)
+    q, kc, vc, meta = paged_case([1, 1, 5, 1, 20], [40, 17, 30, 9, 20], 8, 2, 32, dtype)
+    assert meta.decodes == 2
+    out = backend_triton.attention(q, kc, vc, meta, 0.3)
+    ref = backend_torch.attention(q.double(), kc.double(), vc.double(), meta, 0.3)
+    assert out.dtype == dtype and rel_err(out, ref) < tolerance(dtype)

@@ -1,0 +1,34 @@
+"""The inverse-CDF sampling kernel (interpreted) against sampler.draw on the CPU, the torch oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from swiftllm.kernels.sample import inverse_cdf_sample
+from swiftllm.worker.sampler import draw, uniform
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("vocab", [5000, 4096])  # past one chunk and ragged; a whole number of chunks
+def test_same_tokens_as_torch_draw(dtype: torch.dtype, vocab: int) -> None:
+    gen = torch.Generator().manual_seed(0)
+    logits = (torch.randn(12, vocab, generator=gen) * 3).to(dtype)
+    rows = np.array([11, 0, 3, 3, 7, 5, 9, 2, 1, 4])  # a row drawn twice, another never
+    temperature = np.linspace(0.3, 2.0, 12).astype(np.float32)
+    u = uniform(np.arange(12, dtype=np.int32)[rows], np.full(10, 5, np.int32))
+    u[2] = 0.0  # the first token with any mass
+    got = inverse_cdf_sample(logits, torch.from_numpy(rows), torch.from_numpy(temperature[rows]), torch.from_numpy(u))
+    ref = draw(logits, rows, temperature, np.ones(12, np.float32), np.zeros(12, np.int32), u, truncate=False)
+    assert got.dtype == torch.int64 and got.tolist() == ref.tolist()
+
+
+def test_follows_the_distribution() -> None:
+    probs = torch.tensor([0.4, 0.3, 0.0, 0.2, 0.1])
+    logits = probs.log().repeat(2000, 1)
+    u = uniform(np.arange(2000, dtype=np.int32), np.zeros(2000, np.int32))
+    rows = torch.arange(2000)
+    toks = inverse_cdf_sample(logits, rows, torch.ones(2000), torch.from_numpy(u)).numpy()
+    assert np.allclose(np.bincount(toks, minlength=5) / 2000, probs.numpy(), atol=0.03)
+    assert u.max() > 0.999 and toks.max() == 4  # the last token is reachable, the zero-mass one never drawn
