@@ -106,14 +106,14 @@ GQA = ((8, 8), (9, 3), (32, 8), (64, 8))  # ratios 1, 3, 4, 8
 
 
 def check_gemv() -> None:
-    """Our GEMV (1-16 rows; the SiLU-fused form feeds the down projection) at every projection of both models,
+    """Our GEMV (1-64 rows; the SiLU-fused form feeds the down projection) at every projection of both models,
     ragged shapes and a bias included; the compiled kernel takes paths the interpreter does not."""
     shapes = {"qkv": (6144, 4096), "o": (4096, 4096), "gate_up": (28672, 4096), "down": (4096, 14336),
               "lm_head": (128256, 4096), "smollm2 qkv": (960, 576), "ragged": (1000, 1100)}
     for name, (n, k) in shapes.items():
         w = torch.randn(n, k, device=DEV, dtype=BF16) / k ** 0.5
         bias = torch.randn(n, device=DEV, dtype=BF16) if name == "ragged" else None
-        for m in (1, 3, 8, 16):
+        for m in (1, 3, 8, 16, 17, 32, 33, 64):
             x = torch.randn(m, k, device=DEV, dtype=BF16)
             ref = x.double() @ w.double().T + (bias.double() if bias is not None else 0)
             record("gemv", f"{name} M={m}", rel_err(gemv(x, w, bias), ref))

@@ -229,13 +229,13 @@ def bench_attention(bw: float) -> dict:
 
 
 def bench_gemv(bw: float) -> list[dict]:
-    """cuBLAS against our GEMV kernel (its config chosen by shape) at 1, 8 and 16 rows, on every projection."""
+    """cuBLAS against our GEMV kernel (its config chosen by shape) at 1-64 rows, on every projection."""
     from swiftllm.kernels.gemv import gemv
     out = []
     for name, (n, k) in {"qkv": (6144, 4096), "o": (4096, 4096), "gate_up": (28672, 4096), "down": (4096, 14336),
                          "lm_head": (128256, 4096)}.items():
         ws = [torch.randn(n, k, device=DEV, dtype=torch.bfloat16) for _ in range(3)]  # rotate: beat the L2
-        for m in (1, 8, 16):
+        for m in (1, 8, 16, 24, 32, 48, 64):
             x = torch.randn(m, k, device=DEV, dtype=torch.bfloat16)
             row = {"matrix": name, "shape": [n, k], "rows": m}
             row["cublas_us"] = time_graph(lambda: [torch.nn.functional.linear(x, w) for w in ws]) / 3 * 1e3  # noqa: B023
@@ -243,6 +243,26 @@ def bench_gemv(bw: float) -> list[dict]:
             row["cublas_of_bw"] = n * k * 2 / (row["cublas_us"] / 1e6) / bw
             row["ours_of_bw"] = n * k * 2 / (row["ours_us"] / 1e6) / bw
             out.append(row)
+    return out
+
+
+def bench_sample() -> list[dict]:
+    """The sampling kernel against the same inverse-CDF draw in torch ops (sampler.draw's CPU path), at
+    temperature 1 over Llama-3's vocabulary."""
+    from swiftllm.kernels.sample import inverse_cdf_sample
+    out = []
+    for m in (1, 32, 64, 256):
+        logits = (torch.randn(m, 128256, device=DEV) * 4).to(torch.bfloat16)
+        rows, temp = torch.arange(m, device=DEV), torch.ones(m, device=DEV)
+        u = torch.rand(m, device=DEV, dtype=torch.float64)
+
+        def torch_draw() -> torch.Tensor:
+            probs = (logits[rows].float() / temp[:, None]).softmax(-1)  # noqa: B023
+            cdf = probs.cumsum(-1)
+            return torch.searchsorted(cdf, (u[:, None] * cdf[:, -1:].double()).float(), right=True)  # noqa: B023
+
+        out.append({"rows": m, "torch_us": time_graph(torch_draw) * 1e3,
+                    "ours_us": time_graph(lambda: inverse_cdf_sample(logits, rows, temp, u)) * 1e3})  # noqa: B023
     return out
 
 
@@ -320,6 +340,7 @@ def main() -> None:
     torch.cuda.empty_cache()
     data["attention"] = bench_attention(ceil["copy_bw_Bps"])
     data["gemv"] = bench_gemv(ceil["copy_bw_Bps"])
+    data["sample"] = bench_sample()
     data["hf"] = None if args.no_hf else bench_hf(args.quick)
     path = write_results("forward", data)
     plot(data, str(path.with_suffix(".png")))
@@ -330,7 +351,9 @@ def report(data: dict) -> None:
     c = data["ceilings"]
     print(f"\n{data['device']}  commit {data['commit']}  copy {c['copy_bw_Bps'] / 1e12:.2f} TB/s  "
           f"matmul {c['matmul_flops'] / 1e12:.0f} TFLOP/s  graph capture {data['runner']['graph_capture_s']:.1f} s")
-    for m in (1, 8, 16):
+    print("sampling at temperature 1, V=128256, torch ops / our kernel (us): " + ", ".join(
+        f"{r['rows']} rows {r['torch_us']:.0f}/{r['ours_us']:.0f}" for r in data["sample"]))
+    for m in (1, 8, 16, 24, 32, 48, 64):
         print(f"GEMV {m:2d} rows, of copy BW, cuBLAS / ours: " + ", ".join(
             f"{g['matrix']} {g['cublas_of_bw']:.2f}/{g['ours_of_bw']:.2f}"
             for g in data["gemv"] if g["rows"] == m))

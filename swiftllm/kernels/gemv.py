@@ -1,4 +1,4 @@
-"""Small-batch linear layer y = x @ W^T (+ bias) for M <= 16 rows: a weight-streaming GEMV.
+"""Small-batch linear layer y = x @ W^T (+ bias) for M <= 64 rows: a weight-streaming GEMV.
 
 Every program owns BLOCK_N output columns over the whole K. Grid: (cdiv(N, BLOCK_N),). With SILU, x is the
 gate_up activation [M, 2K] and the kernel multiplies W by silu_and_mul(x), computed as it loads x."""
@@ -6,13 +6,16 @@ gate_up activation [M, 2K] and the kernel multiplies W by silu_and_mul(x), compu
 # re-read from L2.
 # Decode at small batch is nothing but streaming weights. At one row a multiply-add into a [BLOCK_N, BLOCK_K]
 # accumulator streams an 8B model's layers 8% faster than tl.dot (which pads x to 16 rows); at 2-16 rows tl.dot
-# beats cuBLAS by ~5% (H100, CUDA graphs of 8 layers' projections).
+# beats cuBLAS by ~5% (H100, CUDA graphs of 8 layers' projections); at 17-32 rows, with y^T = W x^T so that W's
+# 64-128 columns are the MMA's long side, by 2-6% (bench/gemm_sweep.py).
 
 import torch
 import triton
 import triton.language as tl
 
 from swiftllm.kernels import pdl
+
+WIDE = 16384  # output columns from which a matrix counts as wide (an MLP's gate_up, an LM head)
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
@@ -25,7 +28,8 @@ def _gemv_kernel(x_ptr, w_ptr, b_ptr, y_ptr, m_rows, n_cols, k_dim, x_stride, w_
     n = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
     m = tl.arange(0, BLOCK_M)
     k = tl.arange(0, BLOCK_K)
-    acc = tl.zeros([BLOCK_N, BLOCK_K] if BLOCK_M == 1 else [BLOCK_M, BLOCK_N], tl.float32)
+    acc = tl.zeros([BLOCK_N, BLOCK_K] if BLOCK_M == 1 else [BLOCK_N, BLOCK_M] if BLOCK_M > 16 else [BLOCK_M, BLOCK_N],
+                   tl.float32)
     # columns past N re-read row N - 1 (in bounds, never stored) so no load is masked on N; with EVEN_K the K mask
     # folds to all-true, so the weight stream is unmasked in the common case
     w_rows = w_ptr + tl.minimum(n, n_cols - 1).to(tl.int64)[:, None] * w_stride
@@ -38,8 +42,11 @@ def _gemv_kernel(x_ptr, w_ptr, b_ptr, y_ptr, m_rows, n_cols, k_dim, x_stride, w_
             gate = x.to(tl.float32)
             x = (gate / (1.0 + tl.exp(-gate))).to(x.dtype) * tl.load(x_ptrs + k_dim, mask=x_mask, other=0.0)
         # one row: tensor cores would pad it to 16, a plain multiply-add (reduced once, after the loop) is faster
-        acc = acc + w.to(tl.float32) * x.to(tl.float32) if BLOCK_M == 1 else tl.dot(x, tl.trans(w), acc)
-    y = tl.sum(acc, 1)[None, :] if BLOCK_M == 1 else acc
+        if BLOCK_M == 1:
+            acc += w.to(tl.float32) * x.to(tl.float32)
+        else:
+            acc = tl.dot(w, tl.trans(x), acc) if BLOCK_M > 16 else tl.dot(x, tl.trans(w), acc)
+    y = tl.sum(acc, 1)[None, :] if BLOCK_M == 1 else tl.trans(acc) if BLOCK_M > 16 else acc
     if HAS_BIAS:
         y += tl.load(b_ptr + n, mask=n < n_cols, other=0.0).to(tl.float32)[None, :]
     tl.store(y_ptr + m[:, None] * y_stride + n[None, :], y.to(y_ptr.dtype.element_ty),
@@ -48,17 +55,20 @@ def _gemv_kernel(x_ptr, w_ptr, b_ptr, y_ptr, m_rows, n_cols, k_dim, x_stride, w_
 
 def gemv(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None, *config: int,
          silu: bool = False) -> torch.Tensor:
-    """x [M, K] (M <= 16; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. config (BLOCK_N, BLOCK_K,
+    """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. config (BLOCK_N, BLOCK_K,
     num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
     (m_rows, k_in), (n_cols, k_dim) = x.shape, w.shape
-    assert m_rows <= 16 and k_in == k_dim * (1 + silu) and x.stride(1) == 1 and w.stride(1) == 1
+    assert m_rows <= 64 and k_in == k_dim * (1 + silu) and x.stride(1) == 1 and w.stride(1) == 1
     # the H100's best over chains of Llama-3-8B layers with PDL, where the best per matrix alone lost (32-row tiles 7%)
+    # at 2-16 rows; past 16 the best per matrix (wide ones, as gate_up, take 128 columns)
+    wide = n_cols >= WIDE
     block_n, block_k, num_warps, num_stages = config or (
-        (16, 512, 2, 4) if m_rows > 1 else (4, 512, 4, 4) if silu else (4, 1024, 4, 3))
+        ((128, 128, 4, 4) if wide else (64, 128, 4, 6 if m_rows <= 32 else 4)) if m_rows > 16
+        else (16, 512, 2, 4) if m_rows > 1 else (4, 512, 4, 4) if silu else (4, 1024, 4, 3))
     y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
     _gemv_kernel[(triton.cdiv(n_cols, block_n),)](
         x, w, bias if bias is not None else w, y, m_rows, n_cols, k_dim, x.stride(0), w.stride(0), y.stride(0),
-        HAS_BIAS=bias is not None, SILU=silu, EVEN_K=k_dim % block_k == 0, BLOCK_M=1 if m_rows == 1 else 16,
-        BLOCK_N=block_n, BLOCK_K=block_k, PDL=pdl.ENABLED, num_warps=num_warps, num_stages=num_stages,
-        launch_pdl=pdl.ENABLED)
+        HAS_BIAS=bias is not None, SILU=silu, EVEN_K=k_dim % block_k == 0,
+        BLOCK_M=1 if m_rows == 1 else max(16, triton.next_power_of_2(m_rows)), BLOCK_N=block_n, BLOCK_K=block_k,
+        PDL=pdl.ENABLED, num_warps=num_warps, num_stages=num_stages, launch_pdl=pdl.ENABLED)
     return y

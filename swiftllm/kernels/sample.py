@@ -26,14 +26,20 @@ def _inverse_cdf_kernel(logits_ptr, rows_ptr, temp_ptr, u_ptr, out_ptr, vocab, s
         m = m_new
     top = tl.max(m)
     target = tl.load(u_ptr + i) * tl.sum(s * tl.exp(m - top))
-    below = 0.0  # mass of the tokens before this chunk
-    token = vocab - 1  # rounding can leave u * total past the last sum: the last token, as torch's clamp
+    # the chunk where the running mass passes target, by one sum per chunk (a scan per chunk costs more)
+    below, start, start_below = 0.0, -1, 0.0
     for v0 in range(0, vocab, BLOCK):
         x = tl.load(base + v0 + v, mask=v0 + v < vocab, other=float("-inf")).to(tl.float32) * scale
-        p = tl.exp(x - top)
-        passed = (below + tl.cumsum(p, 0) > target) & (v0 + v < vocab)
-        token = tl.minimum(token, tl.min(tl.where(passed, v0 + v, vocab)))
-        below += tl.sum(p)
+        mass = tl.sum(tl.exp(x - top))
+        crossing = (below <= target) & (below + mass > target)
+        start, start_below = tl.where(crossing, v0, start), tl.where(crossing, below, start_below)
+        below += mass
+    # then the first token in it whose cumulative mass passes target; rounding can leave no such token: u * total
+    # past the last sum takes the last token (as torch's clamp), a boundary between chunks the chunk's last
+    x = tl.load(base + start + v, mask=(start >= 0) & (start + v < vocab), other=float("-inf")).to(tl.float32)
+    passed = (start_below + tl.cumsum(tl.exp(x * scale - top), 0) > target) & (start + v < vocab)
+    last = tl.where(start < 0, vocab - 1, tl.minimum(start + BLOCK, vocab) - 1)
+    token = tl.minimum(tl.min(tl.where(passed, start + v, vocab)), last)
     tl.store(out_ptr + i, token)
 
 
@@ -43,5 +49,5 @@ def inverse_cdf_sample(logits: torch.Tensor, rows: torch.Tensor, temperature: to
     out = torch.empty(len(rows), dtype=torch.int64, device=logits.device)
     if len(rows):
         _inverse_cdf_kernel[(len(rows),)](logits, rows, temperature.float(), u.float(), out, logits.shape[1],
-                                          logits.stride(0), BLOCK=2048, num_warps=8)
+                                          logits.stride(0), BLOCK=4096, num_warps=8)
     return out

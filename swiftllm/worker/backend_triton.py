@@ -3,7 +3,7 @@
 import torch
 
 from swiftllm.kernels.decode_attention import decode_attention
-from swiftllm.kernels.gemv import gemv
+from swiftllm.kernels.gemv import WIDE, gemv
 from swiftllm.kernels.prefill_attention import prefill_attention
 from swiftllm.kernels.rmsnorm import rms_norm
 from swiftllm.kernels.rotary_store import rotary_store_kv
@@ -12,13 +12,13 @@ from swiftllm.worker.cuda_graphs import GraphRunner
 from swiftllm.worker.metadata import AttentionMetadata
 
 __all__ = ["GraphRunner", "attention", "linear", "rms_norm", "rotary_store_kv", "silu_and_mul", "silu_mul_linear"]
-GEMV_MAX_ROWS = 16  # up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py, gemv table)
+GEMV_MAX_ROWS = 32  # up to this many rows (64 for wide matrices) our GEMV beats cuBLAS on the H100
 
 
 # `linear` is for a model that routes its projections through the backend: at a few rows it streams the weights
-# through our GEMV kernel (faster than cuBLAS there, see bench/forward.py), else cuBLAS.
+# through our GEMV kernel (faster than cuBLAS there, see bench/forward.py's gemv table), else cuBLAS.
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    if x.shape[0] <= GEMV_MAX_ROWS and x.stride(-1) == 1:
+    if x.shape[0] <= GEMV_MAX_ROWS * (1 + (weight.shape[0] >= WIDE)) and x.stride(-1) == 1:
         return gemv(x, weight, bias)
     return torch.nn.functional.linear(x, weight, bias)
 

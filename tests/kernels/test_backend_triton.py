@@ -9,6 +9,7 @@ import pytest
 import torch
 from conftest import make_step, rel_err, runner_for, save_tiny_model
 
+from swiftllm.kernels.gemv import WIDE
 from swiftllm.worker import backend_torch, backend_triton
 from swiftllm.worker.metadata import AttentionMetadata
 
@@ -37,7 +38,7 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-@pytest.mark.parametrize("rows", [1, 4, 17])  # 17: past GEMV_MAX_ROWS, silu_and_mul then F.linear
+@pytest.mark.parametrize("rows", [1, 4, 33])  # 33: past GEMV_MAX_ROWS, silu_and_mul then F.linear
 def test_silu_mul_linear_matches_torch_backend(dtype: torch.dtype, rows: int) -> None:
     x, w = (torch.randn(rows, 600) * 3).to(dtype), torch.randn(41, 300).to(dtype)
     out = backend_triton.silu_mul_linear(x, w)
@@ -53,3 +54,9 @@ def test_attention_of_a_mixed_step_matches_torch_backend(dtype: torch.dtype) -> 
     out = backend_triton.attention(q, kc, vc, meta, 0.3)
     ref = backend_torch.attention(q.double(), kc.double(), vc.double(), meta, 0.3)
     assert out.dtype == dtype and rel_err(out, ref) < tolerance(dtype)
+
+
+@pytest.mark.parametrize("rows", [17, 48, 65])  # a wide matrix takes the GEMV up to 64 rows, then cuBLAS
+def test_linear_of_a_wide_matrix_matches_matmul(rows: int) -> None:
+    x, w = torch.randn(rows, 64), torch.randn(WIDE, 64)
+    assert rel_err(backend_triton.linear(x, w), x.double() @ w.double().T) < tolerance(torch.float32)
