@@ -19,14 +19,15 @@ WIDE = 16384  # output columns from which a matrix counts as wide (an MLP's gate
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
-@triton.jit(do_not_specialize=["m_rows"])
-def _gemv_kernel(x_ptr, w_ptr, b_ptr, y_ptr, m_rows, n_cols, k_dim, x_stride, w_stride, y_stride,
+@triton.jit(do_not_specialize=["m_rows", "m_blocks"])
+def _gemv_kernel(x_ptr, w_ptr, b_ptr, y_ptr, m_rows, m_blocks, n_cols, k_dim, x_stride, w_stride, y_stride,
                  HAS_BIAS: tl.constexpr, SILU: tl.constexpr, EVEN_K: tl.constexpr, BLOCK_M: tl.constexpr,
                  BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, PDL: tl.constexpr):
     if PDL:
         pdl.gdc()
-    n = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
-    m = tl.arange(0, BLOCK_M)
+    # the row blocks of a column tile are neighbours in launch order, so all but the first read W from the L2
+    n = tl.program_id(0) // m_blocks * BLOCK_N + tl.arange(0, BLOCK_N)
+    m = tl.program_id(0) % m_blocks * BLOCK_M + tl.arange(0, BLOCK_M)
     k = tl.arange(0, BLOCK_K)
     acc = tl.zeros([BLOCK_N, BLOCK_K] if BLOCK_M == 1 else [BLOCK_N, BLOCK_M] if BLOCK_M > 16 else [BLOCK_M, BLOCK_N],
                    tl.float32)
@@ -60,15 +61,17 @@ def gemv(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None, *co
     (m_rows, k_in), (n_cols, k_dim) = x.shape, w.shape
     assert m_rows <= 64 and k_in == k_dim * (1 + silu) and x.stride(1) == 1 and w.stride(1) == 1
     # the H100's best over chains of Llama-3-8B layers with PDL, where the best per matrix alone lost (32-row tiles 7%)
-    # at 2-16 rows; past 16 the best per matrix (wide ones, as gate_up, take 128 columns)
+    # at 2-16 rows; past 16 the best per matrix (wide ones, as gate_up, take 128 columns and up to 64 rows a tile)
     wide = n_cols >= WIDE
     block_n, block_k, num_warps, num_stages = config or (
-        ((128, 128, 4, 4) if wide else (64, 128, 4, 6 if m_rows <= 32 else 4)) if m_rows > 16
+        ((128, 128, 4, 4) if wide else (64, 128, 4, 6)) if m_rows > 16
         else (16, 512, 2, 4) if m_rows > 1 else (4, 512, 4, 4) if silu else (4, 1024, 4, 3))
+    block_m = 1 if m_rows == 1 else min(max(16, triton.next_power_of_2(m_rows)), 64 if wide else 32)
+    m_blocks = triton.cdiv(m_rows, block_m)
     y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
-    _gemv_kernel[(triton.cdiv(n_cols, block_n),)](
-        x, w, bias if bias is not None else w, y, m_rows, n_cols, k_dim, x.stride(0), w.stride(0), y.stride(0),
-        HAS_BIAS=bias is not None, SILU=silu, EVEN_K=k_dim % block_k == 0,
-        BLOCK_M=1 if m_rows == 1 else max(16, triton.next_power_of_2(m_rows)), BLOCK_N=block_n, BLOCK_K=block_k,
-        PDL=pdl.ENABLED, num_warps=num_warps, num_stages=num_stages, launch_pdl=pdl.ENABLED)
+    _gemv_kernel[(triton.cdiv(n_cols, block_n) * m_blocks,)](
+        x, w, bias if bias is not None else w, y, m_rows, m_blocks, n_cols, k_dim, x.stride(0), w.stride(0),
+        y.stride(0), HAS_BIAS=bias is not None, SILU=silu, EVEN_K=k_dim % block_k == 0, BLOCK_M=block_m,
+        BLOCK_N=block_n, BLOCK_K=block_k, PDL=pdl.ENABLED, num_warps=num_warps, num_stages=num_stages,
+        launch_pdl=pdl.ENABLED)
     return y

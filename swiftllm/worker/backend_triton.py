@@ -12,13 +12,15 @@ from swiftllm.worker.cuda_graphs import GraphRunner
 from swiftllm.worker.metadata import AttentionMetadata
 
 __all__ = ["GraphRunner", "attention", "linear", "rms_norm", "rotary_store_kv", "silu_and_mul", "silu_mul_linear"]
-GEMV_MAX_ROWS = 32  # up to this many rows (64 for wide matrices) our GEMV beats cuBLAS on the H100
+GEMV_MAX_ROWS = 32  # up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py's gemv table)
 
 
 # `linear` is for a model that routes its projections through the backend: at a few rows it streams the weights
-# through our GEMV kernel (faster than cuBLAS there, see bench/forward.py's gemv table), else cuBLAS.
+# through our GEMV kernel, else cuBLAS. At 33-64 rows the GEMV still wins on wide matrices and on those with no
+# more outputs than inputs (o, down: 2-5%), not on Llama-3-8B's qkv (4-10% slower); H100, bench/forward.py.
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    if x.shape[0] <= GEMV_MAX_ROWS * (1 + (weight.shape[0] >= WIDE)) and x.stride(-1) == 1:
+    n, k = weight.shape
+    if x.shape[0] <= (64 if n >= WIDE or n <= k else GEMV_MAX_ROWS) and x.stride(-1) == 1:
         return gemv(x, weight, bias)
     return torch.nn.functional.linear(x, weight, bias)
 

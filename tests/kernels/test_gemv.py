@@ -11,10 +11,10 @@ from .paged import tolerance
 
 
 # 1 row: the multiply-add path (BLOCK_N 4, BLOCK_K 1024); 3 and 16: tl.dot (16 x 512); 17-64: tl.dot of W x^T
-# (32 or 64 rows x 128). N = 41 is off every BLOCK_N; K = 1024 is a multiple of every BLOCK_K (the unmasked
-# EVEN_K case), 1100 of none
+# (32 rows x 128; two row blocks past 32). N = 41 is off every BLOCK_N; K = 1024 is a multiple of every BLOCK_K
+# (the unmasked EVEN_K case), 1100 of none
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-@pytest.mark.parametrize("rows", [1, 3, 16, 17, 32, 40])
+@pytest.mark.parametrize("rows", [1, 3, 16, 17, 32, 40, 64])
 @pytest.mark.parametrize(("k_dim", "with_bias"), [(1024, False), (1100, True)])
 def test_gemv_matches_matmul(dtype: torch.dtype, rows: int, k_dim: int, with_bias: bool) -> None:
     x, w = torch.randn(rows, k_dim).to(dtype), torch.randn(41, k_dim).to(dtype)
