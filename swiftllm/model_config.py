@@ -50,29 +50,28 @@ class ModelConfig:
 
     @staticmethod
     def from_dict(cfg: dict, generation: dict | None = None) -> "ModelConfig":
-        archs = cfg.get("architectures") or ["LlamaForCausalLM"]
-        if archs[0] not in SUPPORTED_ARCHITECTURES:
-            raise ModelError(f"unsupported architecture {archs[0]!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
+        arch = (cfg.get("architectures") or ["LlamaForCausalLM"])[0]
+        if arch not in SUPPORTED_ARCHITECTURES:
+            raise ModelError(f"unsupported architecture {arch!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
         generation = generation or {}
         heads = cfg["num_attention_heads"]
         # transformers 5 writes rope_parameters (theta inside); older configs rope_theta + rope_scaling.
         rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
         theta = rope.pop("rope_theta", None) or cfg.get("rope_theta", 10000.0)
-        rope_type = rope.get("rope_type", rope.get("type", "default"))
+        rope_type = rope.setdefault("rope_type", rope.get("type", "default"))
         if rope_type not in ("default", "linear", "llama3"):
             raise ModelError(f"unsupported rope scaling type {rope_type!r}; supported: default, linear, llama3")
         eos = generation.get("eos_token_id", cfg.get("eos_token_id"))
         eos_ids = tuple(eos) if isinstance(eos, list) else (() if eos is None else (eos,))
         window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
         return ModelConfig(
-            architecture=archs[0], vocab_size=cfg["vocab_size"], hidden_size=cfg["hidden_size"],
+            architecture=arch, vocab_size=cfg["vocab_size"], hidden_size=cfg["hidden_size"],
             intermediate_size=cfg["intermediate_size"], num_layers=cfg["num_hidden_layers"], num_heads=heads,
             num_kv_heads=cfg.get("num_key_value_heads") or heads,
             head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads, rms_norm_eps=cfg.get("rms_norm_eps", 1e-6),
             rope_theta=float(theta), max_position_embeddings=cfg.get("max_position_embeddings", 2048),
-            tie_word_embeddings=cfg.get("tie_word_embeddings", False), qkv_bias=archs[0] == "Qwen2ForCausalLM",
-            rope_scaling={**rope, "rope_type": rope_type},
-            sliding_window=window if archs[0] == "MistralForCausalLM" else None,
+            tie_word_embeddings=cfg.get("tie_word_embeddings", False), qkv_bias=arch == "Qwen2ForCausalLM",
+            rope_scaling=rope, sliding_window=window if arch == "MistralForCausalLM" else None,
             torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"), eos_token_ids=eos_ids,
             generation_defaults={k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation})
 
@@ -90,8 +89,7 @@ class ModelConfig:
 
     def rope_inv_freq(self) -> torch.Tensor:
         """Inverse rotary frequencies [head_dim/2], float64, with linear or llama3 scaling applied."""
-        d = self.head_dim
-        inv = 1.0 / (self.rope_theta ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+        inv = 1.0 / (self.rope_theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float64) / self.head_dim))
         s = self.rope_scaling
         if s["rope_type"] == "linear":
             inv = inv / s["factor"]

@@ -30,12 +30,9 @@ class BlockManager:
     def __init__(self, block_size: int, num_gpu_blocks: int, num_cpu_blocks: int) -> None:
         self.block_size, self.gpu, self.cpu = block_size, BlockPool(num_gpu_blocks), BlockPool(num_cpu_blocks)
 
-    def blocks_for(self, num_tokens: int) -> int:
-        return -(-num_tokens // self.block_size)
-
     def grow(self, blocks: list[int], num_tokens: int) -> bool:
         """Extend a block list to hold num_tokens; False (nothing taken) if the GPU is full."""
-        need = max(self.blocks_for(num_tokens) - len(blocks), 0)
+        need = max(-(-num_tokens // self.block_size) - len(blocks), 0)
         if need > self.gpu.num_free:
             return False
         blocks.extend(self.gpu.allocate(need))
@@ -49,9 +46,3 @@ class BlockManager:
         new = dst.allocate(len(blocks))
         src.free(blocks)
         return list(zip(blocks, new))
-
-    def swap_out(self, blocks: list[int]) -> list[tuple[int, int]] | None:
-        return self.move(blocks, self.gpu, self.cpu)
-
-    def swap_in(self, cpu_blocks: list[int]) -> list[tuple[int, int]] | None:
-        return self.move(cpu_blocks, self.cpu, self.gpu)

@@ -83,8 +83,7 @@ class Engine:
         else:  # nothing to send: tell the worker about finished sequences next time
             self.scheduler.finished_ids[:0] = batch.finished_ids
         if len(self.in_flight) > (1 if self.overlap and batch.seqs else 0):
-            done = self.in_flight.popleft()
-            return self.postprocess(done, self.worker.recv_step())
+            return self.postprocess(self.in_flight.popleft(), self.worker.recv_step())
         return []
 
     def postprocess(self, batch: Batch, result: StepResult) -> list[Sequence]:

@@ -135,11 +135,9 @@ class RestServer:
             merged[out.index] = out if prev is None else Output(
                 out.index, prev.text + out.text, prev.token_ids + out.token_ids, prev.logprobs + out.logprobs,
                 out.finish_reason, out.num_output_tokens)
-        choices = []
-        for i, out in enumerate(merged):
-            content = {"message": {"role": "assistant", "content": out.text}} if chat else {"text": out.text}
-            choices.append({"index": i, **content, "finish_reason": out.finish_reason,
-                            "logprobs": self.logprobs(spec, out, chat, 0)})
+        choices = [{"index": i, **({"message": {"role": "assistant", "content": o.text}} if chat else {"text": o.text}),
+                    "finish_reason": o.finish_reason, "logprobs": self.logprobs(spec, o, chat, 0)}
+                   for i, o in enumerate(merged)]
         return {**envelope(request_id, self.model_name, chat, False, choices),
                 "usage": usage(prompt_tokens, sum(o.num_output_tokens for o in merged))}
 

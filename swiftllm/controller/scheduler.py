@@ -35,13 +35,10 @@ class Batch:
     def command(self, block_size: int) -> StepCommand:
         width = max((len(s.blocks) for s in self.seqs), default=0)
         table = i32([s.blocks + [0] * (width - len(s.blocks)) for s in self.seqs]).reshape(len(self.seqs), width)
-        tokens, penalty_lens, penalty_tokens = [], [], []
-        for s, q in zip(self.seqs, self.query_lens):
-            tokens += s.token_ids[s.num_cached:s.num_cached + q]
-            outputs = s.token_ids[len(s.prompt_ids):] if s.params.presence_penalty or s.params.frequency_penalty \
-                else []  # a pending -1 among them is the worker's last sampled token
-            penalty_lens.append(len(outputs))
-            penalty_tokens += outputs
+        tokens = [t for s, q in zip(self.seqs, self.query_lens) for t in s.token_ids[s.num_cached:s.num_cached + q]]
+        # each penalised sequence's outputs so far; a pending -1 among them is the worker's last sampled token
+        outputs = [s.token_ids[len(s.prompt_ids):] if s.params.presence_penalty or s.params.frequency_penalty else []
+                   for s in self.seqs]
         ctx = [s.num_cached + q for s, q in zip(self.seqs, self.query_lens)]
         p = [s.params for s in self.seqs]
         return StepCommand(
@@ -50,8 +47,9 @@ class Batch:
             sample=i32([c == len(s.token_ids) for s, c in zip(self.seqs, ctx)]), top_k=i32([x.top_k for x in p]),
             temperature=f32([x.temperature for x in p]), top_p=f32([x.top_p for x in p]),
             presence_penalty=f32([x.presence_penalty for x in p]),
-            frequency_penalty=f32([x.frequency_penalty for x in p]), penalty_lens=i32(penalty_lens),
-            penalty_tokens=i32(penalty_tokens), num_logprobs=i32([-1 if x.logprobs is None else x.logprobs for x in p]),
+            frequency_penalty=f32([x.frequency_penalty for x in p]), penalty_lens=i32([len(o) for o in outputs]),
+            penalty_tokens=i32([t for o in outputs for t in o]),
+            num_logprobs=i32([-1 if x.logprobs is None else x.logprobs for x in p]),
             swap_out=pairs(self.swap_out), swap_in=pairs(self.swap_in), finished=i32(self.finished_ids))
 
 
@@ -110,7 +108,7 @@ class Scheduler:
             seq = self.swapped[0]
             if self.blocks.gpu.num_free < len(seq.blocks) + 1:  # room for its next token too
                 break
-            moves = self.blocks.swap_in(seq.blocks)
+            moves = self.blocks.move(seq.blocks, self.blocks.cpu, self.blocks.gpu)
             batch.swap_in += moves
             seq.blocks, seq.status = [gpu for _, gpu in moves], Status.RUNNING
             self.running.append(self.swapped.pop(0))
@@ -131,7 +129,7 @@ class Scheduler:
     def preempt(self, seq: Sequence, batch: Batch) -> None:
         self.counters["preemptions"] += 1
         self.running.remove(seq)
-        moves = self.blocks.swap_out(seq.blocks) if seq.num_cached else None
+        moves = self.blocks.move(seq.blocks, self.blocks.gpu, self.blocks.cpu) if seq.num_cached else None
         if moves is not None:
             batch.swap_out += moves
             seq.blocks, seq.status = [cpu for _, cpu in moves], Status.SWAPPED

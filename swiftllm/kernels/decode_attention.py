@@ -38,8 +38,7 @@ def _decode_kernel(q_ptr, k_ptr, v_ptr, table_ptr, ctx_ptr, out_ptr, part_o_ptr,
     if PDL:  # wait only, see above
         pdl.wait()
     seq = tl.program_id(0).to(tl.int64)
-    kvh = tl.program_id(1)
-    split = tl.program_id(2)
+    kvh, split = tl.program_id(1), tl.program_id(2)
     ctx = tl.load(ctx_ptr + seq)
     if SPLITS == 1:
         start, end, chunk = 0, ctx, ctx
@@ -50,8 +49,7 @@ def _decode_kernel(q_ptr, k_ptr, v_ptr, table_ptr, ctx_ptr, out_ptr, part_o_ptr,
             return  # this split has no work; the reduce kernel skips it
         end = tl.minimum(start + chunk, ctx)
 
-    g = tl.arange(0, BLOCK_G)
-    d = tl.arange(0, BLOCK_D)
+    g, d = tl.arange(0, BLOCK_G), tl.arange(0, BLOCK_D)
     heads = kvh * G + g
     qmask = (g[:, None] < G) & (d[None, :] < D)
     q = tl.load(q_ptr + seq * q_stride_s + heads[:, None] * q_stride_h + d[None, :], mask=qmask, other=0.0)

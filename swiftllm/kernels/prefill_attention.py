@@ -61,8 +61,7 @@ def _prefill_kernel(q_ptr, k_ptr, v_ptr, table_ptr, qstart_ptr, ctx_ptr, out_ptr
         return
     ctx = tl.load(ctx_ptr + seq)
 
-    r = tl.arange(0, ROWS)
-    d = tl.arange(0, BLOCK_D)
+    r, d = tl.arange(0, ROWS), tl.arange(0, BLOCK_D)
     tok = tile * TOK + r // G
     head = kvh * G + r % G
     rmask = (r < TOK * G) & (tok < ql)

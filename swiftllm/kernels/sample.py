@@ -17,8 +17,7 @@ def _inverse_cdf_kernel(logits_ptr, rows_ptr, temp_ptr, u_ptr, out_ptr, vocab, s
     scale = 1.0 / tl.load(temp_ptr + i)
     v = tl.arange(0, BLOCK)
     # per-lane running max and sum, merged once at the end (a finite start keeps exp(m - m_new) defined)
-    m = tl.full([BLOCK], -3.0e38, tl.float32)
-    s = tl.zeros([BLOCK], tl.float32)
+    m, s = tl.full([BLOCK], -3.0e38, tl.float32), tl.zeros([BLOCK], tl.float32)
     for v0 in range(0, vocab, BLOCK):
         x = tl.load(base + v0 + v, mask=v0 + v < vocab, other=float("-inf")).to(tl.float32) * scale
         m_new = tl.maximum(m, x)

@@ -3,8 +3,6 @@
 Shutdown on SIGINT/SIGTERM is ordered: stop HTTP, stop the engine thread, ask the worker to shut down (kill
 it if it does not), remove the socket directory. A worker that dies makes the server exit non-zero."""
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import contextlib
@@ -18,16 +16,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
+from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import WorkerClient
 from swiftllm.launch.cli import add_model_args
 from swiftllm.llm import cache_geometry, resolve_model
 from swiftllm.model_config import ModelConfig
-
-if TYPE_CHECKING:
-    from swiftllm.controller.engine import Engine
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -138,9 +134,6 @@ def stop_worker(worker: subprocess.Popen, client: WorkerClient | None, polite: b
 
 def run(args: argparse.Namespace) -> int:
     import uvloop
-
-    from swiftllm.controller.engine import Engine
-    from swiftllm.controller.tokenizer import Tokenizer
 
     if args.workers != 1:
         raise ValueError(f"--workers {args.workers}: only 1 worker is supported yet (parallel workers come later)")

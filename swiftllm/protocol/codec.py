@@ -32,17 +32,15 @@ def pack_array(a: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:
 
 
 def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
-    shape = None
     if prototype.ndim == 2:
         require(isinstance(value, dict) and set(value) == {"shape", "data"}, f"{name} must be a map {{shape, data}}")
         shape, value = value["shape"], value["data"]
         require(isinstance(shape, list) and len(shape) == 2 and all(is_int(d) and 0 <= d < INT32_LIMIT for d in shape),
                 f"{name}.shape must be [rows, cols]")
-    kind = "int32" if prototype.dtype.kind == "i" else "float32"
-    require(isinstance(value, bytes), f"{name} must be bin: packed little-endian {kind}")
+    require(isinstance(value, bytes), f"{name} must be bin: packed little-endian {prototype.dtype}")
     require(len(value) % 4 == 0, f"{name} has {len(value)} bytes, not a multiple of 4")
     array = np.frombuffer(value, dtype=prototype.dtype.newbyteorder("<")).astype(prototype.dtype)  # a writable copy
-    if shape is not None:
+    if prototype.ndim == 2:
         require(shape[0] * shape[1] == len(array), f"{name}.shape {shape} does not match its {len(array)} values")
         array = array.reshape(shape)
     return array
@@ -54,11 +52,10 @@ def pack(message: dict[str, Any]) -> bytes:
 
 def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[str, Any]:
     require(len(data) <= max_bytes, f"message of {len(data)} bytes exceeds the limit of {max_bytes}", "MessageTooLarge")
-    budget = [MAX_CONTAINERS]
+    budget = iter(range(MAX_CONTAINERS))  # one item per map or array
 
     def count(container: Any) -> Any:
-        budget[0] -= 1
-        if budget[0] < 0:
+        if next(budget, None) is None:
             raise ValueError(f"more than {MAX_CONTAINERS} maps and arrays")
         return container
 

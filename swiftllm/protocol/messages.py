@@ -66,14 +66,12 @@ def check_int_fields(op: str, given: dict[str, Any]) -> dict[str, int]:
     """A small op's fields, defaults filled in; unknown, missing or mistyped fields are errors."""
     spec = OP_FIELDS[op]
     require(set(given) <= set(spec), f"{op} has unknown fields {sorted(set(given) - set(spec))}")
-    out = {}
-    for name, (minimum, default) in spec.items():
-        value = given.get(name, default)
-        require(value is not None, f"{op} needs the field {name!r}")
-        require(is_int(value) and minimum <= value < INT32_LIMIT,
+    values = {name: given.get(name, default) for name, (_, default) in spec.items()}
+    for name, (minimum, _) in spec.items():
+        require(values[name] is not None, f"{op} needs the field {name!r}")
+        require(is_int(values[name]) and minimum <= values[name] < INT32_LIMIT,
                 f"{op}.{name} must be an integer in [{minimum}, 2**31)")
-        out[name] = value
-    return out
+    return values
 
 
 def _in_range(name: str, values: np.ndarray, low: int, high: int) -> None:

@@ -24,9 +24,7 @@ def pairs(x: object = ()) -> np.ndarray:
 
 @dataclass
 class StepCommand:
-    """One iteration for S sequences; T = sum(query_lens) new tokens.
-
-    A sequence's new tokens sit at positions context_lens - query_lens ... context_lens - 1."""
+    """One iteration for S sequences; T = sum(query_lens) new tokens, at [context_len - query_len, context_len)."""
 
     seq_ids: np.ndarray = field(default_factory=i32)  # [S]
     query_lens: np.ndarray = field(default_factory=i32)  # [S] new tokens: a prefill chunk, or 1 to decode

@@ -22,14 +22,11 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float,
 
 def rotary(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor,
            cos_sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rotate-half rotary embedding (HF convention). q [T, H, D], k [T, Hkv, D]; cos_sin [max_pos, D]
-    holds cos for the first D/2 frequencies then sin."""
-    half = q.shape[-1] // 2
-    cs = cos_sin[positions].float()
-    cos, sin = cs[:, None, :half], cs[:, None, half:]
+    """Rotate-half rotary (HF convention) of q [T, H, D], k [T, Hkv, D]; cos_sin [max_pos, D]: D/2 cos then D/2 sin."""
+    cos, sin = cos_sin[positions].float()[:, None].chunk(2, -1)
 
     def rot(x: torch.Tensor) -> torch.Tensor:
-        x1, x2 = x.float()[..., :half], x.float()[..., half:]
+        x1, x2 = x.float().chunk(2, -1)
         return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), -1).to(x.dtype)
 
     return rot(q), rot(k)
@@ -47,8 +44,7 @@ def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 def store_kv(k: torch.Tensor, v: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
              slot_mapping: torch.Tensor) -> None:
     """Write k, v [T, Hkv, D] into the slots block * block_size + offset."""
-    block_size = k_cache.shape[2]
-    blocks, offsets = slot_mapping // block_size, slot_mapping % block_size
+    blocks, offsets = slot_mapping // k_cache.shape[2], slot_mapping % k_cache.shape[2]  # shape[2]: block_size
     k_cache[blocks, :, offsets] = k.to(k_cache.dtype)
     v_cache[blocks, :, offsets] = v.to(v_cache.dtype)
 

@@ -13,21 +13,15 @@ Padded rows get slot -1 and context length 0, so they never touch a block a real
 # captured at init, largest first, into one memory pool: a graph's intermediates are dead once it returns, so they
 # share memory; only tensors read later stay reserved.
 
-from __future__ import annotations
-
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from types import ModuleType
 
 import numpy as np
 import torch
 
 from swiftllm.protocol.step import StepCommand
 from swiftllm.worker.metadata import AttentionMetadata
-
-if TYPE_CHECKING:
-    from types import ModuleType
-
-    from swiftllm.worker.model_runner import ModelRunner
+from swiftllm.worker.model_runner import ModelRunner
 
 BATCH_SIZES = (1, 2, 4, 8) + tuple(range(16, 257, 16))
 TOKEN_SIZES = tuple(range(16, 129, 16)) + tuple(range(160, 257, 32)) + tuple(range(320, 513, 64))

@@ -29,12 +29,8 @@ _PER_LAYER = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_
 _CONTROL, _USER_DEFINED = 3, 4  # llama.cpp token types
 
 
-def swiftllm_home() -> Path:
-    return Path(os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm")
-
-
 def default_model_dir() -> Path:
-    return swiftllm_home() / "models" / DEFAULT_MODEL_NAME
+    return Path(os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm") / "models" / DEFAULT_MODEL_NAME
 
 
 def _hf_name(gguf_name: str) -> str:

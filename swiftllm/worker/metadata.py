@@ -37,8 +37,7 @@ class AttentionMetadata:
     @staticmethod
     def build(query_lens: np.ndarray, context_lens: np.ndarray, block_table: np.ndarray, block_size: int,
               device: torch.device) -> "AttentionMetadata":
-        query_start = np.zeros(len(query_lens) + 1, dtype=np.int64)
-        np.cumsum(query_lens, out=query_start[1:])
+        query_start = np.concatenate(([0], np.cumsum(query_lens, dtype=np.int64)))
         seq_of_token = np.repeat(np.arange(len(query_lens)), query_lens)
         positions = (context_lens - query_lens)[seq_of_token] + np.arange(query_start[-1]) - query_start[seq_of_token]
         blocks = block_table[seq_of_token, positions // block_size].astype(np.int64)

@@ -16,8 +16,7 @@ class LlamaModel:
     def __init__(self, cfg: ModelConfig, weights: ModelWeights, ops: ModuleType, par: Parallel,
                  max_positions: int) -> None:
         self.cfg, self.w, self.ops, self.par = cfg, weights, ops, par
-        self.heads = cfg.num_heads // par.world_size
-        self.kv_heads = cfg.num_kv_heads // par.world_size
+        self.heads, self.kv_heads = cfg.num_heads // par.world_size, cfg.num_kv_heads // par.world_size
         self.scale = cfg.head_dim ** -0.5
         freqs = torch.outer(torch.arange(max_positions, dtype=torch.float64), cfg.rope_inv_freq())
         # float32 keeps positions beyond 2^8 distinct in bf16 models
@@ -29,8 +28,7 @@ class LlamaModel:
             return torch.nn.functional.embedding(token_ids, self.w.embed)
         local = token_ids - self.par.rank * rows  # vocab-parallel: each rank owns a slice of rows
         inside = (local >= 0) & (local < rows)
-        h = self.w.embed[local.clamp(0, rows - 1)] * inside[:, None]
-        return self.par.all_reduce(h)
+        return self.par.all_reduce(self.w.embed[local.clamp(0, rows - 1)] * inside[:, None])
 
     def forward(self, token_ids: torch.Tensor, meta: AttentionMetadata, k_cache: torch.Tensor,
                 v_cache: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,8 +38,7 @@ class LlamaModel:
         n_q, n_kv = self.heads * d, self.kv_heads * d
         for i, lw in enumerate(self.w.layers):
             x, residual = ops.rms_norm(h, lw.input_norm, cfg.rms_norm_eps, residual)
-            qkv = ops.linear(x, lw.qkv, lw.qkv_bias)
-            q, k, v = qkv.split([n_q, n_kv, n_kv], dim=-1)
+            q, k, v = ops.linear(x, lw.qkv, lw.qkv_bias).split([n_q, n_kv, n_kv], dim=-1)
             q = ops.rotary_store_kv(q.view(-1, self.heads, d), k.view(-1, self.kv_heads, d),
                                     v.view(-1, self.kv_heads, d), meta.positions, self.cos_sin, k_cache[i],
                                     v_cache[i], meta.slot_mapping)

@@ -49,9 +49,8 @@ class WorkerConfig:
     def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
         """auto: float32 on CPU; on CUDA the checkpoint's float16/bfloat16, else bfloat16."""
         if self.dtype == "auto":
-            if self.torch_device.type != "cuda":
-                return torch.float32
-            return DTYPES[checkpoint_dtype] if checkpoint_dtype in ("float16", "bfloat16") else torch.bfloat16
+            cuda_dtype = torch.float16 if checkpoint_dtype == "float16" else torch.bfloat16
+            return cuda_dtype if self.torch_device.type == "cuda" else torch.float32
         if self.dtype not in DTYPES:
             raise ModelError(f"unsupported dtype {self.dtype!r}; choose from {', '.join(DTYPES)}")
         return DTYPES[self.dtype]
@@ -113,14 +112,12 @@ class ModelRunner:
         if max_model_len > mc.max_context:
             raise ModelError(f"max_model_len {max_model_len} exceeds the model's limit {mc.max_context}")
         self.cache = None  # free the old cache before allocating a new one
-        need = num_blocks * self.block_bytes(block_size)
-        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
+        need, ram = num_blocks * self.block_bytes(block_size), os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
         if self.device.type == "cpu" and need > ram:  # the kernel would kill us on first touch instead
             raise ModelError(f"a KV cache of {num_blocks} blocks needs {need / 2**30:.1f} GiB; RAM: {ram / 2**30:.1f}")
         self.cache = KVCache(mc.num_layers, mc.num_kv_heads // self.par.world_size, mc.head_dim, block_size,
                              num_blocks, num_cpu_blocks, self.dtype, self.device)
         self.model = LlamaModel(mc, self.weights, self.ops, self.par, max_model_len)
-        self.max_model_len = max_model_len
         self.forget()
         if self.cfg.cuda_graphs and self.device.type == "cuda" and hasattr(self.ops, "GraphRunner"):
             self.graphs = self.ops.GraphRunner(self, block_size, max_model_len)
@@ -196,8 +193,7 @@ class ModelRunner:
     def collect(self, step: Launched) -> StepResult:
         """The step's result, once the device has run it (steps are read back in launch order)."""
         while step.result is None:
-            first = self.in_flight.popleft()
-            t0 = time.perf_counter()
+            first, t0 = self.in_flight.popleft(), time.perf_counter()
             if first.done is not None:
                 first.done.synchronize()
             first.result = StepResult(first.seq_ids, **{k: v.numpy() for k, v in first.host.items()},
@@ -212,8 +208,7 @@ class ModelRunner:
         """The step's result arrays, on the device: tokens, and logprobs if any row asked."""
         if len(cmd.penalty_tokens) and len(sampled):
             lens = cmd.penalty_lens
-            starts = np.concatenate(([0], np.cumsum(lens)))
-            picked = np.concatenate([cmd.penalty_tokens[starts[i]:starts[i + 1]] for i in sampled])
+            picked = cmd.penalty_tokens[np.repeat(cmd.sample != 0, lens)]  # the sampled rows' tokens
             owner = np.repeat(cmd.seq_ids[sampled], lens[sampled])
             for j in np.nonzero(picked == LAST_TOKEN)[0]:  # a token the controller has not read back yet
                 picked[j] = self.last_tokens.get(int(owner[j]), 0)

@@ -28,8 +28,7 @@ MAX_QUEUED = 64  # requests read ahead of the one running (stamped on arrival); 
 class WorkerServer:
     def __init__(self, runner: ModelRunner, bind: str | None = None,
                  max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES) -> None:
-        self.runner, self.max_message_bytes = runner, max_message_bytes
-        self.runtime_dir = None
+        self.runner, self.max_message_bytes, self.runtime_dir = runner, max_message_bytes, None
         if bind is None:  # an ipc:// path in a fresh directory only this user can enter (mkdtemp makes it 0700)
             runtime = os.environ.get("XDG_RUNTIME_DIR", "")
             self.runtime_dir = tempfile.mkdtemp(prefix="swiftllm-", dir=runtime if os.path.isdir(runtime) else None)
@@ -41,15 +40,15 @@ class WorkerServer:
         self.socket.setsockopt(zmq.MAXMSGSIZE, 2 * max_message_bytes + 4096)
         self.socket.bind(bind)
         self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)  # the real port for tcp://...:*
-        self.epoch = 0  # 0: no session yet
-        # a random start, so that a restarted worker at the same address refuses its predecessor's controller
-        self.next_epoch = secrets.randbelow(2**30) + 1
+        # epoch 0: no session yet; the next starts at random, so that a restarted worker at the same address
+        # refuses its predecessor's controller
+        self.epoch, self.next_epoch = 0, secrets.randbelow(2**30) + 1
         self.geometry: CacheGeometry | None = None
         self.running = False
         self.step_in_flight: tuple[list[bytes], int, Launched, float] | None = None  # envelope, id, step, queue_ms
-        self.wake = self.context.socket(zmq.PAIR)
+        # the waiting thread wakes the loop through this pair; wake_sender is that thread's alone
+        self.wake, self.wake_sender = (self.context.socket(zmq.PAIR) for _ in range(2))
         self.wake.bind(f"inproc://wake-{id(self)}")
-        self.wake_sender = self.context.socket(zmq.PAIR)  # used by the waiting thread alone
         self.wake_sender.connect(f"inproc://wake-{id(self)}")
         self.waiter = ThreadPoolExecutor(1, "device-wait")
 
@@ -60,11 +59,8 @@ class WorkerServer:
         poller.register(self.wake, zmq.POLLIN)
         self.running = True
         while self.running:
-            while len(queue) < MAX_QUEUED:  # read what has arrived, so queue_ms counts from arrival
-                try:
-                    queue.append((self.socket.recv_multipart(zmq.NOBLOCK), time.perf_counter()))
-                except zmq.Again:
-                    break
+            while len(queue) < MAX_QUEUED and self.socket.poll(0):  # read what has arrived: queue_ms counts from then
+                queue.append((self.socket.recv_multipart(), time.perf_counter()))
             if queue:
                 frames, received = queue.popleft()
                 # frames[:-1] is the routing envelope (the peer's identity, plus an empty frame from a REQ socket)

@@ -33,16 +33,12 @@ class ModelWeights:
     lm_head: torch.Tensor  # the embedding itself when tied
 
 
-def checkpoint_files(path: Path) -> list[Path]:
-    for pattern in ("*.safetensors", "pytorch_model*.bin"):
-        if files := sorted(path.glob(pattern)):
-            return files
-    raise ModelError(f"no weights in {path} (expected *.safetensors or pytorch_model*.bin)")
-
-
 def iter_checkpoint(path: Path) -> Iterator[tuple[str, torch.Tensor]]:
     # Sharded checkpoints list their files in an index; reading every matching file gives the same set.
-    for f in checkpoint_files(path):
+    files = sorted(path.glob("*.safetensors")) or sorted(path.glob("pytorch_model*.bin"))
+    if not files:
+        raise ModelError(f"no weights in {path} (expected *.safetensors or pytorch_model*.bin)")
+    for f in files:
         if f.suffix == ".safetensors":
             with safe_open(str(f), framework="pt") as st:
                 for name in st.keys():
