@@ -98,6 +98,14 @@ def main() -> None:
             print(f"  prefill-carrying steps: t129 {pre129:.1f} ms vs t1 {pre1:.1f} ms (+{pre129 - pre1:.1f}); "
                   f"decode-only: {len(dec)} steps {sum(dec):.1f} ms; at all {n} rows: {len(full)} steps, "
                   f"median {np.median(full) if full else float('nan'):.2f} ms")
+    # the same decode steps outside the engine, at the decode phase's mean context: what the engine adds
+    from forward import step_cmd, time_pipelined
+    for n in (int(b) for b in args.batches.split(",")):
+        per_seq = -(-(PROMPT + 64) // 16)
+        cmd = step_cmd([1] * n, [PROMPT + 64] * n, [i * per_seq for i in range(n)], LLAMA3_8B["vocab_size"])
+        cmd.temperature[:] = float(args.temperature.split(",")[-1])
+        data.setdefault("bare_ms", {})[n] = ms = time_pipelined(runner, cmd)
+        print(f"bare pipelined decode step, {n} rows at context {PROMPT + 64}: {ms:.2f} ms")
     write_results("step_trace", data)
 
 
