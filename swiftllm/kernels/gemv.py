@@ -1,13 +1,13 @@
 """Small-batch linear layer y = x @ W^T (+ bias) for M <= 64 rows: a weight-streaming GEMV.
 
-Every program owns BLOCK_N output columns over the whole K. Grid: (cdiv(N, BLOCK_N),). With SILU, x is the
-gate_up activation [M, 2K] and the kernel multiplies W by silu_and_mul(x), computed as it loads x."""
+A program owns BLOCK_N output columns of BLOCK_M rows over the whole K. Grid: (cdiv(N, BLOCK_N) * cdiv(M, BLOCK_M),).
+With SILU, x is gate_up's output [M, 2K] and the kernel multiplies W by silu_and_mul(x), computed as it loads x."""
 # Owning whole columns, a program reads W exactly once in long coalesced rows and needs no split-K reduction; x is
 # re-read from L2.
 # Decode at small batch is nothing but streaming weights. At one row a multiply-add into a [BLOCK_N, BLOCK_K]
 # accumulator streams an 8B model's layers 8% faster than tl.dot (which pads x to 16 rows); at 2-16 rows tl.dot
-# beats cuBLAS by ~5% (H100, CUDA graphs of 8 layers' projections); at 17-32 rows, with y^T = W x^T so that W's
-# 64-128 columns are the MMA's long side, by 2-6% (bench/gemm_sweep.py).
+# beats cuBLAS by ~5% (H100, CUDA graphs of 8 layers' projections); at 17-64 rows, with y^T = W x^T so that W's
+# 64-128 columns are the MMA's long side, by 2-7% on most matrices (bench/forward.py's gemv table).
 
 import torch
 import triton

@@ -53,7 +53,7 @@ def draw(logits: torch.Tensor, rows: np.ndarray, temperature: np.ndarray, top_p:
     dev = logits.device
     if dev.type == "cuda" and not truncate:  # one kernel: two reads of the logits, not eight float32 passes
         from swiftllm.kernels.sample import inverse_cdf_sample  # Triton only where kernels run
-        return inverse_cdf_sample(logits, *(to_device(a, dev) for a in (rows, temperature[rows], u)))
+        return inverse_cdf_sample(logits, *(to_device(a, dev) for a in (rows, temperature[rows], u.astype('f4'))))
     probs = (logits[to_device(rows, dev)].float() / to_device(temperature[rows], dev)[:, None]).softmax(-1)
     if truncate:
         probs, order = probs.sort(-1, descending=True)
