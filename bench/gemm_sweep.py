@@ -23,8 +23,23 @@ MATRICES = {"qkv": (6144, 4096), "o": (4096, 4096), "gate_up": (28672, 4096), "d
 
 
 @triton.jit(do_not_specialize=["m_rows"])
-def _skinny_kernel(x_ptr, w_ptr, y_ptr, part_ptr, count_ptr, m_rows, n_cols, k_dim, x_stride, w_stride, y_stride,
-                   BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, SPLIT_K: tl.constexpr):
+def _skinny_kernel(
+    x_ptr,
+    w_ptr,
+    y_ptr,
+    part_ptr,
+    count_ptr,
+    m_rows,
+    n_cols,
+    k_dim,
+    x_stride,
+    w_stride,
+    y_stride,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    SPLIT_K: tl.constexpr,
+):
     pid_n, pid_k, pid_m = tl.program_id(0), tl.program_id(1), tl.program_id(2)
     n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -34,7 +49,9 @@ def _skinny_kernel(x_ptr, w_ptr, y_ptr, part_ptr, count_ptr, m_rows, n_cols, k_d
     acc = tl.zeros([BLOCK_N, BLOCK_M], tl.float32)
     for k0 in range(pid_k * k_len, (pid_k + 1) * k_len, BLOCK_K):
         w = tl.load(w_rows + k0 + k[None, :])
-        x = tl.load(x_ptr + m[:, None] * x_stride + k0 + k[None, :], mask=m[:, None] < m_rows, other=0.0)
+        x = tl.load(
+            x_ptr + m[:, None] * x_stride + k0 + k[None, :], mask=m[:, None] < m_rows, other=0.0
+        )
         acc = tl.dot(w, tl.trans(x), acc)
     mask = (m[None, :] < m_rows) & (n[:, None] < n_cols)
     y_ptrs = y_ptr + m[None, :] * y_stride + n[:, None]
@@ -43,14 +60,25 @@ def _skinny_kernel(x_ptr, w_ptr, y_ptr, part_ptr, count_ptr, m_rows, n_cols, k_d
     else:
         tile = (pid_m * tl.num_programs(0) + pid_n) * BLOCK_N * BLOCK_M
         offs = tl.arange(0, BLOCK_N)[:, None] * BLOCK_M + tl.arange(0, BLOCK_M)[None, :]
-        tl.store(part_ptr + pid_k * tl.num_programs(0) * tl.num_programs(2) * BLOCK_N * BLOCK_M + tile + offs, acc)
+        tl.store(
+            part_ptr
+            + pid_k * tl.num_programs(0) * tl.num_programs(2) * BLOCK_N * BLOCK_M
+            + tile
+            + offs,
+            acc,
+        )
         tl.debug_barrier()
         count = tl.atomic_add(count_ptr + pid_m * tl.num_programs(0) + pid_n, 1, sem="acq_rel")
         if count == SPLIT_K - 1:
             total = tl.zeros([BLOCK_N, BLOCK_M], tl.float32)
             for s in range(SPLIT_K):
-                total += tl.load(part_ptr + s * tl.num_programs(0) * tl.num_programs(2) * BLOCK_N * BLOCK_M
-                                 + tile + offs, cache_modifier=".cg")
+                total += tl.load(
+                    part_ptr
+                    + s * tl.num_programs(0) * tl.num_programs(2) * BLOCK_N * BLOCK_M
+                    + tile
+                    + offs,
+                    cache_modifier=".cg",
+                )
             tl.store(y_ptrs, total.to(y_ptr.dtype.element_ty), mask=mask)
             tl.atomic_xchg(count_ptr + pid_m * tl.num_programs(0) + pid_n, 0)
 
@@ -58,18 +86,38 @@ def _skinny_kernel(x_ptr, w_ptr, y_ptr, part_ptr, count_ptr, m_rows, n_cols, k_d
 class Skinny:
     """One config; its partials buffer and counters are allocated once (the counters reset themselves)."""
 
-    def __init__(self, block_m: int, block_n: int, block_k: int, split_k: int, warps: int, stages: int) -> None:
+    def __init__(
+        self, block_m: int, block_n: int, block_k: int, split_k: int, warps: int, stages: int
+    ) -> None:
         self.cfg = (block_m, block_n, block_k, split_k, warps, stages)
         self.count = torch.zeros(4096, dtype=torch.int32, device=DEV)
-        self.part = torch.empty(split_k * 256 * 28672 if split_k > 1 else 1, dtype=torch.float32, device=DEV)
+        self.part = torch.empty(
+            split_k * 256 * 28672 if split_k > 1 else 1, dtype=torch.float32, device=DEV
+        )
 
     def __call__(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         bm, bn, bk, sk, warps, stages = self.cfg
         (m, k), (n, _) = x.shape, w.shape
         y = torch.empty((m, n), dtype=x.dtype, device=x.device)
         _skinny_kernel[(triton.cdiv(n, bn), sk, triton.cdiv(m, bm))](
-            x, w, y, self.part, self.count, m, n, k, x.stride(0), w.stride(0), y.stride(0),
-            BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, SPLIT_K=sk, num_warps=warps, num_stages=stages)
+            x,
+            w,
+            y,
+            self.part,
+            self.count,
+            m,
+            n,
+            k,
+            x.stride(0),
+            w.stride(0),
+            y.stride(0),
+            BLOCK_M=bm,
+            BLOCK_N=bn,
+            BLOCK_K=bk,
+            SPLIT_K=sk,
+            num_warps=warps,
+            num_stages=stages,
+        )
         return y
 
 
@@ -79,7 +127,8 @@ def configs(m: int, quick: bool) -> list[tuple]:
         bms = [64, 128]
     out = []
     for bm, bn, bk, sk, (warps, stages) in itertools.product(
-            bms, (64, 128), (64, 128), (1, 2, 4), ((4, 4), (4, 6), (8, 4))):
+        bms, (64, 128), (64, 128), (1, 2, 4), ((4, 4), (4, 6), (8, 4))
+    ):
         if bm >= 128 and (bk == 128 and stages == 6):
             continue  # does not fit shared memory
         if quick and (warps, stages) == (8, 4):
@@ -96,8 +145,10 @@ def main() -> None:
     t_start = time.time()
     data = {**device_info(), "ceilings": ceilings(), "rows": []}
     bw = data["ceilings"]["copy_bw_Bps"]
-    weights = {name: [torch.randn(n, k, device=DEV, dtype=torch.bfloat16) / 64 for _ in range(8)]
-               for name, (n, k) in MATRICES.items()}
+    weights = {
+        name: [torch.randn(n, k, device=DEV, dtype=torch.bfloat16) / 64 for _ in range(8)]
+        for name, (n, k) in MATRICES.items()
+    }
     kernels: dict[tuple, Skinny] = {}
     for m in (int(r) for r in args.rows.split(",")):
         for name, ws in weights.items():
@@ -105,7 +156,12 @@ def main() -> None:
             x = torch.randn(m, k, device=DEV, dtype=torch.bfloat16)
             ref = torch.nn.functional.linear(x, ws[0])
             cublas = time_graph(lambda: [torch.nn.functional.linear(x, w) for w in ws], reps=4) / 8  # noqa: B023
-            row = {"matrix": name, "rows": m, "cublas_of_bw": n * k * 2 / (cublas / 1e3) / bw, "configs": []}
+            row = {
+                "matrix": name,
+                "rows": m,
+                "cublas_of_bw": n * k * 2 / (cublas / 1e3) / bw,
+                "configs": [],
+            }
             for cfg in configs(m, args.quick):
                 if k % (cfg[2] * cfg[3]):
                     continue
@@ -116,19 +172,30 @@ def main() -> None:
                 except Exception as e:  # noqa: BLE001 - a config that does not compile is skipped, with why
                     print(f"  {name} m={m} {cfg}: {type(e).__name__} {str(e)[:80]}", flush=True)
                     continue
-                row["configs"].append({"cfg": list(cfg), "of_bw": n * k * 2 / (ms / 1e3) / bw, "rel_err": err})
+                row["configs"].append(
+                    {"cfg": list(cfg), "of_bw": n * k * 2 / (ms / 1e3) / bw, "rel_err": err}
+                )
             best = max(row["configs"], key=lambda c: c["of_bw"])
             row["best"] = best
             data["rows"].append(row)
-            print(f"{name:8s} m={m:3d} cuBLAS {row['cublas_of_bw']:.3f}  best {best['of_bw']:.3f} {best['cfg']} "
-                  f"err {best['rel_err']:.1e}  [{time.time() - t_start:.0f} s]", flush=True)
+            print(
+                f"{name:8s} m={m:3d} cuBLAS {row['cublas_of_bw']:.3f}  best {best['of_bw']:.3f} {best['cfg']} "
+                f"err {best['rel_err']:.1e}  [{time.time() - t_start:.0f} s]",
+                flush=True,
+            )
     write_results("gemm_sweep", data)
-    print(f"\n{data['device']}  copy {bw / 1e12:.2f} TB/s   fraction of copy bandwidth, 8 layers' weights")
-    print(f"{'matrix':8s} {'rows':>4} {'cuBLAS':>7} {'ours':>6} {'ratio':>6}  (BM, BN, BK, split, warps, stages)")
+    print(
+        f"\n{data['device']}  copy {bw / 1e12:.2f} TB/s   fraction of copy bandwidth, 8 layers' weights"
+    )
+    print(
+        f"{'matrix':8s} {'rows':>4} {'cuBLAS':>7} {'ours':>6} {'ratio':>6}  (BM, BN, BK, split, warps, stages)"
+    )
     for r in data["rows"]:
         b = r["best"]
-        print(f"{r['matrix']:8s} {r['rows']:4d} {r['cublas_of_bw']:7.3f} {b['of_bw']:6.3f} "
-              f"{b['of_bw'] / r['cublas_of_bw']:6.3f}  {b['cfg']}")
+        print(
+            f"{r['matrix']:8s} {r['rows']:4d} {r['cublas_of_bw']:7.3f} {b['of_bw']:6.3f} "
+            f"{b['of_bw'] / r['cublas_of_bw']:6.3f}  {b['cfg']}"
+        )
     worst = max(c["rel_err"] for r in data["rows"] for c in r["configs"])
     print(f"worst relative error over every config: {worst:.1e}")
 

@@ -27,11 +27,15 @@ def main() -> None:
     ap.add_argument("--context", type=int, default=1088)
     ap.add_argument("--scatter", action="store_true")
     args = ap.parse_args()
-    runner = ModelRunner(WorkerConfig(model=config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16"))
+    runner = ModelRunner(
+        WorkerConfig(model=config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16")
+    )
     per_seq = -(-args.context // 16) + 2
     runner.init_cache(16, 256 * per_seq + 16, 1, 2048)
     for b in (int(x) for x in args.batches.split(",")):
-        cmd = step_cmd([1] * b, [args.context] * b, [i * per_seq for i in range(b)], LLAMA3_8B["vocab_size"])
+        cmd = step_cmd(
+            [1] * b, [args.context] * b, [i * per_seq for i in range(b)], LLAMA3_8B["vocab_size"]
+        )
         if args.scatter:
             perm = np.random.default_rng(0).permutation(b * per_seq).astype(np.int32)
             cmd.block_table[:] = perm[cmd.block_table]
@@ -52,8 +56,10 @@ def main() -> None:
                 by_kernel[name][0] += e.device_time_total / steps
                 by_kernel[name][1] += 1 / steps
         total = sum(v[0] for v in by_kernel.values())
-        print(f"\nbatch {b}, context {args.context}{' (scattered blocks)' if args.scatter else ''}: "
-              f"GPU kernels {total / 1e3:.2f} ms per step, wall {wall:.2f} ms (profiled)")
+        print(
+            f"\nbatch {b}, context {args.context}{' (scattered blocks)' if args.scatter else ''}: "
+            f"GPU kernels {total / 1e3:.2f} ms per step, wall {wall:.2f} ms (profiled)"
+        )
         print(f"{'kernel':60s} {'us/step':>8} {'calls':>6} {'us/call':>8} {'share':>6}")
         for name, (us, calls) in sorted(by_kernel.items(), key=lambda kv: -kv[1][0])[:22]:
             print(f"{name:60s} {us:8.1f} {calls:6.0f} {us / max(calls, 1):8.2f} {us / total:6.1%}")

@@ -48,32 +48,56 @@ def main() -> None:
     p_lens = lengths(rng, args.requests, int(PROMPT_TOKENS * scale))
     o_lens = lengths(rng, args.requests, int(OUTPUT_TOKENS * scale))
     prompts = [rng.integers(0, LLAMA3_8B["vocab_size"], n).tolist() for n in p_lens]
-    data = {**device_info(), "shape": "Llama-3-8B (dummy bf16)", "requests": args.requests,
-            "prompt_tokens": int(p_lens.sum()), "output_tokens": int(o_lens.sum()),
-            "max_num_batched_tokens": args.max_batched_tokens, "ceilings": ceilings(), "runs": []}
-    llm = LLM(config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16", max_model_len=4096,
-              max_num_batched_tokens=args.max_batched_tokens)
+    data = {
+        **device_info(),
+        "shape": "Llama-3-8B (dummy bf16)",
+        "requests": args.requests,
+        "prompt_tokens": int(p_lens.sum()),
+        "output_tokens": int(o_lens.sum()),
+        "max_num_batched_tokens": args.max_batched_tokens,
+        "ceilings": ceilings(),
+        "runs": [],
+    }
+    llm = LLM(
+        config_dir(LLAMA3_8B),
+        load_format="dummy",
+        dtype="bfloat16",
+        max_model_len=4096,
+        max_num_batched_tokens=args.max_batched_tokens,
+    )
     # warm-up at full steps and batches too: the caching allocator grows and the sampling kernel compiles outside
     # the timed runs (with only 8 short requests, the first timed run paid for them: 23.4 s against 21.1)
     llm.generate(prompts[:256], SamplingParams(max_tokens=8, ignore_eos=True, temperature=1.0))
     for temperature in (0.0, 1.0):
-        params = [SamplingParams(max_tokens=int(n), ignore_eos=True, temperature=temperature, seed=i)
-                  for i, n in enumerate(o_lens)]
+        params = [
+            SamplingParams(max_tokens=int(n), ignore_eos=True, temperature=temperature, seed=i)
+            for i, n in enumerate(o_lens)
+        ]
         t0 = time.perf_counter()
         outs = llm.generate(prompts, params)
         elapsed = time.perf_counter() - t0
         assert sum(len(o.token_ids) for o in outs) == o_lens.sum()
         total = p_lens.sum() + o_lens.sum()
-        data["runs"].append({"temperature": temperature, "seconds": elapsed, "total_tokens_per_s": total / elapsed,
-                             "output_tokens_per_s": o_lens.sum() / elapsed})
+        data["runs"].append(
+            {
+                "temperature": temperature,
+                "seconds": elapsed,
+                "total_tokens_per_s": total / elapsed,
+                "output_tokens_per_s": o_lens.sum() / elapsed,
+            }
+        )
         print(f"temperature {temperature}: {elapsed:.2f} s", flush=True)
     write_results("throughput", data)
-    print(f"\n{data['device']}  commit {data['commit']}  {args.requests} requests, {data['prompt_tokens']} prompt + "
-          f"{data['output_tokens']} output tokens, token budget {args.max_batched_tokens}")
+    print(
+        f"\n{data['device']}  commit {data['commit']}  {args.requests} requests, {data['prompt_tokens']} prompt + "
+        f"{data['output_tokens']} output tokens, token budget {args.max_batched_tokens}"
+    )
     print(f"{'run':>16} {'s':>7} {'total tok/s':>12} {'output tok/s':>13} {'vLLM s / ours':>14}")
     for r in data["runs"]:
-        print(f"{'temperature ' + str(r['temperature']):>16} {r['seconds']:7.2f} {r['total_tokens_per_s']:12.0f} "
-              f"{r['output_tokens_per_s']:13.0f} {VLLM_S * scale / r['seconds']:14.2f}")
+        print(
+            f"{'temperature ' + str(r['temperature']):>16} {r['seconds']:7.2f} {r['total_tokens_per_s']:12.0f} "
+            f"{r['output_tokens_per_s']:13.0f} {VLLM_S * scale / r['seconds']:14.2f}"
+        )
     print(f"{'vLLM 0.24':>16} {VLLM_S:7.2f} {15564:12d} {7775:13d}")
 
 

@@ -27,7 +27,9 @@ SEQ_ID = 0  # our only sequence
 
 
 def int32s(values: list[int]) -> bytes:
-    return np.asarray(values, dtype="<i4").tobytes()  # every array travels as packed little-endian bytes
+    return np.asarray(
+        values, dtype="<i4"
+    ).tobytes()  # every array travels as packed little-endian bytes
 
 
 class Worker:
@@ -56,18 +58,34 @@ class Worker:
         self.send(op, **fields)
         return self.recv()
 
-    def send_step(self, tokens: list[int], context_len: int, blocks: list[int], sample: int = 1) -> None:
+    def send_step(
+        self, tokens: list[int], context_len: int, blocks: list[int], sample: int = 1
+    ) -> None:
         """New tokens of our sequence; context_len counts every token in the cache once they are added."""
-        self.send("step", seq_ids=int32s([SEQ_ID]), query_lens=int32s([len(tokens)]),
-                  context_lens=int32s([context_len]), token_ids=int32s(tokens),
-                  block_table={"shape": [1, len(blocks)], "data": int32s(blocks)}, sample=int32s([sample]))
+        self.send(
+            "step",
+            seq_ids=int32s([SEQ_ID]),
+            query_lens=int32s([len(tokens)]),
+            context_lens=int32s([context_len]),
+            token_ids=int32s(tokens),
+            block_table={"shape": [1, len(blocks)], "data": int32s(blocks)},
+            sample=int32s([sample]),
+        )
         # left out, so the worker's defaults apply: temperature 0 (greedy), top_p 1, top_k 0, seed 0, no penalties
 
 
 def generate(worker: Worker, prompt: list[int], max_tokens: int, eos: set[int]) -> list[int]:
     max_len = len(prompt) + max_tokens
-    blocks = list(range(-(-max_len // BLOCK_SIZE)))  # the whole cache is ours: our i-th block is block i
-    worker.call("init_cache", block_size=BLOCK_SIZE, num_blocks=len(blocks), num_cpu_blocks=0, max_model_len=max_len)
+    blocks = list(
+        range(-(-max_len // BLOCK_SIZE))
+    )  # the whole cache is ours: our i-th block is block i
+    worker.call(
+        "init_cache",
+        block_size=BLOCK_SIZE,
+        num_blocks=len(blocks),
+        num_cpu_blocks=0,
+        max_model_len=max_len,
+    )
     # Chunked prefill: two steps, and only the one that completes the prompt samples a token.
     half = len(prompt) // 2
     if half:
@@ -78,7 +96,9 @@ def generate(worker: Worker, prompt: list[int], max_tokens: int, eos: set[int]) 
     out: list[int] = []
     context_len, in_flight, stopped = len(prompt), 1, False
     while in_flight:
-        if not stopped and len(out) + in_flight < max_tokens:  # queue the next decode before reading this token
+        if (
+            not stopped and len(out) + in_flight < max_tokens
+        ):  # queue the next decode before reading this token
             context_len += 1
             worker.send_step([-1], context_len, blocks)
             in_flight += 1
@@ -92,8 +112,15 @@ def generate(worker: Worker, prompt: list[int], max_tokens: int, eos: set[int]) 
             out.append(token)
     # Tell the worker it may forget the sequence: a step with no sequences, only `finished`.
     empty = int32s([])
-    worker.call("step", seq_ids=empty, query_lens=empty, context_lens=empty, token_ids=empty,
-                block_table={"shape": [0, 0], "data": empty}, finished=int32s([SEQ_ID]))
+    worker.call(
+        "step",
+        seq_ids=empty,
+        query_lens=empty,
+        context_lens=empty,
+        token_ids=empty,
+        block_table={"shape": [0, 0], "data": empty},
+        finished=int32s([SEQ_ID]),
+    )
     return out
 
 
@@ -104,14 +131,18 @@ def main() -> int:
     parser.add_argument("--max-tokens", type=int, default=32)
     args = parser.parse_args()
     worker = Worker(args.worker)
-    info = worker.call("hello")  # takes the worker over: a new epoch that our later requests must carry
+    info = worker.call(
+        "hello"
+    )  # takes the worker over: a new epoch that our later requests must carry
     worker.epoch = info["epoch"]
     config = info["model_config"]
     tokenizer = Tokenizer.from_file(str(Path(info["model_dir"]) / "tokenizer.json"))
     prompt = tokenizer.encode(args.prompt).ids
     if not prompt or args.max_tokens < 1 or len(prompt) + args.max_tokens > config["max_context"]:
-        sys.exit(f"need a prompt of >= 1 tokens (got {len(prompt)}), --max-tokens >= 1, and the two together "
-                 f"<= {config['max_context']}")
+        sys.exit(
+            f"need a prompt of >= 1 tokens (got {len(prompt)}), --max-tokens >= 1, and the two together "
+            f"<= {config['max_context']}"
+        )
     print(tokenizer.decode(generate(worker, prompt, args.max_tokens, set(config["eos_token_ids"]))))
     return 0
 

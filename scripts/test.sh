@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check swiftllm tests bench examples
+.venv/bin/ruff format --check swiftllm tests bench examples
 exec .venv/bin/python -m pytest "$@"

@@ -33,7 +33,9 @@ class ModelConfig:
     sliding_window: int | None = None
     torch_dtype: str = "float32"
     eos_token_ids: tuple[int, ...] = ()
-    generation_defaults: dict = field(default_factory=dict)  # temperature/top_p/top_k from generation_config
+    generation_defaults: dict = field(
+        default_factory=dict
+    )  # temperature/top_p/top_k from generation_config
 
     @property
     def q_size(self) -> int:
@@ -46,13 +48,17 @@ class ModelConfig:
     @property
     def max_context(self) -> int:
         """Longest context served: the position limit, or Mistral's window (we do not implement sliding)."""
-        return min(self.max_position_embeddings, self.sliding_window or self.max_position_embeddings)
+        return min(
+            self.max_position_embeddings, self.sliding_window or self.max_position_embeddings
+        )
 
     @staticmethod
     def from_dict(cfg: dict, generation: dict | None = None) -> "ModelConfig":
         arch = (cfg.get("architectures") or ["LlamaForCausalLM"])[0]
         if arch not in SUPPORTED_ARCHITECTURES:
-            raise ModelError(f"unsupported architecture {arch!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
+            raise ModelError(
+                f"unsupported architecture {arch!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
+            )
         generation = generation or {}
         heads = cfg["num_attention_heads"]
         # transformers 5 writes rope_parameters (theta inside); older configs rope_theta + rope_scaling.
@@ -60,20 +66,34 @@ class ModelConfig:
         theta = rope.pop("rope_theta", None) or cfg.get("rope_theta", 10000.0)
         rope_type = rope.setdefault("rope_type", rope.get("type", "default"))
         if rope_type not in ("default", "linear", "llama3"):
-            raise ModelError(f"unsupported rope scaling type {rope_type!r}; supported: default, linear, llama3")
+            raise ModelError(
+                f"unsupported rope scaling type {rope_type!r}; supported: default, linear, llama3"
+            )
         eos = generation.get("eos_token_id", cfg.get("eos_token_id"))
         eos_ids = tuple(eos) if isinstance(eos, list) else (() if eos is None else (eos,))
         window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
         return ModelConfig(
-            architecture=arch, vocab_size=cfg["vocab_size"], hidden_size=cfg["hidden_size"],
-            intermediate_size=cfg["intermediate_size"], num_layers=cfg["num_hidden_layers"], num_heads=heads,
+            architecture=arch,
+            vocab_size=cfg["vocab_size"],
+            hidden_size=cfg["hidden_size"],
+            intermediate_size=cfg["intermediate_size"],
+            num_layers=cfg["num_hidden_layers"],
+            num_heads=heads,
             num_kv_heads=cfg.get("num_key_value_heads") or heads,
-            head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads, rms_norm_eps=cfg.get("rms_norm_eps", 1e-6),
-            rope_theta=float(theta), max_position_embeddings=cfg.get("max_position_embeddings", 2048),
-            tie_word_embeddings=cfg.get("tie_word_embeddings", False), qkv_bias=arch == "Qwen2ForCausalLM",
-            rope_scaling=rope, sliding_window=window if arch == "MistralForCausalLM" else None,
-            torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"), eos_token_ids=eos_ids,
-            generation_defaults={k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation})
+            head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
+            rms_norm_eps=cfg.get("rms_norm_eps", 1e-6),
+            rope_theta=float(theta),
+            max_position_embeddings=cfg.get("max_position_embeddings", 2048),
+            tie_word_embeddings=cfg.get("tie_word_embeddings", False),
+            qkv_bias=arch == "Qwen2ForCausalLM",
+            rope_scaling=rope,
+            sliding_window=window if arch == "MistralForCausalLM" else None,
+            torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"),
+            eos_token_ids=eos_ids,
+            generation_defaults={
+                k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation
+            },
+        )
 
     @staticmethod
     def from_dir(path: str | Path) -> "ModelConfig":
@@ -89,7 +109,10 @@ class ModelConfig:
 
     def rope_inv_freq(self) -> torch.Tensor:
         """Inverse rotary frequencies [head_dim/2], float64, with linear or llama3 scaling applied."""
-        inv = 1.0 / (self.rope_theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float64) / self.head_dim))
+        inv = 1.0 / (
+            self.rope_theta
+            ** (torch.arange(0, self.head_dim, 2, dtype=torch.float64) / self.head_dim)
+        )
         s = self.rope_scaling
         if s["rope_type"] == "linear":
             inv = inv / s["factor"]
@@ -99,6 +122,11 @@ class ModelConfig:
             wavelen = 2 * math.pi / inv
             smooth = ((old_len / wavelen - lo) / (hi - lo)).clamp(0, 1)
             # long wavelengths are divided by factor, short ones kept, the band between blends the two
-            inv = torch.where(wavelen > old_len / lo, inv / factor,
-                              torch.where(wavelen < old_len / hi, inv, (1 - smooth) * inv / factor + smooth * inv))
+            inv = torch.where(
+                wavelen > old_len / lo,
+                inv / factor,
+                torch.where(
+                    wavelen < old_len / hi, inv, (1 - smooth) * inv / factor + smooth * inv
+                ),
+            )
         return inv

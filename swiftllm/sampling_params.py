@@ -6,7 +6,9 @@ from dataclasses import dataclass, replace
 @dataclass(frozen=True)
 class SamplingParams:
     max_tokens: int = 16
-    temperature: float | None = None  # None: the model's generation_config default, else 1.0; 0 = greedy
+    temperature: float | None = (
+        None  # None: the model's generation_config default, else 1.0; 0 = greedy
+    )
     top_p: float | None = None  # None: model default, else 1.0 (off)
     top_k: int | None = None  # None: model default, else 0 (off)
     seed: int | None = None  # None: a random seed, fixed at admission
@@ -19,18 +21,30 @@ class SamplingParams:
     include_stop_str_in_output: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "stop", (self.stop,) if isinstance(self.stop, str) else tuple(self.stop))
+        object.__setattr__(
+            self, "stop", (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
+        )
         object.__setattr__(self, "stop_token_ids", tuple(self.stop_token_ids))
         checks = [
-            (isinstance(self.max_tokens, int) and self.max_tokens >= 1, "max_tokens must be an integer >= 1"),
-            (self.temperature is None or 0 <= self.temperature <= 100, "temperature must be in [0, 100]"),
+            (
+                isinstance(self.max_tokens, int) and self.max_tokens >= 1,
+                "max_tokens must be an integer >= 1",
+            ),
+            (
+                self.temperature is None or 0 <= self.temperature <= 100,
+                "temperature must be in [0, 100]",
+            ),
             (self.top_p is None or 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
-            (self.top_k is None or (isinstance(self.top_k, int) and self.top_k >= -1), "top_k must be -1, 0 or >= 1"),
+            (
+                self.top_k is None or (isinstance(self.top_k, int) and self.top_k >= -1),
+                "top_k must be -1, 0 or >= 1",
+            ),
             (self.seed is None or isinstance(self.seed, int), "seed must be an integer"),
             (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),
             (-2 <= self.frequency_penalty <= 2, "frequency_penalty must be in [-2, 2]"),
             (self.logprobs is None or 0 <= self.logprobs <= 20, "logprobs must be in [0, 20]"),
-            (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings")]
+            (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings"),
+        ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)

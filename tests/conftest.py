@@ -13,18 +13,35 @@ from swiftllm.protocol.step import StepCommand, f32, i32
 from swiftllm.worker.metadata import AttentionMetadata
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
-TINY = dict(vocab_size=128, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=4, max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=False,
-            rope_theta=10000.0)
+TINY = dict(
+    vocab_size=128,
+    hidden_size=64,
+    intermediate_size=96,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=4,
+    max_position_embeddings=256,
+    rms_norm_eps=1e-5,
+    tie_word_embeddings=False,
+    rope_theta=10000.0,
+)
 
 
-def save_tiny_model(path: Path, arch: str = "LlamaForCausalLM", seed: int = 0, safe: bool = True,
-                    **overrides: object) -> torch.nn.Module:
+def save_tiny_model(
+    path: Path,
+    arch: str = "LlamaForCausalLM",
+    seed: int = 0,
+    safe: bool = True,
+    **overrides: object,
+) -> torch.nn.Module:
     """Save a random HF model of a tiny config to `path`; returns the HF model (float32, eval)."""
     import transformers
 
-    cfg_cls = {"LlamaForCausalLM": transformers.LlamaConfig, "MistralForCausalLM": transformers.MistralConfig,
-               "Qwen2ForCausalLM": transformers.Qwen2Config}[arch]
+    cfg_cls = {
+        "LlamaForCausalLM": transformers.LlamaConfig,
+        "MistralForCausalLM": transformers.MistralConfig,
+        "Qwen2ForCausalLM": transformers.Qwen2Config,
+    }[arch]
     torch.manual_seed(seed)
     cfg = cfg_cls(**{**TINY, **overrides})
     model = getattr(transformers, arch)(cfg).float().eval()
@@ -36,24 +53,41 @@ def save_tiny_model(path: Path, arch: str = "LlamaForCausalLM", seed: int = 0, s
     return model
 
 
-def make_step(seq_ids: list[int], chunks: list[list[int]], context_lens: list[int], block_tables: list[list[int]],
-              sample: list[int] | None = None, temperature: float = 0.0, **sampling: object) -> StepCommand:
+def make_step(
+    seq_ids: list[int],
+    chunks: list[list[int]],
+    context_lens: list[int],
+    block_tables: list[list[int]],
+    sample: list[int] | None = None,
+    temperature: float = 0.0,
+    **sampling: object,
+) -> StepCommand:
     n = len(seq_ids)
     width = max(len(b) for b in block_tables)
     table = np.zeros((n, width), dtype=np.int32)
     for i, b in enumerate(block_tables):
-        table[i, :len(b)] = b
+        table[i, : len(b)] = b
     return StepCommand(
-        seq_ids=i32(seq_ids), query_lens=i32([len(c) for c in chunks]), context_lens=i32(context_lens),
-        token_ids=i32([t for c in chunks for t in c]), block_table=table,
-        sample=i32(sample if sample is not None else [1] * n), temperature=f32([temperature] * n),
-        top_p=f32([sampling.get("top_p", 1.0)] * n), top_k=i32([sampling.get("top_k", 0)] * n),
-        seed=i32([sampling.get("seed", 0)] * n), presence_penalty=f32([0.0] * n), frequency_penalty=f32([0.0] * n),
-        penalty_lens=i32([0] * n), num_logprobs=i32([sampling.get("num_logprobs", -1)] * n))
+        seq_ids=i32(seq_ids),
+        query_lens=i32([len(c) for c in chunks]),
+        context_lens=i32(context_lens),
+        token_ids=i32([t for c in chunks for t in c]),
+        block_table=table,
+        sample=i32(sample if sample is not None else [1] * n),
+        temperature=f32([temperature] * n),
+        top_p=f32([sampling.get("top_p", 1.0)] * n),
+        top_k=i32([sampling.get("top_k", 0)] * n),
+        seed=i32([sampling.get("seed", 0)] * n),
+        presence_penalty=f32([0.0] * n),
+        frequency_penalty=f32([0.0] * n),
+        penalty_lens=i32([0] * n),
+        num_logprobs=i32([sampling.get("num_logprobs", -1)] * n),
+    )
 
 
-def runner_for(path: Path, num_blocks: int = 64, block_size: int = 16, max_len: int = 256,
-               **kw: object) -> ModelRunner:
+def runner_for(
+    path: Path, num_blocks: int = 64, block_size: int = 16, max_len: int = 256, **kw: object
+) -> ModelRunner:
     r = ModelRunner(WorkerConfig(model=str(path), device="cpu", **kw))
     r.init_cache(block_size, num_blocks, 8, max_len)
     return r
@@ -62,8 +96,9 @@ def runner_for(path: Path, num_blocks: int = 64, block_size: int = 16, max_len: 
 def full_logits(runner: ModelRunner, ids: list[int], seq_blocks: list[int]) -> torch.Tensor:
     """Logits of every position from one prefill pass through our model."""
     cmd = make_step([0], [ids], [len(ids)], [seq_blocks])
-    meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, runner.cache.block_size,
-                                   runner.device)
+    meta = AttentionMetadata.build(
+        cmd.query_lens, cmd.context_lens, cmd.block_table, runner.cache.block_size, runner.device
+    )
     h, res = runner.model.forward(torch.tensor(ids), meta, runner.cache.k, runner.cache.v)
     return runner.model.logits(h, res)
 

@@ -13,7 +13,11 @@ from swiftllm.model_config import ModelError
 from swiftllm.sampling_params import SamplingParams
 from swiftllm.worker.gguf_import import ensure_default_model
 
-CHATS = ["What is the capital of France?", "Write a haiku about the sea.", "List three prime numbers."]
+CHATS = [
+    "What is the capital of France?",
+    "Write a haiku about the sea.",
+    "List three prime numbers.",
+]
 RAW = ["The quick brown fox", "def fibonacci(n):\n    ", "In 1492, Columbus"]
 
 
@@ -24,7 +28,9 @@ def smol() -> Path:
 
 @pytest.fixture(scope="module")
 def llm(smol: Path) -> LLM:
-    return LLM(str(smol), max_model_len=1024, max_num_batched_tokens=64)  # small budget: prompts get chunked
+    return LLM(
+        str(smol), max_model_len=1024, max_num_batched_tokens=64
+    )  # small budget: prompts get chunked
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,9 @@ def hf(smol: Path) -> torch.nn.Module:
 
 
 def prompts(llm: LLM) -> list[list[int]]:
-    return [llm.encode([{"role": "user", "content": c}]) for c in CHATS] + [llm.encode(r) for r in RAW]
+    return [llm.encode([{"role": "user", "content": c}]) for c in CHATS] + [
+        llm.encode(r) for r in RAW
+    ]
 
 
 def test_smollm2_logits_match_hf(llm: LLM, hf: torch.nn.Module) -> None:
@@ -50,14 +58,18 @@ def test_smollm2_greedy_matches_hf_generate(llm: LLM, hf: torch.nn.Module) -> No
     outs = llm.generate(ps, SamplingParams(max_tokens=32, temperature=0, ignore_eos=True))
     for p, out in zip(ps, outs):
         with torch.no_grad():  # teacher-forced in one pass: HF's choice after each of our prefixes
-            logits = hf(torch.tensor([p + out.token_ids])).logits[0, len(p) - 1:-1]
+            logits = hf(torch.tensor([p + out.token_ids])).logits[0, len(p) - 1 : -1]
         top2 = logits.topk(2, -1).values
         for step, token in enumerate(out.token_ids):
             if int(logits[step].argmax()) != token:
                 assert float(top2[step, 0] - top2[step, 1]) < 1e-3, f"diverged at step {step}"
         assert len(out.token_ids) == 32 and out.finish_reason == "length"
-    first = hf.generate(torch.tensor([ps[0]]), max_new_tokens=32, do_sample=False)[0, len(ps[0]):].tolist()
-    assert outs[0].token_ids[:len(first)] == first  # HF's own generate, too (it may stop at EOS earlier)
+    first = hf.generate(torch.tensor([ps[0]]), max_new_tokens=32, do_sample=False)[
+        0, len(ps[0]) :
+    ].tolist()
+    assert (
+        outs[0].token_ids[: len(first)] == first
+    )  # HF's own generate, too (it may stop at EOS earlier)
 
 
 def test_seeded_sampling_is_batch_independent(llm: LLM) -> None:
@@ -66,16 +78,24 @@ def test_seeded_sampling_is_batch_independent(llm: LLM) -> None:
     together = llm.generate(ps, params)
     alone = llm.generate([ps[2]], params)
     assert together[2].token_ids == alone[0].token_ids
-    other = llm.generate([ps[2]], SamplingParams(max_tokens=12, temperature=0.9, top_p=0.95, top_k=50, seed=99))
+    other = llm.generate(
+        [ps[2]], SamplingParams(max_tokens=12, temperature=0.9, top_p=0.95, top_k=50, seed=99)
+    )
     assert other[0].token_ids != alone[0].token_ids
 
 
 def test_stops_on_eos_and_stop_strings(llm: LLM) -> None:
-    out = llm.generate([[{"role": "user", "content": CHATS[0]}]], SamplingParams(max_tokens=64, temperature=0))[0]
-    assert out.finish_reason == "stop" and out.token_ids[-1] in llm.runner.model_config.eos_token_ids
+    out = llm.generate(
+        [[{"role": "user", "content": CHATS[0]}]], SamplingParams(max_tokens=64, temperature=0)
+    )[0]
+    assert (
+        out.finish_reason == "stop" and out.token_ids[-1] in llm.runner.model_config.eos_token_ids
+    )
     assert "Paris" in out.text and "<|im_end|>" not in out.text
-    cut = llm.generate([[{"role": "user", "content": CHATS[0]}]],
-                       SamplingParams(max_tokens=64, temperature=0, stop=["Paris"]))[0]
+    cut = llm.generate(
+        [[{"role": "user", "content": CHATS[0]}]],
+        SamplingParams(max_tokens=64, temperature=0, stop=["Paris"]),
+    )[0]
     assert cut.finish_reason == "stop" and "Paris" not in cut.text and out.text.startswith(cut.text)
 
 

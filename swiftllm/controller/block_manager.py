@@ -4,7 +4,9 @@
 class BlockPool:
     def __init__(self, num_blocks: int) -> None:
         self.num_blocks, self.refs = num_blocks, [0] * num_blocks
-        self.free_ids = list(range(num_blocks - 1, -1, -1))  # a stack: recently freed blocks are reused first
+        self.free_ids = list(
+            range(num_blocks - 1, -1, -1)
+        )  # a stack: recently freed blocks are reused first
 
     @property
     def num_free(self) -> int:
@@ -28,7 +30,11 @@ class BlockPool:
 
 class BlockManager:
     def __init__(self, block_size: int, num_gpu_blocks: int, num_cpu_blocks: int) -> None:
-        self.block_size, self.gpu, self.cpu = block_size, BlockPool(num_gpu_blocks), BlockPool(num_cpu_blocks)
+        self.block_size, self.gpu, self.cpu = (
+            block_size,
+            BlockPool(num_gpu_blocks),
+            BlockPool(num_cpu_blocks),
+        )
 
     def grow(self, blocks: list[int], num_tokens: int) -> bool:
         """Extend a block list to hold num_tokens; False (nothing taken) if the GPU is full."""

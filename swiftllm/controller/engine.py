@@ -47,8 +47,14 @@ class InProcessWorker:
 
 
 class Engine:
-    def __init__(self, worker: Worker, model_config: ModelConfig, tokenizer: Tokenizer | None,
-                 sched_cfg: SchedulerConfig, overlap: bool = True) -> None:
+    def __init__(
+        self,
+        worker: Worker,
+        model_config: ModelConfig,
+        tokenizer: Tokenizer | None,
+        sched_cfg: SchedulerConfig,
+        overlap: bool = True,
+    ) -> None:
         self.worker, self.model_config, self.tokenizer = worker, model_config, tokenizer
         self.scheduler = Scheduler(sched_cfg)
         self.ids = itertools.count()
@@ -56,11 +62,15 @@ class Engine:
 
     def add_request(self, prompt_ids: list[int], params: SamplingParams) -> Sequence:
         """Queue a request; raises ValueError if it can never fit."""
-        if self.model_config.vocab_size and any(not 0 <= t < self.model_config.vocab_size for t in prompt_ids):
+        if self.model_config.vocab_size and any(
+            not 0 <= t < self.model_config.vocab_size for t in prompt_ids
+        ):
             raise ValueError(f"prompt token ids must be in [0, {self.model_config.vocab_size})")
         p = params.resolved(self.model_config.generation_defaults)
         seed = p.seed if p.seed is not None else random.getrandbits(31)
-        seq = Sequence(next(self.ids) % 2**31, list(prompt_ids), p, seed & 0x7FFFFFFF, time.monotonic())
+        seq = Sequence(
+            next(self.ids) % 2**31, list(prompt_ids), p, seed & 0x7FFFFFFF, time.monotonic()
+        )
         if self.tokenizer is not None:
             seq.detokenizer = Detokenizer(self.tokenizer, seq.prompt_ids)
         self.scheduler.add(seq)
@@ -88,11 +98,15 @@ class Engine:
 
     def postprocess(self, batch: Batch, result: StepResult) -> list[Sequence]:
         tokens = result.tokens.tolist()
-        got = self.scheduler.update(batch, result.seq_ids.tolist(), tokens, self.model_config.eos_token_ids)
+        got = self.scheduler.update(
+            batch, result.seq_ids.tolist(), tokens, self.model_config.eos_token_ids
+        )
         for row, seq in got:
             if seq.params.logprobs is not None and len(result.logprobs):
                 n = seq.params.logprobs if result.top_ids.size else 0
-                top = list(zip(result.top_ids[row, :n].tolist(), result.top_logprobs[row, :n].tolist()))
+                top = list(
+                    zip(result.top_ids[row, :n].tolist(), result.top_logprobs[row, :n].tolist())
+                )
                 seq.logprobs.append((float(result.logprobs[row]), top))
             self.detokenize(seq, tokens[row])
         return [seq for _, seq in got]
@@ -100,14 +114,21 @@ class Engine:
     def detokenize(self, seq: Sequence, token: int) -> None:
         if seq.detokenizer is None:
             return
-        if seq.finish_reason == "stop" and not seq.params.include_stop_str_in_output and (
-                token in self.model_config.eos_token_ids or token in seq.params.stop_token_ids):
+        if (
+            seq.finish_reason == "stop"
+            and not seq.params.include_stop_str_in_output
+            and (token in self.model_config.eos_token_ids or token in seq.params.stop_token_ids)
+        ):
             return  # the stop token itself is not text
         old_len = len(seq.text)
         seq.text += seq.detokenizer.add(token)
         for stop in seq.params.stop:
-            at = seq.text.find(stop, max(0, old_len - len(stop) + 1))  # only a match that uses new text
+            at = seq.text.find(
+                stop, max(0, old_len - len(stop) + 1)
+            )  # only a match that uses new text
             if at >= 0:
-                seq.text = seq.text[:at + (len(stop) if seq.params.include_stop_str_in_output else 0)]
+                seq.text = seq.text[
+                    : at + (len(stop) if seq.params.include_stop_str_in_output else 0)
+                ]
                 self.scheduler.finish(seq, "stop")
                 break

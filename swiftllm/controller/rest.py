@@ -20,7 +20,14 @@ from jinja2 import TemplateError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from swiftllm.controller.async_engine import AsyncEngine, EngineError, Output
-from swiftllm.controller.openai_schema import ApiError, GenerateRequest, choice_logprobs, envelope, parse_request, usage
+from swiftllm.controller.openai_schema import (
+    ApiError,
+    GenerateRequest,
+    choice_logprobs,
+    envelope,
+    parse_request,
+    usage,
+)
 from swiftllm.controller.tokenizer import Tokenizer
 
 log = logging.getLogger("swiftllm.rest")
@@ -32,9 +39,20 @@ def reject_constant(name: str) -> None:
 
 
 class RestServer:
-    def __init__(self, engine: AsyncEngine, tokenizer: Tokenizer, model_name: str, model_path: str,
-                 api_key: str | None = None) -> None:
-        self.engine, self.tok, self.model_name, self.api_key = engine, tokenizer, model_name, api_key
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tokenizer: Tokenizer,
+        model_name: str,
+        model_path: str,
+        api_key: str | None = None,
+    ) -> None:
+        self.engine, self.tok, self.model_name, self.api_key = (
+            engine,
+            tokenizer,
+            model_name,
+            api_key,
+        )
         self.names = (model_name, model_path)
         self.max_len = engine.engine.scheduler.max_len
         self.vocab_size = engine.engine.model_config.vocab_size
@@ -42,17 +60,28 @@ class RestServer:
         self.created = int(time.time())
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="tokenizer")
         self.app = web.Application(middlewares=[self.errors], client_max_size=16 << 20)
-        self.app.add_routes([web.post("/v1/completions", partial(self.generate, chat=False)),
-                             web.post("/v1/chat/completions", partial(self.generate, chat=True)),
-                             web.get("/v1/models", self.models), web.get("/health", self.health),
-                             web.get("/metrics", self.metrics)])
+        self.app.add_routes(
+            [
+                web.post("/v1/completions", partial(self.generate, chat=False)),
+                web.post("/v1/chat/completions", partial(self.generate, chat=True)),
+                web.get("/v1/models", self.models),
+                web.get("/health", self.health),
+                web.get("/metrics", self.metrics),
+            ]
+        )
 
     @web.middleware
     async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Every failure becomes an OpenAI-style error body; nothing a client sends crashes the server."""
         try:
-            if self.api_key and request.path.startswith("/v1/") and not hmac.compare_digest(
-                    request.headers.get("Authorization", "").encode(), f"Bearer {self.api_key}".encode()):
+            if (
+                self.api_key
+                and request.path.startswith("/v1/")
+                and not hmac.compare_digest(
+                    request.headers.get("Authorization", "").encode(),
+                    f"Bearer {self.api_key}".encode(),
+                )
+            ):
                 raise ApiError("Incorrect API key provided", None, 401, "invalid_api_key")
             return await handler(request)
         except ApiError as e:
@@ -63,20 +92,33 @@ class RestServer:
             return web.json_response(ApiError(str(e), None, 503).body(), status=503)
         except Exception:
             log.exception("error serving %s", request.path)
-            return web.json_response(ApiError("internal server error", None, 500).body(), status=500)
+            return web.json_response(
+                ApiError("internal server error", None, 500).body(), status=500
+            )
 
     async def models(self, request: web.Request) -> web.Response:
-        card = {"id": self.model_name, "object": "model", "created": self.created, "owned_by": "swiftllm",
-                "root": self.names[1], "max_model_len": self.max_len}
+        card = {
+            "id": self.model_name,
+            "object": "model",
+            "created": self.created,
+            "owned_by": "swiftllm",
+            "root": self.names[1],
+            "max_model_len": self.max_len,
+        }
         return web.json_response({"object": "list", "data": [card]})
 
     async def health(self, request: web.Request) -> web.Response:
         problem = self.failure or self.engine.health()
-        return web.json_response({"status": "unhealthy", "reason": problem} if problem else {"status": "ok"},
-                                 status=503 if problem else 200)
+        return web.json_response(
+            {"status": "unhealthy", "reason": problem} if problem else {"status": "ok"},
+            status=503 if problem else 200,
+        )
 
     async def metrics(self, request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(self.engine.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(
+            body=generate_latest(self.engine.registry),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
+        )
 
     async def generate(self, request: web.Request, chat: bool) -> web.StreamResponse:
         try:
@@ -88,8 +130,15 @@ class RestServer:
         if chat:
             prompts = [await loop.run_in_executor(self.pool, self.render_chat, spec.messages)]
         else:
-            prompts = await asyncio.gather(*(asyncio.sleep(0, p) if isinstance(p, list) else  # ids: as they are
-                                             loop.run_in_executor(self.pool, self.tok.encode, p) for p in spec.prompts))
+            prompts = await asyncio.gather(
+                *(
+                    asyncio.sleep(0, p)
+                    if isinstance(p, list)
+                    # ids: as they are
+                    else loop.run_in_executor(self.pool, self.tok.encode, p)
+                    for p in spec.prompts
+                )
+            )
         params = [spec.params_for(len(ids), self.max_len, chat) for ids in prompts]
         if any(not 0 <= t < self.vocab_size for ids in prompts for t in ids):
             raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
@@ -101,8 +150,12 @@ class RestServer:
             for i, (ids, p) in enumerate(zip(prompts, params)):
                 requests.append(self.engine.submit(ids, p, queue, i))
             if spec.stream:
-                return await self.stream(request, spec, queue, len(requests), chat, request_id, prompt_tokens)
-            return web.json_response(await self.collect(spec, queue, len(requests), chat, request_id, prompt_tokens))
+                return await self.stream(
+                    request, spec, queue, len(requests), chat, request_id, prompt_tokens
+                )
+            return web.json_response(
+                await self.collect(spec, queue, len(requests), chat, request_id, prompt_tokens)
+            )
         finally:
             for r in requests:
                 self.engine.abort(r)  # no-op for a finished one
@@ -122,48 +175,106 @@ class RestServer:
             n -= out.finish_reason is not None
             yield out
 
-    def logprobs(self, spec: GenerateRequest, out: Output, chat: bool, offset: int) -> dict[str, Any] | None:
+    def logprobs(
+        self, spec: GenerateRequest, out: Output, chat: bool, offset: int
+    ) -> dict[str, Any] | None:
         if spec.params.logprobs is None:
             return None
         return choice_logprobs(self.tok, out.token_ids, out.logprobs, chat, offset)
 
-    async def collect(self, spec: GenerateRequest, queue: asyncio.Queue, n: int, chat: bool, request_id: str,
-                      prompt_tokens: int) -> dict[str, Any]:
+    async def collect(
+        self,
+        spec: GenerateRequest,
+        queue: asyncio.Queue,
+        n: int,
+        chat: bool,
+        request_id: str,
+        prompt_tokens: int,
+    ) -> dict[str, Any]:
         merged: list[Output | None] = [None] * n  # each choice's outputs, concatenated
         async for out in self.outputs(queue, n):
             prev = merged[out.index]
-            merged[out.index] = out if prev is None else Output(
-                out.index, prev.text + out.text, prev.token_ids + out.token_ids, prev.logprobs + out.logprobs,
-                out.finish_reason, out.num_output_tokens)
-        choices = [{"index": i, **({"message": {"role": "assistant", "content": o.text}} if chat else {"text": o.text}),
-                    "finish_reason": o.finish_reason, "logprobs": self.logprobs(spec, o, chat, 0)}
-                   for i, o in enumerate(merged)]
-        return {**envelope(request_id, self.model_name, chat, False, choices),
-                "usage": usage(prompt_tokens, sum(o.num_output_tokens for o in merged))}
+            merged[out.index] = (
+                out
+                if prev is None
+                else Output(
+                    out.index,
+                    prev.text + out.text,
+                    prev.token_ids + out.token_ids,
+                    prev.logprobs + out.logprobs,
+                    out.finish_reason,
+                    out.num_output_tokens,
+                )
+            )
+        choices = [
+            {
+                "index": i,
+                **(
+                    {"message": {"role": "assistant", "content": o.text}}
+                    if chat
+                    else {"text": o.text}
+                ),
+                "finish_reason": o.finish_reason,
+                "logprobs": self.logprobs(spec, o, chat, 0),
+            }
+            for i, o in enumerate(merged)
+        ]
+        return {
+            **envelope(request_id, self.model_name, chat, False, choices),
+            "usage": usage(prompt_tokens, sum(o.num_output_tokens for o in merged)),
+        }
 
-    async def stream(self, request: web.Request, spec: GenerateRequest, queue: asyncio.Queue, n: int, chat: bool,
-                     request_id: str, prompt_tokens: int) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    async def stream(
+        self,
+        request: web.Request,
+        spec: GenerateRequest,
+        queue: asyncio.Queue,
+        n: int,
+        chat: bool,
+        request_id: str,
+        prompt_tokens: int,
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
         await response.prepare(request)
         extra = {"usage": None} if spec.include_usage else {}
 
         async def send(choices: list[dict[str, Any]], **fields: Any) -> None:
-            chunk = {**envelope(request_id, self.model_name, chat, True, choices), **extra, **fields}
+            chunk = {
+                **envelope(request_id, self.model_name, chat, True, choices),
+                **extra,
+                **fields,
+            }
             await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
 
         offsets, generated = [0] * n, [0] * n
         try:
             if chat:
-                await send([{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None,
-                             "finish_reason": None}])
+                await send(
+                    [
+                        {
+                            "index": 0,
+                            "delta": {"role": "assistant", "content": ""},
+                            "logprobs": None,
+                            "finish_reason": None,
+                        }
+                    ]
+                )
             async for out in self.outputs(queue, n):
                 i, generated[out.index] = out.index, out.num_output_tokens
                 lp = self.logprobs(spec, out, chat, offsets[i])
                 if not (out.text or out.finish_reason or lp):
                     continue  # held-back text and nothing else to say
                 offsets[i] += sum(map(len, lp["tokens"])) if lp and not chat else 0
-                content = {"delta": {"content": out.text} if out.text else {}} if chat else {"text": out.text}
-                await send([{"index": i, **content, "logprobs": lp, "finish_reason": out.finish_reason}])
+                content = (
+                    {"delta": {"content": out.text} if out.text else {}}
+                    if chat
+                    else {"text": out.text}
+                )
+                await send(
+                    [{"index": i, **content, "logprobs": lp, "finish_reason": out.finish_reason}]
+                )
             if spec.include_usage:
                 await send([], usage=usage(prompt_tokens, sum(generated)))
         except ApiError as e:  # the status line is gone: report in the stream

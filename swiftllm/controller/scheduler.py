@@ -34,23 +34,43 @@ class Batch:
 
     def command(self, block_size: int) -> StepCommand:
         width = max((len(s.blocks) for s in self.seqs), default=0)
-        table = i32([s.blocks + [0] * (width - len(s.blocks)) for s in self.seqs]).reshape(len(self.seqs), width)
-        tokens = [t for s, q in zip(self.seqs, self.query_lens) for t in s.token_ids[s.num_cached:s.num_cached + q]]
+        table = i32([s.blocks + [0] * (width - len(s.blocks)) for s in self.seqs]).reshape(
+            len(self.seqs), width
+        )
+        tokens = [
+            t
+            for s, q in zip(self.seqs, self.query_lens)
+            for t in s.token_ids[s.num_cached : s.num_cached + q]
+        ]
         # each penalised sequence's outputs so far; a pending -1 among them is the worker's last sampled token
-        outputs = [s.token_ids[len(s.prompt_ids):] if s.params.presence_penalty or s.params.frequency_penalty else []
-                   for s in self.seqs]
+        outputs = [
+            s.token_ids[len(s.prompt_ids) :]
+            if s.params.presence_penalty or s.params.frequency_penalty
+            else []
+            for s in self.seqs
+        ]
         ctx = [s.num_cached + q for s, q in zip(self.seqs, self.query_lens)]
         p = [s.params for s in self.seqs]
         return StepCommand(
-            seq_ids=i32([s.seq_id for s in self.seqs]), query_lens=i32(self.query_lens), context_lens=i32(ctx),
-            token_ids=i32(tokens), block_table=table, seed=i32([s.seed for s in self.seqs]),
-            sample=i32([c == len(s.token_ids) for s, c in zip(self.seqs, ctx)]), top_k=i32([x.top_k for x in p]),
-            temperature=f32([x.temperature for x in p]), top_p=f32([x.top_p for x in p]),
+            seq_ids=i32([s.seq_id for s in self.seqs]),
+            query_lens=i32(self.query_lens),
+            context_lens=i32(ctx),
+            token_ids=i32(tokens),
+            block_table=table,
+            seed=i32([s.seed for s in self.seqs]),
+            sample=i32([c == len(s.token_ids) for s, c in zip(self.seqs, ctx)]),
+            top_k=i32([x.top_k for x in p]),
+            temperature=f32([x.temperature for x in p]),
+            top_p=f32([x.top_p for x in p]),
             presence_penalty=f32([x.presence_penalty for x in p]),
-            frequency_penalty=f32([x.frequency_penalty for x in p]), penalty_lens=i32([len(o) for o in outputs]),
+            frequency_penalty=f32([x.frequency_penalty for x in p]),
+            penalty_lens=i32([len(o) for o in outputs]),
             penalty_tokens=i32([t for o in outputs for t in o]),
             num_logprobs=i32([-1 if x.logprobs is None else x.logprobs for x in p]),
-            swap_out=pairs(self.swap_out), swap_in=pairs(self.swap_in), finished=i32(self.finished_ids))
+            swap_out=pairs(self.swap_out),
+            swap_in=pairs(self.swap_in),
+            finished=i32(self.finished_ids),
+        )
 
 
 class Scheduler:
@@ -70,8 +90,10 @@ class Scheduler:
         if not seq.prompt_ids:
             raise ValueError("the prompt is empty")
         if len(seq.prompt_ids) >= self.max_len:
-            raise ValueError(f"the prompt has {len(seq.prompt_ids)} tokens; the context holds {self.max_len} "
-                             "tokens (prompt plus at least one output token)")
+            raise ValueError(
+                f"the prompt has {len(seq.prompt_ids)} tokens; the context holds {self.max_len} "
+                "tokens (prompt plus at least one output token)"
+            )
         self.waiting.append(seq)
 
     @property
@@ -129,7 +151,11 @@ class Scheduler:
     def preempt(self, seq: Sequence, batch: Batch) -> None:
         self.counters["preemptions"] += 1
         self.running.remove(seq)
-        moves = self.blocks.move(seq.blocks, self.blocks.gpu, self.blocks.cpu) if seq.num_cached else None
+        moves = (
+            self.blocks.move(seq.blocks, self.blocks.gpu, self.blocks.cpu)
+            if seq.num_cached
+            else None
+        )
         if moves is not None:
             batch.swap_out += moves
             seq.blocks, seq.status = [cpu for _, cpu in moves], Status.SWAPPED
@@ -143,8 +169,10 @@ class Scheduler:
             self.counters["recomputes"] += 1
 
     def done_when_read(self, seq: Sequence) -> bool:
-        return bool(seq.pending) and (seq.num_outputs + seq.pending >= seq.params.max_tokens
-                                      or len(seq.token_ids) >= self.max_len)
+        return bool(seq.pending) and (
+            seq.num_outputs + seq.pending >= seq.params.max_tokens
+            or len(seq.token_ids) >= self.max_len
+        )
 
     def sent(self, batch: Batch) -> None:
         """The batch is on its way: its tokens count as cached, and each sampling sequence gets a placeholder,
@@ -155,8 +183,9 @@ class Scheduler:
                 seq.token_ids.append(LAST_TOKEN)
                 seq.pending += 1
 
-    def update(self, batch: Batch, seq_ids: list[int], tokens: list[int], eos_ids: tuple[int, ...]
-               ) -> list[tuple[int, Sequence]]:
+    def update(
+        self, batch: Batch, seq_ids: list[int], tokens: list[int], eos_ids: tuple[int, ...]
+    ) -> list[tuple[int, Sequence]]:
         """Fill each sequence's oldest placeholder with its sampled token; finish the done ones.
         Returns (result row, sequence) for each sequence that took a token."""
         by_id, got = {s.seq_id: s for s in batch.seqs}, []
@@ -180,10 +209,18 @@ class Scheduler:
         if seq.finished:
             return
         swapped = seq.status is Status.SWAPPED
-        queue = self.swapped if swapped else self.running if seq.status is Status.RUNNING else self.waiting
+        queue = (
+            self.swapped
+            if swapped
+            else self.running
+            if seq.status is Status.RUNNING
+            else self.waiting
+        )
         if seq in queue:  # a WAITING one may never have been queued
             queue.remove(seq)
             (self.blocks.cpu if swapped else self.blocks.gpu).free(seq.blocks)
-        del seq.token_ids[len(seq.token_ids) - seq.pending:]  # a step in flight may still compute one: ignored
+        del seq.token_ids[
+            len(seq.token_ids) - seq.pending :
+        ]  # a step in flight may still compute one: ignored
         seq.blocks, seq.status, seq.finish_reason, seq.pending = [], Status.FINISHED, reason, 0
         self.finished_ids.append(seq.seq_id)

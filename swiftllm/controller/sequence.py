@@ -20,9 +20,15 @@ class Sequence:
     params: SamplingParams  # resolved: no None left
     seed: int
     arrival: float
-    token_ids: list[int] = field(default_factory=list)  # prompt, outputs, then `pending` placeholders (-1)
-    pending: int = 0  # tokens sampled by a step in flight, not yet read back (the worker knows them)
-    num_cached: int = 0  # leading tokens whose K/V are in the cache (or will be, once steps in flight run)
+    token_ids: list[int] = field(
+        default_factory=list
+    )  # prompt, outputs, then `pending` placeholders (-1)
+    pending: int = (
+        0  # tokens sampled by a step in flight, not yet read back (the worker knows them)
+    )
+    num_cached: int = (
+        0  # leading tokens whose K/V are in the cache (or will be, once steps in flight run)
+    )
     blocks: list[int] = field(default_factory=list)  # GPU blocks, or CPU blocks while swapped
     status: Status = Status.WAITING
     finish_reason: str | None = None  # "stop" | "length" | "abort"
@@ -35,7 +41,7 @@ class Sequence:
 
     @property
     def output_ids(self) -> list[int]:
-        return self.token_ids[len(self.prompt_ids):len(self.token_ids) - self.pending]
+        return self.token_ids[len(self.prompt_ids) : len(self.token_ids) - self.pending]
 
     @property
     def num_outputs(self) -> int:

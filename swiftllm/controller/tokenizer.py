@@ -17,13 +17,24 @@ class Tokenizer:
         self.hf = HFTokenizer.from_file(str(model_dir / "tokenizer.json"))
         cfg_file = model_dir / "tokenizer_config.json"
         cfg = json.loads(cfg_file.read_text()) if cfg_file.is_file() else {}
-        template_file = model_dir / "chat_template.jinja"  # what transformers 5 writes beside the config
-        template = template_file.read_text() if template_file.is_file() else cfg.get("chat_template")
+        template_file = (
+            model_dir / "chat_template.jinja"
+        )  # what transformers 5 writes beside the config
+        template = (
+            template_file.read_text() if template_file.is_file() else cfg.get("chat_template")
+        )
         if isinstance(template, list):  # named templates: take the default one
-            template = next((t["template"] for t in template if t.get("name") == "default"), template[0]["template"])
+            template = next(
+                (t["template"] for t in template if t.get("name") == "default"),
+                template[0]["template"],
+            )
         self.chat_template = template
-        special = {k: cfg.get(k) or "" for k in ("bos_token", "eos_token", "pad_token", "unk_token")}  # str or dict
-        self.special = {k: t.get("content", "") if isinstance(t, dict) else t for k, t in special.items()}
+        special = {
+            k: cfg.get(k) or "" for k in ("bos_token", "eos_token", "pad_token", "unk_token")
+        }  # str or dict
+        self.special = {
+            k: t.get("content", "") if isinstance(t, dict) else t for k, t in special.items()
+        }
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         return self.hf.encode(text, add_special_tokens=add_special_tokens).ids
@@ -41,7 +52,8 @@ class Tokenizer:
 
         env.globals["raise_exception"] = raise_exception
         return env.from_string(self.chat_template).render(
-            messages=messages, add_generation_prompt=add_generation_prompt, **self.special)
+            messages=messages, add_generation_prompt=add_generation_prompt, **self.special
+        )
 
     def encode_chat(self, messages: list[dict]) -> list[int]:
         # the rendered template already holds BOS and friends as text
@@ -60,9 +72,9 @@ class Detokenizer:
 
     def add(self, token: int) -> str:
         self.ids.append(token)
-        before = self.tok.decode(self.ids[self.prefix:self.read])
-        text = self.tok.decode(self.ids[self.prefix:])
+        before = self.tok.decode(self.ids[self.prefix : self.read])
+        text = self.tok.decode(self.ids[self.prefix :])
         if text.endswith("\ufffd") or len(text) <= len(before):
             return ""  # an incomplete UTF-8 sequence, or a token with no text yet
         self.prefix, self.read = self.read, len(self.ids)
-        return text[len(before):]
+        return text[len(before) :]

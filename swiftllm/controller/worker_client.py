@@ -20,8 +20,12 @@ class WorkerError(RuntimeError):
 
 
 class WorkerClient:
-    def __init__(self, address: str, timeout_s: float = 300.0,
-                 max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES) -> None:
+    def __init__(
+        self,
+        address: str,
+        timeout_s: float = 300.0,
+        max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
         self.address, self.timeout_s, self.max_message_bytes = address, timeout_s, max_message_bytes
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.DEALER)
@@ -43,37 +47,57 @@ class WorkerClient:
         """The reply to the oldest request in flight; after a Timeout, calling again keeps waiting for it."""
         request_id, op = self.in_flight[0]
         if not self.socket.poll(self.timeout_s * 1000):
-            raise WorkerError("Timeout", f"worker at {self.address} did not answer {op} #{request_id} "
-                                         f"within {self.timeout_s:g} s")
+            raise WorkerError(
+                "Timeout",
+                f"worker at {self.address} did not answer {op} #{request_id} "
+                f"within {self.timeout_s:g} s",
+            )
         payload = self.socket.recv()
         self.in_flight.popleft()
         reply = codec.decode_reply(payload, self.max_message_bytes)
         if reply["id"] not in (request_id, None):  # nil: the worker could not read the request's id
-            raise WorkerError("OutOfOrder", f"expected the reply to #{request_id}, got #{reply['id']}")
+            raise WorkerError(
+                "OutOfOrder", f"expected the reply to #{request_id}, got #{reply['id']}"
+            )
         if "error" in reply:
             raise WorkerError(reply["error"]["type"], reply["error"]["message"])
         return reply
 
     def call(self, op: str, **fields: Any) -> dict[str, Any]:
         if self.in_flight:
-            raise RuntimeError(f"{len(self.in_flight)} requests in flight: receive them before sending {op}")
-        self.send(codec.encode_request(op, self.next_id, self.epoch if op != "hello" else None, **fields), op)
+            raise RuntimeError(
+                f"{len(self.in_flight)} requests in flight: receive them before sending {op}"
+            )
+        self.send(
+            codec.encode_request(op, self.next_id, self.epoch if op != "hello" else None, **fields),
+            op,
+        )
         return self.recv()
 
     def hello(self) -> dict[str, Any]:
         self.info = self.call("hello")
         if self.info.get("protocol_version") != codec.PROTOCOL_VERSION:
-            raise WorkerError("ProtocolVersion", f"worker speaks version {self.info.get('protocol_version')}, "
-                                                 f"this controller {codec.PROTOCOL_VERSION}")
+            raise WorkerError(
+                "ProtocolVersion",
+                f"worker speaks version {self.info.get('protocol_version')}, "
+                f"this controller {codec.PROTOCOL_VERSION}",
+            )
         self.epoch = self.info["epoch"]
         return self.info
 
     def profile(self, block_size: int = 16) -> int:
         return self.call("profile", block_size=block_size)["num_blocks"]
 
-    def init_cache(self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int) -> None:
-        self.call("init_cache", block_size=block_size, num_blocks=num_blocks, num_cpu_blocks=num_cpu_blocks,
-                  max_model_len=max_model_len)
+    def init_cache(
+        self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
+    ) -> None:
+        self.call(
+            "init_cache",
+            block_size=block_size,
+            num_blocks=num_blocks,
+            num_cpu_blocks=num_cpu_blocks,
+            max_model_len=max_model_len,
+        )
 
     def send_step(self, cmd: StepCommand) -> int:
         return self.send(codec.encode_step(self.next_id, self.epoch, cmd), "step")

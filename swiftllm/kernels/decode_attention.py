@@ -19,22 +19,50 @@ import triton.language as tl
 
 from swiftllm.kernels import pdl
 
-MIN_CHUNK = 64  # at small batch: chunks of one tile still pay (measured on H100: 7 us vs 11 at 256, B=1)
+MIN_CHUNK = (
+    64  # at small batch: chunks of one tile still pay (measured on H100: 7 us vs 11 at 256, B=1)
+)
 LONG_CHUNK = 2048  # at large batch: only contexts longer than this are split
 LOG2E = 1.4426950408889634
 
 
 @triton.jit
 def _chunk(ctx, SPLITS: tl.constexpr, BLOCK_N: tl.constexpr, MIN_CHUNK: tl.constexpr):
-    return tl.maximum(tl.cdiv(tl.cdiv(ctx, SPLITS), BLOCK_N) * BLOCK_N, MIN_CHUNK)  # whole tiles, at least MIN_CHUNK
+    return tl.maximum(
+        tl.cdiv(tl.cdiv(ctx, SPLITS), BLOCK_N) * BLOCK_N, MIN_CHUNK
+    )  # whole tiles, at least MIN_CHUNK
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
 @triton.jit(do_not_specialize=["table_stride"])
-def _decode_kernel(q_ptr, k_ptr, v_ptr, table_ptr, ctx_ptr, out_ptr, part_o_ptr, part_lse_ptr, qk_scale,
-                   q_stride_s, q_stride_h, o_stride_s, o_stride_h, table_stride, c_stride_b, c_stride_h, c_stride_o,
-                   G: tl.constexpr, BLOCK_G: tl.constexpr, D: tl.constexpr, BLOCK_D: tl.constexpr, PAGE: tl.constexpr,
-                   BLOCK_N: tl.constexpr, SPLITS: tl.constexpr, MIN_CHUNK: tl.constexpr, PDL: tl.constexpr):
+def _decode_kernel(
+    q_ptr,
+    k_ptr,
+    v_ptr,
+    table_ptr,
+    ctx_ptr,
+    out_ptr,
+    part_o_ptr,
+    part_lse_ptr,
+    qk_scale,
+    q_stride_s,
+    q_stride_h,
+    o_stride_s,
+    o_stride_h,
+    table_stride,
+    c_stride_b,
+    c_stride_h,
+    c_stride_o,
+    G: tl.constexpr,
+    BLOCK_G: tl.constexpr,
+    D: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    PAGE: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    SPLITS: tl.constexpr,
+    MIN_CHUNK: tl.constexpr,
+    PDL: tl.constexpr,
+):
     if PDL:  # wait only, see above
         pdl.wait()
     seq = tl.program_id(0).to(tl.int64)
@@ -52,7 +80,9 @@ def _decode_kernel(q_ptr, k_ptr, v_ptr, table_ptr, ctx_ptr, out_ptr, part_o_ptr,
     g, d = tl.arange(0, BLOCK_G), tl.arange(0, BLOCK_D)
     heads = kvh * G + g
     qmask = (g[:, None] < G) & (d[None, :] < D)
-    q = tl.load(q_ptr + seq * q_stride_s + heads[:, None] * q_stride_h + d[None, :], mask=qmask, other=0.0)
+    q = tl.load(
+        q_ptr + seq * q_stride_s + heads[:, None] * q_stride_h + d[None, :], mask=qmask, other=0.0
+    )
 
     m = tl.full([BLOCK_G], float("-inf"), tl.float32)
     l_sum = tl.zeros([BLOCK_G], tl.float32)
@@ -61,7 +91,9 @@ def _decode_kernel(q_ptr, k_ptr, v_ptr, table_ptr, ctx_ptr, out_ptr, part_o_ptr,
     for n0 in range(start, end, BLOCK_N):
         n = n0 + tl.arange(0, BLOCK_N)
         nmask = n < end
-        block = tl.load(table_ptr + seq * table_stride + n // PAGE, mask=nmask, other=0).to(tl.int64)
+        block = tl.load(table_ptr + seq * table_stride + n // PAGE, mask=nmask, other=0).to(
+            tl.int64
+        )
         off = block[:, None] * c_stride_b + head_off + (n % PAGE)[:, None] * c_stride_o + d[None, :]
         kvmask = nmask[:, None] if D == BLOCK_D else nmask[:, None] & (d[None, :] < D)
         k = tl.load(k_ptr + off, mask=kvmask, other=0.0)
@@ -78,18 +110,34 @@ def _decode_kernel(q_ptr, k_ptr, v_ptr, table_ptr, ctx_ptr, out_ptr, part_o_ptr,
     safe = tl.where(l_sum > 0, l_sum, 1.0)
     o = acc / safe[:, None]
     out_ptrs = out_ptr + seq * o_stride_s + heads[:, None] * o_stride_h + d[None, :]
-    if ctx <= chunk:  # one chunk holds the whole context (always in v1, or none: padded rows): final already
+    if (
+        ctx <= chunk
+    ):  # one chunk holds the whole context (always in v1, or none: padded rows): final already
         tl.store(out_ptrs, o.to(out_ptr.dtype.element_ty), mask=qmask)
     else:
-        row = (seq * G * tl.num_programs(1) + heads) * SPLITS + split  # partials are [S, H, SPLITS, BLOCK_D]
+        row = (
+            seq * G * tl.num_programs(1) + heads
+        ) * SPLITS + split  # partials are [S, H, SPLITS, BLOCK_D]
         tl.store(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], o, mask=qmask)
         tl.store(part_lse_ptr + row, m + tl.log2(safe), mask=g < G)
 
 
 @triton.jit
-def _reduce_kernel(out_ptr, part_o_ptr, part_lse_ptr, ctx_ptr, o_stride_s, o_stride_h, n_heads,
-                   D: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, SPLITS: tl.constexpr,
-                   MIN_CHUNK: tl.constexpr, PDL: tl.constexpr):
+def _reduce_kernel(
+    out_ptr,
+    part_o_ptr,
+    part_lse_ptr,
+    ctx_ptr,
+    o_stride_s,
+    o_stride_h,
+    n_heads,
+    D: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    SPLITS: tl.constexpr,
+    MIN_CHUNK: tl.constexpr,
+    PDL: tl.constexpr,
+):
     if PDL:
         pdl.wait()
     seq = tl.program_id(0).to(tl.int64)
@@ -104,16 +152,28 @@ def _reduce_kernel(out_ptr, part_o_ptr, part_lse_ptr, ctx_ptr, o_stride_s, o_str
     row = (seq * n_heads + head) * SPLITS + sp
     lse = tl.load(part_lse_ptr + row, mask=sp < live, other=float("-inf"))
     w = tl.where(sp < live, tl.exp2(lse - tl.max(lse, axis=0)), 0.0)
-    o = tl.load(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], mask=(sp[:, None] < live), other=0.0)
+    o = tl.load(
+        part_o_ptr + row[:, None] * BLOCK_D + d[None, :], mask=(sp[:, None] < live), other=0.0
+    )
     den = tl.sum(w, axis=0)
     res = tl.sum(o * w[:, None], axis=0) / tl.where(den > 0, den, 1.0)
-    tl.store(out_ptr + seq * o_stride_s + head * o_stride_h + d, res.to(out_ptr.dtype.element_ty), mask=d < D)
+    tl.store(
+        out_ptr + seq * o_stride_s + head * o_stride_h + d,
+        res.to(out_ptr.dtype.element_ty),
+        mask=d < D,
+    )
 
 
-def decode_params(num_seqs: int, num_kv_heads: int, capacity: int, device: torch.device) -> tuple[int, int]:
+def decode_params(
+    num_seqs: int, num_kv_heads: int, capacity: int, device: torch.device
+) -> tuple[int, int]:
     """(splits, min_chunk) from static shapes (capacity: the block table's width in tokens), so that a
     captured graph replays the same choice. About two programs per SM at small batch."""
-    sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 8
+    sms = (
+        torch.cuda.get_device_properties(device).multi_processor_count
+        if device.type == "cuda"
+        else 8
+    )
     # once every SM has a (sequence, KV head) of its own, splitting costs more than it balances (the reduce
     # launch and ~2 us at 32 sequences of 8 KV heads, H100)
     want = triton.cdiv(2 * sms, num_seqs * num_kv_heads) if num_seqs * num_kv_heads < sms else 1
@@ -122,16 +182,31 @@ def decode_params(num_seqs: int, num_kv_heads: int, capacity: int, device: torch
     return min(triton.next_power_of_2(triton.cdiv(capacity, LONG_CHUNK)), 64), LONG_CHUNK
 
 
-def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, block_table: torch.Tensor,
-                     context_lens: torch.Tensor, scale: float, splits: int | None = None,
-                     out: torch.Tensor | None = None, min_chunk: int | None = None) -> torch.Tensor:
+def decode_attention(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    block_table: torch.Tensor,
+    context_lens: torch.Tensor,
+    scale: float,
+    splits: int | None = None,
+    out: torch.Tensor | None = None,
+    min_chunk: int | None = None,
+) -> torch.Tensor:
     """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. splits, min_chunk: decode_params."""
     n_seqs, n_heads, dim = q.shape
     n_kv, page = k_cache.shape[1], k_cache.shape[2]
     group = n_heads // n_kv
-    assert q.stride(2) == 1 and n_heads % n_kv == 0 and k_cache.is_contiguous() and v_cache.is_contiguous()
+    assert (
+        q.stride(2) == 1
+        and n_heads % n_kv == 0
+        and k_cache.is_contiguous()
+        and v_cache.is_contiguous()
+    )
     assert block_table.stride(1) == 1
-    out = torch.empty((n_seqs, n_heads, dim), dtype=q.dtype, device=q.device) if out is None else out
+    out = (
+        torch.empty((n_seqs, n_heads, dim), dtype=q.dtype, device=q.device) if out is None else out
+    )
     if n_seqs == 0:
         return out
     if splits is None:
@@ -142,15 +217,51 @@ def decode_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
     assert splits & (splits - 1) == 0, "splits must be a power of two"
     part_o = part_lse = out  # unused at one split
     if splits > 1:
-        part_o = torch.empty((n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device)
+        part_o = torch.empty(
+            (n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device
+        )
         part_lse = torch.empty((n_seqs, n_heads, splits), dtype=torch.float32, device=q.device)
     _decode_kernel[(n_seqs, n_kv, splits)](
-        q, k_cache, v_cache, block_table, context_lens, out, part_o, part_lse, scale * LOG2E,
-        *q.stride()[:2], *out.stride()[:2], block_table.stride(0), *k_cache.stride()[:3], G=group,
-        BLOCK_G=max(16, triton.next_power_of_2(group)), D=dim, BLOCK_D=block_d, PAGE=page, BLOCK_N=block_n,
-        SPLITS=splits, MIN_CHUNK=min_chunk, PDL=pdl.ENABLED, num_warps=4, num_stages=3, launch_pdl=pdl.ENABLED)
+        q,
+        k_cache,
+        v_cache,
+        block_table,
+        context_lens,
+        out,
+        part_o,
+        part_lse,
+        scale * LOG2E,
+        *q.stride()[:2],
+        *out.stride()[:2],
+        block_table.stride(0),
+        *k_cache.stride()[:3],
+        G=group,
+        BLOCK_G=max(16, triton.next_power_of_2(group)),
+        D=dim,
+        BLOCK_D=block_d,
+        PAGE=page,
+        BLOCK_N=block_n,
+        SPLITS=splits,
+        MIN_CHUNK=min_chunk,
+        PDL=pdl.ENABLED,
+        num_warps=4,
+        num_stages=3,
+        launch_pdl=pdl.ENABLED,
+    )
     if splits > 1:
-        _reduce_kernel[(n_seqs, n_heads)](out, part_o, part_lse, context_lens, *out.stride()[:2], n_heads, D=dim,
-                                          BLOCK_D=block_d, BLOCK_N=block_n, SPLITS=splits, MIN_CHUNK=min_chunk,
-                                          PDL=pdl.ENABLED, launch_pdl=pdl.ENABLED)
+        _reduce_kernel[(n_seqs, n_heads)](
+            out,
+            part_o,
+            part_lse,
+            context_lens,
+            *out.stride()[:2],
+            n_heads,
+            D=dim,
+            BLOCK_D=block_d,
+            BLOCK_N=block_n,
+            SPLITS=splits,
+            MIN_CHUNK=min_chunk,
+            PDL=pdl.ENABLED,
+            launch_pdl=pdl.ENABLED,
+        )
     return out

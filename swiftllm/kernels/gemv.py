@@ -20,28 +20,56 @@ WIDE = 16384  # output columns from which a matrix counts as wide (an MLP's gate
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
 @triton.jit(do_not_specialize=["m_rows", "m_blocks"])
-def _gemv_kernel(x_ptr, w_ptr, b_ptr, y_ptr, m_rows, m_blocks, n_cols, k_dim, x_stride, w_stride, y_stride,
-                 HAS_BIAS: tl.constexpr, SILU: tl.constexpr, EVEN_K: tl.constexpr, BLOCK_M: tl.constexpr,
-                 BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, PDL: tl.constexpr):
+def _gemv_kernel(
+    x_ptr,
+    w_ptr,
+    b_ptr,
+    y_ptr,
+    m_rows,
+    m_blocks,
+    n_cols,
+    k_dim,
+    x_stride,
+    w_stride,
+    y_stride,
+    HAS_BIAS: tl.constexpr,
+    SILU: tl.constexpr,
+    EVEN_K: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    PDL: tl.constexpr,
+):
     if PDL:
         pdl.gdc()
     # the row blocks of a column tile are neighbours in launch order, so all but the first read W from the L2
     n = tl.program_id(0) // m_blocks * BLOCK_N + tl.arange(0, BLOCK_N)
     m = tl.program_id(0) % m_blocks * BLOCK_M + tl.arange(0, BLOCK_M)
     k = tl.arange(0, BLOCK_K)
-    acc = tl.zeros([BLOCK_N, BLOCK_K] if BLOCK_M == 1 else [BLOCK_N, BLOCK_M] if BLOCK_M > 16 else [BLOCK_M, BLOCK_N],
-                   tl.float32)
+    acc = tl.zeros(
+        [BLOCK_N, BLOCK_K]
+        if BLOCK_M == 1
+        else [BLOCK_N, BLOCK_M]
+        if BLOCK_M > 16
+        else [BLOCK_M, BLOCK_N],
+        tl.float32,
+    )
     # columns past N re-read row N - 1 (in bounds, never stored) so no load is masked on N; with EVEN_K the K mask
     # folds to all-true, so the weight stream is unmasked in the common case
     w_rows = w_ptr + tl.minimum(n, n_cols - 1).to(tl.int64)[:, None] * w_stride
     for k0 in range(0, k_dim, BLOCK_K):
         kmask = (k0 + k < k_dim) | EVEN_K
         w = tl.load(w_rows + k0 + k[None, :], mask=kmask[None, :], other=0.0)
-        x_ptrs, x_mask = x_ptr + m[:, None] * x_stride + k0 + k[None, :], (m[:, None] < m_rows) & kmask[None, :]
+        x_ptrs, x_mask = (
+            x_ptr + m[:, None] * x_stride + k0 + k[None, :],
+            (m[:, None] < m_rows) & kmask[None, :],
+        )
         x = tl.load(x_ptrs, mask=x_mask, other=0.0)
         if SILU:  # SiLU(gate) in float32, rounded to the activation dtype before the product with up, as silu_mul.py
             gate = x.to(tl.float32)
-            x = (gate / (1.0 + tl.exp(-gate))).to(x.dtype) * tl.load(x_ptrs + k_dim, mask=x_mask, other=0.0)
+            x = (gate / (1.0 + tl.exp(-gate))).to(x.dtype) * tl.load(
+                x_ptrs + k_dim, mask=x_mask, other=0.0
+            )
         # one row: tensor cores would pad it to 16, a plain multiply-add (reduced once, after the loop) is faster
         if BLOCK_M == 1:
             acc += w.to(tl.float32) * x.to(tl.float32)
@@ -50,12 +78,20 @@ def _gemv_kernel(x_ptr, w_ptr, b_ptr, y_ptr, m_rows, m_blocks, n_cols, k_dim, x_
     y = tl.sum(acc, 1)[None, :] if BLOCK_M == 1 else tl.trans(acc) if BLOCK_M > 16 else acc
     if HAS_BIAS:
         y += tl.load(b_ptr + n, mask=n < n_cols, other=0.0).to(tl.float32)[None, :]
-    tl.store(y_ptr + m[:, None] * y_stride + n[None, :], y.to(y_ptr.dtype.element_ty),
-             mask=(m[:, None] < m_rows) & (n[None, :] < n_cols))
+    tl.store(
+        y_ptr + m[:, None] * y_stride + n[None, :],
+        y.to(y_ptr.dtype.element_ty),
+        mask=(m[:, None] < m_rows) & (n[None, :] < n_cols),
+    )
 
 
-def gemv(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None, *config: int,
-         silu: bool = False) -> torch.Tensor:
+def gemv(
+    x: torch.Tensor,
+    w: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    *config: int,
+    silu: bool = False,
+) -> torch.Tensor:
     """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. config (BLOCK_N, BLOCK_K,
     num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
     (m_rows, k_in), (n_cols, k_dim) = x.shape, w.shape
@@ -64,14 +100,38 @@ def gemv(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None, *co
     # at 2-16 rows; past 16 the best per matrix (wide ones, as gate_up, take 128 columns and up to 64 rows a tile)
     wide = n_cols >= WIDE
     block_n, block_k, num_warps, num_stages = config or (
-        ((128, 128, 4, 4) if wide else (64, 128, 4, 6)) if m_rows > 16
-        else (16, 512, 2, 4) if m_rows > 1 else (4, 512, 4, 4) if silu else (4, 1024, 4, 3))
+        ((128, 128, 4, 4) if wide else (64, 128, 4, 6))
+        if m_rows > 16
+        else (16, 512, 2, 4)
+        if m_rows > 1
+        else (4, 512, 4, 4)
+        if silu
+        else (4, 1024, 4, 3)
+    )
     block_m = 1 if m_rows == 1 else min(max(16, triton.next_power_of_2(m_rows)), 64 if wide else 32)
     m_blocks = triton.cdiv(m_rows, block_m)
     y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
     _gemv_kernel[(triton.cdiv(n_cols, block_n) * m_blocks,)](
-        x, w, bias if bias is not None else w, y, m_rows, m_blocks, n_cols, k_dim, x.stride(0), w.stride(0),
-        y.stride(0), HAS_BIAS=bias is not None, SILU=silu, EVEN_K=k_dim % block_k == 0, BLOCK_M=block_m,
-        BLOCK_N=block_n, BLOCK_K=block_k, PDL=pdl.ENABLED, num_warps=num_warps, num_stages=num_stages,
-        launch_pdl=pdl.ENABLED)
+        x,
+        w,
+        bias if bias is not None else w,
+        y,
+        m_rows,
+        m_blocks,
+        n_cols,
+        k_dim,
+        x.stride(0),
+        w.stride(0),
+        y.stride(0),
+        HAS_BIAS=bias is not None,
+        SILU=silu,
+        EVEN_K=k_dim % block_k == 0,
+        BLOCK_M=block_m,
+        BLOCK_N=block_n,
+        BLOCK_K=block_k,
+        PDL=pdl.ENABLED,
+        num_warps=num_warps,
+        num_stages=num_stages,
+        launch_pdl=pdl.ENABLED,
+    )
     return y

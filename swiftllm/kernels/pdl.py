@@ -11,8 +11,11 @@ import torch
 import triton
 import triton.language as tl
 
-ENABLED = (os.environ.get("TRITON_INTERPRET") != "1" and torch.cuda.is_available()
-           and torch.cuda.get_device_capability()[0] >= 9)
+ENABLED = (
+    os.environ.get("TRITON_INTERPRET") != "1"
+    and torch.cuda.is_available()
+    and torch.cuda.get_device_capability()[0] >= 9
+)
 
 
 @triton.jit

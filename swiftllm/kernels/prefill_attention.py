@@ -18,8 +18,28 @@ from swiftllm.kernels.decode_attention import LOG2E
 
 
 @triton.jit
-def _tile(acc, m, l_sum, q, k_ptr, v_ptr, table_row, n0, end, pos, head_off, c_stride_b, c_stride_o, d, qk_scale,
-          D: tl.constexpr, BLOCK_D: tl.constexpr, PAGE: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr):
+def _tile(
+    acc,
+    m,
+    l_sum,
+    q,
+    k_ptr,
+    v_ptr,
+    table_row,
+    n0,
+    end,
+    pos,
+    head_off,
+    c_stride_b,
+    c_stride_o,
+    d,
+    qk_scale,
+    D: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    PAGE: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    CAUSAL: tl.constexpr,
+):
     n = n0 + tl.arange(0, BLOCK_N)
     if CAUSAL:
         nmask = n < end
@@ -48,10 +68,32 @@ def _tile(acc, m, l_sum, q, k_ptr, v_ptr, table_row, n0, end, pos, head_off, c_s
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
 @triton.jit(do_not_specialize=["n_tiles", "table_stride"])
-def _prefill_kernel(q_ptr, k_ptr, v_ptr, table_ptr, qstart_ptr, ctx_ptr, out_ptr, qk_scale, n_tiles,
-                    q_stride_t, q_stride_h, o_stride_t, o_stride_h, table_stride, c_stride_b, c_stride_h,
-                    c_stride_o, G: tl.constexpr, TOK: tl.constexpr, ROWS: tl.constexpr, D: tl.constexpr,
-                    BLOCK_D: tl.constexpr, PAGE: tl.constexpr, BLOCK_N: tl.constexpr):
+def _prefill_kernel(
+    q_ptr,
+    k_ptr,
+    v_ptr,
+    table_ptr,
+    qstart_ptr,
+    ctx_ptr,
+    out_ptr,
+    qk_scale,
+    n_tiles,
+    q_stride_t,
+    q_stride_h,
+    o_stride_t,
+    o_stride_h,
+    table_stride,
+    c_stride_b,
+    c_stride_h,
+    c_stride_o,
+    G: tl.constexpr,
+    TOK: tl.constexpr,
+    ROWS: tl.constexpr,
+    D: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    PAGE: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+):
     tile = n_tiles - 1 - tl.program_id(0)
     seq = tl.program_id(1).to(tl.int64)
     kvh = tl.program_id(2)
@@ -68,36 +110,100 @@ def _prefill_kernel(q_ptr, k_ptr, v_ptr, table_ptr, qstart_ptr, ctx_ptr, out_ptr
     pos = tl.where(rmask, ctx - ql + tok, 0)  # masked rows see key 0 only: finite, never stored
     tok_row = (q0 + tok).to(tl.int64)
     qmask = rmask[:, None] & (d[None, :] < D)
-    q = tl.load(q_ptr + tok_row[:, None] * q_stride_t + head[:, None] * q_stride_h + d[None, :], mask=qmask, other=0.0)
+    q = tl.load(
+        q_ptr + tok_row[:, None] * q_stride_t + head[:, None] * q_stride_h + d[None, :],
+        mask=qmask,
+        other=0.0,
+    )
 
     m = tl.full([ROWS], float("-inf"), tl.float32)
     l_sum = tl.zeros([ROWS], tl.float32)
     acc = tl.zeros([ROWS, BLOCK_D], tl.float32)
     table_row = table_ptr + seq * table_stride
     head_off = kvh.to(tl.int64) * c_stride_h
-    first = ctx - ql + tile * TOK  # first query position of the tile: keys before it are visible to all rows
+    first = (
+        ctx - ql + tile * TOK
+    )  # first query position of the tile: keys before it are visible to all rows
     full_end = (first // BLOCK_N) * BLOCK_N
     end = tl.minimum(first + TOK, ctx)
     for n0 in range(0, full_end, BLOCK_N):
-        acc, m, l_sum = _tile(acc, m, l_sum, q, k_ptr, v_ptr, table_row, n0, end, pos, head_off, c_stride_b,
-                              c_stride_o, d, qk_scale, D, BLOCK_D, PAGE, BLOCK_N, False)
+        acc, m, l_sum = _tile(
+            acc,
+            m,
+            l_sum,
+            q,
+            k_ptr,
+            v_ptr,
+            table_row,
+            n0,
+            end,
+            pos,
+            head_off,
+            c_stride_b,
+            c_stride_o,
+            d,
+            qk_scale,
+            D,
+            BLOCK_D,
+            PAGE,
+            BLOCK_N,
+            False,
+        )
     for n0 in range(full_end, end, BLOCK_N):
-        acc, m, l_sum = _tile(acc, m, l_sum, q, k_ptr, v_ptr, table_row, n0, end, pos, head_off, c_stride_b,
-                              c_stride_o, d, qk_scale, D, BLOCK_D, PAGE, BLOCK_N, True)
+        acc, m, l_sum = _tile(
+            acc,
+            m,
+            l_sum,
+            q,
+            k_ptr,
+            v_ptr,
+            table_row,
+            n0,
+            end,
+            pos,
+            head_off,
+            c_stride_b,
+            c_stride_o,
+            d,
+            qk_scale,
+            D,
+            BLOCK_D,
+            PAGE,
+            BLOCK_N,
+            True,
+        )
 
     o = acc / tl.where(l_sum > 0, l_sum, 1.0)[:, None]
-    tl.store(out_ptr + tok_row[:, None] * o_stride_t + head[:, None] * o_stride_h + d[None, :],
-             o.to(out_ptr.dtype.element_ty), mask=qmask)
+    tl.store(
+        out_ptr + tok_row[:, None] * o_stride_t + head[:, None] * o_stride_h + d[None, :],
+        o.to(out_ptr.dtype.element_ty),
+        mask=qmask,
+    )
 
 
-def prefill_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, query_start: torch.Tensor,
-                      context_lens: torch.Tensor, block_table: torch.Tensor, max_query_len: int, scale: float,
-                      out: torch.Tensor | None = None, block_n: int | None = None, num_stages: int = 3) -> torch.Tensor:
+def prefill_attention(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    query_start: torch.Tensor,
+    context_lens: torch.Tensor,
+    block_table: torch.Tensor,
+    max_query_len: int,
+    scale: float,
+    out: torch.Tensor | None = None,
+    block_n: int | None = None,
+    num_stages: int = 3,
+) -> torch.Tensor:
     """q [T, H, D] for S sequences (query_start [S+1]) -> [T, H, D]. block_n, num_stages: tuning knobs."""
     n_tok, n_heads, dim = q.shape
     n_seqs, n_kv, page = context_lens.shape[0], k_cache.shape[1], k_cache.shape[2]
     group = n_heads // n_kv
-    assert q.stride(2) == 1 and n_heads % n_kv == 0 and k_cache.is_contiguous() and v_cache.is_contiguous()
+    assert (
+        q.stride(2) == 1
+        and n_heads % n_kv == 0
+        and k_cache.is_contiguous()
+        and v_cache.is_contiguous()
+    )
     assert block_table.stride(1) == 1
     out = torch.empty((n_tok, n_heads, dim), dtype=q.dtype, device=q.device) if out is None else out
     if n_tok == 0:
@@ -105,10 +211,32 @@ def prefill_attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Ten
     block_d = triton.next_power_of_2(dim)
     rows = max(triton.next_power_of_2(group), 128 if block_d <= 128 else 64)
     tok = rows // group
-    block_n = block_n or (128 if block_d <= 128 else 32)  # measured: 128 keys x 3 stages best on H100
+    block_n = block_n or (
+        128 if block_d <= 128 else 32
+    )  # measured: 128 keys x 3 stages best on H100
     n_tiles = triton.cdiv(max_query_len, tok)
     _prefill_kernel[(n_tiles, n_seqs, n_kv)](
-        q, k_cache, v_cache, block_table, query_start, context_lens, out, scale * LOG2E, n_tiles,
-        *q.stride()[:2], *out.stride()[:2], block_table.stride(0), *k_cache.stride()[:3], G=group, TOK=tok, ROWS=rows,
-        D=dim, BLOCK_D=block_d, PAGE=page, BLOCK_N=block_n, num_warps=8 if rows >= 128 else 4, num_stages=num_stages)
+        q,
+        k_cache,
+        v_cache,
+        block_table,
+        query_start,
+        context_lens,
+        out,
+        scale * LOG2E,
+        n_tiles,
+        *q.stride()[:2],
+        *out.stride()[:2],
+        block_table.stride(0),
+        *k_cache.stride()[:3],
+        G=group,
+        TOK=tok,
+        ROWS=rows,
+        D=dim,
+        BLOCK_D=block_d,
+        PAGE=page,
+        BLOCK_N=block_n,
+        num_warps=8 if rows >= 128 else 4,
+        num_stages=num_stages,
+    )
     return out

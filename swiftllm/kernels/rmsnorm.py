@@ -10,8 +10,20 @@ from swiftllm.kernels import pdl
 
 
 @triton.jit
-def _rms_norm_kernel(x_ptr, res_ptr, w_ptr, out_ptr, res_out_ptr, n_cols, x_stride, res_stride, eps,
-                     HAS_RESIDUAL: tl.constexpr, BLOCK: tl.constexpr, PDL: tl.constexpr):
+def _rms_norm_kernel(
+    x_ptr,
+    res_ptr,
+    w_ptr,
+    out_ptr,
+    res_out_ptr,
+    n_cols,
+    x_stride,
+    res_stride,
+    eps,
+    HAS_RESIDUAL: tl.constexpr,
+    BLOCK: tl.constexpr,
+    PDL: tl.constexpr,
+):
     if PDL:
         pdl.gdc()
     row = tl.program_id(0).to(tl.int64)
@@ -28,8 +40,9 @@ def _rms_norm_kernel(x_ptr, res_ptr, w_ptr, out_ptr, res_out_ptr, n_cols, x_stri
     tl.store(out_ptr + row * n_cols + cols, (xf * inv * w).to(out_ptr.dtype.element_ty), mask=mask)
 
 
-def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float,
-             residual: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def rms_norm(
+    x: torch.Tensor, weight: torch.Tensor, eps: float, residual: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """x, residual [T, N] (rows may be strided, columns contiguous) -> (norm(x + residual) * weight, x + residual)."""
     t, n = x.shape
     assert x.stride(1) == 1 and (residual is None or residual.stride(1) == 1)
@@ -37,8 +50,20 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float,
     new_res = torch.empty_like(out) if residual is not None else x
     if t:
         block = triton.next_power_of_2(n)
-        _rms_norm_kernel[(t,)](x, residual if residual is not None else x, weight, out, new_res, n, x.stride(0),
-                               residual.stride(0) if residual is not None else 0, eps,
-                               HAS_RESIDUAL=residual is not None, BLOCK=block, PDL=pdl.ENABLED,
-                               num_warps=min(max(block // 512, 1), 16), launch_pdl=pdl.ENABLED)
+        _rms_norm_kernel[(t,)](
+            x,
+            residual if residual is not None else x,
+            weight,
+            out,
+            new_res,
+            n,
+            x.stride(0),
+            residual.stride(0) if residual is not None else 0,
+            eps,
+            HAS_RESIDUAL=residual is not None,
+            BLOCK=block,
+            PDL=pdl.ENABLED,
+            num_warps=min(max(block // 512, 1), 16),
+            launch_pdl=pdl.ENABLED,
+        )
     return out, new_res

@@ -19,15 +19,40 @@ from swiftllm.kernels import pdl
 def _rotate(src, dst, mask, cos, sin, HALF: tl.constexpr):
     x1 = tl.load(src, mask=mask, other=0.0).to(tl.float32)
     x2 = tl.load(src + HALF, mask=mask, other=0.0).to(tl.float32)
-    tl.store(dst, (x1 * cos - x2 * sin).to(src.dtype.element_ty), mask=mask)  # the store casts to dst's dtype
+    tl.store(
+        dst, (x1 * cos - x2 * sin).to(src.dtype.element_ty), mask=mask
+    )  # the store casts to dst's dtype
     tl.store(dst + HALF, (x2 * cos + x1 * sin).to(src.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def _rotary_store_kernel(q_ptr, k_ptr, v_ptr, pos_ptr, cs_ptr, kc_ptr, vc_ptr, slot_ptr, q_stride_t, q_stride_h,
-                         k_stride_t, k_stride_h, v_stride_t, v_stride_h, c_stride_b, c_stride_h, c_stride_o, n_q,
-                         n_kv, HALF: tl.constexpr, PAGE: tl.constexpr, BLOCK_HQ: tl.constexpr,
-                         BLOCK_HK: tl.constexpr, BLOCK_HALF: tl.constexpr, PDL: tl.constexpr):
+def _rotary_store_kernel(
+    q_ptr,
+    k_ptr,
+    v_ptr,
+    pos_ptr,
+    cs_ptr,
+    kc_ptr,
+    vc_ptr,
+    slot_ptr,
+    q_stride_t,
+    q_stride_h,
+    k_stride_t,
+    k_stride_h,
+    v_stride_t,
+    v_stride_h,
+    c_stride_b,
+    c_stride_h,
+    c_stride_o,
+    n_q,
+    n_kv,
+    HALF: tl.constexpr,
+    PAGE: tl.constexpr,
+    BLOCK_HQ: tl.constexpr,
+    BLOCK_HK: tl.constexpr,
+    BLOCK_HALF: tl.constexpr,
+    PDL: tl.constexpr,
+):
     if PDL:
         pdl.gdc()
     tok = tl.program_id(0).to(tl.int64)
@@ -48,17 +73,49 @@ def _rotary_store_kernel(q_ptr, k_ptr, v_ptr, pos_ptr, cs_ptr, kc_ptr, vc_ptr, s
     tl.store(vc_ptr + dst + HALF, tl.load(v + HALF, mask=mask), mask=mask)
 
 
-def rotary_store_kv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, positions: torch.Tensor,
-                    cos_sin: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
-                    slot_mapping: torch.Tensor) -> torch.Tensor:
+def rotary_store_kv(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    positions: torch.Tensor,
+    cos_sin: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    slot_mapping: torch.Tensor,
+) -> torch.Tensor:
     """Rotates q in place and returns it; stores rotated k and v. Any even head dim (tiles padded and masked)."""
     (t, n_q, dim), n_kv = q.shape, k.shape[1]
-    assert q.stride(2) == 1 and k.stride(2) == 1 and v.stride(2) == 1 and dim % 2 == 0 and cos_sin.shape[1] == dim
+    assert (
+        q.stride(2) == 1
+        and k.stride(2) == 1
+        and v.stride(2) == 1
+        and dim % 2 == 0
+        and cos_sin.shape[1] == dim
+    )
     assert cos_sin.is_contiguous() and k_cache.is_contiguous() and v_cache.is_contiguous()
     if t:
         _rotary_store_kernel[(t,)](
-            q, k, v, positions, cos_sin, k_cache, v_cache, slot_mapping, *q.stride()[:2], *k.stride()[:2],
-            *v.stride()[:2], *k_cache.stride()[:3], n_q, n_kv, HALF=dim // 2, PAGE=k_cache.shape[2],
-            BLOCK_HQ=triton.next_power_of_2(n_q), BLOCK_HK=triton.next_power_of_2(n_kv),
-            BLOCK_HALF=triton.next_power_of_2(dim // 2), PDL=pdl.ENABLED, num_warps=4, launch_pdl=pdl.ENABLED)
+            q,
+            k,
+            v,
+            positions,
+            cos_sin,
+            k_cache,
+            v_cache,
+            slot_mapping,
+            *q.stride()[:2],
+            *k.stride()[:2],
+            *v.stride()[:2],
+            *k_cache.stride()[:3],
+            n_q,
+            n_kv,
+            HALF=dim // 2,
+            PAGE=k_cache.shape[2],
+            BLOCK_HQ=triton.next_power_of_2(n_q),
+            BLOCK_HK=triton.next_power_of_2(n_kv),
+            BLOCK_HALF=triton.next_power_of_2(dim // 2),
+            PDL=pdl.ENABLED,
+            num_warps=4,
+            launch_pdl=pdl.ENABLED,
+        )
     return q

@@ -12,7 +12,9 @@ import triton.language as tl
 
 
 @triton.jit
-def _inverse_cdf_kernel(logits_ptr, rows_ptr, temp_ptr, u_ptr, out_ptr, vocab, stride, BLOCK: tl.constexpr):
+def _inverse_cdf_kernel(
+    logits_ptr, rows_ptr, temp_ptr, u_ptr, out_ptr, vocab, stride, BLOCK: tl.constexpr
+):
     i = tl.program_id(0)
     base = logits_ptr + tl.load(rows_ptr + i).to(tl.int64) * stride
     scale = 1.0 / tl.load(temp_ptr + i)
@@ -36,18 +38,30 @@ def _inverse_cdf_kernel(logits_ptr, rows_ptr, temp_ptr, u_ptr, out_ptr, vocab, s
         below += mass
     # then the first token in it whose cumulative mass passes target; rounding can leave no such token: u * total
     # past the last sum takes the last token (as torch's clamp), a boundary between chunks the chunk's last
-    x = tl.load(base + start + v, mask=(start >= 0) & (start + v < vocab), other=float("-inf")).to(tl.float32)
+    x = tl.load(base + start + v, mask=(start >= 0) & (start + v < vocab), other=float("-inf")).to(
+        tl.float32
+    )
     passed = (start_below + tl.cumsum(tl.exp(x * scale - top), 0) > target) & (start + v < vocab)
     last = tl.where(start < 0, vocab - 1, tl.minimum(start + BLOCK, vocab) - 1)
     token = tl.minimum(tl.min(tl.where(passed, start + v, vocab)), last)
     tl.store(out_ptr + i, token)
 
 
-def inverse_cdf_sample(logits: torch.Tensor, rows: torch.Tensor, temperature: torch.Tensor,
-                       u: torch.Tensor) -> torch.Tensor:
+def inverse_cdf_sample(
+    logits: torch.Tensor, rows: torch.Tensor, temperature: torch.Tensor, u: torch.Tensor
+) -> torch.Tensor:
     """Token ids [R] int64 drawn for logits[rows] [R, V] at temperature [R], uniforms u [R] in [0, 1)."""
     out = torch.empty(len(rows), dtype=torch.int64, device=logits.device)
     if len(rows):
-        _inverse_cdf_kernel[(len(rows),)](logits, rows, temperature.float(), u.float(), out, logits.shape[1],
-                                          logits.stride(0), BLOCK=8192, num_warps=16)
+        _inverse_cdf_kernel[(len(rows),)](
+            logits,
+            rows,
+            temperature.float(),
+            u.float(),
+            out,
+            logits.shape[1],
+            logits.stride(0),
+            BLOCK=8192,
+            num_warps=16,
+        )
     return out

@@ -28,6 +28,14 @@ def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty((t, n), dtype=x.dtype, device=x.device)
     block = min(triton.next_power_of_2(n), 1024)
     if t:
-        _silu_mul_kernel[(t, triton.cdiv(n, block))](x, out, n, x.stride(0), BLOCK=block, PDL=pdl.ENABLED, num_warps=4,
-                                                      launch_pdl=pdl.ENABLED)
+        _silu_mul_kernel[(t, triton.cdiv(n, block))](
+            x,
+            out,
+            n,
+            x.stride(0),
+            BLOCK=block,
+            PDL=pdl.ENABLED,
+            num_warps=4,
+            launch_pdl=pdl.ENABLED,
+        )
     return out

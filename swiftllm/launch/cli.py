@@ -7,7 +7,9 @@ from swiftllm.model_config import ModelError
 
 
 def add_model_args(p: argparse.ArgumentParser, max_model_len: bool = True) -> None:
-    p.add_argument("--model", help="HF-style model directory (default: the embedded SmolLM2-135M-Instruct)")
+    p.add_argument(
+        "--model", help="HF-style model directory (default: the embedded SmolLM2-135M-Instruct)"
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
     if max_model_len:  # not for a worker: its controller sends it with init_cache
@@ -18,8 +20,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from swiftllm.llm import LLM
     from swiftllm.sampling_params import SamplingParams
 
-    params = SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
-                            top_k=args.top_k, seed=args.seed, ignore_eos=args.ignore_eos)
+    params = SamplingParams(
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        top_k=args.top_k,
+        seed=args.seed,
+        ignore_eos=args.ignore_eos,
+    )
     llm = LLM(args.model, device=args.device, dtype=args.dtype, max_model_len=args.max_model_len)
     prompt = [{"role": "user", "content": args.prompt}] if args.chat else args.prompt
     seq = llm.engine.add_request(llm.encode(prompt), params)
@@ -40,26 +48,39 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="swiftctl", description="SwiftLLM: a tiny yet powerful LLM inference system")
+    parser = argparse.ArgumentParser(
+        prog="swiftctl", description="SwiftLLM: a tiny yet powerful LLM inference system"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("generate", help="complete one prompt, streaming to stdout")
     add_model_args(g)
     g.add_argument("--prompt", required=True)
-    g.add_argument("--chat", action="store_true", help="wrap the prompt in the model's chat template")
-    for flag, kind, default in (("--max-tokens", int, 64), ("--temperature", float, 0.0), ("--top-p", float, None),
-                                ("--top-k", int, None), ("--seed", int, None)):
+    g.add_argument(
+        "--chat", action="store_true", help="wrap the prompt in the model's chat template"
+    )
+    for flag, kind, default in (
+        ("--max-tokens", int, 64),
+        ("--temperature", float, 0.0),
+        ("--top-p", float, None),
+        ("--top-k", int, None),
+        ("--seed", int, None),
+    ):
         g.add_argument(flag, type=kind, default=default)
     g.add_argument("--ignore-eos", action="store_true")
     g.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("pull", help="import the embedded SmolLM2-135M-Instruct model (done on first use anyway)")
+    p = sub.add_parser(
+        "pull", help="import the embedded SmolLM2-135M-Instruct model (done on first use anyway)"
+    )
     p.set_defaults(func=cmd_pull)
 
     from swiftllm.launch import launch_cmd, worker_cmd
 
-    for name, module, about in (("worker", worker_cmd, "start one worker process, for a controller of your own"),
-                                ("launch", launch_cmd, "start workers, the controller and the REST server")):
+    for name, module, about in (
+        ("worker", worker_cmd, "start one worker process, for a controller of your own"),
+        ("launch", launch_cmd, "start workers, the controller and the REST server"),
+    ):
         command = sub.add_parser(name, help=about)
         module.add_arguments(command)
         command.set_defaults(func=module.run)

@@ -11,7 +11,15 @@ import msgpack
 import numpy as np
 
 from swiftllm.protocol import messages
-from swiftllm.protocol.messages import INT32_LIMIT, OP_FIELDS, STEP_REQUIRED, ProtocolError, Request, is_int, require
+from swiftllm.protocol.messages import (
+    INT32_LIMIT,
+    OP_FIELDS,
+    STEP_REQUIRED,
+    ProtocolError,
+    Request,
+    is_int,
+    require,
+)
 from swiftllm.protocol.step import StepCommand, StepResult
 
 PROTOCOL_VERSION = 1
@@ -22,8 +30,10 @@ MAX_CONTAINERS, MAX_CONTAINER_LEN, MAX_STR_LEN = 256, 4096, 1 << 20
 
 
 # Each array field's empty default: its dtype and rank are the wire type (the dataclasses are the schema).
-STEP_ARRAYS, RESULT_ARRAYS = ({f.name: f.default_factory() for f in fields(cls) if f.name != "timings"}
-                              for cls in (StepCommand, StepResult))
+STEP_ARRAYS, RESULT_ARRAYS = (
+    {f.name: f.default_factory() for f in fields(cls) if f.name != "timings"}
+    for cls in (StepCommand, StepResult)
+)
 
 
 def pack_array(a: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:
@@ -33,15 +43,27 @@ def pack_array(a: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:
 
 def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
     if prototype.ndim == 2:
-        require(isinstance(value, dict) and set(value) == {"shape", "data"}, f"{name} must be a map {{shape, data}}")
+        require(
+            isinstance(value, dict) and set(value) == {"shape", "data"},
+            f"{name} must be a map {{shape, data}}",
+        )
         shape, value = value["shape"], value["data"]
-        require(isinstance(shape, list) and len(shape) == 2 and all(is_int(d) and 0 <= d < INT32_LIMIT for d in shape),
-                f"{name}.shape must be [rows, cols]")
+        require(
+            isinstance(shape, list)
+            and len(shape) == 2
+            and all(is_int(d) and 0 <= d < INT32_LIMIT for d in shape),
+            f"{name}.shape must be [rows, cols]",
+        )
     require(isinstance(value, bytes), f"{name} must be bin: packed little-endian {prototype.dtype}")
     require(len(value) % 4 == 0, f"{name} has {len(value)} bytes, not a multiple of 4")
-    array = np.frombuffer(value, dtype=prototype.dtype.newbyteorder("<")).astype(prototype.dtype)  # a writable copy
+    array = np.frombuffer(value, dtype=prototype.dtype.newbyteorder("<")).astype(
+        prototype.dtype
+    )  # a writable copy
     if prototype.ndim == 2:
-        require(shape[0] * shape[1] == len(array), f"{name}.shape {shape} does not match its {len(array)} values")
+        require(
+            shape[0] * shape[1] == len(array),
+            f"{name}.shape {shape} does not match its {len(array)} values",
+        )
         array = array.reshape(shape)
     return array
 
@@ -51,7 +73,11 @@ def pack(message: dict[str, Any]) -> bytes:
 
 
 def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[str, Any]:
-    require(len(data) <= max_bytes, f"message of {len(data)} bytes exceeds the limit of {max_bytes}", "MessageTooLarge")
+    require(
+        len(data) <= max_bytes,
+        f"message of {len(data)} bytes exceeds the limit of {max_bytes}",
+        "MessageTooLarge",
+    )
     budget = iter(range(MAX_CONTAINERS))  # one item per map or array
 
     def count(container: Any) -> Any:
@@ -63,18 +89,36 @@ def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[
         raise ValueError(f"msgpack extension type {code} is not allowed")
 
     try:
-        message = msgpack.unpackb(data, raw=False, strict_map_key=True, object_hook=count, list_hook=count,
-                                  ext_hook=no_ext, max_ext_len=0, max_str_len=MAX_STR_LEN,
-                                  max_array_len=MAX_CONTAINER_LEN, max_map_len=MAX_CONTAINER_LEN)
-    except Exception as e:  # msgpack raises several types (ValueError, FormatError, StackError, ExtraData ...)
-        raise ProtocolError("MalformedMessage", f"not a msgpack message: {type(e).__name__}: {e}") from None
-    require(isinstance(message, dict) and all(isinstance(k, str) for k in message),
-            "a message must be a msgpack map with string keys", "MalformedMessage")
+        message = msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            object_hook=count,
+            list_hook=count,
+            ext_hook=no_ext,
+            max_ext_len=0,
+            max_str_len=MAX_STR_LEN,
+            max_array_len=MAX_CONTAINER_LEN,
+            max_map_len=MAX_CONTAINER_LEN,
+        )
+    except (
+        Exception
+    ) as e:  # msgpack raises several types (ValueError, FormatError, StackError, ExtraData ...)
+        raise ProtocolError(
+            "MalformedMessage", f"not a msgpack message: {type(e).__name__}: {e}"
+        ) from None
+    require(
+        isinstance(message, dict) and all(isinstance(k, str) for k in message),
+        "a message must be a msgpack map with string keys",
+        "MalformedMessage",
+    )
     return message
 
 
 def encode_request(op: str, request_id: int, epoch: int | None = None, **op_fields: Any) -> bytes:
-    return pack({"op": op, "id": request_id, **({} if epoch is None else {"epoch": epoch}), **op_fields})
+    return pack(
+        {"op": op, "id": request_id, **({} if epoch is None else {"epoch": epoch}), **op_fields}
+    )
 
 
 def encode_step(request_id: int, epoch: int, cmd: StepCommand) -> bytes:
@@ -86,22 +130,36 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
     """Envelope and integer fields; a step's arrays wait for decode_step, which needs the cache geometry."""
     message = unpack_map(data, max_bytes)
     request_id = message.get("id")
-    require(is_int(request_id) and 0 <= request_id < 2**64, "a request needs an integer id in [0, 2**64)",
-            "MalformedMessage")
+    require(
+        is_int(request_id) and 0 <= request_id < 2**64,
+        "a request needs an integer id in [0, 2**64)",
+        "MalformedMessage",
+    )
     try:
         op, epoch = message.get("op"), message.get("epoch")
         require(op in OP_FIELDS, f"unknown op {op!r}; ops are {', '.join(OP_FIELDS)}", "UnknownOp")
-        require(is_int(epoch) and epoch >= 0 or epoch is None and op == "hello", "epoch must be an integer >= 0")
+        require(
+            is_int(epoch) and epoch >= 0 or epoch is None and op == "hello",
+            "epoch must be an integer >= 0",
+        )
         given = {k: v for k, v in message.items() if k not in ("op", "id", "epoch")}
-        return Request(op, request_id, epoch, given if op == "step" else messages.check_int_fields(op, given))
+        return Request(
+            op, request_id, epoch, given if op == "step" else messages.check_int_fields(op, given)
+        )
     except ProtocolError as e:
         e.request_id = request_id
         raise
 
 
 def decode_step(given: dict[str, Any], geometry: messages.CacheGeometry) -> StepCommand:
-    require(set(given) <= set(STEP_ARRAYS), f"step has unknown fields {sorted(set(given) - set(STEP_ARRAYS))}")
-    require(all(name in given for name in STEP_REQUIRED), f"step needs the fields {', '.join(STEP_REQUIRED)}")
+    require(
+        set(given) <= set(STEP_ARRAYS),
+        f"step has unknown fields {sorted(set(given) - set(STEP_ARRAYS))}",
+    )
+    require(
+        all(name in given for name in STEP_REQUIRED),
+        f"step needs the fields {', '.join(STEP_REQUIRED)}",
+    )
     arrays = {name: unpack_array(name, value, STEP_ARRAYS[name]) for name, value in given.items()}
     for name, default in messages.PER_SEQ_DEFAULTS.items():
         arrays.setdefault(name, np.full(len(arrays["seq_ids"]), default, STEP_ARRAYS[name].dtype))
@@ -119,7 +177,9 @@ def encode_error(request_id: int | None, type_: str, message: str) -> bytes:
 
 
 def result_fields(result: StepResult) -> dict[str, Any]:
-    arrays = {name: pack_array(getattr(result, name), proto) for name, proto in RESULT_ARRAYS.items()}
+    arrays = {
+        name: pack_array(getattr(result, name), proto) for name, proto in RESULT_ARRAYS.items()
+    }
     return {**arrays, "timings": {k: float(v) for k, v in result.timings.items()}}
 
 
@@ -127,17 +187,31 @@ def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dic
     """A reply map with a checked `id` (nil when the worker could not read the request) and `error`, if any."""
     reply = unpack_map(data, max_bytes)
     request_id, error = reply.get("id"), reply.get("error")
-    require(request_id is None or is_int(request_id), "a reply's id must be an integer or nil", "MalformedMessage")
-    require(error is None or isinstance(error, dict) and all(isinstance(error.get(k), str)
-                                                             for k in ("type", "message")),
-            "a reply's error must be {type: str, message: str}", "MalformedMessage")
+    require(
+        request_id is None or is_int(request_id),
+        "a reply's id must be an integer or nil",
+        "MalformedMessage",
+    )
+    require(
+        error is None
+        or isinstance(error, dict)
+        and all(isinstance(error.get(k), str) for k in ("type", "message")),
+        "a reply's error must be {type: str, message: str}",
+        "MalformedMessage",
+    )
     return reply
 
 
 def decode_result(reply: dict[str, Any]) -> StepResult:
     """A step reply's results; fields this version does not know are ignored, so workers may add some."""
-    arrays = {name: unpack_array(name, reply[name], proto) for name, proto in RESULT_ARRAYS.items() if name in reply}
+    arrays = {
+        name: unpack_array(name, reply[name], proto)
+        for name, proto in RESULT_ARRAYS.items()
+        if name in reply
+    }
     timings = reply.get("timings", {})
-    require(isinstance(timings, dict) and all(isinstance(v, (int, float)) for v in timings.values()),
-            "timings must map names to numbers")
+    require(
+        isinstance(timings, dict) and all(isinstance(v, (int, float)) for v in timings.values()),
+        "timings must map names to numbers",
+    )
     return StepResult(**arrays, timings={k: float(v) for k, v in timings.items()})

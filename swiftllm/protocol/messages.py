@@ -16,14 +16,30 @@ INT32_LIMIT = 2**31
 # The small ops' fields, all integers: name -> (minimum, default); a default of None means required.
 # A step's fields are StepCommand's arrays instead, checked by validate_step once the cache geometry is known.
 OP_FIELDS: dict[str, dict[str, tuple[int, int | None]]] = {
-    "hello": {}, "profile": {"block_size": (1, 16)},
-    "init_cache": {"block_size": (1, None), "num_blocks": (1, None), "num_cpu_blocks": (0, None),
-                   "max_model_len": (1, None)},
-    "step": {}, "shutdown": {}}
+    "hello": {},
+    "profile": {"block_size": (1, 16)},
+    "init_cache": {
+        "block_size": (1, None),
+        "num_blocks": (1, None),
+        "num_cpu_blocks": (0, None),
+        "max_model_len": (1, None),
+    },
+    "step": {},
+    "shutdown": {},
+}
 STEP_REQUIRED = ("seq_ids", "query_lens", "context_lens", "token_ids", "block_table")
 # Per-sequence arrays a step may leave out, and the value each sequence then gets.
-PER_SEQ_DEFAULTS = {"sample": 1, "temperature": 0.0, "top_p": 1.0, "top_k": 0, "seed": 0, "presence_penalty": 0.0,
-                    "frequency_penalty": 0.0, "penalty_lens": 0, "num_logprobs": -1}
+PER_SEQ_DEFAULTS = {
+    "sample": 1,
+    "temperature": 0.0,
+    "top_p": 1.0,
+    "top_k": 0,
+    "seed": 0,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+    "penalty_lens": 0,
+    "num_logprobs": -1,
+}
 
 
 class ProtocolError(ValueError):
@@ -69,8 +85,10 @@ def check_int_fields(op: str, given: dict[str, Any]) -> dict[str, int]:
     values = {name: given.get(name, default) for name, (_, default) in spec.items()}
     for name, (minimum, _) in spec.items():
         require(values[name] is not None, f"{op} needs the field {name!r}")
-        require(is_int(values[name]) and minimum <= values[name] < INT32_LIMIT,
-                f"{op}.{name} must be an integer in [{minimum}, 2**31)")
+        require(
+            is_int(values[name]) and minimum <= values[name] < INT32_LIMIT,
+            f"{op}.{name} must be an integer in [{minimum}, 2**31)",
+        )
     return values
 
 
@@ -81,32 +99,59 @@ def _in_range(name: str, values: np.ndarray, low: int, high: int) -> None:
 def validate_step(cmd: StepCommand, geo: CacheGeometry) -> None:
     n = cmd.num_seqs
     for name in ("query_lens", "context_lens", *PER_SEQ_DEFAULTS):
-        require(len(getattr(cmd, name)) == n, f"{name} has {len(getattr(cmd, name))} entries, seq_ids {n}")
+        require(
+            len(getattr(cmd, name)) == n,
+            f"{name} has {len(getattr(cmd, name))} entries, seq_ids {n}",
+        )
     require(len(np.unique(cmd.seq_ids)) == n, "seq_ids must be distinct")
     q, c = cmd.query_lens.astype(np.int64), cmd.context_lens.astype(np.int64)
     require((q >= 1).all() and (q <= c).all(), "need 1 <= query_len <= context_len")
-    require((c <= geo.max_model_len).all(), f"context_lens must be <= max_model_len {geo.max_model_len}")
-    require(q.sum() == cmd.num_tokens, f"sum(query_lens) = {q.sum()} but there are {cmd.num_tokens} token_ids")
+    require(
+        (c <= geo.max_model_len).all(), f"context_lens must be <= max_model_len {geo.max_model_len}"
+    )
+    require(
+        q.sum() == cmd.num_tokens,
+        f"sum(query_lens) = {q.sum()} but there are {cmd.num_tokens} token_ids",
+    )
     rows, width = cmd.block_table.shape
     require(rows == n, f"block_table has {rows} rows for {n} sequences")
-    require(width <= -(-geo.max_model_len // geo.block_size), "block_table is wider than max_model_len needs")
-    require((c <= width * geo.block_size).all(), "a context_len exceeds block_table width x block_size")
+    require(
+        width <= -(-geo.max_model_len // geo.block_size),
+        "block_table is wider than max_model_len needs",
+    )
+    require(
+        (c <= width * geo.block_size).all(), "a context_len exceeds block_table width x block_size"
+    )
     _in_range("block_table", cmd.block_table, 0, geo.num_blocks)
     _in_range("token_ids", cmd.token_ids, LAST_TOKEN, geo.vocab_size)
     single_token_starts = (np.cumsum(q) - q)[q == 1]
-    require(np.isin(np.nonzero(cmd.token_ids == LAST_TOKEN)[0], single_token_starts).all(),
-            "token -1 may only be the one token of a 1-token query")
+    require(
+        np.isin(np.nonzero(cmd.token_ids == LAST_TOKEN)[0], single_token_starts).all(),
+        "token -1 may only be the one token of a 1-token query",
+    )
     require(np.isin(cmd.sample, (0, 1)).all(), "sample must be 0 or 1")
-    require((np.isfinite(cmd.temperature) & (cmd.temperature >= 0)).all(), "temperature must be finite and >= 0")
+    require(
+        (np.isfinite(cmd.temperature) & (cmd.temperature >= 0)).all(),
+        "temperature must be finite and >= 0",
+    )
     require(((cmd.top_p > 0) & (cmd.top_p <= 1)).all(), "top_p must lie in (0, 1]")
     require((cmd.top_k >= 0).all(), "top_k must be >= 0")
-    require(np.isfinite([cmd.presence_penalty, cmd.frequency_penalty]).all(), "penalties must be finite")
+    require(
+        np.isfinite([cmd.presence_penalty, cmd.frequency_penalty]).all(), "penalties must be finite"
+    )
     _in_range("num_logprobs", cmd.num_logprobs, -1, min(MAX_LOGPROBS, geo.vocab_size) + 1)
-    require((cmd.penalty_lens >= 0).all() and cmd.penalty_lens.astype(np.int64).sum() == len(cmd.penalty_tokens),
-            "penalty_lens must be >= 0 and sum to len(penalty_tokens)")
+    require(
+        (cmd.penalty_lens >= 0).all()
+        and cmd.penalty_lens.astype(np.int64).sum() == len(cmd.penalty_tokens),
+        "penalty_lens must be >= 0 and sum to len(penalty_tokens)",
+    )
     _in_range("penalty_tokens", cmd.penalty_tokens, LAST_TOKEN, geo.vocab_size)  # -1: last sampled
     gpu, cpu = geo.num_blocks, geo.num_cpu_blocks
-    for name, (src_blocks, dst_blocks) in {"swap_out": (gpu, cpu), "swap_in": (cpu, gpu), "copy": (gpu, gpu)}.items():
+    for name, (src_blocks, dst_blocks) in {
+        "swap_out": (gpu, cpu),
+        "swap_in": (cpu, gpu),
+        "copy": (gpu, gpu),
+    }.items():
         pairs = getattr(cmd, name)
         require(pairs.ndim == 2 and pairs.shape[1] == 2, f"{name} must be [pairs, 2]")
         _in_range(f"{name} sources", pairs[:, 0], 0, src_blocks)

@@ -10,8 +10,9 @@ from swiftllm.worker.metadata import AttentionMetadata
 linear = torch.nn.functional.linear  # the GPU backend swaps in a GEMV kernel at a few rows
 
 
-def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float,
-             residual: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def rms_norm(
+    x: torch.Tensor, weight: torch.Tensor, eps: float, residual: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Returns (norm(x + residual) * weight, x + residual): the sum is the next layer's residual."""
     if residual is not None:
         x = x + residual
@@ -20,8 +21,9 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float,
     return (out * weight.float()).to(x.dtype), x
 
 
-def rotary(q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor,
-           cos_sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def rotary(
+    q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor, cos_sin: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Rotate-half rotary (HF convention) of q [T, H, D], k [T, Hkv, D]; cos_sin [max_pos, D]: D/2 cos then D/2 sin."""
     cos, sin = cos_sin[positions].float()[:, None].chunk(2, -1)
 
@@ -41,17 +43,32 @@ def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return linear(silu_and_mul(x), weight)  # the GPU backend fuses the two at a few rows
 
 
-def store_kv(k: torch.Tensor, v: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
-             slot_mapping: torch.Tensor) -> None:
+def store_kv(
+    k: torch.Tensor,
+    v: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    slot_mapping: torch.Tensor,
+) -> None:
     """Write k, v [T, Hkv, D] into the slots block * block_size + offset."""
-    blocks, offsets = slot_mapping // k_cache.shape[2], slot_mapping % k_cache.shape[2]  # shape[2]: block_size
+    blocks, offsets = (
+        slot_mapping // k_cache.shape[2],
+        slot_mapping % k_cache.shape[2],
+    )  # shape[2]: block_size
     k_cache[blocks, :, offsets] = k.to(k_cache.dtype)
     v_cache[blocks, :, offsets] = v.to(v_cache.dtype)
 
 
-def rotary_store_kv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, positions: torch.Tensor,
-                    cos_sin: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
-                    slot_mapping: torch.Tensor) -> torch.Tensor:
+def rotary_store_kv(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    positions: torch.Tensor,
+    cos_sin: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    slot_mapping: torch.Tensor,
+) -> torch.Tensor:
     """rotary on q and k, then k and v into the cache; returns the rotated q (the GPU backend fuses the two)."""
     q, k = rotary(q, k, positions, cos_sin)
     store_kv(k, v, k_cache, v_cache, slot_mapping)
@@ -60,24 +77,44 @@ def rotary_store_kv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, positions
 
 def gather_context(cache: torch.Tensor, block_row: torch.Tensor, length: int) -> torch.Tensor:
     """The first `length` cached vectors of one sequence as [length, Hkv, D]."""
-    blocks = block_row[:(length + cache.shape[2] - 1) // cache.shape[2]].long()  # the blocks that hold them
+    blocks = block_row[
+        : (length + cache.shape[2] - 1) // cache.shape[2]
+    ].long()  # the blocks that hold them
     return cache[blocks].permute(0, 2, 1, 3).reshape(-1, cache.shape[1], cache.shape[3])[:length]
 
 
-def attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, meta: AttentionMetadata,
-              scale: float) -> torch.Tensor:
+def attention(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    meta: AttentionMetadata,
+    scale: float,
+) -> torch.Tensor:
     """Causal attention of each sequence's new tokens over its whole cached context. q [T, H, D]."""
     out = torch.empty_like(q)
     group = q.shape[1] // k_cache.shape[1]
     start = 0
-    for i, (ql, ctx) in enumerate(zip(meta.query_lens_host.tolist(), meta.context_lens_host.tolist(), strict=False)):
-        k = gather_context(k_cache, meta.block_table[i], ctx).float().repeat_interleave(group, dim=1)
-        v = gather_context(v_cache, meta.block_table[i], ctx).float().repeat_interleave(group, dim=1)
-        qi = q[start:start + ql].float()
+    for i, (ql, ctx) in enumerate(
+        zip(meta.query_lens_host.tolist(), meta.context_lens_host.tolist(), strict=False)
+    ):
+        k = (
+            gather_context(k_cache, meta.block_table[i], ctx)
+            .float()
+            .repeat_interleave(group, dim=1)
+        )
+        v = (
+            gather_context(v_cache, meta.block_table[i], ctx)
+            .float()
+            .repeat_interleave(group, dim=1)
+        )
+        qi = q[start : start + ql].float()
         scores = torch.einsum("qhd,khd->hqk", qi, k) * scale
         # query j sits at position ctx - ql + j and sees keys at positions <= its own
-        visible = torch.arange(ctx, device=q.device)[None, :] <= (ctx - ql + torch.arange(ql, device=q.device))[:, None]
+        visible = (
+            torch.arange(ctx, device=q.device)[None, :]
+            <= (ctx - ql + torch.arange(ql, device=q.device))[:, None]
+        )
         scores = scores.masked_fill(~visible, float("-inf"))
-        out[start:start + ql] = torch.einsum("hqk,khd->qhd", scores.softmax(-1), v).to(q.dtype)
+        out[start : start + ql] = torch.einsum("hqk,khd->qhd", scores.softmax(-1), v).to(q.dtype)
         start += ql
     return out

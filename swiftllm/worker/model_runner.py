@@ -43,7 +43,11 @@ class WorkerConfig:
 
     @property
     def torch_device(self) -> torch.device:
-        kind = self.device if self.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        kind = (
+            self.device
+            if self.device != "auto"
+            else ("cuda" if torch.cuda.is_available() else "cpu")
+        )
         return torch.device(f"cuda:{self.rank}" if kind == "cuda" else kind)
 
     def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
@@ -79,16 +83,28 @@ class ModelRunner:
             torch.cuda.set_device(self.device)
         self.model_config = ModelConfig.from_dir(cfg.model)
         self.dtype = cfg.torch_dtype(self.model_config.torch_dtype)
-        self.backend = cfg.backend if cfg.backend != "auto" else ("triton" if self.device.type == "cuda" else "torch")
+        self.backend = (
+            cfg.backend
+            if cfg.backend != "auto"
+            else ("triton" if self.device.type == "cuda" else "torch")
+        )
         # Triton is imported only where kernels run
-        self.ops = import_module("swiftllm.worker.backend_triton") if self.backend == "triton" else backend_torch
+        self.ops = (
+            import_module("swiftllm.worker.backend_triton")
+            if self.backend == "triton"
+            else backend_torch
+        )
         self.par = Parallel(cfg.rank, cfg.world_size)
-        self.weights = load_weights(Path(cfg.model), self.model_config, self.par, self.dtype, self.device,
-                                    cfg.load_format)
+        self.weights = load_weights(
+            Path(cfg.model), self.model_config, self.par, self.dtype, self.device, cfg.load_format
+        )
         self.model: LlamaModel | None = None
         self.cache: KVCache | None = None
         self.last_tokens: dict[int, int] = {}  # from steps collected
-        self.newest: tuple[dict[int, int], torch.Tensor | None] = ({}, None)  # last launch: seq -> row, tokens
+        self.newest: tuple[dict[int, int], torch.Tensor | None] = (
+            {},
+            None,
+        )  # last launch: seq -> row, tokens
         self.in_flight: deque[Launched] = deque()
         self.graphs = None
 
@@ -104,19 +120,40 @@ class ModelRunner:
             return int(self.cfg.cpu_kv_memory_gb * 2**30) // per_block
         torch.cuda.empty_cache()
         free, total = torch.cuda.mem_get_info(self.device)
-        headroom = total * (1 - self.cfg.gpu_memory_utilization) + 2 * 2**30  # activations, graphs, logits
+        headroom = (
+            total * (1 - self.cfg.gpu_memory_utilization) + 2 * 2**30
+        )  # activations, graphs, logits
         return max(int((free - headroom) // per_block), 0)
 
-    def init_cache(self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int) -> None:
+    def init_cache(
+        self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
+    ) -> None:
         mc = self.model_config
         if max_model_len > mc.max_context:
-            raise ModelError(f"max_model_len {max_model_len} exceeds the model's limit {mc.max_context}")
+            raise ModelError(
+                f"max_model_len {max_model_len} exceeds the model's limit {mc.max_context}"
+            )
         self.cache = None  # free the old cache before allocating a new one
-        need, ram = num_blocks * self.block_bytes(block_size), os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
-        if self.device.type == "cpu" and need > ram:  # the kernel would kill us on first touch instead
-            raise ModelError(f"a KV cache of {num_blocks} blocks needs {need / 2**30:.1f} GiB; RAM: {ram / 2**30:.1f}")
-        self.cache = KVCache(mc.num_layers, mc.num_kv_heads // self.par.world_size, mc.head_dim, block_size,
-                             num_blocks, num_cpu_blocks, self.dtype, self.device)
+        need, ram = (
+            num_blocks * self.block_bytes(block_size),
+            os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE"),
+        )
+        if (
+            self.device.type == "cpu" and need > ram
+        ):  # the kernel would kill us on first touch instead
+            raise ModelError(
+                f"a KV cache of {num_blocks} blocks needs {need / 2**30:.1f} GiB; RAM: {ram / 2**30:.1f}"
+            )
+        self.cache = KVCache(
+            mc.num_layers,
+            mc.num_kv_heads // self.par.world_size,
+            mc.head_dim,
+            block_size,
+            num_blocks,
+            num_cpu_blocks,
+            self.dtype,
+            self.device,
+        )
         self.model = LlamaModel(mc, self.weights, self.ops, self.par, max_model_len)
         self.forget()
         if self.cfg.cuda_graphs and self.device.type == "cuda" and hasattr(self.ops, "GraphRunner"):
@@ -129,7 +166,9 @@ class ModelRunner:
         self.last_tokens.clear()
         self.newest = ({}, None)
 
-    def resolve_tokens(self, cmd: StepCommand) -> tuple[np.ndarray, Callable[[torch.Tensor], None] | None]:
+    def resolve_tokens(
+        self, cmd: StepCommand
+    ) -> tuple[np.ndarray, Callable[[torch.Tensor], None] | None]:
         """The step's token ids, and what fills in on the device the -1s whose step is not collected yet."""
         tokens = cmd.token_ids.copy()
         missing = np.nonzero(tokens == LAST_TOKEN)[0]
@@ -150,6 +189,7 @@ class ModelRunner:
 
         def fix(ids: torch.Tensor) -> None:
             ids[at_t] = newest[src_t].to(ids.dtype)
+
         return tokens, fix
 
     def step(self, cmd: StepCommand) -> StepResult:
@@ -160,7 +200,9 @@ class ModelRunner:
         """Queue the step on the device; nothing here waits for it (collect does)."""
         assert self.cache is not None and self.model is not None, "init_cache first"
         while len(self.in_flight) > 1 or (self.in_flight and len(cmd.penalty_tokens)):
-            self.collect(self.in_flight[0])  # -1 may only refer to the newest launch; penalties read the host's
+            self.collect(
+                self.in_flight[0]
+            )  # -1 may only refer to the newest launch; penalties read the host's
         t0 = time.perf_counter()
         self.cache.apply(cmd.swap_out, cmd.swap_in, cmd.copy)
         sampled = np.nonzero(cmd.sample)[0]
@@ -173,8 +215,13 @@ class ModelRunner:
                 ids = to_device(tokens, self.device)
                 if fix:
                     fix(ids)
-                meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table,
-                                               self.cache.block_size, self.device)
+                meta = AttentionMetadata.build(
+                    cmd.query_lens,
+                    cmd.context_lens,
+                    cmd.block_table,
+                    self.cache.block_size,
+                    self.device,
+                )
                 rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
                 hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v)
                 logits = self.model.logits(hidden[rows], residual[rows])
@@ -182,9 +229,14 @@ class ModelRunner:
             out = self.sample(cmd, sampled, logits)
             self.newest = (dict(zip(step.seq_ids.tolist(), range(len(sampled)))), out["tokens"])
             pin = self.device.type == "cuda"
-            step.host = {k: torch.empty(v.shape, dtype=v.dtype, pin_memory=pin).copy_(v, non_blocking=pin)
-                         for k, v in out.items()}
-            step.timings = {"forward_ms": (t1 - t0) * 1e3, "sample_ms": (time.perf_counter() - t1) * 1e3}
+            step.host = {
+                k: torch.empty(v.shape, dtype=v.dtype, pin_memory=pin).copy_(v, non_blocking=pin)
+                for k, v in out.items()
+            }
+            step.timings = {
+                "forward_ms": (t1 - t0) * 1e3,
+                "sample_ms": (time.perf_counter() - t1) * 1e3,
+            }
         if self.device.type == "cuda":
             step.done = torch.cuda.current_stream().record_event()
         self.in_flight.append(step)
@@ -196,26 +248,48 @@ class ModelRunner:
             first, t0 = self.in_flight.popleft(), time.perf_counter()
             if first.done is not None:
                 first.done.synchronize()
-            first.result = StepResult(first.seq_ids, **{k: v.numpy() for k, v in first.host.items()},
-                                      timings=first.timings)
-            self.last_tokens.update(zip(first.seq_ids.tolist(), first.result.tokens.tolist(), strict=True))
+            first.result = StepResult(
+                first.seq_ids,
+                **{k: v.numpy() for k, v in first.host.items()},
+                timings=first.timings,
+            )
+            self.last_tokens.update(
+                zip(first.seq_ids.tolist(), first.result.tokens.tolist(), strict=True)
+            )
             for s in first.finished.tolist():
                 self.last_tokens.pop(s, None)
             first.timings["wait_ms"] = (time.perf_counter() - t0) * 1e3
         return step.result
 
-    def sample(self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor) -> dict[str, torch.Tensor]:
+    def sample(
+        self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """The step's result arrays, on the device: tokens, and logprobs if any row asked."""
         if len(cmd.penalty_tokens) and len(sampled):
             lens = cmd.penalty_lens
-            picked = cmd.penalty_tokens[np.repeat(cmd.sample != 0, lens)]  # the sampled rows' tokens
+            picked = cmd.penalty_tokens[
+                np.repeat(cmd.sample != 0, lens)
+            ]  # the sampled rows' tokens
             owner = np.repeat(cmd.seq_ids[sampled], lens[sampled])
-            for j in np.nonzero(picked == LAST_TOKEN)[0]:  # a token the controller has not read back yet
+            for j in np.nonzero(picked == LAST_TOKEN)[
+                0
+            ]:  # a token the controller has not read back yet
                 picked[j] = self.last_tokens.get(int(owner[j]), 0)
-            logits = apply_penalties(logits.float(), cmd.presence_penalty[sampled], cmd.frequency_penalty[sampled],
-                                     lens[sampled], picked)
-        tokens = sample(logits, cmd.temperature[sampled], cmd.top_p[sampled], cmd.top_k[sampled],
-                        cmd.seed[sampled], cmd.context_lens[sampled])
+            logits = apply_penalties(
+                logits.float(),
+                cmd.presence_penalty[sampled],
+                cmd.frequency_penalty[sampled],
+                lens[sampled],
+                picked,
+            )
+        tokens = sample(
+            logits,
+            cmd.temperature[sampled],
+            cmd.top_p[sampled],
+            cmd.top_k[sampled],
+            cmd.seed[sampled],
+            cmd.context_lens[sampled],
+        )
         out = {"tokens": tokens.int()}  # named and typed as StepResult's fields
         n_top = int(cmd.num_logprobs[sampled].max(initial=-1)) if len(cmd.num_logprobs) else -1
         if n_top >= 0:

@@ -20,7 +20,9 @@ class Parallel:
         if self.world_size == 1:
             return t
         if t.shape[dim] % self.world_size:
-            raise ValueError(f"dimension {t.shape[dim]} does not split over {self.world_size} workers")
+            raise ValueError(
+                f"dimension {t.shape[dim]} does not split over {self.world_size} workers"
+            )
         return t.chunk(self.world_size, dim)[self.rank]
 
     def all_reduce(self, t: torch.Tensor) -> torch.Tensor:

@@ -17,22 +17,36 @@ def uniform(seed: np.ndarray, position: np.ndarray) -> np.ndarray:
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-def apply_penalties(logits: torch.Tensor, presence: np.ndarray, frequency: np.ndarray, lens: np.ndarray,
-                    tokens: np.ndarray) -> torch.Tensor:
+def apply_penalties(
+    logits: torch.Tensor,
+    presence: np.ndarray,
+    frequency: np.ndarray,
+    lens: np.ndarray,
+    tokens: np.ndarray,
+) -> torch.Tensor:
     """OpenAI's penalties: logit -= presence * [count > 0] + frequency * count, over tokens generated so far."""
     counts = torch.zeros_like(logits)
     rows = to_device(np.repeat(np.arange(len(lens)), lens), logits.device)
-    counts.index_put_((rows, to_device(tokens, logits.device, torch.int64)), torch.ones(len(tokens),
-                      device=logits.device), accumulate=True)
+    counts.index_put_(
+        (rows, to_device(tokens, logits.device, torch.int64)),
+        torch.ones(len(tokens), device=logits.device),
+        accumulate=True,
+    )
     pres, freq = (to_device(a, logits.device)[:, None] for a in (presence, frequency))
     return logits - pres * (counts > 0) - freq * counts
 
 
-def sample(logits: torch.Tensor, temperature: np.ndarray, top_p: np.ndarray, top_k: np.ndarray,
-           seed: np.ndarray, position: np.ndarray) -> torch.Tensor:
+def sample(
+    logits: torch.Tensor,
+    temperature: np.ndarray,
+    top_p: np.ndarray,
+    top_k: np.ndarray,
+    seed: np.ndarray,
+    position: np.ndarray,
+) -> torch.Tensor:
     """logits [K, V] -> token ids [K] int64. temperature 0 is greedy (lowest id on ties)."""
     tokens = logits.argmax(-1)
     cut = (top_k > 0) | (top_p < 1)
@@ -41,20 +55,41 @@ def sample(logits: torch.Tensor, temperature: np.ndarray, top_p: np.ndarray, top
     for truncate in (True, False):
         rows = np.nonzero((temperature > 0) & (cut == truncate))[0]
         if len(rows):
-            tokens[to_device(rows, logits.device)] = draw(logits, rows, temperature, top_p, top_k,
-                                                          uniform(seed[rows], position[rows]), truncate)
+            tokens[to_device(rows, logits.device)] = draw(
+                logits,
+                rows,
+                temperature,
+                top_p,
+                top_k,
+                uniform(seed[rows], position[rows]),
+                truncate,
+            )
     return tokens
 
 
-def draw(logits: torch.Tensor, rows: np.ndarray, temperature: np.ndarray, top_p: np.ndarray, top_k: np.ndarray,
-         u: np.ndarray, truncate: bool) -> torch.Tensor:
+def draw(
+    logits: torch.Tensor,
+    rows: np.ndarray,
+    temperature: np.ndarray,
+    top_p: np.ndarray,
+    top_k: np.ndarray,
+    u: np.ndarray,
+    truncate: bool,
+) -> torch.Tensor:
     """Tokens for the given rows by inverting each one's cumulative distribution at u (one uniform per row),
     over the probabilities sorted and cut to top-k / top-p when truncate, else in vocabulary order."""
     dev = logits.device
-    if dev.type == "cuda" and not truncate:  # one kernel: two reads of the logits, not eight float32 passes
+    if (
+        dev.type == "cuda" and not truncate
+    ):  # one kernel: two reads of the logits, not eight float32 passes
         from swiftllm.kernels.sample import inverse_cdf_sample  # Triton only where kernels run
-        return inverse_cdf_sample(logits, *(to_device(a, dev) for a in (rows, temperature[rows], u.astype('f4'))))
-    probs = (logits[to_device(rows, dev)].float() / to_device(temperature[rows], dev)[:, None]).softmax(-1)
+
+        return inverse_cdf_sample(
+            logits, *(to_device(a, dev) for a in (rows, temperature[rows], u.astype("f4")))
+        )
+    probs = (
+        logits[to_device(rows, dev)].float() / to_device(temperature[rows], dev)[:, None]
+    ).softmax(-1)
     if truncate:
         probs, order = probs.sort(-1, descending=True)
         rank = torch.arange(probs.shape[-1], device=dev)[None, :]
@@ -63,6 +98,8 @@ def draw(logits: torch.Tensor, rows: np.ndarray, temperature: np.ndarray, top_p:
         p = to_device(top_p[rows], dev)[:, None]
         probs = probs.masked_fill((rank >= k) | ((mass_before >= p) & (rank > 0)), 0.0)
     cdf = probs.cumsum(-1)
-    idx = torch.searchsorted(cdf, (to_device(u, dev)[:, None] * cdf[:, -1:].double()).to(cdf.dtype), right=True)
+    idx = torch.searchsorted(
+        cdf, (to_device(u, dev)[:, None] * cdf[:, -1:].double()).to(cdf.dtype), right=True
+    )
     idx = idx.clamp(max=probs.shape[-1] - 1)
     return (order.gather(-1, idx) if truncate else idx).squeeze(-1)

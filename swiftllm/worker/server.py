@@ -22,16 +22,26 @@ from swiftllm.protocol import codec
 from swiftllm.protocol.messages import CacheGeometry, ProtocolError
 from swiftllm.worker.model_runner import Launched, ModelRunner
 
-MAX_QUEUED = 64  # requests read ahead of the one running (stamped on arrival); the rest wait in ZMQ's queue
+MAX_QUEUED = (
+    64  # requests read ahead of the one running (stamped on arrival); the rest wait in ZMQ's queue
+)
 
 
 class WorkerServer:
-    def __init__(self, runner: ModelRunner, bind: str | None = None,
-                 max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES) -> None:
+    def __init__(
+        self,
+        runner: ModelRunner,
+        bind: str | None = None,
+        max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
         self.runner, self.max_message_bytes, self.runtime_dir = runner, max_message_bytes, None
-        if bind is None:  # an ipc:// path in a fresh directory only this user can enter (mkdtemp makes it 0700)
+        if (
+            bind is None
+        ):  # an ipc:// path in a fresh directory only this user can enter (mkdtemp makes it 0700)
             runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-            self.runtime_dir = tempfile.mkdtemp(prefix="swiftllm-", dir=runtime if os.path.isdir(runtime) else None)
+            self.runtime_dir = tempfile.mkdtemp(
+                prefix="swiftllm-", dir=runtime if os.path.isdir(runtime) else None
+            )
             bind = f"ipc://{self.runtime_dir}/worker{runner.cfg.rank}.sock"
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.ROUTER)
@@ -39,13 +49,17 @@ class WorkerServer:
         # connection before buffering it, so no peer can make the worker hold gigabytes.
         self.socket.setsockopt(zmq.MAXMSGSIZE, 2 * max_message_bytes + 4096)
         self.socket.bind(bind)
-        self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)  # the real port for tcp://...:*
+        self.address = self.socket.getsockopt_string(
+            zmq.LAST_ENDPOINT
+        )  # the real port for tcp://...:*
         # epoch 0: no session yet; the next starts at random, so that a restarted worker at the same address
         # refuses its predecessor's controller
         self.epoch, self.next_epoch = 0, secrets.randbelow(2**30) + 1
         self.geometry: CacheGeometry | None = None
         self.running = False
-        self.step_in_flight: tuple[list[bytes], int, Launched, float] | None = None  # envelope, id, step, queue_ms
+        self.step_in_flight: tuple[list[bytes], int, Launched, float] | None = (
+            None  # envelope, id, step, queue_ms
+        )
         # the waiting thread wakes the loop through this pair; wake_sender is that thread's alone
         self.wake, self.wake_sender = (self.context.socket(zmq.PAIR) for _ in range(2))
         self.wake.bind(f"inproc://wake-{id(self)}")
@@ -59,7 +73,9 @@ class WorkerServer:
         poller.register(self.wake, zmq.POLLIN)
         self.running = True
         while self.running:
-            while len(queue) < MAX_QUEUED and self.socket.poll(0):  # read what has arrived: queue_ms counts from then
+            while len(queue) < MAX_QUEUED and self.socket.poll(
+                0
+            ):  # read what has arrived: queue_ms counts from then
                 queue.append((self.socket.recv_multipart(), time.perf_counter()))
             if queue:
                 frames, received = queue.popleft()
@@ -77,11 +93,20 @@ class WorkerServer:
             request = codec.decode_request(payload, self.max_message_bytes)
             request_id, op = request.id, request.op
             if request.op != "hello" and (self.epoch == 0 or request.epoch != self.epoch):
-                hint = "send hello first" if 0 in (self.epoch, request.epoch) else "another controller took over"
-                raise ProtocolError("StaleEpoch", f"epoch {request.epoch} is not the session's ({self.epoch}): {hint}")
+                hint = (
+                    "send hello first"
+                    if 0 in (self.epoch, request.epoch)
+                    else "another controller took over"
+                )
+                raise ProtocolError(
+                    "StaleEpoch",
+                    f"epoch {request.epoch} is not the session's ({self.epoch}): {hint}",
+                )
             if op == "step":
                 if self.geometry is None:
-                    raise ProtocolError("CacheNotInitialized", "send init_cache before the first step")
+                    raise ProtocolError(
+                        "CacheNotInitialized", "send init_cache before the first step"
+                    )
                 step = self.runner.launch(codec.decode_step(request.fields, self.geometry))
                 self.answer_step()
                 self.step_in_flight = (envelope, request_id, step, queue_ms)
@@ -90,7 +115,9 @@ class WorkerServer:
             self.answer_step()
             reply = codec.encode_reply(request_id, **getattr(self, f"op_{op}")(request.fields))
         except ProtocolError as e:
-            reply = codec.encode_error(request_id if e.request_id is None else e.request_id, e.type, str(e))
+            reply = codec.encode_error(
+                request_id if e.request_id is None else e.request_id, e.type, str(e)
+            )
         except Exception as e:  # whatever a request does, the worker answers and serves on
             reply = codec.encode_error(request_id, type(e).__name__, str(e) or repr(e))
         self.answer_step()  # the step before a failed one answers first
@@ -122,17 +149,26 @@ class WorkerServer:
         self.epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
         self.runner.forget()  # the new controller's sequence ids mean nothing here
         runner, mc = self.runner, self.runner.model_config
-        return {"epoch": self.epoch, "protocol_version": codec.PROTOCOL_VERSION,
-                "model_config": {**asdict(mc), "max_context": mc.max_context},
-                "model_dir": str(Path(runner.cfg.model).resolve()), "rank": runner.cfg.rank,
-                "world_size": runner.cfg.world_size, "device": str(runner.device),
-                "dtype": str(runner.dtype).removeprefix("torch."), "backend": runner.backend,
-                "max_message_bytes": self.max_message_bytes,
-                "cache": None if self.geometry is None else asdict(self.geometry)}
+        return {
+            "epoch": self.epoch,
+            "protocol_version": codec.PROTOCOL_VERSION,
+            "model_config": {**asdict(mc), "max_context": mc.max_context},
+            "model_dir": str(Path(runner.cfg.model).resolve()),
+            "rank": runner.cfg.rank,
+            "world_size": runner.cfg.world_size,
+            "device": str(runner.device),
+            "dtype": str(runner.dtype).removeprefix("torch."),
+            "backend": runner.backend,
+            "max_message_bytes": self.max_message_bytes,
+            "cache": None if self.geometry is None else asdict(self.geometry),
+        }
 
     def op_profile(self, fields: dict[str, int]) -> dict[str, Any]:
         block_size = fields["block_size"]
-        return {"num_blocks": self.runner.profile(block_size), "block_bytes": self.runner.block_bytes(block_size)}
+        return {
+            "num_blocks": self.runner.profile(block_size),
+            "block_bytes": self.runner.block_bytes(block_size),
+        }
 
     def op_init_cache(self, fields: dict[str, int]) -> dict[str, Any]:
         self.geometry = None  # a failed init leaves no cache to validate steps against

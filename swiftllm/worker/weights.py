@@ -47,7 +47,9 @@ def iter_checkpoint(path: Path) -> Iterator[tuple[str, torch.Tensor]]:
             yield from torch.load(f, map_location="cpu", weights_only=True, mmap=True).items()
 
 
-def dummy_checkpoint(cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+def dummy_checkpoint(
+    cfg: ModelConfig, device: torch.device, dtype: torch.dtype
+) -> dict[str, torch.Tensor]:
     """Random weights of the right shapes, drawn where they will live (an 8B model in seconds on a GPU)."""
     gen = torch.Generator(device).manual_seed(0)
 
@@ -63,20 +65,42 @@ def dummy_checkpoint(cfg: ModelConfig, device: torch.device, dtype: torch.dtype)
         ckpt["lm_head.weight"] = rand(cfg.vocab_size, h)
     for n in range(cfg.num_layers):
         p = f"model.layers.{n}."
-        shapes = {"self_attn.q_proj": (cfg.q_size, h), "self_attn.k_proj": (cfg.kv_size, h),
-                  "self_attn.v_proj": (cfg.kv_size, h), "self_attn.o_proj": (h, cfg.q_size),
-                  "mlp.gate_proj": (i, h), "mlp.up_proj": (i, h), "mlp.down_proj": (h, i)}
+        shapes = {
+            "self_attn.q_proj": (cfg.q_size, h),
+            "self_attn.k_proj": (cfg.kv_size, h),
+            "self_attn.v_proj": (cfg.kv_size, h),
+            "self_attn.o_proj": (h, cfg.q_size),
+            "mlp.gate_proj": (i, h),
+            "mlp.up_proj": (i, h),
+            "mlp.down_proj": (h, i),
+        }
         ckpt.update({p + k + ".weight": rand(*s) for k, s in shapes.items()})
-        ckpt.update({p + "input_layernorm.weight": ones(h), p + "post_attention_layernorm.weight": ones(h)})
+        ckpt.update(
+            {p + "input_layernorm.weight": ones(h), p + "post_attention_layernorm.weight": ones(h)}
+        )
         if cfg.qkv_bias:
-            ckpt.update({p + f"self_attn.{x}_proj.bias": rand(shapes[f"self_attn.{x}_proj"][0]) for x in "qkv"})
+            ckpt.update(
+                {
+                    p + f"self_attn.{x}_proj.bias": rand(shapes[f"self_attn.{x}_proj"][0])
+                    for x in "qkv"
+                }
+            )
     return ckpt
 
 
-def load_weights(path: Path | None, cfg: ModelConfig, par: Parallel, dtype: torch.dtype,
-                 device: torch.device, load_format: str = "auto") -> ModelWeights:
-    ckpt = dummy_checkpoint(cfg, device, dtype) if load_format == "dummy" else {
-        k.removeprefix("language_model."): v for k, v in iter_checkpoint(Path(path))}
+def load_weights(
+    path: Path | None,
+    cfg: ModelConfig,
+    par: Parallel,
+    dtype: torch.dtype,
+    device: torch.device,
+    load_format: str = "auto",
+) -> ModelWeights:
+    ckpt = (
+        dummy_checkpoint(cfg, device, dtype)
+        if load_format == "dummy"
+        else {k.removeprefix("language_model."): v for k, v in iter_checkpoint(Path(path))}
+    )
 
     def get(name: str, shard_dim: int | None = None) -> torch.Tensor:
         if name not in ckpt:
@@ -85,20 +109,33 @@ def load_weights(path: Path | None, cfg: ModelConfig, par: Parallel, dtype: torc
         return t.to(device=device, dtype=dtype).contiguous()
 
     if cfg.num_heads % par.world_size or cfg.num_kv_heads % par.world_size:
-        raise ModelError(f"{cfg.num_heads} heads / {cfg.num_kv_heads} KV heads do not split over "
-                         f"{par.world_size} workers")
+        raise ModelError(
+            f"{cfg.num_heads} heads / {cfg.num_kv_heads} KV heads do not split over "
+            f"{par.world_size} workers"
+        )
     layers = []
     for n in range(cfg.num_layers):
         p = f"model.layers.{n}."
         qkv = [p + f"self_attn.{x}_proj" for x in "qkv"]
-        layers.append(LayerWeights(
-            input_norm=get(p + "input_layernorm.weight"), qkv=torch.cat([get(x + ".weight", 0) for x in qkv]),
-            qkv_bias=torch.cat([get(x + ".bias", 0) for x in qkv]) if cfg.qkv_bias else None,
-            o=get(p + "self_attn.o_proj.weight", 1), post_norm=get(p + "post_attention_layernorm.weight"),
-            gate_up=torch.cat([get(p + "mlp.gate_proj.weight", 0), get(p + "mlp.up_proj.weight", 0)]),
-            down=get(p + "mlp.down_proj.weight", 1)))
+        layers.append(
+            LayerWeights(
+                input_norm=get(p + "input_layernorm.weight"),
+                qkv=torch.cat([get(x + ".weight", 0) for x in qkv]),
+                qkv_bias=torch.cat([get(x + ".bias", 0) for x in qkv]) if cfg.qkv_bias else None,
+                o=get(p + "self_attn.o_proj.weight", 1),
+                post_norm=get(p + "post_attention_layernorm.weight"),
+                gate_up=torch.cat(
+                    [get(p + "mlp.gate_proj.weight", 0), get(p + "mlp.up_proj.weight", 0)]
+                ),
+                down=get(p + "mlp.down_proj.weight", 1),
+            )
+        )
         for k in [x for x in ckpt if x.startswith(p)]:
             del ckpt[k]  # free host memory as we go
     embed = get("model.embed_tokens.weight", 0)
-    lm_head = embed if cfg.tie_word_embeddings or "lm_head.weight" not in ckpt else get("lm_head.weight", 0)
+    lm_head = (
+        embed
+        if cfg.tie_word_embeddings or "lm_head.weight" not in ckpt
+        else get("lm_head.weight", 0)
+    )
     return ModelWeights(embed=embed, layers=layers, norm=get("model.norm.weight"), lm_head=lm_head)

@@ -61,14 +61,22 @@ def launch(*args: str) -> Server:
     """Start `swiftctl launch --port 0 ARGS` (call wait_ready before use: loading takes a while)."""
     cmd = [sys.executable, "-m", "swiftllm.launch.cli", "launch", "--port", "0", *args]
     env = {k: v for k, v in os.environ.items() if k != "SWIFTLLM_API_KEY"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**env, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, text=True, env={**env, "PYTHONUNBUFFERED": "1"}
+    )
     return Server(proc, "")
 
 
-def request(url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-            timeout: float = 120.0) -> tuple[int, dict | str]:
+def request(
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 120.0,
+) -> tuple[int, dict | str]:
     """(status, parsed JSON or text); error statuses are returned, not raised."""
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
+    req = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             status, text = r.status, r.read().decode()
@@ -94,4 +102,7 @@ def post(url: str, body: object, **kw: object) -> tuple[int, dict | str]:
 def metrics(url: str) -> dict[str, float]:
     """The sample lines of /metrics as {name{labels}: value}."""
     text = request(url + "/metrics")[1]
-    return {k: float(v) for k, v in (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))}
+    return {
+        k: float(v)
+        for k, v in (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    }

@@ -25,7 +25,9 @@ class StallingEngine:
 def test_health_reports_a_stalled_engine_loop() -> None:
     async def scenario() -> tuple[str | None, str | None, str | None]:
         engine = StallingEngine()
-        ae = AsyncEngine(engine, asyncio.get_running_loop(), health_timeout_s=1.5)  # above the idle loop's 1 s wake-up  # type: ignore[arg-type]
+        ae = AsyncEngine(
+            engine, asyncio.get_running_loop(), health_timeout_s=1.5
+        )  # above the idle loop's 1 s wake-up  # type: ignore[arg-type]
         fresh = ae.health()
         await asyncio.sleep(2.5)
         stalled = ae.health()

@@ -32,8 +32,14 @@ from swiftllm.worker.gguf_import import ensure_default_model
 MODEL = ensure_default_model()
 NAME = MODEL.name
 KEY = "test-key"
-PROMPTS = ["Hello, my name is", "The capital of France is", "def add(a, b):", "1, 2, 3, 4,", "Once upon a time",
-           "The quick brown fox"]
+PROMPTS = [
+    "Hello, my name is",
+    "The capital of France is",
+    "def add(a, b):",
+    "1, 2, 3, 4,",
+    "Once upon a time",
+    "The quick brown fox",
+]
 CHAT = [{"role": "user", "content": "What is the capital of France?"}]
 GREEDY = dict(model=NAME, max_tokens=8, temperature=0)
 
@@ -41,7 +47,9 @@ GREEDY = dict(model=NAME, max_tokens=8, temperature=0)
 @pytest.fixture(scope="module")
 def started() -> Iterator[tuple[Server, Server]]:
     main = launch("--kv-cache-memory-gb", "0.1", "--max-model-len", "512")
-    small = launch("--num-gpu-blocks", "8", "--swap-space", "0.0014", "--api-key", KEY)  # swap: 2 blocks
+    small = launch(
+        "--num-gpu-blocks", "8", "--swap-space", "0.0014", "--api-key", KEY
+    )  # swap: 2 blocks
     yield main, small
     for server in (main, small):
         server.stop()
@@ -50,11 +58,17 @@ def started() -> Iterator[tuple[Server, Server]]:
 @pytest.fixture(scope="module")
 def reference(started: tuple[Server, Server]) -> dict:
     llm = LLM(str(MODEL), kv_cache_memory_gb=0.05, max_model_len=512)
-    short, long = SamplingParams(max_tokens=8, temperature=0), SamplingParams(max_tokens=24, temperature=0,
-                                                                              ignore_eos=True)
+    short, long = (
+        SamplingParams(max_tokens=8, temperature=0),
+        SamplingParams(max_tokens=24, temperature=0, ignore_eos=True),
+    )
     outs = llm.generate([*PROMPTS, *PROMPTS, CHAT], [short] * 6 + [long] * 6 + [short])
-    return {"short": dict(zip(PROMPTS, outs[:6])), "long": dict(zip(PROMPTS, outs[6:12])), "chat": outs[12],
-            "ids": {p: llm.encode(p) for p in PROMPTS}}
+    return {
+        "short": dict(zip(PROMPTS, outs[:6])),
+        "long": dict(zip(PROMPTS, outs[6:12])),
+        "chat": outs[12],
+        "ids": {p: llm.encode(p) for p in PROMPTS},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +98,14 @@ def test_concurrent_requests_match_llm_generate(main: Server, reference: dict) -
 
     def plain(p: str) -> None:
         r = c.completions.create(prompt=p, **GREEDY)
-        assert (r.choices[0].text, r.choices[0].finish_reason) == (short[p].text, short[p].finish_reason)
-        assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (len(ids[p]), len(short[p].token_ids))
+        assert (r.choices[0].text, r.choices[0].finish_reason) == (
+            short[p].text,
+            short[p].finish_reason,
+        )
+        assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (
+            len(ids[p]),
+            len(short[p].token_ids),
+        )
 
     def token_ids(p: str) -> None:
         assert c.completions.create(prompt=ids[p], **GREEDY).choices[0].text == short[p].text
@@ -97,27 +117,47 @@ def test_concurrent_requests_match_llm_generate(main: Server, reference: dict) -
 
     def logprobs(p: str) -> None:
         lp = c.completions.create(prompt=p, logprobs=2, **GREEDY).choices[0].logprobs
-        assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == len(short[p].token_ids)
+        assert (
+            len(lp.tokens)
+            == len(lp.token_logprobs)
+            == len(lp.top_logprobs)
+            == len(short[p].token_ids)
+        )
         assert lp.text_offset[0] == 0 and all(len(top) <= 2 for top in lp.top_logprobs)
-        for chosen, top in zip(lp.token_logprobs, lp.top_logprobs):  # greedy: the chosen token is the top one
+        for chosen, top in zip(
+            lp.token_logprobs, lp.top_logprobs
+        ):  # greedy: the chosen token is the top one
             assert abs(chosen - max(top.values())) < 1e-5
 
     def chat() -> None:
         r = c.chat.completions.create(messages=CHAT, **GREEDY)
-        assert r.choices[0].message.content == reference["chat"].text and r.choices[0].message.role == "assistant"
+        assert (
+            r.choices[0].message.content == reference["chat"].text
+            and r.choices[0].message.role == "assistant"
+        )
 
     def chat_streamed() -> None:
-        chunks = list(c.chat.completions.create(messages=CHAT, stream=True, stream_options={"include_usage": True},
-                                                **GREEDY))
+        chunks = list(
+            c.chat.completions.create(
+                messages=CHAT, stream=True, stream_options={"include_usage": True}, **GREEDY
+            )
+        )
         assert chunks[0].choices[0].delta.role == "assistant"
-        assert "".join(ch.choices[0].delta.content or "" for ch in chunks[:-1]) == reference["chat"].text
+        assert (
+            "".join(ch.choices[0].delta.content or "" for ch in chunks[:-1])
+            == reference["chat"].text
+        )
         assert chunks[-2].choices[0].finish_reason == reference["chat"].finish_reason
-        assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == len(reference["chat"].token_ids)
+        assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == len(
+            reference["chat"].token_ids
+        )
 
     def chat_logprobs() -> None:
         r = c.chat.completions.create(messages=CHAT, logprobs=True, top_logprobs=2, **GREEDY)
         content = r.choices[0].logprobs.content
-        assert len(content) == len(reference["chat"].token_ids) and all(len(t.top_logprobs) == 2 for t in content)
+        assert len(content) == len(reference["chat"].token_ids) and all(
+            len(t.top_logprobs) == 2 for t in content
+        )
 
     def several_prompts() -> None:
         r = c.completions.create(prompt=PROMPTS[:2], **GREEDY)
@@ -132,7 +172,7 @@ def test_concurrent_requests_match_llm_generate(main: Server, reference: dict) -
 def test_stop_strings_and_seeds(main: Server, reference: dict) -> None:
     c, ref = client(main), reference["short"][PROMPTS[0]].text
     stop = ref.split()[2]
-    expected = ref[:ref.index(stop)]
+    expected = ref[: ref.index(stop)]
     seeded = dict(model=NAME, prompt=PROMPTS[4], max_tokens=8, temperature=1.0)
     texts: dict[int, list[str]] = {1234: [], 1: [], 2: []}
 
@@ -140,7 +180,9 @@ def test_stop_strings_and_seeds(main: Server, reference: dict) -> None:
         r = c.completions.create(prompt=PROMPTS[0], stop=[stop, "never"], **GREEDY)
         assert (r.choices[0].text, r.choices[0].finish_reason) == (expected, "stop")
 
-    def cut_streamed() -> None:  # text that may become a stop string is held back, never sent then taken back
+    def cut_streamed() -> (
+        None
+    ):  # text that may become a stop string is held back, never sent then taken back
         chunks = list(c.completions.create(prompt=PROMPTS[0], stop=stop, stream=True, **GREEDY))
         assert "".join(ch.choices[0].text for ch in chunks) == expected
 
@@ -155,27 +197,49 @@ def test_stop_strings_and_seeds(main: Server, reference: dict) -> None:
 
 TOO_LONG = [5] * 600  # the main server's context is 512
 BAD_REQUESTS = [
-    ("completions", {"n": 2}, 400, "n"), ("completions", {"logit_bias": {"50": 10}}, 400, "logit_bias"),
-    ("completions", {"best_of": 3}, 400, "best_of"), ("completions", {"echo": True}, 400, "echo"),
-    ("completions", {"suffix": "x"}, 400, "suffix"), ("completions", {"temperature": -1}, 400, "temperature"),
-    ("completions", {"temperature": "hot"}, 400, "temperature"), ("completions", {"top_p": 0}, 400, "top_p"),
-    ("completions", {"top_k": -5}, 400, "top_k"), ("completions", {"top_k": 2**40}, 400, "top_k"),
+    ("completions", {"n": 2}, 400, "n"),
+    ("completions", {"logit_bias": {"50": 10}}, 400, "logit_bias"),
+    ("completions", {"best_of": 3}, 400, "best_of"),
+    ("completions", {"echo": True}, 400, "echo"),
+    ("completions", {"suffix": "x"}, 400, "suffix"),
+    ("completions", {"temperature": -1}, 400, "temperature"),
+    ("completions", {"temperature": "hot"}, 400, "temperature"),
+    ("completions", {"top_p": 0}, 400, "top_p"),
+    ("completions", {"top_k": -5}, 400, "top_k"),
+    ("completions", {"top_k": 2**40}, 400, "top_k"),
     ("completions", {"max_tokens": 0}, 400, "max_tokens"),
-    ("completions", {"max_tokens": 10**6}, 400, "max_tokens"), ("completions", {"logprobs": 50}, 400, "logprobs"),
-    ("completions", {"stop": 5}, 400, "stop"), ("completions", {"presence_penalty": 3}, 400, "presence_penalty"),
-    ("completions", {"seed": 1.5}, 400, "seed"), ("completions", {"stream": "yes"}, 400, "stream"),
-    ("completions", {"prompt": []}, 400, "prompt"), ("completions", {"prompt": [1, "a"]}, 400, "prompt"),
-    ("completions", {"prompt": [10**9]}, 400, "prompt"), ("completions", {"prompt": ""}, 400, "prompt"),
-    ("completions", {"prompt": TOO_LONG}, 400, "prompt"), ("completions", {"prompt": None}, 400, "prompt"),
+    ("completions", {"max_tokens": 10**6}, 400, "max_tokens"),
+    ("completions", {"logprobs": 50}, 400, "logprobs"),
+    ("completions", {"stop": 5}, 400, "stop"),
+    ("completions", {"presence_penalty": 3}, 400, "presence_penalty"),
+    ("completions", {"seed": 1.5}, 400, "seed"),
+    ("completions", {"stream": "yes"}, 400, "stream"),
+    ("completions", {"prompt": []}, 400, "prompt"),
+    ("completions", {"prompt": [1, "a"]}, 400, "prompt"),
+    ("completions", {"prompt": [10**9]}, 400, "prompt"),
+    ("completions", {"prompt": ""}, 400, "prompt"),
+    ("completions", {"prompt": TOO_LONG}, 400, "prompt"),
+    ("completions", {"prompt": None}, 400, "prompt"),
     ("completions", {"model": "nope"}, 404, "model"),
     ("chat/completions", {"messages": []}, 400, "messages"),
     ("chat/completions", {"messages": [{"content": "hi"}]}, 400, "messages"),
-    ("chat/completions", {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, 400, "messages"),
-    ("chat/completions", {"tools": [{"type": "function", "function": {"name": "f"}}]}, 400, "tools"),
+    (
+        "chat/completions",
+        {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
+        400,
+        "messages",
+    ),
+    (
+        "chat/completions",
+        {"tools": [{"type": "function", "function": {"name": "f"}}]},
+        400,
+        "tools",
+    ),
     ("chat/completions", {"response_format": {"type": "json_object"}}, 400, "response_format"),
     ("chat/completions", {"top_logprobs": 2}, 400, "top_logprobs"),
     ("chat/completions", {"logprobs": True, "top_logprobs": 30}, 400, "top_logprobs"),
-    ("chat/completions", {"n": 3}, 400, "n"), ("chat/completions", {"model": "gpt-4"}, 404, "model"),
+    ("chat/completions", {"n": 3}, 400, "n"),
+    ("chat/completions", {"model": "gpt-4"}, 404, "model"),
     ("chat/completions", {"max_completion_tokens": 10**6}, 400, "max_tokens"),
 ]
 
@@ -186,14 +250,30 @@ def test_bad_requests_get_openai_errors(main: Server) -> None:
         code, reply = post(f"{main.url}/v1/{path}", body)
         assert (code, reply["error"]["param"]) == (status, param), (path, fields, reply)
         assert reply["error"]["type"] == "invalid_request_error" and reply["error"]["message"]
-    for raw in (b"{not json", b'{"prompt": "hi", "temperature": NaN}', b"[" * 100_000, b"[1, 2]", b"\xff\xfe"):
+    for raw in (
+        b"{not json",
+        b'{"prompt": "hi", "temperature": NaN}',
+        b"[" * 100_000,
+        b"[1, 2]",
+        b"\xff\xfe",
+    ):
         code, reply = post(f"{main.url}/v1/completions", raw)
         assert code == 400 and reply["error"]["type"] == "invalid_request_error", raw[:20]
-    assert request(f"{main.url}/v1/nope")[0] == 404 and request(f"{main.url}/v1/completions")[0] == 405
+    assert (
+        request(f"{main.url}/v1/nope")[0] == 404 and request(f"{main.url}/v1/completions")[0] == 405
+    )
     with pytest.raises(openai.BadRequestError, match="maximum context length"):
         client(main).completions.create(model=NAME, prompt=TOO_LONG)
     # neutral values of unsupported fields, and unknown fields, are fine
-    ok = {"prompt": "hi", "max_tokens": 1, "n": 1, "logit_bias": {}, "echo": False, "best_of": 1, "foo": [1]}
+    ok = {
+        "prompt": "hi",
+        "max_tokens": 1,
+        "n": 1,
+        "logit_bias": {},
+        "echo": False,
+        "best_of": 1,
+        "foo": [1],
+    }
     assert post(f"{main.url}/v1/completions", ok)[0] == 200
 
 
@@ -203,13 +283,22 @@ def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
     url = urlparse(main.url)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
     body = {"prompt": PROMPTS[4], "max_tokens": 400, "ignore_eos": True}
-    conn.request("POST", "/v1/completions", json.dumps({**body, "stream": True}), {"Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        "/v1/completions",
+        json.dumps({**body, "stream": True}),
+        {"Content-Type": "application/json"},
+    )
     response = conn.getresponse()
     assert response.status == 200
-    while not response.readline().startswith(b"data: "):  # the stream has started: generation is under way
+    while not response.readline().startswith(
+        b"data: "
+    ):  # the stream has started: generation is under way
         pass
     conn.close()
-    with pytest.raises((TimeoutError, urllib.error.URLError)):  # a non-streaming client that gives up
+    with pytest.raises(
+        (TimeoutError, urllib.error.URLError)
+    ):  # a non-streaming client that gives up
         post(f"{main.url}/v1/completions", body, timeout=2)
     deadline = time.monotonic() + 60
     while True:
@@ -223,13 +312,20 @@ def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
     assert get(main.url + "/health")[0] == 200
 
 
-def test_preemption_by_swap_and_recompute_keeps_greedy_results(small: Server, reference: dict) -> None:
+def test_preemption_by_swap_and_recompute_keeps_greedy_results(
+    small: Server, reference: dict
+) -> None:
     c = client(small, KEY)
     texts: dict[str, str] = {}
 
     def complete(p: str) -> None:
-        texts[p] = c.completions.create(prompt=p, model=NAME, max_tokens=24, temperature=0,
-                                        extra_body={"ignore_eos": True}).choices[0].text
+        texts[p] = (
+            c.completions.create(
+                prompt=p, model=NAME, max_tokens=24, temperature=0, extra_body={"ignore_eos": True}
+            )
+            .choices[0]
+            .text
+        )
 
     run_all([lambda p=p: complete(p) for p in PROMPTS])
     assert texts == {p: reference["long"][p].text for p in PROMPTS}
@@ -272,6 +368,10 @@ def test_dead_worker_stops_the_server(tiny_servable: str) -> None:
 
 
 def test_several_workers_not_supported_yet() -> None:
-    out = subprocess.run([sys.executable, "-m", "swiftllm.launch.cli", "launch", "--workers", "2"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "swiftllm.launch.cli", "launch", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1 and "only 1 worker is supported yet" in out.stderr

@@ -12,7 +12,9 @@ from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.step import StepCommand, StepResult, i32
 from swiftllm.sampling_params import SamplingParams
 
-CFG = ModelConfig("LlamaForCausalLM", 100, 8, 8, 1, 1, 1, 8, 1e-5, 1e4, 4096, False, eos_token_ids=(0,))
+CFG = ModelConfig(
+    "LlamaForCausalLM", 100, 8, 8, 1, 1, 1, 8, 1e-5, 1e4, 4096, False, eos_token_ids=(0,)
+)
 
 
 class FakeWorker:
@@ -28,7 +30,9 @@ class FakeWorker:
     def launch(self, cmd: StepCommand) -> StepResult:
         assert cmd.query_lens.sum() == len(cmd.token_ids)
         assert (cmd.query_lens >= 1).all() and (cmd.query_lens <= cmd.context_lens).all()
-        starts = np.cumsum(cmd.query_lens) - cmd.query_lens  # -1 ("last sampled") only as a lone decode token
+        starts = (
+            np.cumsum(cmd.query_lens) - cmd.query_lens
+        )  # -1 ("last sampled") only as a lone decode token
         assert set(np.nonzero(cmd.token_ids == -1)[0]) <= set(starts[cmd.query_lens == 1])
         for i in range(cmd.num_seqs):
             used = cmd.block_table[i, : -(-cmd.context_lens[i] // 16)]
@@ -42,11 +46,21 @@ class FakeWorker:
         return StepResult(seq_ids=ids, tokens=i32(toks))
 
 
-def make_engine(num_gpu: int = 64, num_cpu: int = 16, budget: int = 64, max_len: int = 512,
-                eos_rate: float = 0.0) -> tuple[Engine, FakeWorker]:
+def make_engine(
+    num_gpu: int = 64,
+    num_cpu: int = 16,
+    budget: int = 64,
+    max_len: int = 512,
+    eos_rate: float = 0.0,
+) -> tuple[Engine, FakeWorker]:
     worker = FakeWorker(num_gpu, num_cpu, eos_rate)
-    sched = SchedulerConfig(max_model_len=max_len, num_gpu_blocks=num_gpu, num_cpu_blocks=num_cpu,
-                            max_num_seqs=32, max_num_batched_tokens=budget)
+    sched = SchedulerConfig(
+        max_model_len=max_len,
+        num_gpu_blocks=num_gpu,
+        num_cpu_blocks=num_cpu,
+        max_num_seqs=32,
+        max_num_batched_tokens=budget,
+    )
     return Engine(InProcessWorker(worker), CFG, None, sched), worker
 
 
@@ -57,7 +71,9 @@ def test_token_budget_and_decode_first() -> None:
     while engine.has_work:
         engine.step()
     assert all(s.query_lens.sum() <= 32 for s in worker.steps)
-    assert worker.steps[0].query_lens.tolist() == [32]  # the first prompt's first chunk fills the budget
+    assert worker.steps[0].query_lens.tolist() == [
+        32
+    ]  # the first prompt's first chunk fills the budget
     # once a sequence decodes, it comes first in the step
     for s in worker.steps:
         q = s.query_lens.tolist()
@@ -66,7 +82,10 @@ def test_token_budget_and_decode_first() -> None:
 
 def test_preemption_swaps_then_recomputes_and_finishes_everything() -> None:
     engine, worker = make_engine(num_gpu=12, num_cpu=3, budget=64)
-    seqs = [engine.add_request(list(range(1, 30)), SamplingParams(max_tokens=40, temperature=0)) for _ in range(6)]
+    seqs = [
+        engine.add_request(list(range(1, 30)), SamplingParams(max_tokens=40, temperature=0))
+        for _ in range(6)
+    ]
     while engine.has_work:
         engine.step()
     c = engine.scheduler.counters
@@ -83,8 +102,12 @@ def test_thousands_of_random_requests_and_aborts_leak_no_block() -> None:
         r = random.random()
         if r < 0.5:
             n = random.randrange(1, 120)
-            live.append(engine.add_request([random.randrange(1, 100) for _ in range(n)],
-                                           SamplingParams(max_tokens=random.randrange(1, 60), temperature=0)))
+            live.append(
+                engine.add_request(
+                    [random.randrange(1, 100) for _ in range(n)],
+                    SamplingParams(max_tokens=random.randrange(1, 60), temperature=0),
+                )
+            )
         elif r < 0.6 and live:
             engine.abort(live.pop(random.randrange(len(live))))
         else:
@@ -93,7 +116,9 @@ def test_thousands_of_random_requests_and_aborts_leak_no_block() -> None:
         engine.step()
     s = engine.scheduler
     assert s.blocks.gpu.num_free == 48 and s.blocks.cpu.num_free == 8
-    assert sorted(s.blocks.gpu.refs) == [0] * 48 and not s.running and not s.swapped and not s.waiting
+    assert (
+        sorted(s.blocks.gpu.refs) == [0] * 48 and not s.running and not s.swapped and not s.waiting
+    )
     assert s.counters["preemptions"] > 0
 
 

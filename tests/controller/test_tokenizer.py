@@ -11,8 +11,12 @@ import pytest
 from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
 from swiftllm.worker.gguf_import import ensure_default_model
 
-MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there!"},
-            {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Count: 1, 2, 3 ✓"}]
+MESSAGES = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Hi there!"},
+    {"role": "assistant", "content": "Hello."},
+    {"role": "user", "content": "Count: 1, 2, 3 ✓"},
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +36,14 @@ def test_chat_template_matches_hf(smol: Path, tmp_path: Path, where: str) -> Non
         (tmp_path / "tokenizer_config.json").write_text(json.dumps(cfg))
     ours, hf = Tokenizer(tmp_path), AutoTokenizer.from_pretrained(tmp_path)
     for msgs in (MESSAGES, MESSAGES[1:2]):
-        assert ours.render_chat(msgs) == hf.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-        assert ours.encode_chat(msgs) == list(hf.apply_chat_template(msgs, tokenize=True, add_generation_prompt=True,
-                                                                    return_dict=False))
+        assert ours.render_chat(msgs) == hf.apply_chat_template(
+            msgs, tokenize=False, add_generation_prompt=True
+        )
+        assert ours.encode_chat(msgs) == list(
+            hf.apply_chat_template(
+                msgs, tokenize=True, add_generation_prompt=True, return_dict=False
+            )
+        )
 
 
 def test_streaming_detokenization_never_breaks_a_character(smol: Path) -> None:
@@ -48,4 +57,6 @@ def test_streaming_detokenization_never_breaks_a_character(smol: Path) -> None:
         assert "\ufffd" not in piece
         pieces.append(piece)
     assert "".join(pieces) == text == tok.decode(ids)
-    assert sum(1 for p in pieces if p) < len(ids)  # multi-token characters were held back, then emitted whole
+    assert sum(1 for p in pieces if p) < len(
+        ids
+    )  # multi-token characters were held back, then emitted whole

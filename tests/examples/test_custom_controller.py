@@ -41,8 +41,20 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def worker(model_dir: Path) -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "swiftllm.launch.worker_cmd", "--model", str(model_dir),
-                             "--device", "cpu"], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "swiftllm.launch.worker_cmd",
+            "--model",
+            str(model_dir),
+            "--device",
+            "cpu",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     try:
         address = proc.stdout.readline().split()[-1]
         yield address
@@ -65,16 +77,32 @@ def greedy_reference(model_dir: Path, prompt: list[int], max_tokens: int) -> lis
     out: list[int] = []
     while token not in eos and len(out) < max_tokens:
         out.append(token)
-        token = int(runner.step(make_step([0], [[token]], [len(prompt) + len(out)], blocks)).tokens[0])
+        token = int(
+            runner.step(make_step([0], [[token]], [len(prompt) + len(out)], blocks)).tokens[0]
+        )
     return out
 
 
 @pytest.mark.parametrize("max_tokens", [1, 20])
 def test_example_prints_the_greedy_text(worker: str, model_dir: Path, max_tokens: int) -> None:
     expected_ids = greedy_reference(model_dir, tiny_tokenizer().encode(PROMPT).ids, max_tokens)
-    assert max_tokens == 1 or len(expected_ids) > 5, "pick a prompt the tiny model does not end at once"
-    run = subprocess.run([sys.executable, str(REPO / "examples" / "custom_controller.py"), "--worker", worker,
-                          "--prompt", PROMPT, "--max-tokens", str(max_tokens)], capture_output=True, timeout=60,
-                         env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert max_tokens == 1 or len(expected_ids) > 5, (
+        "pick a prompt the tiny model does not end at once"
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "examples" / "custom_controller.py"),
+            "--worker",
+            worker,
+            "--prompt",
+            PROMPT,
+            "--max-tokens",
+            str(max_tokens),
+        ],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
     assert run.returncode == 0, run.stderr.decode()
     assert run.stdout.decode("utf-8") == tiny_tokenizer().decode(expected_ids) + "\n"

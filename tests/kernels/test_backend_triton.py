@@ -22,16 +22,24 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
     runners = [runner_for(tmp_path, backend=b) for b in ("torch", "triton")]
     a, b = list(range(10, 33)), list(range(40, 47))
     steps = [
-        make_step([0], [a[:17]], [17], [[4, 2]], sample=[0]),  # a prefill chunk off a block boundary
-        make_step([0, 1], [a[17:], b], [23, 7], [[4, 2], [7]]),  # a's last chunk mixed with b's prompt
+        make_step(
+            [0], [a[:17]], [17], [[4, 2]], sample=[0]
+        ),  # a prefill chunk off a block boundary
+        make_step(
+            [0, 1], [a[17:], b], [23, 7], [[4, 2], [7]]
+        ),  # a's last chunk mixed with b's prompt
         make_step([0, 1], [[5], [6]], [24, 8], [[4, 2], [7]]),  # decode only
         make_step([0, 1], [[8], [9]], [25, 9], [[4, 2], [7]]),
     ]
     for cmd in steps:
         outs = []
         for r in runners:
-            meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, 16, r.device)
-            h, res = r.model.forward(torch.from_numpy(cmd.token_ids).long(), meta, r.cache.k, r.cache.v)
+            meta = AttentionMetadata.build(
+                cmd.query_lens, cmd.context_lens, cmd.block_table, 16, r.device
+            )
+            h, res = r.model.forward(
+                torch.from_numpy(cmd.token_ids).long(), meta, r.cache.k, r.cache.v
+            )
             outs.append(r.model.logits(h, res))
         assert rel_err(outs[1], outs[0]) < 1e-4
     assert rel_err(runners[1].cache.k, runners[0].cache.k) < 1e-5
@@ -56,7 +64,11 @@ def test_attention_of_a_mixed_step_matches_torch_backend(dtype: torch.dtype) -> 
     assert out.dtype == dtype and rel_err(out, ref) < tolerance(dtype)
 
 
-@pytest.mark.parametrize("rows", [17, 48, 65])  # a wide matrix takes the GEMV up to 64 rows, then cuBLAS
+@pytest.mark.parametrize(
+    "rows", [17, 48, 65]
+)  # a wide matrix takes the GEMV up to 64 rows, then cuBLAS
 def test_linear_of_a_wide_matrix_matches_matmul(rows: int) -> None:
     x, w = torch.randn(rows, 64), torch.randn(WIDE, 64)
-    assert rel_err(backend_triton.linear(x, w), x.double() @ w.double().T) < tolerance(torch.float32)
+    assert rel_err(backend_triton.linear(x, w), x.double() @ w.double().T) < tolerance(
+        torch.float32
+    )

@@ -21,11 +21,20 @@ CASES = [
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 @pytest.mark.parametrize("heads,kv_heads,dim", [(2, 2, 32), (6, 2, 64), (3, 1, 48)])
 @pytest.mark.parametrize("case", CASES)
-def test_prefill_matches_reference(dtype: torch.dtype, heads: int, kv_heads: int, dim: int,
-                                   case: tuple[list[int], list[int]]) -> None:
+def test_prefill_matches_reference(
+    dtype: torch.dtype, heads: int, kv_heads: int, dim: int, case: tuple[list[int], list[int]]
+) -> None:
     q, kc, vc, meta = paged_case(*case, heads, kv_heads, dim, dtype)
-    ref = backend_torch.attention(q.float(), kc.float(), vc.float(), meta, dim ** -0.5)
-    out = prefill_attention(q, kc, vc, meta.query_start, meta.context_lens, meta.block_table, meta.max_query_len,
-                            dim ** -0.5)
+    ref = backend_torch.attention(q.float(), kc.float(), vc.float(), meta, dim**-0.5)
+    out = prefill_attention(
+        q,
+        kc,
+        vc,
+        meta.query_start,
+        meta.context_lens,
+        meta.block_table,
+        meta.max_query_len,
+        dim**-0.5,
+    )
     assert out.shape == q.shape and out.dtype == dtype
     assert rel_err(out, ref) < tolerance(dtype)

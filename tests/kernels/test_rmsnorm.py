@@ -19,8 +19,9 @@ def test_rms_norm_matches_reference(dtype: torch.dtype, hidden: int, with_residu
     residual = torch.randn(5, hidden).to(dtype) if with_residual else None
     weight = (torch.rand(hidden) + 0.5).to(dtype)
     out, res = rms_norm(x, weight, 1e-5, residual)
-    ref_out, ref_res = backend_torch.rms_norm(x.float(), weight.float(), 1e-5,
-                                              residual.float() if residual is not None else None)
+    ref_out, ref_res = backend_torch.rms_norm(
+        x.float(), weight.float(), 1e-5, residual.float() if residual is not None else None
+    )
     assert rel_err(out, ref_out) < tolerance(dtype) * 2
     assert rel_err(res, ref_res) < tolerance(dtype)
     assert out.dtype == dtype and not out.isnan().any()

@@ -18,13 +18,15 @@ def cos_sin(max_pos: int, dim: int) -> torch.Tensor:
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 @pytest.mark.parametrize("heads,kv_heads,dim", [(4, 4, 64), (8, 2, 64), (4, 1, 48), (2, 2, 24)])
-def test_rotary_store_matches_rotary_then_store(dtype: torch.dtype, heads: int, kv_heads: int, dim: int) -> None:
+def test_rotary_store_matches_rotary_then_store(
+    dtype: torch.dtype, heads: int, kv_heads: int, dim: int
+) -> None:
     t, blocks, page = 9, 6, 16
     qkv = torch.randn(t, (heads + 2 * kv_heads) * dim).to(dtype)
-    q = qkv[:, :heads * dim].view(t, heads, dim)  # strided views, as the model passes them
-    k = qkv[:, heads * dim:(heads + kv_heads) * dim].view(t, kv_heads, dim)
-    v = qkv[:, (heads + kv_heads) * dim:].view(t, kv_heads, dim)
-    kv_before = qkv[:, heads * dim:].clone()
+    q = qkv[:, : heads * dim].view(t, heads, dim)  # strided views, as the model passes them
+    k = qkv[:, heads * dim : (heads + kv_heads) * dim].view(t, kv_heads, dim)
+    v = qkv[:, (heads + kv_heads) * dim :].view(t, kv_heads, dim)
+    kv_before = qkv[:, heads * dim :].clone()
     positions = torch.tensor([0, 1, 5, 17, 100, 250, 3, 16, 2])
     slots = torch.randperm(blocks * page)[:t]  # scattered over blocks, most of them partly filled
     slots[3] = -1  # a padded row of a CUDA graph: stores nothing
@@ -40,8 +42,14 @@ def test_rotary_store_matches_rotary_then_store(dtype: torch.dtype, heads: int, 
     assert rel_err(out, ref_q) < tolerance(dtype)
     written = torch.zeros(blocks, page, dtype=torch.bool)
     written.view(-1)[slots[live]] = True
-    rows = written[:, None, :].expand(-1, kv_heads, -1)  # [blocks, Hkv, page], like the caches less D
+    rows = written[:, None, :].expand(
+        -1, kv_heads, -1
+    )  # [blocks, Hkv, page], like the caches less D
     assert rel_err(k_cache[rows], ref_k[rows]) < tolerance(dtype)
-    assert torch.equal(k_cache[~rows], ref_k[~rows])  # no other slot touched, the padded row's included
+    assert torch.equal(
+        k_cache[~rows], ref_k[~rows]
+    )  # no other slot touched, the padded row's included
     assert torch.equal(v_cache, ref_v)  # v is copied exactly
-    assert torch.equal(qkv[:, heads * dim:], kv_before)  # k is rotated only on its way into the cache
+    assert torch.equal(
+        qkv[:, heads * dim :], kv_before
+    )  # k is rotated only on its way into the cache

@@ -14,26 +14,36 @@ from swiftllm.worker.gguf_import import ensure_default_model
 
 
 def swiftctl(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "swiftllm.launch.cli", *args], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "swiftllm.launch.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_generate_streams_the_greedy_completion() -> None:
     model = ensure_default_model()
-    r = swiftctl("generate", "--prompt", "The capital of France is", "--max-tokens", "12", "--ignore-eos")
+    r = swiftctl(
+        "generate", "--prompt", "The capital of France is", "--max-tokens", "12", "--ignore-eos"
+    )
     assert r.returncode == 0, r.stderr
-    ref = LLM(str(model)).generate(["The capital of France is"], SamplingParams(max_tokens=12, temperature=0,
-                                                                                 ignore_eos=True))[0]
+    ref = LLM(str(model)).generate(
+        ["The capital of France is"], SamplingParams(max_tokens=12, temperature=0, ignore_eos=True)
+    )[0]
     assert r.stdout == ref.text + "\n" and len(ref.text) > 10
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--model", "/nonexistent/dir"], "does not exist"),
-    (["--top-p", "1.5"], "top_p"),
-    (["--temperature", "-1"], "temperature"),
-    (["--max-tokens", "0"], "max_tokens"),
-    (["--max-model-len", "99999999"], "exceeds"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--model", "/nonexistent/dir"], "does not exist"),
+        (["--top-p", "1.5"], "top_p"),
+        (["--temperature", "-1"], "temperature"),
+        (["--max-tokens", "0"], "max_tokens"),
+        (["--max-model-len", "99999999"], "exceeds"),
+    ],
+)
 def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str) -> None:
     r = swiftctl("generate", "--prompt", "hi", *args)
     assert r.returncode != 0 and message in r.stderr

@@ -49,7 +49,9 @@ def roundtrip(cmd: StepCommand, geo: CacheGeometry = GEO) -> StepCommand:
 def assert_steps_equal(a: StepCommand, b: StepCommand) -> None:
     for f in dataclasses.fields(StepCommand):
         x, y = getattr(a, f.name), getattr(b, f.name)
-        assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y, equal_nan=True), f.name
+        assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y, equal_nan=True), (
+            f.name
+        )
 
 
 def step_fields(cmd: StepCommand) -> dict[str, Any]:
@@ -62,10 +64,17 @@ def test_step_roundtrip() -> None:
 
 
 def test_optional_step_fields_get_defaults() -> None:
-    fields = {k: v for k, v in step_fields(base_step()).items() if k in
-              ("seq_ids", "query_lens", "context_lens", "token_ids", "block_table")}
+    fields = {
+        k: v
+        for k, v in step_fields(base_step()).items()
+        if k in ("seq_ids", "query_lens", "context_lens", "token_ids", "block_table")
+    }
     cmd = decode_step(fields, GEO)
-    assert cmd.sample.tolist() == [1, 1] and cmd.top_p.tolist() == [1, 1] and cmd.num_logprobs.tolist() == [-1, -1]
+    assert (
+        cmd.sample.tolist() == [1, 1]
+        and cmd.top_p.tolist() == [1, 1]
+        and cmd.num_logprobs.tolist() == [-1, -1]
+    )
     assert cmd.swap_out.shape == (0, 2) and len(cmd.finished) == 0
 
 
@@ -77,31 +86,62 @@ def test_empty_step_roundtrip() -> None:
 @st.composite
 def steps(draw: st.DrawFn) -> StepCommand:
     n = draw(st.integers(0, 4))
-    seq_ids = draw(st.lists(st.integers(-2**31, 2**31 - 1), min_size=n, max_size=n, unique=True))
+    seq_ids = draw(st.lists(st.integers(-(2**31), 2**31 - 1), min_size=n, max_size=n, unique=True))
     query = [draw(st.integers(1, 6)) for _ in range(n)]
     context = [q + draw(st.integers(0, GEO.max_model_len - q)) for q in query]
-    width = draw(st.integers(-(-max(context, default=0) // GEO.block_size), GEO.max_model_len // GEO.block_size))
-    tokens = [draw(st.integers(-1 if q == 1 else 0, GEO.vocab_size - 1)) for q in query for _ in range(q)]
-    table = draw(st.lists(st.lists(st.integers(0, GEO.num_blocks - 1), min_size=width, max_size=width),
-                          min_size=n, max_size=n))
-    cmd = StepCommand(seq_ids=i32(seq_ids), query_lens=i32(query), context_lens=i32(context), token_ids=i32(tokens),
-                      block_table=i32(table).reshape(n, width))
+    width = draw(
+        st.integers(
+            -(-max(context, default=0) // GEO.block_size), GEO.max_model_len // GEO.block_size
+        )
+    )
+    tokens = [
+        draw(st.integers(-1 if q == 1 else 0, GEO.vocab_size - 1)) for q in query for _ in range(q)
+    ]
+    table = draw(
+        st.lists(
+            st.lists(st.integers(0, GEO.num_blocks - 1), min_size=width, max_size=width),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    cmd = StepCommand(
+        seq_ids=i32(seq_ids),
+        query_lens=i32(query),
+        context_lens=i32(context),
+        token_ids=i32(tokens),
+        block_table=i32(table).reshape(n, width),
+    )
 
     def per_seq(elements: st.SearchStrategy) -> list:
         return draw(st.lists(elements, min_size=n, max_size=n))
 
     reals = st.floats(-2, 2, width=32)
-    cmd.sample, cmd.top_k, cmd.seed = i32(per_seq(st.integers(0, 1))), i32(per_seq(st.integers(0, 200))), \
-        i32(per_seq(st.integers(-2**31, 2**31 - 1)))
-    cmd.temperature, cmd.top_p = f32(per_seq(st.floats(0, 5, width=32))), \
-        f32(per_seq(st.floats(0, 1, exclude_min=True, width=32)))
+    cmd.sample, cmd.top_k, cmd.seed = (
+        i32(per_seq(st.integers(0, 1))),
+        i32(per_seq(st.integers(0, 200))),
+        i32(per_seq(st.integers(-(2**31), 2**31 - 1))),
+    )
+    cmd.temperature, cmd.top_p = (
+        f32(per_seq(st.floats(0, 5, width=32))),
+        f32(per_seq(st.floats(0, 1, exclude_min=True, width=32))),
+    )
     cmd.presence_penalty, cmd.frequency_penalty = f32(per_seq(reals)), f32(per_seq(reals))
-    cmd.num_logprobs, cmd.penalty_lens = i32(per_seq(st.integers(-1, 20))), i32(per_seq(st.integers(0, 3)))
-    cmd.penalty_tokens = i32(draw(st.lists(st.integers(0, 127), min_size=int(cmd.penalty_lens.sum()),
-                                           max_size=int(cmd.penalty_lens.sum()))))
+    cmd.num_logprobs, cmd.penalty_lens = (
+        i32(per_seq(st.integers(-1, 20))),
+        i32(per_seq(st.integers(0, 3))),
+    )
+    cmd.penalty_tokens = i32(
+        draw(
+            st.lists(
+                st.integers(0, 127),
+                min_size=int(cmd.penalty_lens.sum()),
+                max_size=int(cmd.penalty_lens.sum()),
+            )
+        )
+    )
     pair_list = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=3)
     cmd.swap_out, cmd.swap_in, cmd.copy = (pairs(draw(pair_list)) for _ in range(3))
-    cmd.finished = i32(draw(st.lists(st.integers(-2**31, 2**31 - 1), max_size=3)))
+    cmd.finished = i32(draw(st.lists(st.integers(-(2**31), 2**31 - 1), max_size=3)))
     return cmd
 
 
@@ -120,10 +160,18 @@ def test_random_bytes_only_raise_protocol_errors(data: bytes) -> None:
         pass
 
 
-wire_values = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(), st.text(max_size=4),
-                        st.binary(max_size=12), st.lists(st.integers(-2, 5), max_size=3),
-                        st.fixed_dictionaries({"shape": st.lists(st.integers(-1, 3), max_size=3),
-                                               "data": st.binary(max_size=16)}))
+wire_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(),
+    st.text(max_size=4),
+    st.binary(max_size=12),
+    st.lists(st.integers(-2, 5), max_size=3),
+    st.fixed_dictionaries(
+        {"shape": st.lists(st.integers(-1, 3), max_size=3), "data": st.binary(max_size=16)}
+    ),
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -145,16 +193,27 @@ def test_small_ops_roundtrip() -> None:
 
 
 def test_replies_roundtrip() -> None:
-    result = StepResult(seq_ids=i32([7, 9]), tokens=i32([5, 6]), logprobs=f32([-0.5, np.nan]),
-                        top_ids=i32([[5, 1], [6, 2]]), top_logprobs=f32([[-0.5, -1], [-0.1, -3]]),
-                        timings={"forward_ms": 1.5, "queue_ms": 0.25})
+    result = StepResult(
+        seq_ids=i32([7, 9]),
+        tokens=i32([5, 6]),
+        logprobs=f32([-0.5, np.nan]),
+        top_ids=i32([[5, 1], [6, 2]]),
+        top_logprobs=f32([[-0.5, -1], [-0.1, -3]]),
+        timings={"forward_ms": 1.5, "queue_ms": 0.25},
+    )
     back = decode_result(decode_reply(encode_reply(4, **result_fields(result))))
     for f in dataclasses.fields(StepResult):
         x, y = getattr(result, f.name), getattr(back, f.name)
-        assert x == y if f.name == "timings" else np.array_equal(x, y, equal_nan=True) and x.dtype == y.dtype
+        assert (
+            x == y
+            if f.name == "timings"
+            else np.array_equal(x, y, equal_nan=True) and x.dtype == y.dtype
+        )
     assert decode_reply(encode_reply(3, num_blocks=12)) == {"id": 3, "num_blocks": 12}
-    assert decode_reply(encode_error(None, "MalformedMessage", "x"))["error"] == {"type": "MalformedMessage",
-                                                                                  "message": "x"}
+    assert decode_reply(encode_error(None, "MalformedMessage", "x"))["error"] == {
+        "type": "MalformedMessage",
+        "message": "x",
+    }
     with pytest.raises(ProtocolError):
         decode_reply(pack({"id": 1, "error": "boom"}))
 
@@ -252,8 +311,14 @@ MESSAGE_REJECTIONS: dict[str, tuple[bytes, str]] = {
     "not a map": (msgpack.packb([1, 2, 3]), "MalformedMessage"),
     "integer keys": (msgpack.packb({1: 2}), "MalformedMessage"),
     "bin keys": (msgpack.packb({b"op": "hello", b"id": 1}), "MalformedMessage"),
-    "extension type": (pack({"op": "hello", "id": 1, "x": msgpack.ExtType(5, b"x")}), "MalformedMessage"),
-    "timestamp": (b"\x83\xa2op\xa5hello\xa2id\x01\xa1x\xd6\xff\x00\x00\x00\x00", "MalformedMessage"),
+    "extension type": (
+        pack({"op": "hello", "id": 1, "x": msgpack.ExtType(5, b"x")}),
+        "MalformedMessage",
+    ),
+    "timestamp": (
+        b"\x83\xa2op\xa5hello\xa2id\x01\xa1x\xd6\xff\x00\x00\x00\x00",
+        "MalformedMessage",
+    ),
     "deep nesting": (b"\x83\xa2op\xa5hello\xa2id\x01\xa1x" + nested(5000), "MalformedMessage"),
     "too many arrays": (pack({"op": "hello", "id": 1, "x": [[]] * 300}), "MalformedMessage"),
     "long array": (pack({"op": "hello", "id": 1, "x": [0] * 5000}), "MalformedMessage"),
@@ -271,8 +336,10 @@ MESSAGE_REJECTIONS: dict[str, tuple[bytes, str]] = {
     "zero block_size": (encode_request("profile", 1, 1, block_size=0), "InvalidRequest"),
     "huge block_size": (encode_request("profile", 1, 1, block_size=2**31), "InvalidRequest"),
     "extra field": (encode_request("shutdown", 1, 1, now=True), "InvalidRequest"),
-    "init_cache missing a field": (encode_request("init_cache", 1, 1, block_size=16, num_blocks=4,
-                                                  num_cpu_blocks=0), "InvalidRequest"),
+    "init_cache missing a field": (
+        encode_request("init_cache", 1, 1, block_size=16, num_blocks=4, num_cpu_blocks=0),
+        "InvalidRequest",
+    ),
 }
 
 

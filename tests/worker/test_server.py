@@ -27,8 +27,10 @@ PROMPTS = {3: list(range(5, 40)), 8: [9, 1, 4, 4, 120, 64, 2]}  # seq id -> prom
 
 @pytest.fixture(scope="module")
 def worker(tiny_model_dir: Path) -> Iterator[str]:
-    server = WorkerServer(ModelRunner(WorkerConfig(model=str(tiny_model_dir), device="cpu")),
-                          max_message_bytes=MAX_MESSAGE)
+    server = WorkerServer(
+        ModelRunner(WorkerConfig(model=str(tiny_model_dir), device="cpu")),
+        max_message_bytes=MAX_MESSAGE,
+    )
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     yield server.address
@@ -51,8 +53,10 @@ def client(worker: str) -> Iterator[WorkerClient]:
 def prefill_steps() -> list[StepCommand]:
     """Sequence 3's prompt in two chunks (the first samples nothing), sequence 8's whole prompt with the second."""
     p3, p8 = PROMPTS[3], PROMPTS[8]
-    return [make_step([3], [p3[:20]], [20], [[0, 1]], sample=[0]),
-            make_step([3, 8], [p3[20:], p8], [len(p3), len(p8)], [[0, 1, 2], [5]])]
+    return [
+        make_step([3], [p3[:20]], [20], [[0, 1]], sample=[0]),
+        make_step([3, 8], [p3[20:], p8], [len(p3), len(p8)], [[0, 1, 2], [5]]),
+    ]
 
 
 def decode_step(tokens: list[int], context_lens: list[int]) -> StepCommand:
@@ -69,12 +73,21 @@ def reference_tokens(model_dir: Path, decodes: int) -> list[list[int]]:
     return out
 
 
-def test_hello_profile_and_greedy_steps_match_model_runner(worker: str, tiny_model_dir: Path) -> None:
+def test_hello_profile_and_greedy_steps_match_model_runner(
+    worker: str, tiny_model_dir: Path
+) -> None:
     with WorkerClient(worker, timeout_s=30) as client:
         info = client.hello()
         assert info["protocol_version"] == PROTOCOL_VERSION and info["epoch"] >= 1
-        assert info["model_config"]["vocab_size"] == 128 and info["model_config"]["max_context"] == 256
-        assert (info["rank"], info["world_size"], info["device"], info["dtype"]) == (0, 1, "cpu", "float32")
+        assert (
+            info["model_config"]["vocab_size"] == 128 and info["model_config"]["max_context"] == 256
+        )
+        assert (info["rank"], info["world_size"], info["device"], info["dtype"]) == (
+            0,
+            1,
+            "cpu",
+            "float32",
+        )
         assert Path(info["model_dir"]) == tiny_model_dir.resolve()
         assert client.profile(16) == runner_for(tiny_model_dir, num_blocks=1).profile(16)
         client.init_cache(16, 64, 8, 256)
@@ -88,19 +101,25 @@ def test_hello_profile_and_greedy_steps_match_model_runner(worker: str, tiny_mod
         assert got[0].seq_ids.tolist() == [] and got[1].seq_ids.tolist() == [3, 8]
 
 
-def test_pipelined_steps_answered_in_order_with_last_token_reference(client: WorkerClient,
-                                                                     tiny_model_dir: Path) -> None:
-    steps = prefill_steps() + [decode_step([-1, -1], [len(PROMPTS[3]) + i + 1, len(PROMPTS[8]) + i + 1])
-                               for i in range(4)]
+def test_pipelined_steps_answered_in_order_with_last_token_reference(
+    client: WorkerClient, tiny_model_dir: Path
+) -> None:
+    steps = prefill_steps() + [
+        decode_step([-1, -1], [len(PROMPTS[3]) + i + 1, len(PROMPTS[8]) + i + 1]) for i in range(4)
+    ]
     ids = [client.send_step(cmd) for cmd in steps]  # all in flight before the first reply is read
     assert ids == sorted(ids)
-    assert [client.recv_step().tokens.tolist() for _ in steps] == reference_tokens(tiny_model_dir, 4)
+    assert [client.recv_step().tokens.tolist() for _ in steps] == reference_tokens(
+        tiny_model_dir, 4
+    )
 
 
 def test_a_failed_step_leaves_no_stale_token_for_the_steps_behind_it(client: WorkerClient) -> None:
     client.send_step(make_step([1], [[5, 6]], [2], [[0]]))  # samples a token for sequence 1
     client.send_step(make_step([1], [[-1]], [3], [[64]]))  # block 64 does not exist
-    client.send_step(make_step([1], [[-1]], [3], [[0]]))  # would otherwise decode from sequence 1's old token
+    client.send_step(
+        make_step([1], [[-1]], [3], [[0]])
+    )  # would otherwise decode from sequence 1's old token
     client.recv_step()
     for error_type in ("InvalidRequest", "ValueError"):
         with pytest.raises(WorkerError) as e:
@@ -120,7 +139,10 @@ def test_newer_hello_takes_over(worker: str) -> None:
         first.hello()  # and back
         with pytest.raises(WorkerError, match="StaleEpoch"):
             second.init_cache(16, 8, 0, 64)
-        with pytest.raises(WorkerError, match="send hello first"), WorkerClient(worker, timeout_s=30) as fresh:
+        with (
+            pytest.raises(WorkerError, match="send hello first"),
+            WorkerClient(worker, timeout_s=30) as fresh,
+        ):
             fresh.profile()
 
 
@@ -130,14 +152,18 @@ def raw_request(sock: zmq.Socket, payload: bytes) -> dict:
     return msgpack.unpackb(sock.recv())
 
 
-def test_malformed_requests_get_error_replies_and_the_worker_serves_on(client: WorkerClient) -> None:
+def test_malformed_requests_get_error_replies_and_the_worker_serves_on(
+    client: WorkerClient,
+) -> None:
     ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.connect(client.address)
     epoch = client.epoch
     bad_blocks = make_step([1], [[5, 6]], [2], [[64]])
-    bad_reference = make_step([77], [[-1]], [1], [[0]])  # sequence 77 has no sampled token to refer to
+    bad_reference = make_step(
+        [77], [[-1]], [1], [[0]]
+    )  # sequence 77 has no sampled token to refer to
     cases = [
         (b"\x00garbage\xc1", None, "MalformedMessage"),
         (msgpack.packb([1, 2]), None, "MalformedMessage"),
@@ -147,8 +173,19 @@ def test_malformed_requests_get_error_replies_and_the_worker_serves_on(client: W
         (encode_request("profile", 8, epoch + 1), 8, "StaleEpoch"),
         (encode_step(9, epoch, bad_blocks), 9, "InvalidRequest"),
         (encode_step(10, epoch, bad_reference), 10, "ValueError"),
-        (encode_request("init_cache", 11, epoch, block_size=16, num_blocks=8, num_cpu_blocks=0, max_model_len=10**6),
-         11, "ModelError"),
+        (
+            encode_request(
+                "init_cache",
+                11,
+                epoch,
+                block_size=16,
+                num_blocks=8,
+                num_cpu_blocks=0,
+                max_model_len=10**6,
+            ),
+            11,
+            "ModelError",
+        ),
         (encode_step(12, epoch, make_step([1], [[5]], [1], [[0]])), 12, "CacheNotInitialized"),
     ]
     try:
@@ -164,8 +201,19 @@ def test_malformed_requests_get_error_replies_and_the_worker_serves_on(client: W
 
 
 def test_worker_command_prints_its_private_address_and_shuts_down(tiny_model_dir: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "swiftllm.launch.worker_cmd", "--model", str(tiny_model_dir),
-                             "--device", "cpu"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "swiftllm.launch.worker_cmd",
+            "--model",
+            str(tiny_model_dir),
+            "--device",
+            "cpu",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert line.startswith("swiftllm worker listening on ipc://"), line

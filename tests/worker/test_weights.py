@@ -13,14 +13,22 @@ from swiftllm.llm import LLM
 from swiftllm.model_config import ModelError
 from swiftllm.sampling_params import SamplingParams
 
-LLAMA3_ROPE = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-               "original_max_position_embeddings": 16, "rope_theta": 500000.0}
+LLAMA3_ROPE = {
+    "rope_type": "llama3",
+    "factor": 8.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 16,
+    "rope_theta": 500000.0,
+}
 CASES = {
     "llama": ("LlamaForCausalLM", {}),
     "llama-gqa-tied": ("LlamaForCausalLM", {"num_key_value_heads": 1, "tie_word_embeddings": True}),
     "llama3-rope": ("LlamaForCausalLM", {"num_key_value_heads": 2, "rope_parameters": LLAMA3_ROPE}),
-    "linear-rope": ("LlamaForCausalLM", {"rope_parameters": {"rope_type": "linear", "factor": 4.0,
-                                                              "rope_theta": 10000.0}}),
+    "linear-rope": (
+        "LlamaForCausalLM",
+        {"rope_parameters": {"rope_type": "linear", "factor": 4.0, "rope_theta": 10000.0}},
+    ),
     "mistral": ("MistralForCausalLM", {"num_key_value_heads": 2, "sliding_window": 128}),
     "qwen2": ("Qwen2ForCausalLM", {"num_key_value_heads": 2}),
 }
@@ -52,7 +60,8 @@ def reshard(path: Path, fmt: str) -> None:
 
 # every architecture in safetensors; formats are independent of the architecture, so two cover the rest
 MATRIX = [(c, "safetensors") for c in CASES] + [
-    (c, f) for c in ("llama", "qwen2") for f in ("safetensors-sharded", "bin", "bin-sharded")]
+    (c, f) for c in ("llama", "qwen2") for f in ("safetensors-sharded", "bin", "bin-sharded")
+]
 
 
 @pytest.mark.parametrize("case,fmt", MATRIX)
@@ -60,12 +69,15 @@ def test_logits_and_greedy_match_hf(tmp_path: Path, case: str, fmt: str) -> None
     arch, overrides = CASES[case]
     hf = save_tiny_model(tmp_path, arch, **overrides)
     reshard(tmp_path, fmt)
-    ids = torch.randint(0, 128, (40,)).tolist()  # past llama3's original 16 positions: scaling matters
+    ids = torch.randint(
+        0, 128, (40,)
+    ).tolist()  # past llama3's original 16 positions: scaling matters
     with torch.no_grad():
         ref = hf(torch.tensor([ids])).logits[0]
     assert rel_err(full_logits(runner_for(tmp_path, max_len=128), ids, [4, 0, 2]), ref) < 1e-4
-    out = LLM(str(tmp_path), max_model_len=128).generate([ids[:10]], SamplingParams(max_tokens=12, temperature=0,
-                                                                                   ignore_eos=True))[0]
+    out = LLM(str(tmp_path), max_model_len=128).generate(
+        [ids[:10]], SamplingParams(max_tokens=12, temperature=0, ignore_eos=True)
+    )[0]
     with torch.no_grad():  # teacher-forced: HF's argmax after each prefix of ours
         forced = hf(torch.tensor([ids[:10] + out.token_ids])).logits[0, 9:-1].argmax(-1).tolist()
     assert forced == out.token_ids
@@ -74,22 +86,36 @@ def test_logits_and_greedy_match_hf(tmp_path: Path, case: str, fmt: str) -> None
 def test_list_of_eos_ids_stops_on_each(tmp_path: Path) -> None:
     save_tiny_model(tmp_path)
     llm = LLM(str(tmp_path), max_model_len=128)
-    free = llm.generate([[5, 6, 7]], SamplingParams(max_tokens=20, temperature=0, ignore_eos=True))[0].token_ids
-    for k in (2, 5):  # declare the k-th greedy token an EOS, second in a list: generation stops right there
-        (tmp_path / "generation_config.json").write_text(json.dumps({"eos_token_id": [127, free[k]]}))
+    free = llm.generate([[5, 6, 7]], SamplingParams(max_tokens=20, temperature=0, ignore_eos=True))[
+        0
+    ].token_ids
+    for k in (
+        2,
+        5,
+    ):  # declare the k-th greedy token an EOS, second in a list: generation stops right there
+        (tmp_path / "generation_config.json").write_text(
+            json.dumps({"eos_token_id": [127, free[k]]})
+        )
         if free[k] in free[:k]:
             continue
-        out = LLM(str(tmp_path), max_model_len=128).generate([[5, 6, 7]], SamplingParams(max_tokens=20,
-                                                                                         temperature=0))[0]
+        out = LLM(str(tmp_path), max_model_len=128).generate(
+            [[5, 6, 7]], SamplingParams(max_tokens=20, temperature=0)
+        )[0]
         assert out.token_ids == free[: k + 1] and out.finish_reason == "stop"
 
 
 def test_generation_config_defaults_and_context_bounds(tmp_path: Path) -> None:
     save_tiny_model(tmp_path, max_position_embeddings=64)
-    (tmp_path / "generation_config.json").write_text(json.dumps({"eos_token_id": 2, "temperature": 0.0}))
+    (tmp_path / "generation_config.json").write_text(
+        json.dumps({"eos_token_id": 2, "temperature": 0.0})
+    )
     llm = LLM(str(tmp_path))
-    assert llm.engine.scheduler.cfg.max_model_len == 64  # max_position_embeddings bounds the context
-    a = llm.generate([[5, 6, 7]], SamplingParams(max_tokens=8, ignore_eos=True))  # temperature from the config: greedy
+    assert (
+        llm.engine.scheduler.cfg.max_model_len == 64
+    )  # max_position_embeddings bounds the context
+    a = llm.generate(
+        [[5, 6, 7]], SamplingParams(max_tokens=8, ignore_eos=True)
+    )  # temperature from the config: greedy
     b = llm.generate([[5, 6, 7]], SamplingParams(max_tokens=8, ignore_eos=True, temperature=0))
     assert a[0].token_ids == b[0].token_ids
     assert LLM(str(tmp_path), max_model_len=32).engine.scheduler.cfg.max_model_len == 32
