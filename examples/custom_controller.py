@@ -8,8 +8,6 @@ Every field is documented in docs/protocol.md.
     python examples/custom_controller.py --worker ipc:///tmp/swiftllm-xyz/worker0.sock --prompt "Hello"
 """
 
-from __future__ import annotations
-
 import argparse
 import itertools
 import sys
@@ -27,9 +25,8 @@ SEQ_ID = 0  # our only sequence
 
 
 def int32s(values: list[int]) -> bytes:
-    return np.asarray(
-        values, dtype="<i4"
-    ).tobytes()  # every array travels as packed little-endian bytes
+    # every array travels as packed little-endian bytes
+    return np.asarray(values, dtype="<i4").tobytes()
 
 
 class Worker:
@@ -38,7 +35,9 @@ class Worker:
     def __init__(self, address: str) -> None:
         self.socket = zmq.Context.instance().socket(zmq.DEALER)
         self.socket.connect(address)
-        self.ids, self.in_flight, self.epoch = itertools.count(), deque(), 0
+        self.ids = itertools.count()
+        self.in_flight: deque[int] = deque()
+        self.epoch = 0
 
     def send(self, op: str, **fields: Any) -> None:
         request_id = next(self.ids)
@@ -76,9 +75,8 @@ class Worker:
 
 def generate(worker: Worker, prompt: list[int], max_tokens: int, eos: set[int]) -> list[int]:
     max_len = len(prompt) + max_tokens
-    blocks = list(
-        range(-(-max_len // BLOCK_SIZE))
-    )  # the whole cache is ours: our i-th block is block i
+    # the whole cache is ours: our i-th block is block i
+    blocks = list(range(-(-max_len // BLOCK_SIZE)))
     worker.call(
         "init_cache",
         block_size=BLOCK_SIZE,
@@ -94,11 +92,12 @@ def generate(worker: Worker, prompt: list[int], max_tokens: int, eos: set[int]) 
     if half:
         worker.recv()  # the first chunk's reply: no tokens
     out: list[int] = []
-    context_len, in_flight, stopped = len(prompt), 1, False
+    context_len = len(prompt)
+    in_flight = 1
+    stopped = False
     while in_flight:
-        if (
-            not stopped and len(out) + in_flight < max_tokens
-        ):  # queue the next decode before reading this token
+        # queue the next decode before reading this token
+        if not stopped and len(out) + in_flight < max_tokens:
             context_len += 1
             worker.send_step([-1], context_len, blocks)
             in_flight += 1
@@ -131,9 +130,8 @@ def main() -> int:
     parser.add_argument("--max-tokens", type=int, default=32)
     args = parser.parse_args()
     worker = Worker(args.worker)
-    info = worker.call(
-        "hello"
-    )  # takes the worker over: a new epoch that our later requests must carry
+    # hello takes the worker over: a new epoch that our later requests must carry
+    info = worker.call("hello")
     worker.epoch = info["epoch"]
     config = info["model_config"]
     tokenizer = Tokenizer.from_file(str(Path(info["model_dir"]) / "tokenizer.json"))
