@@ -124,7 +124,7 @@ def main() -> None:
 
         model, extra = config_dir(SMOLLM2), ["--load-format", "dummy"]
     else:
-        from swiftllm.worker.gguf_import import ensure_default_model
+        from swiftllm.models.gguf_import import ensure_default_model
 
         model, extra = str(ensure_default_model()), []
     runtime = tempfile.mkdtemp(prefix="swiftllm-bench-")

@@ -11,6 +11,7 @@ from swiftllm.controller.engine import Engine, InProcessWorker
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.models.resolve import resolve_model
 from swiftllm.sampling_params import SamplingParams
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
@@ -22,16 +23,6 @@ class RequestOutput:
     text: str
     finish_reason: str
     logprobs: list[tuple[float, list[tuple[int, float]]]] | None = None
-
-
-def resolve_model(model: str | None) -> str:
-    if model is None:
-        from swiftllm.worker.gguf_import import ensure_default_model
-
-        return str(ensure_default_model())
-    if not Path(model).is_dir():
-        raise ModelError(f"model directory {model!r} does not exist")
-    return model
 
 
 def cache_geometry(

@@ -41,7 +41,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from swiftllm.worker.gguf_import import ensure_default_model
+    from swiftllm.models.gguf_import import ensure_default_model
 
     print(ensure_default_model())
     return 0

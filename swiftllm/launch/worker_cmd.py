@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from swiftllm.llm import resolve_model  # torch loads only when a worker starts
+    from swiftllm.models.resolve import resolve_model  # torch loads only when a worker starts
     from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
     from swiftllm.worker.server import WorkerServer
 

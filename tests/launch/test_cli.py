@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from swiftllm.llm import LLM
+from swiftllm.models.gguf_import import ensure_default_model
 from swiftllm.sampling_params import SamplingParams
-from swiftllm.worker.gguf_import import ensure_default_model
 
 
 def swiftctl(*args: str) -> subprocess.CompletedProcess:

@@ -19,8 +19,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from safetensors.torch import load_file
 from tokenizers import Tokenizer
 
-from swiftllm.worker import gguf_import
-from swiftllm.worker.gguf_import import DEFAULT_MODEL_NAME, default_model_dir, ensure_default_model
+from swiftllm.models import gguf_import
+from swiftllm.models.gguf_import import DEFAULT_MODEL_NAME, default_model_dir, ensure_default_model
 
 transformers = pytest.importorskip("transformers")
 
@@ -227,7 +227,7 @@ def test_ensure_default_model_once_across_threads(
 _CHILD = """
 import os, shutil, sys, time
 from pathlib import Path
-from swiftllm.worker import gguf_import
+from swiftllm.models import gguf_import
 ours = Path(sys.argv[1])
 def fake(gguf_path, out_dir):
     time.sleep(0.5)  # long enough for the other process to reach the lock
