@@ -55,6 +55,8 @@ class ModelConfig:
 
     @staticmethod
     def from_dict(cfg: dict, generation: dict | None = None) -> "ModelConfig":
+        """From config.json's and generation_config.json's contents; what we cannot serve (architecture,
+        rope scaling type) raises ModelError, a missing required key KeyError."""
         arch = (cfg.get("architectures") or ["LlamaForCausalLM"])[0]
         if arch not in SUPPORTED_ARCHITECTURES:
             raise ModelError(
@@ -103,6 +105,7 @@ class ModelConfig:
 
     @staticmethod
     def from_dir(path: str | Path) -> "ModelConfig":
+        """Read a model directory; any problem is a ModelError with a message meant for the user."""
         path = Path(path)
         if not (path / "config.json").is_file():
             raise ModelError(f"{path} is not a model directory (no config.json)")

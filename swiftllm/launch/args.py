@@ -9,28 +9,15 @@ import typing
 
 from swiftllm.config import EngineConfig
 
-# what an in-process LLM and a served engine share (`swiftctl generate` takes these)
-ENGINE_OPTIONS = (
-    "model",
-    "device",
-    "dtype",
-    "load_format",
-    "cuda_graphs",
-    "block_size",
-    "num_gpu_blocks",
-    "kv_cache_memory_gb",
-    "swap_space_gb",
-    "max_model_len",
-    "max_num_seqs",
-    "max_num_batched_tokens",
-)
-# what only the server takes (`swiftctl launch` takes these and the above)
-SERVER_OPTIONS = ("workers", "host", "port", "api_key", "health_timeout")
-# what a worker process is started with (`swiftctl worker`); the launcher passes them on
-WORKER_OPTIONS = ("model", "device", "dtype", "load_format", "cuda_graphs")
-
 _FIELDS = {config_field.name: config_field for config_field in dataclasses.fields(EngineConfig)}
 _TYPES = typing.get_type_hints(EngineConfig)
+
+# what only the server takes (`swiftctl launch` takes these and ENGINE_OPTIONS)
+SERVER_OPTIONS = ("workers", "host", "port", "api_key", "health_timeout")
+# every other field: what an in-process LLM and a served engine share (`swiftctl generate` takes these)
+ENGINE_OPTIONS = tuple(name for name in _FIELDS if name not in SERVER_OPTIONS)
+# what a worker process is started with (`swiftctl worker`); the launcher passes them on
+WORKER_OPTIONS = ("model", "device", "dtype", "load_format", "cuda_graphs")
 
 
 def flag_of(name: str) -> str:

@@ -1,7 +1,10 @@
 """`swiftctl launch`: start the worker process, size and allocate the KV cache, then serve the REST API here.
 
 Shutdown on SIGINT/SIGTERM is ordered: stop HTTP, stop the engine thread, ask the worker to shut down (kill
-it if it does not), remove the socket directory. A worker that dies makes the server exit non-zero."""
+it if it does not), remove the socket directory. A worker that dies makes the server exit non-zero.
+
+The options are EngineConfig's (swiftllm/config.py). The worker starts as `python -m swiftllm.launch.worker_cmd`
+with the WORKER_OPTIONS among them as flags: torch loads there, never in this process."""
 
 import argparse
 import asyncio
@@ -38,6 +41,8 @@ from swiftllm.models.resolve import resolve_model
 
 
 class ServeOutcome(NamedTuple):
+    """How serving ended."""
+
     exit_code: int  # 0 after a signal, 1 after a dead worker or engine
     engine_stopped: bool  # the engine thread ended, so the worker client is free to send a shutdown
 
