@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from swiftllm.config import CacheGeometry, EngineConfig  # noqa: E402
 from swiftllm.controller.engine import Engine  # noqa: E402
 from swiftllm.controller.scheduler import SchedulerConfig  # noqa: E402
 from swiftllm.controller.worker_client import WorkerClient  # noqa: E402
@@ -124,7 +125,7 @@ def main() -> None:
 
         model, extra = config_dir(SMOLLM2), ["--load-format", "dummy"]
     else:
-        from swiftllm.worker.gguf_import import ensure_default_model
+        from swiftllm.models.gguf_import import ensure_default_model
 
         model, extra = str(ensure_default_model()), []
     runtime = tempfile.mkdtemp(prefix="swiftllm-bench-")
@@ -152,7 +153,7 @@ def main() -> None:
         mc = ModelConfig.from_dir(model)
         blocks = 2048
         client.init_cache(16, blocks, 0, 1024)
-        sched = SchedulerConfig(max_model_len=1024, num_gpu_blocks=blocks)
+        sched = SchedulerConfig.from_engine(EngineConfig(), CacheGeometry(blocks, 0, 1024))
         run(client, mc, sched, True, args)  # warm up
         rows = [run(client, mc, sched, overlap, args) for overlap in (False, True, False, True)]
         client.shutdown()

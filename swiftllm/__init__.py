@@ -1,6 +1,17 @@
-"""SwiftLLM: a tiny yet powerful LLM inference system for research."""
+"""SwiftLLM: a tiny yet powerful LLM inference system for research.
 
-from swiftllm.llm import LLM, RequestOutput
+`LLM` loads on first use: `import swiftllm.anything` must not pull torch into the controller process."""
+
+from typing import Any
+
 from swiftllm.sampling_params import SamplingParams
 
 __all__ = ["LLM", "RequestOutput", "SamplingParams"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("LLM", "RequestOutput"):
+        from swiftllm import llm
+
+        return getattr(llm, name)
+    raise AttributeError(f"module 'swiftllm' has no attribute {name!r}")

@@ -2,21 +2,27 @@
 
 It drives the same Engine as the server, with a ModelRunner in place of worker processes."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
+from swiftllm.config import EngineConfig
 from swiftllm.controller.engine import Engine, InProcessWorker
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
-from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.model_config import ModelError
+from swiftllm.models.resolve import resolve_model
 from swiftllm.sampling_params import SamplingParams
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
 
 @dataclass(frozen=True)
 class RequestOutput:
+    """One prompt's result. logprobs (when asked for): per output token, the chosen token's logprob
+    and the top N (token id, logprob) pairs."""
+
     prompt_token_ids: list[int]
     token_ids: list[int]
     text: str
@@ -24,99 +30,54 @@ class RequestOutput:
     logprobs: list[tuple[float, list[tuple[int, float]]]] | None = None
 
 
-def resolve_model(model: str | None) -> str:
-    if model is None:
-        from swiftllm.worker.gguf_import import ensure_default_model
-
-        return str(ensure_default_model())
-    if not Path(model).is_dir():
-        raise ModelError(f"model directory {model!r} does not exist")
-    return model
-
-
-def cache_geometry(
-    mc: ModelConfig,
-    num_blocks: int,
-    block_bytes: int,
-    block_size: int,
-    max_model_len: int | None,
-    swap_gb: float,
-) -> tuple[int, int, int]:
-    """(GPU blocks, CPU blocks, max model len): the context defaults to what both model and cache allow."""
-    capacity = num_blocks * block_size
-    max_len = max_model_len or min(mc.max_context, capacity)
-    if max_len > mc.max_context:
-        raise ModelError(f"max_model_len {max_len} exceeds the model's context of {mc.max_context}")
-    if max_len > capacity or max_len < 2:
-        raise ModelError(
-            f"a context of {max_len} tokens does not fit the KV cache "
-            f"({num_blocks} blocks of {block_size} = {capacity} tokens)"
-        )
-    return num_blocks, int(swap_gb * 2**30) // block_bytes, max_len
-
-
 class LLM:
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        device: str = "auto",
-        dtype: str = "auto",
-        load_format: str = "auto",
-        max_model_len: int | None = None,
-        block_size: int = 16,
-        max_num_seqs: int = 256,
-        max_num_batched_tokens: int = 2048,
-        swap_space_gb: float = 4.0,
-        num_gpu_blocks: int | None = None,
-        cuda_graphs: bool = True,
-        kv_cache_memory_gb: float = 1.0,
-    ) -> None:
-        path = str(model) if load_format == "dummy" else resolve_model(model)
+    """An engine in this process: `LLM(model, **options).generate(prompts, params)`.
+
+    `options` are EngineConfig fields (swiftllm/config.py: their defaults and checks), e.g.
+    `LLM(path, max_model_len=1024, max_num_batched_tokens=64)` or `LLM(path, load_format="dummy")`;
+    the server-only ones (host, port, ...) are accepted and unused. `model=None` serves the embedded
+    SmolLM2, imported from its GGUF on first use."""
+
+    def __init__(self, model: str | Path | None = None, **options: Any) -> None:
+        config = EngineConfig(model=model, **options)  # checked before anything loads
+        self.config = replace(config, model=resolve_model(config.model))
         self.runner = ModelRunner(
             WorkerConfig(
-                model=path,
-                device=device,
-                dtype=dtype,
-                load_format=load_format,
-                cuda_graphs=cuda_graphs,
-                cpu_kv_memory_gb=kv_cache_memory_gb,
+                model=self.config.model,
+                device=self.config.device,
+                dtype=self.config.dtype,
+                load_format=self.config.load_format,
+                cuda_graphs=self.config.cuda_graphs,
+                cpu_kv_memory_gb=self.config.kv_cache_memory_gb,
             )
         )
-        gpu_blocks, cpu_blocks, max_model_len = cache_geometry(
-            self.runner.model_config,
-            num_gpu_blocks or self.runner.profile(block_size),
-            self.runner.block_bytes(block_size),
-            block_size,
-            max_model_len,
-            swap_space_gb,
+        block_size = self.config.block_size
+        num_gpu_blocks = self.config.num_gpu_blocks or self.runner.profile(block_size)
+        cache = self.config.cache_geometry(
+            self.runner.model_config, num_gpu_blocks, self.runner.block_bytes(block_size)
         )
-        self.runner.init_cache(block_size, gpu_blocks, cpu_blocks, max_model_len)
-        self.tokenizer = Tokenizer(path) if (Path(path) / "tokenizer.json").is_file() else None
+        self.runner.init_cache(
+            block_size, cache.num_gpu_blocks, cache.num_cpu_blocks, cache.max_model_len
+        )
+        self.tokenizer = None
+        if (Path(self.config.model) / "tokenizer.json").is_file():
+            self.tokenizer = Tokenizer(self.config.model)
         self.engine = Engine(
             InProcessWorker(self.runner),
             self.runner.model_config,
             self.tokenizer,
-            SchedulerConfig(
-                max_model_len=max_model_len,
-                num_gpu_blocks=gpu_blocks,
-                num_cpu_blocks=cpu_blocks,
-                block_size=block_size,
-                max_num_seqs=max_num_seqs,
-                max_num_batched_tokens=max_num_batched_tokens,
-            ),
+            SchedulerConfig.from_engine(self.config, cache),
         )
 
     def encode(self, prompt: str | list[int] | list[dict]) -> list[int]:
-        if isinstance(prompt, list) and all(isinstance(t, int) for t in prompt):
+        """Token ids as they are; a string through the tokenizer; chat messages through its template."""
+        if isinstance(prompt, list) and all(isinstance(token, int) for token in prompt):
             return prompt
         if self.tokenizer is None:
             raise ModelError("this model has no tokenizer.json: pass token ids")
-        return (
-            self.tokenizer.encode_chat(prompt)
-            if isinstance(prompt, list)
-            else self.tokenizer.encode(prompt)
-        )
+        if isinstance(prompt, list):
+            return self.tokenizer.encode_chat(prompt)
+        return self.tokenizer.encode(prompt)
 
     def generate(
         self,
@@ -125,19 +86,26 @@ class LLM:
         use_tqdm: bool = False,
     ) -> list[RequestOutput]:
         """Run every prompt to completion (all submitted at once); outputs in prompt order."""
-        prompts = [prompts] if isinstance(prompts, str) else prompts
-        plist = params if isinstance(params, list) else [params or SamplingParams()] * len(prompts)
-        seqs = [self.engine.add_request(self.encode(p), sp) for p, sp in zip(prompts, plist)]
-        with tqdm(total=len(seqs), disable=not use_tqdm, desc="generate") as bar:
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        if isinstance(params, list):
+            params_per_prompt = params
+        else:
+            params_per_prompt = [params or SamplingParams()] * len(prompts)
+        sequences = [
+            self.engine.add_request(self.encode(prompt), prompt_params)
+            for prompt, prompt_params in zip(prompts, params_per_prompt)
+        ]
+        with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
             while self.engine.has_work:
-                bar.update(sum(s.finished for s in self.engine.step()))
+                bar.update(sum(seq.finished for seq in self.engine.step()))
         return [
             RequestOutput(
-                s.prompt_ids,
-                s.output_ids,
-                s.text,
-                s.finish_reason or "abort",
-                s.logprobs if s.params.logprobs is not None else None,
+                prompt_token_ids=seq.prompt_ids,
+                token_ids=seq.output_ids,
+                text=seq.text,
+                finish_reason=seq.finish_reason or "abort",
+                logprobs=seq.logprobs if seq.params.logprobs is not None else None,
             )
-            for s in seqs
+            for seq in sequences
         ]

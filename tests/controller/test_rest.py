@@ -26,8 +26,8 @@ import pytest
 from serving import Server, get, launch, metrics, post, request
 
 from swiftllm.llm import LLM
+from swiftllm.models.gguf_import import ensure_default_model
 from swiftllm.sampling_params import SamplingParams
-from swiftllm.worker.gguf_import import ensure_default_model
 
 MODEL = ensure_default_model()
 NAME = MODEL.name

@@ -58,6 +58,7 @@ def make_engine(
         max_model_len=max_len,
         num_gpu_blocks=num_gpu,
         num_cpu_blocks=num_cpu,
+        block_size=16,
         max_num_seqs=32,
         max_num_batched_tokens=budget,
     )

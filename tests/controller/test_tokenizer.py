@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
-from swiftllm.worker.gguf_import import ensure_default_model
+from swiftllm.models.gguf_import import ensure_default_model
 
 MESSAGES = [
     {"role": "system", "content": "Be brief."},

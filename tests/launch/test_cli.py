@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from swiftllm.llm import LLM
+from swiftllm.models.gguf_import import ensure_default_model
 from swiftllm.sampling_params import SamplingParams
-from swiftllm.worker.gguf_import import ensure_default_model
 
 
 def swiftctl(*args: str) -> subprocess.CompletedProcess:
@@ -42,6 +42,8 @@ def test_generate_streams_the_greedy_completion() -> None:
         (["--temperature", "-1"], "temperature"),
         (["--max-tokens", "0"], "max_tokens"),
         (["--max-model-len", "99999999"], "exceeds"),
+        (["--max-num-batched-tokens", "0"], "max_num_batched_tokens must be an integer >= 1"),
+        (["--block-size", "12"], "block_size must be a positive power of two"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str) -> None:

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from safetensors.torch import load_file
 from tokenizers import Tokenizer
 
-from swiftllm.worker import gguf_import
-from swiftllm.worker.gguf_import import DEFAULT_MODEL_NAME, default_model_dir, ensure_default_model
+from swiftllm.models import gguf_import
+from swiftllm.models.gguf_import import DEFAULT_MODEL_NAME, ensure_default_model
 
 transformers = pytest.importorskip("transformers")
 
@@ -60,14 +60,29 @@ MESSAGES = [
 ]
 
 
+_IMPORT = """
+import json, sys
+from swiftllm.models.gguf_import import default_model_dir, ensure_default_model
+path = ensure_default_model()
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("torch", "triton"))
+print(json.dumps({"path": str(path), "default": str(default_model_dir()), "torch": loaded}))
+"""
+
+
 @pytest.fixture(scope="module")
-def ours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One real import per module, through the public entry point."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SWIFTLLM_HOME", str(tmp_path_factory.mktemp("home")))
-        path = ensure_default_model()
-        assert path == default_model_dir()
-        yield path
+def ours(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real import per module, through the public entry point, in a fresh process as `swiftctl launch`
+    runs it on first use: there it must not load torch (the controller process never does)."""
+    home = tmp_path_factory.mktemp("home")
+    env = {**os.environ, "SWIFTLLM_HOME": str(home), "PYTHONPATH": str(Path(__file__).parents[2])}
+    child = subprocess.run(
+        [sys.executable, "-c", _IMPORT], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert child.returncode == 0, child.stderr
+    found = json.loads(child.stdout.strip().splitlines()[-1])
+    assert found["path"] == found["default"] == str(home / "models" / DEFAULT_MODEL_NAME)
+    assert found["torch"] == []
+    return Path(found["path"])
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +242,7 @@ def test_ensure_default_model_once_across_threads(
 _CHILD = """
 import os, shutil, sys, time
 from pathlib import Path
-from swiftllm.worker import gguf_import
+from swiftllm.models import gguf_import
 ours = Path(sys.argv[1])
 def fake(gguf_path, out_dir):
     time.sleep(0.5)  # long enough for the other process to reach the lock

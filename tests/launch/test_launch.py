@@ -1,0 +1,85 @@
+"""`swiftctl launch --load-format dummy` end to end: the worker gets the weight format and the CUDA-graph
+switch, the server answers, and the launch process itself never maps libtorch (only its worker does)."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def child_pids(parent: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:  # fields[1]: the parent's pid
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def wait_for_url(proc: subprocess.Popen, timeout_s: float = 240.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if select.select([proc.stdout], [], [], 1.0)[0]:
+            line = proc.stdout.readline()
+            if "serving" in line:
+                return line.split(" on ")[-1].strip()
+    raise RuntimeError(f"swiftctl launch did not start (exit code {proc.poll()})")
+
+
+def test_dummy_weights_reach_the_worker_and_the_launcher_maps_no_torch() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SWIFTLLM_API_KEY"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "swiftllm.launch.cli",
+            "launch",
+            "--port",
+            "0",
+            "--load-format",
+            "dummy",
+            "--no-cuda-graphs",
+            "--kv-cache-memory-gb",
+            "0.05",
+            "--max-model-len",
+            "256",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = wait_for_url(proc)
+        body = json.dumps({"prompt": [1, 2, 3], "max_tokens": 4, "ignore_eos": True}).encode()
+        request = urllib.request.Request(
+            url + "/v1/completions", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            assert response.status == 200
+            assert json.loads(response.read())["usage"]["completion_tokens"] == 4
+        assert "libtorch" not in Path(f"/proc/{proc.pid}/maps").read_text()
+        workers = child_pids(proc.pid)
+        assert len(workers) == 1
+        worker_args = Path(f"/proc/{workers[0]}/cmdline").read_text().split("\0")
+        assert worker_args[1:3] == ["-m", "swiftllm.launch.worker_cmd"]
+        assert "--no-cuda-graphs" in worker_args
+        assert worker_args[worker_args.index("--load-format") + 1] == "dummy"
+        assert "libtorch" in Path(f"/proc/{workers[0]}/maps").read_text()  # the check can see it
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+    assert code == 0

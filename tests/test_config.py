@@ -1,0 +1,86 @@
+"""EngineConfig: bad values fail at construction with a message naming the option; the cache geometry."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from swiftllm.config import CacheGeometry, EngineConfig
+from swiftllm.controller.scheduler import SchedulerConfig
+from swiftllm.model_config import ModelConfig, ModelError
+
+MODEL = ModelConfig.from_dict(
+    {
+        "vocab_size": 128,
+        "hidden_size": 64,
+        "intermediate_size": 96,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "max_position_embeddings": 1024,
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        ({"max_num_batched_tokens": 0}, "max_num_batched_tokens must be an integer >= 1"),
+        ({"max_num_batched_tokens": 1.5}, "max_num_batched_tokens"),
+        ({"block_size": 12}, "block_size must be a positive power of two"),
+        ({"block_size": 0}, "block_size"),
+        ({"block_size": -16}, "block_size"),
+        ({"max_num_seqs": 0}, "max_num_seqs must be an integer >= 1"),
+        ({"swap_space_gb": -1.0}, "swap_space_gb must be >= 0"),
+        ({"kv_cache_memory_gb": 0.0}, "kv_cache_memory_gb must be > 0"),
+        ({"max_model_len": 1}, "max_model_len must be an integer >= 2"),
+        ({"num_gpu_blocks": 0}, "num_gpu_blocks must be an integer >= 1"),
+        ({"workers": 0}, "workers must be an integer >= 1"),
+        ({"port": 70000}, "port must be in"),
+        ({"health_timeout": 0.0}, "health_timeout must be > 0"),
+        ({"device": "tpu"}, "device must be one of auto, cpu, cuda, not 'tpu'"),
+        ({"dtype": "int8"}, "dtype must be one of"),
+        ({"load_format": "pt"}, "load_format must be one of auto, dummy"),
+    ],
+)
+def test_bad_values_fail_at_construction(options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        EngineConfig(**options)
+    with pytest.raises(ValueError, match=message):  # a changed copy is checked again
+        dataclasses.replace(EngineConfig(), **options)
+
+
+def test_defaults_are_valid_and_frozen() -> None:
+    config = EngineConfig()
+    assert (config.block_size, config.max_num_seqs, config.max_num_batched_tokens) == (
+        16,
+        256,
+        2048,
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.block_size = 32  # type: ignore[misc]
+
+
+def test_cache_geometry() -> None:
+    config = EngineConfig(swap_space_gb=1.0)
+    # the longest sequence defaults to what both model (1024) and cache allow
+    assert config.cache_geometry(MODEL, 10, 2**20) == CacheGeometry(10, 1024, 160)
+    assert config.cache_geometry(MODEL, 1000, 2**20).max_model_len == 1024
+    assert EngineConfig(max_model_len=100).cache_geometry(MODEL, 10, 2**20).max_model_len == 100
+    with pytest.raises(ModelError, match="exceeds the model's context of 1024"):
+        EngineConfig(max_model_len=2048).cache_geometry(MODEL, 1000, 2**20)
+    with pytest.raises(ModelError, match="does not fit the KV cache"):
+        EngineConfig(max_model_len=512).cache_geometry(MODEL, 10, 2**20)
+
+
+def test_scheduler_config_from_engine() -> None:
+    config = EngineConfig(block_size=32, max_num_seqs=8, max_num_batched_tokens=100)
+    scheduler = SchedulerConfig.from_engine(config, CacheGeometry(50, 7, 400))
+    assert scheduler == SchedulerConfig(
+        max_model_len=400,
+        num_gpu_blocks=50,
+        num_cpu_blocks=7,
+        block_size=32,
+        max_num_seqs=8,
+        max_num_batched_tokens=100,
+    )
