@@ -149,9 +149,9 @@ def bench_runner(ceil: dict, quick: bool) -> dict:
             "vllm_ms": VLLM_DECODE_MS.get(b) if ctx == 1024 else None,
         }
         if (
-            b in runner.graphs.graphs
+            b in runner.graphs.decode_graphs
         ):  # the graph's GPU time alone (same inputs): the rest is the host's
-            row["graph_gpu_ms"] = time_cuda(runner.graphs.graphs[b][0].replay)
+            row["graph_gpu_ms"] = time_cuda(runner.graphs.decode_graphs[b].graph.replay)
         if b in (1, 64) and ctx == 1024:
             graphs, runner.graphs = runner.graphs, None
             row["eager_ms"] = time_steps(runner, cmd, 2, 5)
@@ -222,12 +222,12 @@ def host_breakdown(runner: ModelRunner, cmd: StepCommand, iters: int = 20) -> di
         "whole_step": [],
     }
     sampled = np.arange(cmd.num_seqs)
-    graph, logits = runner.graphs.graphs[1]
+    graph, logits = runner.graphs.decode_graphs[1]
     for _ in range(iters):
         with torch.inference_mode():
             torch.cuda.synchronize()
             t0 = time.perf_counter()
-            runner.graphs.prepare(cmd.token_ids, cmd, sampled, 1, True)
+            runner.graphs.stage_inputs(cmd.token_ids, cmd, sampled, 1, True)
             torch.cuda.synchronize()
             t1 = time.perf_counter()
             graph.replay()
