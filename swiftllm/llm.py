@@ -7,11 +7,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from swiftllm.controller.engine import Engine, InProcessWorker
+from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.sampling_params import SamplingParams
+from swiftllm.worker.in_process import InProcessWorker
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
 
