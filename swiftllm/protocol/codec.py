@@ -4,7 +4,6 @@ A request is {"op", "id", "epoch", ...op fields}; a reply is {"id", ...results} 
 "message"}}. What the fields mean and which values are valid: messages.py and docs/protocol.md.
 msgpack only: no pickle, no extension types, and limits on everything before Python allocates it."""
 
-from dataclasses import fields
 from typing import Any
 
 import msgpack
@@ -20,20 +19,15 @@ from swiftllm.protocol.messages import (
     is_int,
     require,
 )
-from swiftllm.protocol.step import StepCommand, StepResult
+from swiftllm.protocol.step import RESULT_ARRAYS, STEP_ARRAYS, StepCommand, StepResult
 
 PROTOCOL_VERSION = 1
 DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
 # Bulk data travels as bin, so a message needs few maps and arrays, each short; only a hostile peer sends more,
 # and these caps keep its message from making Python allocate far more than the message's size.
-MAX_CONTAINERS, MAX_CONTAINER_LEN, MAX_STR_LEN = 256, 4096, 1 << 20
-
-
-# Each array field's empty default: its dtype and rank are the wire type (the dataclasses are the schema).
-STEP_ARRAYS, RESULT_ARRAYS = (
-    {f.name: f.default_factory() for f in fields(cls) if f.name != "timings"}
-    for cls in (StepCommand, StepResult)
-)
+MAX_CONTAINERS = 256
+MAX_CONTAINER_LEN = 4096
+MAX_STR_LEN = 1 << 20
 
 
 def pack_array(a: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:

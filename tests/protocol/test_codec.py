@@ -35,7 +35,9 @@ GEO = CacheGeometry(vocab_size=128, block_size=4, num_blocks=16, num_cpu_blocks=
 def base_step() -> StepCommand:
     """A prefill chunk (3 new tokens after 2 cached) and a decode of the last sampled token (-1)."""
     cmd = make_step([7, 9], [[1, 2, 3], [-1]], [5, 9], [[0, 1], [2, 3, 4]])
-    cmd.swap_out, cmd.swap_in, cmd.copy = pairs([[5, 0]]), pairs([[1, 6]]), pairs([[7, 8]])
+    cmd.swap_out = pairs([[5, 0]])
+    cmd.swap_in = pairs([[1, 6]])
+    cmd.copy = pairs([[7, 8]])
     cmd.finished = i32([3])
     return cmd
 
@@ -219,7 +221,11 @@ def test_replies_roundtrip() -> None:
 
 
 def mutate(**changes: Any) -> Callable[[StepCommand], None]:
-    return lambda cmd: [setattr(cmd, k, v) for k, v in changes.items()]
+    def change(cmd: StepCommand) -> None:
+        for name, value in changes.items():
+            setattr(cmd, name, value)
+
+    return change
 
 
 STEP_REJECTIONS: dict[str, Callable[[StepCommand], None]] = {

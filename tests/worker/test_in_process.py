@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import make_step, runner_for
 
 from swiftllm.protocol.messages import ProtocolError
+from swiftllm.protocol.step import StepCommand
 from swiftllm.worker.in_process import InProcessWorker
 
 
@@ -30,16 +32,22 @@ def test_steps_through_the_in_process_worker_match_the_runner(tiny_model_dir: Pa
     assert got == expected
 
 
+def int64_tokens(cmd: StepCommand) -> StepCommand:
+    cmd.token_ids = cmd.token_ids.astype(np.int64)
+    return cmd
+
+
 @pytest.mark.parametrize(
     ("bad_step", "message"),
     [
         (make_step([1], [[5, 6]], [2], [[64]]), r"block_table must lie in \[0, 64\)"),
         (make_step([1], [[5, 128]], [2], [[0]]), r"token_ids must lie in \[-1, 128\)"),
         (make_step([1], [[5, 6]], [1], [[0]]), "query_len <= context_len"),
+        (int64_tokens(make_step([1], [[5, 6]], [2], [[0]])), "token_ids must be a 1-D numpy array"),
     ],
 )
 def test_a_bad_step_raises_a_clear_error_and_never_reaches_the_runner(
-    tiny_model_dir: Path, bad_step: object, message: str
+    tiny_model_dir: Path, bad_step: StepCommand, message: str
 ) -> None:
     runner = runner_for(tiny_model_dir)  # a cache of 64 blocks, a vocabulary of 128
     cache_before = runner.cache.k.clone()
