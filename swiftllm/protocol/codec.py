@@ -50,9 +50,8 @@ def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
         )
     require(isinstance(value, bytes), f"{name} must be bin: packed little-endian {prototype.dtype}")
     require(len(value) % 4 == 0, f"{name} has {len(value)} bytes, not a multiple of 4")
-    array = np.frombuffer(value, dtype=prototype.dtype.newbyteorder("<")).astype(
-        prototype.dtype
-    )  # a writable copy
+    little_endian = prototype.dtype.newbyteorder("<")
+    array = np.frombuffer(value, dtype=little_endian).astype(prototype.dtype)  # a writable copy
     if prototype.ndim == 2:
         require(
             shape[0] * shape[1] == len(array),
@@ -95,9 +94,8 @@ def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[
             max_array_len=MAX_CONTAINER_LEN,
             max_map_len=MAX_CONTAINER_LEN,
         )
-    except (
-        Exception
-    ) as e:  # msgpack raises several types (ValueError, FormatError, StackError, ExtraData ...)
+    # msgpack raises several types (ValueError, FormatError, StackError, ExtraData ...)
+    except Exception as e:
         raise ProtocolError(
             "MalformedMessage", f"not a msgpack message: {type(e).__name__}: {e}"
         ) from None
@@ -110,9 +108,10 @@ def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[
 
 
 def encode_request(op: str, request_id: int, epoch: int | None = None, **op_fields: Any) -> bytes:
-    return pack(
-        {"op": op, "id": request_id, **({} if epoch is None else {"epoch": epoch}), **op_fields}
-    )
+    message = {"op": op, "id": request_id}
+    if epoch is not None:  # only a hello may go without
+        message["epoch"] = epoch
+    return pack({**message, **op_fields})
 
 
 def encode_step(request_id: int, epoch: int, cmd: StepCommand) -> bytes:
@@ -130,16 +129,17 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
         "MalformedMessage",
     )
     try:
-        op, epoch = message.get("op"), message.get("epoch")
+        op = message.get("op")
+        epoch = message.get("epoch")
         require(op in OP_FIELDS, f"unknown op {op!r}; ops are {', '.join(OP_FIELDS)}", "UnknownOp")
         require(
-            is_int(epoch) and epoch >= 0 or epoch is None and op == "hello",
+            (is_int(epoch) and epoch >= 0) or (epoch is None and op == "hello"),
             "epoch must be an integer >= 0",
         )
         given = {k: v for k, v in message.items() if k not in ("op", "id", "epoch")}
-        return Request(
-            op, request_id, epoch, given if op == "step" else messages.check_int_fields(op, given)
-        )
+        if op != "step":  # a step's arrays are checked by decode_step
+            given = messages.check_int_fields(op, given)
+        return Request(op, request_id, epoch, given)
     except ProtocolError as e:
         e.request_id = request_id
         raise
@@ -188,8 +188,10 @@ def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dic
     )
     require(
         error is None
-        or isinstance(error, dict)
-        and all(isinstance(error.get(k), str) for k in ("type", "message")),
+        or (
+            isinstance(error, dict)
+            and all(isinstance(error.get(k), str) for k in ("type", "message"))
+        ),
         "a reply's error must be {type: str, message: str}",
         "MalformedMessage",
     )
