@@ -109,9 +109,14 @@ class ModelRunner:
         self.ops = backend_torch
         if self.backend == "triton":
             self.ops = import_module("swiftllm.worker.backend_triton")
-        self.par = Parallel(cfg.rank, cfg.world_size)
+        self.parallel = Parallel(cfg.rank, cfg.world_size)
         self.weights = load_weights(
-            Path(cfg.model), self.model_config, self.par, self.dtype, self.device, cfg.load_format
+            Path(cfg.model),
+            self.model_config,
+            self.parallel,
+            self.dtype,
+            self.device,
+            cfg.load_format,
         )
         self.model: LlamaModel | None = None
         self.cache: KVCache | None = None
@@ -126,7 +131,7 @@ class ModelRunner:
     def block_bytes(self, block_size: int) -> int:
         """Bytes of one KV block: K and V, every layer, this rank's heads."""
         model_config = self.model_config
-        kv_heads = model_config.num_kv_heads // self.par.world_size
+        kv_heads = model_config.num_kv_heads // self.parallel.world_size
         per_layer = kv_heads * block_size * model_config.head_dim * self.dtype.itemsize
         return 2 * model_config.num_layers * per_layer
 
@@ -161,7 +166,7 @@ class ModelRunner:
             )
         self.cache = KVCache(
             model_config.num_layers,
-            model_config.num_kv_heads // self.par.world_size,
+            model_config.num_kv_heads // self.parallel.world_size,
             model_config.head_dim,
             block_size,
             num_blocks,
@@ -169,7 +174,7 @@ class ModelRunner:
             self.dtype,
             self.device,
         )
-        self.model = LlamaModel(model_config, self.weights, self.ops, self.par, max_model_len)
+        self.model = LlamaModel(model_config, self.weights, self.ops, self.parallel, max_model_len)
         self.forget()
         if self.cfg.cuda_graphs and self.device.type == "cuda" and hasattr(self.ops, "GraphRunner"):
             self.graphs = self.ops.GraphRunner(self.model, self.cache, max_model_len)
