@@ -118,7 +118,9 @@ def bench_runner(ceil: dict, quick: bool) -> dict:
     w = runner.weights
     embed_bytes = w.embed.numel() * w.embed.element_size()
     weight_bytes = model_bytes(w) - embed_bytes  # the embedding is gathered (B rows), not streamed
-    linear_params = sum(t.numel() for lw in w.layers for t in (lw.qkv, lw.o, lw.gate_up, lw.down))
+    linear_params = sum(
+        t.numel() for lw in w.layers for t in (lw.qkv, lw.o_proj, lw.gate_up, lw.down)
+    )
     t0 = time.time()
     runner.init_cache(16, 256 * 64 + 16, 1, 8192)
     capture_s = time.time() - t0
@@ -233,7 +235,7 @@ def host_breakdown(runner: ModelRunner, cmd: StepCommand, iters: int = 20) -> di
             graph.replay()
             torch.cuda.synchronize()
             t2 = time.perf_counter()
-            runner.sample(cmd, sampled, logits[:1])["tokens"].cpu()
+            runner.sample_results(cmd, sampled, logits[:1])["tokens"].cpu()
             t3 = time.perf_counter()
             runner.step(cmd)
             t4 = time.perf_counter()

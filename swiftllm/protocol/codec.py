@@ -30,9 +30,11 @@ MAX_CONTAINER_LEN = 4096
 MAX_STR_LEN = 1 << 20
 
 
-def pack_array(a: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:
-    data = np.ascontiguousarray(a, dtype=prototype.dtype.newbyteorder("<")).tobytes()
-    return data if prototype.ndim == 1 else {"shape": [int(d) for d in a.shape], "data": data}
+def pack_array(array: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:
+    data = np.ascontiguousarray(array, dtype=prototype.dtype.newbyteorder("<")).tobytes()
+    if prototype.ndim == 1:
+        return data
+    return {"shape": [int(size) for size in array.shape], "data": data}
 
 
 def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
@@ -45,7 +47,7 @@ def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
         require(
             isinstance(shape, list)
             and len(shape) == 2
-            and all(is_int(d) and 0 <= d < INT32_LIMIT for d in shape),
+            and all(is_int(size) and 0 <= size < INT32_LIMIT for size in shape),
             f"{name}.shape must be [rows, cols]",
         )
     require(isinstance(value, bytes), f"{name} must be bin: packed little-endian {prototype.dtype}")
@@ -100,7 +102,7 @@ def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[
             "MalformedMessage", f"not a msgpack message: {type(e).__name__}: {e}"
         ) from None
     require(
-        isinstance(message, dict) and all(isinstance(k, str) for k in message),
+        isinstance(message, dict) and all(isinstance(key, str) for key in message),
         "a message must be a msgpack map with string keys",
         "MalformedMessage",
     )
@@ -136,7 +138,7 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
             (is_int(epoch) and epoch >= 0) or (epoch is None and op == "hello"),
             "epoch must be an integer >= 0",
         )
-        given = {k: v for k, v in message.items() if k not in ("op", "id", "epoch")}
+        given = {key: value for key, value in message.items() if key not in ("op", "id", "epoch")}
         if op != "step":  # a step's arrays are checked by decode_step
             given = messages.check_int_fields(op, given)
         return Request(op, request_id, epoch, given)
@@ -174,13 +176,14 @@ def result_fields(result: StepResult) -> dict[str, Any]:
     arrays = {
         name: pack_array(getattr(result, name), proto) for name, proto in RESULT_ARRAYS.items()
     }
-    return {**arrays, "timings": {k: float(v) for k, v in result.timings.items()}}
+    return {**arrays, "timings": {name: float(ms) for name, ms in result.timings.items()}}
 
 
 def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """A reply map with a checked `id` (nil when the worker could not read the request) and `error`, if any."""
     reply = unpack_map(data, max_bytes)
-    request_id, error = reply.get("id"), reply.get("error")
+    request_id = reply.get("id")
+    error = reply.get("error")
     require(
         request_id is None or is_int(request_id),
         "a reply's id must be an integer or nil",
@@ -190,7 +193,7 @@ def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dic
         error is None
         or (
             isinstance(error, dict)
-            and all(isinstance(error.get(k), str) for k in ("type", "message"))
+            and all(isinstance(error.get(key), str) for key in ("type", "message"))
         ),
         "a reply's error must be {type: str, message: str}",
         "MalformedMessage",
@@ -207,7 +210,7 @@ def decode_result(reply: dict[str, Any]) -> StepResult:
     }
     timings = reply.get("timings", {})
     require(
-        isinstance(timings, dict) and all(isinstance(v, (int, float)) for v in timings.values()),
+        isinstance(timings, dict) and all(isinstance(ms, (int, float)) for ms in timings.values()),
         "timings must map names to numbers",
     )
-    return StepResult(**arrays, timings={k: float(v) for k, v in timings.items()})
+    return StepResult(**arrays, timings={name: float(ms) for name, ms in timings.items()})

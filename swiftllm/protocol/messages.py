@@ -70,8 +70,8 @@ class CacheGeometry:
     max_model_len: int
 
 
-def is_int(v: object) -> bool:
-    return type(v) is int  # msgpack's true/false decode to bool, a subclass of int
+def is_int(value: object) -> bool:
+    return type(value) is int  # msgpack's true/false decode to bool, a subclass of int
 
 
 def require(ok: object, message: str, type_: str = "InvalidRequest") -> None:

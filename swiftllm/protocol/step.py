@@ -10,16 +10,16 @@ import numpy as np
 LAST_TOKEN = -1  # a token id of -1 means "the token this worker last sampled for this sequence"
 
 
-def i32(x: object = ()) -> np.ndarray:
-    return np.ascontiguousarray(x, dtype=np.int32)
+def i32(values: object = ()) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int32)
 
 
-def f32(x: object = ()) -> np.ndarray:
-    return np.ascontiguousarray(x, dtype=np.float32)
+def f32(values: object = ()) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.float32)
 
 
-def pairs(x: object = ()) -> np.ndarray:
-    return i32(x).reshape(-1, 2)
+def pairs(values: object = ()) -> np.ndarray:
+    return i32(values).reshape(-1, 2)
 
 
 @dataclass
@@ -50,9 +50,8 @@ class StepCommand:
     swap_out: np.ndarray = field(default_factory=pairs)
     swap_in: np.ndarray = field(default_factory=pairs)  # [P, 2] (cpu block, gpu block)
     copy: np.ndarray = field(default_factory=pairs)  # [P, 2] (src gpu block, dst gpu block)
-    finished: np.ndarray = field(
-        default_factory=i32
-    )  # sequence ids whose state the worker may drop
+    # sequence ids whose state the worker may drop
+    finished: np.ndarray = field(default_factory=i32)
 
     @property
     def num_seqs(self) -> int:

@@ -77,9 +77,8 @@ def rotary_store_kv(
 def gather_context(cache: torch.Tensor, block_row: torch.Tensor, length: int) -> torch.Tensor:
     """The first `length` cached vectors of one sequence as [length, Hkv, D]."""
     _, kv_heads, block_size, head_dim = cache.shape
-    blocks = block_row[
-        : (length + block_size - 1) // block_size
-    ].long()  # the blocks that hold them
+    # the blocks that hold them
+    blocks = block_row[: (length + block_size - 1) // block_size].long()
     return cache[blocks].permute(0, 2, 1, 3).reshape(-1, kv_heads, head_dim)[:length]
 
 

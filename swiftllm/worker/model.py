@@ -75,7 +75,7 @@ class LlamaModel:
                 meta.slot_mapping,
             )
             attn = ops.attention(q, k_cache[layer], v_cache[layer], meta, self.scale)
-            h = self.par.all_reduce(ops.linear(attn.view(-1, q_size), layer_weights.o))
+            h = self.par.all_reduce(ops.linear(attn.view(-1, q_size), layer_weights.o_proj))
             x, residual = ops.rms_norm(h, layer_weights.post_norm, eps, residual)
             h = self.par.all_reduce(
                 ops.silu_mul_linear(ops.linear(x, layer_weights.gate_up), layer_weights.down)

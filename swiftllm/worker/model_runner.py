@@ -120,9 +120,7 @@ class ModelRunner:
         )
         self.model: LlamaModel | None = None
         self.cache: KVCache | None = None
-        self.geometry: CacheGeometry | None = (
-            None  # what a step is validated against; init_cache sets it
-        )
+        self.geometry: CacheGeometry | None = None  # steps are validated against it; see init_cache
         self.last_tokens: dict[int, int] = {}  # sequence id -> its token of the steps read back
         self.newest = NO_NEWEST_TOKENS
         self.in_flight: deque[LaunchedStep] = deque()
@@ -158,9 +156,8 @@ class ModelRunner:
         self.cache = None  # free the old cache before allocating a new one
         need = num_blocks * self.block_bytes(block_size)
         ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
-        if (
-            self.device.type == "cpu" and need > ram
-        ):  # the kernel would kill us on first touch instead
+        # the kernel would kill us on first touch instead
+        if self.device.type == "cpu" and need > ram:
             raise ModelError(
                 f"a KV cache of {num_blocks} blocks needs {need / 2**30:.1f} GiB; RAM: {ram / 2**30:.1f}"
             )
@@ -245,7 +242,7 @@ class ModelRunner:
             else:
                 logits = self.eager_logits(tokens, pending, cmd, sampled)
             forward_end = time.perf_counter()
-            results = self.sample(cmd, sampled, logits)
+            results = self.sample_results(cmd, sampled, logits)
             self.newest = NewestTokens(
                 dict(zip(step.seq_ids.tolist(), range(len(sampled)))), results["tokens"]
             )
@@ -304,7 +301,7 @@ class ModelRunner:
             self.last_tokens.pop(seq_id, None)
         oldest.timings["wait_ms"] = (time.perf_counter() - start) * 1e3
 
-    def sample(
+    def sample_results(
         self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """The step's result arrays, on the device: tokens, and logprobs if any row asked."""

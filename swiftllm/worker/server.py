@@ -58,9 +58,8 @@ class WorkerServer:
         # connection before buffering it, so no peer can make the worker hold gigabytes.
         self.socket.setsockopt(zmq.MAXMSGSIZE, 2 * max_message_bytes + 4096)
         self.socket.bind(bind)
-        self.address = self.socket.getsockopt_string(
-            zmq.LAST_ENDPOINT
-        )  # the real port of tcp://...:*
+        # the real port of tcp://...:*
+        self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         # epoch 0: no session yet; the next starts at random, so that a restarted worker at the same address
         # refuses its predecessor's controller
         self.epoch, self.next_epoch = 0, secrets.randbelow(2**30) + 1

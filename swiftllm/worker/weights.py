@@ -19,7 +19,7 @@ class LayerWeights:
     input_norm: torch.Tensor
     qkv: torch.Tensor  # [(H + 2 Hkv) D / ws, hidden]: this rank's heads of q, k, v stacked
     qkv_bias: torch.Tensor | None
-    o: torch.Tensor  # [hidden, H D / ws]
+    o_proj: torch.Tensor  # [hidden, H D / ws]
     post_norm: torch.Tensor
     gate_up: torch.Tensor  # [2 I / ws, hidden]
     down: torch.Tensor  # [hidden, I / ws]
@@ -56,8 +56,8 @@ def dummy_checkpoint(
     def rand(*shape: int) -> torch.Tensor:  # small values keep bf16 activations finite
         return torch.empty(shape, device=device, dtype=dtype).uniform_(-0.02, 0.02, generator=gen)
 
-    def ones(n: int) -> torch.Tensor:
-        return torch.ones(n, device=device, dtype=dtype)
+    def ones(size: int) -> torch.Tensor:
+        return torch.ones(size, device=device, dtype=dtype)
 
     hidden = cfg.hidden_size
     intermediate = cfg.intermediate_size
@@ -100,7 +100,10 @@ def load_weights(
     ckpt = (
         dummy_checkpoint(cfg, device, dtype)
         if load_format == "dummy"
-        else {k.removeprefix("language_model."): v for k, v in iter_checkpoint(Path(path))}
+        else {
+            name.removeprefix("language_model."): tensor
+            for name, tensor in iter_checkpoint(Path(path))
+        }
     )
 
     def get(name: str, shard_dim: int | None = None) -> torch.Tensor:
@@ -131,7 +134,7 @@ def load_weights(
                 input_norm=input_norm,
                 qkv=qkv_weight,
                 qkv_bias=qkv_bias,
-                o=get(prefix + "self_attn.o_proj.weight", 1),
+                o_proj=get(prefix + "self_attn.o_proj.weight", 1),
                 post_norm=get(prefix + "post_attention_layernorm.weight"),
                 gate_up=torch.cat(
                     [
