@@ -241,7 +241,7 @@ class GraphRunner:
         sizes = self.batch_sizes if decode else self.token_sizes
         padded = next(size for size in sizes if size >= num_tokens)
         meta = self.stage_inputs(tokens, cmd, sampled, padded, decode)
-        if pending:
+        if pending is not None:
             pending.write_into(self.inputs.tokens[:num_tokens])
         if decode:
             graph, logits = self.decode_graphs[padded]

@@ -271,7 +271,7 @@ class ModelRunner:
     ) -> torch.Tensor:
         """Logits [len(sampled), V] of the step, by running the forward op by op."""
         ids = to_device(tokens, self.device)
-        if pending:
+        if pending is not None:
             pending.write_into(ids)
         meta = AttentionMetadata.build(
             cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
