@@ -62,7 +62,8 @@ class WorkerServer:
         self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         # epoch 0: no session yet; the next starts at random, so that a restarted worker at the same address
         # refuses its predecessor's controller
-        self.epoch, self.next_epoch = 0, secrets.randbelow(2**30) + 1
+        self.epoch = 0
+        self.next_epoch = secrets.randbelow(2**30) + 1
         self.serving = False
         self.step_in_flight: StepInFlight | None = None
         # the waiting thread wakes the loop through this pair; wake_sender is that thread's alone
