@@ -279,8 +279,8 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
         )
         sampled = np.nonzero(cmd.sample)[0]
         with torch.inference_mode():
-            if runner.graphs.can_run(cmd):  # decode graphs, or piecewise graphs up to 512 tokens
-                logits = runner.graphs.run(cmd.token_ids, None, cmd, sampled)
+            if runner.graphs.can_replay(cmd):  # decode graphs, or piecewise graphs up to 512 tokens
+                logits = runner.graphs.replay(cmd.token_ids, None, cmd, sampled)
             else:
                 meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, table, 16, DEV)
                 rows = torch.from_numpy(np.cumsum(cmd.query_lens)[sampled] - 1).to(DEV)

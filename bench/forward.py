@@ -118,7 +118,9 @@ def bench_runner(ceil: dict, quick: bool) -> dict:
     w = runner.weights
     embed_bytes = w.embed.numel() * w.embed.element_size()
     weight_bytes = model_bytes(w) - embed_bytes  # the embedding is gathered (B rows), not streamed
-    linear_params = sum(t.numel() for lw in w.layers for t in (lw.qkv, lw.o, lw.gate_up, lw.down))
+    linear_params = sum(
+        t.numel() for lw in w.layers for t in (lw.qkv, lw.o_proj, lw.gate_up, lw.down)
+    )
     t0 = time.time()
     runner.init_cache(16, 256 * 64 + 16, 1, 8192)
     capture_s = time.time() - t0
@@ -149,9 +151,9 @@ def bench_runner(ceil: dict, quick: bool) -> dict:
             "vllm_ms": VLLM_DECODE_MS.get(b) if ctx == 1024 else None,
         }
         if (
-            b in runner.graphs.graphs
+            b in runner.graphs.decode_graphs
         ):  # the graph's GPU time alone (same inputs): the rest is the host's
-            row["graph_gpu_ms"] = time_cuda(runner.graphs.graphs[b][0].replay)
+            row["graph_gpu_ms"] = time_cuda(runner.graphs.decode_graphs[b].graph.replay)
         if b in (1, 64) and ctx == 1024:
             graphs, runner.graphs = runner.graphs, None
             row["eager_ms"] = time_steps(runner, cmd, 2, 5)
@@ -222,18 +224,18 @@ def host_breakdown(runner: ModelRunner, cmd: StepCommand, iters: int = 20) -> di
         "whole_step": [],
     }
     sampled = np.arange(cmd.num_seqs)
-    graph, logits = runner.graphs.graphs[1]
+    graph, logits = runner.graphs.decode_graphs[1]
     for _ in range(iters):
         with torch.inference_mode():
             torch.cuda.synchronize()
             t0 = time.perf_counter()
-            runner.graphs.prepare(cmd.token_ids, cmd, sampled, 1, True)
+            runner.graphs.stage_inputs(cmd.token_ids, cmd, sampled, 1, True)
             torch.cuda.synchronize()
             t1 = time.perf_counter()
             graph.replay()
             torch.cuda.synchronize()
             t2 = time.perf_counter()
-            runner.sample(cmd, sampled, logits[:1])["tokens"].cpu()
+            runner.sample_results(cmd, sampled, logits[:1])["tokens"].cpu()
             t3 = time.perf_counter()
             runner.step(cmd)
             t4 = time.perf_counter()

@@ -9,12 +9,13 @@ from typing import Any
 from tqdm import tqdm
 
 from swiftllm.config import EngineConfig
-from swiftllm.controller.engine import Engine, InProcessWorker
+from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.model_config import ModelError
 from swiftllm.models.resolve import resolve_model
 from swiftllm.sampling_params import SamplingParams
+from swiftllm.worker.in_process import InProcessWorker
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
 

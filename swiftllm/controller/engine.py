@@ -8,7 +8,6 @@ import itertools
 import random
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from swiftllm.controller.scheduler import Batch, Scheduler, SchedulerConfig
@@ -23,27 +22,6 @@ class Worker(Protocol):
     def send_step(self, cmd: StepCommand) -> object: ...
 
     def recv_step(self) -> StepResult: ...
-
-
-class StepRunner(Protocol):  # a ModelRunner, or a test's fake
-    def launch(self, cmd: StepCommand) -> object: ...
-
-    def collect(self, launched: object) -> StepResult: ...
-
-
-class InProcessWorker:
-    """A ModelRunner on a thread of its own: sending step N+1 queues it on the device behind step N, then the
-    engine waits for step N's tokens (the runner waits on the GPU with the GIL released)."""
-
-    def __init__(self, runner: StepRunner) -> None:
-        self.runner, self.pool, self.futures = runner, ThreadPoolExecutor(1, "worker"), deque()
-
-    def send_step(self, cmd: StepCommand) -> None:
-        self.futures.append(self.pool.submit(self.runner.launch, cmd))
-
-    def recv_step(self) -> StepResult:
-        launched = self.futures.popleft().result()
-        return self.pool.submit(self.runner.collect, launched).result()
 
 
 class Engine:

@@ -19,18 +19,16 @@ import triton.language as tl
 
 from swiftllm.kernels import pdl
 
-MIN_CHUNK = (
-    64  # at small batch: chunks of one tile still pay (measured on H100: 7 us vs 11 at 256, B=1)
-)
+# at small batch: chunks of one tile still pay (measured on H100: 7 us vs 11 at 256, B=1)
+MIN_CHUNK = 64
 LONG_CHUNK = 2048  # at large batch: only contexts longer than this are split
 LOG2E = 1.4426950408889634
 
 
 @triton.jit
 def _chunk(ctx, SPLITS: tl.constexpr, BLOCK_N: tl.constexpr, MIN_CHUNK: tl.constexpr):
-    return tl.maximum(
-        tl.cdiv(tl.cdiv(ctx, SPLITS), BLOCK_N) * BLOCK_N, MIN_CHUNK
-    )  # whole tiles, at least MIN_CHUNK
+    # whole tiles, at least MIN_CHUNK
+    return tl.maximum(tl.cdiv(tl.cdiv(ctx, SPLITS), BLOCK_N) * BLOCK_N, MIN_CHUNK)
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
@@ -66,10 +64,13 @@ def _decode_kernel(
     if PDL:  # wait only, see above
         pdl.wait()
     seq = tl.program_id(0).to(tl.int64)
-    kvh, split = tl.program_id(1), tl.program_id(2)
+    kvh = tl.program_id(1)
+    split = tl.program_id(2)
     ctx = tl.load(ctx_ptr + seq)
     if SPLITS == 1:
-        start, end, chunk = 0, ctx, ctx
+        start = 0
+        end = ctx
+        chunk = ctx
     else:
         chunk = _chunk(ctx, SPLITS, BLOCK_N, MIN_CHUNK)
         start = split * chunk
@@ -110,14 +111,12 @@ def _decode_kernel(
     safe = tl.where(l_sum > 0, l_sum, 1.0)
     o = acc / safe[:, None]
     out_ptrs = out_ptr + seq * o_stride_s + heads[:, None] * o_stride_h + d[None, :]
-    if (
-        ctx <= chunk
-    ):  # one chunk holds the whole context (always in v1, or none: padded rows): final already
+    # one chunk holds the whole context (always in v1, or none: padded rows): final already
+    if ctx <= chunk:
         tl.store(out_ptrs, o.to(out_ptr.dtype.element_ty), mask=qmask)
     else:
-        row = (
-            seq * G * tl.num_programs(1) + heads
-        ) * SPLITS + split  # partials are [S, H, SPLITS, BLOCK_D]
+        # partials are [S, H, SPLITS, BLOCK_D]
+        row = (seq * G * tl.num_programs(1) + heads) * SPLITS + split
         tl.store(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], o, mask=qmask)
         tl.store(part_lse_ptr + row, m + tl.log2(safe), mask=g < G)
 
@@ -169,11 +168,9 @@ def decode_params(
 ) -> tuple[int, int]:
     """(splits, min_chunk) from static shapes (capacity: the block table's width in tokens), so that a
     captured graph replays the same choice. About two programs per SM at small batch."""
-    sms = (
-        torch.cuda.get_device_properties(device).multi_processor_count
-        if device.type == "cuda"
-        else 8
-    )
+    sms = 8  # the interpreter's
+    if device.type == "cuda":
+        sms = torch.cuda.get_device_properties(device).multi_processor_count
     # once every SM has a (sequence, KV head) of its own, splitting costs more than it balances (the reduce
     # launch and ~2 us at 32 sequences of 8 KV heads, H100)
     want = triton.cdiv(2 * sms, num_seqs * num_kv_heads) if num_seqs * num_kv_heads < sms else 1
@@ -195,7 +192,7 @@ def decode_attention(
 ) -> torch.Tensor:
     """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. splits, min_chunk: decode_params."""
     n_seqs, n_heads, dim = q.shape
-    n_kv, page = k_cache.shape[1], k_cache.shape[2]
+    _, n_kv, page, _ = k_cache.shape
     group = n_heads // n_kv
     assert (
         q.stride(2) == 1
@@ -204,9 +201,8 @@ def decode_attention(
         and v_cache.is_contiguous()
     )
     assert block_table.stride(1) == 1
-    out = (
-        torch.empty((n_seqs, n_heads, dim), dtype=q.dtype, device=q.device) if out is None else out
-    )
+    if out is None:
+        out = torch.empty((n_seqs, n_heads, dim), dtype=q.dtype, device=q.device)
     if n_seqs == 0:
         return out
     if splits is None:
@@ -215,7 +211,8 @@ def decode_attention(
     block_d = triton.next_power_of_2(dim)
     block_n = 64 if block_d <= 128 else 32
     assert splits & (splits - 1) == 0, "splits must be a power of two"
-    part_o = part_lse = out  # unused at one split
+    part_o = out  # unused at one split
+    part_lse = out
     if splits > 1:
         part_o = torch.empty(
             (n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device

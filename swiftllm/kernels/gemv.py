@@ -9,6 +9,8 @@ With SILU, x is gate_up's output [M, 2K] and the kernel multiplies W by silu_and
 # beats cuBLAS by ~5% (H100, CUDA graphs of 8 layers' projections); at 17-64 rows, with y^T = W x^T so that W's
 # 64-128 columns are the MMA's long side, by 2-7% on most matrices (bench/forward.py's gemv table).
 
+from typing import NamedTuple
+
 import torch
 import triton
 import triton.language as tl
@@ -16,6 +18,33 @@ import triton.language as tl
 from swiftllm.kernels import pdl
 
 WIDE = 16384  # output columns from which a matrix counts as wide (an MLP's gate_up, an LM head)
+
+
+class GemvConfig(NamedTuple):
+    block_n: int
+    block_k: int
+    num_warps: int
+    num_stages: int
+
+
+# The H100's best, by the rows' range and the matrix: at 2-16 rows the best over chains of Llama-3-8B layers with
+# PDL, where the best per matrix alone lost (32-row tiles 7%); past 16 the best per matrix (wide ones, as
+# gate_up, take 128 columns and up to 64 rows a tile).
+GEMV_CONFIGS: dict[tuple[str, str], GemvConfig] = {
+    ("1 row", "plain"): GemvConfig(block_n=4, block_k=1024, num_warps=4, num_stages=3),
+    ("1 row", "silu"): GemvConfig(block_n=4, block_k=512, num_warps=4, num_stages=4),
+    ("2-16 rows", "any"): GemvConfig(block_n=16, block_k=512, num_warps=2, num_stages=4),
+    ("17-64 rows", "narrow"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
+    ("17-64 rows", "wide"): GemvConfig(block_n=128, block_k=128, num_warps=4, num_stages=4),
+}
+
+
+def gemv_config(m_rows: int, silu: bool, wide: bool) -> GemvConfig:
+    if m_rows == 1:
+        return GEMV_CONFIGS["1 row", "silu" if silu else "plain"]
+    if m_rows <= 16:
+        return GEMV_CONFIGS["2-16 rows", "any"]
+    return GEMV_CONFIGS["17-64 rows", "wide" if wide else "narrow"]
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
@@ -46,24 +75,21 @@ def _gemv_kernel(
     n = tl.program_id(0) // m_blocks * BLOCK_N + tl.arange(0, BLOCK_N)
     m = tl.program_id(0) % m_blocks * BLOCK_M + tl.arange(0, BLOCK_M)
     k = tl.arange(0, BLOCK_K)
-    acc = tl.zeros(
-        [BLOCK_N, BLOCK_K]
-        if BLOCK_M == 1
-        else [BLOCK_N, BLOCK_M]
-        if BLOCK_M > 16
-        else [BLOCK_M, BLOCK_N],
-        tl.float32,
-    )
+    # the accumulator's layout by rows (compile-time branches): see the loop
+    if BLOCK_M == 1:
+        acc = tl.zeros([BLOCK_N, BLOCK_K], tl.float32)
+    elif BLOCK_M > 16:
+        acc = tl.zeros([BLOCK_N, BLOCK_M], tl.float32)
+    else:
+        acc = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
     # columns past N re-read row N - 1 (in bounds, never stored) so no load is masked on N; with EVEN_K the K mask
     # folds to all-true, so the weight stream is unmasked in the common case
     w_rows = w_ptr + tl.minimum(n, n_cols - 1).to(tl.int64)[:, None] * w_stride
     for k0 in range(0, k_dim, BLOCK_K):
         kmask = (k0 + k < k_dim) | EVEN_K
         w = tl.load(w_rows + k0 + k[None, :], mask=kmask[None, :], other=0.0)
-        x_ptrs, x_mask = (
-            x_ptr + m[:, None] * x_stride + k0 + k[None, :],
-            (m[:, None] < m_rows) & kmask[None, :],
-        )
+        x_ptrs = x_ptr + m[:, None] * x_stride + k0 + k[None, :]
+        x_mask = (m[:, None] < m_rows) & kmask[None, :]
         x = tl.load(x_ptrs, mask=x_mask, other=0.0)
         if SILU:  # SiLU(gate) in float32, rounded to the activation dtype before the product with up, as silu_mul.py
             gate = x.to(tl.float32)
@@ -73,9 +99,16 @@ def _gemv_kernel(
         # one row: tensor cores would pad it to 16, a plain multiply-add (reduced once, after the loop) is faster
         if BLOCK_M == 1:
             acc += w.to(tl.float32) * x.to(tl.float32)
+        elif BLOCK_M > 16:  # y^T = W x^T: W's columns are the MMA's long side
+            acc = tl.dot(w, tl.trans(x), acc)
         else:
-            acc = tl.dot(w, tl.trans(x), acc) if BLOCK_M > 16 else tl.dot(x, tl.trans(w), acc)
-    y = tl.sum(acc, 1)[None, :] if BLOCK_M == 1 else tl.trans(acc) if BLOCK_M > 16 else acc
+            acc = tl.dot(x, tl.trans(w), acc)
+    if BLOCK_M == 1:
+        y = tl.sum(acc, 1)[None, :]
+    elif BLOCK_M > 16:
+        y = tl.trans(acc)
+    else:
+        y = acc
     if HAS_BIAS:
         y += tl.load(b_ptr + n, mask=n < n_cols, other=0.0).to(tl.float32)[None, :]
     tl.store(
@@ -94,21 +127,15 @@ def gemv(
 ) -> torch.Tensor:
     """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. config (BLOCK_N, BLOCK_K,
     num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
-    (m_rows, k_in), (n_cols, k_dim) = x.shape, w.shape
+    m_rows, k_in = x.shape
+    n_cols, k_dim = w.shape
     assert m_rows <= 64 and k_in == k_dim * (1 + silu) and x.stride(1) == 1 and w.stride(1) == 1
-    # the H100's best over chains of Llama-3-8B layers with PDL, where the best per matrix alone lost (32-row tiles 7%)
-    # at 2-16 rows; past 16 the best per matrix (wide ones, as gate_up, take 128 columns and up to 64 rows a tile)
     wide = n_cols >= WIDE
-    block_n, block_k, num_warps, num_stages = config or (
-        ((128, 128, 4, 4) if wide else (64, 128, 4, 6))
-        if m_rows > 16
-        else (16, 512, 2, 4)
-        if m_rows > 1
-        else (4, 512, 4, 4)
-        if silu
-        else (4, 1024, 4, 3)
-    )
-    block_m = 1 if m_rows == 1 else min(max(16, triton.next_power_of_2(m_rows)), 64 if wide else 32)
+    block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, silu, wide)
+    block_m = 1
+    if m_rows > 1:
+        max_block_m = 64 if wide else 32
+        block_m = min(max(16, triton.next_power_of_2(m_rows)), max_block_m)
     m_blocks = triton.cdiv(m_rows, block_m)
     y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
     _gemv_kernel[(triton.cdiv(n_cols, block_n) * m_blocks,)](

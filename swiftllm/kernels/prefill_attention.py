@@ -121,9 +121,8 @@ def _prefill_kernel(
     acc = tl.zeros([ROWS, BLOCK_D], tl.float32)
     table_row = table_ptr + seq * table_stride
     head_off = kvh.to(tl.int64) * c_stride_h
-    first = (
-        ctx - ql + tile * TOK
-    )  # first query position of the tile: keys before it are visible to all rows
+    # first query position of the tile: keys before it are visible to all rows
+    first = ctx - ql + tile * TOK
     full_end = (first // BLOCK_N) * BLOCK_N
     end = tl.minimum(first + TOK, ctx)
     for n0 in range(0, full_end, BLOCK_N):
@@ -196,7 +195,8 @@ def prefill_attention(
 ) -> torch.Tensor:
     """q [T, H, D] for S sequences (query_start [S+1]) -> [T, H, D]. block_n, num_stages: tuning knobs."""
     n_tok, n_heads, dim = q.shape
-    n_seqs, n_kv, page = context_lens.shape[0], k_cache.shape[1], k_cache.shape[2]
+    n_seqs = context_lens.shape[0]
+    _, n_kv, page, _ = k_cache.shape
     group = n_heads // n_kv
     assert (
         q.stride(2) == 1
@@ -211,9 +211,8 @@ def prefill_attention(
     block_d = triton.next_power_of_2(dim)
     rows = max(triton.next_power_of_2(group), 128 if block_d <= 128 else 64)
     tok = rows // group
-    block_n = block_n or (
-        128 if block_d <= 128 else 32
-    )  # measured: 128 keys x 3 stages best on H100
+    if block_n is None:  # measured: 128 keys x 3 stages best on H100
+        block_n = 128 if block_d <= 128 else 32
     n_tiles = triton.cdiv(max_query_len, tok)
     _prefill_kernel[(n_tiles, n_seqs, n_kv)](
         q,

@@ -19,9 +19,8 @@ from swiftllm.kernels import pdl
 def _rotate(src, dst, mask, cos, sin, HALF: tl.constexpr):
     x1 = tl.load(src, mask=mask, other=0.0).to(tl.float32)
     x2 = tl.load(src + HALF, mask=mask, other=0.0).to(tl.float32)
-    tl.store(
-        dst, (x1 * cos - x2 * sin).to(src.dtype.element_ty), mask=mask
-    )  # the store casts to dst's dtype
+    # rounded to the activation dtype (src's); the store casts to dst's
+    tl.store(dst, (x1 * cos - x2 * sin).to(src.dtype.element_ty), mask=mask)
     tl.store(dst + HALF, (x2 * cos + x1 * sin).to(src.dtype.element_ty), mask=mask)
 
 
@@ -60,9 +59,11 @@ def _rotary_store_kernel(
     slot = tl.load(slot_ptr + tok).to(tl.int64)
     d = tl.arange(0, BLOCK_HALF)[None, :]
     cs = cs_ptr + pos * (2 * HALF) + d
-    cos, sin = tl.load(cs, mask=d < HALF, other=0.0), tl.load(cs + HALF, mask=d < HALF, other=0.0)
+    cos = tl.load(cs, mask=d < HALF, other=0.0)
+    sin = tl.load(cs + HALF, mask=d < HALF, other=0.0)
     h = tl.arange(0, BLOCK_HQ)[:, None]
-    q, mask = q_ptr + tok * q_stride_t + h * q_stride_h + d, (h < n_q) & (d < HALF)
+    q = q_ptr + tok * q_stride_t + h * q_stride_h + d
+    mask = (h < n_q) & (d < HALF)
     _rotate(q, q, mask, cos, sin, HALF)
     h = tl.arange(0, BLOCK_HK)[:, None]
     mask = (h < n_kv) & (d < HALF) & (slot >= 0)
@@ -84,7 +85,8 @@ def rotary_store_kv(
     slot_mapping: torch.Tensor,
 ) -> torch.Tensor:
     """Rotates q in place and returns it; stores rotated k and v. Any even head dim (tiles padded and masked)."""
-    (t, n_q, dim), n_kv = q.shape, k.shape[1]
+    t, n_q, dim = q.shape
+    n_kv = k.shape[1]
     assert (
         q.stride(2) == 1
         and k.stride(2) == 1

@@ -20,7 +20,8 @@ def _inverse_cdf_kernel(
     scale = 1.0 / tl.load(temp_ptr + i)
     v = tl.arange(0, BLOCK)
     # per-lane running max and sum, merged once at the end (a finite start keeps exp(m - m_new) defined)
-    m, s = tl.full([BLOCK], -3.0e38, tl.float32), tl.zeros([BLOCK], tl.float32)
+    m = tl.full([BLOCK], -3.0e38, tl.float32)
+    s = tl.zeros([BLOCK], tl.float32)
     for v0 in range(0, vocab, BLOCK):
         x = tl.load(base + v0 + v, mask=v0 + v < vocab, other=float("-inf")).to(tl.float32) * scale
         m_new = tl.maximum(m, x)
@@ -29,12 +30,15 @@ def _inverse_cdf_kernel(
     top = tl.max(m)
     target = tl.load(u_ptr + i) * tl.sum(s * tl.exp(m - top))
     # the chunk where the running mass passes target, by one sum per chunk (a scan per chunk costs more)
-    below, start, start_below = 0.0, -1, 0.0
+    below = 0.0  # mass of the chunks before this one
+    start = -1  # the crossing chunk's first token
+    start_below = 0.0  # mass before it
     for v0 in range(0, vocab, BLOCK):
         x = tl.load(base + v0 + v, mask=v0 + v < vocab, other=float("-inf")).to(tl.float32) * scale
         mass = tl.sum(tl.exp(x - top))
         crossing = (below <= target) & (below + mass > target)
-        start, start_below = tl.where(crossing, v0, start), tl.where(crossing, below, start_below)
+        start = tl.where(crossing, v0, start)
+        start_below = tl.where(crossing, below, start_below)
         below += mass
     # then the first token in it whose cumulative mass passes target; rounding can leave no such token: u * total
     # past the last sum takes the last token (as torch's clamp), a boundary between chunks the chunk's last

@@ -4,7 +4,6 @@ A request is {"op", "id", "epoch", ...op fields}; a reply is {"id", ...results} 
 "message"}}. What the fields mean and which values are valid: messages.py and docs/protocol.md.
 msgpack only: no pickle, no extension types, and limits on everything before Python allocates it."""
 
-from dataclasses import fields
 from typing import Any
 
 import msgpack
@@ -20,25 +19,22 @@ from swiftllm.protocol.messages import (
     is_int,
     require,
 )
-from swiftllm.protocol.step import StepCommand, StepResult
+from swiftllm.protocol.step import RESULT_ARRAYS, STEP_ARRAYS, StepCommand, StepResult
 
 PROTOCOL_VERSION = 1
 DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
 # Bulk data travels as bin, so a message needs few maps and arrays, each short; only a hostile peer sends more,
 # and these caps keep its message from making Python allocate far more than the message's size.
-MAX_CONTAINERS, MAX_CONTAINER_LEN, MAX_STR_LEN = 256, 4096, 1 << 20
+MAX_CONTAINERS = 256
+MAX_CONTAINER_LEN = 4096
+MAX_STR_LEN = 1 << 20
 
 
-# Each array field's empty default: its dtype and rank are the wire type (the dataclasses are the schema).
-STEP_ARRAYS, RESULT_ARRAYS = (
-    {f.name: f.default_factory() for f in fields(cls) if f.name != "timings"}
-    for cls in (StepCommand, StepResult)
-)
-
-
-def pack_array(a: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:
-    data = np.ascontiguousarray(a, dtype=prototype.dtype.newbyteorder("<")).tobytes()
-    return data if prototype.ndim == 1 else {"shape": [int(d) for d in a.shape], "data": data}
+def pack_array(array: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:
+    data = np.ascontiguousarray(array, dtype=prototype.dtype.newbyteorder("<")).tobytes()
+    if prototype.ndim == 1:
+        return data
+    return {"shape": [int(size) for size in array.shape], "data": data}
 
 
 def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
@@ -51,14 +47,13 @@ def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
         require(
             isinstance(shape, list)
             and len(shape) == 2
-            and all(is_int(d) and 0 <= d < INT32_LIMIT for d in shape),
+            and all(is_int(size) and 0 <= size < INT32_LIMIT for size in shape),
             f"{name}.shape must be [rows, cols]",
         )
     require(isinstance(value, bytes), f"{name} must be bin: packed little-endian {prototype.dtype}")
     require(len(value) % 4 == 0, f"{name} has {len(value)} bytes, not a multiple of 4")
-    array = np.frombuffer(value, dtype=prototype.dtype.newbyteorder("<")).astype(
-        prototype.dtype
-    )  # a writable copy
+    little_endian = prototype.dtype.newbyteorder("<")
+    array = np.frombuffer(value, dtype=little_endian).astype(prototype.dtype)  # a writable copy
     if prototype.ndim == 2:
         require(
             shape[0] * shape[1] == len(array),
@@ -101,14 +96,13 @@ def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[
             max_array_len=MAX_CONTAINER_LEN,
             max_map_len=MAX_CONTAINER_LEN,
         )
-    except (
-        Exception
-    ) as e:  # msgpack raises several types (ValueError, FormatError, StackError, ExtraData ...)
+    # msgpack raises several types (ValueError, FormatError, StackError, ExtraData ...)
+    except Exception as e:
         raise ProtocolError(
             "MalformedMessage", f"not a msgpack message: {type(e).__name__}: {e}"
         ) from None
     require(
-        isinstance(message, dict) and all(isinstance(k, str) for k in message),
+        isinstance(message, dict) and all(isinstance(key, str) for key in message),
         "a message must be a msgpack map with string keys",
         "MalformedMessage",
     )
@@ -116,9 +110,10 @@ def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[
 
 
 def encode_request(op: str, request_id: int, epoch: int | None = None, **op_fields: Any) -> bytes:
-    return pack(
-        {"op": op, "id": request_id, **({} if epoch is None else {"epoch": epoch}), **op_fields}
-    )
+    message = {"op": op, "id": request_id}
+    if epoch is not None:  # only a hello may go without
+        message["epoch"] = epoch
+    return pack({**message, **op_fields})
 
 
 def encode_step(request_id: int, epoch: int, cmd: StepCommand) -> bytes:
@@ -136,16 +131,17 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
         "MalformedMessage",
     )
     try:
-        op, epoch = message.get("op"), message.get("epoch")
+        op = message.get("op")
+        epoch = message.get("epoch")
         require(op in OP_FIELDS, f"unknown op {op!r}; ops are {', '.join(OP_FIELDS)}", "UnknownOp")
         require(
-            is_int(epoch) and epoch >= 0 or epoch is None and op == "hello",
+            (is_int(epoch) and epoch >= 0) or (epoch is None and op == "hello"),
             "epoch must be an integer >= 0",
         )
-        given = {k: v for k, v in message.items() if k not in ("op", "id", "epoch")}
-        return Request(
-            op, request_id, epoch, given if op == "step" else messages.check_int_fields(op, given)
-        )
+        given = {key: value for key, value in message.items() if key not in ("op", "id", "epoch")}
+        if op != "step":  # a step's arrays are checked by decode_step
+            given = messages.check_int_fields(op, given)
+        return Request(op, request_id, epoch, given)
     except ProtocolError as e:
         e.request_id = request_id
         raise
@@ -180,13 +176,14 @@ def result_fields(result: StepResult) -> dict[str, Any]:
     arrays = {
         name: pack_array(getattr(result, name), proto) for name, proto in RESULT_ARRAYS.items()
     }
-    return {**arrays, "timings": {k: float(v) for k, v in result.timings.items()}}
+    return {**arrays, "timings": {name: float(ms) for name, ms in result.timings.items()}}
 
 
 def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[str, Any]:
     """A reply map with a checked `id` (nil when the worker could not read the request) and `error`, if any."""
     reply = unpack_map(data, max_bytes)
-    request_id, error = reply.get("id"), reply.get("error")
+    request_id = reply.get("id")
+    error = reply.get("error")
     require(
         request_id is None or is_int(request_id),
         "a reply's id must be an integer or nil",
@@ -194,8 +191,10 @@ def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dic
     )
     require(
         error is None
-        or isinstance(error, dict)
-        and all(isinstance(error.get(k), str) for k in ("type", "message")),
+        or (
+            isinstance(error, dict)
+            and all(isinstance(error.get(key), str) for key in ("type", "message"))
+        ),
         "a reply's error must be {type: str, message: str}",
         "MalformedMessage",
     )
@@ -211,7 +210,7 @@ def decode_result(reply: dict[str, Any]) -> StepResult:
     }
     timings = reply.get("timings", {})
     require(
-        isinstance(timings, dict) and all(isinstance(v, (int, float)) for v in timings.values()),
+        isinstance(timings, dict) and all(isinstance(ms, (int, float)) for ms in timings.values()),
         "timings must map names to numbers",
     )
-    return StepResult(**arrays, timings={k: float(v) for k, v in timings.items()})
+    return StepResult(**arrays, timings={name: float(ms) for name, ms in timings.items()})

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from swiftllm.protocol.step import LAST_TOKEN, StepCommand
+from swiftllm.protocol.step import LAST_TOKEN, STEP_ARRAYS, StepCommand
 
 MAX_LOGPROBS = 20  # top-N logprobs per sampled token, as OpenAI's API allows
 INT32_LIMIT = 2**31
@@ -47,7 +47,8 @@ class ProtocolError(ValueError):
 
     def __init__(self, type_: str, message: str, request_id: int | None = None) -> None:
         super().__init__(message)
-        self.type, self.request_id = type_, request_id
+        self.type = type_
+        self.request_id = request_id
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,8 @@ class CacheGeometry:
     max_model_len: int
 
 
-def is_int(v: object) -> bool:
-    return type(v) is int  # msgpack's true/false decode to bool, a subclass of int
+def is_int(value: object) -> bool:
+    return type(value) is int  # msgpack's true/false decode to bool, a subclass of int
 
 
 def require(ok: object, message: str, type_: str = "InvalidRequest") -> None:
@@ -96,40 +97,68 @@ def _in_range(name: str, values: np.ndarray, low: int, high: int) -> None:
     require(((values >= low) & (values < high)).all(), f"{name} must lie in [{low}, {high})")
 
 
-def validate_step(cmd: StepCommand, geo: CacheGeometry) -> None:
-    n = cmd.num_seqs
-    for name in ("query_lens", "context_lens", *PER_SEQ_DEFAULTS):
+def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
+    """Raise ProtocolError (InvalidRequest) unless the step is safe to run on a cache of this geometry.
+
+    The contract a worker relies on, checked at its door (the ZeroMQ server and InProcessWorker) so that no
+    kernel ever sees an index out of range:
+    - every field is a numpy array of its field's dtype and rank (int32 or float32; block_table and the
+      block moves 2-D), and every per-sequence array has one entry per sequence; seq_ids are distinct;
+    - 1 <= query_len <= context_len <= max_model_len, and token_ids holds sum(query_lens) ids in
+      [0, vocab_size), or -1 ("the token last sampled") as the only token of a 1-token query;
+    - block_table has a row per sequence, is no wider than max_model_len needs, covers every context, and
+      names only blocks in [0, num_blocks); block moves name valid source and destination blocks;
+    - sampling and penalty values are finite and in range.
+    Whether a -1 refers to a token the worker has, only its runner knows: launch raises ValueError if not."""
+    # the wire guarantees dtypes and ranks (codec.unpack_array); a caller in-process may get them wrong
+    for name, prototype in STEP_ARRAYS.items():
+        array = getattr(cmd, name)
         require(
-            len(getattr(cmd, name)) == n,
-            f"{name} has {len(getattr(cmd, name))} entries, seq_ids {n}",
+            isinstance(array, np.ndarray)
+            and array.dtype == prototype.dtype
+            and array.ndim == prototype.ndim,
+            f"{name} must be a {prototype.ndim}-D numpy array of {prototype.dtype}",
         )
-    require(len(np.unique(cmd.seq_ids)) == n, "seq_ids must be distinct")
-    q, c = cmd.query_lens.astype(np.int64), cmd.context_lens.astype(np.int64)
-    require((q >= 1).all() and (q <= c).all(), "need 1 <= query_len <= context_len")
+    num_seqs = cmd.num_seqs
+    for name in ("query_lens", "context_lens", *PER_SEQ_DEFAULTS):
+        entries = len(getattr(cmd, name))
+        require(entries == num_seqs, f"{name} has {entries} entries, seq_ids {num_seqs}")
+    require(len(np.unique(cmd.seq_ids)) == num_seqs, "seq_ids must be distinct")
+    query_lens = cmd.query_lens.astype(np.int64)
+    context_lens = cmd.context_lens.astype(np.int64)
     require(
-        (c <= geo.max_model_len).all(), f"context_lens must be <= max_model_len {geo.max_model_len}"
+        (query_lens >= 1).all() and (query_lens <= context_lens).all(),
+        "need 1 <= query_len <= context_len",
+    )
+    max_model_len = geometry.max_model_len
+    require(
+        (context_lens <= max_model_len).all(),
+        f"context_lens must be <= max_model_len {max_model_len}",
     )
     require(
-        q.sum() == cmd.num_tokens,
-        f"sum(query_lens) = {q.sum()} but there are {cmd.num_tokens} token_ids",
+        query_lens.sum() == cmd.num_tokens,
+        f"sum(query_lens) = {query_lens.sum()} but there are {cmd.num_tokens} token_ids",
     )
     rows, width = cmd.block_table.shape
-    require(rows == n, f"block_table has {rows} rows for {n} sequences")
+    require(rows == num_seqs, f"block_table has {rows} rows for {num_seqs} sequences")
     require(
-        width <= -(-geo.max_model_len // geo.block_size),
+        width <= -(-max_model_len // geometry.block_size),
         "block_table is wider than max_model_len needs",
     )
     require(
-        (c <= width * geo.block_size).all(), "a context_len exceeds block_table width x block_size"
+        (context_lens <= width * geometry.block_size).all(),
+        "a context_len exceeds block_table width x block_size",
     )
-    _in_range("block_table", cmd.block_table, 0, geo.num_blocks)
-    _in_range("token_ids", cmd.token_ids, LAST_TOKEN, geo.vocab_size)
-    single_token_starts = (np.cumsum(q) - q)[q == 1]
+    _in_range("block_table", cmd.block_table, 0, geometry.num_blocks)
+    _in_range("token_ids", cmd.token_ids, LAST_TOKEN, geometry.vocab_size)
+    # where -1 may stand: the first (and only) token of a 1-token query (np.isin costs ten times more)
+    last_token_allowed = np.zeros(cmd.num_tokens, dtype=bool)
+    last_token_allowed[(np.cumsum(query_lens) - query_lens)[query_lens == 1]] = True
     require(
-        np.isin(np.nonzero(cmd.token_ids == LAST_TOKEN)[0], single_token_starts).all(),
+        last_token_allowed[cmd.token_ids == LAST_TOKEN].all(),
         "token -1 may only be the one token of a 1-token query",
     )
-    require(np.isin(cmd.sample, (0, 1)).all(), "sample must be 0 or 1")
+    require(((cmd.sample == 0) | (cmd.sample == 1)).all(), "sample must be 0 or 1")
     require(
         (np.isfinite(cmd.temperature) & (cmd.temperature >= 0)).all(),
         "temperature must be finite and >= 0",
@@ -139,20 +168,24 @@ def validate_step(cmd: StepCommand, geo: CacheGeometry) -> None:
     require(
         np.isfinite([cmd.presence_penalty, cmd.frequency_penalty]).all(), "penalties must be finite"
     )
-    _in_range("num_logprobs", cmd.num_logprobs, -1, min(MAX_LOGPROBS, geo.vocab_size) + 1)
+    max_logprobs = min(MAX_LOGPROBS, geometry.vocab_size)
+    _in_range("num_logprobs", cmd.num_logprobs, -1, max_logprobs + 1)
     require(
         (cmd.penalty_lens >= 0).all()
         and cmd.penalty_lens.astype(np.int64).sum() == len(cmd.penalty_tokens),
         "penalty_lens must be >= 0 and sum to len(penalty_tokens)",
     )
-    _in_range("penalty_tokens", cmd.penalty_tokens, LAST_TOKEN, geo.vocab_size)  # -1: last sampled
-    gpu, cpu = geo.num_blocks, geo.num_cpu_blocks
-    for name, (src_blocks, dst_blocks) in {
-        "swap_out": (gpu, cpu),
-        "swap_in": (cpu, gpu),
-        "copy": (gpu, gpu),
-    }.items():
+    # -1: the last token sampled
+    _in_range("penalty_tokens", cmd.penalty_tokens, LAST_TOKEN, geometry.vocab_size)
+    gpu_blocks = geometry.num_blocks
+    cpu_blocks = geometry.num_cpu_blocks
+    block_moves = {
+        "swap_out": (gpu_blocks, cpu_blocks),
+        "swap_in": (cpu_blocks, gpu_blocks),
+        "copy": (gpu_blocks, gpu_blocks),
+    }
+    for name, (source_blocks, destination_blocks) in block_moves.items():
         pairs = getattr(cmd, name)
         require(pairs.ndim == 2 and pairs.shape[1] == 2, f"{name} must be [pairs, 2]")
-        _in_range(f"{name} sources", pairs[:, 0], 0, src_blocks)
-        _in_range(f"{name} destinations", pairs[:, 1], 0, dst_blocks)
+        _in_range(f"{name} sources", pairs[:, 0], 0, source_blocks)
+        _in_range(f"{name} destinations", pairs[:, 1], 0, destination_blocks)

@@ -3,23 +3,23 @@
 Columnar on purpose: each field is the array a kernel consumes, so the worker does no per-sequence Python work
 and the wire format (codec.py) is these arrays as packed little-endian bytes. Integers are int32, reals float32."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 LAST_TOKEN = -1  # a token id of -1 means "the token this worker last sampled for this sequence"
 
 
-def i32(x: object = ()) -> np.ndarray:
-    return np.ascontiguousarray(x, dtype=np.int32)
+def i32(values: object = ()) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int32)
 
 
-def f32(x: object = ()) -> np.ndarray:
-    return np.ascontiguousarray(x, dtype=np.float32)
+def f32(values: object = ()) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.float32)
 
 
-def pairs(x: object = ()) -> np.ndarray:
-    return i32(x).reshape(-1, 2)
+def pairs(values: object = ()) -> np.ndarray:
+    return i32(values).reshape(-1, 2)
 
 
 @dataclass
@@ -27,42 +27,31 @@ class StepCommand:
     """One iteration for S sequences; T = sum(query_lens) new tokens, at [context_len - query_len, context_len)."""
 
     seq_ids: np.ndarray = field(default_factory=i32)  # [S]
-    query_lens: np.ndarray = field(
-        default_factory=i32
-    )  # [S] new tokens: a prefill chunk, or 1 to decode
+    # [S] new tokens: a prefill chunk, or 1 to decode
+    query_lens: np.ndarray = field(default_factory=i32)
     context_lens: np.ndarray = field(default_factory=i32)  # [S] tokens in the cache after this step
     token_ids: np.ndarray = field(default_factory=i32)  # [T] flat; LAST_TOKEN allowed
-    block_table: np.ndarray = field(
-        default_factory=lambda: i32(np.zeros((0, 0)))
-    )  # [S, W], padded with 0
-    sample: np.ndarray = field(
-        default_factory=i32
-    )  # [S] 1 where the sequence emits a token this step
+    # [S, W], padded with 0
+    block_table: np.ndarray = field(default_factory=lambda: i32(np.zeros((0, 0))))
+    sample: np.ndarray = field(default_factory=i32)  # [S] 1 where the sequence emits a token
     temperature: np.ndarray = field(default_factory=f32)  # [S] 0 = greedy
     top_p: np.ndarray = field(default_factory=f32)  # [S] 1 = off
     top_k: np.ndarray = field(default_factory=i32)  # [S] 0 = off
-    seed: np.ndarray = field(
-        default_factory=i32
-    )  # [S] counter-based RNG key, with the token position
+    seed: np.ndarray = field(default_factory=i32)  # [S] counter-based RNG key, with the position
     presence_penalty: np.ndarray = field(default_factory=f32)  # [S]
     frequency_penalty: np.ndarray = field(default_factory=f32)  # [S]
-    penalty_lens: np.ndarray = field(
-        default_factory=i32
-    )  # [S] how many of penalty_tokens each sequence owns
-    penalty_tokens: np.ndarray = field(
-        default_factory=i32
-    )  # flat output tokens so far (only if penalised)
-    num_logprobs: np.ndarray = field(
-        default_factory=i32
-    )  # [S] -1 none, 0 chosen token only, N also top-N
-    swap_out: np.ndarray = field(
-        default_factory=pairs
-    )  # [P, 2] (gpu block, cpu block), before the forward
+    # [S] how many of penalty_tokens each sequence owns
+    penalty_lens: np.ndarray = field(default_factory=i32)
+    # flat output tokens so far (only if penalised)
+    penalty_tokens: np.ndarray = field(default_factory=i32)
+    # [S] -1 none, 0 chosen token only, N also top-N
+    num_logprobs: np.ndarray = field(default_factory=i32)
+    # [P, 2] (gpu block, cpu block), before the forward
+    swap_out: np.ndarray = field(default_factory=pairs)
     swap_in: np.ndarray = field(default_factory=pairs)  # [P, 2] (cpu block, gpu block)
     copy: np.ndarray = field(default_factory=pairs)  # [P, 2] (src gpu block, dst gpu block)
-    finished: np.ndarray = field(
-        default_factory=i32
-    )  # sequence ids whose state the worker may drop
+    # sequence ids whose state the worker may drop
+    finished: np.ndarray = field(default_factory=i32)
 
     @property
     def num_seqs(self) -> int:
@@ -79,9 +68,17 @@ class StepResult:
 
     seq_ids: np.ndarray = field(default_factory=i32)
     tokens: np.ndarray = field(default_factory=i32)
-    logprobs: np.ndarray = field(
-        default_factory=f32
-    )  # [K] chosen token's logprob (empty if no row asked)
+    # [K] chosen token's logprob (empty if no row asked)
+    logprobs: np.ndarray = field(default_factory=f32)
     top_ids: np.ndarray = field(default_factory=lambda: i32(np.zeros((0, 0))))  # [K, N]
     top_logprobs: np.ndarray = field(default_factory=lambda: f32(np.zeros((0, 0))))  # [K, N]
     timings: dict[str, float] = field(default_factory=dict)  # ms: queue, forward, sample
+
+
+def array_prototypes(cls: type) -> dict[str, np.ndarray]:
+    """Each array field's empty default: its dtype and rank are the field's type, in memory and on the wire."""
+    return {item.name: item.default_factory() for item in fields(cls) if item.name != "timings"}
+
+
+STEP_ARRAYS = array_prototypes(StepCommand)
+RESULT_ARRAYS = array_prototypes(StepResult)

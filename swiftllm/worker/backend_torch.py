@@ -51,10 +51,9 @@ def store_kv(
     slot_mapping: torch.Tensor,
 ) -> None:
     """Write k, v [T, Hkv, D] into the slots block * block_size + offset."""
-    blocks, offsets = (
-        slot_mapping // k_cache.shape[2],
-        slot_mapping % k_cache.shape[2],
-    )  # shape[2]: block_size
+    block_size = k_cache.shape[2]
+    blocks = slot_mapping // block_size
+    offsets = slot_mapping % block_size
     k_cache[blocks, :, offsets] = k.to(k_cache.dtype)
     v_cache[blocks, :, offsets] = v.to(v_cache.dtype)
 
@@ -77,10 +76,10 @@ def rotary_store_kv(
 
 def gather_context(cache: torch.Tensor, block_row: torch.Tensor, length: int) -> torch.Tensor:
     """The first `length` cached vectors of one sequence as [length, Hkv, D]."""
-    blocks = block_row[
-        : (length + cache.shape[2] - 1) // cache.shape[2]
-    ].long()  # the blocks that hold them
-    return cache[blocks].permute(0, 2, 1, 3).reshape(-1, cache.shape[1], cache.shape[3])[:length]
+    _, kv_heads, block_size, head_dim = cache.shape
+    # the blocks that hold them
+    blocks = block_row[: (length + block_size - 1) // block_size].long()
+    return cache[blocks].permute(0, 2, 1, 3).reshape(-1, kv_heads, head_dim)[:length]
 
 
 def attention(
@@ -94,21 +93,15 @@ def attention(
     out = torch.empty_like(q)
     group = q.shape[1] // k_cache.shape[1]
     start = 0
-    for i, (ql, ctx) in enumerate(
-        zip(meta.query_lens_host.tolist(), meta.context_lens_host.tolist(), strict=False)
-    ):
-        k = (
-            gather_context(k_cache, meta.block_table[i], ctx)
-            .float()
-            .repeat_interleave(group, dim=1)
-        )
-        v = (
-            gather_context(v_cache, meta.block_table[i], ctx)
-            .float()
-            .repeat_interleave(group, dim=1)
-        )
-        qi = q[start : start + ql].float()
-        scores = torch.einsum("qhd,khd->hqk", qi, k) * scale
+    query_lens = meta.query_lens_host.tolist()
+    context_lens = meta.context_lens_host.tolist()
+    for seq, (ql, ctx) in enumerate(zip(query_lens, context_lens, strict=False)):
+        k = gather_context(k_cache, meta.block_table[seq], ctx).float()
+        v = gather_context(v_cache, meta.block_table[seq], ctx).float()
+        k = k.repeat_interleave(group, dim=1)
+        v = v.repeat_interleave(group, dim=1)
+        q_seq = q[start : start + ql].float()
+        scores = torch.einsum("qhd,khd->hqk", q_seq, k) * scale
         # query j sits at position ctx - ql + j and sees keys at positions <= its own
         visible = (
             torch.arange(ctx, device=q.device)[None, :]

@@ -20,17 +20,20 @@ __all__ = [
     "silu_and_mul",
     "silu_mul_linear",
 ]
-GEMV_MAX_ROWS = (
-    32  # up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py's gemv table)
-)
+# up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py's gemv table)
+GEMV_MAX_ROWS = 32
+GEMV_ROW_LIMIT = 64  # the kernel's own limit
 
 
 # `linear` is for a model that routes its projections through the backend: at a few rows it streams the weights
 # through our GEMV kernel, else cuBLAS. At 33-64 rows the GEMV still wins on wide matrices and on those with no
 # more outputs than inputs (o, down: 2-5%), not on Llama-3-8B's qkv (4-10% slower); H100, bench/forward.py.
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    n, k = weight.shape
-    if x.shape[0] <= (64 if n >= WIDE or n <= k else GEMV_MAX_ROWS) and x.stride(-1) == 1:
+    out_features, in_features = weight.shape
+    max_rows = GEMV_MAX_ROWS
+    if out_features >= WIDE or out_features <= in_features:
+        max_rows = GEMV_ROW_LIMIT
+    if x.shape[0] <= max_rows and x.stride(-1) == 1:
         return gemv(x, weight, bias)
     return torch.nn.functional.linear(x, weight, bias)
 
@@ -59,19 +62,27 @@ def attention(
         return decode_attention(
             q, k_cache, v_cache, meta.block_table, meta.context_lens, scale, out=out
         )
-    d, out = meta.decodes, torch.empty_like(q) if out is None else out
-    if d:
+    decodes = meta.decodes
+    if out is None:
+        out = torch.empty_like(q)
+    if decodes:
         decode_attention(
-            q[:d], k_cache, v_cache, meta.block_table[:d], meta.context_lens[:d], scale, out=out[:d]
+            q[:decodes],
+            k_cache,
+            v_cache,
+            meta.block_table[:decodes],
+            meta.context_lens[:decodes],
+            scale,
+            out=out[:decodes],
         )
-    # query_start[d:] still indexes the whole q, so the chunks' rows need no renumbering
+    # query_start[decodes:] still indexes the whole q, so the chunks' rows need no renumbering
     return prefill_attention(
         q,
         k_cache,
         v_cache,
-        meta.query_start[d:],
-        meta.context_lens[d:],
-        meta.block_table[d:],
+        meta.query_start[decodes:],
+        meta.context_lens[decodes:],
+        meta.block_table[decodes:],
         meta.max_query_len,
         scale,
         out,

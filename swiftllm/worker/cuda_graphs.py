@@ -7,27 +7,49 @@ Padded rows get slot -1 and context length 0, so they never touch a block a real
 # The block table has a fixed width of cdiv(max_model_len, block_size). The L+1 pieces of a piecewise step take
 # about 2L launches instead of ~12L, which is what bounds a short mixed step otherwise. Longer steps run eagerly:
 # on an 8B model their GPU time exceeds the host's launch time, and padding to a bucket would cost more than it
-# saves (bench/forward.py). A step's inputs are built with numpy in one pinned int32 buffer and reach the static
-# device inputs the graphs baked in with one copy: after the graphs, the host's per-op cost is what bounds a
-# batch-1 step. The KV store skips slot -1 and decode attention writes zeros for context length 0. All graphs are
-# captured at init, largest first, into one memory pool: a graph's intermediates are dead once it returns, so they
-# share memory; only tensors read later stay reserved.
+# saves (bench/forward.py). A step's inputs reach the static device inputs the graphs baked in through one
+# staging buffer (graph_inputs.py). The KV store skips slot -1 and decode attention writes zeros for context
+# length 0. All graphs are captured at init, largest first, into one memory pool: a graph's intermediates are
+# dead once it returns, so they share memory; only tensors read later stay reserved.
 
-from collections.abc import Callable
 from types import ModuleType
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from swiftllm.protocol.step import StepCommand
-from swiftllm.worker.metadata import AttentionMetadata
-from swiftllm.worker.model_runner import ModelRunner
+from swiftllm.worker.graph_inputs import StagingBuffer
+from swiftllm.worker.kv_cache import KVCache
+from swiftllm.worker.metadata import AttentionMetadata, PendingTokens
+from swiftllm.worker.model import LlamaModel
 
 BATCH_SIZES = (1, 2, 4, 8) + tuple(range(16, 257, 16))
 TOKEN_SIZES = tuple(range(16, 129, 16)) + tuple(range(160, 257, 32)) + tuple(range(320, 513, 64))
-Piece = tuple[
-    torch.cuda.CUDAGraph, tuple
-]  # a graph and the (k_cache, v_cache, scale) of the attention after it
+
+
+class DecodeGraph(NamedTuple):
+    graph: torch.cuda.CUDAGraph
+    logits: torch.Tensor  # [batch size, V], rewritten by each replay
+
+
+class AttentionCall(NamedTuple):
+    """The arguments of an attention call that a piecewise graph was cut at (q and meta are the step's)."""
+
+    k_cache: torch.Tensor
+    v_cache: torch.Tensor
+    scale: float
+
+
+class Piece(NamedTuple):
+    graph: torch.cuda.CUDAGraph
+    attention: AttentionCall | None  # run eagerly after the graph; None after the last piece
+
+
+class PiecewiseGraph(NamedTuple):
+    pieces: list[Piece]
+    hidden: torch.Tensor  # [tokens, hidden] forward's outputs, rewritten by each replay
+    residual: torch.Tensor
 
 
 class _CutAtAttention:
@@ -37,20 +59,23 @@ class _CutAtAttention:
     def __init__(
         self, ops: ModuleType, q_buf: torch.Tensor, out_buf: torch.Tensor, pool: tuple
     ) -> None:
-        self.ops, self.q_buf, self.out_buf, self.pool = ops, q_buf, out_buf, pool
+        self.ops = ops
+        self.q_buf = q_buf
+        self.out_buf = out_buf
+        self.pool = pool
         self.graph: torch.cuda.CUDAGraph | None = None
         self.pieces: list[Piece] = []
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.ops, name)
 
-    def begin(self) -> None:
+    def begin_piece(self) -> None:
         self.graph = torch.cuda.CUDAGraph()
         self.graph.capture_begin(pool=self.pool)
 
-    def end(self, attention_args: tuple = ()) -> None:
+    def end_piece(self, attention: AttentionCall | None = None) -> None:
         self.graph.capture_end()
-        self.pieces.append((self.graph, attention_args))
+        self.pieces.append(Piece(self.graph, attention))
 
     def attention(
         self,
@@ -62,164 +87,179 @@ class _CutAtAttention:
     ) -> torch.Tensor:
         self.q_buf[: len(q)].copy_(q)
         if self.graph is not None:  # None while warming up
-            self.end((k_cache, v_cache, scale))
-            self.begin()
+            self.end_piece(AttentionCall(k_cache, v_cache, scale))
+            self.begin_piece()
         return self.out_buf[: len(q)]
 
 
 class GraphRunner:
-    def __init__(self, runner: ModelRunner, block_size: int, max_model_len: int) -> None:
-        self.runner, self.sizes, self.token_sizes = (
-            runner,
-            BATCH_SIZES,
-            TOKEN_SIZES,
-        )  # both ascending
-        n, dev = max(self.sizes[-1], self.token_sizes[-1]), runner.device
-        self.n, self.block_size, self.width = n, block_size, -(-max_model_len // block_size)
-        # one pinned int32 staging buffer and its device twin: tokens | positions | slots | logits rows |
-        # context lens | query starts | block table [n, width], so a step needs a single copy of a prefix
-        self.table_at = 6 * n + 16
-        self.host = torch.zeros(self.table_at + n * self.width, dtype=torch.int32, pin_memory=True)
-        self.host_np = self.host.numpy()
-        self.host_np[2 * n : 3 * n] = -1
-        self.dev = self.host.to(dev)
-        self.tokens, self.positions, self.slots, self.rows, self.context_lens = self.dev[
-            : 5 * n
-        ].view(5, n)
-        self.query_start = self.dev[5 * n : 6 * n + 1]
-        self.block_table = self.dev[self.table_at :].view(n, self.width)
-        self.copied = torch.cuda.Event()
+    """Replays a step's forward from CUDA graphs captured at init, when it fits one (can_replay).
+
+    `replay` stages the step's inputs into the static tensors the graphs read and returns the sampled rows'
+    logits, as ModelRunner.eager_logits would. A change to the model's forward is captured as it is; a new
+    kind of op whose launch depends on more than the padded shapes must be run between pieces, as attention
+    is (see _CutAtAttention)."""
+
+    def __init__(self, model: LlamaModel, cache: KVCache, max_model_len: int) -> None:
+        self.model = model
+        self.cache = cache
+        self.batch_sizes = BATCH_SIZES  # ascending, as token_sizes
+        self.token_sizes = TOKEN_SIZES
+        device = cache.k.device
+        max_rows = max(self.batch_sizes[-1], self.token_sizes[-1])
+        self.table_width = -(-max_model_len // cache.block_size)
+        self.staging = StagingBuffer(max_rows, self.table_width, device)
+        self.inputs = self.staging.on_device
         self.q_buf = torch.zeros(
-            (n, runner.model.heads, runner.model.cfg.head_dim), dtype=runner.dtype, device=dev
+            (max_rows, model.heads, model.cfg.head_dim), dtype=cache.k.dtype, device=device
         )
         self.out_buf = torch.zeros_like(self.q_buf)
         self.pool = torch.cuda.graph_pool_handle()
-        self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
-        self.pieces: dict[int, tuple[list[Piece], torch.Tensor, torch.Tensor]] = {}
+        self.decode_graphs: dict[int, DecodeGraph] = {}  # by batch size
+        self.piecewise_graphs: dict[int, PiecewiseGraph] = {}  # by token count
         with torch.inference_mode():
-            for bs in reversed(self.sizes):
-                self.graphs[bs] = self.capture(bs)
-            for t in reversed(self.token_sizes):
-                self.pieces[t] = self.capture_pieces(t)
+            for batch_size in reversed(self.batch_sizes):
+                self.decode_graphs[batch_size] = self.capture_decode(batch_size)
+            for num_tokens in reversed(self.token_sizes):
+                self.piecewise_graphs[num_tokens] = self.capture_piecewise(num_tokens)
 
-    def meta(self, bs: int) -> AttentionMetadata:
-        ones = np.ones(bs, dtype=np.int32)
+    def capture_metadata(self, rows: int) -> AttentionMetadata:
+        """Metadata over the static inputs, as a decode step of `rows` sequences sees them."""
+        ones = np.ones(rows, dtype=np.int32)
         return AttentionMetadata(
-            self.positions[:bs],
-            self.slots[:bs],
-            self.query_start[: bs + 1],
-            self.context_lens[:bs],
-            self.block_table[:bs],
-            ones,
-            ones,
-            1,
-            1,
+            positions=self.inputs.positions[:rows],
+            slot_mapping=self.inputs.slots[:rows],
+            query_start=self.inputs.query_start[: rows + 1],
+            context_lens=self.inputs.context_lens[:rows],
+            block_table=self.inputs.block_table[:rows],
+            query_lens_host=ones,
+            context_lens_host=ones,
+            max_query_len=1,
+            max_context_len=1,
         )
 
-    def forward(self, bs: int) -> torch.Tensor:
-        model, cache = self.runner.model, self.runner.cache
-        hidden, residual = model.forward(self.tokens[:bs], self.meta(bs), cache.k, cache.v)
-        return model.logits(hidden, residual)
+    def decode_logits(self, batch_size: int) -> torch.Tensor:
+        meta = self.capture_metadata(batch_size)
+        tokens = self.inputs.tokens[:batch_size]
+        hidden, residual = self.model.forward(tokens, meta, self.cache.k, self.cache.v)
+        return self.model.logits(hidden, residual)
 
-    def capture(self, bs: int) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
+    def capture_decode(self, batch_size: int) -> DecodeGraph:
         # a warm-up run on a side stream compiles the Triton kernels and sets up cuBLAS before capture
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
-            self.forward(bs)
+            self.decode_logits(batch_size)
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, pool=self.pool):
-            logits = self.forward(bs)
-        return graph, logits
+            logits = self.decode_logits(batch_size)
+        return DecodeGraph(graph, logits)
 
-    def capture_pieces(self, t: int) -> tuple[list[Piece], torch.Tensor, torch.Tensor]:
-        model, cache = self.runner.model, self.runner.cache
+    def capture_piecewise(self, num_tokens: int) -> PiecewiseGraph:
+        model = self.model
+        cache = self.cache
+        tokens = self.inputs.tokens[:num_tokens]
         cut = _CutAtAttention(model.ops, self.q_buf, self.out_buf, self.pool)
-        meta = self.meta(
-            t
-        )  # the pieces read only positions and slots; attention gets each step's own
+        # the pieces read only positions and slots; attention gets each step's own
+        meta = self.capture_metadata(num_tokens)
         model.ops = cut
         try:
             stream = torch.cuda.Stream()
             stream.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(stream):
-                model.forward(self.tokens[:t], meta, cache.k, cache.v)  # warm-up
+                model.forward(tokens, meta, cache.k, cache.v)  # warm-up
                 torch.cuda.synchronize()
-                cut.begin()
-                hidden, residual = model.forward(self.tokens[:t], meta, cache.k, cache.v)
-                cut.end()
+                cut.begin_piece()
+                hidden, residual = model.forward(tokens, meta, cache.k, cache.v)
+                cut.end_piece()
             torch.cuda.current_stream().wait_stream(stream)
         finally:
             model.ops = cut.ops
-        return cut.pieces, hidden, residual
+        return PiecewiseGraph(cut.pieces, hidden, residual)
 
-    def can_run(self, cmd: StepCommand) -> bool:
-        fits = (
-            cmd.num_tokens == cmd.num_seqs <= self.sizes[-1]
-        ) or cmd.num_tokens <= self.token_sizes[-1]
-        return cmd.num_seqs > 0 and cmd.block_table.shape[1] <= self.width and fits
+    def fits_decode_graph(self, cmd: StepCommand) -> bool:
+        return cmd.num_tokens == cmd.num_seqs <= self.batch_sizes[-1]
 
-    def prepare(
+    def can_replay(self, cmd: StepCommand) -> bool:
+        fits = self.fits_decode_graph(cmd) or cmd.num_tokens <= self.token_sizes[-1]
+        return cmd.num_seqs > 0 and cmd.block_table.shape[1] <= self.table_width and fits
+
+    def stage_inputs(
         self, tokens: np.ndarray, cmd: StepCommand, sampled: np.ndarray, padded: int, decode: bool
     ) -> AttentionMetadata:
         """Stage the step's inputs (rows past the real ones padded up to `padded`) and copy them over."""
-        s, t, n, page = cmd.num_seqs, cmd.num_tokens, self.n, self.block_size
-        ql, cl, h = cmd.query_lens, cmd.context_lens, self.host_np
-        self.copied.synchronize()  # the last step's copy has read the staging buffer
-        starts = h[5 * n : 5 * n + s + 1]
+        num_seqs = cmd.num_seqs
+        num_tokens = cmd.num_tokens
+        page = self.cache.block_size
+        query_lens = cmd.query_lens
+        context_lens = cmd.context_lens
+        staged = self.staging.on_host
+        self.staging.wait_until_sent()  # the last step's copy has read the staging buffer
+        starts = staged.query_start[: num_seqs + 1]
         starts[0] = 0
-        np.cumsum(ql, out=starts[1:])
-        seq = np.repeat(np.arange(s), ql)
-        pos = h[n : n + t]
-        pos[:] = (cl - ql)[seq] + np.arange(t) - starts[seq]
-        table = h[self.table_at :].reshape(n, self.width)
-        table[:s, : cmd.block_table.shape[1]] = cmd.block_table
-        h[2 * n : 2 * n + t] = table[seq, pos // page] * page + pos % page
-        h[2 * n + t : 2 * n + padded] = -1
-        h[:t] = tokens
-        h[3 * n : 3 * n + len(sampled)] = starts[1:][sampled] - 1
-        h[4 * n : 4 * n + s] = cl
-        h[4 * n + s : 4 * n + (padded if decode else s)] = 0
-        end = self.table_at + s * self.width
-        self.dev[:end].copy_(self.host[:end], non_blocking=True)
-        self.copied.record()
+        np.cumsum(query_lens, out=starts[1:])
+        seq_of_token = np.repeat(np.arange(num_seqs), query_lens)
+        positions = staged.positions[:num_tokens]
+        positions[:] = (
+            (context_lens - query_lens)[seq_of_token] + np.arange(num_tokens) - starts[seq_of_token]
+        )
+        table = staged.block_table
+        table[:num_seqs, : cmd.block_table.shape[1]] = cmd.block_table
+        staged.slots[:num_tokens] = table[seq_of_token, positions // page] * page + positions % page
+        staged.slots[num_tokens:padded] = -1
+        staged.tokens[:num_tokens] = tokens
+        staged.logit_rows[: len(sampled)] = starts[1:][sampled] - 1
+        staged.context_lens[:num_seqs] = context_lens
+        if decode:
+            staged.context_lens[num_seqs:padded] = 0
+        self.staging.send(num_seqs)
         return AttentionMetadata(
-            self.positions[:t],
-            self.slots[:t],
-            self.query_start[: s + 1],
-            self.context_lens[:s],
-            self.block_table[:s],
-            ql,
-            cl,
-            int(ql.max()),
-            int(cl.max()),
+            positions=self.inputs.positions[:num_tokens],
+            slot_mapping=self.inputs.slots[:num_tokens],
+            query_start=self.inputs.query_start[: num_seqs + 1],
+            context_lens=self.inputs.context_lens[:num_seqs],
+            block_table=self.inputs.block_table[:num_seqs],
+            query_lens_host=query_lens,
+            context_lens_host=context_lens,
+            max_query_len=int(query_lens.max()),
+            max_context_len=int(context_lens.max()),
         )
 
-    def run(
+    def replay(
         self,
         tokens: np.ndarray,
-        fix: Callable[[torch.Tensor], None] | None,
+        pending: PendingTokens | None,
         cmd: StepCommand,
         sampled: np.ndarray,
     ) -> torch.Tensor:
-        """Logits [len(sampled), V] of the step, by graph replay; fix(ids) fills in tokens on the device.
+        """Logits [len(sampled), V] of the step, by graph replay; `pending` fills in tokens on the device.
         The logits may be a view that the next replay rewrites: the caller queues its reads before that."""
-        t, rows = cmd.num_tokens, self.rows[: len(sampled)]
-        decode = t == cmd.num_seqs <= self.sizes[-1]
-        size = next(b for b in (self.sizes if decode else self.token_sizes) if b >= t)
-        meta = self.prepare(tokens, cmd, sampled, size, decode)
-        if fix:
-            fix(self.tokens[:t])
+        num_tokens = cmd.num_tokens
+        logit_rows = self.inputs.logit_rows[: len(sampled)]
+        decode = self.fits_decode_graph(cmd)
+        sizes = self.batch_sizes if decode else self.token_sizes
+        padded = next(size for size in sizes if size >= num_tokens)
+        meta = self.stage_inputs(tokens, cmd, sampled, padded, decode)
+        if pending is not None:
+            pending.write_into(self.inputs.tokens[:num_tokens])
         if decode:
-            graph, logits = self.graphs[size]
+            graph, logits = self.decode_graphs[padded]
             graph.replay()
-            return logits[:t] if len(sampled) == t else logits[rows]
-        pieces, hidden, residual = self.pieces[size]
-        ops = self.runner.model.ops
-        for graph, attention_args in pieces:
+            if len(sampled) == num_tokens:
+                return logits[:num_tokens]
+            return logits[logit_rows]
+        pieces, hidden, residual = self.piecewise_graphs[padded]
+        ops = self.model.ops
+        for graph, attention in pieces:
             graph.replay()
-            if attention_args:
-                k_cache, v_cache, scale = attention_args
-                ops.attention(self.q_buf[:t], k_cache, v_cache, meta, scale, out=self.out_buf[:t])
-        return self.runner.model.logits(hidden[rows], residual[rows])
+            if attention is not None:
+                ops.attention(
+                    self.q_buf[:num_tokens],
+                    attention.k_cache,
+                    attention.v_cache,
+                    meta,
+                    attention.scale,
+                    out=self.out_buf[:num_tokens],
+                )
+        return self.model.logits(hidden[logit_rows], residual[logit_rows])

@@ -20,27 +20,33 @@ class KVCache:
         device: torch.device,
     ) -> None:
         shape = (num_layers, num_blocks, num_kv_heads, block_size, head_dim)
-        self.k, self.v = (torch.zeros(shape, dtype=dtype, device=device) for _ in range(2))
+        self.k = torch.zeros(shape, dtype=dtype, device=device)
+        self.v = torch.zeros(shape, dtype=dtype, device=device)
         cpu_shape = (num_layers, num_cpu_blocks, num_kv_heads, block_size, head_dim)
-        pin = device.type == "cuda"
+        pinned = device.type == "cuda"
         # never read before written, so left uninitialised: touching gigabytes of swap costs seconds
-        self.cpu_k, self.cpu_v = (
-            torch.empty(cpu_shape, dtype=dtype, pin_memory=pin) for _ in range(2)
-        )
-        self.block_size, self.num_blocks, self.num_cpu_blocks = (
-            block_size,
-            num_blocks,
-            num_cpu_blocks,
-        )
+        self.cpu_k = torch.empty(cpu_shape, dtype=dtype, pin_memory=pinned)
+        self.cpu_v = torch.empty(cpu_shape, dtype=dtype, pin_memory=pinned)
+        self.block_size = block_size
+        self.num_blocks = num_blocks
+        self.num_cpu_blocks = num_cpu_blocks
 
     def apply(self, swap_out: np.ndarray, swap_in: np.ndarray, copy: np.ndarray) -> None:
-        """Run a step's block moves, in this order, before its forward pass."""
-        gpu, cpu = (self.k, self.v), (self.cpu_k, self.cpu_v)
-        for moves, source, target in ((swap_out, gpu, cpu), (swap_in, cpu, gpu), (copy, gpu, gpu)):
+        """Run a step's block moves, in this order, before its forward pass; each is [pairs, 2] of
+        (source block, destination block)."""
+        on_gpu = (self.k, self.v)
+        on_cpu = (self.cpu_k, self.cpu_v)
+        for moves, sources, targets in (
+            (swap_out, on_gpu, on_cpu),
+            (swap_in, on_cpu, on_gpu),
+            (copy, on_gpu, on_gpu),
+        ):
             if len(moves):
-                src, dst = (torch.from_numpy(moves[:, j]).long() for j in (0, 1))
-                for s, t in zip(source, target):
+                from_blocks = torch.from_numpy(moves[:, 0]).long()
+                to_blocks = torch.from_numpy(moves[:, 1]).long()
+                for source, target in zip(sources, targets):
                     # host-to-device may overlap; device-to-host must land before the host reads it
-                    t[:, dst.to(t.device)] = s[:, src.to(s.device)].to(
-                        t.device, non_blocking=t.is_cuda
+                    moved = source[:, from_blocks.to(source.device)]
+                    target[:, to_blocks.to(target.device)] = moved.to(
+                        target.device, non_blocking=target.is_cuda
                     )

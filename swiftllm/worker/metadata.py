@@ -7,14 +7,26 @@ import torch
 
 
 def to_device(
-    a: np.ndarray, device: torch.device, dtype: torch.dtype | None = None
+    array: np.ndarray, device: torch.device, dtype: torch.dtype | None = None
 ) -> torch.Tensor:
     """A host array on the device without waiting for the device: staged through pinned memory on CUDA."""
-    t = torch.from_numpy(np.ascontiguousarray(a))
-    # pinned: a copy from pageable memory may wait for the queued work
-    return (t.pin_memory() if device.type == "cuda" else t).to(
-        device=device, dtype=dtype, non_blocking=True
-    )
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if device.type == "cuda":
+        tensor = tensor.pin_memory()  # a copy from pageable memory may wait for the queued work
+    return tensor.to(device=device, dtype=dtype, non_blocking=True)
+
+
+@dataclass(frozen=True)
+class PendingTokens:
+    """Token ids of a step that the device has sampled but the host has not read yet (-1 in the step):
+    `write_into` copies them, on the device, into the step's token ids."""
+
+    indices: torch.Tensor  # where in the step's token ids
+    rows: torch.Tensor  # which row of `sampled` holds each one
+    sampled: torch.Tensor  # the tokens of the step launched before, on the device
+
+    def write_into(self, token_ids: torch.Tensor) -> None:
+        token_ids[self.indices] = self.sampled[self.rows].to(token_ids.dtype)
 
 
 @dataclass
@@ -36,7 +48,9 @@ class AttentionMetadata:
     @property
     def decodes(self) -> int:
         """How many sequences lead a mixed step with one new token each (the scheduler puts decodes first)."""
-        return 0 if self.decode_only else int(np.argmax(self.query_lens_host != 1))
+        if self.decode_only:
+            return 0
+        return int(np.argmax(self.query_lens_host != 1))
 
     @staticmethod
     def build(
@@ -55,11 +69,14 @@ class AttentionMetadata:
         )
         blocks = block_table[seq_of_token, positions // block_size].astype(np.int64)
         slots = blocks * block_size + positions % block_size
-        return AttentionMetadata(  # the fields in order
-            *(to_device(a, device, torch.int64) for a in (positions, slots)),
-            *(to_device(a, device, torch.int32) for a in (query_start, context_lens, block_table)),
-            query_lens,
-            context_lens,
-            int(query_lens.max(initial=0)),
-            int(context_lens.max(initial=0)),
+        return AttentionMetadata(
+            positions=to_device(positions, device, torch.int64),
+            slot_mapping=to_device(slots, device, torch.int64),
+            query_start=to_device(query_start, device, torch.int32),
+            context_lens=to_device(context_lens, device, torch.int32),
+            block_table=to_device(block_table, device, torch.int32),
+            query_lens_host=query_lens,
+            context_lens_host=context_lens,
+            max_query_len=int(query_lens.max(initial=0)),
+            max_context_len=int(context_lens.max(initial=0)),
         )

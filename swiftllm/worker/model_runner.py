@@ -7,19 +7,20 @@ the device still runs this one: a -1 token ("what you just sampled") is then fil
 import os
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
 from swiftllm.worker import backend_torch
 from swiftllm.worker.kv_cache import KVCache
-from swiftllm.worker.metadata import AttentionMetadata, to_device
+from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, to_device
 from swiftllm.worker.model import LlamaModel
 from swiftllm.worker.parallel import Parallel
 from swiftllm.worker.sampler import apply_penalties, sample
@@ -43,12 +44,12 @@ class WorkerConfig:
 
     @property
     def torch_device(self) -> torch.device:
-        kind = (
-            self.device
-            if self.device != "auto"
-            else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
-        return torch.device(f"cuda:{self.rank}" if kind == "cuda" else kind)
+        kind = self.device
+        if kind == "auto":
+            kind = "cuda" if torch.cuda.is_available() else "cpu"
+        if kind == "cuda":
+            return torch.device(f"cuda:{self.rank}")
+        return torch.device(kind)
 
     def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
         """auto: float32 on CPU; on CUDA the checkpoint's float16/bfloat16, else bfloat16."""
@@ -61,21 +62,39 @@ class WorkerConfig:
 
 
 @dataclass
-class Launched:
+class LaunchedStep:
     """A step queued on the device; its result arrays are being copied to the host behind it."""
 
-    seq_ids: np.ndarray
-    finished: np.ndarray
-    host: dict[str, torch.Tensor] = field(default_factory=dict)
-    done: torch.cuda.Event | None = None
+    seq_ids: np.ndarray  # the sequences it samples a token for
+    finished: np.ndarray  # sequence ids whose last token is dropped once it is read back
+    host_results: dict[str, torch.Tensor] = field(default_factory=dict)  # StepResult's fields
+    done: torch.cuda.Event | None = None  # recorded behind the copies; None on CPU
     timings: dict[str, float] = field(default_factory=dict)
-    result: StepResult | None = None
+    result: StepResult | None = None  # set once read back
 
     def ready(self) -> bool:
+        """Whether the device has run the step (reading it back will not wait)."""
         return self.done is None or self.done.query()
+
+    def wait_for_device(self) -> None:
+        if self.done is not None:
+            self.done.synchronize()
+
+
+class NewestTokens(NamedTuple):
+    """The tokens of the last step launched, still on the device: what a -1 of the next step refers to."""
+
+    rows: dict[int, int]  # sequence id -> row of `tokens`
+    tokens: torch.Tensor | None
+
+
+NO_NEWEST_TOKENS = NewestTokens({}, None)
 
 
 class ModelRunner:
+    """One worker's model, cache and step. `launch` queues a step and `collect` returns its result; at most
+    one step is left in flight behind a launch, and steps are read back in launch order."""
+
     def __init__(self, cfg: WorkerConfig) -> None:
         self.cfg = cfg
         self.device = cfg.torch_device
@@ -83,35 +102,36 @@ class ModelRunner:
             torch.cuda.set_device(self.device)
         self.model_config = ModelConfig.from_dir(cfg.model)
         self.dtype = cfg.torch_dtype(self.model_config.torch_dtype)
-        self.backend = (
-            cfg.backend
-            if cfg.backend != "auto"
-            else ("triton" if self.device.type == "cuda" else "torch")
-        )
+        self.backend = cfg.backend
+        if self.backend == "auto":
+            self.backend = "triton" if self.device.type == "cuda" else "torch"
         # Triton is imported only where kernels run
-        self.ops = (
-            import_module("swiftllm.worker.backend_triton")
-            if self.backend == "triton"
-            else backend_torch
-        )
-        self.par = Parallel(cfg.rank, cfg.world_size)
+        self.ops = backend_torch
+        if self.backend == "triton":
+            self.ops = import_module("swiftllm.worker.backend_triton")
+        self.parallel = Parallel(cfg.rank, cfg.world_size)
         self.weights = load_weights(
-            Path(cfg.model), self.model_config, self.par, self.dtype, self.device, cfg.load_format
+            Path(cfg.model),
+            self.model_config,
+            self.parallel,
+            self.dtype,
+            self.device,
+            cfg.load_format,
         )
         self.model: LlamaModel | None = None
         self.cache: KVCache | None = None
-        self.last_tokens: dict[int, int] = {}  # from steps collected
-        self.newest: tuple[dict[int, int], torch.Tensor | None] = (
-            {},
-            None,
-        )  # last launch: seq -> row, tokens
-        self.in_flight: deque[Launched] = deque()
-        self.graphs = None
+        self.geometry: CacheGeometry | None = None  # steps are validated against it; see init_cache
+        self.last_tokens: dict[int, int] = {}  # sequence id -> its token of the steps read back
+        self.newest = NO_NEWEST_TOKENS
+        self.in_flight: deque[LaunchedStep] = deque()
+        self.graphs = None  # the backend's GraphRunner, if it has one and CUDA graphs are on
 
     def block_bytes(self, block_size: int) -> int:
-        mc = self.model_config  # K and V, every layer, this rank's heads
-        kv_heads = mc.num_kv_heads // self.par.world_size
-        return 2 * mc.num_layers * kv_heads * block_size * mc.head_dim * self.dtype.itemsize
+        """Bytes of one KV block: K and V, every layer, this rank's heads."""
+        model_config = self.model_config
+        kv_heads = model_config.num_kv_heads // self.parallel.world_size
+        per_layer = kv_heads * block_size * model_config.head_dim * self.dtype.itemsize
+        return 2 * model_config.num_layers * per_layer
 
     def profile(self, block_size: int = 16) -> int:
         """How many KV blocks fit: on CUDA the free memory after weights, less headroom for activations."""
@@ -120,168 +140,173 @@ class ModelRunner:
             return int(self.cfg.cpu_kv_memory_gb * 2**30) // per_block
         torch.cuda.empty_cache()
         free, total = torch.cuda.mem_get_info(self.device)
-        headroom = (
-            total * (1 - self.cfg.gpu_memory_utilization) + 2 * 2**30
-        )  # activations, graphs, logits
+        # activations, graphs, logits
+        headroom = total * (1 - self.cfg.gpu_memory_utilization) + 2 * 2**30
         return max(int((free - headroom) // per_block), 0)
 
     def init_cache(
         self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
     ) -> None:
-        mc = self.model_config
-        if max_model_len > mc.max_context:
+        model_config = self.model_config
+        self.geometry = None  # a failed init leaves no cache to validate steps against
+        if max_model_len > model_config.max_context:
             raise ModelError(
-                f"max_model_len {max_model_len} exceeds the model's limit {mc.max_context}"
+                f"max_model_len {max_model_len} exceeds the model's limit {model_config.max_context}"
             )
         self.cache = None  # free the old cache before allocating a new one
-        need, ram = (
-            num_blocks * self.block_bytes(block_size),
-            os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE"),
-        )
-        if (
-            self.device.type == "cpu" and need > ram
-        ):  # the kernel would kill us on first touch instead
+        need = num_blocks * self.block_bytes(block_size)
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
+        # the kernel would kill us on first touch instead
+        if self.device.type == "cpu" and need > ram:
             raise ModelError(
                 f"a KV cache of {num_blocks} blocks needs {need / 2**30:.1f} GiB; RAM: {ram / 2**30:.1f}"
             )
         self.cache = KVCache(
-            mc.num_layers,
-            mc.num_kv_heads // self.par.world_size,
-            mc.head_dim,
+            model_config.num_layers,
+            model_config.num_kv_heads // self.parallel.world_size,
+            model_config.head_dim,
             block_size,
             num_blocks,
             num_cpu_blocks,
             self.dtype,
             self.device,
         )
-        self.model = LlamaModel(mc, self.weights, self.ops, self.par, max_model_len)
+        self.model = LlamaModel(model_config, self.weights, self.ops, self.parallel, max_model_len)
         self.forget()
         if self.cfg.cuda_graphs and self.device.type == "cuda" and hasattr(self.ops, "GraphRunner"):
-            self.graphs = self.ops.GraphRunner(self, block_size, max_model_len)
+            self.graphs = self.ops.GraphRunner(self.model, self.cache, max_model_len)
+        self.geometry = CacheGeometry(
+            vocab_size=model_config.vocab_size,
+            block_size=block_size,
+            num_blocks=num_blocks,
+            num_cpu_blocks=num_cpu_blocks,
+            max_model_len=max_model_len,
+        )
 
     def forget(self) -> None:
         """Drop every sampled token kept for -1 references (a new controller, or a failed step)."""
         while self.in_flight:
-            self.collect(self.in_flight[-1])
+            self.read_back_oldest()
         self.last_tokens.clear()
-        self.newest = ({}, None)
+        self.newest = NO_NEWEST_TOKENS
 
-    def resolve_tokens(
-        self, cmd: StepCommand
-    ) -> tuple[np.ndarray, Callable[[torch.Tensor], None] | None]:
-        """The step's token ids, and what fills in on the device the -1s whose step is not collected yet."""
+    def resolve_tokens(self, cmd: StepCommand) -> tuple[np.ndarray, PendingTokens | None]:
+        """The step's token ids with each -1 replaced: by the token read back for its sequence, or, if that
+        token is still on the device, by a placeholder that the returned PendingTokens overwrites there."""
         tokens = cmd.token_ids.copy()
         missing = np.nonzero(tokens == LAST_TOKEN)[0]
-        owner = cmd.seq_ids[np.searchsorted(np.cumsum(cmd.query_lens), missing, side="right")]
-        rows, newest = self.newest
-        pending = []  # (index in the step, row of the newest launch's tokens)
-        for i, s in zip(missing.tolist(), owner.tolist()):
-            if s in rows:  # a placeholder id on the host; fix() writes the real one on the device
-                pending.append((i, rows[s]))
-                tokens[i] = 0
-            elif s in self.last_tokens:
-                tokens[i] = self.last_tokens[s]
+        owners = cmd.seq_ids[np.searchsorted(np.cumsum(cmd.query_lens), missing, side="right")]
+        newest = self.newest
+        pending_indices = []
+        pending_rows = []  # rows of the newest launch's tokens
+        for index, seq_id in zip(missing.tolist(), owners.tolist()):
+            if seq_id in newest.rows:
+                pending_indices.append(index)
+                pending_rows.append(newest.rows[seq_id])
+                tokens[index] = 0
+            elif seq_id in self.last_tokens:
+                tokens[index] = self.last_tokens[seq_id]
             else:
-                raise ValueError(f"token -1 for sequence {s} which has no sampled token")
-        if not pending:
+                raise ValueError(f"token -1 for sequence {seq_id} which has no sampled token")
+        if not pending_indices:
             return tokens, None
-        at_t, src_t = (to_device(np.array(a), self.device) for a in zip(*pending))
-
-        def fix(ids: torch.Tensor) -> None:
-            ids[at_t] = newest[src_t].to(ids.dtype)
-
-        return tokens, fix
+        pending = PendingTokens(
+            indices=to_device(np.array(pending_indices), self.device),
+            rows=to_device(np.array(pending_rows), self.device),
+            sampled=newest.tokens,
+        )
+        return tokens, pending
 
     def step(self, cmd: StepCommand) -> StepResult:
+        """Launch the step and wait for its result."""
         return self.collect(self.launch(cmd))
 
     @torch.inference_mode()
-    def launch(self, cmd: StepCommand) -> Launched:
-        """Queue the step on the device; nothing here waits for it (collect does)."""
+    def launch(self, cmd: StepCommand) -> LaunchedStep:
+        """Queue the step on the device and return at once; `collect` waits for its result.
+
+        The step must be valid (protocol.messages.validate_step: the server and InProcessWorker check it
+        first). Its token -1s may refer to the step launched just before, not read back yet: steps older than
+        that are read back first, and every one is when the step has penalties (they read the host's tokens)."""
         assert self.cache is not None and self.model is not None, "init_cache first"
         while len(self.in_flight) > 1 or (self.in_flight and len(cmd.penalty_tokens)):
-            self.collect(
-                self.in_flight[0]
-            )  # -1 may only refer to the newest launch; penalties read the host's
-        t0 = time.perf_counter()
+            self.read_back_oldest()
+        start = time.perf_counter()
         self.cache.apply(cmd.swap_out, cmd.swap_in, cmd.copy)
         sampled = np.nonzero(cmd.sample)[0]
-        step = Launched(cmd.seq_ids[sampled], cmd.finished)
+        step = LaunchedStep(cmd.seq_ids[sampled], cmd.finished)
         if cmd.num_seqs:
-            tokens, fix = self.resolve_tokens(cmd)
-            if self.graphs is not None and self.graphs.can_run(cmd):
-                logits = self.graphs.run(tokens, fix, cmd, sampled)
+            tokens, pending = self.resolve_tokens(cmd)
+            if self.graphs is not None and self.graphs.can_replay(cmd):
+                logits = self.graphs.replay(tokens, pending, cmd, sampled)
             else:
-                ids = to_device(tokens, self.device)
-                if fix:
-                    fix(ids)
-                meta = AttentionMetadata.build(
-                    cmd.query_lens,
-                    cmd.context_lens,
-                    cmd.block_table,
-                    self.cache.block_size,
-                    self.device,
+                logits = self.eager_logits(tokens, pending, cmd, sampled)
+            forward_end = time.perf_counter()
+            results = self.sample_results(cmd, sampled, logits)
+            self.newest = NewestTokens(
+                dict(zip(step.seq_ids.tolist(), range(len(sampled)))), results["tokens"]
+            )
+            pinned = self.device.type == "cuda"
+            step.host_results = {
+                name: torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=pinned).copy_(
+                    tensor, non_blocking=pinned
                 )
-                rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
-                hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v)
-                logits = self.model.logits(hidden[rows], residual[rows])
-            t1 = time.perf_counter()
-            out = self.sample(cmd, sampled, logits)
-            self.newest = (dict(zip(step.seq_ids.tolist(), range(len(sampled)))), out["tokens"])
-            pin = self.device.type == "cuda"
-            step.host = {
-                k: torch.empty(v.shape, dtype=v.dtype, pin_memory=pin).copy_(v, non_blocking=pin)
-                for k, v in out.items()
+                for name, tensor in results.items()
             }
             step.timings = {
-                "forward_ms": (t1 - t0) * 1e3,
-                "sample_ms": (time.perf_counter() - t1) * 1e3,
+                "forward_ms": (forward_end - start) * 1e3,
+                "sample_ms": (time.perf_counter() - forward_end) * 1e3,
             }
         if self.device.type == "cuda":
             step.done = torch.cuda.current_stream().record_event()
         self.in_flight.append(step)
         return step
 
-    def collect(self, step: Launched) -> StepResult:
-        """The step's result, once the device has run it (steps are read back in launch order)."""
+    def eager_logits(
+        self,
+        tokens: np.ndarray,
+        pending: PendingTokens | None,
+        cmd: StepCommand,
+        sampled: np.ndarray,
+    ) -> torch.Tensor:
+        """Logits [len(sampled), V] of the step, by running the forward op by op."""
+        ids = to_device(tokens, self.device)
+        if pending is not None:
+            pending.write_into(ids)
+        meta = AttentionMetadata.build(
+            cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
+        )
+        rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
+        hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v)
+        return self.model.logits(hidden[rows], residual[rows])
+
+    def collect(self, step: LaunchedStep) -> StepResult:
+        """The launched step's result, once the device has run it; the steps launched before it are read back
+        first (in launch order)."""
         while step.result is None:
-            first, t0 = self.in_flight.popleft(), time.perf_counter()
-            if first.done is not None:
-                first.done.synchronize()
-            first.result = StepResult(
-                first.seq_ids,
-                **{k: v.numpy() for k, v in first.host.items()},
-                timings=first.timings,
-            )
-            self.last_tokens.update(
-                zip(first.seq_ids.tolist(), first.result.tokens.tolist(), strict=True)
-            )
-            for s in first.finished.tolist():
-                self.last_tokens.pop(s, None)
-            first.timings["wait_ms"] = (time.perf_counter() - t0) * 1e3
+            self.read_back_oldest()
         return step.result
 
-    def sample(
+    def read_back_oldest(self) -> None:
+        """Wait for the oldest step in flight and keep its tokens for the -1s of later steps."""
+        oldest = self.in_flight.popleft()
+        start = time.perf_counter()
+        oldest.wait_for_device()
+        host_arrays = {name: tensor.numpy() for name, tensor in oldest.host_results.items()}
+        oldest.result = StepResult(oldest.seq_ids, **host_arrays, timings=oldest.timings)
+        self.last_tokens.update(
+            zip(oldest.seq_ids.tolist(), oldest.result.tokens.tolist(), strict=True)
+        )
+        for seq_id in oldest.finished.tolist():
+            self.last_tokens.pop(seq_id, None)
+        oldest.timings["wait_ms"] = (time.perf_counter() - start) * 1e3
+
+    def sample_results(
         self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """The step's result arrays, on the device: tokens, and logprobs if any row asked."""
         if len(cmd.penalty_tokens) and len(sampled):
-            lens = cmd.penalty_lens
-            picked = cmd.penalty_tokens[
-                np.repeat(cmd.sample != 0, lens)
-            ]  # the sampled rows' tokens
-            owner = np.repeat(cmd.seq_ids[sampled], lens[sampled])
-            for j in np.nonzero(picked == LAST_TOKEN)[
-                0
-            ]:  # a token the controller has not read back yet
-                picked[j] = self.last_tokens.get(int(owner[j]), 0)
-            logits = apply_penalties(
-                logits.float(),
-                cmd.presence_penalty[sampled],
-                cmd.frequency_penalty[sampled],
-                lens[sampled],
-                picked,
-            )
+            logits = self.penalized(cmd, sampled, logits)
         tokens = sample(
             logits,
             cmd.temperature[sampled],
@@ -290,12 +315,32 @@ class ModelRunner:
             cmd.seed[sampled],
             cmd.context_lens[sampled],
         )
-        out = {"tokens": tokens.int()}  # named and typed as StepResult's fields
-        n_top = int(cmd.num_logprobs[sampled].max(initial=-1)) if len(cmd.num_logprobs) else -1
-        if n_top >= 0:
-            logp = logits.float().log_softmax(-1)
-            out["logprobs"] = logp.gather(-1, tokens[:, None]).squeeze(-1)
-            if n_top > 0:
-                out["top_logprobs"], top_ids = logp.topk(n_top, -1)
-                out["top_ids"] = top_ids.int()
-        return out
+        results = {"tokens": tokens.int()}  # named and typed as StepResult's fields
+        num_top = -1
+        if len(cmd.num_logprobs):
+            num_top = int(cmd.num_logprobs[sampled].max(initial=-1))
+        if num_top >= 0:
+            logprobs = logits.float().log_softmax(-1)
+            results["logprobs"] = logprobs.gather(-1, tokens[:, None]).squeeze(-1)
+            if num_top > 0:
+                top_logprobs, top_ids = logprobs.topk(num_top, -1)
+                results["top_logprobs"] = top_logprobs
+                results["top_ids"] = top_ids.int()
+        return results
+
+    def penalized(
+        self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor
+    ) -> torch.Tensor:
+        """The sampled rows' logits less their presence and frequency penalties (float32)."""
+        lens = cmd.penalty_lens
+        picked = cmd.penalty_tokens[np.repeat(cmd.sample != 0, lens)]  # the sampled rows' tokens
+        owners = np.repeat(cmd.seq_ids[sampled], lens[sampled])
+        for index in np.nonzero(picked == LAST_TOKEN)[0]:  # a token not read back by the controller
+            picked[index] = self.last_tokens.get(int(owners[index]), 0)
+        return apply_penalties(
+            logits.float(),
+            cmd.presence_penalty[sampled],
+            cmd.frequency_penalty[sampled],
+            lens[sampled],
+            picked,
+        )

@@ -15,25 +15,26 @@ class Parallel:
     rank: int = 0
     world_size: int = 1
 
-    def shard(self, t: torch.Tensor, dim: int) -> torch.Tensor:
+    def shard(self, tensor: torch.Tensor, dim: int) -> torch.Tensor:
         """This rank's contiguous slice along dim (sizes must divide evenly)."""
         if self.world_size == 1:
-            return t
-        if t.shape[dim] % self.world_size:
+            return tensor
+        if tensor.shape[dim] % self.world_size:
             raise ValueError(
-                f"dimension {t.shape[dim]} does not split over {self.world_size} workers"
+                f"dimension {tensor.shape[dim]} does not split over {self.world_size} workers"
             )
-        return t.chunk(self.world_size, dim)[self.rank]
+        return tensor.chunk(self.world_size, dim)[self.rank]
 
-    def all_reduce(self, t: torch.Tensor) -> torch.Tensor:
+    def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The sum over ranks, in place."""
         if self.world_size > 1:
-            dist.all_reduce(t)
-        return t
+            dist.all_reduce(tensor)
+        return tensor
 
-    def all_gather_last(self, t: torch.Tensor) -> torch.Tensor:
+    def all_gather_last(self, tensor: torch.Tensor) -> torch.Tensor:
         """Concatenate each rank's slice along the last dim (vocab-parallel logits)."""
         if self.world_size == 1:
-            return t
-        parts = [torch.empty_like(t) for _ in range(self.world_size)]
-        dist.all_gather(parts, t.contiguous())
+            return tensor
+        parts = [torch.empty_like(tensor) for _ in range(self.world_size)]
+        dist.all_gather(parts, tensor.contiguous())
         return torch.cat(parts, -1)

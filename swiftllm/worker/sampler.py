@@ -28,15 +28,17 @@ def apply_penalties(
     tokens: np.ndarray,
 ) -> torch.Tensor:
     """OpenAI's penalties: logit -= presence * [count > 0] + frequency * count, over tokens generated so far."""
+    device = logits.device
     counts = torch.zeros_like(logits)
-    rows = to_device(np.repeat(np.arange(len(lens)), lens), logits.device)
+    rows = to_device(np.repeat(np.arange(len(lens)), lens), device)
     counts.index_put_(
-        (rows, to_device(tokens, logits.device, torch.int64)),
-        torch.ones(len(tokens), device=logits.device),
+        (rows, to_device(tokens, device, torch.int64)),
+        torch.ones(len(tokens), device=device),
         accumulate=True,
     )
-    pres, freq = (to_device(a, logits.device)[:, None] for a in (presence, frequency))
-    return logits - pres * (counts > 0) - freq * counts
+    presence_column = to_device(presence, device)[:, None]
+    frequency_column = to_device(frequency, device)[:, None]
+    return logits - presence_column * (counts > 0) - frequency_column * counts
 
 
 def sample(
@@ -73,33 +75,36 @@ def draw(
     temperature: np.ndarray,
     top_p: np.ndarray,
     top_k: np.ndarray,
-    u: np.ndarray,
+    uniforms: np.ndarray,
     truncate: bool,
 ) -> torch.Tensor:
-    """Tokens for the given rows by inverting each one's cumulative distribution at u (one uniform per row),
+    """Tokens for the given rows by inverting each one's cumulative distribution at its uniform number,
     over the probabilities sorted and cut to top-k / top-p when truncate, else in vocabulary order."""
-    dev = logits.device
-    if (
-        dev.type == "cuda" and not truncate
-    ):  # one kernel: two reads of the logits, not eight float32 passes
+    device = logits.device
+    if device.type == "cuda" and not truncate:
+        # one kernel: two reads of the logits, not eight float32 passes
         from swiftllm.kernels.sample import inverse_cdf_sample  # Triton only where kernels run
 
         return inverse_cdf_sample(
-            logits, *(to_device(a, dev) for a in (rows, temperature[rows], u.astype("f4")))
+            logits,
+            to_device(rows, device),
+            to_device(temperature[rows], device),
+            to_device(uniforms.astype("f4"), device),
         )
-    probs = (
-        logits[to_device(rows, dev)].float() / to_device(temperature[rows], dev)[:, None]
-    ).softmax(-1)
+    scaled = logits[to_device(rows, device)].float() / to_device(temperature[rows], device)[:, None]
+    probs = scaled.softmax(-1)
+    vocab = probs.shape[-1]
     if truncate:
         probs, order = probs.sort(-1, descending=True)
-        rank = torch.arange(probs.shape[-1], device=dev)[None, :]
-        k = to_device(np.where(top_k[rows] > 0, top_k[rows], probs.shape[-1]), dev)[:, None]
+        rank = torch.arange(vocab, device=device)[None, :]
+        kept = to_device(np.where(top_k[rows] > 0, top_k[rows], vocab), device)[:, None]
         mass_before = probs.cumsum(-1) - probs
-        p = to_device(top_p[rows], dev)[:, None]
-        probs = probs.masked_fill((rank >= k) | ((mass_before >= p) & (rank > 0)), 0.0)
+        top_p_rows = to_device(top_p[rows], device)[:, None]
+        probs = probs.masked_fill((rank >= kept) | ((mass_before >= top_p_rows) & (rank > 0)), 0.0)
     cdf = probs.cumsum(-1)
-    idx = torch.searchsorted(
-        cdf, (to_device(u, dev)[:, None] * cdf[:, -1:].double()).to(cdf.dtype), right=True
-    )
-    idx = idx.clamp(max=probs.shape[-1] - 1)
-    return (order.gather(-1, idx) if truncate else idx).squeeze(-1)
+    targets = to_device(uniforms, device)[:, None] * cdf[:, -1:].double()
+    index = torch.searchsorted(cdf, targets.to(cdf.dtype), right=True)
+    index = index.clamp(max=vocab - 1)
+    if truncate:
+        index = order.gather(-1, index)
+    return index.squeeze(-1)

@@ -14,17 +14,25 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import zmq
 
 from swiftllm.protocol import codec
-from swiftllm.protocol.messages import CacheGeometry, ProtocolError
-from swiftllm.worker.model_runner import Launched, ModelRunner
+from swiftllm.protocol.messages import ProtocolError
+from swiftllm.worker.model_runner import LaunchedStep, ModelRunner
 
-MAX_QUEUED = (
-    64  # requests read ahead of the one running (stamped on arrival); the rest wait in ZMQ's queue
-)
+# requests read ahead of the one running (stamped on arrival); the rest wait in ZMQ's queue
+MAX_QUEUED = 64
+
+
+class StepInFlight(NamedTuple):
+    """A step launched on the device, not answered yet."""
+
+    envelope: list[bytes]  # the routing frames to answer to
+    request_id: int
+    step: LaunchedStep
+    queue_ms: float  # from arrival to launch
 
 
 class WorkerServer:
@@ -34,10 +42,11 @@ class WorkerServer:
         bind: str | None = None,
         max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
-        self.runner, self.max_message_bytes, self.runtime_dir = runner, max_message_bytes, None
-        if (
-            bind is None
-        ):  # an ipc:// path in a fresh directory only this user can enter (mkdtemp makes it 0700)
+        self.runner = runner
+        self.max_message_bytes = max_message_bytes
+        self.runtime_dir: str | None = None
+        if bind is None:
+            # an ipc:// path in a fresh directory only this user can enter (mkdtemp makes it 0700)
             runtime = os.environ.get("XDG_RUNTIME_DIR", "")
             self.runtime_dir = tempfile.mkdtemp(
                 prefix="swiftllm-", dir=runtime if os.path.isdir(runtime) else None
@@ -49,44 +58,49 @@ class WorkerServer:
         # connection before buffering it, so no peer can make the worker hold gigabytes.
         self.socket.setsockopt(zmq.MAXMSGSIZE, 2 * max_message_bytes + 4096)
         self.socket.bind(bind)
-        self.address = self.socket.getsockopt_string(
-            zmq.LAST_ENDPOINT
-        )  # the real port for tcp://...:*
+        # the real port of tcp://...:*
+        self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         # epoch 0: no session yet; the next starts at random, so that a restarted worker at the same address
         # refuses its predecessor's controller
-        self.epoch, self.next_epoch = 0, secrets.randbelow(2**30) + 1
-        self.geometry: CacheGeometry | None = None
-        self.running = False
-        self.step_in_flight: tuple[list[bytes], int, Launched, float] | None = (
-            None  # envelope, id, step, queue_ms
-        )
+        self.epoch = 0
+        self.next_epoch = secrets.randbelow(2**30) + 1
+        self.serving = False
+        self.step_in_flight: StepInFlight | None = None
         # the waiting thread wakes the loop through this pair; wake_sender is that thread's alone
-        self.wake, self.wake_sender = (self.context.socket(zmq.PAIR) for _ in range(2))
+        self.wake = self.context.socket(zmq.PAIR)
+        self.wake_sender = self.context.socket(zmq.PAIR)
         self.wake.bind(f"inproc://wake-{id(self)}")
         self.wake_sender.connect(f"inproc://wake-{id(self)}")
         self.waiter = ThreadPoolExecutor(1, "device-wait")
 
     def serve(self) -> None:
-        queue: deque[tuple[list[bytes], float]] = deque()
+        """Answer requests until a shutdown request."""
+        queue: deque[tuple[list[bytes], float]] = deque()  # (frames, arrival time)
         poller = zmq.Poller()
         poller.register(self.socket, zmq.POLLIN)
         poller.register(self.wake, zmq.POLLIN)
-        self.running = True
-        while self.running:
-            while len(queue) < MAX_QUEUED and self.socket.poll(
-                0
-            ):  # read what has arrived: queue_ms counts from then
+        self.serving = True
+        while self.serving:
+            # read what has arrived: queue_ms counts from then
+            while len(queue) < MAX_QUEUED and self.socket.poll(0):
                 queue.append((self.socket.recv_multipart(), time.perf_counter()))
             if queue:
                 frames, received = queue.popleft()
                 # frames[:-1] is the routing envelope (the peer's identity, plus an empty frame from a REQ socket)
                 self.handle(frames[:-1], frames[-1], received)
-            elif self.step_in_flight and self.step_in_flight[2].ready():
+            elif self.step_in_flight and self.step_in_flight.step.ready():
                 self.answer_step()
             elif self.wake in dict(poller.poll()):
                 self.wake.recv()
 
     def handle(self, envelope: list[bytes], payload: bytes, received: float) -> None:
+        """Answer one request, whatever it holds: every failure becomes an error reply.
+
+        A step is decoded and validated against the cache geometry (codec.decode_step), launched, and
+        answered later (answer_step), once the device has run it; any other op answers the step in flight
+        first, then itself. After a failed step the runner forgets its sampled tokens, so that a step sent
+        behind it cannot read a stale one through a -1. To add an op: an `op_<name>` method returning the
+        reply's fields, and its fields in protocol.messages.OP_FIELDS."""
         queue_ms = (time.perf_counter() - received) * 1e3
         request_id, op = None, None
         try:
@@ -103,13 +117,13 @@ class WorkerServer:
                     f"epoch {request.epoch} is not the session's ({self.epoch}): {hint}",
                 )
             if op == "step":
-                if self.geometry is None:
+                if self.runner.geometry is None:
                     raise ProtocolError(
                         "CacheNotInitialized", "send init_cache before the first step"
                     )
-                step = self.runner.launch(codec.decode_step(request.fields, self.geometry))
+                step = self.runner.launch(codec.decode_step(request.fields, self.runner.geometry))
                 self.answer_step()
-                self.step_in_flight = (envelope, request_id, step, queue_ms)
+                self.step_in_flight = StepInFlight(envelope, request_id, step, queue_ms)
                 self.waiter.submit(self.wake_when_done, step)
                 return
             self.answer_step()
@@ -125,34 +139,34 @@ class WorkerServer:
             self.runner.forget()  # so that steps sent behind this one cannot use a stale token (-1)
         self.socket.send_multipart([*envelope, reply])
 
-    def wake_when_done(self, step: Launched) -> None:
-        if step.done is not None:
-            step.done.synchronize()
+    def wake_when_done(self, step: LaunchedStep) -> None:
+        step.wait_for_device()
         self.wake_sender.send(b"")
 
     def answer_step(self) -> None:
         """Reply to the step in flight, if any, once the device has run it."""
         if self.step_in_flight is None:
             return
-        envelope, request_id, step, queue_ms = self.step_in_flight
+        in_flight = self.step_in_flight
         self.step_in_flight = None
         try:
-            result = self.runner.collect(step)
-            result.timings["queue_ms"] = queue_ms
-            reply = codec.encode_reply(request_id, **codec.result_fields(result))
+            result = self.runner.collect(in_flight.step)
+            result.timings["queue_ms"] = in_flight.queue_ms
+            reply = codec.encode_reply(in_flight.request_id, **codec.result_fields(result))
         except Exception as e:
             self.runner.forget()
-            reply = codec.encode_error(request_id, type(e).__name__, str(e) or repr(e))
-        self.socket.send_multipart([*envelope, reply])
+            reply = codec.encode_error(in_flight.request_id, type(e).__name__, str(e) or repr(e))
+        self.socket.send_multipart([*in_flight.envelope, reply])
 
     def op_hello(self, _: dict[str, Any]) -> dict[str, Any]:
         self.epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
         self.runner.forget()  # the new controller's sequence ids mean nothing here
-        runner, mc = self.runner, self.runner.model_config
+        runner = self.runner
+        model_config = runner.model_config
         return {
             "epoch": self.epoch,
             "protocol_version": codec.PROTOCOL_VERSION,
-            "model_config": {**asdict(mc), "max_context": mc.max_context},
+            "model_config": {**asdict(model_config), "max_context": model_config.max_context},
             "model_dir": str(Path(runner.cfg.model).resolve()),
             "rank": runner.cfg.rank,
             "world_size": runner.cfg.world_size,
@@ -160,7 +174,7 @@ class WorkerServer:
             "dtype": str(runner.dtype).removeprefix("torch."),
             "backend": runner.backend,
             "max_message_bytes": self.max_message_bytes,
-            "cache": None if self.geometry is None else asdict(self.geometry),
+            "cache": None if runner.geometry is None else asdict(runner.geometry),
         }
 
     def op_profile(self, fields: dict[str, int]) -> dict[str, Any]:
@@ -171,13 +185,11 @@ class WorkerServer:
         }
 
     def op_init_cache(self, fields: dict[str, int]) -> dict[str, Any]:
-        self.geometry = None  # a failed init leaves no cache to validate steps against
         self.runner.init_cache(**fields)  # block_size, num_blocks, num_cpu_blocks, max_model_len
-        self.geometry = CacheGeometry(vocab_size=self.runner.model_config.vocab_size, **fields)
         return {}
 
     def op_shutdown(self, _: dict[str, Any]) -> dict[str, Any]:
-        self.running = False
+        self.serving = False
         return {}
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ class LayerWeights:
     input_norm: torch.Tensor
     qkv: torch.Tensor  # [(H + 2 Hkv) D / ws, hidden]: this rank's heads of q, k, v stacked
     qkv_bias: torch.Tensor | None
-    o: torch.Tensor  # [hidden, H D / ws]
+    o_proj: torch.Tensor  # [hidden, H D / ws]
     post_norm: torch.Tensor
     gate_up: torch.Tensor  # [2 I / ws, hidden]
     down: torch.Tensor  # [hidden, I / ws]
@@ -38,13 +38,13 @@ def iter_checkpoint(path: Path) -> Iterator[tuple[str, torch.Tensor]]:
     files = sorted(path.glob("*.safetensors")) or sorted(path.glob("pytorch_model*.bin"))
     if not files:
         raise ModelError(f"no weights in {path} (expected *.safetensors or pytorch_model*.bin)")
-    for f in files:
-        if f.suffix == ".safetensors":
-            with safe_open(str(f), framework="pt") as st:
-                for name in st.keys():
-                    yield name, st.get_tensor(name)
+    for file in files:
+        if file.suffix == ".safetensors":
+            with safe_open(str(file), framework="pt") as tensors:
+                for name in tensors.keys():
+                    yield name, tensors.get_tensor(name)
         else:
-            yield from torch.load(f, map_location="cpu", weights_only=True, mmap=True).items()
+            yield from torch.load(file, map_location="cpu", weights_only=True, mmap=True).items()
 
 
 def dummy_checkpoint(
@@ -56,35 +56,36 @@ def dummy_checkpoint(
     def rand(*shape: int) -> torch.Tensor:  # small values keep bf16 activations finite
         return torch.empty(shape, device=device, dtype=dtype).uniform_(-0.02, 0.02, generator=gen)
 
-    def ones(n: int) -> torch.Tensor:
-        return torch.ones(n, device=device, dtype=dtype)
+    def ones(size: int) -> torch.Tensor:
+        return torch.ones(size, device=device, dtype=dtype)
 
-    h, i = cfg.hidden_size, cfg.intermediate_size
-    ckpt = {"model.embed_tokens.weight": rand(cfg.vocab_size, h), "model.norm.weight": ones(h)}
+    hidden = cfg.hidden_size
+    intermediate = cfg.intermediate_size
+    ckpt = {
+        "model.embed_tokens.weight": rand(cfg.vocab_size, hidden),
+        "model.norm.weight": ones(hidden),
+    }
     if not cfg.tie_word_embeddings:
-        ckpt["lm_head.weight"] = rand(cfg.vocab_size, h)
-    for n in range(cfg.num_layers):
-        p = f"model.layers.{n}."
+        ckpt["lm_head.weight"] = rand(cfg.vocab_size, hidden)
+    for layer in range(cfg.num_layers):
+        prefix = f"model.layers.{layer}."
         shapes = {
-            "self_attn.q_proj": (cfg.q_size, h),
-            "self_attn.k_proj": (cfg.kv_size, h),
-            "self_attn.v_proj": (cfg.kv_size, h),
-            "self_attn.o_proj": (h, cfg.q_size),
-            "mlp.gate_proj": (i, h),
-            "mlp.up_proj": (i, h),
-            "mlp.down_proj": (h, i),
+            "self_attn.q_proj": (cfg.q_size, hidden),
+            "self_attn.k_proj": (cfg.kv_size, hidden),
+            "self_attn.v_proj": (cfg.kv_size, hidden),
+            "self_attn.o_proj": (hidden, cfg.q_size),
+            "mlp.gate_proj": (intermediate, hidden),
+            "mlp.up_proj": (intermediate, hidden),
+            "mlp.down_proj": (hidden, intermediate),
         }
-        ckpt.update({p + k + ".weight": rand(*s) for k, s in shapes.items()})
-        ckpt.update(
-            {p + "input_layernorm.weight": ones(h), p + "post_attention_layernorm.weight": ones(h)}
-        )
+        for name, shape in shapes.items():
+            ckpt[prefix + name + ".weight"] = rand(*shape)
+        ckpt[prefix + "input_layernorm.weight"] = ones(hidden)
+        ckpt[prefix + "post_attention_layernorm.weight"] = ones(hidden)
         if cfg.qkv_bias:
-            ckpt.update(
-                {
-                    p + f"self_attn.{x}_proj.bias": rand(shapes[f"self_attn.{x}_proj"][0])
-                    for x in "qkv"
-                }
-            )
+            for proj in ("q_proj", "k_proj", "v_proj"):
+                out_features = shapes[f"self_attn.{proj}"][0]
+                ckpt[prefix + f"self_attn.{proj}.bias"] = rand(out_features)
     return ckpt
 
 
@@ -99,14 +100,20 @@ def load_weights(
     ckpt = (
         dummy_checkpoint(cfg, device, dtype)
         if load_format == "dummy"
-        else {k.removeprefix("language_model."): v for k, v in iter_checkpoint(Path(path))}
+        else {
+            name.removeprefix("language_model."): tensor
+            for name, tensor in iter_checkpoint(Path(path))
+        }
     )
 
     def get(name: str, shard_dim: int | None = None) -> torch.Tensor:
+        """The named tensor (this rank's slice along shard_dim, if given) on the device."""
         if name not in ckpt:
             raise ModelError(f"checkpoint in {path} lacks tensor {name!r}")
-        t = ckpt[name] if shard_dim is None else par.shard(ckpt[name], shard_dim)
-        return t.to(device=device, dtype=dtype).contiguous()
+        tensor = ckpt[name]
+        if shard_dim is not None:
+            tensor = par.shard(tensor, shard_dim)
+        return tensor.to(device=device, dtype=dtype).contiguous()
 
     if cfg.num_heads % par.world_size or cfg.num_kv_heads % par.world_size:
         raise ModelError(
@@ -114,24 +121,32 @@ def load_weights(
             f"{par.world_size} workers"
         )
     layers = []
-    for n in range(cfg.num_layers):
-        p = f"model.layers.{n}."
-        qkv = [p + f"self_attn.{x}_proj" for x in "qkv"]
+    for layer in range(cfg.num_layers):
+        prefix = f"model.layers.{layer}."
+        qkv = [prefix + f"self_attn.{proj}" for proj in ("q_proj", "k_proj", "v_proj")]
+        input_norm = get(prefix + "input_layernorm.weight")
+        qkv_weight = torch.cat([get(name + ".weight", 0) for name in qkv])
+        qkv_bias = None
+        if cfg.qkv_bias:
+            qkv_bias = torch.cat([get(name + ".bias", 0) for name in qkv])
         layers.append(
             LayerWeights(
-                input_norm=get(p + "input_layernorm.weight"),
-                qkv=torch.cat([get(x + ".weight", 0) for x in qkv]),
-                qkv_bias=torch.cat([get(x + ".bias", 0) for x in qkv]) if cfg.qkv_bias else None,
-                o=get(p + "self_attn.o_proj.weight", 1),
-                post_norm=get(p + "post_attention_layernorm.weight"),
+                input_norm=input_norm,
+                qkv=qkv_weight,
+                qkv_bias=qkv_bias,
+                o_proj=get(prefix + "self_attn.o_proj.weight", 1),
+                post_norm=get(prefix + "post_attention_layernorm.weight"),
                 gate_up=torch.cat(
-                    [get(p + "mlp.gate_proj.weight", 0), get(p + "mlp.up_proj.weight", 0)]
+                    [
+                        get(prefix + "mlp.gate_proj.weight", 0),
+                        get(prefix + "mlp.up_proj.weight", 0),
+                    ]
                 ),
-                down=get(p + "mlp.down_proj.weight", 1),
+                down=get(prefix + "mlp.down_proj.weight", 1),
             )
         )
-        for k in [x for x in ckpt if x.startswith(p)]:
-            del ckpt[k]  # free host memory as we go
+        for name in [name for name in ckpt if name.startswith(prefix)]:
+            del ckpt[name]  # free host memory as we go
     embed = get("model.embed_tokens.weight", 0)
     lm_head = (
         embed

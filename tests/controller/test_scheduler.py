@@ -6,11 +6,13 @@ import random
 
 import numpy as np
 
-from swiftllm.controller.engine import Engine, InProcessWorker
+from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import Batch, SchedulerConfig
 from swiftllm.model_config import ModelConfig
+from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import StepCommand, StepResult, i32
 from swiftllm.sampling_params import SamplingParams
+from swiftllm.worker.in_process import InProcessWorker
 
 CFG = ModelConfig(
     "LlamaForCausalLM", 100, 8, 8, 1, 1, 1, 8, 1e-5, 1e4, 4096, False, eos_token_ids=(0,)
@@ -20,8 +22,9 @@ CFG = ModelConfig(
 class FakeWorker:
     """Checks each command's invariants and answers with random tokens (never EOS unless asked)."""
 
-    def __init__(self, num_gpu: int, num_cpu: int, eos_rate: float = 0.0) -> None:
+    def __init__(self, num_gpu: int, num_cpu: int, max_len: int, eos_rate: float = 0.0) -> None:
         self.num_gpu, self.num_cpu, self.eos_rate = num_gpu, num_cpu, eos_rate
+        self.geometry = CacheGeometry(CFG.vocab_size, 16, num_gpu, num_cpu, max_len)
         self.steps: list[StepCommand] = []
 
     def collect(self, result: StepResult) -> StepResult:
@@ -53,7 +56,7 @@ def make_engine(
     max_len: int = 512,
     eos_rate: float = 0.0,
 ) -> tuple[Engine, FakeWorker]:
-    worker = FakeWorker(num_gpu, num_cpu, eos_rate)
+    worker = FakeWorker(num_gpu, num_cpu, max_len, eos_rate)
     sched = SchedulerConfig(
         max_model_len=max_len,
         num_gpu_blocks=num_gpu,

@@ -64,9 +64,8 @@ def test_attention_of_a_mixed_step_matches_torch_backend(dtype: torch.dtype) -> 
     assert out.dtype == dtype and rel_err(out, ref) < tolerance(dtype)
 
 
-@pytest.mark.parametrize(
-    "rows", [17, 48, 65]
-)  # a wide matrix takes the GEMV up to 64 rows, then cuBLAS
+# a wide matrix takes the GEMV up to 64 rows, then cuBLAS
+@pytest.mark.parametrize("rows", [17, 48, 65])
 def test_linear_of_a_wide_matrix_matches_matmul(rows: int) -> None:
     x, w = torch.randn(rows, 64), torch.randn(WIDE, 64)
     assert rel_err(backend_triton.linear(x, w), x.double() @ w.double().T) < tolerance(

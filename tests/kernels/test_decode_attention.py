@@ -42,15 +42,9 @@ def test_decode_padded_rows_write_zeros(splits: int) -> None:
 def test_decode_params_split_small_batches_and_long_contexts() -> None:
     cpu = torch.device("cpu")
     assert da.decode_params(256, 8, 2048, cpu) == (1, da.LONG_CHUNK)  # the batch fills the GPU: v1
-    assert da.decode_params(256, 8, 8192, cpu) == (
-        4,
-        da.LONG_CHUNK,
-    )  # but long contexts still split
-    assert da.decode_params(1, 6, 2048, cpu) == (
-        4,
-        da.MIN_CHUNK,
-    )  # 6 programs for 8 SMs: still split
-    assert da.decode_params(1, 8, 1024, cpu) == (
-        1,
-        da.LONG_CHUNK,
-    )  # one program per SM already: no reduce
+    # but long contexts still split
+    assert da.decode_params(256, 8, 8192, cpu) == (4, da.LONG_CHUNK)
+    # 6 programs for 8 SMs: still split
+    assert da.decode_params(1, 6, 2048, cpu) == (4, da.MIN_CHUNK)
+    # one program per SM already: no reduce
+    assert da.decode_params(1, 8, 1024, cpu) == (1, da.LONG_CHUNK)

@@ -30,9 +30,8 @@ def test_gemv_matches_matmul(dtype: torch.dtype, rows: int, k_dim: int, with_bia
 def test_gemv_with_silu_matches_silu_and_mul_then_matmul(dtype: torch.dtype, rows: int) -> None:
     x = (torch.randn(rows, 2400) * 3).to(dtype)[:, :2200]  # gate_up [rows, 2K], strided rows
     w = torch.randn(41, 1100).to(dtype)
-    ref = torch.nn.functional.linear(
-        backend_torch.silu_and_mul(x).double(), w.double()
-    )  # SiLU rounded as in x
+    # SiLU rounded as in x
+    ref = torch.nn.functional.linear(backend_torch.silu_and_mul(x).double(), w.double())
     out = gemv(x, w, silu=True)
     assert out.shape == (rows, 41) and out.dtype == dtype
     assert rel_err(out, ref) < tolerance(dtype)

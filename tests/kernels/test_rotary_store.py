@@ -42,14 +42,11 @@ def test_rotary_store_matches_rotary_then_store(
     assert rel_err(out, ref_q) < tolerance(dtype)
     written = torch.zeros(blocks, page, dtype=torch.bool)
     written.view(-1)[slots[live]] = True
-    rows = written[:, None, :].expand(
-        -1, kv_heads, -1
-    )  # [blocks, Hkv, page], like the caches less D
+    # [blocks, Hkv, page], like the caches less D
+    rows = written[:, None, :].expand(-1, kv_heads, -1)
     assert rel_err(k_cache[rows], ref_k[rows]) < tolerance(dtype)
-    assert torch.equal(
-        k_cache[~rows], ref_k[~rows]
-    )  # no other slot touched, the padded row's included
+    # no other slot touched, the padded row's included
+    assert torch.equal(k_cache[~rows], ref_k[~rows])
     assert torch.equal(v_cache, ref_v)  # v is copied exactly
-    assert torch.equal(
-        qkv[:, heads * dim :], kv_before
-    )  # k is rotated only on its way into the cache
+    # k is rotated only on its way into the cache
+    assert torch.equal(qkv[:, heads * dim :], kv_before)

@@ -11,9 +11,8 @@ from swiftllm.worker.sampler import draw, uniform
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-@pytest.mark.parametrize(
-    "vocab", [9000, 8192]
-)  # past one chunk and ragged; a whole number of chunks
+# past one chunk and ragged; a whole number of chunks
+@pytest.mark.parametrize("vocab", [9000, 8192])
 def test_same_tokens_as_torch_draw(dtype: torch.dtype, vocab: int) -> None:
     gen = torch.Generator().manual_seed(0)
     logits = (torch.randn(12, vocab, generator=gen) * 3).to(dtype)
@@ -44,7 +43,6 @@ def test_follows_the_distribution() -> None:
     toks = inverse_cdf_sample(
         logits, torch.arange(400), torch.ones(400), torch.from_numpy(u)
     ).numpy()
-    assert np.allclose(
-        np.bincount(toks, minlength=5) / 400, probs.numpy(), atol=0.07
-    )  # ~3 sigma at 400 draws
+    # ~3 sigma at 400 draws
+    assert np.allclose(np.bincount(toks, minlength=5) / 400, probs.numpy(), atol=0.07)
     assert toks[0] == 4 and not (toks == 2).any()  # the zero-mass token is never drawn

@@ -35,7 +35,9 @@ GEO = CacheGeometry(vocab_size=128, block_size=4, num_blocks=16, num_cpu_blocks=
 def base_step() -> StepCommand:
     """A prefill chunk (3 new tokens after 2 cached) and a decode of the last sampled token (-1)."""
     cmd = make_step([7, 9], [[1, 2, 3], [-1]], [5, 9], [[0, 1], [2, 3, 4]])
-    cmd.swap_out, cmd.swap_in, cmd.copy = pairs([[5, 0]]), pairs([[1, 6]]), pairs([[7, 8]])
+    cmd.swap_out = pairs([[5, 0]])
+    cmd.swap_in = pairs([[1, 6]])
+    cmd.copy = pairs([[7, 8]])
     cmd.finished = i32([3])
     return cmd
 
@@ -116,20 +118,15 @@ def steps(draw: st.DrawFn) -> StepCommand:
         return draw(st.lists(elements, min_size=n, max_size=n))
 
     reals = st.floats(-2, 2, width=32)
-    cmd.sample, cmd.top_k, cmd.seed = (
-        i32(per_seq(st.integers(0, 1))),
-        i32(per_seq(st.integers(0, 200))),
-        i32(per_seq(st.integers(-(2**31), 2**31 - 1))),
-    )
-    cmd.temperature, cmd.top_p = (
-        f32(per_seq(st.floats(0, 5, width=32))),
-        f32(per_seq(st.floats(0, 1, exclude_min=True, width=32))),
-    )
-    cmd.presence_penalty, cmd.frequency_penalty = f32(per_seq(reals)), f32(per_seq(reals))
-    cmd.num_logprobs, cmd.penalty_lens = (
-        i32(per_seq(st.integers(-1, 20))),
-        i32(per_seq(st.integers(0, 3))),
-    )
+    cmd.sample = i32(per_seq(st.integers(0, 1)))
+    cmd.top_k = i32(per_seq(st.integers(0, 200)))
+    cmd.seed = i32(per_seq(st.integers(-(2**31), 2**31 - 1)))
+    cmd.temperature = f32(per_seq(st.floats(0, 5, width=32)))
+    cmd.top_p = f32(per_seq(st.floats(0, 1, exclude_min=True, width=32)))
+    cmd.presence_penalty = f32(per_seq(reals))
+    cmd.frequency_penalty = f32(per_seq(reals))
+    cmd.num_logprobs = i32(per_seq(st.integers(-1, 20)))
+    cmd.penalty_lens = i32(per_seq(st.integers(0, 3)))
     cmd.penalty_tokens = i32(
         draw(
             st.lists(
@@ -140,7 +137,9 @@ def steps(draw: st.DrawFn) -> StepCommand:
         )
     )
     pair_list = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=3)
-    cmd.swap_out, cmd.swap_in, cmd.copy = (pairs(draw(pair_list)) for _ in range(3))
+    cmd.swap_out = pairs(draw(pair_list))
+    cmd.swap_in = pairs(draw(pair_list))
+    cmd.copy = pairs(draw(pair_list))
     cmd.finished = i32(draw(st.lists(st.integers(-(2**31), 2**31 - 1), max_size=3)))
     return cmd
 
@@ -219,7 +218,11 @@ def test_replies_roundtrip() -> None:
 
 
 def mutate(**changes: Any) -> Callable[[StepCommand], None]:
-    return lambda cmd: [setattr(cmd, k, v) for k, v in changes.items()]
+    def change(cmd: StepCommand) -> None:
+        for name, value in changes.items():
+            setattr(cmd, name, value)
+
+    return change
 
 
 STEP_REJECTIONS: dict[str, Callable[[StepCommand], None]] = {

@@ -30,12 +30,10 @@ def test_swap_out_in_and_copy_move_whole_blocks_of_every_layer(device: str) -> N
     cache.apply(pairs([(1, 3), (6, 0)]), pairs(), pairs())  # GPU blocks 1, 6 -> CPU blocks 3, 0
     cache.k[:, [1, 6]] = float("nan")
     cache.v[:, [1, 6]] = float("nan")
-    cache.apply(
-        pairs(), pairs([(3, 2), (0, 5)]), pairs([(4, 7)])
-    )  # back into blocks 2 and 5; copy 4 -> 7
+    # back into blocks 2 and 5; copy 4 -> 7
+    cache.apply(pairs(), pairs([(3, 2), (0, 5)]), pairs([(4, 7)]))
     for moved, orig in ((cache.k, k), (cache.v, v)):
         assert torch.equal(moved[:, 2], orig[:, 1]) and torch.equal(moved[:, 5], orig[:, 6])
         assert torch.equal(moved[:, 7], orig[:, 4]) and torch.equal(moved[:, 0], orig[:, 0])
-    assert np.isnan(
-        cache.k[:, 1].cpu().numpy()
-    ).all()  # a block swapped out and not back keeps what it had
+    # a block swapped out and not back keeps what it had
+    assert np.isnan(cache.k[:, 1].cpu().numpy()).all()

@@ -94,9 +94,8 @@ def test_dtype_auto_follows_the_checkpoint_on_cuda_and_is_float32_on_cpu() -> No
         cuda.torch_dtype("float16") == torch.float16
         and cuda.torch_dtype("bfloat16") == torch.bfloat16
     )
-    assert (
-        cuda.torch_dtype("float32") == torch.bfloat16
-    )  # float32 checkpoints serve in bf16 on a GPU
+    # float32 checkpoints serve in bf16 on a GPU
+    assert cuda.torch_dtype("float32") == torch.bfloat16
     assert cpu.torch_dtype("bfloat16") == torch.float32
     assert (
         WorkerConfig(model="m", device="cpu", dtype="bfloat16").torch_dtype("float32")

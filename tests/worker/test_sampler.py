@@ -8,7 +8,7 @@ import torch
 from swiftllm.worker.sampler import apply_penalties, sample, uniform
 
 
-def run(
+def sample_rows(
     logits: torch.Tensor, t: float, p: float = 1.0, k: int = 0, seed: int = 0, pos: int = 0
 ) -> torch.Tensor:
     n = logits.shape[0]
@@ -24,7 +24,7 @@ def run(
 
 def test_greedy_lowest_id_on_ties() -> None:
     logits = torch.tensor([[0.0, 3.0, 1.0, 3.0], [5.0, 5.0, 5.0, 5.0]])
-    assert run(logits, 0.0).tolist() == [1, 0]
+    assert sample_rows(logits, 0.0).tolist() == [1, 0]
 
 
 def test_uniform_is_deterministic_and_spread() -> None:
@@ -38,12 +38,11 @@ def test_uniform_is_deterministic_and_spread() -> None:
 def test_same_seed_same_token_whatever_the_batch() -> None:
     torch.manual_seed(0)
     row = torch.randn(1, 50)
-    alone = run(row, 1.0, seed=7, pos=3)
+    alone = sample_rows(row, 1.0, seed=7, pos=3)
     batch = torch.cat([torch.randn(3, 50), row, torch.randn(4, 50)])
     seeds = np.array([1, 2, 3, 7, 4, 5, 6, 8], np.int32)
-    top_k = np.array(
-        [5, 0, 0, 0, 9, 0, 0, 0], np.int32
-    )  # neighbours with top-k must not change row 3's draw
+    # neighbours with top-k must not change row 3's draw
+    top_k = np.array([5, 0, 0, 0, 9, 0, 0, 0], np.int32)
     for t in (np.ones(8, np.float32), np.array([0, 1, 1, 1, 0, 1, 1, 1], np.float32)):
         got = sample(batch, t, np.ones(8, np.float32), top_k, seeds, np.full(8, 3, np.int32))
         assert got[3] == alone[0]
@@ -68,9 +67,8 @@ def test_distribution_top_k_and_top_p() -> None:
 
     assert np.allclose(freq(1.0, 0), [0.4, 0.3, 0.2, 0.1], atol=0.015)
     assert np.allclose(freq(1.0, 2), [4 / 7, 3 / 7, 0, 0], atol=0.015)
-    assert np.allclose(
-        freq(0.75, 0), [4 / 9, 3 / 9, 2 / 9, 0], atol=0.015
-    )  # smallest set with mass >= 0.75
+    # smallest set with mass >= 0.75
+    assert np.allclose(freq(0.75, 0), [4 / 9, 3 / 9, 2 / 9, 0], atol=0.015)
 
 
 def test_penalties_follow_openai_formula() -> None:
@@ -89,7 +87,7 @@ def test_penalties_follow_openai_formula() -> None:
 def test_a_truncated_row_draws_the_same_among_plain_neighbours() -> None:
     torch.manual_seed(1)
     row = torch.randn(1, 50)
-    alone = run(row, 0.8, p=0.9, k=20, seed=11, pos=5)
+    alone = sample_rows(row, 0.8, p=0.9, k=20, seed=11, pos=5)
     batch = torch.cat([torch.randn(2, 50), row, torch.randn(2, 50)])
     n = 5
     got = sample(

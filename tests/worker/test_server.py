@@ -117,9 +117,8 @@ def test_pipelined_steps_answered_in_order_with_last_token_reference(
 def test_a_failed_step_leaves_no_stale_token_for_the_steps_behind_it(client: WorkerClient) -> None:
     client.send_step(make_step([1], [[5, 6]], [2], [[0]]))  # samples a token for sequence 1
     client.send_step(make_step([1], [[-1]], [3], [[64]]))  # block 64 does not exist
-    client.send_step(
-        make_step([1], [[-1]], [3], [[0]])
-    )  # would otherwise decode from sequence 1's old token
+    # would otherwise decode from sequence 1's old token
+    client.send_step(make_step([1], [[-1]], [3], [[0]]))
     client.recv_step()
     for error_type in ("InvalidRequest", "ValueError"):
         with pytest.raises(WorkerError) as e:
@@ -161,9 +160,8 @@ def test_malformed_requests_get_error_replies_and_the_worker_serves_on(
     sock.connect(client.address)
     epoch = client.epoch
     bad_blocks = make_step([1], [[5, 6]], [2], [[64]])
-    bad_reference = make_step(
-        [77], [[-1]], [1], [[0]]
-    )  # sequence 77 has no sampled token to refer to
+    # sequence 77 has no sampled token to refer to
+    bad_reference = make_step([77], [[-1]], [1], [[0]])
     cases = [
         (b"\x00garbage\xc1", None, "MalformedMessage"),
         (msgpack.packb([1, 2]), None, "MalformedMessage"),

@@ -69,9 +69,8 @@ def test_logits_and_greedy_match_hf(tmp_path: Path, case: str, fmt: str) -> None
     arch, overrides = CASES[case]
     hf = save_tiny_model(tmp_path, arch, **overrides)
     reshard(tmp_path, fmt)
-    ids = torch.randint(
-        0, 128, (40,)
-    ).tolist()  # past llama3's original 16 positions: scaling matters
+    # past llama3's original 16 positions: scaling matters
+    ids = torch.randint(0, 128, (40,)).tolist()
     with torch.no_grad():
         ref = hf(torch.tensor([ids])).logits[0]
     assert rel_err(full_logits(runner_for(tmp_path, max_len=128), ids, [4, 0, 2]), ref) < 1e-4
@@ -89,10 +88,8 @@ def test_list_of_eos_ids_stops_on_each(tmp_path: Path) -> None:
     free = llm.generate([[5, 6, 7]], SamplingParams(max_tokens=20, temperature=0, ignore_eos=True))[
         0
     ].token_ids
-    for k in (
-        2,
-        5,
-    ):  # declare the k-th greedy token an EOS, second in a list: generation stops right there
+    # declare the k-th greedy token an EOS, second in a list: generation stops right there
+    for k in (2, 5):
         (tmp_path / "generation_config.json").write_text(
             json.dumps({"eos_token_id": [127, free[k]]})
         )
@@ -110,12 +107,10 @@ def test_generation_config_defaults_and_context_bounds(tmp_path: Path) -> None:
         json.dumps({"eos_token_id": 2, "temperature": 0.0})
     )
     llm = LLM(str(tmp_path))
-    assert (
-        llm.engine.scheduler.cfg.max_model_len == 64
-    )  # max_position_embeddings bounds the context
-    a = llm.generate(
-        [[5, 6, 7]], SamplingParams(max_tokens=8, ignore_eos=True)
-    )  # temperature from the config: greedy
+    # max_position_embeddings bounds the context
+    assert llm.engine.scheduler.cfg.max_model_len == 64
+    # temperature from the config: greedy
+    a = llm.generate([[5, 6, 7]], SamplingParams(max_tokens=8, ignore_eos=True))
     b = llm.generate([[5, 6, 7]], SamplingParams(max_tokens=8, ignore_eos=True, temperature=0))
     assert a[0].token_ids == b[0].token_ids
     assert LLM(str(tmp_path), max_model_len=32).engine.scheduler.cfg.max_model_len == 32
