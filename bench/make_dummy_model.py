@@ -203,9 +203,16 @@ def make_dummy_model(out: Path, shape: str = "llama3-8b") -> Path:
     tokenizer = build_tokenizer(tokenizer_shape)
     tokenizer.save(str(out / "tokenizer.json"))
     bos_id = tokenizer.token_to_id(tokenizer_shape.bos_token)
-    model_config = {**config, "bos_token_id": bos_id, "eos_token_id": tokenizer_shape.eos_token_ids}
+    # model_type and tokenizer_class: what transformers' Auto classes (and so `vllm serve`) look for
+    model_config = {
+        **config,
+        "model_type": "llama",
+        "bos_token_id": bos_id,
+        "eos_token_id": tokenizer_shape.eos_token_ids,
+    }
     generation_config = {"bos_token_id": bos_id, "eos_token_id": tokenizer_shape.eos_token_ids}
     tokenizer_config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
         "bos_token": tokenizer_shape.bos_token,
         "eos_token": tokenizer_shape.eos_token,
         "chat_template": CHAT_TEMPLATE,

@@ -43,9 +43,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
 import numpy as np
@@ -55,15 +56,25 @@ from workload import DEFAULT_WORKLOAD, WorkloadError, load_workload, random_prom
 MAX_REQUESTS_PER_RATE = 400
 PERCENTILES = (50, 90, 99)
 REQUEST_TIMEOUT_S = 3600.0
+
+
+class PeerFigures(NamedTuple):
+    median_tpot_ms: float
+    p99_ttft_ms: float
+    median_ttft_ms: float
+    output_tokens_per_s: float
+
+
 # vLLM 0.24's `vllm serve` on the H200 (2026-12-01, DESIGN.md): the first 200 requests of the 1000-request
-# file, seed 0, greedy, token budget 16,384; rate -> (median TPOT ms, p99 TTFT ms, median TTFT ms, output tok/s)
+# file, seed 0, greedy, token budget 16,384, by request rate
 VLLM_H200 = {
-    2.0: (5.01, 52.7, 20.8, 414.0),
-    4.0: (5.12, 40.8, 19.8, 818.0),
-    8.0: (5.32, 55.6, 20.4, 1522.0),
-    16.0: (5.73, 45.2, 21.5, 2546.0),
-    math.inf: (11.63, 1069.0, 1054.0, 4499.0),
+    2.0: PeerFigures(5.01, 52.7, 20.8, 414.0),
+    4.0: PeerFigures(5.12, 40.8, 19.8, 818.0),
+    8.0: PeerFigures(5.32, 55.6, 20.4, 1522.0),
+    16.0: PeerFigures(5.73, 45.2, 21.5, 2546.0),
+    math.inf: PeerFigures(11.63, 1069.0, 1054.0, 4499.0),
 }
+T = TypeVar("T")
 
 
 class BenchmarkError(RuntimeError):
@@ -348,7 +359,7 @@ def run_benchmark(config: ServingConfig) -> dict:
     }
 
 
-def event_loop_run(coroutine: object) -> object:
+def event_loop_run(coroutine: Coroutine[Any, Any, T]) -> T:
     """uvloop where installed (as our server uses): the client's own per-chunk cost stays small."""
     try:
         import uvloop
@@ -447,11 +458,11 @@ def print_vllm_comparison(data: dict) -> None:
         reference = VLLM_H200.get(float(row["rate"]))
         if reference is None or not row["completed"]:
             continue
-        tpot, p99_ttft, median_ttft, throughput = reference
         print(
-            f"{row['rate']:>5} {row['tpot_ms']['median'] / tpot:9.2f} "
-            f"{row['ttft_ms']['p99'] / p99_ttft:9.2f} {row['ttft_ms']['median'] / median_ttft:9.2f} "
-            f"{row['output_throughput'] / throughput:10.2f}"
+            f"{row['rate']:>5} {row['tpot_ms']['median'] / reference.median_tpot_ms:9.2f} "
+            f"{row['ttft_ms']['p99'] / reference.p99_ttft_ms:9.2f} "
+            f"{row['ttft_ms']['median'] / reference.median_ttft_ms:9.2f} "
+            f"{row['output_throughput'] / reference.output_tokens_per_s:10.2f}"
         )
 
 

@@ -19,7 +19,7 @@ Measured in the same run, and printed with each temperature's seconds and tokens
   sequences), and that time plus its serial floor, before which the run cannot end.
 --detokenize serves a dummy model dir with bench/make_dummy_model.py's 128,256-entry tokenizer, so outputs are
 detokenized as for a real model (vLLM's LLM does so too); without it the engine returns token ids only.
-Writes results/throughput.json; prints a table last.
+Writes results/throughput[_synthetic][_detokenized].json; prints a table last.
 """
 
 from __future__ import annotations
@@ -239,7 +239,12 @@ def main() -> None:
             }
         )
         print(f"temperature {temperature}: {trace.seconds:.2f} s", flush=True)
-    write_results("throughput", data)
+    name = "throughput"
+    if args.requests is not None:
+        name += "_synthetic"
+    if args.detokenize:
+        name += "_detokenized"
+    write_results(name, data)
     print_table(data, args, vllm_reference(args, len(requests)))
 
 

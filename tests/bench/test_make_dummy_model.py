@@ -67,3 +67,15 @@ def test_construction_is_deterministic(model_dir: Path, tmp_path: Path) -> None:
     assert again == (model_dir / "tokenizer.json").read_bytes()
     config = json.loads((model_dir / "tokenizer_config.json").read_text())
     assert "<|start_header_id|>" in config["chat_template"]
+
+
+def test_transformers_loads_it_as_vllm_would(model_dir: Path) -> None:
+    """`vllm serve DIR --load-format dummy` reads the dir through transformers' Auto classes."""
+    import transformers
+
+    config = transformers.AutoConfig.from_pretrained(model_dir)
+    assert (config.model_type, config.vocab_size) == ("llama", 128_256)
+    hf_tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
+    assert len(hf_tokenizer) == 128_256
+    text = "Serving benchmarks detokenize: naïve café"
+    assert hf_tokenizer(text).input_ids == Tokenizer(model_dir).encode(text)
