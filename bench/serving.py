@@ -33,6 +33,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import itertools
 import json
 import math
 import os
@@ -143,14 +145,48 @@ class Distribution:
 
 
 @dataclass(frozen=True)
+class ServerCounters:
+    """Our server's engine steps during one rate (the difference of two /metrics scrapes): the mean step
+    (schedule + worker + update) beside TPOT shows what the HTTP path adds to each token."""
+
+    steps: int
+    step_ms_mean: float
+    preemptions: int
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Prometheus text format: sample name (labels included) -> value."""
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def server_counters(before: dict[str, float], after: dict[str, float]) -> ServerCounters | None:
+    names = (
+        "swiftllm_step_seconds_count",
+        "swiftllm_step_seconds_sum",
+        "swiftllm_preemptions_total",
+    )
+    if not all(name in before and name in after for name in names):
+        return None  # not our server, or its metrics were renamed
+    steps = int(after[names[0]] - before[names[0]])
+    seconds = after[names[1]] - before[names[1]]
+    preemptions = int(after[names[2]] - before[names[2]])
+    step_ms_mean = seconds / steps * 1e3 if steps else math.nan
+    return ServerCounters(steps, step_ms_mean, preemptions)
+
+
+@dataclass(frozen=True)
 class RateResult:
     rate: float
     duration_s: float
     completed: int
     failed: int
-    incomplete: (
-        int  # completed with fewer or more output tokens than max_tokens (ignore_eos asks exactly)
-    )
+    # completed with fewer or more output tokens than max_tokens (ignore_eos asks for exactly that many)
+    incomplete: int
     input_tokens: int
     output_tokens: int
     request_throughput: float  # completed requests / s
@@ -162,6 +198,7 @@ class RateResult:
     e2e_ms: Distribution
     client_cpu_fraction: float  # the client's CPU seconds / duration
     errors: list[str]  # the first few failures' messages
+    server: ServerCounters | None = None  # from our server's /metrics; None for other servers
 
     def to_json(self) -> dict:
         """A dict for json.dumps: the rate as a string ("inf"), a missing value (NaN) as null."""
@@ -169,6 +206,8 @@ class RateResult:
         data["rate"] = rate_name(self.rate)
         for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
             data[key] = {k: None if math.isnan(v) else v for k, v in data[key].items()}
+        if self.server is not None and math.isnan(self.server.step_ms_mean):
+            data["server"]["step_ms_mean"] = None
         return data
 
 
@@ -188,7 +227,7 @@ def summarize(
         for r in done
         if r.output_tokens > 1
     ]
-    itls = [later - earlier for r in done for earlier, later in pairwise(r.chunk_times)]
+    itls = [later - earlier for r in done for earlier, later in itertools.pairwise(r.chunk_times)]
     input_tokens = sum(r.prompt_len for r in done)
     output_tokens = sum(r.output_tokens for r in done)
     return RateResult(
@@ -209,10 +248,6 @@ def summarize(
         client_cpu_fraction=client_cpu_s / duration_s,
         errors=[r.error for r in records if r.error][:5],
     )
-
-
-def pairwise(values: list[float]) -> Iterator[tuple[float, float]]:
-    return zip(values, values[1:])
 
 
 def arrival_offsets(num_requests: int, rate: float, burstiness: float, seed: int) -> list[float]:
@@ -283,6 +318,7 @@ async def run_rate(
     config: ServingConfig,
 ) -> RateResult:
     offsets = arrival_offsets(len(specs), rate, config.burstiness, config.seed)
+    metrics_before = await scrape_metrics(session, config.base_url)
     cpu_start = time.process_time()
     start = time.perf_counter()
 
@@ -294,7 +330,21 @@ async def run_rate(
 
     records = await asyncio.gather(*(send_at(spec, offset) for spec, offset in zip(specs, offsets)))
     duration = time.perf_counter() - start
-    return summarize(list(records), duration, rate, time.process_time() - cpu_start)
+    client_cpu_s = time.process_time() - cpu_start
+    result = summarize(list(records), duration, rate, client_cpu_s)
+    counters = server_counters(metrics_before, await scrape_metrics(session, config.base_url))
+    return dataclasses.replace(result, server=counters)
+
+
+async def scrape_metrics(session: aiohttp.ClientSession, base_url: str) -> dict[str, float]:
+    """GET /metrics parsed; empty where the server has none (or another format)."""
+    try:
+        async with session.get(f"{base_url.rstrip('/')}/metrics") as response:
+            if response.status != 200:
+                return {}
+            return parse_metrics(await response.text())
+    except (aiohttp.ClientError, ValueError):
+        return {}
 
 
 async def first_model(session: aiohttp.ClientSession, base_url: str) -> str:
@@ -302,7 +352,12 @@ async def first_model(session: aiohttp.ClientSession, base_url: str) -> str:
         if response.status != 200:
             raise BenchmarkError(f"GET {base_url}/v1/models answered {response.status}")
         listing = await response.json()
-    return listing["data"][0]["id"]
+    try:
+        return listing["data"][0]["id"]
+    except (KeyError, IndexError, TypeError):
+        raise BenchmarkError(
+            f"GET {base_url}/v1/models listed no model: {listing!r:.200}"
+        ) from None
 
 
 async def run_all(config: ServingConfig, specs: list[RequestSpec]) -> tuple[str, list[RateResult]]:
@@ -478,12 +533,12 @@ def print_table(data: dict) -> None:
     )
     spread = f"{'mean':>7} {'med':>7} {'p90':>7} {'p99':>7}"
     print(
-        f"{'':>5} {'':>8} {'':>6} {'':>9} {'':>4} | {'TTFT':^31} | {'TPOT':^31} | {'ITL':^31} | "
-        f"{'E2E':^31}"
+        f"{'':>5} {'':>8} {'':>6} {'':>9} {'':>4} {'server':^13} | {'TTFT':^31} | {'TPOT':^31} | "
+        f"{'ITL':^31} | {'E2E':^31}"
     )
     print(
-        f"{'rate':>5} {'done':>8} {'req/s':>6} {'out tok/s':>9} {'cpu%':>4} | {spread} | {spread} | "
-        f"{spread} | {spread}"
+        f"{'rate':>5} {'done':>8} {'req/s':>6} {'out tok/s':>9} {'cpu%':>4} {'steps':>6} "
+        f"{'step':>6} | {spread} | {spread} | {spread} | {spread}"
     )
     for row in data["rates"]:
         cells = []
@@ -493,11 +548,17 @@ def print_table(data: dict) -> None:
                 " ".join(milliseconds(values[k]) for k in ("mean", "median", "p90", "p99"))
             )
         done = f"{row['completed']}/{row['completed'] + row['failed']}"
+        server = row["server"] or {"steps": "-", "step_ms_mean": None}
+        step_ms = milliseconds(server["step_ms_mean"])[1:]
         print(
             f"{row['rate']:>5} {done:>8} {row['request_throughput']:6.2f} "
-            f"{row['output_throughput']:9.0f} {row['client_cpu_fraction'] * 100:4.0f} | "
-            + " | ".join(cells)
+            f"{row['output_throughput']:9.0f} {row['client_cpu_fraction'] * 100:4.0f} "
+            f"{server['steps']:>6} {step_ms} | " + " | ".join(cells)
         )
+    print(
+        "cpu%: the client's CPU time / the rate's duration; server steps and mean step ms: our "
+        "engine's (schedule + worker + update) from /metrics"
+    )
     for row in data["rates"]:
         if row["failed"] or row["incomplete"]:
             print(

@@ -7,16 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from make_dummy_model import LLAMA3_TOKENIZER, build_tokenizer, make_dummy_model
-from shapes import LLAMA3_8B, parameter_count
+from bench_scripts import load_script
 
 from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
 from swiftllm.model_config import ModelConfig
 
+dummy = load_script("make_dummy_model")
+shapes = load_script("shapes")
+
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_dummy_model(tmp_path_factory.mktemp("llama3-8b"), "llama3-8b")
+    return dummy.make_dummy_model(tmp_path_factory.mktemp("llama3-8b"), "llama3-8b")
 
 
 def test_the_dir_is_a_llama3_8b_model(model_dir: Path) -> None:
@@ -24,7 +26,7 @@ def test_the_dir_is_a_llama3_8b_model(model_dir: Path) -> None:
     assert config.vocab_size == 128_256
     assert (config.hidden_size, config.num_layers, config.num_kv_heads) == (4096, 32, 8)
     assert config.eos_token_ids == (128001, 128008, 128009)
-    assert parameter_count(LLAMA3_8B) == 8_030_261_248  # Llama-3-8B's published size
+    assert shapes.parameter_count(shapes.LLAMA3_8B) == 8_030_261_248  # Llama-3-8B's published size
 
 
 def test_full_size_vocabulary_with_llama3_special_ids(model_dir: Path) -> None:
@@ -62,7 +64,7 @@ def test_random_ids_detokenize_as_a_stream(model_dir: Path) -> None:
 
 
 def test_construction_is_deterministic(model_dir: Path, tmp_path: Path) -> None:
-    build_tokenizer(LLAMA3_TOKENIZER).save(str(tmp_path / "tokenizer.json"))
+    dummy.build_tokenizer(dummy.LLAMA3_TOKENIZER).save(str(tmp_path / "tokenizer.json"))
     again = (tmp_path / "tokenizer.json").read_bytes()
     assert again == (model_dir / "tokenizer.json").read_bytes()
     config = json.loads((model_dir / "tokenizer_config.json").read_text())

@@ -4,7 +4,6 @@ against our CPU server (the embedded SmolLM2) started the way --launch starts on
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import math
 import shlex
@@ -15,15 +14,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from bench_scripts import load_script
 
 from swiftllm.worker.gguf_import import ensure_default_model
 
-# loaded under its own name: `serving` is tests/controller/serving.py to the REST tests
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "serving.py"
-SPEC = importlib.util.spec_from_file_location("bench_serving", SCRIPT)
-serving = importlib.util.module_from_spec(SPEC)
-sys.modules["bench_serving"] = serving
-SPEC.loader.exec_module(serving)
+serving = load_script("serving", "bench_serving")
 
 SMOLLM2_VOCAB = 49152
 LENGTHS = [[12, 4], [30, 6], [5, 3], [20, 1], [40, 5], [8, 6]]
@@ -91,6 +86,21 @@ def test_sse_lines_parse_as_vllm_reads_them() -> None:
     broken = serving.RequestRecord(4, 3)
     assert serving.parse_chunk(broken, b'data: {"error": {"message": "engine died"}}', 0.1)
     assert (broken.error, broken.ok) == ("engine died", False)
+
+
+def test_server_counters_are_differences_of_two_scrapes() -> None:
+    before = serving.parse_metrics(
+        "# HELP swiftllm_step_seconds Engine step time\n"
+        "swiftllm_step_seconds_count 10.0\n"
+        "swiftllm_step_seconds_sum 0.5\n"
+        "swiftllm_preemptions_total 2.0\n"
+        'swiftllm_requests_total{finish_reason="length"} 3.0\n'
+    )
+    assert before['swiftllm_requests_total{finish_reason="length"}'] == 3.0
+    after = {**before, "swiftllm_step_seconds_count": 30.0, "swiftllm_step_seconds_sum": 1.5}
+    after["swiftllm_preemptions_total"] = 5.0
+    assert serving.server_counters(before, after) == serving.ServerCounters(20, 50.0, 3)
+    assert serving.server_counters({}, after) is None  # another server: no counters
 
 
 def test_arrivals_are_seeded_poisson_and_scale_with_rate() -> None:
@@ -185,6 +195,8 @@ def test_live_run_completes_every_request(server_url: str, tmp_path: Path) -> No
         assert row["e2e_ms"]["p99"] <= row["duration_s"] * 1e3
         assert row["tpot_ms"]["median"] > 0
         assert row["request_throughput"] == pytest.approx(6 / row["duration_s"])
+        assert row["server"]["steps"] >= max(output for _, output in LENGTHS)
+        assert row["server"]["step_ms_mean"] > 0
     last_arrival = serving.arrival_offsets(6, 4.0, 1.0, seed=0)[-1]
     assert data["rates"][1]["duration_s"] >= last_arrival
 

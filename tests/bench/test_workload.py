@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from workload import (
-    DEFAULT_WORKLOAD,
-    RequestLengths,
-    WorkloadError,
-    load_workload,
-    random_prompts,
-)
+from bench_scripts import load_script
+
+workload = load_script("workload")
+DEFAULT_WORKLOAD = workload.DEFAULT_WORKLOAD
+RequestLengths = workload.RequestLengths
+WorkloadError = workload.WorkloadError
+load_workload = workload.load_workload
+random_prompts = workload.random_prompts
 
 
 def write(path: Path, content: object) -> Path:
