@@ -59,7 +59,9 @@ class Workload:
 class RunTrace:
     seconds: float
     output_tokens: int
+    steps: int  # engine steps
     watched_first_token_s: float  # after the run began
+    watched_first_token_step: int  # the engine step (from 1) that read it back
 
 
 def lengths(rng: np.random.Generator, n: int, total: int) -> np.ndarray:
@@ -103,13 +105,17 @@ def timed_generate(
     seqs = [engine.add_request(prompt, p) for prompt, p in zip(prompts, params)]
     watched_seq = seqs[watched]
     first_token_at = None
+    first_token_step = 0
+    steps = 0
     while engine.has_work:
         stepped = engine.step()
+        steps += 1
         if first_token_at is None and watched_seq in stepped:
             first_token_at = time.perf_counter()
+            first_token_step = steps
     end = time.perf_counter()
     output_tokens = sum(len(seq.output_ids) for seq in seqs)
-    return RunTrace(end - start, output_tokens, first_token_at - start)
+    return RunTrace(end - start, output_tokens, steps, first_token_at - start, first_token_step)
 
 
 def batch1_step_ms(llm: LLM, prompt: list[int], repeats: int = 3) -> float:
@@ -234,7 +240,9 @@ def main() -> None:
                 "total_tokens_per_s": (prompt_tokens + output_tokens) / trace.seconds,
                 "output_tokens_per_s": output_tokens / trace.seconds,
                 "x_compute_floor": trace.seconds / data["compute_floor_s"],
+                "steps": trace.steps,
                 "longest_first_token_s": trace.watched_first_token_s,
+                "longest_first_token_step": trace.watched_first_token_step,
                 "longest_bound_s": bound,
             }
         )
