@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-import datetime
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import torch
+from run_info import RESULTS, git_commit, utc_now
+from shapes import LLAMA3_8B, SMOLLM2  # noqa: F401 (the scripts import the shapes from here)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-RESULTS = Path(os.environ.get("BENCH_OUT") or Path(__file__).parent / "results")
 
-LLAMA3_8B = dict(
-    architectures=["LlamaForCausalLM"],
-    hidden_size=4096,
-    intermediate_size=14336,
-    num_hidden_layers=32,
-    num_attention_heads=32,
-    num_key_value_heads=8,
-    vocab_size=128256,
-    max_position_embeddings=131072,
-    rms_norm_eps=1e-5,
-    rope_theta=500000.0,
-    tie_word_embeddings=False,
-    torch_dtype="bfloat16",
-)
-SMOLLM2 = dict(
-    architectures=["LlamaForCausalLM"],
-    hidden_size=576,
-    intermediate_size=1536,
-    num_hidden_layers=30,
-    num_attention_heads=9,
-    num_key_value_heads=3,
-    vocab_size=49152,
-    max_position_embeddings=8192,
-    rms_norm_eps=1e-5,
-    rope_theta=100000.0,
-    tie_word_embeddings=True,
-    torch_dtype="bfloat16",
-)
 # vLLM 0.24.0 on the same H100 (DESIGN.md): decode ms/step by batch, Llama-3-8B shape, 1024-token prompts
 VLLM_DECODE_MS = {1: 6.15, 8: 6.60, 32: 8.11, 64: 9.71, 128: 13.7, 256: 20.95}
 
@@ -64,20 +34,12 @@ def model_bytes(w: object) -> int:
 
 def device_info() -> dict:
     props = torch.cuda.get_device_properties(0)
-    commit = os.environ.get("SWIFTLLM_COMMIT")
-    if not commit:
-        try:
-            commit = subprocess.check_output(
-                ["git", "rev-parse", "--short", "HEAD"], text=True
-            ).strip()
-        except (OSError, subprocess.CalledProcessError):
-            commit = "unknown"
     return {
         "device": props.name,
         "sms": props.multi_processor_count,
         "torch": torch.__version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": commit,
+        "date": utc_now(),
+        "commit": git_commit(),
     }
 
 

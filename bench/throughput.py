@@ -1,26 +1,67 @@
-"""Offline throughput the way DESIGN.md's vLLM figure was taken: 1000 requests submitted at once, ignore_eos,
-Llama-3-8B shape with dummy bf16 weights, 199,305 prompt + 198,953 output tokens in all.
+"""Offline throughput the way DESIGN.md's vLLM figure was taken: every request submitted at once, ignore_eos,
+Llama-3-8B shape with dummy bf16 weights, random token-id prompts.
 
-    PYTHONPATH=. python3 bench/throughput.py [--requests 1000] [--max-batched-tokens 16384]
+    PYTHONPATH=. python3 bench/throughput.py [--workload FILE] [--num-requests N] [--temperatures 0,1]
+                                             [--max-batched-tokens 16384] [--max-num-seqs 256] [--detokenize]
+    PYTHONPATH=. python3 bench/throughput.py --requests 1000   # the synthetic set instead of a file
 
-No ShareGPT file is reachable here, so the lengths are synthetic: log-normal (sigma 1), clipped to [4, 1024],
-rescaled so that the totals equal the set vLLM ran (means ~199 prompt and ~199 output tokens per request).
-Runs greedy and temperature 1.0 (vLLM's throughput benchmark samples at temperature 1.0). Writes
-results/throughput.json; prints a table last, with vLLM's 25.6 s (15,564 total tokens/s) beside it.
+The workload is a file of [input_len, output_len] pairs (default bench/sharegpt_like_1000.json: 199,305 prompt
++ 198,953 output tokens), or with --requests N the former synthetic set: log-normal lengths (sigma 1) clipped
+to [4, 1024] and rescaled to the file's totals (no peer ran those lengths: no vLLM column for them).
+
+Measured in the same run, and printed with each temperature's seconds and tokens/s:
+- the compute floor: 2 x parameters FLOPs per prompt or output token / the 8192^3 bf16 matmul rate
+  (attention left out; the embedding and the prompt rows' LM head counted, as vLLM's figures count them);
+- the longest request's serial-decode floor: its output length x the batch-1 decode step measured here
+  ((t(129) - t(1)) / 128 for its prompt alone), and x the weight-read floor (streamed weight bytes / copy
+  bandwidth), because its tokens come one step at a time however wide the batch;
+- when that request was admitted: its first token, seconds after the run began (read off the engine's
+  sequences), and that time plus its serial floor, before which the run cannot end.
+--detokenize serves a dummy model dir with bench/make_dummy_model.py's 128,256-entry tokenizer, so outputs are
+detokenized as for a real model (vLLM's LLM does so too); without it the engine returns token ids only.
+Writes results/throughput[_synthetic][_detokenized].json; prints a table last.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from common import LLAMA3_8B, ceilings, config_dir, device_info, write_results
+from make_dummy_model import make_dummy_model
+from shapes import parameter_count
+from workload import DEFAULT_WORKLOAD, RequestLengths, load_workload, random_prompts
 
 from swiftllm.llm import LLM
 from swiftllm.sampling_params import SamplingParams
 
-PROMPT_TOKENS, OUTPUT_TOKENS, VLLM_S = 199_305, 198_953, 25.6
+# the synthetic set's totals: those of the 1000-request file
+PROMPT_TOKENS = 199_305
+OUTPUT_TOKENS = 198_953
+# vLLM 0.24 on the H200 (2026-12-01, DESIGN.md) on the whole 1000-request file: its fastest run at each
+# temperature; the "vLLM s / ours" column is printed only for that workload (and is meaningful on an H200)
+VLLM_FILE_S = {0.0: 21.83, 1.0: 21.15}
+DECODE_PROBE_TOKENS = 129  # the batch-1 step is (t(129) - t(1)) / 128, as bench/latency.py takes it
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    requests: list[RequestLengths]
+    prompts: list[list[int]]
+
+
+@dataclass(frozen=True)
+class RunTrace:
+    seconds: float
+    output_tokens: int
+    steps: int  # engine steps
+    watched_first_token_s: float  # after the run began
+    watched_first_token_step: int  # the engine step (from 1) that read it back
 
 
 def lengths(rng: np.random.Generator, n: int, total: int) -> np.ndarray:
@@ -38,67 +79,225 @@ def lengths(rng: np.random.Generator, n: int, total: int) -> np.ndarray:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=1000)
-    ap.add_argument("--max-batched-tokens", type=int, default=16384)
-    args = ap.parse_args()
+def synthetic_workload(num_requests: int) -> Workload:
+    """The former default: log-normal lengths scaled to vLLM's ShareGPT totals (same draws as before)."""
     rng = np.random.default_rng(0)
-    scale = args.requests / 1000
-    p_lens = lengths(rng, args.requests, int(PROMPT_TOKENS * scale))
-    o_lens = lengths(rng, args.requests, int(OUTPUT_TOKENS * scale))
-    prompts = [rng.integers(0, LLAMA3_8B["vocab_size"], n).tolist() for n in p_lens]
+    scale = num_requests / 1000
+    input_lens = lengths(rng, num_requests, int(PROMPT_TOKENS * scale))
+    output_lens = lengths(rng, num_requests, int(OUTPUT_TOKENS * scale))
+    prompts = [rng.integers(0, LLAMA3_8B["vocab_size"], n).tolist() for n in input_lens]
+    requests = [RequestLengths(int(i), int(o)) for i, o in zip(input_lens, output_lens)]
+    return Workload(f"synthetic log-normal x{num_requests}", requests, prompts)
+
+
+def file_workload(path: Path, num_requests: int | None) -> Workload:
+    requests = load_workload(path, num_requests)
+    prompts = random_prompts([r.input_len for r in requests], LLAMA3_8B["vocab_size"], seed=0)
+    return Workload(f"{path.name} x{len(requests)}", requests, prompts)
+
+
+def timed_generate(
+    llm: LLM, prompts: list[list[int]], params: list[SamplingParams], watched: int
+) -> RunTrace:
+    """LLM.generate's loop, also noting when request `watched` got its first token."""
+    engine = llm.engine
+    start = time.perf_counter()
+    seqs = [engine.add_request(prompt, p) for prompt, p in zip(prompts, params)]
+    watched_seq = seqs[watched]
+    first_token_at = None
+    first_token_step = 0
+    steps = 0
+    while engine.has_work:
+        stepped = engine.step()
+        steps += 1
+        if first_token_at is None and watched_seq in stepped:
+            first_token_at = time.perf_counter()
+            first_token_step = steps
+    end = time.perf_counter()
+    output_tokens = sum(len(seq.output_ids) for seq in seqs)
+    return RunTrace(end - start, output_tokens, steps, first_token_at - start, first_token_step)
+
+
+def batch1_step_ms(llm: LLM, prompt: list[int], repeats: int = 3) -> float:
+    """The decode step of one request alone, after its prompt: (median t(129) - median t(1)) / 128."""
+
+    def seconds(max_tokens: int) -> float:
+        params = SamplingParams(max_tokens=max_tokens, ignore_eos=True, temperature=0.0)
+        start = time.perf_counter()
+        llm.generate([prompt], params)
+        return time.perf_counter() - start
+
+    seconds(DECODE_PROBE_TOKENS)  # warm-up at this length
+    one = float(np.median([seconds(1) for _ in range(repeats)]))
+    many = float(np.median([seconds(DECODE_PROBE_TOKENS) for _ in range(repeats)]))
+    return (many - one) / (DECODE_PROBE_TOKENS - 1) * 1e3
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    source = ap.add_mutually_exclusive_group()
+    source.add_argument(
+        "--workload",
+        type=Path,
+        default=None,
+        help=f"file of [input_len, output_len] pairs (default {DEFAULT_WORKLOAD.name})",
+    )
+    source.add_argument(
+        "--requests",
+        type=int,
+        default=None,
+        help="the synthetic log-normal set of N requests instead of a file",
+    )
+    ap.add_argument("--num-requests", type=int, default=None, help="the file's first N pairs")
+    ap.add_argument("--temperatures", default="0,1", help="one timed run per temperature")
+    ap.add_argument("--max-batched-tokens", type=int, default=16384)
+    ap.add_argument("--max-num-seqs", type=int, default=256)
+    ap.add_argument(
+        "--detokenize", action="store_true", help="serve a dummy model dir with a tokenizer"
+    )
+    args = ap.parse_args()
+    if args.requests is not None and args.num_requests is not None:
+        ap.error("--num-requests selects from a workload file; --requests is the synthetic set")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if args.requests is not None:
+        workload = synthetic_workload(args.requests)
+    else:
+        workload = file_workload(args.workload or DEFAULT_WORKLOAD, args.num_requests)
+    requests = workload.requests
+    prompt_tokens = sum(r.input_len for r in requests)
+    output_tokens = sum(r.output_len for r in requests)
+    longest = max(range(len(requests)), key=lambda i: requests[i].output_len)
+    longest_context = max(r.input_len + r.output_len for r in requests)
+    temperatures = [float(t) for t in args.temperatures.split(",")]
+    params_per_token = parameter_count(LLAMA3_8B)
+    streamed_bytes = 2 * (params_per_token - LLAMA3_8B["vocab_size"] * LLAMA3_8B["hidden_size"])
+
     data = {
         **device_info(),
         "shape": "Llama-3-8B (dummy bf16)",
-        "requests": args.requests,
-        "prompt_tokens": int(p_lens.sum()),
-        "output_tokens": int(o_lens.sum()),
+        "workload": workload.name,
+        "requests": len(requests),
+        "prompt_tokens": prompt_tokens,
+        "output_tokens": output_tokens,
         "max_num_batched_tokens": args.max_batched_tokens,
+        "max_num_seqs": args.max_num_seqs,
+        "detokenize": args.detokenize,
+        "parameters": params_per_token,
         "ceilings": ceilings(),
         "runs": [],
     }
+    ceil = data["ceilings"]
+    if args.detokenize:
+        model_dir = str(make_dummy_model(Path(tempfile.mkdtemp(prefix="swiftllm-bench-"))))
+    else:
+        model_dir = config_dir(LLAMA3_8B)
     llm = LLM(
-        config_dir(LLAMA3_8B),
+        model_dir,
         load_format="dummy",
         dtype="bfloat16",
-        max_model_len=4096,
+        max_model_len=max(4096, longest_context),
+        max_num_seqs=args.max_num_seqs,
         max_num_batched_tokens=args.max_batched_tokens,
     )
     # warm-up at full steps and batches too: the caching allocator grows and the sampling kernel compiles outside
     # the timed runs (with only 8 short requests, the first timed run paid for them: 23.4 s against 21.1)
-    llm.generate(prompts[:256], SamplingParams(max_tokens=8, ignore_eos=True, temperature=1.0))
-    for temperature in (0.0, 1.0):
+    warmup = SamplingParams(max_tokens=8, ignore_eos=True, temperature=1.0)
+    llm.generate(workload.prompts[:256], warmup)
+    step_ms = batch1_step_ms(llm, workload.prompts[longest])
+    weight_read_ms = streamed_bytes / ceil["copy_bw_Bps"] * 1e3
+    longest_out = requests[longest].output_len
+    data["compute_floor_s"] = (
+        2 * params_per_token * (prompt_tokens + output_tokens) / ceil["matmul_flops"]
+    )
+    data["longest"] = {
+        "index": longest,
+        "input_len": requests[longest].input_len,
+        "output_len": longest_out,
+        "batch1_step_ms": step_ms,
+        "weight_read_ms": weight_read_ms,
+        "serial_floor_s": longest_out * step_ms / 1e3,
+        "serial_weight_floor_s": longest_out * weight_read_ms / 1e3,
+    }
+    for temperature in temperatures:
         params = [
-            SamplingParams(max_tokens=int(n), ignore_eos=True, temperature=temperature, seed=i)
-            for i, n in enumerate(o_lens)
+            SamplingParams(
+                max_tokens=r.output_len, ignore_eos=True, temperature=temperature, seed=i
+            )
+            for i, r in enumerate(requests)
         ]
-        t0 = time.perf_counter()
-        outs = llm.generate(prompts, params)
-        elapsed = time.perf_counter() - t0
-        assert sum(len(o.token_ids) for o in outs) == o_lens.sum()
-        total = p_lens.sum() + o_lens.sum()
+        trace = timed_generate(llm, workload.prompts, params, longest)
+        assert trace.output_tokens == output_tokens, (trace.output_tokens, output_tokens)
+        # its remaining tokens come one decode step at a time after its first
+        bound = trace.watched_first_token_s + (longest_out - 1) * step_ms / 1e3
         data["runs"].append(
             {
                 "temperature": temperature,
-                "seconds": elapsed,
-                "total_tokens_per_s": total / elapsed,
-                "output_tokens_per_s": o_lens.sum() / elapsed,
+                "seconds": trace.seconds,
+                "total_tokens_per_s": (prompt_tokens + output_tokens) / trace.seconds,
+                "output_tokens_per_s": output_tokens / trace.seconds,
+                "x_compute_floor": trace.seconds / data["compute_floor_s"],
+                "steps": trace.steps,
+                "longest_first_token_s": trace.watched_first_token_s,
+                "longest_first_token_step": trace.watched_first_token_step,
+                "longest_bound_s": bound,
             }
         )
-        print(f"temperature {temperature}: {elapsed:.2f} s", flush=True)
-    write_results("throughput", data)
+        print(f"temperature {temperature}: {trace.seconds:.2f} s", flush=True)
+    name = "throughput"
+    if args.requests is not None:
+        name += "_synthetic"
+    if args.detokenize:
+        name += "_detokenized"
+    write_results(name, data)
+    print_table(data, args, vllm_reference(args, len(requests)))
+
+
+def vllm_reference(args: argparse.Namespace, num_requests: int) -> dict[float, float]:
+    """vLLM's seconds by temperature where it ran this very workload (the whole file, on the H200)."""
+    if args.requests is not None:  # no peer ran the synthetic lengths
+        return {}
+    path = (args.workload or DEFAULT_WORKLOAD).resolve()
+    if path == DEFAULT_WORKLOAD.resolve() and num_requests == 1000:
+        return dict(VLLM_FILE_S)
+    return {}
+
+
+def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]) -> None:
+    ceil = data["ceilings"]
+    longest = data["longest"]
     print(
-        f"\n{data['device']}  commit {data['commit']}  {args.requests} requests, {data['prompt_tokens']} prompt + "
-        f"{data['output_tokens']} output tokens, token budget {args.max_batched_tokens}"
+        f"\n{data['device']}  commit {data['commit']}  {data['workload']}: {data['prompt_tokens']} prompt + "
+        f"{data['output_tokens']} output tokens, token budget {args.max_batched_tokens}, "
+        f"max {args.max_num_seqs} seqs{', detokenized' if args.detokenize else ''}"
     )
-    print(f"{'run':>16} {'s':>7} {'total tok/s':>12} {'output tok/s':>13} {'vLLM s / ours':>14}")
-    for r in data["runs"]:
+    print(
+        f"compute floor {data['compute_floor_s']:.2f} s (2 x {data['parameters'] / 1e9:.2f} GFLOP a token "
+        f"at {ceil['matmul_flops'] / 1e12:.0f} TFLOP/s); copy {ceil['copy_bw_Bps'] / 1e12:.2f} TB/s"
+    )
+    print(
+        f"longest request #{longest['index']} ({longest['input_len']} in, {longest['output_len']} out): "
+        f"serial floor {longest['serial_floor_s']:.2f} s at the measured batch-1 step "
+        f"{longest['batch1_step_ms']:.2f} ms, {longest['serial_weight_floor_s']:.2f} s at the weight read "
+        f"{longest['weight_read_ms']:.2f} ms"
+    )
+    header = (
+        f"{'run':>16} {'s':>7} {'total tok/s':>12} {'output tok/s':>13} {'x floor':>8} "
+        f"{'longest 1st tok s':>18} {'+ serial s':>11} {'vLLM s / ours':>14}"
+    )
+    print(header)
+    for run in data["runs"]:
+        reference = vllm_s.get(run["temperature"])
+        ratio = f"{reference / run['seconds']:14.2f}" if reference else f"{'-':>14}"
         print(
-            f"{'temperature ' + str(r['temperature']):>16} {r['seconds']:7.2f} {r['total_tokens_per_s']:12.0f} "
-            f"{r['output_tokens_per_s']:13.0f} {VLLM_S * scale / r['seconds']:14.2f}"
+            f"{'temperature ' + str(run['temperature']):>16} {run['seconds']:7.2f} "
+            f"{run['total_tokens_per_s']:12.0f} {run['output_tokens_per_s']:13.0f} "
+            f"{run['x_compute_floor']:8.2f} {run['longest_first_token_s']:18.2f} "
+            f"{run['longest_bound_s']:11.2f} {ratio}"
         )
-    print(f"{'vLLM 0.24':>16} {VLLM_S:7.2f} {15564:12d} {7775:13d}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,218 @@
+"""bench/serving.py: its metrics against hand-computed values, its SSE parsing, its arrivals, and a short run
+against our CPU server (the embedded SmolLM2) started the way --launch starts one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import shlex
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from bench_scripts import load_script
+
+from swiftllm.worker.gguf_import import ensure_default_model
+
+serving = load_script("serving", "bench_serving")
+
+SMOLLM2_VOCAB = 49152
+LENGTHS = [[12, 4], [30, 6], [5, 3], [20, 1], [40, 5], [8, 6]]
+
+
+def record(
+    chunk_times: list[float], max_tokens: int, usage: int | None = None, prompt_len: int = 10
+) -> serving.RequestRecord:
+    return serving.RequestRecord(prompt_len, max_tokens, list(chunk_times), usage)
+
+
+def stats(distribution: serving.Distribution) -> tuple[float, float, float, float]:
+    return (distribution.mean, distribution.median, distribution.p90, distribution.p99)
+
+
+def test_metrics_match_hand_computed_values() -> None:
+    records = [
+        record([0.1, 0.2, 0.4], max_tokens=3, usage=3, prompt_len=10),
+        record([0.3, 0.35], max_tokens=4, prompt_len=20),  # no usage: 2 chunks = 2 tokens
+        record([0.2], max_tokens=1, usage=1, prompt_len=30),  # one token: no TPOT, no ITL
+        serving.RequestRecord(50, 5, [0.05], None, "HTTP 400: bad"),  # failed: left out
+    ]
+    result = serving.summarize(records, duration_s=2.0, rate=4.0, client_cpu_s=0.5)
+    assert (result.completed, result.failed, result.incomplete) == (3, 1, 1)
+    assert (result.input_tokens, result.output_tokens) == (60, 6)
+    assert result.request_throughput == pytest.approx(1.5)
+    assert result.output_throughput == pytest.approx(3.0)
+    assert result.total_token_throughput == pytest.approx(33.0)
+    assert result.client_cpu_fraction == pytest.approx(0.25)
+    assert result.errors == ["HTTP 400: bad"]
+    # TTFT 100, 300, 200 ms; percentiles interpolate linearly between order statistics (numpy's default)
+    assert stats(result.ttft_ms) == pytest.approx((200.0, 200.0, 280.0, 298.0))
+    # TPOT: (400 - 100) / 2 = 150, (350 - 300) / 1 = 50
+    assert stats(result.tpot_ms) == pytest.approx((100.0, 100.0, 140.0, 149.0))
+    # ITL: 100, 200, 50
+    assert stats(result.itl_ms) == pytest.approx((350 / 3, 100.0, 180.0, 198.0))
+    # E2E: the last chunk, 400, 350, 200
+    assert stats(result.e2e_ms) == pytest.approx((950 / 3, 350.0, 390.0, 399.0))
+
+
+def test_no_completed_request_gives_null_metrics() -> None:
+    failed = serving.RequestRecord(5, 5, [], None, "ClientConnectorError: refused")
+    result = serving.summarize([failed], duration_s=1.0, rate=math.inf)
+    assert (result.completed, result.failed) == (0, 1)
+    as_json = result.to_json()
+    assert as_json["rate"] == "inf"
+    assert as_json["ttft_ms"] == {"mean": None, "median": None, "p90": None, "p99": None}
+    json.dumps(as_json, allow_nan=False)  # strict JSON: no NaN
+
+
+def test_sse_lines_parse_as_vllm_reads_them() -> None:
+    rec = serving.RequestRecord(4, 3)
+    lines_and_ends = [
+        (b"", False),
+        (b": keep-alive comment", False),
+        (b'data: {"choices": [{"index": 0, "text": "Hi"}], "usage": null}', False),
+        (b'data: {"choices": [{"index": 0, "text": ""}]}', False),  # empty text still counts
+        (b'data: {"choices": [], "usage": {"completion_tokens": 3}}', False),
+        (b"data: [DONE]", True),
+    ]
+    for at, (line, ends) in enumerate(lines_and_ends):
+        assert serving.parse_chunk(rec, line, float(at)) is ends
+    assert rec.chunk_times == [2.0, 3.0]
+    assert (rec.usage_tokens, rec.output_tokens, rec.ok) == (3, 3, True)
+    broken = serving.RequestRecord(4, 3)
+    assert serving.parse_chunk(broken, b'data: {"error": {"message": "engine died"}}', 0.1)
+    assert (broken.error, broken.ok) == ("engine died", False)
+
+
+def test_server_counters_are_differences_of_two_scrapes() -> None:
+    before = serving.parse_metrics(
+        "# HELP swiftllm_step_seconds Engine step time\n"
+        "swiftllm_step_seconds_count 10.0\n"
+        "swiftllm_step_seconds_sum 0.5\n"
+        "swiftllm_preemptions_total 2.0\n"
+        'swiftllm_requests_total{finish_reason="length"} 3.0\n'
+    )
+    assert before['swiftllm_requests_total{finish_reason="length"}'] == 3.0
+    after = {**before, "swiftllm_step_seconds_count": 30.0, "swiftllm_step_seconds_sum": 1.5}
+    after["swiftllm_preemptions_total"] = 5.0
+    assert serving.server_counters(before, after) == serving.ServerCounters(20, 50.0, 3)
+    assert serving.server_counters({}, after) is None  # another server: no counters
+
+
+def test_arrivals_are_seeded_poisson_and_scale_with_rate() -> None:
+    assert serving.arrival_offsets(4, math.inf, 1.0, seed=0) == [0.0] * 4
+    at_2 = serving.arrival_offsets(20_000, 2.0, 1.0, seed=0)
+    at_4 = serving.arrival_offsets(20_000, 4.0, 1.0, seed=0)
+    assert at_2[0] == 0.0
+    assert all(b >= a for a, b in zip(at_2, at_2[1:]))
+    assert at_2 == pytest.approx([2 * t for t in at_4])  # the same pattern, twice as slow
+    gaps = [b - a for a, b in zip(at_2, at_2[1:])]
+    mean = sum(gaps) / len(gaps)
+    std = math.sqrt(sum((g - mean) ** 2 for g in gaps) / len(gaps))
+    assert mean == pytest.approx(0.5, rel=0.03)
+    assert std / mean == pytest.approx(1.0, rel=0.03)  # exponential: as spread as its mean
+    assert serving.arrival_offsets(50, 2.0, 1.0, seed=1) != at_2[:50]
+    bursty = serving.arrival_offsets(20_000, 2.0, 0.25, seed=0)
+    bursty_gaps = [b - a for a, b in zip(bursty, bursty[1:])]
+    assert sum(bursty_gaps) / len(bursty_gaps) == pytest.approx(0.5, rel=0.05)
+
+
+def test_flags_are_checked() -> None:
+    with pytest.raises(SystemExit):
+        serving.parse_args(["--num-requests", "401"])
+    with pytest.raises(SystemExit):
+        serving.parse_args(["--request-rates", "2,0"])
+    args = serving.parse_args(["--request-rates", "2,inf", "--num-requests", "400"])
+    assert args.request_rates == (2.0, math.inf)
+
+
+def test_an_unreachable_server_is_a_clear_error(capsys: pytest.CaptureFixture) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = serving.main(["--base-url", f"http://127.0.0.1:{port}", "--num-requests", "2"])
+    assert code == 1
+    assert "cannot reach" in capsys.readouterr().err
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    ensure_default_model()
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [
+        sys.executable,
+        "-m",
+        "swiftllm.launch.cli",
+        "launch",
+        "--port",
+        url.rsplit(":", 1)[1],
+        "--kv-cache-memory-gb",
+        "0.1",
+        "--max-model-len",
+        "512",
+    ]
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("SWIFTLLM_API_KEY", raising=False)
+        # one torch thread: on a shared CPU, spinning OpenMP threads made steps 10x slower now and then
+        patch.setenv("OMP_NUM_THREADS", "1")
+        with serving.launched_server(shlex.join(command), url, log, timeout_s=240):
+            yield url
+
+
+def test_live_run_completes_every_request(server_url: str, tmp_path: Path) -> None:
+    workload = tmp_path / "workload.json"
+    workload.write_text(json.dumps(LENGTHS))
+    out = tmp_path / "serving.json"
+    argv = ["--base-url", server_url, "--workload", str(workload), "--num-requests", "6"]
+    argv += ["--request-rates", "inf,4", "--vocab-size", str(SMOLLM2_VOCAB), "--label", "cpu"]
+    assert serving.main([*argv, "--out", str(out)]) == 0
+    assert out.with_suffix(".png").stat().st_size > 0
+    data = json.loads(out.read_text())
+    assert (data["label"], data["num_requests"], data["model"]) == (
+        "cpu",
+        6,
+        "SmolLM2-135M-Instruct",
+    )
+    assert [row["rate"] for row in data["rates"]] == ["inf", "4"]
+    for row in data["rates"]:
+        assert (row["completed"], row["failed"], row["incomplete"]) == (6, 0, 0)
+        assert row["output_tokens"] == sum(output for _, output in LENGTHS)
+        assert row["input_tokens"] == sum(prompt for prompt, _ in LENGTHS)
+        # each request's TTFT <= its E2E, so every order statistic and the mean are ordered too
+        for stat in ("mean", "median", "p90", "p99"):
+            assert 0 < row["ttft_ms"][stat] <= row["e2e_ms"][stat]
+        assert row["e2e_ms"]["p99"] <= row["duration_s"] * 1e3
+        assert row["tpot_ms"]["median"] > 0
+        assert row["request_throughput"] == pytest.approx(6 / row["duration_s"])
+        assert row["server"]["steps"] >= max(output for _, output in LENGTHS)
+        assert row["server"]["step_ms_mean"] > 0
+    last_arrival = serving.arrival_offsets(6, 4.0, 1.0, seed=0)[-1]
+    assert data["rates"][1]["duration_s"] >= last_arrival
+
+
+def test_live_request_record(server_url: str) -> None:
+    """One request's own record: chunk times in order, usage = max_tokens, TTFT <= E2E."""
+
+    async def one() -> serving.RequestRecord:
+        async with aiohttp.ClientSession() as session:
+            spec = serving.RequestSpec(list(range(100, 120)), 5)
+            url = f"{server_url}/v1/completions"
+            return await serving.send_request(session, url, "SmolLM2-135M-Instruct", spec, 0.0)
+
+    rec = asyncio.run(one())
+    assert rec.ok, rec.error
+    assert rec.usage_tokens == 5
+    assert 1 <= len(rec.chunk_times) <= 5  # text held back for a split character shares a chunk
+    assert rec.chunk_times == sorted(rec.chunk_times)
+    assert 0 < rec.chunk_times[0] <= rec.chunk_times[-1]

@@ -1,0 +1,58 @@
+"""bench/throughput.py's CPU-checkable parts: the workloads it replays and its timed generate loop."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from bench_scripts import load_script
+
+from swiftllm.llm import LLM
+from swiftllm.sampling_params import SamplingParams
+
+throughput = load_script("throughput")
+DEFAULT_WORKLOAD = load_script("workload").DEFAULT_WORKLOAD
+
+
+def test_file_workload_replays_the_first_pairs() -> None:
+    workload = throughput.file_workload(DEFAULT_WORKLOAD, 10)
+    assert len(workload.requests) == len(workload.prompts) == 10
+    assert [len(p) for p in workload.prompts] == [r.input_len for r in workload.requests]
+    assert workload.requests[7] == (748, 279)
+    assert workload.prompts == throughput.file_workload(DEFAULT_WORKLOAD, 10).prompts  # seeded
+
+
+def test_synthetic_workload_keeps_its_totals() -> None:
+    workload = throughput.synthetic_workload(1000)
+    assert sum(r.input_len for r in workload.requests) == throughput.PROMPT_TOKENS
+    assert sum(r.output_len for r in workload.requests) == throughput.OUTPUT_TOKENS
+    assert all(4 <= r.output_len <= 1024 for r in workload.requests)
+
+
+def test_timed_generate_counts_tokens_and_sees_the_first_token(tiny_model_dir: Path) -> None:
+    llm = LLM(str(tiny_model_dir), device="cpu", kv_cache_memory_gb=0.01, max_num_seqs=1)
+    prompts = [[1, 2, 3], [4, 5, 6, 7], [8, 9], [10]]
+    lengths = [3, 9, 2, 5]
+    params = [SamplingParams(max_tokens=n, ignore_eos=True, temperature=0.0) for n in lengths]
+    # one sequence at a time: the first's token comes a step in, the last's after the others' 14 tokens
+    first = throughput.timed_generate(llm, prompts, params, watched=0)
+    late = throughput.timed_generate(llm, prompts, params, watched=3)
+    for trace in (first, late):
+        assert trace.output_tokens == sum(lengths)
+        assert 0 < trace.watched_first_token_s <= trace.seconds
+        assert trace.steps >= sum(lengths)
+    assert first.watched_first_token_step <= 2  # a prefill step, then the step that reads its token
+    assert late.watched_first_token_step > 3 + 9 + 2
+    assert throughput.batch1_step_ms(llm, [1, 2, 3], repeats=1) > 0
+
+
+def test_no_vllm_column_for_other_workloads() -> None:
+    whole = argparse.Namespace(requests=None, workload=None)
+    assert throughput.vllm_reference(whole, 1000) == {0.0: 21.83, 1.0: 21.15}
+    assert throughput.vllm_reference(whole, 200) == {}
+    assert throughput.vllm_reference(argparse.Namespace(requests=1000, workload=None), 1000) == {}
+    relative = argparse.Namespace(requests=None, workload=Path("bench/sharegpt_like_1000.json"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(DEFAULT_WORKLOAD.parents[1])
+        assert throughput.vllm_reference(relative, 1000) == {0.0: 21.83, 1.0: 21.15}
