@@ -1,12 +1,13 @@
 """The bridge between the event loop and the engine: the engine steps in its own thread.
 
-Scheduling, the worker round trip and detokenization never block the event loop. Only the engine thread
-touches the Engine and its Sequences; two hand-offs cross between the threads, and nothing else:
-- event loop -> engine thread: handlers `submit` and `abort` append a Request to `inbox` under `lock` and set
-  `wake`; between steps the engine thread drains the inbox (adds new requests, aborts marked ones).
-- engine thread -> event loop: after each step the engine thread builds one Output per request that advanced
-  (plain data, never a Sequence) and hands them all over in one `call_soon_threadsafe`, which puts each on
-  the asyncio queue its handler awaits."""
+Scheduling, the worker round trip and detokenization never block the event loop. Only the engine
+thread touches the Engine and its Sequences; two hand-offs cross between the threads, nothing else:
+- event loop -> engine thread: handlers `submit` and `abort` append a Request to `inbox` under
+  `lock` and set `wake`; between steps the engine thread drains the inbox (adds new requests,
+  aborts the marked ones).
+- engine thread -> event loop: after each step the engine thread builds one Output per request
+  that advanced (plain data, never a Sequence) and hands them all over in one
+  `call_soon_threadsafe`, which puts each on the asyncio queue its handler awaits."""
 
 import asyncio
 import logging
@@ -33,7 +34,8 @@ class EngineError(RuntimeError):
 
 @dataclass(frozen=True)
 class Output:
-    """What one step added to one request, built in the engine thread so the loop never reads a Sequence."""
+    """What one step added to one request, built in the engine thread: the loop never reads a
+    Sequence."""
 
     index: int  # the choice this output belongs to
     text: str
@@ -147,7 +149,7 @@ class AsyncEngine:
         return None
 
     def step_loop(self) -> None:
-        """The engine thread: drain the inbox, step, deliver the outputs; sleep while there is no work."""
+        """The engine thread: drain the inbox, step, deliver the outputs; sleep while idle."""
         try:
             while not self.stopping:
                 self.heartbeat = time.monotonic()
@@ -229,7 +231,7 @@ class AsyncEngine:
             self.event_loop.call_soon_threadsafe(put_all, deliveries)
 
     def collect(self) -> Iterator[Metric]:
-        """Prometheus collector: state read at scrape time (plain reads of counts; no lock needed)."""
+        """Prometheus collector: state read at scrape time (plain reads of counts: no lock)."""
         scheduler = self.engine.scheduler
         requests = CounterMetricFamily(
             "swiftllm_requests", "Finished requests", labels=["finish_reason"]

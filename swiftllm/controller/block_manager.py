@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 
 class BlockCopy(NamedTuple):
-    """One block's contents to copy before the forward: from a block of one pool to a block of the other."""
+    """One block's contents to copy before the forward, from a block of one pool to one of the
+    other."""
 
     source: int
     destination: int
@@ -56,7 +57,8 @@ class BlockManager:
     def move(
         block_ids: list[int], source: BlockPool, destination: BlockPool
     ) -> list[BlockCopy] | None:
-        """Re-home blocks from one pool to the other: the copies to make, or None if destination is full."""
+        """Re-home blocks from one pool to the other: the copies to make, or None if destination
+        is full."""
         if len(block_ids) > destination.num_free:
             return None
         new_ids = destination.allocate(len(block_ids))

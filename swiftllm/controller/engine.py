@@ -1,13 +1,16 @@
-"""The engine loop: schedule, send the step to the worker, read the previous step's tokens, stream text out.
+"""The engine loop: schedule, send the step to the worker, read the previous step's tokens, stream
+text out.
 
-One step stays in flight ahead: step N+1 is scheduled and sent (its decodes name token -1, "what you just
-sampled") before step N's tokens are read, so the worker never waits for the controller's bookkeeping.
-`worker` is anything with send_step/recv_step: a WorkerClient over ZeroMQ, or an InProcessWorker.
+One step stays in flight ahead: step N+1 is scheduled and sent (its decodes name token -1, "what you
+just sampled") before step N's tokens are read, so the worker never waits for the controller's
+bookkeeping. `worker` is anything with send_step/recv_step: a WorkerClient over ZeroMQ, or an
+InProcessWorker.
 
-A request's life, all in `Engine.step`: add_request queues it (WAITING); schedule admits it and gives it
-prefill chunks, then one decode token per step (RUNNING, maybe SWAPPED or recomputed on the way); each step is
-sent as a StepCommand; the step before is read back and postprocessed: its sampled tokens fill their
-placeholders, stop conditions end the sequence (FINISHED), new text is detokenized."""
+A request's life, all in `Engine.step`: add_request queues it (WAITING); schedule admits it and
+gives it prefill chunks, then one decode token per step (RUNNING; maybe SWAPPED, or recomputed, on
+the way); each step goes out as a StepCommand; the step before is read back and postprocessed: its
+sampled tokens fill their placeholders, stop conditions end the sequence (FINISHED), and the new
+text is detokenized."""
 
 import itertools
 import random
@@ -97,9 +100,10 @@ class Engine:
     def step(self) -> list[Sequence]:
         """One iteration: schedule -> send -> read the previous step back -> postprocess it.
 
-        Returns the sequences that got a token (finished ones included). With overlap, the step just sent
-        stays in flight and the one before it is read; without overlap, or when this step computes no
-        sequence (nothing to overlap with), the steps in flight are read back one per call."""
+        Returns the sequences that got a token (finished ones included). With overlap, the step
+        just sent stays in flight and the one before it is read; without overlap, or when this step
+        computes no sequence (nothing to overlap with), the steps in flight are read back one per
+        call."""
         batch = self.scheduler.schedule()
         if batch.is_empty:
             self.scheduler.defer_finished(batch)

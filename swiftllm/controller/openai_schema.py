@@ -1,11 +1,11 @@
 """OpenAI request parsing and validation, and the response shapes of the completions and chat APIs.
 
 Choices where OpenAI leaves them to the server:
-- max_tokens absent: 16 for /v1/completions (OpenAI's documented default), and for chat the rest of the
-  context capped at 4096; either way never more than fits. A max_tokens given that does not fit beside the
-  prompt is a 400 (code context_length_exceeded), as OpenAI answers.
-- Fields we do not implement are accepted at their neutral values (n=1, logit_bias={}, echo=false ...);
-  any other value is a 400 naming the field. Unknown fields are ignored."""
+- max_tokens absent: 16 for /v1/completions (OpenAI's documented default), and for chat the rest
+  of the context capped at 4096; either way never more than fits. A max_tokens given that does not
+  fit beside the prompt is a 400 (code context_length_exceeded), as OpenAI answers.
+- Fields we do not implement are accepted at their neutral values (n=1, logit_bias={},
+  echo=false ...); any other value is a 400 naming the field. Unknown fields are ignored."""
 
 import dataclasses
 import itertools
@@ -60,7 +60,8 @@ def read_field(
     default: Any = None,
     valid: Callable[[Any], bool] = lambda value: True,
 ) -> Any:
-    """body[name] checked against kinds (bool is not a number here), then `valid`; null means absent."""
+    """body[name] checked against kinds (bool is not a number here), then `valid`; null means
+    absent."""
     value = body.get(name)
     if value is None:
         return default
@@ -80,7 +81,7 @@ class GenerateRequest:
     include_usage: bool
 
     def params_for(self, prompt_len: int, max_len: int, chat: bool) -> SamplingParams:
-        """The request's SamplingParams for one prompt, with max_tokens settled against the room left."""
+        """The SamplingParams for one prompt, with max_tokens settled against the room left."""
         room = max_len - prompt_len
         prompt_field = "messages" if chat else "prompt"
         if prompt_len < 1:
@@ -93,8 +94,9 @@ class GenerateRequest:
                     f"in the prompt, {self.max_tokens} for the completion)."
                 )
             raise ApiError(
-                f"This model's maximum context length is {max_len} tokens, the prompt has {prompt_len}."
-                f"{asked} Please reduce the length of the prompt or of the completion.",
+                f"This model's maximum context length is {max_len} tokens, "
+                f"the prompt has {prompt_len}.{asked} "
+                "Please reduce the length of the prompt or of the completion.",
                 "max_tokens" if room >= 1 else prompt_field,
                 400,
                 "context_length_exceeded",
@@ -231,7 +233,8 @@ def choice_logprobs(
     chat: bool,
     offset: int,
 ) -> dict[str, Any]:
-    """New tokens' logprobs in chat's shape, or in the legacy one with text_offset counting from `offset`."""
+    """New tokens' logprobs in chat's shape, or in the legacy one with text_offset counting from
+    `offset`."""
 
     def item(token_id: int, logprob: float) -> dict[str, Any]:
         text = token_text(tokenizer, token_id)

@@ -1,8 +1,10 @@
-"""The REST server on aiohttp: OpenAI-compatible completions and chat (streaming or not), models, health, metrics.
+"""The REST server on aiohttp: OpenAI-compatible completions and chat (streaming or not), models,
+health, metrics.
 
-Handlers parse and tokenize (in a small thread pool: the tokenizer pool), submit to the engine thread and
-await its outputs on one asyncio queue per HTTP request (one choice per prompt). Whatever ends a handler
-early, a client disconnect included (aiohttp cancels the handler), aborts its requests and frees their blocks."""
+Handlers parse and tokenize (in a small thread pool: the tokenizer pool), submit to the engine
+thread and await its outputs on one asyncio queue per HTTP request (one choice per prompt).
+Whatever ends a handler early, a client disconnect included (aiohttp cancels the handler), aborts
+its requests and frees their blocks."""
 
 import asyncio
 import hmac
@@ -70,7 +72,8 @@ class RestServer:
 
     @web.middleware
     async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Every failure becomes an OpenAI-style error body; nothing a client sends crashes the server."""
+        """Every failure becomes an OpenAI-style error body: nothing a client sends crashes the
+        server."""
         try:
             if self.api_key and request.path.startswith("/v1/"):
                 authorization = request.headers.get("Authorization", "").encode()
@@ -114,7 +117,7 @@ class RestServer:
         )
 
     async def generate(self, request: web.Request, chat: bool) -> web.StreamResponse:
-        """Completions and chat: parse, tokenize, submit one engine request per prompt, then answer."""
+        """Completions and chat: parse, tokenize, submit an engine request per prompt, answer."""
         try:
             body = json.loads(await request.read(), parse_constant=reject_constant)
         except (ValueError, RecursionError) as error:

@@ -1,10 +1,11 @@
-"""Which sequences run in the next step, and how many tokens each (the policy a researcher replaces).
+"""Which sequences run in the next step, and how many tokens each: the policy a researcher replaces.
 
 Iteration-level scheduling with selective batching: every step re-decides. Decodes go first, then
-prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode). Admission is
-first come first served, bounded by free KV blocks and running sequences. When blocks run out, the
-newest running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
-Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are left."""
+prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode). Admission
+is first come first served, bounded by free KV blocks and running sequences. When blocks run out,
+the newest running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
+Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
+left."""
 
 from collections import deque
 from dataclasses import dataclass, field
@@ -29,10 +30,10 @@ class SchedulerConfig:
 class Batch:
     """One step's plan in the controller's terms; `command` turns it into the worker's StepCommand.
 
-    Row i is seqs[i], computing query_lens[i] of its uncached tokens. The worker performs the swap_out
-    (GPU -> CPU) and swap_in (CPU -> GPU) copies before the forward, so blocks a swap-out frees may already
-    hold a sequence of this same step. finished_ids: sequences that ended since the last step was sent; the
-    worker forgets their last sampled token."""
+    Row i is seqs[i], computing query_lens[i] of its uncached tokens. The worker makes the swap_out
+    (GPU -> CPU) and swap_in (CPU -> GPU) copies before the forward, so blocks that a swap-out frees
+    may already hold a sequence of this same step. finished_ids: sequences that ended since the last
+    step was sent; the worker forgets their last sampled token."""
 
     seqs: list[Sequence] = field(default_factory=list)
     query_lens: list[int] = field(default_factory=list)
@@ -52,14 +53,14 @@ class Batch:
     def command(self) -> StepCommand:
         """The columnar StepCommand for this batch: one entry per row in every per-sequence array.
 
-        Read before `Scheduler.mark_sent` moves num_cached on. For row i:
-        - token_ids gets seqs[i].token_ids[num_cached : num_cached + query_lens[i]], flattened in row order;
-          a LAST_TOKEN placeholder among them stands for the token the worker sampled last for it;
+        Call it before `Scheduler.mark_sent` moves num_cached on. For row i:
+        - token_ids gets seqs[i].token_ids[num_cached : num_cached + query_lens[i]], flattened in
+          row order; a LAST_TOKEN placeholder among them means the worker's last sampled token;
         - context_lens[i] = num_cached + query_lens[i], the tokens in the cache after the step;
-        - sample[i] = 1 when that context reaches the sequence's last known token: it emits one token;
-        - block_table row i is its block list padded with 0 to the longest one in the batch;
-        - sampling arrays copy its params (num_logprobs -1 = none), and a penalised sequence sends its
-          outputs so far (penalty_lens[i] of penalty_tokens, placeholders included)."""
+        - sample[i] = 1 when that context reaches the sequence's last known token: it emits one;
+        - block_table row i is its block list, padded with 0 to the longest one in the batch;
+        - the sampling arrays copy its params (num_logprobs -1 = none), and a penalised sequence
+          sends its outputs so far (penalty_lens[i] of penalty_tokens, placeholders included)."""
         context_lens: list[int] = []
         new_token_ids: list[int] = []
         penalty_lens: list[int] = []
@@ -101,7 +102,8 @@ class Batch:
 
 
 def decodes_first_then_oldest(seq: Sequence) -> tuple[bool, float]:
-    """The order running sequences get the token budget in: decodes, then prefill chunks; oldest first."""
+    """The order running sequences get the token budget in: decodes, then prefill chunks; oldest
+    first within each."""
     return (seq.num_uncached > 1, seq.arrival)
 
 
@@ -125,7 +127,7 @@ class Scheduler:
         self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
 
     def add(self, seq: Sequence) -> None:
-        """Queue a sequence; one that could never run is rejected rather than left to block the queue."""
+        """Queue a sequence; one that could never run is rejected, not left to block the queue."""
         if not seq.prompt_ids:
             raise ValueError("the prompt is empty")
         if len(seq.prompt_ids) >= self.max_len:
@@ -142,18 +144,23 @@ class Scheduler:
     def schedule(self) -> Batch:
         """Decide the next step: which sequences compute, how many tokens each, which blocks move.
 
-        Must return a Batch (see Batch) where every sequence in seqs appears once, is RUNNING, owns GPU
-        blocks for num_cached + query_len tokens, and has 1 <= query_len <= num_uncached; the query_lens sum
-        to at most max_num_batched_tokens and at most max_num_seqs sequences are running. Every block move
-        (preemption, swap back) is listed in swap_out / swap_in, and finished_ids carries (then clears)
-        self.finished_ids. An empty Batch is fine: the engine then sends nothing.
-        Must not: talk to the worker; change num_cached or token_ids (mark_sent and fill_sampled_tokens do,
-        once the batch is sent and read); give a block to two sequences or lose one (tests check that no
-        block ever leaks); schedule a sequence whose pending token will be its last (done_when_read).
+        Must return a Batch (see Batch) where:
+        - each sequence of seqs appears once, is RUNNING, owns GPU blocks for num_cached + query_len
+          tokens, and has 1 <= query_len <= num_uncached;
+        - the query_lens sum to at most max_num_batched_tokens, and at most max_num_seqs sequences
+          are running;
+        - every block moved (preemption, swap back) is listed in swap_out / swap_in;
+        - finished_ids carries self.finished_ids, which it clears.
+        An empty Batch is fine: the engine then sends nothing.
 
-        This policy: running sequences first (decodes, then prefill chunks, oldest first), preempting the
-        newest when blocks run out; then, if nobody was preempted, swapped sequences come back and waiting
-        ones are admitted, first come first served."""
+        Must not: talk to the worker; change num_cached or token_ids (mark_sent and
+        fill_sampled_tokens do that, once the batch is sent and read back); give a block to two
+        sequences or lose one (tests/controller/test_scheduler.py checks both); schedule a sequence
+        whose pending token will be its last (done_when_read).
+
+        This policy: running sequences first (decodes, then prefill chunks, oldest first),
+        preempting the newest when blocks run out; then, unless someone was preempted, swapped
+        sequences come back and waiting ones are admitted, first come first served."""
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
         preempted = self.continue_running(batch)
@@ -163,7 +170,7 @@ class Scheduler:
         return batch
 
     def continue_running(self, batch: Batch) -> bool:
-        """Give running sequences their next tokens within the budget; True if one had to be preempted."""
+        """Give running sequences their next tokens within the budget; True if one was preempted."""
         budget = self.cfg.max_num_batched_tokens
         preempted = False
         for seq in sorted(self.running, key=decodes_first_then_oldest):
@@ -184,7 +191,8 @@ class Scheduler:
         return preempted
 
     def pick_victim(self, seq: Sequence, batch: Batch) -> Sequence:
-        """Whom to preempt so that seq can grow: the newest running sequence not yet in this step, else seq."""
+        """Whom to preempt so that seq can grow: the newest running sequence not yet in this step,
+        else seq itself."""
         candidates = [
             other for other in self.running if other is not seq and other not in batch.seqs
         ]
@@ -220,7 +228,7 @@ class Scheduler:
             budget -= query_len
 
     def preempt(self, seq: Sequence, batch: Batch) -> None:
-        """Take a running sequence off the GPU: to CPU swap space, or (swap full) to be recomputed."""
+        """Take a running sequence off the GPU: to CPU swap space, or (swap full) to recompute."""
         self.counters["preemptions"] += 1
         self.running.remove(seq)
         copies = None
@@ -244,15 +252,17 @@ class Scheduler:
             self.counters["recomputes"] += 1
 
     def done_when_read(self, seq: Sequence) -> bool:
-        """Whether the tokens a step in flight samples for seq will end it (max_tokens or context full)."""
+        """Whether the tokens a step in flight samples for seq will end it (max_tokens reached or
+        context full)."""
         if not seq.num_pending:
             return False
         out_of_tokens = seq.num_outputs + seq.num_pending >= seq.params.max_tokens
         return out_of_tokens or len(seq.token_ids) >= self.max_len
 
     def mark_sent(self, batch: Batch) -> None:
-        """The batch is on its way: its tokens count as cached, and each sampling sequence gets a placeholder,
-        so the next step can be scheduled (decoding token -1) before this one's tokens are read."""
+        """The batch is on its way: its tokens count as cached, and each sampling sequence gets a
+        placeholder, so the next step can be scheduled (decoding token -1) before this one's tokens
+        are read."""
         for seq, query_len in zip(batch.seqs, batch.query_lens):
             seq.num_cached += query_len
             if seq.num_cached == len(seq.token_ids):
@@ -267,7 +277,7 @@ class Scheduler:
         self, batch: Batch, seq_ids: list[int], tokens: list[int], eos_ids: tuple[int, ...]
     ) -> list[SampledRow]:
         """Fill each sequence's oldest placeholder with its sampled token; finish the done ones.
-        Returns the sequences that took a token (finished or aborted ones in the meantime take none)."""
+        Returns the sequences that took a token (one finished or aborted meanwhile takes none)."""
         seq_by_id = {seq.seq_id: seq for seq in batch.seqs}
         sampled: list[SampledRow] = []
         for row, (seq_id, token) in enumerate(zip(seq_ids, tokens)):

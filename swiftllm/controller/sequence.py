@@ -16,7 +16,8 @@ class Status(enum.Enum):
 
 
 class TokenLogprobs(NamedTuple):
-    """One output token's log-probability, and the top N candidates' as (token id, logprob), best first."""
+    """One output token's log-probability, and the top N candidates' as (token id, logprob), best
+    first."""
 
     logprob: float
     top: list[tuple[int, float]]

@@ -1,4 +1,5 @@
-"""Text in, token ids out, and back: HF `tokenizers`, the model's chat template, streaming detokenization."""
+"""Text in, token ids out, and back: HF `tokenizers`, the model's chat template, streaming
+detokenization."""
 
 import json
 from pathlib import Path
@@ -59,10 +60,13 @@ class Tokenizer:
 
 
 class Detokenizer:
-    """Turns a growing list of ids into text increments, holding back bytes of an unfinished character."""
+    """Turns a growing list of ids into text increments, holding back bytes of an unfinished
+    character.
 
-    # Decoding only a short window (from a few tokens before the unread ones) keeps each step O(1) while
-    # still letting byte-level BPE merge multi-token characters and word-leading spaces correctly.
+    Decoding only a short window (from a few tokens before the unemitted ones) keeps each step O(1)
+    while still letting byte-level BPE merge multi-token characters and word-leading spaces
+    correctly."""
+
     def __init__(self, tokenizer: Tokenizer, prompt_ids: list[int]) -> None:
         self.tokenizer = tokenizer
         self.ids = list(prompt_ids[-4:])

@@ -1,6 +1,7 @@
 """A blocking DEALER client for one worker: how the engine loop (and tests) drive a worker.
 
-Steps may be pipelined (send_step several, then recv_step each, in order); other ops wait for none in flight."""
+Steps may be pipelined (send_step several, then recv_step each, in order); other ops wait for none
+in flight."""
 
 from collections import deque
 from typing import Any, NamedTuple
@@ -12,7 +13,8 @@ from swiftllm.protocol.step import StepCommand, StepResult
 
 
 class WorkerError(RuntimeError):
-    """An error reply (`type` as in docs/protocol.md), or a worker that did not answer in time ("Timeout")."""
+    """An error reply (`type` as in docs/protocol.md), or a worker that did not answer in time
+    ("Timeout")."""
 
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(f"{error_type}: {message}")
@@ -55,7 +57,8 @@ class WorkerClient:
         return request_id
 
     def recv(self) -> dict[str, Any]:
-        """The reply to the oldest request in flight; after a Timeout, calling again keeps waiting for it."""
+        """The reply to the oldest request in flight; after a Timeout, calling again keeps waiting
+        for it."""
         oldest = self.in_flight[0]
         if not self.socket.poll(self.timeout_s * 1000):
             raise WorkerError(
