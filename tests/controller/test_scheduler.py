@@ -6,7 +6,6 @@ import random
 
 import numpy as np
 
-from swiftllm.controller.block_manager import BlockCopy
 from swiftllm.controller.engine import Engine, InProcessWorker
 from swiftllm.controller.scheduler import Batch, SchedulerConfig
 from swiftllm.model_config import ModelConfig
@@ -22,9 +21,7 @@ class FakeWorker:
     """Checks each command's invariants and answers with random tokens (never EOS unless asked)."""
 
     def __init__(self, num_gpu: int, num_cpu: int, eos_rate: float = 0.0) -> None:
-        self.num_gpu = num_gpu
-        self.num_cpu = num_cpu
-        self.eos_rate = eos_rate
+        self.num_gpu, self.num_cpu, self.eos_rate = num_gpu, num_cpu, eos_rate
         self.steps: list[StepCommand] = []
 
     def collect(self, result: StepResult) -> StepResult:
@@ -136,6 +133,6 @@ def test_a_prompt_that_can_never_fit_is_rejected() -> None:
 
 
 def test_a_step_that_only_moves_blocks_has_an_empty_block_table() -> None:
-    cmd = Batch(swap_out=[BlockCopy(3, 0)], swap_in=[BlockCopy(1, 2)]).command()
+    cmd = Batch(swap_out=[(3, 0)], swap_in=[(1, 2)]).command()
     assert cmd.num_seqs == 0 and cmd.block_table.shape == (0, 0)
     assert cmd.swap_out.tolist() == [[3, 0]] and cmd.swap_in.tolist() == [[1, 2]]
