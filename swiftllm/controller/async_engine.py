@@ -134,6 +134,7 @@ class AsyncEngine:
         self.post(request)
 
     def post(self, request: Request) -> Request:
+        """Hand a request to the engine thread, which reads the inbox between steps."""
         with self.lock:
             self.inbox.append(request)
         self.wake.set()

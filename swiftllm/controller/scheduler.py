@@ -153,10 +153,11 @@ class Scheduler:
         - finished_ids carries self.finished_ids, which it clears.
         An empty Batch is fine: the engine then sends nothing.
 
-        Must not: talk to the worker; change num_cached or token_ids (mark_sent and
-        fill_sampled_tokens do that, once the batch is sent and read back); give a block to two
-        sequences or lose one (tests/controller/test_scheduler.py checks both); schedule a sequence
-        whose pending token will be its last (done_when_read).
+        Must not: talk to the worker; advance num_cached or fill token_ids (mark_sent and
+        fill_sampled_tokens do that, once the batch is sent and read back; only a preemption to
+        recompute resets num_cached to 0); give a block to two sequences or lose one
+        (tests/controller/test_scheduler.py checks both); schedule a sequence whose pending token
+        will be its last (done_when_read).
 
         This policy: running sequences first (decodes, then prefill chunks, oldest first),
         preempting the newest when blocks run out; then, unless someone was preempted, swapped
@@ -164,7 +165,8 @@ class Scheduler:
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
         preempted = self.continue_running(batch)
-        if not preempted:  # blocks are short: bring nobody in this step
+        # a preemption means blocks are short: then nobody comes in this step
+        if not preempted:
             self.swap_back(batch)
             self.admit(batch, self.cfg.max_num_batched_tokens - sum(batch.query_lens))
         return batch
