@@ -1,8 +1,13 @@
 """The bridge between the event loop and the engine: the engine steps in its own thread.
 
-Scheduling, the worker round trip and detokenization never block the event loop. Handlers submit and abort
-through a locked inbox; each step's outputs go back in one `call_soon_threadsafe` onto the asyncio queues
-the handlers wait on. Only the engine thread touches the Engine and its Sequences."""
+Scheduling, the worker round trip and detokenization never block the event loop. Only the engine
+thread touches the Engine and its Sequences; two hand-offs cross between the threads, nothing else:
+- event loop -> engine thread: handlers `submit` and `abort` append a Request to `inbox` under
+  `lock` and set `wake`; between steps the engine thread drains the inbox (adds new requests,
+  aborts the marked ones).
+- engine thread -> event loop: after each step the engine thread builds one Output per request
+  that advanced (plain data, never a Sequence) and hands them all over in one
+  `call_soon_threadsafe`, which puts each on the asyncio queue its handler awaits."""
 
 import asyncio
 import logging
@@ -11,12 +16,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from swiftllm.controller.engine import Engine
-from swiftllm.controller.sequence import Sequence
+from swiftllm.controller.sequence import Sequence, TokenLogprobs
 from swiftllm.sampling_params import SamplingParams
 
 log = logging.getLogger("swiftllm.controller")
@@ -28,14 +34,26 @@ class EngineError(RuntimeError):
 
 @dataclass(frozen=True)
 class Output:
-    """What one step added to one request, built in the engine thread so the loop never reads a Sequence."""
+    """What one step added to one request, built in the engine thread: the loop never reads a
+    Sequence."""
 
     index: int  # the choice this output belongs to
     text: str
     token_ids: list[int]
-    logprobs: list[tuple[float, list[tuple[int, float]]]]  # (chosen token's, top N (id, logprob))
+    logprobs: list[TokenLogprobs]
     finish_reason: str | None
     num_output_tokens: int
+
+    def followed_by(self, later: "Output") -> "Output":
+        """This output and a later one of the same choice as one."""
+        return Output(
+            index=self.index,
+            text=self.text + later.text,
+            token_ids=self.token_ids + later.token_ids,
+            logprobs=self.logprobs + later.logprobs,
+            finish_reason=later.finish_reason,
+            num_output_tokens=later.num_output_tokens,
+        )
 
 
 @dataclass(eq=False)
@@ -46,34 +64,41 @@ class Request:
     index: int
     seq: Sequence | None = None
     aborted: bool = False
-    sent_text: int = 0
-    sent_tokens: int = 0
-    hold: int = (
-        0  # text held back while unfinished: a stop string may still complete and cut it off
-    )
+    sent_text: int = 0  # characters of seq.text already delivered
+    sent_tokens: int = 0  # output tokens already delivered
+    # characters held back while unfinished: a stop string may still complete and cut them off
+    hold_back_chars: int = 0
 
 
-def put_all(items: list[tuple[asyncio.Queue, object]]) -> None:
-    for queue, item in items:
-        queue.put_nowait(item)
+class Delivery(NamedTuple):
+    """An item for a handler's queue: an Output, or the exception that ends its request."""
+
+    queue: asyncio.Queue
+    item: Output | Exception
+
+
+def put_all(deliveries: list[Delivery]) -> None:
+    """Runs on the event loop: hand each item to the handler awaiting it."""
+    for delivery in deliveries:
+        delivery.queue.put_nowait(delivery.item)
 
 
 class AsyncEngine:
     def __init__(
-        self, engine: Engine, loop: asyncio.AbstractEventLoop, health_timeout_s: float = 60.0
+        self, engine: Engine, event_loop: asyncio.AbstractEventLoop, health_timeout_s: float = 60.0
     ) -> None:
-        self.engine, self.loop, self.health_timeout_s = engine, loop, health_timeout_s
+        self.engine = engine
+        self.event_loop = event_loop
+        self.health_timeout_s = health_timeout_s
         self.lock = threading.Lock()
-        self.inbox: list[
-            Request
-        ] = []  # requests to add, or to abort once marked aborted; in arrival order
+        # requests to add, or to abort once marked aborted; in arrival order
+        self.inbox: list[Request] = []
         self.wake = threading.Event()
         self.active: dict[int, Request] = {}  # seq id -> request (engine thread only)
         self.error: BaseException | None = None
         self.stopping = False
-        self.heartbeat = (
-            time.monotonic()
-        )  # refreshed every loop turn: a stuck step lets it go stale
+        # refreshed every loop turn: a stuck step lets it go stale
+        self.heartbeat = time.monotonic()
         self.finished: Counter[str] = Counter()  # finish reason -> requests
         self.tokens = {"prompt": 0, "generation": 0}
         self.registry = CollectorRegistry()  # per server: tests run several in one process
@@ -84,7 +109,7 @@ class AsyncEngine:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.registry.register(self)
-        self.thread = threading.Thread(target=self.run, name="engine", daemon=True)
+        self.thread = threading.Thread(target=self.step_loop, name="engine", daemon=True)
         self.thread.start()
 
     def stop(self, timeout_s: float = 10.0) -> bool:
@@ -97,113 +122,123 @@ class AsyncEngine:
     def submit(
         self, prompt_ids: list[int], params: SamplingParams, queue: asyncio.Queue, index: int
     ) -> Request:
+        """Event loop side: queue a request; its Outputs will arrive on `queue`."""
         if self.error is not None or self.stopping:
             raise EngineError(f"the engine is not running: {self.error or 'shutting down'}")
-        return self.post(
-            Request(
-                prompt_ids, params, queue, index, hold=max(map(len, params.stop), default=1) - 1
-            )
-        )
+        hold_back_chars = max(map(len, params.stop), default=1) - 1
+        return self.post(Request(prompt_ids, params, queue, index, hold_back_chars=hold_back_chars))
 
-    def abort(self, req: Request) -> None:
-        """Free a request's blocks; a no-op once it finished."""
-        req.aborted = True
-        self.post(req)
+    def abort(self, request: Request) -> None:
+        """Event loop side: free a request's blocks; a no-op once it finished."""
+        request.aborted = True
+        self.post(request)
 
-    def post(self, req: Request) -> Request:
+    def post(self, request: Request) -> Request:
+        """Hand a request to the engine thread, which reads the inbox between steps."""
         with self.lock:
-            self.inbox.append(req)
+            self.inbox.append(request)
         self.wake.set()
-        return req
+        return request
 
     def health(self) -> str | None:
         """None if healthy, else why not."""
         if self.error is not None or not self.thread.is_alive():
             return f"engine loop died: {self.error!r}"
-        stalled = time.monotonic() - self.heartbeat
-        return (
-            f"no engine progress for {stalled:.0f} s" if stalled > self.health_timeout_s else None
-        )
+        stalled_s = time.monotonic() - self.heartbeat
+        if stalled_s > self.health_timeout_s:
+            return f"no engine progress for {stalled_s:.0f} s"
+        return None
 
-    def run(self) -> None:
+    def step_loop(self) -> None:
+        """The engine thread: drain the inbox, step, deliver the outputs; sleep while idle."""
         try:
             while not self.stopping:
                 self.heartbeat = time.monotonic()
                 if not self.engine.has_work:
                     self.wake.wait(1.0)
                 self.wake.clear()  # before draining: a submit after this wakes the next wait
-                self.drain()
+                self.drain_inbox()
                 if self.engine.has_work:
                     with self.step_seconds.time():
                         seqs = self.engine.step()
                     self.publish(seqs)
-        except BaseException as e:  # a worker failure: fail every request rather than hang it
+        except BaseException as error:  # a worker failure: fail every request rather than hang it
             log.exception("engine loop died")
-            self.error = e
+            self.error = error
             with self.lock:
-                pending = [*self.active.values(), *self.inbox]
-            self.deliver([(r.queue, EngineError(f"engine failed: {e}")) for r in pending])
+                unanswered = [*self.active.values(), *self.inbox]
+            self.deliver(
+                [
+                    Delivery(request.queue, EngineError(f"engine failed: {error}"))
+                    for request in unanswered
+                ]
+            )
 
-    def drain(self) -> None:
+    def drain_inbox(self) -> None:
         with self.lock:
-            todo, self.inbox = self.inbox, []
-        replies: list[tuple[asyncio.Queue, object]] = []
-        for req in todo:
-            if (
-                req.aborted
-            ):  # never added (seq None), already finished (not active), or to abort now
-                if req.seq is not None and self.active.pop(req.seq.seq_id, None) is not None:
-                    self.engine.abort(req.seq)
-                    self.finished[req.seq.finish_reason or "abort"] += 1
+            todo = self.inbox
+            self.inbox = []
+        refusals: list[Delivery] = []
+        for request in todo:
+            if request.aborted:
+                # never added (seq None), already finished (not active), or to abort now
+                seq = request.seq
+                if seq is not None and self.active.pop(seq.seq_id, None) is not None:
+                    self.engine.abort(seq)
+                    self.finished[seq.finish_reason or "abort"] += 1
                 continue
             try:
-                req.seq = self.engine.add_request(req.prompt_ids, req.params)
-            except ValueError as e:  # the REST layer checks first; this is the engine's last word
-                replies.append((req.queue, e))
+                request.seq = self.engine.add_request(request.prompt_ids, request.params)
+            except (
+                ValueError
+            ) as error:  # the REST layer checks first; this is the engine's last word
+                refusals.append(Delivery(request.queue, error))
                 continue
-            self.active[req.seq.seq_id] = req
-            self.tokens["prompt"] += len(req.prompt_ids)
-        self.deliver(replies)
+            self.active[request.seq.seq_id] = request
+            self.tokens["prompt"] += len(request.prompt_ids)
+        self.deliver(refusals)
 
     def publish(self, seqs: list[Sequence]) -> None:
-        items: list[tuple[asyncio.Queue, object]] = []
-        for seq in (s for s in seqs if s.seq_id in self.active):  # not aborted meanwhile
-            req = self.active[seq.seq_id]
-            end = len(seq.text) if seq.finished else max(req.sent_text, len(seq.text) - req.hold)
-            items.append(
-                (
-                    req.queue,
-                    Output(
-                        req.index,
-                        seq.text[req.sent_text : end],
-                        seq.output_ids[req.sent_tokens :],
-                        seq.logprobs[req.sent_tokens :],
-                        seq.finish_reason,
-                        seq.num_outputs,
-                    ),
-                )
+        """Turn what a step added to each active request into its Output, and deliver them all."""
+        deliveries: list[Delivery] = []
+        for seq in seqs:
+            request = self.active.get(seq.seq_id)
+            if request is None:
+                continue  # aborted meanwhile
+            if seq.finished:
+                text_end = len(seq.text)
+            else:
+                text_end = max(request.sent_text, len(seq.text) - request.hold_back_chars)
+            output = Output(
+                index=request.index,
+                text=seq.text[request.sent_text : text_end],
+                token_ids=seq.output_ids[request.sent_tokens :],
+                logprobs=seq.logprobs[request.sent_tokens :],
+                finish_reason=seq.finish_reason,
+                num_output_tokens=seq.num_outputs,
             )
-            self.tokens["generation"] += seq.num_outputs - req.sent_tokens
-            req.sent_text, req.sent_tokens = end, seq.num_outputs
+            deliveries.append(Delivery(request.queue, output))
+            self.tokens["generation"] += seq.num_outputs - request.sent_tokens
+            request.sent_text = text_end
+            request.sent_tokens = seq.num_outputs
             if seq.finished:
                 del self.active[seq.seq_id]
                 self.finished[seq.finish_reason or "abort"] += 1
-        self.deliver(items)
+        self.deliver(deliveries)
 
-    def deliver(self, items: list[tuple[asyncio.Queue, object]]) -> None:
-        if (
-            items and not self.loop.is_closed()
-        ):  # one wake-up of the event loop per step, however many requests
-            self.loop.call_soon_threadsafe(put_all, items)
+    def deliver(self, deliveries: list[Delivery]) -> None:
+        """Hand items to the event loop: one wake-up of the loop per step, however many requests."""
+        if deliveries and not self.event_loop.is_closed():
+            self.event_loop.call_soon_threadsafe(put_all, deliveries)
 
     def collect(self) -> Iterator[Metric]:
-        """Prometheus collector: state read at scrape time (plain reads of counts; no lock needed)."""
-        s = self.engine.scheduler
+        """Prometheus collector: state read at scrape time (plain reads of counts: no lock)."""
+        scheduler = self.engine.scheduler
         requests = CounterMetricFamily(
             "swiftllm_requests", "Finished requests", labels=["finish_reason"]
         )
-        for reason, n in list(self.finished.items()):
-            requests.add_metric([reason], n)
+        for reason, count in list(self.finished.items()):
+            requests.add_metric([reason], count)
         yield requests
         yield CounterMetricFamily(
             "swiftllm_prompt_tokens", "Prompt tokens admitted", value=self.tokens["prompt"]
@@ -211,11 +246,16 @@ class AsyncEngine:
         yield CounterMetricFamily(
             "swiftllm_generation_tokens", "Tokens generated", value=self.tokens["generation"]
         )
-        for name, queue in (("running", s.running), ("waiting", s.waiting), ("swapped", s.swapped)):
+        queues = (
+            ("running", scheduler.running),
+            ("waiting", scheduler.waiting),
+            ("swapped", scheduler.swapped),
+        )
+        for name, queue in queues:
             yield GaugeMetricFamily(
                 f"swiftllm_num_requests_{name}", f"Sequences {name}", value=len(queue)
             )
-        gpu = s.blocks.gpu
+        gpu = scheduler.block_manager.gpu
         yield GaugeMetricFamily(
             "swiftllm_gpu_blocks_free", "Free KV blocks on the device", value=gpu.num_free
         )
@@ -224,7 +264,7 @@ class AsyncEngine:
             "Fraction of device KV blocks in use",
             value=1 - gpu.num_free / max(gpu.num_blocks, 1),
         )
-        for name, n in list(s.counters.items()):
+        for name, count in list(scheduler.counters.items()):
             yield CounterMetricFamily(
-                f"swiftllm_{name}", f"Scheduler {name.replace('_', ' ')}", value=n
+                f"swiftllm_{name}", f"Scheduler {name.replace('_', ' ')}", value=count
             )

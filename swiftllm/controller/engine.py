@@ -1,8 +1,16 @@
-"""The engine loop: schedule, send the step to the worker, read the previous step's tokens, stream text out.
+"""The engine loop: schedule, send the step to the worker, read the previous step's tokens, stream
+text out.
 
-One step stays in flight ahead: step N+1 is scheduled and sent (its decodes name token -1, "what you just
-sampled") before step N's tokens are read, so the worker never waits for the controller's bookkeeping.
-`worker` is anything with send_step/recv_step: a WorkerClient over ZeroMQ, or an InProcessWorker."""
+One step stays in flight ahead: step N+1 is scheduled and sent (its decodes name token -1, "what you
+just sampled") before step N's tokens are read, so the worker never waits for the controller's
+bookkeeping. `worker` is anything with send_step/recv_step: a WorkerClient over ZeroMQ, or an
+InProcessWorker.
+
+A request's life, all in `Engine.step`: add_request queues it (WAITING); schedule admits it and
+gives it prefill chunks, then one decode token per step (RUNNING; maybe SWAPPED, or recomputed, on
+the way); each step goes out as a StepCommand; the step before is read back and postprocessed: its
+sampled tokens fill their placeholders, stop conditions end the sequence (FINISHED), and the new
+text is detokenized."""
 
 import itertools
 import random
@@ -11,7 +19,7 @@ from collections import deque
 from typing import Protocol
 
 from swiftllm.controller.scheduler import Batch, Scheduler, SchedulerConfig
-from swiftllm.controller.sequence import Sequence
+from swiftllm.controller.sequence import Sequence, TokenLogprobs
 from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
 from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.step import StepCommand, StepResult
@@ -30,24 +38,30 @@ class Engine:
         worker: Worker,
         model_config: ModelConfig,
         tokenizer: Tokenizer | None,
-        sched_cfg: SchedulerConfig,
+        scheduler_config: SchedulerConfig,
         overlap: bool = True,
     ) -> None:
-        self.worker, self.model_config, self.tokenizer = worker, model_config, tokenizer
-        self.scheduler = Scheduler(sched_cfg)
-        self.ids = itertools.count()
-        self.overlap, self.in_flight = overlap, deque()
+        self.worker = worker
+        self.model_config = model_config
+        self.tokenizer = tokenizer
+        self.scheduler = Scheduler(scheduler_config)
+        self.seq_id_counter = itertools.count()
+        self.overlap = overlap
+        self.in_flight: deque[Batch] = deque()  # sent, not read back yet; oldest first
 
     def add_request(self, prompt_ids: list[int], params: SamplingParams) -> Sequence:
         """Queue a request; raises ValueError if it can never fit."""
-        if self.model_config.vocab_size and any(
-            not 0 <= t < self.model_config.vocab_size for t in prompt_ids
-        ):
-            raise ValueError(f"prompt token ids must be in [0, {self.model_config.vocab_size})")
-        p = params.resolved(self.model_config.generation_defaults)
-        seed = p.seed if p.seed is not None else random.getrandbits(31)
+        vocab_size = self.model_config.vocab_size
+        if vocab_size and any(not 0 <= token < vocab_size for token in prompt_ids):
+            raise ValueError(f"prompt token ids must be in [0, {vocab_size})")
+        resolved = params.resolved(self.model_config.generation_defaults)
+        seed = random.getrandbits(31) if resolved.seed is None else resolved.seed
         seq = Sequence(
-            next(self.ids) % 2**31, list(prompt_ids), p, seed & 0x7FFFFFFF, time.monotonic()
+            seq_id=next(self.seq_id_counter) % 2**31,
+            prompt_ids=list(prompt_ids),
+            params=resolved,
+            seed=seed & 0x7FFFFFFF,
+            arrival=time.monotonic(),
         )
         if self.tokenizer is not None:
             seq.detokenizer = Detokenizer(self.tokenizer, seq.prompt_ids)
@@ -62,51 +76,64 @@ class Engine:
         return self.scheduler.has_work or bool(self.in_flight)
 
     def step(self) -> list[Sequence]:
-        """One iteration; returns the sequences that got a token (finished ones included)."""
+        """One iteration: schedule -> send -> read the previous step back -> postprocess it.
+
+        Returns the sequences that got a token (finished ones included). With overlap, the step
+        just sent stays in flight and the one before it is read; without overlap, or when this step
+        computes no sequence (nothing to overlap with), the steps in flight are read back one per
+        call."""
         batch = self.scheduler.schedule()
-        if batch.seqs or batch.swap_out or batch.swap_in:
-            self.worker.send_step(batch.command(self.scheduler.cfg.block_size))
-            self.scheduler.sent(batch)
+        if batch.is_empty:
+            self.scheduler.defer_finished(batch)
+        else:
+            self.worker.send_step(batch.command())
+            self.scheduler.mark_sent(batch)
             self.in_flight.append(batch)
-        else:  # nothing to send: tell the worker about finished sequences next time
-            self.scheduler.finished_ids[:0] = batch.finished_ids
-        if len(self.in_flight) > (1 if self.overlap and batch.seqs else 0):
-            return self.postprocess(self.in_flight.popleft(), self.worker.recv_step())
-        return []
+        steps_left_in_flight = 1 if self.overlap and batch.seqs else 0
+        if len(self.in_flight) <= steps_left_in_flight:
+            return []
+        oldest = self.in_flight.popleft()
+        result = self.worker.recv_step()
+        return self.postprocess(oldest, result)
 
     def postprocess(self, batch: Batch, result: StepResult) -> list[Sequence]:
+        """Read a step's result into its sequences: tokens, stop conditions, logprobs, text."""
         tokens = result.tokens.tolist()
-        got = self.scheduler.update(
+        sampled = self.scheduler.fill_sampled_tokens(
             batch, result.seq_ids.tolist(), tokens, self.model_config.eos_token_ids
         )
-        for row, seq in got:
+        for row, seq in sampled:
             if seq.params.logprobs is not None and len(result.logprobs):
-                n = seq.params.logprobs if result.top_ids.size else 0
-                top = list(
-                    zip(result.top_ids[row, :n].tolist(), result.top_logprobs[row, :n].tolist())
-                )
-                seq.logprobs.append((float(result.logprobs[row]), top))
+                seq.logprobs.append(self.token_logprobs(result, row, seq.params.logprobs))
             self.detokenize(seq, tokens[row])
-        return [seq for _, seq in got]
+        return [entry.seq for entry in sampled]
+
+    @staticmethod
+    def token_logprobs(result: StepResult, row: int, num_top: int) -> TokenLogprobs:
+        if not result.top_ids.size:  # no sequence of this step asked for top candidates
+            num_top = 0
+        top_ids = result.top_ids[row, :num_top].tolist()
+        top_logprobs = result.top_logprobs[row, :num_top].tolist()
+        return TokenLogprobs(float(result.logprobs[row]), list(zip(top_ids, top_logprobs)))
 
     def detokenize(self, seq: Sequence, token: int) -> None:
+        """Append the token's text; a stop string in the new text ends the sequence there."""
         if seq.detokenizer is None:
             return
-        if (
-            seq.finish_reason == "stop"
-            and not seq.params.include_stop_str_in_output
-            and (token in self.model_config.eos_token_ids or token in seq.params.stop_token_ids)
-        ):
+        params = seq.params
+        is_stop_token = token in self.model_config.eos_token_ids or token in params.stop_token_ids
+        if seq.finish_reason == "stop" and not params.include_stop_str_in_output and is_stop_token:
             return  # the stop token itself is not text
         old_len = len(seq.text)
         seq.text += seq.detokenizer.add(token)
-        for stop in seq.params.stop:
-            at = seq.text.find(
-                stop, max(0, old_len - len(stop) + 1)
-            )  # only a match that uses new text
-            if at >= 0:
-                seq.text = seq.text[
-                    : at + (len(stop) if seq.params.include_stop_str_in_output else 0)
-                ]
-                self.scheduler.finish(seq, "stop")
-                break
+        for stop in params.stop:
+            # only a match that uses new text
+            found_at = seq.text.find(stop, max(0, old_len - len(stop) + 1))
+            if found_at < 0:
+                continue
+            kept_len = found_at
+            if params.include_stop_str_in_output:
+                kept_len += len(stop)
+            seq.text = seq.text[:kept_len]
+            self.scheduler.finish(seq, "stop")
+            break

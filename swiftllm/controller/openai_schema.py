@@ -1,11 +1,11 @@
 """OpenAI request parsing and validation, and the response shapes of the completions and chat APIs.
 
 Choices where OpenAI leaves them to the server:
-- max_tokens absent: 16 for /v1/completions (OpenAI's documented default), and for chat the rest of the
-  context capped at 4096; either way never more than fits. A max_tokens given that does not fit beside the
-  prompt is a 400 (code context_length_exceeded), as OpenAI answers.
-- Fields we do not implement are accepted at their neutral values (n=1, logit_bias={}, echo=false ...);
-  any other value is a 400 naming the field. Unknown fields are ignored."""
+- max_tokens absent: 16 for /v1/completions (OpenAI's documented default), and for chat the rest
+  of the context capped at 4096; either way never more than fits. A max_tokens given that does not
+  fit beside the prompt is a 400 (code context_length_exceeded), as OpenAI answers.
+- Fields we do not implement are accepted at their neutral values (n=1, logit_bias={},
+  echo=false ...); any other value is a 400 naming the field. Unknown fields are ignored."""
 
 import dataclasses
 import itertools
@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from swiftllm.controller.sequence import TokenLogprobs
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.sampling_params import SamplingParams
 
-CHAT_DEFAULT_MAX_TOKENS, COMPLETION_DEFAULT_MAX_TOKENS = 4096, 16
-NEUTRAL: dict[
-    str, tuple[Any, ...]
-] = {  # unsupported fields: the values that mean "off" (null always does)
+CHAT_DEFAULT_MAX_TOKENS = 4096
+COMPLETION_DEFAULT_MAX_TOKENS = 16
+# unsupported fields: the values that mean "off" (null always does)
+NEUTRAL: dict[str, tuple[Any, ...]] = {
     "n": (1,),
     "best_of": (1,),
     "echo": (False,),
@@ -40,7 +41,9 @@ class ApiError(Exception):
         self, message: str, param: str | None = None, status: int = 400, code: str | None = None
     ) -> None:
         super().__init__(message)
-        self.param, self.status, self.code = param, status, code
+        self.param = param
+        self.status = status
+        self.code = code
 
     def body(self) -> dict[str, Any]:
         kind = "invalid_request_error" if self.status < 500 else "server_error"
@@ -49,7 +52,7 @@ class ApiError(Exception):
         }
 
 
-def get(
+def read_field(
     body: dict[str, Any],
     name: str,
     kinds: tuple[type, ...],
@@ -57,15 +60,13 @@ def get(
     default: Any = None,
     valid: Callable[[Any], bool] = lambda value: True,
 ) -> Any:
-    """body[name] checked against kinds (bool is not a number here), then `valid`; null means absent."""
+    """body[name] checked against kinds (bool is not a number here), then `valid`; null means
+    absent."""
     value = body.get(name)
     if value is None:
         return default
-    if (
-        not isinstance(value, kinds)
-        or (isinstance(value, bool) and bool not in kinds)
-        or not valid(value)
-    ):
+    wrong_kind = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+    if wrong_kind or not valid(value):
         raise ApiError(f"{name} must be {what}", name)
     return value
 
@@ -80,20 +81,23 @@ class GenerateRequest:
     include_usage: bool
 
     def params_for(self, prompt_len: int, max_len: int, chat: bool) -> SamplingParams:
+        """The SamplingParams for one prompt, with max_tokens settled against the room left."""
         room = max_len - prompt_len
+        prompt_field = "messages" if chat else "prompt"
         if prompt_len < 1:
-            raise ApiError("the prompt is empty", "messages" if chat else "prompt")
+            raise ApiError("the prompt is empty", prompt_field)
         if room < 1 or (self.max_tokens or 0) > room:
-            asked = (
-                f" However, you requested {prompt_len + self.max_tokens} tokens ({prompt_len} in the prompt, "
-                f"{self.max_tokens} for the completion)."
-                if self.max_tokens
-                else ""
-            )
+            asked = ""
+            if self.max_tokens:
+                asked = (
+                    f" However, you requested {prompt_len + self.max_tokens} tokens ({prompt_len} "
+                    f"in the prompt, {self.max_tokens} for the completion)."
+                )
             raise ApiError(
-                f"This model's maximum context length is {max_len} tokens, the prompt has {prompt_len}."
-                f"{asked} Please reduce the length of the prompt or of the completion.",
-                "max_tokens" if room >= 1 else ("messages" if chat else "prompt"),
+                f"This model's maximum context length is {max_len} tokens, "
+                f"the prompt has {prompt_len}.{asked} "
+                "Please reduce the length of the prompt or of the completion.",
+                "max_tokens" if room >= 1 else prompt_field,
                 400,
                 "context_length_exceeded",
             )
@@ -107,45 +111,40 @@ def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> Gen
     for name, neutral in NEUTRAL.items():
         if body.get(name) is not None and body[name] not in neutral:
             raise ApiError(f"{name}={body[name]!r} is not supported", name)
-    model = get(body, "model", (str,), "a string")
+    model = read_field(body, "model", (str,), "a string")
     if model is not None and model not in model_names:
         raise ApiError(f"The model `{model}` does not exist", "model", 404, "model_not_found")
-    options = get(body, "stream_options", (dict,), "an object", {})
+    options = read_field(body, "stream_options", (dict,), "an object", {})
     if chat:
-        max_tokens = get(body, "max_completion_tokens", (int,), "an integer")
-        max_tokens = (
-            get(body, "max_tokens", (int,), "an integer") if max_tokens is None else max_tokens
-        )
-        top = get(body, "top_logprobs", (int,), "an integer")
-        want = get(body, "logprobs", (bool,), "a boolean", False)
-        if top is not None and not want:
+        max_tokens = read_field(body, "max_completion_tokens", (int,), "an integer")
+        if max_tokens is None:
+            max_tokens = read_field(body, "max_tokens", (int,), "an integer")
+        top_logprobs = read_field(body, "top_logprobs", (int,), "an integer")
+        want_logprobs = read_field(body, "logprobs", (bool,), "a boolean", False)
+        if top_logprobs is not None and not want_logprobs:
             raise ApiError("top_logprobs needs logprobs: true", "top_logprobs")
-        logprobs, prompts, messages = (
-            (top or 0) if want else None,
-            [],
-            parse_messages(body.get("messages")),
-        )
+        logprobs = (top_logprobs or 0) if want_logprobs else None
+        prompts = []
+        messages = parse_messages(body.get("messages"))
     else:
-        max_tokens = get(body, "max_tokens", (int,), "an integer")
-        logprobs, prompts, messages = (
-            get(body, "logprobs", (int,), "an integer"),
-            parse_prompt(body.get("prompt")),
-            [],
-        )
-    stop = get(
-        body, "stop", (str, list), "a string or a list of strings", ()
-    )  # SamplingParams checks the items
-    stop_ids = get(
+        max_tokens = read_field(body, "max_tokens", (int,), "an integer")
+        logprobs = read_field(body, "logprobs", (int,), "an integer")
+        prompts = parse_prompt(body.get("prompt"))
+        messages = []
+    # SamplingParams checks the items
+    stop = read_field(body, "stop", (str, list), "a string or a list of strings", ())
+    stop_ids = read_field(
         body,
         "stop_token_ids",
         (list,),
         "a list of token ids",
         [],
-        lambda ids: all(type(t) is int for t in ids),
+        lambda ids: all(type(token) is int for token in ids),
     )
-    top_k = get(
-        body, "top_k", (int,), "an integer below 2**31", None, lambda k: k < 2**31
-    )  # it travels as int32
+    # it travels as int32
+    top_k = read_field(
+        body, "top_k", (int,), "an integer below 2**31", None, lambda top_k: top_k < 2**31
+    )
     try:
         params = SamplingParams(
             max_tokens=1 if max_tokens is None else max_tokens,
@@ -153,35 +152,42 @@ def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> Gen
             stop=stop,
             stop_token_ids=stop_ids,
             logprobs=logprobs,
-            seed=get(body, "seed", (int,), "an integer"),
-            temperature=get(body, "temperature", NUMBER, "a number"),
-            top_p=get(body, "top_p", NUMBER, "a number"),
-            ignore_eos=get(body, "ignore_eos", (bool,), "a boolean", False),
-            presence_penalty=get(body, "presence_penalty", NUMBER, "a number", 0.0),
-            frequency_penalty=get(body, "frequency_penalty", NUMBER, "a number", 0.0),
+            seed=read_field(body, "seed", (int,), "an integer"),
+            temperature=read_field(body, "temperature", NUMBER, "a number"),
+            top_p=read_field(body, "top_p", NUMBER, "a number"),
+            ignore_eos=read_field(body, "ignore_eos", (bool,), "a boolean", False),
+            presence_penalty=read_field(body, "presence_penalty", NUMBER, "a number", 0.0),
+            frequency_penalty=read_field(body, "frequency_penalty", NUMBER, "a number", 0.0),
         )
-    except ValueError as e:  # SamplingParams' messages begin with the field's name
-        name = str(e).split()[0]
-        raise ApiError(str(e), "top_logprobs" if chat and name == "logprobs" else name) from None
+    except ValueError as error:  # SamplingParams' messages begin with the field's name
+        name = str(error).split()[0]
+        if chat and name == "logprobs":
+            name = "top_logprobs"
+        raise ApiError(str(error), name) from None
     return GenerateRequest(
         prompts,
         messages,
         params,
         max_tokens,
-        get(body, "stream", (bool,), "a boolean", False),
-        get(options, "include_usage", (bool,), "a boolean", False),
+        read_field(body, "stream", (bool,), "a boolean", False),
+        read_field(options, "include_usage", (bool,), "a boolean", False),
     )
 
 
 def parse_prompt(prompt: object) -> list[str | list[int]]:
     """A text, a list of texts, token ids, or a list of token-id lists: one choice per prompt."""
 
-    def ids(x: object) -> bool:
-        return isinstance(x, list) and bool(x) and all(type(t) is int for t in x)
+    def is_token_ids(value: object) -> bool:
+        return (
+            isinstance(value, list) and bool(value) and all(type(token) is int for token in value)
+        )
 
-    if isinstance(prompt, str) or ids(prompt):
+    def is_one_prompt(value: object) -> bool:
+        return isinstance(value, str) or is_token_ids(value)
+
+    if is_one_prompt(prompt):
         return [prompt]
-    if isinstance(prompt, list) and prompt and all(isinstance(p, str) or ids(p) for p in prompt):
+    if isinstance(prompt, list) and prompt and all(is_one_prompt(item) for item in prompt):
         return prompt
     raise ApiError(
         "prompt must be a string, a list of strings, a list of token ids or a list of such lists",
@@ -192,51 +198,63 @@ def parse_prompt(prompt: object) -> list[str | list[int]]:
 def parse_messages(messages: object) -> list[dict[str, str]]:
     if not isinstance(messages, list) or not messages:
         raise ApiError("messages must be a non-empty list", "messages")
-    out = []
-    for m in messages:
-        content = m.get("content") if isinstance(m, dict) else None
+    parsed = []
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):  # content parts: only text ones
-            if not all(
-                isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
-                for p in content
-            ):
+            if not all(is_text_part(part) for part in content):
                 raise ApiError("only text content parts are supported", "messages")
-            content = "\n".join(p["text"] for p in content)
-        if not (
-            isinstance(m, dict)
-            and isinstance(m.get("role"), str)
+            content = "\n".join(part["text"] for part in content)
+        well_formed = (
+            isinstance(message, dict)
+            and isinstance(message.get("role"), str)
             and isinstance(content, (str, type(None)))
-        ):
+        )
+        if not well_formed:
             raise ApiError("each message needs a string role and text content", "messages")
-        out.append({"role": m["role"], "content": content or ""})
-    return out
+        parsed.append({"role": message["role"], "content": content or ""})
+    return parsed
 
 
-def token_text(tok: Tokenizer, token_id: int) -> str:
-    return tok.hf.decode([token_id], skip_special_tokens=False)
+def is_text_part(part: object) -> bool:
+    return (
+        isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+    )
+
+
+def token_text(tokenizer: Tokenizer, token_id: int) -> str:
+    return tokenizer.hf.decode([token_id], skip_special_tokens=False)
 
 
 def choice_logprobs(
-    tok: Tokenizer, token_ids: list[int], logprobs: list, chat: bool, offset: int
+    tokenizer: Tokenizer,
+    token_ids: list[int],
+    logprobs: list[TokenLogprobs],
+    chat: bool,
+    offset: int,
 ) -> dict[str, Any]:
-    """New tokens' logprobs in chat's shape, or in the legacy one with text_offset counting from `offset`."""
+    """New tokens' logprobs in chat's shape, or in the legacy one with text_offset counting from
+    `offset`."""
 
     def item(token_id: int, logprob: float) -> dict[str, Any]:
-        text = token_text(tok, token_id)
+        text = token_text(tokenizer, token_id)
         return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
 
     if chat:
-        return {
-            "content": [
-                {**item(t, lp), "top_logprobs": [item(i, x) for i, x in top]}
-                for t, (lp, top) in zip(token_ids, logprobs)
-            ]
-        }
-    tokens = [token_text(tok, t) for t in token_ids]
+        content = []
+        for token_id, entry in zip(token_ids, logprobs):
+            top = [item(top_id, top_logprob) for top_id, top_logprob in entry.top]
+            content.append({**item(token_id, entry.logprob), "top_logprobs": top})
+        return {"content": content}
+    tokens = [token_text(tokenizer, token_id) for token_id in token_ids]
+    top_by_text = [
+        {token_text(tokenizer, top_id): top_logprob for top_id, top_logprob in entry.top}
+        for entry in logprobs
+    ]
     return {
         "tokens": tokens,
-        "token_logprobs": [lp for lp, _ in logprobs],
-        "top_logprobs": [{token_text(tok, t): lp for t, lp in top} for _, top in logprobs],
+        "token_logprobs": [entry.logprob for entry in logprobs],
+        "top_logprobs": top_by_text,
         "text_offset": list(itertools.accumulate(map(len, tokens), initial=offset))[:-1],
     }
 
@@ -252,7 +270,9 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
 def envelope(
     request_id: str, model: str, chat: bool, chunk: bool, choices: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    kind = ("chat.completion.chunk" if chunk else "chat.completion") if chat else "text_completion"
+    kind = "text_completion"
+    if chat:
+        kind = "chat.completion.chunk" if chunk else "chat.completion"
     return {
         "id": request_id,
         "object": kind,

@@ -1,8 +1,10 @@
-"""The REST server on aiohttp: OpenAI-compatible completions and chat (streaming or not), models, health, metrics.
+"""The REST server on aiohttp: OpenAI-compatible completions and chat (streaming or not), models,
+health, metrics.
 
-Handlers parse and tokenize (in a small thread pool: the tokenizer pool), submit to the engine thread and
-await its outputs on one asyncio queue per HTTP request (one choice per prompt). Whatever ends a handler
-early, a client disconnect included (aiohttp cancels the handler), aborts its requests and frees their blocks."""
+Handlers parse and tokenize (in a small thread pool: the tokenizer pool), submit to the engine
+thread and await its outputs on one asyncio queue per HTTP request (one choice per prompt).
+Whatever ends a handler early, a client disconnect included (aiohttp cancels the handler), aborts
+its requests and frees their blocks."""
 
 import asyncio
 import hmac
@@ -19,7 +21,7 @@ from aiohttp import web
 from jinja2 import TemplateError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from swiftllm.controller.async_engine import AsyncEngine, EngineError, Output
+from swiftllm.controller.async_engine import AsyncEngine, EngineError, Output, Request
 from swiftllm.controller.openai_schema import (
     ApiError,
     GenerateRequest,
@@ -41,21 +43,19 @@ def reject_constant(name: str) -> None:
 class RestServer:
     def __init__(
         self,
-        engine: AsyncEngine,
+        async_engine: AsyncEngine,
         tokenizer: Tokenizer,
         model_name: str,
         model_path: str,
         api_key: str | None = None,
     ) -> None:
-        self.engine, self.tok, self.model_name, self.api_key = (
-            engine,
-            tokenizer,
-            model_name,
-            api_key,
-        )
-        self.names = (model_name, model_path)
-        self.max_len = engine.engine.scheduler.max_len
-        self.vocab_size = engine.engine.model_config.vocab_size
+        self.async_engine = async_engine
+        self.tokenizer = tokenizer
+        self.model_name = model_name
+        self.model_path = model_path
+        self.api_key = api_key
+        self.max_len = async_engine.engine.scheduler.max_len
+        self.vocab_size = async_engine.engine.model_config.vocab_size
         self.failure: str | None = None  # set by whoever watches the workers
         self.created = int(time.time())
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="tokenizer")
@@ -72,24 +72,21 @@ class RestServer:
 
     @web.middleware
     async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Every failure becomes an OpenAI-style error body; nothing a client sends crashes the server."""
+        """Every failure becomes an OpenAI-style error body: nothing a client sends crashes the
+        server."""
         try:
-            if (
-                self.api_key
-                and request.path.startswith("/v1/")
-                and not hmac.compare_digest(
-                    request.headers.get("Authorization", "").encode(),
-                    f"Bearer {self.api_key}".encode(),
-                )
-            ):
-                raise ApiError("Incorrect API key provided", None, 401, "invalid_api_key")
+            if self.api_key and request.path.startswith("/v1/"):
+                authorization = request.headers.get("Authorization", "").encode()
+                if not hmac.compare_digest(authorization, f"Bearer {self.api_key}".encode()):
+                    raise ApiError("Incorrect API key provided", None, 401, "invalid_api_key")
             return await handler(request)
-        except ApiError as e:
-            return web.json_response(e.body(), status=e.status)
-        except web.HTTPException as e:  # no such route, wrong method, body too large
-            return web.json_response(ApiError(e.reason, None, e.status).body(), status=e.status)
-        except EngineError as e:
-            return web.json_response(ApiError(str(e), None, 503).body(), status=503)
+        except ApiError as error:
+            return web.json_response(error.body(), status=error.status)
+        except web.HTTPException as error:  # no such route, wrong method, body too large
+            body = ApiError(error.reason, None, error.status).body()
+            return web.json_response(body, status=error.status)
+        except EngineError as error:
+            return web.json_response(ApiError(str(error), None, 503).body(), status=503)
         except Exception:
             log.exception("error serving %s", request.path)
             return web.json_response(
@@ -102,126 +99,126 @@ class RestServer:
             "object": "model",
             "created": self.created,
             "owned_by": "swiftllm",
-            "root": self.names[1],
+            "root": self.model_path,
             "max_model_len": self.max_len,
         }
         return web.json_response({"object": "list", "data": [card]})
 
     async def health(self, request: web.Request) -> web.Response:
-        problem = self.failure or self.engine.health()
-        return web.json_response(
-            {"status": "unhealthy", "reason": problem} if problem else {"status": "ok"},
-            status=503 if problem else 200,
-        )
+        problem = self.failure or self.async_engine.health()
+        if problem:
+            return web.json_response({"status": "unhealthy", "reason": problem}, status=503)
+        return web.json_response({"status": "ok"}, status=200)
 
     async def metrics(self, request: web.Request) -> web.Response:
         return web.Response(
-            body=generate_latest(self.engine.registry),
+            body=generate_latest(self.async_engine.registry),
             headers={"Content-Type": CONTENT_TYPE_LATEST},
         )
 
     async def generate(self, request: web.Request, chat: bool) -> web.StreamResponse:
+        """Completions and chat: parse, tokenize, submit an engine request per prompt, answer."""
         try:
             body = json.loads(await request.read(), parse_constant=reject_constant)
-        except (ValueError, RecursionError) as e:
-            raise ApiError(f"malformed JSON body: {e}") from None
-        spec = parse_request(body, chat, self.names)
-        loop = asyncio.get_running_loop()
+        except (ValueError, RecursionError) as error:
+            raise ApiError(f"malformed JSON body: {error}") from None
+        spec = parse_request(body, chat, (self.model_name, self.model_path))
         if chat:
+            loop = asyncio.get_running_loop()
             prompts = [await loop.run_in_executor(self.pool, self.render_chat, spec.messages)]
         else:
-            prompts = await asyncio.gather(
-                *(
-                    asyncio.sleep(0, p)
-                    if isinstance(p, list)
-                    # ids: as they are
-                    else loop.run_in_executor(self.pool, self.tok.encode, p)
-                    for p in spec.prompts
-                )
-            )
+            prompts = await asyncio.gather(*(self.encode_prompt(prompt) for prompt in spec.prompts))
         params = [spec.params_for(len(ids), self.max_len, chat) for ids in prompts]
-        if any(not 0 <= t < self.vocab_size for ids in prompts for t in ids):
+        if any(not 0 <= token < self.vocab_size for ids in prompts for token in ids):
             raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
         queue: asyncio.Queue = asyncio.Queue()
-        requests: list = []
+        engine_requests: list[Request] = []
         request_id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
         prompt_tokens = sum(map(len, prompts))
         try:  # a submit failing half-way still aborts the ones before it
-            for i, (ids, p) in enumerate(zip(prompts, params)):
-                requests.append(self.engine.submit(ids, p, queue, i))
+            for index, (prompt_ids, prompt_params) in enumerate(zip(prompts, params)):
+                engine_requests.append(
+                    self.async_engine.submit(prompt_ids, prompt_params, queue, index)
+                )
+            num_choices = len(engine_requests)
             if spec.stream:
                 return await self.stream(
-                    request, spec, queue, len(requests), chat, request_id, prompt_tokens
+                    request, spec, queue, num_choices, chat, request_id, prompt_tokens
                 )
             return web.json_response(
-                await self.collect(spec, queue, len(requests), chat, request_id, prompt_tokens)
+                await self.whole_response(spec, queue, num_choices, chat, request_id, prompt_tokens)
             )
         finally:
-            for r in requests:
-                self.engine.abort(r)  # no-op for a finished one
+            for engine_request in engine_requests:
+                self.async_engine.abort(engine_request)  # no-op for a finished one
+
+    async def encode_prompt(self, prompt: str | list[int]) -> list[int]:
+        """Token ids as they are; a text encoded in the tokenizer pool."""
+        if isinstance(prompt, list):
+            return prompt
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, self.tokenizer.encode, prompt)
 
     def render_chat(self, messages: list[dict[str, str]]) -> list[int]:
         try:
-            return self.tok.encode_chat(messages)
-        except (TemplateError, ValueError, TypeError) as e:
-            raise ApiError(f"cannot apply the chat template: {e}", "messages") from None
+            return self.tokenizer.encode_chat(messages)
+        except (TemplateError, ValueError, TypeError) as error:
+            raise ApiError(f"cannot apply the chat template: {error}", "messages") from None
 
     @staticmethod
-    async def outputs(queue: asyncio.Queue, n: int) -> AsyncIterator[Output]:
-        while n:  # until each of the n choices has finished
-            out = await queue.get()
-            if isinstance(out, Exception):  # the engine died (EngineError), or refused the request
-                raise ApiError(str(out), None, 503 if isinstance(out, EngineError) else 400)
-            n -= out.finish_reason is not None
-            yield out
+    async def outputs(queue: asyncio.Queue, num_choices: int) -> AsyncIterator[Output]:
+        num_unfinished = num_choices
+        while num_unfinished:  # until each choice has finished
+            output = await queue.get()
+            if isinstance(output, Exception):  # the engine died (EngineError), or refused it
+                status = 503 if isinstance(output, EngineError) else 400
+                raise ApiError(str(output), None, status)
+            if output.finish_reason is not None:
+                num_unfinished -= 1
+            yield output
 
     def logprobs(
-        self, spec: GenerateRequest, out: Output, chat: bool, offset: int
+        self, spec: GenerateRequest, output: Output, chat: bool, offset: int
     ) -> dict[str, Any] | None:
         if spec.params.logprobs is None:
             return None
-        return choice_logprobs(self.tok, out.token_ids, out.logprobs, chat, offset)
+        return choice_logprobs(self.tokenizer, output.token_ids, output.logprobs, chat, offset)
 
-    async def collect(
+    async def whole_response(
         self,
         spec: GenerateRequest,
         queue: asyncio.Queue,
-        n: int,
+        num_choices: int,
         chat: bool,
         request_id: str,
         prompt_tokens: int,
     ) -> dict[str, Any]:
-        merged: list[Output | None] = [None] * n  # each choice's outputs, concatenated
-        async for out in self.outputs(queue, n):
-            prev = merged[out.index]
-            merged[out.index] = (
-                out
-                if prev is None
-                else Output(
-                    out.index,
-                    prev.text + out.text,
-                    prev.token_ids + out.token_ids,
-                    prev.logprobs + out.logprobs,
-                    out.finish_reason,
-                    out.num_output_tokens,
-                )
+        """The body of a response that is not streamed: every choice's outputs, concatenated."""
+        merged: list[Output | None] = [None] * num_choices
+        async for output in self.outputs(queue, num_choices):
+            earlier = merged[output.index]
+            if earlier is None:
+                merged[output.index] = output
+            else:
+                merged[output.index] = earlier.followed_by(output)
+        choices = []
+        for index, choice in enumerate(merged):
+            if chat:
+                content = {"message": {"role": "assistant", "content": choice.text}}
+            else:
+                content = {"text": choice.text}
+            choices.append(
+                {
+                    "index": index,
+                    **content,
+                    "finish_reason": choice.finish_reason,
+                    "logprobs": self.logprobs(spec, choice, chat, 0),
+                }
             )
-        choices = [
-            {
-                "index": i,
-                **(
-                    {"message": {"role": "assistant", "content": o.text}}
-                    if chat
-                    else {"text": o.text}
-                ),
-                "finish_reason": o.finish_reason,
-                "logprobs": self.logprobs(spec, o, chat, 0),
-            }
-            for i, o in enumerate(merged)
-        ]
+        completion_tokens = sum(choice.num_output_tokens for choice in merged)
         return {
             **envelope(request_id, self.model_name, chat, False, choices),
-            "usage": usage(prompt_tokens, sum(o.num_output_tokens for o in merged)),
+            "usage": usage(prompt_tokens, completion_tokens),
         }
 
     async def stream(
@@ -229,11 +226,12 @@ class RestServer:
         request: web.Request,
         spec: GenerateRequest,
         queue: asyncio.Queue,
-        n: int,
+        num_choices: int,
         chat: bool,
         request_id: str,
         prompt_tokens: int,
     ) -> web.StreamResponse:
+        """A server-sent event per output that says something, then usage if asked, then [DONE]."""
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
@@ -248,37 +246,39 @@ class RestServer:
             }
             await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
 
-        offsets, generated = [0] * n, [0] * n
+        text_offsets = [0] * num_choices  # legacy logprobs' text_offset, per choice
+        generated = [0] * num_choices
         try:
             if chat:
+                first_delta = {"role": "assistant", "content": ""}
                 await send(
-                    [
-                        {
-                            "index": 0,
-                            "delta": {"role": "assistant", "content": ""},
-                            "logprobs": None,
-                            "finish_reason": None,
-                        }
-                    ]
+                    [{"index": 0, "delta": first_delta, "logprobs": None, "finish_reason": None}]
                 )
-            async for out in self.outputs(queue, n):
-                i, generated[out.index] = out.index, out.num_output_tokens
-                lp = self.logprobs(spec, out, chat, offsets[i])
-                if not (out.text or out.finish_reason or lp):
+            async for output in self.outputs(queue, num_choices):
+                index = output.index
+                generated[index] = output.num_output_tokens
+                logprobs = self.logprobs(spec, output, chat, text_offsets[index])
+                if not (output.text or output.finish_reason or logprobs):
                     continue  # held-back text and nothing else to say
-                offsets[i] += sum(map(len, lp["tokens"])) if lp and not chat else 0
-                content = (
-                    {"delta": {"content": out.text} if out.text else {}}
-                    if chat
-                    else {"text": out.text}
-                )
-                await send(
-                    [{"index": i, **content, "logprobs": lp, "finish_reason": out.finish_reason}]
-                )
+                if logprobs and not chat:
+                    text_offsets[index] += sum(map(len, logprobs["tokens"]))
+                if not chat:
+                    content = {"text": output.text}
+                elif output.text:
+                    content = {"delta": {"content": output.text}}
+                else:
+                    content = {"delta": {}}
+                choice = {
+                    "index": index,
+                    **content,
+                    "logprobs": logprobs,
+                    "finish_reason": output.finish_reason,
+                }
+                await send([choice])
             if spec.include_usage:
                 await send([], usage=usage(prompt_tokens, sum(generated)))
-        except ApiError as e:  # the status line is gone: report in the stream
-            await response.write(b"data: " + json.dumps(e.body()).encode() + b"\n\n")
+        except ApiError as error:  # the status line is gone: report in the stream
+            await response.write(b"data: " + json.dumps(error.body()).encode() + b"\n\n")
         except ConnectionError:  # the client left; the caller aborts
             return response
         await response.write(b"data: [DONE]\n\n")

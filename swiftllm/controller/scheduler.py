@@ -1,16 +1,18 @@
-"""Which sequences run in the next step, and how many tokens each (the policy a researcher replaces).
+"""Which sequences run in the next step, and how many tokens each: the policy a researcher replaces.
 
 Iteration-level scheduling with selective batching: every step re-decides. Decodes go first, then
-prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode). Admission is
-first come first served, bounded by free KV blocks and running sequences. When blocks run out, the
-newest running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
-Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are left."""
+prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode). Admission
+is first come first served, bounded by free KV blocks and running sequences. When blocks run out,
+the newest running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
+Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
+left."""
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from swiftllm.config import CacheGeometry, EngineConfig
-from swiftllm.controller.block_manager import BlockManager
+from swiftllm.controller.block_manager import BlockCopy, BlockManager
 from swiftllm.controller.sequence import Sequence, Status
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
 
@@ -43,57 +45,96 @@ class SchedulerConfig:
 
 @dataclass
 class Batch:
+    """One step's plan in the controller's terms; `command` turns it into the worker's StepCommand.
+
+    Row i is seqs[i], computing query_lens[i] of its uncached tokens. The worker makes the swap_out
+    (GPU -> CPU) and swap_in (CPU -> GPU) copies before the forward, so blocks that a swap-out frees
+    may already hold a sequence of this same step. finished_ids: sequences that ended since the last
+    step was sent; the worker forgets their last sampled token."""
+
     seqs: list[Sequence] = field(default_factory=list)
     query_lens: list[int] = field(default_factory=list)
-    swap_out: list[tuple[int, int]] = field(default_factory=list)
-    swap_in: list[tuple[int, int]] = field(default_factory=list)
+    swap_out: list[BlockCopy] = field(default_factory=list)
+    swap_in: list[BlockCopy] = field(default_factory=list)
     finished_ids: list[int] = field(default_factory=list)
 
-    def command(self, block_size: int) -> StepCommand:
-        width = max((len(s.blocks) for s in self.seqs), default=0)
-        table = i32([s.blocks + [0] * (width - len(s.blocks)) for s in self.seqs]).reshape(
-            len(self.seqs), width
-        )
-        tokens = [
-            t
-            for s, q in zip(self.seqs, self.query_lens)
-            for t in s.token_ids[s.num_cached : s.num_cached + q]
-        ]
-        # each penalised sequence's outputs so far; a pending -1 among them is the worker's last sampled token
-        outputs = [
-            s.token_ids[len(s.prompt_ids) :]
-            if s.params.presence_penalty or s.params.frequency_penalty
-            else []
-            for s in self.seqs
-        ]
-        ctx = [s.num_cached + q for s, q in zip(self.seqs, self.query_lens)]
-        p = [s.params for s in self.seqs]
+    def add(self, seq: Sequence, query_len: int) -> None:
+        self.seqs.append(seq)
+        self.query_lens.append(query_len)
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing for the worker to do (finished ids alone wait for the next step)."""
+        return not (self.seqs or self.swap_out or self.swap_in)
+
+    def command(self) -> StepCommand:
+        """The columnar StepCommand for this batch: one entry per row in every per-sequence array.
+
+        Call it before `Scheduler.mark_sent` moves num_cached on. For row i:
+        - token_ids gets seqs[i].token_ids[num_cached : num_cached + query_lens[i]], flattened in
+          row order; a LAST_TOKEN placeholder among them means the worker's last sampled token;
+        - context_lens[i] = num_cached + query_lens[i], the tokens in the cache after the step;
+        - sample[i] = 1 when that context reaches the sequence's last known token: it emits one;
+        - block_table row i is its block list, padded with 0 to the longest one in the batch;
+        - the sampling arrays copy its params (num_logprobs -1 = none), and a penalised sequence
+          sends its outputs so far (penalty_lens[i] of penalty_tokens, placeholders included)."""
+        context_lens: list[int] = []
+        new_token_ids: list[int] = []
+        penalty_lens: list[int] = []
+        penalty_tokens: list[int] = []
+        for seq, query_len in zip(self.seqs, self.query_lens):
+            context_lens.append(seq.num_cached + query_len)
+            new_token_ids += seq.token_ids[seq.num_cached : seq.num_cached + query_len]
+            outputs: list[int] = []
+            if seq.params.presence_penalty or seq.params.frequency_penalty:
+                outputs = seq.token_ids[len(seq.prompt_ids) :]
+            penalty_lens.append(len(outputs))
+            penalty_tokens += outputs
+        width = max((len(seq.blocks) for seq in self.seqs), default=0)
+        padded_rows = [seq.blocks + [0] * (width - len(seq.blocks)) for seq in self.seqs]
+        block_table = i32(padded_rows).reshape(len(self.seqs), width)
+        params = [seq.params for seq in self.seqs]
         return StepCommand(
-            seq_ids=i32([s.seq_id for s in self.seqs]),
+            seq_ids=i32([seq.seq_id for seq in self.seqs]),
             query_lens=i32(self.query_lens),
-            context_lens=i32(ctx),
-            token_ids=i32(tokens),
-            block_table=table,
-            seed=i32([s.seed for s in self.seqs]),
-            sample=i32([c == len(s.token_ids) for s, c in zip(self.seqs, ctx)]),
-            top_k=i32([x.top_k for x in p]),
-            temperature=f32([x.temperature for x in p]),
-            top_p=f32([x.top_p for x in p]),
-            presence_penalty=f32([x.presence_penalty for x in p]),
-            frequency_penalty=f32([x.frequency_penalty for x in p]),
-            penalty_lens=i32([len(o) for o in outputs]),
-            penalty_tokens=i32([t for o in outputs for t in o]),
-            num_logprobs=i32([-1 if x.logprobs is None else x.logprobs for x in p]),
+            context_lens=i32(context_lens),
+            token_ids=i32(new_token_ids),
+            block_table=block_table,
+            seed=i32([seq.seed for seq in self.seqs]),
+            sample=i32([end == len(seq.token_ids) for seq, end in zip(self.seqs, context_lens)]),
+            top_k=i32([param.top_k for param in params]),
+            temperature=f32([param.temperature for param in params]),
+            top_p=f32([param.top_p for param in params]),
+            presence_penalty=f32([param.presence_penalty for param in params]),
+            frequency_penalty=f32([param.frequency_penalty for param in params]),
+            penalty_lens=i32(penalty_lens),
+            penalty_tokens=i32(penalty_tokens),
+            num_logprobs=i32(
+                [-1 if param.logprobs is None else param.logprobs for param in params]
+            ),
             swap_out=pairs(self.swap_out),
             swap_in=pairs(self.swap_in),
             finished=i32(self.finished_ids),
         )
 
 
+def decodes_first_then_oldest(seq: Sequence) -> tuple[bool, float]:
+    """The order running sequences get the token budget in: decodes, then prefill chunks; oldest
+    first within each."""
+    return (seq.num_uncached > 1, seq.arrival)
+
+
+class SampledRow(NamedTuple):
+    """A sequence that took a token from a step's result, and its row in that StepResult."""
+
+    row: int
+    seq: Sequence
+
+
 class Scheduler:
     def __init__(self, cfg: SchedulerConfig) -> None:
         self.cfg = cfg
-        self.blocks = BlockManager(cfg.block_size, cfg.num_gpu_blocks, cfg.num_cpu_blocks)
+        self.block_manager = BlockManager(cfg.block_size, cfg.num_gpu_blocks, cfg.num_cpu_blocks)
         self.waiting: deque[Sequence] = deque()
         self.running: list[Sequence] = []
         self.swapped: list[Sequence] = []
@@ -103,7 +144,7 @@ class Scheduler:
         self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
 
     def add(self, seq: Sequence) -> None:
-        """Queue a sequence; one that could never run is rejected rather than left to block the queue."""
+        """Queue a sequence; one that could never run is rejected, not left to block the queue."""
         if not seq.prompt_ids:
             raise ValueError("the prompt is empty")
         if len(seq.prompt_ids) >= self.max_len:
@@ -118,126 +159,181 @@ class Scheduler:
         return bool(self.waiting or self.running or self.swapped)
 
     def schedule(self) -> Batch:
-        batch, budget = Batch(finished_ids=self.finished_ids), self.cfg.max_num_batched_tokens
+        """Decide the next step: which sequences compute, how many tokens each, which blocks move.
+
+        Must return a Batch (see Batch) where:
+        - each sequence of seqs appears once, is RUNNING, owns GPU blocks for num_cached + query_len
+          tokens, and has 1 <= query_len <= num_uncached;
+        - the query_lens sum to at most max_num_batched_tokens, and at most max_num_seqs sequences
+          are running;
+        - every block moved (preemption, swap back) is listed in swap_out / swap_in;
+        - finished_ids carries self.finished_ids, which it clears.
+        An empty Batch is fine: the engine then sends nothing.
+
+        Must not: talk to the worker; advance num_cached or fill token_ids (mark_sent and
+        fill_sampled_tokens do that, once the batch is sent and read back; only a preemption to
+        recompute resets num_cached to 0); give a block to two sequences or lose one
+        (tests/controller/test_scheduler.py checks both); schedule a sequence whose pending token
+        will be its last (done_when_read).
+
+        This policy: running sequences first (decodes, then prefill chunks, oldest first),
+        preempting the newest when blocks run out; then, unless someone was preempted, swapped
+        sequences come back and waiting ones are admitted, first come first served."""
+        batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
+        preempted = self.continue_running(batch)
+        # a preemption means blocks are short: then nobody comes in this step
+        if not preempted:
+            self.swap_back(batch)
+            self.admit(batch, self.cfg.max_num_batched_tokens - sum(batch.query_lens))
+        return batch
+
+    def continue_running(self, batch: Batch) -> bool:
+        """Give running sequences their next tokens within the budget; True if one was preempted."""
+        budget = self.cfg.max_num_batched_tokens
         preempted = False
-        # decodes first, then prefill chunks; oldest first within each
-        for seq in sorted(self.running, key=lambda s: (s.num_uncached > 1, s.arrival)):
-            if seq.status is not Status.RUNNING or self.done_when_read(seq):
-                continue  # preempted earlier in this loop, or its pending token is its last
-            q = min(seq.num_uncached, budget)
-            while q and not self.blocks.grow(seq.blocks, seq.num_cached + q):
-                victims = [s for s in self.running if s is not seq and s not in batch.seqs]
-                victim = max(victims, key=lambda s: s.arrival) if victims else seq
+        for seq in sorted(self.running, key=decodes_first_then_oldest):
+            if seq.status is not Status.RUNNING:
+                continue  # preempted earlier in this loop
+            if self.done_when_read(seq):
+                continue  # its pending token is its last: nothing left to compute
+            query_len = min(seq.num_uncached, budget)
+            while query_len and not self.block_manager.grow(seq.blocks, seq.num_cached + query_len):
+                victim = self.pick_victim(seq, batch)
                 self.preempt(victim, batch)
                 preempted = True
                 if victim is seq:
-                    q = 0
-            if q:
-                batch.seqs.append(seq)
-                batch.query_lens.append(q)
-                budget -= q
-        if not preempted:
-            self.swap_back(batch)
-            self.admit(batch, budget)
-        return batch
+                    query_len = 0
+            if query_len:
+                batch.add(seq, query_len)
+                budget -= query_len
+        return preempted
+
+    def pick_victim(self, seq: Sequence, batch: Batch) -> Sequence:
+        """Whom to preempt so that seq can grow: the newest running sequence not yet in this step,
+        else seq itself."""
+        candidates = [
+            other for other in self.running if other is not seq and other not in batch.seqs
+        ]
+        if not candidates:
+            return seq
+        return max(candidates, key=lambda candidate: candidate.arrival)
 
     def swap_back(self, batch: Batch) -> None:
+        """Bring swapped sequences back to the GPU, oldest first, while they fit."""
         while self.swapped and len(self.running) < self.cfg.max_num_seqs:
             seq = self.swapped[0]
-            if self.blocks.gpu.num_free < len(seq.blocks) + 1:  # room for its next token too
+            if self.block_manager.gpu.num_free < len(seq.blocks) + 1:  # room for its next token too
                 break
-            moves = self.blocks.move(seq.blocks, self.blocks.cpu, self.blocks.gpu)
-            batch.swap_in += moves
-            seq.blocks, seq.status = [gpu for _, gpu in moves], Status.RUNNING
+            copies = self.block_manager.move(
+                seq.blocks, self.block_manager.cpu, self.block_manager.gpu
+            )
+            batch.swap_in += copies
+            seq.blocks = [copy.destination for copy in copies]
+            seq.status = Status.RUNNING
             self.running.append(self.swapped.pop(0))
             self.counters["swaps_in"] += 1
 
     def admit(self, batch: Batch, budget: int) -> None:
+        """Start waiting sequences, first come first served, while tokens, blocks and seats last."""
         while self.waiting and budget and len(self.running) < self.cfg.max_num_seqs:
             seq = self.waiting[0]
-            q = min(seq.num_uncached, budget)
-            if not self.blocks.grow(seq.blocks, q):
+            query_len = min(seq.num_uncached, budget)
+            if not self.block_manager.grow(seq.blocks, query_len):
                 break
             seq.status = Status.RUNNING
             self.running.append(self.waiting.popleft())
-            batch.seqs.append(seq)
-            batch.query_lens.append(q)
-            budget -= q
+            batch.add(seq, query_len)
+            budget -= query_len
 
     def preempt(self, seq: Sequence, batch: Batch) -> None:
+        """Take a running sequence off the GPU: to CPU swap space, or (swap full) to recompute."""
         self.counters["preemptions"] += 1
         self.running.remove(seq)
-        moves = (
-            self.blocks.move(seq.blocks, self.blocks.gpu, self.blocks.cpu)
-            if seq.num_cached
-            else None
-        )
-        if moves is not None:
-            batch.swap_out += moves
-            seq.blocks, seq.status = [cpu for _, cpu in moves], Status.SWAPPED
+        copies = None
+        if seq.num_cached:
+            copies = self.block_manager.move(
+                seq.blocks, self.block_manager.gpu, self.block_manager.cpu
+            )
+        if copies is not None:
+            batch.swap_out += copies
+            seq.blocks = [copy.destination for copy in copies]
+            seq.status = Status.SWAPPED
             self.swapped.append(seq)
-            self.swapped.sort(key=lambda s: s.arrival)
+            self.swapped.sort(key=lambda swapped: swapped.arrival)
             self.counters["swaps_out"] += 1
         else:  # swap full (or nothing cached): drop the cache, compute it again later
-            self.blocks.gpu.free(seq.blocks)
-            seq.blocks, seq.num_cached, seq.status = [], 0, Status.WAITING
+            self.block_manager.gpu.free(seq.blocks)
+            seq.blocks = []
+            seq.num_cached = 0
+            seq.status = Status.WAITING
             self.waiting.appendleft(seq)
             self.counters["recomputes"] += 1
 
     def done_when_read(self, seq: Sequence) -> bool:
-        return bool(seq.pending) and (
-            seq.num_outputs + seq.pending >= seq.params.max_tokens
-            or len(seq.token_ids) >= self.max_len
-        )
+        """Whether the tokens a step in flight samples for seq will end it (max_tokens reached or
+        context full)."""
+        if not seq.num_pending:
+            return False
+        out_of_tokens = seq.num_outputs + seq.num_pending >= seq.params.max_tokens
+        return out_of_tokens or len(seq.token_ids) >= self.max_len
 
-    def sent(self, batch: Batch) -> None:
-        """The batch is on its way: its tokens count as cached, and each sampling sequence gets a placeholder,
-        so the next step can be scheduled (decoding token -1) before this one's tokens are read."""
-        for seq, q in zip(batch.seqs, batch.query_lens):
-            seq.num_cached += q
+    def mark_sent(self, batch: Batch) -> None:
+        """The batch is on its way: its tokens count as cached, and each sampling sequence gets a
+        placeholder, so the next step can be scheduled (decoding token -1) before this one's tokens
+        are read."""
+        for seq, query_len in zip(batch.seqs, batch.query_lens):
+            seq.num_cached += query_len
             if seq.num_cached == len(seq.token_ids):
                 seq.token_ids.append(LAST_TOKEN)
-                seq.pending += 1
+                seq.num_pending += 1
 
-    def update(
+    def defer_finished(self, batch: Batch) -> None:
+        """The batch was not sent: its finished ids go to the worker with the next step instead."""
+        self.finished_ids[:0] = batch.finished_ids
+
+    def fill_sampled_tokens(
         self, batch: Batch, seq_ids: list[int], tokens: list[int], eos_ids: tuple[int, ...]
-    ) -> list[tuple[int, Sequence]]:
+    ) -> list[SampledRow]:
         """Fill each sequence's oldest placeholder with its sampled token; finish the done ones.
-        Returns (result row, sequence) for each sequence that took a token."""
-        by_id, got = {s.seq_id: s for s in batch.seqs}, []
+        Returns the sequences that took a token (one finished or aborted meanwhile takes none)."""
+        seq_by_id = {seq.seq_id: seq for seq in batch.seqs}
+        sampled: list[SampledRow] = []
         for row, (seq_id, token) in enumerate(zip(seq_ids, tokens)):
-            seq = by_id[seq_id]
+            seq = seq_by_id[seq_id]
             if seq.finished:
                 continue  # finished (or aborted) while this step was in flight
-            got.append((row, seq))
-            at = len(seq.token_ids) - seq.pending
-            seq.token_ids[at] = token
-            seq.pending -= 1
-            p = seq.params
-            if (token in eos_ids and not p.ignore_eos) or token in p.stop_token_ids:
+            sampled.append(SampledRow(row, seq))
+            position = len(seq.token_ids) - seq.num_pending
+            seq.token_ids[position] = token
+            seq.num_pending -= 1
+            params = seq.params
+            if (token in eos_ids and not params.ignore_eos) or token in params.stop_token_ids:
                 self.finish(seq, "stop")
-            elif seq.num_outputs >= p.max_tokens or at + 1 >= self.max_len:
+            elif seq.num_outputs >= params.max_tokens or position + 1 >= self.max_len:
                 self.finish(seq, "length")
-        return got
+        return sampled
 
     def finish(self, seq: Sequence, reason: str) -> None:
         """End a sequence in any state (also an abort) and return its blocks."""
         if seq.finished:
             return
-        swapped = seq.status is Status.SWAPPED
-        queue = (
-            self.swapped
-            if swapped
-            else self.running
-            if seq.status is Status.RUNNING
-            else self.waiting
-        )
+        queues = {
+            Status.WAITING: self.waiting,
+            Status.RUNNING: self.running,
+            Status.SWAPPED: self.swapped,
+        }
+        queue = queues[seq.status]
         if seq in queue:  # a WAITING one may never have been queued
             queue.remove(seq)
-            (self.blocks.cpu if swapped else self.blocks.gpu).free(seq.blocks)
-        del seq.token_ids[
-            len(seq.token_ids) - seq.pending :
-        ]  # a step in flight may still compute one: ignored
-        seq.blocks, seq.status, seq.finish_reason, seq.pending = [], Status.FINISHED, reason, 0
+            if seq.status is Status.SWAPPED:
+                self.block_manager.cpu.free(seq.blocks)
+            else:
+                self.block_manager.gpu.free(seq.blocks)
+        # a step in flight may still compute tokens for it: they will be ignored
+        del seq.token_ids[len(seq.token_ids) - seq.num_pending :]
+        seq.num_pending = 0
+        seq.blocks = []
+        seq.status = Status.FINISHED
+        seq.finish_reason = reason
         self.finished_ids.append(seq.seq_id)

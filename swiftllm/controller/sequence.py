@@ -2,7 +2,9 @@
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from swiftllm.controller.tokenizer import Detokenizer
 from swiftllm.sampling_params import SamplingParams
 
 
@@ -13,39 +15,44 @@ class Status(enum.Enum):
     FINISHED = "finished"
 
 
+class TokenLogprobs(NamedTuple):
+    """One output token's log-probability, and the top N candidates' as (token id, logprob), best
+    first."""
+
+    logprob: float
+    top: list[tuple[int, float]]
+
+
 @dataclass(eq=False)
 class Sequence:
     seq_id: int
     prompt_ids: list[int]
     params: SamplingParams  # resolved: no None left
     seed: int
-    arrival: float
-    token_ids: list[int] = field(
-        default_factory=list
-    )  # prompt, outputs, then `pending` placeholders (-1)
-    pending: int = (
-        0  # tokens sampled by a step in flight, not yet read back (the worker knows them)
-    )
-    num_cached: int = (
-        0  # leading tokens whose K/V are in the cache (or will be, once steps in flight run)
-    )
+    arrival: float  # time.monotonic() at admission; older sequences go first
+    # prompt, outputs, then `num_pending` placeholders (LAST_TOKEN)
+    token_ids: list[int] = field(default_factory=list)
+    # tokens sampled by a step in flight, not yet read back (the worker knows them)
+    num_pending: int = 0
+    # leading tokens whose K/V are in the cache (or will be, once steps in flight run)
+    num_cached: int = 0
     blocks: list[int] = field(default_factory=list)  # GPU blocks, or CPU blocks while swapped
     status: Status = Status.WAITING
     finish_reason: str | None = None  # "stop" | "length" | "abort"
     text: str = ""  # detokenized output so far
-    logprobs: list[tuple[float, list[tuple[int, float]]]] = field(default_factory=list)
-    detokenizer: object = None
+    logprobs: list[TokenLogprobs] = field(default_factory=list)
+    detokenizer: Detokenizer | None = None
 
     def __post_init__(self) -> None:
         self.token_ids = list(self.prompt_ids)
 
     @property
     def output_ids(self) -> list[int]:
-        return self.token_ids[len(self.prompt_ids) : len(self.token_ids) - self.pending]
+        return self.token_ids[len(self.prompt_ids) : len(self.token_ids) - self.num_pending]
 
     @property
     def num_outputs(self) -> int:
-        return len(self.token_ids) - len(self.prompt_ids) - self.pending
+        return len(self.token_ids) - len(self.prompt_ids) - self.num_pending
 
     @property
     def num_uncached(self) -> int:

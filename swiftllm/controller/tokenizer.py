@@ -1,4 +1,5 @@
-"""Text in, token ids out, and back: HF `tokenizers`, the model's chat template, streaming detokenization."""
+"""Text in, token ids out, and back: HF `tokenizers`, the model's chat template, streaming
+detokenization."""
 
 import json
 from pathlib import Path
@@ -15,26 +16,24 @@ class Tokenizer:
         if not (model_dir / "tokenizer.json").is_file():
             raise ModelError(f"{model_dir} has no tokenizer.json")
         self.hf = HFTokenizer.from_file(str(model_dir / "tokenizer.json"))
-        cfg_file = model_dir / "tokenizer_config.json"
-        cfg = json.loads(cfg_file.read_text()) if cfg_file.is_file() else {}
-        template_file = (
-            model_dir / "chat_template.jinja"
-        )  # what transformers 5 writes beside the config
-        template = (
-            template_file.read_text() if template_file.is_file() else cfg.get("chat_template")
-        )
+        config_file = model_dir / "tokenizer_config.json"
+        config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+        # what transformers 5 writes beside the config
+        template_file = model_dir / "chat_template.jinja"
+        template = config.get("chat_template")
+        if template_file.is_file():
+            template = template_file.read_text()
         if isinstance(template, list):  # named templates: take the default one
             template = next(
-                (t["template"] for t in template if t.get("name") == "default"),
+                (named["template"] for named in template if named.get("name") == "default"),
                 template[0]["template"],
             )
         self.chat_template = template
-        special = {
-            k: cfg.get(k) or "" for k in ("bos_token", "eos_token", "pad_token", "unk_token")
-        }  # str or dict
-        self.special = {
-            k: t.get("content", "") if isinstance(t, dict) else t for k, t in special.items()
-        }
+        # the special tokens the template may name; each a string, or a dict with its "content"
+        self.special: dict[str, str] = {}
+        for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
+            token = config.get(name) or ""
+            self.special[name] = token.get("content", "") if isinstance(token, dict) else token
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         return self.hf.encode(text, add_special_tokens=add_special_tokens).ids
@@ -61,20 +60,26 @@ class Tokenizer:
 
 
 class Detokenizer:
-    """Turns a growing list of ids into text increments, holding back bytes of an unfinished character."""
+    """Turns a growing list of ids into text increments, holding back bytes of an unfinished
+    character.
 
-    # Decoding only a short window (from a few tokens before the unread ones) keeps each step O(1) while
-    # still letting byte-level BPE merge multi-token characters and word-leading spaces correctly.
+    Decoding only a short window (from a few tokens before the unemitted ones) keeps each step O(1)
+    while still letting byte-level BPE merge multi-token characters and word-leading spaces
+    correctly."""
+
     def __init__(self, tokenizer: Tokenizer, prompt_ids: list[int]) -> None:
-        self.tok, self.ids = tokenizer, list(prompt_ids[-4:])
-        self.prefix = 0  # window start
-        self.read = len(self.ids)  # ids before this are already emitted
+        self.tokenizer = tokenizer
+        self.ids = list(prompt_ids[-4:])
+        self.window_start = 0
+        self.emitted_end = len(self.ids)  # ids before this are already emitted
 
     def add(self, token: int) -> str:
+        """The text this token completes ("" while a character or word is unfinished)."""
         self.ids.append(token)
-        before = self.tok.decode(self.ids[self.prefix : self.read])
-        text = self.tok.decode(self.ids[self.prefix :])
-        if text.endswith("\ufffd") or len(text) <= len(before):
+        emitted = self.tokenizer.decode(self.ids[self.window_start : self.emitted_end])
+        text = self.tokenizer.decode(self.ids[self.window_start :])
+        if text.endswith("\ufffd") or len(text) <= len(emitted):
             return ""  # an incomplete UTF-8 sequence, or a token with no text yet
-        self.prefix, self.read = self.read, len(self.ids)
-        return text[len(before) :]
+        self.window_start = self.emitted_end
+        self.emitted_end = len(self.ids)
+        return text[len(emitted) :]

@@ -1,9 +1,10 @@
 """A blocking DEALER client for one worker: how the engine loop (and tests) drive a worker.
 
-Steps may be pipelined (send_step several, then recv_step each, in order); other ops wait for none in flight."""
+Steps may be pipelined (send_step several, then recv_step each, in order); other ops wait for none
+in flight."""
 
 from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 import zmq
 
@@ -12,11 +13,20 @@ from swiftllm.protocol.step import StepCommand, StepResult
 
 
 class WorkerError(RuntimeError):
-    """An error reply (`type` as in docs/protocol.md), or a worker that did not answer in time ("Timeout")."""
+    """An error reply (`type` as in docs/protocol.md), or a worker that did not answer in time
+    ("Timeout")."""
 
-    def __init__(self, type_: str, message: str) -> None:
-        super().__init__(f"{type_}: {message}")
-        self.type, self.message = type_, message
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.type = error_type
+        self.message = message
+
+
+class SentRequest(NamedTuple):
+    """A request awaiting its reply."""
+
+    request_id: int
+    op: str
 
 
 class WorkerClient:
@@ -26,7 +36,9 @@ class WorkerClient:
         timeout_s: float = 300.0,
         max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
-        self.address, self.timeout_s, self.max_message_bytes = address, timeout_s, max_message_bytes
+        self.address = address
+        self.timeout_s = timeout_s
+        self.max_message_bytes = max_message_bytes
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.DEALER)
         self.socket.setsockopt(zmq.LINGER, 0)
@@ -34,30 +46,33 @@ class WorkerClient:
         self.epoch = 0  # 0 until hello: the worker refuses any other op before one
         self.info: dict[str, Any] = {}  # the hello reply
         self.next_id = 0
-        self.in_flight: deque[tuple[int, str]] = deque()  # (request id, op), oldest first
+        self.in_flight: deque[SentRequest] = deque()  # oldest first
 
     def send(self, payload: bytes, op: str) -> int:
         """Send a request encoded with id self.next_id; returns that id."""
-        request_id, self.next_id = self.next_id, self.next_id + 1
+        request_id = self.next_id
+        self.next_id += 1
         self.socket.send(payload)
-        self.in_flight.append((request_id, op))
+        self.in_flight.append(SentRequest(request_id, op))
         return request_id
 
     def recv(self) -> dict[str, Any]:
-        """The reply to the oldest request in flight; after a Timeout, calling again keeps waiting for it."""
-        request_id, op = self.in_flight[0]
+        """The reply to the oldest request in flight; after a Timeout, calling again keeps waiting
+        for it."""
+        oldest = self.in_flight[0]
         if not self.socket.poll(self.timeout_s * 1000):
             raise WorkerError(
                 "Timeout",
-                f"worker at {self.address} did not answer {op} #{request_id} "
+                f"worker at {self.address} did not answer {oldest.op} #{oldest.request_id} "
                 f"within {self.timeout_s:g} s",
             )
         payload = self.socket.recv()
         self.in_flight.popleft()
         reply = codec.decode_reply(payload, self.max_message_bytes)
-        if reply["id"] not in (request_id, None):  # nil: the worker could not read the request's id
+        # nil: the worker could not read the request's id
+        if reply["id"] not in (oldest.request_id, None):
             raise WorkerError(
-                "OutOfOrder", f"expected the reply to #{request_id}, got #{reply['id']}"
+                "OutOfOrder", f"expected the reply to #{oldest.request_id}, got #{reply['id']}"
             )
         if "error" in reply:
             raise WorkerError(reply["error"]["type"], reply["error"]["message"])
@@ -68,10 +83,8 @@ class WorkerClient:
             raise RuntimeError(
                 f"{len(self.in_flight)} requests in flight: receive them before sending {op}"
             )
-        self.send(
-            codec.encode_request(op, self.next_id, self.epoch if op != "hello" else None, **fields),
-            op,
-        )
+        epoch = None if op == "hello" else self.epoch  # a hello opens a new session
+        self.send(codec.encode_request(op, self.next_id, epoch, **fields), op)
         return self.recv()
 
     def hello(self) -> dict[str, Any]:

@@ -78,10 +78,12 @@ def request(
         url, data=body, headers={"Content-Type": "application/json", **(headers or {})}
     )
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            status, text = r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        status, text = e.code, e.read().decode()
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            status = response.status
+            text = response.read().decode()
+    except urllib.error.HTTPError as error:
+        status = error.code
+        text = error.read().decode()
     try:
         return status, json.loads(text)
     except ValueError:

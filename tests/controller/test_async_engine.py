@@ -25,16 +25,16 @@ class StallingEngine:
 def test_health_reports_a_stalled_engine_loop() -> None:
     async def scenario() -> tuple[str | None, str | None, str | None]:
         engine = StallingEngine()
-        ae = AsyncEngine(
-            engine, asyncio.get_running_loop(), health_timeout_s=1.5
-        )  # above the idle loop's 1 s wake-up  # type: ignore[arg-type]
-        fresh = ae.health()
+        # a timeout above the idle loop's 1 s wake-up
+        loop = asyncio.get_running_loop()
+        async_engine = AsyncEngine(engine, loop, health_timeout_s=1.5)  # type: ignore[arg-type]
+        fresh = async_engine.health()
         await asyncio.sleep(2.5)
-        stalled = ae.health()
+        stalled = async_engine.health()
         engine.release.set()
         await asyncio.sleep(0.3)
-        recovered = ae.health()
-        ae.stop()
+        recovered = async_engine.health()
+        async_engine.stop()
         return fresh, stalled, recovered
 
     fresh, stalled, recovered = asyncio.run(scenario())

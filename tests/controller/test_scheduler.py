@@ -33,9 +33,8 @@ class FakeWorker:
     def launch(self, cmd: StepCommand) -> StepResult:
         assert cmd.query_lens.sum() == len(cmd.token_ids)
         assert (cmd.query_lens >= 1).all() and (cmd.query_lens <= cmd.context_lens).all()
-        starts = (
-            np.cumsum(cmd.query_lens) - cmd.query_lens
-        )  # -1 ("last sampled") only as a lone decode token
+        # -1 ("last sampled") only as a lone decode token
+        starts = np.cumsum(cmd.query_lens) - cmd.query_lens
         assert set(np.nonzero(cmd.token_ids == -1)[0]) <= set(starts[cmd.query_lens == 1])
         for i in range(cmd.num_seqs):
             used = cmd.block_table[i, : -(-cmd.context_lens[i] // 16)]
@@ -45,8 +44,8 @@ class FakeWorker:
         assert len(np.unique(flat)) == len(flat), "two running sequences share a block"
         self.steps.append(cmd)
         ids = cmd.seq_ids[cmd.sample == 1]
-        toks = [0 if random.random() < self.eos_rate else random.randrange(1, 100) for _ in ids]
-        return StepResult(seq_ids=ids, tokens=i32(toks))
+        tokens = [0 if random.random() < self.eos_rate else random.randrange(1, 100) for _ in ids]
+        return StepResult(seq_ids=ids, tokens=i32(tokens))
 
 
 def make_engine(
@@ -75,13 +74,12 @@ def test_token_budget_and_decode_first() -> None:
     while engine.has_work:
         engine.step()
     assert all(s.query_lens.sum() <= 32 for s in worker.steps)
-    assert worker.steps[0].query_lens.tolist() == [
-        32
-    ]  # the first prompt's first chunk fills the budget
+    # the first prompt's first chunk fills the budget
+    assert worker.steps[0].query_lens.tolist() == [32]
     # once a sequence decodes, it comes first in the step
-    for s in worker.steps:
-        q = s.query_lens.tolist()
-        assert q == sorted(q, key=lambda x: x > 1)
+    for step in worker.steps:
+        query_lens = step.query_lens.tolist()
+        assert query_lens == sorted(query_lens, key=lambda query_len: query_len > 1)
 
 
 def test_preemption_swaps_then_recomputes_and_finishes_everything() -> None:
@@ -92,10 +90,12 @@ def test_preemption_swaps_then_recomputes_and_finishes_everything() -> None:
     ]
     while engine.has_work:
         engine.step()
-    c = engine.scheduler.counters
-    assert c["preemptions"] > 0 and c["swaps_out"] > 0 and c["recomputes"] > 0 and c["swaps_in"] > 0
-    assert all(s.finish_reason == "length" and s.num_outputs == 40 for s in seqs)
-    assert engine.scheduler.blocks.gpu.num_free == 12 and engine.scheduler.blocks.cpu.num_free == 3
+    counters = engine.scheduler.counters
+    assert counters["preemptions"] > 0 and counters["swaps_out"] > 0
+    assert counters["recomputes"] > 0 and counters["swaps_in"] > 0
+    assert all(seq.finish_reason == "length" and seq.num_outputs == 40 for seq in seqs)
+    block_manager = engine.scheduler.block_manager
+    assert block_manager.gpu.num_free == 12 and block_manager.cpu.num_free == 3
 
 
 def test_thousands_of_random_requests_and_aborts_leak_no_block() -> None:
@@ -103,27 +103,26 @@ def test_thousands_of_random_requests_and_aborts_leak_no_block() -> None:
     engine, worker = make_engine(num_gpu=48, num_cpu=8, budget=128, max_len=256, eos_rate=0.02)
     live = []
     for _ in range(3000):
-        r = random.random()
-        if r < 0.5:
-            n = random.randrange(1, 120)
+        draw = random.random()
+        if draw < 0.5:
+            prompt_len = random.randrange(1, 120)
             live.append(
                 engine.add_request(
-                    [random.randrange(1, 100) for _ in range(n)],
+                    [random.randrange(1, 100) for _ in range(prompt_len)],
                     SamplingParams(max_tokens=random.randrange(1, 60), temperature=0),
                 )
             )
-        elif r < 0.6 and live:
+        elif draw < 0.6 and live:
             engine.abort(live.pop(random.randrange(len(live))))
         else:
             engine.step()
     while engine.has_work:
         engine.step()
-    s = engine.scheduler
-    assert s.blocks.gpu.num_free == 48 and s.blocks.cpu.num_free == 8
-    assert (
-        sorted(s.blocks.gpu.refs) == [0] * 48 and not s.running and not s.swapped and not s.waiting
-    )
-    assert s.counters["preemptions"] > 0
+    scheduler = engine.scheduler
+    assert scheduler.block_manager.gpu.num_free == 48 and scheduler.block_manager.cpu.num_free == 8
+    assert sorted(scheduler.block_manager.gpu.refs) == [0] * 48
+    assert not scheduler.running and not scheduler.swapped and not scheduler.waiting
+    assert scheduler.counters["preemptions"] > 0
 
 
 def test_a_prompt_that_can_never_fit_is_rejected() -> None:
@@ -138,7 +137,6 @@ def test_a_prompt_that_can_never_fit_is_rejected() -> None:
 
 
 def test_a_step_that_only_moves_blocks_has_an_empty_block_table() -> None:
-
-    cmd = Batch(swap_out=[(3, 0)], swap_in=[(1, 2)]).command(16)
+    cmd = Batch(swap_out=[(3, 0)], swap_in=[(1, 2)]).command()
     assert cmd.num_seqs == 0 and cmd.block_table.shape == (0, 0)
     assert cmd.swap_out.tolist() == [[3, 0]] and cmd.swap_in.tolist() == [[1, 2]]

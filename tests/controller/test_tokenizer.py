@@ -34,7 +34,8 @@ def test_chat_template_matches_hf(smol: Path, tmp_path: Path, where: str) -> Non
         cfg = json.loads((tmp_path / "tokenizer_config.json").read_text())
         (tmp_path / "chat_template.jinja").write_text(cfg.pop("chat_template"))
         (tmp_path / "tokenizer_config.json").write_text(json.dumps(cfg))
-    ours, hf = Tokenizer(tmp_path), AutoTokenizer.from_pretrained(tmp_path)
+    ours = Tokenizer(tmp_path)
+    hf = AutoTokenizer.from_pretrained(tmp_path)
     for msgs in (MESSAGES, MESSAGES[1:2]):
         assert ours.render_chat(msgs) == hf.apply_chat_template(
             msgs, tokenize=False, add_generation_prompt=True
@@ -47,16 +48,16 @@ def test_chat_template_matches_hf(smol: Path, tmp_path: Path, where: str) -> Non
 
 
 def test_streaming_detokenization_never_breaks_a_character(smol: Path) -> None:
-    tok = Tokenizer(smol)
+    tokenizer = Tokenizer(smol)
     text = "Héllo wörld — 你好世界 🎉👩‍👩‍👧 café\n\tcode(x)  42"
-    ids = tok.encode(text)
-    prompt = tok.encode("Prompt: ")
-    detok, pieces = Detokenizer(tok, prompt), []
-    for t in ids:
-        piece = detok.add(t)
+    ids = tokenizer.encode(text)
+    prompt = tokenizer.encode("Prompt: ")
+    detokenizer = Detokenizer(tokenizer, prompt)
+    pieces = []
+    for token in ids:
+        piece = detokenizer.add(token)
         assert "\ufffd" not in piece
         pieces.append(piece)
-    assert "".join(pieces) == text == tok.decode(ids)
-    assert sum(1 for p in pieces if p) < len(
-        ids
-    )  # multi-token characters were held back, then emitted whole
+    assert "".join(pieces) == text == tokenizer.decode(ids)
+    # multi-token characters were held back, then emitted whole
+    assert sum(1 for piece in pieces if piece) < len(ids)
