@@ -14,8 +14,8 @@ from shapes import LLAMA3_8B, SMOLLM2  # noqa: F401 (the scripts import the shap
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-# vLLM 0.24.0 on the same H100 (DESIGN.md): decode ms/step by batch, Llama-3-8B shape, 1024-token prompts
-VLLM_DECODE_MS = {1: 6.15, 8: 6.60, 32: 8.11, 64: 9.71, 128: 13.7, 256: 20.95}
+# vLLM 0.24 on the lent H200, 2026-12-01, greedy, token budget 16384 (timed by the same script as ours)
+VLLM_DECODE_MS = {1: 4.94, 8: 5.28, 32: 6.34, 64: 7.76, 128: 10.56, 256: 17.94}
 
 
 def config_dir(cfg: dict, **overrides: object) -> str:
