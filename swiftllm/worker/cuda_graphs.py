@@ -1,6 +1,6 @@
 """CUDA graphs for every step of up to 512 tokens: decode steps whole, other steps piecewise.
 
-Decode-only steps of S <= 256 sequences replay the whole forward captured at the smallest padded batch size >= S.
+Decode-only steps of S <= 512 sequences replay the whole forward captured at the smallest padded batch size >= S.
 Other steps replay piecewise graphs captured at padded token counts, cut at each attention call (whose grid
 depends on the query lengths): attention runs eagerly between the pieces, through static q and output buffers.
 Padded rows get slot -1 and context length 0, so they never touch a block a real sequence owns."""
@@ -24,7 +24,7 @@ from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens
 from swiftllm.worker.model import LlamaModel
 
-BATCH_SIZES = (1, 2, 4, 8) + tuple(range(16, 257, 16))
+BATCH_SIZES = (1, 2, 4, 8) + tuple(range(16, 257, 16)) + tuple(range(288, 513, 32))
 TOKEN_SIZES = tuple(range(16, 129, 16)) + tuple(range(160, 257, 32)) + tuple(range(320, 513, 64))
 
 
