@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from bench_scripts import load_script
+
 from swiftllm.models.gguf_import import ensure_default_model
 
 serving = load_script("serving", "bench_serving")
