@@ -40,6 +40,7 @@ class Engine:
         tokenizer: Tokenizer | None,
         scheduler_config: SchedulerConfig,
         overlap: bool = True,
+        seed: int | None = None,
     ) -> None:
         self.worker = worker
         self.model_config = model_config
@@ -47,6 +48,8 @@ class Engine:
         self.scheduler = Scheduler(scheduler_config)
         self.seq_id_counter = itertools.count()
         self.overlap = overlap
+        # draws the seed of each request that sets none: a seeded engine repeats its whole run
+        self.seeds = random.Random(seed)
         self.in_flight: deque[Batch] = deque()  # sent, not read back yet; oldest first
 
     def add_request(self, prompt_ids: list[int], params: SamplingParams) -> Sequence:
@@ -55,7 +58,9 @@ class Engine:
         if vocab_size and any(not 0 <= token < vocab_size for token in prompt_ids):
             raise ValueError(f"prompt token ids must be in [0, {vocab_size})")
         resolved = params.resolved(self.model_config.generation_defaults)
-        seed = random.getrandbits(31) if resolved.seed is None else resolved.seed
+        seed = resolved.seed
+        if seed is None:
+            seed = self.seeds.getrandbits(31)
         seq = Sequence(
             seq_id=next(self.seq_id_counter) % 2**31,
             prompt_ids=list(prompt_ids),

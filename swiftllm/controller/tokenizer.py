@@ -11,7 +11,7 @@ from swiftllm.model_config import ModelError
 
 
 class Tokenizer:
-    def __init__(self, model_dir: str | Path) -> None:
+    def __init__(self, model_dir: str | Path, chat_template_file: str | None = None) -> None:
         model_dir = Path(model_dir)
         if not (model_dir / "tokenizer.json").is_file():
             raise ModelError(f"{model_dir} has no tokenizer.json")
@@ -23,6 +23,11 @@ class Tokenizer:
         template = config.get("chat_template")
         if template_file.is_file():
             template = template_file.read_text()
+        if chat_template_file is not None:  # the user's, in place of the model's
+            try:
+                template = Path(chat_template_file).read_text()
+            except OSError as error:
+                raise ModelError(f"cannot read the chat template: {error}") from None
         if isinstance(template, list):  # named templates: take the default one
             template = next(
                 (named["template"] for named in template if named.get("name") == "default"),
