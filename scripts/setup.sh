@@ -13,8 +13,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   step() { echo "setup: [$1/4] $2" >&2; }
   if ! command -v nvidia-smi >/dev/null 2>&1; then
     step 1 "torch 2.13.0, CPU build (the largest download; pip shows its progress)"
-    .venv/bin/python -m pip --disable-pip-version-check install --progress-bar on "torch==2.13.0" \
-      | grep -v "^Requirement already satisfied" >&2 || true
+    .venv/bin/python -m pip --disable-pip-version-check install --progress-bar on "torch==2.13.0" >&2
   else
     step 1 "torch: left to the triton/project requirements (a GPU machine)"
   fi
