@@ -323,6 +323,7 @@ class ModelRunner:
             cmd.top_k[sampled],
             cmd.seed[sampled],
             cmd.context_lens[sampled],
+            cmd.min_p[sampled],
         )
         results = {"tokens": tokens.int()}  # named and typed as StepResult's fields
         num_top = -1
@@ -340,7 +341,7 @@ class ModelRunner:
     def penalized(
         self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor
     ) -> torch.Tensor:
-        """The sampled rows' logits less their presence and frequency penalties (float32)."""
+        """The sampled rows' logits after their repetition, presence and frequency penalties (float32)."""
         lens = cmd.penalty_lens
         picked = cmd.penalty_tokens[np.repeat(cmd.sample != 0, lens)]  # the sampled rows' tokens
         owners = np.repeat(cmd.seq_ids[sampled], lens[sampled])
@@ -352,4 +353,5 @@ class ModelRunner:
             cmd.frequency_penalty[sampled],
             lens[sampled],
             picked,
+            cmd.repetition_penalty[sampled],
         )
