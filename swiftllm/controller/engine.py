@@ -115,8 +115,8 @@ class Engine:
 
     @staticmethod
     def token_logprobs(result: StepResult, row: int, num_top: int) -> TokenLogprobs:
-        if not result.top_ids.size:  # no sequence of this step asked for top candidates
-            num_top = 0
+        if not result.top_ids.size or num_top == 0:  # no top candidates (the step may have none)
+            return TokenLogprobs(float(result.logprobs[row]), [])
         top_ids = result.top_ids[row, :num_top].tolist()
         top_logprobs = result.top_logprobs[row, :num_top].tolist()
         return TokenLogprobs(float(result.logprobs[row]), list(zip(top_ids, top_logprobs)))

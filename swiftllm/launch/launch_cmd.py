@@ -125,7 +125,8 @@ async def serve(
 ) -> ServeOutcome:
     """Serve the REST API until a signal (exit 0) or a dead worker or engine (exit 1).
 
-    Prints the start-up summary, then the line saying where it serves (tests and scripts wait for it);
+    Prints the start-up summary (stderr), then the line saying where it serves (stdout, alone there:
+    tests and scripts wait for it);
     while busy, logs a status line every `stats_interval` seconds; on the way out, one line saying why."""
     from aiohttp import web
 
@@ -156,7 +157,8 @@ async def serve(
         await runner.setup()
         await web.TCPSite(runner, config.host, config.port).start()
         url = f"http://{config.host}:{runner.addresses[0][1]}"
-        print(startup_summary(served, url), flush=True)
+        # stdout carries only the serving line (scripts wait for it); the rest is for people: stderr
+        print(startup_summary(served, url), file=sys.stderr, flush=True)
         print(f"SwiftLLM serving {served.name} on {url}", flush=True)
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
@@ -178,7 +180,9 @@ async def serve(
         rest.pool.shutdown(wait=False)
     engine_stopped = async_engine.stop()
     served_count = sum(async_engine.finished.values())
-    print(f"SwiftLLM shut down ({reason}) after {served_count} requests", flush=True)
+    print(
+        f"SwiftLLM shut down ({reason}) after {served_count} requests", file=sys.stderr, flush=True
+    )
     return ServeOutcome(exit_code=exit_code, engine_stopped=engine_stopped)
 
 

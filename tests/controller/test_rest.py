@@ -25,6 +25,7 @@ import openai
 import pytest
 from serving import Server, get, launch, metrics, post, request
 
+import swiftllm
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
 from swiftllm.sampling_params import SamplingParams
@@ -65,6 +66,7 @@ def reference(started: tuple[Server, Server]) -> dict:
         "long": dict(zip(PROMPTS, outs[6:12])),
         "chat": outs[12],
         "ids": {p: llm.encode(p) for p in PROMPTS},
+        "chat_ids": llm.encode(CHAT),
     }
 
 
@@ -202,7 +204,14 @@ BAD_REQUESTS = [
     ("completions", {"n": 2}, 400, "n"),
     ("completions", {"logit_bias": {"50": 10}}, 400, "logit_bias"),
     ("completions", {"best_of": 3}, 400, "best_of"),
-    ("completions", {"echo": True}, 400, "echo"),
+    ("completions", {"echo": True, "logprobs": 1}, 400, "echo"),
+    ("chat/completions", {"echo": True}, 400, "echo"),
+    ("completions", {"min_tokens": 3}, 400, "min_tokens"),
+    ("completions", {"guided_json": {"type": "object"}}, 400, "guided_json"),
+    ("completions", {"min_p": 2}, 400, "min_p"),
+    ("completions", {"repetition_penalty": 0}, 400, "repetition_penalty"),
+    ("chat/completions", {"messages": [{"role": "wizard", "content": "hi"}]}, 400, "messages"),
+    ("chat/completions", {"messages": [{"role": "user"}]}, 400, "messages"),
     ("completions", {"suffix": "x"}, 400, "suffix"),
     ("completions", {"temperature": -1}, 400, "temperature"),
     ("completions", {"temperature": "hot"}, 400, "temperature"),
@@ -273,9 +282,62 @@ def test_bad_requests_get_openai_errors(main: Server) -> None:
         "logit_bias": {},
         "echo": False,
         "best_of": 1,
+        "min_tokens": 0,
+        "tool_choice": "auto",
         "foo": [1],
     }
     assert post(f"{main.url}/v1/completions", ok)[0] == 200
+
+
+def test_vllm_endpoints_and_fields(main: Server, reference: dict) -> None:
+    api = client(main)
+    card = api.models.list().data[0]
+    assert (card.id, card.owned_by, card.max_model_len) == (NAME, "swiftllm", 512)
+    assert get(main.url + "/version") == (200, {"version": swiftllm.__version__})
+    ids = reference["ids"][PROMPTS[1]]
+    assert post(f"{main.url}/tokenize", {"model": NAME, "prompt": PROMPTS[1]}) == (
+        200,
+        {"count": len(ids), "max_model_len": 512, "tokens": ids},
+    )
+    status, chat_ids = post(f"{main.url}/tokenize", {"messages": CHAT})
+    assert status == 200 and chat_ids["tokens"] == reference["chat_ids"]
+    assert post(f"{main.url}/detokenize", {"tokens": ids}) == (200, {"prompt": PROMPTS[1]})
+    assert post(f"{main.url}/detokenize", {"tokens": [10**9]})[0] == 400
+    assert post(f"{main.url}/tokenize", {"model": "gpt-4", "prompt": "hi"})[0] == 404
+    with pytest.raises(openai.BadRequestError, match="wizard"):
+        api.chat.completions.create(messages=[{"role": "wizard", "content": "hi"}], **GREEDY)
+    greedy = reference["short"][PROMPTS[1]].text
+    echoed = api.completions.create(prompt=PROMPTS[1], echo=True, **GREEDY)
+    assert echoed.choices[0].text == PROMPTS[1] + greedy
+    chunks = api.completions.create(prompt=ids, echo=True, stream=True, **GREEDY)
+    assert "".join(chunk.choices[0].text for chunk in chunks) == PROMPTS[1] + greedy
+    # min_p 1 keeps only the most likely token: sampling at temperature 1 is greedy
+    only_top = api.completions.create(
+        prompt=PROMPTS[1], seed=7, extra_body={"min_p": 1.0}, **{**GREEDY, "temperature": 1.0}
+    )
+    assert only_top.choices[0].text == greedy
+    counting = reference["short"][PROMPTS[3]].text
+    penalised = api.completions.create(
+        prompt=PROMPTS[3], extra_body={"repetition_penalty": 2.0}, **GREEDY
+    )
+    assert penalised.choices[0].text != counting
+    # logprobs bytes: a token's own bytes, which join to the text even across split characters
+    reply = api.chat.completions.create(
+        messages=[{"role": "user", "content": "Write the word café and an emoji."}],
+        logprobs=True,
+        model=NAME,
+        max_tokens=24,
+        temperature=0,
+    )
+    content = reply.choices[0].logprobs.content
+    if reply.choices[0].finish_reason == "stop":
+        content = content[:-1]  # the end-of-sequence token is no text
+    joined = bytes(byte for token in content for byte in token.bytes)
+    text = reply.choices[0].message.content.encode()
+    # a character cut by max_tokens is in the bytes, not in the text
+    assert joined[: len(text)] == text and len(joined) - len(text) < 4
+    partial = [token for token in content if bytes(token.bytes).decode(errors="ignore") == ""]
+    assert partial, "the prompt should make the model write a character split over tokens"
 
 
 def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
