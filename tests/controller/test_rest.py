@@ -26,6 +26,7 @@ import pytest
 from serving import Server, get, launch, metrics, post, request
 
 import swiftllm
+from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
 from swiftllm.sampling_params import SamplingParams
@@ -422,6 +423,43 @@ def test_sigterm_shuts_down_cleanly(tiny_servable: str) -> None:
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(60) == 0
     assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+
+
+def test_serve_with_name_template_access_log_and_threads(
+    tiny_servable: str, tmp_path: Path
+) -> None:
+    """`swiftctl serve MODEL` and its flags: the served name, a chat template file, the access log, the
+    worker's thread count, the start-up summary and the shutdown line."""
+    template = tmp_path / "template.jinja"
+    template.write_text(
+        "{% for message in messages %}<{{ message.role }}>{{ message.content }}{% endfor %}"
+    )
+    stderr = tmp_path / "stderr"
+    command = [sys.executable, "-m", "swiftllm.launch.cli", "serve", tiny_servable, "--port", "0"]
+    flags = ["--served-model-name", "tiny", "--chat-template", str(template), "--log-requests"]
+    flags += ["--threads", "1", "--seed", "3", "--kv-cache-memory-gb", "0.01"]
+    env = {k: v for k, v in os.environ.items() if k != "SWIFTLLM_API_KEY"}
+    with stderr.open("w") as err:
+        proc = subprocess.Popen(
+            [*command, *flags], stdout=subprocess.PIPE, stderr=err, text=True, env=env
+        )
+    server = Server(proc, "").wait_ready()
+    try:
+        api = client(server)
+        assert [model.id for model in api.models.list()] == ["tiny"]
+        reply = api.completions.create(model="tiny", prompt=[1, 2, 3], max_tokens=2)
+        assert reply.model == "tiny" and reply.usage.completion_tokens == 2
+        tokens = post(f"{server.url}/tokenize", {"messages": [{"role": "user", "content": "hi"}]})
+        expected = Tokenizer(tiny_servable).encode("<user>hi", add_special_tokens=False)
+        assert tokens[1]["tokens"] == expected
+        worker_args = Path(f"/proc/{server.worker_pids()[0]}/cmdline").read_text().split("\0")
+        assert worker_args[worker_args.index("--threads") + 1] == "1"
+    finally:
+        assert server.stop() == 0
+    log = stderr.read_text()
+    for part in ("model      tiny", "KV cache", "address    http://", "SwiftLLM shut down"):
+        assert part in log, (part, log)
+    assert '"POST /v1/completions HTTP/1.1" 200' in log
 
 
 def test_dead_worker_stops_the_server(tiny_servable: str) -> None:
