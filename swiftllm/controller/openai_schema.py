@@ -4,8 +4,8 @@ Choices where OpenAI leaves them to the server:
 - max_tokens absent: 16 for /v1/completions (OpenAI's documented default), and for chat the rest
   of the context capped at 4096; either way never more than fits. A max_tokens given that does not
   fit beside the prompt is a 400 (code context_length_exceeded), as OpenAI answers.
-- Fields OpenAI or vLLM define that we do not implement are accepted at their neutral values (n=1,
-  logit_bias={} ...: NEUTRAL, listed in docs/api.md); any other value is a 400 naming the field.
+- Fields OpenAI or vLLM define that we do not implement are accepted at their neutral values
+  (logit_bias={}, min_tokens=0 ...: NEUTRAL, listed in docs/api.md); any other value is a 400 naming the field.
   Fields neither defines are ignored, as OpenAI clients expect.
 - echo (completions only) puts the prompt's text before each choice's; with logprobs it would need
   the prompt's logprobs, which we do not compute: a 400."""
@@ -25,8 +25,6 @@ CHAT_DEFAULT_MAX_TOKENS = 4096
 COMPLETION_DEFAULT_MAX_TOKENS = 16
 # unsupported fields (OpenAI's, then vLLM's): the values that mean "off" (null always does)
 NEUTRAL: dict[str, tuple[Any, ...]] = {
-    "n": (1,),
-    "best_of": (1,),
     "suffix": ("",),
     "logit_bias": ({},),
     "tools": ([],),
@@ -64,6 +62,7 @@ NEUTRAL_IN_CHAT = {"echo": (False,)}
 # the roles a chat message may have (no tool calls: "tool" messages only as a template renders them)
 ROLES = ("system", "developer", "user", "assistant", "tool")
 NUMBER = (int, float)
+MAX_CHOICES = 64  # n at most: each choice is a sequence of its own
 
 
 class ApiError(Exception):
@@ -110,6 +109,14 @@ class GenerateRequest:
     stream: bool
     include_usage: bool
     echo: bool = False  # completions: each choice's text begins with its prompt's
+    n: int = 1  # choices per prompt
+
+    def choice_params(self, params: SamplingParams, sample_index: int) -> SamplingParams:
+        """The params of a prompt's choice number `sample_index`: its own random stream (the
+        request's seed + sample_index; with no seed, the engine draws one per choice)."""
+        if params.seed is None or sample_index == 0:
+            return params
+        return dataclasses.replace(params, seed=params.seed + sample_index)
 
     def params_for(self, prompt_len: int, max_len: int, chat: bool) -> SamplingParams:
         """The SamplingParams for one prompt, with max_tokens settled against the room left."""
@@ -212,7 +219,21 @@ def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> Gen
         read_field(body, "stream", (bool,), "a boolean", False),
         read_field(options, "include_usage", (bool,), "a boolean", False),
         echo,
+        read_choice_count(body),
     )
+
+
+def read_choice_count(body: dict[str, Any]) -> int:
+    """n, the choices per prompt; best_of only as absent or equal to n (no ranking of candidates)."""
+    n = read_field(body, "n", (int,), f"an integer in [1, {MAX_CHOICES}]", 1, in_choice_range)
+    best_of = read_field(body, "best_of", (int,), "equal to n (absent or n)", n)
+    if best_of != n:
+        raise ApiError(f"best_of={best_of} is not supported: only best_of = n ({n})", "best_of")
+    return n
+
+
+def in_choice_range(n: int) -> bool:
+    return 1 <= n <= MAX_CHOICES
 
 
 def read_vllm_sampling(body: dict[str, Any]) -> dict[str, Any]:

@@ -169,7 +169,9 @@ class RestServer:
         return web.json_response({"version": swiftllm.__version__})
 
     async def generate(self, request: web.Request, chat: bool) -> web.StreamResponse:
-        """Completions and chat: parse, tokenize, submit an engine request per prompt, answer."""
+        """Completions and chat: parse, tokenize, submit an engine request per choice (n per prompt),
+        answer. The n choices of a prompt are n sequences with the same prompt: prefix caching, where
+        the engine has it, shares the prompt's blocks; usage counts each prompt once."""
         body = await self.read_json(request)
         spec = parse_request(body, chat, (self.model_name, self.model_path))
         if chat:
@@ -178,9 +180,10 @@ class RestServer:
         else:
             prompts = await asyncio.gather(*(self.encode_prompt(prompt) for prompt in spec.prompts))
         params = [spec.params_for(len(ids), self.max_len, chat) for ids in prompts]
-        echoes = [""] * len(prompts)  # text before each choice's own
+        echoes = [""] * len(prompts)  # text before each prompt's choices' own
         if spec.echo:
             echoes = [self.prompt_text(prompt) for prompt in spec.prompts]
+        choice_echoes = [echo for echo in echoes for _ in range(spec.n)]
         if any(not 0 <= token < self.vocab_size for ids in prompts for token in ids):
             raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
         queue: asyncio.Queue = asyncio.Queue()
@@ -188,16 +191,26 @@ class RestServer:
         request_id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
         prompt_tokens = sum(map(len, prompts))
         try:  # a submit failing half-way still aborts the ones before it
-            for index, (prompt_ids, prompt_params) in enumerate(zip(prompts, params)):
-                engine_requests.append(
-                    self.async_engine.submit(prompt_ids, prompt_params, queue, index)
-                )
+            for prompt_index, (prompt_ids, prompt_params) in enumerate(zip(prompts, params)):
+                for sample_index in range(
+                    spec.n
+                ):  # choice index: prompt-major, as vLLM numbers them
+                    engine_requests.append(
+                        self.async_engine.submit(
+                            prompt_ids,
+                            spec.choice_params(prompt_params, sample_index),
+                            queue,
+                            prompt_index * spec.n + sample_index,
+                        )
+                    )
             if spec.stream:
                 return await self.stream(
-                    request, spec, queue, echoes, chat, request_id, prompt_tokens
+                    request, spec, queue, choice_echoes, chat, request_id, prompt_tokens
                 )
             return web.json_response(
-                await self.whole_response(spec, queue, echoes, chat, request_id, prompt_tokens)
+                await self.whole_response(
+                    spec, queue, choice_echoes, chat, request_id, prompt_tokens
+                )
             )
         finally:
             for engine_request in engine_requests:
@@ -312,9 +325,17 @@ class RestServer:
         try:
             if chat:
                 first_delta = {"role": "assistant", "content": ""}
-                await send(
-                    [{"index": 0, "delta": first_delta, "logprobs": None, "finish_reason": None}]
-                )
+                for index in range(num_choices):
+                    await send(
+                        [
+                            {
+                                "index": index,
+                                "delta": first_delta,
+                                "logprobs": None,
+                                "finish_reason": None,
+                            }
+                        ]
+                    )
             for index, echo in enumerate(echoes):
                 if echo:
                     await send(

@@ -202,7 +202,8 @@ def test_stop_strings_and_seeds(main: Server, reference: dict) -> None:
 
 TOO_LONG = [5] * 600  # the main server's context is 512
 BAD_REQUESTS = [
-    ("completions", {"n": 2}, 400, "n"),
+    ("completions", {"n": 0}, 400, "n"),
+    ("completions", {"n": 2, "best_of": 3}, 400, "best_of"),
     ("completions", {"logit_bias": {"50": 10}}, 400, "logit_bias"),
     ("completions", {"best_of": 3}, 400, "best_of"),
     ("completions", {"echo": True, "logprobs": 1}, 400, "echo"),
@@ -250,7 +251,7 @@ BAD_REQUESTS = [
     ("chat/completions", {"response_format": {"type": "json_object"}}, 400, "response_format"),
     ("chat/completions", {"top_logprobs": 2}, 400, "top_logprobs"),
     ("chat/completions", {"logprobs": True, "top_logprobs": 30}, 400, "top_logprobs"),
-    ("chat/completions", {"n": 3}, 400, "n"),
+    ("chat/completions", {"n": 1000}, 400, "n"),
     ("chat/completions", {"model": "gpt-4"}, 404, "model"),
     ("chat/completions", {"max_completion_tokens": 10**6}, 400, "max_tokens"),
 ]
@@ -339,6 +340,29 @@ def test_vllm_endpoints_and_fields(main: Server, reference: dict) -> None:
     assert joined[: len(text)] == text and len(joined) - len(text) < 4
     partial = [token for token in content if bytes(token.bytes).decode(errors="ignore") == ""]
     assert partial, "the prompt should make the model write a character split over tokens"
+
+
+def test_n_choices_each_with_its_own_seed_stream(main: Server, reference: dict) -> None:
+    api = client(main)
+    ids = reference["ids"]
+    sampled = dict(model=NAME, max_tokens=8, temperature=1.0, seed=11)
+    reply = api.completions.create(prompt=PROMPTS[4], n=3, **sampled)
+    assert [choice.index for choice in reply.choices] == [0, 1, 2]
+    assert reply.usage.prompt_tokens == len(ids[PROMPTS[4]])  # the prompt counts once
+    single = api.completions.create(prompt=PROMPTS[4], **sampled)
+    assert reply.choices[0].text == single.choices[0].text
+    assert len({choice.text for choice in reply.choices}) > 1
+    # two prompts, two choices each: prompt-major indices, each choice its prompt's greedy text
+    greedy = api.completions.create(prompt=PROMPTS[:2], n=2, best_of=2, **GREEDY)
+    short = reference["short"]
+    expected = [short[PROMPTS[0]].text] * 2 + [short[PROMPTS[1]].text] * 2
+    assert [choice.text for choice in greedy.choices] == expected
+    assert greedy.usage.prompt_tokens == len(ids[PROMPTS[0]]) + len(ids[PROMPTS[1]])
+    chunks = list(api.chat.completions.create(messages=CHAT, n=2, stream=True, **GREEDY))
+    for index in (0, 1):
+        deltas = [c.choices[0].delta for c in chunks if c.choices and c.choices[0].index == index]
+        assert deltas[0].role == "assistant"
+        assert "".join(delta.content or "" for delta in deltas) == reference["chat"].text
 
 
 def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
