@@ -126,8 +126,8 @@ async def serve(
     """Serve the REST API until a signal (exit 0) or a dead worker or engine (exit 1).
 
     Prints the start-up summary (stderr), then the line saying where it serves (stdout, alone there:
-    tests and scripts wait for it);
-    while busy, logs a status line every `stats_interval` seconds; on the way out, one line saying why."""
+    tests and scripts wait for it); while busy, logs a status line every `stats_interval` seconds; on
+    the way out, one line saying why."""
     from aiohttp import web
 
     from swiftllm.controller.rest import RestServer
