@@ -192,9 +192,8 @@ class RestServer:
         prompt_tokens = sum(map(len, prompts))
         try:  # a submit failing half-way still aborts the ones before it
             for prompt_index, (prompt_ids, prompt_params) in enumerate(zip(prompts, params)):
-                for sample_index in range(
-                    spec.n
-                ):  # choice index: prompt-major, as vLLM numbers them
+                # choice index: prompt-major, as vLLM numbers them
+                for sample_index in range(spec.n):
                     engine_requests.append(
                         self.async_engine.submit(
                             prompt_ids,
@@ -326,16 +325,8 @@ class RestServer:
             if chat:
                 first_delta = {"role": "assistant", "content": ""}
                 for index in range(num_choices):
-                    await send(
-                        [
-                            {
-                                "index": index,
-                                "delta": first_delta,
-                                "logprobs": None,
-                                "finish_reason": None,
-                            }
-                        ]
-                    )
+                    opening = {"delta": first_delta, "logprobs": None, "finish_reason": None}
+                    await send([{"index": index, **opening}])
             for index, echo in enumerate(echoes):
                 if echo:
                     await send(
