@@ -72,6 +72,8 @@ def step_cmd(
         seed=z,
         presence_penalty=f32([0] * n),
         frequency_penalty=f32([0] * n),
+        repetition_penalty=f32([1] * n),
+        min_p=f32([0] * n),
         penalty_lens=z,
         num_logprobs=i32([-1] * n),
     )

@@ -5,7 +5,7 @@ two chunks, and greedy decoding with one step always in flight ahead: a decode s
 token you last sampled for this sequence", so it can leave before the previous step's reply has been read.
 Every field is documented in docs/protocol.md.
 
-    python examples/custom_controller.py --worker ipc:///tmp/swiftllm-xyz/worker0.sock --prompt "Hello"
+    .venv/bin/python examples/custom_controller.py --worker ipc:///tmp/swiftllm-xyz/worker0.sock --prompt "Hello"
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """Offline batch generation with the in-process API (no server, no sockets).
 
-python examples/offline.py            # the embedded SmolLM2-135M-Instruct, on CPU or GPU
+.venv/bin/python examples/offline.py    # the embedded SmolLM2-135M-Instruct, on CPU or GPU (after scripts/setup.sh)
 """
 
 from swiftllm import LLM, SamplingParams

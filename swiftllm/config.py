@@ -9,6 +9,7 @@ swiftllm/worker/model_runner.py), whose options the launcher passes on as flags.
 
 Plain data, no torch: the controller process imports this."""
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -51,9 +52,20 @@ class EngineConfig:
         "auto", "dummy: random weights, only config.json is read", choices=LOAD_FORMATS
     )
     cuda_graphs: bool = option(True, "replay decode steps from captured CUDA graphs")
+    threads: int | None = option(
+        None, "torch threads of a CPU worker (default: max(1, (cores - 1) // workers))"
+    )
+    seed: int | None = option(
+        None, "seeds the per-request seeds of requests that set none (default: random)"
+    )
     # the KV cache
     block_size: int = option(16, "tokens per KV cache block (a power of two)")
     num_gpu_blocks: int | None = option(None, "device KV blocks (default: profiled)")
+    gpu_memory_utilization: float = option(
+        0.9,
+        "fraction of the GPU's total memory this worker may use for everything (weights, "
+        "activations, graphs, KV cache); the KV cache gets what is left",
+    )
     kv_cache_memory_gb: float = option(1.0, "KV cache size in GiB when the worker is on CPU")
     swap_space_gb: float = option(
         4.0, "CPU swap space for preempted sequences, GiB", flag="--swap-space"
@@ -66,6 +78,8 @@ class EngineConfig:
     max_num_batched_tokens: int = option(
         2048, "tokens per step: decodes first, prefill chunks fill up"
     )
+    # the tokenizer
+    chat_template: str | None = option(None, "a Jinja chat template file, in place of the model's")
     # the server (`swiftctl launch`)
     workers: int = option(1, "worker processes, one per device")
     host: str = option("127.0.0.1", "address the REST server listens on")
@@ -74,6 +88,13 @@ class EngineConfig:
         None, "require 'Authorization: Bearer KEY' on /v1/ (default: $SWIFTLLM_API_KEY)"
     )
     health_timeout: float = option(60.0, "seconds without engine progress = unhealthy")
+    served_model_name: str | None = option(
+        None, "the model's name in the API (default: the model directory's name)"
+    )
+    log_requests: bool = option(False, "log one line per finished request (an access log)")
+    stats_interval: float = option(
+        5.0, "seconds between the status lines logged while busy (0: none)"
+    )
 
     def __post_init__(self) -> None:
         for name, choices in (
@@ -105,10 +126,27 @@ class EngineConfig:
             (_is_int_at_least(self.workers, 1), "workers must be an integer >= 1"),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
+            (
+                self.threads is None or _is_int_at_least(self.threads, 1),
+                "threads must be an integer >= 1",
+            ),
+            (self.seed is None or _is_int_at_least(self.seed, 0), "seed must be an integer >= 0"),
+            (
+                0 < self.gpu_memory_utilization <= 1,
+                "gpu_memory_utilization must be in (0, 1]",
+            ),
+            (self.stats_interval >= 0, "stats_interval must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+    @property
+    def cpu_threads(self) -> int:
+        """Torch threads per CPU worker: `threads`, else the cores left beside the controller, shared."""
+        if self.threads is not None:
+            return self.threads
+        return max(1, ((os.cpu_count() or 1) - 1) // self.workers)
 
     @property
     def swap_space_bytes(self) -> int:

@@ -50,6 +50,8 @@ class LLM:
                 load_format=self.config.load_format,
                 cuda_graphs=self.config.cuda_graphs,
                 cpu_kv_memory_gb=self.config.kv_cache_memory_gb,
+                gpu_memory_utilization=self.config.gpu_memory_utilization,
+                threads=self.config.cpu_threads,
             )
         )
         block_size = self.config.block_size
@@ -62,12 +64,13 @@ class LLM:
         )
         self.tokenizer = None
         if (Path(self.config.model) / "tokenizer.json").is_file():
-            self.tokenizer = Tokenizer(self.config.model)
+            self.tokenizer = Tokenizer(self.config.model, self.config.chat_template)
         self.engine = Engine(
             InProcessWorker(self.runner),
             self.runner.model_config,
             self.tokenizer,
             SchedulerConfig.from_engine(self.config, cache),
+            seed=self.config.seed,
         )
 
     def encode(self, prompt: str | list[int] | list[dict]) -> list[int]:

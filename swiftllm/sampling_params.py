@@ -20,6 +20,10 @@ class SamplingParams:
     ignore_eos: bool = False
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
+    # vLLM's: a seen token's logit is divided by it if positive, multiplied if negative; 1 = off. Counted
+    # over the tokens generated so far (vLLM and HF count the prompt's too)
+    repetition_penalty: float = 1.0
+    min_p: float = 0.0  # drop tokens less likely than min_p x the most likely one; 0 = off
     logprobs: int | None = None  # None: none; 0: the chosen token's; N: also the top N
     include_stop_str_in_output: bool = False
 
@@ -45,12 +49,19 @@ class SamplingParams:
             (self.seed is None or isinstance(self.seed, int), "seed must be an integer"),
             (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),
             (-2 <= self.frequency_penalty <= 2, "frequency_penalty must be in [-2, 2]"),
+            (0 < self.repetition_penalty <= 100, "repetition_penalty must be in (0, 100]"),
+            (0 <= self.min_p <= 1, "min_p must be in [0, 1]"),
             (self.logprobs is None or 0 <= self.logprobs <= 20, "logprobs must be in [0, 20]"),
             (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+    @property
+    def is_penalized(self) -> bool:
+        """Whether sampling needs the tokens generated so far (some penalty is on)."""
+        return bool(self.presence_penalty or self.frequency_penalty or self.repetition_penalty != 1)
 
     def resolved(self, defaults: dict) -> "SamplingParams":
         """Fill unset values from the model's generation_config, then the neutral values."""

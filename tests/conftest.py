@@ -80,6 +80,8 @@ def make_step(
         seed=i32([sampling.get("seed", 0)] * n),
         presence_penalty=f32([0.0] * n),
         frequency_penalty=f32([0.0] * n),
+        repetition_penalty=f32([1.0] * n),
+        min_p=f32([0.0] * n),
         penalty_lens=i32([0] * n),
         num_logprobs=i32([sampling.get("num_logprobs", -1)] * n),
     )

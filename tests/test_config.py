@@ -84,3 +84,15 @@ def test_scheduler_config_from_engine() -> None:
         max_num_seqs=8,
         max_num_batched_tokens=100,
     )
+
+
+def test_cpu_threads_leave_a_core_to_the_controller(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 9)
+    assert EngineConfig().cpu_threads == 8
+    assert EngineConfig(workers=3).cpu_threads == 2
+    assert EngineConfig(threads=5).cpu_threads == 5
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert EngineConfig().cpu_threads == 1
+    for options in ({"threads": 0}, {"gpu_memory_utilization": 1.5}, {"seed": -1}):
+        with pytest.raises(ValueError, match=next(iter(options))):
+            EngineConfig(**options)

@@ -111,3 +111,23 @@ def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text('{"architectures": ["GPT2LMHeadModel"]}')
     with pytest.raises(ModelError, match="GPT2LMHeadModel"):
         LLM(str(tmp_path))
+
+
+def test_engine_seed_repeats_unseeded_sampling(tiny_model_dir: Path) -> None:
+    """`seed` seeds the seeds of requests that set none: the same engine seed, the same tokens; and a CPU
+    engine pins its torch thread count."""
+    params = SamplingParams(max_tokens=8, temperature=1.0, ignore_eos=True)
+
+    def sampled(seed: int) -> list[list[int]]:
+        llm = LLM(str(tiny_model_dir), seed=seed, threads=1, kv_cache_memory_gb=0.01)
+        assert torch.get_num_threads() == 1
+        return [out.token_ids for out in llm.generate([[1, 2, 3], [1, 2, 3]], params)]
+
+    threads_before = torch.get_num_threads()
+    try:
+        first = sampled(3)
+        assert first == sampled(3)
+        assert first[0] != first[1]  # each request still draws its own seed
+        assert first != sampled(4)
+    finally:
+        torch.set_num_threads(threads_before)  # the other tests run with their own

@@ -40,6 +40,7 @@ class Engine:
         tokenizer: Tokenizer | None,
         scheduler_config: SchedulerConfig,
         overlap: bool = True,
+        seed: int | None = None,
     ) -> None:
         self.worker = worker
         self.model_config = model_config
@@ -47,6 +48,8 @@ class Engine:
         self.scheduler = Scheduler(scheduler_config)
         self.seq_id_counter = itertools.count()
         self.overlap = overlap
+        # draws the seed of each request that sets none: a seeded engine repeats its whole run
+        self.seeds = random.Random(seed)
         self.in_flight: deque[Batch] = deque()  # sent, not read back yet; oldest first
 
     def add_request(self, prompt_ids: list[int], params: SamplingParams) -> Sequence:
@@ -55,7 +58,9 @@ class Engine:
         if vocab_size and any(not 0 <= token < vocab_size for token in prompt_ids):
             raise ValueError(f"prompt token ids must be in [0, {vocab_size})")
         resolved = params.resolved(self.model_config.generation_defaults)
-        seed = random.getrandbits(31) if resolved.seed is None else resolved.seed
+        seed = resolved.seed
+        if seed is None:
+            seed = self.seeds.getrandbits(31)
         seq = Sequence(
             seq_id=next(self.seq_id_counter) % 2**31,
             prompt_ids=list(prompt_ids),
@@ -110,8 +115,8 @@ class Engine:
 
     @staticmethod
     def token_logprobs(result: StepResult, row: int, num_top: int) -> TokenLogprobs:
-        if not result.top_ids.size:  # no sequence of this step asked for top candidates
-            num_top = 0
+        if not result.top_ids.size or num_top == 0:  # no top candidates (the step may have none)
+            return TokenLogprobs(float(result.logprobs[row]), [])
         top_ids = result.top_ids[row, :num_top].tolist()
         top_logprobs = result.top_logprobs[row, :num_top].tolist()
         return TokenLogprobs(float(result.logprobs[row]), list(zip(top_ids, top_logprobs)))

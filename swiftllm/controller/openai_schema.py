@@ -4,8 +4,11 @@ Choices where OpenAI leaves them to the server:
 - max_tokens absent: 16 for /v1/completions (OpenAI's documented default), and for chat the rest
   of the context capped at 4096; either way never more than fits. A max_tokens given that does not
   fit beside the prompt is a 400 (code context_length_exceeded), as OpenAI answers.
-- Fields we do not implement are accepted at their neutral values (n=1, logit_bias={},
-  echo=false ...); any other value is a 400 naming the field. Unknown fields are ignored."""
+- Fields OpenAI or vLLM define that we do not implement are accepted at their neutral values
+  (logit_bias={}, min_tokens=0 ...: NEUTRAL, listed in docs/api.md); any other value is a 400
+  naming the field. Fields neither defines are ignored, as OpenAI clients expect.
+- echo (completions only) puts the prompt's text before each choice's; with logprobs it would need
+  the prompt's logprobs, which we do not compute: a 400."""
 
 import dataclasses
 import itertools
@@ -20,20 +23,46 @@ from swiftllm.sampling_params import SamplingParams
 
 CHAT_DEFAULT_MAX_TOKENS = 4096
 COMPLETION_DEFAULT_MAX_TOKENS = 16
-# unsupported fields: the values that mean "off" (null always does)
+# unsupported fields (OpenAI's, then vLLM's): the values that mean "off" (null always does)
 NEUTRAL: dict[str, tuple[Any, ...]] = {
-    "n": (1,),
-    "best_of": (1,),
-    "echo": (False,),
     "suffix": ("",),
     "logit_bias": ({},),
     "tools": ([],),
     "functions": ([],),
-    "tool_choice": ("none",),
-    "function_call": ("none",),
+    "tool_choice": ("none", "auto"),  # with no tools, "auto" calls none
+    "function_call": ("none", "auto"),
+    "parallel_tool_calls": (True, False),
     "response_format": ({"type": "text"},),
+    "modalities": (["text"],),
+    "audio": (),
+    "prediction": (),
+    "web_search_options": (),
+    "min_tokens": (0,),
+    "use_beam_search": (False,),
+    "length_penalty": (1, 1.0),
+    "prompt_logprobs": (),
+    "allowed_token_ids": (),
+    "bad_words": ([],),
+    "guided_json": (),
+    "guided_regex": (),
+    "guided_choice": (),
+    "guided_grammar": (),
+    "guided_decoding_backend": (),
+    "structured_outputs": (),
+    "truncate_prompt_tokens": (),
+    "skip_special_tokens": (True,),
+    "spaces_between_special_tokens": (True,),
+    "add_generation_prompt": (True,),
+    "continue_final_message": (False,),
+    "chat_template": (),
+    "chat_template_kwargs": ({},),
 }
+# chat has no echo (vLLM's chat echo repeats the last message: not implemented)
+NEUTRAL_IN_CHAT = {"echo": (False,)}
+# the roles a chat message may have (no tool calls: "tool" messages only as a template renders them)
+ROLES = ("system", "developer", "user", "assistant", "tool")
 NUMBER = (int, float)
+MAX_CHOICES = 64  # n at most: each choice is a sequence of its own
 
 
 class ApiError(Exception):
@@ -79,6 +108,15 @@ class GenerateRequest:
     max_tokens: int | None
     stream: bool
     include_usage: bool
+    echo: bool = False  # completions: each choice's text begins with its prompt's
+    n: int = 1  # choices per prompt
+
+    def choice_params(self, params: SamplingParams, sample_index: int) -> SamplingParams:
+        """The params of a prompt's choice number `sample_index`: its own random stream (the
+        request's seed + sample_index; with no seed, the engine draws one per choice)."""
+        if params.seed is None or sample_index == 0:
+            return params
+        return dataclasses.replace(params, seed=params.seed + sample_index)
 
     def params_for(self, prompt_len: int, max_len: int, chat: bool) -> SamplingParams:
         """The SamplingParams for one prompt, with max_tokens settled against the room left."""
@@ -108,7 +146,10 @@ class GenerateRequest:
 def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> GenerateRequest:
     if not isinstance(body, dict):
         raise ApiError("the request body must be a JSON object")
-    for name, neutral in NEUTRAL.items():
+    unsupported = NEUTRAL
+    if chat:
+        unsupported = {**NEUTRAL, **NEUTRAL_IN_CHAT}
+    for name, neutral in unsupported.items():
         if body.get(name) is not None and body[name] not in neutral:
             raise ApiError(f"{name}={body[name]!r} is not supported", name)
     model = read_field(body, "model", (str,), "a string")
@@ -131,6 +172,11 @@ def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> Gen
         logprobs = read_field(body, "logprobs", (int,), "an integer")
         prompts = parse_prompt(body.get("prompt"))
         messages = []
+    echo = False
+    if not chat:
+        echo = read_field(body, "echo", (bool,), "a boolean", False)
+    if echo and logprobs is not None:
+        raise ApiError("echo with logprobs needs the prompt's logprobs: not supported", "echo")
     # SamplingParams checks the items
     stop = read_field(body, "stop", (str, list), "a string or a list of strings", ())
     stop_ids = read_field(
@@ -158,6 +204,7 @@ def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> Gen
             ignore_eos=read_field(body, "ignore_eos", (bool,), "a boolean", False),
             presence_penalty=read_field(body, "presence_penalty", NUMBER, "a number", 0.0),
             frequency_penalty=read_field(body, "frequency_penalty", NUMBER, "a number", 0.0),
+            **read_vllm_sampling(body),
         )
     except ValueError as error:  # SamplingParams' messages begin with the field's name
         name = str(error).split()[0]
@@ -171,7 +218,34 @@ def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> Gen
         max_tokens,
         read_field(body, "stream", (bool,), "a boolean", False),
         read_field(options, "include_usage", (bool,), "a boolean", False),
+        echo,
+        read_choice_count(body),
     )
+
+
+def read_choice_count(body: dict[str, Any]) -> int:
+    """n, the choices per prompt; best_of only as absent or equal to n (no ranking of candidates)."""
+    n = read_field(body, "n", (int,), f"an integer in [1, {MAX_CHOICES}]", 1, in_choice_range)
+    best_of = read_field(body, "best_of", (int,), "equal to n (absent or n)", n)
+    if best_of != n:
+        raise ApiError(f"best_of={best_of} is not supported: only best_of = n ({n})", "best_of")
+    return n
+
+
+def in_choice_range(n: int) -> bool:
+    return 1 <= n <= MAX_CHOICES
+
+
+def read_vllm_sampling(body: dict[str, Any]) -> dict[str, Any]:
+    """The sampling fields vLLM adds to OpenAI's, as SamplingParams keyword arguments (it checks the
+    ranges)."""
+    return {
+        "min_p": read_field(body, "min_p", NUMBER, "a number", 0.0),
+        "repetition_penalty": read_field(body, "repetition_penalty", NUMBER, "a number", 1.0),
+        "include_stop_str_in_output": read_field(
+            body, "include_stop_str_in_output", (bool,), "a boolean", False
+        ),
+    }
 
 
 def parse_prompt(prompt: object) -> list[str | list[int]]:
@@ -212,8 +286,17 @@ def parse_messages(messages: object) -> list[dict[str, str]]:
         )
         if not well_formed:
             raise ApiError("each message needs a string role and text content", "messages")
-        parsed.append({"role": message["role"], "content": content or ""})
+        check_message(message["role"], content)
+        parsed.append({"role": message["role"], "content": content})
     return parsed
+
+
+def check_message(role: str, content: str | None) -> None:
+    """A message has one of ROLES and some content (no tool calls: nothing else may stand for it)."""
+    if role not in ROLES:
+        raise ApiError(f"role {role!r} is not one of {', '.join(ROLES)}", "messages")
+    if content is None:
+        raise ApiError(f"a {role} message needs content", "messages")
 
 
 def is_text_part(part: object) -> bool:
@@ -238,7 +321,8 @@ def choice_logprobs(
 
     def item(token_id: int, logprob: float) -> dict[str, Any]:
         text = token_text(tokenizer, token_id)
-        return {"token": text, "logprob": logprob, "bytes": list(text.encode())}
+        # the token's own bytes: a part of a UTF-8 character is its bytes, not U+FFFD's
+        return {"token": text, "logprob": logprob, "bytes": list(tokenizer.token_bytes(token_id))}
 
     if chat:
         content = []

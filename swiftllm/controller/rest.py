@@ -1,5 +1,5 @@
 """The REST server on aiohttp: OpenAI-compatible completions and chat (streaming or not), models,
-health, metrics.
+health, metrics, and vLLM's tokenize, detokenize and version.
 
 Handlers parse and tokenize (in a small thread pool: the tokenizer pool), submit to the engine
 thread and await its outputs on one asyncio queue per HTTP request (one choice per prompt).
@@ -21,12 +21,14 @@ from aiohttp import web
 from jinja2 import TemplateError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+import swiftllm
 from swiftllm.controller.async_engine import AsyncEngine, EngineError, Output, Request
 from swiftllm.controller.openai_schema import (
     ApiError,
     GenerateRequest,
     choice_logprobs,
     envelope,
+    parse_messages,
     parse_request,
     usage,
 )
@@ -67,6 +69,9 @@ class RestServer:
                 web.get("/v1/models", self.models),
                 web.get("/health", self.health),
                 web.get("/metrics", self.metrics),
+                web.post("/tokenize", self.tokenize),
+                web.post("/detokenize", self.detokenize),
+                web.get("/version", self.version),
             ]
         )
 
@@ -116,12 +121,58 @@ class RestServer:
             headers={"Content-Type": CONTENT_TYPE_LATEST},
         )
 
-    async def generate(self, request: web.Request, chat: bool) -> web.StreamResponse:
-        """Completions and chat: parse, tokenize, submit an engine request per prompt, answer."""
+    async def read_json(self, request: web.Request) -> object:
         try:
-            body = json.loads(await request.read(), parse_constant=reject_constant)
+            return json.loads(await request.read(), parse_constant=reject_constant)
         except (ValueError, RecursionError) as error:
             raise ApiError(f"malformed JSON body: {error}") from None
+
+    def check_model(self, body: dict[str, Any]) -> None:
+        """A body that names a model names ours (its served name or its path)."""
+        model = body.get("model")
+        if model is not None and model not in (self.model_name, self.model_path):
+            raise ApiError(f"The model `{model}` does not exist", "model", 404, "model_not_found")
+
+    async def tokenize(self, request: web.Request) -> web.Response:
+        """vLLM's: {model, prompt | messages} -> {count, max_model_len, tokens}."""
+        body = await self.read_json(request)
+        if not isinstance(body, dict):
+            raise ApiError("the request body must be a JSON object")
+        self.check_model(body)
+        loop = asyncio.get_running_loop()
+        if "messages" in body:
+            messages = parse_messages(body["messages"])
+            tokens = await loop.run_in_executor(self.pool, self.render_chat, messages)
+        elif isinstance(body.get("prompt"), str):
+            tokens = await self.encode_prompt(body["prompt"])
+        else:
+            raise ApiError("give a prompt (a string) or messages", "prompt")
+        return web.json_response(
+            {"count": len(tokens), "max_model_len": self.max_len, "tokens": tokens}
+        )
+
+    async def detokenize(self, request: web.Request) -> web.Response:
+        """vLLM's: {model, tokens} -> {prompt}."""
+        body = await self.read_json(request)
+        if not isinstance(body, dict):
+            raise ApiError("the request body must be a JSON object")
+        self.check_model(body)
+        tokens = body.get("tokens")
+        well_formed = isinstance(tokens, list) and all(type(token) is int for token in tokens)
+        if not well_formed or any(not 0 <= token < self.vocab_size for token in tokens):
+            raise ApiError(
+                f"tokens must be a list of token ids in [0, {self.vocab_size})", "tokens"
+            )
+        return web.json_response({"prompt": self.tokenizer.decode(tokens)})
+
+    async def version(self, request: web.Request) -> web.Response:
+        return web.json_response({"version": swiftllm.__version__})
+
+    async def generate(self, request: web.Request, chat: bool) -> web.StreamResponse:
+        """Completions and chat: parse, tokenize, submit an engine request per choice (n per prompt),
+        answer. The n choices of a prompt are n sequences with the same prompt: prefix caching, where
+        the engine has it, shares the prompt's blocks; usage counts each prompt once."""
+        body = await self.read_json(request)
         spec = parse_request(body, chat, (self.model_name, self.model_path))
         if chat:
             loop = asyncio.get_running_loop()
@@ -129,6 +180,10 @@ class RestServer:
         else:
             prompts = await asyncio.gather(*(self.encode_prompt(prompt) for prompt in spec.prompts))
         params = [spec.params_for(len(ids), self.max_len, chat) for ids in prompts]
+        echoes = [""] * len(prompts)  # text before each prompt's choices' own
+        if spec.echo:
+            echoes = [self.prompt_text(prompt) for prompt in spec.prompts]
+        choice_echoes = [echo for echo in echoes for _ in range(spec.n)]
         if any(not 0 <= token < self.vocab_size for ids in prompts for token in ids):
             raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
         queue: asyncio.Queue = asyncio.Queue()
@@ -136,17 +191,25 @@ class RestServer:
         request_id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
         prompt_tokens = sum(map(len, prompts))
         try:  # a submit failing half-way still aborts the ones before it
-            for index, (prompt_ids, prompt_params) in enumerate(zip(prompts, params)):
-                engine_requests.append(
-                    self.async_engine.submit(prompt_ids, prompt_params, queue, index)
-                )
-            num_choices = len(engine_requests)
+            for prompt_index, (prompt_ids, prompt_params) in enumerate(zip(prompts, params)):
+                # choice index: prompt-major, as vLLM numbers them
+                for sample_index in range(spec.n):
+                    engine_requests.append(
+                        self.async_engine.submit(
+                            prompt_ids,
+                            spec.choice_params(prompt_params, sample_index),
+                            queue,
+                            prompt_index * spec.n + sample_index,
+                        )
+                    )
             if spec.stream:
                 return await self.stream(
-                    request, spec, queue, num_choices, chat, request_id, prompt_tokens
+                    request, spec, queue, choice_echoes, chat, request_id, prompt_tokens
                 )
             return web.json_response(
-                await self.whole_response(spec, queue, num_choices, chat, request_id, prompt_tokens)
+                await self.whole_response(
+                    spec, queue, choice_echoes, chat, request_id, prompt_tokens
+                )
             )
         finally:
             for engine_request in engine_requests:
@@ -158,6 +221,12 @@ class RestServer:
             return prompt
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self.tokenizer.encode, prompt)
+
+    def prompt_text(self, prompt: str | list[int]) -> str:
+        """What echo repeats: the prompt's text, token ids decoded."""
+        if isinstance(prompt, str):
+            return prompt
+        return self.tokenizer.decode(prompt)
 
     def render_chat(self, messages: list[dict[str, str]]) -> list[int]:
         try:
@@ -188,12 +257,14 @@ class RestServer:
         self,
         spec: GenerateRequest,
         queue: asyncio.Queue,
-        num_choices: int,
+        echoes: list[str],
         chat: bool,
         request_id: str,
         prompt_tokens: int,
     ) -> dict[str, Any]:
-        """The body of a response that is not streamed: every choice's outputs, concatenated."""
+        """The body of a response that is not streamed: every choice's outputs, concatenated, each
+        after its echo."""
+        num_choices = len(echoes)
         merged: list[Output | None] = [None] * num_choices
         async for output in self.outputs(queue, num_choices):
             earlier = merged[output.index]
@@ -206,7 +277,7 @@ class RestServer:
             if chat:
                 content = {"message": {"role": "assistant", "content": choice.text}}
             else:
-                content = {"text": choice.text}
+                content = {"text": echoes[index] + choice.text}
             choices.append(
                 {
                     "index": index,
@@ -226,12 +297,14 @@ class RestServer:
         request: web.Request,
         spec: GenerateRequest,
         queue: asyncio.Queue,
-        num_choices: int,
+        echoes: list[str],
         chat: bool,
         request_id: str,
         prompt_tokens: int,
     ) -> web.StreamResponse:
-        """A server-sent event per output that says something, then usage if asked, then [DONE]."""
+        """A server-sent event per output that says something (after each choice's echo, if any),
+        then usage if asked, then [DONE]."""
+        num_choices = len(echoes)
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
@@ -251,9 +324,14 @@ class RestServer:
         try:
             if chat:
                 first_delta = {"role": "assistant", "content": ""}
-                await send(
-                    [{"index": 0, "delta": first_delta, "logprobs": None, "finish_reason": None}]
-                )
+                for index in range(num_choices):
+                    opening = {"delta": first_delta, "logprobs": None, "finish_reason": None}
+                    await send([{"index": index, **opening}])
+            for index, echo in enumerate(echoes):
+                if echo:
+                    await send(
+                        [{"index": index, "text": echo, "logprobs": None, "finish_reason": None}]
+                    )
             async for output in self.outputs(queue, num_choices):
                 index = output.index
                 generated[index] = output.num_output_tokens

@@ -86,7 +86,7 @@ class Batch:
             context_lens.append(seq.num_cached + query_len)
             new_token_ids += seq.token_ids[seq.num_cached : seq.num_cached + query_len]
             outputs: list[int] = []
-            if seq.params.presence_penalty or seq.params.frequency_penalty:
+            if seq.params.is_penalized:
                 outputs = seq.token_ids[len(seq.prompt_ids) :]
             penalty_lens.append(len(outputs))
             penalty_tokens += outputs
@@ -107,6 +107,8 @@ class Batch:
             top_p=f32([param.top_p for param in params]),
             presence_penalty=f32([param.presence_penalty for param in params]),
             frequency_penalty=f32([param.frequency_penalty for param in params]),
+            repetition_penalty=f32([param.repetition_penalty for param in params]),
+            min_p=f32([param.min_p for param in params]),
             penalty_lens=i32(penalty_lens),
             penalty_tokens=i32(penalty_tokens),
             num_logprobs=i32(

@@ -2,6 +2,7 @@
 detokenization."""
 
 import json
+import re
 from pathlib import Path
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -9,13 +10,33 @@ from tokenizers import Tokenizer as HFTokenizer
 
 from swiftllm.model_config import ModelError
 
+# a SentencePiece byte-fallback piece: one raw byte
+BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+
+
+def byte_level_alphabet() -> dict[str, int]:
+    """Byte-level BPE's printable stand-ins, back to the bytes they stand for: printable Latin-1 bytes
+    stand for themselves, the other 68 bytes for the characters from U+0100 on, in byte order."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    alphabet = {chr(byte): byte for byte in printable}
+    stand_in = 0x100
+    for byte in range(256):
+        if byte not in printable:
+            alphabet[chr(stand_in)] = byte
+            stand_in += 1
+    return alphabet
+
+
+BYTE_LEVEL_ALPHABET = byte_level_alphabet()
+
 
 class Tokenizer:
-    def __init__(self, model_dir: str | Path) -> None:
+    def __init__(self, model_dir: str | Path, chat_template_file: str | None = None) -> None:
         model_dir = Path(model_dir)
         if not (model_dir / "tokenizer.json").is_file():
             raise ModelError(f"{model_dir} has no tokenizer.json")
         self.hf = HFTokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.byte_level = type(self.hf.decoder).__name__ == "ByteLevel"
         config_file = model_dir / "tokenizer_config.json"
         config = json.loads(config_file.read_text()) if config_file.is_file() else {}
         # what transformers 5 writes beside the config
@@ -23,6 +44,11 @@ class Tokenizer:
         template = config.get("chat_template")
         if template_file.is_file():
             template = template_file.read_text()
+        if chat_template_file is not None:  # the user's, in place of the model's
+            try:
+                template = Path(chat_template_file).read_text()
+            except OSError as error:
+                raise ModelError(f"cannot read the chat template: {error}") from None
         if isinstance(template, list):  # named templates: take the default one
             template = next(
                 (named["template"] for named in template if named.get("name") == "default"),
@@ -40,6 +66,19 @@ class Tokenizer:
 
     def decode(self, ids: list[int]) -> str:
         return self.hf.decode(ids, skip_special_tokens=True)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes a token stands for, which may be part of a UTF-8 character (decoding it alone would
+        give U+FFFD): a byte-fallback piece's byte, a byte-level piece's bytes, else its text."""
+        piece = self.hf.id_to_token(token_id)
+        if piece is None:
+            return b""
+        byte_piece = BYTE_PIECE.fullmatch(piece)
+        if byte_piece:
+            return bytes([int(byte_piece.group(1), 16)])
+        if self.byte_level and all(char in BYTE_LEVEL_ALPHABET for char in piece):
+            return bytes(BYTE_LEVEL_ALPHABET[char] for char in piece)
+        return piece.replace("\u2581", " ").encode()  # SentencePiece's word-start mark is a space
 
     def render_chat(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
         if not self.chat_template:

@@ -13,11 +13,37 @@ _FIELDS = {config_field.name: config_field for config_field in dataclasses.field
 _TYPES = typing.get_type_hints(EngineConfig)
 
 # what only the server takes (`swiftctl launch` takes these and ENGINE_OPTIONS)
-SERVER_OPTIONS = ("workers", "host", "port", "api_key", "health_timeout")
+SERVER_OPTIONS = (
+    "workers",
+    "host",
+    "port",
+    "api_key",
+    "health_timeout",
+    "served_model_name",
+    "log_requests",
+    "stats_interval",
+)
 # every other field: what an in-process LLM and a served engine share (`swiftctl generate` takes these)
 ENGINE_OPTIONS = tuple(name for name in _FIELDS if name not in SERVER_OPTIONS)
 # what a worker process is started with (`swiftctl worker`); the launcher passes them on
-WORKER_OPTIONS = ("model", "device", "dtype", "load_format", "cuda_graphs")
+WORKER_OPTIONS = (
+    "model",
+    "device",
+    "dtype",
+    "load_format",
+    "cuda_graphs",
+    "threads",
+    "gpu_memory_utilization",
+)
+
+
+class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """`--help` appends each flag's default, except None, whose meaning the help text states."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def flag_of(name: str) -> str:
@@ -36,9 +62,8 @@ def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) ->
             extra["action"] = argparse.BooleanOptionalAction
         else:
             extra["type"] = value_type
+        # the parser's formatter (ShowDefaults) appends the default
         help_text = config_field.metadata["help"]
-        if config_field.default is not None and value_type is not bool:
-            help_text += " (default: %(default)s)"
         parser.add_argument(
             flag_of(name), dest=name, default=config_field.default, help=help_text, **extra
         )

@@ -1,10 +1,18 @@
-"""`swiftctl`: generate, pull, worker, launch. Errors are one line on stderr and a non-zero exit."""
+"""`swiftctl`: generate, pull, worker, launch, serve. Errors are one line on stderr and a non-zero exit.
+
+`swiftctl serve MODEL [flags]` is `swiftctl launch --model MODEL [flags]` (vLLM's `vllm serve` habit)."""
 
 import argparse
 import sys
 
+import swiftllm
 from swiftllm.launch import launch_cmd, worker_cmd
-from swiftllm.launch.args import ENGINE_OPTIONS, add_config_flags, options_from_args
+from swiftllm.launch.args import (
+    ENGINE_OPTIONS,
+    ShowDefaults,
+    add_config_flags,
+    options_from_args,
+)
 from swiftllm.model_config import ModelError
 
 
@@ -17,7 +25,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         top_p=args.top_p,
         top_k=args.top_k,
-        seed=args.seed,
         ignore_eos=args.ignore_eos,
     )
     llm = LLM(**options_from_args(args, ENGINE_OPTIONS))
@@ -40,40 +47,58 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    with_defaults = ShowDefaults
     parser = argparse.ArgumentParser(
-        prog="swiftctl", description="SwiftLLM: a tiny yet powerful LLM inference system"
+        prog="swiftctl",
+        description="SwiftLLM: a tiny yet powerful LLM inference system",
+        formatter_class=with_defaults,
     )
+    parser.add_argument("--version", action="version", version=f"swiftctl {swiftllm.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    generate = commands.add_parser("generate", help="complete one prompt, streaming to stdout")
+    generate = commands.add_parser(
+        "generate", help="complete one prompt, streaming to stdout", formatter_class=with_defaults
+    )
     add_config_flags(generate, ENGINE_OPTIONS)
     generate.add_argument("--prompt", required=True)
     generate.add_argument(
         "--chat", action="store_true", help="wrap the prompt in the model's chat template"
     )
     # generate's own sampling defaults (greedy, 64 tokens): a one-shot look at what the model says
-    generate.add_argument("--max-tokens", type=int, default=64)
-    generate.add_argument("--temperature", type=float, default=0.0)
-    generate.add_argument("--top-p", type=float, default=None)
-    generate.add_argument("--top-k", type=int, default=None)
-    generate.add_argument("--seed", type=int, default=None)
-    generate.add_argument("--ignore-eos", action="store_true")
+    generate.add_argument("--max-tokens", type=int, default=64, help="tokens to generate at most")
+    generate.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
+    generate.add_argument("--top-p", type=float, default=None, help="default: the model's")
+    generate.add_argument("--top-k", type=int, default=None, help="default: the model's")
+    generate.add_argument("--ignore-eos", action="store_true", help="go on past end-of-sequence")
     generate.set_defaults(func=cmd_generate)
 
     pull = commands.add_parser(
         "pull", help="import the embedded SmolLM2-135M-Instruct model (done on first use anyway)"
-    )
+    )  # no flags: no defaults to show
     pull.set_defaults(func=cmd_pull)
 
     worker = commands.add_parser(
-        "worker", help="start one worker process, for a controller of your own"
+        "worker",
+        help="start one worker process, for a controller of your own",
+        formatter_class=with_defaults,
     )
     worker_cmd.add_arguments(worker)
     worker.set_defaults(func=worker_cmd.run)
 
-    launch = commands.add_parser("launch", help="start workers, the controller and the REST server")
+    launch = commands.add_parser(
+        "launch",
+        help="start workers, the controller and the REST server",
+        formatter_class=with_defaults,
+    )
     launch_cmd.add_arguments(launch)
     launch.set_defaults(func=launch_cmd.run)
+
+    serve = commands.add_parser(
+        "serve", help="serve MODEL: `launch --model MODEL`", formatter_class=with_defaults
+    )
+    serve.add_argument("model", help="HF-style model directory")
+    launch_cmd.add_arguments(serve, positional_model=True)
+    serve.set_defaults(func=launch_cmd.run)
     return parser
 
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ctypes
 import functools
+import logging
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ from swiftllm.config import EngineConfig
 from swiftllm.controller.async_engine import AsyncEngine
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
+from swiftllm.controller.server_log import ServedModel, StatusLine, startup_summary
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import WorkerClient
 from swiftllm.launch.args import (
@@ -39,6 +41,8 @@ from swiftllm.launch.args import (
 from swiftllm.model_config import ModelConfig
 from swiftllm.models.resolve import resolve_model
 
+log = logging.getLogger("swiftllm.status")
+
 
 class ServeOutcome(NamedTuple):
     """How serving ended."""
@@ -47,8 +51,12 @@ class ServeOutcome(NamedTuple):
     engine_stopped: bool  # the engine thread ended, so the worker client is free to send a shutdown
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flags(parser, ENGINE_OPTIONS + SERVER_OPTIONS)
+def add_arguments(parser: argparse.ArgumentParser, positional_model: bool = False) -> None:
+    """launch's flags; `swiftctl serve` takes the model as its argument instead of `--model`."""
+    names = ENGINE_OPTIONS + SERVER_OPTIONS
+    if positional_model:
+        names = tuple(name for name in names if name != "model")
+    add_config_flags(parser, names)
     parser.set_defaults(api_key=os.environ.get("SWIFTLLM_API_KEY"))
 
 
@@ -112,8 +120,14 @@ def worker_problem(worker: subprocess.Popen, async_engine: AsyncEngine) -> str |
     return None
 
 
-async def serve(config: EngineConfig, engine: Engine, worker: subprocess.Popen) -> ServeOutcome:
-    """Serve the REST API until a signal (exit 0) or a dead worker or engine (exit 1)."""
+async def serve(
+    config: EngineConfig, engine: Engine, worker: subprocess.Popen, served: ServedModel
+) -> ServeOutcome:
+    """Serve the REST API until a signal (exit 0) or a dead worker or engine (exit 1).
+
+    Prints the start-up summary (stderr), then the line saying where it serves (stdout, alone there:
+    tests and scripts wait for it); while busy, logs a status line every `stats_interval` seconds; on
+    the way out, one line saying why."""
     from aiohttp import web
 
     from swiftllm.controller.rest import RestServer
@@ -123,18 +137,29 @@ async def serve(config: EngineConfig, engine: Engine, worker: subprocess.Popen) 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async_engine = AsyncEngine(engine, loop, config.health_timeout)  # its thread starts stepping
-    model_name = Path(config.model).name
-    rest = RestServer(async_engine, engine.tokenizer, model_name, config.model, config.api_key)
+    rest = RestServer(async_engine, engine.tokenizer, served.name, config.model, config.api_key)
+    access_log = None
+    if config.log_requests:
+        access_log = logging.getLogger("swiftllm.access")
     # handler_cancellation: a client that disconnects cancels its handler, which aborts its requests
     runner = web.AppRunner(
-        rest.app, handler_cancellation=True, access_log=None, shutdown_timeout=2.0
+        rest.app,
+        handler_cancellation=True,
+        access_log=access_log,
+        access_log_format='%a "%r" %s, %b bytes, %Tf s',
+        shutdown_timeout=2.0,
     )
+    status = StatusLine(async_engine)
+    next_status_at = time.monotonic() + config.stats_interval
     exit_code = 0
+    reason = "stopped by a signal"
     try:
         await runner.setup()
         await web.TCPSite(runner, config.host, config.port).start()
-        port = runner.addresses[0][1]
-        print(f"SwiftLLM serving {model_name} on http://{config.host}:{port}", flush=True)
+        url = f"http://{config.host}:{runner.addresses[0][1]}"
+        # stdout carries only the serving line (scripts wait for it); the rest is for people: stderr
+        print(startup_summary(served, url), file=sys.stderr, flush=True)
+        print(f"SwiftLLM serving {served.name} on {url}", flush=True)
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
@@ -143,11 +168,22 @@ async def serve(config: EngineConfig, engine: Engine, worker: subprocess.Popen) 
                 rest.failure = problem
                 print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
                 exit_code = 1
+                reason = problem
                 break
+            if config.stats_interval and time.monotonic() >= next_status_at:
+                next_status_at = time.monotonic() + config.stats_interval
+                line = status.line()
+                if line is not None:
+                    log.info(line)
     finally:
         await runner.cleanup()
         rest.pool.shutdown(wait=False)
-    return ServeOutcome(exit_code=exit_code, engine_stopped=async_engine.stop())
+    engine_stopped = async_engine.stop()
+    served_count = sum(async_engine.finished.values())
+    print(
+        f"SwiftLLM shut down ({reason}) after {served_count} requests", file=sys.stderr, flush=True
+    )
+    return ServeOutcome(exit_code=exit_code, engine_stopped=engine_stopped)
 
 
 def stop_worker(worker: subprocess.Popen, client: WorkerClient | None, polite: bool) -> None:
@@ -177,10 +213,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--workers {config.workers}: only 1 worker is supported yet (parallel workers come later)"
         )
-    config = replace(config, model=resolve_model(config.model))
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # the worker gets the resolved thread count: it cannot know how many workers share the cores
+    config = replace(config, model=resolve_model(config.model), threads=config.cpu_threads)
     # read both before starting a worker, so a bad model directory fails at once
     model_config = ModelConfig.from_dir(config.model)
-    tokenizer = Tokenizer(config.model)
+    tokenizer = Tokenizer(config.model, config.chat_template)
     runtime = tempfile.mkdtemp(prefix="swiftllm-")  # 0700: only we can reach the worker's socket
     socket_path = f"{runtime}/worker0.sock"
     # until the server handles signals, SIGTERM unwinds like Ctrl-C, through the cleanup below
@@ -191,8 +231,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         client = connect(worker, socket_path)
         scheduler_config = allocate_cache(config, client, model_config)
-        engine = Engine(client, model_config, tokenizer, scheduler_config)
-        outcome = uvloop.run(serve(config, engine, worker))
+        engine = Engine(client, model_config, tokenizer, scheduler_config, seed=config.seed)
+        served = ServedModel(
+            name=config.served_model_name or Path(config.model).name,
+            path=config.model,
+            dtype=client.info["dtype"],
+            devices=[client.info["device"]],
+            cache=scheduler_config,
+        )
+        outcome = uvloop.run(serve(config, engine, worker, served))
         polite = outcome.engine_stopped
         return outcome.exit_code
     finally:

@@ -6,6 +6,7 @@ the kernels load there, never in the controller. Importing this module loads nei
 import argparse
 import signal
 import sys
+import time
 
 import zmq
 
@@ -25,6 +26,12 @@ def run(args: argparse.Namespace) -> int:
     from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
     from swiftllm.worker.server import WorkerServer
 
+    started = time.monotonic()
+    print(
+        f"swiftllm worker: loading {args.model or 'the embedded model'}",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         runner = ModelRunner(
             WorkerConfig(
@@ -33,12 +40,19 @@ def run(args: argparse.Namespace) -> int:
                 dtype=args.dtype,
                 load_format=args.load_format,
                 cuda_graphs=args.cuda_graphs,
+                threads=args.threads,
+                gpu_memory_utilization=args.gpu_memory_utilization,
             )
         )
         server = WorkerServer(runner, bind=args.bind)
     except (ModelError, RuntimeError, OSError, zmq.ZMQError) as e:  # a clear line, not a traceback
         print(f"swiftllm worker: {e}", file=sys.stderr)
         return 2
+    print(
+        f"swiftllm worker: loaded on {runner.device} in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     # a terminated worker still removes its socket dir
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"swiftllm worker listening on {server.address}", flush=True)

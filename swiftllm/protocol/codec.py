@@ -21,7 +21,7 @@ from swiftllm.protocol.messages import (
 )
 from swiftllm.protocol.step import RESULT_ARRAYS, STEP_ARRAYS, StepCommand, StepResult
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: steps may carry repetition_penalty and min_p
 DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
 # Bulk data travels as bin, so a message needs few maps and arrays, each short; only a hostile peer sends more,
 # and these caps keep its message from making Python allocate far more than the message's size.

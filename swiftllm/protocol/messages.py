@@ -37,6 +37,8 @@ PER_SEQ_DEFAULTS = {
     "seed": 0,
     "presence_penalty": 0.0,
     "frequency_penalty": 0.0,
+    "repetition_penalty": 1.0,
+    "min_p": 0.0,
     "penalty_lens": 0,
     "num_logprobs": -1,
 }
@@ -168,6 +170,11 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
     require(
         np.isfinite([cmd.presence_penalty, cmd.frequency_penalty]).all(), "penalties must be finite"
     )
+    require(
+        (np.isfinite(cmd.repetition_penalty) & (cmd.repetition_penalty > 0)).all(),
+        "repetition_penalty must be finite and > 0",
+    )
+    require(((cmd.min_p >= 0) & (cmd.min_p <= 1)).all(), "min_p must lie in [0, 1]")
     max_logprobs = min(MAX_LOGPROBS, geometry.vocab_size)
     _in_range("num_logprobs", cmd.num_logprobs, -1, max_logprobs + 1)
     require(

@@ -40,6 +40,8 @@ class StepCommand:
     seed: np.ndarray = field(default_factory=i32)  # [S] counter-based RNG key, with the position
     presence_penalty: np.ndarray = field(default_factory=f32)  # [S]
     frequency_penalty: np.ndarray = field(default_factory=f32)  # [S]
+    repetition_penalty: np.ndarray = field(default_factory=f32)  # [S] 1 = off
+    min_p: np.ndarray = field(default_factory=f32)  # [S] 0 = off
     # [S] how many of penalty_tokens each sequence owns
     penalty_lens: np.ndarray = field(default_factory=i32)
     # flat output tokens so far (only if penalised)

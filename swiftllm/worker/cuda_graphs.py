@@ -12,11 +12,13 @@ Padded rows get slot -1 and context length 0, so they never touch a block a real
 # length 0. All graphs are captured at init, largest first, into one memory pool: a graph's intermediates are
 # dead once it returns, so they share memory; only tensors read later stay reserved.
 
+import sys
 from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from swiftllm.protocol.step import StepCommand
 from swiftllm.worker.graph_inputs import StagingBuffer
@@ -117,11 +119,19 @@ class GraphRunner:
         self.pool = torch.cuda.graph_pool_handle()
         self.decode_graphs: dict[int, DecodeGraph] = {}  # by batch size
         self.piecewise_graphs: dict[int, PiecewiseGraph] = {}  # by token count
-        with torch.inference_mode():
+        # a progress bar on stderr: capture takes seconds to minutes, silence would look like a hang
+        progress = tqdm(
+            total=len(self.batch_sizes) + len(self.token_sizes),
+            desc="capturing CUDA graphs",
+            file=sys.stderr,
+        )
+        with torch.inference_mode(), progress:
             for batch_size in reversed(self.batch_sizes):
                 self.decode_graphs[batch_size] = self.capture_decode(batch_size)
+                progress.update()
             for num_tokens in reversed(self.token_sizes):
                 self.piecewise_graphs[num_tokens] = self.capture_piecewise(num_tokens)
+                progress.update()
 
     def capture_metadata(self, rows: int) -> AttentionMetadata:
         """Metadata over the static inputs, as a decode step of `rows` sequences sees them."""

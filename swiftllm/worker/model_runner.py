@@ -39,8 +39,10 @@ class WorkerConfig:
     rank: int = 0
     world_size: int = 1
     cpu_kv_memory_gb: float = 1.0  # KV budget when profiling on CPU, where free memory means little
+    # the fraction of the GPU's total memory this worker may use, weights and activations included
     gpu_memory_utilization: float = 0.9
     cuda_graphs: bool = True
+    threads: int | None = None  # torch threads on CPU; None: torch's default (every core)
 
     @property
     def torch_device(self) -> torch.device:
@@ -100,6 +102,9 @@ class ModelRunner:
         self.device = cfg.torch_device
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
+        if self.device.type == "cpu" and cfg.threads is not None:
+            # one busy core beside torch's default pool makes a CPU step 10-30x slower
+            torch.set_num_threads(cfg.threads)
         self.model_config = ModelConfig.from_dir(cfg.model)
         self.dtype = cfg.torch_dtype(self.model_config.torch_dtype)
         self.backend = cfg.backend
@@ -134,15 +139,19 @@ class ModelRunner:
         return 2 * model_config.num_layers * per_layer
 
     def profile(self, block_size: int = 16) -> int:
-        """How many KV blocks fit: on CUDA the free memory after weights, less headroom for activations."""
+        """How many KV blocks fit. On CUDA (vLLM's meaning of gpu_memory_utilization): this worker may use
+        that fraction of the device's total memory; the cache gets it less the weights and an allowance for
+        activations, graphs and logits, and never more than is free now (other processes keep theirs)."""
         per_block = self.block_bytes(block_size)
         if self.device.type != "cuda":
             return int(self.cfg.cpu_kv_memory_gb * 2**30) // per_block
         torch.cuda.empty_cache()
         free, total = torch.cuda.mem_get_info(self.device)
-        # activations, graphs, logits
-        headroom = total * (1 - self.cfg.gpu_memory_utilization) + 2 * 2**30
-        return max(int((free - headroom) // per_block), 0)
+        ours = torch.cuda.memory_reserved(self.device)  # the weights, loaded by now
+        activations = 2 * 2**30
+        budget = total * self.cfg.gpu_memory_utilization - ours - activations
+        budget = min(budget, free - activations)
+        return max(int(budget // per_block), 0)
 
     def init_cache(
         self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
@@ -314,6 +323,7 @@ class ModelRunner:
             cmd.top_k[sampled],
             cmd.seed[sampled],
             cmd.context_lens[sampled],
+            cmd.min_p[sampled],
         )
         results = {"tokens": tokens.int()}  # named and typed as StepResult's fields
         num_top = -1
@@ -331,7 +341,7 @@ class ModelRunner:
     def penalized(
         self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor
     ) -> torch.Tensor:
-        """The sampled rows' logits less their presence and frequency penalties (float32)."""
+        """The sampled rows' logits after their repetition, presence and frequency penalties (float32)."""
         lens = cmd.penalty_lens
         picked = cmd.penalty_tokens[np.repeat(cmd.sample != 0, lens)]  # the sampled rows' tokens
         owners = np.repeat(cmd.seq_ids[sampled], lens[sampled])
@@ -343,4 +353,5 @@ class ModelRunner:
             cmd.frequency_penalty[sampled],
             lens[sampled],
             picked,
+            cmd.repetition_penalty[sampled],
         )

@@ -26,8 +26,11 @@ def apply_penalties(
     frequency: np.ndarray,
     lens: np.ndarray,
     tokens: np.ndarray,
+    repetition: np.ndarray | None = None,
 ) -> torch.Tensor:
-    """OpenAI's penalties: logit -= presence * [count > 0] + frequency * count, over tokens generated so far."""
+    """Over the tokens generated so far: the repetition penalty (a seen token's logit divided by it when
+    positive, multiplied when not: always less likely), then OpenAI's penalties (logit -= presence *
+    [count > 0] + frequency * count). repetition None: 1 (off) for every row."""
     device = logits.device
     counts = torch.zeros_like(logits)
     rows = to_device(np.repeat(np.arange(len(lens)), lens), device)
@@ -36,9 +39,15 @@ def apply_penalties(
         torch.ones(len(tokens), device=device),
         accumulate=True,
     )
+    seen = counts > 0
+    if repetition is None:
+        repetition = np.ones(len(lens), np.float32)
+    repetition_column = to_device(repetition, device)[:, None]
+    repeated = torch.where(logits > 0, logits / repetition_column, logits * repetition_column)
+    logits = torch.where(seen, repeated, logits)
     presence_column = to_device(presence, device)[:, None]
     frequency_column = to_device(frequency, device)[:, None]
-    return logits - presence_column * (counts > 0) - frequency_column * counts
+    return logits - presence_column * seen - frequency_column * counts
 
 
 def sample(
@@ -48,10 +57,15 @@ def sample(
     top_k: np.ndarray,
     seed: np.ndarray,
     position: np.ndarray,
+    min_p: np.ndarray | None = None,
 ) -> torch.Tensor:
-    """logits [K, V] -> token ids [K] int64. temperature 0 is greedy (lowest id on ties)."""
+    """logits [K, V] -> token ids [K] int64. temperature 0 is greedy (lowest id on ties). min_p (None: 0
+    for every row) keeps the tokens at least min_p times as likely as the most likely one."""
     tokens = logits.argmax(-1)
-    cut = (top_k > 0) | (top_p < 1)
+    if min_p is None:
+        min_p = np.zeros(len(temperature), np.float32)
+    # rows that cut the distribution take the sorted torch path (the CUDA kernel draws from all of it)
+    cut = (top_k > 0) | (top_p < 1) | (min_p > 0)
     # a row's method depends on its own parameters only, so its draw does not depend on its neighbours; rows
     # without top-k / top-p skip sorting the vocabulary (which cost 15% of a temperature-1 workload, H100)
     for truncate in (True, False):
@@ -65,6 +79,7 @@ def sample(
                 top_k,
                 uniform(seed[rows], position[rows]),
                 truncate,
+                min_p,
             )
     return tokens
 
@@ -77,9 +92,11 @@ def draw(
     top_k: np.ndarray,
     uniforms: np.ndarray,
     truncate: bool,
+    min_p: np.ndarray | None = None,
 ) -> torch.Tensor:
     """Tokens for the given rows by inverting each one's cumulative distribution at its uniform number,
-    over the probabilities sorted and cut to top-k / top-p when truncate, else in vocabulary order."""
+    over the probabilities sorted and cut to top-k / top-p / min-p when truncate, else in vocabulary
+    order."""
     device = logits.device
     if device.type == "cuda" and not truncate:
         # one kernel: two reads of the logits, not eight float32 passes
@@ -100,7 +117,12 @@ def draw(
         kept = to_device(np.where(top_k[rows] > 0, top_k[rows], vocab), device)[:, None]
         mass_before = probs.cumsum(-1) - probs
         top_p_rows = to_device(top_p[rows], device)[:, None]
-        probs = probs.masked_fill((rank >= kept) | ((mass_before >= top_p_rows) & (rank > 0)), 0.0)
+        if min_p is None:
+            min_p = np.zeros(len(temperature), np.float32)
+        # sorted: the first column is the most likely token's probability
+        unlikely = probs < to_device(min_p[rows], device)[:, None] * probs[:, :1]
+        outside = (rank >= kept) | ((mass_before >= top_p_rows) & (rank > 0)) | unlikely
+        probs = probs.masked_fill(outside, 0.0)
     cdf = probs.cumsum(-1)
     targets = to_device(uniforms, device)[:, None] * cdf[:, -1:].double()
     index = torch.searchsorted(cdf, targets.to(cdf.dtype), right=True)

@@ -25,6 +25,8 @@ import openai
 import pytest
 from serving import Server, get, launch, metrics, post, request
 
+import swiftllm
+from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
 from swiftllm.sampling_params import SamplingParams
@@ -65,6 +67,7 @@ def reference(started: tuple[Server, Server]) -> dict:
         "long": dict(zip(PROMPTS, outs[6:12])),
         "chat": outs[12],
         "ids": {p: llm.encode(p) for p in PROMPTS},
+        "chat_ids": llm.encode(CHAT),
     }
 
 
@@ -199,10 +202,18 @@ def test_stop_strings_and_seeds(main: Server, reference: dict) -> None:
 
 TOO_LONG = [5] * 600  # the main server's context is 512
 BAD_REQUESTS = [
-    ("completions", {"n": 2}, 400, "n"),
+    ("completions", {"n": 0}, 400, "n"),
+    ("completions", {"n": 2, "best_of": 3}, 400, "best_of"),
     ("completions", {"logit_bias": {"50": 10}}, 400, "logit_bias"),
     ("completions", {"best_of": 3}, 400, "best_of"),
-    ("completions", {"echo": True}, 400, "echo"),
+    ("completions", {"echo": True, "logprobs": 1}, 400, "echo"),
+    ("chat/completions", {"echo": True}, 400, "echo"),
+    ("completions", {"min_tokens": 3}, 400, "min_tokens"),
+    ("completions", {"guided_json": {"type": "object"}}, 400, "guided_json"),
+    ("completions", {"min_p": 2}, 400, "min_p"),
+    ("completions", {"repetition_penalty": 0}, 400, "repetition_penalty"),
+    ("chat/completions", {"messages": [{"role": "wizard", "content": "hi"}]}, 400, "messages"),
+    ("chat/completions", {"messages": [{"role": "user"}]}, 400, "messages"),
     ("completions", {"suffix": "x"}, 400, "suffix"),
     ("completions", {"temperature": -1}, 400, "temperature"),
     ("completions", {"temperature": "hot"}, 400, "temperature"),
@@ -240,7 +251,7 @@ BAD_REQUESTS = [
     ("chat/completions", {"response_format": {"type": "json_object"}}, 400, "response_format"),
     ("chat/completions", {"top_logprobs": 2}, 400, "top_logprobs"),
     ("chat/completions", {"logprobs": True, "top_logprobs": 30}, 400, "top_logprobs"),
-    ("chat/completions", {"n": 3}, 400, "n"),
+    ("chat/completions", {"n": 1000}, 400, "n"),
     ("chat/completions", {"model": "gpt-4"}, 404, "model"),
     ("chat/completions", {"max_completion_tokens": 10**6}, 400, "max_tokens"),
 ]
@@ -273,9 +284,85 @@ def test_bad_requests_get_openai_errors(main: Server) -> None:
         "logit_bias": {},
         "echo": False,
         "best_of": 1,
+        "min_tokens": 0,
+        "tool_choice": "auto",
         "foo": [1],
     }
     assert post(f"{main.url}/v1/completions", ok)[0] == 200
+
+
+def test_vllm_endpoints_and_fields(main: Server, reference: dict) -> None:
+    api = client(main)
+    card = api.models.list().data[0]
+    assert (card.id, card.owned_by, card.max_model_len) == (NAME, "swiftllm", 512)
+    assert get(main.url + "/version") == (200, {"version": swiftllm.__version__})
+    ids = reference["ids"][PROMPTS[1]]
+    assert post(f"{main.url}/tokenize", {"model": NAME, "prompt": PROMPTS[1]}) == (
+        200,
+        {"count": len(ids), "max_model_len": 512, "tokens": ids},
+    )
+    status, chat_ids = post(f"{main.url}/tokenize", {"messages": CHAT})
+    assert status == 200 and chat_ids["tokens"] == reference["chat_ids"]
+    assert post(f"{main.url}/detokenize", {"tokens": ids}) == (200, {"prompt": PROMPTS[1]})
+    assert post(f"{main.url}/detokenize", {"tokens": [10**9]})[0] == 400
+    assert post(f"{main.url}/tokenize", {"model": "gpt-4", "prompt": "hi"})[0] == 404
+    with pytest.raises(openai.BadRequestError, match="wizard"):
+        api.chat.completions.create(messages=[{"role": "wizard", "content": "hi"}], **GREEDY)
+    greedy = reference["short"][PROMPTS[1]].text
+    echoed = api.completions.create(prompt=PROMPTS[1], echo=True, **GREEDY)
+    assert echoed.choices[0].text == PROMPTS[1] + greedy
+    chunks = api.completions.create(prompt=ids, echo=True, stream=True, **GREEDY)
+    assert "".join(chunk.choices[0].text for chunk in chunks) == PROMPTS[1] + greedy
+    # min_p 1 keeps only the most likely token: sampling at temperature 1 is greedy
+    only_top = api.completions.create(
+        prompt=PROMPTS[1], seed=7, extra_body={"min_p": 1.0}, **{**GREEDY, "temperature": 1.0}
+    )
+    assert only_top.choices[0].text == greedy
+    counting = reference["short"][PROMPTS[3]].text
+    penalised = api.completions.create(
+        prompt=PROMPTS[3], extra_body={"repetition_penalty": 2.0}, **GREEDY
+    )
+    assert penalised.choices[0].text != counting
+    # logprobs bytes: a token's own bytes, which join to the text even across split characters
+    reply = api.chat.completions.create(
+        messages=[{"role": "user", "content": "Write the word café and an emoji."}],
+        logprobs=True,
+        model=NAME,
+        max_tokens=24,
+        temperature=0,
+    )
+    content = reply.choices[0].logprobs.content
+    if reply.choices[0].finish_reason == "stop":
+        content = content[:-1]  # the end-of-sequence token is no text
+    joined = bytes(byte for token in content for byte in token.bytes)
+    text = reply.choices[0].message.content.encode()
+    # a character cut by max_tokens is in the bytes, not in the text
+    assert joined[: len(text)] == text and len(joined) - len(text) < 4
+    partial = [token for token in content if bytes(token.bytes).decode(errors="ignore") == ""]
+    assert partial, "the prompt should make the model write a character split over tokens"
+
+
+def test_n_choices_each_with_its_own_seed_stream(main: Server, reference: dict) -> None:
+    api = client(main)
+    ids = reference["ids"]
+    sampled = dict(model=NAME, max_tokens=8, temperature=1.0, seed=11)
+    reply = api.completions.create(prompt=PROMPTS[4], n=3, **sampled)
+    assert [choice.index for choice in reply.choices] == [0, 1, 2]
+    assert reply.usage.prompt_tokens == len(ids[PROMPTS[4]])  # the prompt counts once
+    single = api.completions.create(prompt=PROMPTS[4], **sampled)
+    assert reply.choices[0].text == single.choices[0].text
+    assert len({choice.text for choice in reply.choices}) > 1
+    # two prompts, two choices each: prompt-major indices, each choice its prompt's greedy text
+    greedy = api.completions.create(prompt=PROMPTS[:2], n=2, best_of=2, **GREEDY)
+    short = reference["short"]
+    expected = [short[PROMPTS[0]].text] * 2 + [short[PROMPTS[1]].text] * 2
+    assert [choice.text for choice in greedy.choices] == expected
+    assert greedy.usage.prompt_tokens == len(ids[PROMPTS[0]]) + len(ids[PROMPTS[1]])
+    chunks = list(api.chat.completions.create(messages=CHAT, n=2, stream=True, **GREEDY))
+    for index in (0, 1):
+        deltas = [c.choices[0].delta for c in chunks if c.choices and c.choices[0].index == index]
+        assert deltas[0].role == "assistant"
+        assert "".join(delta.content or "" for delta in deltas) == reference["chat"].text
 
 
 def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
@@ -360,6 +447,43 @@ def test_sigterm_shuts_down_cleanly(tiny_servable: str) -> None:
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(60) == 0
     assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+
+
+def test_serve_with_name_template_access_log_and_threads(
+    tiny_servable: str, tmp_path: Path
+) -> None:
+    """`swiftctl serve MODEL` and its flags: the served name, a chat template file, the access log, the
+    worker's thread count, the start-up summary and the shutdown line."""
+    template = tmp_path / "template.jinja"
+    template.write_text(
+        "{% for message in messages %}<{{ message.role }}>{{ message.content }}{% endfor %}"
+    )
+    stderr = tmp_path / "stderr"
+    command = [sys.executable, "-m", "swiftllm.launch.cli", "serve", tiny_servable, "--port", "0"]
+    flags = ["--served-model-name", "tiny", "--chat-template", str(template), "--log-requests"]
+    flags += ["--threads", "1", "--seed", "3", "--kv-cache-memory-gb", "0.01"]
+    env = {k: v for k, v in os.environ.items() if k != "SWIFTLLM_API_KEY"}
+    with stderr.open("w") as err:
+        proc = subprocess.Popen(
+            [*command, *flags], stdout=subprocess.PIPE, stderr=err, text=True, env=env
+        )
+    server = Server(proc, "").wait_ready()
+    try:
+        api = client(server)
+        assert [model.id for model in api.models.list()] == ["tiny"]
+        reply = api.completions.create(model="tiny", prompt=[1, 2, 3], max_tokens=2)
+        assert reply.model == "tiny" and reply.usage.completion_tokens == 2
+        tokens = post(f"{server.url}/tokenize", {"messages": [{"role": "user", "content": "hi"}]})
+        expected = Tokenizer(tiny_servable).encode("<user>hi", add_special_tokens=False)
+        assert tokens[1]["tokens"] == expected
+        worker_args = Path(f"/proc/{server.worker_pids()[0]}/cmdline").read_text().split("\0")
+        assert worker_args[worker_args.index("--threads") + 1] == "1"
+    finally:
+        assert server.stop() == 0
+    log = stderr.read_text()
+    for part in ("model      tiny", "KV cache", "address    http://", "SwiftLLM shut down"):
+        assert part in log, (part, log)
+    assert '"POST /v1/completions HTTP/1.1" 200' in log
 
 
 def test_dead_worker_stops_the_server(tiny_servable: str) -> None:

@@ -61,3 +61,15 @@ def test_malformed_model_directory(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{not json")
     r = swiftctl("generate", "--prompt", "hi", "--model", str(tmp_path))
     assert r.returncode != 0 and "malformed" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_version_and_help_show_defaults() -> None:
+    import swiftllm
+
+    version = swiftctl("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"swiftctl {swiftllm.__version__}"
+    usage = swiftctl("serve", "--help")
+    assert usage.returncode == 0
+    text = " ".join(usage.stdout.split())  # argparse wraps lines
+    assert "--gpu-memory-utilization" in text and "(default: 0.9)" in text
+    assert "--served-model-name" in text and "--threads" in text and "(default: 256)" in text

@@ -125,6 +125,8 @@ def steps(draw: st.DrawFn) -> StepCommand:
     cmd.top_p = f32(per_seq(st.floats(0, 1, exclude_min=True, width=32)))
     cmd.presence_penalty = f32(per_seq(reals))
     cmd.frequency_penalty = f32(per_seq(reals))
+    cmd.repetition_penalty = f32(per_seq(st.floats(0.5, 2, width=32)))
+    cmd.min_p = f32(per_seq(st.floats(0, 1, width=32)))
     cmd.num_logprobs = i32(per_seq(st.integers(-1, 20)))
     cmd.penalty_lens = i32(per_seq(st.integers(0, 3)))
     cmd.penalty_tokens = i32(

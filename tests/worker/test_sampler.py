@@ -99,3 +99,34 @@ def test_a_truncated_row_draws_the_same_among_plain_neighbours() -> None:
         np.full(n, 5, np.int32),
     )
     assert got[2] == alone[0]
+
+
+def test_repetition_penalty_divides_positive_and_multiplies_negative_logits() -> None:
+    logits = torch.tensor([[2.0, -2.0, 2.0, -2.0]])
+    out = apply_penalties(
+        logits,
+        np.zeros(1, np.float32),
+        np.zeros(1, np.float32),
+        np.array([2]),
+        np.array([0, 1]),
+        np.array([2.0], np.float32),
+    )
+    assert torch.allclose(out[0], torch.tensor([1.0, -4.0, 2.0, -2.0]))
+
+
+def test_min_p_drops_tokens_below_its_share_of_the_top_one() -> None:
+    probs = torch.tensor([0.4, 0.3, 0.0, 0.2, 0.1])
+    n = 4000
+    logits = probs.log().repeat(n, 1)
+    ones = np.ones(n, np.float32)
+    tokens = sample(
+        logits,
+        ones,
+        ones,
+        np.zeros(n, np.int32),
+        np.arange(n, dtype=np.int32),
+        np.zeros(n, np.int32),
+        np.full(n, 0.6, np.float32),  # keeps p >= 0.24: tokens 0 and 1
+    )
+    freq = np.bincount(tokens.numpy(), minlength=5) / n
+    assert np.allclose(freq, [4 / 7, 3 / 7, 0, 0, 0], atol=0.03)
