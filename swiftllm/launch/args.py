@@ -42,7 +42,12 @@ def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) ->
             help_text += " (default: %(default)s)"
         aliases = config_field.metadata.get("aliases", ())
         parser.add_argument(
-            flag_of(name), *aliases, dest=name, default=config_field.default, help=help_text, **extra
+            flag_of(name),
+            *aliases,
+            dest=name,
+            default=config_field.default,
+            help=help_text,
+            **extra,
         )
 
 
