@@ -178,6 +178,8 @@ class CacheReadingWorker(FakeWorker):
         self.gpu_slots: dict[tuple[int, int], int] = {}  # (block, slot) -> contents
         self.cpu_slots: dict[tuple[int, int], int] = {}
         self.last_sampled: dict[int, int] = {}
+        # swapped-out blocks that a row of the same step still reads: shared ones, copied, kept
+        self.shared_swaps_out = 0
 
     @staticmethod
     def copy_blocks(
@@ -191,6 +193,10 @@ class CacheReadingWorker(FakeWorker):
 
     def launch(self, cmd: StepCommand) -> StepResult:
         super().launch(cmd)  # the invariants
+        held: set[int] = set()
+        for row in range(cmd.num_seqs):
+            held.update(cmd.block_table[row, : -(-cmd.context_lens[row] // 16)].tolist())
+        self.shared_swaps_out += sum(gpu_block in held for gpu_block, _ in cmd.swap_out.tolist())
         self.copy_blocks(cmd.swap_out, self.gpu_slots, self.cpu_slots)
         self.copy_blocks(cmd.swap_in, self.cpu_slots, self.gpu_slots)
         for seq_id in cmd.finished.tolist():
@@ -312,6 +318,8 @@ def test_prefix_caching_changes_no_output(num_gpu: int, num_cpu: int, abort_ever
         assert engine_off.scheduler.counters["prompt_tokens_computed"] == sum(seqs_admitted)
     if num_gpu == 14:
         assert counters["preemptions"] > 0 and engine_on.scheduler.block_manager.gpu.num_cached
+    if num_gpu == 14 and num_cpu:  # a shared block swapped out while another sequence reads it
+        assert engine_on.worker.runner.shared_swaps_out > 0
     if num_cpu == 0:
         assert counters["recomputes"] > 0
 
