@@ -34,11 +34,12 @@ class Sequence:
     token_ids: list[int] = field(default_factory=list)
     # tokens sampled by a step in flight, not yet read back (the worker knows them)
     num_pending: int = 0
-    # leading tokens whose K/V are in the cache (or will be, once steps in flight run)
+    # leading tokens whose K/V are in the cache (or will be, once steps in flight run); an admission
+    # starts it at the prefix cache's hit
     num_cached: int = 0
     blocks: list[int] = field(default_factory=list)  # GPU blocks, or CPU blocks while swapped
-    # prefix caching: the digests of the full blocks of known tokens computed so far (block_manager.py),
-    # and how many leading blocks of `blocks` have been offered to the cache index
+    # prefix caching: the digests of its leading full blocks of known tokens, extended as needed
+    # (block_manager.py), and how many leading blocks of `blocks` have been offered to the cache index
     block_digests: list[bytes] = field(default_factory=list)
     num_registered_blocks: int = 0
     # prompt tokens taken from the prefix cache at the first admission (None before it)
