@@ -73,6 +73,12 @@ class EngineConfig:
     max_model_len: int | None = option(
         None, "longest sequence, prompt and output (default: what both model and cache allow)"
     )
+    enable_prefix_caching: bool = option(
+        True,
+        "reuse the KV cache of prompt prefixes already computed (full blocks, LRU eviction)",
+        flag="--prefix-caching",
+        aliases=("--enable-prefix-caching",),
+    )
     # the scheduler
     max_num_seqs: int = option(256, "sequences running at once")
     max_num_batched_tokens: int = option(

@@ -22,13 +22,15 @@ from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 @dataclass(frozen=True)
 class RequestOutput:
     """One prompt's result. logprobs (when asked for): per output token, the chosen token's logprob
-    and the top N (token id, logprob) pairs."""
+    and the top N (token id, logprob) pairs. num_cached_tokens: prompt tokens whose KV came from the
+    prefix cache rather than being computed."""
 
     prompt_token_ids: list[int]
     token_ids: list[int]
     text: str
     finish_reason: str
     logprobs: list[tuple[float, list[tuple[int, float]]]] | None = None
+    num_cached_tokens: int = 0
 
 
 class LLM:
@@ -110,6 +112,7 @@ class LLM:
                 text=seq.text,
                 finish_reason=seq.finish_reason or "abort",
                 logprobs=seq.logprobs if seq.params.logprobs is not None else None,
+                num_cached_tokens=seq.num_prompt_cache_hits or 0,
             )
             for seq in sequences
         ]

@@ -131,3 +131,82 @@ def test_engine_seed_repeats_unseeded_sampling(tiny_model_dir: Path) -> None:
         assert first != sampled(4)
     finally:
         torch.set_num_threads(threads_before)  # the other tests run with their own
+
+
+@pytest.fixture(scope="module")
+def small_caches(smol: Path) -> dict[bool, LLM]:
+    """Two engines whose KV cache (12 blocks of 16 tokens, 4 blocks of swap) is small enough to evict
+    and preempt, with prefix caching on and off; prompts get chunked (32-token steps)."""
+    return {
+        caching: LLM(
+            str(smol),
+            num_gpu_blocks=12,
+            swap_space_gb=0.003,
+            max_model_len=192,
+            max_num_batched_tokens=32,
+            enable_prefix_caching=caching,
+        )
+        for caching in (True, False)
+    }
+
+
+def shared_prefix_prompts(llm: LLM) -> list[list[int]]:
+    """Prompts sharing a chat prefix at varied lengths: a whole prompt again, one ending mid-block,
+    one that is exactly two blocks, and a whole earlier prompt with more after it."""
+    system = {"role": "system", "content": "You are a terse assistant. Answer in one short line."}
+    chats = [llm.encode([system, {"role": "user", "content": chat}]) for chat in CHATS]
+    return [
+        chats[0],
+        chats[1],
+        chats[0],  # the whole prompt is cached: its last token is computed again
+        chats[2][:37],  # ends mid-block
+        chats[0][:32],  # two full blocks, all cached: the second one is computed again
+        chats[1] + llm.encode(" and then?"),
+        chats[2],
+        llm.encode(RAW[0]),
+    ]
+
+
+def test_prefix_caching_changes_no_output(small_caches: dict[bool, LLM]) -> None:
+    prompts = shared_prefix_prompts(small_caches[True])
+    for params in (
+        SamplingParams(max_tokens=4, temperature=0, ignore_eos=True),
+        SamplingParams(max_tokens=4, temperature=0.9, top_p=0.95, seed=7, ignore_eos=True),
+    ):
+        cached = small_caches[True].generate(prompts, params)
+        uncached = small_caches[False].generate(prompts, params)
+        assert [out.token_ids for out in cached] == [out.token_ids for out in uncached]
+        assert all(out.num_cached_tokens == 0 for out in uncached)
+        assert cached[2].num_cached_tokens == 16 * ((len(prompts[2]) - 1) // 16)
+        assert cached[4].num_cached_tokens == 16
+    scheduler = small_caches[True].engine.scheduler
+    assert scheduler.counters["preemptions"] > 0, "the cache was meant to be too small"
+    assert scheduler.counters["prefix_cache_hits"] > 0
+    computed = scheduler.counters["prompt_tokens_computed"]
+    assert computed < small_caches[False].engine.scheduler.counters["prompt_tokens_computed"]
+
+
+def test_prefix_caching_with_aborts_mid_prefill(small_caches: dict[bool, LLM]) -> None:
+    """Every other request is aborted one step after it came, if it is still prefilling then."""
+    prompts = shared_prefix_prompts(small_caches[True])
+    params = SamplingParams(max_tokens=4, temperature=0)
+    outputs: dict[bool, list[list[int]]] = {}
+    aborted: set[int] = set()
+    for caching, llm in small_caches.items():
+        engine = llm.engine
+        seqs = []
+        for index, prompt in enumerate(prompts):
+            seqs.append(engine.add_request(prompt, params))
+            engine.step()
+            if index % 2 and seqs[-1].num_cached < len(prompt):
+                engine.abort(seqs[-1])
+                aborted.add(index)
+        while engine.has_work:
+            engine.step()
+        outputs[caching] = [seq.output_ids for seq in seqs]
+        gpu = engine.scheduler.block_manager.gpu
+        assert gpu.refs == [0] * gpu.num_blocks and gpu.num_free == gpu.num_blocks
+        assert set(gpu.evictable) == set(gpu.digest_by_block)
+    assert len(aborted) >= 2
+    for index in set(range(len(prompts))) - aborted:
+        assert outputs[True][index] == outputs[False][index]

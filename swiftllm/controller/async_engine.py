@@ -43,6 +43,7 @@ class Output:
     logprobs: list[TokenLogprobs]
     finish_reason: str | None
     num_output_tokens: int
+    num_cached_tokens: int  # prompt tokens taken from the prefix cache
 
     def followed_by(self, later: "Output") -> "Output":
         """This output and a later one of the same choice as one."""
@@ -53,6 +54,7 @@ class Output:
             logprobs=self.logprobs + later.logprobs,
             finish_reason=later.finish_reason,
             num_output_tokens=later.num_output_tokens,
+            num_cached_tokens=later.num_cached_tokens,
         )
 
 
@@ -216,6 +218,7 @@ class AsyncEngine:
                 logprobs=seq.logprobs[request.sent_tokens :],
                 finish_reason=seq.finish_reason,
                 num_output_tokens=seq.num_outputs,
+                num_cached_tokens=seq.num_prompt_cache_hits or 0,
             )
             deliveries.append(Delivery(request.queue, output))
             self.tokens["generation"] += seq.num_outputs - request.sent_tokens
@@ -264,6 +267,7 @@ class AsyncEngine:
             "Fraction of device KV blocks in use",
             value=1 - gpu.num_free / max(gpu.num_blocks, 1),
         )
+        # prefix_cache_queries / prefix_cache_hits / prompt_tokens_computed are tokens (scheduler.py)
         for name, count in list(scheduler.counters.items()):
             yield CounterMetricFamily(
                 f"swiftllm_{name}", f"Scheduler {name.replace('_', ' ')}", value=count

@@ -287,9 +287,10 @@ class RestServer:
                 }
             )
         completion_tokens = sum(choice.num_output_tokens for choice in merged)
+        cached_tokens = sum(choice.num_cached_tokens for choice in merged)
         return {
             **envelope(request_id, self.model_name, chat, False, choices),
-            "usage": usage(prompt_tokens, completion_tokens),
+            "usage": usage(prompt_tokens, completion_tokens, cached_tokens),
         }
 
     async def stream(
@@ -321,6 +322,7 @@ class RestServer:
 
         text_offsets = [0] * num_choices  # legacy logprobs' text_offset, per choice
         generated = [0] * num_choices
+        cached = [0] * num_choices  # prompt tokens from the prefix cache, per choice
         try:
             if chat:
                 first_delta = {"role": "assistant", "content": ""}
@@ -335,6 +337,7 @@ class RestServer:
             async for output in self.outputs(queue, num_choices):
                 index = output.index
                 generated[index] = output.num_output_tokens
+                cached[index] = output.num_cached_tokens
                 logprobs = self.logprobs(spec, output, chat, text_offsets[index])
                 if not (output.text or output.finish_reason or logprobs):
                     continue  # held-back text and nothing else to say
@@ -354,7 +357,7 @@ class RestServer:
                 }
                 await send([choice])
             if spec.include_usage:
-                await send([], usage=usage(prompt_tokens, sum(generated)))
+                await send([], usage=usage(prompt_tokens, sum(generated), sum(cached)))
         except ApiError as error:  # the status line is gone: report in the stream
             await response.write(b"data: " + json.dumps(error.body()).encode() + b"\n\n")
         except ConnectionError:  # the client left; the caller aborts

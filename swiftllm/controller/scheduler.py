@@ -5,14 +5,15 @@ prefill chunks fill the rest of the token budget (chunked prefill piggybacked on
 is first come first served, bounded by free KV blocks and running sequences. When blocks run out,
 the newest running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
 Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
-left."""
+left. With prefix caching, an admitted sequence starts from the longest run of cached full blocks its
+tokens begin with (block_manager.py) and computes only the rest."""
 
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from swiftllm.config import CacheGeometry, EngineConfig
-from swiftllm.controller.block_manager import BlockCopy, BlockManager
+from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManager, block_digest
 from swiftllm.controller.sequence import Sequence, Status
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
 
@@ -30,6 +31,7 @@ class SchedulerConfig:
     block_size: int
     max_num_seqs: int
     max_num_batched_tokens: int
+    enable_prefix_caching: bool
 
     @staticmethod
     def from_engine(config: EngineConfig, cache: CacheGeometry) -> "SchedulerConfig":
@@ -40,6 +42,7 @@ class SchedulerConfig:
             block_size=config.block_size,
             max_num_seqs=config.max_num_seqs,
             max_num_batched_tokens=config.max_num_batched_tokens,
+            enable_prefix_caching=config.enable_prefix_caching,
         )
 
 
@@ -136,12 +139,24 @@ class SampledRow(NamedTuple):
 class Scheduler:
     def __init__(self, cfg: SchedulerConfig) -> None:
         self.cfg = cfg
-        self.block_manager = BlockManager(cfg.block_size, cfg.num_gpu_blocks, cfg.num_cpu_blocks)
+        self.block_manager = BlockManager(
+            cfg.block_size, cfg.num_gpu_blocks, cfg.num_cpu_blocks, cfg.enable_prefix_caching
+        )
         self.waiting: deque[Sequence] = deque()
         self.running: list[Sequence] = []
         self.swapped: list[Sequence] = []
         self.finished_ids: list[int] = []  # reported to the worker with the next step
-        self.counters = {"preemptions": 0, "swaps_out": 0, "swaps_in": 0, "recomputes": 0}
+        self.counters = {
+            "preemptions": 0,
+            "swaps_out": 0,
+            "swaps_in": 0,
+            "recomputes": 0,
+            # tokens, as vLLM counts them: prompt tokens looked up in the prefix cache at first
+            # admission, those found there, and prompt tokens actually prefilled (recomputes too)
+            "prefix_cache_queries": 0,
+            "prefix_cache_hits": 0,
+            "prompt_tokens_computed": 0,
+        }
         # longest sequence: the model's context, or what the whole cache holds if that is less
         self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
 
@@ -174,9 +189,10 @@ class Scheduler:
 
         Must not: talk to the worker; advance num_cached or fill token_ids (mark_sent and
         fill_sampled_tokens do that, once the batch is sent and read back; only a preemption to
-        recompute resets num_cached to 0); give a block to two sequences or lose one
-        (tests/controller/test_scheduler.py checks both); schedule a sequence whose pending token
-        will be its last (done_when_read).
+        recompute resets num_cached to 0, and an admission sets it to the prefix cache's hit); lose a
+        block, or let a step write into a block another sequence holds (blocks are shared only when
+        full and cached; tests/controller/test_scheduler.py checks both); schedule a sequence whose
+        pending token will be its last (done_when_read).
 
         This policy: running sequences first (decodes, then prefill chunks, oldest first),
         preempting the newest when blocks run out; then, unless someone was preempted, swapped
@@ -235,14 +251,24 @@ class Scheduler:
             seq.status = Status.RUNNING
             self.running.append(self.swapped.pop(0))
             self.counters["swaps_in"] += 1
+            # the copies are made before this step's forward: later readers find them filled
+            seq.num_registered_blocks = 0
+            self.register_full_blocks(seq)
 
     def admit(self, batch: Batch, budget: int) -> None:
         """Start waiting sequences, first come first served, while tokens, blocks and seats last."""
         while self.waiting and budget and len(self.running) < self.cfg.max_num_seqs:
             seq = self.waiting[0]
+            self.take_cached_prefix(seq)
             query_len = min(seq.num_uncached, budget)
-            if not self.block_manager.grow(seq.blocks, query_len):
+            if not self.block_manager.grow(seq.blocks, seq.num_cached + query_len):
+                self.drop_gpu_blocks(seq)
                 break
+            if seq.num_prompt_cache_hits is None:  # first admission: count its prompt's lookup
+                seq.num_prompt_cache_hits = seq.num_cached
+                if self.cfg.enable_prefix_caching:
+                    self.counters["prefix_cache_queries"] += len(seq.prompt_ids)
+                    self.counters["prefix_cache_hits"] += seq.num_cached
             seq.status = Status.RUNNING
             self.running.append(self.waiting.popleft())
             batch.add(seq, query_len)
@@ -265,12 +291,53 @@ class Scheduler:
             self.swapped.sort(key=lambda swapped: swapped.arrival)
             self.counters["swaps_out"] += 1
         else:  # swap full (or nothing cached): drop the cache, compute it again later
-            self.block_manager.gpu.free(seq.blocks)
-            seq.blocks = []
-            seq.num_cached = 0
+            self.drop_gpu_blocks(seq)
             seq.status = Status.WAITING
             self.waiting.appendleft(seq)
             self.counters["recomputes"] += 1
+
+    def take_cached_prefix(self, seq: Sequence) -> None:
+        """Start a waiting sequence (no blocks yet) from the longest run of cached full blocks its
+        known tokens begin with, leaving at least its last known token to compute so that it samples."""
+        if not self.cfg.enable_prefix_caching:
+            return
+        max_blocks = (seq.num_known - 1) // self.cfg.block_size
+        hits = self.block_manager.gpu.lookup(self.block_digests(seq, max_blocks))
+        self.block_manager.gpu.share(hits)
+        seq.blocks = hits
+        seq.num_cached = len(hits) * self.cfg.block_size
+        seq.num_registered_blocks = len(hits)
+
+    def drop_gpu_blocks(self, seq: Sequence) -> None:
+        """Give back a sequence's GPU blocks and forget its cache (cached blocks stay indexed)."""
+        self.block_manager.gpu.free(seq.blocks)
+        seq.blocks = []
+        seq.num_cached = 0
+        seq.num_registered_blocks = 0
+
+    def block_digests(self, seq: Sequence, num_blocks: int) -> list[bytes]:
+        """The digests of seq's first num_blocks blocks, all full of known tokens; each computed once."""
+        size = self.cfg.block_size
+        digests = seq.block_digests
+        while len(digests) < num_blocks:
+            start = len(digests) * size
+            parent = digests[-1] if digests else ROOT_DIGEST
+            digests.append(block_digest(parent, seq.token_ids[start : start + size]))
+        return digests[:num_blocks]
+
+    def register_full_blocks(self, seq: Sequence) -> None:
+        """Offer a running sequence's newly full blocks to the prefix cache: those whose every token is
+        known and computed by a step already sent (the worker runs steps in order, so a later step reads
+        them filled). Never a block that is still to be written."""
+        if not self.cfg.enable_prefix_caching or seq.status is not Status.RUNNING:
+            return
+        num_full = min(seq.num_cached, seq.num_known) // self.cfg.block_size
+        if num_full <= seq.num_registered_blocks:
+            return
+        digests = self.block_digests(seq, num_full)
+        for index in range(seq.num_registered_blocks, num_full):
+            self.block_manager.gpu.register(seq.blocks[index], digests[index])
+        seq.num_registered_blocks = num_full
 
     def done_when_read(self, seq: Sequence) -> bool:
         """Whether the tokens a step in flight samples for seq will end it (max_tokens reached or
@@ -285,10 +352,14 @@ class Scheduler:
         placeholder, so the next step can be scheduled (decoding token -1) before this one's tokens
         are read."""
         for seq, query_len in zip(batch.seqs, batch.query_lens):
+            prompt_end = len(seq.prompt_ids)
+            prompt_computed = min(seq.num_cached + query_len, prompt_end) - seq.num_cached
+            self.counters["prompt_tokens_computed"] += max(prompt_computed, 0)
             seq.num_cached += query_len
             if seq.num_cached == len(seq.token_ids):
                 seq.token_ids.append(LAST_TOKEN)
                 seq.num_pending += 1
+            self.register_full_blocks(seq)
 
     def defer_finished(self, batch: Batch) -> None:
         """The batch was not sent: its finished ids go to the worker with the next step instead."""
@@ -309,6 +380,7 @@ class Scheduler:
             position = len(seq.token_ids) - seq.num_pending
             seq.token_ids[position] = token
             seq.num_pending -= 1
+            self.register_full_blocks(seq)  # a block whose last unknown token this was
             params = seq.params
             if (token in eos_ids and not params.ignore_eos) or token in params.stop_token_ids:
                 self.finish(seq, "stop")

@@ -34,9 +34,16 @@ class Sequence:
     token_ids: list[int] = field(default_factory=list)
     # tokens sampled by a step in flight, not yet read back (the worker knows them)
     num_pending: int = 0
-    # leading tokens whose K/V are in the cache (or will be, once steps in flight run)
+    # leading tokens whose K/V are in the cache (or will be, once steps in flight run); an admission
+    # starts it at the prefix cache's hit
     num_cached: int = 0
     blocks: list[int] = field(default_factory=list)  # GPU blocks, or CPU blocks while swapped
+    # prefix caching: the digests of its leading full blocks of known tokens, extended as needed
+    # (block_manager.py), and how many leading blocks of `blocks` have been offered to the cache index
+    block_digests: list[bytes] = field(default_factory=list)
+    num_registered_blocks: int = 0
+    # prompt tokens taken from the prefix cache at the first admission (None before it)
+    num_prompt_cache_hits: int | None = None
     status: Status = Status.WAITING
     finish_reason: str | None = None  # "stop" | "length" | "abort"
     text: str = ""  # detokenized output so far
@@ -57,6 +64,11 @@ class Sequence:
     @property
     def num_uncached(self) -> int:
         return len(self.token_ids) - self.num_cached
+
+    @property
+    def num_known(self) -> int:
+        """Tokens whose ids are known: all but the placeholders of steps in flight."""
+        return len(self.token_ids) - self.num_pending
 
     @property
     def finished(self) -> bool:

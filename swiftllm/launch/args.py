@@ -1,7 +1,8 @@
 """Command-line flags made from EngineConfig's fields, so `swiftctl` states no default or help text of its own.
 
 A field `max_num_batched_tokens` becomes `--max-num-batched-tokens` (or the field's own `flag`), with the
-field's type, default, choices and help; a bool field becomes `--name / --no-name`."""
+field's type, default, choices and help (and its `aliases`, other spellings); a bool field becomes
+`--name / --no-name`."""
 
 import argparse
 import dataclasses
@@ -64,8 +65,14 @@ def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) ->
             extra["type"] = value_type
         # the parser's formatter (ShowDefaults) appends the default
         help_text = config_field.metadata["help"]
+        aliases = config_field.metadata.get("aliases", ())
         parser.add_argument(
-            flag_of(name), dest=name, default=config_field.default, help=help_text, **extra
+            flag_of(name),
+            *aliases,
+            dest=name,
+            default=config_field.default,
+            help=help_text,
+            **extra,
         )
 
 

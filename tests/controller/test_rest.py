@@ -365,6 +365,36 @@ def test_n_choices_each_with_its_own_seed_stream(main: Server, reference: dict) 
         assert "".join(delta.content or "" for delta in deltas) == reference["chat"].text
 
 
+def test_usage_and_metrics_count_prefix_cache_hits(main: Server) -> None:
+    api = client(main)
+    prompt = "A prompt long enough to fill a few KV blocks of sixteen tokens each, " * 3
+    api.completions.create(prompt=prompt, **GREEDY)  # caches the leading blocks
+    before = metrics(main.url)
+    first = api.completions.create(prompt=prompt + "once", **GREEDY)
+    again = api.completions.create(prompt=prompt + "once", **GREEDY)
+    streamed = list(
+        api.completions.create(
+            prompt=prompt + "once", stream=True, stream_options={"include_usage": True}, **GREEDY
+        )
+    )
+    after = metrics(main.url)
+    num_tokens = first.usage.prompt_tokens
+    # the first one shares the prompt's leading blocks with the call before `before`
+    full_blocks = 16 * ((num_tokens - 1) // 16)
+    assert 0 < first.usage.prompt_tokens_details.cached_tokens <= full_blocks
+    assert again.usage.prompt_tokens_details.cached_tokens == full_blocks
+    assert streamed[-1].usage.prompt_tokens_details.cached_tokens == full_blocks
+    assert again.choices[0].text == first.choices[0].text
+    hits = first.usage.prompt_tokens_details.cached_tokens + 2 * full_blocks
+
+    def grew(name: str) -> float:
+        return after[name] - before[name]
+
+    assert grew("swiftllm_prefix_cache_queries_total") == 3 * num_tokens
+    assert grew("swiftllm_prefix_cache_hits_total") == hits
+    assert grew("swiftllm_prompt_tokens_computed_total") == 3 * num_tokens - hits
+
+
 def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
     idle = metrics(main.url)
     aborted = idle.get('swiftllm_requests_total{finish_reason="abort"}', 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import Batch, SchedulerConfig
@@ -20,10 +21,15 @@ CFG = ModelConfig(
 
 
 class FakeWorker:
-    """Checks each command's invariants and answers with random tokens (never EOS unless asked)."""
+    """Checks each command's invariants and answers with random tokens (never EOS unless asked).
 
-    def __init__(self, num_gpu: int, num_cpu: int, max_len: int, eos_rate: float = 0.0) -> None:
+    Rows may share blocks only with prefix caching, and never a block that one of them writes."""
+
+    def __init__(
+        self, num_gpu: int, num_cpu: int, max_len: int, eos_rate: float = 0.0, sharing: bool = False
+    ) -> None:
         self.num_gpu, self.num_cpu, self.eos_rate = num_gpu, num_cpu, eos_rate
+        self.sharing = sharing
         self.geometry = CacheGeometry(CFG.vocab_size, 16, num_gpu, num_cpu, max_len)
         self.steps: list[StepCommand] = []
 
@@ -41,11 +47,24 @@ class FakeWorker:
             assert ((0 <= used) & (used < self.num_gpu)).all()
         live = [cmd.block_table[i, : -(-cmd.context_lens[i] // 16)] for i in range(cmd.num_seqs)]
         flat = np.concatenate(live) if live else np.zeros(0)
-        assert len(np.unique(flat)) == len(flat), "two running sequences share a block"
+        if not self.sharing:
+            assert len(np.unique(flat)) == len(flat), "two running sequences share a block"
+        assert_writes_are_exclusive(cmd, 16)
         self.steps.append(cmd)
         ids = cmd.seq_ids[cmd.sample == 1]
         tokens = [0 if random.random() < self.eos_rate else random.randrange(1, 100) for _ in ids]
         return StepResult(seq_ids=ids, tokens=i32(tokens))
+
+
+def assert_writes_are_exclusive(cmd: StepCommand, block_size: int) -> None:
+    """No block a row writes in this step is in another row's block table (as far as it reads)."""
+    for row in range(cmd.num_seqs):
+        first_written = (cmd.context_lens[row] - cmd.query_lens[row]) // block_size
+        written = set(cmd.block_table[row, first_written : -(-cmd.context_lens[row] // block_size)])
+        for other in range(cmd.num_seqs):
+            used = cmd.block_table[other, : -(-cmd.context_lens[other] // block_size)]
+            if other != row:
+                assert not written & set(used.tolist()), "a step writes a block another row holds"
 
 
 def make_engine(
@@ -54,8 +73,9 @@ def make_engine(
     budget: int = 64,
     max_len: int = 512,
     eos_rate: float = 0.0,
+    prefix_caching: bool = False,
 ) -> tuple[Engine, FakeWorker]:
-    worker = FakeWorker(num_gpu, num_cpu, max_len, eos_rate)
+    worker = FakeWorker(num_gpu, num_cpu, max_len, eos_rate, prefix_caching)
     sched = SchedulerConfig(
         max_model_len=max_len,
         num_gpu_blocks=num_gpu,
@@ -63,6 +83,7 @@ def make_engine(
         block_size=16,
         max_num_seqs=32,
         max_num_batched_tokens=budget,
+        enable_prefix_caching=prefix_caching,
     )
     return Engine(InProcessWorker(worker), CFG, None, sched), worker
 
@@ -82,8 +103,9 @@ def test_token_budget_and_decode_first() -> None:
         assert query_lens == sorted(query_lens, key=lambda query_len: query_len > 1)
 
 
-def test_preemption_swaps_then_recomputes_and_finishes_everything() -> None:
-    engine, worker = make_engine(num_gpu=12, num_cpu=3, budget=64)
+@pytest.mark.parametrize("prefix_caching", [False, True])
+def test_preemption_swaps_then_recomputes_and_finishes_everything(prefix_caching: bool) -> None:
+    engine, worker = make_engine(num_gpu=12, num_cpu=3, budget=64, prefix_caching=prefix_caching)
     seqs = [
         engine.add_request(list(range(1, 30)), SamplingParams(max_tokens=40, temperature=0))
         for _ in range(6)
@@ -98,9 +120,12 @@ def test_preemption_swaps_then_recomputes_and_finishes_everything() -> None:
     assert block_manager.gpu.num_free == 12 and block_manager.cpu.num_free == 3
 
 
-def test_thousands_of_random_requests_and_aborts_leak_no_block() -> None:
+@pytest.mark.parametrize("prefix_caching", [False, True])
+def test_thousands_of_random_requests_and_aborts_leak_no_block(prefix_caching: bool) -> None:
     random.seed(0)
-    engine, worker = make_engine(num_gpu=48, num_cpu=8, budget=128, max_len=256, eos_rate=0.02)
+    engine, worker = make_engine(
+        num_gpu=48, num_cpu=8, budget=128, max_len=256, eos_rate=0.02, prefix_caching=prefix_caching
+    )
     live = []
     for _ in range(3000):
         draw = random.random()
@@ -140,3 +165,180 @@ def test_a_step_that_only_moves_blocks_has_an_empty_block_table() -> None:
     cmd = Batch(swap_out=[(3, 0)], swap_in=[(1, 2)]).command()
     assert cmd.num_seqs == 0 and cmd.block_table.shape == (0, 0)
     assert cmd.swap_out.tolist() == [[3, 0]] and cmd.swap_in.tolist() == [[1, 2]]
+
+
+class CacheReadingWorker(FakeWorker):
+    """A worker whose "model" reads its KV cache: each slot holds a digest of the token written there
+    and the slot before it (read back from the cache, so an unwritten or stale slot changes it), and a
+    sampled token is a function of the last slot. Outputs then depend on every cached slot a sequence
+    reads: prefix caching must not change them."""
+
+    def __init__(self, num_gpu: int, num_cpu: int, max_len: int, eos_rate: float = 0.0) -> None:
+        super().__init__(num_gpu, num_cpu, max_len, eos_rate, sharing=True)
+        self.gpu_slots: dict[tuple[int, int], int] = {}  # (block, slot) -> contents
+        self.cpu_slots: dict[tuple[int, int], int] = {}
+        self.last_sampled: dict[int, int] = {}
+        # swapped-out blocks that a row of the same step still reads: shared ones, copied, kept
+        self.shared_swaps_out = 0
+
+    @staticmethod
+    def copy_blocks(
+        pairs: np.ndarray, source: dict[tuple[int, int], int], destination: dict
+    ) -> None:
+        for source_block, destination_block in pairs.tolist():
+            for slot in range(16):
+                destination.pop((destination_block, slot), None)
+                if (source_block, slot) in source:
+                    destination[(destination_block, slot)] = source[(source_block, slot)]
+
+    def launch(self, cmd: StepCommand) -> StepResult:
+        super().launch(cmd)  # the invariants
+        held: set[int] = set()
+        for row in range(cmd.num_seqs):
+            held.update(cmd.block_table[row, : -(-cmd.context_lens[row] // 16)].tolist())
+        self.shared_swaps_out += sum(gpu_block in held for gpu_block, _ in cmd.swap_out.tolist())
+        self.copy_blocks(cmd.swap_out, self.gpu_slots, self.cpu_slots)
+        self.copy_blocks(cmd.swap_in, self.cpu_slots, self.gpu_slots)
+        for seq_id in cmd.finished.tolist():
+            self.last_sampled.pop(seq_id, None)
+        tokens = iter(cmd.token_ids.tolist())
+        sampled_ids: list[int] = []
+        sampled_tokens: list[int] = []
+        for row, seq_id in enumerate(cmd.seq_ids.tolist()):
+            context_len = int(cmd.context_lens[row])
+            blocks = cmd.block_table[row].tolist()
+            for position in range(context_len - int(cmd.query_lens[row]), context_len):
+                token = next(tokens)
+                if token == -1:
+                    token = self.last_sampled[seq_id]
+                parent = 0
+                if position:  # a KeyError here: the step reads a slot nobody wrote
+                    parent = self.gpu_slots[(blocks[(position - 1) // 16], (position - 1) % 16)]
+                contents = hash((parent, token)) % 2**61
+                self.gpu_slots[(blocks[position // 16], position % 16)] = contents
+            if cmd.sample[row]:
+                last = self.gpu_slots[(blocks[(context_len - 1) // 16], (context_len - 1) % 16)]
+                token = 1 + last % 99
+                if last % 1000 < self.eos_rate * 1000:
+                    token = 0
+                self.last_sampled[seq_id] = token
+                sampled_ids.append(seq_id)
+                sampled_tokens.append(token)
+        return StepResult(seq_ids=i32(sampled_ids), tokens=i32(sampled_tokens))
+
+
+def shared_prefix_prompts(rng: random.Random, count: int) -> list[list[int]]:
+    """Prompts drawn from a few bases: prefixes of varied lengths (mid-block, a block boundary, a whole
+    earlier prompt, an identical prompt) plus unique tails."""
+    bases = [[rng.randrange(1, 100) for _ in range(length)] for length in (16, 37, 64, 90)]
+    prompts: list[list[int]] = []
+    for _ in range(count):
+        base = rng.choice(bases)
+        shared = rng.choice([len(base), 16, 21, 32, rng.randrange(1, len(base) + 1)])
+        tail = [rng.randrange(1, 100) for _ in range(rng.choice([0, 0, 1, 5, 17, 40]))]
+        prompts.append(base[: min(shared, len(base))] + tail)
+    return prompts
+
+
+def run_workload(
+    prompts: list[list[int]],
+    prefix_caching: bool,
+    num_gpu: int,
+    num_cpu: int,
+    abort_every: int = 0,
+) -> tuple[list[list[int] | None], Engine]:
+    """Submit prompts a few per step, aborting every `abort_every`-th one a step after it was added
+    (mid-prefill for long ones); the outputs of those not aborted (None for aborted ones)."""
+    worker = CacheReadingWorker(num_gpu, num_cpu, max_len=256, eos_rate=0.01)
+    config = SchedulerConfig(
+        max_model_len=256,
+        num_gpu_blocks=num_gpu,
+        num_cpu_blocks=num_cpu,
+        block_size=16,
+        max_num_seqs=16,
+        max_num_batched_tokens=48,
+        enable_prefix_caching=prefix_caching,
+    )
+    engine = Engine(InProcessWorker(worker), CFG, None, config)
+    seqs = []
+    aborted: set[int] = set()
+    for index, prompt in enumerate(prompts):
+        params = SamplingParams(max_tokens=1 + index % 23, temperature=0)
+        seqs.append(engine.add_request(prompt, params))
+        if index % 3 == 2:
+            engine.step()
+        if abort_every and index % abort_every == abort_every - 1:
+            engine.step()
+            engine.abort(seqs[-1])
+            aborted.add(index)
+    while engine.has_work:
+        engine.step()
+    outputs = [None if index in aborted else seq.output_ids for index, seq in enumerate(seqs)]
+    return outputs, engine
+
+
+def assert_all_blocks_free_or_cached(engine: Engine) -> None:
+    gpu = engine.scheduler.block_manager.gpu
+    cpu = engine.scheduler.block_manager.cpu
+    assert gpu.refs == [0] * gpu.num_blocks and cpu.refs == [0] * cpu.num_blocks
+    assert gpu.num_free == gpu.num_blocks and cpu.num_free == cpu.num_blocks
+    assert set(gpu.evictable) == set(gpu.digest_by_block)
+    assert {block: digest for digest, block in gpu.block_by_digest.items()} == gpu.digest_by_block
+    assert not set(gpu.free_ids) & set(gpu.evictable)
+
+
+@pytest.mark.parametrize(
+    ("num_gpu", "num_cpu", "abort_every"),
+    [(64, 16, 0), (14, 4, 0), (14, 0, 0), (20, 4, 5)],
+    ids=["roomy", "preempting", "recomputing", "aborting"],
+)
+def test_prefix_caching_changes_no_output(num_gpu: int, num_cpu: int, abort_every: int) -> None:
+    prompts = shared_prefix_prompts(random.Random(num_gpu + num_cpu), 120)
+    uncached, engine_off = run_workload(prompts, False, num_gpu, num_cpu, abort_every)
+    cached, engine_on = run_workload(prompts, True, num_gpu, num_cpu, abort_every)
+    for prompt_index, (without, with_cache) in enumerate(zip(uncached, cached)):
+        if without is not None:
+            assert with_cache == without, f"request {prompt_index} differs"
+    for engine in (engine_off, engine_on):
+        assert_all_blocks_free_or_cached(engine)
+    counters = engine_on.scheduler.counters
+    seqs_admitted = [len(prompt) for prompt in prompts]
+    if abort_every:  # an abort can come before admission: then the prompt was never looked up
+        assert counters["prefix_cache_queries"] <= sum(seqs_admitted)
+    else:
+        assert counters["prefix_cache_queries"] == sum(seqs_admitted)
+    assert 0 < counters["prefix_cache_hits"] < counters["prefix_cache_queries"]
+    computed_off = engine_off.scheduler.counters["prompt_tokens_computed"]
+    assert counters["prompt_tokens_computed"] < computed_off
+    if not counters["preemptions"]:  # no recompute: every prompt token is computed or a hit, once
+        assert (
+            counters["prompt_tokens_computed"]
+            == counters["prefix_cache_queries"] - counters["prefix_cache_hits"]
+        )
+        assert engine_off.scheduler.counters["prompt_tokens_computed"] == sum(seqs_admitted)
+    if num_gpu == 14:
+        assert counters["preemptions"] > 0 and engine_on.scheduler.block_manager.gpu.num_cached
+    if num_gpu == 14 and num_cpu:  # a shared block swapped out while another sequence reads it
+        assert engine_on.worker.runner.shared_swaps_out > 0
+    if num_cpu == 0:
+        assert counters["recomputes"] > 0
+
+
+def test_a_burst_sharing_a_prompt_hits_from_the_second_step_and_at_most_all_but_one_token() -> None:
+    rng = random.Random(1)
+    system = [rng.randrange(1, 100) for _ in range(40)]
+    prompts = [system + [rng.randrange(1, 100) for _ in range(3)] for _ in range(6)]
+    prompts += [system[:32], system[:32]]  # a whole prompt cached: its last block is computed again
+    worker = CacheReadingWorker(64, 8, 256)
+    config = SchedulerConfig(256, 64, 8, 16, 16, 43, enable_prefix_caching=True)
+    engine = Engine(InProcessWorker(worker), CFG, None, config)
+    seqs = [engine.add_request(prompt, SamplingParams(max_tokens=4)) for prompt in prompts]
+    while engine.has_work:
+        engine.step()
+    # step 1 prefills the first prompt (the whole budget); from step 2 on, its 32 first tokens are hits
+    assert worker.steps[0].query_lens.tolist() == [43]
+    assert [seq.num_prompt_cache_hits for seq in seqs] == [0] + [32] * 5 + [16, 16]
+    counters = engine.scheduler.counters
+    assert counters["prefix_cache_hits"] == 32 * 5 + 32
+    assert counters["prompt_tokens_computed"] == 43 + 11 * 5 + 16 * 2
+    assert_all_blocks_free_or_cached(engine)

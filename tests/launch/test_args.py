@@ -51,6 +51,18 @@ def test_flags_set_the_fields(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.api_key == "from-env"
 
 
+@pytest.mark.parametrize(
+    "flag", ["--no-prefix-caching", "--no-enable-prefix-caching", "--prefix-caching", None]
+)
+def test_prefix_caching_flags(flag: str | None) -> None:
+    args = build_parser().parse_args(["generate", "--prompt", "hi", *([flag] if flag else [])])
+    config = EngineConfig(**options_from_args(args, ENGINE_OPTIONS))
+    assert config.enable_prefix_caching is (flag is None or not flag.startswith("--no-"))
+    assert ("--no-prefix-caching" in flags_from_config(config, ENGINE_OPTIONS)) is (
+        not config.enable_prefix_caching
+    )
+
+
 @pytest.mark.parametrize("cuda_graphs", [True, False])
 def test_worker_flags_round_trip(cuda_graphs: bool) -> None:
     config = EngineConfig(
