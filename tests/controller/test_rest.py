@@ -367,14 +367,18 @@ def test_n_choices_each_with_its_own_seed_stream(main: Server, reference: dict) 
 
 def test_usage_and_metrics_count_prefix_cache_hits(main: Server) -> None:
     api = client(main)
+    two_tokens = {**GREEDY, "max_tokens": 2}  # the prompt is what counts here
     prompt = "A prompt long enough to fill a few KV blocks of sixteen tokens each, " * 3
-    api.completions.create(prompt=prompt, **GREEDY)  # caches the leading blocks
+    api.completions.create(prompt=prompt, **two_tokens)  # caches the leading blocks
     before = metrics(main.url)
-    first = api.completions.create(prompt=prompt + "once", **GREEDY)
-    again = api.completions.create(prompt=prompt + "once", **GREEDY)
+    first = api.completions.create(prompt=prompt + "once", **two_tokens)
+    again = api.completions.create(prompt=prompt + "once", **two_tokens)
     streamed = list(
         api.completions.create(
-            prompt=prompt + "once", stream=True, stream_options={"include_usage": True}, **GREEDY
+            prompt=prompt + "once",
+            stream=True,
+            stream_options={"include_usage": True},
+            **two_tokens,
         )
     )
     after = metrics(main.url)
