@@ -30,6 +30,7 @@ from common import LLAMA3_8B, SMOLLM2, config_dir, device_info, write_results
 from run_info import git_commit, utc_now
 from workload import DEFAULT_WORKLOAD, load_workload, random_prompts
 
+from swiftllm.config import EngineConfig
 from swiftllm.controller.scheduler import Scheduler
 from swiftllm.llm import LLM
 from swiftllm.sampling_params import SamplingParams
@@ -171,7 +172,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--user-len", type=int, default=100, help="chat: each later user message")
     ap.add_argument("--unshared-requests", type=int, default=1000, help="0 skips the unshared set")
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
-    ap.add_argument("--max-num-seqs", type=int, default=256)
+    ap.add_argument("--max-num-seqs", type=int, default=EngineConfig().max_num_seqs)
     ap.add_argument("--shape", choices=sorted(SHAPES), default="llama3-8b")
     args = ap.parse_args()
     args.vocab_size = SHAPES[args.shape]["vocab_size"]  # prompts are random ids below it

@@ -36,6 +36,7 @@ from make_dummy_model import make_dummy_model
 from shapes import parameter_count
 from workload import DEFAULT_WORKLOAD, RequestLengths, load_workload, random_prompts
 
+from swiftllm.config import EngineConfig
 from swiftllm.llm import LLM
 from swiftllm.sampling_params import SamplingParams
 
@@ -151,7 +152,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--num-requests", type=int, default=None, help="the file's first N pairs")
     ap.add_argument("--temperatures", default="0,1", help="one timed run per temperature")
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
-    ap.add_argument("--max-num-seqs", type=int, default=256)
+    ap.add_argument("--max-num-seqs", type=int, default=EngineConfig().max_num_seqs)
     ap.add_argument(
         "--detokenize", action="store_true", help="serve a dummy model dir with a tokenizer"
     )

@@ -54,7 +54,7 @@ def test_defaults_are_valid_and_frozen() -> None:
     config = EngineConfig()
     assert (config.block_size, config.max_num_seqs, config.max_num_batched_tokens) == (
         16,
-        256,
+        512,
         2048,
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
