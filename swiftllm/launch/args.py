@@ -13,11 +13,11 @@ _FIELDS = {config_field.name: config_field for config_field in dataclasses.field
 _TYPES = typing.get_type_hints(EngineConfig)
 
 # what only the server takes (`swiftctl launch` takes these and ENGINE_OPTIONS)
-SERVER_OPTIONS = ("workers", "host", "port", "api_key", "health_timeout")
+SERVER_OPTIONS = ("workers", "worker_addrs", "host", "port", "api_key", "health_timeout")
 # every other field: what an in-process LLM and a served engine share (`swiftctl generate` takes these)
 ENGINE_OPTIONS = tuple(name for name in _FIELDS if name not in SERVER_OPTIONS)
 # what a worker process is started with (`swiftctl worker`); the launcher passes them on
-WORKER_OPTIONS = ("model", "device", "dtype", "load_format", "cuda_graphs")
+WORKER_OPTIONS = ("model", "device", "dtype", "load_format", "cuda_graphs", "threads")
 
 
 def flag_of(name: str) -> str:

@@ -19,22 +19,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bind", help="ZMQ address, e.g. tcp://127.0.0.1:5555 (default: a private ipc:// path)"
     )
+    parser.add_argument("--rank", type=int, default=0, help="this worker's rank in its group")
+    parser.add_argument(
+        "--world-size", type=int, default=1, help="workers in the group (tensor parallel)"
+    )
+    parser.add_argument(
+        "--dist-init",
+        help="torch.distributed rendezvous tcp://HEAD:PORT, the same for every rank "
+        "(unauthenticated: keep it on a private network)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
     from swiftllm.worker.server import WorkerServer
 
-    try:
-        runner = ModelRunner(
-            WorkerConfig(
-                model=resolve_model(args.model),
-                device=args.device,
-                dtype=args.dtype,
-                load_format=args.load_format,
-                cuda_graphs=args.cuda_graphs,
-            )
+    if not 0 <= args.rank < args.world_size:
+        print(
+            f"swiftllm worker: rank {args.rank} is not in [0, {args.world_size})", file=sys.stderr
         )
+        return 2
+    try:
+        config = WorkerConfig(
+            model=resolve_model(args.model),
+            device=args.device,
+            dtype=args.dtype,
+            load_format=args.load_format,
+            cuda_graphs=args.cuda_graphs,
+            rank=args.rank,
+            world_size=args.world_size,
+            dist_init=args.dist_init,
+            threads=args.threads,
+        )
+        if config.torch_device.type == "cpu":
+            torch.set_num_threads(config.cpu_threads())
+        runner = ModelRunner(config)
         server = WorkerServer(runner, bind=args.bind)
     except (ModelError, RuntimeError, OSError, zmq.ZMQError) as e:  # a clear line, not a traceback
         print(f"swiftllm worker: {e}", file=sys.stderr)

@@ -27,7 +27,7 @@ class LlamaModel:
         self.ops = ops
         self.par = par
         self.heads = cfg.num_heads // par.world_size  # this rank's
-        self.kv_heads = cfg.num_kv_heads // par.world_size
+        self.kv_heads = par.kv_heads(cfg.num_kv_heads)  # one replicated head when fewer than ranks
         self.scale = cfg.head_dim**-0.5
         freqs = torch.outer(torch.arange(max_positions, dtype=torch.float64), rope_inv_freq(cfg))
         # float32 keeps positions beyond 2^8 distinct in bf16 models

@@ -22,7 +22,7 @@ from swiftllm.worker import backend_torch
 from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, to_device
 from swiftllm.worker.model import LlamaModel
-from swiftllm.worker.parallel import Parallel
+from swiftllm.worker.parallel import Parallel, init_process_group
 from swiftllm.worker.sampler import apply_penalties, sample
 from swiftllm.worker.weights import load_weights
 
@@ -38,6 +38,12 @@ class WorkerConfig:
     load_format: str = "auto"  # auto | dummy
     rank: int = 0
     world_size: int = 1
+    dist_init: str | None = (
+        None  # tcp://HEAD:PORT, the torch.distributed rendezvous when world_size > 1
+    )
+    threads: int | None = (
+        None  # torch threads on CPU (default: the cores shared out, see cpu_threads)
+    )
     cpu_kv_memory_gb: float = 1.0  # KV budget when profiling on CPU, where free memory means little
     gpu_memory_utilization: float = 0.9
     cuda_graphs: bool = True
@@ -48,8 +54,17 @@ class WorkerConfig:
         if kind == "auto":
             kind = "cuda" if torch.cuda.is_available() else "cpu"
         if kind == "cuda":
-            return torch.device(f"cuda:{self.rank}")
+            # one GPU per rank on each host (ranks are numbered host by host)
+            return torch.device(f"cuda:{self.rank % max(1, torch.cuda.device_count())}")
         return torch.device(kind)
+
+    def cpu_threads(self) -> int:
+        """`threads`, else the cores less one for the controller, shared among this host's workers (torch's
+        default, every core per process, collapses when processes share a few cores)."""
+        if self.threads is not None:
+            return self.threads
+        cores = len(os.sched_getaffinity(0))
+        return max(1, (cores - 1) // self.world_size)
 
     def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
         """auto: float32 on CPU; on CUDA the checkpoint's float16/bfloat16, else bfloat16."""
@@ -110,6 +125,15 @@ class ModelRunner:
         if self.backend == "triton":
             self.ops = import_module("swiftllm.worker.backend_triton")
         self.parallel = Parallel(cfg.rank, cfg.world_size)
+        self.parallel.check_split(
+            self.model_config
+        )  # before the rendezvous: a refusal needs no peers
+        if cfg.world_size > 1:
+            if cfg.dist_init is None:
+                raise ModelError(
+                    f"world size {cfg.world_size} needs a dist_init rendezvous address"
+                )
+            init_process_group(self.parallel, cfg.dist_init, self.device)
         self.weights = load_weights(
             Path(cfg.model),
             self.model_config,
@@ -129,7 +153,7 @@ class ModelRunner:
     def block_bytes(self, block_size: int) -> int:
         """Bytes of one KV block: K and V, every layer, this rank's heads."""
         model_config = self.model_config
-        kv_heads = model_config.num_kv_heads // self.parallel.world_size
+        kv_heads = self.parallel.kv_heads(model_config.num_kv_heads)
         per_layer = kv_heads * block_size * model_config.head_dim * self.dtype.itemsize
         return 2 * model_config.num_layers * per_layer
 
@@ -163,7 +187,7 @@ class ModelRunner:
             )
         self.cache = KVCache(
             model_config.num_layers,
-            model_config.num_kv_heads // self.parallel.world_size,
+            self.parallel.kv_heads(model_config.num_kv_heads),
             model_config.head_dim,
             block_size,
             num_blocks,
