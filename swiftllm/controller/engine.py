@@ -111,7 +111,7 @@ class Engine:
     @staticmethod
     def token_logprobs(result: StepResult, row: int, num_top: int) -> TokenLogprobs:
         if not result.top_ids.size:  # no sequence of this step asked for top candidates
-            num_top = 0
+            return TokenLogprobs(float(result.logprobs[row]), [])
         top_ids = result.top_ids[row, :num_top].tolist()
         top_logprobs = result.top_logprobs[row, :num_top].tolist()
         return TokenLogprobs(float(result.logprobs[row]), list(zip(top_ids, top_logprobs)))
