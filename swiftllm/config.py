@@ -54,6 +54,11 @@ class EngineConfig:
     tensor_parallel_size: int | None = option(
         None, "worker processes the model is split over (vLLM's name for --workers)"
     )
+    pipeline_parallel_size: int = option(
+        1,
+        "pipeline stages: the workers form P stages of workers / P tensor-parallel ranks",
+        aliases=("--pp",),
+    )
     threads: int | None = option(
         None, "torch threads per CPU worker process (default: (cores - 1) // workers)"
     )
@@ -123,6 +128,12 @@ class EngineConfig:
                 f"--workers {self.workers} and --tensor-parallel-size {self.tensor_parallel_size} "
                 "disagree (give one)",
             ),
+            (
+                _is_int_at_least(self.pipeline_parallel_size, 1)
+                and self.world_size % self.pipeline_parallel_size == 0,
+                f"{self.world_size} workers do not form {self.pipeline_parallel_size} pipeline stages "
+                "of equal size",
+            ),
             (self.threads is None or _is_int_at_least(self.threads, 1), "threads must be >= 1"),
             (
                 self.worker_addrs is None or len(self.worker_address_list) == self.world_size,
@@ -138,9 +149,9 @@ class EngineConfig:
 
     @property
     def world_size(self) -> int:
-        """Worker processes (tensor-parallel ranks): --workers, or its vLLM spelling, or the addresses given."""
+        """Worker processes: --workers, or tensor x pipeline parallel sizes, or the addresses given."""
         if self.tensor_parallel_size is not None:
-            return self.tensor_parallel_size
+            return self.tensor_parallel_size * self.pipeline_parallel_size
         if self.worker_addrs is not None and self.workers == 1:
             return len(self.worker_address_list)
         return self.workers
@@ -183,6 +194,17 @@ class EngineConfig:
             num_cpu_blocks=self.swap_space_bytes // block_bytes,
             max_model_len=max_model_len,
         )
+
+
+def check_split(model: ModelConfig, world_size: int, pipeline_size: int) -> None:
+    """Raise ModelError, naming the numbers, if the model cannot run as `pipeline_size` stages of
+    `world_size / pipeline_size` tensor-parallel ranks."""
+    if pipeline_size > model.num_layers:
+        raise ModelError(
+            f"{pipeline_size} pipeline stages need at least as many layers; the model has "
+            f"{model.num_layers}"
+        )
+    check_tensor_split(model, world_size // pipeline_size)
 
 
 def check_tensor_split(model: ModelConfig, world_size: int) -> None:

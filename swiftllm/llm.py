@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from swiftllm.config import EngineConfig, check_tensor_split
+from swiftllm.config import EngineConfig, check_split
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
@@ -94,7 +94,7 @@ class LLM:
         """The model split over `world_size` worker processes (stopped by `close`, or when this process
         exits)."""
         model_config = ModelConfig.from_dir(self.config.model)
-        check_tensor_split(model_config, self.config.world_size)
+        check_split(model_config, self.config.world_size, self.config.pipeline_parallel_size)
         runtime = tempfile.mkdtemp(prefix="swiftllm-")
         self.workers = LocalWorkers(self.config, runtime)
         # stops the workers and removes their sockets however this object goes (close, GC, exit)

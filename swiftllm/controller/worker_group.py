@@ -1,8 +1,9 @@
-"""The controller's side of a group of tensor-parallel workers: one WorkerClient per rank, driven as one.
+"""The controller's side of a group of workers: one WorkerClient per rank, driven as one.
 
-Every rank gets every request over its own socket (the step too: each rank runs the whole forward on its
-shard, and the collectives inside join them); every rank answers. Every rank samples from the same gathered
-logits, so their tokens agree; rank 0's result is the one returned. Replies are read from every rank before
+Every rank gets every request over its own socket (the step too: each rank runs its pipeline stage's
+layers on its tensor-parallel shard, and the collectives inside join them); every rank answers. The ranks
+of the last stage sample from the same gathered logits, so their tokens agree; the first of them is the
+one whose result is returned (rank 0 without pipeline stages). Replies are read from every rank before
 any error is raised, so the ranks' reply streams stay in step. A group of one is a plain WorkerClient with
 a liveness check while waiting.
 
@@ -46,6 +47,7 @@ class WorkerGroup:
         self.liveness = liveness
         self.token = token  # TODO(reliability): send it with each hello
         self.info: dict[str, Any] = {}  # rank 0's hello reply
+        self.result_rank = 0  # whose step results are returned (set by hello)
 
     @property
     def world_size(self) -> int:
@@ -62,10 +64,13 @@ class WorkerGroup:
                     f"worker #{rank} at {self.clients[rank].address} is rank {info['rank']} of "
                     f"{info['world_size']}, expected rank {rank} of {self.world_size}",
                 )
-            for key in ("model_config", "dtype", "protocol_version"):
+            for key in ("model_config", "dtype", "protocol_version", "pipeline_size"):
                 if info[key] != first[key]:
                     raise WorkerError("GroupMismatch", f"rank {rank}'s {key} differs from rank 0's")
         self.info = first
+        pipeline_size = first.get("pipeline_size", 1)
+        # the first rank of the last stage: it samples (the first stage only receives the tokens)
+        self.result_rank = self.world_size - self.world_size // pipeline_size
         return first
 
     def call(self, op: str, **fields: Any) -> list[dict[str, Any]]:
@@ -128,9 +133,10 @@ class WorkerGroup:
             client.send_step(cmd)
 
     def recv_step(self) -> StepResult:
-        """Rank 0's result (every rank sampled the same tokens from the same gathered logits)."""
+        """The result of the last pipeline stage's first rank (every rank of that stage sampled the same
+        tokens from the same gathered logits)."""
         results = self.recv_all(lambda client: client.recv_step())
-        return results[0]
+        return results[self.result_rank]
 
     def shutdown(self) -> None:
         self.call("shutdown")

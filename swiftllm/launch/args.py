@@ -39,8 +39,14 @@ def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) ->
         help_text = config_field.metadata["help"]
         if config_field.default is not None and value_type is not bool:
             help_text += " (default: %(default)s)"
+        aliases = config_field.metadata.get("aliases", ())
         parser.add_argument(
-            flag_of(name), dest=name, default=config_field.default, help=help_text, **extra
+            flag_of(name),
+            *aliases,
+            dest=name,
+            default=config_field.default,
+            help=help_text,
+            **extra,
         )
 
 

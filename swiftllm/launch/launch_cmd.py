@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
-from swiftllm.config import EngineConfig, check_tensor_split
+from swiftllm.config import EngineConfig, check_split
 from swiftllm.controller.async_engine import AsyncEngine
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.tokenizer import Tokenizer
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     config = replace(config, model=resolve_model(config.model))
     # read both before starting a worker, so a bad model directory (or split) fails at once
     model_config = ModelConfig.from_dir(config.model)
-    check_tensor_split(model_config, config.world_size)
+    check_split(model_config, config.world_size, config.pipeline_parallel_size)
     tokenizer = Tokenizer(config.model)
     runtime = tempfile.mkdtemp(prefix="swiftllm-")  # 0700: only we can reach the workers' sockets
     # until the server handles signals, SIGTERM unwinds like Ctrl-C, through the cleanup below

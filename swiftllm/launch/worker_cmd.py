@@ -24,6 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--world-size", type=int, default=1, help="workers in the group (tensor parallel)"
     )
     parser.add_argument(
+        "--pipeline-parallel-size",
+        "--pp",
+        type=int,
+        default=1,
+        help="pipeline stages the group forms (each of world-size / pp tensor-parallel ranks)",
+    )
+    parser.add_argument(
         "--dist-init",
         help="torch.distributed rendezvous tcp://HEAD:PORT, the same for every rank "
         "(unauthenticated: keep it on a private network)",
@@ -50,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
             cuda_graphs=args.cuda_graphs,
             rank=args.rank,
             world_size=args.world_size,
+            pipeline_size=args.pipeline_parallel_size,
             dist_init=args.dist_init,
             threads=args.threads,
         )

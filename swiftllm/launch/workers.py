@@ -111,6 +111,8 @@ def start_worker(
             str(rank),
             "--world-size",
             str(world_size),
+            "--pipeline-parallel-size",
+            str(config.pipeline_parallel_size),
             "--dist-init",
             dist_init,
         ]

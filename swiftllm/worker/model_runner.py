@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from swiftllm.config import check_tensor_split
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
@@ -22,7 +23,7 @@ from swiftllm.worker import backend_torch
 from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, to_device
 from swiftllm.worker.model import LlamaModel
-from swiftllm.worker.parallel import Parallel, init_process_group
+from swiftllm.worker.parallel import Parallel, Pipeline, init_process_group, stage_layers
 from swiftllm.worker.sampler import apply_penalties, sample
 from swiftllm.worker.weights import load_weights
 
@@ -37,7 +38,10 @@ class WorkerConfig:
     backend: str = "auto"  # auto: triton on cuda, torch on cpu
     load_format: str = "auto"  # auto | dummy
     rank: int = 0
-    world_size: int = 1
+    world_size: int = (
+        1  # every rank: pipeline_size stages of world_size / pipeline_size tensor-parallel ranks
+    )
+    pipeline_size: int = 1
     dist_init: str | None = (
         None  # tcp://HEAD:PORT, the torch.distributed rendezvous when world_size > 1
     )
@@ -124,16 +128,31 @@ class ModelRunner:
         self.ops = backend_torch
         if self.backend == "triton":
             self.ops = import_module("swiftllm.worker.backend_triton")
-        self.parallel = Parallel(cfg.rank, cfg.world_size)
-        self.parallel.check_split(
-            self.model_config
-        )  # before the rendezvous: a refusal needs no peers
+        model_config = self.model_config
+        tp_size = cfg.world_size // cfg.pipeline_size
+        self.pipeline = Pipeline(
+            stage=cfg.rank // tp_size,
+            num_stages=cfg.pipeline_size,
+            tp_size=tp_size,
+            tp_rank=cfg.rank % tp_size,
+            layers=stage_layers(model_config.num_layers, cfg.pipeline_size, cfg.rank // tp_size),
+        )
+        check_tensor_split(model_config, tp_size)  # before the rendezvous: a refusal needs no peers
+        if cfg.pipeline_size > model_config.num_layers or cfg.world_size % cfg.pipeline_size:
+            raise ModelError(
+                f"{cfg.world_size} workers do not form {cfg.pipeline_size} pipeline stages of "
+                f"{model_config.num_layers} layers"
+            )
+        stage_group = None
         if cfg.world_size > 1:
             if cfg.dist_init is None:
                 raise ModelError(
                     f"world size {cfg.world_size} needs a dist_init rendezvous address"
                 )
-            init_process_group(self.parallel, cfg.dist_init, self.device)
+            stage_group = init_process_group(
+                cfg.rank, cfg.world_size, cfg.pipeline_size, cfg.dist_init, self.device
+            )
+        self.parallel = Parallel(self.pipeline.tp_rank, tp_size, stage_group)
         self.weights = load_weights(
             Path(cfg.model),
             self.model_config,
@@ -141,6 +160,7 @@ class ModelRunner:
             self.dtype,
             self.device,
             cfg.load_format,
+            self.pipeline,
         )
         self.model: LlamaModel | None = None
         self.cache: KVCache | None = None
@@ -155,7 +175,7 @@ class ModelRunner:
         model_config = self.model_config
         kv_heads = self.parallel.kv_heads(model_config.num_kv_heads)
         per_layer = kv_heads * block_size * model_config.head_dim * self.dtype.itemsize
-        return 2 * model_config.num_layers * per_layer
+        return 2 * len(self.pipeline.layers) * per_layer
 
     def profile(self, block_size: int = 16) -> int:
         """How many KV blocks fit: on CUDA the free memory after weights, less headroom for activations."""
@@ -186,7 +206,7 @@ class ModelRunner:
                 f"a KV cache of {num_blocks} blocks needs {need / 2**30:.1f} GiB; RAM: {ram / 2**30:.1f}"
             )
         self.cache = KVCache(
-            model_config.num_layers,
+            len(self.pipeline.layers),
             self.parallel.kv_heads(model_config.num_kv_heads),
             model_config.head_dim,
             block_size,
@@ -263,12 +283,16 @@ class ModelRunner:
         step = LaunchedStep(cmd.seq_ids[sampled], cmd.finished)
         if cmd.num_seqs:
             tokens, pending = self.resolve_tokens(cmd)
-            if self.graphs is not None and self.graphs.can_replay(cmd):
-                logits = self.graphs.replay(tokens, pending, cmd, sampled)
+            if self.pipeline.num_stages > 1:
+                results = self.staged_results(tokens, pending, cmd, sampled)
+                forward_end = time.perf_counter()
             else:
-                logits = self.eager_logits(tokens, pending, cmd, sampled)
-            forward_end = time.perf_counter()
-            results = self.sample_results(cmd, sampled, logits)
+                if self.graphs is not None and self.graphs.can_replay(cmd):
+                    logits = self.graphs.replay(tokens, pending, cmd, sampled)
+                else:
+                    logits = self.eager_logits(tokens, pending, cmd, sampled)
+                forward_end = time.perf_counter()
+                results = self.sample_results(cmd, sampled, logits)
             self.newest = NewestTokens(
                 dict(zip(step.seq_ids.tolist(), range(len(sampled)))), results["tokens"]
             )
@@ -305,6 +329,47 @@ class ModelRunner:
         rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
         hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v)
         return self.model.logits(hidden[rows], residual[rows])
+
+    def staged_results(
+        self,
+        tokens: np.ndarray,
+        pending: PendingTokens | None,
+        cmd: StepCommand,
+        sampled: np.ndarray,
+    ) -> dict[str, torch.Tensor]:
+        """One pipeline stage's part of the step: the embedding (first stage) or the previous stage's
+        (hidden, residual), this stage's layers, then the activations on to the next stage, or (last
+        stage) sampling. The last stage sends the sampled tokens (int32) to the first, so that a -1 there
+        still means "what you just sampled"; middle stages return zeros in their place."""
+        pipe = self.pipeline
+        ids = to_device(tokens, self.device)
+        if pending is not None:
+            pending.write_into(ids)
+        meta = AttentionMetadata.build(
+            cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
+        )
+        stage_input = None
+        if not pipe.first:
+            shape = (len(tokens), self.model_config.hidden_size)
+            hidden = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            residual = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            stage_input = (hidden, residual)
+        hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v, stage_input)
+        if not pipe.last:
+            pipe.send(hidden, pipe.stage + 1)
+            pipe.send(residual, pipe.stage + 1)
+            if pipe.first and len(sampled):
+                sampled_tokens = pipe.recv(
+                    (len(sampled),), torch.int32, self.device, pipe.num_stages - 1
+                )
+                return {"tokens": sampled_tokens}
+            return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
+        rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
+        logits = self.model.logits(hidden[rows], residual[rows])
+        results = self.sample_results(cmd, sampled, logits)
+        if len(sampled):
+            pipe.send(results["tokens"], 0)
+        return results
 
     def collect(self, step: LaunchedStep) -> StepResult:
         """The launched step's result, once the device has run it; the steps launched before it are read back

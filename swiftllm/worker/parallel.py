@@ -8,6 +8,7 @@ query heads use it. At world size 1 every collective is a no-op and no slice is 
 is the same for one worker or many, and one worker does no extra work."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -18,8 +19,11 @@ from swiftllm.model_config import ModelConfig
 
 @dataclass(frozen=True)
 class Parallel:
+    """This rank's place in its tensor-parallel group (its pipeline stage's ranks)."""
+
     rank: int = 0
     world_size: int = 1
+    group: Any = None  # the stage's torch.distributed group; None: every rank (no pipeline stages)
 
     def check_split(self, cfg: ModelConfig) -> None:
         """Raise ModelError, naming the numbers, if the model cannot be split over world_size ranks."""
@@ -44,7 +48,7 @@ class Parallel:
     def all_reduce(self, tensor: torch.Tensor) -> torch.Tensor:
         """The sum over ranks, in place."""
         if self.world_size > 1:
-            dist.all_reduce(tensor)
+            dist.all_reduce(tensor, group=self.group)
         return tensor
 
     def all_gather_last(self, tensor: torch.Tensor) -> torch.Tensor:
@@ -52,14 +56,64 @@ class Parallel:
         if self.world_size == 1:
             return tensor
         parts = [torch.empty_like(tensor) for _ in range(self.world_size)]
-        dist.all_gather(parts, tensor.contiguous())
+        dist.all_gather(parts, tensor.contiguous(), group=self.group)
         return torch.cat(parts, -1)
 
 
-def init_process_group(par: Parallel, dist_init: str, device: torch.device) -> None:
-    """Join the group of `par.world_size` ranks at the rendezvous `dist_init` (tcp://HEAD:PORT): NCCL
-    between GPUs, gloo on CPU. The rendezvous port is unauthenticated (docs/security.md)."""
+@dataclass(frozen=True)
+class Pipeline:
+    """This rank's pipeline stage: a contiguous range of layers. Global rank = stage * tp_size + tp_rank;
+    activations go to the same tp_rank of the next stage, sampled tokens from the last stage to the first."""
+
+    stage: int = 0
+    num_stages: int = 1
+    tp_size: int = 1
+    tp_rank: int = 0
+    layers: range = range(0)
+
+    @property
+    def first(self) -> bool:
+        return self.stage == 0
+
+    @property
+    def last(self) -> bool:
+        return self.stage == self.num_stages - 1
+
+    def rank_of(self, stage: int) -> int:
+        return stage * self.tp_size + self.tp_rank
+
+    def send(self, tensor: torch.Tensor, stage: int) -> None:
+        dist.send(tensor.contiguous(), self.rank_of(stage))
+
+    def recv(
+        self, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device, stage: int
+    ) -> torch.Tensor:
+        tensor = torch.empty(shape, dtype=dtype, device=device)
+        dist.recv(tensor, self.rank_of(stage))
+        return tensor
+
+
+def stage_layers(num_layers: int, num_stages: int, stage: int) -> range:
+    """Stage `stage`'s contiguous layers; the first `num_layers % num_stages` stages get one more."""
+    base, extra = divmod(num_layers, num_stages)
+    start = stage * base + min(stage, extra)
+    return range(start, start + base + (stage < extra))
+
+
+def init_process_group(
+    rank: int, world_size: int, pipeline_size: int, dist_init: str, device: torch.device
+) -> Any:
+    """Join the `world_size` ranks at the rendezvous `dist_init` (tcp://HEAD:PORT): NCCL between GPUs,
+    gloo on CPU. Returns this rank's stage group for the tensor-parallel collectives (None: all ranks).
+    The rendezvous port is unauthenticated (docs/security.md)."""
     backend = "nccl" if device.type == "cuda" else "gloo"
-    dist.init_process_group(
-        backend, init_method=dist_init, rank=par.rank, world_size=par.world_size
-    )
+    dist.init_process_group(backend, init_method=dist_init, rank=rank, world_size=world_size)
+    if pipeline_size == 1:
+        return None
+    tp_size = world_size // pipeline_size
+    mine = None
+    for stage in range(pipeline_size):  # every rank creates every group, in the same order
+        group = dist.new_group(list(range(stage * tp_size, (stage + 1) * tp_size)))
+        if stage == rank // tp_size:
+            mine = group
+    return mine

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import safe_open
 
 from swiftllm.model_config import ModelConfig, ModelError
-from swiftllm.worker.parallel import Parallel
+from swiftllm.worker.parallel import Parallel, Pipeline
 
 
 @dataclass
@@ -26,10 +26,13 @@ class LayerWeights:
 
 @dataclass
 class ModelWeights:
-    embed: torch.Tensor  # [V / ws, hidden] vocab-parallel
+    """One rank's weights: its pipeline stage's layers; the embedding on the first stage (and the last when
+    tied), the LM head on the last (None elsewhere)."""
+
+    embed: torch.Tensor | None  # [V / ws, hidden] vocab-parallel
     layers: list[LayerWeights]
     norm: torch.Tensor
-    lm_head: torch.Tensor  # the embedding itself when tied
+    lm_head: torch.Tensor | None  # the embedding itself when tied
 
 
 class Checkpoint:
@@ -140,8 +143,12 @@ def load_weights(
     dtype: torch.dtype,
     device: torch.device,
     load_format: str = "auto",
+    pipe: Pipeline | None = None,
 ) -> ModelWeights:
+    """This rank's weights: its tensor-parallel slices of its pipeline stage's layers (all by default)."""
     par.check_split(cfg)
+    if pipe is None:
+        pipe = Pipeline(layers=range(cfg.num_layers))
     if load_format == "dummy":
         # every rank draws the whole model from the same seed, then keeps its slices: ranks agree
         ckpt: Checkpoint = DummyCheckpoint(dummy_checkpoint(cfg, device, dtype))
@@ -160,7 +167,7 @@ def load_weights(
     kv_rows = par.kv_rows(cfg.num_kv_heads, head_dim)
     intermediate_rows = par.rows(cfg.intermediate_size)
     layers = []
-    for layer in range(cfg.num_layers):
+    for layer in pipe.layers:
         prefix = f"model.layers.{layer}."
         attn = prefix + "self_attn."
         qkv_parts = (
@@ -187,8 +194,13 @@ def load_weights(
         )
         ckpt.forget_prefix(prefix)  # free host memory as we go
     vocab_rows = par.rows(cfg.vocab_size)
-    embed = get("model.embed_tokens.weight", 0, vocab_rows)
-    lm_head = embed
-    if not cfg.tie_word_embeddings and "lm_head.weight" in ckpt:
-        lm_head = get("lm_head.weight", 0, vocab_rows)
+    tied = cfg.tie_word_embeddings or "lm_head.weight" not in ckpt
+    embed = None
+    if pipe.first or (pipe.last and tied):
+        embed = get("model.embed_tokens.weight", 0, vocab_rows)
+    lm_head = None
+    if pipe.last:
+        lm_head = embed
+        if not tied:
+            lm_head = get("lm_head.weight", 0, vocab_rows)
     return ModelWeights(embed=embed, layers=layers, norm=get("model.norm.weight"), lm_head=lm_head)
