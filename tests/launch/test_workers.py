@@ -158,23 +158,60 @@ def completions(url: str, prompts: list[str]) -> list:
     return choices
 
 
-@pytest.mark.slow
-def test_smollm2_tp3_over_rest_matches_one_worker(smollm: str) -> None:
+@pytest.fixture(scope="module")
+def smollm_reference(smollm: str) -> list:
     params = SamplingParams(max_tokens=12, temperature=0, logprobs=0)
-    reference = LLM(smollm, max_model_len=256).generate(PROMPTS, params)
-    proc, url = start_launch("--model", smollm, "--workers", "3", *CPU_FLAGS)
+    return LLM(smollm, max_model_len=256).generate(PROMPTS, params)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "split,num_workers",
+    [(["--workers", "3"], 3), (["--workers", "2", "--pp", "2"], 2)],
+    ids=["tp3", "pp2"],
+)
+def test_smollm2_split_over_rest_matches_one_worker(
+    smollm: str, smollm_reference: list, split: list[str], num_workers: int
+) -> None:
+    proc, url = start_launch("--model", smollm, *split, *CPU_FLAGS)
     try:
         workers = child_pids(proc.pid)
-        assert len(workers) == 3
+        assert len(workers) == num_workers
         choices = completions(url, PROMPTS)
     finally:
         assert stop(proc) == 0
     assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
-    assert [choice.text for choice in choices] == [ref.text for ref in reference]
+    assert [choice.text for choice in choices] == [ref.text for ref in smollm_reference]
     served = [value for choice in choices for value in choice.logprobs.token_logprobs]
-    expected = [chosen for ref in reference for chosen, _ in ref.logprobs]
+    expected = [chosen for ref in smollm_reference for chosen, _ in ref.logprobs]
     assert len(served) == len(expected)
     assert rel_err(torch.tensor(served), torch.tensor(expected)) < 1e-4
+
+
+@pytest.mark.slow
+def test_tp3_by_pp2_on_a_tiny_model_matches_one_worker(tmp_path: Path) -> None:
+    # 2 layers, 6 heads, 3 KV heads: six ranks, two stages of three
+    save_tiny_model(
+        tmp_path, hidden_size=96, num_attention_heads=6, num_key_value_heads=3, vocab_size=132
+    )
+    prompts = [[1, 2, 3, 4, 5], list(range(10, 40)), [7, 7, 7]]
+    reference = greedy(LLM(str(tmp_path)), prompts)
+    llm = LLM(str(tmp_path), tensor_parallel_size=3, pipeline_parallel_size=2)
+    try:
+        assert_same_outputs(greedy(llm, prompts), reference)
+    finally:
+        llm.close()
+
+
+def test_more_stages_than_layers_are_refused_with_the_numbers(tiny_8_heads: Path) -> None:
+    done = subprocess.run(
+        [*LAUNCH, "--model", str(tiny_8_heads), "--workers", "4", "--pp", "4", *CPU_FLAGS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "4 pipeline stages need at least as many layers; the model has 2" in done.stderr
 
 
 @pytest.mark.slow
