@@ -83,6 +83,7 @@ def test_scheduler_config_from_engine() -> None:
         block_size=32,
         max_num_seqs=8,
         max_num_batched_tokens=100,
+        pipeline_stages=1,
     )
 
 

@@ -65,7 +65,7 @@ class WorkerGroup:
                     f"{info['world_size']}, expected rank {rank} of {self.world_size}",
                 )
             for key in ("model_config", "dtype", "protocol_version", "pipeline_size"):
-                if info[key] != first[key]:
+                if info.get(key) != first.get(key):
                     raise WorkerError("GroupMismatch", f"rank {rank}'s {key} differs from rank 0's")
         self.info = first
         pipeline_size = first.get("pipeline_size", 1)

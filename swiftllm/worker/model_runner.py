@@ -10,10 +10,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from swiftllm.config import check_tensor_split
 from swiftllm.model_config import ModelConfig, ModelError
@@ -88,14 +89,21 @@ class LaunchedStep:
     finished: np.ndarray  # sequence ids whose last token is dropped once it is read back
     host_results: dict[str, torch.Tensor] = field(default_factory=dict)  # StepResult's fields
     done: torch.cuda.Event | None = None  # recorded behind the copies; None on CPU
+    # first pipeline stage: the tokens' receive from the last stage, and the tensors it fills
+    arrival: Any = None
+    device_results: dict[str, torch.Tensor] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     result: StepResult | None = None  # set once read back
 
     def ready(self) -> bool:
         """Whether the device has run the step (reading it back will not wait)."""
+        if self.arrival is not None and not self.arrival.is_completed():
+            return False
         return self.done is None or self.done.query()
 
     def wait_for_device(self) -> None:
+        if self.arrival is not None:
+            self.arrival.wait()
         if self.done is not None:
             self.done.synchronize()
 
@@ -105,6 +113,7 @@ class NewestTokens(NamedTuple):
 
     rows: dict[int, int]  # sequence id -> row of `tokens`
     tokens: torch.Tensor | None
+    arrival: Any = None  # first pipeline stage: the receive that fills `tokens`
 
 
 NO_NEWEST_TOKENS = NewestTokens({}, None)
@@ -168,6 +177,7 @@ class ModelRunner:
         self.last_tokens: dict[int, int] = {}  # sequence id -> its token of the steps read back
         self.newest = NO_NEWEST_TOKENS
         self.in_flight: deque[LaunchedStep] = deque()
+        self.token_arrival = None  # first pipeline stage: set by staged_results, taken by launch
         self.graphs = None  # the backend's GraphRunner, if it has one and CUDA graphs are on
 
     def block_bytes(self, block_size: int) -> int:
@@ -256,6 +266,8 @@ class ModelRunner:
                 raise ValueError(f"token -1 for sequence {seq_id} which has no sampled token")
         if not pending_indices:
             return tokens, None
+        if newest.arrival is not None:
+            newest.arrival.wait()  # the last stage's tokens for the step just before
         pending = PendingTokens(
             indices=to_device(np.array(pending_indices), self.device),
             rows=to_device(np.array(pending_rows), self.device),
@@ -293,9 +305,14 @@ class ModelRunner:
                     logits = self.eager_logits(tokens, pending, cmd, sampled)
                 forward_end = time.perf_counter()
                 results = self.sample_results(cmd, sampled, logits)
+            step.arrival = self.token_arrival
+            self.token_arrival = None
             self.newest = NewestTokens(
-                dict(zip(step.seq_ids.tolist(), range(len(sampled)))), results["tokens"]
+                dict(zip(step.seq_ids.tolist(), range(len(sampled)))),
+                results["tokens"],
+                step.arrival,
             )
+            step.device_results = results
             pinned = self.device.type == "cuda"
             step.host_results = {
                 name: torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=pinned).copy_(
@@ -359,9 +376,9 @@ class ModelRunner:
             pipe.send(hidden, pipe.stage + 1)
             pipe.send(residual, pipe.stage + 1)
             if pipe.first and len(sampled):
-                sampled_tokens = pipe.recv(
-                    (len(sampled),), torch.int32, self.device, pipe.num_stages - 1
-                )
+                # received behind our back: the next step's layers run meanwhile (see LaunchedStep.arrival)
+                sampled_tokens = torch.empty(len(sampled), dtype=torch.int32, device=self.device)
+                self.token_arrival = dist.irecv(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
                 return {"tokens": sampled_tokens}
             return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
         rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
@@ -383,6 +400,10 @@ class ModelRunner:
         oldest = self.in_flight.popleft()
         start = time.perf_counter()
         oldest.wait_for_device()
+        if oldest.arrival is not None:  # the tokens came after launch: copy them now
+            oldest.host_results = {
+                name: tensor.clone() for name, tensor in oldest.device_results.items()
+            }
         host_arrays = {name: tensor.numpy() for name, tensor in oldest.host_results.items()}
         oldest.result = StepResult(oldest.seq_ids, **host_arrays, timings=oldest.timings)
         self.last_tokens.update(

@@ -54,6 +54,7 @@ def make_engine(
     budget: int = 64,
     max_len: int = 512,
     eos_rate: float = 0.0,
+    pipeline_stages: int = 1,
 ) -> tuple[Engine, FakeWorker]:
     worker = FakeWorker(num_gpu, num_cpu, max_len, eos_rate)
     sched = SchedulerConfig(
@@ -63,6 +64,7 @@ def make_engine(
         block_size=16,
         max_num_seqs=32,
         max_num_batched_tokens=budget,
+        pipeline_stages=pipeline_stages,
     )
     return Engine(InProcessWorker(worker), CFG, None, sched), worker
 
@@ -140,3 +142,21 @@ def test_a_step_that_only_moves_blocks_has_an_empty_block_table() -> None:
     cmd = Batch(swap_out=[(3, 0)], swap_in=[(1, 2)]).command()
     assert cmd.num_seqs == 0 and cmd.block_table.shape == (0, 0)
     assert cmd.swap_out.tolist() == [[3, 0]] and cmd.swap_in.tolist() == [[1, 2]]
+
+
+def test_pipeline_stages_keep_one_step_of_each_disjoint_group_in_flight() -> None:
+    engine, worker = make_engine(pipeline_stages=2)
+    seqs = [
+        engine.add_request(list(range(1, 8)), SamplingParams(max_tokens=10, temperature=0))
+        for _ in range(5)
+    ]
+    most_in_flight = 0
+    while engine.has_work:
+        engine.step()
+        most_in_flight = max(most_in_flight, len(engine.in_flight))
+        if len(engine.in_flight) == 2:
+            older, newer = engine.in_flight
+            assert not {seq.seq_id for seq in older.seqs} & {seq.seq_id for seq in newer.seqs}
+    assert most_in_flight == 2
+    assert max(step.num_seqs for step in worker.steps) == 3  # half of 5, rounded up
+    assert all(seq.finish_reason == "length" and seq.num_outputs == 10 for seq in seqs)

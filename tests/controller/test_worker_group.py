@@ -53,6 +53,7 @@ def hello_fields(rank: int, world_size: int, dtype: str = "float32") -> dict[str
         "model_config": {"num_heads": 8},
         "rank": rank,
         "world_size": world_size,
+        "pipeline_size": 1,
         "dtype": dtype,
         "device": "cpu",
     }
