@@ -117,11 +117,12 @@ def start_worker(
             dist_init,
         ]
     # The worker runs in its own session (a terminal's Ctrl-C reaches only us; we stop it) and, on Linux, gets
-    # SIGTERM if we die, even by SIGKILL, so none is orphaned: PR_SET_PDEATHSIG, set in the child before exec
-    # (prctl looked up here: no dlopen there).
+    # SIGKILL if we die, however we die, so none is orphaned: PR_SET_PDEATHSIG, set in the child before exec
+    # (prctl looked up here: no dlopen there). SIGKILL, not SIGTERM: a rank blocked in a collective runs no
+    # Python signal handler; its socket directory is ours and we remove it.
     die_with_parent = None
     if sys.platform == "linux":
-        die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGTERM)
+        die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGKILL)
     return subprocess.Popen(
         command, stdout=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent
     )

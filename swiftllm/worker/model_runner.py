@@ -10,11 +10,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 from swiftllm.config import check_tensor_split
 from swiftllm.model_config import ModelConfig, ModelError
@@ -24,7 +23,13 @@ from swiftllm.worker import backend_torch
 from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, to_device
 from swiftllm.worker.model import LlamaModel
-from swiftllm.worker.parallel import Parallel, Pipeline, init_process_group, stage_layers
+from swiftllm.worker.parallel import (
+    Arrival,
+    Parallel,
+    Pipeline,
+    init_process_group,
+    stage_layers,
+)
 from swiftllm.worker.sampler import apply_penalties, sample
 from swiftllm.worker.weights import load_weights
 
@@ -90,14 +95,14 @@ class LaunchedStep:
     host_results: dict[str, torch.Tensor] = field(default_factory=dict)  # StepResult's fields
     done: torch.cuda.Event | None = None  # recorded behind the copies; None on CPU
     # first pipeline stage: the tokens' receive from the last stage, and the tensors it fills
-    arrival: Any = None
+    arrival: Arrival | None = None
     device_results: dict[str, torch.Tensor] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     result: StepResult | None = None  # set once read back
 
     def ready(self) -> bool:
         """Whether the device has run the step (reading it back will not wait)."""
-        if self.arrival is not None and not self.arrival.is_completed():
+        if self.arrival is not None and not self.arrival.done:
             return False
         return self.done is None or self.done.query()
 
@@ -113,7 +118,7 @@ class NewestTokens(NamedTuple):
 
     rows: dict[int, int]  # sequence id -> row of `tokens`
     tokens: torch.Tensor | None
-    arrival: Any = None  # first pipeline stage: the receive that fills `tokens`
+    arrival: Arrival | None = None  # first pipeline stage: the receive that fills `tokens`
 
 
 NO_NEWEST_TOKENS = NewestTokens({}, None)
@@ -378,7 +383,7 @@ class ModelRunner:
             if pipe.first and len(sampled):
                 # received behind our back: the next step's layers run meanwhile (see LaunchedStep.arrival)
                 sampled_tokens = torch.empty(len(sampled), dtype=torch.int32, device=self.device)
-                self.token_arrival = dist.irecv(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
+                self.token_arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
                 return {"tokens": sampled_tokens}
             return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
         rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)

@@ -7,6 +7,7 @@ are split like query heads; with fewer KV heads than ranks, each KV head is repl
 query heads use it. At world size 1 every collective is a no-op and no slice is taken, so the model code
 is the same for one worker or many, and one worker does no extra work."""
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,22 @@ class Pipeline:
         tensor = torch.empty(shape, dtype=dtype, device=device)
         dist.recv(tensor, self.rank_of(stage))
         return tensor
+
+
+class Arrival:
+    """A tensor being received (torch.distributed.irecv): waited for once, whichever thread asks first
+    (a gloo receive must not be waited for twice)."""
+
+    def __init__(self, tensor: torch.Tensor, source: int) -> None:
+        self.work = dist.irecv(tensor, source)
+        self.lock = threading.Lock()
+        self.done = False
+
+    def wait(self) -> None:
+        with self.lock:
+            if not self.done:
+                self.work.wait()
+                self.done = True
 
 
 def stage_layers(num_layers: int, num_stages: int, stage: int) -> range:
