@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--rank", type=int, default=0, help="this worker's rank in its group")
     parser.add_argument(
-        "--world-size", type=int, default=1, help="workers in the group (tensor parallel)"
+        "--world-size", type=int, default=1, help="workers in the group (every rank of every stage)"
     )
     parser.add_argument(
         "--pipeline-parallel-size",

@@ -44,16 +44,13 @@ class WorkerConfig:
     backend: str = "auto"  # auto: triton on cuda, torch on cpu
     load_format: str = "auto"  # auto | dummy
     rank: int = 0
-    world_size: int = (
-        1  # every rank: pipeline_size stages of world_size / pipeline_size tensor-parallel ranks
-    )
+    # every rank of the group: pipeline_size stages of world_size / pipeline_size tensor-parallel ranks
+    world_size: int = 1
     pipeline_size: int = 1
-    dist_init: str | None = (
-        None  # tcp://HEAD:PORT, the torch.distributed rendezvous when world_size > 1
-    )
-    threads: int | None = (
-        None  # torch threads on CPU (default: the cores shared out, see cpu_threads)
-    )
+    # tcp://HEAD:PORT, the torch.distributed rendezvous when world_size > 1
+    dist_init: str | None = None
+    # torch threads on CPU (default: the cores shared out, see cpu_threads)
+    threads: int | None = None
     cpu_kv_memory_gb: float = 1.0  # KV budget when profiling on CPU, where free memory means little
     gpu_memory_utilization: float = 0.9
     cuda_graphs: bool = True
@@ -182,7 +179,9 @@ class ModelRunner:
         self.last_tokens: dict[int, int] = {}  # sequence id -> its token of the steps read back
         self.newest = NO_NEWEST_TOKENS
         self.in_flight: deque[LaunchedStep] = deque()
-        self.token_arrival = None  # first pipeline stage: set by staged_results, taken by launch
+        self.token_arrival: Arrival | None = (
+            None  # first pipeline stage: set by staged_results, taken by launch
+        )
         self.graphs = None  # the backend's GraphRunner, if it has one and CUDA graphs are on
 
     def block_bytes(self, block_size: int) -> int:
@@ -317,7 +316,8 @@ class ModelRunner:
                 results["tokens"],
                 step.arrival,
             )
-            step.device_results = results
+            if step.arrival is not None:  # its tokens are copied to the host once they arrive
+                step.device_results = results
             pinned = self.device.type == "cuda"
             step.host_results = {
                 name: torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=pinned).copy_(
