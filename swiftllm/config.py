@@ -217,7 +217,7 @@ def check_tensor_split(model: ModelConfig, world_size: int) -> None:
     if model.num_heads % world_size:
         problems.append(f"{model.num_heads} attention heads")
     if model.num_kv_heads % world_size and world_size % model.num_kv_heads:
-        problems.append(f"{model.num_kv_heads} KV heads (nor {world_size} by them)")
+        problems.append(f"{model.num_kv_heads} KV heads (nor is {world_size} a multiple of them)")
     if model.intermediate_size % world_size:
         problems.append(f"an intermediate size of {model.intermediate_size}")
     if model.vocab_size % world_size:
