@@ -58,6 +58,14 @@ class EngineConfig:
     seed: int | None = option(
         None, "seeds the per-request seeds of requests that set none (default: random)"
     )
+    tensor_parallel_size: int | None = option(
+        None, "worker processes the model is split over (vLLM's name for --workers)"
+    )
+    pipeline_parallel_size: int = option(
+        1,
+        "pipeline stages: the workers form P stages of workers / P tensor-parallel ranks",
+        aliases=("--pp",),
+    )
     # the KV cache
     block_size: int = option(16, "tokens per KV cache block (a power of two)")
     num_gpu_blocks: int | None = option(None, "device KV blocks (default: profiled)")
@@ -88,7 +96,12 @@ class EngineConfig:
     # the tokenizer
     chat_template: str | None = option(None, "a Jinja chat template file, in place of the model's")
     # the server (`swiftctl launch`)
-    workers: int = option(1, "worker processes, one per device")
+    workers: int = option(1, "worker processes, one per device, the model split over them")
+    worker_addrs: str | None = option(
+        None,
+        "attach to workers started by hand (`swiftctl worker --bind ...`): their ZMQ addresses, "
+        "comma separated, in rank order",
+    )
     host: str = option("127.0.0.1", "address the REST server listens on")
     port: int = option(8000, "0 picks a free port (printed)")
     api_key: str | None = option(
@@ -131,6 +144,26 @@ class EngineConfig:
             (self.swap_space_gb >= 0, "swap_space_gb must be >= 0"),
             (self.kv_cache_memory_gb > 0, "kv_cache_memory_gb must be > 0"),
             (_is_int_at_least(self.workers, 1), "workers must be an integer >= 1"),
+            (
+                self.tensor_parallel_size is None or _is_int_at_least(self.tensor_parallel_size, 1),
+                "tensor_parallel_size must be an integer >= 1",
+            ),
+            (
+                self.tensor_parallel_size in (None, self.workers) or self.workers == 1,
+                f"--workers {self.workers} and --tensor-parallel-size {self.tensor_parallel_size} "
+                "disagree (give one)",
+            ),
+            (
+                _is_int_at_least(self.pipeline_parallel_size, 1)
+                and self.world_size % self.pipeline_parallel_size == 0,
+                f"{self.world_size} workers do not form {self.pipeline_parallel_size} pipeline stages "
+                "of equal size",
+            ),
+            (
+                self.worker_addrs is None or len(self.worker_address_list) == self.world_size,
+                f"--worker-addrs names {len(self.worker_address_list)} workers, "
+                f"the group has {self.world_size} (--workers)",
+            ),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
             (
@@ -153,7 +186,22 @@ class EngineConfig:
         """Torch threads per CPU worker: `threads`, else the cores left beside the controller, shared."""
         if self.threads is not None:
             return self.threads
-        return max(1, ((os.cpu_count() or 1) - 1) // self.workers)
+        return max(1, ((os.cpu_count() or 1) - 1) // self.world_size)
+
+    @property
+    def world_size(self) -> int:
+        """Worker processes: --workers, or tensor x pipeline parallel sizes, or the addresses given."""
+        if self.tensor_parallel_size is not None:
+            return self.tensor_parallel_size * self.pipeline_parallel_size
+        if self.worker_addrs is not None and self.workers == 1:
+            return len(self.worker_address_list)
+        return self.workers
+
+    @property
+    def worker_address_list(self) -> list[str]:
+        if self.worker_addrs is None:
+            return []
+        return [address.strip() for address in self.worker_addrs.split(",") if address.strip()]
 
     @property
     def swap_space_bytes(self) -> int:
@@ -186,6 +234,39 @@ class EngineConfig:
             num_gpu_blocks=num_gpu_blocks,
             num_cpu_blocks=self.swap_space_bytes // block_bytes,
             max_model_len=max_model_len,
+        )
+
+
+def check_split(model: ModelConfig, world_size: int, pipeline_size: int) -> None:
+    """Raise ModelError, naming the numbers, if the model cannot run as `pipeline_size` stages of
+    `world_size / pipeline_size` tensor-parallel ranks."""
+    if pipeline_size > model.num_layers:
+        raise ModelError(
+            f"{pipeline_size} pipeline stages need at least as many layers; the model has "
+            f"{model.num_layers}"
+        )
+    check_tensor_split(model, world_size // pipeline_size)
+
+
+def check_tensor_split(model: ModelConfig, world_size: int) -> None:
+    """Raise ModelError, naming the numbers, if the model cannot be split over `world_size` tensor-parallel
+    ranks: heads, intermediate size and vocabulary must divide; KV heads must divide or be divided by it
+    (fewer KV heads than ranks are replicated)."""
+    if world_size == 1:
+        return
+    problems = []
+    if model.num_heads % world_size:
+        problems.append(f"{model.num_heads} attention heads")
+    if model.num_kv_heads % world_size and world_size % model.num_kv_heads:
+        problems.append(f"{model.num_kv_heads} KV heads (nor is {world_size} a multiple of them)")
+    if model.intermediate_size % world_size:
+        problems.append(f"an intermediate size of {model.intermediate_size}")
+    if model.vocab_size % world_size:
+        problems.append(f"a vocabulary of {model.vocab_size}")
+    if problems:
+        raise ModelError(
+            f"the model does not split over {world_size} tensor-parallel workers: "
+            f"{', '.join(problems)} do not divide by {world_size}"
         )
 
 

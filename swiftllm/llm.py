@@ -2,21 +2,32 @@
 
 It drives the same Engine as the server, with a ModelRunner in place of worker processes."""
 
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from swiftllm.config import EngineConfig
+from swiftllm.config import EngineConfig, check_split
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
-from swiftllm.model_config import ModelError
+from swiftllm.controller.worker_group import allocate_cache
+from swiftllm.launch.workers import LocalWorkers
+from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.models.resolve import resolve_model
 from swiftllm.sampling_params import SamplingParams
 from swiftllm.worker.in_process import InProcessWorker
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
+
+
+def stop_workers(workers: LocalWorkers, runtime: str) -> None:
+    """Ask the workers to shut down (kill those that do not) and remove their socket directory."""
+    workers.stop(polite=True)
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,18 @@ class LLM:
     def __init__(self, model: str | Path | None = None, **options: Any) -> None:
         config = EngineConfig(model=model, **options)  # checked before anything loads
         self.config = replace(config, model=resolve_model(config.model))
+        self.runner: ModelRunner | None = None
+        self.workers: LocalWorkers | None = None  # worker processes, when the model is split
+        self.tokenizer = None
+        if (Path(self.config.model) / "tokenizer.json").is_file():
+            self.tokenizer = Tokenizer(self.config.model, self.config.chat_template)
+        if self.config.world_size > 1:
+            self.engine = self.start_workers()
+        else:
+            self.engine = self.start_runner()
+
+    def start_runner(self) -> Engine:
+        """The model in this process, on a thread of its own."""
         self.runner = ModelRunner(
             WorkerConfig(
                 model=self.config.model,
@@ -64,16 +87,31 @@ class LLM:
         self.runner.init_cache(
             block_size, cache.num_gpu_blocks, cache.num_cpu_blocks, cache.max_model_len
         )
-        self.tokenizer = None
-        if (Path(self.config.model) / "tokenizer.json").is_file():
-            self.tokenizer = Tokenizer(self.config.model, self.config.chat_template)
-        self.engine = Engine(
+        return Engine(
             InProcessWorker(self.runner),
             self.runner.model_config,
             self.tokenizer,
             SchedulerConfig.from_engine(self.config, cache),
             seed=self.config.seed,
         )
+
+    def start_workers(self) -> Engine:
+        """The model split over `world_size` worker processes (stopped by `close`, or when this process
+        exits)."""
+        model_config = ModelConfig.from_dir(self.config.model)
+        check_split(model_config, self.config.world_size, self.config.pipeline_parallel_size)
+        runtime = tempfile.mkdtemp(prefix="swiftllm-")
+        self.workers = LocalWorkers(self.config, runtime)
+        # stops the workers and removes their sockets however this object goes (close, GC, exit)
+        self.finalizer = weakref.finalize(self, stop_workers, self.workers, runtime)
+        group = self.workers.connect()
+        scheduler_config = allocate_cache(self.config, group, model_config)
+        return Engine(group, model_config, self.tokenizer, scheduler_config, seed=self.config.seed)
+
+    def close(self) -> None:
+        """Stop the worker processes, if any (an in-process model needs nothing)."""
+        if self.workers is not None:
+            self.finalizer()
 
     def encode(self, prompt: str | list[int] | list[dict]) -> list[int]:
         """Token ids as they are; a string through the tokenizer; chat messages through its template."""

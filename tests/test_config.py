@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from swiftllm.config import CacheGeometry, EngineConfig
+from swiftllm.config import CacheGeometry, EngineConfig, check_tensor_split
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.model_config import ModelConfig, ModelError
 
@@ -84,6 +84,7 @@ def test_scheduler_config_from_engine() -> None:
         max_num_seqs=8,
         max_num_batched_tokens=100,
         enable_prefix_caching=True,
+        pipeline_stages=1,
     )
 
 
@@ -97,3 +98,29 @@ def test_cpu_threads_leave_a_core_to_the_controller(monkeypatch: pytest.MonkeyPa
     for options in ({"threads": 0}, {"gpu_memory_utilization": 1.5}, {"seed": -1}):
         with pytest.raises(ValueError, match=next(iter(options))):
             EngineConfig(**options)
+
+
+def test_the_group_size_comes_from_either_spelling_or_the_addresses() -> None:
+    assert EngineConfig().world_size == 1
+    assert EngineConfig(workers=4).world_size == 4
+    assert EngineConfig(tensor_parallel_size=3).world_size == 3
+    assert EngineConfig(worker_addrs="tcp://a:1, tcp://b:2").world_size == 2
+    with pytest.raises(ValueError, match="--workers 2 and --tensor-parallel-size 4 disagree"):
+        EngineConfig(workers=2, tensor_parallel_size=4)
+    with pytest.raises(ValueError, match="--worker-addrs names 3 workers, the group has 2"):
+        EngineConfig(workers=2, worker_addrs="a,b,c")
+    with pytest.raises(ValueError, match="threads must be"):
+        EngineConfig(threads=0)
+
+
+def test_a_split_names_every_number_that_does_not_divide() -> None:
+    check_tensor_split(MODEL, 2)  # 4 heads, 4 KV heads, 96, 128: all divide
+    check_tensor_split(dataclasses.replace(MODEL, num_kv_heads=1), 4)  # one KV head, replicated
+    with pytest.raises(ModelError) as refused:
+        check_tensor_split(MODEL, 3)
+    message = str(refused.value)
+    assert "does not split over 3" in message
+    assert "4 attention heads" in message
+    assert "4 KV heads" in message
+    assert "a vocabulary of 128" in message
+    assert "intermediate" not in message  # 96 divides by 3

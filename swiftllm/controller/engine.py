@@ -94,7 +94,10 @@ class Engine:
             self.worker.send_step(batch.command())
             self.scheduler.mark_sent(batch)
             self.in_flight.append(batch)
-        steps_left_in_flight = 1 if self.overlap and batch.seqs else 0
+        # one step in flight ahead, or one per pipeline stage (each of its own group of sequences)
+        steps_left_in_flight = 0
+        if self.overlap and batch.seqs:
+            steps_left_in_flight = self.scheduler.cfg.pipeline_stages
         if len(self.in_flight) <= steps_left_in_flight:
             return []
         oldest = self.in_flight.popleft()

@@ -32,6 +32,8 @@ class SchedulerConfig:
     max_num_seqs: int
     max_num_batched_tokens: int
     enable_prefix_caching: bool
+    # P > 1: the sequences go in P disjoint groups, one step of each in flight (pipeline stages overlap)
+    pipeline_stages: int
 
     @staticmethod
     def from_engine(config: EngineConfig, cache: CacheGeometry) -> "SchedulerConfig":
@@ -43,6 +45,7 @@ class SchedulerConfig:
             max_num_seqs=config.max_num_seqs,
             max_num_batched_tokens=config.max_num_batched_tokens,
             enable_prefix_caching=config.enable_prefix_caching,
+            pipeline_stages=config.pipeline_parallel_size,
         )
 
 
@@ -159,6 +162,7 @@ class Scheduler:
         }
         # longest sequence: the model's context, or what the whole cache holds if that is less
         self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
+        self.seats = cfg.max_num_seqs  # sequences the step being scheduled may hold
 
     def add(self, seq: Sequence) -> None:
         """Queue a sequence; one that could never run is rejected, not left to block the queue."""
@@ -199,12 +203,21 @@ class Scheduler:
         sequences come back and waiting ones are admitted, first come first served."""
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
+        self.seats = self.seats_per_step()
         preempted = self.continue_running(batch)
         # a preemption means blocks are short: then nobody comes in this step
         if not preempted:
             self.swap_back(batch)
             self.admit(batch, self.cfg.max_num_batched_tokens - sum(batch.query_lens))
         return batch
+
+    def seats_per_step(self) -> int:
+        """Sequences one step may hold: all of them, or with P pipeline stages a P-th of those running
+        and waiting (rounded up), so that P disjoint groups keep the stages busy."""
+        if self.cfg.pipeline_stages == 1:
+            return self.cfg.max_num_seqs
+        alive = len(self.running) + len(self.waiting)
+        return max(1, -(-alive // self.cfg.pipeline_stages))
 
     def continue_running(self, batch: Batch) -> bool:
         """Give running sequences their next tokens within the budget; True if one was preempted."""
@@ -215,6 +228,10 @@ class Scheduler:
                 continue  # preempted earlier in this loop
             if self.done_when_read(seq):
                 continue  # its pending token is its last: nothing left to compute
+            if self.cfg.pipeline_stages > 1 and seq.num_pending:
+                continue  # in a step still in flight: it goes with its group's next step
+            if len(batch.seqs) >= self.seats:
+                break
             query_len = min(seq.num_uncached, budget)
             while query_len and not self.block_manager.grow(seq.blocks, seq.num_cached + query_len):
                 victim = self.pick_victim(seq, batch)
@@ -258,6 +275,8 @@ class Scheduler:
     def admit(self, batch: Batch, budget: int) -> None:
         """Start waiting sequences, first come first served, while tokens, blocks and seats last."""
         while self.waiting and budget and len(self.running) < self.cfg.max_num_seqs:
+            if len(batch.seqs) >= self.seats:
+                break
             seq = self.waiting[0]
             self.take_cached_prefix(seq)
             query_len = min(seq.num_uncached, budget)

@@ -83,9 +83,13 @@ class WorkerClient:
             raise RuntimeError(
                 f"{len(self.in_flight)} requests in flight: receive them before sending {op}"
             )
-        epoch = None if op == "hello" else self.epoch  # a hello opens a new session
-        self.send(codec.encode_request(op, self.next_id, epoch, **fields), op)
+        self.send_request(op, **fields)
         return self.recv()
+
+    def send_request(self, op: str, **fields: Any) -> int:
+        """Send a request of `op` without waiting for its reply; returns its id."""
+        epoch = None if op == "hello" else self.epoch  # a hello opens a new session
+        return self.send(codec.encode_request(op, self.next_id, epoch, **fields), op)
 
     def hello(self) -> dict[str, Any]:
         self.info = self.call("hello")

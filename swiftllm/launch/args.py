@@ -16,6 +16,7 @@ _TYPES = typing.get_type_hints(EngineConfig)
 # what only the server takes (`swiftctl launch` takes these and ENGINE_OPTIONS)
 SERVER_OPTIONS = (
     "workers",
+    "worker_addrs",
     "host",
     "port",
     "api_key",

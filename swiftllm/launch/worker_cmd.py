@@ -20,12 +20,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bind", help="ZMQ address, e.g. tcp://127.0.0.1:5555 (default: a private ipc:// path)"
     )
+    parser.add_argument("--rank", type=int, default=0, help="this worker's rank in its group")
+    parser.add_argument(
+        "--world-size", type=int, default=1, help="workers in the group (every rank of every stage)"
+    )
+    parser.add_argument(
+        "--pipeline-parallel-size",
+        "--pp",
+        type=int,
+        default=1,
+        help="pipeline stages the group forms (each of world-size / pp tensor-parallel ranks)",
+    )
+    parser.add_argument(
+        "--dist-init",
+        help="torch.distributed rendezvous tcp://HEAD:PORT, the same for every rank "
+        "(unauthenticated: keep it on a private network)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
     from swiftllm.worker.server import WorkerServer
 
+    if not 0 <= args.rank < args.world_size:
+        print(
+            f"swiftllm worker: rank {args.rank} is not in [0, {args.world_size})", file=sys.stderr
+        )
+        return 2
     started = time.monotonic()
     print(
         f"swiftllm worker: loading {args.model or 'the embedded model'}",
@@ -33,17 +54,20 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        runner = ModelRunner(
-            WorkerConfig(
-                model=resolve_model(args.model),
-                device=args.device,
-                dtype=args.dtype,
-                load_format=args.load_format,
-                cuda_graphs=args.cuda_graphs,
-                threads=args.threads,
-                gpu_memory_utilization=args.gpu_memory_utilization,
-            )
+        config = WorkerConfig(
+            model=resolve_model(args.model),
+            device=args.device,
+            dtype=args.dtype,
+            load_format=args.load_format,
+            cuda_graphs=args.cuda_graphs,
+            rank=args.rank,
+            world_size=args.world_size,
+            pipeline_size=args.pipeline_parallel_size,
+            dist_init=args.dist_init,
+            threads=args.threads,
+            gpu_memory_utilization=args.gpu_memory_utilization,
         )
+        runner = ModelRunner(config)
         server = WorkerServer(runner, bind=args.bind)
     except (ModelError, RuntimeError, OSError, zmq.ZMQError) as e:  # a clear line, not a traceback
         print(f"swiftllm worker: {e}", file=sys.stderr)

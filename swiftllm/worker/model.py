@@ -27,12 +27,12 @@ class LlamaModel:
         self.ops = ops
         self.par = par
         self.heads = cfg.num_heads // par.world_size  # this rank's
-        self.kv_heads = cfg.num_kv_heads // par.world_size
+        self.kv_heads = par.kv_heads(cfg.num_kv_heads)  # one replicated head when fewer than ranks
         self.scale = cfg.head_dim**-0.5
         freqs = torch.outer(torch.arange(max_positions, dtype=torch.float64), rope_inv_freq(cfg))
         # float32 keeps positions beyond 2^8 distinct in bf16 models
         self.cos_sin = torch.cat((freqs.cos(), freqs.sin()), -1).to(
-            weights.embed.device, torch.float32
+            weights.norm.device, torch.float32
         )
 
     def embed(self, token_ids: torch.Tensor) -> torch.Tensor:
@@ -51,15 +51,21 @@ class LlamaModel:
         meta: AttentionMetadata,
         k_cache: torch.Tensor,
         v_cache: torch.Tensor,
+        stage_input: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Returns (hidden, residual) [T, hidden] before the final norm; k/v_cache are [L, N, Hkv, B, D]."""
+        """Returns (hidden, residual) [T, hidden] after this rank's layers (before the final norm); k/v_cache
+        are [L, N, Hkv, B, D] for those layers. `stage_input`: the previous pipeline stage's (hidden,
+        residual), in place of the embedding of token_ids."""
         ops = self.ops
         eps = self.cfg.rms_norm_eps
         head_dim = self.cfg.head_dim
         q_size = self.heads * head_dim
         kv_size = self.kv_heads * head_dim
-        h = self.embed(token_ids)
-        residual = None
+        if stage_input is None:
+            h = self.embed(token_ids)
+            residual = None
+        else:
+            h, residual = stage_input
         for layer, layer_weights in enumerate(self.weights.layers):
             x, residual = ops.rms_norm(h, layer_weights.input_norm, eps, residual)
             q, k, v = ops.linear(x, layer_weights.qkv, layer_weights.qkv_bias).split(

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from swiftllm.config import check_tensor_split
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
@@ -22,7 +23,13 @@ from swiftllm.worker import backend_torch
 from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, to_device
 from swiftllm.worker.model import LlamaModel
-from swiftllm.worker.parallel import Parallel
+from swiftllm.worker.parallel import (
+    Arrival,
+    Parallel,
+    Pipeline,
+    init_process_group,
+    stage_layers,
+)
 from swiftllm.worker.sampler import apply_penalties, sample
 from swiftllm.worker.weights import load_weights
 
@@ -37,12 +44,17 @@ class WorkerConfig:
     backend: str = "auto"  # auto: triton on cuda, torch on cpu
     load_format: str = "auto"  # auto | dummy
     rank: int = 0
+    # every rank of the group: pipeline_size stages of world_size / pipeline_size tensor-parallel ranks
     world_size: int = 1
+    pipeline_size: int = 1
+    # tcp://HEAD:PORT, the torch.distributed rendezvous when world_size > 1
+    dist_init: str | None = None
+    # torch threads on CPU (default: the cores shared out, see cpu_threads)
+    threads: int | None = None
     cpu_kv_memory_gb: float = 1.0  # KV budget when profiling on CPU, where free memory means little
     # the fraction of the GPU's total memory this worker may use, weights and activations included
     gpu_memory_utilization: float = 0.9
     cuda_graphs: bool = True
-    threads: int | None = None  # torch threads on CPU; None: torch's default (every core)
 
     @property
     def torch_device(self) -> torch.device:
@@ -50,8 +62,17 @@ class WorkerConfig:
         if kind == "auto":
             kind = "cuda" if torch.cuda.is_available() else "cpu"
         if kind == "cuda":
-            return torch.device(f"cuda:{self.rank}")
+            # one GPU per rank on each host (ranks are numbered host by host)
+            return torch.device(f"cuda:{self.rank % max(1, torch.cuda.device_count())}")
         return torch.device(kind)
+
+    def cpu_threads(self) -> int:
+        """`threads`, else the cores less one for the controller, shared among this host's workers (torch's
+        default, every core per process, collapses when processes share a few cores)."""
+        if self.threads is not None:
+            return self.threads
+        cores = len(os.sched_getaffinity(0))
+        return max(1, (cores - 1) // self.world_size)
 
     def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
         """auto: float32 on CPU; on CUDA the checkpoint's float16/bfloat16, else bfloat16."""
@@ -71,14 +92,21 @@ class LaunchedStep:
     finished: np.ndarray  # sequence ids whose last token is dropped once it is read back
     host_results: dict[str, torch.Tensor] = field(default_factory=dict)  # StepResult's fields
     done: torch.cuda.Event | None = None  # recorded behind the copies; None on CPU
+    # first pipeline stage: the tokens' receive from the last stage, and the tensors it fills
+    arrival: Arrival | None = None
+    device_results: dict[str, torch.Tensor] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     result: StepResult | None = None  # set once read back
 
     def ready(self) -> bool:
         """Whether the device has run the step (reading it back will not wait)."""
+        if self.arrival is not None and not self.arrival.done:
+            return False
         return self.done is None or self.done.query()
 
     def wait_for_device(self) -> None:
+        if self.arrival is not None:
+            self.arrival.wait()
         if self.done is not None:
             self.done.synchronize()
 
@@ -88,6 +116,7 @@ class NewestTokens(NamedTuple):
 
     rows: dict[int, int]  # sequence id -> row of `tokens`
     tokens: torch.Tensor | None
+    arrival: Arrival | None = None  # first pipeline stage: the receive that fills `tokens`
 
 
 NO_NEWEST_TOKENS = NewestTokens({}, None)
@@ -102,9 +131,9 @@ class ModelRunner:
         self.device = cfg.torch_device
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
-        if self.device.type == "cpu" and cfg.threads is not None:
+        if self.device.type == "cpu":
             # one busy core beside torch's default pool makes a CPU step 10-30x slower
-            torch.set_num_threads(cfg.threads)
+            torch.set_num_threads(cfg.cpu_threads())
         self.model_config = ModelConfig.from_dir(cfg.model)
         self.dtype = cfg.torch_dtype(self.model_config.torch_dtype)
         self.backend = cfg.backend
@@ -114,7 +143,31 @@ class ModelRunner:
         self.ops = backend_torch
         if self.backend == "triton":
             self.ops = import_module("swiftllm.worker.backend_triton")
-        self.parallel = Parallel(cfg.rank, cfg.world_size)
+        model_config = self.model_config
+        tp_size = cfg.world_size // cfg.pipeline_size
+        self.pipeline = Pipeline(
+            stage=cfg.rank // tp_size,
+            num_stages=cfg.pipeline_size,
+            tp_size=tp_size,
+            tp_rank=cfg.rank % tp_size,
+            layers=stage_layers(model_config.num_layers, cfg.pipeline_size, cfg.rank // tp_size),
+        )
+        check_tensor_split(model_config, tp_size)  # before the rendezvous: a refusal needs no peers
+        if cfg.pipeline_size > model_config.num_layers or cfg.world_size % cfg.pipeline_size:
+            raise ModelError(
+                f"{cfg.world_size} workers do not form {cfg.pipeline_size} pipeline stages of "
+                f"{model_config.num_layers} layers"
+            )
+        stage_group = None
+        if cfg.world_size > 1:
+            if cfg.dist_init is None:
+                raise ModelError(
+                    f"world size {cfg.world_size} needs a dist_init rendezvous address"
+                )
+            stage_group = init_process_group(
+                cfg.rank, cfg.world_size, cfg.pipeline_size, cfg.dist_init, self.device
+            )
+        self.parallel = Parallel(self.pipeline.tp_rank, tp_size, stage_group)
         self.weights = load_weights(
             Path(cfg.model),
             self.model_config,
@@ -122,6 +175,7 @@ class ModelRunner:
             self.dtype,
             self.device,
             cfg.load_format,
+            self.pipeline,
         )
         self.model: LlamaModel | None = None
         self.cache: KVCache | None = None
@@ -129,14 +183,17 @@ class ModelRunner:
         self.last_tokens: dict[int, int] = {}  # sequence id -> its token of the steps read back
         self.newest = NO_NEWEST_TOKENS
         self.in_flight: deque[LaunchedStep] = deque()
+        self.token_arrival: Arrival | None = (
+            None  # first pipeline stage: set by staged_results, taken by launch
+        )
         self.graphs = None  # the backend's GraphRunner, if it has one and CUDA graphs are on
 
     def block_bytes(self, block_size: int) -> int:
         """Bytes of one KV block: K and V, every layer, this rank's heads."""
         model_config = self.model_config
-        kv_heads = model_config.num_kv_heads // self.parallel.world_size
+        kv_heads = self.parallel.kv_heads(model_config.num_kv_heads)
         per_layer = kv_heads * block_size * model_config.head_dim * self.dtype.itemsize
-        return 2 * model_config.num_layers * per_layer
+        return 2 * len(self.pipeline.layers) * per_layer
 
     def profile(self, block_size: int = 16) -> int:
         """How many KV blocks fit. On CUDA (vLLM's meaning of gpu_memory_utilization): this worker may use
@@ -171,8 +228,8 @@ class ModelRunner:
                 f"a KV cache of {num_blocks} blocks needs {need / 2**30:.1f} GiB; RAM: {ram / 2**30:.1f}"
             )
         self.cache = KVCache(
-            model_config.num_layers,
-            model_config.num_kv_heads // self.parallel.world_size,
+            len(self.pipeline.layers),
+            self.parallel.kv_heads(model_config.num_kv_heads),
             model_config.head_dim,
             block_size,
             num_blocks,
@@ -182,7 +239,9 @@ class ModelRunner:
         )
         self.model = LlamaModel(model_config, self.weights, self.ops, self.parallel, max_model_len)
         self.forget()
-        if self.cfg.cuda_graphs and self.device.type == "cuda" and hasattr(self.ops, "GraphRunner"):
+        # graphs are captured for one worker only: collectives inside a capture are not tested yet
+        use_graphs = self.cfg.cuda_graphs and self.parallel.world_size == 1
+        if use_graphs and self.device.type == "cuda" and hasattr(self.ops, "GraphRunner"):
             self.graphs = self.ops.GraphRunner(self.model, self.cache, max_model_len)
         self.geometry = CacheGeometry(
             vocab_size=model_config.vocab_size,
@@ -219,6 +278,8 @@ class ModelRunner:
                 raise ValueError(f"token -1 for sequence {seq_id} which has no sampled token")
         if not pending_indices:
             return tokens, None
+        if newest.arrival is not None:
+            newest.arrival.wait()  # the last stage's tokens for the step just before
         pending = PendingTokens(
             indices=to_device(np.array(pending_indices), self.device),
             rows=to_device(np.array(pending_rows), self.device),
@@ -246,15 +307,25 @@ class ModelRunner:
         step = LaunchedStep(cmd.seq_ids[sampled], cmd.finished)
         if cmd.num_seqs:
             tokens, pending = self.resolve_tokens(cmd)
-            if self.graphs is not None and self.graphs.can_replay(cmd):
-                logits = self.graphs.replay(tokens, pending, cmd, sampled)
+            if self.pipeline.num_stages > 1:
+                results = self.staged_results(tokens, pending, cmd, sampled)
+                forward_end = time.perf_counter()
             else:
-                logits = self.eager_logits(tokens, pending, cmd, sampled)
-            forward_end = time.perf_counter()
-            results = self.sample_results(cmd, sampled, logits)
+                if self.graphs is not None and self.graphs.can_replay(cmd):
+                    logits = self.graphs.replay(tokens, pending, cmd, sampled)
+                else:
+                    logits = self.eager_logits(tokens, pending, cmd, sampled)
+                forward_end = time.perf_counter()
+                results = self.sample_results(cmd, sampled, logits)
+            step.arrival = self.token_arrival
+            self.token_arrival = None
             self.newest = NewestTokens(
-                dict(zip(step.seq_ids.tolist(), range(len(sampled)))), results["tokens"]
+                dict(zip(step.seq_ids.tolist(), range(len(sampled)))),
+                results["tokens"],
+                step.arrival,
             )
+            if step.arrival is not None:  # its tokens are copied to the host once they arrive
+                step.device_results = results
             pinned = self.device.type == "cuda"
             step.host_results = {
                 name: torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=pinned).copy_(
@@ -289,6 +360,47 @@ class ModelRunner:
         hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v)
         return self.model.logits(hidden[rows], residual[rows])
 
+    def staged_results(
+        self,
+        tokens: np.ndarray,
+        pending: PendingTokens | None,
+        cmd: StepCommand,
+        sampled: np.ndarray,
+    ) -> dict[str, torch.Tensor]:
+        """One pipeline stage's part of the step: the embedding (first stage) or the previous stage's
+        (hidden, residual), this stage's layers, then the activations on to the next stage, or (last
+        stage) sampling. The last stage sends the sampled tokens (int32) to the first, so that a -1 there
+        still means "what you just sampled"; middle stages return zeros in their place."""
+        pipe = self.pipeline
+        ids = to_device(tokens, self.device)
+        if pending is not None:
+            pending.write_into(ids)
+        meta = AttentionMetadata.build(
+            cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
+        )
+        stage_input = None
+        if not pipe.first:
+            shape = (len(tokens), self.model_config.hidden_size)
+            hidden = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            residual = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            stage_input = (hidden, residual)
+        hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v, stage_input)
+        if not pipe.last:
+            pipe.send(hidden, pipe.stage + 1)
+            pipe.send(residual, pipe.stage + 1)
+            if pipe.first and len(sampled):
+                # received behind our back: the next step's layers run meanwhile (see LaunchedStep.arrival)
+                sampled_tokens = torch.empty(len(sampled), dtype=torch.int32, device=self.device)
+                self.token_arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
+                return {"tokens": sampled_tokens}
+            return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
+        rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
+        logits = self.model.logits(hidden[rows], residual[rows])
+        results = self.sample_results(cmd, sampled, logits)
+        if len(sampled):
+            pipe.send(results["tokens"], 0)
+        return results
+
     def collect(self, step: LaunchedStep) -> StepResult:
         """The launched step's result, once the device has run it; the steps launched before it are read back
         first (in launch order)."""
@@ -301,6 +413,10 @@ class ModelRunner:
         oldest = self.in_flight.popleft()
         start = time.perf_counter()
         oldest.wait_for_device()
+        if oldest.arrival is not None:  # the tokens came after launch: copy them now
+            oldest.host_results = {
+                name: tensor.clone() for name, tensor in oldest.device_results.items()
+            }
         host_arrays = {name: tensor.numpy() for name, tensor in oldest.host_results.items()}
         oldest.result = StepResult(oldest.seq_ids, **host_arrays, timings=oldest.timings)
         self.last_tokens.update(

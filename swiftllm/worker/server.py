@@ -170,6 +170,7 @@ class WorkerServer:
             "model_dir": str(Path(runner.cfg.model).resolve()),
             "rank": runner.cfg.rank,
             "world_size": runner.cfg.world_size,
+            "pipeline_size": runner.cfg.pipeline_size,
             "device": str(runner.device),
             "dtype": str(runner.dtype).removeprefix("torch."),
             "backend": runner.backend,

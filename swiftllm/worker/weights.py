@@ -3,7 +3,6 @@
 Supports safetensors (one file or sharded with an index), pytorch_model*.bin (weights_only), and
 "dummy" random weights built from the config alone, for benchmarks at real shapes."""
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import torch
 from safetensors.torch import safe_open
 
 from swiftllm.model_config import ModelConfig, ModelError
-from swiftllm.worker.parallel import Parallel
+from swiftllm.worker.parallel import Parallel, Pipeline
 
 
 @dataclass
@@ -27,24 +26,72 @@ class LayerWeights:
 
 @dataclass
 class ModelWeights:
-    embed: torch.Tensor  # [V / ws, hidden] vocab-parallel
+    """One rank's weights: its pipeline stage's layers; the embedding on the first stage (and the last when
+    tied), the LM head on the last (None elsewhere)."""
+
+    embed: torch.Tensor | None  # [V / ws, hidden] vocab-parallel
     layers: list[LayerWeights]
     norm: torch.Tensor
-    lm_head: torch.Tensor  # the embedding itself when tied
+    lm_head: torch.Tensor | None  # the embedding itself when tied
 
 
-def iter_checkpoint(path: Path) -> Iterator[tuple[str, torch.Tensor]]:
-    # Sharded checkpoints list their files in an index; reading every matching file gives the same set.
-    files = sorted(path.glob("*.safetensors")) or sorted(path.glob("pytorch_model*.bin"))
-    if not files:
-        raise ModelError(f"no weights in {path} (expected *.safetensors or pytorch_model*.bin)")
-    for file in files:
-        if file.suffix == ".safetensors":
-            with safe_open(str(file), framework="pt") as tensors:
-                for name in tensors.keys():
-                    yield name, tensors.get_tensor(name)
-        else:
-            yield from torch.load(file, map_location="cpu", weights_only=True, mmap=True).items()
+class Checkpoint:
+    """A checkpoint's tensors by name, read one at a time and only the rows or columns asked for: a
+    safetensors slice reads just those bytes, so each tensor-parallel rank holds about 1/T of the weights."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tensors: dict[str, torch.Tensor] = {}  # .bin files (memory-mapped) and dummy weights
+        self.files: dict[str, Path] = {}  # name -> the safetensors file holding it
+        files = sorted(path.glob("*.safetensors")) or sorted(path.glob("pytorch_model*.bin"))
+        if not files:
+            raise ModelError(f"no weights in {path} (expected *.safetensors or pytorch_model*.bin)")
+        # Sharded checkpoints list their files in an index; reading every matching file gives the same set.
+        for file in files:
+            if file.suffix == ".safetensors":
+                with safe_open(str(file), framework="pt") as tensors:
+                    for name in tensors.keys():
+                        self.files[name.removeprefix("language_model.")] = file
+            else:
+                loaded = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
+                for name, tensor in loaded.items():
+                    self.tensors[name.removeprefix("language_model.")] = tensor
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.files or name in self.tensors
+
+    def read(self, name: str, dim: int = 0, part: slice | None = None) -> torch.Tensor:
+        """The named tensor, or only `part` of it along `dim` (0 or 1)."""
+        if name not in self:
+            raise ModelError(f"checkpoint in {self.path} lacks tensor {name!r}")
+        index = slice(None) if part is None else part
+        if name in self.tensors:
+            tensor = self.tensors[name]
+            if dim == 0:
+                return tensor[index]
+            return tensor[:, index]
+        with safe_open(str(self.files[name]), framework="pt") as tensors:
+            stored_name = name
+            if stored_name not in tensors.keys():
+                stored_name = "language_model." + name
+            tensor_slice = tensors.get_slice(stored_name)
+            if dim == 0:
+                return tensor_slice[index]
+            return tensor_slice[:, index]
+
+    def forget_prefix(self, prefix: str) -> None:
+        """Drop in-memory tensors under `prefix` (host memory freed as layers are loaded)."""
+        for name in [name for name in self.tensors if name.startswith(prefix)]:
+            del self.tensors[name]
+
+
+class DummyCheckpoint(Checkpoint):
+    """Random weights (dummy_checkpoint) behind Checkpoint's reads."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.path = Path("dummy")
+        self.tensors = tensors
+        self.files = {}
 
 
 def dummy_checkpoint(
@@ -96,61 +143,64 @@ def load_weights(
     dtype: torch.dtype,
     device: torch.device,
     load_format: str = "auto",
+    pipe: Pipeline | None = None,
 ) -> ModelWeights:
-    ckpt = (
-        dummy_checkpoint(cfg, device, dtype)
-        if load_format == "dummy"
-        else {
-            name.removeprefix("language_model."): tensor
-            for name, tensor in iter_checkpoint(Path(path))
-        }
-    )
+    """This rank's weights: its tensor-parallel slices of its pipeline stage's layers (all by default)."""
+    par.check_split(cfg)
+    if pipe is None:
+        pipe = Pipeline(layers=range(cfg.num_layers))
+    if load_format == "dummy":
+        # every rank draws the whole model from the same seed, then keeps its slices: ranks agree
+        ckpt: Checkpoint = DummyCheckpoint(dummy_checkpoint(cfg, device, dtype))
+    else:
+        ckpt = Checkpoint(Path(path))
+    split = par.world_size > 1
+    head_dim = cfg.head_dim
 
-    def get(name: str, shard_dim: int | None = None) -> torch.Tensor:
-        """The named tensor (this rank's slice along shard_dim, if given) on the device."""
-        if name not in ckpt:
-            raise ModelError(f"checkpoint in {path} lacks tensor {name!r}")
-        tensor = ckpt[name]
-        if shard_dim is not None:
-            tensor = par.shard(tensor, shard_dim)
-        return tensor.to(device=device, dtype=dtype).contiguous()
+    def get(name: str, dim: int = 0, part: slice | None = None) -> torch.Tensor:
+        """The named tensor (only `part` along `dim` when the model is split) on the device."""
+        if not split:
+            part = None
+        return ckpt.read(name, dim, part).to(device=device, dtype=dtype).contiguous()
 
-    if cfg.num_heads % par.world_size or cfg.num_kv_heads % par.world_size:
-        raise ModelError(
-            f"{cfg.num_heads} heads / {cfg.num_kv_heads} KV heads do not split over "
-            f"{par.world_size} workers"
-        )
+    q_rows = par.rows(cfg.num_heads * head_dim)
+    kv_rows = par.kv_rows(cfg.num_kv_heads, head_dim)
+    intermediate_rows = par.rows(cfg.intermediate_size)
     layers = []
-    for layer in range(cfg.num_layers):
+    for layer in pipe.layers:
         prefix = f"model.layers.{layer}."
-        qkv = [prefix + f"self_attn.{proj}" for proj in ("q_proj", "k_proj", "v_proj")]
-        input_norm = get(prefix + "input_layernorm.weight")
-        qkv_weight = torch.cat([get(name + ".weight", 0) for name in qkv])
+        attn = prefix + "self_attn."
+        qkv_parts = (
+            (attn + "q_proj", q_rows),
+            (attn + "k_proj", kv_rows),
+            (attn + "v_proj", kv_rows),
+        )
+        qkv_weight = torch.cat([get(name + ".weight", 0, rows) for name, rows in qkv_parts])
         qkv_bias = None
         if cfg.qkv_bias:
-            qkv_bias = torch.cat([get(name + ".bias", 0) for name in qkv])
+            qkv_bias = torch.cat([get(name + ".bias", 0, rows) for name, rows in qkv_parts])
+        gate = get(prefix + "mlp.gate_proj.weight", 0, intermediate_rows)
+        up = get(prefix + "mlp.up_proj.weight", 0, intermediate_rows)
         layers.append(
             LayerWeights(
-                input_norm=input_norm,
+                input_norm=get(prefix + "input_layernorm.weight"),
                 qkv=qkv_weight,
                 qkv_bias=qkv_bias,
-                o_proj=get(prefix + "self_attn.o_proj.weight", 1),
+                o_proj=get(attn + "o_proj.weight", 1, q_rows),
                 post_norm=get(prefix + "post_attention_layernorm.weight"),
-                gate_up=torch.cat(
-                    [
-                        get(prefix + "mlp.gate_proj.weight", 0),
-                        get(prefix + "mlp.up_proj.weight", 0),
-                    ]
-                ),
-                down=get(prefix + "mlp.down_proj.weight", 1),
+                gate_up=torch.cat([gate, up]),
+                down=get(prefix + "mlp.down_proj.weight", 1, intermediate_rows),
             )
         )
-        for name in [name for name in ckpt if name.startswith(prefix)]:
-            del ckpt[name]  # free host memory as we go
-    embed = get("model.embed_tokens.weight", 0)
-    lm_head = (
-        embed
-        if cfg.tie_word_embeddings or "lm_head.weight" not in ckpt
-        else get("lm_head.weight", 0)
-    )
+        ckpt.forget_prefix(prefix)  # free host memory as we go
+    vocab_rows = par.rows(cfg.vocab_size)
+    tied = cfg.tie_word_embeddings or "lm_head.weight" not in ckpt
+    embed = None
+    if pipe.first or (pipe.last and tied):
+        embed = get("model.embed_tokens.weight", 0, vocab_rows)
+    lm_head = None
+    if pipe.last:
+        lm_head = embed
+        if not tied:
+            lm_head = get("lm_head.weight", 0, vocab_rows)
     return ModelWeights(embed=embed, layers=layers, norm=get("model.norm.weight"), lm_head=lm_head)

@@ -526,11 +526,12 @@ def test_dead_worker_stops_the_server(tiny_servable: str) -> None:
     assert server.proc.wait(60) == 1
 
 
-def test_several_workers_not_supported_yet() -> None:
+def test_several_workers_the_model_does_not_split_over_are_refused() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "swiftllm.launch.cli", "launch", "--workers", "2"],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert out.returncode == 1 and "only 1 worker is supported yet" in out.stderr
+    assert out.returncode == 1
+    assert "does not split over 2 tensor-parallel workers: 9 attention heads" in out.stderr

@@ -74,6 +74,7 @@ def make_engine(
     max_len: int = 512,
     eos_rate: float = 0.0,
     prefix_caching: bool = False,
+    pipeline_stages: int = 1,
 ) -> tuple[Engine, FakeWorker]:
     worker = FakeWorker(num_gpu, num_cpu, max_len, eos_rate, prefix_caching)
     sched = SchedulerConfig(
@@ -84,6 +85,7 @@ def make_engine(
         max_num_seqs=32,
         max_num_batched_tokens=budget,
         enable_prefix_caching=prefix_caching,
+        pipeline_stages=pipeline_stages,
     )
     return Engine(InProcessWorker(worker), CFG, None, sched), worker
 
@@ -342,3 +344,21 @@ def test_a_burst_sharing_a_prompt_hits_from_the_second_step_and_at_most_all_but_
     assert counters["prefix_cache_hits"] == 32 * 5 + 32
     assert counters["prompt_tokens_computed"] == 43 + 11 * 5 + 16 * 2
     assert_all_blocks_free_or_cached(engine)
+
+
+def test_pipeline_stages_keep_one_step_of_each_disjoint_group_in_flight() -> None:
+    engine, worker = make_engine(pipeline_stages=2)
+    seqs = [
+        engine.add_request(list(range(1, 8)), SamplingParams(max_tokens=10, temperature=0))
+        for _ in range(5)
+    ]
+    most_in_flight = 0
+    while engine.has_work:
+        engine.step()
+        most_in_flight = max(most_in_flight, len(engine.in_flight))
+        if len(engine.in_flight) == 2:
+            older, newer = engine.in_flight
+            assert not {seq.seq_id for seq in older.seqs} & {seq.seq_id for seq in newer.seqs}
+    assert most_in_flight == 2
+    assert max(step.num_seqs for step in worker.steps) == 3  # half of 5, rounded up
+    assert all(seq.finish_reason == "length" and seq.num_outputs == 10 for seq in seqs)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from conftest import make_step, runner_for
 
 from swiftllm.model_config import ModelError
+from swiftllm.worker.model_runner import WorkerConfig
 
 
 def test_a_cache_that_cannot_fit_in_memory_is_an_error_not_a_crash(tiny_model_dir: Path) -> None:
@@ -45,3 +47,10 @@ def test_forget_drops_the_tokens_of_steps_not_collected(tiny_model_dir: Path) ->
     runner.forget()
     with pytest.raises(ValueError, match="no sampled token"):
         runner.launch(make_step([1], [[-1]], [3], [[0]]))
+
+
+def test_cpu_threads_share_the_cores_among_the_workers_unless_given(tiny_model_dir: Path) -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert WorkerConfig(str(tiny_model_dir), world_size=3).cpu_threads() == max(1, (cores - 1) // 3)
+    assert WorkerConfig(str(tiny_model_dir), world_size=64).cpu_threads() == 1
+    assert WorkerConfig(str(tiny_model_dir), world_size=3, threads=5).cpu_threads() == 5

@@ -134,3 +134,51 @@ def test_checkpoint_missing_a_tensor_is_a_clear_error(tmp_path: Path) -> None:
     save_file(state, str(tmp_path / "model.safetensors"))
     with pytest.raises(ModelError, match="up_proj"):
         LLM(str(tmp_path))
+
+
+@pytest.mark.parametrize("safe", [True, False])
+def test_each_rank_reads_its_heads_and_replicates_kv_heads_when_fewer_than_ranks(
+    tmp_path: Path, safe: bool
+) -> None:
+    from swiftllm.model_config import ModelConfig
+    from swiftllm.worker.parallel import Parallel
+    from swiftllm.worker.weights import load_weights
+
+    hf = save_tiny_model(
+        tmp_path, safe=safe, hidden_size=64, num_attention_heads=8, num_key_value_heads=2
+    )
+    cfg = ModelConfig.from_dir(tmp_path)
+    attn = hf.model.layers[1].self_attn
+    head_dim = cfg.head_dim
+    for world_size in (2, 4):
+        for rank in range(world_size):
+            weights = load_weights(
+                tmp_path, cfg, Parallel(rank, world_size), torch.float32, torch.device("cpu")
+            )
+            q_rows = 8 // world_size * head_dim
+            kv_head = rank * 2 // world_size  # the KV head this rank's query heads use
+            expected_qkv = torch.cat(
+                [
+                    attn.q_proj.weight[rank * q_rows : (rank + 1) * q_rows],
+                    attn.k_proj.weight[kv_head * head_dim : (kv_head + 1) * head_dim],
+                    attn.v_proj.weight[kv_head * head_dim : (kv_head + 1) * head_dim],
+                ]
+            )
+            assert torch.equal(weights.layers[1].qkv, expected_qkv)
+            o_proj = attn.o_proj.weight[:, rank * q_rows : (rank + 1) * q_rows]
+            assert torch.equal(weights.layers[1].o_proj, o_proj)
+            vocab_rows = 128 // world_size
+            assert torch.equal(
+                weights.lm_head, hf.lm_head.weight[rank * vocab_rows : (rank + 1) * vocab_rows]
+            )
+
+
+def test_a_split_that_does_not_divide_is_refused_before_loading(tmp_path: Path) -> None:
+    from swiftllm.model_config import ModelConfig
+    from swiftllm.worker.parallel import Parallel
+    from swiftllm.worker.weights import load_weights
+
+    save_tiny_model(tmp_path, hidden_size=48, num_attention_heads=3, num_key_value_heads=3)
+    cfg = ModelConfig.from_dir(tmp_path)
+    with pytest.raises(ModelError, match="3 attention heads, 3 KV heads"):
+        load_weights(tmp_path, cfg, Parallel(0, 2), torch.float32, torch.device("cpu"))

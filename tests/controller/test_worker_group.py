@@ -1,0 +1,130 @@
+"""WorkerGroup against fake ranks (ROUTER sockets on threads): the handshake's checks, the minimum cache,
+errors read from every rank before one is raised, and a dead rank noticed while waiting."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import zmq
+
+from swiftllm.controller.worker_client import WorkerError
+from swiftllm.controller.worker_group import WorkerGroup
+from swiftllm.protocol import codec
+
+Answer = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+class FakeRank:
+    """Answers each request with answer(op, fields); an answer holding "error" becomes an error reply,
+    and None is no answer at all (a rank that hangs)."""
+
+    def __init__(self, context: zmq.Context, answer: Answer) -> None:
+        self.socket = context.socket(zmq.ROUTER)
+        self.address = f"inproc://rank-{id(self)}"
+        self.socket.bind(self.address)
+        self.answer = answer
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                *envelope, payload = self.socket.recv_multipart()
+            except zmq.ZMQError:
+                return  # the context was terminated
+            request = codec.decode_request(payload)
+            fields = self.answer(request.op, request.fields)
+            if fields is None:
+                continue
+            if "error" in fields:
+                reply = codec.encode_error(request.id, fields["error"], "fake failure")
+            else:
+                reply = codec.encode_reply(request.id, **fields)
+            self.socket.send_multipart([*envelope, reply])
+
+
+def hello_fields(rank: int, world_size: int, dtype: str = "float32") -> dict[str, Any]:
+    return {
+        "epoch": 5 + rank,
+        "protocol_version": codec.PROTOCOL_VERSION,
+        "model_config": {"num_heads": 8},
+        "rank": rank,
+        "world_size": world_size,
+        "pipeline_size": 1,
+        "dtype": dtype,
+        "device": "cpu",
+    }
+
+
+def rank_answer(rank: int, world_size: int, num_blocks: int, **overrides: Any) -> Answer:
+    def answer(op: str, fields: dict[str, Any]) -> dict[str, Any]:
+        if op == "hello":
+            return {**hello_fields(rank, world_size), **overrides.get("hello", {})}
+        if op == "profile":
+            return {"num_blocks": num_blocks, "block_bytes": 1024}
+        return overrides.get(op, {})
+
+    return answer
+
+
+@pytest.fixture
+def context() -> Iterator[zmq.Context]:
+    context = zmq.Context.instance()
+    yield context
+
+
+def group_of(
+    context: zmq.Context, answers: list[Answer], **options: Any
+) -> tuple[WorkerGroup, list[FakeRank]]:
+    ranks = [FakeRank(context, answer) for answer in answers]
+    group = WorkerGroup([rank.address for rank in ranks], **options)
+    for client in group.clients:  # inproc needs the ranks' context
+        client.socket.close()
+        client.socket = context.socket(zmq.DEALER)
+        client.socket.connect(client.address)
+    return group, ranks
+
+
+def test_the_cache_is_the_smallest_ranks_and_each_rank_keeps_its_epoch(
+    context: zmq.Context,
+) -> None:
+    group, _ = group_of(context, [rank_answer(0, 2, 300), rank_answer(1, 2, 200)])
+    group.hello()
+    assert [client.epoch for client in group.clients] == [5, 6]
+    assert group.profile(16).num_blocks == 200
+
+
+def test_a_rank_out_of_place_is_refused(context: zmq.Context) -> None:
+    group, _ = group_of(context, [rank_answer(1, 2, 300), rank_answer(0, 2, 300)])
+    with pytest.raises(WorkerError, match="is rank 1 of 2, expected rank 0 of 2"):
+        group.hello()
+
+
+def test_a_rank_of_another_dtype_is_refused(context: zmq.Context) -> None:
+    other = rank_answer(1, 2, 300, hello={"dtype": "bfloat16"})
+    group, _ = group_of(context, [rank_answer(0, 2, 300), other])
+    with pytest.raises(WorkerError, match="rank 1's dtype differs"):
+        group.hello()
+
+
+def test_an_error_is_raised_after_every_rank_answered(context: zmq.Context) -> None:
+    failing = rank_answer(0, 2, 300, init_cache={"error": "ModelError"})
+    group, _ = group_of(context, [failing, rank_answer(1, 2, 300)])
+    group.hello()
+    with pytest.raises(WorkerError, match="ModelError"):
+        group.init_cache(16, 10, 0, 64)
+    assert all(not client.in_flight for client in group.clients)  # rank 1's reply was read too
+    assert len(group.call("shutdown")) == 2  # the streams are still in step
+
+
+def test_a_dead_rank_is_reported_while_waiting(context: zmq.Context) -> None:
+    hanging = rank_answer(1, 2, 300, shutdown=None)
+    group, _ = group_of(
+        context, [rank_answer(0, 2, 300), hanging], liveness=lambda: "rank 1 exited with code -9"
+    )
+    group.hello()
+    with pytest.raises(WorkerError, match="rank 1 exited with code -9"):
+        group.call("shutdown")

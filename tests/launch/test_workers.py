@@ -1,0 +1,298 @@
+"""Tensor-parallel worker groups end to end on CPU (gloo): the same greedy tokens and logprobs as one worker,
+KV heads replicated when fewer than ranks, impossible splits refused with the numbers, a dead rank ending
+the server with every child gone, and workers started by hand on two "hosts" attached with --worker-addrs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import rel_err, save_tiny_model
+from test_launch import child_pids, wait_for_url
+
+from swiftllm.launch.workers import free_port
+from swiftllm.llm import LLM
+from swiftllm.models.gguf_import import ensure_default_model
+from swiftllm.sampling_params import SamplingParams
+
+PROMPTS = ["The capital of France is", "def fibonacci(n):", "Once upon a time"]
+LAUNCH = [sys.executable, "-m", "swiftllm.launch.cli", "launch", "--port", "0"]
+CPU_FLAGS = ["--device", "cpu", "--kv-cache-memory-gb", "0.05", "--max-model-len", "256"]
+
+
+@pytest.fixture(scope="module")
+def smollm() -> str:
+    return ensure_default_model()
+
+
+@pytest.fixture(scope="module")
+def tiny_8_heads(tmp_path_factory: pytest.TempPathFactory, smollm: str) -> Path:
+    """A random model of 8 heads and 2 KV heads, with SmolLM2's tokenizer (so its vocabulary), for REST."""
+    path = tmp_path_factory.mktemp("tiny8")
+    save_tiny_model(
+        path,
+        vocab_size=49152,
+        num_attention_heads=8,
+        num_key_value_heads=2,
+        max_position_embeddings=8192,
+    )
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(Path(smollm) / name, path / name)
+    return path
+
+
+def greedy(llm: LLM, prompts: list) -> list:
+    params = SamplingParams(max_tokens=12, temperature=0, ignore_eos=True, logprobs=5)
+    return llm.generate(prompts, params)
+
+
+def assert_same_outputs(outputs: list, reference: list) -> None:
+    """Identical greedy tokens; chosen and top-5 logprobs within 1e-4 relative (float32)."""
+    assert [output.token_ids for output in outputs] == [ref.token_ids for ref in reference]
+    for output, ref in zip(outputs, reference, strict=True):
+        values = [
+            value for chosen, top in output.logprobs for value in [chosen, *dict(top).values()]
+        ]
+        ref_values = [
+            value for chosen, top in ref.logprobs for value in [chosen, *dict(top).values()]
+        ]
+        assert rel_err(torch.tensor(values), torch.tensor(ref_values)) < 1e-4
+
+
+@pytest.mark.slow
+def test_tp2_and_tp4_match_one_worker_with_kv_heads_split_and_replicated(
+    tiny_8_heads: Path,
+) -> None:
+    prompts = [[1, 2, 3, 4, 5], list(range(100, 140)), [7, 7, 7]]
+    reference = greedy(LLM(str(tiny_8_heads), max_model_len=256), prompts)
+    for size in (2, 4):  # 2 KV heads: one per rank, then each replicated on two ranks
+        llm = LLM(str(tiny_8_heads), tensor_parallel_size=size, max_model_len=256)
+        try:
+            assert_same_outputs(greedy(llm, prompts), reference)
+        finally:
+            llm.close()
+        assert all(process.poll() is not None for process in llm.workers.processes)
+
+
+def test_a_split_that_does_not_divide_is_refused_with_the_numbers(tiny_8_heads: Path) -> None:
+    done = subprocess.run(
+        [*LAUNCH, "--model", str(tiny_8_heads), "--workers", "3", *CPU_FLAGS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "does not split over 3" in done.stderr
+    assert "8 attention heads" in done.stderr
+    assert "2 KV heads" in done.stderr
+
+
+def test_a_worker_refuses_a_bad_split_before_the_rendezvous(tiny_8_heads: Path) -> None:
+    # no peer listens at the rendezvous: the refusal must come first, not a hang
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swiftllm.launch.worker_cmd",
+            "--model",
+            str(tiny_8_heads),
+            "--rank",
+            "0",
+            "--world-size",
+            "3",
+            "--dist-init",
+            f"tcp://127.0.0.1:{free_port()}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "8 attention heads" in done.stderr
+
+
+def start_launch(*flags: str) -> tuple[subprocess.Popen, str]:
+    env = {key: value for key, value in os.environ.items() if key != "SWIFTLLM_API_KEY"}
+    proc = subprocess.Popen(
+        [*LAUNCH, *flags],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        return proc, wait_for_url(proc)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+
+
+def stop(proc: subprocess.Popen) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def completions(url: str, prompts: list[str]) -> list:
+    import openai
+
+    client = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0)
+    model = client.models.list().data[0].id
+    choices = []
+    for prompt in prompts:
+        response = client.completions.create(
+            model=model, prompt=prompt, max_tokens=12, temperature=0, logprobs=5
+        )
+        choices.append(response.choices[0])
+    return choices
+
+
+@pytest.fixture(scope="module")
+def smollm_reference(smollm: str) -> list:
+    params = SamplingParams(max_tokens=12, temperature=0, logprobs=0)
+    return LLM(smollm, max_model_len=256).generate(PROMPTS, params)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "split,num_workers",
+    [(["--workers", "3"], 3), (["--workers", "2", "--pp", "2"], 2)],
+    ids=["tp3", "pp2"],
+)
+def test_smollm2_split_over_rest_matches_one_worker(
+    smollm: str, smollm_reference: list, split: list[str], num_workers: int
+) -> None:
+    proc, url = start_launch("--model", smollm, *split, *CPU_FLAGS)
+    try:
+        workers = child_pids(proc.pid)
+        assert len(workers) == num_workers
+        choices = completions(url, PROMPTS)
+    finally:
+        assert stop(proc) == 0
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+    assert [choice.text for choice in choices] == [ref.text for ref in smollm_reference]
+    served = [value for choice in choices for value in choice.logprobs.token_logprobs]
+    expected = [chosen for ref in smollm_reference for chosen, _ in ref.logprobs]
+    assert len(served) == len(expected)
+    assert rel_err(torch.tensor(served), torch.tensor(expected)) < 1e-4
+
+
+@pytest.mark.slow
+def test_tp3_by_pp2_on_a_tiny_model_matches_one_worker(tmp_path: Path) -> None:
+    # 2 layers, 6 heads, 3 KV heads: six ranks, two stages of three
+    save_tiny_model(
+        tmp_path, hidden_size=96, num_attention_heads=6, num_key_value_heads=3, vocab_size=132
+    )
+    prompts = [[1, 2, 3, 4, 5], list(range(10, 40)), [7, 7, 7]]
+    reference = greedy(LLM(str(tmp_path)), prompts)
+    llm = LLM(str(tmp_path), tensor_parallel_size=3, pipeline_parallel_size=2)
+    try:
+        assert_same_outputs(greedy(llm, prompts), reference)
+    finally:
+        llm.close()
+
+
+def test_more_stages_than_layers_are_refused_with_the_numbers(tiny_8_heads: Path) -> None:
+    done = subprocess.run(
+        [*LAUNCH, "--model", str(tiny_8_heads), "--workers", "4", "--pp", "4", *CPU_FLAGS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "4 pipeline stages need at least as many layers; the model has 2" in done.stderr
+
+
+@pytest.mark.slow
+def test_killing_one_rank_fails_its_requests_and_stops_everything(tiny_8_heads: Path) -> None:
+    import openai
+
+    proc, url = start_launch(
+        "--model", str(tiny_8_heads), "--workers", "2", *CPU_FLAGS[:4], "--max-model-len", "8192"
+    )
+    workers = child_pids(proc.pid)
+    assert len(workers) == 2
+    client = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0, timeout=60)
+    finish_reasons = []
+    try:
+        stream = client.completions.create(
+            model=client.models.list().data[0].id,
+            prompt="Hello",
+            max_tokens=8000,
+            stream=True,
+            extra_body={"ignore_eos": True},
+        )
+        with pytest.raises(openai.APIError):
+            for chunk in stream:
+                finish_reasons.append(chunk.choices[0].finish_reason)
+                if len(finish_reasons) == 3:
+                    os.kill(workers[1], signal.SIGKILL)
+        assert proc.wait(30) != 0
+    finally:
+        stop(proc)
+    assert "length" not in finish_reasons
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+@pytest.mark.slow
+def test_two_hosts_on_loopback_serve_the_same_text(tiny_8_heads: Path) -> None:
+    reference = LLM(str(tiny_8_heads), max_model_len=256).generate(
+        PROMPTS, SamplingParams(max_tokens=12, temperature=0)
+    )
+    dist_init = f"tcp://127.0.0.1:{free_port()}"
+    addresses = [f"tcp://127.0.0.1:{free_port()}" for _ in range(2)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "swiftllm.launch.cli",
+                "worker",
+                "--model",
+                str(tiny_8_heads),
+                "--device",
+                "cpu",
+                "--rank",
+                str(rank),
+                "--world-size",
+                "2",
+                "--dist-init",
+                dist_init,
+                "--bind",
+                addresses[rank],
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        for rank in range(2)
+    ]
+    try:
+        proc, url = start_launch(
+            "--model", str(tiny_8_heads), "--worker-addrs", ",".join(addresses), *CPU_FLAGS
+        )
+        try:
+            assert child_pids(proc.pid) == []  # attached, not spawned
+            choices = completions(url, PROMPTS)
+        finally:
+            assert stop(proc) == 0
+        assert [choice.text for choice in choices] == [ref.text for ref in reference]
+        assert all(
+            worker.poll() is None for worker in workers
+        )  # left serving for the next controller
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
