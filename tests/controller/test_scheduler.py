@@ -260,6 +260,7 @@ def run_workload(
         max_num_seqs=16,
         max_num_batched_tokens=48,
         enable_prefix_caching=prefix_caching,
+        pipeline_stages=1,
     )
     engine = Engine(InProcessWorker(worker), CFG, None, config)
     seqs = []
@@ -332,7 +333,7 @@ def test_a_burst_sharing_a_prompt_hits_from_the_second_step_and_at_most_all_but_
     prompts = [system + [rng.randrange(1, 100) for _ in range(3)] for _ in range(6)]
     prompts += [system[:32], system[:32]]  # a whole prompt cached: its last block is computed again
     worker = CacheReadingWorker(64, 8, 256)
-    config = SchedulerConfig(256, 64, 8, 16, 16, 43, enable_prefix_caching=True)
+    config = SchedulerConfig(256, 64, 8, 16, 16, 43, enable_prefix_caching=True, pipeline_stages=1)
     engine = Engine(InProcessWorker(worker), CFG, None, config)
     seqs = [engine.add_request(prompt, SamplingParams(max_tokens=4)) for prompt in prompts]
     while engine.has_work:

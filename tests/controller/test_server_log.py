@@ -51,6 +51,8 @@ def test_startup_summary_names_what_a_user_checks() -> None:
         block_size=16,
         max_num_seqs=4,
         max_num_batched_tokens=64,
+        enable_prefix_caching=True,
+        pipeline_stages=1,
     )
     served = ServedModel("smol", "/models/smol", "bfloat16", ["cuda:0"], cache)
     summary = startup_summary(served, "http://127.0.0.1:8000")

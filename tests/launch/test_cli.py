@@ -72,4 +72,4 @@ def test_version_and_help_show_defaults() -> None:
     assert usage.returncode == 0
     text = " ".join(usage.stdout.split())  # argparse wraps lines
     assert "--gpu-memory-utilization" in text and "(default: 0.9)" in text
-    assert "--served-model-name" in text and "--threads" in text and "(default: 256)" in text
+    assert "--served-model-name" in text and "--threads" in text and "(default: 512)" in text
