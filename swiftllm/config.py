@@ -74,6 +74,10 @@ class EngineConfig:
         None, "require 'Authorization: Bearer KEY' on /v1/ (default: $SWIFTLLM_API_KEY)"
     )
     health_timeout: float = option(60.0, "seconds without engine progress = unhealthy")
+    shutdown_timeout: float = option(
+        10.0,
+        "on SIGTERM/SIGINT, seconds running requests get to finish before they end in an error",
+    )
 
     def __post_init__(self) -> None:
         for name, choices in (
@@ -105,6 +109,7 @@ class EngineConfig:
             (_is_int_at_least(self.workers, 1), "workers must be an integer >= 1"),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
+            (self.shutdown_timeout >= 0, "shutdown_timeout must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:

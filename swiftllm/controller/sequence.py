@@ -38,7 +38,8 @@ class Sequence:
     num_cached: int = 0
     blocks: list[int] = field(default_factory=list)  # GPU blocks, or CPU blocks while swapped
     status: Status = Status.WAITING
-    finish_reason: str | None = None  # "stop" | "length" | "abort"
+    finish_reason: str | None = None  # "stop" | "length" | "abort" | "error"
+    error: str | None = None  # why it finished with "error": the client reads this
     text: str = ""  # detokenized output so far
     logprobs: list[TokenLogprobs] = field(default_factory=list)
     detokenizer: Detokenizer | None = None

@@ -13,7 +13,7 @@ _FIELDS = {config_field.name: config_field for config_field in dataclasses.field
 _TYPES = typing.get_type_hints(EngineConfig)
 
 # what only the server takes (`swiftctl launch` takes these and ENGINE_OPTIONS)
-SERVER_OPTIONS = ("workers", "host", "port", "api_key", "health_timeout")
+SERVER_OPTIONS = ("workers", "host", "port", "api_key", "health_timeout", "shutdown_timeout")
 # every other field: what an in-process LLM and a served engine share (`swiftctl generate` takes these)
 ENGINE_OPTIONS = tuple(name for name in _FIELDS if name not in SERVER_OPTIONS)
 # what a worker process is started with (`swiftctl worker`); the launcher passes them on

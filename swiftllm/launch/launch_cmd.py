@@ -1,7 +1,13 @@
 """`swiftctl launch`: start the worker process, size and allocate the KV cache, then serve the REST API here.
 
-Shutdown on SIGINT/SIGTERM is ordered: stop HTTP, stop the engine thread, ask the worker to shut down (kill
-it if it does not), remove the socket directory. A worker that dies makes the server exit non-zero.
+Shutdown on SIGINT/SIGTERM is ordered: stop accepting connections (/health turns 503, new requests get a
+503), give running requests up to `shutdown_timeout` seconds to finish, end the rest with an error (a stream
+gets a final error event and [DONE]), stop HTTP and the engine thread, ask the worker to shut down (kill it if
+it does not), remove the socket directory; exit 0.
+
+A worker that dies, or is taken over by another controller, is noticed within WATCH_INTERVAL_S: /health turns
+503, every open request ends with an error naming the cause, and the launcher exits 1 with one line on
+stderr (docs/worker_faults.md). The worker gets a fresh session token in its environment (protocol/auth.py).
 
 The options are EngineConfig's (swiftllm/config.py). The worker starts as `python -m swiftllm.launch.worker_cmd`
 with the WORKER_OPTIONS among them as flags: torch loads there, never in this process."""
@@ -11,6 +17,7 @@ import asyncio
 import contextlib
 import ctypes
 import functools
+import math
 import os
 import shutil
 import signal
@@ -38,6 +45,11 @@ from swiftllm.launch.args import (
 )
 from swiftllm.model_config import ModelConfig
 from swiftllm.models.resolve import resolve_model
+from swiftllm.protocol.auth import TOKEN_ENV, new_token
+
+WATCH_INTERVAL_S = 0.1  # how often serve() checks the worker process and the engine thread
+# after open requests were failed, how long their handlers get to send the error before HTTP stops
+FAIL_GRACE_S = 1.0
 
 
 class ServeOutcome(NamedTuple):
@@ -52,8 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(api_key=os.environ.get("SWIFTLLM_API_KEY"))
 
 
-def start_worker(config: EngineConfig, address: str) -> subprocess.Popen:
-    """`python -m swiftllm.launch.worker_cmd` with the worker's options from `config`, bound to `address`."""
+def start_worker(config: EngineConfig, address: str, token: str) -> subprocess.Popen:
+    """`python -m swiftllm.launch.worker_cmd` with the worker's options from `config`, bound to `address`;
+    the session token goes in its environment, never on its command line (readable in /proc)."""
     command = [
         sys.executable,
         "-m",
@@ -69,11 +82,17 @@ def start_worker(config: EngineConfig, address: str) -> subprocess.Popen:
     if sys.platform == "linux":
         die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGTERM)
     return subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent
+        command,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+        env={**os.environ, TOKEN_ENV: token},
     )
 
 
-def connect(worker: subprocess.Popen, socket_path: str, timeout_s: float = 900.0) -> WorkerClient:
+def connect(
+    worker: subprocess.Popen, socket_path: str, token: str, timeout_s: float = 900.0
+) -> WorkerClient:
     """Wait until the worker has loaded its model and bound its socket, then open our session."""
     deadline = time.monotonic() + timeout_s
     while not os.path.exists(socket_path):
@@ -83,7 +102,7 @@ def connect(worker: subprocess.Popen, socket_path: str, timeout_s: float = 900.0
             raise RuntimeError(f"the worker did not start within {timeout_s:g} s")
         time.sleep(0.1)
     client = WorkerClient(f"ipc://{socket_path}")
-    client.hello()
+    client.hello(token)
     return client
 
 
@@ -104,12 +123,34 @@ def allocate_cache(
 
 
 def worker_problem(worker: subprocess.Popen, async_engine: AsyncEngine) -> str | None:
-    """Why serving must stop, or None: a worker that exited, or an engine thread that failed."""
+    """Why serving must stop, or None: a worker that exited, or an engine thread that failed (a worker
+    taken over by another controller shows here: its steps get StaleEpoch)."""
     if worker.poll() is not None:
         return f"worker exited with code {worker.returncode}"
     if async_engine.error:
         return async_engine.health()
     return None
+
+
+async def watch(
+    stop: asyncio.Event, worker: subprocess.Popen, async_engine: AsyncEngine, timeout_s: float
+) -> str | None:
+    """Wait until `stop` is set or `timeout_s` passed (then None), or a worker problem (then why)."""
+    deadline = time.monotonic() + timeout_s
+    while not stop.is_set() and time.monotonic() < deadline:
+        problem = worker_problem(worker, async_engine)
+        if problem:
+            return problem
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), WATCH_INTERVAL_S)
+    return None
+
+
+async def requests_ended(async_engine: AsyncEngine, timeout_s: float) -> None:
+    """Wait until every open request has ended (its handler returned), or timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while async_engine.open and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
 
 async def serve(config: EngineConfig, engine: Engine, worker: subprocess.Popen) -> ServeOutcome:
@@ -129,32 +170,48 @@ async def serve(config: EngineConfig, engine: Engine, worker: subprocess.Popen) 
     runner = web.AppRunner(
         rest.app, handler_cancellation=True, access_log=None, shutdown_timeout=2.0
     )
-    exit_code = 0
+    problem = None
     try:
         await runner.setup()
-        await web.TCPSite(runner, config.host, config.port).start()
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
         port = runner.addresses[0][1]
         print(f"SwiftLLM serving {model_name} on http://{config.host}:{port}", flush=True)
-        while not stop.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.5)
-            problem = worker_problem(worker, async_engine)
-            if problem:
-                rest.failure = problem
-                print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
-                exit_code = 1
-                break
+        problem = await watch(stop, worker, async_engine, math.inf)
+        if problem is None:  # a signal: drain
+            await site.stop()  # no new connections
+            async_engine.failure = "the server is shutting down"  # no new requests; /health 503
+            draining = asyncio.ensure_future(requests_ended(async_engine, config.shutdown_timeout))
+            problem = await watch(draining_done(draining), worker, async_engine, math.inf)
+            draining.cancel()
+        if problem is not None:
+            print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
+            async_engine.fail_open(problem)
+        else:
+            async_engine.fail_open("the server shut down before this request finished")
+        await requests_ended(async_engine, FAIL_GRACE_S)
     finally:
         await runner.cleanup()
-        rest.pool.shutdown(wait=False)
-    return ServeOutcome(exit_code=exit_code, engine_stopped=async_engine.stop())
+        rest.close()
+    exit_code = 0
+    if problem is not None:
+        exit_code = 1
+    # a dead worker may hold the engine thread in a receive: do not wait long for it
+    return ServeOutcome(exit_code=exit_code, engine_stopped=async_engine.stop(timeout_s=1.0))
+
+
+def draining_done(draining: asyncio.Future) -> asyncio.Event:
+    """An Event set when `draining` ends (watch() waits on an Event)."""
+    done = asyncio.Event()
+    draining.add_done_callback(lambda _: done.set())
+    return done
 
 
 def stop_worker(worker: subprocess.Popen, client: WorkerClient | None, polite: bool) -> None:
     """A shutdown request if the client is free to send one, else SIGTERM; SIGKILL if neither works."""
     stopped = False
-    if client is not None:
-        if polite and worker.poll() is None:
+    if client is not None and polite:  # else the engine thread may still use it: left to exit
+        if worker.poll() is None:
             with contextlib.suppress(RuntimeError):  # WorkerError, or a step still in flight
                 client.timeout_s = 10.0
                 client.shutdown()
@@ -185,11 +242,12 @@ def run(args: argparse.Namespace) -> int:
     socket_path = f"{runtime}/worker0.sock"
     # until the server handles signals, SIGTERM unwinds like Ctrl-C, through the cleanup below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    worker = start_worker(config, f"ipc://{socket_path}")
+    token = new_token()
+    worker = start_worker(config, f"ipc://{socket_path}", token)
     client = None
     polite = True  # the client is free to ask the worker to shut down (no engine thread uses it)
     try:
-        client = connect(worker, socket_path)
+        client = connect(worker, socket_path, token)
         scheduler_config = allocate_cache(config, client, model_config)
         engine = Engine(client, model_config, tokenizer, scheduler_config)
         outcome = uvloop.run(serve(config, engine, worker))
