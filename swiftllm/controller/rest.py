@@ -98,9 +98,9 @@ class RestServer:
         server."""
         try:
             if self.api_key and request.path.startswith("/v1/"):
-                # surrogateescape: a header that is not UTF-8 is compared as its bytes, never a 500
+                # surrogatepass: a header that is not UTF-8 still encodes (and does not match), never a 500
                 header = request.headers.get("Authorization", "")
-                authorization = header.encode(errors="surrogateescape")
+                authorization = header.encode(errors="surrogatepass")
                 if not hmac.compare_digest(authorization, f"Bearer {self.api_key}".encode()):
                     raise ApiError("Incorrect API key provided", None, 401, "invalid_api_key")
             return await handler(request)

@@ -50,6 +50,8 @@ from swiftllm.protocol.auth import TOKEN_ENV, new_token
 WATCH_INTERVAL_S = 0.1  # how often serve() checks the worker process and the engine thread
 # after open requests were failed, how long their handlers get to send the error before HTTP stops
 FAIL_GRACE_S = 1.0
+# how long /health answers 503 before the port closes after a fault, so that probes see why
+UNHEALTHY_LINGER_S = 0.5
 
 
 class ServeOutcome(NamedTuple):
@@ -187,6 +189,7 @@ async def serve(config: EngineConfig, engine: Engine, worker: subprocess.Popen) 
         if problem is not None:
             print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
             async_engine.fail_open(problem)
+            await asyncio.sleep(UNHEALTHY_LINGER_S)
         else:
             async_engine.fail_open("the server shut down before this request finished")
         await requests_ended(async_engine, FAIL_GRACE_S)

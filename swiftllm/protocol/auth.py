@@ -59,7 +59,7 @@ def token_matches(given: object, expected: str) -> bool:
     """Constant-time comparison; anything but a string is no match."""
     if not isinstance(given, str):
         return False
-    return hmac.compare_digest(given.encode(errors="surrogateescape"), expected.encode())
+    return hmac.compare_digest(given.encode(errors="surrogatepass"), expected.encode())
 
 
 def is_local_address(address: str) -> bool:

@@ -133,7 +133,8 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
     try:
         op = message.get("op")
         epoch = message.get("epoch")
-        require(op in OP_FIELDS, f"unknown op {op!r}; ops are {', '.join(OP_FIELDS)}", "UnknownOp")
+        known = isinstance(op, str) and op in OP_FIELDS  # a list or map is unhashable
+        require(known, f"unknown op {op!r:.100}; ops are {', '.join(OP_FIELDS)}", "UnknownOp")
         require(
             (is_int(epoch) and epoch >= 0) or (epoch is None and op == "hello"),
             "epoch must be an integer >= 0",
