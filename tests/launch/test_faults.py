@@ -102,7 +102,7 @@ def stream(
     """POST a streaming completion and read its events; `leave_after` events, close the connection."""
     report["requests"] += 1
     address = urlparse(url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=300)
     result = Streamed()
     try:
         connection.request(
@@ -173,30 +173,26 @@ def requests_total(counted: dict[str, float]) -> float:
 
 
 @pytest.mark.slow
-def test_hundreds_of_streams_with_disconnects_under_preemption() -> None:
-    """240 concurrent streams, one in five left after its first event, on a 12-block cache (each stream
+def test_hundreds_of_streams_with_disconnects_under_preemption(tiny_servable: str) -> None:
+    """300 concurrent streams, one in five left after its first event, on a 12-block cache (each stream
     needs 2 blocks at its end: swaps and recomputes happen). Greedy streams of one prompt must agree."""
     num_blocks = 12
     server = launch(
-        str(MODEL),
+        tiny_servable,
         "--num-gpu-blocks",
         str(num_blocks),
         "--max-model-len",
         "64",
         "--swap-space",
-        "0.004",
+        "0.0001",
     )
-    prompts = [
-        "The capital of France is a city that",
-        "Once upon a time, in a land far away,",
-        "def fibonacci(n): return n if n < 2 else",
-    ]
+    prompts = [list(range(1, 13)), list(range(40, 54)), [7] * 11]
     try:
         bodies = [
             {"prompt": prompts[index % 3], "max_tokens": 8, "temperature": 0, "ignore_eos": True}
-            for index in range(240)
+            for index in range(300)
         ]
-        with ThreadPoolExecutor(240) as pool:
+        with ThreadPoolExecutor(300) as pool:
             futures = [
                 pool.submit(stream, server.url, body, 1 if index % 5 == 4 else None)
                 for index, body in enumerate(bodies)
@@ -207,13 +203,13 @@ def test_hundreds_of_streams_with_disconnects_under_preemption() -> None:
             assert result.status == 200 and not result.errors, result.events[-1:]
             if index % 5 != 4:
                 assert result.done and result.finish_reasons == ["length"]
-                texts.setdefault(body["prompt"], set()).add(result.text)
+                texts.setdefault(str(body["prompt"]), set()).add(result.text)
         assert all(len(outputs) == 1 for outputs in texts.values()), texts
         counted = settled(server.url, num_blocks)
         assert counted["swiftllm_gpu_blocks_free"] == num_blocks
         assert counted["swiftllm_preemptions_total"] > 0
         assert requests_total(counted) == len(bodies)
-        assert counted['swiftllm_requests_total{finish_reason="length"}'] == 192
+        assert counted['swiftllm_requests_total{finish_reason="length"}'] >= 240
     finally:
         server.proc.send_signal(signal.SIGTERM)
         assert server.wait(60) == 0
