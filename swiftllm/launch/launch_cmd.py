@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import ctypes
 import functools
-import math
 import os
 import shutil
 import signal
@@ -135,11 +134,10 @@ def worker_problem(worker: subprocess.Popen, async_engine: AsyncEngine) -> str |
 
 
 async def watch(
-    stop: asyncio.Event, worker: subprocess.Popen, async_engine: AsyncEngine, timeout_s: float
+    stop: asyncio.Event, worker: subprocess.Popen, async_engine: AsyncEngine
 ) -> str | None:
-    """Wait until `stop` is set or `timeout_s` passed (then None), or a worker problem (then why)."""
-    deadline = time.monotonic() + timeout_s
-    while not stop.is_set() and time.monotonic() < deadline:
+    """Wait until `stop` is set (then None) or a worker problem shows (then why)."""
+    while not stop.is_set():
         problem = worker_problem(worker, async_engine)
         if problem:
             return problem
@@ -179,12 +177,12 @@ async def serve(config: EngineConfig, engine: Engine, worker: subprocess.Popen) 
         await site.start()
         port = runner.addresses[0][1]
         print(f"SwiftLLM serving {model_name} on http://{config.host}:{port}", flush=True)
-        problem = await watch(stop, worker, async_engine, math.inf)
+        problem = await watch(stop, worker, async_engine)
         if problem is None:  # a signal: drain
             await site.stop()  # no new connections
             async_engine.failure = "the server is shutting down"  # no new requests; /health 503
             draining = asyncio.ensure_future(requests_ended(async_engine, config.shutdown_timeout))
-            problem = await watch(draining_done(draining), worker, async_engine, math.inf)
+            problem = await watch(draining_done(draining), worker, async_engine)
             draining.cancel()
         if problem is not None:
             print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
