@@ -238,9 +238,6 @@ def parse_request(
         logprobs = read_field(body, "logprobs")
         prompts = parse_prompt(body.get("prompt"), max_len, max_chars)
         messages = []
-    temperature = read_field(body, "temperature")
-    if temperature is not None and temperature < MIN_TEMPERATURE:
-        temperature = 0.0
     params = make_params(
         max_tokens=1 if max_tokens is None else max_tokens,
         top_k=read_field(body, "top_k"),
@@ -248,7 +245,7 @@ def parse_request(
         stop_token_ids=read_field(body, "stop_token_ids"),
         logprobs=logprobs,
         seed=read_field(body, "seed"),
-        temperature=temperature,
+        temperature=read_field(body, "temperature"),  # below 1e-5: greedy (SamplingParams.resolved)
         top_p=read_field(body, "top_p"),
         ignore_eos=read_field(body, "ignore_eos"),
         presence_penalty=read_field(body, "presence_penalty"),

@@ -225,7 +225,8 @@ class ModelRunner:
     def launch(self, cmd: StepCommand) -> LaunchedStep:
         """Queue the step on the device and return at once; `collect` waits for its result.
 
-        The step must be valid (protocol.messages.validate_step: the server and InProcessWorker check it
+        The step must be valid (protocol.messages.validate_step and refuse_bad_values: the server and
+        InProcessWorker check it
         first). Its token -1s may refer to the step launched just before, not read back yet: steps older than
         that are read back first, and every one is when the step has penalties (they read the host's tokens)."""
         assert self.cache is not None and self.model is not None, "init_cache first"
