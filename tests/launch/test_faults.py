@@ -293,7 +293,8 @@ def test_a_worker_taken_over_refuses_strangers_then_ends_the_server(tiny_servabl
         report["faults"] += 1
         taken = stream(server.url, body)
         assert taken.done and "took over" in taken.errors[0]["message"], taken.events
-        assert server.wait(10) == 1
+        # no time bound here (the worker, now another's, is stopped by SIGTERM): generous for a loaded CI
+        assert server.wait(60) == 1
     assert len(server.stderr_lines) == 1 and "took over" in server.stderr_lines[0]
 
 
