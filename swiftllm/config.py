@@ -115,6 +115,15 @@ class EngineConfig:
     stats_interval: float = option(
         5.0, "seconds between the status lines logged while busy (0: none)"
     )
+    token_file: str | None = option(
+        None,
+        "with --worker-addrs: a file (mode 0600) holding the workers' session token "
+        "(default: $SWIFTLLM_WORKER_TOKEN)",
+    )
+    shutdown_timeout: float = option(
+        10.0,
+        "on SIGTERM/SIGINT, seconds running requests get to finish before they end in an error",
+    )
 
     def __post_init__(self) -> None:
         for name, choices in (
@@ -176,6 +185,7 @@ class EngineConfig:
                 "gpu_memory_utilization must be in (0, 1]",
             ),
             (self.stats_interval >= 0, "stats_interval must be >= 0"),
+            (self.shutdown_timeout >= 0, "shutdown_timeout must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:

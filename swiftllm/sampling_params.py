@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass, replace
 
+# a temperature below this (and above 0) means greedy, vLLM's rule: logits / 1e-40 overflow float32
+MIN_TEMPERATURE = 1e-5
+
 
 @dataclass(frozen=True)
 class SamplingParams:
@@ -11,7 +14,9 @@ class SamplingParams:
     neutral value"; `resolved` fills them in when the request is admitted."""
 
     max_tokens: int = 16
-    temperature: float | None = None  # None: model default, else 1.0; 0 = greedy
+    temperature: float | None = (
+        None  # None: model default, else 1.0; 0 (or < MIN_TEMPERATURE) = greedy
+    )
     top_p: float | None = None  # None: model default, else 1.0 (off)
     top_k: int | None = None  # None: model default, else 0 (off)
     seed: int | None = None  # None: a random seed, fixed at admission
@@ -68,6 +73,8 @@ class SamplingParams:
         temperature = self.temperature
         if temperature is None:
             temperature = defaults.get("temperature", 1.0)
+        if temperature < MIN_TEMPERATURE:
+            temperature = 0.0
         top_p = self.top_p
         if top_p is None:
             top_p = defaults.get("top_p", 1.0)

@@ -23,13 +23,19 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.sequence import Sequence, TokenLogprobs
+from swiftllm.controller.worker_client import WorkerError
 from swiftllm.sampling_params import SamplingParams
 
 log = logging.getLogger("swiftllm.controller")
 
 
 class EngineError(RuntimeError):
-    """The engine loop died (its worker failed): requests cannot be served."""
+    """The engine cannot serve: its loop died, its worker is gone, or the server is shutting down."""
+
+
+class RequestFailed(RuntimeError):
+    """One request failed (its values were refused by the worker, or postprocessing it raised); the
+    engine serves on."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class Request:
     sent_tokens: int = 0  # output tokens already delivered
     # characters held back while unfinished: a stop string may still complete and cut them off
     hold_back_chars: int = 0
+    counted: bool = False  # its end is in `finished` (engine thread only): each request counts once
 
 
 class Delivery(NamedTuple):
@@ -98,6 +105,11 @@ class AsyncEngine:
         self.wake = threading.Event()
         self.active: dict[int, Request] = {}  # seq id -> request (engine thread only)
         self.error: BaseException | None = None
+        # why new requests are refused and /health is 503 (set on the event loop: a dead worker, a takeover,
+        # a shutdown), or None
+        self.failure: str | None = None
+        # submitted and not yet ended by their handler (event loop only): what fail_open ends
+        self.open: set[Request] = set()
         self.stopping = False
         # refreshed every loop turn: a stuck step lets it go stale
         self.heartbeat = time.monotonic()
@@ -125,15 +137,27 @@ class AsyncEngine:
         self, prompt_ids: list[int], params: SamplingParams, queue: asyncio.Queue, index: int
     ) -> Request:
         """Event loop side: queue a request; its Outputs will arrive on `queue`."""
-        if self.error is not None or self.stopping:
-            raise EngineError(f"the engine is not running: {self.error or 'shutting down'}")
+        if self.error is not None or self.stopping or self.failure is not None:
+            why = self.failure or self.error or "shutting down"
+            raise EngineError(f"the engine is not running: {why}")
         hold_back_chars = max(map(len, params.stop), default=1) - 1
-        return self.post(Request(prompt_ids, params, queue, index, hold_back_chars=hold_back_chars))
+        request = Request(prompt_ids, params, queue, index, hold_back_chars=hold_back_chars)
+        self.open.add(request)
+        return self.post(request)
 
     def abort(self, request: Request) -> None:
-        """Event loop side: free a request's blocks; a no-op once it finished."""
+        """Event loop side: free a request's blocks; a no-op once it finished. Every handler calls this
+        for each of its requests when it ends, however it ends."""
+        self.open.discard(request)
         request.aborted = True
         self.post(request)
+
+    def fail_open(self, why: str) -> None:
+        """Event loop side: refuse new requests and end every open one with an EngineError saying why
+        (the engine thread may be stuck on a dead worker: this does not wait for it)."""
+        self.failure = why
+        for request in list(self.open):
+            request.queue.put_nowait(EngineError(why))
 
     def post(self, request: Request) -> Request:
         """Hand a request to the engine thread, which reads the inbox between steps."""
@@ -144,6 +168,8 @@ class AsyncEngine:
 
     def health(self) -> str | None:
         """None if healthy, else why not."""
+        if self.failure is not None:
+            return self.failure
         if self.error is not None or not self.thread.is_alive():
             return f"engine loop died: {self.error!r}"
         stalled_s = time.monotonic() - self.heartbeat
@@ -165,7 +191,10 @@ class AsyncEngine:
                         seqs = self.engine.step()
                     self.publish(seqs)
         except BaseException as error:  # a worker failure: fail every request rather than hang it
-            log.exception("engine loop died")
+            if isinstance(error, WorkerError):  # whoever serves reports it (health(), one line)
+                log.info("engine loop died: %s", error)
+            else:
+                log.exception("engine loop died")
             self.error = error
             with self.lock:
                 unanswered = [*self.active.values(), *self.inbox]
@@ -187,7 +216,7 @@ class AsyncEngine:
                 seq = request.seq
                 if seq is not None and self.active.pop(seq.seq_id, None) is not None:
                     self.engine.abort(seq)
-                    self.finished[seq.finish_reason or "abort"] += 1
+                self.count_end(request, "abort")  # no-op for one counted when it finished
                 continue
             try:
                 request.seq = self.engine.add_request(request.prompt_ids, request.params)
@@ -195,6 +224,7 @@ class AsyncEngine:
                 ValueError
             ) as error:  # the REST layer checks first; this is the engine's last word
                 refusals.append(Delivery(request.queue, error))
+                self.count_end(request, "rejected")
                 continue
             self.active[request.seq.seq_id] = request
             self.tokens["prompt"] += len(request.prompt_ids)
@@ -207,6 +237,11 @@ class AsyncEngine:
             request = self.active.get(seq.seq_id)
             if request is None:
                 continue  # aborted meanwhile
+            if seq.finish_reason == "error":
+                del self.active[seq.seq_id]
+                self.count_end(request, "error")
+                deliveries.append(Delivery(request.queue, RequestFailed(seq.error)))
+                continue
             if seq.finished:
                 text_end = len(seq.text)
             else:
@@ -226,8 +261,14 @@ class AsyncEngine:
             request.sent_tokens = seq.num_outputs
             if seq.finished:
                 del self.active[seq.seq_id]
-                self.finished[seq.finish_reason or "abort"] += 1
+                self.count_end(request, seq.finish_reason or "abort")
         self.deliver(deliveries)
+
+    def count_end(self, request: Request, reason: str) -> None:
+        """Count a request's end under `reason`, once: swiftllm_requests_total{finish_reason}."""
+        if not request.counted:
+            request.counted = True
+            self.finished[reason] += 1
 
     def deliver(self, deliveries: list[Delivery]) -> None:
         """Hand items to the event loop: one wake-up of the loop per step, however many requests."""
@@ -238,7 +279,9 @@ class AsyncEngine:
         """Prometheus collector: state read at scrape time (plain reads of counts: no lock)."""
         scheduler = self.engine.scheduler
         requests = CounterMetricFamily(
-            "swiftllm_requests", "Finished requests", labels=["finish_reason"]
+            "swiftllm_requests",
+            "Requests ended, each once: stop, length, abort, error (failed alone), rejected",
+            labels=["finish_reason"],
         )
         for reason, count in list(self.finished.items()):
             requests.add_metric([reason], count)

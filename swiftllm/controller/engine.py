@@ -13,6 +13,7 @@ sampled tokens fill their placeholders, stop conditions end the sequence (FINISH
 text is detokenized."""
 
 import itertools
+import logging
 import random
 import time
 from collections import deque
@@ -24,6 +25,8 @@ from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
 from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.step import StepCommand, StepResult
 from swiftllm.sampling_params import SamplingParams
+
+log = logging.getLogger("swiftllm.engine")
 
 
 class Worker(Protocol):
@@ -105,24 +108,45 @@ class Engine:
         return self.postprocess(oldest, result)
 
     def postprocess(self, batch: Batch, result: StepResult) -> list[Sequence]:
-        """Read a step's result into its sequences: tokens, stop conditions, logprobs, text."""
+        """Read a step's result into its sequences: tokens, stop conditions, logprobs, text.
+
+        A sequence the worker reported a problem for (result.errors), or whose postprocessing raises, is
+        failed alone (finish reason "error", `seq.error` saying why); the other sequences go on."""
         tokens = result.tokens.tolist()
         sampled = self.scheduler.fill_sampled_tokens(
             batch, result.seq_ids.tolist(), tokens, self.model_config.eos_token_ids
         )
         for row, seq in sampled:
-            if seq.params.logprobs is not None and len(result.logprobs):
-                seq.logprobs.append(self.token_logprobs(result, row, seq.params.logprobs))
-            self.detokenize(seq, tokens[row])
+            problem = result.errors.get(seq.seq_id)
+            if problem is not None:
+                self.fail(seq, f"the worker refused this request: {problem}")
+                continue
+            try:
+                if seq.params.logprobs is not None and len(result.logprobs):
+                    seq.logprobs.append(self.token_logprobs(result, row, seq.params.logprobs))
+                self.detokenize(seq, tokens[row])
+            except Exception as error:  # one sequence's bad data must not end the engine
+                log.exception("postprocessing sequence %d failed", seq.seq_id)
+                self.fail(seq, f"internal error while postprocessing: {error!r}")
         return [entry.seq for entry in sampled]
+
+    def fail(self, seq: Sequence, why: str) -> None:
+        """End one sequence with an error its client will read; its blocks are freed."""
+        seq.error = why
+        if seq.finished:  # finished by this very token: its blocks are free already
+            seq.finish_reason = "error"
+        else:
+            self.scheduler.finish(seq, "error")
 
     @staticmethod
     def token_logprobs(result: StepResult, row: int, num_top: int) -> TokenLogprobs:
-        if not result.top_ids.size or num_top == 0:  # no top candidates (the step may have none)
-            return TokenLogprobs(float(result.logprobs[row]), [])
-        top_ids = result.top_ids[row, :num_top].tolist()
-        top_logprobs = result.top_logprobs[row, :num_top].tolist()
-        return TokenLogprobs(float(result.logprobs[row]), list(zip(top_ids, top_logprobs)))
+        """The chosen token's logprob and the top `num_top` (none when no row of the step asked for any)."""
+        top: list[tuple[int, float]] = []
+        if num_top > 0 and result.top_ids.size:
+            top_ids = result.top_ids[row, :num_top].tolist()
+            top_logprobs = result.top_logprobs[row, :num_top].tolist()
+            top = list(zip(top_ids, top_logprobs))
+        return TokenLogprobs(float(result.logprobs[row]), top)
 
     def detokenize(self, seq: Sequence, token: int) -> None:
         """Append the token's text; a stop string in the new text ends the sequence there."""

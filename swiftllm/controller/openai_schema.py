@@ -12,10 +12,13 @@ Choices where OpenAI leaves them to the server:
 
 import dataclasses
 import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from swiftllm.controller.sequence import TokenLogprobs
 from swiftllm.controller.tokenizer import Tokenizer
@@ -23,45 +26,17 @@ from swiftllm.sampling_params import SamplingParams
 
 CHAT_DEFAULT_MAX_TOKENS = 4096
 COMPLETION_DEFAULT_MAX_TOKENS = 16
-# unsupported fields (OpenAI's, then vLLM's): the values that mean "off" (null always does)
-NEUTRAL: dict[str, tuple[Any, ...]] = {
-    "suffix": ("",),
-    "logit_bias": ({},),
-    "tools": ([],),
-    "functions": ([],),
-    "tool_choice": ("none", "auto"),  # with no tools, "auto" calls none
-    "function_call": ("none", "auto"),
-    "parallel_tool_calls": (True, False),
-    "response_format": ({"type": "text"},),
-    "modalities": (["text"],),
-    "audio": (),
-    "prediction": (),
-    "web_search_options": (),
-    "min_tokens": (0,),
-    "use_beam_search": (False,),
-    "length_penalty": (1, 1.0),
-    "prompt_logprobs": (),
-    "allowed_token_ids": (),
-    "bad_words": ([],),
-    "guided_json": (),
-    "guided_regex": (),
-    "guided_choice": (),
-    "guided_grammar": (),
-    "guided_decoding_backend": (),
-    "structured_outputs": (),
-    "truncate_prompt_tokens": (),
-    "skip_special_tokens": (True,),
-    "spaces_between_special_tokens": (True,),
-    "add_generation_prompt": (True,),
-    "continue_final_message": (False,),
-    "chat_template": (),
-    "chat_template_kwargs": ({},),
-}
-# chat has no echo (vLLM's chat echo repeats the last message: not implemented)
-NEUTRAL_IN_CHAT = {"echo": (False,)}
+MIN_TEMPERATURE = (
+    1e-5  # a temperature below this is greedy (vLLM's rule): softmax(logits / 1e-40) is inf
+)
+MAX_STOP = 16  # stop strings (each one is searched for in every step's new text)
+MAX_STOP_TOKEN_IDS = 1024
+MAX_PROMPTS = 256  # prompts in one completions request (each one is a sequence)
+NUMBER = (int, float)
+INT = (int,)
+ANY = (object,)  # any JSON value (a neutral-only field with no neutral value: only null passes)
 # the roles a chat message may have (no tool calls: "tool" messages only as a template renders them)
 ROLES = ("system", "developer", "user", "assistant", "tool")
-NUMBER = (int, float)
 MAX_CHOICES = 64  # n at most: each choice is a sequence of its own
 
 
@@ -81,22 +56,156 @@ class ApiError(Exception):
         }
 
 
-def read_field(
-    body: dict[str, Any],
-    name: str,
-    kinds: tuple[type, ...],
-    what: str,
-    default: Any = None,
-    valid: Callable[[Any], bool] = lambda value: True,
-) -> Any:
-    """body[name] checked against kinds (bool is not a number here), then `valid`; null means
-    absent."""
-    value = body.get(name)
+def float32(value: float) -> float:
+    """The value as the worker computes with it (float32): 1e-300 is 0 there, 1e39 is inf."""
+    try:
+        as_float = float(value)
+    except OverflowError:  # an integer beyond any float
+        return math.inf
+    with np.errstate(over="ignore"):
+        return float(np.float32(as_float))
+
+
+def finite_in(low: float, high: float) -> Callable[[Any], bool]:
+    """A number in [low, high], also after rounding to float32 (NaN and inf never are)."""
+
+    def valid(value: float) -> bool:
+        in_float32 = float32(value)
+        return math.isfinite(in_float32) and low <= in_float32 <= high and low <= value <= high
+
+    return valid
+
+
+def int_in(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda value: low <= value <= high
+
+
+def list_of(kind: type, max_len: int, valid: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda items: (
+        len(items) <= max_len and all(type(item) is kind and valid(item) for item in items)
+    )
+
+
+def is_text(value: object) -> bool:
+    """A string the tokenizer can take: UTF-8-encodable (a lone surrogate such as "\ud800" is not)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_stop(value: object) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    return list_of(str, MAX_STOP, bool)(value)
+
+
+def always(value: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one request field is read: its JSON types (bool is never a number), what a valid value is (the
+    400's wording and the check), and its value when absent or null. `neutral`: for a field we accept
+    but do not implement, the only values allowed (anything else is a 400 "not supported")."""
+
+    kinds: tuple[type, ...]
+    what: str
+    valid: Callable[[Any], bool] = always
+    default: Any = None
+    neutral: tuple[Any, ...] | None = None
+
+
+# Every request field we read, in one place: adding a field is one line here (and its use in
+# parse_request). The checks are those of the domain the worker computes in: int32 and float32.
+FIELDS: dict[str, Field] = {
+    "model": Field((str,), "a string"),
+    "stream": Field((bool,), "a boolean", default=False),
+    "stream_options": Field((dict,), "an object", default={}),
+    "include_usage": Field((bool,), "a boolean", default=False),  # in stream_options
+    "max_tokens": Field(INT, "an integer in [1, 2**31)", int_in(1, 2**31 - 1)),
+    "max_completion_tokens": Field(INT, "an integer in [1, 2**31)", int_in(1, 2**31 - 1)),
+    "temperature": Field(NUMBER, "a number in [0, 100]", finite_in(0, 100)),
+    "top_p": Field(NUMBER, "a number in (0, 1], not 0 in float32", finite_in(1e-38, 1)),
+    "top_k": Field(INT, "an integer in [-1, 2**31)", int_in(-1, 2**31 - 1)),
+    "seed": Field(INT, "an integer in [-2**63, 2**64)", int_in(-(2**63), 2**64 - 1)),
+    "presence_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
+    "frequency_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
+    "ignore_eos": Field((bool,), "a boolean", default=False),
+    "stop": Field((str, list), f"a non-empty string or a list of up to {MAX_STOP}", is_stop, ()),
+    "stop_token_ids": Field(
+        (list,),
+        f"a list of up to {MAX_STOP_TOKEN_IDS} token ids",
+        list_of(int, MAX_STOP_TOKEN_IDS, int_in(0, 2**31 - 1)),
+        [],
+    ),
+    "logprobs_chat": Field((bool,), "a boolean", default=False),  # chat's "logprobs"
+    "logprobs": Field(INT, "an integer in [0, 20]", int_in(0, 20)),  # completions'
+    "top_logprobs": Field(INT, "an integer in [0, 20]", int_in(0, 20)),
+    # accepted at their neutral values only (null always is)
+    "n": Field(INT, f"an integer in [1, {MAX_CHOICES}]", int_in(1, MAX_CHOICES), 1),
+    "best_of": Field(INT, f"an integer in [1, {MAX_CHOICES}]", int_in(1, MAX_CHOICES)),
+    "echo": Field((bool,), "a boolean", default=False),  # completions only
+    # vLLM's sampling fields
+    "min_p": Field(NUMBER, "a number in [0, 1]", finite_in(0, 1), 0.0),
+    "repetition_penalty": Field(NUMBER, "a number in (0, 100]", finite_in(1e-6, 100), 1.0),
+    "include_stop_str_in_output": Field((bool,), "a boolean", default=False),
+    "suffix": Field((str,), "empty", neutral=("",)),
+    "logit_bias": Field((dict,), "empty", neutral=({},)),
+    "tools": Field((list,), "empty", neutral=([],)),
+    "functions": Field((list,), "empty", neutral=([],)),
+    "tool_choice": Field(
+        (str, dict), "none", neutral=("none", "auto")
+    ),  # no tools: "auto" calls none
+    "function_call": Field((str, dict), "none", neutral=("none", "auto")),
+    "response_format": Field((dict,), "text", neutral=({"type": "text"},)),
+    "parallel_tool_calls": Field((bool,), "a boolean", neutral=(True, False)),
+    "modalities": Field((list,), "text", neutral=(["text"],)),
+    "audio": Field(ANY, "absent", neutral=()),
+    "prediction": Field(ANY, "absent", neutral=()),
+    "web_search_options": Field(ANY, "absent", neutral=()),
+    "min_tokens": Field(INT, "0", neutral=(0,)),
+    "use_beam_search": Field((bool,), "false", neutral=(False,)),
+    "length_penalty": Field(NUMBER, "1", neutral=(1,)),
+    "prompt_logprobs": Field(ANY, "absent", neutral=()),
+    "allowed_token_ids": Field(ANY, "absent", neutral=()),
+    "bad_words": Field((list,), "empty", neutral=([],)),
+    "guided_json": Field(ANY, "absent", neutral=()),
+    "guided_regex": Field(ANY, "absent", neutral=()),
+    "guided_choice": Field(ANY, "absent", neutral=()),
+    "guided_grammar": Field(ANY, "absent", neutral=()),
+    "guided_decoding_backend": Field(ANY, "absent", neutral=()),
+    "structured_outputs": Field(ANY, "absent", neutral=()),
+    "truncate_prompt_tokens": Field(ANY, "absent", neutral=()),
+    "skip_special_tokens": Field((bool,), "true", neutral=(True,)),
+    "spaces_between_special_tokens": Field((bool,), "true", neutral=(True,)),
+    "add_generation_prompt": Field((bool,), "true", neutral=(True,)),
+    "continue_final_message": Field((bool,), "false", neutral=(False,)),
+    "chat_template": Field(ANY, "absent", neutral=()),
+    "chat_template_kwargs": Field((dict,), "empty", neutral=({},)),
+}
+
+
+def read_field(body: dict[str, Any], name: str, key: str | None = None) -> Any:
+    """body[key or name] checked as FIELDS[name] says; null means absent (the field's default)."""
+    spec = FIELDS[name]
+    key = key or name
+    value = body.get(key)
     if value is None:
-        return default
-    wrong_kind = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
-    if wrong_kind or not valid(value):
-        raise ApiError(f"{name} must be {what}", name)
+        return spec.default
+    wrong_kind = not isinstance(value, spec.kinds) or (
+        isinstance(value, bool) and bool not in spec.kinds
+    )
+    if spec.neutral is not None:
+        if wrong_kind or value not in spec.neutral:
+            raise ApiError(f"{key}={value!r} is not supported", key)
+        return value
+    if wrong_kind or not spec.valid(value):
+        raise ApiError(f"{key} must be {spec.what}", key)
     return value
 
 
@@ -143,81 +252,66 @@ class GenerateRequest:
         return dataclasses.replace(self.params, max_tokens=self.max_tokens or min(room, default))
 
 
-def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> GenerateRequest:
+def parse_request(
+    body: object, chat: bool, model_names: tuple[str, ...], max_len: int, max_chars: int
+) -> GenerateRequest:
+    """Check every field (FIELDS) and the prompt's size before any tokenizing: `max_len` tokens per
+    sequence, `max_chars` characters per prompt (a longer one cannot fit in max_len tokens)."""
     if not isinstance(body, dict):
         raise ApiError("the request body must be a JSON object")
-    unsupported = NEUTRAL
-    if chat:
-        unsupported = {**NEUTRAL, **NEUTRAL_IN_CHAT}
-    for name, neutral in unsupported.items():
-        if body.get(name) is not None and body[name] not in neutral:
-            raise ApiError(f"{name}={body[name]!r} is not supported", name)
-    model = read_field(body, "model", (str,), "a string")
+    for name, spec in FIELDS.items():
+        if spec.neutral is not None:
+            read_field(body, name)
+    model = read_field(body, "model")
     if model is not None and model not in model_names:
         raise ApiError(f"The model `{model}` does not exist", "model", 404, "model_not_found")
-    options = read_field(body, "stream_options", (dict,), "an object", {})
+    options = read_field(body, "stream_options")
     if chat:
-        max_tokens = read_field(body, "max_completion_tokens", (int,), "an integer")
+        max_tokens = read_field(body, "max_completion_tokens")
         if max_tokens is None:
-            max_tokens = read_field(body, "max_tokens", (int,), "an integer")
-        top_logprobs = read_field(body, "top_logprobs", (int,), "an integer")
-        want_logprobs = read_field(body, "logprobs", (bool,), "a boolean", False)
+            max_tokens = read_field(body, "max_tokens")
+        top_logprobs = read_field(body, "top_logprobs")
+        want_logprobs = read_field(body, "logprobs_chat", "logprobs")
         if top_logprobs is not None and not want_logprobs:
             raise ApiError("top_logprobs needs logprobs: true", "top_logprobs")
-        logprobs = (top_logprobs or 0) if want_logprobs else None
+        logprobs = None
+        if want_logprobs:
+            logprobs = top_logprobs or 0
         prompts = []
-        messages = parse_messages(body.get("messages"))
+        messages = parse_messages(body.get("messages"), max_len, max_chars)
     else:
-        max_tokens = read_field(body, "max_tokens", (int,), "an integer")
-        logprobs = read_field(body, "logprobs", (int,), "an integer")
-        prompts = parse_prompt(body.get("prompt"))
+        max_tokens = read_field(body, "max_tokens")
+        logprobs = read_field(body, "logprobs")
+        prompts = parse_prompt(body.get("prompt"), max_len, max_chars)
         messages = []
-    echo = False
-    if not chat:
-        echo = read_field(body, "echo", (bool,), "a boolean", False)
+    echo = read_field(body, "echo")
+    if chat and echo:
+        raise ApiError("echo=True is not supported in chat", "echo")
     if echo and logprobs is not None:
         raise ApiError("echo with logprobs needs the prompt's logprobs: not supported", "echo")
-    # SamplingParams checks the items
-    stop = read_field(body, "stop", (str, list), "a string or a list of strings", ())
-    stop_ids = read_field(
-        body,
-        "stop_token_ids",
-        (list,),
-        "a list of token ids",
-        [],
-        lambda ids: all(type(token) is int for token in ids),
+    params = make_params(
+        max_tokens=1 if max_tokens is None else max_tokens,
+        top_k=read_field(body, "top_k"),
+        stop=read_field(body, "stop"),
+        stop_token_ids=read_field(body, "stop_token_ids"),
+        logprobs=logprobs,
+        seed=read_field(body, "seed"),
+        temperature=read_field(body, "temperature"),  # below 1e-5: greedy (SamplingParams.resolved)
+        top_p=read_field(body, "top_p"),
+        ignore_eos=read_field(body, "ignore_eos"),
+        presence_penalty=read_field(body, "presence_penalty"),
+        frequency_penalty=read_field(body, "frequency_penalty"),
+        min_p=read_field(body, "min_p"),
+        repetition_penalty=read_field(body, "repetition_penalty"),
+        include_stop_str_in_output=read_field(body, "include_stop_str_in_output"),
     )
-    # it travels as int32
-    top_k = read_field(
-        body, "top_k", (int,), "an integer below 2**31", None, lambda top_k: top_k < 2**31
-    )
-    try:
-        params = SamplingParams(
-            max_tokens=1 if max_tokens is None else max_tokens,
-            top_k=top_k,
-            stop=stop,
-            stop_token_ids=stop_ids,
-            logprobs=logprobs,
-            seed=read_field(body, "seed", (int,), "an integer"),
-            temperature=read_field(body, "temperature", NUMBER, "a number"),
-            top_p=read_field(body, "top_p", NUMBER, "a number"),
-            ignore_eos=read_field(body, "ignore_eos", (bool,), "a boolean", False),
-            presence_penalty=read_field(body, "presence_penalty", NUMBER, "a number", 0.0),
-            frequency_penalty=read_field(body, "frequency_penalty", NUMBER, "a number", 0.0),
-            **read_vllm_sampling(body),
-        )
-    except ValueError as error:  # SamplingParams' messages begin with the field's name
-        name = str(error).split()[0]
-        if chat and name == "logprobs":
-            name = "top_logprobs"
-        raise ApiError(str(error), name) from None
     return GenerateRequest(
         prompts,
         messages,
         params,
         max_tokens,
-        read_field(body, "stream", (bool,), "a boolean", False),
-        read_field(options, "include_usage", (bool,), "a boolean", False),
+        read_field(body, "stream"),
+        read_field(options, "include_usage"),
         echo,
         read_choice_count(body),
     )
@@ -225,31 +319,24 @@ def parse_request(body: object, chat: bool, model_names: tuple[str, ...]) -> Gen
 
 def read_choice_count(body: dict[str, Any]) -> int:
     """n, the choices per prompt; best_of only as absent or equal to n (no ranking of candidates)."""
-    n = read_field(body, "n", (int,), f"an integer in [1, {MAX_CHOICES}]", 1, in_choice_range)
-    best_of = read_field(body, "best_of", (int,), "equal to n (absent or n)", n)
-    if best_of != n:
+    n = read_field(body, "n")
+    best_of = read_field(body, "best_of")
+    if best_of is not None and best_of != n:
         raise ApiError(f"best_of={best_of} is not supported: only best_of = n ({n})", "best_of")
     return n
 
 
-def in_choice_range(n: int) -> bool:
-    return 1 <= n <= MAX_CHOICES
+def make_params(**values: Any) -> SamplingParams:
+    """SamplingParams from checked values; a check of its own that FIELDS missed is still a 400."""
+    try:
+        return SamplingParams(**values)
+    except ValueError as error:  # SamplingParams' messages begin with the field's name
+        raise ApiError(str(error), str(error).split()[0]) from None
 
 
-def read_vllm_sampling(body: dict[str, Any]) -> dict[str, Any]:
-    """The sampling fields vLLM adds to OpenAI's, as SamplingParams keyword arguments (it checks the
-    ranges)."""
-    return {
-        "min_p": read_field(body, "min_p", NUMBER, "a number", 0.0),
-        "repetition_penalty": read_field(body, "repetition_penalty", NUMBER, "a number", 1.0),
-        "include_stop_str_in_output": read_field(
-            body, "include_stop_str_in_output", (bool,), "a boolean", False
-        ),
-    }
-
-
-def parse_prompt(prompt: object) -> list[str | list[int]]:
-    """A text, a list of texts, token ids, or a list of token-id lists: one choice per prompt."""
+def parse_prompt(prompt: object, max_len: int, max_chars: int) -> list[str | list[int]]:
+    """A text, a list of texts, token ids, or a list of token-id lists: one choice per prompt. Each is
+    checked for size before tokenizing: at most max_len ids, or max_chars characters."""
 
     def is_token_ids(value: object) -> bool:
         return (
@@ -257,52 +344,79 @@ def parse_prompt(prompt: object) -> list[str | list[int]]:
         )
 
     def is_one_prompt(value: object) -> bool:
-        return isinstance(value, str) or is_token_ids(value)
+        return is_text(value) or is_token_ids(value)
 
-    if is_one_prompt(prompt):
-        return [prompt]
-    if isinstance(prompt, list) and prompt and all(is_one_prompt(item) for item in prompt):
-        return prompt
-    raise ApiError(
-        "prompt must be a string, a list of strings, a list of token ids or a list of such lists",
-        "prompt",
-    )
+    prompts = [prompt]
+    if not is_one_prompt(prompt):
+        prompts = prompt
+    well_formed = isinstance(prompts, list) and 0 < len(prompts) <= MAX_PROMPTS
+    if not well_formed or not all(is_one_prompt(item) for item in prompts):
+        raise ApiError(
+            "prompt must be a UTF-8 string, a list of strings, a list of token ids or a list of "
+            f"up to {MAX_PROMPTS} such lists",
+            "prompt",
+        )
+    for item in prompts:
+        too_long = len(item) > max_len
+        if isinstance(item, str):
+            too_long = len(item) > max_chars
+        if too_long:
+            raise ApiError(
+                f"a prompt of {len(item)} characters or ids cannot fit the model's "
+                f"maximum context length of {max_len} tokens",
+                "prompt",
+                400,
+                "context_length_exceeded",
+            )
+    return prompts
 
 
-def parse_messages(messages: object) -> list[dict[str, str]]:
+def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[str, str]]:
+    """Chat messages: each a string role and content (a string, or text parts; null only for an
+    assistant message). More messages than max_len, or more characters than max_chars, cannot fit."""
     if not isinstance(messages, list) or not messages:
         raise ApiError("messages must be a non-empty list", "messages")
+    if len(messages) > max_len:
+        raise ApiError(
+            f"{len(messages)} messages cannot fit the maximum context length of {max_len} tokens",
+            "messages",
+            400,
+            "context_length_exceeded",
+        )
     parsed = []
+    num_chars = 0
     for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(message, dict):
+            raise ApiError("each message must be an object", "messages")
+        content = message.get("content")
         if isinstance(content, list):  # content parts: only text ones
             if not all(is_text_part(part) for part in content):
                 raise ApiError("only text content parts are supported", "messages")
             content = "\n".join(part["text"] for part in content)
-        well_formed = (
-            isinstance(message, dict)
-            and isinstance(message.get("role"), str)
-            and isinstance(content, (str, type(None)))
+        role = message.get("role")
+        # an assistant message may carry tool calls instead of content (OpenAI); we have no tools
+        content_optional = role == "assistant" and "content" in message
+        if content is None and content_optional:
+            content = ""
+        if not (is_text(role) and is_text(content)):
+            raise ApiError("each message needs a string role and text content (UTF-8)", "messages")
+        if role not in ROLES:
+            raise ApiError(f"role {role!r} is not one of {', '.join(ROLES)}", "messages")
+        num_chars += len(content) + len(role)
+        parsed.append({"role": role, "content": content})
+    if num_chars > max_chars:
+        raise ApiError(
+            f"messages of {num_chars} characters cannot fit the maximum context length of "
+            f"{max_len} tokens",
+            "messages",
+            400,
+            "context_length_exceeded",
         )
-        if not well_formed:
-            raise ApiError("each message needs a string role and text content", "messages")
-        check_message(message["role"], content)
-        parsed.append({"role": message["role"], "content": content})
     return parsed
 
 
-def check_message(role: str, content: str | None) -> None:
-    """A message has one of ROLES and some content (no tool calls: nothing else may stand for it)."""
-    if role not in ROLES:
-        raise ApiError(f"role {role!r} is not one of {', '.join(ROLES)}", "messages")
-    if content is None:
-        raise ApiError(f"a {role} message needs content", "messages")
-
-
 def is_text_part(part: object) -> bool:
-    return (
-        isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
-    )
+    return isinstance(part, dict) and part.get("type") == "text" and is_text(part.get("text"))
 
 
 def token_text(tokenizer: Tokenizer, token_id: int) -> str:

@@ -1,10 +1,11 @@
 """The REST server on aiohttp: OpenAI-compatible completions and chat (streaming or not), models,
 health, metrics, and vLLM's tokenize, detokenize and version.
 
-Handlers parse and tokenize (in a small thread pool: the tokenizer pool), submit to the engine
-thread and await its outputs on one asyncio queue per HTTP request (one choice per prompt).
-Whatever ends a handler early, a client disconnect included (aiohttp cancels the handler), aborts
-its requests and frees their blocks."""
+Handlers parse and check sizes, tokenize (in a thread pool; long texts in a pool of their own, so
+that they never delay short ones), submit to the engine thread and await its outputs on one asyncio
+queue per HTTP request (one choice per prompt). Whatever ends a handler early, a client disconnect
+included (aiohttp cancels the handler), aborts its requests and frees their blocks. Every accepted
+request ends explicitly: its result, or an OpenAI-style error (a stream's last event before [DONE])."""
 
 import asyncio
 import hmac
@@ -22,7 +23,13 @@ from jinja2 import TemplateError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import swiftllm
-from swiftllm.controller.async_engine import AsyncEngine, EngineError, Output, Request
+from swiftllm.controller.async_engine import (
+    AsyncEngine,
+    EngineError,
+    Output,
+    Request,
+    RequestFailed,
+)
 from swiftllm.controller.openai_schema import (
     ApiError,
     GenerateRequest,
@@ -35,11 +42,24 @@ from swiftllm.controller.openai_schema import (
 from swiftllm.controller.tokenizer import Tokenizer
 
 log = logging.getLogger("swiftllm.rest")
+# texts up to this many characters are tokenized in the short pool (a few ms each); longer ones queue
+# behind each other in the long pool
+SHORT_TEXT_CHARS = 32_768
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def status_of(error: Exception) -> int:
+    """The HTTP status of what ended a request: the engine cannot serve (503), this request failed in
+    the engine (500), or the engine refused it (400)."""
+    if isinstance(error, EngineError):
+        return 503
+    if isinstance(error, RequestFailed):
+        return 500
+    return 400
 
 
 class RestServer:
@@ -58,9 +78,11 @@ class RestServer:
         self.api_key = api_key
         self.max_len = async_engine.engine.scheduler.max_len
         self.vocab_size = async_engine.engine.model_config.vocab_size
-        self.failure: str | None = None  # set by whoever watches the workers
+        # a text longer than this cannot fit in max_len tokens: refused before it is tokenized
+        self.max_chars = self.max_len * tokenizer.max_token_chars
         self.created = int(time.time())
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="tokenizer")
+        self.long_pool = ThreadPoolExecutor(1, thread_name_prefix="tokenizer-long")
         self.app = web.Application(middlewares=[self.errors], client_max_size=16 << 20)
         self.app.add_routes(
             [
@@ -81,7 +103,9 @@ class RestServer:
         server."""
         try:
             if self.api_key and request.path.startswith("/v1/"):
-                authorization = request.headers.get("Authorization", "").encode()
+                # surrogatepass: a header that is not UTF-8 still encodes (and does not match), never a 500
+                header = request.headers.get("Authorization", "")
+                authorization = header.encode(errors="surrogatepass")
                 if not hmac.compare_digest(authorization, f"Bearer {self.api_key}".encode()):
                     raise ApiError("Incorrect API key provided", None, 401, "invalid_api_key")
             return await handler(request)
@@ -92,6 +116,8 @@ class RestServer:
             return web.json_response(body, status=error.status)
         except EngineError as error:
             return web.json_response(ApiError(str(error), None, 503).body(), status=503)
+        except RequestFailed as error:
+            return web.json_response(ApiError(str(error), None, 500).body(), status=500)
         except Exception:
             log.exception("error serving %s", request.path)
             return web.json_response(
@@ -110,7 +136,7 @@ class RestServer:
         return web.json_response({"object": "list", "data": [card]})
 
     async def health(self, request: web.Request) -> web.Response:
-        problem = self.failure or self.async_engine.health()
+        problem = self.async_engine.health()
         if problem:
             return web.json_response({"status": "unhealthy", "reason": problem}, status=503)
         return web.json_response({"status": "ok"}, status=200)
@@ -122,8 +148,9 @@ class RestServer:
         )
 
     async def read_json(self, request: web.Request) -> object:
+        raw_body = await self.read_body(request)
         try:
-            return json.loads(await request.read(), parse_constant=reject_constant)
+            return json.loads(raw_body, parse_constant=reject_constant)
         except (ValueError, RecursionError) as error:
             raise ApiError(f"malformed JSON body: {error}") from None
 
@@ -173,10 +200,16 @@ class RestServer:
         answer. The n choices of a prompt are n sequences with the same prompt: prefix caching, where
         the engine has it, shares the prompt's blocks; usage counts each prompt once."""
         body = await self.read_json(request)
-        spec = parse_request(body, chat, (self.model_name, self.model_path))
+        model_names = (self.model_name, self.model_path)
+        spec = parse_request(body, chat, model_names, self.max_len, self.max_chars)
         if chat:
             loop = asyncio.get_running_loop()
-            prompts = [await loop.run_in_executor(self.pool, self.render_chat, spec.messages)]
+            num_chars = sum(len(message["content"]) for message in spec.messages)
+            prompts = [
+                await loop.run_in_executor(
+                    self.pool_for(num_chars), self.render_chat, spec.messages
+                )
+            ]
         else:
             prompts = await asyncio.gather(*(self.encode_prompt(prompt) for prompt in spec.prompts))
         params = [spec.params_for(len(ids), self.max_len, chat) for ids in prompts]
@@ -215,12 +248,31 @@ class RestServer:
             for engine_request in engine_requests:
                 self.async_engine.abort(engine_request)  # no-op for a finished one
 
+    @staticmethod
+    async def read_body(request: web.Request) -> bytes:
+        """The body, decompressed: a body that is not what its Content-Encoding says is a 400."""
+        try:
+            return await request.read()
+        except web.HTTPException:
+            raise  # too large: 413
+        except Exception as error:
+            raise ApiError(f"cannot read the request body: {error}") from None
+
+    def pool_for(self, num_chars: int) -> ThreadPoolExecutor:
+        if num_chars <= SHORT_TEXT_CHARS:
+            return self.pool
+        return self.long_pool
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False)
+        self.long_pool.shutdown(wait=False)
+
     async def encode_prompt(self, prompt: str | list[int]) -> list[int]:
-        """Token ids as they are; a text encoded in the tokenizer pool."""
+        """Token ids as they are; a text encoded in the tokenizer pool for its length."""
         if isinstance(prompt, list):
             return prompt
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, self.tokenizer.encode, prompt)
+        return await loop.run_in_executor(self.pool_for(len(prompt)), self.tokenizer.encode, prompt)
 
     def prompt_text(self, prompt: str | list[int]) -> str:
         """What echo repeats: the prompt's text, token ids decoded."""
@@ -239,9 +291,8 @@ class RestServer:
         num_unfinished = num_choices
         while num_unfinished:  # until each choice has finished
             output = await queue.get()
-            if isinstance(output, Exception):  # the engine died (EngineError), or refused it
-                status = 503 if isinstance(output, EngineError) else 400
-                raise ApiError(str(output), None, status)
+            if isinstance(output, Exception):
+                raise ApiError(str(output), None, status_of(output))
             if output.finish_reason is not None:
                 num_unfinished -= 1
             yield output
@@ -358,10 +409,13 @@ class RestServer:
                 await send([choice])
             if spec.include_usage:
                 await send([], usage=usage(prompt_tokens, sum(generated), sum(cached)))
-        except ApiError as error:  # the status line is gone: report in the stream
-            await response.write(b"data: " + json.dumps(error.body()).encode() + b"\n\n")
         except ConnectionError:  # the client left; the caller aborts
             return response
+        except Exception as error:  # the status line is gone: the error is the stream's last event
+            if not isinstance(error, ApiError):
+                log.exception("error streaming %s", request.path)
+                error = ApiError("internal server error", None, 500)
+            await response.write(b"data: " + json.dumps(error.body()).encode() + b"\n\n")
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response

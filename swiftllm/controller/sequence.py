@@ -45,7 +45,8 @@ class Sequence:
     # prompt tokens taken from the prefix cache at the first admission (None before it)
     num_prompt_cache_hits: int | None = None
     status: Status = Status.WAITING
-    finish_reason: str | None = None  # "stop" | "length" | "abort"
+    finish_reason: str | None = None  # "stop" | "length" | "abort" | "error"
+    error: str | None = None  # why it finished with "error": the client reads this
     text: str = ""  # detokenized output so far
     logprobs: list[TokenLogprobs] = field(default_factory=list)
     detokenizer: Detokenizer | None = None

@@ -91,8 +91,12 @@ class WorkerClient:
         epoch = None if op == "hello" else self.epoch  # a hello opens a new session
         return self.send(codec.encode_request(op, self.next_id, epoch, **fields), op)
 
-    def hello(self) -> dict[str, Any]:
-        self.info = self.call("hello")
+    def hello(self, token: str | None = None) -> dict[str, Any]:
+        """Open a session; `token`: the worker's session token, if it has one (protocol/auth.py)."""
+        fields = {}
+        if token is not None:
+            fields["token"] = token
+        self.info = self.call("hello", **fields)
         if self.info.get("protocol_version") != codec.PROTOCOL_VERSION:
             raise WorkerError(
                 "ProtocolVersion",

@@ -34,7 +34,7 @@ class Profile(NamedTuple):
 class WorkerGroup:
     """`addresses` in rank order. `liveness` (if given) returns why a worker is gone, or None; it is asked
     while waiting for a reply, so a dead rank fails the step within a second instead of a timeout.
-    `token` is the worker session token (its module comes with the "Reliability" work; unused until then)."""
+    `token` is the workers' session token (protocol/auth.py), sent with each hello."""
 
     def __init__(
         self,
@@ -45,7 +45,7 @@ class WorkerGroup:
     ) -> None:
         self.clients = [WorkerClient(address, timeout_s) for address in addresses]
         self.liveness = liveness
-        self.token = token  # TODO(reliability): send it with each hello
+        self.token = token  # the workers' session token (protocol/auth.py), sent with each hello
         self.info: dict[str, Any] = {}  # rank 0's hello reply
         self.result_rank = 0  # whose step results are returned (set by hello)
 
@@ -55,7 +55,7 @@ class WorkerGroup:
 
     def hello(self) -> dict[str, Any]:
         """Open a session with every rank and check that they form this group."""
-        infos = [client.hello() for client in self.clients]
+        infos = [client.hello(self.token) for client in self.clients]
         first = infos[0]
         for rank, info in enumerate(infos):
             if info["rank"] != rank or info["world_size"] != self.world_size:

@@ -24,6 +24,8 @@ SERVER_OPTIONS = (
     "served_model_name",
     "log_requests",
     "stats_interval",
+    "shutdown_timeout",
+    "token_file",
 )
 # every other field: what an in-process LLM and a served engine share (`swiftctl generate` takes these)
 ENGINE_OPTIONS = tuple(name for name in _FIELDS if name not in SERVER_OPTIONS)

@@ -1,9 +1,16 @@
 """`swiftctl launch`: start the worker processes (or attach to ones started by hand), size and allocate the
 KV cache, then serve the REST API here.
 
-Shutdown on SIGINT/SIGTERM is ordered: stop HTTP, stop the engine thread, ask the workers to shut down (kill
-them if they do not), remove the socket directory. A worker that dies makes the server exit non-zero, its
-in-flight requests failed. Workers attached with --worker-addrs are left running.
+Shutdown on SIGINT/SIGTERM is ordered: stop accepting connections (/health turns 503, new requests get a
+503), give running requests up to `shutdown_timeout` seconds to finish, end the rest with an error (a stream
+gets a final error event and [DONE]), stop HTTP and the engine thread, ask the workers to shut down (kill
+them if they do not), remove the socket directory; exit 0. Workers attached with --worker-addrs are left
+running.
+
+A worker that dies, or is taken over by another controller, is noticed within WATCH_INTERVAL_S: /health turns
+503, every open request ends with an error naming the cause, and the launcher exits 1 with one line on
+stderr (docs/worker_faults.md). Spawned workers get a fresh session token in their environment
+(protocol/auth.py); workers started by hand take theirs from --token-file, and so does the launcher.
 
 The options are EngineConfig's (swiftllm/config.py). Each worker starts as `python -m swiftllm.launch.worker_cmd`
 (launch/workers.py) with the WORKER_OPTIONS among them as flags: torch loads there, never in this process."""
@@ -37,6 +44,13 @@ from swiftllm.launch.args import (
 from swiftllm.launch.workers import LocalWorkers
 from swiftllm.model_config import ModelConfig
 from swiftllm.models.resolve import resolve_model
+from swiftllm.protocol.auth import new_token, read_token_file, token_from_env
+
+WATCH_INTERVAL_S = 0.1  # how often serve() checks the worker process and the engine thread
+# after open requests were failed, how long their handlers get to send the error before HTTP stops
+FAIL_GRACE_S = 1.0
+# how long /health answers 503 before the port closes after a fault, so that probes see why
+UNHEALTHY_LINGER_S = 0.5
 
 log = logging.getLogger("swiftllm.status")
 
@@ -58,12 +72,42 @@ def add_arguments(parser: argparse.ArgumentParser, positional_model: bool = Fals
 
 
 def serving_problem(workers: LocalWorkers | None, async_engine: AsyncEngine) -> str | None:
-    """Why serving must stop, or None: a worker that exited, or an engine thread that failed."""
+    """Why serving must stop, or None: a worker that exited, or an engine thread that failed (a worker
+    taken over by another controller shows here: its steps get StaleEpoch)."""
     if workers is not None and workers.problem():
         return workers.problem()
     if async_engine.error:
         return async_engine.health()
     return None
+
+
+async def watch(
+    stop: asyncio.Event, workers: LocalWorkers | None, async_engine: AsyncEngine, status: StatusLine
+) -> str | None:
+    """Wait until `stop` is set (then None) or a worker problem shows (then why); meanwhile log the
+    status line every `status.interval_s` seconds."""
+    while not stop.is_set():
+        problem = serving_problem(workers, async_engine)
+        if problem:
+            return problem
+        status.log_when_due()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), WATCH_INTERVAL_S)
+    return None
+
+
+async def requests_ended(async_engine: AsyncEngine, timeout_s: float) -> None:
+    """Wait until every open request has ended (its handler returned), or timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while async_engine.open and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+def draining_done(draining: asyncio.Future) -> asyncio.Event:
+    """An Event set when `draining` ends (watch() waits on an Event)."""
+    done = asyncio.Event()
+    draining.add_done_callback(lambda _: done.set())
+    return done
 
 
 async def serve(
@@ -95,41 +139,62 @@ async def serve(
         access_log_format='%a "%r" %s, %b bytes, %Tf s',
         shutdown_timeout=2.0,
     )
-    status = StatusLine(async_engine)
-    next_status_at = time.monotonic() + config.stats_interval
-    exit_code = 0
-    reason = "stopped by a signal"
+    status = TimedStatus(StatusLine(async_engine), config.stats_interval)
+    problem = None
     try:
         await runner.setup()
-        await web.TCPSite(runner, config.host, config.port).start()
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
         url = f"http://{config.host}:{runner.addresses[0][1]}"
         # stdout carries only the serving line (scripts wait for it); the rest is for people: stderr
         print(startup_summary(served, url), file=sys.stderr, flush=True)
         print(f"SwiftLLM serving {served.name} on {url}", flush=True)
-        while not stop.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.5)
-            problem = serving_problem(workers, async_engine)
-            if problem:
-                rest.failure = problem
-                print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
-                exit_code = 1
-                reason = problem
-                break
-            if config.stats_interval and time.monotonic() >= next_status_at:
-                next_status_at = time.monotonic() + config.stats_interval
-                line = status.line()
-                if line is not None:
-                    log.info(line)
+        problem = await watch(stop, workers, async_engine, status)
+        if problem is None:  # a signal: drain
+            await site.stop()  # no new connections
+            async_engine.failure = "the server is shutting down"  # no new requests; /health 503
+            draining = asyncio.ensure_future(requests_ended(async_engine, config.shutdown_timeout))
+            problem = await watch(draining_done(draining), workers, async_engine, status)
+            draining.cancel()
+        if problem is not None:
+            print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
+            async_engine.fail_open(problem)
+            await asyncio.sleep(UNHEALTHY_LINGER_S)
+        else:
+            async_engine.fail_open("the server shut down before this request finished")
+        await requests_ended(async_engine, FAIL_GRACE_S)
     finally:
         await runner.cleanup()
-        rest.pool.shutdown(wait=False)
-    engine_stopped = async_engine.stop()
+        rest.close()
+    exit_code = 0
+    reason = "stopped by a signal"
+    if problem is not None:
+        exit_code = 1
+        reason = problem
+    # a dead worker may hold the engine thread in a receive: do not wait long for it
+    engine_stopped = async_engine.stop(timeout_s=1.0)
     served_count = sum(async_engine.finished.values())
     print(
         f"SwiftLLM shut down ({reason}) after {served_count} requests", file=sys.stderr, flush=True
     )
     return ServeOutcome(exit_code=exit_code, engine_stopped=engine_stopped)
+
+
+class TimedStatus:
+    """The status line, logged at most every `interval_s` seconds (0: never), when there is one."""
+
+    def __init__(self, status: StatusLine, interval_s: float) -> None:
+        self.status = status
+        self.interval_s = interval_s
+        self.next_at = time.monotonic() + interval_s
+
+    def log_when_due(self) -> None:
+        if not self.interval_s or time.monotonic() < self.next_at:
+            return
+        self.next_at = time.monotonic() + self.interval_s
+        line = self.status.line()
+        if line is not None:
+            log.info(line)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -153,10 +218,13 @@ def run(args: argparse.Namespace) -> int:
     polite = True  # the group is free to ask the workers to shut down (no engine thread uses it)
     try:
         if config.worker_addrs is None:
-            workers = LocalWorkers(config, runtime)
+            workers = LocalWorkers(config, runtime, token=new_token())
             group = workers.connect()
         else:
-            group = WorkerGroup(config.worker_address_list)
+            token = token_from_env()
+            if config.token_file:
+                token = read_token_file(config.token_file)
+            group = WorkerGroup(config.worker_address_list, token=token)
             group.hello()
         scheduler_config = allocate_cache(config, group, model_config)
         engine = Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)

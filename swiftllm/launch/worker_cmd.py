@@ -4,6 +4,7 @@
 the kernels load there, never in the controller. Importing this module loads neither (only `run` does)."""
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -13,6 +14,7 @@ import zmq
 from swiftllm.launch.args import WORKER_OPTIONS, add_config_flags
 from swiftllm.model_config import ModelError
 from swiftllm.models.resolve import resolve_model
+from swiftllm.protocol.auth import TOKEN_ENV, check_bind, read_token_file, token_from_env
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="torch.distributed rendezvous tcp://HEAD:PORT, the same for every rank "
         "(unauthenticated: keep it on a private network)",
     )
+    parser.add_argument(
+        "--token-file",
+        help=f"file (mode 0600) holding the session token a hello must carry (default: ${TOKEN_ENV}; "
+        "without either, only a local address may be bound)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
+        token = token_from_env()
+        os.environ.pop(TOKEN_ENV, None)  # not inherited by anything this process starts
+        if args.token_file:
+            token = read_token_file(args.token_file)
+        check_bind(args.bind, token)  # before loading the model
         config = WorkerConfig(
             model=resolve_model(args.model),
             device=args.device,
@@ -68,8 +80,14 @@ def run(args: argparse.Namespace) -> int:
             gpu_memory_utilization=args.gpu_memory_utilization,
         )
         runner = ModelRunner(config)
-        server = WorkerServer(runner, bind=args.bind)
-    except (ModelError, RuntimeError, OSError, zmq.ZMQError) as e:  # a clear line, not a traceback
+        server = WorkerServer(runner, bind=args.bind, token=token)
+    except (
+        ModelError,
+        RuntimeError,
+        OSError,
+        ValueError,
+        zmq.ZMQError,
+    ) as e:  # a clear line, not a traceback
         print(f"swiftllm worker: {e}", file=sys.stderr)
         return 2
     print(

@@ -17,6 +17,7 @@ import time
 from swiftllm.config import EngineConfig
 from swiftllm.controller.worker_group import WorkerGroup
 from swiftllm.launch.args import WORKER_OPTIONS, flags_from_config
+from swiftllm.protocol.auth import TOKEN_ENV
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -29,15 +30,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 class LocalWorkers:
     """The worker processes of one group, started here; `addresses` in rank order."""
 
-    def __init__(self, config: EngineConfig, runtime_dir: str) -> None:
+    def __init__(self, config: EngineConfig, runtime_dir: str, token: str | None = None) -> None:
+        """`token`: the session token each worker gets in its environment (never on its command
+        line) and each hello carries (protocol/auth.py)."""
         world_size = config.world_size
         self.socket_paths = [f"{runtime_dir}/worker{rank}.sock" for rank in range(world_size)]
         self.addresses = [f"ipc://{path}" for path in self.socket_paths]
         dist_init = f"tcp://127.0.0.1:{free_port()}"
         self.processes = [
-            start_worker(config, self.addresses[rank], rank, world_size, dist_init)
+            start_worker(config, self.addresses[rank], rank, world_size, dist_init, token)
             for rank in range(world_size)
         ]
+        self.token = token
         self.group: WorkerGroup | None = None  # once connected
 
     def problem(self) -> str | None:
@@ -63,7 +67,7 @@ class LocalWorkers:
     def connect(self) -> WorkerGroup:
         """Wait for the workers, then open a session with each (a group whose waits notice a dead rank)."""
         self.wait_until_bound()
-        self.group = WorkerGroup(self.addresses, liveness=self.problem)
+        self.group = WorkerGroup(self.addresses, liveness=self.problem, token=self.token)
         self.group.hello()
         return self.group
 
@@ -94,9 +98,15 @@ class LocalWorkers:
 
 
 def start_worker(
-    config: EngineConfig, address: str, rank: int, world_size: int, dist_init: str
+    config: EngineConfig,
+    address: str,
+    rank: int,
+    world_size: int,
+    dist_init: str,
+    token: str | None = None,
 ) -> subprocess.Popen:
-    """`python -m swiftllm.launch.worker_cmd` with the worker's options from `config`, bound to `address`."""
+    """`python -m swiftllm.launch.worker_cmd` with the worker's options from `config`, bound to `address`;
+    the session token goes in its environment, never on its command line (readable in /proc)."""
     command = [
         sys.executable,
         "-m",
@@ -123,6 +133,13 @@ def start_worker(
     die_with_parent = None
     if sys.platform == "linux":
         die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGKILL)
+    environment = dict(os.environ)
+    if token is not None:
+        environment[TOKEN_ENV] = token
     return subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, start_new_session=True, preexec_fn=die_with_parent
+        command,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+        env=environment,
     )

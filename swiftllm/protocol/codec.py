@@ -133,14 +133,21 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
     try:
         op = message.get("op")
         epoch = message.get("epoch")
-        require(op in OP_FIELDS, f"unknown op {op!r}; ops are {', '.join(OP_FIELDS)}", "UnknownOp")
+        known = isinstance(op, str) and op in OP_FIELDS  # a list or map is unhashable
+        require(known, f"unknown op {op!r:.100}; ops are {', '.join(OP_FIELDS)}", "UnknownOp")
         require(
             (is_int(epoch) and epoch >= 0) or (epoch is None and op == "hello"),
             "epoch must be an integer >= 0",
         )
         given = {key: value for key, value in message.items() if key not in ("op", "id", "epoch")}
+        token = None
+        if op == "hello":  # the session token (auth.py): a string, checked by the worker
+            token = given.pop("token", None)
+            require(token is None or isinstance(token, str), "hello.token must be a string")
         if op != "step":  # a step's arrays are checked by decode_step
             given = messages.check_int_fields(op, given)
+        if token is not None:
+            given["token"] = token
         return Request(op, request_id, epoch, given)
     except ProtocolError as e:
         e.request_id = request_id
@@ -176,7 +183,10 @@ def result_fields(result: StepResult) -> dict[str, Any]:
     arrays = {
         name: pack_array(getattr(result, name), proto) for name, proto in RESULT_ARRAYS.items()
     }
-    return {**arrays, "timings": {name: float(ms) for name, ms in result.timings.items()}}
+    timings = {name: float(ms) for name, ms in result.timings.items()}
+    # a list of [seq id, message] pairs: msgpack map keys must be strings here
+    errors = [[seq_id, message[:1000]] for seq_id, message in result.errors.items()]
+    return {**arrays, "timings": timings, "errors": errors}
 
 
 def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[str, Any]:
@@ -213,4 +223,20 @@ def decode_result(reply: dict[str, Any]) -> StepResult:
         isinstance(timings, dict) and all(isinstance(ms, (int, float)) for ms in timings.values()),
         "timings must map names to numbers",
     )
-    return StepResult(**arrays, timings={name: float(ms) for name, ms in timings.items()})
+    errors = reply.get("errors", [])
+    require(
+        isinstance(errors, list)
+        and all(
+            isinstance(pair, list)
+            and len(pair) == 2
+            and is_int(pair[0])
+            and isinstance(pair[1], str)
+            for pair in errors
+        ),
+        "errors must be a list of [seq id, message] pairs",
+    )
+    return StepResult(
+        **arrays,
+        timings={name: float(ms) for name, ms in timings.items()},
+        errors={seq_id: message for seq_id, message in errors},
+    )

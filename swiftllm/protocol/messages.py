@@ -15,6 +15,7 @@ INT32_LIMIT = 2**31
 
 # The small ops' fields, all integers: name -> (minimum, default); a default of None means required.
 # A step's fields are StepCommand's arrays instead, checked by validate_step once the cache geometry is known.
+# hello's only field, `token` (a string), is read apart: see protocol/auth.py.
 OP_FIELDS: dict[str, dict[str, tuple[int, int | None]]] = {
     "hello": {},
     "profile": {"block_size": (1, 16)},
@@ -110,8 +111,9 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
       [0, vocab_size), or -1 ("the token last sampled") as the only token of a 1-token query;
     - block_table has a row per sequence, is no wider than max_model_len needs, covers every context, and
       names only blocks in [0, num_blocks); block moves name valid source and destination blocks;
-    - sampling and penalty values are finite and in range.
-    Whether a -1 refers to a token the worker has, only its runner knows: launch raises ValueError if not."""
+    The sampling values of each sequence are checked apart, by refuse_bad_values: a bad one fails that
+    sequence alone. Whether a -1 refers to a token the worker has, only its runner knows: launch raises
+    ValueError if not."""
     # the wire guarantees dtypes and ranks (codec.unpack_array); a caller in-process may get them wrong
     for name, prototype in STEP_ARRAYS.items():
         array = getattr(cmd, name)
@@ -162,22 +164,6 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
     )
     require(((cmd.sample == 0) | (cmd.sample == 1)).all(), "sample must be 0 or 1")
     require(
-        (np.isfinite(cmd.temperature) & (cmd.temperature >= 0)).all(),
-        "temperature must be finite and >= 0",
-    )
-    require(((cmd.top_p > 0) & (cmd.top_p <= 1)).all(), "top_p must lie in (0, 1]")
-    require((cmd.top_k >= 0).all(), "top_k must be >= 0")
-    require(
-        np.isfinite([cmd.presence_penalty, cmd.frequency_penalty]).all(), "penalties must be finite"
-    )
-    require(
-        (np.isfinite(cmd.repetition_penalty) & (cmd.repetition_penalty > 0)).all(),
-        "repetition_penalty must be finite and > 0",
-    )
-    require(((cmd.min_p >= 0) & (cmd.min_p <= 1)).all(), "min_p must lie in [0, 1]")
-    max_logprobs = min(MAX_LOGPROBS, geometry.vocab_size)
-    _in_range("num_logprobs", cmd.num_logprobs, -1, max_logprobs + 1)
-    require(
         (cmd.penalty_lens >= 0).all()
         and cmd.penalty_lens.astype(np.int64).sum() == len(cmd.penalty_tokens),
         "penalty_lens must be >= 0 and sum to len(penalty_tokens)",
@@ -196,3 +182,58 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
         require(pairs.ndim == 2 and pairs.shape[1] == 2, f"{name} must be [pairs, 2]")
         _in_range(f"{name} sources", pairs[:, 0], 0, source_blocks)
         _in_range(f"{name} destinations", pairs[:, 1], 0, destination_blocks)
+
+
+MIN_TEMPERATURE = (
+    1e-5  # below this (and above 0) a softmax overflows in float32: 0 (greedy) is meant
+)
+
+
+def refuse_bad_values(cmd: StepCommand, geometry: CacheGeometry) -> dict[int, str]:
+    """Per-sequence sampling values out of range: seq id -> why. Each such sequence gets neutral values
+    (greedy, no penalties, no logprobs) in `cmd`, which is changed in place, so that the step still runs
+    for all; the reply names the refused sequences and the controller fails those requests alone.
+
+    Rules: temperature 0 or in [MIN_TEMPERATURE, inf); 0 < top_p <= 1; top_k >= 0; penalties finite;
+    repetition_penalty > 0; 0 <= min_p <= 1; -1 <= num_logprobs <= min(MAX_LOGPROBS, vocab_size)."""
+    max_logprobs = min(MAX_LOGPROBS, geometry.vocab_size)
+    temperature = cmd.temperature
+    rules = [
+        (
+            np.isfinite(temperature) & ((temperature == 0) | (temperature >= MIN_TEMPERATURE)),
+            f"temperature must be 0 or a finite number >= {MIN_TEMPERATURE:g}",
+        ),
+        ((cmd.top_p > 0) & (cmd.top_p <= 1), "top_p must lie in (0, 1]"),
+        (cmd.top_k >= 0, "top_k must be >= 0"),
+        (
+            np.isfinite(cmd.presence_penalty) & np.isfinite(cmd.frequency_penalty),
+            "penalties must be finite",
+        ),
+        (
+            np.isfinite(cmd.repetition_penalty) & (cmd.repetition_penalty > 0),
+            "repetition_penalty must be finite and > 0",
+        ),
+        ((cmd.min_p >= 0) & (cmd.min_p <= 1), "min_p must lie in [0, 1]"),
+        (
+            (cmd.num_logprobs >= -1) & (cmd.num_logprobs <= max_logprobs),
+            f"num_logprobs must lie in [-1, {max_logprobs}]",
+        ),
+    ]
+    problems: dict[int, str] = {}
+    for ok, message in rules:
+        for row in np.nonzero(~ok)[0].tolist():
+            problems.setdefault(int(cmd.seq_ids[row]), message)
+    if problems:
+        bad = np.isin(cmd.seq_ids, list(problems))
+        neutral = (
+            "temperature",
+            "top_p",
+            "top_k",
+            "presence_penalty",
+            "frequency_penalty",
+            "repetition_penalty",
+            "min_p",
+        )
+        for name in (*neutral, "num_logprobs"):
+            getattr(cmd, name)[bad] = PER_SEQ_DEFAULTS[name]
+    return problems

@@ -75,11 +75,18 @@ class StepResult:
     top_ids: np.ndarray = field(default_factory=lambda: i32(np.zeros((0, 0))))  # [K, N]
     top_logprobs: np.ndarray = field(default_factory=lambda: f32(np.zeros((0, 0))))  # [K, N]
     timings: dict[str, float] = field(default_factory=dict)  # ms: queue, forward, sample
+    # seq id -> why the worker refused that sequence's values (it computed the step with neutral ones): the
+    # controller fails that request alone; the other sequences' results are good
+    errors: dict[int, str] = field(default_factory=dict)
 
 
 def array_prototypes(cls: type) -> dict[str, np.ndarray]:
     """Each array field's empty default: its dtype and rank are the field's type, in memory and on the wire."""
-    return {item.name: item.default_factory() for item in fields(cls) if item.name != "timings"}
+    return {
+        item.name: item.default_factory()
+        for item in fields(cls)
+        if item.name not in ("timings", "errors")
+    }
 
 
 STEP_ARRAYS = array_prototypes(StepCommand)

@@ -4,7 +4,12 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
-from swiftllm.protocol.messages import CacheGeometry, ProtocolError, validate_step
+from swiftllm.protocol.messages import (
+    CacheGeometry,
+    ProtocolError,
+    refuse_bad_values,
+    validate_step,
+)
 from swiftllm.protocol.step import StepCommand, StepResult
 
 
@@ -27,13 +32,19 @@ class InProcessWorker:
         self.runner = runner
         self.thread = ThreadPoolExecutor(1, "worker")
         self.launches: deque[Future] = deque()  # of steps sent and not received, oldest first
+        self.refused: deque[dict[int, str]] = deque()  # each of those steps' refused sequences
 
     def send_step(self, cmd: StepCommand) -> None:
         if self.runner.geometry is None:
             raise ProtocolError("CacheNotInitialized", "init_cache before the first step")
         validate_step(cmd, self.runner.geometry)
+        errors = refuse_bad_values(cmd, self.runner.geometry)
         self.launches.append(self.thread.submit(self.runner.launch, cmd))
+        self.refused.append(errors)
 
     def recv_step(self) -> StepResult:
+        errors = self.refused.popleft()
         launched = self.launches.popleft().result()
-        return self.thread.submit(self.runner.collect, launched).result()
+        result = self.thread.submit(self.runner.collect, launched).result()
+        result.errors = errors
+        return result

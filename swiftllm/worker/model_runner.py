@@ -295,12 +295,14 @@ class ModelRunner:
     def launch(self, cmd: StepCommand) -> LaunchedStep:
         """Queue the step on the device and return at once; `collect` waits for its result.
 
-        The step must be valid (protocol.messages.validate_step: the server and InProcessWorker check it
+        The step must be valid (protocol.messages.validate_step and refuse_bad_values: the server and
+        InProcessWorker check it
         first). Its token -1s may refer to the step launched just before, not read back yet: steps older than
         that are read back first, and every one is when the step has penalties (they read the host's tokens)."""
         assert self.cache is not None and self.model is not None, "init_cache first"
         while len(self.in_flight) > 1 or (self.in_flight and len(cmd.penalty_tokens)):
             self.read_back_oldest()
+        self.check_penalty_references(cmd)
         start = time.perf_counter()
         self.cache.apply(cmd.swap_out, cmd.swap_in, cmd.copy)
         sampled = np.nonzero(cmd.sample)[0]
@@ -341,6 +343,16 @@ class ModelRunner:
             step.done = torch.cuda.current_stream().record_event()
         self.in_flight.append(step)
         return step
+
+    def check_penalty_references(self, cmd: StepCommand) -> None:
+        """Raise ValueError, before anything runs, if a -1 in penalty_tokens names a sequence with no
+        sampled token here (all steps before a penalised one are read back, so last_tokens is complete)."""
+        owners = np.repeat(cmd.seq_ids, cmd.penalty_lens)[cmd.penalty_tokens == LAST_TOKEN]
+        for seq_id in set(owners.tolist()):
+            if seq_id not in self.last_tokens:
+                raise ValueError(
+                    f"penalty token -1 for sequence {seq_id} which has no sampled token"
+                )
 
     def eager_logits(
         self,
@@ -462,7 +474,7 @@ class ModelRunner:
         picked = cmd.penalty_tokens[np.repeat(cmd.sample != 0, lens)]  # the sampled rows' tokens
         owners = np.repeat(cmd.seq_ids[sampled], lens[sampled])
         for index in np.nonzero(picked == LAST_TOKEN)[0]:  # a token not read back by the controller
-            picked[index] = self.last_tokens.get(int(owners[index]), 0)
+            picked[index] = self.last_tokens[int(owners[index])]  # checked at launch
         return apply_penalties(
             logits.float(),
             cmd.presence_penalty[sampled],

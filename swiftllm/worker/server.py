@@ -1,6 +1,7 @@
 """The worker's ZeroMQ loop: one ROUTER socket, requests answered in arrival order, every failure a reply.
 
-One controller owns the worker at a time: each hello opens a new epoch, and a request carrying any other
+One controller owns the worker at a time: each hello (with the session token, if the worker has one:
+protocol/auth.py) opens a new epoch, and a request carrying any other
 epoch is refused, so a controller that was taken over cannot corrupt the new one's cache. A step is answered
 once the device has run it; until then the loop takes the next request, so the next step is already queued
 on the device when this one ends. A thread waits on the device and wakes the loop through an inproc socket."""
@@ -19,7 +20,8 @@ from typing import Any, NamedTuple
 import zmq
 
 from swiftllm.protocol import codec
-from swiftllm.protocol.messages import ProtocolError
+from swiftllm.protocol.auth import check_bind, token_matches
+from swiftllm.protocol.messages import ProtocolError, refuse_bad_values
 from swiftllm.worker.model_runner import LaunchedStep, ModelRunner
 
 # requests read ahead of the one running (stamped on arrival); the rest wait in ZMQ's queue
@@ -33,6 +35,9 @@ class StepInFlight(NamedTuple):
     request_id: int
     step: LaunchedStep
     queue_ms: float  # from arrival to launch
+    errors: dict[
+        int, str
+    ]  # sequences refused for their sampling values (messages.refuse_bad_values)
 
 
 class WorkerServer:
@@ -41,7 +46,12 @@ class WorkerServer:
         runner: ModelRunner,
         bind: str | None = None,
         max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES,
+        token: str | None = None,
     ) -> None:
+        """`token`: the session token a hello must carry (protocol/auth.py); None takes any hello, and is
+        refused for an address other machines can reach."""
+        check_bind(bind, token)
+        self.token = token
         self.runner = runner
         self.max_message_bytes = max_message_bytes
         self.runtime_dir: str | None = None
@@ -116,14 +126,19 @@ class WorkerServer:
                     "StaleEpoch",
                     f"epoch {request.epoch} is not the session's ({self.epoch}): {hint}",
                 )
+            if op == "hello" and self.token is not None:
+                if not token_matches(request.fields.get("token"), self.token):
+                    raise ProtocolError("Unauthorized", "hello without this worker's session token")
             if op == "step":
                 if self.runner.geometry is None:
                     raise ProtocolError(
                         "CacheNotInitialized", "send init_cache before the first step"
                     )
-                step = self.runner.launch(codec.decode_step(request.fields, self.runner.geometry))
+                cmd = codec.decode_step(request.fields, self.runner.geometry)
+                errors = refuse_bad_values(cmd, self.runner.geometry)
+                step = self.runner.launch(cmd)
                 self.answer_step()
-                self.step_in_flight = StepInFlight(envelope, request_id, step, queue_ms)
+                self.step_in_flight = StepInFlight(envelope, request_id, step, queue_ms, errors)
                 self.waiter.submit(self.wake_when_done, step)
                 return
             self.answer_step()
@@ -152,6 +167,7 @@ class WorkerServer:
         try:
             result = self.runner.collect(in_flight.step)
             result.timings["queue_ms"] = in_flight.queue_ms
+            result.errors = in_flight.errors
             reply = codec.encode_reply(in_flight.request_id, **codec.result_fields(result))
         except Exception as e:
             self.runner.forget()

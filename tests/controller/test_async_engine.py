@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import types
 
-from swiftllm.controller.async_engine import AsyncEngine
+from swiftllm.controller.async_engine import AsyncEngine, Request
+from swiftllm.sampling_params import SamplingParams
 
 
 class StallingEngine:
@@ -40,3 +42,47 @@ def test_health_reports_a_stalled_engine_loop() -> None:
     fresh, stalled, recovered = asyncio.run(scenario())
     assert fresh is None and recovered is None
     assert stalled is not None and "no engine progress" in stalled
+
+
+class IdleEngine:
+    """Admits requests and never steps them: what is counted is up to AsyncEngine."""
+
+    def __init__(self) -> None:
+        self.has_work = False
+        self.scheduler = None
+        self.aborted: list[int] = []
+
+    def add_request(self, prompt_ids: list[int], params: object) -> object:
+        return types.SimpleNamespace(seq_id=len(prompt_ids), finish_reason=None)
+
+    def abort(self, seq: object) -> None:
+        self.aborted.append(seq.seq_id)
+
+
+def test_each_request_is_counted_once_even_when_submit_and_abort_share_a_drain() -> None:
+    """Defect 6: a request submitted and aborted before the engine thread drained its inbox was never
+    counted in swiftllm_requests_total."""
+
+    async def scenario() -> tuple[dict[str, int], list[int], set]:
+        loop = asyncio.get_running_loop()
+        engine = IdleEngine()
+        async_engine = AsyncEngine(engine, loop)  # type: ignore[arg-type]
+        params = SamplingParams()
+        # what submit then abort post, put in the inbox at once so that one drain reads both
+        same_drain = Request([1], params, asyncio.Queue(), 0)
+        with async_engine.lock:
+            async_engine.inbox.append(same_drain)
+            same_drain.aborted = True
+            async_engine.inbox.append(same_drain)
+        async_engine.wake.set()
+        later = async_engine.submit([1, 2], params, asyncio.Queue(), 0)
+        await asyncio.sleep(0.3)
+        async_engine.abort(later)
+        async_engine.abort(later)  # twice: still once
+        await asyncio.sleep(0.3)
+        async_engine.stop()
+        return dict(async_engine.finished), engine.aborted, async_engine.open
+
+    finished, aborted, still_open = asyncio.run(scenario())
+    assert finished == {"abort": 2}
+    assert aborted == [2] and not still_open

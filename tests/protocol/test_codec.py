@@ -26,7 +26,7 @@ from swiftllm.protocol.codec import (
     pack,
     result_fields,
 )
-from swiftllm.protocol.messages import CacheGeometry, ProtocolError
+from swiftllm.protocol.messages import CacheGeometry, ProtocolError, refuse_bad_values
 from swiftllm.protocol.step import StepCommand, StepResult, f32, i32, pairs
 
 GEO = CacheGeometry(vocab_size=128, block_size=4, num_blocks=16, num_cpu_blocks=4, max_model_len=32)
@@ -201,13 +201,14 @@ def test_replies_roundtrip() -> None:
         top_ids=i32([[5, 1], [6, 2]]),
         top_logprobs=f32([[-0.5, -1], [-0.1, -3]]),
         timings={"forward_ms": 1.5, "queue_ms": 0.25},
+        errors={9: "top_p must lie in (0, 1]"},
     )
     back = decode_result(decode_reply(encode_reply(4, **result_fields(result))))
     for f in dataclasses.fields(StepResult):
         x, y = getattr(result, f.name), getattr(back, f.name)
         assert (
             x == y
-            if f.name == "timings"
+            if f.name in ("timings", "errors")
             else np.array_equal(x, y, equal_nan=True) and x.dtype == y.dtype
         )
     assert decode_reply(encode_reply(3, num_blocks=12)) == {"id": 3, "num_blocks": 12}
@@ -245,16 +246,6 @@ STEP_REJECTIONS: dict[str, Callable[[StepCommand], None]] = {
     "-1 inside a prefill chunk": mutate(token_ids=i32([1, -1, 3, 4])),
     "-1 first of a multi-token query": mutate(token_ids=i32([-1, 2, 3, 4])),
     "sample 2": mutate(sample=i32([1, 2])),
-    "negative temperature": mutate(temperature=f32([0, -0.5])),
-    "NaN temperature": mutate(temperature=f32([np.nan, 0])),
-    "infinite temperature": mutate(temperature=f32([np.inf, 0])),
-    "top_p 0": mutate(top_p=f32([0, 1])),
-    "top_p > 1": mutate(top_p=f32([1.5, 1])),
-    "NaN top_p": mutate(top_p=f32([np.nan, 1])),
-    "negative top_k": mutate(top_k=i32([-1, 0])),
-    "NaN penalty": mutate(frequency_penalty=f32([0, np.nan])),
-    "num_logprobs > 20": mutate(num_logprobs=i32([21, -1])),
-    "num_logprobs -2": mutate(num_logprobs=i32([-2, -1])),
     "penalty_lens don't sum": mutate(penalty_lens=i32([1, 1]), penalty_tokens=i32([5])),
     "negative penalty_len": mutate(penalty_lens=i32([-1, 1]), penalty_tokens=i32([])),
     "penalty token out of vocab": mutate(penalty_lens=i32([1, 0]), penalty_tokens=i32([128])),
@@ -265,6 +256,50 @@ STEP_REJECTIONS: dict[str, Callable[[StepCommand], None]] = {
     "copy out of range": mutate(copy=pairs([[0, 16]])),
     "pairs of 3": mutate(copy=i32([[0, 1, 2]])),
 }
+
+
+# per-sequence sampling values: the step runs, the bad sequence (row 0 or 1) is refused alone
+SEQUENCE_REFUSALS: dict[str, Callable[[StepCommand], None]] = {
+    "negative temperature": mutate(temperature=f32([0, -0.5])),
+    "NaN temperature": mutate(temperature=f32([np.nan, 0])),
+    "infinite temperature": mutate(temperature=f32([np.inf, 0])),
+    "top_p 0": mutate(top_p=f32([0, 1])),
+    "top_p > 1": mutate(top_p=f32([1.5, 1])),
+    "NaN top_p": mutate(top_p=f32([np.nan, 1])),
+    "negative top_k": mutate(top_k=i32([-1, 0])),
+    "NaN penalty": mutate(frequency_penalty=f32([0, np.nan])),
+    "num_logprobs > 20": mutate(num_logprobs=i32([21, -1])),
+    "num_logprobs -2": mutate(num_logprobs=i32([-2, -1])),
+    "temperature 1e-40": mutate(temperature=f32([1e-40, 0])),
+}
+
+
+@pytest.mark.parametrize("name", SEQUENCE_REFUSALS)
+def test_bad_sampling_values_refuse_that_sequence_alone(name: str) -> None:
+    cmd = base_step()
+    SEQUENCE_REFUSALS[name](cmd)
+    bad_rows = [
+        row
+        for row in range(2)
+        if not (
+            np.isfinite(cmd.temperature[row])
+            and (cmd.temperature[row] == 0 or cmd.temperature[row] >= 1e-5)
+            and 0 < cmd.top_p[row] <= 1
+            and cmd.top_k[row] >= 0
+            and np.isfinite(cmd.frequency_penalty[row])
+            and -1 <= cmd.num_logprobs[row] <= 20
+        )
+    ]
+    decoded = roundtrip(cmd)  # the step as a whole is valid
+    problems = refuse_bad_values(decoded, GEO)
+    assert len(bad_rows) == 1
+    assert set(problems) == {int(cmd.seq_ids[bad_rows[0]])}
+    # the refused sequence runs with neutral values; the other keeps its own
+    assert decoded.temperature[bad_rows[0]] == 0 and decoded.top_p[bad_rows[0]] == 1
+    assert decoded.num_logprobs[bad_rows[0]] == -1 and decoded.top_k[bad_rows[0]] == 0
+    good_row = 1 - bad_rows[0]
+    assert decoded.temperature[good_row] == cmd.temperature[good_row]
+    assert decoded.top_p[good_row] == cmd.top_p[good_row]
 
 
 @pytest.mark.parametrize("name", STEP_REJECTIONS)

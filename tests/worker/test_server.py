@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import msgpack
+import numpy as np
 import pytest
 import zmq
 from conftest import make_step, runner_for
 
 from swiftllm.controller.worker_client import WorkerClient, WorkerError
+from swiftllm.protocol.auth import write_token_file
 from swiftllm.protocol.codec import PROTOCOL_VERSION, encode_request, encode_step
 from swiftllm.protocol.step import StepCommand
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
@@ -223,6 +225,75 @@ def test_worker_command_prints_its_private_address_and_shuts_down(tiny_model_dir
             c.shutdown()
         assert proc.wait(30) == 0
         assert not socket_dir.exists()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_bad_sampling_values_fail_their_sequence_alone(client: WorkerClient) -> None:
+    """A sequence whose values the worker cannot compute with is named in the reply's errors; the step
+    runs for the others, whose tokens match a step without the bad sequence."""
+    good = make_step([21], [[5, 6, 7]], [3], [[0]])
+    alone = client.step(good)
+    mixed = make_step([21, 22], [[5, 6, 7], [8, 9]], [3, 2], [[0], [1]])
+    mixed.top_p[1] = 0.0  # what 1e-300 becomes in float32
+    result = client.step(mixed)
+    assert result.seq_ids.tolist() == [21, 22]
+    assert result.tokens[0] == alone.tokens[0]
+    assert set(result.errors) == {22} and "top_p" in result.errors[22]
+
+
+def test_penalty_minus_one_without_a_sampled_token_is_an_error_reply(client: WorkerClient) -> None:
+    """-1 in penalty_tokens for a sequence with nothing sampled used to penalise token 0 silently."""
+    cmd = make_step([31], [[5, 6]], [2], [[0]], presence_penalty=1.0)
+    cmd.penalty_lens[:] = 1
+    cmd.penalty_tokens = np.array([-1], dtype=np.int32)
+    with pytest.raises(WorkerError) as e:
+        client.step(cmd)
+    assert e.value.type == "ValueError" and "no sampled token" in e.value.message
+    assert client.step(make_step([32], [[5, 6]], [2], [[0]])).seq_ids.tolist() == [32]
+
+
+def test_a_token_is_required_to_bind_beyond_loopback(tiny_model_dir: Path, tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "swiftllm.launch.worker_cmd", "--model", str(tiny_model_dir)]
+    refused = subprocess.run(
+        [*base, "--bind", "tcp://0.0.0.0:0"], capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode == 2 and "without a session token" in refused.stderr
+    loose = tmp_path / "loose"
+    loose.write_text("secret\n")
+    loose.chmod(0o644)
+    refused = subprocess.run(
+        [*base, "--token-file", str(loose)], capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode == 2 and "readable by others" in refused.stderr
+
+
+def test_worker_command_takes_its_token_from_a_file(tiny_model_dir: Path, tmp_path: Path) -> None:
+    token_file = write_token_file(tmp_path / "token", "s3cret")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "swiftllm.launch.worker_cmd",
+            "--model",
+            str(tiny_model_dir),
+            "--bind",
+            "tcp://127.0.0.1:0",
+            "--token-file",
+            str(token_file),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        address = proc.stdout.readline().split()[-1]
+        with WorkerClient(address, timeout_s=30) as c:
+            with pytest.raises(WorkerError, match="Unauthorized"):
+                c.hello()
+            c.hello("s3cret")
+            c.shutdown()
+        assert proc.wait(30) == 0
     finally:
         proc.kill()
         proc.wait()

@@ -1,0 +1,63 @@
+"""Engine.postprocess: one sequence's bad data fails that sequence alone; the engine and the other
+sequences go on, and its blocks are freed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from swiftllm.controller.sequence import Sequence
+from swiftllm.llm import LLM
+from swiftllm.models.gguf_import import ensure_default_model
+from swiftllm.sampling_params import SamplingParams
+
+GREEDY = SamplingParams(max_tokens=4, temperature=0.0)
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[LLM]:
+    yield LLM(ensure_default_model(), kv_cache_memory_gb=0.05)
+
+
+def run(llm: LLM, prompts: list[str], params: list[SamplingParams]) -> list[Sequence]:
+    engine = llm.engine
+    seqs = [engine.add_request(llm.encode(prompt), p) for prompt, p in zip(prompts, params)]
+    while engine.has_work:
+        engine.step()
+    blocks = engine.scheduler.block_manager.gpu
+    assert blocks.num_free == blocks.num_blocks
+    return seqs
+
+
+def test_logprobs_without_top_candidates(llm: LLM) -> None:
+    """logprobs=0 (the chosen token's only) used to raise IndexError and end the engine loop."""
+    with_logprobs = SamplingParams(max_tokens=4, temperature=0.0, logprobs=0)
+    seqs = run(llm, ["Hello", "Paris is"], [with_logprobs, GREEDY])
+    assert [seq.finish_reason for seq in seqs] == ["length", "length"]
+    assert len(seqs[0].logprobs) == 4 and all(entry.top == [] for entry in seqs[0].logprobs)
+
+
+def test_a_value_the_worker_refuses_fails_that_request_alone(llm: LLM) -> None:
+    """top_p 1e-300 passes SamplingParams but is 0 in float32: the worker refuses that sequence."""
+    zero_top_p = SamplingParams(max_tokens=4, temperature=1.0, top_p=1e-300)
+    seqs = run(llm, ["Hello", "Paris is"], [zero_top_p, GREEDY])
+    assert seqs[0].finish_reason == "error" and "top_p" in seqs[0].error
+    assert seqs[1].finish_reason == "length" and seqs[1].num_outputs == 4
+
+
+def test_an_exception_while_postprocessing_fails_that_sequence_alone(llm: LLM) -> None:
+    engine = llm.engine
+    broken = engine.add_request(llm.encode("Hello"), GREEDY)
+    fine = engine.add_request(llm.encode("Paris is"), GREEDY)
+
+    def explode(token: int) -> str:
+        raise RuntimeError("detokenizer bug")
+
+    broken.detokenizer.add = explode
+    while engine.has_work:
+        engine.step()
+    assert broken.finish_reason == "error" and "detokenizer bug" in broken.error
+    assert fine.finish_reason == "length" and fine.text
+    blocks = engine.scheduler.block_manager.gpu
+    assert blocks.num_free == blocks.num_blocks

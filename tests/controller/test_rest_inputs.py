@@ -1,0 +1,284 @@
+"""Client input against the REST server, in process over SmolLM2: each reported defect as a case, then
+property-based fuzzing of every field. After each request: a 2xx or a 4xx with an OpenAI-style error body,
+never a 5xx, and the next valid request succeeds. At the end the engine holds nothing: every KV block free,
+no sequence queued, every request counted once in /metrics.
+
+SWIFTLLM_FUZZ_EXAMPLES sets hypothesis' max_examples per fuzz test (CI's default is small; the README's
+figures come from a long run)."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import math
+import os
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from in_process_server import InProcessServer
+from serving import metrics, request
+
+from swiftllm.controller.openai_schema import FIELDS
+from swiftllm.llm import LLM
+from swiftllm.models.gguf_import import ensure_default_model
+
+MODEL = ensure_default_model()
+KEY = "k3y"
+FUZZ_EXAMPLES = int(os.environ.get("SWIFTLLM_FUZZ_EXAMPLES", "40"))
+COMPLETION = {"prompt": "The capital of France is", "max_tokens": 2, "temperature": 0}
+CHAT = {
+    "messages": [{"role": "user", "content": "Hi"}],
+    "max_tokens": 2,
+    "max_completion_tokens": 2,
+    "temperature": 0,
+}
+# a stand-in replaced by 1e400 in the body text: JSON that Python reads as inf
+HUGE = "__1e400__"
+# POSTs sent, and the engine requests the 2xx ones made (one per choice): what /metrics must count
+sent = {"requests": 0, "engine_requests": 0}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[InProcessServer]:
+    llm = LLM(MODEL, kv_cache_memory_gb=0.05, max_num_seqs=16)
+    served = InProcessServer(llm, api_keys=(None, KEY))
+    yield served
+    served.close()
+
+
+def send(url: str, body: Any, **headers: str) -> tuple[int, Any]:
+    """POST a body (JSON-encoded unless bytes; NaN and inf as JS literals, HUGE as 1e400)."""
+    sent["requests"] += 1
+    data = body
+    if not isinstance(body, bytes):
+        data = json.dumps(body).replace(f'"{HUGE}"', "1e400").encode()
+    status, answer = request(url, data, headers=headers, timeout=60)
+    if status == 200:
+        sent["engine_requests"] += num_choices(answer)
+    return status, answer
+
+
+def num_choices(answer: Any) -> int:
+    """The choices of a response: a body's, or a stream's (each ends with one finish_reason)."""
+    if isinstance(answer, dict):
+        return len(answer["choices"])
+    finished = 0
+    for line in answer.splitlines():
+        if line.startswith("data: {"):
+            for choice in json.loads(line[len("data: ") :]).get("choices", []):
+                finished += choice["finish_reason"] is not None
+    return finished
+
+
+def assert_answered(status: int, body: Any) -> None:
+    """A success, or a client error with OpenAI's error shape: never a 5xx."""
+    assert status < 500, body
+    if status >= 400:
+        assert isinstance(body, dict) and isinstance(body["error"]["message"], str), body
+    elif isinstance(body, str):  # a stream: it ends with [DONE], after at most one error event
+        assert body.rstrip().endswith("data: [DONE]"), body
+
+
+def assert_serves(server: InProcessServer) -> None:
+    status, body = send(server.url + "/v1/completions", COMPLETION)
+    assert status == 200, body
+    assert body["choices"][0]["finish_reason"] == "length"
+
+
+def test_logprobs_without_top_logprobs_is_answered(server: InProcessServer) -> None:
+    """Defect 1: what the openai client sends for logprobs=True crashed the engine loop."""
+    status, body = send(server.url + "/v1/chat/completions", {**CHAT, "logprobs": True})
+    assert status == 200, body
+    content = body["choices"][0]["logprobs"]["content"]
+    assert len(content) == 2 and content[0]["top_logprobs"] == []
+    status, body = send(server.url + "/v1/completions", {**COMPLETION, "logprobs": 0})
+    assert status == 200, body
+    assert len(body["choices"][0]["logprobs"]["token_logprobs"]) == 2
+    assert_serves(server)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("top_p", 1e-300), ("top_p", 5e-324), ("temperature", HUGE), ("top_p", HUGE)],
+)
+def test_values_that_break_in_float32_are_400s(
+    server: InProcessServer, field: str, value: object
+) -> None:
+    """Defect 2: top_p 1e-300 is 0 in float32; the worker refused the step and the engine died."""
+    status, body = send(server.url + "/v1/completions", {**COMPLETION, field: value})
+    assert status == 400 and body["error"]["param"] == field, body
+    assert_serves(server)
+
+
+def test_tiny_temperature_is_greedy(server: InProcessServer) -> None:
+    """Defect 2: temperature 1e-40 gave garbage (softmax of inf); below 1e-5 it now means greedy."""
+    greedy = send(server.url + "/v1/completions", {**COMPLETION, "max_tokens": 6})[1]
+    tiny = send(
+        server.url + "/v1/completions", {**COMPLETION, "max_tokens": 6, "temperature": 1e-40}
+    )
+    assert tiny[0] == 200 and tiny[1]["choices"][0]["text"] == greedy["choices"][0]["text"]
+
+
+def test_surrogates_bad_headers_and_false_encodings_are_400s(server: InProcessServer) -> None:
+    """Defect 5: each of these was a 500."""
+    for body in (
+        {**COMPLETION, "prompt": "a\ud800b"},
+        {**COMPLETION, "prompt": ["ok", "\udfff"]},
+        {**CHAT, "messages": [{"role": "user", "content": "\ud800"}]},
+        {**CHAT, "messages": [{"role": "\ud800", "content": "hi"}]},
+    ):
+        path = "/v1/chat/completions" if "messages" in body else "/v1/completions"
+        status, answer = send(server.url + path, body)
+        assert status == 400, answer
+    # a non-UTF-8 Authorization header where a key is required: 401, not 500
+    keyed = urlparse(server.urls[1])
+    connection = http.client.HTTPConnection(keyed.hostname, keyed.port, timeout=30)
+    connection.putrequest("POST", "/v1/completions")
+    connection.putheader("Authorization", b"Bearer \xff\xfe")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", "2")
+    connection.endheaders(b"{}")
+    assert connection.getresponse().status == 401
+    connection.close()
+    assert (
+        send(server.urls[1] + "/v1/completions", COMPLETION, Authorization=f"Bearer {KEY}")[0]
+        == 200
+    )
+    # a body that is not gzip though it says so; and one that is
+    status, answer = send(
+        server.url + "/v1/completions", b"{not gzip", **{"Content-Encoding": "gzip"}
+    )
+    assert status == 400, answer
+    zipped = gzip.compress(json.dumps(COMPLETION).encode())
+    assert send(server.url + "/v1/completions", zipped, **{"Content-Encoding": "gzip"})[0] == 200
+
+
+def test_chat_message_without_content_is_a_400(server: InProcessServer) -> None:
+    """Defect 6: a user message with no content was accepted as empty."""
+    for message in ({"role": "user"}, {"role": "user", "content": None}, {"content": "hi"}):
+        status, body = send(server.url + "/v1/chat/completions", {**CHAT, "messages": [message]})
+        assert status == 400 and body["error"]["param"] == "messages", body
+    # an assistant turn with null content (it carried tool calls) stays valid, as OpenAI has it
+    history = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": None},
+        {"role": "user", "content": "Hi again"},
+    ]
+    assert send(server.url + "/v1/chat/completions", {**CHAT, "messages": history})[0] == 200
+
+
+def test_oversized_prompts_are_refused_before_tokenizing(server: InProcessServer) -> None:
+    """Defect 5: prompts were tokenized before the length check; now anything longer than
+    max_model_len x the longest token is a 400 at once, and so are more messages than tokens."""
+    rest = server.rests[0]
+    too_long = "x" * (rest.max_chars + 1)
+    status, body = send(server.url + "/v1/completions", {**COMPLETION, "prompt": too_long})
+    assert status == 400 and body["error"]["code"] == "context_length_exceeded"
+    messages = [{"role": "user", "content": ""}] * (rest.max_len + 1)
+    status, body = send(server.url + "/v1/chat/completions", {**CHAT, "messages": messages})
+    assert status == 400 and body["error"]["param"] == "messages"
+    ids = [1] * (rest.max_len + 1)
+    assert send(server.url + "/v1/completions", {**COMPLETION, "prompt": ids})[0] == 400
+    assert_serves(server)
+
+
+# --- fuzzing --------------------------------------------------------------------------------------
+
+EXTREMES = [0, -1, 1, 2**31, 2**31 - 1, 2**63, -(2**63), 2**64, 10**30]
+FLOATS = [0.0, -0.0, 1e-300, 5e-324, 1e-40, 1e-5, 0.5, 1.0, 2.5, 1e38, 1e308, -1e308]
+STRINGS = ["", "a", "\ud800", "x\udfffy", "\x00", "stop", "🙂", "<|im_start|>"]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.sampled_from(EXTREMES),
+    st.integers(),
+    st.sampled_from(FLOATS),
+    st.sampled_from([math.nan, math.inf, -math.inf, HUGE]),
+    st.floats(),
+    st.sampled_from(STRINGS),
+    st.text(max_size=8),
+)
+garbage = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+# every field the schema reads, and the prompts
+FUZZED = sorted({*FIELDS, "prompt", "messages", "logprobs"} - {"logprobs_chat", "include_usage"})
+
+
+def fuzzed_body(base: dict[str, Any], protected: set[str]) -> st.SearchStrategy[dict[str, Any]]:
+    """`base` with some fields set to garbage, and some unknown fields besides (to be ignored)."""
+    names = st.lists(
+        st.sampled_from([name for name in FUZZED if name not in protected]), max_size=4
+    )
+    unknown = st.dictionaries(
+        st.text(min_size=1, max_size=8).map(lambda n: "x_" + n), garbage, max_size=2
+    )
+
+    @st.composite
+    def body(draw: st.DrawFn) -> dict[str, Any]:
+        result = dict(base)
+        for name in draw(names):
+            result[name] = draw(garbage)
+        if draw(st.booleans()):
+            result["stream_options"] = {"include_usage": draw(garbage)}
+        result.update(draw(unknown))
+        return result
+
+    return body()
+
+
+FUZZ = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@FUZZ
+@given(body=fuzzed_body(COMPLETION, protected=set()))
+def test_fuzz_completions(server: InProcessServer, body: dict[str, Any]) -> None:
+    assert_answered(*send(server.url + "/v1/completions", body))
+    assert_serves(server)
+
+
+@FUZZ
+@given(body=fuzzed_body(CHAT, protected={"max_completion_tokens"}))
+def test_fuzz_chat(server: InProcessServer, body: dict[str, Any]) -> None:
+    assert_answered(*send(server.url + "/v1/chat/completions", body))
+    assert_serves(server)
+
+
+@FUZZ
+@given(body=garbage, raw=st.binary(max_size=64))
+def test_fuzz_whole_bodies(server: InProcessServer, body: Any, raw: bytes) -> None:
+    for path in ("/v1/completions", "/v1/chat/completions"):
+        assert_answered(*send(server.url + path, body))
+        assert_answered(*send(server.url + path, raw))
+    assert_serves(server)
+
+
+def test_zz_nothing_is_left_behind(server: InProcessServer) -> None:
+    """After everything above: every block free, no sequence queued, no request counted twice."""
+    scheduler = server.llm.engine.scheduler
+    assert scheduler.block_manager.gpu.num_free == scheduler.block_manager.gpu.num_blocks
+    assert not (scheduler.running or scheduler.waiting or scheduler.swapped)
+    assert not server.async_engine.active and not server.async_engine.open
+    counted = metrics(server.url)
+    total = sum(
+        value for name, value in counted.items() if name.startswith("swiftllm_requests_total")
+    )
+    # every request that reached the engine ended once; 4xx ones never reached it
+    assert total == sent["engine_requests"] > 0
+    assert counted.get('swiftllm_requests_total{finish_reason="error"}', 0) == 0
+    print(
+        f"REST fuzzing: {sent['requests']} requests sent, {int(total)} reached the engine, lost: 0"
+    )

@@ -1,0 +1,65 @@
+"""The worker session token's helpers: files only their owner reads, local addresses, comparisons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from swiftllm.protocol.auth import (
+    TokenError,
+    check_bind,
+    is_local_address,
+    new_token,
+    read_token_file,
+    token_matches,
+    write_token_file,
+)
+
+
+def test_token_files_are_private_and_read_back(tmp_path: Path) -> None:
+    token = new_token()
+    assert len(token) == 64 and token != new_token()
+    path = write_token_file(tmp_path / "token", token)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert read_token_file(path) == token
+    path.chmod(0o640)
+    with pytest.raises(TokenError, match="readable by others"):
+        read_token_file(path)
+    empty = write_token_file(tmp_path / "empty", "")
+    with pytest.raises(TokenError, match="holds no token"):
+        read_token_file(empty)
+    with pytest.raises(TokenError):
+        read_token_file(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    "address, local",
+    [
+        ("ipc:///tmp/x/worker0.sock", True),
+        ("inproc://a", True),
+        ("tcp://127.0.0.1:5555", True),
+        ("tcp://127.8.0.1:5555", True),
+        ("tcp://[::1]:5555", True),
+        ("tcp://localhost:5555", True),
+        ("tcp://0.0.0.0:5555", False),
+        ("tcp://*:5555", False),
+        ("tcp://eth0:5555", False),
+        ("tcp://10.0.0.2:5555", False),
+        ("udp://127.0.0.1:1", False),
+    ],
+)
+def test_local_addresses(address: str, local: bool) -> None:
+    assert is_local_address(address) is local
+    if local:
+        check_bind(address, None)
+    else:
+        with pytest.raises(ValueError, match="without a session token"):
+            check_bind(address, None)
+    check_bind(address, "token")  # with a token any address may be bound
+
+
+def test_token_comparison() -> None:
+    assert token_matches("abc", "abc")
+    for given in ("abd", "", None, 12, b"abc", ["abc"], "\ud800"):
+        assert not token_matches(given, "abc")
