@@ -168,7 +168,7 @@ class RestServer:
         self.check_model(body)
         loop = asyncio.get_running_loop()
         if "messages" in body:
-            messages = parse_messages(body["messages"])
+            messages = parse_messages(body["messages"], self.max_len, self.max_chars)
             tokens = await loop.run_in_executor(self.pool, self.render_chat, messages)
         elif isinstance(body.get("prompt"), str):
             tokens = await self.encode_prompt(body["prompt"])
