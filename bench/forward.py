@@ -446,7 +446,12 @@ def plot(data: dict, path: str) -> None:
     xs = [r["batch"] for r in dec]
     a.plot(xs, [r["ms"] for r in dec], "o-", label="SwiftLLM (ModelRunner.step, graphs)")
     a.plot(xs, [r["floor_ms"] for r in dec], "k--", label="floor (weights + KV) / copy BW")
-    a.plot(list(VLLM_DECODE_MS), list(VLLM_DECODE_MS.values()), "s-", label="vLLM 0.24 (DESIGN.md)")
+    a.plot(
+        list(VLLM_DECODE_MS),
+        list(VLLM_DECODE_MS.values()),
+        "s-",
+        label="vLLM 0.24 (bench/README.md)",
+    )
     if data.get("hf"):
         a.plot(
             [r["batch"] for r in data["hf"]["decode"]],

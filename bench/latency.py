@@ -1,4 +1,4 @@
-"""Decode latency the way vLLM's numbers in DESIGN.md were taken: offline generate, Llama-3-8B shape,
+"""Decode latency the way vLLM's reference numbers (bench/README.md) were taken: offline generate, Llama-3-8B shape,
 dummy bf16 weights, N prompts of 1024 random tokens, ignore_eos, temperature 1.0 (vLLM's benchmark_latency
 samples so); ms/step = (t(129) - t(1)) / 128, each N timed after one untimed run of the same workload, with
 the medians of t(1) and t(129) over --repeats runs.
@@ -166,7 +166,10 @@ def plot(data: dict, path: str) -> None:
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.plot(xs, [r["ms_per_step"] for r in rows], "o-", label="SwiftLLM LLM.generate")
     ax.plot(
-        list(VLLM_DECODE_MS), list(VLLM_DECODE_MS.values()), "s-", label="vLLM 0.24 (DESIGN.md)"
+        list(VLLM_DECODE_MS),
+        list(VLLM_DECODE_MS.values()),
+        "s-",
+        label="vLLM 0.24 (bench/README.md)",
     )
     ax.plot(xs, [r["floor_ms"] for r in rows], "k--", label="floor")
     ax.set(

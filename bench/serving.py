@@ -67,7 +67,7 @@ class PeerFigures(NamedTuple):
     output_tokens_per_s: float
 
 
-# vLLM 0.24's `vllm serve` on the H200 (2026-12-01, DESIGN.md): the first 200 requests of the 1000-request
+# vLLM 0.24's `vllm serve` on the H200 (2026-12-01, bench/README.md): the first 200 requests of the 1000-request
 # file, seed 0, greedy, token budget 16,384, by request rate
 VLLM_H200 = {
     2.0: PeerFigures(5.01, 52.7, 20.8, 414.0),
@@ -506,8 +506,8 @@ def write_plot(data: dict, path: Path) -> None:
 
 
 def print_vllm_comparison(data: dict) -> None:
-    """Ours / vLLM 0.24 on the H200 where this is DESIGN.md's workload (below 1: ours is lower)."""
-    print("\nvs vLLM 0.24 on the H200 (DESIGN.md): ours / vLLM")
+    """Ours / vLLM 0.24 on the H200 where this is the reference workload (bench/README.md) (below 1: ours is lower)."""
+    print("\nvs vLLM 0.24 on the H200 (bench/README.md): ours / vLLM")
     print(f"{'rate':>5} {'med TPOT':>9} {'p99 TTFT':>9} {'med TTFT':>9} {'out tok/s':>10}")
     for row in data["rates"]:
         reference = VLLM_H200.get(float(row["rate"]))

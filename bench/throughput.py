@@ -1,4 +1,4 @@
-"""Offline throughput the way DESIGN.md's vLLM figure was taken: every request submitted at once, ignore_eos,
+"""Offline throughput the way the vLLM reference figure (bench/README.md) was taken: all requests at once, ignore_eos,
 Llama-3-8B shape with dummy bf16 weights, random token-id prompts.
 
     PYTHONPATH=. python3 bench/throughput.py [--workload FILE] [--num-requests N] [--temperatures 0,1]
@@ -43,7 +43,7 @@ from swiftllm.sampling_params import SamplingParams
 # the synthetic set's totals: those of the 1000-request file
 PROMPT_TOKENS = 199_305
 OUTPUT_TOKENS = 198_953
-# vLLM 0.24 on the H200 (2026-12-01, DESIGN.md) on the whole 1000-request file: its fastest run at each
+# vLLM 0.24 on the H200 (2026-12-01, bench/README.md) on the whole 1000-request file: its fastest run at each
 # temperature; the "vLLM s / ours" column is printed only for that workload (and is meaningful on an H200)
 VLLM_FILE_S = {0.0: 21.83, 1.0: 21.15}
 DECODE_PROBE_TOKENS = 129  # the batch-1 step is (t(129) - t(1)) / 128, as bench/latency.py takes it
