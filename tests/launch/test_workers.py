@@ -20,6 +20,7 @@ from test_launch import child_pids, wait_for_url
 from swiftllm.launch.workers import free_port
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
+from swiftllm.protocol.auth import new_token, write_token_file
 from swiftllm.sampling_params import SamplingParams
 
 PROMPTS = ["The capital of France is", "def fibonacci(n):", "Once upon a time"]
@@ -249,10 +250,14 @@ def test_killing_one_rank_fails_its_requests_and_stops_everything(tiny_8_heads: 
 
 
 @pytest.mark.slow
-def test_two_hosts_on_loopback_serve_the_same_text(tiny_8_heads: Path) -> None:
+def test_two_hosts_on_loopback_serve_the_same_text(tiny_8_heads: Path, tmp_path: Path) -> None:
+    """Workers started by hand with a session token; a launcher with a wrong token is refused and
+    changes nothing, one with the right token serves the same text as one worker."""
     reference = LLM(str(tiny_8_heads), max_model_len=256).generate(
         PROMPTS, SamplingParams(max_tokens=12, temperature=0)
     )
+    token_file = write_token_file(tmp_path / "token", new_token())
+    wrong_token_file = write_token_file(tmp_path / "wrong", new_token())
     dist_init = f"tcp://127.0.0.1:{free_port()}"
     addresses = [f"tcp://127.0.0.1:{free_port()}" for _ in range(2)]
     workers = [
@@ -274,15 +279,24 @@ def test_two_hosts_on_loopback_serve_the_same_text(tiny_8_heads: Path) -> None:
                 dist_init,
                 "--bind",
                 addresses[rank],
+                "--token-file",
+                str(token_file),
             ],
             stdout=subprocess.DEVNULL,
         )
         for rank in range(2)
     ]
+    attach = ["--model", str(tiny_8_heads), "--worker-addrs", ",".join(addresses), *CPU_FLAGS]
     try:
-        proc, url = start_launch(
-            "--model", str(tiny_8_heads), "--worker-addrs", ",".join(addresses), *CPU_FLAGS
+        refused = subprocess.run(
+            [*LAUNCH, *attach, "--token-file", str(wrong_token_file)],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
+        assert refused.returncode != 0
+        assert "Unauthorized" in refused.stderr
+        proc, url = start_launch(*attach, "--token-file", str(token_file))
         try:
             assert child_pids(proc.pid) == []  # attached, not spawned
             choices = completions(url, PROMPTS)
