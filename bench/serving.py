@@ -147,11 +147,19 @@ class Distribution:
 @dataclass(frozen=True)
 class ServerCounters:
     """Our server's engine steps during one rate (the difference of two /metrics scrapes): the mean step
-    (schedule + worker + update) beside TPOT shows what the HTTP path adds to each token."""
+    (schedule + worker + update) beside TPOT shows what the HTTP path adds to each token.
+
+    controller_cpu_ms_per_step: the server process's CPU time (process_cpu_seconds_total: the REST event
+    loop, tokenizing, detokenizing, SSE and the engine loop; the workers are other processes) per step.
+    gpu_idle_fraction: of the device time spanned by steps sent back to back (each launched while the one
+    before was still in flight), the share the device sat idle between them (the worker's CUDA events:
+    gpu_idle_ms / (gpu_ms + gpu_idle_ms)). NaN where the server does not export them."""
 
     steps: int
     step_ms_mean: float
     preemptions: int
+    controller_cpu_ms_per_step: float = math.nan
+    gpu_idle_fraction: float = math.nan
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -172,11 +180,28 @@ def server_counters(before: dict[str, float], after: dict[str, float]) -> Server
     )
     if not all(name in before and name in after for name in names):
         return None  # not our server, or its metrics were renamed
-    steps = int(after[names[0]] - before[names[0]])
-    seconds = after[names[1]] - before[names[1]]
-    preemptions = int(after[names[2]] - before[names[2]])
-    step_ms_mean = seconds / steps * 1e3 if steps else math.nan
-    return ServerCounters(steps, step_ms_mean, preemptions)
+
+    def delta(name: str) -> float:
+        return after.get(name, math.nan) - before.get(name, math.nan)
+
+    steps = int(delta(names[0]))
+    step_ms_mean = math.nan
+    cpu_ms_per_step = math.nan
+    if steps:
+        step_ms_mean = delta(names[1]) / steps * 1e3
+        cpu_ms_per_step = delta("process_cpu_seconds_total") / steps * 1e3
+    busy = delta("swiftllm_worker_gpu_seconds_total")
+    idle = delta("swiftllm_worker_gpu_idle_seconds_total")
+    idle_fraction = math.nan
+    if busy + idle > 0:
+        idle_fraction = idle / (busy + idle)
+    return ServerCounters(
+        steps=steps,
+        step_ms_mean=step_ms_mean,
+        preemptions=int(delta(names[2])),
+        controller_cpu_ms_per_step=cpu_ms_per_step,
+        gpu_idle_fraction=idle_fraction,
+    )
 
 
 @dataclass(frozen=True)
@@ -206,9 +231,15 @@ class RateResult:
         data["rate"] = rate_name(self.rate)
         for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
             data[key] = {k: None if math.isnan(v) else v for k, v in data[key].items()}
-        if self.server is not None and math.isnan(self.server.step_ms_mean):
-            data["server"]["step_ms_mean"] = None
+        if self.server is not None:
+            data["server"] = {k: none_if_nan(v) for k, v in data["server"].items()}
         return data
+
+
+def none_if_nan(value: object) -> object:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def rate_name(rate: float) -> str:
@@ -533,12 +564,12 @@ def print_table(data: dict) -> None:
     )
     spread = f"{'mean':>7} {'med':>7} {'p90':>7} {'p99':>7}"
     print(
-        f"{'':>5} {'':>8} {'':>6} {'':>9} {'':>4} {'server':^13} | {'TTFT':^31} | {'TPOT':^31} | "
+        f"{'':>5} {'':>8} {'':>6} {'':>9} {'':>4} {'server':^27} | {'TTFT':^31} | {'TPOT':^31} | "
         f"{'ITL':^31} | {'E2E':^31}"
     )
     print(
         f"{'rate':>5} {'done':>8} {'req/s':>6} {'out tok/s':>9} {'cpu%':>4} {'steps':>6} "
-        f"{'step':>6} | {spread} | {spread} | {spread} | {spread}"
+        f"{'step':>6} {'ctl cpu':>7} {'idle%':>6} | {spread} | {spread} | {spread} | {spread}"
     )
     for row in data["rates"]:
         cells = []
@@ -548,16 +579,23 @@ def print_table(data: dict) -> None:
                 " ".join(milliseconds(values[k]) for k in ("mean", "median", "p90", "p99"))
             )
         done = f"{row['completed']}/{row['completed'] + row['failed']}"
-        server = row["server"] or {"steps": "-", "step_ms_mean": None}
-        step_ms = milliseconds(server["step_ms_mean"])[1:]
+        server = row["server"] or {}
+        steps = server.get("steps", "-")
+        step_ms = milliseconds(server.get("step_ms_mean"))[1:]
+        cpu_ms = milliseconds(server.get("controller_cpu_ms_per_step"))
+        idle = server.get("gpu_idle_fraction")
+        idle_percent = f"{'-':>6}"
+        if idle is not None:
+            idle_percent = f"{idle * 100:6.2f}"
         print(
             f"{row['rate']:>5} {done:>8} {row['request_throughput']:6.2f} "
             f"{row['output_throughput']:9.0f} {row['client_cpu_fraction'] * 100:4.0f} "
-            f"{server['steps']:>6} {step_ms} | " + " | ".join(cells)
+            f"{steps:>6} {step_ms} {cpu_ms} {idle_percent} | " + " | ".join(cells)
         )
     print(
         "cpu%: the client's CPU time / the rate's duration; server steps and mean step ms: our "
-        "engine's (schedule + worker + update) from /metrics"
+        "engine's (schedule + worker + update) from /metrics; ctl cpu: the server process's CPU ms "
+        "per step; idle%: the device's idle share between back-to-back steps (worker CUDA events)"
     )
     for row in data["rates"]:
         if row["failed"] or row["incomplete"]:

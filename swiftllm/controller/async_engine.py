@@ -11,6 +11,7 @@ thread touches the Engine and its Sequences; two hand-offs cross between the thr
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from swiftllm.controller.engine import Engine
@@ -86,6 +87,9 @@ class Delivery(NamedTuple):
     item: Output | Exception
 
 
+WORKER_TIMING = re.compile(r"[a-z][a-z_]{0,40}_ms")
+
+
 def put_all(deliveries: list[Delivery]) -> None:
     """Runs on the event loop: hand each item to the handler awaiting it."""
     for delivery in deliveries:
@@ -123,6 +127,8 @@ class AsyncEngine:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.registry.register(self)
+        # process_cpu_seconds_total: the controller's CPU per step is bench/serving.py's "ctl cpu"
+        ProcessCollector(registry=self.registry)
         self.thread = threading.Thread(target=self.step_loop, name="engine", daemon=True)
         self.thread.start()
 
@@ -310,6 +316,14 @@ class AsyncEngine:
             "Fraction of device KV blocks in use",
             value=1 - gpu.num_free / max(gpu.num_blocks, 1),
         )
+        # the worker's step timings summed (gpu_ms, gpu_idle_ms, ...: StepResult.timings), in seconds
+        for name, total_ms in list(self.engine.worker_ms.items()):
+            if WORKER_TIMING.fullmatch(name):  # a metric name; the worker's names are not trusted
+                yield CounterMetricFamily(
+                    f"swiftllm_worker_{name.removesuffix('_ms')}_seconds",
+                    f"Worker {name} summed over steps, in seconds",
+                    value=total_ms / 1e3,
+                )
         # prefix_cache_queries / prefix_cache_hits / prompt_tokens_computed are tokens (scheduler.py)
         for name, count in list(scheduler.counters.items()):
             yield CounterMetricFamily(

@@ -16,7 +16,7 @@ import itertools
 import logging
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from typing import Protocol
 
 from swiftllm.controller.scheduler import Batch, Scheduler, SchedulerConfig
@@ -54,6 +54,9 @@ class Engine:
         # draws the seed of each request that sets none: a seeded engine repeats its whole run
         self.seeds = random.Random(seed)
         self.in_flight: deque[Batch] = deque()  # sent, not read back yet; oldest first
+        # the worker's step timings summed over every step read back (ms by name: forward_ms,
+        # gpu_ms, gpu_idle_ms, ... see StepResult.timings); /metrics exports them
+        self.worker_ms: Counter[str] = Counter()
 
     def add_request(self, prompt_ids: list[int], params: SamplingParams) -> Sequence:
         """Queue a request; raises ValueError if it can never fit."""
@@ -105,6 +108,7 @@ class Engine:
             return []
         oldest = self.in_flight.popleft()
         result = self.worker.recv_step()
+        self.worker_ms.update(result.timings)
         return self.postprocess(oldest, result)
 
     def postprocess(self, batch: Batch, result: StepResult) -> list[Sequence]:

@@ -99,7 +99,24 @@ def test_server_counters_are_differences_of_two_scrapes() -> None:
     assert before['swiftllm_requests_total{finish_reason="length"}'] == 3.0
     after = {**before, "swiftllm_step_seconds_count": 30.0, "swiftllm_step_seconds_sum": 1.5}
     after["swiftllm_preemptions_total"] = 5.0
-    assert serving.server_counters(before, after) == serving.ServerCounters(20, 50.0, 3)
+    counters = serving.server_counters(before, after)
+    assert (counters.steps, counters.step_ms_mean, counters.preemptions) == (20, 50.0, 3)
+    assert math.isnan(counters.controller_cpu_ms_per_step)  # not exported
+    assert math.isnan(counters.gpu_idle_fraction)
+    cpu_and_gpu = {
+        "process_cpu_seconds_total": 4.0,
+        "swiftllm_worker_gpu_seconds_total": 2.0,
+        "swiftllm_worker_gpu_idle_seconds_total": 0.1,
+    }
+    later = {
+        **after,
+        "process_cpu_seconds_total": 4.2,
+        "swiftllm_worker_gpu_seconds_total": 2.95,
+        "swiftllm_worker_gpu_idle_seconds_total": 0.15,
+    }
+    counters = serving.server_counters({**before, **cpu_and_gpu}, later)
+    assert counters.controller_cpu_ms_per_step == pytest.approx(200 / 20)
+    assert counters.gpu_idle_fraction == pytest.approx(0.05 / 1.0)
     assert serving.server_counters({}, after) is None  # another server: no counters
 
 
@@ -197,6 +214,8 @@ def test_live_run_completes_every_request(server_url: str, tmp_path: Path) -> No
         assert row["request_throughput"] == pytest.approx(6 / row["duration_s"])
         assert row["server"]["steps"] >= max(output for _, output in LENGTHS)
         assert row["server"]["step_ms_mean"] > 0
+        assert row["server"]["controller_cpu_ms_per_step"] > 0
+        assert row["server"]["gpu_idle_fraction"] is None  # no CUDA events on a CPU worker
     last_arrival = serving.arrival_offsets(6, 4.0, 1.0, seed=0)[-1]
     assert data["rates"][1]["duration_s"] >= last_arrival
 

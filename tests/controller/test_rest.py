@@ -397,6 +397,9 @@ def test_usage_and_metrics_count_prefix_cache_hits(main: Server) -> None:
     assert grew("swiftllm_prefix_cache_queries_total") == 3 * num_tokens
     assert grew("swiftllm_prefix_cache_hits_total") == hits
     assert grew("swiftllm_prompt_tokens_computed_total") == 3 * num_tokens - hits
+    # the worker's step timings, summed, and the controller's own CPU time (bench/serving.py reads them)
+    assert grew("swiftllm_worker_forward_seconds_total") > 0
+    assert grew("process_cpu_seconds_total") > 0
 
 
 def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
