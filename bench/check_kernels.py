@@ -347,14 +347,22 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer decode batch sizes")
     ap.add_argument("--skip-model", action="store_true")
+    ap.add_argument(
+        "--model-only",
+        action="store_true",
+        help="only the whole-model checks (after a change outside swiftllm/kernels/)",
+    )
     args = ap.parse_args()
+    if args.skip_model and args.model_only:
+        ap.error("--skip-model and --model-only exclude each other")
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
     t0 = time.time()
-    check_pointwise(rng)
-    check_gemv()
-    check_attention(rng, args.quick)
-    check_sample()
+    if not args.model_only:
+        check_pointwise(rng)
+        check_gemv()
+        check_attention(rng, args.quick)
+        check_sample()
     models = []
     if not args.skip_model:
         for name, cfg, layers in (
