@@ -14,7 +14,7 @@ import zmq
 from swiftllm.launch.args import WORKER_OPTIONS, add_config_flags, options_from_args
 from swiftllm.model_config import ModelError
 from swiftllm.models.resolve import resolve_model
-from swiftllm.protocol.auth import TOKEN_ENV, check_bind, read_token_file, token_from_env
+from swiftllm.protocol.auth import TOKEN_ENV, check_bind, session_token
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,10 +60,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     report(f"loading {args.model or 'the embedded model'}")
     try:
-        token = token_from_env()
+        token = session_token(args.token_file)
         os.environ.pop(TOKEN_ENV, None)  # not inherited by anything this process starts
-        if args.token_file:
-            token = read_token_file(args.token_file)
         check_bind(args.bind, token)  # before loading the model
         options = options_from_args(args, WORKER_OPTIONS)  # WorkerConfig's fields of the same names
         options["model"] = resolve_model(args.model)

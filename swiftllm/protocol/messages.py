@@ -185,8 +185,6 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
         _in_range(f"{name} destinations", pairs[:, 1], 0, destination_blocks)
 
 
-
-
 def refuse_bad_values(cmd: StepCommand, geometry: CacheGeometry) -> dict[int, str]:
     """Per-sequence sampling values out of range: seq id -> why. Each such sequence gets neutral values
     (greedy, no penalties, no logprobs) in `cmd`, which is changed in place, so that the step still runs
