@@ -44,11 +44,8 @@ _USER_DEFINED = 4
 
 def default_model_dir() -> Path:
     """Where the embedded model is imported to: $SWIFTLLM_HOME/models/..., or ~/.cache/swiftllm/models/..."""
-    return (
-        Path(os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm")
-        / "models"
-        / DEFAULT_MODEL_NAME
-    )
+    home = os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm"
+    return Path(home) / "models" / DEFAULT_MODEL_NAME
 
 
 def _hf_name(gguf_name: str) -> str:
