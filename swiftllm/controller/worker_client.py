@@ -30,8 +30,8 @@ class SentRequest(NamedTuple):
 
 
 class SharedOps:
-    """The ops a WorkerClient and a WorkerGroup send alike, written once: `call` sends to the one
-    worker, or to every rank of the group."""
+    """The ops a WorkerClient and a WorkerGroup send the same way: their `call` reaches the one worker,
+    or every rank of the group."""
 
     def call(self, op: str, **fields: Any) -> Any:
         raise NotImplementedError
