@@ -10,7 +10,7 @@ swiftllm/worker/model_runner.py), whose options the launcher passes on as flags.
 Plain data, no torch: the controller process imports this."""
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
 from swiftllm.model_config import ModelConfig, ModelError
@@ -20,9 +20,11 @@ DTYPES = ("auto", "float32", "float16", "bfloat16")
 LOAD_FORMATS = ("auto", "dummy")
 
 
-def option(default: Any, doc: str, **flag: Any) -> Any:
-    """A config field: its default, the help text of its flag, and extras for the flag (choices, flag name)."""
-    return field(default=default, metadata={"help": doc, **flag})
+def option(default: Any, doc: str, **extras: Any) -> Any:
+    """A config field: its default, the help text of its flag, and extras: for the flag (`choices`, `flag`,
+    `aliases`) and for the check at construction (`choices` again; `minimum`: an integer at least this, or
+    None where None is the default)."""
+    return field(default=default, metadata={"help": doc, **extras})
 
 
 class CacheGeometry(NamedTuple):
@@ -53,13 +55,13 @@ class EngineConfig:
     )
     cuda_graphs: bool = option(True, "replay decode steps from captured CUDA graphs")
     threads: int | None = option(
-        None, "torch threads of a CPU worker (default: max(1, (cores - 1) // workers))"
+        None, "torch threads of a CPU worker (default: max(1, (cores - 1) // workers))", minimum=1
     )
     seed: int | None = option(
-        None, "seeds the per-request seeds of requests that set none (default: random)"
+        None, "seeds the per-request seeds of requests that set none (default: random)", minimum=0
     )
     tensor_parallel_size: int | None = option(
-        None, "worker processes the model is split over (vLLM's name for --workers)"
+        None, "worker processes the model is split over (vLLM's name for --workers)", minimum=1
     )
     pipeline_parallel_size: int = option(
         1,
@@ -68,7 +70,7 @@ class EngineConfig:
     )
     # the KV cache
     block_size: int = option(16, "tokens per KV cache block (a power of two)")
-    num_gpu_blocks: int | None = option(None, "device KV blocks (default: profiled)")
+    num_gpu_blocks: int | None = option(None, "device KV blocks (default: profiled)", minimum=1)
     gpu_memory_utilization: float = option(
         0.9,
         "fraction of the GPU's total memory this worker may use for everything (weights, "
@@ -79,7 +81,9 @@ class EngineConfig:
         4.0, "CPU swap space for preempted sequences, GiB", flag="--swap-space"
     )
     max_model_len: int | None = option(
-        None, "longest sequence, prompt and output (default: what both model and cache allow)"
+        None,
+        "longest sequence, prompt and output (default: what both model and cache allow)",
+        minimum=2,
     )
     enable_prefix_caching: bool = option(
         True,
@@ -89,14 +93,16 @@ class EngineConfig:
     )
     # the scheduler
     # 512: on the H200 the 1000-request set ran in 19.6 s at 512 and 1024, 23.1 s at 256 (bench/results/h200)
-    max_num_seqs: int = option(512, "sequences running at once")
+    max_num_seqs: int = option(512, "sequences running at once", minimum=1)
     max_num_batched_tokens: int = option(
-        2048, "tokens per step: decodes first, prefill chunks fill up"
+        2048, "tokens per step: decodes first, prefill chunks fill up", minimum=1
     )
     # the tokenizer
     chat_template: str | None = option(None, "a Jinja chat template file, in place of the model's")
     # the server (`swiftctl launch`)
-    workers: int = option(1, "worker processes, one per device, the model split over them")
+    workers: int = option(
+        1, "worker processes, one per device, the model split over them", minimum=1
+    )
     worker_addrs: str | None = option(
         None,
         "attach to workers started by hand (`swiftctl worker --bind ...`): their ZMQ addresses, "
@@ -126,37 +132,20 @@ class EngineConfig:
     )
 
     def __post_init__(self) -> None:
-        for name, choices in (
-            ("device", DEVICES),
-            ("dtype", DTYPES),
-            ("load_format", LOAD_FORMATS),
-        ):
-            if getattr(self, name) not in choices:
-                raise ValueError(
-                    f"{name} must be one of {', '.join(choices)}, not {getattr(self, name)!r}"
-                )
+        for config_field in fields(self):
+            name = config_field.name
+            value = getattr(self, name)
+            choices = config_field.metadata.get("choices")
+            if choices is not None and value not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+            minimum = config_field.metadata.get("minimum")
+            unset = value is None and config_field.default is None
+            if minimum is not None and not unset and not _is_int_at_least(value, minimum):
+                raise ValueError(f"{name} must be an integer >= {minimum}")
         checks = [
             (_is_power_of_two(self.block_size), "block_size must be a positive power of two"),
-            (_is_int_at_least(self.max_num_seqs, 1), "max_num_seqs must be an integer >= 1"),
-            (
-                _is_int_at_least(self.max_num_batched_tokens, 1),
-                "max_num_batched_tokens must be an integer >= 1",
-            ),
-            (
-                self.max_model_len is None or _is_int_at_least(self.max_model_len, 2),
-                "max_model_len must be an integer >= 2",
-            ),
-            (
-                self.num_gpu_blocks is None or _is_int_at_least(self.num_gpu_blocks, 1),
-                "num_gpu_blocks must be an integer >= 1",
-            ),
             (self.swap_space_gb >= 0, "swap_space_gb must be >= 0"),
             (self.kv_cache_memory_gb > 0, "kv_cache_memory_gb must be > 0"),
-            (_is_int_at_least(self.workers, 1), "workers must be an integer >= 1"),
-            (
-                self.tensor_parallel_size is None or _is_int_at_least(self.tensor_parallel_size, 1),
-                "tensor_parallel_size must be an integer >= 1",
-            ),
             (
                 self.tensor_parallel_size in (None, self.workers) or self.workers == 1,
                 f"--workers {self.workers} and --tensor-parallel-size {self.tensor_parallel_size} "
@@ -175,11 +164,6 @@ class EngineConfig:
             ),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
-            (
-                self.threads is None or _is_int_at_least(self.threads, 1),
-                "threads must be an integer >= 1",
-            ),
-            (self.seed is None or _is_int_at_least(self.seed, 0), "seed must be an integer >= 0"),
             (
                 0 < self.gpu_memory_utilization <= 1,
                 "gpu_memory_utilization must be in (0, 1]",

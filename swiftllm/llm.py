@@ -16,6 +16,7 @@ from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_group import allocate_cache
+from swiftllm.launch.args import WORKER_OPTIONS
 from swiftllm.launch.workers import LocalWorkers
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.models.resolve import resolve_model
@@ -68,18 +69,11 @@ class LLM:
 
     def start_runner(self) -> Engine:
         """The model in this process, on a thread of its own."""
-        self.runner = ModelRunner(
-            WorkerConfig(
-                model=self.config.model,
-                device=self.config.device,
-                dtype=self.config.dtype,
-                load_format=self.config.load_format,
-                cuda_graphs=self.config.cuda_graphs,
-                cpu_kv_memory_gb=self.config.kv_cache_memory_gb,
-                gpu_memory_utilization=self.config.gpu_memory_utilization,
-                threads=self.config.cpu_threads,
-            )
-        )
+        # the options a worker process gets as flags (launch/workers.py)
+        options = {name: getattr(self.config, name) for name in WORKER_OPTIONS}
+        options["threads"] = self.config.cpu_threads
+        worker_config = WorkerConfig(**options, cpu_kv_memory_gb=self.config.kv_cache_memory_gb)
+        self.runner = ModelRunner(worker_config)
         block_size = self.config.block_size
         num_gpu_blocks = self.config.num_gpu_blocks or self.runner.profile(block_size)
         cache = self.config.cache_geometry(

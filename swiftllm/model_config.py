@@ -72,13 +72,9 @@ class ModelConfig:
             raise ModelError(
                 f"unsupported rope scaling type {rope_type!r}; supported: default, linear, llama3"
             )
-        eos = generation.get("eos_token_id", cfg.get("eos_token_id"))
-        if eos is None:
-            eos_ids = ()
-        elif isinstance(eos, list):
-            eos_ids = tuple(eos)
-        else:
-            eos_ids = (eos,)
+        eos_ids = generation.get("eos_token_id", cfg.get("eos_token_id"))  # an id, a list or none
+        if not isinstance(eos_ids, list):
+            eos_ids = [] if eos_ids is None else [eos_ids]
         window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
         return ModelConfig(
             architecture=arch,
@@ -97,7 +93,7 @@ class ModelConfig:
             rope_scaling=rope,
             sliding_window=window if arch == "MistralForCausalLM" else None,
             torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"),
-            eos_token_ids=eos_ids,
+            eos_token_ids=tuple(eos_ids),
             generation_defaults={
                 k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation
             },

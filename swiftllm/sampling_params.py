@@ -14,9 +14,8 @@ class SamplingParams:
     neutral value"; `resolved` fills them in when the request is admitted."""
 
     max_tokens: int = 16
-    temperature: float | None = (
-        None  # None: model default, else 1.0; 0 (or < MIN_TEMPERATURE) = greedy
-    )
+    # None: model default, else 1.0; 0 (or < MIN_TEMPERATURE) = greedy
+    temperature: float | None = None
     top_p: float | None = None  # None: model default, else 1.0 (off)
     top_k: int | None = None  # None: model default, else 0 (off)
     seed: int | None = None  # None: a random seed, fixed at admission

@@ -29,7 +29,29 @@ class SentRequest(NamedTuple):
     op: str
 
 
-class WorkerClient:
+class SharedOps:
+    """The ops a WorkerClient and a WorkerGroup send the same way: their `call` reaches the one worker,
+    or every rank of the group."""
+
+    def call(self, op: str, **fields: Any) -> Any:
+        raise NotImplementedError
+
+    def init_cache(
+        self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
+    ) -> None:
+        self.call(
+            "init_cache",
+            block_size=block_size,
+            num_blocks=num_blocks,
+            num_cpu_blocks=num_cpu_blocks,
+            max_model_len=max_model_len,
+        )
+
+    def shutdown(self) -> None:
+        self.call("shutdown")
+
+
+class WorkerClient(SharedOps):
     def __init__(
         self,
         address: str,
@@ -109,17 +131,6 @@ class WorkerClient:
     def profile(self, block_size: int = 16) -> int:
         return self.call("profile", block_size=block_size)["num_blocks"]
 
-    def init_cache(
-        self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
-    ) -> None:
-        self.call(
-            "init_cache",
-            block_size=block_size,
-            num_blocks=num_blocks,
-            num_cpu_blocks=num_cpu_blocks,
-            max_model_len=max_model_len,
-        )
-
     def send_step(self, cmd: StepCommand) -> int:
         return self.send(codec.encode_step(self.next_id, self.epoch, cmd), "step")
 
@@ -131,9 +142,6 @@ class WorkerClient:
             raise RuntimeError(f"{len(self.in_flight)} requests in flight: use send_step/recv_step")
         self.send_step(cmd)
         return self.recv_step()
-
-    def shutdown(self) -> None:
-        self.call("shutdown")
 
     def close(self) -> None:
         self.socket.close()

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from swiftllm.config import CacheGeometry, EngineConfig
 from swiftllm.controller.scheduler import SchedulerConfig
-from swiftllm.controller.worker_client import WorkerClient, WorkerError
+from swiftllm.controller.worker_client import SharedOps, WorkerClient, WorkerError
 from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.step import StepCommand, StepResult
 
@@ -31,7 +31,7 @@ class Profile(NamedTuple):
     block_bytes: int
 
 
-class WorkerGroup:
+class WorkerGroup(SharedOps):
     """`addresses` in rank order. `liveness` (if given) returns why a worker is gone, or None; it is asked
     while waiting for a reply, so a dead rank fails the step within a second instead of a timeout.
     `token` is the workers' session token (protocol/auth.py), sent with each hello."""
@@ -117,17 +117,6 @@ class WorkerGroup:
             block_bytes=max(reply["block_bytes"] for reply in replies),
         )
 
-    def init_cache(
-        self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
-    ) -> None:
-        self.call(
-            "init_cache",
-            block_size=block_size,
-            num_blocks=num_blocks,
-            num_cpu_blocks=num_cpu_blocks,
-            max_model_len=max_model_len,
-        )
-
     def send_step(self, cmd: StepCommand) -> None:
         for client in self.clients:
             client.send_step(cmd)
@@ -137,9 +126,6 @@ class WorkerGroup:
         tokens from the same gathered logits)."""
         results = self.recv_all(lambda client: client.recv_step())
         return results[self.result_rank]
-
-    def shutdown(self) -> None:
-        self.call("shutdown")
 
     def close(self) -> None:
         for client in self.clients:

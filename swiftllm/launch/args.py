@@ -57,25 +57,20 @@ def flag_of(name: str) -> str:
 def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     """One flag per named EngineConfig field; its value lands in `args.<field name>`."""
     for name in names:
-        config_field = _FIELDS[name]
-        extra: dict[str, typing.Any] = {}
-        if "choices" in config_field.metadata:
-            extra["choices"] = config_field.metadata["choices"]
+        metadata = _FIELDS[name].metadata
         value_type = _value_type(_TYPES[name])
+        how_parsed: dict[str, typing.Any] = {"type": value_type}
         if value_type is bool:
-            extra["action"] = argparse.BooleanOptionalAction
-        else:
-            extra["type"] = value_type
+            how_parsed = {"action": argparse.BooleanOptionalAction}
         # the parser's formatter (ShowDefaults) appends the default
-        help_text = config_field.metadata["help"]
-        aliases = config_field.metadata.get("aliases", ())
         parser.add_argument(
             flag_of(name),
-            *aliases,
+            *metadata.get("aliases", ()),
             dest=name,
-            default=config_field.default,
-            help=help_text,
-            **extra,
+            default=_FIELDS[name].default,
+            choices=metadata.get("choices"),
+            help=metadata["help"],
+            **how_parsed,
         )
 
 

@@ -4,6 +4,7 @@
 
 import argparse
 import sys
+from collections.abc import Callable
 
 import swiftllm
 from swiftllm.launch import launch_cmd, worker_cmd
@@ -46,18 +47,26 @@ def cmd_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_command(
+    commands: argparse._SubParsersAction, name: str, help_text: str, func: Callable[..., int]
+) -> argparse.ArgumentParser:
+    """A subcommand that `main` runs as `func(args)`; its --help shows the defaults."""
+    command = commands.add_parser(name, help=help_text, formatter_class=ShowDefaults)
+    command.set_defaults(func=func)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
-    with_defaults = ShowDefaults
     parser = argparse.ArgumentParser(
         prog="swiftctl",
         description="SwiftLLM: a tiny yet powerful LLM inference system",
-        formatter_class=with_defaults,
+        formatter_class=ShowDefaults,
     )
     parser.add_argument("--version", action="version", version=f"swiftctl {swiftllm.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    generate = commands.add_parser(
-        "generate", help="complete one prompt, streaming to stdout", formatter_class=with_defaults
+    generate = add_command(
+        commands, "generate", "complete one prompt, streaming to stdout", cmd_generate
     )
     add_config_flags(generate, ENGINE_OPTIONS)
     generate.add_argument("--prompt", required=True)
@@ -70,35 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--top-p", type=float, default=None, help="default: the model's")
     generate.add_argument("--top-k", type=int, default=None, help="default: the model's")
     generate.add_argument("--ignore-eos", action="store_true", help="go on past end-of-sequence")
-    generate.set_defaults(func=cmd_generate)
 
-    pull = commands.add_parser(
-        "pull", help="import the embedded SmolLM2-135M-Instruct model (done on first use anyway)"
-    )  # no flags: no defaults to show
-    pull.set_defaults(func=cmd_pull)
-
-    worker = commands.add_parser(
-        "worker",
-        help="start one worker process, for a controller of your own",
-        formatter_class=with_defaults,
-    )
-    worker_cmd.add_arguments(worker)
-    worker.set_defaults(func=worker_cmd.run)
-
-    launch = commands.add_parser(
-        "launch",
-        help="start workers, the controller and the REST server",
-        formatter_class=with_defaults,
-    )
-    launch_cmd.add_arguments(launch)
-    launch.set_defaults(func=launch_cmd.run)
-
-    serve = commands.add_parser(
-        "serve", help="serve MODEL: `launch --model MODEL`", formatter_class=with_defaults
-    )
+    pull_help = "import the embedded SmolLM2-135M-Instruct model (done on first use anyway)"
+    add_command(commands, "pull", pull_help, cmd_pull)
+    worker_help = "start one worker process, for a controller of your own"
+    worker_cmd.add_arguments(add_command(commands, "worker", worker_help, worker_cmd.run))
+    launch_help = "start workers, the controller and the REST server"
+    launch_cmd.add_arguments(add_command(commands, "launch", launch_help, launch_cmd.run))
+    serve = add_command(commands, "serve", "serve MODEL: `launch --model MODEL`", launch_cmd.run)
     serve.add_argument("model", help="HF-style model directory")
     launch_cmd.add_arguments(serve, positional_model=True)
-    serve.set_defaults(func=launch_cmd.run)
     return parser
 
 

@@ -44,7 +44,7 @@ from swiftllm.launch.args import (
 from swiftllm.launch.workers import LocalWorkers
 from swiftllm.model_config import ModelConfig
 from swiftllm.models.resolve import resolve_model
-from swiftllm.protocol.auth import new_token, read_token_file, token_from_env
+from swiftllm.protocol.auth import new_token, session_token
 
 WATCH_INTERVAL_S = 0.1  # how often serve() checks the worker process and the engine thread
 # after open requests were failed, how long their handlers get to send the error before HTTP stops
@@ -103,13 +103,6 @@ async def requests_ended(async_engine: AsyncEngine, timeout_s: float) -> None:
         await asyncio.sleep(0.05)
 
 
-def draining_done(draining: asyncio.Future) -> asyncio.Event:
-    """An Event set when `draining` ends (watch() waits on an Event)."""
-    done = asyncio.Event()
-    draining.add_done_callback(lambda _: done.set())
-    return done
-
-
 async def serve(
     config: EngineConfig, engine: Engine, workers: LocalWorkers | None, served: ServedModel
 ) -> ServeOutcome:
@@ -154,7 +147,9 @@ async def serve(
             await site.stop()  # no new connections
             async_engine.failure = "the server is shutting down"  # no new requests; /health 503
             draining = asyncio.ensure_future(requests_ended(async_engine, config.shutdown_timeout))
-            problem = await watch(draining_done(draining), workers, async_engine, status)
+            drained = asyncio.Event()  # watch() waits on an Event
+            draining.add_done_callback(lambda _: drained.set())
+            problem = await watch(drained, workers, async_engine, status)
             draining.cancel()
         if problem is not None:
             print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
@@ -166,17 +161,14 @@ async def serve(
     finally:
         await runner.cleanup()
         rest.close()
-    exit_code = 0
-    reason = "stopped by a signal"
-    if problem is not None:
-        exit_code = 1
-        reason = problem
+    reason = problem or "stopped by a signal"
     # a dead worker may hold the engine thread in a receive: do not wait long for it
     engine_stopped = async_engine.stop(timeout_s=1.0)
     served_count = sum(async_engine.finished.values())
     print(
         f"SwiftLLM shut down ({reason}) after {served_count} requests", file=sys.stderr, flush=True
     )
+    exit_code = 0 if problem is None else 1
     return ServeOutcome(exit_code=exit_code, engine_stopped=engine_stopped)
 
 
@@ -221,10 +213,7 @@ def run(args: argparse.Namespace) -> int:
             workers = LocalWorkers(config, runtime, token=new_token())
             group = workers.connect()
         else:
-            token = token_from_env()
-            if config.token_file:
-                token = read_token_file(config.token_file)
-            group = WorkerGroup(config.worker_address_list, token=token)
+            group = WorkerGroup(config.worker_address_list, token=session_token(config.token_file))
             group.hello()
         scheduler_config = allocate_cache(config, group, model_config)
         engine = Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)

@@ -11,10 +11,10 @@ import time
 
 import zmq
 
-from swiftllm.launch.args import WORKER_OPTIONS, add_config_flags
+from swiftllm.launch.args import WORKER_OPTIONS, add_config_flags, options_from_args
 from swiftllm.model_config import ModelError
 from swiftllm.models.resolve import resolve_model
-from swiftllm.protocol.auth import TOKEN_ENV, check_bind, read_token_file, token_from_env
+from swiftllm.protocol.auth import TOKEN_ENV, check_bind, session_token
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,56 +45,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def report(line: str) -> None:
+    """A status or error line for people: stderr (stdout carries only the listening line)."""
+    print(f"swiftllm worker: {line}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
     from swiftllm.worker.server import WorkerServer
 
     if not 0 <= args.rank < args.world_size:
-        print(
-            f"swiftllm worker: rank {args.rank} is not in [0, {args.world_size})", file=sys.stderr
-        )
+        report(f"rank {args.rank} is not in [0, {args.world_size})")
         return 2
     started = time.monotonic()
-    print(
-        f"swiftllm worker: loading {args.model or 'the embedded model'}",
-        file=sys.stderr,
-        flush=True,
-    )
+    report(f"loading {args.model or 'the embedded model'}")
     try:
-        token = token_from_env()
+        token = session_token(args.token_file)
         os.environ.pop(TOKEN_ENV, None)  # not inherited by anything this process starts
-        if args.token_file:
-            token = read_token_file(args.token_file)
         check_bind(args.bind, token)  # before loading the model
+        options = options_from_args(args, WORKER_OPTIONS)  # WorkerConfig's fields of the same names
+        options["model"] = resolve_model(args.model)
         config = WorkerConfig(
-            model=resolve_model(args.model),
-            device=args.device,
-            dtype=args.dtype,
-            load_format=args.load_format,
-            cuda_graphs=args.cuda_graphs,
+            **options,
             rank=args.rank,
             world_size=args.world_size,
             pipeline_size=args.pipeline_parallel_size,
             dist_init=args.dist_init,
-            threads=args.threads,
-            gpu_memory_utilization=args.gpu_memory_utilization,
         )
         runner = ModelRunner(config)
         server = WorkerServer(runner, bind=args.bind, token=token)
-    except (
-        ModelError,
-        RuntimeError,
-        OSError,
-        ValueError,
-        zmq.ZMQError,
-    ) as e:  # a clear line, not a traceback
-        print(f"swiftllm worker: {e}", file=sys.stderr)
+    except (ModelError, RuntimeError, OSError, ValueError, zmq.ZMQError) as e:
+        report(str(e))  # a clear line, not a traceback
         return 2
-    print(
-        f"swiftllm worker: loaded on {runner.device} in {time.monotonic() - started:.1f} s",
-        file=sys.stderr,
-        flush=True,
-    )
+    report(f"loaded on {runner.device} in {time.monotonic() - started:.1f} s")
     # a terminated worker still removes its socket dir
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"swiftllm worker listening on {server.address}", flush=True)

@@ -47,10 +47,9 @@ class LocalWorkers:
     def problem(self) -> str | None:
         """Why the group cannot serve (a rank exited, with its code), or None."""
         for rank, process in enumerate(self.processes):
-            if process.poll() is not None:
-                return (
-                    f"worker rank {rank} (pid {process.pid}) exited with code {process.returncode}"
-                )
+            exit_code = process.poll()
+            if exit_code is not None:
+                return f"worker rank {rank} (pid {process.pid}) exited with code {exit_code}"
         return None
 
     def wait_until_bound(self, timeout_s: float = 900.0) -> None:

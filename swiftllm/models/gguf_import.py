@@ -44,11 +44,8 @@ _USER_DEFINED = 4
 
 def default_model_dir() -> Path:
     """Where the embedded model is imported to: $SWIFTLLM_HOME/models/..., or ~/.cache/swiftllm/models/..."""
-    return (
-        Path(os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm")
-        / "models"
-        / DEFAULT_MODEL_NAME
-    )
+    home = os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm"
+    return Path(home) / "models" / DEFAULT_MODEL_NAME
 
 
 def _hf_name(gguf_name: str) -> str:
@@ -91,20 +88,9 @@ def _build_tokenizer(
         for i, t in enumerate(tokens)
     }
     pairs = [tuple(m.split(" ")) for m in merges]
-    tok = Tokenizer(
-        models.BPE(
-            vocab,
-            pairs,
-            dropout=None,
-            continuing_subword_prefix="",
-            end_of_word_suffix="",
-            fuse_unk=False,
-            byte_fallback=False,
-        )
-    )
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(
-        add_prefix_space=False, trim_offsets=True, use_regex=True
-    )
+    # "" (not the default None) for prefix and suffix: the same tokenizer.json as transformers writes
+    tok = Tokenizer(models.BPE(vocab, pairs, continuing_subword_prefix="", end_of_word_suffix=""))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     # A control token spelled outside the byte alphabet is a llama.cpp mislabel; transformers skips it too.
     tok.add_special_tokens(

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from swiftllm.protocol.step import LAST_TOKEN, STEP_ARRAYS, StepCommand
+from swiftllm.sampling_params import MIN_TEMPERATURE
 
 MAX_LOGPROBS = 20  # top-N logprobs per sampled token, as OpenAI's API allows
 INT32_LIMIT = 2**31
@@ -184,11 +185,6 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
         _in_range(f"{name} destinations", pairs[:, 1], 0, destination_blocks)
 
 
-MIN_TEMPERATURE = (
-    1e-5  # below this (and above 0) a softmax overflows in float32: 0 (greedy) is meant
-)
-
-
 def refuse_bad_values(cmd: StepCommand, geometry: CacheGeometry) -> dict[int, str]:
     """Per-sequence sampling values out of range: seq id -> why. Each such sequence gets neutral values
     (greedy, no penalties, no logprobs) in `cmd`, which is changed in place, so that the step still runs
@@ -225,15 +221,8 @@ def refuse_bad_values(cmd: StepCommand, geometry: CacheGeometry) -> dict[int, st
             problems.setdefault(int(cmd.seq_ids[row]), message)
     if problems:
         bad = np.isin(cmd.seq_ids, list(problems))
-        neutral = (
-            "temperature",
-            "top_p",
-            "top_k",
-            "presence_penalty",
-            "frequency_penalty",
-            "repetition_penalty",
-            "min_p",
-        )
-        for name in (*neutral, "num_logprobs"):
+        # every sampling value back to its default, but which rows sample, their seeds and penalty_lens
+        # (penalty_tokens must still add up)
+        for name in PER_SEQ_DEFAULTS.keys() - {"sample", "seed", "penalty_lens"}:
             getattr(cmd, name)[bad] = PER_SEQ_DEFAULTS[name]
     return problems
