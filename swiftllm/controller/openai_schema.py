@@ -26,9 +26,6 @@ from swiftllm.sampling_params import SamplingParams
 
 CHAT_DEFAULT_MAX_TOKENS = 4096
 COMPLETION_DEFAULT_MAX_TOKENS = 16
-MIN_TEMPERATURE = (
-    1e-5  # a temperature below this is greedy (vLLM's rule): softmax(logits / 1e-40) is inf
-)
 MAX_STOP = 16  # stop strings (each one is searched for in every step's new text)
 MAX_STOP_TOKEN_IDS = 1024
 MAX_PROMPTS = 256  # prompts in one completions request (each one is a sequence)
@@ -54,6 +51,11 @@ class ApiError(Exception):
         return {
             "error": {"message": str(self), "type": kind, "param": self.param, "code": self.code}
         }
+
+
+def too_long(message: str, param: str) -> ApiError:
+    """The 400 OpenAI answers for a prompt (or prompt and completion) beyond the context length."""
+    return ApiError(message, param, 400, "context_length_exceeded")
 
 
 def float32(value: float) -> float:
@@ -158,9 +160,8 @@ FIELDS: dict[str, Field] = {
     "logit_bias": Field((dict,), "empty", neutral=({},)),
     "tools": Field((list,), "empty", neutral=([],)),
     "functions": Field((list,), "empty", neutral=([],)),
-    "tool_choice": Field(
-        (str, dict), "none", neutral=("none", "auto")
-    ),  # no tools: "auto" calls none
+    # no tools: "auto" calls none
+    "tool_choice": Field((str, dict), "none", neutral=("none", "auto")),
     "function_call": Field((str, dict), "none", neutral=("none", "auto")),
     "response_format": Field((dict,), "text", neutral=({"type": "text"},)),
     "parallel_tool_calls": Field((bool,), "a boolean", neutral=(True, False)),
@@ -240,31 +241,31 @@ class GenerateRequest:
                     f" However, you requested {prompt_len + self.max_tokens} tokens ({prompt_len} "
                     f"in the prompt, {self.max_tokens} for the completion)."
                 )
-            raise ApiError(
+            raise too_long(
                 f"This model's maximum context length is {max_len} tokens, "
                 f"the prompt has {prompt_len}.{asked} "
                 "Please reduce the length of the prompt or of the completion.",
                 "max_tokens" if room >= 1 else prompt_field,
-                400,
-                "context_length_exceeded",
             )
         default = CHAT_DEFAULT_MAX_TOKENS if chat else COMPLETION_DEFAULT_MAX_TOKENS
         return dataclasses.replace(self.params, max_tokens=self.max_tokens or min(room, default))
 
 
+def check_model(model: object, model_names: tuple[str, ...]) -> None:
+    """A request that names a model names ours (its served name or its path): else a 404."""
+    if model is not None and model not in model_names:
+        raise ApiError(f"The model `{model}` does not exist", "model", 404, "model_not_found")
+
+
 def parse_request(
-    body: object, chat: bool, model_names: tuple[str, ...], max_len: int, max_chars: int
+    body: dict[str, Any], chat: bool, model_names: tuple[str, ...], max_len: int, max_chars: int
 ) -> GenerateRequest:
     """Check every field (FIELDS) and the prompt's size before any tokenizing: `max_len` tokens per
     sequence, `max_chars` characters per prompt (a longer one cannot fit in max_len tokens)."""
-    if not isinstance(body, dict):
-        raise ApiError("the request body must be a JSON object")
     for name, spec in FIELDS.items():
         if spec.neutral is not None:
             read_field(body, name)
-    model = read_field(body, "model")
-    if model is not None and model not in model_names:
-        raise ApiError(f"The model `{model}` does not exist", "model", 404, "model_not_found")
+    check_model(read_field(body, "model"), model_names)
     options = read_field(body, "stream_options")
     if chat:
         max_tokens = read_field(body, "max_completion_tokens")
@@ -357,16 +358,12 @@ def parse_prompt(prompt: object, max_len: int, max_chars: int) -> list[str | lis
             "prompt",
         )
     for item in prompts:
-        too_long = len(item) > max_len
-        if isinstance(item, str):
-            too_long = len(item) > max_chars
-        if too_long:
-            raise ApiError(
+        limit = max_chars if isinstance(item, str) else max_len
+        if len(item) > limit:
+            raise too_long(
                 f"a prompt of {len(item)} characters or ids cannot fit the model's "
                 f"maximum context length of {max_len} tokens",
                 "prompt",
-                400,
-                "context_length_exceeded",
             )
     return prompts
 
@@ -377,11 +374,9 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
     if not isinstance(messages, list) or not messages:
         raise ApiError("messages must be a non-empty list", "messages")
     if len(messages) > max_len:
-        raise ApiError(
+        raise too_long(
             f"{len(messages)} messages cannot fit the maximum context length of {max_len} tokens",
             "messages",
-            400,
-            "context_length_exceeded",
         )
     parsed = []
     num_chars = 0
@@ -405,12 +400,10 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
         num_chars += len(content) + len(role)
         parsed.append({"role": role, "content": content})
     if num_chars > max_chars:
-        raise ApiError(
+        raise too_long(
             f"messages of {num_chars} characters cannot fit the maximum context length of "
             f"{max_len} tokens",
             "messages",
-            400,
-            "context_length_exceeded",
         )
     return parsed
 
