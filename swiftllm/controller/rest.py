@@ -12,7 +12,6 @@ import hmac
 import json
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -34,6 +33,7 @@ from swiftllm.controller.openai_schema import (
     ApiError,
     GenerateRequest,
     check_model,
+    choice,
     choice_logprobs,
     envelope,
     parse_messages,
@@ -53,16 +53,6 @@ def reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def status_of(error: Exception) -> int:
-    """The HTTP status of what ended a request: the engine cannot serve (503), this request failed in
-    the engine (500), or the engine refused it (400)."""
-    if isinstance(error, EngineError):
-        return 503
-    if isinstance(error, RequestFailed):
-        return 500
-    return 400
-
-
 def error_of(error: Exception, path: str) -> ApiError:
     """What the client is told of a failure that ended its request: nothing a client sends crashes
     the server; an unforeseen one is logged with its traceback and answered as a 500."""
@@ -70,8 +60,10 @@ def error_of(error: Exception, path: str) -> ApiError:
         return error
     if isinstance(error, web.HTTPException):  # no such route, wrong method, body too large
         return ApiError(error.reason, None, error.status)
-    if isinstance(error, (EngineError, RequestFailed)):
-        return ApiError(str(error), None, status_of(error))
+    if isinstance(error, EngineError):  # the engine cannot serve
+        return ApiError(str(error), None, 503)
+    if isinstance(error, RequestFailed):  # this request failed in the engine, which serves on
+        return ApiError(str(error), None, 500)
     log.exception("error serving %s", path)
     return ApiError("internal server error", None, 500)
 
@@ -208,16 +200,15 @@ class RestServer:
             prompts = [await self.encode_chat(spec.messages)]
         else:
             prompts = await asyncio.gather(*(self.encode_prompt(prompt) for prompt in spec.prompts))
-        params = [spec.params_for(len(ids), self.max_len, chat) for ids in prompts]
-        echoes = [""] * len(prompts)  # text before each prompt's choices' own
+        params = [spec.params_for(len(ids), self.max_len) for ids in prompts]
+        prompt_echoes = [""] * len(prompts)  # text before each prompt's choices' own
         if spec.echo:
-            echoes = [self.prompt_text(prompt) for prompt in spec.prompts]
-        choice_echoes = [echo for echo in echoes for _ in range(spec.n)]
+            prompt_echoes = [self.prompt_text(prompt) for prompt in spec.prompts]
+        echoes = [echo for echo in prompt_echoes for _ in range(spec.n)]  # per choice
         if any(not 0 <= token < self.vocab_size for ids in prompts for token in ids):
             raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
         queue: asyncio.Queue = asyncio.Queue()
         engine_requests: list[Request] = []
-        request_id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
         prompt_tokens = sum(map(len, prompts))
         try:  # a submit failing half-way still aborts the ones before it
             for prompt_index, (prompt_ids, prompt_params) in enumerate(zip(prompts, params)):
@@ -230,14 +221,8 @@ class RestServer:
                     )
                     engine_requests.append(submitted)
             if spec.stream:
-                return await self.stream(
-                    request, spec, queue, choice_echoes, chat, request_id, prompt_tokens
-                )
-            return web.json_response(
-                await self.whole_response(
-                    spec, queue, choice_echoes, chat, request_id, prompt_tokens
-                )
-            )
+                return await self.stream(request, spec, queue, echoes, prompt_tokens)
+            return web.json_response(await self.whole_response(spec, queue, echoes, prompt_tokens))
         finally:
             for engine_request in engine_requests:
                 self.async_engine.abort(engine_request)  # no-op for a finished one
@@ -283,27 +268,21 @@ class RestServer:
         num_unfinished = num_choices
         while num_unfinished:  # until each choice has finished
             output = await queue.get()
-            if isinstance(output, Exception):
-                raise ApiError(str(output), None, status_of(output))
+            if isinstance(output, ValueError):  # the engine refused the request's values
+                raise ApiError(str(output))
+            if isinstance(output, Exception):  # an EngineError or RequestFailed (error_of)
+                raise output
             if output.finish_reason is not None:
                 num_unfinished -= 1
             yield output
 
-    def logprobs(
-        self, spec: GenerateRequest, output: Output, chat: bool, offset: int
-    ) -> dict[str, Any] | None:
+    def logprobs(self, spec: GenerateRequest, output: Output, offset: int) -> dict[str, Any] | None:
         if spec.params.logprobs is None:
             return None
-        return choice_logprobs(self.tokenizer, output.token_ids, output.logprobs, chat, offset)
+        return choice_logprobs(self.tokenizer, output.token_ids, output.logprobs, spec.chat, offset)
 
     async def whole_response(
-        self,
-        spec: GenerateRequest,
-        queue: asyncio.Queue,
-        echoes: list[str],
-        chat: bool,
-        request_id: str,
-        prompt_tokens: int,
+        self, spec: GenerateRequest, queue: asyncio.Queue, echoes: list[str], prompt_tokens: int
     ) -> dict[str, Any]:
         """The body of a response that is not streamed: every choice's outputs, concatenated, each
         after its echo."""
@@ -314,23 +293,17 @@ class RestServer:
             merged[output.index] = output if earlier is None else earlier.followed_by(output)
         choices = []
         for index in range(num_choices):
-            choice = merged[index]
-            if chat:
-                content = {"message": {"role": "assistant", "content": choice.text}}
+            output = merged[index]
+            if spec.chat:
+                content = {"message": {"role": "assistant", "content": output.text}}
             else:
-                content = {"text": echoes[index] + choice.text}
-            choices.append(
-                {
-                    "index": index,
-                    **content,
-                    "finish_reason": choice.finish_reason,
-                    "logprobs": self.logprobs(spec, choice, chat, 0),
-                }
-            )
-        completion_tokens = sum(choice.num_output_tokens for choice in merged.values())
-        cached_tokens = sum(choice.num_cached_tokens for choice in merged.values())
+                content = {"text": echoes[index] + output.text}
+            logprobs = self.logprobs(spec, output, 0)
+            choices.append(choice(index, content, logprobs, output.finish_reason))
+        completion_tokens = sum(output.num_output_tokens for output in merged.values())
+        cached_tokens = sum(output.num_cached_tokens for output in merged.values())
         return {
-            **envelope(request_id, self.model_name, chat, False, choices),
+            **envelope(spec.request_id, self.model_name, spec.chat, False, choices),
             "usage": usage(prompt_tokens, completion_tokens, cached_tokens),
         }
 
@@ -340,8 +313,6 @@ class RestServer:
         spec: GenerateRequest,
         queue: asyncio.Queue,
         echoes: list[str],
-        chat: bool,
-        request_id: str,
         prompt_tokens: int,
     ) -> web.StreamResponse:
         """A server-sent event per output that says something (after each choice's echo, if any),
@@ -351,14 +322,11 @@ class RestServer:
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
-        extra = {"usage": None} if spec.include_usage else {}
 
-        async def send(choices: list[dict[str, Any]], **fields: Any) -> None:
-            chunk = {
-                **envelope(request_id, self.model_name, chat, True, choices),
-                **extra,
-                **fields,
-            }
+        async def send(choices: list[dict[str, Any]], usage_so_far: dict | None = None) -> None:
+            chunk = envelope(spec.request_id, self.model_name, spec.chat, True, choices)
+            if spec.include_usage:  # in every chunk: null but in the last one
+                chunk["usage"] = usage_so_far
             await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
 
         text_offsets = [0] * num_choices  # legacy logprobs' text_offset, per choice
@@ -368,36 +336,28 @@ class RestServer:
             # each chat choice opens with its role, a completion choice with its echo (if any)
             for index, echo in enumerate(echoes):
                 opening = {"text": echo}
-                if chat:
+                if spec.chat:
                     opening = {"delta": {"role": "assistant", "content": ""}}
-                if chat or echo:
-                    await send(
-                        [{"index": index, **opening, "logprobs": None, "finish_reason": None}]
-                    )
+                if spec.chat or echo:
+                    await send([choice(index, opening, None, None)])
             async for output in self.outputs(queue, num_choices):
                 index = output.index
                 generated[index] = output.num_output_tokens
                 cached[index] = output.num_cached_tokens
-                logprobs = self.logprobs(spec, output, chat, text_offsets[index])
+                logprobs = self.logprobs(spec, output, text_offsets[index])
                 if not (output.text or output.finish_reason or logprobs):
                     continue  # held-back text and nothing else to say
-                if logprobs and not chat:
+                if logprobs and not spec.chat:
                     text_offsets[index] += sum(map(len, logprobs["tokens"]))
-                if not chat:
+                if not spec.chat:
                     content = {"text": output.text}
                 elif output.text:
                     content = {"delta": {"content": output.text}}
                 else:
                     content = {"delta": {}}
-                choice = {
-                    "index": index,
-                    **content,
-                    "logprobs": logprobs,
-                    "finish_reason": output.finish_reason,
-                }
-                await send([choice])
+                await send([choice(index, content, logprobs, output.finish_reason)])
             if spec.include_usage:
-                await send([], usage=usage(prompt_tokens, sum(generated), sum(cached)))
+                await send([], usage(prompt_tokens, sum(generated), sum(cached)))
         except ConnectionError:  # the client left; the caller aborts
             return response
         except Exception as error:  # the status line is gone: the error is the stream's last event

@@ -53,11 +53,9 @@ class Tokenizer:
                 template = Path(chat_template_file).read_text()
             except OSError as error:
                 raise ModelError(f"cannot read the chat template: {error}") from None
-        if isinstance(template, list):  # named templates: take the default one
-            template = next(
-                (named["template"] for named in template if named.get("name") == "default"),
-                template[0]["template"],
-            )
+        if isinstance(template, list):  # named templates: the default one, else the first
+            by_name = {named.get("name"): named["template"] for named in template}
+            template = by_name.get("default", template[0]["template"])
         self.chat_template = template
         # the special tokens the template may name; each a string, or a dict with its "content"
         self.special: dict[str, str] = {}
