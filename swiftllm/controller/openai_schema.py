@@ -282,9 +282,7 @@ def parse_request(
         want_logprobs = read_field(body, "logprobs_chat", "logprobs")
         if top_logprobs is not None and not want_logprobs:
             raise ApiError("top_logprobs needs logprobs: true", "top_logprobs")
-        logprobs = None
-        if want_logprobs:
-            logprobs = top_logprobs or 0
+        logprobs = (top_logprobs or 0) if want_logprobs else None
         prompts = []
         messages = parse_messages(body.get("messages"), max_len, max_chars)
     else:
@@ -298,8 +296,11 @@ def parse_request(
     if echo and logprobs is not None:
         raise ApiError("echo with logprobs needs the prompt's logprobs: not supported", "echo")
     sampling = {name: read_field(body, name) for name in SAMPLING_FIELDS}
-    # max_tokens: a placeholder until params_for settles it against the prompt's length
-    params = make_params(max_tokens=max_tokens or 1, logprobs=logprobs, **sampling)
+    try:  # max_tokens: a placeholder until params_for settles it against the prompt's length
+        params = SamplingParams(max_tokens=max_tokens or 1, logprobs=logprobs, **sampling)
+    except ValueError as error:  # a check of SamplingParams' own that FIELDS missed: still a 400
+        # SamplingParams' messages begin with the field's name
+        raise ApiError(str(error), str(error).split()[0]) from None
     return GenerateRequest(
         chat,
         f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
@@ -321,14 +322,6 @@ def read_choice_count(body: dict[str, Any]) -> int:
     if best_of is not None and best_of != n:
         raise ApiError(f"best_of={best_of} is not supported: only best_of = n ({n})", "best_of")
     return n
-
-
-def make_params(**values: Any) -> SamplingParams:
-    """SamplingParams from checked values; a check of its own that FIELDS missed is still a 400."""
-    try:
-        return SamplingParams(**values)
-    except ValueError as error:  # SamplingParams' messages begin with the field's name
-        raise ApiError(str(error), str(error).split()[0]) from None
 
 
 def is_one_prompt(value: object) -> bool:

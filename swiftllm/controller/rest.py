@@ -47,6 +47,7 @@ log = logging.getLogger("swiftllm.rest")
 # behind each other in the long pool
 SHORT_TEXT_CHARS = 32_768
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+EVENT_STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
 
 def reject_constant(name: str) -> None:
@@ -227,14 +228,12 @@ class RestServer:
             for engine_request in engine_requests:
                 self.async_engine.abort(engine_request)  # no-op for a finished one
 
-    async def in_pool(
-        self, num_chars: int, encode: Callable[[Any], list[int]], text: Any
-    ) -> list[int]:
+    async def in_pool(self, num_chars: int, encode: Callable[[], list[int]]) -> list[int]:
         """Tokenizer work off the event loop: in the short pool, or for a long text the long one."""
         pool = self.pool
         if num_chars > SHORT_TEXT_CHARS:
             pool = self.long_pool
-        return await asyncio.get_running_loop().run_in_executor(pool, encode, text)
+        return await asyncio.get_running_loop().run_in_executor(pool, encode)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False)
@@ -244,12 +243,12 @@ class RestServer:
         """Token ids as they are; a text encoded in the tokenizer pool for its length."""
         if isinstance(prompt, list):
             return prompt
-        return await self.in_pool(len(prompt), self.tokenizer.encode, prompt)
+        return await self.in_pool(len(prompt), partial(self.tokenizer.encode, prompt))
 
     async def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
         """The chat template rendered and encoded in the tokenizer pool for the messages' length."""
         num_chars = sum(len(message["content"]) for message in messages)
-        return await self.in_pool(num_chars, self.render_chat, messages)
+        return await self.in_pool(num_chars, partial(self.render_chat, messages))
 
     def prompt_text(self, prompt: str | list[int]) -> str:
         """What echo repeats: the prompt's text, token ids decoded."""
@@ -294,18 +293,16 @@ class RestServer:
         choices = []
         for index in range(num_choices):
             output = merged[index]
+            content = {"text": echoes[index] + output.text}
             if spec.chat:
                 content = {"message": {"role": "assistant", "content": output.text}}
-            else:
-                content = {"text": echoes[index] + output.text}
             logprobs = self.logprobs(spec, output, 0)
             choices.append(choice(index, content, logprobs, output.finish_reason))
         completion_tokens = sum(output.num_output_tokens for output in merged.values())
         cached_tokens = sum(output.num_cached_tokens for output in merged.values())
-        return {
-            **envelope(spec.request_id, self.model_name, spec.chat, False, choices),
-            "usage": usage(prompt_tokens, completion_tokens, cached_tokens),
-        }
+        body = envelope(spec.request_id, self.model_name, spec.chat, False, choices)
+        body["usage"] = usage(prompt_tokens, completion_tokens, cached_tokens)
+        return body
 
     async def stream(
         self,
@@ -318,15 +315,14 @@ class RestServer:
         """A server-sent event per output that says something (after each choice's echo, if any),
         then usage if asked, then [DONE]."""
         num_choices = len(echoes)
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
+        response = web.StreamResponse(headers=EVENT_STREAM_HEADERS)
         await response.prepare(request)
 
-        async def send(choices: list[dict[str, Any]], usage_so_far: dict | None = None) -> None:
+        async def send(choices: list[dict[str, Any]], totals: dict[str, Any] | None = None) -> None:
+            """One chunk; with include_usage each has a usage field, null but in the last one."""
             chunk = envelope(spec.request_id, self.model_name, spec.chat, True, choices)
-            if spec.include_usage:  # in every chunk: null but in the last one
-                chunk["usage"] = usage_so_far
+            if spec.include_usage:
+                chunk["usage"] = totals
             await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
 
         text_offsets = [0] * num_choices  # legacy logprobs' text_offset, per choice
@@ -349,12 +345,9 @@ class RestServer:
                     continue  # held-back text and nothing else to say
                 if logprobs and not spec.chat:
                     text_offsets[index] += sum(map(len, logprobs["tokens"]))
-                if not spec.chat:
-                    content = {"text": output.text}
-                elif output.text:
-                    content = {"delta": {"content": output.text}}
-                else:
-                    content = {"delta": {}}
+                content = {"text": output.text}
+                if spec.chat:  # a chunk with no new text has an empty delta
+                    content = {"delta": {"content": output.text} if output.text else {}}
                 await send([choice(index, content, logprobs, output.finish_reason)])
             if spec.include_usage:
                 await send([], usage(prompt_tokens, sum(generated), sum(cached)))

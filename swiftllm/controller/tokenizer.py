@@ -18,13 +18,9 @@ def byte_level_alphabet() -> dict[str, int]:
     """Byte-level BPE's printable stand-ins, back to the bytes they stand for: printable Latin-1 bytes
     stand for themselves, the other 68 bytes for the characters from U+0100 on, in byte order."""
     printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
-    alphabet = {chr(byte): byte for byte in printable}
-    stand_in = 0x100
-    for byte in range(256):
-        if byte not in printable:
-            alphabet[chr(stand_in)] = byte
-            stand_in += 1
-    return alphabet
+    others = [byte for byte in range(256) if byte not in printable]
+    stand_ins = {chr(0x100 + rank): byte for rank, byte in enumerate(others)}
+    return {chr(byte): byte for byte in printable} | stand_ins
 
 
 BYTE_LEVEL_ALPHABET = byte_level_alphabet()
