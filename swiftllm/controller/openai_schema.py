@@ -120,9 +120,9 @@ class Field:
     neutral: tuple[Any, ...] | None = None
 
 
-# The request fields that SamplingParams takes as they are, under the same name, read in this order:
-# adding one is one line here. The checks are those of the domain the worker computes in: int32 and
-# float32.
+# The request fields that SamplingParams takes as they are, under the same names, read in this
+# order (adding one is one line here). The checks are those of the domain the worker computes in:
+# int32 and float32.
 SAMPLING_FIELDS: dict[str, Field] = {
     "top_k": Field(INT, "an integer in [-1, 2**31)", int_in(-1, 2**31 - 1)),
     "stop": Field((str, list), f"a non-empty string or a list of up to {MAX_STOP}", is_stop, ()),
