@@ -10,6 +10,7 @@ thread touches the Engine and its Sequences; two hand-offs cross between the thr
   `call_soon_threadsafe`, which puts each on the asyncio queue its handler awaits."""
 
 import asyncio
+import dataclasses
 import logging
 import re
 import threading
@@ -53,15 +54,13 @@ class Output:
     num_cached_tokens: int  # prompt tokens taken from the prefix cache
 
     def followed_by(self, later: "Output") -> "Output":
-        """This output and a later one of the same choice as one."""
-        return Output(
-            index=self.index,
+        """This output and a later one of the same choice as one: the later one's finish reason and
+        counts (running totals), both ones' text, tokens and logprobs."""
+        return dataclasses.replace(
+            later,
             text=self.text + later.text,
             token_ids=self.token_ids + later.token_ids,
             logprobs=self.logprobs + later.logprobs,
-            finish_reason=later.finish_reason,
-            num_output_tokens=later.num_output_tokens,
-            num_cached_tokens=later.num_cached_tokens,
         )
 
 
@@ -204,12 +203,8 @@ class AsyncEngine:
             self.error = error
             with self.lock:
                 unanswered = [*self.active.values(), *self.inbox]
-            self.deliver(
-                [
-                    Delivery(request.queue, EngineError(f"engine failed: {error}"))
-                    for request in unanswered
-                ]
-            )
+            why = f"engine failed: {error}"
+            self.deliver([Delivery(request.queue, EngineError(why)) for request in unanswered])
 
     def drain_inbox(self) -> None:
         with self.lock:
@@ -226,9 +221,8 @@ class AsyncEngine:
                 continue
             try:
                 request.seq = self.engine.add_request(request.prompt_ids, request.params)
-            except (
-                ValueError
-            ) as error:  # the REST layer checks first; this is the engine's last word
+            except ValueError as error:
+                # the REST layer checks first; this is the engine's last word
                 refusals.append(Delivery(request.queue, error))
                 self.count_end(request, "rejected")
                 continue
@@ -298,12 +292,8 @@ class AsyncEngine:
         yield CounterMetricFamily(
             "swiftllm_generation_tokens", "Tokens generated", value=self.tokens["generation"]
         )
-        queues = (
-            ("running", scheduler.running),
-            ("waiting", scheduler.waiting),
-            ("swapped", scheduler.swapped),
-        )
-        for name, queue in queues:
+        for name in ("running", "waiting", "swapped"):  # the scheduler's queues
+            queue = getattr(scheduler, name)
             yield GaugeMetricFamily(
                 f"swiftllm_num_requests_{name}", f"Sequences {name}", value=len(queue)
             )

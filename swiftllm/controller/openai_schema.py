@@ -13,7 +13,9 @@ Choices where OpenAI leaves them to the server:
 import dataclasses
 import itertools
 import math
+import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,9 +28,6 @@ from swiftllm.sampling_params import SamplingParams
 
 CHAT_DEFAULT_MAX_TOKENS = 4096
 COMPLETION_DEFAULT_MAX_TOKENS = 16
-MIN_TEMPERATURE = (
-    1e-5  # a temperature below this is greedy (vLLM's rule): softmax(logits / 1e-40) is inf
-)
 MAX_STOP = 16  # stop strings (each one is searched for in every step's new text)
 MAX_STOP_TOKEN_IDS = 1024
 MAX_PROMPTS = 256  # prompts in one completions request (each one is a sequence)
@@ -38,6 +37,8 @@ ANY = (object,)  # any JSON value (a neutral-only field with no neutral value: o
 # the roles a chat message may have (no tool calls: "tool" messages only as a template renders them)
 ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_CHOICES = 64  # n at most: each choice is a sequence of its own
+# the only code points UTF-8 cannot encode: a string holding one cannot be tokenized
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ApiError(Exception):
@@ -54,6 +55,11 @@ class ApiError(Exception):
         return {
             "error": {"message": str(self), "type": kind, "param": self.param, "code": self.code}
         }
+
+
+def too_long(message: str, param: str) -> ApiError:
+    """The 400 OpenAI answers for a prompt (or prompt and completion) beyond the context length."""
+    return ApiError(message, param, 400, "context_length_exceeded")
 
 
 def float32(value: float) -> float:
@@ -88,13 +94,7 @@ def list_of(kind: type, max_len: int, valid: Callable[[Any], bool]) -> Callable[
 
 def is_text(value: object) -> bool:
     """A string the tokenizer can take: UTF-8-encodable (a lone surrogate such as "\ud800" is not)."""
-    if not isinstance(value, str):
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    return isinstance(value, str) and SURROGATE.search(value) is None
 
 
 def is_stop(value: object) -> bool:
@@ -120,22 +120,11 @@ class Field:
     neutral: tuple[Any, ...] | None = None
 
 
-# Every request field we read, in one place: adding a field is one line here (and its use in
-# parse_request). The checks are those of the domain the worker computes in: int32 and float32.
-FIELDS: dict[str, Field] = {
-    "model": Field((str,), "a string"),
-    "stream": Field((bool,), "a boolean", default=False),
-    "stream_options": Field((dict,), "an object", default={}),
-    "include_usage": Field((bool,), "a boolean", default=False),  # in stream_options
-    "max_tokens": Field(INT, "an integer in [1, 2**31)", int_in(1, 2**31 - 1)),
-    "max_completion_tokens": Field(INT, "an integer in [1, 2**31)", int_in(1, 2**31 - 1)),
-    "temperature": Field(NUMBER, "a number in [0, 100]", finite_in(0, 100)),
-    "top_p": Field(NUMBER, "a number in (0, 1], not 0 in float32", finite_in(1e-38, 1)),
+# The request fields that SamplingParams takes as they are, under the same names, read in this
+# order (adding one is one line here). The checks are those of the domain the worker computes in:
+# int32 and float32.
+SAMPLING_FIELDS: dict[str, Field] = {
     "top_k": Field(INT, "an integer in [-1, 2**31)", int_in(-1, 2**31 - 1)),
-    "seed": Field(INT, "an integer in [-2**63, 2**64)", int_in(-(2**63), 2**64 - 1)),
-    "presence_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
-    "frequency_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
-    "ignore_eos": Field((bool,), "a boolean", default=False),
     "stop": Field((str, list), f"a non-empty string or a list of up to {MAX_STOP}", is_stop, ()),
     "stop_token_ids": Field(
         (list,),
@@ -143,6 +132,28 @@ FIELDS: dict[str, Field] = {
         list_of(int, MAX_STOP_TOKEN_IDS, int_in(0, 2**31 - 1)),
         [],
     ),
+    "seed": Field(INT, "an integer in [-2**63, 2**64)", int_in(-(2**63), 2**64 - 1)),
+    # below 1e-5: greedy (SamplingParams.resolved)
+    "temperature": Field(NUMBER, "a number in [0, 100]", finite_in(0, 100)),
+    "top_p": Field(NUMBER, "a number in (0, 1], not 0 in float32", finite_in(1e-38, 1)),
+    "ignore_eos": Field((bool,), "a boolean", default=False),
+    "presence_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
+    "frequency_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
+    # vLLM's
+    "min_p": Field(NUMBER, "a number in [0, 1]", finite_in(0, 1), 0.0),
+    "repetition_penalty": Field(NUMBER, "a number in (0, 100]", finite_in(1e-6, 100), 1.0),
+    "include_stop_str_in_output": Field((bool,), "a boolean", default=False),
+}
+# Every request field we read, in one place: adding a field is one line here (and its use in
+# parse_request), or in SAMPLING_FIELDS.
+FIELDS: dict[str, Field] = {
+    **SAMPLING_FIELDS,
+    "model": Field((str,), "a string"),
+    "stream": Field((bool,), "a boolean", default=False),
+    "stream_options": Field((dict,), "an object", default={}),
+    "include_usage": Field((bool,), "a boolean", default=False),  # in stream_options
+    "max_tokens": Field(INT, "an integer in [1, 2**31)", int_in(1, 2**31 - 1)),
+    "max_completion_tokens": Field(INT, "an integer in [1, 2**31)", int_in(1, 2**31 - 1)),
     "logprobs_chat": Field((bool,), "a boolean", default=False),  # chat's "logprobs"
     "logprobs": Field(INT, "an integer in [0, 20]", int_in(0, 20)),  # completions'
     "top_logprobs": Field(INT, "an integer in [0, 20]", int_in(0, 20)),
@@ -150,17 +161,12 @@ FIELDS: dict[str, Field] = {
     "n": Field(INT, f"an integer in [1, {MAX_CHOICES}]", int_in(1, MAX_CHOICES), 1),
     "best_of": Field(INT, f"an integer in [1, {MAX_CHOICES}]", int_in(1, MAX_CHOICES)),
     "echo": Field((bool,), "a boolean", default=False),  # completions only
-    # vLLM's sampling fields
-    "min_p": Field(NUMBER, "a number in [0, 1]", finite_in(0, 1), 0.0),
-    "repetition_penalty": Field(NUMBER, "a number in (0, 100]", finite_in(1e-6, 100), 1.0),
-    "include_stop_str_in_output": Field((bool,), "a boolean", default=False),
     "suffix": Field((str,), "empty", neutral=("",)),
     "logit_bias": Field((dict,), "empty", neutral=({},)),
     "tools": Field((list,), "empty", neutral=([],)),
     "functions": Field((list,), "empty", neutral=([],)),
-    "tool_choice": Field(
-        (str, dict), "none", neutral=("none", "auto")
-    ),  # no tools: "auto" calls none
+    # no tools: "auto" calls none
+    "tool_choice": Field((str, dict), "none", neutral=("none", "auto")),
     "function_call": Field((str, dict), "none", neutral=("none", "auto")),
     "response_format": Field((dict,), "text", neutral=({"type": "text"},)),
     "parallel_tool_calls": Field((bool,), "a boolean", neutral=(True, False)),
@@ -211,6 +217,8 @@ def read_field(body: dict[str, Any], name: str, key: str | None = None) -> Any:
 
 @dataclass(frozen=True)
 class GenerateRequest:
+    chat: bool  # /v1/chat/completions, else /v1/completions
+    request_id: str  # the response's id
     prompts: list[str | list[int]]  # completions: texts or token ids; chat: empty
     messages: list[dict[str, str]]  # chat only
     params: SamplingParams  # max_tokens still a placeholder: see params_for
@@ -227,10 +235,10 @@ class GenerateRequest:
             return params
         return dataclasses.replace(params, seed=params.seed + sample_index)
 
-    def params_for(self, prompt_len: int, max_len: int, chat: bool) -> SamplingParams:
+    def params_for(self, prompt_len: int, max_len: int) -> SamplingParams:
         """The SamplingParams for one prompt, with max_tokens settled against the room left."""
         room = max_len - prompt_len
-        prompt_field = "messages" if chat else "prompt"
+        prompt_field = "messages" if self.chat else "prompt"
         if prompt_len < 1:
             raise ApiError("the prompt is empty", prompt_field)
         if room < 1 or (self.max_tokens or 0) > room:
@@ -240,31 +248,31 @@ class GenerateRequest:
                     f" However, you requested {prompt_len + self.max_tokens} tokens ({prompt_len} "
                     f"in the prompt, {self.max_tokens} for the completion)."
                 )
-            raise ApiError(
+            raise too_long(
                 f"This model's maximum context length is {max_len} tokens, "
                 f"the prompt has {prompt_len}.{asked} "
                 "Please reduce the length of the prompt or of the completion.",
                 "max_tokens" if room >= 1 else prompt_field,
-                400,
-                "context_length_exceeded",
             )
-        default = CHAT_DEFAULT_MAX_TOKENS if chat else COMPLETION_DEFAULT_MAX_TOKENS
+        default = CHAT_DEFAULT_MAX_TOKENS if self.chat else COMPLETION_DEFAULT_MAX_TOKENS
         return dataclasses.replace(self.params, max_tokens=self.max_tokens or min(room, default))
 
 
+def check_model(model: object, model_names: tuple[str, ...]) -> None:
+    """A request that names a model names ours (its served name or its path): else a 404."""
+    if model is not None and model not in model_names:
+        raise ApiError(f"The model `{model}` does not exist", "model", 404, "model_not_found")
+
+
 def parse_request(
-    body: object, chat: bool, model_names: tuple[str, ...], max_len: int, max_chars: int
+    body: dict[str, Any], chat: bool, model_names: tuple[str, ...], max_len: int, max_chars: int
 ) -> GenerateRequest:
     """Check every field (FIELDS) and the prompt's size before any tokenizing: `max_len` tokens per
     sequence, `max_chars` characters per prompt (a longer one cannot fit in max_len tokens)."""
-    if not isinstance(body, dict):
-        raise ApiError("the request body must be a JSON object")
     for name, spec in FIELDS.items():
         if spec.neutral is not None:
             read_field(body, name)
-    model = read_field(body, "model")
-    if model is not None and model not in model_names:
-        raise ApiError(f"The model `{model}` does not exist", "model", 404, "model_not_found")
+    check_model(read_field(body, "model"), model_names)
     options = read_field(body, "stream_options")
     if chat:
         max_tokens = read_field(body, "max_completion_tokens")
@@ -274,9 +282,7 @@ def parse_request(
         want_logprobs = read_field(body, "logprobs_chat", "logprobs")
         if top_logprobs is not None and not want_logprobs:
             raise ApiError("top_logprobs needs logprobs: true", "top_logprobs")
-        logprobs = None
-        if want_logprobs:
-            logprobs = top_logprobs or 0
+        logprobs = (top_logprobs or 0) if want_logprobs else None
         prompts = []
         messages = parse_messages(body.get("messages"), max_len, max_chars)
     else:
@@ -289,23 +295,15 @@ def parse_request(
         raise ApiError("echo=True is not supported in chat", "echo")
     if echo and logprobs is not None:
         raise ApiError("echo with logprobs needs the prompt's logprobs: not supported", "echo")
-    params = make_params(
-        max_tokens=1 if max_tokens is None else max_tokens,
-        top_k=read_field(body, "top_k"),
-        stop=read_field(body, "stop"),
-        stop_token_ids=read_field(body, "stop_token_ids"),
-        logprobs=logprobs,
-        seed=read_field(body, "seed"),
-        temperature=read_field(body, "temperature"),  # below 1e-5: greedy (SamplingParams.resolved)
-        top_p=read_field(body, "top_p"),
-        ignore_eos=read_field(body, "ignore_eos"),
-        presence_penalty=read_field(body, "presence_penalty"),
-        frequency_penalty=read_field(body, "frequency_penalty"),
-        min_p=read_field(body, "min_p"),
-        repetition_penalty=read_field(body, "repetition_penalty"),
-        include_stop_str_in_output=read_field(body, "include_stop_str_in_output"),
-    )
+    sampling = {name: read_field(body, name) for name in SAMPLING_FIELDS}
+    try:  # max_tokens: a placeholder until params_for settles it against the prompt's length
+        params = SamplingParams(max_tokens=max_tokens or 1, logprobs=logprobs, **sampling)
+    except ValueError as error:  # a check of SamplingParams' own that FIELDS missed: still a 400
+        # SamplingParams' messages begin with the field's name
+        raise ApiError(str(error), str(error).split()[0]) from None
     return GenerateRequest(
+        chat,
+        f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
         prompts,
         messages,
         params,
@@ -326,26 +324,16 @@ def read_choice_count(body: dict[str, Any]) -> int:
     return n
 
 
-def make_params(**values: Any) -> SamplingParams:
-    """SamplingParams from checked values; a check of its own that FIELDS missed is still a 400."""
-    try:
-        return SamplingParams(**values)
-    except ValueError as error:  # SamplingParams' messages begin with the field's name
-        raise ApiError(str(error), str(error).split()[0]) from None
+def is_one_prompt(value: object) -> bool:
+    """A text, or a non-empty list of token ids."""
+    if isinstance(value, list):
+        return bool(value) and all(type(token) is int for token in value)
+    return is_text(value)
 
 
 def parse_prompt(prompt: object, max_len: int, max_chars: int) -> list[str | list[int]]:
     """A text, a list of texts, token ids, or a list of token-id lists: one choice per prompt. Each is
     checked for size before tokenizing: at most max_len ids, or max_chars characters."""
-
-    def is_token_ids(value: object) -> bool:
-        return (
-            isinstance(value, list) and bool(value) and all(type(token) is int for token in value)
-        )
-
-    def is_one_prompt(value: object) -> bool:
-        return is_text(value) or is_token_ids(value)
-
     prompts = [prompt]
     if not is_one_prompt(prompt):
         prompts = prompt
@@ -357,16 +345,12 @@ def parse_prompt(prompt: object, max_len: int, max_chars: int) -> list[str | lis
             "prompt",
         )
     for item in prompts:
-        too_long = len(item) > max_len
-        if isinstance(item, str):
-            too_long = len(item) > max_chars
-        if too_long:
-            raise ApiError(
+        limit = max_chars if isinstance(item, str) else max_len
+        if len(item) > limit:
+            raise too_long(
                 f"a prompt of {len(item)} characters or ids cannot fit the model's "
                 f"maximum context length of {max_len} tokens",
                 "prompt",
-                400,
-                "context_length_exceeded",
             )
     return prompts
 
@@ -377,11 +361,9 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
     if not isinstance(messages, list) or not messages:
         raise ApiError("messages must be a non-empty list", "messages")
     if len(messages) > max_len:
-        raise ApiError(
+        raise too_long(
             f"{len(messages)} messages cannot fit the maximum context length of {max_len} tokens",
             "messages",
-            400,
-            "context_length_exceeded",
         )
     parsed = []
     num_chars = 0
@@ -405,12 +387,10 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
         num_chars += len(content) + len(role)
         parsed.append({"role": role, "content": content})
     if num_chars > max_chars:
-        raise ApiError(
+        raise too_long(
             f"messages of {num_chars} characters cannot fit the maximum context length of "
             f"{max_len} tokens",
             "messages",
-            400,
-            "context_length_exceeded",
         )
     return parsed
 
@@ -465,6 +445,14 @@ def usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> dic
         "total_tokens": prompt_tokens + completion_tokens,
         "prompt_tokens_details": {"cached_tokens": cached_tokens},
     }
+
+
+def choice(
+    index: int, content: dict[str, Any], logprobs: dict[str, Any] | None, finish_reason: str | None
+) -> dict[str, Any]:
+    """One choice of a response or of a stream's chunk; `content` holds its text under the key the
+    API names ("text", chat's "message" or a chunk's "delta")."""
+    return {"index": index, **content, "logprobs": logprobs, "finish_reason": finish_reason}
 
 
 def envelope(

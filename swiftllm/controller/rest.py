@@ -12,7 +12,6 @@ import hmac
 import json
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -33,6 +32,8 @@ from swiftllm.controller.async_engine import (
 from swiftllm.controller.openai_schema import (
     ApiError,
     GenerateRequest,
+    check_model,
+    choice,
     choice_logprobs,
     envelope,
     parse_messages,
@@ -46,20 +47,26 @@ log = logging.getLogger("swiftllm.rest")
 # behind each other in the long pool
 SHORT_TEXT_CHARS = 32_768
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+EVENT_STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
 
 def reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def status_of(error: Exception) -> int:
-    """The HTTP status of what ended a request: the engine cannot serve (503), this request failed in
-    the engine (500), or the engine refused it (400)."""
-    if isinstance(error, EngineError):
-        return 503
-    if isinstance(error, RequestFailed):
-        return 500
-    return 400
+def error_of(error: Exception, path: str) -> ApiError:
+    """What the client is told of a failure that ended its request: nothing a client sends crashes
+    the server; an unforeseen one is logged with its traceback and answered as a 500."""
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, web.HTTPException):  # no such route, wrong method, body too large
+        return ApiError(error.reason, None, error.status)
+    if isinstance(error, EngineError):  # the engine cannot serve
+        return ApiError(str(error), None, 503)
+    if isinstance(error, RequestFailed):  # this request failed in the engine, which serves on
+        return ApiError(str(error), None, 500)
+    log.exception("error serving %s", path)
+    return ApiError("internal server error", None, 500)
 
 
 class RestServer:
@@ -75,6 +82,7 @@ class RestServer:
         self.tokenizer = tokenizer
         self.model_name = model_name
         self.model_path = model_path
+        self.model_names = (model_name, model_path)  # what a request's `model` may be
         self.api_key = api_key
         self.max_len = async_engine.engine.scheduler.max_len
         self.vocab_size = async_engine.engine.model_config.vocab_size
@@ -99,8 +107,7 @@ class RestServer:
 
     @web.middleware
     async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Every failure becomes an OpenAI-style error body: nothing a client sends crashes the
-        server."""
+        """Every failure becomes an OpenAI-style error body (error_of)."""
         try:
             if self.api_key and request.path.startswith("/v1/"):
                 # surrogatepass: a header that is not UTF-8 still encodes (and does not match), never a 500
@@ -109,20 +116,9 @@ class RestServer:
                 if not hmac.compare_digest(authorization, f"Bearer {self.api_key}".encode()):
                     raise ApiError("Incorrect API key provided", None, 401, "invalid_api_key")
             return await handler(request)
-        except ApiError as error:
-            return web.json_response(error.body(), status=error.status)
-        except web.HTTPException as error:  # no such route, wrong method, body too large
-            body = ApiError(error.reason, None, error.status).body()
-            return web.json_response(body, status=error.status)
-        except EngineError as error:
-            return web.json_response(ApiError(str(error), None, 503).body(), status=503)
-        except RequestFailed as error:
-            return web.json_response(ApiError(str(error), None, 500).body(), status=500)
-        except Exception:
-            log.exception("error serving %s", request.path)
-            return web.json_response(
-                ApiError("internal server error", None, 500).body(), status=500
-            )
+        except Exception as error:
+            api_error = error_of(error, request.path)
+            return web.json_response(api_error.body(), status=api_error.status)
 
     async def models(self, request: web.Request) -> web.Response:
         card = {
@@ -147,29 +143,31 @@ class RestServer:
             headers={"Content-Type": CONTENT_TYPE_LATEST},
         )
 
-    async def read_json(self, request: web.Request) -> object:
-        raw_body = await self.read_body(request)
+    @staticmethod
+    async def read_object(request: web.Request) -> dict[str, Any]:
+        """The body, decompressed, as a JSON object: a body that is not what its Content-Encoding
+        says, not JSON (NaN and Infinity are not), or not an object is a 400."""
         try:
-            return json.loads(raw_body, parse_constant=reject_constant)
+            raw_body = await request.read()
+        except web.HTTPException:
+            raise  # too large: 413
+        except Exception as error:
+            raise ApiError(f"cannot read the request body: {error}") from None
+        try:
+            body = json.loads(raw_body, parse_constant=reject_constant)
         except (ValueError, RecursionError) as error:
             raise ApiError(f"malformed JSON body: {error}") from None
-
-    def check_model(self, body: dict[str, Any]) -> None:
-        """A body that names a model names ours (its served name or its path)."""
-        model = body.get("model")
-        if model is not None and model not in (self.model_name, self.model_path):
-            raise ApiError(f"The model `{model}` does not exist", "model", 404, "model_not_found")
+        if not isinstance(body, dict):
+            raise ApiError("the request body must be a JSON object")
+        return body
 
     async def tokenize(self, request: web.Request) -> web.Response:
         """vLLM's: {model, prompt | messages} -> {count, max_model_len, tokens}."""
-        body = await self.read_json(request)
-        if not isinstance(body, dict):
-            raise ApiError("the request body must be a JSON object")
-        self.check_model(body)
-        loop = asyncio.get_running_loop()
+        body = await self.read_object(request)
+        check_model(body.get("model"), self.model_names)
         if "messages" in body:
             messages = parse_messages(body["messages"], self.max_len, self.max_chars)
-            tokens = await loop.run_in_executor(self.pool, self.render_chat, messages)
+            tokens = await self.encode_chat(messages)
         elif isinstance(body.get("prompt"), str):
             tokens = await self.encode_prompt(body["prompt"])
         else:
@@ -180,10 +178,8 @@ class RestServer:
 
     async def detokenize(self, request: web.Request) -> web.Response:
         """vLLM's: {model, tokens} -> {prompt}."""
-        body = await self.read_json(request)
-        if not isinstance(body, dict):
-            raise ApiError("the request body must be a JSON object")
-        self.check_model(body)
+        body = await self.read_object(request)
+        check_model(body.get("model"), self.model_names)
         tokens = body.get("tokens")
         well_formed = isinstance(tokens, list) and all(type(token) is int for token in tokens)
         if not well_formed or any(not 0 <= token < self.vocab_size for token in tokens):
@@ -199,69 +195,45 @@ class RestServer:
         """Completions and chat: parse, tokenize, submit an engine request per choice (n per prompt),
         answer. The n choices of a prompt are n sequences with the same prompt: prefix caching, where
         the engine has it, shares the prompt's blocks; usage counts each prompt once."""
-        body = await self.read_json(request)
-        model_names = (self.model_name, self.model_path)
-        spec = parse_request(body, chat, model_names, self.max_len, self.max_chars)
+        body = await self.read_object(request)
+        spec = parse_request(body, chat, self.model_names, self.max_len, self.max_chars)
         if chat:
-            loop = asyncio.get_running_loop()
-            num_chars = sum(len(message["content"]) for message in spec.messages)
-            prompts = [
-                await loop.run_in_executor(
-                    self.pool_for(num_chars), self.render_chat, spec.messages
-                )
-            ]
+            prompts = [await self.encode_chat(spec.messages)]
         else:
             prompts = await asyncio.gather(*(self.encode_prompt(prompt) for prompt in spec.prompts))
-        params = [spec.params_for(len(ids), self.max_len, chat) for ids in prompts]
-        echoes = [""] * len(prompts)  # text before each prompt's choices' own
+        params = [spec.params_for(len(ids), self.max_len) for ids in prompts]
+        prompt_echoes = [""] * len(prompts)  # text before each prompt's choices' own
         if spec.echo:
-            echoes = [self.prompt_text(prompt) for prompt in spec.prompts]
-        choice_echoes = [echo for echo in echoes for _ in range(spec.n)]
+            prompt_echoes = [self.prompt_text(prompt) for prompt in spec.prompts]
+        echoes = [echo for echo in prompt_echoes for _ in range(spec.n)]  # per choice
         if any(not 0 <= token < self.vocab_size for ids in prompts for token in ids):
             raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
         queue: asyncio.Queue = asyncio.Queue()
         engine_requests: list[Request] = []
-        request_id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
         prompt_tokens = sum(map(len, prompts))
         try:  # a submit failing half-way still aborts the ones before it
             for prompt_index, (prompt_ids, prompt_params) in enumerate(zip(prompts, params)):
                 # choice index: prompt-major, as vLLM numbers them
                 for sample_index in range(spec.n):
-                    engine_requests.append(
-                        self.async_engine.submit(
-                            prompt_ids,
-                            spec.choice_params(prompt_params, sample_index),
-                            queue,
-                            prompt_index * spec.n + sample_index,
-                        )
+                    choice_params = spec.choice_params(prompt_params, sample_index)
+                    choice_index = prompt_index * spec.n + sample_index
+                    submitted = self.async_engine.submit(
+                        prompt_ids, choice_params, queue, choice_index
                     )
+                    engine_requests.append(submitted)
             if spec.stream:
-                return await self.stream(
-                    request, spec, queue, choice_echoes, chat, request_id, prompt_tokens
-                )
-            return web.json_response(
-                await self.whole_response(
-                    spec, queue, choice_echoes, chat, request_id, prompt_tokens
-                )
-            )
+                return await self.stream(request, spec, queue, echoes, prompt_tokens)
+            return web.json_response(await self.whole_response(spec, queue, echoes, prompt_tokens))
         finally:
             for engine_request in engine_requests:
                 self.async_engine.abort(engine_request)  # no-op for a finished one
 
-    @staticmethod
-    async def read_body(request: web.Request) -> bytes:
-        """The body, decompressed: a body that is not what its Content-Encoding says is a 400."""
-        try:
-            return await request.read()
-        except web.HTTPException:
-            raise  # too large: 413
-        except Exception as error:
-            raise ApiError(f"cannot read the request body: {error}") from None
-
-    def pool_for(self, num_chars: int) -> ThreadPoolExecutor:
-        if num_chars <= SHORT_TEXT_CHARS:
-            return self.pool
-        return self.long_pool
+    async def in_pool(self, num_chars: int, encode: Callable[[], list[int]]) -> list[int]:
+        """Tokenizer work off the event loop: in the short pool, or for a long text the long one."""
+        pool = self.pool
+        if num_chars > SHORT_TEXT_CHARS:
+            pool = self.long_pool
+        return await asyncio.get_running_loop().run_in_executor(pool, encode)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False)
@@ -271,8 +243,12 @@ class RestServer:
         """Token ids as they are; a text encoded in the tokenizer pool for its length."""
         if isinstance(prompt, list):
             return prompt
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool_for(len(prompt)), self.tokenizer.encode, prompt)
+        return await self.in_pool(len(prompt), partial(self.tokenizer.encode, prompt))
+
+    async def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
+        """The chat template rendered and encoded in the tokenizer pool for the messages' length."""
+        num_chars = sum(len(message["content"]) for message in messages)
+        return await self.in_pool(num_chars, partial(self.render_chat, messages))
 
     def prompt_text(self, prompt: str | list[int]) -> str:
         """What echo repeats: the prompt's text, token ids decoded."""
@@ -291,58 +267,42 @@ class RestServer:
         num_unfinished = num_choices
         while num_unfinished:  # until each choice has finished
             output = await queue.get()
-            if isinstance(output, Exception):
-                raise ApiError(str(output), None, status_of(output))
+            if isinstance(output, ValueError):  # the engine refused the request's values
+                raise ApiError(str(output))
+            if isinstance(output, Exception):  # an EngineError or RequestFailed (error_of)
+                raise output
             if output.finish_reason is not None:
                 num_unfinished -= 1
             yield output
 
-    def logprobs(
-        self, spec: GenerateRequest, output: Output, chat: bool, offset: int
-    ) -> dict[str, Any] | None:
+    def logprobs(self, spec: GenerateRequest, output: Output, offset: int) -> dict[str, Any] | None:
         if spec.params.logprobs is None:
             return None
-        return choice_logprobs(self.tokenizer, output.token_ids, output.logprobs, chat, offset)
+        return choice_logprobs(self.tokenizer, output.token_ids, output.logprobs, spec.chat, offset)
 
     async def whole_response(
-        self,
-        spec: GenerateRequest,
-        queue: asyncio.Queue,
-        echoes: list[str],
-        chat: bool,
-        request_id: str,
-        prompt_tokens: int,
+        self, spec: GenerateRequest, queue: asyncio.Queue, echoes: list[str], prompt_tokens: int
     ) -> dict[str, Any]:
         """The body of a response that is not streamed: every choice's outputs, concatenated, each
         after its echo."""
         num_choices = len(echoes)
-        merged: list[Output | None] = [None] * num_choices
+        merged: dict[int, Output] = {}  # choice index -> its outputs so far, as one
         async for output in self.outputs(queue, num_choices):
-            earlier = merged[output.index]
-            if earlier is None:
-                merged[output.index] = output
-            else:
-                merged[output.index] = earlier.followed_by(output)
+            earlier = merged.get(output.index)
+            merged[output.index] = output if earlier is None else earlier.followed_by(output)
         choices = []
-        for index, choice in enumerate(merged):
-            if chat:
-                content = {"message": {"role": "assistant", "content": choice.text}}
-            else:
-                content = {"text": echoes[index] + choice.text}
-            choices.append(
-                {
-                    "index": index,
-                    **content,
-                    "finish_reason": choice.finish_reason,
-                    "logprobs": self.logprobs(spec, choice, chat, 0),
-                }
-            )
-        completion_tokens = sum(choice.num_output_tokens for choice in merged)
-        cached_tokens = sum(choice.num_cached_tokens for choice in merged)
-        return {
-            **envelope(request_id, self.model_name, chat, False, choices),
-            "usage": usage(prompt_tokens, completion_tokens, cached_tokens),
-        }
+        for index in range(num_choices):
+            output = merged[index]
+            content = {"text": echoes[index] + output.text}
+            if spec.chat:
+                content = {"message": {"role": "assistant", "content": output.text}}
+            logprobs = self.logprobs(spec, output, 0)
+            choices.append(choice(index, content, logprobs, output.finish_reason))
+        completion_tokens = sum(output.num_output_tokens for output in merged.values())
+        cached_tokens = sum(output.num_cached_tokens for output in merged.values())
+        body = envelope(spec.request_id, self.model_name, spec.chat, False, choices)
+        body["usage"] = usage(prompt_tokens, completion_tokens, cached_tokens)
+        return body
 
     async def stream(
         self,
@@ -350,72 +310,52 @@ class RestServer:
         spec: GenerateRequest,
         queue: asyncio.Queue,
         echoes: list[str],
-        chat: bool,
-        request_id: str,
         prompt_tokens: int,
     ) -> web.StreamResponse:
         """A server-sent event per output that says something (after each choice's echo, if any),
         then usage if asked, then [DONE]."""
         num_choices = len(echoes)
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
+        response = web.StreamResponse(headers=EVENT_STREAM_HEADERS)
         await response.prepare(request)
-        extra = {"usage": None} if spec.include_usage else {}
 
-        async def send(choices: list[dict[str, Any]], **fields: Any) -> None:
-            chunk = {
-                **envelope(request_id, self.model_name, chat, True, choices),
-                **extra,
-                **fields,
-            }
+        async def send(choices: list[dict[str, Any]], totals: dict[str, Any] | None = None) -> None:
+            """One chunk; with include_usage each has a usage field, null but in the last one."""
+            chunk = envelope(spec.request_id, self.model_name, spec.chat, True, choices)
+            if spec.include_usage:
+                chunk["usage"] = totals
             await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
 
         text_offsets = [0] * num_choices  # legacy logprobs' text_offset, per choice
         generated = [0] * num_choices
         cached = [0] * num_choices  # prompt tokens from the prefix cache, per choice
         try:
-            if chat:
-                first_delta = {"role": "assistant", "content": ""}
-                for index in range(num_choices):
-                    opening = {"delta": first_delta, "logprobs": None, "finish_reason": None}
-                    await send([{"index": index, **opening}])
+            # each chat choice opens with its role, a completion choice with its echo (if any)
             for index, echo in enumerate(echoes):
-                if echo:
-                    await send(
-                        [{"index": index, "text": echo, "logprobs": None, "finish_reason": None}]
-                    )
+                opening = {"text": echo}
+                if spec.chat:
+                    opening = {"delta": {"role": "assistant", "content": ""}}
+                if spec.chat or echo:
+                    await send([choice(index, opening, None, None)])
             async for output in self.outputs(queue, num_choices):
                 index = output.index
                 generated[index] = output.num_output_tokens
                 cached[index] = output.num_cached_tokens
-                logprobs = self.logprobs(spec, output, chat, text_offsets[index])
+                logprobs = self.logprobs(spec, output, text_offsets[index])
                 if not (output.text or output.finish_reason or logprobs):
                     continue  # held-back text and nothing else to say
-                if logprobs and not chat:
+                if logprobs and not spec.chat:
                     text_offsets[index] += sum(map(len, logprobs["tokens"]))
-                if not chat:
-                    content = {"text": output.text}
-                elif output.text:
-                    content = {"delta": {"content": output.text}}
-                else:
-                    content = {"delta": {}}
-                choice = {
-                    "index": index,
-                    **content,
-                    "logprobs": logprobs,
-                    "finish_reason": output.finish_reason,
-                }
-                await send([choice])
+                content = {"text": output.text}
+                if spec.chat:  # a chunk with no new text has an empty delta
+                    content = {"delta": {"content": output.text} if output.text else {}}
+                await send([choice(index, content, logprobs, output.finish_reason)])
             if spec.include_usage:
-                await send([], usage=usage(prompt_tokens, sum(generated), sum(cached)))
+                await send([], usage(prompt_tokens, sum(generated), sum(cached)))
         except ConnectionError:  # the client left; the caller aborts
             return response
         except Exception as error:  # the status line is gone: the error is the stream's last event
-            if not isinstance(error, ApiError):
-                log.exception("error streaming %s", request.path)
-                error = ApiError("internal server error", None, 500)
-            await response.write(b"data: " + json.dumps(error.body()).encode() + b"\n\n")
+            body = error_of(error, request.path).body()
+            await response.write(b"data: " + json.dumps(body).encode() + b"\n\n")
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response

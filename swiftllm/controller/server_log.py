@@ -37,44 +37,36 @@ def startup_summary(served: ServedModel, url: str) -> str:
     )
 
 
-@dataclass
-class Snapshot:
-    """Counts at one moment, to compute rates between two status lines."""
-
-    at: float
-    prompt_tokens: int
-    generation_tokens: int
-
-
 class StatusLine:
     """`line()` every few seconds: the engine's state and throughput since the last call, or None when it
     was idle throughout (nothing running, waiting or swapped, no token made)."""
 
     def __init__(self, async_engine: AsyncEngine) -> None:
         self.async_engine = async_engine
-        self.last = self.snapshot()
-
-    def snapshot(self) -> Snapshot:
-        tokens = self.async_engine.tokens
-        return Snapshot(time.monotonic(), tokens["prompt"], tokens["generation"])
+        # the token counts (prompt, generation) at the last call, and when: rates are since then
+        self.last_tokens = dict(async_engine.tokens)
+        self.last_at = time.monotonic()
 
     def line(self) -> str | None:
-        now = self.snapshot()
-        elapsed_s = max(now.at - self.last.at, 1e-9)
-        prompt_rate = (now.prompt_tokens - self.last.prompt_tokens) / elapsed_s
-        generation_rate = (now.generation_tokens - self.last.generation_tokens) / elapsed_s
-        self.last = now
+        now = time.monotonic()
+        elapsed_s = max(now - self.last_at, 1e-9)
+        tokens = dict(self.async_engine.tokens)
+        rates = {
+            kind: (count - self.last_tokens[kind]) / elapsed_s for kind, count in tokens.items()
+        }
+        self.last_tokens = tokens
+        self.last_at = now
         scheduler = self.async_engine.engine.scheduler
         running = len(scheduler.running)
         waiting = len(scheduler.waiting)
         swapped = len(scheduler.swapped)
-        if running + waiting + swapped == 0 and prompt_rate == 0 and generation_rate == 0:
+        if running + waiting + swapped == 0 and not any(rates.values()):
             return None
         gpu = scheduler.block_manager.gpu
         kv_usage = 1 - gpu.num_free / max(gpu.num_blocks, 1)
         line = (
             f"running {running}, waiting {waiting}, swapped {swapped} requests; "
-            f"prompt {prompt_rate:.1f} tokens/s, generation {generation_rate:.1f} tokens/s; "
+            f"prompt {rates['prompt']:.1f} tokens/s, generation {rates['generation']:.1f} tokens/s; "
             f"KV cache {kv_usage:.1%} used"
         )
         hit_rate = prefix_hit_rate(scheduler.counters)

@@ -18,13 +18,9 @@ def byte_level_alphabet() -> dict[str, int]:
     """Byte-level BPE's printable stand-ins, back to the bytes they stand for: printable Latin-1 bytes
     stand for themselves, the other 68 bytes for the characters from U+0100 on, in byte order."""
     printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
-    alphabet = {chr(byte): byte for byte in printable}
-    stand_in = 0x100
-    for byte in range(256):
-        if byte not in printable:
-            alphabet[chr(stand_in)] = byte
-            stand_in += 1
-    return alphabet
+    others = [byte for byte in range(256) if byte not in printable]
+    stand_ins = {chr(0x100 + rank): byte for rank, byte in enumerate(others)}
+    return {chr(byte): byte for byte in printable} | stand_ins
 
 
 BYTE_LEVEL_ALPHABET = byte_level_alphabet()
@@ -53,11 +49,9 @@ class Tokenizer:
                 template = Path(chat_template_file).read_text()
             except OSError as error:
                 raise ModelError(f"cannot read the chat template: {error}") from None
-        if isinstance(template, list):  # named templates: take the default one
-            template = next(
-                (named["template"] for named in template if named.get("name") == "default"),
-                template[0]["template"],
-            )
+        if isinstance(template, list):  # named templates: the default one, else the first
+            by_name = {named.get("name"): named["template"] for named in template}
+            template = by_name.get("default", template[0]["template"])
         self.chat_template = template
         # the special tokens the template may name; each a string, or a dict with its "content"
         self.special: dict[str, str] = {}
