@@ -249,7 +249,7 @@ class AsyncEngine:
             output = Output(
                 index=request.index,
                 text=seq.text[request.sent_text : text_end],
-                token_ids=seq.output_ids[request.sent_tokens :],
+                token_ids=seq.outputs_from(request.sent_tokens),
                 logprobs=seq.logprobs[request.sent_tokens :],
                 finish_reason=seq.finish_reason,
                 num_output_tokens=seq.num_outputs,

@@ -56,7 +56,12 @@ class Sequence:
 
     @property
     def output_ids(self) -> list[int]:
-        return self.token_ids[len(self.prompt_ids) : len(self.token_ids) - self.num_pending]
+        return self.outputs_from(0)
+
+    def outputs_from(self, start: int) -> list[int]:
+        """The output ids from the start-th on, sampled ones only (a stream's new tokens each step,
+        without copying the ones before)."""
+        return self.token_ids[len(self.prompt_ids) + start : len(self.token_ids) - self.num_pending]
 
     @property
     def num_outputs(self) -> int:
