@@ -39,7 +39,6 @@ class AttentionMetadata:
     query_lens_host: np.ndarray  # [S] (host copies: the torch reference loops over sequences)
     context_lens_host: np.ndarray  # [S]
     max_query_len: int
-    max_context_len: int
 
     @property
     def decode_only(self) -> bool:
@@ -78,5 +77,4 @@ class AttentionMetadata:
             query_lens_host=query_lens,
             context_lens_host=context_lens,
             max_query_len=int(query_lens.max(initial=0)),
-            max_context_len=int(context_lens.max(initial=0)),
         )
