@@ -183,9 +183,8 @@ class ModelRunner:
         self.last_tokens: dict[int, int] = {}  # sequence id -> its token of the steps read back
         self.newest = NO_NEWEST_TOKENS
         self.in_flight: deque[LaunchedStep] = deque()
-        self.token_arrival: Arrival | None = (
-            None  # first pipeline stage: set by staged_results, taken by launch
-        )
+        # first pipeline stage: set by staged_results, taken by launch
+        self.token_arrival: Arrival | None = None
         self.graphs = None  # the backend's GraphRunner, if it has one and CUDA graphs are on
 
     def block_bytes(self, block_size: int) -> int:
@@ -354,6 +353,26 @@ class ModelRunner:
                     f"penalty token -1 for sequence {seq_id} which has no sampled token"
                 )
 
+    def eager_forward(
+        self, tokens: np.ndarray, pending: PendingTokens | None, cmd: StepCommand
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(hidden, residual) after this stage's layers, run op by op; a stage after the first starts from
+        the previous stage's (hidden, residual) in place of the embedding."""
+        pipe = self.pipeline
+        ids = to_device(tokens, self.device)
+        if pending is not None:
+            pending.write_into(ids)
+        meta = AttentionMetadata.build(
+            cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
+        )
+        stage_input = None
+        if not pipe.first:
+            shape = (len(tokens), self.model_config.hidden_size)
+            hidden = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            residual = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            stage_input = (hidden, residual)
+        return self.model.forward(ids, meta, self.cache.k, self.cache.v, stage_input)
+
     def eager_logits(
         self,
         tokens: np.ndarray,
@@ -362,14 +381,8 @@ class ModelRunner:
         sampled: np.ndarray,
     ) -> torch.Tensor:
         """Logits [len(sampled), V] of the step, by running the forward op by op."""
-        ids = to_device(tokens, self.device)
-        if pending is not None:
-            pending.write_into(ids)
-        meta = AttentionMetadata.build(
-            cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
-        )
+        hidden, residual = self.eager_forward(tokens, pending, cmd)
         rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
-        hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v)
         return self.model.logits(hidden[rows], residual[rows])
 
     def staged_results(
@@ -384,20 +397,8 @@ class ModelRunner:
         stage) sampling. The last stage sends the sampled tokens (int32) to the first, so that a -1 there
         still means "what you just sampled"; middle stages return zeros in their place."""
         pipe = self.pipeline
-        ids = to_device(tokens, self.device)
-        if pending is not None:
-            pending.write_into(ids)
-        meta = AttentionMetadata.build(
-            cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
-        )
-        stage_input = None
-        if not pipe.first:
-            shape = (len(tokens), self.model_config.hidden_size)
-            hidden = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
-            residual = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
-            stage_input = (hidden, residual)
-        hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v, stage_input)
         if not pipe.last:
+            hidden, residual = self.eager_forward(tokens, pending, cmd)
             pipe.send(hidden, pipe.stage + 1)
             pipe.send(residual, pipe.stage + 1)
             if pipe.first and len(sampled):
@@ -406,8 +407,7 @@ class ModelRunner:
                 self.token_arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
                 return {"tokens": sampled_tokens}
             return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
-        rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
-        logits = self.model.logits(hidden[rows], residual[rows])
+        logits = self.eager_logits(tokens, pending, cmd, sampled)
         results = self.sample_results(cmd, sampled, logits)
         if len(sampled):
             pipe.send(results["tokens"], 0)
