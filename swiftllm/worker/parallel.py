@@ -14,9 +14,6 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from swiftllm.config import check_tensor_split
-from swiftllm.model_config import ModelConfig
-
 
 @dataclass(frozen=True)
 class Parallel:
@@ -26,12 +23,8 @@ class Parallel:
     world_size: int = 1
     group: Any = None  # the stage's torch.distributed group; None: every rank (no pipeline stages)
 
-    def check_split(self, cfg: ModelConfig) -> None:
-        """Raise ModelError, naming the numbers, if the model cannot be split over world_size ranks."""
-        check_tensor_split(cfg, self.world_size)
-
     def rows(self, size: int) -> slice:
-        """This rank's contiguous share of `size` (which must divide evenly, see check_split)."""
+        """This rank's contiguous share of `size` (which must divide evenly: config.check_tensor_split)."""
         share = size // self.world_size
         return slice(self.rank * share, (self.rank + 1) * share)
 
