@@ -148,15 +148,14 @@ class GraphRunner:
             max_query_len=int(query_lens.max()),
         )
 
-    def capture_metadata(self, rows: int) -> AttentionMetadata:
-        """Metadata over the static inputs, as a decode step of `rows` sequences sees them."""
+    def static_forward(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The forward over the first `rows` static inputs, as a decode step of `rows` sequences."""
         ones = np.ones(rows, dtype=np.int32)
-        return self.static_metadata(rows, ones, ones)
+        meta = self.static_metadata(rows, ones, ones)
+        return self.model.forward(self.inputs.tokens[:rows], meta, self.cache.k, self.cache.v)
 
     def decode_logits(self, batch_size: int) -> torch.Tensor:
-        meta = self.capture_metadata(batch_size)
-        tokens = self.inputs.tokens[:batch_size]
-        hidden, residual = self.model.forward(tokens, meta, self.cache.k, self.cache.v)
+        hidden, residual = self.static_forward(batch_size)
         return self.model.logits(hidden, residual)
 
     def capture_decode(self, batch_size: int) -> DecodeGraph:
@@ -173,20 +172,17 @@ class GraphRunner:
 
     def capture_piecewise(self, num_tokens: int) -> PiecewiseGraph:
         model = self.model
-        cache = self.cache
-        tokens = self.inputs.tokens[:num_tokens]
         cut = _CutAtAttention(model.ops, self.q_buf, self.out_buf, self.pool)
-        # the pieces read only positions and slots; attention gets each step's own
-        meta = self.capture_metadata(num_tokens)
         model.ops = cut
         try:
             stream = torch.cuda.Stream()
             stream.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(stream):
-                model.forward(tokens, meta, cache.k, cache.v)  # warm-up
+                # the pieces read only the positions and slots of this metadata; attention gets each step's own
+                self.static_forward(num_tokens)  # warm-up
                 torch.cuda.synchronize()
                 cut.begin_piece()
-                hidden, residual = model.forward(tokens, meta, cache.k, cache.v)
+                hidden, residual = self.static_forward(num_tokens)
                 cut.end_piece()
             torch.cuda.current_stream().wait_stream(stream)
         finally:

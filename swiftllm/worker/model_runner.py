@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from swiftllm.config import check_tensor_split
+from swiftllm.config import check_split
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
@@ -144,6 +144,10 @@ class ModelRunner:
         if self.backend == "triton":
             self.ops = import_module("swiftllm.worker.backend_triton")
         model_config = self.model_config
+        # checked before the rendezvous: a refusal needs no peers
+        if cfg.world_size % cfg.pipeline_size:
+            raise ModelError(f"{cfg.pipeline_size} stages do not divide {cfg.world_size} workers")
+        check_split(model_config, cfg.world_size, cfg.pipeline_size)
         tp_size = cfg.world_size // cfg.pipeline_size
         self.pipeline = Pipeline(
             stage=cfg.rank // tp_size,
@@ -152,12 +156,6 @@ class ModelRunner:
             tp_rank=cfg.rank % tp_size,
             layers=stage_layers(model_config.num_layers, cfg.pipeline_size, cfg.rank // tp_size),
         )
-        check_tensor_split(model_config, tp_size)  # before the rendezvous: a refusal needs no peers
-        if cfg.pipeline_size > model_config.num_layers or cfg.world_size % cfg.pipeline_size:
-            raise ModelError(
-                f"{cfg.world_size} workers do not form {cfg.pipeline_size} pipeline stages of "
-                f"{model_config.num_layers} layers"
-            )
         stage_group = None
         if cfg.world_size > 1:
             if cfg.dist_init is None:
