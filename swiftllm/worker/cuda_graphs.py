@@ -99,7 +99,7 @@ class GraphRunner:
     """Replays a step's forward from CUDA graphs captured at init, when it fits one (can_replay).
 
     `replay` stages the step's inputs into the static tensors the graphs read and returns the sampled rows'
-    logits, as ModelRunner.eager_logits would. A change to the model's forward is captured as it is; a new
+    logits, as ModelRunner's eager forward would. A change to the model's forward is captured as it is; a new
     kind of op whose launch depends on more than the padded shapes must be run between pieces, as attention
     is (see _CutAtAttention)."""
 

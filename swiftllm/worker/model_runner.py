@@ -313,7 +313,8 @@ class ModelRunner:
                 if self.graphs is not None and self.graphs.can_replay(cmd):
                     logits = self.graphs.replay(tokens, pending, cmd, sampled)
                 else:
-                    logits = self.eager_logits(tokens, pending, cmd, sampled)
+                    hidden, residual = self.eager_forward(tokens, pending, cmd)
+                    logits = self.sampled_logits(hidden, residual, cmd, sampled)
                 forward_end = time.perf_counter()
                 results = self.sample_results(cmd, sampled, logits)
             step.arrival = self.token_arrival
@@ -345,11 +346,11 @@ class ModelRunner:
         """Raise ValueError, before anything runs, if a -1 in penalty_tokens names a sequence with no
         sampled token here (all steps before a penalised one are read back, so last_tokens is complete)."""
         owners = np.repeat(cmd.seq_ids, cmd.penalty_lens)[cmd.penalty_tokens == LAST_TOKEN]
-        for seq_id in set(owners.tolist()):
-            if seq_id not in self.last_tokens:
-                raise ValueError(
-                    f"penalty token -1 for sequence {seq_id} which has no sampled token"
-                )
+        unknown = set(owners.tolist()) - self.last_tokens.keys()
+        if unknown:
+            raise ValueError(
+                f"penalty token -1 for sequences {sorted(unknown)} with no sampled token"
+            )
 
     def eager_forward(
         self, tokens: np.ndarray, pending: PendingTokens | None, cmd: StepCommand
@@ -371,15 +372,10 @@ class ModelRunner:
             stage_input = (hidden, residual)
         return self.model.forward(ids, meta, self.cache.k, self.cache.v, stage_input)
 
-    def eager_logits(
-        self,
-        tokens: np.ndarray,
-        pending: PendingTokens | None,
-        cmd: StepCommand,
-        sampled: np.ndarray,
+    def sampled_logits(
+        self, hidden: torch.Tensor, residual: torch.Tensor, cmd: StepCommand, sampled: np.ndarray
     ) -> torch.Tensor:
-        """Logits [len(sampled), V] of the step, by running the forward op by op."""
-        hidden, residual = self.eager_forward(tokens, pending, cmd)
+        """Logits [len(sampled), V] of the sampled sequences' last tokens, from eager_forward's output."""
         rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
         return self.model.logits(hidden[rows], residual[rows])
 
@@ -395,8 +391,8 @@ class ModelRunner:
         stage) sampling. The last stage sends the sampled tokens (int32) to the first, so that a -1 there
         still means "what you just sampled"; middle stages return zeros in their place."""
         pipe = self.pipeline
+        hidden, residual = self.eager_forward(tokens, pending, cmd)
         if not pipe.last:
-            hidden, residual = self.eager_forward(tokens, pending, cmd)
             pipe.send(hidden, pipe.stage + 1)
             pipe.send(residual, pipe.stage + 1)
             if pipe.first and len(sampled):
@@ -405,7 +401,7 @@ class ModelRunner:
                 self.token_arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
                 return {"tokens": sampled_tokens}
             return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
-        logits = self.eager_logits(tokens, pending, cmd, sampled)
+        logits = self.sampled_logits(hidden, residual, cmd, sampled)
         results = self.sample_results(cmd, sampled, logits)
         if len(sampled):
             pipe.send(results["tokens"], 0)

@@ -117,11 +117,9 @@ def draw(
         kept = to_device(np.where(top_k[rows] > 0, top_k[rows], vocab), device)[:, None]
         mass_before = probs.cumsum(-1) - probs
         top_p_rows = to_device(top_p[rows], device)[:, None]
-        if min_p is None:
-            min_p = np.zeros(len(temperature), np.float32)
-        # sorted: the first column is the most likely token's probability
-        unlikely = probs < to_device(min_p[rows], device)[:, None] * probs[:, :1]
-        outside = (rank >= kept) | ((mass_before >= top_p_rows) & (rank > 0)) | unlikely
+        outside = (rank >= kept) | ((mass_before >= top_p_rows) & (rank > 0))
+        if min_p is not None:  # sorted: the first column is the most likely token's probability
+            outside |= probs < to_device(min_p[rows], device)[:, None] * probs[:, :1]
         probs = probs.masked_fill(outside, 0.0)
     cdf = probs.cumsum(-1)
     targets = to_device(uniforms, device)[:, None] * cdf[:, -1:].double()

@@ -163,15 +163,11 @@ def load_weights(
     for layer in pipe.layers:
         prefix = f"model.layers.{layer}."
         attn = prefix + "self_attn."
-        qkv_parts = (
-            (attn + "q_proj", q_rows),
-            (attn + "k_proj", kv_rows),
-            (attn + "v_proj", kv_rows),
-        )
-        qkv_weight = torch.cat([get(name + ".weight", 0, rows) for name, rows in qkv_parts])
+        qkv_parts = {attn + "q_proj": q_rows, attn + "k_proj": kv_rows, attn + "v_proj": kv_rows}
+        qkv_weight = torch.cat([get(name + ".weight", 0, rows) for name, rows in qkv_parts.items()])
         qkv_bias = None
         if cfg.qkv_bias:
-            qkv_bias = torch.cat([get(name + ".bias", 0, rows) for name, rows in qkv_parts])
+            qkv_bias = torch.cat([get(name + ".bias", 0, rows) for name, rows in qkv_parts.items()])
         gate = get(prefix + "mlp.gate_proj.weight", 0, intermediate_rows)
         up = get(prefix + "mlp.up_proj.weight", 0, intermediate_rows)
         layers.append(
