@@ -206,7 +206,7 @@ class GraphRunner:
         query_lens = cmd.query_lens
         context_lens = cmd.context_lens
         staged = self.staging.on_host
-        self.staging.wait_until_sent()  # the last step's copy has read the staging buffer
+        self.staging.copied.synchronize()  # the last step's copy has read the staging buffer
         starts = staged.query_start[: num_seqs + 1]
         starts[0] = 0
         np.cumsum(query_lens, out=starts[1:])

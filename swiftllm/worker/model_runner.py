@@ -23,13 +23,7 @@ from swiftllm.worker import backend_torch
 from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, to_device
 from swiftllm.worker.model import LlamaModel
-from swiftllm.worker.parallel import (
-    Arrival,
-    Parallel,
-    Pipeline,
-    init_process_group,
-    stage_layers,
-)
+from swiftllm.worker.parallel import Arrival, Parallel, Pipeline, init_process_group
 from swiftllm.worker.sampler import apply_penalties, sample
 from swiftllm.worker.weights import load_weights
 
@@ -148,13 +142,8 @@ class ModelRunner:
         if cfg.world_size % cfg.pipeline_size:
             raise ModelError(f"{cfg.pipeline_size} stages do not divide {cfg.world_size} workers")
         check_split(model_config, cfg.world_size, cfg.pipeline_size)
-        tp_size = cfg.world_size // cfg.pipeline_size
-        self.pipeline = Pipeline(
-            stage=cfg.rank // tp_size,
-            num_stages=cfg.pipeline_size,
-            tp_size=tp_size,
-            tp_rank=cfg.rank % tp_size,
-            layers=stage_layers(model_config.num_layers, cfg.pipeline_size, cfg.rank // tp_size),
+        self.pipeline = Pipeline.of_rank(
+            cfg.rank, cfg.world_size, cfg.pipeline_size, model_config.num_layers
         )
         stage_group = None
         if cfg.world_size > 1:
@@ -165,7 +154,7 @@ class ModelRunner:
             stage_group = init_process_group(
                 cfg.rank, cfg.world_size, cfg.pipeline_size, cfg.dist_init, self.device
             )
-        self.parallel = Parallel(self.pipeline.tp_rank, tp_size, stage_group)
+        self.parallel = Parallel(self.pipeline.tp_rank, self.pipeline.tp_size, stage_group)
         self.weights = load_weights(
             Path(cfg.model),
             self.model_config,

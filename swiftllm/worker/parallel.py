@@ -73,6 +73,17 @@ class Pipeline:
     def last(self) -> bool:
         return self.stage == self.num_stages - 1
 
+    @classmethod
+    def of_rank(cls, rank: int, world_size: int, num_stages: int, num_layers: int) -> "Pipeline":
+        """Global rank `rank`'s stage, of `world_size / num_stages` ranks each; the first
+        `num_layers % num_stages` stages get one layer more than the others."""
+        tp_size = world_size // num_stages
+        stage = rank // tp_size
+        base, extra = divmod(num_layers, num_stages)
+        start = stage * base + min(stage, extra)
+        layers = range(start, start + base + (stage < extra))
+        return cls(stage, num_stages, tp_size, rank % tp_size, layers)
+
     def rank_of(self, stage: int) -> int:
         return stage * self.tp_size + self.tp_rank
 
@@ -103,13 +114,6 @@ class Arrival:
                 self.done = True
 
 
-def stage_layers(num_layers: int, num_stages: int, stage: int) -> range:
-    """Stage `stage`'s contiguous layers; the first `num_layers % num_stages` stages get one more."""
-    base, extra = divmod(num_layers, num_stages)
-    start = stage * base + min(stage, extra)
-    return range(start, start + base + (stage < extra))
-
-
 def init_process_group(
     rank: int, world_size: int, pipeline_size: int, dist_init: str, device: torch.device
 ) -> Any:
@@ -121,9 +125,9 @@ def init_process_group(
     if pipeline_size == 1:
         return None
     tp_size = world_size // pipeline_size
-    mine = None
-    for stage in range(pipeline_size):  # every rank creates every group, in the same order
-        group = dist.new_group(list(range(stage * tp_size, (stage + 1) * tp_size)))
-        if stage == rank // tp_size:
-            mine = group
-    return mine
+    # every rank creates every stage's group, in the same order
+    groups = [
+        dist.new_group(list(range(stage * tp_size, (stage + 1) * tp_size)))
+        for stage in range(pipeline_size)
+    ]
+    return groups[rank // tp_size]
