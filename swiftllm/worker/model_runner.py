@@ -170,8 +170,6 @@ class ModelRunner:
         self.last_tokens: dict[int, int] = {}  # sequence id -> its token of the steps read back
         self.newest = NO_NEWEST_TOKENS
         self.in_flight: deque[LaunchedStep] = deque()
-        # first pipeline stage: set by staged_results, taken by launch
-        self.token_arrival: Arrival | None = None
         self.graphs = None  # the backend's GraphRunner, if it has one and CUDA graphs are on
 
     def block_bytes(self, block_size: int) -> int:
@@ -192,8 +190,7 @@ class ModelRunner:
         free, total = torch.cuda.mem_get_info(self.device)
         ours = torch.cuda.memory_reserved(self.device)  # the weights, loaded by now
         activations = 2 * 2**30
-        budget = total * self.cfg.gpu_memory_utilization - ours - activations
-        budget = min(budget, free - activations)
+        budget = min(total * self.cfg.gpu_memory_utilization - ours, free) - activations
         return max(int(budget // per_block), 0)
 
     def init_cache(
@@ -296,7 +293,7 @@ class ModelRunner:
         if cmd.num_seqs:
             tokens, pending = self.resolve_tokens(cmd)
             if self.pipeline.num_stages > 1:
-                results = self.staged_results(tokens, pending, cmd, sampled)
+                results = self.staged_results(tokens, pending, cmd, sampled, step)
                 forward_end = time.perf_counter()
             else:
                 if self.graphs is not None and self.graphs.can_replay(cmd):
@@ -306,8 +303,6 @@ class ModelRunner:
                     logits = self.sampled_logits(hidden, residual, cmd, sampled)
                 forward_end = time.perf_counter()
                 results = self.sample_results(cmd, sampled, logits)
-            step.arrival = self.token_arrival
-            self.token_arrival = None
             self.newest = NewestTokens(
                 dict(zip(step.seq_ids.tolist(), range(len(sampled)))),
                 results["tokens"],
@@ -374,11 +369,13 @@ class ModelRunner:
         pending: PendingTokens | None,
         cmd: StepCommand,
         sampled: np.ndarray,
+        step: LaunchedStep,
     ) -> dict[str, torch.Tensor]:
         """One pipeline stage's part of the step: the embedding (first stage) or the previous stage's
         (hidden, residual), this stage's layers, then the activations on to the next stage, or (last
         stage) sampling. The last stage sends the sampled tokens (int32) to the first, so that a -1 there
-        still means "what you just sampled"; middle stages return zeros in their place."""
+        still means "what you just sampled" (the first stage receives them into `step.arrival`); middle stages
+        return zeros in their place."""
         pipe = self.pipeline
         hidden, residual = self.eager_forward(tokens, pending, cmd)
         if not pipe.last:
@@ -387,7 +384,7 @@ class ModelRunner:
             if pipe.first and len(sampled):
                 # received behind our back: the next step's layers run meanwhile (see LaunchedStep.arrival)
                 sampled_tokens = torch.empty(len(sampled), dtype=torch.int32, device=self.device)
-                self.token_arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
+                step.arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
                 return {"tokens": sampled_tokens}
             return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
         logits = self.sampled_logits(hidden, residual, cmd, sampled)
