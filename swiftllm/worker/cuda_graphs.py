@@ -120,9 +120,7 @@ class GraphRunner:
         self.piecewise_graphs: dict[int, PiecewiseGraph] = {}  # by token count
         # a progress bar on stderr: capture takes seconds to minutes, silence would look like a hang
         progress = tqdm(
-            total=len(BATCH_SIZES) + len(TOKEN_SIZES),
-            desc="capturing CUDA graphs",
-            file=sys.stderr,
+            total=len(BATCH_SIZES) + len(TOKEN_SIZES), desc="capturing CUDA graphs", file=sys.stderr
         )
         with torch.inference_mode(), progress:
             for batch_size in reversed(BATCH_SIZES):

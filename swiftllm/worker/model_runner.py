@@ -303,11 +303,8 @@ class ModelRunner:
                     logits = self.sampled_logits(hidden, residual, cmd, sampled)
                 forward_end = time.perf_counter()
                 results = self.sample_results(cmd, sampled, logits)
-            self.newest = NewestTokens(
-                dict(zip(step.seq_ids.tolist(), range(len(sampled)))),
-                results["tokens"],
-                step.arrival,
-            )
+            newest_rows = dict(zip(step.seq_ids.tolist(), range(len(sampled))))
+            self.newest = NewestTokens(newest_rows, results["tokens"], step.arrival)
             if step.arrival is not None:  # its tokens are copied to the host once they arrive
                 step.device_results = results
             pinned = self.device.type == "cuda"

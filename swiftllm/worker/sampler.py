@@ -71,15 +71,9 @@ def sample(
     for truncate in (True, False):
         rows = np.nonzero((temperature > 0) & (cut == truncate))[0]
         if len(rows):
+            uniforms = uniform(seed[rows], position[rows])
             tokens[to_device(rows, logits.device)] = draw(
-                logits,
-                rows,
-                temperature,
-                top_p,
-                top_k,
-                uniform(seed[rows], position[rows]),
-                truncate,
-                min_p,
+                logits, rows, temperature, top_p, top_k, uniforms, truncate, min_p
             )
     return tokens
 
