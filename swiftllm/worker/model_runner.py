@@ -19,7 +19,6 @@ from swiftllm.config import check_split
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
-from swiftllm.worker import backend_torch
 from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, to_device
 from swiftllm.worker.model import LlamaModel
@@ -133,10 +132,8 @@ class ModelRunner:
         self.backend = cfg.backend
         if self.backend == "auto":
             self.backend = "triton" if self.device.type == "cuda" else "torch"
-        # Triton is imported only where kernels run
-        self.ops = backend_torch
-        if self.backend == "triton":
-            self.ops = import_module("swiftllm.worker.backend_triton")
+        # the ops of backend X are module backend_X, imported only when chosen (Triton only where kernels run)
+        self.ops = import_module(f"swiftllm.worker.backend_{self.backend}")
         model_config = self.model_config
         # checked before the rendezvous: a refusal needs no peers
         if cfg.world_size % cfg.pipeline_size:

@@ -34,11 +34,8 @@ def apply_penalties(
     device = logits.device
     counts = torch.zeros_like(logits)
     rows = to_device(np.repeat(np.arange(len(lens)), lens), device)
-    counts.index_put_(
-        (rows, to_device(tokens, device, torch.int64)),
-        torch.ones(len(tokens), device=device),
-        accumulate=True,
-    )
+    token_ids = to_device(tokens, device, torch.int64)
+    counts.index_put_((rows, token_ids), torch.ones(len(tokens), device=device), accumulate=True)
     seen = counts > 0
     if repetition is None:
         repetition = np.ones(len(lens), np.float32)
