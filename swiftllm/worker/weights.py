@@ -148,7 +148,6 @@ def load_weights(
     else:
         ckpt = Checkpoint(Path(path))
     split = par.world_size > 1
-    head_dim = cfg.head_dim
 
     def get(name: str, dim: int = 0, part: slice | None = None) -> torch.Tensor:
         """The named tensor (only `part` along `dim` when the model is split) on the device."""
@@ -156,8 +155,8 @@ def load_weights(
             part = None
         return ckpt.read(name, dim, part).to(device=device, dtype=dtype).contiguous()
 
-    q_rows = par.rows(cfg.num_heads * head_dim)
-    kv_rows = par.kv_rows(cfg.num_kv_heads, head_dim)
+    q_rows = par.rows(cfg.q_size)
+    kv_rows = par.kv_rows(cfg.num_kv_heads, cfg.head_dim)
     intermediate_rows = par.rows(cfg.intermediate_size)
     layers = []
     for layer in pipe.layers:
