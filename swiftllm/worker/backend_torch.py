@@ -103,10 +103,7 @@ def attention(
         q_seq = q[start : start + ql].float()
         scores = torch.einsum("qhd,khd->hqk", q_seq, k) * scale
         # query j sits at position ctx - ql + j and sees keys at positions <= its own
-        visible = (
-            torch.arange(ctx, device=q.device)[None, :]
-            <= (ctx - ql + torch.arange(ql, device=q.device))[:, None]
-        )
+        visible = torch.ones(ql, ctx, dtype=torch.bool, device=q.device).tril(ctx - ql)
         scores = scores.masked_fill(~visible, float("-inf"))
         out[start : start + ql] = torch.einsum("hqk,khd->qhd", scores.softmax(-1), v).to(q.dtype)
         start += ql

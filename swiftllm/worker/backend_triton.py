@@ -2,24 +2,17 @@
 
 import torch
 
+# the ops LlamaModel calls (and GraphRunner, which ModelRunner looks for) come from the kernels as they are
+# (`x as x` re-exports them) or are defined below
 from swiftllm.kernels.decode_attention import decode_attention
 from swiftllm.kernels.gemv import WIDE, gemv
 from swiftllm.kernels.prefill_attention import prefill_attention
-from swiftllm.kernels.rmsnorm import rms_norm
-from swiftllm.kernels.rotary_store import rotary_store_kv
+from swiftllm.kernels.rmsnorm import rms_norm as rms_norm
+from swiftllm.kernels.rotary_store import rotary_store_kv as rotary_store_kv
 from swiftllm.kernels.silu_mul import silu_and_mul
-from swiftllm.worker.cuda_graphs import GraphRunner
+from swiftllm.worker.cuda_graphs import GraphRunner as GraphRunner
 from swiftllm.worker.metadata import AttentionMetadata
 
-__all__ = [
-    "GraphRunner",
-    "attention",
-    "linear",
-    "rms_norm",
-    "rotary_store_kv",
-    "silu_and_mul",
-    "silu_mul_linear",
-]
 # up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py's gemv table)
 GEMV_MAX_ROWS = 32
 GEMV_ROW_LIMIT = 64  # the kernel's own limit

@@ -26,6 +26,7 @@ from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens
 from swiftllm.worker.model import LlamaModel
 
+# ascending: a step takes the first size that holds it
 BATCH_SIZES = (1, 2, 4, 8) + tuple(range(16, 257, 16)) + tuple(range(288, 513, 32))
 TOKEN_SIZES = tuple(range(16, 129, 16)) + tuple(range(160, 257, 32)) + tuple(range(320, 513, 64))
 
@@ -98,17 +99,15 @@ class GraphRunner:
     """Replays a step's forward from CUDA graphs captured at init, when it fits one (can_replay).
 
     `replay` stages the step's inputs into the static tensors the graphs read and returns the sampled rows'
-    logits, as ModelRunner.eager_logits would. A change to the model's forward is captured as it is; a new
+    logits, as ModelRunner's eager forward would. A change to the model's forward is captured as it is; a new
     kind of op whose launch depends on more than the padded shapes must be run between pieces, as attention
     is (see _CutAtAttention)."""
 
     def __init__(self, model: LlamaModel, cache: KVCache, max_model_len: int) -> None:
         self.model = model
         self.cache = cache
-        self.batch_sizes = BATCH_SIZES  # ascending, as token_sizes
-        self.token_sizes = TOKEN_SIZES
         device = cache.k.device
-        max_rows = max(self.batch_sizes[-1], self.token_sizes[-1])
+        max_rows = max(BATCH_SIZES[-1], TOKEN_SIZES[-1])
         self.table_width = -(-max_model_len // cache.block_size)
         self.staging = StagingBuffer(max_rows, self.table_width, device)
         self.inputs = self.staging.on_device
@@ -121,37 +120,40 @@ class GraphRunner:
         self.piecewise_graphs: dict[int, PiecewiseGraph] = {}  # by token count
         # a progress bar on stderr: capture takes seconds to minutes, silence would look like a hang
         progress = tqdm(
-            total=len(self.batch_sizes) + len(self.token_sizes),
-            desc="capturing CUDA graphs",
-            file=sys.stderr,
+            total=len(BATCH_SIZES) + len(TOKEN_SIZES), desc="capturing CUDA graphs", file=sys.stderr
         )
         with torch.inference_mode(), progress:
-            for batch_size in reversed(self.batch_sizes):
+            for batch_size in reversed(BATCH_SIZES):
                 self.decode_graphs[batch_size] = self.capture_decode(batch_size)
                 progress.update()
-            for num_tokens in reversed(self.token_sizes):
+            for num_tokens in reversed(TOKEN_SIZES):
                 self.piecewise_graphs[num_tokens] = self.capture_piecewise(num_tokens)
                 progress.update()
 
-    def capture_metadata(self, rows: int) -> AttentionMetadata:
-        """Metadata over the static inputs, as a decode step of `rows` sequences sees them."""
-        ones = np.ones(rows, dtype=np.int32)
+    def static_metadata(
+        self, num_tokens: int, query_lens: np.ndarray, context_lens: np.ndarray
+    ) -> AttentionMetadata:
+        """Metadata over the static inputs, as a step of these query and context lengths sees them."""
+        num_seqs = len(query_lens)
         return AttentionMetadata(
-            positions=self.inputs.positions[:rows],
-            slot_mapping=self.inputs.slots[:rows],
-            query_start=self.inputs.query_start[: rows + 1],
-            context_lens=self.inputs.context_lens[:rows],
-            block_table=self.inputs.block_table[:rows],
-            query_lens_host=ones,
-            context_lens_host=ones,
-            max_query_len=1,
-            max_context_len=1,
+            positions=self.inputs.positions[:num_tokens],
+            slot_mapping=self.inputs.slots[:num_tokens],
+            query_start=self.inputs.query_start[: num_seqs + 1],
+            context_lens=self.inputs.context_lens[:num_seqs],
+            block_table=self.inputs.block_table[:num_seqs],
+            query_lens_host=query_lens,
+            context_lens_host=context_lens,
+            max_query_len=int(query_lens.max()),
         )
 
+    def static_forward(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The forward over the first `rows` static inputs, as a decode step of `rows` sequences."""
+        ones = np.ones(rows, dtype=np.int32)
+        meta = self.static_metadata(rows, ones, ones)
+        return self.model.forward(self.inputs.tokens[:rows], meta, self.cache.k, self.cache.v)
+
     def decode_logits(self, batch_size: int) -> torch.Tensor:
-        meta = self.capture_metadata(batch_size)
-        tokens = self.inputs.tokens[:batch_size]
-        hidden, residual = self.model.forward(tokens, meta, self.cache.k, self.cache.v)
+        hidden, residual = self.static_forward(batch_size)
         return self.model.logits(hidden, residual)
 
     def capture_decode(self, batch_size: int) -> DecodeGraph:
@@ -168,20 +170,17 @@ class GraphRunner:
 
     def capture_piecewise(self, num_tokens: int) -> PiecewiseGraph:
         model = self.model
-        cache = self.cache
-        tokens = self.inputs.tokens[:num_tokens]
         cut = _CutAtAttention(model.ops, self.q_buf, self.out_buf, self.pool)
-        # the pieces read only positions and slots; attention gets each step's own
-        meta = self.capture_metadata(num_tokens)
         model.ops = cut
         try:
             stream = torch.cuda.Stream()
             stream.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(stream):
-                model.forward(tokens, meta, cache.k, cache.v)  # warm-up
+                # the pieces read only the positions and slots of this metadata; attention gets each step's own
+                self.static_forward(num_tokens)  # warm-up
                 torch.cuda.synchronize()
                 cut.begin_piece()
-                hidden, residual = model.forward(tokens, meta, cache.k, cache.v)
+                hidden, residual = self.static_forward(num_tokens)
                 cut.end_piece()
             torch.cuda.current_stream().wait_stream(stream)
         finally:
@@ -189,10 +188,10 @@ class GraphRunner:
         return PiecewiseGraph(cut.pieces, hidden, residual)
 
     def fits_decode_graph(self, cmd: StepCommand) -> bool:
-        return cmd.num_tokens == cmd.num_seqs <= self.batch_sizes[-1]
+        return cmd.num_tokens == cmd.num_seqs <= BATCH_SIZES[-1]
 
     def can_replay(self, cmd: StepCommand) -> bool:
-        fits = self.fits_decode_graph(cmd) or cmd.num_tokens <= self.token_sizes[-1]
+        fits = self.fits_decode_graph(cmd) or cmd.num_tokens <= TOKEN_SIZES[-1]
         return cmd.num_seqs > 0 and cmd.block_table.shape[1] <= self.table_width and fits
 
     def stage_inputs(
@@ -205,7 +204,7 @@ class GraphRunner:
         query_lens = cmd.query_lens
         context_lens = cmd.context_lens
         staged = self.staging.on_host
-        self.staging.wait_until_sent()  # the last step's copy has read the staging buffer
+        self.staging.copied.synchronize()  # the last step's copy has read the staging buffer
         starts = staged.query_start[: num_seqs + 1]
         starts[0] = 0
         np.cumsum(query_lens, out=starts[1:])
@@ -224,17 +223,7 @@ class GraphRunner:
         if decode:
             staged.context_lens[num_seqs:padded] = 0
         self.staging.send(num_seqs)
-        return AttentionMetadata(
-            positions=self.inputs.positions[:num_tokens],
-            slot_mapping=self.inputs.slots[:num_tokens],
-            query_start=self.inputs.query_start[: num_seqs + 1],
-            context_lens=self.inputs.context_lens[:num_seqs],
-            block_table=self.inputs.block_table[:num_seqs],
-            query_lens_host=query_lens,
-            context_lens_host=context_lens,
-            max_query_len=int(query_lens.max()),
-            max_context_len=int(context_lens.max()),
-        )
+        return self.static_metadata(num_tokens, query_lens, context_lens)
 
     def replay(
         self,
@@ -248,7 +237,7 @@ class GraphRunner:
         num_tokens = cmd.num_tokens
         logit_rows = self.inputs.logit_rows[: len(sampled)]
         decode = self.fits_decode_graph(cmd)
-        sizes = self.batch_sizes if decode else self.token_sizes
+        sizes = BATCH_SIZES if decode else TOKEN_SIZES
         padded = next(size for size in sizes if size >= num_tokens)
         meta = self.stage_inputs(tokens, cmd, sampled, padded, decode)
         if pending is not None:

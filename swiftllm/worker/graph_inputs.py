@@ -41,6 +41,7 @@ class StagingBuffer:
         self.on_host.slots[:] = -1
         self.device_buffer = self.host_buffer.to(device)
         self.on_device = self.views(self.device_buffer)
+        # recorded behind each copy: the host buffer may be overwritten once the copy has read it
         self.copied = torch.cuda.Event()
 
     def views(self, buffer: Array) -> GraphInputs[Array]:
@@ -55,10 +56,6 @@ class StagingBuffer:
             query_start=buffer[5 * rows : 6 * rows + 1],
             block_table=buffer[self.table_start :].reshape(rows, self.width),
         )
-
-    def wait_until_sent(self) -> None:
-        """Wait until the last step's copy has read the host buffer, so that it may be overwritten."""
-        self.copied.synchronize()
 
     def send(self, num_seqs: int) -> None:
         """Queue the copy of a step of num_seqs sequences to the device; nothing waits for it."""

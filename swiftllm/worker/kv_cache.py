@@ -28,8 +28,6 @@ class KVCache:
         self.cpu_k = torch.empty(cpu_shape, dtype=dtype, pin_memory=pinned)
         self.cpu_v = torch.empty(cpu_shape, dtype=dtype, pin_memory=pinned)
         self.block_size = block_size
-        self.num_blocks = num_blocks
-        self.num_cpu_blocks = num_cpu_blocks
 
     def apply(self, swap_out: np.ndarray, swap_in: np.ndarray, copy: np.ndarray) -> None:
         """Run a step's block moves, in this order, before its forward pass; each is [pairs, 2] of

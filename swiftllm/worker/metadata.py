@@ -39,7 +39,6 @@ class AttentionMetadata:
     query_lens_host: np.ndarray  # [S] (host copies: the torch reference loops over sequences)
     context_lens_host: np.ndarray  # [S]
     max_query_len: int
-    max_context_len: int
 
     @property
     def decode_only(self) -> bool:
@@ -62,11 +61,9 @@ class AttentionMetadata:
     ) -> "AttentionMetadata":
         query_start = np.concatenate(([0], np.cumsum(query_lens, dtype=np.int64)))
         seq_of_token = np.repeat(np.arange(len(query_lens)), query_lens)
-        positions = (
-            (context_lens - query_lens)[seq_of_token]
-            + np.arange(query_start[-1])
-            - query_start[seq_of_token]
-        )
+        # each token's index within its sequence's query
+        offsets = np.arange(query_start[-1]) - query_start[seq_of_token]
+        positions = (context_lens - query_lens)[seq_of_token] + offsets
         blocks = block_table[seq_of_token, positions // block_size].astype(np.int64)
         slots = blocks * block_size + positions % block_size
         return AttentionMetadata(
@@ -78,5 +75,4 @@ class AttentionMetadata:
             query_lens_host=query_lens,
             context_lens_host=context_lens,
             max_query_len=int(query_lens.max(initial=0)),
-            max_context_len=int(context_lens.max(initial=0)),
         )

@@ -15,21 +15,14 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from swiftllm.config import check_tensor_split
+from swiftllm.config import check_split
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
-from swiftllm.worker import backend_torch
 from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, to_device
 from swiftllm.worker.model import LlamaModel
-from swiftllm.worker.parallel import (
-    Arrival,
-    Parallel,
-    Pipeline,
-    init_process_group,
-    stage_layers,
-)
+from swiftllm.worker.parallel import Arrival, Parallel, Pipeline, init_process_group
 from swiftllm.worker.sampler import apply_penalties, sample
 from swiftllm.worker.weights import load_weights
 
@@ -139,25 +132,16 @@ class ModelRunner:
         self.backend = cfg.backend
         if self.backend == "auto":
             self.backend = "triton" if self.device.type == "cuda" else "torch"
-        # Triton is imported only where kernels run
-        self.ops = backend_torch
-        if self.backend == "triton":
-            self.ops = import_module("swiftllm.worker.backend_triton")
+        # the ops of backend X are module backend_X, imported only when chosen (Triton only where kernels run)
+        self.ops = import_module(f"swiftllm.worker.backend_{self.backend}")
         model_config = self.model_config
-        tp_size = cfg.world_size // cfg.pipeline_size
-        self.pipeline = Pipeline(
-            stage=cfg.rank // tp_size,
-            num_stages=cfg.pipeline_size,
-            tp_size=tp_size,
-            tp_rank=cfg.rank % tp_size,
-            layers=stage_layers(model_config.num_layers, cfg.pipeline_size, cfg.rank // tp_size),
+        # checked before the rendezvous: a refusal needs no peers
+        if cfg.world_size % cfg.pipeline_size:
+            raise ModelError(f"{cfg.pipeline_size} stages do not divide {cfg.world_size} workers")
+        check_split(model_config, cfg.world_size, cfg.pipeline_size)
+        self.pipeline = Pipeline.of_rank(
+            cfg.rank, cfg.world_size, cfg.pipeline_size, model_config.num_layers
         )
-        check_tensor_split(model_config, tp_size)  # before the rendezvous: a refusal needs no peers
-        if cfg.pipeline_size > model_config.num_layers or cfg.world_size % cfg.pipeline_size:
-            raise ModelError(
-                f"{cfg.world_size} workers do not form {cfg.pipeline_size} pipeline stages of "
-                f"{model_config.num_layers} layers"
-            )
         stage_group = None
         if cfg.world_size > 1:
             if cfg.dist_init is None:
@@ -167,7 +151,7 @@ class ModelRunner:
             stage_group = init_process_group(
                 cfg.rank, cfg.world_size, cfg.pipeline_size, cfg.dist_init, self.device
             )
-        self.parallel = Parallel(self.pipeline.tp_rank, tp_size, stage_group)
+        self.parallel = Parallel(self.pipeline.tp_rank, self.pipeline.tp_size, stage_group)
         self.weights = load_weights(
             Path(cfg.model),
             self.model_config,
@@ -183,9 +167,6 @@ class ModelRunner:
         self.last_tokens: dict[int, int] = {}  # sequence id -> its token of the steps read back
         self.newest = NO_NEWEST_TOKENS
         self.in_flight: deque[LaunchedStep] = deque()
-        self.token_arrival: Arrival | None = (
-            None  # first pipeline stage: set by staged_results, taken by launch
-        )
         self.graphs = None  # the backend's GraphRunner, if it has one and CUDA graphs are on
 
     def block_bytes(self, block_size: int) -> int:
@@ -206,8 +187,7 @@ class ModelRunner:
         free, total = torch.cuda.mem_get_info(self.device)
         ours = torch.cuda.memory_reserved(self.device)  # the weights, loaded by now
         activations = 2 * 2**30
-        budget = total * self.cfg.gpu_memory_utilization - ours - activations
-        budget = min(budget, free - activations)
+        budget = min(total * self.cfg.gpu_memory_utilization - ours, free) - activations
         return max(int(budget // per_block), 0)
 
     def init_cache(
@@ -310,22 +290,18 @@ class ModelRunner:
         if cmd.num_seqs:
             tokens, pending = self.resolve_tokens(cmd)
             if self.pipeline.num_stages > 1:
-                results = self.staged_results(tokens, pending, cmd, sampled)
+                results = self.staged_results(tokens, pending, cmd, sampled, step)
                 forward_end = time.perf_counter()
             else:
                 if self.graphs is not None and self.graphs.can_replay(cmd):
                     logits = self.graphs.replay(tokens, pending, cmd, sampled)
                 else:
-                    logits = self.eager_logits(tokens, pending, cmd, sampled)
+                    hidden, residual = self.eager_forward(tokens, pending, cmd)
+                    logits = self.sampled_logits(hidden, residual, cmd, sampled)
                 forward_end = time.perf_counter()
                 results = self.sample_results(cmd, sampled, logits)
-            step.arrival = self.token_arrival
-            self.token_arrival = None
-            self.newest = NewestTokens(
-                dict(zip(step.seq_ids.tolist(), range(len(sampled)))),
-                results["tokens"],
-                step.arrival,
-            )
+            newest_rows = dict(zip(step.seq_ids.tolist(), range(len(sampled))))
+            self.newest = NewestTokens(newest_rows, results["tokens"], step.arrival)
             if step.arrival is not None:  # its tokens are copied to the host once they arrive
                 step.device_results = results
             pinned = self.device.type == "cuda"
@@ -348,41 +324,17 @@ class ModelRunner:
         """Raise ValueError, before anything runs, if a -1 in penalty_tokens names a sequence with no
         sampled token here (all steps before a penalised one are read back, so last_tokens is complete)."""
         owners = np.repeat(cmd.seq_ids, cmd.penalty_lens)[cmd.penalty_tokens == LAST_TOKEN]
-        for seq_id in set(owners.tolist()):
-            if seq_id not in self.last_tokens:
-                raise ValueError(
-                    f"penalty token -1 for sequence {seq_id} which has no sampled token"
-                )
+        unknown = set(owners.tolist()) - self.last_tokens.keys()
+        if unknown:
+            raise ValueError(
+                f"penalty token -1 for sequences {sorted(unknown)} with no sampled token"
+            )
 
-    def eager_logits(
-        self,
-        tokens: np.ndarray,
-        pending: PendingTokens | None,
-        cmd: StepCommand,
-        sampled: np.ndarray,
-    ) -> torch.Tensor:
-        """Logits [len(sampled), V] of the step, by running the forward op by op."""
-        ids = to_device(tokens, self.device)
-        if pending is not None:
-            pending.write_into(ids)
-        meta = AttentionMetadata.build(
-            cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
-        )
-        rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
-        hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v)
-        return self.model.logits(hidden[rows], residual[rows])
-
-    def staged_results(
-        self,
-        tokens: np.ndarray,
-        pending: PendingTokens | None,
-        cmd: StepCommand,
-        sampled: np.ndarray,
-    ) -> dict[str, torch.Tensor]:
-        """One pipeline stage's part of the step: the embedding (first stage) or the previous stage's
-        (hidden, residual), this stage's layers, then the activations on to the next stage, or (last
-        stage) sampling. The last stage sends the sampled tokens (int32) to the first, so that a -1 there
-        still means "what you just sampled"; middle stages return zeros in their place."""
+    def eager_forward(
+        self, tokens: np.ndarray, pending: PendingTokens | None, cmd: StepCommand
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(hidden, residual) after this stage's layers, run op by op; a stage after the first starts from
+        the previous stage's (hidden, residual) in place of the embedding."""
         pipe = self.pipeline
         ids = to_device(tokens, self.device)
         if pending is not None:
@@ -396,18 +348,40 @@ class ModelRunner:
             hidden = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
             residual = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
             stage_input = (hidden, residual)
-        hidden, residual = self.model.forward(ids, meta, self.cache.k, self.cache.v, stage_input)
+        return self.model.forward(ids, meta, self.cache.k, self.cache.v, stage_input)
+
+    def sampled_logits(
+        self, hidden: torch.Tensor, residual: torch.Tensor, cmd: StepCommand, sampled: np.ndarray
+    ) -> torch.Tensor:
+        """Logits [len(sampled), V] of the sampled sequences' last tokens, from eager_forward's output."""
+        rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
+        return self.model.logits(hidden[rows], residual[rows])
+
+    def staged_results(
+        self,
+        tokens: np.ndarray,
+        pending: PendingTokens | None,
+        cmd: StepCommand,
+        sampled: np.ndarray,
+        step: LaunchedStep,
+    ) -> dict[str, torch.Tensor]:
+        """One pipeline stage's part of the step: the embedding (first stage) or the previous stage's
+        (hidden, residual), this stage's layers, then the activations on to the next stage, or (last
+        stage) sampling. The last stage sends the sampled tokens (int32) to the first, so that a -1 there
+        still means "what you just sampled" (the first stage receives them into `step.arrival`); middle stages
+        return zeros in their place."""
+        pipe = self.pipeline
+        hidden, residual = self.eager_forward(tokens, pending, cmd)
         if not pipe.last:
             pipe.send(hidden, pipe.stage + 1)
             pipe.send(residual, pipe.stage + 1)
             if pipe.first and len(sampled):
                 # received behind our back: the next step's layers run meanwhile (see LaunchedStep.arrival)
                 sampled_tokens = torch.empty(len(sampled), dtype=torch.int32, device=self.device)
-                self.token_arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
+                step.arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
                 return {"tokens": sampled_tokens}
             return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
-        rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
-        logits = self.model.logits(hidden[rows], residual[rows])
+        logits = self.sampled_logits(hidden, residual, cmd, sampled)
         results = self.sample_results(cmd, sampled, logits)
         if len(sampled):
             pipe.send(results["tokens"], 0)

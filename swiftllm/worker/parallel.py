@@ -14,9 +14,6 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from swiftllm.config import check_tensor_split
-from swiftllm.model_config import ModelConfig
-
 
 @dataclass(frozen=True)
 class Parallel:
@@ -26,12 +23,8 @@ class Parallel:
     world_size: int = 1
     group: Any = None  # the stage's torch.distributed group; None: every rank (no pipeline stages)
 
-    def check_split(self, cfg: ModelConfig) -> None:
-        """Raise ModelError, naming the numbers, if the model cannot be split over world_size ranks."""
-        check_tensor_split(cfg, self.world_size)
-
     def rows(self, size: int) -> slice:
-        """This rank's contiguous share of `size` (which must divide evenly, see check_split)."""
+        """This rank's contiguous share of `size` (which must divide evenly: config.check_tensor_split)."""
         share = size // self.world_size
         return slice(self.rank * share, (self.rank + 1) * share)
 
@@ -80,6 +73,17 @@ class Pipeline:
     def last(self) -> bool:
         return self.stage == self.num_stages - 1
 
+    @classmethod
+    def of_rank(cls, rank: int, world_size: int, num_stages: int, num_layers: int) -> "Pipeline":
+        """Global rank `rank`'s stage, of `world_size / num_stages` ranks each; the first
+        `num_layers % num_stages` stages get one layer more than the others."""
+        tp_size = world_size // num_stages
+        stage = rank // tp_size
+        base, extra = divmod(num_layers, num_stages)
+        start = stage * base + min(stage, extra)
+        layers = range(start, start + base + (stage < extra))
+        return cls(stage, num_stages, tp_size, rank % tp_size, layers)
+
     def rank_of(self, stage: int) -> int:
         return stage * self.tp_size + self.tp_rank
 
@@ -110,13 +114,6 @@ class Arrival:
                 self.done = True
 
 
-def stage_layers(num_layers: int, num_stages: int, stage: int) -> range:
-    """Stage `stage`'s contiguous layers; the first `num_layers % num_stages` stages get one more."""
-    base, extra = divmod(num_layers, num_stages)
-    start = stage * base + min(stage, extra)
-    return range(start, start + base + (stage < extra))
-
-
 def init_process_group(
     rank: int, world_size: int, pipeline_size: int, dist_init: str, device: torch.device
 ) -> Any:
@@ -128,9 +125,9 @@ def init_process_group(
     if pipeline_size == 1:
         return None
     tp_size = world_size // pipeline_size
-    mine = None
-    for stage in range(pipeline_size):  # every rank creates every group, in the same order
-        group = dist.new_group(list(range(stage * tp_size, (stage + 1) * tp_size)))
-        if stage == rank // tp_size:
-            mine = group
-    return mine
+    # every rank creates every stage's group, in the same order
+    groups = [
+        dist.new_group(list(range(stage * tp_size, (stage + 1) * tp_size)))
+        for stage in range(pipeline_size)
+    ]
+    return groups[rank // tp_size]

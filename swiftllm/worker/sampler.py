@@ -34,11 +34,8 @@ def apply_penalties(
     device = logits.device
     counts = torch.zeros_like(logits)
     rows = to_device(np.repeat(np.arange(len(lens)), lens), device)
-    counts.index_put_(
-        (rows, to_device(tokens, device, torch.int64)),
-        torch.ones(len(tokens), device=device),
-        accumulate=True,
-    )
+    token_ids = to_device(tokens, device, torch.int64)
+    counts.index_put_((rows, token_ids), torch.ones(len(tokens), device=device), accumulate=True)
     seen = counts > 0
     if repetition is None:
         repetition = np.ones(len(lens), np.float32)
@@ -71,15 +68,9 @@ def sample(
     for truncate in (True, False):
         rows = np.nonzero((temperature > 0) & (cut == truncate))[0]
         if len(rows):
+            uniforms = uniform(seed[rows], position[rows])
             tokens[to_device(rows, logits.device)] = draw(
-                logits,
-                rows,
-                temperature,
-                top_p,
-                top_k,
-                uniform(seed[rows], position[rows]),
-                truncate,
-                min_p,
+                logits, rows, temperature, top_p, top_k, uniforms, truncate, min_p
             )
     return tokens
 
@@ -117,11 +108,9 @@ def draw(
         kept = to_device(np.where(top_k[rows] > 0, top_k[rows], vocab), device)[:, None]
         mass_before = probs.cumsum(-1) - probs
         top_p_rows = to_device(top_p[rows], device)[:, None]
-        if min_p is None:
-            min_p = np.zeros(len(temperature), np.float32)
-        # sorted: the first column is the most likely token's probability
-        unlikely = probs < to_device(min_p[rows], device)[:, None] * probs[:, :1]
-        outside = (rank >= kept) | ((mass_before >= top_p_rows) & (rank > 0)) | unlikely
+        outside = (rank >= kept) | ((mass_before >= top_p_rows) & (rank > 0))
+        if min_p is not None:  # sorted: the first column is the most likely token's probability
+            outside |= probs < to_device(min_p[rows], device)[:, None] * probs[:, :1]
         probs = probs.masked_fill(outside, 0.0)
     cdf = probs.cumsum(-1)
     targets = to_device(uniforms, device)[:, None] * cdf[:, -1:].double()

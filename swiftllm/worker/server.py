@@ -35,9 +35,8 @@ class StepInFlight(NamedTuple):
     request_id: int
     step: LaunchedStep
     queue_ms: float  # from arrival to launch
-    errors: dict[
-        int, str
-    ]  # sequences refused for their sampling values (messages.refuse_bad_values)
+    # sequences refused for their sampling values (messages.refuse_bad_values)
+    errors: dict[int, str]
 
 
 class WorkerServer:
@@ -117,11 +116,9 @@ class WorkerServer:
             request = codec.decode_request(payload, self.max_message_bytes)
             request_id, op = request.id, request.op
             if request.op != "hello" and (self.epoch == 0 or request.epoch != self.epoch):
-                hint = (
-                    "send hello first"
-                    if 0 in (self.epoch, request.epoch)
-                    else "another controller took over"
-                )
+                hint = "another controller took over"
+                if 0 in (self.epoch, request.epoch):
+                    hint = "send hello first"
                 raise ProtocolError(
                     "StaleEpoch",
                     f"epoch {request.epoch} is not the session's ({self.epoch}): {hint}",

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import safe_open
 
+from swiftllm.config import check_tensor_split
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.worker.parallel import Parallel, Pipeline
 
@@ -64,20 +65,16 @@ class Checkpoint:
         """The named tensor, or only `part` of it along `dim` (0 or 1)."""
         if name not in self:
             raise ModelError(f"checkpoint in {self.path} lacks tensor {name!r}")
-        index = slice(None) if part is None else part
+        if part is None:
+            part = slice(None)
+        index = (slice(None),) * dim + (part,)  # `part` along `dim`
         if name in self.tensors:
-            tensor = self.tensors[name]
-            if dim == 0:
-                return tensor[index]
-            return tensor[:, index]
+            return self.tensors[name][index]
         with safe_open(str(self.files[name]), framework="pt") as tensors:
             stored_name = name
             if stored_name not in tensors.keys():
                 stored_name = "language_model." + name
-            tensor_slice = tensors.get_slice(stored_name)
-            if dim == 0:
-                return tensor_slice[index]
-            return tensor_slice[:, index]
+            return tensors.get_slice(stored_name)[index]
 
     def forget_prefix(self, prefix: str) -> None:
         """Drop in-memory tensors under `prefix` (host memory freed as layers are loaded)."""
@@ -86,54 +83,50 @@ class Checkpoint:
 
 
 class DummyCheckpoint(Checkpoint):
-    """Random weights (dummy_checkpoint) behind Checkpoint's reads."""
+    """Random weights of the right shapes behind Checkpoint's reads, drawn where they will live (an 8B model
+    in seconds on a GPU)."""
 
-    def __init__(self, tensors: dict[str, torch.Tensor]) -> None:
-        self.path = Path("dummy")
-        self.tensors = tensors
-        self.files = {}
+    def __init__(self, cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> None:
+        gen = torch.Generator(device).manual_seed(0)
 
+        def rand(*shape: int) -> torch.Tensor:  # small values keep bf16 activations finite
+            return torch.empty(shape, device=device, dtype=dtype).uniform_(
+                -0.02, 0.02, generator=gen
+            )
 
-def dummy_checkpoint(
-    cfg: ModelConfig, device: torch.device, dtype: torch.dtype
-) -> dict[str, torch.Tensor]:
-    """Random weights of the right shapes, drawn where they will live (an 8B model in seconds on a GPU)."""
-    gen = torch.Generator(device).manual_seed(0)
+        def ones(size: int) -> torch.Tensor:
+            return torch.ones(size, device=device, dtype=dtype)
 
-    def rand(*shape: int) -> torch.Tensor:  # small values keep bf16 activations finite
-        return torch.empty(shape, device=device, dtype=dtype).uniform_(-0.02, 0.02, generator=gen)
-
-    def ones(size: int) -> torch.Tensor:
-        return torch.ones(size, device=device, dtype=dtype)
-
-    hidden = cfg.hidden_size
-    intermediate = cfg.intermediate_size
-    ckpt = {
-        "model.embed_tokens.weight": rand(cfg.vocab_size, hidden),
-        "model.norm.weight": ones(hidden),
-    }
-    if not cfg.tie_word_embeddings:
-        ckpt["lm_head.weight"] = rand(cfg.vocab_size, hidden)
-    for layer in range(cfg.num_layers):
-        prefix = f"model.layers.{layer}."
-        shapes = {
-            "self_attn.q_proj": (cfg.q_size, hidden),
-            "self_attn.k_proj": (cfg.kv_size, hidden),
-            "self_attn.v_proj": (cfg.kv_size, hidden),
-            "self_attn.o_proj": (hidden, cfg.q_size),
-            "mlp.gate_proj": (intermediate, hidden),
-            "mlp.up_proj": (intermediate, hidden),
-            "mlp.down_proj": (hidden, intermediate),
+        hidden = cfg.hidden_size
+        intermediate = cfg.intermediate_size
+        ckpt = {
+            "model.embed_tokens.weight": rand(cfg.vocab_size, hidden),
+            "model.norm.weight": ones(hidden),
         }
-        for name, shape in shapes.items():
-            ckpt[prefix + name + ".weight"] = rand(*shape)
-        ckpt[prefix + "input_layernorm.weight"] = ones(hidden)
-        ckpt[prefix + "post_attention_layernorm.weight"] = ones(hidden)
-        if cfg.qkv_bias:
-            for proj in ("q_proj", "k_proj", "v_proj"):
-                out_features = shapes[f"self_attn.{proj}"][0]
-                ckpt[prefix + f"self_attn.{proj}.bias"] = rand(out_features)
-    return ckpt
+        if not cfg.tie_word_embeddings:
+            ckpt["lm_head.weight"] = rand(cfg.vocab_size, hidden)
+        for layer in range(cfg.num_layers):
+            prefix = f"model.layers.{layer}."
+            shapes = {
+                "self_attn.q_proj": (cfg.q_size, hidden),
+                "self_attn.k_proj": (cfg.kv_size, hidden),
+                "self_attn.v_proj": (cfg.kv_size, hidden),
+                "self_attn.o_proj": (hidden, cfg.q_size),
+                "mlp.gate_proj": (intermediate, hidden),
+                "mlp.up_proj": (intermediate, hidden),
+                "mlp.down_proj": (hidden, intermediate),
+            }
+            for name, shape in shapes.items():
+                ckpt[prefix + name + ".weight"] = rand(*shape)
+            ckpt[prefix + "input_layernorm.weight"] = ones(hidden)
+            ckpt[prefix + "post_attention_layernorm.weight"] = ones(hidden)
+            if cfg.qkv_bias:
+                for proj in ("q_proj", "k_proj", "v_proj"):
+                    out_features = shapes[f"self_attn.{proj}"][0]
+                    ckpt[prefix + f"self_attn.{proj}.bias"] = rand(out_features)
+        self.path = Path("dummy")
+        self.tensors = ckpt
+        self.files = {}
 
 
 def load_weights(
@@ -146,16 +139,15 @@ def load_weights(
     pipe: Pipeline | None = None,
 ) -> ModelWeights:
     """This rank's weights: its tensor-parallel slices of its pipeline stage's layers (all by default)."""
-    par.check_split(cfg)
+    check_tensor_split(cfg, par.world_size)
     if pipe is None:
         pipe = Pipeline(layers=range(cfg.num_layers))
     if load_format == "dummy":
         # every rank draws the whole model from the same seed, then keeps its slices: ranks agree
-        ckpt: Checkpoint = DummyCheckpoint(dummy_checkpoint(cfg, device, dtype))
+        ckpt: Checkpoint = DummyCheckpoint(cfg, device, dtype)
     else:
         ckpt = Checkpoint(Path(path))
     split = par.world_size > 1
-    head_dim = cfg.head_dim
 
     def get(name: str, dim: int = 0, part: slice | None = None) -> torch.Tensor:
         """The named tensor (only `part` along `dim` when the model is split) on the device."""
@@ -163,22 +155,18 @@ def load_weights(
             part = None
         return ckpt.read(name, dim, part).to(device=device, dtype=dtype).contiguous()
 
-    q_rows = par.rows(cfg.num_heads * head_dim)
-    kv_rows = par.kv_rows(cfg.num_kv_heads, head_dim)
+    q_rows = par.rows(cfg.q_size)
+    kv_rows = par.kv_rows(cfg.num_kv_heads, cfg.head_dim)
     intermediate_rows = par.rows(cfg.intermediate_size)
     layers = []
     for layer in pipe.layers:
         prefix = f"model.layers.{layer}."
         attn = prefix + "self_attn."
-        qkv_parts = (
-            (attn + "q_proj", q_rows),
-            (attn + "k_proj", kv_rows),
-            (attn + "v_proj", kv_rows),
-        )
-        qkv_weight = torch.cat([get(name + ".weight", 0, rows) for name, rows in qkv_parts])
+        qkv_parts = {attn + "q_proj": q_rows, attn + "k_proj": kv_rows, attn + "v_proj": kv_rows}
+        qkv_weight = torch.cat([get(name + ".weight", 0, rows) for name, rows in qkv_parts.items()])
         qkv_bias = None
         if cfg.qkv_bias:
-            qkv_bias = torch.cat([get(name + ".bias", 0, rows) for name, rows in qkv_parts])
+            qkv_bias = torch.cat([get(name + ".bias", 0, rows) for name, rows in qkv_parts.items()])
         gate = get(prefix + "mlp.gate_proj.weight", 0, intermediate_rows)
         up = get(prefix + "mlp.up_proj.weight", 0, intermediate_rows)
         layers.append(
