@@ -25,6 +25,7 @@ Writes results/throughput[_synthetic][_detokenized].json; prints a table last.
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 import time
 from dataclasses import dataclass
@@ -63,6 +64,8 @@ class RunTrace:
     steps: int  # engine steps
     watched_first_token_s: float  # after the run began
     watched_first_token_step: int  # the engine step (from 1) that read it back
+    # the device's idle share between back-to-back steps (the worker's CUDA events); NaN on a CPU
+    gpu_idle_fraction: float = math.nan
 
 
 def lengths(rng: np.random.Generator, n: int, total: int) -> np.ndarray:
@@ -102,6 +105,7 @@ def timed_generate(
 ) -> RunTrace:
     """LLM.generate's loop, also noting when request `watched` got its first token."""
     engine = llm.engine
+    timings_before = engine.worker_ms.copy()
     start = time.perf_counter()
     seqs = [engine.add_request(prompt, p) for prompt, p in zip(prompts, params)]
     watched_seq = seqs[watched]
@@ -116,7 +120,14 @@ def timed_generate(
             first_token_step = steps
     end = time.perf_counter()
     output_tokens = sum(len(seq.output_ids) for seq in seqs)
-    return RunTrace(end - start, output_tokens, steps, first_token_at - start, first_token_step)
+    busy_ms = engine.worker_ms["gpu_ms"] - timings_before["gpu_ms"]
+    idle_ms = engine.worker_ms["gpu_idle_ms"] - timings_before["gpu_idle_ms"]
+    idle_fraction = math.nan
+    if busy_ms + idle_ms > 0:
+        idle_fraction = idle_ms / (busy_ms + idle_ms)
+    return RunTrace(
+        end - start, output_tokens, steps, first_token_at - start, first_token_step, idle_fraction
+    )
 
 
 def batch1_step_ms(llm: LLM, prompt: list[int], repeats: int = 3) -> float:
@@ -245,6 +256,7 @@ def main() -> None:
                 "longest_first_token_s": trace.watched_first_token_s,
                 "longest_first_token_step": trace.watched_first_token_step,
                 "longest_bound_s": bound,
+                "gpu_idle_fraction": none_if_nan(trace.gpu_idle_fraction),
             }
         )
         print(f"temperature {temperature}: {trace.seconds:.2f} s", flush=True)
@@ -287,7 +299,7 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
     )
     header = (
         f"{'run':>16} {'s':>7} {'total tok/s':>12} {'output tok/s':>13} {'x floor':>8} "
-        f"{'longest 1st tok s':>18} {'+ serial s':>11} {'vLLM s / ours':>14}"
+        f"{'longest 1st tok s':>18} {'+ serial s':>11} {'GPU idle %':>10} {'vLLM s / ours':>14}"
     )
     print(header)
     for run in data["runs"]:
@@ -297,8 +309,20 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
             f"{'temperature ' + str(run['temperature']):>16} {run['seconds']:7.2f} "
             f"{run['total_tokens_per_s']:12.0f} {run['output_tokens_per_s']:13.0f} "
             f"{run['x_compute_floor']:8.2f} {run['longest_first_token_s']:18.2f} "
-            f"{run['longest_bound_s']:11.2f} {ratio}"
+            f"{run['longest_bound_s']:11.2f} {idle_percent(run['gpu_idle_fraction'])} {ratio}"
         )
+
+
+def none_if_nan(value: float) -> float | None:
+    if math.isnan(value):
+        return None
+    return value
+
+
+def idle_percent(fraction: float | None) -> str:
+    if fraction is None:
+        return f"{'-':>10}"
+    return f"{fraction * 100:10.2f}"
 
 
 if __name__ == "__main__":

@@ -85,6 +85,10 @@ class LaunchedStep:
     finished: np.ndarray  # sequence ids whose last token is dropped once it is read back
     host_results: dict[str, torch.Tensor] = field(default_factory=dict)  # StepResult's fields
     done: torch.cuda.Event | None = None  # recorded behind the copies; None on CPU
+    # GPU: recorded before the step's first op, and the step before's `done` if that one was still in
+    # flight when this was launched: their distance is the device's idle time between the two steps
+    begun: torch.cuda.Event | None = None
+    previous_done: torch.cuda.Event | None = None
     # first pipeline stage: the tokens' receive from the last stage, and the tensors it fills
     arrival: Arrival | None = None
     device_results: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -113,6 +117,13 @@ class NewestTokens(NamedTuple):
 
 
 NO_NEWEST_TOKENS = NewestTokens({}, None)
+
+
+def timing_event() -> torch.cuda.Event:
+    """A CUDA event that keeps its time, recorded now on the current stream."""
+    event = torch.cuda.Event(enable_timing=True)
+    event.record()
+    return event
 
 
 class ModelRunner:
@@ -284,9 +295,13 @@ class ModelRunner:
             self.read_back_oldest()
         self.check_penalty_references(cmd)
         start = time.perf_counter()
-        self.cache.apply(cmd.swap_out, cmd.swap_in, cmd.copy)
         sampled = np.nonzero(cmd.sample)[0]
         step = LaunchedStep(cmd.seq_ids[sampled], cmd.finished)
+        if self.device.type == "cuda":
+            step.begun = timing_event()
+            if self.in_flight:
+                step.previous_done = self.in_flight[-1].done
+        self.cache.apply(cmd.swap_out, cmd.swap_in, cmd.copy)
         if cmd.num_seqs:
             tokens, pending = self.resolve_tokens(cmd)
             if self.pipeline.num_stages > 1:
@@ -316,7 +331,7 @@ class ModelRunner:
                 "sample_ms": (time.perf_counter() - forward_end) * 1e3,
             }
         if self.device.type == "cuda":
-            step.done = torch.cuda.current_stream().record_event()
+            step.done = timing_event()
         self.in_flight.append(step)
         return step
 
@@ -401,8 +416,13 @@ class ModelRunner:
         oldest.wait_for_device()
         if oldest.arrival is not None:  # the tokens came after launch: copy them now
             oldest.host_results = {
-                name: tensor.clone() for name, tensor in oldest.device_results.items()
+                name: tensor.to("cpu", copy=True) for name, tensor in oldest.device_results.items()
             }
+        if oldest.begun is not None:  # the device's time on the step, and idle before it
+            oldest.timings["gpu_ms"] = oldest.begun.elapsed_time(oldest.done)
+            if oldest.previous_done is not None:
+                idle_ms = oldest.previous_done.elapsed_time(oldest.begun)
+                oldest.timings["gpu_idle_ms"] = max(idle_ms, 0.0)
         host_arrays = {name: tensor.numpy() for name, tensor in oldest.host_results.items()}
         oldest.result = StepResult(oldest.seq_ids, **host_arrays, timings=oldest.timings)
         self.last_tokens.update(

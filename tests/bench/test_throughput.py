@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,7 @@ def test_timed_generate_counts_tokens_and_sees_the_first_token(tiny_model_dir: P
         assert trace.output_tokens == sum(lengths)
         assert 0 < trace.watched_first_token_s <= trace.seconds
         assert trace.steps >= sum(lengths)
+        assert math.isnan(trace.gpu_idle_fraction)  # CUDA events only on a GPU
     assert first.watched_first_token_step <= 2  # a prefill step, then the step that reads its token
     assert late.watched_first_token_step > 3 + 9 + 2
     assert throughput.batch1_step_ms(llm, [1, 2, 3], repeats=1) > 0
