@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 
 import torch
 from common import LLAMA3_8B, config_dir, device_info, write_results
-from forward import step_cmd
 
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
@@ -110,6 +109,10 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=8192)
     ap.add_argument("--steps", type=int, default=5)
     args = ap.parse_args()
+    # here, not at the top: forward.py imports the kernels, and the tests import this file for its pure
+    # parts (a kernel module imported before tests/kernels sets TRITON_INTERPRET stays compiled-only)
+    from forward import step_cmd
+
     cfg = LLAMA3_8B
     runner = ModelRunner(WorkerConfig(model=config_dir(cfg), load_format="dummy", dtype="bfloat16"))
     blocks = -(-args.tokens // 16)
