@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import subprocess
 from pathlib import Path
@@ -28,3 +29,10 @@ def git_commit() -> str:
 
 def utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def none_if_nan(value: object) -> object:
+    """A missing figure (NaN) as JSON's null; any other value as it is."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

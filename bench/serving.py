@@ -52,7 +52,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
 import numpy as np
-from run_info import RESULTS, git_commit, utc_now
+from run_info import RESULTS, git_commit, none_if_nan, utc_now
 from workload import DEFAULT_WORKLOAD, WorkloadError, load_workload, random_prompts
 
 MAX_REQUESTS_PER_RATE = 400
@@ -230,16 +230,10 @@ class RateResult:
         data = asdict(self)
         data["rate"] = rate_name(self.rate)
         for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
-            data[key] = {k: None if math.isnan(v) else v for k, v in data[key].items()}
+            data[key] = {k: none_if_nan(v) for k, v in data[key].items()}
         if self.server is not None:
             data["server"] = {k: none_if_nan(v) for k, v in data["server"].items()}
         return data
-
-
-def none_if_nan(value: object) -> object:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def rate_name(rate: float) -> str:

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from common import LLAMA3_8B, ceilings, config_dir, device_info, write_results
 from make_dummy_model import make_dummy_model
+from run_info import none_if_nan
 from shapes import parameter_count
 from workload import DEFAULT_WORKLOAD, RequestLengths, load_workload, random_prompts
 
@@ -311,12 +312,6 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
             f"{run['x_compute_floor']:8.2f} {run['longest_first_token_s']:18.2f} "
             f"{run['longest_bound_s']:11.2f} {idle_percent(run['gpu_idle_fraction'])} {ratio}"
         )
-
-
-def none_if_nan(value: float) -> float | None:
-    if math.isnan(value):
-        return None
-    return value
 
 
 def idle_percent(fraction: float | None) -> str:
