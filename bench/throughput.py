@@ -28,7 +28,7 @@ import argparse
 import math
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,10 @@ from shapes import parameter_count
 from workload import DEFAULT_WORKLOAD, RequestLengths, load_workload, random_prompts
 
 from swiftllm.config import EngineConfig
+from swiftllm.controller.scheduler import Batch
+from swiftllm.controller.sequence import Sequence
 from swiftllm.llm import LLM
+from swiftllm.protocol.step import StepResult
 from swiftllm.sampling_params import SamplingParams
 
 # the synthetic set's totals: those of the 1000-request file
@@ -67,6 +70,54 @@ class RunTrace:
     watched_first_token_step: int  # the engine step (from 1) that read it back
     # the device's idle share between back-to-back steps (the worker's CUDA events); NaN on a CPU
     gpu_idle_fraction: float = math.nan
+    # one StepRecord per step read back, in order
+    step_records: list[StepRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One engine step as the worker ran it: what it held and its device time (NaN on a CPU)."""
+
+    decode_rows: int  # rows computing one token
+    prefill_tokens: int  # tokens of rows computing more than one (prompt chunks)
+    context_tokens: int  # the sum of the rows' contexts after the step (KV read by attention)
+    gpu_ms: float
+
+
+STEP_KINDS = (
+    ("prefill only", lambda r: r.decode_rows == 0),
+    (
+        "mixed, <= 512 tokens",
+        lambda r: r.prefill_tokens > 0 and r.decode_rows + r.prefill_tokens <= 512,
+    ),
+    (
+        "mixed, > 512 tokens",
+        lambda r: r.prefill_tokens > 0 and r.decode_rows + r.prefill_tokens > 512,
+    ),
+    ("decode, < 64 rows", lambda r: r.prefill_tokens == 0 and 0 < r.decode_rows < 64),
+    ("decode, 64-255 rows", lambda r: r.prefill_tokens == 0 and 64 <= r.decode_rows < 256),
+    ("decode, >= 256 rows", lambda r: r.prefill_tokens == 0 and r.decode_rows >= 256),
+)
+
+
+def step_breakdown(records: list[StepRecord]) -> list[dict]:
+    """The steps grouped by kind: how many, their device seconds, and their mean rows and tokens."""
+    out = []
+    for kind, belongs in STEP_KINDS:
+        group = [r for r in records if belongs(r)]
+        if not group:
+            continue
+        out.append(
+            {
+                "kind": kind,
+                "steps": len(group),
+                "gpu_s": sum(r.gpu_ms for r in group) / 1e3,
+                "mean_decode_rows": float(np.mean([r.decode_rows for r in group])),
+                "mean_prefill_tokens": float(np.mean([r.prefill_tokens for r in group])),
+                "mean_context_tokens": float(np.mean([r.context_tokens for r in group])),
+            }
+        )
+    return out
 
 
 def lengths(rng: np.random.Generator, n: int, total: int) -> np.ndarray:
@@ -107,6 +158,23 @@ def timed_generate(
     """LLM.generate's loop, also noting when request `watched` got its first token."""
     engine = llm.engine
     timings_before = engine.worker_ms.copy()
+    records: list[StepRecord] = []
+    postprocess = engine.postprocess
+
+    def recorded_postprocess(batch: Batch, result: StepResult) -> list[Sequence]:
+        query_lens = np.asarray(batch.query_lens)
+        context = sum(seq.num_cached for seq in batch.seqs)  # mark_sent has moved num_cached on
+        records.append(
+            StepRecord(
+                decode_rows=int((query_lens == 1).sum()),
+                prefill_tokens=int(query_lens[query_lens > 1].sum()),
+                context_tokens=context,
+                gpu_ms=result.timings.get("gpu_ms", math.nan),
+            )
+        )
+        return postprocess(batch, result)
+
+    engine.postprocess = recorded_postprocess
     start = time.perf_counter()
     seqs = [engine.add_request(prompt, p) for prompt, p in zip(prompts, params)]
     watched_seq = seqs[watched]
@@ -120,6 +188,7 @@ def timed_generate(
             first_token_at = time.perf_counter()
             first_token_step = steps
     end = time.perf_counter()
+    engine.postprocess = postprocess
     output_tokens = sum(len(seq.output_ids) for seq in seqs)
     busy_ms = engine.worker_ms["gpu_ms"] - timings_before["gpu_ms"]
     idle_ms = engine.worker_ms["gpu_idle_ms"] - timings_before["gpu_idle_ms"]
@@ -127,7 +196,13 @@ def timed_generate(
     if busy_ms + idle_ms > 0:
         idle_fraction = idle_ms / (busy_ms + idle_ms)
     return RunTrace(
-        end - start, output_tokens, steps, first_token_at - start, first_token_step, idle_fraction
+        end - start,
+        output_tokens,
+        steps,
+        first_token_at - start,
+        first_token_step,
+        idle_fraction,
+        records,
     )
 
 
@@ -258,6 +333,7 @@ def main() -> None:
                 "longest_first_token_step": trace.watched_first_token_step,
                 "longest_bound_s": bound,
                 "gpu_idle_fraction": none_if_nan(trace.gpu_idle_fraction),
+                "step_kinds": step_breakdown(trace.step_records),
             }
         )
         print(f"temperature {temperature}: {trace.seconds:.2f} s", flush=True)
@@ -298,6 +374,20 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
         f"{longest['batch1_step_ms']:.2f} ms, {longest['serial_weight_floor_s']:.2f} s at the weight read "
         f"{longest['weight_read_ms']:.2f} ms"
     )
+    for run in data["runs"]:
+        print(
+            f"steps of temperature {run['temperature']} by kind (device time, the worker's CUDA events):"
+        )
+        print(
+            f"{'kind':>22} {'steps':>6} {'GPU s':>7} {'ms/step':>8} {'decode rows':>12} "
+            f"{'prefill tok':>12} {'context tok':>12}"
+        )
+        for kind in run["step_kinds"]:
+            print(
+                f"{kind['kind']:>22} {kind['steps']:6d} {kind['gpu_s']:7.2f} "
+                f"{kind['gpu_s'] * 1e3 / kind['steps']:8.2f} {kind['mean_decode_rows']:12.0f} "
+                f"{kind['mean_prefill_tokens']:12.0f} {kind['mean_context_tokens']:12.0f}"
+            )
     header = (
         f"{'run':>16} {'s':>7} {'total tok/s':>12} {'output tok/s':>13} {'x floor':>8} "
         f"{'longest 1st tok s':>18} {'+ serial s':>11} {'GPU idle %':>10} {'vLLM s / ours':>14}"

@@ -47,6 +47,35 @@ def test_timed_generate_counts_tokens_and_sees_the_first_token(tiny_model_dir: P
     assert first.watched_first_token_step <= 2  # a prefill step, then the step that reads its token
     assert late.watched_first_token_step > 3 + 9 + 2
     assert throughput.batch1_step_ms(llm, [1, 2, 3], repeats=1) > 0
+    # one record per step computed: each prompt alone (the one-token prompt [10] is a decode row),
+    # then one decode step per further token
+    assert len(first.step_records) == sum(lengths)
+    assert sum(r.prefill_tokens for r in first.step_records) == 3 + 4 + 2
+    assert sum(r.decode_rows for r in first.step_records) == sum(lengths) - 4 + 1
+    kinds = {k["kind"]: k for k in throughput.step_breakdown(first.step_records)}
+    assert kinds["prefill only"]["steps"] == 3
+    assert kinds["decode, < 64 rows"]["steps"] == sum(lengths) - 3
+
+
+def test_step_breakdown_groups_steps_by_kind() -> None:
+    record = throughput.StepRecord
+    records = [
+        record(decode_rows=0, prefill_tokens=4096, context_tokens=4096, gpu_ms=30.0),
+        record(decode_rows=100, prefill_tokens=300, context_tokens=9000, gpu_ms=8.0),
+        record(decode_rows=300, prefill_tokens=900, context_tokens=9000, gpu_ms=20.0),
+        record(decode_rows=300, prefill_tokens=0, context_tokens=90000, gpu_ms=15.0),
+        record(decode_rows=500, prefill_tokens=0, context_tokens=90000, gpu_ms=25.0),
+    ]
+    kinds = {k["kind"]: k for k in throughput.step_breakdown(records)}
+    assert list(kinds) == [
+        "prefill only",
+        "mixed, <= 512 tokens",
+        "mixed, > 512 tokens",
+        "decode, >= 256 rows",
+    ]
+    assert kinds["decode, >= 256 rows"]["steps"] == 2
+    assert kinds["decode, >= 256 rows"]["gpu_s"] == pytest.approx(0.040)
+    assert kinds["decode, >= 256 rows"]["mean_decode_rows"] == 400
 
 
 def test_no_vllm_column_for_other_workloads() -> None:
