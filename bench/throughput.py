@@ -19,6 +19,11 @@ Measured in the same run, and printed with each temperature's seconds and tokens
   sequences), and that time plus its serial floor, before which the run cannot end.
 --detokenize serves a dummy model dir with bench/make_dummy_model.py's 128,256-entry tokenizer, so outputs are
 detokenized as for a real model (vLLM's LLM does so too); without it the engine returns token ids only.
+Prefix caching is on (the default), so every timed run draws fresh random prompts of the workload's lengths:
+nothing it computes was cached by the warm-up, the batch-1 probe or an earlier run (each run's cache hits are
+recorded, and should read 0). Runs at 9f6056c and earlier timed the warm-up's own prompts, of which 256 had their
+prefixes cached (about a quarter of the prompt tokens): their seconds are flattered.
+Each run's steps are grouped by kind (prefill only, mixed, decode by rows) with their device time.
 Writes results/throughput[_synthetic][_detokenized].json; prints a table last.
 """
 
@@ -51,6 +56,7 @@ OUTPUT_TOKENS = 198_953
 # vLLM 0.24 on the H200 (2026-12-01, bench/README.md) on the whole 1000-request file: its fastest run at each
 # temperature; the "vLLM s / ours" column is printed only for that workload (and is meaningful on an H200)
 VLLM_FILE_S = {0.0: 21.83, 1.0: 21.15}
+RUN_SEED = 1000  # timed run i draws its prompts with seed RUN_SEED + i (the workload's own: seed 0)
 DECODE_PROBE_TOKENS = 129  # the batch-1 step is (t(129) - t(1)) / 128, as bench/latency.py takes it
 
 
@@ -72,6 +78,9 @@ class RunTrace:
     gpu_idle_fraction: float = math.nan
     # one StepRecord per step read back, in order
     step_records: list[StepRecord] = field(default_factory=list)
+    # prompt tokens the run took from the prefix cache instead of computing them (0 for fresh prompts)
+    prefix_cache_hits: int = 0
+    preemptions: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,7 @@ def timed_generate(
     """LLM.generate's loop, also noting when request `watched` got its first token."""
     engine = llm.engine
     timings_before = engine.worker_ms.copy()
+    counters_before = dict(engine.scheduler.counters)
     records: list[StepRecord] = []
     postprocess = engine.postprocess
 
@@ -203,6 +213,8 @@ def timed_generate(
         first_token_step,
         idle_fraction,
         records,
+        engine.scheduler.counters["prefix_cache_hits"] - counters_before["prefix_cache_hits"],
+        engine.scheduler.counters["preemptions"] - counters_before["preemptions"],
     )
 
 
@@ -310,14 +322,19 @@ def main() -> None:
         "serial_floor_s": longest_out * step_ms / 1e3,
         "serial_weight_floor_s": longest_out * weight_read_ms / 1e3,
     }
-    for temperature in temperatures:
+    for run, temperature in enumerate(temperatures):
         params = [
             SamplingParams(
                 max_tokens=r.output_len, ignore_eos=True, temperature=temperature, seed=i
             )
             for i, r in enumerate(requests)
         ]
-        trace = timed_generate(llm, workload.prompts, params, longest)
+        # fresh token ids for every timed run: prefix caching is on, and a run must find nothing cached
+        # by the warm-up, the batch-1 probe (both on the workload's own prompts) or an earlier run
+        prompts = random_prompts(
+            [len(p) for p in workload.prompts], LLAMA3_8B["vocab_size"], seed=RUN_SEED + run
+        )
+        trace = timed_generate(llm, prompts, params, longest)
         assert trace.output_tokens == output_tokens, (trace.output_tokens, output_tokens)
         # its remaining tokens come one decode step at a time after its first
         bound = trace.watched_first_token_s + (longest_out - 1) * step_ms / 1e3
@@ -334,9 +351,15 @@ def main() -> None:
                 "longest_bound_s": bound,
                 "gpu_idle_fraction": none_if_nan(trace.gpu_idle_fraction),
                 "step_kinds": step_breakdown(trace.step_records),
+                "prefix_cache_hit_tokens": trace.prefix_cache_hits,
+                "preemptions": trace.preemptions,
             }
         )
-        print(f"temperature {temperature}: {trace.seconds:.2f} s", flush=True)
+        print(
+            f"temperature {temperature}: {trace.seconds:.2f} s, {trace.prefix_cache_hits} prompt tokens "
+            f"from the prefix cache, {trace.preemptions} preemptions",
+            flush=True,
+        )
     name = "throughput"
     if args.requests is not None:
         name += "_synthetic"

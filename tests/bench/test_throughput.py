@@ -44,6 +44,14 @@ def test_timed_generate_counts_tokens_and_sees_the_first_token(tiny_model_dir: P
         assert 0 < trace.watched_first_token_s <= trace.seconds
         assert trace.steps >= sum(lengths)
         assert math.isnan(trace.gpu_idle_fraction)  # CUDA events only on a GPU
+        assert trace.preemptions == 0
+    # the same prompts again: all but each prompt's last token could come from the cache, but blocks are
+    # 16 tokens and these prompts are shorter, so none does; a 40-token prompt run twice hits 32
+    assert first.prefix_cache_hits == 0
+    long_prompt = [list(range(1, 41))]
+    once = [SamplingParams(max_tokens=1, ignore_eos=True, temperature=0.0)]
+    assert throughput.timed_generate(llm, long_prompt, once, watched=0).prefix_cache_hits == 0
+    assert throughput.timed_generate(llm, long_prompt, once, watched=0).prefix_cache_hits == 32
     assert first.watched_first_token_step <= 2  # a prefill step, then the step that reads its token
     assert late.watched_first_token_step > 3 + 9 + 2
     assert throughput.batch1_step_ms(llm, [1, 2, 3], repeats=1) > 0
