@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -218,6 +219,23 @@ def timed_generate(
     )
 
 
+def first_run_counters() -> dict[str, int]:
+    """What a run can pay for once, counted so that two runs' times can be told apart: Triton kernels compiled
+    (entries in its cache folder) and the caching allocator's device allocations and retries (a retry frees
+    every cached block, which synchronizes the device)."""
+    cache_dir = Path(os.environ.get("TRITON_CACHE_DIR") or Path.home() / ".triton" / "cache")
+    counters = {"triton_cache_entries": len(list(cache_dir.glob("*"))) if cache_dir.is_dir() else 0}
+    try:
+        import torch
+    except ImportError:
+        return counters
+    if torch.cuda.is_available():
+        stats = torch.cuda.memory_stats()
+        counters["cuda_mallocs"] = stats.get("num_device_alloc", 0)
+        counters["alloc_retries"] = stats.get("num_alloc_retries", 0)
+    return counters
+
+
 def batch1_step_ms(llm: LLM, prompt: list[int], repeats: int = 3) -> float:
     """The decode step of one request alone, after its prompt: (median t(129) - median t(1)) / 128."""
 
@@ -334,7 +352,10 @@ def main() -> None:
         prompts = random_prompts(
             [len(p) for p in workload.prompts], LLAMA3_8B["vocab_size"], seed=RUN_SEED + run
         )
+        counters_before = first_run_counters()
         trace = timed_generate(llm, prompts, params, longest)
+        counters_after = first_run_counters()
+        paid_once = {name: counters_after[name] - counters_before[name] for name in counters_after}
         assert trace.output_tokens == output_tokens, (trace.output_tokens, output_tokens)
         # its remaining tokens come one decode step at a time after its first
         bound = trace.watched_first_token_s + (longest_out - 1) * step_ms / 1e3
@@ -353,11 +374,12 @@ def main() -> None:
                 "step_kinds": step_breakdown(trace.step_records),
                 "prefix_cache_hit_tokens": trace.prefix_cache_hits,
                 "preemptions": trace.preemptions,
+                "paid_once": paid_once,
             }
         )
         print(
             f"temperature {temperature}: {trace.seconds:.2f} s, {trace.prefix_cache_hits} prompt tokens "
-            f"from the prefix cache, {trace.preemptions} preemptions",
+            f"from the prefix cache, {trace.preemptions} preemptions, {paid_once}",
             flush=True,
         )
     name = "throughput"

@@ -27,15 +27,17 @@ class GemvConfig(NamedTuple):
     num_stages: int
 
 
-# The H100's best, by the rows' range and the matrix: at 2-16 rows the best over chains of Llama-3-8B layers with
-# PDL, where the best per matrix alone lost (32-row tiles 7%); past 16 the best per matrix (wide ones, as
-# gate_up, take 128 columns and up to 64 rows a tile).
+# The H200's best (bench/gemv_sweep.py, 2026-12-01), by the rows' range and the matrix: the tile that ran a chain of
+# four Llama-3-8B layers' projections fastest under PDL, as a step runs them (the best per matrix alone can lose
+# in a chain). Against the H100's tiles the chain ran 6% faster at one row, 2-4% at 8-16 and 5% at 32; at one
+# row the SiLU-fused down projection keeps the H100's tile (not swept). Wide matrices take 64-row tiles past 32.
 GEMV_CONFIGS: dict[tuple[str, str], GemvConfig] = {
-    ("1 row", "plain"): GemvConfig(block_n=4, block_k=1024, num_warps=4, num_stages=3),
+    ("1 row", "plain"): GemvConfig(block_n=4, block_k=2048, num_warps=4, num_stages=2),
     ("1 row", "silu"): GemvConfig(block_n=4, block_k=512, num_warps=4, num_stages=4),
-    ("2-16 rows", "any"): GemvConfig(block_n=16, block_k=512, num_warps=2, num_stages=4),
-    ("17-64 rows", "narrow"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
-    ("17-64 rows", "wide"): GemvConfig(block_n=128, block_k=128, num_warps=4, num_stages=4),
+    ("2-16 rows", "any"): GemvConfig(block_n=32, block_k=512, num_warps=2, num_stages=3),
+    ("17-32 rows", "any"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
+    ("33-64 rows", "narrow"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
+    ("33-64 rows", "wide"): GemvConfig(block_n=128, block_k=128, num_warps=4, num_stages=4),
 }
 
 
@@ -44,7 +46,9 @@ def gemv_config(m_rows: int, silu: bool, wide: bool) -> GemvConfig:
         return GEMV_CONFIGS["1 row", "silu" if silu else "plain"]
     if m_rows <= 16:
         return GEMV_CONFIGS["2-16 rows", "any"]
-    return GEMV_CONFIGS["17-64 rows", "wide" if wide else "narrow"]
+    if m_rows <= 32:
+        return GEMV_CONFIGS["17-32 rows", "any"]
+    return GEMV_CONFIGS["33-64 rows", "wide" if wide else "narrow"]
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
