@@ -27,17 +27,18 @@ class GemvConfig(NamedTuple):
     num_stages: int
 
 
-# The H200's best (bench/gemv_sweep.py, 2026-12-01), by the rows' range and the matrix: the tile that ran a chain of
-# four Llama-3-8B layers' projections fastest under PDL, as a step runs them (the best per matrix alone can lose
-# in a chain). Against the H100's tiles the chain ran 6% faster at one row, 2-4% at 8-16 and 5% at 32; at one
-# row the SiLU-fused down projection keeps the H100's tile (not swept). Wide matrices take 64-row tiles past 32.
+# The best tiles by the rows' range and the matrix. At 1-16 rows, the H200's (bench/gemv_sweep.py, 2026-12-01):
+# the tile that ran a chain of four Llama-3-8B layers' projections fastest under PDL, as a step runs them (the
+# best per matrix alone can lose in a chain); against the H100's tiles the chain ran 6% faster at one row and
+# 2-4% at 8-16, and the decode step 1.6% / 2.2% at 1 / 8 sequences (bench/latency.py, same call). At one row the
+# SiLU-fused down projection keeps the H100's tile (not swept). At 17-64 rows the H100's tiles stay: the chain's
+# best at 32 rows (64-column tiles for wide matrices too) made the step 1% slower at 32 sequences.
 GEMV_CONFIGS: dict[tuple[str, str], GemvConfig] = {
     ("1 row", "plain"): GemvConfig(block_n=4, block_k=2048, num_warps=4, num_stages=2),
     ("1 row", "silu"): GemvConfig(block_n=4, block_k=512, num_warps=4, num_stages=4),
     ("2-16 rows", "any"): GemvConfig(block_n=32, block_k=512, num_warps=2, num_stages=3),
-    ("17-32 rows", "any"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
-    ("33-64 rows", "narrow"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
-    ("33-64 rows", "wide"): GemvConfig(block_n=128, block_k=128, num_warps=4, num_stages=4),
+    ("17-64 rows", "narrow"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
+    ("17-64 rows", "wide"): GemvConfig(block_n=128, block_k=128, num_warps=4, num_stages=4),
 }
 
 
@@ -46,9 +47,7 @@ def gemv_config(m_rows: int, silu: bool, wide: bool) -> GemvConfig:
         return GEMV_CONFIGS["1 row", "silu" if silu else "plain"]
     if m_rows <= 16:
         return GEMV_CONFIGS["2-16 rows", "any"]
-    if m_rows <= 32:
-        return GEMV_CONFIGS["17-32 rows", "any"]
-    return GEMV_CONFIGS["33-64 rows", "wide" if wide else "narrow"]
+    return GEMV_CONFIGS["17-64 rows", "wide" if wide else "narrow"]
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
