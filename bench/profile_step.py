@@ -26,18 +26,35 @@ def main() -> None:
     ap.add_argument("--batches", default="32,64")
     ap.add_argument("--context", type=int, default=1088)
     ap.add_argument("--scatter", action="store_true")
+    ap.add_argument(
+        "--prefill-chunks",
+        default="",
+        help="COUNTxTOKENS: that many fresh prompt chunks join each batch (a mixed step, eager above 512 "
+        "tokens); e.g. 6x200 with --batches 495 --context 263 is bench/throughput.py's mean mixed step",
+    )
     args = ap.parse_args()
+    num_chunks = 0
+    chunk_tokens = 0
+    if args.prefill_chunks:
+        count, tokens = args.prefill_chunks.split("x")
+        num_chunks = int(count)
+        chunk_tokens = int(tokens)
+    batches = [int(x) for x in args.batches.split(",")]
     runner = ModelRunner(
         WorkerConfig(model=config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16")
     )
-    per_seq = -(-args.context // 16) + 2
-    runner.init_cache(16, 256 * per_seq + 16, 1, 2048)
-    for b in (int(x) for x in args.batches.split(",")):
+    per_seq = max(-(-args.context // 16), -(-chunk_tokens // 16)) + 2
+    runner.init_cache(16, (max(batches) + num_chunks) * per_seq + 16, 1, 2048)
+    for b in batches:
+        rows = b + num_chunks
         cmd = step_cmd(
-            [1] * b, [args.context] * b, [i * per_seq for i in range(b)], LLAMA3_8B["vocab_size"]
+            [1] * b + [chunk_tokens] * num_chunks,
+            [args.context] * b + [chunk_tokens] * num_chunks,
+            [i * per_seq for i in range(rows)],
+            LLAMA3_8B["vocab_size"],
         )
         if args.scatter:
-            perm = np.random.default_rng(0).permutation(b * per_seq).astype(np.int32)
+            perm = np.random.default_rng(0).permutation(rows * per_seq).astype(np.int32)
             cmd.block_table[:] = perm[cmd.block_table]
         for _ in range(3):
             runner.step(cmd)
@@ -57,7 +74,8 @@ def main() -> None:
                 by_kernel[name][1] += 1 / steps
         total = sum(v[0] for v in by_kernel.values())
         print(
-            f"\nbatch {b}, context {args.context}{' (scattered blocks)' if args.scatter else ''}: "
+            f"\nbatch {b}, context {args.context}{' (scattered blocks)' if args.scatter else ''}"
+            f"{f', + {num_chunks} prompt chunks of {chunk_tokens}' if num_chunks else ''}: "
             f"GPU kernels {total / 1e3:.2f} ms per step, wall {wall:.2f} ms (profiled)"
         )
         print(f"{'kernel':60s} {'us/step':>8} {'calls':>6} {'us/call':>8} {'share':>6}")
