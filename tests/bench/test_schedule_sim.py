@@ -1,0 +1,65 @@
+"""bench/schedule_sim.py: the real engine over a simulated worker adds up the cost model's step times."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from bench_scripts import load_script
+
+from swiftllm.protocol.step import f32, i32
+
+schedule_sim = load_script("schedule_sim")
+
+
+def command(query_lens: list[int], context_lens: list[int], sample: list[int]) -> object:
+    """A StepCommand carrying only what the cost model reads."""
+    n = len(query_lens)
+    return schedule_sim.StepCommand(
+        seq_ids=i32(range(n)),
+        query_lens=i32(query_lens),
+        context_lens=i32(context_lens),
+        token_ids=i32([1] * sum(query_lens)),
+        block_table=np.zeros((n, 1), np.int32),
+        sample=i32(sample),
+        temperature=f32([0] * n),
+        top_p=f32([1] * n),
+        top_k=i32([0] * n),
+        seed=i32([0] * n),
+        presence_penalty=f32([0] * n),
+        frequency_penalty=f32([0] * n),
+        repetition_penalty=f32([1] * n),
+        min_p=f32([0] * n),
+        penalty_lens=i32([0] * n),
+        num_logprobs=i32([-1] * n),
+    )
+
+
+def test_the_cost_model_is_memory_bound_small_and_compute_bound_large() -> None:
+    model = schedule_sim.StepCostModel(overlap_loss=0.0, attention_factor=1.0, fixed_ms=0.0)
+    one_row = model.step_ms(command([1], [0], [1]))
+    assert one_row == pytest.approx(model.weight_read_ms, rel=0.01)  # one token: the weights' read
+    # 16,384 prompt tokens: 2 x 6.98 GFLOP each at the matmul rate, far above the weight read
+    prefill = model.step_ms(command([16384], [0], [1]))
+    assert prefill == pytest.approx(16384 * 2 * 6.98e9 / model.matmul_flops * 1e3, rel=0.01)
+    # attention: 1,000 tokens of context read once, 128 KiB each (32 layers x 8 KV heads x 128 x K and V, bf16)
+    with_context = model.step_ms(command([1], [1000], [1]))
+    assert with_context - one_row == pytest.approx(1000 * 131072 / model.copy_bandwidth * 1e3)
+
+
+def test_simulate_sums_every_step_of_the_engine() -> None:
+    model = schedule_sim.StepCostModel()
+    prompts = [[5] * 40, [6] * 20]
+    run = schedule_sim.simulate(prompts, [3, 1], budget=64, max_seqs=8, model=model)
+    # step 1 prefills both (60 tokens, two samples); steps 2 and 3 decode the first alone
+    expected = (
+        model.step_ms(command([40, 20], [40, 20], [1, 1]))
+        + model.step_ms(command([1], [41], [1]))
+        + model.step_ms(command([1], [42], [1]))
+    )
+    assert run.seconds == pytest.approx(expected / 1e3)
+    assert run.longest_first_token_s == pytest.approx(
+        model.step_ms(command([40, 20], [40, 20], [1, 1])) / 1e3
+    )
+    # a budget of 32 tokens chunks the prompts: more steps, more weight reads
+    chunked = schedule_sim.simulate(prompts, [3, 1], budget=32, max_seqs=8, model=model)
+    assert chunked.steps > run.steps and chunked.seconds > run.seconds
