@@ -12,9 +12,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
+
 from swiftllm.config import CacheGeometry, EngineConfig
 from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManager, block_digest
-from swiftllm.controller.sequence import Sequence, Status
+from swiftllm.controller.sequence import Sequence, Status, block_array
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
 
 
@@ -96,9 +98,11 @@ class Batch:
                 outputs = seq.token_ids[len(seq.prompt_ids) :]
             penalty_lens.append(len(outputs))
             penalty_tokens += outputs
-        width = max((len(seq.blocks) for seq in self.seqs), default=0)
-        padded_rows = [seq.blocks + [0] * (width - len(seq.blocks)) for seq in self.seqs]
-        block_table = i32(padded_rows).reshape(len(self.seqs), width)
+        num_blocks = i32([len(seq.blocks) for seq in self.seqs])
+        block_table = np.zeros((len(self.seqs), num_blocks.max(initial=0)), np.int32)
+        # the rows' blocks in row order, as one buffer (block_array), into each row's leading columns
+        is_block = np.arange(block_table.shape[1]) < num_blocks[:, None]
+        block_table[is_block] = np.frombuffer(b"".join(seq.blocks for seq in self.seqs), np.intc)
         params = [seq.params for seq in self.seqs]
         return StepCommand(
             seq_ids=i32([seq.seq_id for seq in self.seqs]),
@@ -264,7 +268,7 @@ class Scheduler:
                 seq.blocks, self.block_manager.cpu, self.block_manager.gpu
             )
             batch.swap_in += copies
-            seq.blocks = [copy.destination for copy in copies]
+            seq.blocks = block_array(copy.destination for copy in copies)
             seq.status = Status.RUNNING
             self.running.append(self.swapped.pop(0))
             self.counters["swaps_in"] += 1
@@ -304,7 +308,7 @@ class Scheduler:
             )
         if copies is not None:
             batch.swap_out += copies
-            seq.blocks = [copy.destination for copy in copies]
+            seq.blocks = block_array(copy.destination for copy in copies)
             seq.status = Status.SWAPPED
             self.swapped.append(seq)
             self.swapped.sort(key=lambda swapped: swapped.arrival)
@@ -323,14 +327,14 @@ class Scheduler:
         max_blocks = (seq.num_known - 1) // self.cfg.block_size
         hits = self.block_manager.gpu.lookup(self.block_digests(seq, max_blocks))
         self.block_manager.gpu.share(hits)
-        seq.blocks = hits
+        seq.blocks = block_array(hits)
         seq.num_cached = len(hits) * self.cfg.block_size
         seq.num_registered_blocks = len(hits)
 
     def drop_gpu_blocks(self, seq: Sequence) -> None:
         """Give back a sequence's GPU blocks and forget its cache (cached blocks stay indexed)."""
         self.block_manager.gpu.free(seq.blocks)
-        seq.blocks = []
+        seq.blocks = block_array()
         seq.num_cached = 0
         seq.num_registered_blocks = 0
 
@@ -426,7 +430,7 @@ class Scheduler:
         # a step in flight may still compute tokens for it: they will be ignored
         del seq.token_ids[len(seq.token_ids) - seq.num_pending :]
         seq.num_pending = 0
-        seq.blocks = []
+        seq.blocks = block_array()
         seq.status = Status.FINISHED
         seq.finish_reason = reason
         self.finished_ids.append(seq.seq_id)
