@@ -352,10 +352,11 @@ class Scheduler:
         """Offer a running sequence's newly full blocks to the prefix cache: those whose every token is
         known and computed by a step already sent (the worker runs steps in order, so a later step reads
         them filled). Never a block that is still to be written."""
-        if not self.cfg.enable_prefix_caching or seq.status is not Status.RUNNING:
-            return
+        # called for every row at every step: the cheapest test, that no block is newly full, first
         num_full = min(seq.num_cached, seq.num_known) // self.cfg.block_size
-        if num_full <= seq.num_registered_blocks:
+        if num_full <= seq.num_registered_blocks or not self.cfg.enable_prefix_caching:
+            return
+        if seq.status is not Status.RUNNING:
             return
         digests = self.block_digests(seq, num_full)
         for index in range(seq.num_registered_blocks, num_full):
@@ -367,22 +368,24 @@ class Scheduler:
         context full)."""
         if not seq.num_pending:
             return False
-        out_of_tokens = seq.num_outputs + seq.num_pending >= seq.params.max_tokens
+        out_of_tokens = len(seq.token_ids) - len(seq.prompt_ids) >= seq.params.max_tokens
         return out_of_tokens or len(seq.token_ids) >= self.max_len
 
     def mark_sent(self, batch: Batch) -> None:
         """The batch is on its way: its tokens count as cached, and each sampling sequence gets a
         placeholder, so the next step can be scheduled (decoding token -1) before this one's tokens
         are read."""
+        prompt_tokens_computed = 0
         for seq, query_len in zip(batch.seqs, batch.query_lens):
-            prompt_end = len(seq.prompt_ids)
-            prompt_computed = min(seq.num_cached + query_len, prompt_end) - seq.num_cached
-            self.counters["prompt_tokens_computed"] += max(prompt_computed, 0)
+            if seq.num_cached < len(seq.prompt_ids):
+                prompt_end = min(seq.num_cached + query_len, len(seq.prompt_ids))
+                prompt_tokens_computed += prompt_end - seq.num_cached
             seq.num_cached += query_len
             if seq.num_cached == len(seq.token_ids):
                 seq.token_ids.append(LAST_TOKEN)
                 seq.num_pending += 1
             self.register_full_blocks(seq)
+        self.counters["prompt_tokens_computed"] += prompt_tokens_computed
 
     def defer_finished(self, batch: Batch) -> None:
         """The batch was not sent: its finished ids go to the worker with the next step instead."""
