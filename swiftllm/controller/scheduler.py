@@ -351,12 +351,15 @@ class Scheduler:
     def register_full_blocks(self, seq: Sequence) -> None:
         """Offer a running sequence's newly full blocks to the prefix cache: those whose every token is
         known and computed by a step already sent (the worker runs steps in order, so a later step reads
-        them filled). Never a block that is still to be written."""
-        # called for every row at every step: the cheapest test, that no block is newly full, first
-        num_full = min(seq.num_cached, seq.num_known) // self.cfg.block_size
-        if num_full <= seq.num_registered_blocks or not self.cfg.enable_prefix_caching:
+        them filled). Never a block that is still to be written.
+
+        With prefix caching, a RUNNING sequence keeps num_registered_blocks == min(num_cached,
+        num_known) // block_size, so a block can only become newly full when num_cached or num_known
+        crosses a block's end: mark_sent and fill_sampled_tokens call this only then."""
+        if not self.cfg.enable_prefix_caching or seq.status is not Status.RUNNING:
             return
-        if seq.status is not Status.RUNNING:
+        num_full = min(seq.num_cached, seq.num_known) // self.cfg.block_size
+        if num_full <= seq.num_registered_blocks:
             return
         digests = self.block_digests(seq, num_full)
         for index in range(seq.num_registered_blocks, num_full):
@@ -376,6 +379,7 @@ class Scheduler:
         placeholder, so the next step can be scheduled (decoding token -1) before this one's tokens
         are read."""
         prompt_tokens_computed = 0
+        block_size = self.cfg.block_size
         for seq, query_len in zip(batch.seqs, batch.query_lens):
             if seq.num_cached < len(seq.prompt_ids):
                 prompt_end = min(seq.num_cached + query_len, len(seq.prompt_ids))
@@ -384,7 +388,8 @@ class Scheduler:
             if seq.num_cached == len(seq.token_ids):
                 seq.token_ids.append(LAST_TOKEN)
                 seq.num_pending += 1
-            self.register_full_blocks(seq)
+            if seq.num_cached // block_size > (seq.num_cached - query_len) // block_size:
+                self.register_full_blocks(seq)  # a block newly computed: maybe newly full
         self.counters["prompt_tokens_computed"] += prompt_tokens_computed
 
     def defer_finished(self, batch: Batch) -> None:
@@ -406,7 +411,8 @@ class Scheduler:
             position = len(seq.token_ids) - seq.num_pending
             seq.token_ids[position] = token
             seq.num_pending -= 1
-            self.register_full_blocks(seq)  # a block whose last unknown token this was
+            if (position + 1) % self.cfg.block_size == 0:  # a block's last token: maybe newly full
+                self.register_full_blocks(seq)
             params = seq.params
             if (token in eos_ids and not params.ignore_eos) or token in params.stop_token_ids:
                 self.finish(seq, "stop")
