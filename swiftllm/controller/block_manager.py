@@ -13,6 +13,7 @@ request's prefix would read that request's K/V."""
 import hashlib
 import struct
 from collections import OrderedDict
+from collections.abc import MutableSequence, Sequence
 from typing import NamedTuple
 
 ROOT_DIGEST = b""  # the parent of a sequence's first block
@@ -71,7 +72,7 @@ class BlockPool:
         del self.block_by_digest[self.digest_by_block.pop(block_id)]
         return block_id
 
-    def free(self, block_ids: list[int]) -> None:
+    def free(self, block_ids: Sequence[int]) -> None:
         """Drop one reference to each block. A sequence's last blocks are freed first, so they are
         evicted before its first ones (a later block is useless without the ones before it)."""
         for block_id in reversed(block_ids):
@@ -118,10 +119,11 @@ class BlockManager:
         self.gpu = BlockPool(num_gpu_blocks, caching)
         self.cpu = BlockPool(num_cpu_blocks)
 
-    def grow(self, block_ids: list[int], num_tokens: int) -> bool:
+    def grow(self, block_ids: MutableSequence[int], num_tokens: int) -> bool:
         """Extend a block list to hold num_tokens; False (nothing taken) if the GPU is full."""
-        blocks_for_tokens = -(-num_tokens // self.block_size)
-        num_missing = max(blocks_for_tokens - len(block_ids), 0)
+        num_missing = -(-num_tokens // self.block_size) - len(block_ids)
+        if num_missing <= 0:  # most steps: the last block has room
+            return True
         if num_missing > self.gpu.num_free:
             return False
         block_ids.extend(self.gpu.allocate(num_missing))
@@ -129,7 +131,7 @@ class BlockManager:
 
     @staticmethod
     def move(
-        block_ids: list[int], source: BlockPool, destination: BlockPool
+        block_ids: Sequence[int], source: BlockPool, destination: BlockPool
     ) -> list[BlockCopy] | None:
         """Re-home blocks from one pool to the other: the copies to make, or None if destination
         is full. A block shared with other sequences is copied and keeps serving them: the copy

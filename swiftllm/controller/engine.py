@@ -157,9 +157,9 @@ class Engine:
         if seq.detokenizer is None:
             return
         params = seq.params
-        is_stop_token = token in self.model_config.eos_token_ids or token in params.stop_token_ids
-        if seq.finish_reason == "stop" and not params.include_stop_str_in_output and is_stop_token:
-            return  # the stop token itself is not text
+        if seq.finish_reason == "stop" and not params.include_stop_str_in_output:
+            if token in self.model_config.eos_token_ids or token in params.stop_token_ids:
+                return  # the stop token itself is not text
         old_len = len(seq.text)
         seq.text += seq.detokenizer.add(token)
         for stop in params.stop:

@@ -12,9 +12,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
+
 from swiftllm.config import CacheGeometry, EngineConfig
 from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManager, block_digest
-from swiftllm.controller.sequence import Sequence, Status
+from swiftllm.controller.sequence import Sequence, Status, block_array
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
 
 
@@ -96,9 +98,11 @@ class Batch:
                 outputs = seq.token_ids[len(seq.prompt_ids) :]
             penalty_lens.append(len(outputs))
             penalty_tokens += outputs
-        width = max((len(seq.blocks) for seq in self.seqs), default=0)
-        padded_rows = [seq.blocks + [0] * (width - len(seq.blocks)) for seq in self.seqs]
-        block_table = i32(padded_rows).reshape(len(self.seqs), width)
+        num_blocks = i32([len(seq.blocks) for seq in self.seqs])
+        block_table = np.zeros((len(self.seqs), num_blocks.max(initial=0)), np.int32)
+        # the rows' blocks in row order, as one buffer (block_array), into each row's leading columns
+        is_block = np.arange(block_table.shape[1]) < num_blocks[:, None]
+        block_table[is_block] = np.frombuffer(b"".join(seq.blocks for seq in self.seqs), np.intc)
         params = [seq.params for seq in self.seqs]
         return StepCommand(
             seq_ids=i32([seq.seq_id for seq in self.seqs]),
@@ -264,7 +268,7 @@ class Scheduler:
                 seq.blocks, self.block_manager.cpu, self.block_manager.gpu
             )
             batch.swap_in += copies
-            seq.blocks = [copy.destination for copy in copies]
+            seq.blocks = block_array(copy.destination for copy in copies)
             seq.status = Status.RUNNING
             self.running.append(self.swapped.pop(0))
             self.counters["swaps_in"] += 1
@@ -304,7 +308,7 @@ class Scheduler:
             )
         if copies is not None:
             batch.swap_out += copies
-            seq.blocks = [copy.destination for copy in copies]
+            seq.blocks = block_array(copy.destination for copy in copies)
             seq.status = Status.SWAPPED
             self.swapped.append(seq)
             self.swapped.sort(key=lambda swapped: swapped.arrival)
@@ -323,14 +327,14 @@ class Scheduler:
         max_blocks = (seq.num_known - 1) // self.cfg.block_size
         hits = self.block_manager.gpu.lookup(self.block_digests(seq, max_blocks))
         self.block_manager.gpu.share(hits)
-        seq.blocks = hits
+        seq.blocks = block_array(hits)
         seq.num_cached = len(hits) * self.cfg.block_size
         seq.num_registered_blocks = len(hits)
 
     def drop_gpu_blocks(self, seq: Sequence) -> None:
         """Give back a sequence's GPU blocks and forget its cache (cached blocks stay indexed)."""
         self.block_manager.gpu.free(seq.blocks)
-        seq.blocks = []
+        seq.blocks = block_array()
         seq.num_cached = 0
         seq.num_registered_blocks = 0
 
@@ -347,7 +351,11 @@ class Scheduler:
     def register_full_blocks(self, seq: Sequence) -> None:
         """Offer a running sequence's newly full blocks to the prefix cache: those whose every token is
         known and computed by a step already sent (the worker runs steps in order, so a later step reads
-        them filled). Never a block that is still to be written."""
+        them filled). Never a block that is still to be written.
+
+        With prefix caching, a RUNNING sequence keeps num_registered_blocks == min(num_cached,
+        num_known) // block_size, so a block can only become newly full when num_cached or num_known
+        crosses a block's end: mark_sent and fill_sampled_tokens call this only then."""
         if not self.cfg.enable_prefix_caching or seq.status is not Status.RUNNING:
             return
         num_full = min(seq.num_cached, seq.num_known) // self.cfg.block_size
@@ -363,22 +371,26 @@ class Scheduler:
         context full)."""
         if not seq.num_pending:
             return False
-        out_of_tokens = seq.num_outputs + seq.num_pending >= seq.params.max_tokens
+        out_of_tokens = len(seq.token_ids) - len(seq.prompt_ids) >= seq.params.max_tokens
         return out_of_tokens or len(seq.token_ids) >= self.max_len
 
     def mark_sent(self, batch: Batch) -> None:
         """The batch is on its way: its tokens count as cached, and each sampling sequence gets a
         placeholder, so the next step can be scheduled (decoding token -1) before this one's tokens
         are read."""
+        prompt_tokens_computed = 0
+        block_size = self.cfg.block_size
         for seq, query_len in zip(batch.seqs, batch.query_lens):
-            prompt_end = len(seq.prompt_ids)
-            prompt_computed = min(seq.num_cached + query_len, prompt_end) - seq.num_cached
-            self.counters["prompt_tokens_computed"] += max(prompt_computed, 0)
+            if seq.num_cached < len(seq.prompt_ids):
+                prompt_end = min(seq.num_cached + query_len, len(seq.prompt_ids))
+                prompt_tokens_computed += prompt_end - seq.num_cached
             seq.num_cached += query_len
             if seq.num_cached == len(seq.token_ids):
                 seq.token_ids.append(LAST_TOKEN)
                 seq.num_pending += 1
-            self.register_full_blocks(seq)
+            if seq.num_cached // block_size > (seq.num_cached - query_len) // block_size:
+                self.register_full_blocks(seq)  # a block newly computed: maybe newly full
+        self.counters["prompt_tokens_computed"] += prompt_tokens_computed
 
     def defer_finished(self, batch: Batch) -> None:
         """The batch was not sent: its finished ids go to the worker with the next step instead."""
@@ -399,7 +411,8 @@ class Scheduler:
             position = len(seq.token_ids) - seq.num_pending
             seq.token_ids[position] = token
             seq.num_pending -= 1
-            self.register_full_blocks(seq)  # a block whose last unknown token this was
+            if (position + 1) % self.cfg.block_size == 0:  # a block's last token: maybe newly full
+                self.register_full_blocks(seq)
             params = seq.params
             if (token in eos_ids and not params.ignore_eos) or token in params.stop_token_ids:
                 self.finish(seq, "stop")
@@ -426,7 +439,7 @@ class Scheduler:
         # a step in flight may still compute tokens for it: they will be ignored
         del seq.token_ids[len(seq.token_ids) - seq.num_pending :]
         seq.num_pending = 0
-        seq.blocks = []
+        seq.blocks = block_array()
         seq.status = Status.FINISHED
         seq.finish_reason = reason
         self.finished_ids.append(seq.seq_id)

@@ -1,11 +1,19 @@
 """A request's state as the controller tracks it, from admission to its last token."""
 
 import enum
+from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from swiftllm.controller.tokenizer import Detokenizer
 from swiftllm.sampling_params import SamplingParams
+
+
+def block_array(block_ids: Iterable[int] = ()) -> "array[int]":
+    """Block ids packed as C ints (int32): a step's block table joins their bytes instead of converting
+    every id again."""
+    return array("i", block_ids)
 
 
 class Status(enum.Enum):
@@ -37,7 +45,8 @@ class Sequence:
     # leading tokens whose K/V are in the cache (or will be, once steps in flight run); an admission
     # starts it at the prefix cache's hit
     num_cached: int = 0
-    blocks: list[int] = field(default_factory=list)  # GPU blocks, or CPU blocks while swapped
+    # GPU blocks, or CPU blocks while swapped (a block_array)
+    blocks: "array[int]" = field(default_factory=block_array)
     # prefix caching: the digests of its leading full blocks of known tokens, extended as needed
     # (block_manager.py), and how many leading blocks of `blocks` have been offered to the cache index
     block_digests: list[bytes] = field(default_factory=list)

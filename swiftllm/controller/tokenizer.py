@@ -58,12 +58,21 @@ class Tokenizer:
         for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
             token = config.get(name) or ""
             self.special[name] = token.get("content", "") if isinstance(token, dict) else token
+        self.token_texts: dict[int, str] = {}  # token_text's, at most one per token id decoded
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         return self.hf.encode(text, add_special_tokens=add_special_tokens).ids
 
     def decode(self, ids: list[int]) -> str:
         return self.hf.decode(ids, skip_special_tokens=True)
+
+    def token_text(self, token_id: int) -> str:
+        """decode([token_id]), computed once per token id: streaming asks for it at nearly every step."""
+        text = self.token_texts.get(token_id)
+        if text is None:
+            text = self.decode([token_id])
+            self.token_texts[token_id] = text
+        return text
 
     def token_bytes(self, token_id: int) -> bytes:
         """The bytes a token stands for, which may be part of a UTF-8 character (decoding it alone would
@@ -113,7 +122,11 @@ class Detokenizer:
     def add(self, token: int) -> str:
         """The text this token completes ("" while a character or word is unfinished)."""
         self.ids.append(token)
-        emitted = self.tokenizer.decode(self.ids[self.window_start : self.emitted_end])
+        emitted_ids = self.ids[self.window_start : self.emitted_end]
+        if len(emitted_ids) == 1:  # the last token emitted text alone, as most do
+            emitted = self.tokenizer.token_text(emitted_ids[0])
+        else:
+            emitted = self.tokenizer.decode(emitted_ids)
         text = self.tokenizer.decode(self.ids[self.window_start :])
         if text.endswith("\ufffd") or len(text) <= len(emitted):
             return ""  # an incomplete UTF-8 sequence, or a token with no text yet

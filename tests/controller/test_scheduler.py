@@ -265,17 +265,24 @@ def run_workload(
     engine = Engine(InProcessWorker(worker), CFG, None, config)
     seqs = []
     aborted: set[int] = set()
+
+    def step() -> None:
+        engine.step()
+        if prefix_caching:  # registration is incremental: it must equal the recomputed count
+            for seq in engine.scheduler.running:
+                assert seq.num_registered_blocks == min(seq.num_cached, seq.num_known) // 16
+
     for index, prompt in enumerate(prompts):
         params = SamplingParams(max_tokens=1 + index % 23, temperature=0)
         seqs.append(engine.add_request(prompt, params))
         if index % 3 == 2:
-            engine.step()
+            step()
         if abort_every and index % abort_every == abort_every - 1:
-            engine.step()
+            step()
             engine.abort(seqs[-1])
             aborted.add(index)
     while engine.has_work:
-        engine.step()
+        step()
     outputs = [None if index in aborted else seq.output_ids for index, seq in enumerate(seqs)]
     return outputs, engine
 

@@ -61,3 +61,20 @@ def test_streaming_detokenization_never_breaks_a_character(smol: Path) -> None:
     assert "".join(pieces) == text == tokenizer.decode(ids)
     # multi-token characters were held back, then emitted whole
     assert sum(1 for piece in pieces if piece) < len(ids)
+
+
+def test_cached_token_texts_stream_the_same_pieces(smol: Path) -> None:
+    tokenizer = Tokenizer(smol)
+    ids = tokenizer.encode("Héllo wörld — 你好世界 🎉 the the the café")
+    runs: list[list[str]] = []
+    for _ in range(2):  # the second run reads every single-token text from the cache
+        detokenizer = Detokenizer(tokenizer, [])
+        pieces = []
+        for token in ids:
+            pieces.append(detokenizer.add(token))
+        runs.append(pieces)
+    assert runs[0] == runs[1]
+    assert "".join(runs[1]) == tokenizer.decode(ids)
+    for token in ids:
+        assert tokenizer.token_text(token) == tokenizer.decode([token])
+    assert set(tokenizer.token_texts) == set(ids)
