@@ -95,3 +95,13 @@ def test_no_vllm_column_for_other_workloads() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(DEFAULT_WORKLOAD.parents[1])
         assert throughput.vllm_reference(relative, 1000) == {0.0: 21.83, 1.0: 21.15}
+
+
+def test_first_run_counters_count_the_triton_cache(tmp_path: Path) -> None:
+    from triton import knobs
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(knobs.cache, "dir", str(tmp_path))
+        assert throughput.first_run_counters()["triton_cache_entries"] == 0
+        (tmp_path / "a-compiled-kernel").mkdir()
+        assert throughput.first_run_counters()["triton_cache_entries"] == 1
