@@ -2,7 +2,7 @@
 BlockManager) drives a simulated worker whose step time comes from a cost model fitted to the H200.
 
     PYTHONPATH=. python3 bench/schedule_sim.py [--budgets 16384,4096,2048] [--seqs 256,512,1024]
-                                               [--num-requests N]
+                                               [--num-requests N] [--ideal] [--what-if fixed_ms=0.5]
 
 The workload is bench/throughput.py's (bench/sharegpt_like_1000.json, all at once, ignore_eos). For each
 (token budget, max running sequences) pair it runs the whole workload through the engine and sums the modelled
@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -174,11 +174,26 @@ def main() -> None:
         help="also run every pair under roofline kernels: no overlap loss, attention at copy bandwidth, no "
         "fixed cost per step (this workload's floor on this GPU, its serial chains included)",
     )
+    ap.add_argument(
+        "--what-if",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change a StepCostModel field of the fitted model, e.g. fixed_ms=0.5 (repeatable)",
+    )
     args = ap.parse_args()
+    fitted = StepCostModel()
+    for change in args.what_if:
+        name, _, value = change.partition("=")
+        if name not in StepCostModel.__dataclass_fields__:
+            ap.error(
+                f"--what-if: {name!r} is not one of {', '.join(StepCostModel.__dataclass_fields__)}"
+            )
+        fitted = replace(fitted, **{name: float(value)})
     requests = load_workload(DEFAULT_WORKLOAD, args.num_requests)
     prompts = random_prompts([r.input_len for r in requests], LLAMA3_8B["vocab_size"], seed=0)
     output_lens = [r.output_len for r in requests]
-    models = {"fitted": StepCostModel()}
+    models = {"fitted": fitted}
     if args.ideal:
         models["roofline"] = StepCostModel(overlap_loss=0.0, attention_factor=1.0, fixed_ms=0.0)
     runs: list[tuple[str, SimulatedRun]] = []
