@@ -10,23 +10,22 @@ import pytest
 from bench_scripts import load_script
 
 controller_step = load_script("controller_step")
-dummy = load_script("make_dummy_model")
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return dummy.make_dummy_model(tmp_path_factory.mktemp("llama3-8b"), "llama3-8b")
-
-
-def test_the_instant_worker_answers_each_sampling_row_through_the_codec(model_dir: Path) -> None:
-    measured = controller_step.measure(str(model_dir), 8, True, 12, seed=0)
+def test_the_instant_worker_answers_each_sampling_row_through_the_codec(
+    llama3_dummy_dir: Path,
+) -> None:
+    measured = controller_step.measure(str(llama3_dummy_dir), 8, True, 12, seed=0)
     assert (measured.batch, measured.prefix_caching, measured.steps) == (8, True, 12)
     assert measured.cpu_ms_per_step > 0
     assert 0 < measured.wall_ms_median <= measured.wall_ms_p90
 
 
 def test_main_writes_a_row_per_batch_and_cache_setting(
-    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    llama3_dummy_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
 ) -> None:
     monkeypatch.setattr(controller_step, "RESULTS", tmp_path)
     argv = [
@@ -36,7 +35,7 @@ def test_main_writes_a_row_per_batch_and_cache_setting(
         "--steps",
         "10",
         "--model-dir",
-        str(model_dir),
+        str(llama3_dummy_dir),
     ]
     monkeypatch.setattr(sys, "argv", argv)
     controller_step.main()
