@@ -102,24 +102,6 @@ class SimulatedRun:
     host_s: float  # how long the simulation itself took here
 
 
-def llama3_8b_config() -> ModelConfig:
-    shape = LLAMA3_8B
-    return ModelConfig(
-        architecture="LlamaForCausalLM",
-        vocab_size=shape["vocab_size"],
-        hidden_size=shape["hidden_size"],
-        intermediate_size=shape["intermediate_size"],
-        num_layers=shape["num_hidden_layers"],
-        num_heads=shape["num_attention_heads"],
-        num_kv_heads=shape["num_key_value_heads"],
-        head_dim=shape["hidden_size"] // shape["num_attention_heads"],
-        rms_norm_eps=1e-5,
-        rope_theta=500000.0,
-        max_position_embeddings=8192,
-        tie_word_embeddings=False,
-    )
-
-
 def simulate(
     prompts: list[list[int]],
     output_lens: list[int],
@@ -127,7 +109,7 @@ def simulate(
     max_seqs: int,
     model: StepCostModel,
 ) -> SimulatedRun:
-    model_config = llama3_8b_config()
+    model_config = ModelConfig.from_dict(LLAMA3_8B)
     worker = SimulatedWorker(model)
     scheduler_config = SchedulerConfig(
         max_model_len=8192,

@@ -184,21 +184,23 @@ def timed_generate(
         )
         return postprocess(batch, result)
 
-    engine.postprocess = recorded_postprocess
-    start = time.perf_counter()
-    seqs = [engine.add_request(prompt, p) for prompt, p in zip(prompts, params)]
-    watched_seq = seqs[watched]
-    first_token_at = None
-    first_token_step = 0
-    steps = 0
-    while engine.has_work:
-        stepped = engine.step()
-        steps += 1
-        if first_token_at is None and watched_seq in stepped:
-            first_token_at = time.perf_counter()
-            first_token_step = steps
-    end = time.perf_counter()
-    engine.postprocess = postprocess
+    engine.postprocess = recorded_postprocess  # this engine's steps only, until the run ends
+    try:
+        start = time.perf_counter()
+        seqs = [engine.add_request(prompt, p) for prompt, p in zip(prompts, params)]
+        watched_seq = seqs[watched]
+        first_token_at = None
+        first_token_step = 0
+        steps = 0
+        while engine.has_work:
+            stepped = engine.step()
+            steps += 1
+            if first_token_at is None and watched_seq in stepped:
+                first_token_at = time.perf_counter()
+                first_token_step = steps
+        end = time.perf_counter()
+    finally:
+        del engine.postprocess  # the class's method again
     output_tokens = sum(len(seq.output_ids) for seq in seqs)
     busy_ms = engine.worker_ms["gpu_ms"] - timings_before["gpu_ms"]
     idle_ms = engine.worker_ms["gpu_idle_ms"] - timings_before["gpu_idle_ms"]
@@ -226,10 +228,8 @@ def first_run_counters() -> dict[str, int]:
 
     cache_dir = Path(knobs.cache.dir)
     counters = {"triton_cache_entries": len(list(cache_dir.glob("*"))) if cache_dir.is_dir() else 0}
-    try:
-        import torch
-    except ImportError:
-        return counters
+    import torch
+
     if torch.cuda.is_available():
         stats = torch.cuda.memory_stats()
         counters["cuda_mallocs"] = stats.get("num_device_alloc", 0)
@@ -357,7 +357,6 @@ def main() -> None:
         trace = timed_generate(llm, prompts, params, longest)
         counters_after = first_run_counters()
         paid_once = {name: counters_after[name] - counters_before[name] for name in counters_after}
-        paid_once["triton_cache_entries_before"] = counters_before["triton_cache_entries"]
         assert trace.output_tokens == output_tokens, (trace.output_tokens, output_tokens)
         # its remaining tokens come one decode step at a time after its first
         bound = trace.watched_first_token_s + (longest_out - 1) * step_ms / 1e3
@@ -377,6 +376,7 @@ def main() -> None:
                 "prefix_cache_hit_tokens": trace.prefix_cache_hits,
                 "preemptions": trace.preemptions,
                 "paid_once": paid_once,
+                "triton_cache_entries_before": counters_before["triton_cache_entries"],
             }
         )
         print(
