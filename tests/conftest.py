@@ -120,3 +120,14 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tiny-llama")
     save_tiny_model(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def llama3_dummy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """bench/make_dummy_model.py's Llama-3-8B dir (config and the 128,256-entry tokenizer), built once for
+    the bench tests, which only read it. (Here, not in a tests/bench/conftest.py: a second top-level
+    `conftest` module would shadow this one for the tests that import helpers from it.)"""
+    from bench_scripts import load_script  # tests/bench/, on sys.path for the bench tests
+
+    dummy = load_script("make_dummy_model")
+    return dummy.make_dummy_model(tmp_path_factory.mktemp("llama3-8b"), "llama3-8b")
