@@ -51,8 +51,7 @@ class Piece(NamedTuple):
 
 class PiecewiseGraph(NamedTuple):
     pieces: list[Piece]
-    hidden: torch.Tensor  # [tokens, hidden] forward's outputs, rewritten by each replay
-    residual: torch.Tensor
+    stream: torch.Tensor  # [tokens, hidden] forward's output, rewritten by each replay
 
 
 class _CutAtAttention:
@@ -146,15 +145,14 @@ class GraphRunner:
             max_query_len=int(query_lens.max()),
         )
 
-    def static_forward(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def static_forward(self, rows: int) -> torch.Tensor:
         """The forward over the first `rows` static inputs, as a decode step of `rows` sequences."""
         ones = np.ones(rows, dtype=np.int32)
         meta = self.static_metadata(rows, ones, ones)
         return self.model.forward(self.inputs.tokens[:rows], meta, self.cache.k, self.cache.v)
 
     def decode_logits(self, batch_size: int) -> torch.Tensor:
-        hidden, residual = self.static_forward(batch_size)
-        return self.model.logits(hidden, residual)
+        return self.model.logits(self.static_forward(batch_size))
 
     def capture_decode(self, batch_size: int) -> DecodeGraph:
         # a warm-up run on a side stream compiles the Triton kernels and sets up cuBLAS before capture
@@ -180,12 +178,12 @@ class GraphRunner:
                 self.static_forward(num_tokens)  # warm-up
                 torch.cuda.synchronize()
                 cut.begin_piece()
-                hidden, residual = self.static_forward(num_tokens)
+                stream = self.static_forward(num_tokens)
                 cut.end_piece()
             torch.cuda.current_stream().wait_stream(stream)
         finally:
             model.ops = cut.ops
-        return PiecewiseGraph(cut.pieces, hidden, residual)
+        return PiecewiseGraph(cut.pieces, stream)
 
     def fits_decode_graph(self, cmd: StepCommand) -> bool:
         return cmd.num_tokens == cmd.num_seqs <= BATCH_SIZES[-1]
@@ -248,7 +246,7 @@ class GraphRunner:
             if len(sampled) == num_tokens:
                 return logits[:num_tokens]
             return logits[logit_rows]
-        pieces, hidden, residual = self.piecewise_graphs[padded]
+        pieces, stream = self.piecewise_graphs[padded]
         ops = self.model.ops
         for graph, attention in pieces:
             graph.replay()
@@ -261,4 +259,4 @@ class GraphRunner:
                     attention.scale,
                     out=self.out_buf[:num_tokens],
                 )
-        return self.model.logits(hidden[logit_rows], residual[logit_rows])
+        return self.model.logits(stream[logit_rows])
