@@ -24,7 +24,7 @@ from swiftllm.kernels.gemv import gemv
 from swiftllm.kernels.prefill_attention import prefill_attention
 from swiftllm.kernels.rmsnorm import rms_norm
 from swiftllm.kernels.rotary_store import rotary_store_kv
-from swiftllm.kernels.sample import inverse_cdf_sample
+from swiftllm.kernels.sample import greedy_tokens, inverse_cdf_sample
 from swiftllm.kernels.silu_mul import silu_and_mul
 from swiftllm.protocol.step import StepCommand, i32
 from swiftllm.worker import backend_torch, backend_triton
@@ -222,7 +222,8 @@ def check_attention(rng: np.random.Generator, quick: bool) -> None:
 
 def check_sample() -> None:
     """The inverse-CDF sampling kernel against sampler.draw in torch on the CPU: the same token for (almost)
-    every row; only a uniform within rounding of a token boundary may pick its neighbour."""
+    every row; only a uniform within rounding of a token boundary may pick its neighbour. Greedy tokens
+    against torch.argmax on the GPU: the same token for every row."""
     for rows, vocab in ((1, 128256), (256, 128256), (64, 49152)):
         logits = (torch.randn(rows, vocab, device=DEV) * 4).to(BF16)
         idx = np.arange(rows)
@@ -242,6 +243,14 @@ def check_sample() -> None:
         )
         differ = float((got.cpu() != ref).double().mean())
         record("sample", f"{rows} rows V={vocab} (share of tokens differing)", differ, tol=0.02)
+    # greedy tokens: exactly torch.argmax's, ties across chunks and NaN (the first NaN wins) included
+    for rows in (1, 64, 512):
+        logits = (torch.randn(2 * rows, 128256, device=DEV) * 4).to(BF16)[::2]  # a strided view
+        logits[0, [100000, 5000, 5001]] = 60.0  # the lowest index of a tie
+        if rows > 1:
+            logits[-1, [7, 90000]] = float("nan")
+        same = torch.equal(greedy_tokens(logits), logits.argmax(-1))
+        record("greedy", f"{rows} rows V=128256 (exact)", 0.0 if same else float("inf"))
 
 
 def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:

@@ -69,3 +69,41 @@ def inverse_cdf_sample(
             num_warps=16,
         )
     return out
+
+
+# Greedy tokens (argmax per row) in two stages. torch's argmax gives each row one block, which reads the row's
+# 256 KB (V = 128,256, bf16) alone: 37 us a decode step on the H200 whatever the batch. Stage 1 is a grid of
+# (rows, chunks) programs, each reducing one chunk to its (max, lowest index) in a partial buffer [rows, chunks];
+# stage 2 is torch's argmax over the few partials of a row (a NaN partial first, else the lowest chunk among equal
+# maxima): chunks are in vocabulary order, so the chosen chunk's index is the row's lowest. A Triton stage 2
+# would save one small launch for about ten more lines.
+
+
+@triton.jit
+def _chunk_max_kernel(logits_ptr, top_ptr, first_ptr, vocab, stride0, stride1, CHUNK: tl.constexpr):
+    index = tl.program_id(1) * CHUNK + tl.arange(0, CHUNK)
+    row_start = logits_ptr + tl.program_id(0).to(tl.int64) * stride0
+    # float32 holds fp16/bf16/fp32 values exactly (no new ties); lanes past the vocabulary read -inf, and as
+    # their index is past every real one they never win, even in an all -inf chunk
+    x = tl.load(row_start + index * stride1, mask=index < vocab, other=float("-inf")).to(tl.float32)
+    # torch.argmax counts NaN as the max: a chunk with a NaN reports (NaN, its first NaN's index)
+    first_nan = tl.min(tl.where(x != x, index, vocab), 0)  # vocab: no NaN
+    top = tl.max(tl.where(x != x, float("-inf"), x), 0)
+    first_top = tl.min(tl.where(x == top, index, vocab), 0)
+    slot = tl.program_id(0) * tl.num_programs(1) + tl.program_id(1)
+    tl.store(top_ptr + slot, tl.where(first_nan < vocab, float("nan"), top))
+    tl.store(first_ptr + slot, tl.where(first_nan < vocab, first_nan, first_top))
+
+
+def greedy_tokens(logits: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """torch.argmax(logits, -1) as int64 [R] for fp16/bf16/fp32 logits [R, V] (any strides), with its contract:
+    the lowest index among equal maxima; a row holding a NaN gives its first NaN's index. chunk (a power of 2)
+    is the vocabulary span of one stage-1 program (4 warps): 4096 gives 32 programs a row at V = 128,256."""
+    rows, vocab = logits.shape
+    chunks = triton.cdiv(vocab, chunk)
+    tops = torch.empty(rows, chunks, dtype=torch.float32, device=logits.device)
+    firsts = torch.empty(rows, chunks, dtype=torch.int64, device=logits.device)
+    # no rows: an empty grid launches nothing
+    _chunk_max_kernel[(rows, chunks)](logits, tops, firsts, vocab, *logits.stride(), CHUNK=chunk)
+    best_chunk = tops.argmax(-1, keepdim=True)
+    return firsts.gather(1, best_chunk).squeeze(1)

@@ -1,4 +1,5 @@
-"""The inverse-CDF sampling kernel (interpreted) against sampler.draw on the CPU, the torch oracle."""
+"""The sampling kernels (interpreted) against torch on the CPU: inverse-CDF draws against sampler.draw, greedy
+tokens against torch.argmax."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from swiftllm.kernels.sample import inverse_cdf_sample
+from swiftllm.kernels.sample import greedy_tokens, inverse_cdf_sample
 from swiftllm.worker.sampler import draw, uniform
 
 
@@ -46,3 +47,29 @@ def test_follows_the_distribution() -> None:
     # ~3 sigma at 400 draws
     assert np.allclose(np.bincount(toks, minlength=5) / 400, probs.numpy(), atol=0.07)
     assert toks[0] == 4 and not (toks == 2).any()  # the zero-mass token is never drawn
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+# several chunks of 256: ragged, and a whole number of them
+@pytest.mark.parametrize("vocab", [1000, 2560])
+def test_greedy_tokens_match_torch_argmax(dtype: torch.dtype, vocab: int) -> None:
+    gen = torch.Generator().manual_seed(1)
+    logits = (torch.randn(5, vocab, generator=gen) * 3).to(dtype)
+    logits[1, [900, 300, 310]] = 100.0  # ties in two chunks and within one: the lowest index wins
+    logits[2] = float("-inf")  # no finite logit: index 0, as torch
+    logits[3, 600] = float("inf")
+    logits[3, [700, 950]] = float("nan")  # torch counts NaN as the max: its first NaN, past an inf
+    logits[4, [5, 999]] = float("nan")  # NaN in the first and last chunk
+    for rows in range(1, 6):
+        got = greedy_tokens(logits[:rows], chunk=256)
+        assert got.dtype == torch.int64 and got.tolist() == logits[:rows].argmax(-1).tolist()
+    assert greedy_tokens(logits, chunk=256).tolist()[1:] == [300, 0, 700, 5]
+
+
+def test_greedy_tokens_of_strided_views() -> None:
+    big = torch.randn(9, 2 * 1500, generator=torch.Generator().manual_seed(2))
+    big[2, [40, 2900]] = 50.0  # a tie in row 1 of big[::2] at columns 20 and 1450 of big[:, ::2]
+    for view in (big[::2], big[::2, ::2], big[:, ::2], big.T[:7], big[3:4, 100:2100]):
+        assert greedy_tokens(view, chunk=256).tolist() == view.argmax(-1).tolist()
+    assert greedy_tokens(big[::2, ::2], chunk=256)[1] == 20
+    assert greedy_tokens(big[:0]).shape == (0,)  # no rows: nothing launched
