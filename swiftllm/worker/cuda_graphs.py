@@ -178,12 +178,12 @@ class GraphRunner:
                 self.static_forward(num_tokens)  # warm-up
                 torch.cuda.synchronize()
                 cut.begin_piece()
-                stream = self.static_forward(num_tokens)
+                output = self.static_forward(num_tokens)
                 cut.end_piece()
             torch.cuda.current_stream().wait_stream(stream)
         finally:
             model.ops = cut.ops
-        return PiecewiseGraph(cut.pieces, stream)
+        return PiecewiseGraph(cut.pieces, output)
 
     def fits_decode_graph(self, cmd: StepCommand) -> bool:
         return cmd.num_tokens == cmd.num_seqs <= BATCH_SIZES[-1]
