@@ -178,12 +178,12 @@ class GraphRunner:
                 self.static_forward(num_tokens)  # warm-up
                 torch.cuda.synchronize()
                 cut.begin_piece()
-                output = self.static_forward(num_tokens)
+                stream = self.static_forward(num_tokens)
                 cut.end_piece()
             torch.cuda.current_stream().wait_stream(stream)
         finally:
             model.ops = cut.ops
-        return PiecewiseGraph(cut.pieces, output)
+        return PiecewiseGraph(cut.pieces, stream)
 
     def fits_decode_graph(self, cmd: StepCommand) -> bool:
         return cmd.num_tokens == cmd.num_seqs <= BATCH_SIZES[-1]
