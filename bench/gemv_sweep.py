@@ -4,8 +4,7 @@
 
 The shipped tiles (`GEMV_CONFIGS`) were chosen on an H100. For each row count this times, in a CUDA graph,
 a chain of four Llama-3-8B layers' projections (qkv, o, gate_up, down; distinct weights per layer, so the
-weights stream from memory as in a decode step, with PDL, the RMSNorm prologue on qkv and gate_up and the
-residual epilogue on o and down, as the step runs them) under every candidate tile,
+weights stream from memory as in a decode step, with PDL as the step runs them) under every candidate tile,
 and each projection alone. Prints, per row count, the shipped tile's chain time and share of copy bandwidth
 beside the best candidate's, and the best tile per projection; writes results/gemv_sweep.json.
 A candidate is a GemvConfig (block_n, block_k, num_warps, num_stages); rows 2-16 share one compiled kernel
@@ -41,7 +40,6 @@ def candidates(rows: int, quick: bool) -> list[GemvConfig]:
 
 
 def chain_ms(
-    fused: dict[str, dict],
     inputs: dict[str, torch.Tensor],
     weights: dict[str, list[torch.Tensor]],
     config_of: dict[str, GemvConfig],
@@ -51,19 +49,14 @@ def chain_ms(
     def run() -> None:
         for layer in range(LAYERS):
             for name in MATRICES:
-                gemv(inputs[name], weights[name][layer], None, *config_of[name], **fused[name])
+                gemv(inputs[name], weights[name][layer], None, *config_of[name])
 
     return time_graph(run)
 
 
-def alone_us(fused: dict, x: torch.Tensor, layers: list[torch.Tensor], config: GemvConfig) -> float:
+def alone_us(x: torch.Tensor, layers: list[torch.Tensor], config: GemvConfig) -> float:
     """GPU microseconds of one projection, averaged over the layers' weights."""
-
-    def run() -> None:
-        for w in layers:
-            gemv(x, w, None, *config, **fused)
-
-    return time_graph(run, reps=5) * 1e3 / LAYERS
+    return time_graph(lambda: [gemv(x, w, None, *config) for w in layers], reps=5) * 1e3 / LAYERS
 
 
 def shipped(rows: int, name: str) -> GemvConfig:
@@ -89,14 +82,10 @@ def main() -> None:
             name: torch.randn(rows, k, device=DEV, dtype=torch.bfloat16)
             for name, (n, k) in MATRICES.items()
         }
-        # the step's fusions: the layer's norms before qkv and gate_up, the residual add after o and down
-        norm = {"norm": torch.rand(4096, device=DEV, dtype=torch.bfloat16) + 0.5, "eps": 1e-5}
-        residual = {"residual": torch.randn(rows, 4096, device=DEV, dtype=torch.bfloat16)}
-        fused = {"qkv": norm, "o": residual, "gate_up": norm, "down": residual}
         shipped_tiles = {name: shipped(rows, name) for name in MATRICES}
         row = {
             "rows": rows,
-            "shipped_chain_ms": chain_ms(fused, inputs, weights, shipped_tiles),
+            "shipped_chain_ms": chain_ms(inputs, weights, shipped_tiles),
             "chain": [],
             "alone": {},
         }
@@ -105,7 +94,7 @@ def main() -> None:
                 row["chain"].append(
                     {
                         "config": config._asdict(),
-                        "ms": chain_ms(fused, inputs, weights, dict.fromkeys(MATRICES, config)),
+                        "ms": chain_ms(inputs, weights, dict.fromkeys(MATRICES, config)),
                     }
                 )
             # a tile that does not fit (shared memory) is skipped, saying why
@@ -118,14 +107,14 @@ def main() -> None:
                     timed.append(
                         {
                             "config": config._asdict(),
-                            "us": alone_us(fused[name], inputs[name], weights[name], config),
+                            "us": alone_us(inputs[name], weights[name], config),
                         }
                     )
                 except Exception:
                     continue
             n, k = MATRICES[name]
             best = min(timed, key=lambda t: t["us"])
-            shipped_us = alone_us(fused[name], inputs[name], weights[name], shipped_tiles[name])
+            shipped_us = alone_us(inputs[name], weights[name], shipped_tiles[name])
             row["alone"][name] = {
                 "shipped": shipped_tiles[name]._asdict(),
                 "shipped_us": shipped_us,

@@ -101,8 +101,8 @@ def full_logits(runner: ModelRunner, ids: list[int], seq_blocks: list[int]) -> t
     meta = AttentionMetadata.build(
         cmd.query_lens, cmd.context_lens, cmd.block_table, runner.cache.block_size, runner.device
     )
-    stream = runner.model.forward(torch.tensor(ids), meta, runner.cache.k, runner.cache.v)
-    return runner.model.logits(stream)
+    h, res = runner.model.forward(torch.tensor(ids), meta, runner.cache.k, runner.cache.v)
+    return runner.model.logits(h, res)
 
 
 def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:

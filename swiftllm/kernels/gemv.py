@@ -56,8 +56,6 @@ def _gemv_kernel(
     x_ptr,
     w_ptr,
     b_ptr,
-    norm_ptr,
-    res_ptr,
     y_ptr,
     m_rows,
     m_blocks,
@@ -65,12 +63,8 @@ def _gemv_kernel(
     k_dim,
     x_stride,
     w_stride,
-    res_stride,
     y_stride,
-    eps,
     HAS_BIAS: tl.constexpr,
-    NORM: tl.constexpr,
-    HAS_RESIDUAL: tl.constexpr,
     SILU: tl.constexpr,
     EVEN_K: tl.constexpr,
     BLOCK_M: tl.constexpr,
@@ -91,7 +85,6 @@ def _gemv_kernel(
         acc = tl.zeros([BLOCK_N, BLOCK_M], tl.float32)
     else:
         acc = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
-    sum_squares = tl.zeros([BLOCK_M], tl.float32)  # of x's rows, for NORM
     # columns past N re-read row N - 1 (in bounds, never stored) so no load is masked on N; with EVEN_K the K mask
     # folds to all-true, so the weight stream is unmasked in the common case
     w_rows = w_ptr + tl.minimum(n, n_cols - 1).to(tl.int64)[:, None] * w_stride
@@ -106,13 +99,6 @@ def _gemv_kernel(
             x = (gate / (1.0 + tl.exp(-gate))).to(x.dtype) * tl.load(
                 x_ptrs + k_dim, mask=x_mask, other=0.0
             )
-        if (
-            NORM
-        ):  # x * norm weight now, x's RMS after the loop (every program reads all of x anyway)
-            xf = x.to(tl.float32)
-            sum_squares += tl.sum(xf * xf, 1)
-            norm_w = tl.load(norm_ptr + k0 + k, mask=kmask, other=0.0).to(tl.float32)
-            x = (xf * norm_w[None, :]).to(x.dtype)
         # one row: tensor cores would pad it to 16, a plain multiply-add (reduced once, after the loop) is faster
         if BLOCK_M == 1:
             acc += w.to(tl.float32) * x.to(tl.float32)
@@ -126,14 +112,8 @@ def _gemv_kernel(
         y = tl.trans(acc)
     else:
         y = acc
-    if NORM:
-        y *= tl.rsqrt(sum_squares / k_dim + eps)[:, None]
     if HAS_BIAS:
         y += tl.load(b_ptr + n, mask=n < n_cols, other=0.0).to(tl.float32)[None, :]
-    if HAS_RESIDUAL:
-        res_ptrs = res_ptr + m[:, None] * res_stride + n[None, :]
-        res_mask = (m[:, None] < m_rows) & (n[None, :] < n_cols)
-        y += tl.load(res_ptrs, mask=res_mask, other=0.0).to(tl.float32)
     tl.store(
         y_ptr + m[:, None] * y_stride + n[None, :],
         y.to(y_ptr.dtype.element_ty),
@@ -147,17 +127,12 @@ def gemv(
     bias: torch.Tensor | None = None,
     *config: int,
     silu: bool = False,
-    norm: torch.Tensor | None = None,
-    eps: float = 0.0,
-    residual: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype: y = x' @ w^T + bias + residual,
-    where x' is x, silu_and_mul(x) with silu, or rms_norm(x, norm, eps) with norm. config (BLOCK_N, BLOCK_K,
+    """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. config (BLOCK_N, BLOCK_K,
     num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
     m_rows, k_in = x.shape
     n_cols, k_dim = w.shape
     assert m_rows <= 64 and k_in == k_dim * (1 + silu) and x.stride(1) == 1 and w.stride(1) == 1
-    assert residual is None or residual.stride(1) == 1
     wide = n_cols >= WIDE
     block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, silu, wide)
     block_m = 1
@@ -170,8 +145,6 @@ def gemv(
         x,
         w,
         bias if bias is not None else w,
-        norm if norm is not None else w,
-        residual if residual is not None else w,
         y,
         m_rows,
         m_blocks,
@@ -179,12 +152,8 @@ def gemv(
         k_dim,
         x.stride(0),
         w.stride(0),
-        residual.stride(0) if residual is not None else 0,
         y.stride(0),
-        eps,
         HAS_BIAS=bias is not None,
-        NORM=norm is not None,
-        HAS_RESIDUAL=residual is not None,
         SILU=silu,
         EVEN_K=k_dim % block_k == 0,
         BLOCK_M=block_m,

@@ -7,36 +7,18 @@ import torch
 
 from swiftllm.worker.metadata import AttentionMetadata
 
+linear = torch.nn.functional.linear  # the GPU backend swaps in a GEMV kernel at a few rows
 
-def linear(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    residual: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """x @ weight^T + bias + residual: the residual stream's add is the linear's (the GPU backend fuses it)."""
-    out = torch.nn.functional.linear(x, weight, bias)
+
+def rms_norm(
+    x: torch.Tensor, weight: torch.Tensor, eps: float, residual: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Returns (norm(x + residual) * weight, x + residual): the sum is the next layer's residual."""
     if residual is not None:
-        out = out + residual
-    return out
-
-
-def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+        x = x + residual
     xf = x.float()
     out = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
-    return (out * weight.float()).to(x.dtype)
-
-
-def rms_norm_linear(
-    x: torch.Tensor,
-    norm_weight: torch.Tensor,
-    eps: float,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-) -> torch.Tensor:
-    return linear(
-        rms_norm(x, norm_weight, eps), weight, bias
-    )  # one kernel on the GPU at a few rows
+    return (out * weight.float()).to(x.dtype), x
 
 
 def rotary(
@@ -57,10 +39,8 @@ def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.silu(gate.float()).to(x.dtype) * up
 
 
-def silu_mul_linear(
-    x: torch.Tensor, weight: torch.Tensor, residual: torch.Tensor | None = None
-) -> torch.Tensor:
-    return linear(silu_and_mul(x), weight, residual=residual)  # fused on the GPU at one row
+def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return linear(silu_and_mul(x), weight)  # the GPU backend fuses the two at a few rows
 
 
 def store_kv(

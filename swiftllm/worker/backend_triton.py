@@ -18,57 +18,24 @@ GEMV_MAX_ROWS = 32
 GEMV_ROW_LIMIT = 64  # the kernel's own limit
 
 
-def uses_gemv(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """Whether linear streams the weights through our GEMV kernel (a few rows), not cuBLAS. At 33-64 rows the
-    GEMV still wins on wide matrices and on those with no more outputs than inputs (o, down: 2-5%), not on
-    Llama-3-8B's qkv (4-10% slower); H100, bench/forward.py."""
+# `linear` is for a model that routes its projections through the backend: at a few rows it streams the weights
+# through our GEMV kernel, else cuBLAS. At 33-64 rows the GEMV still wins on wide matrices and on those with no
+# more outputs than inputs (o, down: 2-5%), not on Llama-3-8B's qkv (4-10% slower); H100, bench/forward.py.
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     out_features, in_features = weight.shape
     max_rows = GEMV_MAX_ROWS
     if out_features >= WIDE or out_features <= in_features:
         max_rows = GEMV_ROW_LIMIT
-    return x.shape[0] <= max_rows and x.stride(-1) == 1
-
-
-# On the GEMV path the residual add is the kernel's epilogue and the RMSNorm its prologue, so a decode step
-# of a few rows runs no norm kernel at all; on cuBLAS's path the add is addmm's epilogue.
-def linear(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    residual: torch.Tensor | None = None,
-) -> torch.Tensor:
-    if uses_gemv(x, weight):
-        return gemv(x, weight, bias, residual=residual)
-    if residual is None:
-        return torch.nn.functional.linear(x, weight, bias)
-    out = torch.addmm(residual, x, weight.t())
-    if bias is not None:
-        out += bias
-    return out
-
-
-def rms_norm_linear(
-    x: torch.Tensor,
-    norm_weight: torch.Tensor,
-    eps: float,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """linear(rms_norm(x, norm_weight, eps), weight, bias)."""
-    if uses_gemv(x, weight):
-        return gemv(x, weight, bias, norm=norm_weight, eps=eps)
-    return torch.nn.functional.linear(rms_norm(x, norm_weight, eps), weight, bias)
+    if x.shape[0] <= max_rows and x.stride(-1) == 1:
+        return gemv(x, weight, bias)
+    return torch.nn.functional.linear(x, weight, bias)
 
 
 # At one row the GEMV computes the SiLU as it loads x (2% off a layer, H100); at 2-16 rows that SiLU, on tl.dot's
 # operand tiles, made the down projection 5x slower, so it is not fused there.
-def silu_mul_linear(
-    x: torch.Tensor, weight: torch.Tensor, residual: torch.Tensor | None = None
-) -> torch.Tensor:
-    """linear(silu_and_mul(x), weight, residual=residual)."""
-    if x.shape[0] == 1:
-        return gemv(x, weight, silu=True, residual=residual)
-    return linear(silu_and_mul(x), weight, residual=residual)
+def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """linear(silu_and_mul(x), weight)."""
+    return gemv(x, weight, silu=True) if x.shape[0] == 1 else linear(silu_and_mul(x), weight)
 
 
 # Decode-only steps (every query length 1) run paged decode attention, whose grid depends only on the batch shape

@@ -51,7 +51,8 @@ class Piece(NamedTuple):
 
 class PiecewiseGraph(NamedTuple):
     pieces: list[Piece]
-    stream: torch.Tensor  # [tokens, hidden] forward's output, rewritten by each replay
+    hidden: torch.Tensor  # [tokens, hidden] forward's outputs, rewritten by each replay
+    residual: torch.Tensor
 
 
 class _CutAtAttention:
@@ -145,14 +146,15 @@ class GraphRunner:
             max_query_len=int(query_lens.max()),
         )
 
-    def static_forward(self, rows: int) -> torch.Tensor:
+    def static_forward(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The forward over the first `rows` static inputs, as a decode step of `rows` sequences."""
         ones = np.ones(rows, dtype=np.int32)
         meta = self.static_metadata(rows, ones, ones)
         return self.model.forward(self.inputs.tokens[:rows], meta, self.cache.k, self.cache.v)
 
     def decode_logits(self, batch_size: int) -> torch.Tensor:
-        return self.model.logits(self.static_forward(batch_size))
+        hidden, residual = self.static_forward(batch_size)
+        return self.model.logits(hidden, residual)
 
     def capture_decode(self, batch_size: int) -> DecodeGraph:
         # a warm-up run on a side stream compiles the Triton kernels and sets up cuBLAS before capture
@@ -178,12 +180,12 @@ class GraphRunner:
                 self.static_forward(num_tokens)  # warm-up
                 torch.cuda.synchronize()
                 cut.begin_piece()
-                stream = self.static_forward(num_tokens)
+                hidden, residual = self.static_forward(num_tokens)
                 cut.end_piece()
             torch.cuda.current_stream().wait_stream(stream)
         finally:
             model.ops = cut.ops
-        return PiecewiseGraph(cut.pieces, stream)
+        return PiecewiseGraph(cut.pieces, hidden, residual)
 
     def fits_decode_graph(self, cmd: StepCommand) -> bool:
         return cmd.num_tokens == cmd.num_seqs <= BATCH_SIZES[-1]
@@ -246,7 +248,7 @@ class GraphRunner:
             if len(sampled) == num_tokens:
                 return logits[:num_tokens]
             return logits[logit_rows]
-        pieces, stream = self.piecewise_graphs[padded]
+        pieces, hidden, residual = self.piecewise_graphs[padded]
         ops = self.model.ops
         for graph, attention in pieces:
             graph.replay()
@@ -259,4 +261,4 @@ class GraphRunner:
                     attention.scale,
                     out=self.out_buf[:num_tokens],
                 )
-        return self.model.logits(stream[logit_rows])
+        return self.model.logits(hidden[logit_rows], residual[logit_rows])

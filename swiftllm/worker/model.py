@@ -51,25 +51,26 @@ class LlamaModel:
         meta: AttentionMetadata,
         k_cache: torch.Tensor,
         v_cache: torch.Tensor,
-        stage_input: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Returns the residual stream [T, hidden] after this rank's layers (before the final norm); k/v_cache
-        are [L, N, Hkv, B, D] for those layers. `stage_input`: the previous pipeline stage's stream, in place
-        of the embedding of token_ids."""
+        stage_input: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns (hidden, residual) [T, hidden] after this rank's layers (before the final norm); k/v_cache
+        are [L, N, Hkv, B, D] for those layers. `stage_input`: the previous pipeline stage's (hidden,
+        residual), in place of the embedding of token_ids."""
         ops = self.ops
         eps = self.cfg.rms_norm_eps
         head_dim = self.cfg.head_dim
         q_size = self.heads * head_dim
         kv_size = self.kv_heads * head_dim
         if stage_input is None:
-            stream = self.embed(token_ids)
+            h = self.embed(token_ids)
+            residual = None
         else:
-            stream = stage_input
+            h, residual = stage_input
         for layer, layer_weights in enumerate(self.weights.layers):
-            qkv = ops.rms_norm_linear(
-                stream, layer_weights.input_norm, eps, layer_weights.qkv, layer_weights.qkv_bias
+            x, residual = ops.rms_norm(h, layer_weights.input_norm, eps, residual)
+            q, k, v = ops.linear(x, layer_weights.qkv, layer_weights.qkv_bias).split(
+                [q_size, kv_size, kv_size], dim=-1
             )
-            q, k, v = qkv.split([q_size, kv_size, kv_size], dim=-1)
             q = ops.rotary_store_kv(
                 q.view(-1, self.heads, head_dim),
                 k.view(-1, self.kv_heads, head_dim),
@@ -81,31 +82,15 @@ class LlamaModel:
                 meta.slot_mapping,
             )
             attn = ops.attention(q, k_cache[layer], v_cache[layer], meta, self.scale)
-            stream = self.par.all_reduce(
-                ops.linear(
-                    attn.view(-1, q_size), layer_weights.o_proj, residual=self.summand(stream)
-                )
+            h = self.par.all_reduce(ops.linear(attn.view(-1, q_size), layer_weights.o_proj))
+            x, residual = ops.rms_norm(h, layer_weights.post_norm, eps, residual)
+            h = self.par.all_reduce(
+                ops.silu_mul_linear(ops.linear(x, layer_weights.gate_up), layer_weights.down)
             )
-            gate_up = ops.rms_norm_linear(
-                stream, layer_weights.post_norm, eps, layer_weights.gate_up
-            )
-            stream = self.par.all_reduce(
-                ops.silu_mul_linear(gate_up, layer_weights.down, residual=self.summand(stream))
-            )
-        return stream
+        return h, residual
 
-    def summand(self, stream: torch.Tensor) -> torch.Tensor | None:
-        """The residual stream as a row-parallel linear adds it: the ranks' outputs are partial sums that
-        all_reduce adds up, so rank 0 alone adds the stream to its own."""
-        if self.par.rank == 0:
-            return stream
-        return None
-
-    def logits(self, stream: torch.Tensor) -> torch.Tensor:
+    def logits(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         """Logits [rows, V] in the activation dtype for the chosen rows of forward's output (bf16 to float32 is
         exact, so greedy takes the argmax as is; sampling and logprobs convert the rows they need)."""
-        norm = self.weights.norm
-        lm_head = self.weights.lm_head
-        return self.par.all_gather_last(
-            self.ops.rms_norm_linear(stream, norm, self.cfg.rms_norm_eps, lm_head)
-        )
+        x, _ = self.ops.rms_norm(hidden, self.weights.norm, self.cfg.rms_norm_eps, residual)
+        return self.par.all_gather_last(self.ops.linear(x, self.weights.lm_head))

@@ -311,8 +311,8 @@ class ModelRunner:
                 if self.graphs is not None and self.graphs.can_replay(cmd):
                     logits = self.graphs.replay(tokens, pending, cmd, sampled)
                 else:
-                    stream = self.eager_forward(tokens, pending, cmd)
-                    logits = self.sampled_logits(stream, cmd, sampled)
+                    hidden, residual = self.eager_forward(tokens, pending, cmd)
+                    logits = self.sampled_logits(hidden, residual, cmd, sampled)
                 forward_end = time.perf_counter()
                 results = self.sample_results(cmd, sampled, logits)
             newest_rows = dict(zip(step.seq_ids.tolist(), range(len(sampled))))
@@ -347,9 +347,9 @@ class ModelRunner:
 
     def eager_forward(
         self, tokens: np.ndarray, pending: PendingTokens | None, cmd: StepCommand
-    ) -> torch.Tensor:
-        """The residual stream after this stage's layers, run op by op; a stage after the first starts from
-        the previous stage's stream in place of the embedding."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(hidden, residual) after this stage's layers, run op by op; a stage after the first starts from
+        the previous stage's (hidden, residual) in place of the embedding."""
         pipe = self.pipeline
         ids = to_device(tokens, self.device)
         if pending is not None:
@@ -360,15 +360,17 @@ class ModelRunner:
         stage_input = None
         if not pipe.first:
             shape = (len(tokens), self.model_config.hidden_size)
-            stage_input = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            hidden = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            residual = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            stage_input = (hidden, residual)
         return self.model.forward(ids, meta, self.cache.k, self.cache.v, stage_input)
 
     def sampled_logits(
-        self, stream: torch.Tensor, cmd: StepCommand, sampled: np.ndarray
+        self, hidden: torch.Tensor, residual: torch.Tensor, cmd: StepCommand, sampled: np.ndarray
     ) -> torch.Tensor:
         """Logits [len(sampled), V] of the sampled sequences' last tokens, from eager_forward's output."""
         rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
-        return self.model.logits(stream[rows])
+        return self.model.logits(hidden[rows], residual[rows])
 
     def staged_results(
         self,
@@ -379,21 +381,22 @@ class ModelRunner:
         step: LaunchedStep,
     ) -> dict[str, torch.Tensor]:
         """One pipeline stage's part of the step: the embedding (first stage) or the previous stage's
-        residual stream, this stage's layers, then the activations on to the next stage, or (last
+        (hidden, residual), this stage's layers, then the activations on to the next stage, or (last
         stage) sampling. The last stage sends the sampled tokens (int32) to the first, so that a -1 there
         still means "what you just sampled" (the first stage receives them into `step.arrival`); middle stages
         return zeros in their place."""
         pipe = self.pipeline
-        stream = self.eager_forward(tokens, pending, cmd)
+        hidden, residual = self.eager_forward(tokens, pending, cmd)
         if not pipe.last:
-            pipe.send(stream, pipe.stage + 1)
+            pipe.send(hidden, pipe.stage + 1)
+            pipe.send(residual, pipe.stage + 1)
             if pipe.first and len(sampled):
                 # received behind our back: the next step's layers run meanwhile (see LaunchedStep.arrival)
                 sampled_tokens = torch.empty(len(sampled), dtype=torch.int32, device=self.device)
                 step.arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
                 return {"tokens": sampled_tokens}
             return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
-        logits = self.sampled_logits(stream, cmd, sampled)
+        logits = self.sampled_logits(hidden, residual, cmd, sampled)
         results = self.sample_results(cmd, sampled, logits)
         if len(sampled):
             pipe.send(results["tokens"], 0)

@@ -35,33 +35,3 @@ def test_gemv_with_silu_matches_silu_and_mul_then_matmul(dtype: torch.dtype, row
     out = gemv(x, w, silu=True)
     assert out.shape == (rows, 41) and out.dtype == dtype
     assert rel_err(out, ref) < tolerance(dtype)
-
-
-# the RMSNorm prologue on each path (1 row, tl.dot at 2-16, W x^T past 16), with a bias and off-tile K
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-@pytest.mark.parametrize("rows", [1, 5, 40])
-def test_gemv_with_norm_matches_rms_norm_then_matmul(dtype: torch.dtype, rows: int) -> None:
-    stream = (torch.randn(rows, 2200) * 30).to(dtype)[
-        :, :1100
-    ]  # strided rows, a residual stream's scale
-    norm_weight = (torch.rand(1100) + 0.5).to(dtype)
-    w, bias = torch.randn(41, 1100).to(dtype), torch.randn(41).to(dtype)
-    normed = backend_torch.rms_norm(stream.double(), norm_weight.double(), 1e-5)
-    ref = torch.nn.functional.linear(normed, w.double(), bias.double())
-    out = gemv(stream, w, bias, norm=norm_weight, eps=1e-5)
-    assert out.shape == (rows, 41) and out.dtype == dtype
-    assert rel_err(out, ref) < tolerance(dtype) * 2
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-@pytest.mark.parametrize(("rows", "silu"), [(1, False), (1, True), (5, False), (40, False)])
-def test_gemv_with_residual_adds_it(dtype: torch.dtype, rows: int, silu: bool) -> None:
-    k_in = 2200 if silu else 1100
-    x = torch.randn(rows, k_in).to(dtype)
-    w = torch.randn(41, 1100).to(dtype)
-    residual = (torch.randn(rows, 82) * 10).to(dtype)[:, :41]  # strided rows
-    act = backend_torch.silu_and_mul(x.double()) if silu else x.double()
-    ref = torch.nn.functional.linear(act, w.double()) + residual.double()
-    out = gemv(x, w, silu=silu, residual=residual)
-    assert out.shape == (rows, 41) and out.dtype == dtype
-    assert rel_err(out, ref) < tolerance(dtype)

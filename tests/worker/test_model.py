@@ -54,10 +54,10 @@ def test_chunked_prefill_then_decode_equals_one_pass(tiny_model_dir: Path, chunk
         meta = AttentionMetadata.build(
             cmd.query_lens, cmd.context_lens, cmd.block_table, 16, runner.device
         )
-        stream = runner.model.forward(
+        h, res = runner.model.forward(
             torch.tensor(ids[done : done + q]), meta, runner.cache.k, runner.cache.v
         )
-        got.append((done + q - 1, runner.model.logits(stream)[-1]))
+        got.append((done + q - 1, runner.model.logits(h, res)[-1]))
         done += q
     for pos, logits in got:
         assert rel_err(logits, ref[pos]) < 1e-5
@@ -74,8 +74,8 @@ def test_mixed_batch_equals_separate_runs(tiny_model_dir: Path) -> None:
     meta = AttentionMetadata.build(
         cmd.query_lens, cmd.context_lens, cmd.block_table, 16, runner.device
     )
-    stream = runner.model.forward(torch.tensor([a[-1]] + b), meta, runner.cache.k, runner.cache.v)
-    logits = runner.model.logits(stream)
+    h, res = runner.model.forward(torch.tensor([a[-1]] + b), meta, runner.cache.k, runner.cache.v)
+    logits = runner.model.logits(h, res)
     assert rel_err(logits[0], alone_a) < 1e-5 and rel_err(logits[-1], alone_b) < 1e-5
 
 
