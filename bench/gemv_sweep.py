@@ -30,7 +30,7 @@ def candidates(rows: int, quick: bool) -> list[GemvConfig]:
     if rows == 1:
         grid = itertools.product((2, 4, 8), (512, 1024, 2048), (4, 8), (2, 3, 4))
     elif rows <= 16:
-        grid = itertools.product((8, 16, 32, 64), (128, 256, 512), (2, 4), (3, 4, 5))
+        grid = itertools.product((32, 64, 128), (128, 256, 512), (4, 8), (3, 4, 6))
     else:
         grid = itertools.product((32, 64, 128), (64, 128, 256), (4, 8), (3, 4, 6))
     configs = [GemvConfig(*values) for values in grid]

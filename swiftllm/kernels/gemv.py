@@ -5,9 +5,9 @@ With SILU, x is gate_up's output [M, 2K] and the kernel multiplies W by silu_and
 # Owning whole columns, a program reads W exactly once in long coalesced rows and needs no split-K reduction; x is
 # re-read from L2.
 # Decode at small batch is nothing but streaming weights. At one row a multiply-add into a [BLOCK_N, BLOCK_K]
-# accumulator streams an 8B model's layers 8% faster than tl.dot (which pads x to 16 rows); at 2-16 rows tl.dot
-# beats cuBLAS by ~5% (H100, CUDA graphs of 8 layers' projections); at 17-64 rows, with y^T = W x^T so that W's
-# 64-128 columns are the MMA's long side, by 2-7% on most matrices (bench/forward.py's gemv table).
+# accumulator streams an 8B model's layers 8% faster than tl.dot (which pads x to 16 rows); at 2-64 rows tl.dot,
+# as y^T = W x^T so that W's 64-128 columns are the MMA's long side and x's padded rows the short one, beats
+# cuBLAS by 2-7% on most matrices (H100, bench/forward.py's gemv table; the H200's tiles below).
 
 from typing import NamedTuple
 
@@ -31,12 +31,15 @@ class GemvConfig(NamedTuple):
 # the tile that ran a chain of four Llama-3-8B layers' projections fastest under PDL, as a step runs them (the
 # best per matrix alone can lose in a chain); against the H100's tiles the chain ran 6% faster at one row and
 # 2-4% at 8-16, and the decode step 1.6% / 2.2% at 1 / 8 sequences (bench/latency.py, same call). At one row the
-# SiLU-fused down projection keeps the H100's tile (not swept). At 17-64 rows the H100's tiles stay: the chain's
-# best at 32 rows (64-column tiles for wide matrices too) made the step 1% slower at 32 sequences.
+# SiLU-fused down projection keeps the H100's tile (not swept). At 2-16 rows, y^T = W x^T (as at 17-64 rows)
+# instead of x W^T, at its best chain tile: the chain 0.474 -> 0.456 ms at 8 rows, the decode step 4.93 -> 4.79
+# ms at 8 sequences and 5.32 -> 5.13 at 16 (H200, bench/results/h200/device_call_fd36a69_gemv.log, both orders).
+# At 17-64 rows the H100's tiles stay: the chain's best at 32 rows (64-column tiles for wide matrices too) made
+# the step 1% slower at 32 sequences.
 GEMV_CONFIGS: dict[tuple[str, str], GemvConfig] = {
     ("1 row", "plain"): GemvConfig(block_n=4, block_k=2048, num_warps=4, num_stages=2),
     ("1 row", "silu"): GemvConfig(block_n=4, block_k=512, num_warps=4, num_stages=4),
-    ("2-16 rows", "any"): GemvConfig(block_n=32, block_k=512, num_warps=2, num_stages=3),
+    ("2-16 rows", "any"): GemvConfig(block_n=64, block_k=256, num_warps=4, num_stages=4),
     ("17-64 rows", "narrow"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
     ("17-64 rows", "wide"): GemvConfig(block_n=128, block_k=128, num_warps=4, num_stages=4),
 }
@@ -81,10 +84,8 @@ def _gemv_kernel(
     # the accumulator's layout by rows (compile-time branches): see the loop
     if BLOCK_M == 1:
         acc = tl.zeros([BLOCK_N, BLOCK_K], tl.float32)
-    elif BLOCK_M > 16:
-        acc = tl.zeros([BLOCK_N, BLOCK_M], tl.float32)
     else:
-        acc = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
+        acc = tl.zeros([BLOCK_N, BLOCK_M], tl.float32)
     # columns past N re-read row N - 1 (in bounds, never stored) so no load is masked on N; with EVEN_K the K mask
     # folds to all-true, so the weight stream is unmasked in the common case
     w_rows = w_ptr + tl.minimum(n, n_cols - 1).to(tl.int64)[:, None] * w_stride
@@ -102,16 +103,12 @@ def _gemv_kernel(
         # one row: tensor cores would pad it to 16, a plain multiply-add (reduced once, after the loop) is faster
         if BLOCK_M == 1:
             acc += w.to(tl.float32) * x.to(tl.float32)
-        elif BLOCK_M > 16:  # y^T = W x^T: W's columns are the MMA's long side
+        else:  # y^T = W x^T: W's columns are the MMA's long side
             acc = tl.dot(w, tl.trans(x), acc)
-        else:
-            acc = tl.dot(x, tl.trans(w), acc)
     if BLOCK_M == 1:
         y = tl.sum(acc, 1)[None, :]
-    elif BLOCK_M > 16:
-        y = tl.trans(acc)
     else:
-        y = acc
+        y = tl.trans(acc)
     if HAS_BIAS:
         y += tl.load(b_ptr + n, mask=n < n_cols, other=0.0).to(tl.float32)[None, :]
     tl.store(

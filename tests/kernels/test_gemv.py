@@ -10,7 +10,7 @@ from swiftllm.worker import backend_torch
 from .paged import tolerance
 
 
-# 1 row: the multiply-add path (BLOCK_N 4, BLOCK_K 1024); 3 and 16: tl.dot (16 x 512); 17-64: tl.dot of W x^T
+# 1 row: the multiply-add path; 3 and 16: tl.dot of W x^T, x padded to 16 rows; 17-64: the same at 32-64
 # (32 rows x 128; two row blocks past 32). N = 41 is off every BLOCK_N; K = 1024 is a multiple of every BLOCK_K
 # (the unmasked EVEN_K case), 1100 of none
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])

@@ -1,0 +1,93 @@
+"""Shared by the GPU benchmarks: ceilings measured in the same run, dummy models, result files."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from run_info import RESULTS, git_commit, utc_now
+from shapes import LLAMA3_8B, SMOLLM2  # noqa: F401 (the scripts import the shapes from here)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+# vLLM 0.24 on the lent H200, 2026-12-01, greedy, token budget 16384 (timed by the same script as ours)
+VLLM_DECODE_MS = {1: 4.94, 8: 5.28, 32: 6.34, 64: 7.76, 128: 10.56, 256: 17.94}
+
+
+def config_dir(cfg: dict, **overrides: object) -> str:
+    path = tempfile.mkdtemp(prefix="swiftllm-bench-")
+    Path(path, "config.json").write_text(json.dumps({**cfg, **overrides}))
+    return path
+
+
+def model_bytes(w: object) -> int:
+    """Bytes of a ModelWeights' distinct tensors (a tied LM head counts once)."""
+    tensors = [w.embed, w.norm, w.lm_head] + [
+        t for lw in w.layers for t in vars(lw).values() if t is not None
+    ]
+    return sum({t.data_ptr(): t.numel() * t.element_size() for t in tensors}.values())
+
+
+def device_info() -> dict:
+    props = torch.cuda.get_device_properties(0)
+    return {
+        "device": props.name,
+        "sms": props.multi_processor_count,
+        "torch": torch.__version__,
+        "date": utc_now(),
+        "commit": git_commit(),
+    }
+
+
+def time_cuda(fn, warmup: int = 3, iters: int = 10) -> float:  # noqa: ANN001
+    """Median milliseconds of fn() by CUDA events."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b))
+    return sorted(times)[len(times) // 2]
+
+
+def ceilings() -> dict:
+    """Copy bandwidth (bytes read + written per second) and the bf16 matmul rate, measured now."""
+    n = 2 << 30
+    buf = torch.empty(2, n, dtype=torch.uint8, device="cuda")
+    buf[0].random_(0, 255)
+    ms = time_cuda(lambda: buf[1].copy_(buf[0]), iters=20)
+    buf = None
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    mm = time_cuda(lambda: a @ b, warmup=5, iters=20)
+    return {"copy_bw_Bps": 2 * n / (ms / 1e3), "matmul_flops": 2 * 8192**3 / (mm / 1e3)}
+
+
+def write_results(name: str, data: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def time_graph(fn, reps: int = 20, iters: int = 10) -> float:  # noqa: ANN001
+    """Median GPU milliseconds of one fn() call: `reps` calls captured in a CUDA graph, replayed, so that
+    host launch costs (which a step's graph removes) stay out of the figure."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        fn()  # compile and warm up outside the capture
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(reps):
+            fn()
+    return time_cuda(graph.replay, warmup=2, iters=iters) / reps

@@ -1,0 +1,187 @@
+"""Decode latency the way vLLM's reference numbers (bench/README.md) were taken: offline generate, Llama-3-8B shape,
+dummy bf16 weights, N prompts of 1024 random tokens, ignore_eos, temperature 1.0 (vLLM's benchmark_latency
+samples so); ms/step = (t(129) - t(1)) / 128, each N timed after one untimed run of the same workload, with
+the medians of t(1) and t(129) over --repeats runs.
+
+    PYTHONPATH=. python3 bench/latency.py [--batches 1,8,32,64,128,256] [--max-batched-tokens 16384]
+                                          [--temperature 1.0] [--repeats 3]
+
+--max-batched-tokens is the per-step token budget; 16384 is vLLM's default for its offline LLM class on a
+GPU of this size (SwiftLLM's own default, 2048, spreads the prefills over more, mixed, steps).
+
+Writes results/latency_tokens<budget>[_greedy].json and .png; prints a table last (with vLLM's figures and the floor:
+(weight bytes + KV bytes read at the mean context) / copy bandwidth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+from common import (
+    LLAMA3_8B,
+    VLLM_DECODE_MS,
+    ceilings,
+    config_dir,
+    device_info,
+    model_bytes,
+    write_results,
+)
+
+from swiftllm.llm import LLM
+from swiftllm.sampling_params import SamplingParams
+
+PROMPT, OUT = 1024, 129
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batches", default="1,8,32,64,128,256")
+    ap.add_argument("--max-batched-tokens", type=int, default=16384)
+    ap.add_argument(
+        "--temperature", type=float, default=1.0, help="1.0 as vLLM's benchmark_latency; 0: greedy"
+    )
+    ap.add_argument(
+        "--repeats", type=int, default=3, help="(t1, t129) pairs per N; their medians are used"
+    )
+    ap.add_argument(
+        "--switch-interval", type=float, default=None, help="sys.setswitchinterval for this run"
+    )
+    args = ap.parse_args()
+    if (
+        args.switch_interval
+    ):  # how long the engine thread may hold the GIL while the device thread waits
+        sys.setswitchinterval(args.switch_interval)
+    data = {
+        **device_info(),
+        "shape": "Llama-3-8B (dummy bf16)",
+        "prompt_tokens": PROMPT,
+        "max_num_batched_tokens": args.max_batched_tokens,
+        "temperature": args.temperature,
+        "rows": [],
+    }
+    data["ceilings"] = ceil = ceilings()
+    llm = LLM(
+        config_dir(LLAMA3_8B),
+        load_format="dummy",
+        dtype="bfloat16",
+        max_model_len=2048,
+        max_num_batched_tokens=args.max_batched_tokens,
+    )
+    w = llm.runner.weights
+    weight_bytes = model_bytes(w) - w.embed.numel() * w.embed.element_size()
+    kv_token_bytes = 32 * 8 * 128 * 2 * 2
+    rng = np.random.default_rng(0)
+    # host time spent queuing steps (ModelRunner.launch): what the device thread adds to each step; a step's
+    # device time hides it when the next step is launched before the device finishes this one
+    spent = {"s": 0.0, "steps": 0}
+    launch = llm.runner.launch
+
+    def timed_launch(cmd: object) -> object:
+        t0 = time.perf_counter()
+        try:
+            return launch(cmd)
+        finally:
+            spent["s"] += time.perf_counter() - t0
+            spent["steps"] += 1
+
+    llm.runner.launch = timed_launch
+
+    def run(n: int, max_tokens: int) -> tuple[float, float, int]:
+        """Seconds of one generate; host seconds in ModelRunner.launch and steps launched during it."""
+        prompts = [rng.integers(0, LLAMA3_8B["vocab_size"], PROMPT).tolist() for _ in range(n)]
+        params = SamplingParams(
+            max_tokens=max_tokens, ignore_eos=True, temperature=args.temperature
+        )
+        before = dict(spent)
+        t0 = time.perf_counter()
+        outs = llm.generate(prompts, params)
+        elapsed = time.perf_counter() - t0
+        assert all(len(o.token_ids) == max_tokens for o in outs)
+        return elapsed, spent["s"] - before["s"], spent["steps"] - before["steps"]
+
+    run(4, 8)  # warm-up: kernels compiled, graphs replayed once
+    for n in [int(b) for b in args.batches.split(",")]:
+        run(
+            n, OUT
+        )  # warm-up at this batch, as vLLM's benchmark_latency does: first-use costs stay out
+        # prefill steps vary by a few percent from run to run, and t129 - t1 magnifies that: medians of repeats
+        pairs = [(run(n, 1), run(n, OUT)) for _ in range(args.repeats)]
+        t1, t129 = (float(np.median([p[i][0] for p in pairs])) for i in (0, 1))
+        ms = (t129 - t1) / (OUT - 1) * 1e3
+        runner_ms = float(np.median([b[1] - a[1] for a, b in pairs])) / (OUT - 1) * 1e3
+        extra_steps = pairs[0][1][2] - pairs[0][0][2]
+        floor = (weight_bytes + n * (PROMPT + OUT / 2) * kv_token_bytes) / ceil["copy_bw_Bps"] * 1e3
+        data["rows"].append(
+            {
+                "batch": n,
+                "t1_s": t1,
+                "t129_s": t129,
+                "ms_per_step": ms,
+                "floor_ms": floor,
+                "vllm_ms": VLLM_DECODE_MS.get(n),
+                "launch_ms_per_step": runner_ms,
+                "extra_steps": extra_steps,
+                "t1_runs": [p[0][0] for p in pairs],
+                "t129_runs": [p[1][0] for p in pairs],
+            }
+        )
+        print(
+            f"N={n}: t1 {t1:.3f} s  t129 {t129:.3f} s  -> {ms:.2f} ms/step  (t129 runs "
+            + ", ".join(f"{p[1][0]:.3f}" for p in pairs)
+            + ")",
+            flush=True,
+        )
+    path = write_results(
+        f"latency_tokens{args.max_batched_tokens}" + ("" if args.temperature else "_greedy"), data
+    )
+    plot(data, str(path.with_suffix(".png")))
+    print(
+        f"\n{data['device']}  commit {data['commit']}  copy {ceil['copy_bw_Bps'] / 1e12:.2f} TB/s  "
+        f"token budget {args.max_batched_tokens}"
+    )
+    print(
+        f"{'N':>4} {'ms/step':>8} {'floor':>7} {'x floor':>7} {'vLLM':>6} {'vLLM/ours':>9} {'t1 s':>7} "
+        f"{'launch':>9} {'steps':>5}"
+    )
+    for r in data["rows"]:
+        v = r["vllm_ms"] or float("nan")
+        print(
+            f"{r['batch']:4d} {r['ms_per_step']:8.2f} {r['floor_ms']:7.2f} {r['ms_per_step'] / r['floor_ms']:7.3f} "
+            f"{v:6.2f} {v / r['ms_per_step']:9.2f} {r['t1_s']:7.3f} {r['launch_ms_per_step']:9.2f} "
+            f"{r['extra_steps']:5d}"
+        )
+
+
+def plot(data: dict, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = data["rows"]
+    xs = [r["batch"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot(xs, [r["ms_per_step"] for r in rows], "o-", label="SwiftLLM LLM.generate")
+    ax.plot(
+        list(VLLM_DECODE_MS),
+        list(VLLM_DECODE_MS.values()),
+        "s-",
+        label="vLLM 0.24 (bench/README.md)",
+    )
+    ax.plot(xs, [r["floor_ms"] for r in rows], "k--", label="floor")
+    ax.set(
+        xscale="log",
+        xlabel="concurrent requests (1024-token prompts)",
+        ylabel="decode ms / step",
+        title=f"decode latency, Llama-3-8B shape, {data['device']}",
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()

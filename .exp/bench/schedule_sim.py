@@ -1,0 +1,199 @@
+"""What the scheduler's limits do to offline throughput, without a GPU: the real controller (Engine, Scheduler,
+BlockManager) drives a simulated worker whose step time comes from a cost model fitted to the H200.
+
+    PYTHONPATH=. python3 bench/schedule_sim.py [--budgets 16384,4096,2048] [--seqs 256,512,1024]
+                                               [--num-requests N] [--ideal] [--what-if fixed_ms=0.5]
+
+The workload is bench/throughput.py's (bench/sharegpt_like_1000.json, all at once, ignore_eos). For each
+(token budget, max running sequences) pair it runs the whole workload through the engine and sums the modelled
+device time of every step: the simulated seconds, the step count, and when the longest request got its first
+token. A research tool: it answers "which limits would shorten the run" in seconds, and a GPU run of
+bench/throughput.py with those limits checks the answer.
+
+The cost model (`StepCostModel`): a step reads every weight once and multiplies its tokens through the linears,
+whichever is longer plus `overlap_loss` of the shorter (kernels do not overlap the two perfectly), reads each
+row's KV context once (attention, `attention_factor` over copy bandwidth), and pays a fixed `fixed_ms`. Its
+defaults were fitted on 2026-12-01 to bench/throughput.py's step kinds on the H200 (commit 0161745: mixed steps
+of 1,696 tokens 44.8 ms, decode steps of 16 / 131 / 378 rows 5.45 / 8.61 / 15.63 ms; the model gives 43.2 /
+5.43 / 8.58 / 15.77), with the matmul rate sustained under the power cap (bench/prefill_profile.py: 673-680
+TFLOP/s) rather than a short burst's ~790."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from shapes import LLAMA3_8B, parameter_count  # noqa: E402
+from workload import DEFAULT_WORKLOAD, load_workload, random_prompts  # noqa: E402
+
+from swiftllm.controller.engine import Engine  # noqa: E402
+from swiftllm.controller.scheduler import SchedulerConfig  # noqa: E402
+from swiftllm.model_config import ModelConfig  # noqa: E402
+from swiftllm.protocol.step import StepCommand, StepResult, i32  # noqa: E402
+from swiftllm.sampling_params import SamplingParams  # noqa: E402
+
+KV_CACHE_BLOCKS = (
+    50_000  # about what the H200 holds for Llama-3-8B at 16 tokens a block (no preemption)
+)
+
+
+@dataclass(frozen=True)
+class StepCostModel:
+    weight_read_ms: float = 3.63  # every streamed weight once, at the measured copy bandwidth
+    matmul_flops: float = 676e12  # bf16, sustained under the power cap
+    copy_bandwidth: float = 4.15e12  # bytes per second
+    overlap_loss: float = 0.4  # share of the shorter of weight read and compute that is not hidden
+    attention_factor: float = 1.2  # decode attention's time over its KV bytes at copy bandwidth
+    fixed_ms: float = 1.0  # per step: small kernels, launches, sampling
+
+    def step_ms(self, cmd: StepCommand) -> float:
+        shape = LLAMA3_8B
+        embedding = shape["vocab_size"] * shape["hidden_size"]
+        layer_params = parameter_count(shape) - 2 * embedding
+        tokens = int(cmd.query_lens.sum())
+        sampled = int(cmd.sample.sum())
+        flops = 2 * layer_params * tokens + 2 * embedding * sampled
+        compute_ms = flops / self.matmul_flops * 1e3
+        linears_ms = max(self.weight_read_ms, compute_ms)
+        linears_ms += self.overlap_loss * min(self.weight_read_ms, compute_ms)
+        head_dim = shape["hidden_size"] // shape["num_attention_heads"]
+        kv_heads = shape["num_key_value_heads"]
+        kv_bytes_per_token = 2 * shape["num_hidden_layers"] * kv_heads * head_dim * 2
+        kv_bytes = int(cmd.context_lens.sum()) * kv_bytes_per_token
+        attention_ms = self.attention_factor * kv_bytes / self.copy_bandwidth * 1e3
+        return linears_ms + attention_ms + self.fixed_ms
+
+
+class SimulatedWorker:
+    """Answers each step with a token per sampling row; the device clock runs the steps back to back, each
+    for its modelled time."""
+
+    def __init__(self, model: StepCostModel) -> None:
+        self.model = model
+        self.in_flight: list[tuple[StepCommand, float]] = []  # each sent step and when it would end
+        self.clock_ms = 0.0  # when the last step sent would end
+        self.read_step_end_ms = 0.0  # when the step read back last ended
+
+    def send_step(self, cmd: StepCommand) -> None:
+        self.clock_ms += self.model.step_ms(cmd)
+        self.in_flight.append((cmd, self.clock_ms))
+
+    def recv_step(self) -> StepResult:
+        cmd, end_ms = self.in_flight.pop(0)
+        self.read_step_end_ms = end_ms
+        rows = cmd.seq_ids[cmd.sample.astype(bool)]
+        return StepResult(seq_ids=rows, tokens=i32(np.full(len(rows), 1000)))
+
+
+@dataclass(frozen=True)
+class SimulatedRun:
+    budget: int
+    max_seqs: int
+    seconds: float  # modelled device time
+    steps: int
+    longest_first_token_s: float  # modelled, from the start
+    host_s: float  # how long the simulation itself took here
+
+
+def simulate(
+    prompts: list[list[int]],
+    output_lens: list[int],
+    budget: int,
+    max_seqs: int,
+    model: StepCostModel,
+) -> SimulatedRun:
+    model_config = ModelConfig.from_dict(LLAMA3_8B)
+    worker = SimulatedWorker(model)
+    scheduler_config = SchedulerConfig(
+        max_model_len=8192,
+        num_gpu_blocks=KV_CACHE_BLOCKS,
+        num_cpu_blocks=0,
+        block_size=16,
+        max_num_seqs=max_seqs,
+        max_num_batched_tokens=budget,
+        enable_prefix_caching=True,
+        pipeline_stages=1,
+    )
+    engine = Engine(worker, model_config, None, scheduler_config, seed=0)
+    longest = int(np.argmax(output_lens))
+    seqs = []
+    for prompt, output_len in zip(prompts, output_lens):
+        params = SamplingParams(max_tokens=output_len, ignore_eos=True, temperature=0.0)
+        seqs.append(engine.add_request(prompt, params))
+    started = time.perf_counter()
+    first_token_ms = None
+    steps = 0
+    while engine.has_work:
+        engine.step()
+        steps += 1
+        if first_token_ms is None and seqs[longest].num_outputs > 0:
+            first_token_ms = worker.read_step_end_ms
+    return SimulatedRun(
+        budget=budget,
+        max_seqs=max_seqs,
+        seconds=worker.clock_ms / 1e3,
+        steps=steps,
+        longest_first_token_s=(first_token_ms or 0.0) / 1e3,
+        host_s=time.perf_counter() - started,
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--budgets", default="16384,8192,4096,2048,1024")
+    ap.add_argument("--seqs", default="512")
+    ap.add_argument("--num-requests", type=int, default=None, help="the workload file's first N")
+    ap.add_argument(
+        "--ideal",
+        action="store_true",
+        help="also run every pair under roofline kernels: no overlap loss, attention at copy bandwidth, no "
+        "fixed cost per step (this workload's floor on this GPU, its serial chains included)",
+    )
+    ap.add_argument(
+        "--what-if",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change a StepCostModel field of the fitted model, e.g. fixed_ms=0.5 (repeatable)",
+    )
+    args = ap.parse_args()
+    fitted = StepCostModel()
+    for change in args.what_if:
+        name, _, value = change.partition("=")
+        if name not in StepCostModel.__dataclass_fields__:
+            ap.error(
+                f"--what-if: {name!r} is not one of {', '.join(StepCostModel.__dataclass_fields__)}"
+            )
+        fitted = replace(fitted, **{name: float(value)})
+    requests = load_workload(DEFAULT_WORKLOAD, args.num_requests)
+    prompts = random_prompts([r.input_len for r in requests], LLAMA3_8B["vocab_size"], seed=0)
+    output_lens = [r.output_len for r in requests]
+    models = {"fitted": fitted}
+    if args.ideal:
+        models["roofline"] = StepCostModel(overlap_loss=0.0, attention_factor=1.0, fixed_ms=0.0)
+    runs: list[tuple[str, SimulatedRun]] = []
+    for max_seqs in (int(value) for value in args.seqs.split(",")):
+        for budget in (int(value) for value in args.budgets.split(",")):
+            for name, model in models.items():
+                run = simulate(prompts, output_lens, budget, max_seqs, model)
+                print(f"{name} budget {budget}, {max_seqs} seqs: {run.seconds:.2f} s", flush=True)
+                runs.append((name, run))
+    print(f"\n{DEFAULT_WORKLOAD.name} x{len(requests)}, simulated H200 ({models['fitted']})")
+    header = f"{'model':>9} {'budget':>7} {'max seqs':>9} {'seconds':>8} {'steps':>6}"
+    print(f"{header} {'longest 1st tok s':>18}")
+    for name, run in runs:
+        print(
+            f"{name:>9} {run.budget:7d} {run.max_seqs:9d} {run.seconds:8.2f} {run.steps:6d} "
+            f"{run.longest_first_token_s:18.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,681 @@
+"""The online scenario: one streaming HTTP client for any OpenAI-compatible server (SwiftLLM's, vLLM's), so that
+both are measured by the same code. Requests arrive as a Poisson process at each request rate in turn.
+
+    PYTHONPATH=. python3 bench/serving.py --base-url http://127.0.0.1:8000 [--model NAME]
+        [--workload bench/sharegpt_like_1000.json] [--num-requests 200] [--request-rates 2,4,8,16,inf]
+        [--seed 0] [--vocab-size 128000] [--label H200] [--launch "python -m swiftllm.launch.cli launch ..."]
+
+Workload: the first N [input_len, output_len] pairs of the file; each prompt is input_len random token ids
+(seeded; sent as `prompt: [ids]` to /v1/completions), max_tokens = output_len, ignore_eos, temperature 0,
+streamed with `stream_options: {include_usage: true}`. Arrivals: gamma-distributed gaps with shape
+`--burstiness` (1: exponential, a Poisson process) and mean 1 / rate; `inf` sends all at once. The same seed
+gives the same prompts and, scaled by 1 / rate, the same arrival pattern at every rate. One untimed request
+first (connections, first-use costs); at most 400 requests per rate, so a sweep fits a 10-minute call.
+
+Metrics, as vLLM's serving benchmark defines them (times from the moment a request is sent):
+- TTFT: until the first chunk that carries a choice (its text may be empty);
+- end-to-end latency (E2E): until the last such chunk;
+- TPOT: (E2E - TTFT) / (output tokens - 1), per request with more than one output token;
+- ITL: every gap between consecutive chunks, all requests pooled;
+- output tokens: the server's usage.completion_tokens, else the number of chunks;
+- request and token throughput: completed requests and tokens / the rate's duration (first send to last end).
+Each is reported as mean / median / p90 / p99 (numpy's linear percentiles) over the completed requests.
+The client's own CPU time is reported too: near 100% of the duration means the client, not the server, set
+the pace.
+
+--launch CMD starts a server (its output to <out>_server.log), waits for GET /health = 200 at --base-url,
+runs, then stops it (SIGTERM to its process group). Writes one JSON (label, date, commit, every rate) and a PNG
+of latency against rate under bench/results/ (or $BENCH_OUT, or --out); prints a table last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import json
+import math
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Coroutine, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+import aiohttp
+import numpy as np
+from run_info import RESULTS, git_commit, none_if_nan, utc_now
+from workload import DEFAULT_WORKLOAD, WorkloadError, load_workload, random_prompts
+
+MAX_REQUESTS_PER_RATE = 400
+PERCENTILES = (50, 90, 99)
+REQUEST_TIMEOUT_S = 3600.0
+
+
+class PeerFigures(NamedTuple):
+    median_tpot_ms: float
+    p99_ttft_ms: float
+    median_ttft_ms: float
+    output_tokens_per_s: float
+
+
+# vLLM 0.24's `vllm serve` on the H200 (2026-12-01, bench/README.md): the first 200 requests of the 1000-request
+# file, seed 0, greedy, token budget 16,384, by request rate
+VLLM_H200 = {
+    2.0: PeerFigures(5.01, 52.7, 20.8, 414.0),
+    4.0: PeerFigures(5.12, 40.8, 19.8, 818.0),
+    8.0: PeerFigures(5.32, 55.6, 20.4, 1522.0),
+    16.0: PeerFigures(5.73, 45.2, 21.5, 2546.0),
+    math.inf: PeerFigures(11.63, 1069.0, 1054.0, 4499.0),
+}
+T = TypeVar("T")
+
+
+class BenchmarkError(RuntimeError):
+    """The benchmark cannot run (no server, a refused warm-up request); a message for the user."""
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    base_url: str
+    model: str | None = None  # None: the first model the server lists
+    workload: Path = DEFAULT_WORKLOAD
+    num_requests: int = 200
+    request_rates: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0, math.inf)
+    seed: int = 0
+    vocab_size: int = (
+        128000  # prompt ids are drawn from [0, vocab_size): Llama-3's non-special tokens
+    )
+    burstiness: float = 1.0
+    temperature: float = 0.0
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    prompt_ids: list[int]
+    output_len: int
+
+
+@dataclass
+class RequestRecord:
+    """What the client saw of one request; times in seconds after it was sent."""
+
+    prompt_len: int
+    max_tokens: int
+    chunk_times: list[float] = field(default_factory=list)  # each chunk that carried a choice
+    usage_tokens: int | None = None  # usage.completion_tokens, if the server reported it
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and bool(self.chunk_times)
+
+    @property
+    def output_tokens(self) -> int:
+        if self.usage_tokens is not None:
+            return self.usage_tokens
+        return len(self.chunk_times)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Mean, median, p90 and p99 of a metric, in milliseconds (NaN when no request gave a value)."""
+
+    mean: float
+    median: float
+    p90: float
+    p99: float
+
+    @staticmethod
+    def of_seconds(values: list[float]) -> Distribution:
+        if not values:
+            return Distribution(math.nan, math.nan, math.nan, math.nan)
+        ms = np.asarray(values, dtype=np.float64) * 1e3
+        median, p90, p99 = np.percentile(ms, PERCENTILES)
+        return Distribution(float(ms.mean()), float(median), float(p90), float(p99))
+
+
+@dataclass(frozen=True)
+class ServerCounters:
+    """Our server's engine steps during one rate (the difference of two /metrics scrapes): the mean step
+    (schedule + worker + update) beside TPOT shows what the HTTP path adds to each token.
+
+    controller_cpu_ms_per_step: the server process's CPU time (process_cpu_seconds_total: the REST event
+    loop, tokenizing, detokenizing, SSE and the engine loop; the workers are other processes) per step.
+    gpu_idle_fraction: of the device time spanned by steps sent back to back (each launched while the one
+    before was still in flight), the share the device sat idle between them (the worker's CUDA events:
+    gpu_idle_ms / (gpu_ms + gpu_idle_ms)). NaN where the server does not export them."""
+
+    steps: int
+    step_ms_mean: float
+    preemptions: int
+    controller_cpu_ms_per_step: float = math.nan
+    gpu_idle_fraction: float = math.nan
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Prometheus text format: sample name (labels included) -> value."""
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def server_counters(before: dict[str, float], after: dict[str, float]) -> ServerCounters | None:
+    names = (
+        "swiftllm_step_seconds_count",
+        "swiftllm_step_seconds_sum",
+        "swiftllm_preemptions_total",
+    )
+    if not all(name in before and name in after for name in names):
+        return None  # not our server, or its metrics were renamed
+
+    def delta(name: str) -> float:
+        return after.get(name, math.nan) - before.get(name, math.nan)
+
+    steps = int(delta(names[0]))
+    step_ms_mean = math.nan
+    cpu_ms_per_step = math.nan
+    if steps:
+        step_ms_mean = delta(names[1]) / steps * 1e3
+        cpu_ms_per_step = delta("process_cpu_seconds_total") / steps * 1e3
+    busy = delta("swiftllm_worker_gpu_seconds_total")
+    idle = delta("swiftllm_worker_gpu_idle_seconds_total")
+    idle_fraction = math.nan
+    if busy + idle > 0:
+        idle_fraction = idle / (busy + idle)
+    return ServerCounters(
+        steps=steps,
+        step_ms_mean=step_ms_mean,
+        preemptions=int(delta(names[2])),
+        controller_cpu_ms_per_step=cpu_ms_per_step,
+        gpu_idle_fraction=idle_fraction,
+    )
+
+
+@dataclass(frozen=True)
+class RateResult:
+    rate: float
+    duration_s: float
+    completed: int
+    failed: int
+    # completed with fewer or more output tokens than max_tokens (ignore_eos asks for exactly that many)
+    incomplete: int
+    input_tokens: int
+    output_tokens: int
+    request_throughput: float  # completed requests / s
+    output_throughput: float  # output tokens / s
+    total_token_throughput: float  # (prompt + output tokens) / s
+    ttft_ms: Distribution
+    tpot_ms: Distribution
+    itl_ms: Distribution
+    e2e_ms: Distribution
+    client_cpu_fraction: float  # the client's CPU seconds / duration
+    errors: list[str]  # the first few failures' messages
+    server: ServerCounters | None = None  # from our server's /metrics; None for other servers
+
+    def to_json(self) -> dict:
+        """A dict for json.dumps: the rate as a string ("inf"), a missing value (NaN) as null."""
+        data = asdict(self)
+        data["rate"] = rate_name(self.rate)
+        for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
+            data[key] = {k: none_if_nan(v) for k, v in data[key].items()}
+        if self.server is not None:
+            data["server"] = {k: none_if_nan(v) for k, v in data["server"].items()}
+        return data
+
+
+def rate_name(rate: float) -> str:
+    return "inf" if math.isinf(rate) else f"{rate:g}"
+
+
+def summarize(
+    records: list[RequestRecord], duration_s: float, rate: float, client_cpu_s: float = 0.0
+) -> RateResult:
+    """vLLM's serving metrics over the requests that completed (see the module docstring)."""
+    done = [r for r in records if r.ok]
+    ttfts = [r.chunk_times[0] for r in done]
+    e2es = [r.chunk_times[-1] for r in done]
+    tpots = [
+        (r.chunk_times[-1] - r.chunk_times[0]) / (r.output_tokens - 1)
+        for r in done
+        if r.output_tokens > 1
+    ]
+    itls = [later - earlier for r in done for earlier, later in itertools.pairwise(r.chunk_times)]
+    input_tokens = sum(r.prompt_len for r in done)
+    output_tokens = sum(r.output_tokens for r in done)
+    return RateResult(
+        rate=rate,
+        duration_s=duration_s,
+        completed=len(done),
+        failed=len(records) - len(done),
+        incomplete=sum(r.output_tokens != r.max_tokens for r in done),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        request_throughput=len(done) / duration_s,
+        output_throughput=output_tokens / duration_s,
+        total_token_throughput=(input_tokens + output_tokens) / duration_s,
+        ttft_ms=Distribution.of_seconds(ttfts),
+        tpot_ms=Distribution.of_seconds(tpots),
+        itl_ms=Distribution.of_seconds(itls),
+        e2e_ms=Distribution.of_seconds(e2es),
+        client_cpu_fraction=client_cpu_s / duration_s,
+        errors=[r.error for r in records if r.error][:5],
+    )
+
+
+def arrival_offsets(num_requests: int, rate: float, burstiness: float, seed: int) -> list[float]:
+    """Send times in seconds from the start: 0 first, then gamma gaps (shape burstiness, mean 1 / rate)."""
+    if math.isinf(rate):
+        return [0.0] * num_requests
+    rng = np.random.default_rng(seed)
+    gaps = rng.gamma(shape=burstiness, scale=1.0 / (rate * burstiness), size=num_requests - 1)
+    return [0.0, *np.cumsum(gaps).tolist()]
+
+
+def parse_chunk(record: RequestRecord, line: bytes, elapsed_s: float) -> bool:
+    """Apply one SSE line to the record; True when the stream is over ([DONE] or an error)."""
+    if not line.startswith(b"data:"):
+        return False  # blank separators, comments, other SSE fields
+    payload = line[len(b"data:") :].strip()
+    if payload == b"[DONE]":
+        return True
+    chunk = json.loads(payload)
+    if "error" in chunk:  # a server that fails mid-stream reports it in the stream
+        error = chunk["error"]
+        record.error = str(error.get("message", error) if isinstance(error, dict) else error)
+        return True
+    if chunk.get("choices"):
+        record.chunk_times.append(elapsed_s)
+    usage = chunk.get("usage")
+    if usage:
+        record.usage_tokens = usage.get("completion_tokens")
+    return False
+
+
+async def send_request(
+    session: aiohttp.ClientSession, url: str, model: str, spec: RequestSpec, temperature: float
+) -> RequestRecord:
+    body = {
+        "model": model,
+        "prompt": spec.prompt_ids,
+        "max_tokens": spec.output_len,
+        "temperature": temperature,
+        "ignore_eos": True,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    record = RequestRecord(len(spec.prompt_ids), spec.output_len)
+    start = time.perf_counter()
+    try:
+        async with session.post(url, json=body) as response:
+            if response.status != 200:
+                text = await response.text()
+                record.error = f"HTTP {response.status}: {text[:300]}"
+                return record
+            async for line in response.content:
+                if parse_chunk(record, line.strip(), time.perf_counter() - start):
+                    break
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+        record.error = f"{type(e).__name__}: {e}"
+    if not record.error and not record.chunk_times:
+        record.error = "the stream ended without a chunk carrying a choice"
+    return record
+
+
+async def run_rate(
+    session: aiohttp.ClientSession,
+    url: str,
+    model: str,
+    specs: list[RequestSpec],
+    rate: float,
+    config: ServingConfig,
+) -> RateResult:
+    offsets = arrival_offsets(len(specs), rate, config.burstiness, config.seed)
+    metrics_before = await scrape_metrics(session, config.base_url)
+    cpu_start = time.process_time()
+    start = time.perf_counter()
+
+    async def send_at(spec: RequestSpec, offset: float) -> RequestRecord:
+        delay = start + offset - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return await send_request(session, url, model, spec, config.temperature)
+
+    records = await asyncio.gather(*(send_at(spec, offset) for spec, offset in zip(specs, offsets)))
+    duration = time.perf_counter() - start
+    client_cpu_s = time.process_time() - cpu_start
+    result = summarize(list(records), duration, rate, client_cpu_s)
+    counters = server_counters(metrics_before, await scrape_metrics(session, config.base_url))
+    return dataclasses.replace(result, server=counters)
+
+
+async def scrape_metrics(session: aiohttp.ClientSession, base_url: str) -> dict[str, float]:
+    """GET /metrics parsed; empty where the server has none (or another format)."""
+    try:
+        async with session.get(f"{base_url.rstrip('/')}/metrics") as response:
+            if response.status != 200:
+                return {}
+            return parse_metrics(await response.text())
+    except (aiohttp.ClientError, ValueError):
+        return {}
+
+
+async def first_model(session: aiohttp.ClientSession, base_url: str) -> str:
+    async with session.get(f"{base_url}/v1/models") as response:
+        if response.status != 200:
+            raise BenchmarkError(f"GET {base_url}/v1/models answered {response.status}")
+        listing = await response.json()
+    try:
+        return listing["data"][0]["id"]
+    except (KeyError, IndexError, TypeError):
+        raise BenchmarkError(
+            f"GET {base_url}/v1/models listed no model: {listing!r:.200}"
+        ) from None
+
+
+async def run_all(config: ServingConfig, specs: list[RequestSpec]) -> tuple[str, list[RateResult]]:
+    base_url = config.base_url.rstrip("/")
+    url = f"{base_url}/v1/completions"
+    connector = aiohttp.TCPConnector(limit=0)  # no client-side cap on concurrent streams
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        try:
+            model = config.model or await first_model(session, base_url)
+        except aiohttp.ClientError as e:
+            raise BenchmarkError(f"cannot reach {base_url}: {e}") from None
+        warmup_spec = RequestSpec(specs[0].prompt_ids, min(specs[0].output_len, 16))
+        warmup = await send_request(session, url, model, warmup_spec, config.temperature)
+        if not warmup.ok:
+            raise BenchmarkError(f"the warm-up request to {url} failed: {warmup.error}")
+        results = []
+        for rate in config.request_rates:
+            result = await run_rate(session, url, model, specs, rate, config)
+            print(
+                f"rate {rate_name(rate)}: {result.completed}/{len(specs)} completed in "
+                f"{result.duration_s:.1f} s, {result.output_throughput:.0f} output tok/s",
+                flush=True,
+            )
+            results.append(result)
+    return model, results
+
+
+def request_specs(config: ServingConfig) -> list[RequestSpec]:
+    lengths = load_workload(config.workload, config.num_requests)
+    prompts = random_prompts([r.input_len for r in lengths], config.vocab_size, config.seed)
+    return [RequestSpec(prompt, r.output_len) for prompt, r in zip(prompts, lengths)]
+
+
+def run_benchmark(config: ServingConfig) -> dict:
+    """Every rate in turn against the server at config.base_url; the run as a JSON-ready dict."""
+    if not 1 <= config.num_requests <= MAX_REQUESTS_PER_RATE:
+        raise BenchmarkError(f"--num-requests must be in [1, {MAX_REQUESTS_PER_RATE}]")
+    specs = request_specs(config)
+    model, results = event_loop_run(run_all(config, specs))
+    return {
+        "label": config.label,
+        "date": utc_now(),
+        "commit": git_commit(),
+        "base_url": config.base_url,
+        "model": model,
+        "workload": str(config.workload),
+        "num_requests": config.num_requests,
+        "seed": config.seed,
+        "vocab_size": config.vocab_size,
+        "burstiness": config.burstiness,
+        "temperature": config.temperature,
+        "rates": [result.to_json() for result in results],
+    }
+
+
+def event_loop_run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """uvloop where installed (as our server uses): the client's own per-chunk cost stays small."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def wait_healthy(base_url: str, server: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchmarkError(f"the launched server exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url.rstrip('/')}/health", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass  # not listening yet, or not healthy yet
+        time.sleep(0.5)
+    raise BenchmarkError(
+        f"the launched server was not healthy at {base_url} within {timeout_s:g} s"
+    )
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """SIGTERM to the server's process group (its workers too), SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(60)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+@contextlib.contextmanager
+def launched_server(
+    command: str, base_url: str, log_path: Path, timeout_s: float
+) -> Iterator[subprocess.Popen]:
+    """Start `command` in a process group of its own, wait until it is healthy, stop it on exit."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            shlex.split(command), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            wait_healthy(base_url, server, timeout_s)
+            yield server
+        except BenchmarkError as e:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise BenchmarkError(f"{e}; the end of {log_path}:\n{tail}") from None
+        finally:
+            stop_server(server)
+
+
+def write_plot(data: dict, path: Path) -> None:
+    """Median and p99 of each latency metric against the request rate ("inf" last)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(data["rates"], key=lambda row: float(row["rate"]))  # "inf" sorts last
+    rates = [row["rate"] for row in rows]
+    positions = list(range(len(rates)))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    metrics = (
+        ("ttft_ms", "TTFT ms"),
+        ("tpot_ms", "TPOT ms"),
+        ("itl_ms", "ITL ms"),
+        ("e2e_ms", "E2E ms"),
+    )
+    for ax, (key, title) in zip(axes.flat, metrics):
+        ax.plot(positions, [row[key]["median"] for row in rows], "o-", label="median")
+        ax.plot(positions, [row[key]["p99"] for row in rows], "s--", label="p99")
+        ax.set(title=title, xlabel="request rate (req/s)", xticks=positions, xticklabels=rates)
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    fig.suptitle(
+        f"{data['model']} {data['label']}  {data['num_requests']} requests of {Path(data['workload']).name}"
+        f"  commit {data['commit']}",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def print_vllm_comparison(data: dict) -> None:
+    """Ours / vLLM 0.24 on the H200 where this is the reference workload (bench/README.md) (below 1: ours is lower)."""
+    print("\nvs vLLM 0.24 on the H200 (bench/README.md): ours / vLLM")
+    print(f"{'rate':>5} {'med TPOT':>9} {'p99 TTFT':>9} {'med TTFT':>9} {'out tok/s':>10}")
+    for row in data["rates"]:
+        reference = VLLM_H200.get(float(row["rate"]))
+        if reference is None or not row["completed"]:
+            continue
+        print(
+            f"{row['rate']:>5} {row['tpot_ms']['median'] / reference.median_tpot_ms:9.2f} "
+            f"{row['ttft_ms']['p99'] / reference.p99_ttft_ms:9.2f} "
+            f"{row['ttft_ms']['median'] / reference.median_ttft_ms:9.2f} "
+            f"{row['output_throughput'] / reference.output_tokens_per_s:10.2f}"
+        )
+
+
+def milliseconds(value: float | None) -> str:
+    return f"{'-':>7}" if value is None else f"{value:7.1f}"
+
+
+def print_table(data: dict) -> None:
+    print(
+        f"\n{data['label'] or 'serving'}  commit {data['commit']}  model {data['model']}  "
+        f"{data['num_requests']} requests of {Path(data['workload']).name}, seed {data['seed']}, "
+        f"temperature {data['temperature']:g}; latencies in ms: mean / median / p90 / p99"
+    )
+    spread = f"{'mean':>7} {'med':>7} {'p90':>7} {'p99':>7}"
+    print(
+        f"{'':>5} {'':>8} {'':>6} {'':>9} {'':>4} {'server':^27} | {'TTFT':^31} | {'TPOT':^31} | "
+        f"{'ITL':^31} | {'E2E':^31}"
+    )
+    print(
+        f"{'rate':>5} {'done':>8} {'req/s':>6} {'out tok/s':>9} {'cpu%':>4} {'steps':>6} "
+        f"{'step':>6} {'ctl cpu':>7} {'idle%':>6} | {spread} | {spread} | {spread} | {spread}"
+    )
+    for row in data["rates"]:
+        cells = []
+        for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
+            values = row[key]
+            cells.append(
+                " ".join(milliseconds(values[k]) for k in ("mean", "median", "p90", "p99"))
+            )
+        done = f"{row['completed']}/{row['completed'] + row['failed']}"
+        server = row["server"] or {}
+        steps = server.get("steps", "-")
+        step_ms = milliseconds(server.get("step_ms_mean"))[1:]
+        cpu_ms = milliseconds(server.get("controller_cpu_ms_per_step"))
+        idle = server.get("gpu_idle_fraction")
+        idle_percent = f"{'-':>6}"
+        if idle is not None:
+            idle_percent = f"{idle * 100:6.2f}"
+        print(
+            f"{row['rate']:>5} {done:>8} {row['request_throughput']:6.2f} "
+            f"{row['output_throughput']:9.0f} {row['client_cpu_fraction'] * 100:4.0f} "
+            f"{steps:>6} {step_ms} {cpu_ms} {idle_percent} | " + " | ".join(cells)
+        )
+    print(
+        "cpu%: the client's CPU time / the rate's duration; server steps and mean step ms: our "
+        "engine's (schedule + worker + update) from /metrics; ctl cpu: the server process's CPU ms "
+        "per step; idle%: the device's idle share between back-to-back steps (worker CUDA events)"
+    )
+    for row in data["rates"]:
+        if row["failed"] or row["incomplete"]:
+            print(
+                f"rate {row['rate']}: {row['failed']} failed, {row['incomplete']} with output tokens "
+                f"!= max_tokens; first errors: {row['errors']}"
+            )
+
+
+def parse_rates(text: str) -> tuple[float, ...]:
+    rates = tuple(float(part) for part in text.split(","))
+    if any(not rate > 0 for rate in rates):  # also NaN
+        raise argparse.ArgumentTypeError(f"request rates must be > 0 (or inf): {text!r}")
+    return rates
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--base-url", default="http://127.0.0.1:8000", help="the server, without /v1")
+    ap.add_argument(
+        "--model", default=None, help="model name to send (default: the server's first)"
+    )
+    ap.add_argument("--workload", type=Path, default=DEFAULT_WORKLOAD)
+    ap.add_argument("--num-requests", type=int, default=200, help="the workload's first N pairs")
+    ap.add_argument("--request-rates", type=parse_rates, default=ServingConfig.request_rates)
+    ap.add_argument("--seed", type=int, default=0, help="prompts and arrival times")
+    ap.add_argument("--vocab-size", type=int, default=ServingConfig.vocab_size)
+    ap.add_argument("--burstiness", type=float, default=1.0, help="gamma shape; 1: Poisson")
+    ap.add_argument("--temperature", type=float, default=0.0)
+    ap.add_argument("--label", default="", help="the device or setup, recorded in the results")
+    ap.add_argument("--launch", default=None, help="command that starts the server (stopped after)")
+    ap.add_argument("--launch-timeout", type=float, default=900.0, help="seconds to become healthy")
+    ap.add_argument("--out", type=Path, default=None, help="JSON path (the PNG goes beside it)")
+    args = ap.parse_args(argv)
+    if not 1 <= args.num_requests <= MAX_REQUESTS_PER_RATE:
+        ap.error(f"--num-requests must be in [1, {MAX_REQUESTS_PER_RATE}]")
+    if not args.burstiness > 0:
+        ap.error("--burstiness must be > 0")
+    return args
+
+
+def output_path(args: argparse.Namespace) -> Path:
+    if args.out is not None:
+        return args.out
+    label = "".join(c if c.isalnum() or c in "-." else "_" for c in args.label)
+    stem = f"serving_{label}_{git_commit()}" if label else f"serving_{git_commit()}"
+    return RESULTS / f"{stem}.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = ServingConfig(
+        base_url=args.base_url,
+        model=args.model,
+        workload=args.workload,
+        num_requests=args.num_requests,
+        request_rates=args.request_rates,
+        seed=args.seed,
+        vocab_size=args.vocab_size,
+        burstiness=args.burstiness,
+        temperature=args.temperature,
+        label=args.label,
+    )
+    json_path = output_path(args)
+    try:
+        if args.launch:
+            log_path = json_path.with_name(json_path.stem + "_server.log")
+            with launched_server(args.launch, args.base_url, log_path, args.launch_timeout):
+                data = run_benchmark(config)
+        else:
+            data = run_benchmark(config)
+    except (BenchmarkError, WorkloadError) as e:
+        print(f"serving.py: error: {e}", file=sys.stderr)
+        return 1
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(data, indent=1) + "\n")
+    write_plot(data, json_path.with_suffix(".png"))
+    print(f"wrote {json_path} and {json_path.with_suffix('.png').name}")
+    is_design_workload = (
+        config.workload.resolve() == DEFAULT_WORKLOAD.resolve() and config.num_requests == 200
+    )
+    if is_design_workload:
+        print_vllm_comparison(data)
+    print_table(data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""The controller process's configuration: one frozen `EngineConfig`, every default stated once, here.
+
+`swiftctl generate` / `swiftctl launch` build their flags from these fields (type, default, choices and help
+text: swiftllm/launch/args.py), and `LLM(model, **options)` passes its keyword arguments straight to
+`EngineConfig`, so a default or a check written here holds for all three. Values are checked when the
+config is built, before any model loads. The scheduler gets what it needs through
+`SchedulerConfig.from_engine`; the worker process has its own config (`WorkerConfig`,
+swiftllm/worker/model_runner.py), whose options the launcher passes on as flags.
+
+Plain data, no torch: the controller process imports this."""
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any, NamedTuple
+
+from swiftllm.model_config import ModelConfig, ModelError
+
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+LOAD_FORMATS = ("auto", "dummy")
+
+
+def option(default: Any, doc: str, **extras: Any) -> Any:
+    """A config field: its default, the help text of its flag, and extras: for the flag (`choices`, `flag`,
+    `aliases`) and for the check at construction (`choices` again; `minimum`: an integer at least this, or
+    None where None is the default)."""
+    return field(default=default, metadata={"help": doc, **extras})
+
+
+class CacheGeometry(NamedTuple):
+    """The KV cache as allocated: blocks on the device, blocks of CPU swap, and the longest sequence."""
+
+    num_gpu_blocks: int
+    num_cpu_blocks: int
+    max_model_len: int
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What a served (or in-process) engine is configured by. Frozen: derive a changed copy with
+    `dataclasses.replace`, which checks the values again."""
+
+    # the model and how the worker runs it
+    model: str | None = option(
+        None, "HF-style model directory (default: the embedded SmolLM2-135M-Instruct)"
+    )
+    device: str = option("auto", "auto: cuda if there is one", choices=DEVICES)
+    dtype: str = option(
+        "auto",
+        "auto: float32 on cpu; on cuda float16 for a float16 checkpoint, else bfloat16",
+        choices=DTYPES,
+    )
+    load_format: str = option(
+        "auto", "dummy: random weights, only config.json is read", choices=LOAD_FORMATS
+    )
+    cuda_graphs: bool = option(True, "replay decode steps from captured CUDA graphs")
+    threads: int | None = option(
+        None, "torch threads of a CPU worker (default: max(1, (cores - 1) // workers))", minimum=1
+    )
+    seed: int | None = option(
+        None, "seeds the per-request seeds of requests that set none (default: random)", minimum=0
+    )
+    tensor_parallel_size: int | None = option(
+        None, "worker processes the model is split over (vLLM's name for --workers)", minimum=1
+    )
+    pipeline_parallel_size: int = option(
+        1,
+        "pipeline stages: the workers form P stages of workers / P tensor-parallel ranks",
+        aliases=("--pp",),
+    )
+    # the KV cache
+    block_size: int = option(16, "tokens per KV cache block (a power of two)")
+    num_gpu_blocks: int | None = option(None, "device KV blocks (default: profiled)", minimum=1)
+    gpu_memory_utilization: float = option(
+        0.9,
+        "fraction of the GPU's total memory this worker may use for everything (weights, "
+        "activations, graphs, KV cache); the KV cache gets what is left",
+    )
+    kv_cache_memory_gb: float = option(1.0, "KV cache size in GiB when the worker is on CPU")
+    swap_space_gb: float = option(
+        4.0, "CPU swap space for preempted sequences, GiB", flag="--swap-space"
+    )
+    max_model_len: int | None = option(
+        None,
+        "longest sequence, prompt and output (default: what both model and cache allow)",
+        minimum=2,
+    )
+    enable_prefix_caching: bool = option(
+        True,
+        "reuse the KV cache of prompt prefixes already computed (full blocks, LRU eviction)",
+        flag="--prefix-caching",
+        aliases=("--enable-prefix-caching",),
+    )
+    # the scheduler
+    # 512: on the H200 the 1000-request set ran in 19.6 s at 512 and 1024, 23.1 s at 256 (bench/results/h200)
+    max_num_seqs: int = option(512, "sequences running at once", minimum=1)
+    max_num_batched_tokens: int = option(
+        2048, "tokens per step: decodes first, prefill chunks fill up", minimum=1
+    )
+    # the tokenizer
+    chat_template: str | None = option(None, "a Jinja chat template file, in place of the model's")
+    # the server (`swiftctl launch`)
+    workers: int = option(
+        1, "worker processes, one per device, the model split over them", minimum=1
+    )
+    worker_addrs: str | None = option(
+        None,
+        "attach to workers started by hand (`swiftctl worker --bind ...`): their ZMQ addresses, "
+        "comma separated, in rank order",
+    )
+    host: str = option("127.0.0.1", "address the REST server listens on")
+    port: int = option(8000, "0 picks a free port (printed)")
+    api_key: str | None = option(
+        None, "require 'Authorization: Bearer KEY' on /v1/ (default: $SWIFTLLM_API_KEY)"
+    )
+    health_timeout: float = option(60.0, "seconds without engine progress = unhealthy")
+    served_model_name: str | None = option(
+        None, "the model's name in the API (default: the model directory's name)"
+    )
+    log_requests: bool = option(False, "log one line per finished request (an access log)")
+    stats_interval: float = option(
+        5.0, "seconds between the status lines logged while busy (0: none)"
+    )
+    token_file: str | None = option(
+        None,
+        "with --worker-addrs: a file (mode 0600) holding the workers' session token "
+        "(default: $SWIFTLLM_WORKER_TOKEN)",
+    )
+    shutdown_timeout: float = option(
+        10.0,
+        "on SIGTERM/SIGINT, seconds running requests get to finish before they end in an error",
+    )
+
+    def __post_init__(self) -> None:
+        for config_field in fields(self):
+            name = config_field.name
+            value = getattr(self, name)
+            choices = config_field.metadata.get("choices")
+            if choices is not None and value not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+            minimum = config_field.metadata.get("minimum")
+            unset = value is None and config_field.default is None
+            if minimum is not None and not unset and not _is_int_at_least(value, minimum):
+                raise ValueError(f"{name} must be an integer >= {minimum}")
+        checks = [
+            (_is_power_of_two(self.block_size), "block_size must be a positive power of two"),
+            (self.swap_space_gb >= 0, "swap_space_gb must be >= 0"),
+            (self.kv_cache_memory_gb > 0, "kv_cache_memory_gb must be > 0"),
+            (
+                self.tensor_parallel_size in (None, self.workers) or self.workers == 1,
+                f"--workers {self.workers} and --tensor-parallel-size {self.tensor_parallel_size} "
+                "disagree (give one)",
+            ),
+            (
+                _is_int_at_least(self.pipeline_parallel_size, 1)
+                and self.world_size % self.pipeline_parallel_size == 0,
+                f"{self.world_size} workers do not form {self.pipeline_parallel_size} pipeline stages "
+                "of equal size",
+            ),
+            (
+                self.worker_addrs is None or len(self.worker_address_list) == self.world_size,
+                f"--worker-addrs names {len(self.worker_address_list)} workers, "
+                f"the group has {self.world_size} (--workers)",
+            ),
+            (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
+            (self.health_timeout > 0, "health_timeout must be > 0"),
+            (
+                0 < self.gpu_memory_utilization <= 1,
+                "gpu_memory_utilization must be in (0, 1]",
+            ),
+            (self.stats_interval >= 0, "stats_interval must be >= 0"),
+            (self.shutdown_timeout >= 0, "shutdown_timeout must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    @property
+    def cpu_threads(self) -> int:
+        """Torch threads per CPU worker: `threads`, else the cores left beside the controller, shared."""
+        if self.threads is not None:
+            return self.threads
+        return max(1, ((os.cpu_count() or 1) - 1) // self.world_size)
+
+    @property
+    def world_size(self) -> int:
+        """Worker processes: --workers, or tensor x pipeline parallel sizes, or the addresses given."""
+        if self.tensor_parallel_size is not None:
+            return self.tensor_parallel_size * self.pipeline_parallel_size
+        if self.worker_addrs is not None and self.workers == 1:
+            return len(self.worker_address_list)
+        return self.workers
+
+    @property
+    def worker_address_list(self) -> list[str]:
+        if self.worker_addrs is None:
+            return []
+        return [address.strip() for address in self.worker_addrs.split(",") if address.strip()]
+
+    @property
+    def swap_space_bytes(self) -> int:
+        return int(self.swap_space_gb * 2**30)
+
+    @property
+    def kv_cache_memory_bytes(self) -> int:
+        return int(self.kv_cache_memory_gb * 2**30)
+
+    def cache_geometry(
+        self, model: ModelConfig, num_gpu_blocks: int, block_bytes: int
+    ) -> CacheGeometry:
+        """The cache to allocate, given `num_gpu_blocks` device blocks (`self.num_gpu_blocks` if set, else
+        what the worker profiled) of `block_bytes` each.
+
+        The longest sequence defaults to what both the model and the cache allow; one that does not fit
+        either raises ModelError. Swap gets `swap_space_gb` worth of blocks."""
+        capacity = num_gpu_blocks * self.block_size
+        max_model_len = self.max_model_len or min(model.max_context, capacity)
+        if max_model_len > model.max_context:
+            raise ModelError(
+                f"max_model_len {max_model_len} exceeds the model's context of {model.max_context}"
+            )
+        if max_model_len > capacity or max_model_len < 2:
+            raise ModelError(
+                f"a context of {max_model_len} tokens does not fit the KV cache "
+                f"({num_gpu_blocks} blocks of {self.block_size} = {capacity} tokens)"
+            )
+        return CacheGeometry(
+            num_gpu_blocks=num_gpu_blocks,
+            num_cpu_blocks=self.swap_space_bytes // block_bytes,
+            max_model_len=max_model_len,
+        )
+
+
+def check_split(model: ModelConfig, world_size: int, pipeline_size: int) -> None:
+    """Raise ModelError, naming the numbers, if the model cannot run as `pipeline_size` stages of
+    `world_size / pipeline_size` tensor-parallel ranks."""
+    if pipeline_size > model.num_layers:
+        raise ModelError(
+            f"{pipeline_size} pipeline stages need at least as many layers; the model has "
+            f"{model.num_layers}"
+        )
+    check_tensor_split(model, world_size // pipeline_size)
+
+
+def check_tensor_split(model: ModelConfig, world_size: int) -> None:
+    """Raise ModelError, naming the numbers, if the model cannot be split over `world_size` tensor-parallel
+    ranks: heads, intermediate size and vocabulary must divide; KV heads must divide or be divided by it
+    (fewer KV heads than ranks are replicated)."""
+    if world_size == 1:
+        return
+    problems = []
+    if model.num_heads % world_size:
+        problems.append(f"{model.num_heads} attention heads")
+    if model.num_kv_heads % world_size and world_size % model.num_kv_heads:
+        problems.append(f"{model.num_kv_heads} KV heads (nor is {world_size} a multiple of them)")
+    if model.intermediate_size % world_size:
+        problems.append(f"an intermediate size of {model.intermediate_size}")
+    if model.vocab_size % world_size:
+        problems.append(f"a vocabulary of {model.vocab_size}")
+    if problems:
+        raise ModelError(
+            f"the model does not split over {world_size} tensor-parallel workers: "
+            f"{', '.join(problems)} do not divide by {world_size}"
+        )
+
+
+def _is_int_at_least(value: object, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_power_of_two(value: object) -> bool:
+    return _is_int_at_least(value, 1) and value & (value - 1) == 0

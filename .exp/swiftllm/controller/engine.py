@@ -1,0 +1,175 @@
+"""The engine loop: schedule, send the step to the worker, read the previous step's tokens, stream
+text out.
+
+One step stays in flight ahead: step N+1 is scheduled and sent (its decodes name token -1, "what you
+just sampled") before step N's tokens are read, so the worker never waits for the controller's
+bookkeeping. `worker` is anything with send_step/recv_step: a WorkerClient over ZeroMQ, or an
+InProcessWorker.
+
+A request's life, all in `Engine.step`: add_request queues it (WAITING); schedule admits it and
+gives it prefill chunks, then one decode token per step (RUNNING; maybe SWAPPED, or recomputed, on
+the way); each step goes out as a StepCommand; the step before is read back and postprocessed: its
+sampled tokens fill their placeholders, stop conditions end the sequence (FINISHED), and the new
+text is detokenized."""
+
+import itertools
+import logging
+import random
+import time
+from collections import Counter, deque
+from typing import Protocol
+
+from swiftllm.controller.scheduler import Batch, Scheduler, SchedulerConfig
+from swiftllm.controller.sequence import Sequence, TokenLogprobs
+from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
+from swiftllm.model_config import ModelConfig
+from swiftllm.protocol.step import StepCommand, StepResult
+from swiftllm.sampling_params import SamplingParams
+
+log = logging.getLogger("swiftllm.engine")
+
+
+class Worker(Protocol):
+    def send_step(self, cmd: StepCommand) -> object: ...
+
+    def recv_step(self) -> StepResult: ...
+
+
+class Engine:
+    def __init__(
+        self,
+        worker: Worker,
+        model_config: ModelConfig,
+        tokenizer: Tokenizer | None,
+        scheduler_config: SchedulerConfig,
+        overlap: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        self.worker = worker
+        self.model_config = model_config
+        self.tokenizer = tokenizer
+        self.scheduler = Scheduler(scheduler_config)
+        self.seq_id_counter = itertools.count()
+        self.overlap = overlap
+        # draws the seed of each request that sets none: a seeded engine repeats its whole run
+        self.seeds = random.Random(seed)
+        self.in_flight: deque[Batch] = deque()  # sent, not read back yet; oldest first
+        # the worker's step timings summed over every step read back (ms by name: forward_ms,
+        # gpu_ms, gpu_idle_ms, ... see StepResult.timings); /metrics exports them
+        self.worker_ms: Counter[str] = Counter()
+
+    def add_request(self, prompt_ids: list[int], params: SamplingParams) -> Sequence:
+        """Queue a request; raises ValueError if it can never fit."""
+        vocab_size = self.model_config.vocab_size
+        if vocab_size and any(not 0 <= token < vocab_size for token in prompt_ids):
+            raise ValueError(f"prompt token ids must be in [0, {vocab_size})")
+        resolved = params.resolved(self.model_config.generation_defaults)
+        seed = resolved.seed
+        if seed is None:
+            seed = self.seeds.getrandbits(31)
+        seq = Sequence(
+            seq_id=next(self.seq_id_counter) % 2**31,
+            prompt_ids=list(prompt_ids),
+            params=resolved,
+            seed=seed & 0x7FFFFFFF,
+            arrival=time.monotonic(),
+        )
+        if self.tokenizer is not None:
+            seq.detokenizer = Detokenizer(self.tokenizer, seq.prompt_ids)
+        self.scheduler.add(seq)
+        return seq
+
+    def abort(self, seq: Sequence) -> None:
+        self.scheduler.finish(seq, "abort")
+
+    @property
+    def has_work(self) -> bool:
+        return self.scheduler.has_work or bool(self.in_flight)
+
+    def step(self) -> list[Sequence]:
+        """One iteration: schedule -> send -> read the previous step back -> postprocess it.
+
+        Returns the sequences that got a token (finished ones included). With overlap, the step
+        just sent stays in flight and the one before it is read; without overlap, or when this step
+        computes no sequence (nothing to overlap with), the steps in flight are read back one per
+        call."""
+        batch = self.scheduler.schedule()
+        if batch.is_empty:
+            self.scheduler.defer_finished(batch)
+        else:
+            self.worker.send_step(batch.command())
+            self.scheduler.mark_sent(batch)
+            self.in_flight.append(batch)
+        # one step in flight ahead, or one per pipeline stage (each of its own group of sequences)
+        steps_left_in_flight = 0
+        if self.overlap and batch.seqs:
+            steps_left_in_flight = self.scheduler.cfg.pipeline_stages
+        if len(self.in_flight) <= steps_left_in_flight:
+            return []
+        oldest = self.in_flight.popleft()
+        result = self.worker.recv_step()
+        self.worker_ms.update(result.timings)
+        return self.postprocess(oldest, result)
+
+    def postprocess(self, batch: Batch, result: StepResult) -> list[Sequence]:
+        """Read a step's result into its sequences: tokens, stop conditions, logprobs, text.
+
+        A sequence the worker reported a problem for (result.errors), or whose postprocessing raises, is
+        failed alone (finish reason "error", `seq.error` saying why); the other sequences go on."""
+        tokens = result.tokens.tolist()
+        sampled = self.scheduler.fill_sampled_tokens(
+            batch, result.seq_ids.tolist(), tokens, self.model_config.eos_token_ids
+        )
+        for row, seq in sampled:
+            problem = result.errors.get(seq.seq_id)
+            if problem is not None:
+                self.fail(seq, f"the worker refused this request: {problem}")
+                continue
+            try:
+                if seq.params.logprobs is not None and len(result.logprobs):
+                    seq.logprobs.append(self.token_logprobs(result, row, seq.params.logprobs))
+                self.detokenize(seq, tokens[row])
+            except Exception as error:  # one sequence's bad data must not end the engine
+                log.exception("postprocessing sequence %d failed", seq.seq_id)
+                self.fail(seq, f"internal error while postprocessing: {error!r}")
+        return [entry.seq for entry in sampled]
+
+    def fail(self, seq: Sequence, why: str) -> None:
+        """End one sequence with an error its client will read; its blocks are freed."""
+        seq.error = why
+        if seq.finished:  # finished by this very token: its blocks are free already
+            seq.finish_reason = "error"
+        else:
+            self.scheduler.finish(seq, "error")
+
+    @staticmethod
+    def token_logprobs(result: StepResult, row: int, num_top: int) -> TokenLogprobs:
+        """The chosen token's logprob and the top `num_top` (none when no row of the step asked for any)."""
+        top: list[tuple[int, float]] = []
+        if num_top > 0 and result.top_ids.size:
+            top_ids = result.top_ids[row, :num_top].tolist()
+            top_logprobs = result.top_logprobs[row, :num_top].tolist()
+            top = list(zip(top_ids, top_logprobs))
+        return TokenLogprobs(float(result.logprobs[row]), top)
+
+    def detokenize(self, seq: Sequence, token: int) -> None:
+        """Append the token's text; a stop string in the new text ends the sequence there."""
+        if seq.detokenizer is None:
+            return
+        params = seq.params
+        if seq.finish_reason == "stop" and not params.include_stop_str_in_output:
+            if token in self.model_config.eos_token_ids or token in params.stop_token_ids:
+                return  # the stop token itself is not text
+        old_len = len(seq.text)
+        seq.text += seq.detokenizer.add(token)
+        for stop in params.stop:
+            # only a match that uses new text
+            found_at = seq.text.find(stop, max(0, old_len - len(stop) + 1))
+            if found_at < 0:
+                continue
+            kept_len = found_at
+            if params.include_stop_str_in_output:
+                kept_len += len(stop)
+            seq.text = seq.text[:kept_len]
+            self.scheduler.finish(seq, "stop")
+            break

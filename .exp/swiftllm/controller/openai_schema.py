@@ -1,0 +1,470 @@
+"""OpenAI request parsing and validation, and the response shapes of the completions and chat APIs.
+
+Choices where OpenAI leaves them to the server:
+- max_tokens absent: 16 for /v1/completions (OpenAI's documented default), and for chat the rest
+  of the context capped at 4096; either way never more than fits. A max_tokens given that does not
+  fit beside the prompt is a 400 (code context_length_exceeded), as OpenAI answers.
+- Fields OpenAI or vLLM define that we do not implement are accepted at their neutral values
+  (logit_bias={}, min_tokens=0 ...: NEUTRAL, listed in docs/api.md); any other value is a 400
+  naming the field. Fields neither defines are ignored, as OpenAI clients expect.
+- echo (completions only) puts the prompt's text before each choice's; with logprobs it would need
+  the prompt's logprobs, which we do not compute: a 400."""
+
+import dataclasses
+import itertools
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from swiftllm.controller.sequence import TokenLogprobs
+from swiftllm.controller.tokenizer import Tokenizer
+from swiftllm.sampling_params import SamplingParams
+
+CHAT_DEFAULT_MAX_TOKENS = 4096
+COMPLETION_DEFAULT_MAX_TOKENS = 16
+MAX_STOP = 16  # stop strings (each one is searched for in every step's new text)
+MAX_STOP_TOKEN_IDS = 1024
+MAX_PROMPTS = 256  # prompts in one completions request (each one is a sequence)
+NUMBER = (int, float)
+INT = (int,)
+ANY = (object,)  # any JSON value (a neutral-only field with no neutral value: only null passes)
+# the roles a chat message may have (no tool calls: "tool" messages only as a template renders them)
+ROLES = ("system", "developer", "user", "assistant", "tool")
+MAX_CHOICES = 64  # n at most: each choice is a sequence of its own
+# the only code points UTF-8 cannot encode: a string holding one cannot be tokenized
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class ApiError(Exception):
+    def __init__(
+        self, message: str, param: str | None = None, status: int = 400, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.param = param
+        self.status = status
+        self.code = code
+
+    def body(self) -> dict[str, Any]:
+        kind = "invalid_request_error" if self.status < 500 else "server_error"
+        return {
+            "error": {"message": str(self), "type": kind, "param": self.param, "code": self.code}
+        }
+
+
+def too_long(message: str, param: str) -> ApiError:
+    """The 400 OpenAI answers for a prompt (or prompt and completion) beyond the context length."""
+    return ApiError(message, param, 400, "context_length_exceeded")
+
+
+def float32(value: float) -> float:
+    """The value as the worker computes with it (float32): 1e-300 is 0 there, 1e39 is inf."""
+    try:
+        as_float = float(value)
+    except OverflowError:  # an integer beyond any float
+        return math.inf
+    with np.errstate(over="ignore"):
+        return float(np.float32(as_float))
+
+
+def finite_in(low: float, high: float) -> Callable[[Any], bool]:
+    """A number in [low, high], also after rounding to float32 (NaN and inf never are)."""
+
+    def valid(value: float) -> bool:
+        in_float32 = float32(value)
+        return math.isfinite(in_float32) and low <= in_float32 <= high and low <= value <= high
+
+    return valid
+
+
+def int_in(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda value: low <= value <= high
+
+
+def list_of(kind: type, max_len: int, valid: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda items: (
+        len(items) <= max_len and all(type(item) is kind and valid(item) for item in items)
+    )
+
+
+def is_text(value: object) -> bool:
+    """A string the tokenizer can take: UTF-8-encodable (a lone surrogate such as "\ud800" is not)."""
+    return isinstance(value, str) and SURROGATE.search(value) is None
+
+
+def is_stop(value: object) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    return list_of(str, MAX_STOP, bool)(value)
+
+
+def always(value: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one request field is read: its JSON types (bool is never a number), what a valid value is (the
+    400's wording and the check), and its value when absent or null. `neutral`: for a field we accept
+    but do not implement, the only values allowed (anything else is a 400 "not supported")."""
+
+    kinds: tuple[type, ...]
+    what: str
+    valid: Callable[[Any], bool] = always
+    default: Any = None
+    neutral: tuple[Any, ...] | None = None
+
+
+# The request fields that SamplingParams takes as they are, under the same names, read in this
+# order (adding one is one line here). The checks are those of the domain the worker computes in:
+# int32 and float32.
+SAMPLING_FIELDS: dict[str, Field] = {
+    "top_k": Field(INT, "an integer in [-1, 2**31)", int_in(-1, 2**31 - 1)),
+    "stop": Field((str, list), f"a non-empty string or a list of up to {MAX_STOP}", is_stop, ()),
+    "stop_token_ids": Field(
+        (list,),
+        f"a list of up to {MAX_STOP_TOKEN_IDS} token ids",
+        list_of(int, MAX_STOP_TOKEN_IDS, int_in(0, 2**31 - 1)),
+        [],
+    ),
+    "seed": Field(INT, "an integer in [-2**63, 2**64)", int_in(-(2**63), 2**64 - 1)),
+    # below 1e-5: greedy (SamplingParams.resolved)
+    "temperature": Field(NUMBER, "a number in [0, 100]", finite_in(0, 100)),
+    "top_p": Field(NUMBER, "a number in (0, 1], not 0 in float32", finite_in(1e-38, 1)),
+    "ignore_eos": Field((bool,), "a boolean", default=False),
+    "presence_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
+    "frequency_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
+    # vLLM's
+    "min_p": Field(NUMBER, "a number in [0, 1]", finite_in(0, 1), 0.0),
+    "repetition_penalty": Field(NUMBER, "a number in (0, 100]", finite_in(1e-6, 100), 1.0),
+    "include_stop_str_in_output": Field((bool,), "a boolean", default=False),
+}
+# Every request field we read, in one place: adding a field is one line here (and its use in
+# parse_request), or in SAMPLING_FIELDS.
+FIELDS: dict[str, Field] = {
+    **SAMPLING_FIELDS,
+    "model": Field((str,), "a string"),
+    "stream": Field((bool,), "a boolean", default=False),
+    "stream_options": Field((dict,), "an object", default={}),
+    "include_usage": Field((bool,), "a boolean", default=False),  # in stream_options
+    "max_tokens": Field(INT, "an integer in [1, 2**31)", int_in(1, 2**31 - 1)),
+    "max_completion_tokens": Field(INT, "an integer in [1, 2**31)", int_in(1, 2**31 - 1)),
+    "logprobs_chat": Field((bool,), "a boolean", default=False),  # chat's "logprobs"
+    "logprobs": Field(INT, "an integer in [0, 20]", int_in(0, 20)),  # completions'
+    "top_logprobs": Field(INT, "an integer in [0, 20]", int_in(0, 20)),
+    # accepted at their neutral values only (null always is)
+    "n": Field(INT, f"an integer in [1, {MAX_CHOICES}]", int_in(1, MAX_CHOICES), 1),
+    "best_of": Field(INT, f"an integer in [1, {MAX_CHOICES}]", int_in(1, MAX_CHOICES)),
+    "echo": Field((bool,), "a boolean", default=False),  # completions only
+    "suffix": Field((str,), "empty", neutral=("",)),
+    "logit_bias": Field((dict,), "empty", neutral=({},)),
+    "tools": Field((list,), "empty", neutral=([],)),
+    "functions": Field((list,), "empty", neutral=([],)),
+    # no tools: "auto" calls none
+    "tool_choice": Field((str, dict), "none", neutral=("none", "auto")),
+    "function_call": Field((str, dict), "none", neutral=("none", "auto")),
+    "response_format": Field((dict,), "text", neutral=({"type": "text"},)),
+    "parallel_tool_calls": Field((bool,), "a boolean", neutral=(True, False)),
+    "modalities": Field((list,), "text", neutral=(["text"],)),
+    "audio": Field(ANY, "absent", neutral=()),
+    "prediction": Field(ANY, "absent", neutral=()),
+    "web_search_options": Field(ANY, "absent", neutral=()),
+    "min_tokens": Field(INT, "0", neutral=(0,)),
+    "use_beam_search": Field((bool,), "false", neutral=(False,)),
+    "length_penalty": Field(NUMBER, "1", neutral=(1,)),
+    "prompt_logprobs": Field(ANY, "absent", neutral=()),
+    "allowed_token_ids": Field(ANY, "absent", neutral=()),
+    "bad_words": Field((list,), "empty", neutral=([],)),
+    "guided_json": Field(ANY, "absent", neutral=()),
+    "guided_regex": Field(ANY, "absent", neutral=()),
+    "guided_choice": Field(ANY, "absent", neutral=()),
+    "guided_grammar": Field(ANY, "absent", neutral=()),
+    "guided_decoding_backend": Field(ANY, "absent", neutral=()),
+    "structured_outputs": Field(ANY, "absent", neutral=()),
+    "truncate_prompt_tokens": Field(ANY, "absent", neutral=()),
+    "skip_special_tokens": Field((bool,), "true", neutral=(True,)),
+    "spaces_between_special_tokens": Field((bool,), "true", neutral=(True,)),
+    "add_generation_prompt": Field((bool,), "true", neutral=(True,)),
+    "continue_final_message": Field((bool,), "false", neutral=(False,)),
+    "chat_template": Field(ANY, "absent", neutral=()),
+    "chat_template_kwargs": Field((dict,), "empty", neutral=({},)),
+}
+
+
+def read_field(body: dict[str, Any], name: str, key: str | None = None) -> Any:
+    """body[key or name] checked as FIELDS[name] says; null means absent (the field's default)."""
+    spec = FIELDS[name]
+    key = key or name
+    value = body.get(key)
+    if value is None:
+        return spec.default
+    wrong_kind = not isinstance(value, spec.kinds) or (
+        isinstance(value, bool) and bool not in spec.kinds
+    )
+    if spec.neutral is not None:
+        if wrong_kind or value not in spec.neutral:
+            raise ApiError(f"{key}={value!r} is not supported", key)
+        return value
+    if wrong_kind or not spec.valid(value):
+        raise ApiError(f"{key} must be {spec.what}", key)
+    return value
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    chat: bool  # /v1/chat/completions, else /v1/completions
+    request_id: str  # the response's id
+    prompts: list[str | list[int]]  # completions: texts or token ids; chat: empty
+    messages: list[dict[str, str]]  # chat only
+    params: SamplingParams  # max_tokens still a placeholder: see params_for
+    max_tokens: int | None
+    stream: bool
+    include_usage: bool
+    echo: bool = False  # completions: each choice's text begins with its prompt's
+    n: int = 1  # choices per prompt
+
+    def choice_params(self, params: SamplingParams, sample_index: int) -> SamplingParams:
+        """The params of a prompt's choice number `sample_index`: its own random stream (the
+        request's seed + sample_index; with no seed, the engine draws one per choice)."""
+        if params.seed is None or sample_index == 0:
+            return params
+        return dataclasses.replace(params, seed=params.seed + sample_index)
+
+    def params_for(self, prompt_len: int, max_len: int) -> SamplingParams:
+        """The SamplingParams for one prompt, with max_tokens settled against the room left."""
+        room = max_len - prompt_len
+        prompt_field = "messages" if self.chat else "prompt"
+        if prompt_len < 1:
+            raise ApiError("the prompt is empty", prompt_field)
+        if room < 1 or (self.max_tokens or 0) > room:
+            asked = ""
+            if self.max_tokens:
+                asked = (
+                    f" However, you requested {prompt_len + self.max_tokens} tokens ({prompt_len} "
+                    f"in the prompt, {self.max_tokens} for the completion)."
+                )
+            raise too_long(
+                f"This model's maximum context length is {max_len} tokens, "
+                f"the prompt has {prompt_len}.{asked} "
+                "Please reduce the length of the prompt or of the completion.",
+                "max_tokens" if room >= 1 else prompt_field,
+            )
+        default = CHAT_DEFAULT_MAX_TOKENS if self.chat else COMPLETION_DEFAULT_MAX_TOKENS
+        return dataclasses.replace(self.params, max_tokens=self.max_tokens or min(room, default))
+
+
+def check_model(model: object, model_names: tuple[str, ...]) -> None:
+    """A request that names a model names ours (its served name or its path): else a 404."""
+    if model is not None and model not in model_names:
+        raise ApiError(f"The model `{model}` does not exist", "model", 404, "model_not_found")
+
+
+def parse_request(
+    body: dict[str, Any], chat: bool, model_names: tuple[str, ...], max_len: int, max_chars: int
+) -> GenerateRequest:
+    """Check every field (FIELDS) and the prompt's size before any tokenizing: `max_len` tokens per
+    sequence, `max_chars` characters per prompt (a longer one cannot fit in max_len tokens)."""
+    for name, spec in FIELDS.items():
+        if spec.neutral is not None:
+            read_field(body, name)
+    check_model(read_field(body, "model"), model_names)
+    options = read_field(body, "stream_options")
+    if chat:
+        max_tokens = read_field(body, "max_completion_tokens")
+        if max_tokens is None:
+            max_tokens = read_field(body, "max_tokens")
+        top_logprobs = read_field(body, "top_logprobs")
+        want_logprobs = read_field(body, "logprobs_chat", "logprobs")
+        if top_logprobs is not None and not want_logprobs:
+            raise ApiError("top_logprobs needs logprobs: true", "top_logprobs")
+        logprobs = (top_logprobs or 0) if want_logprobs else None
+        prompts = []
+        messages = parse_messages(body.get("messages"), max_len, max_chars)
+    else:
+        max_tokens = read_field(body, "max_tokens")
+        logprobs = read_field(body, "logprobs")
+        prompts = parse_prompt(body.get("prompt"), max_len, max_chars)
+        messages = []
+    echo = read_field(body, "echo")
+    if chat and echo:
+        raise ApiError("echo=True is not supported in chat", "echo")
+    if echo and logprobs is not None:
+        raise ApiError("echo with logprobs needs the prompt's logprobs: not supported", "echo")
+    sampling = {name: read_field(body, name) for name in SAMPLING_FIELDS}
+    try:  # max_tokens: a placeholder until params_for settles it against the prompt's length
+        params = SamplingParams(max_tokens=max_tokens or 1, logprobs=logprobs, **sampling)
+    except ValueError as error:  # a check of SamplingParams' own that FIELDS missed: still a 400
+        # SamplingParams' messages begin with the field's name
+        raise ApiError(str(error), str(error).split()[0]) from None
+    return GenerateRequest(
+        chat,
+        f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
+        prompts,
+        messages,
+        params,
+        max_tokens,
+        read_field(body, "stream"),
+        read_field(options, "include_usage"),
+        echo,
+        read_choice_count(body),
+    )
+
+
+def read_choice_count(body: dict[str, Any]) -> int:
+    """n, the choices per prompt; best_of only as absent or equal to n (no ranking of candidates)."""
+    n = read_field(body, "n")
+    best_of = read_field(body, "best_of")
+    if best_of is not None and best_of != n:
+        raise ApiError(f"best_of={best_of} is not supported: only best_of = n ({n})", "best_of")
+    return n
+
+
+def is_one_prompt(value: object) -> bool:
+    """A text, or a non-empty list of token ids."""
+    if isinstance(value, list):
+        return bool(value) and all(type(token) is int for token in value)
+    return is_text(value)
+
+
+def parse_prompt(prompt: object, max_len: int, max_chars: int) -> list[str | list[int]]:
+    """A text, a list of texts, token ids, or a list of token-id lists: one choice per prompt. Each is
+    checked for size before tokenizing: at most max_len ids, or max_chars characters."""
+    prompts = [prompt]
+    if not is_one_prompt(prompt):
+        prompts = prompt
+    well_formed = isinstance(prompts, list) and 0 < len(prompts) <= MAX_PROMPTS
+    if not well_formed or not all(is_one_prompt(item) for item in prompts):
+        raise ApiError(
+            "prompt must be a UTF-8 string, a list of strings, a list of token ids or a list of "
+            f"up to {MAX_PROMPTS} such lists",
+            "prompt",
+        )
+    for item in prompts:
+        limit = max_chars if isinstance(item, str) else max_len
+        if len(item) > limit:
+            raise too_long(
+                f"a prompt of {len(item)} characters or ids cannot fit the model's "
+                f"maximum context length of {max_len} tokens",
+                "prompt",
+            )
+    return prompts
+
+
+def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[str, str]]:
+    """Chat messages: each a string role and content (a string, or text parts; null only for an
+    assistant message). More messages than max_len, or more characters than max_chars, cannot fit."""
+    if not isinstance(messages, list) or not messages:
+        raise ApiError("messages must be a non-empty list", "messages")
+    if len(messages) > max_len:
+        raise too_long(
+            f"{len(messages)} messages cannot fit the maximum context length of {max_len} tokens",
+            "messages",
+        )
+    parsed = []
+    num_chars = 0
+    for message in messages:
+        if not isinstance(message, dict):
+            raise ApiError("each message must be an object", "messages")
+        content = message.get("content")
+        if isinstance(content, list):  # content parts: only text ones
+            if not all(is_text_part(part) for part in content):
+                raise ApiError("only text content parts are supported", "messages")
+            content = "\n".join(part["text"] for part in content)
+        role = message.get("role")
+        # an assistant message may carry tool calls instead of content (OpenAI); we have no tools
+        content_optional = role == "assistant" and "content" in message
+        if content is None and content_optional:
+            content = ""
+        if not (is_text(role) and is_text(content)):
+            raise ApiError("each message needs a string role and text content (UTF-8)", "messages")
+        if role not in ROLES:
+            raise ApiError(f"role {role!r} is not one of {', '.join(ROLES)}", "messages")
+        num_chars += len(content) + len(role)
+        parsed.append({"role": role, "content": content})
+    if num_chars > max_chars:
+        raise too_long(
+            f"messages of {num_chars} characters cannot fit the maximum context length of "
+            f"{max_len} tokens",
+            "messages",
+        )
+    return parsed
+
+
+def is_text_part(part: object) -> bool:
+    return isinstance(part, dict) and part.get("type") == "text" and is_text(part.get("text"))
+
+
+def token_text(tokenizer: Tokenizer, token_id: int) -> str:
+    return tokenizer.hf.decode([token_id], skip_special_tokens=False)
+
+
+def choice_logprobs(
+    tokenizer: Tokenizer,
+    token_ids: list[int],
+    logprobs: list[TokenLogprobs],
+    chat: bool,
+    offset: int,
+) -> dict[str, Any]:
+    """New tokens' logprobs in chat's shape, or in the legacy one with text_offset counting from
+    `offset`."""
+
+    def item(token_id: int, logprob: float) -> dict[str, Any]:
+        text = token_text(tokenizer, token_id)
+        # the token's own bytes: a part of a UTF-8 character is its bytes, not U+FFFD's
+        return {"token": text, "logprob": logprob, "bytes": list(tokenizer.token_bytes(token_id))}
+
+    if chat:
+        content = []
+        for token_id, entry in zip(token_ids, logprobs):
+            top = [item(top_id, top_logprob) for top_id, top_logprob in entry.top]
+            content.append({**item(token_id, entry.logprob), "top_logprobs": top})
+        return {"content": content}
+    tokens = [token_text(tokenizer, token_id) for token_id in token_ids]
+    top_by_text = [
+        {token_text(tokenizer, top_id): top_logprob for top_id, top_logprob in entry.top}
+        for entry in logprobs
+    ]
+    return {
+        "tokens": tokens,
+        "token_logprobs": [entry.logprob for entry in logprobs],
+        "top_logprobs": top_by_text,
+        "text_offset": list(itertools.accumulate(map(len, tokens), initial=offset))[:-1],
+    }
+
+
+def usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> dict[str, Any]:
+    """OpenAI's usage object; cached_tokens: prompt tokens served from the prefix cache."""
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": cached_tokens},
+    }
+
+
+def choice(
+    index: int, content: dict[str, Any], logprobs: dict[str, Any] | None, finish_reason: str | None
+) -> dict[str, Any]:
+    """One choice of a response or of a stream's chunk; `content` holds its text under the key the
+    API names ("text", chat's "message" or a chunk's "delta")."""
+    return {"index": index, **content, "logprobs": logprobs, "finish_reason": finish_reason}
+
+
+def envelope(
+    request_id: str, model: str, chat: bool, chunk: bool, choices: list[dict[str, Any]]
+) -> dict[str, Any]:
+    kind = "text_completion"
+    if chat:
+        kind = "chat.completion.chunk" if chunk else "chat.completion"
+    return {
+        "id": request_id,
+        "object": kind,
+        "created": int(time.time()),
+        "model": model,
+        "choices": choices,
+    }

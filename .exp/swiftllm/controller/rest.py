@@ -1,0 +1,392 @@
+"""The REST server on aiohttp: OpenAI-compatible completions and chat (streaming or not), models,
+health, metrics, and vLLM's tokenize, detokenize and version.
+
+Handlers parse and check sizes, tokenize (in a thread pool; long texts in a pool of their own, so
+that they never delay short ones), submit to the engine thread and await its outputs on one asyncio
+queue per HTTP request (one choice per prompt). Whatever ends a handler early, a client disconnect
+included (aiohttp cancels the handler), aborts its requests and frees their blocks. Every accepted
+request ends explicitly: its result, or an OpenAI-style error (a stream's last event before [DONE])."""
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+from jinja2 import TemplateError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+import swiftllm
+from swiftllm.controller.async_engine import (
+    AsyncEngine,
+    EngineError,
+    Output,
+    Request,
+    RequestFailed,
+)
+from swiftllm.controller.openai_schema import (
+    ApiError,
+    GenerateRequest,
+    check_model,
+    choice,
+    choice_logprobs,
+    envelope,
+    parse_messages,
+    parse_request,
+    usage,
+)
+from swiftllm.controller.tokenizer import Tokenizer
+
+log = logging.getLogger("swiftllm.rest")
+# texts up to this many characters are tokenized in the short pool (a few ms each); longer ones queue
+# behind each other in the long pool
+SHORT_TEXT_CHARS = 32_768
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+EVENT_STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+
+
+def reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def error_of(error: Exception, path: str) -> ApiError:
+    """What the client is told of a failure that ended its request: nothing a client sends crashes
+    the server; an unforeseen one is logged with its traceback and answered as a 500."""
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, web.HTTPException):  # no such route, wrong method, body too large
+        return ApiError(error.reason, None, error.status)
+    if isinstance(error, EngineError):  # the engine cannot serve
+        return ApiError(str(error), None, 503)
+    if isinstance(error, RequestFailed):  # this request failed in the engine, which serves on
+        return ApiError(str(error), None, 500)
+    log.exception("error serving %s", path)
+    return ApiError("internal server error", None, 500)
+
+
+class RestServer:
+    def __init__(
+        self,
+        async_engine: AsyncEngine,
+        tokenizer: Tokenizer,
+        model_name: str,
+        model_path: str,
+        api_key: str | None = None,
+    ) -> None:
+        self.async_engine = async_engine
+        self.tokenizer = tokenizer
+        self.model_name = model_name
+        self.model_path = model_path
+        self.model_names = (model_name, model_path)  # what a request's `model` may be
+        self.api_key = api_key
+        self.max_len = async_engine.engine.scheduler.max_len
+        self.vocab_size = async_engine.engine.model_config.vocab_size
+        # a text longer than this cannot fit in max_len tokens: refused before it is tokenized
+        self.max_chars = self.max_len * tokenizer.max_token_chars
+        self.created = int(time.time())
+        self.pool = ThreadPoolExecutor(2, thread_name_prefix="tokenizer")
+        self.long_pool = ThreadPoolExecutor(1, thread_name_prefix="tokenizer-long")
+        self.app = web.Application(middlewares=[self.errors], client_max_size=16 << 20)
+        self.app.add_routes(
+            [
+                web.post("/v1/completions", partial(self.generate, chat=False)),
+                web.post("/v1/chat/completions", partial(self.generate, chat=True)),
+                web.get("/v1/models", self.models),
+                web.get("/health", self.health),
+                web.get("/metrics", self.metrics),
+                web.post("/tokenize", self.tokenize),
+                web.post("/detokenize", self.detokenize),
+                web.get("/version", self.version),
+            ]
+        )
+
+    @web.middleware
+    async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every failure becomes an OpenAI-style error body (error_of)."""
+        try:
+            if self.api_key and request.path.startswith("/v1/"):
+                # surrogatepass: a header that is not UTF-8 still encodes (and does not match), never a 500
+                header = request.headers.get("Authorization", "")
+                authorization = header.encode(errors="surrogatepass")
+                if not hmac.compare_digest(authorization, f"Bearer {self.api_key}".encode()):
+                    raise ApiError("Incorrect API key provided", None, 401, "invalid_api_key")
+            return await handler(request)
+        except Exception as error:
+            api_error = error_of(error, request.path)
+            return web.json_response(api_error.body(), status=api_error.status)
+
+    async def models(self, request: web.Request) -> web.Response:
+        card = {
+            "id": self.model_name,
+            "object": "model",
+            "created": self.created,
+            "owned_by": "swiftllm",
+            "root": self.model_path,
+            "max_model_len": self.max_len,
+        }
+        return web.json_response({"object": "list", "data": [card]})
+
+    async def health(self, request: web.Request) -> web.Response:
+        problem = self.async_engine.health()
+        if problem:
+            return web.json_response({"status": "unhealthy", "reason": problem}, status=503)
+        return web.json_response({"status": "ok"}, status=200)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.async_engine.registry),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
+        )
+
+    @staticmethod
+    async def read_object(request: web.Request) -> dict[str, Any]:
+        """The body, decompressed, as a JSON object: a body that is not what its Content-Encoding
+        says, not JSON (NaN and Infinity are not), or not an object is a 400."""
+        try:
+            raw_body = await request.read()
+        except web.HTTPException:
+            raise  # too large: 413
+        except Exception as error:
+            raise ApiError(f"cannot read the request body: {error}") from None
+        try:
+            body = json.loads(raw_body, parse_constant=reject_constant)
+        except (ValueError, RecursionError) as error:
+            raise ApiError(f"malformed JSON body: {error}") from None
+        if not isinstance(body, dict):
+            raise ApiError("the request body must be a JSON object")
+        return body
+
+    async def tokenize(self, request: web.Request) -> web.Response:
+        """vLLM's: {model, prompt | messages} -> {count, max_model_len, tokens}."""
+        body = await self.read_object(request)
+        check_model(body.get("model"), self.model_names)
+        if "messages" in body:
+            messages = parse_messages(body["messages"], self.max_len, self.max_chars)
+            tokens = await self.encode_chat(messages)
+        elif isinstance(body.get("prompt"), str):
+            tokens = await self.encode_prompt(body["prompt"])
+        else:
+            raise ApiError("give a prompt (a string) or messages", "prompt")
+        return web.json_response(
+            {"count": len(tokens), "max_model_len": self.max_len, "tokens": tokens}
+        )
+
+    async def detokenize(self, request: web.Request) -> web.Response:
+        """vLLM's: {model, tokens} -> {prompt}."""
+        body = await self.read_object(request)
+        check_model(body.get("model"), self.model_names)
+        tokens = body.get("tokens")
+        well_formed = isinstance(tokens, list) and all(type(token) is int for token in tokens)
+        if not well_formed or any(not 0 <= token < self.vocab_size for token in tokens):
+            raise ApiError(
+                f"tokens must be a list of token ids in [0, {self.vocab_size})", "tokens"
+            )
+        return web.json_response({"prompt": self.tokenizer.decode(tokens)})
+
+    async def version(self, request: web.Request) -> web.Response:
+        return web.json_response({"version": swiftllm.__version__})
+
+    async def generate(self, request: web.Request, chat: bool) -> web.StreamResponse:
+        """Completions and chat: parse, tokenize, submit an engine request per choice (n per prompt),
+        answer. The n choices of a prompt are n sequences with the same prompt: prefix caching, where
+        the engine has it, shares the prompt's blocks; usage counts each prompt once."""
+        body = await self.read_object(request)
+        spec = parse_request(body, chat, self.model_names, self.max_len, self.max_chars)
+        if chat:
+            prompts = [await self.encode_chat(spec.messages)]
+        else:
+            prompts = await asyncio.gather(*(self.encode_prompt(prompt) for prompt in spec.prompts))
+        params = [spec.params_for(len(ids), self.max_len) for ids in prompts]
+        prompt_echoes = [""] * len(prompts)  # text before each prompt's choices' own
+        if spec.echo:
+            prompt_echoes = [self.prompt_text(prompt) for prompt in spec.prompts]
+        echoes = [echo for echo in prompt_echoes for _ in range(spec.n)]  # per choice
+        if any(not 0 <= token < self.vocab_size for ids in prompts for token in ids):
+            raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
+        queue: asyncio.Queue = asyncio.Queue()
+        engine_requests: list[Request] = []
+        prompt_tokens = sum(map(len, prompts))
+        try:  # a submit failing half-way still aborts the ones before it
+            for prompt_index, (prompt_ids, prompt_params) in enumerate(zip(prompts, params)):
+                # choice index: prompt-major, as vLLM numbers them
+                for sample_index in range(spec.n):
+                    choice_params = spec.choice_params(prompt_params, sample_index)
+                    choice_index = prompt_index * spec.n + sample_index
+                    submitted = self.async_engine.submit(
+                        prompt_ids, choice_params, queue, choice_index
+                    )
+                    engine_requests.append(submitted)
+            if spec.stream:
+                return await self.stream(request, spec, queue, echoes, prompt_tokens)
+            return web.json_response(await self.whole_response(spec, queue, echoes, prompt_tokens))
+        finally:
+            for engine_request in engine_requests:
+                self.async_engine.abort(engine_request)  # no-op for a finished one
+
+    async def in_pool(self, num_chars: int, encode: Callable[[], list[int]]) -> list[int]:
+        """Tokenizer work off the event loop: in the short pool, or for a long text the long one."""
+        pool = self.pool
+        if num_chars > SHORT_TEXT_CHARS:
+            pool = self.long_pool
+        return await asyncio.get_running_loop().run_in_executor(pool, encode)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False)
+        self.long_pool.shutdown(wait=False)
+
+    async def encode_prompt(self, prompt: str | list[int]) -> list[int]:
+        """Token ids as they are; a text encoded in the tokenizer pool for its length."""
+        if isinstance(prompt, list):
+            return prompt
+        return await self.in_pool(len(prompt), partial(self.tokenizer.encode, prompt))
+
+    async def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
+        """The chat template rendered and encoded in the tokenizer pool for the messages' length."""
+        num_chars = sum(len(message["content"]) for message in messages)
+        return await self.in_pool(num_chars, partial(self.render_chat, messages))
+
+    def prompt_text(self, prompt: str | list[int]) -> str:
+        """What echo repeats: the prompt's text, token ids decoded."""
+        if isinstance(prompt, str):
+            return prompt
+        return self.tokenizer.decode(prompt)
+
+    def render_chat(self, messages: list[dict[str, str]]) -> list[int]:
+        try:
+            return self.tokenizer.encode_chat(messages)
+        except (TemplateError, ValueError, TypeError) as error:
+            raise ApiError(f"cannot apply the chat template: {error}", "messages") from None
+
+    @staticmethod
+    async def output_batches(queue: asyncio.Queue, num_choices: int) -> AsyncIterator[list[Output]]:
+        """The request's outputs until each choice has finished, each time all that are queued: a
+        stream that fell behind the engine catches up in one write instead of one per token."""
+        num_unfinished = num_choices
+        while num_unfinished:
+            items = [await queue.get()]
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            batch: list[Output] = []
+            for item in items:
+                if isinstance(item, Exception):
+                    if batch:
+                        yield batch  # what came before the error goes out first
+                    if isinstance(item, ValueError):  # the engine refused the request's values
+                        raise ApiError(str(item))
+                    raise item  # an EngineError or RequestFailed (error_of)
+                if item.finish_reason is not None:
+                    num_unfinished -= 1
+                batch.append(item)
+            yield batch
+
+    @classmethod
+    async def outputs(cls, queue: asyncio.Queue, num_choices: int) -> AsyncIterator[Output]:
+        async for batch in cls.output_batches(queue, num_choices):
+            for output in batch:
+                yield output
+
+    def logprobs(self, spec: GenerateRequest, output: Output, offset: int) -> dict[str, Any] | None:
+        if spec.params.logprobs is None:
+            return None
+        return choice_logprobs(self.tokenizer, output.token_ids, output.logprobs, spec.chat, offset)
+
+    async def whole_response(
+        self, spec: GenerateRequest, queue: asyncio.Queue, echoes: list[str], prompt_tokens: int
+    ) -> dict[str, Any]:
+        """The body of a response that is not streamed: every choice's outputs, concatenated, each
+        after its echo."""
+        num_choices = len(echoes)
+        merged: dict[int, Output] = {}  # choice index -> its outputs so far, as one
+        async for output in self.outputs(queue, num_choices):
+            earlier = merged.get(output.index)
+            merged[output.index] = output if earlier is None else earlier.followed_by(output)
+        choices = []
+        for index in range(num_choices):
+            output = merged[index]
+            content = {"text": echoes[index] + output.text}
+            if spec.chat:
+                content = {"message": {"role": "assistant", "content": output.text}}
+            logprobs = self.logprobs(spec, output, 0)
+            choices.append(choice(index, content, logprobs, output.finish_reason))
+        completion_tokens = sum(output.num_output_tokens for output in merged.values())
+        cached_tokens = sum(output.num_cached_tokens for output in merged.values())
+        body = envelope(spec.request_id, self.model_name, spec.chat, False, choices)
+        body["usage"] = usage(prompt_tokens, completion_tokens, cached_tokens)
+        return body
+
+    async def stream(
+        self,
+        request: web.Request,
+        spec: GenerateRequest,
+        queue: asyncio.Queue,
+        echoes: list[str],
+        prompt_tokens: int,
+    ) -> web.StreamResponse:
+        """A server-sent event per output that says something (after each choice's echo, if any),
+        then usage if asked, then [DONE]."""
+        num_choices = len(echoes)
+        response = web.StreamResponse(headers=EVENT_STREAM_HEADERS)
+        await response.prepare(request)
+        # every chunk is the same envelope around one choice: the envelope is encoded once and each
+        # choice spliced in (encoding whole chunks was a tenth of the controller's CPU at 200 streams)
+        head = envelope(spec.request_id, self.model_name, spec.chat, True, [])
+        del head["choices"]
+        prefix = b"data: " + json.dumps(head)[:-1].encode() + b', "choices": ['
+        suffix = b"]}\n\n"
+        if spec.include_usage:  # usage is null in every chunk but the last
+            suffix = b'], "usage": null}\n\n'
+
+        def event(index: int, content: dict[str, Any], logprobs: Any, finish: str | None) -> bytes:
+            return prefix + json.dumps(choice(index, content, logprobs, finish)).encode() + suffix
+
+        text_offsets = [0] * num_choices  # legacy logprobs' text_offset, per choice
+        generated = [0] * num_choices
+        cached = [0] * num_choices  # prompt tokens from the prefix cache, per choice
+        try:
+            # each chat choice opens with its role, a completion choice with its echo (if any)
+            openings: list[bytes] = []
+            for index, echo in enumerate(echoes):
+                opening = {"text": echo}
+                if spec.chat:
+                    opening = {"delta": {"role": "assistant", "content": ""}}
+                if spec.chat or echo:
+                    openings.append(event(index, opening, None, None))
+            if openings:
+                await response.write(b"".join(openings))
+            async for batch in self.output_batches(queue, num_choices):
+                events: list[bytes] = []
+                for output in batch:
+                    index = output.index
+                    generated[index] = output.num_output_tokens
+                    cached[index] = output.num_cached_tokens
+                    logprobs = self.logprobs(spec, output, text_offsets[index])
+                    if not (output.text or output.finish_reason or logprobs):
+                        continue  # held-back text and nothing else to say
+                    if logprobs and not spec.chat:
+                        text_offsets[index] += sum(map(len, logprobs["tokens"]))
+                    content = {"text": output.text}
+                    if spec.chat:  # a chunk with no new text has an empty delta
+                        content = {"delta": {"content": output.text} if output.text else {}}
+                    events.append(event(index, content, logprobs, output.finish_reason))
+                if events:
+                    await response.write(b"".join(events))
+            if spec.include_usage:
+                last = {
+                    **head,
+                    "choices": [],
+                    "usage": usage(prompt_tokens, sum(generated), sum(cached)),
+                }
+                await response.write(b"data: " + json.dumps(last).encode() + b"\n\n")
+        except ConnectionError:  # the client left; the caller aborts
+            return response
+        except Exception as error:  # the status line is gone: the error is the stream's last event
+            body = error_of(error, request.path).body()
+            await response.write(b"data: " + json.dumps(body).encode() + b"\n\n")
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response

@@ -1,0 +1,445 @@
+"""Which sequences run in the next step, and how many tokens each: the policy a researcher replaces.
+
+Iteration-level scheduling with selective batching: every step re-decides. Decodes go first, then
+prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode). Admission
+is first come first served, bounded by free KV blocks and running sequences. When blocks run out,
+the newest running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
+Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
+left. With prefix caching, an admitted sequence starts from the longest run of cached full blocks its
+tokens begin with (block_manager.py) and computes only the rest."""
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from swiftllm.config import CacheGeometry, EngineConfig
+from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManager, block_digest
+from swiftllm.controller.sequence import Sequence, Status, block_array
+from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """What the scheduler needs: the cache it manages and the limits of one step.
+
+    No defaults of its own: build it with `from_engine` from an EngineConfig (whose defaults and checks
+    are the only ones) and the cache the worker allocated."""
+
+    max_model_len: int
+    num_gpu_blocks: int
+    num_cpu_blocks: int
+    block_size: int
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    enable_prefix_caching: bool
+    # P > 1: the sequences go in P disjoint groups, one step of each in flight (pipeline stages overlap)
+    pipeline_stages: int
+
+    @staticmethod
+    def from_engine(config: EngineConfig, cache: CacheGeometry) -> "SchedulerConfig":
+        return SchedulerConfig(
+            max_model_len=cache.max_model_len,
+            num_gpu_blocks=cache.num_gpu_blocks,
+            num_cpu_blocks=cache.num_cpu_blocks,
+            block_size=config.block_size,
+            max_num_seqs=config.max_num_seqs,
+            max_num_batched_tokens=config.max_num_batched_tokens,
+            enable_prefix_caching=config.enable_prefix_caching,
+            pipeline_stages=config.pipeline_parallel_size,
+        )
+
+
+@dataclass
+class Batch:
+    """One step's plan in the controller's terms; `command` turns it into the worker's StepCommand.
+
+    Row i is seqs[i], computing query_lens[i] of its uncached tokens. The worker makes the swap_out
+    (GPU -> CPU) and swap_in (CPU -> GPU) copies before the forward, so blocks that a swap-out frees
+    may already hold a sequence of this same step. finished_ids: sequences that ended since the last
+    step was sent; the worker forgets their last sampled token."""
+
+    seqs: list[Sequence] = field(default_factory=list)
+    query_lens: list[int] = field(default_factory=list)
+    swap_out: list[BlockCopy] = field(default_factory=list)
+    swap_in: list[BlockCopy] = field(default_factory=list)
+    finished_ids: list[int] = field(default_factory=list)
+
+    def add(self, seq: Sequence, query_len: int) -> None:
+        self.seqs.append(seq)
+        self.query_lens.append(query_len)
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing for the worker to do (finished ids alone wait for the next step)."""
+        return not (self.seqs or self.swap_out or self.swap_in)
+
+    def command(self) -> StepCommand:
+        """The columnar StepCommand for this batch: one entry per row in every per-sequence array.
+
+        Call it before `Scheduler.mark_sent` moves num_cached on. For row i:
+        - token_ids gets seqs[i].token_ids[num_cached : num_cached + query_lens[i]], flattened in
+          row order; a LAST_TOKEN placeholder among them means the worker's last sampled token;
+        - context_lens[i] = num_cached + query_lens[i], the tokens in the cache after the step;
+        - sample[i] = 1 when that context reaches the sequence's last known token: it emits one;
+        - block_table row i is its block list, padded with 0 to the longest one in the batch;
+        - the sampling arrays copy its params (num_logprobs -1 = none), and a penalised sequence
+          sends its outputs so far (penalty_lens[i] of penalty_tokens, placeholders included)."""
+        context_lens: list[int] = []
+        new_token_ids: list[int] = []
+        penalty_lens: list[int] = []
+        penalty_tokens: list[int] = []
+        for seq, query_len in zip(self.seqs, self.query_lens):
+            context_lens.append(seq.num_cached + query_len)
+            new_token_ids += seq.token_ids[seq.num_cached : seq.num_cached + query_len]
+            outputs: list[int] = []
+            if seq.params.is_penalized:
+                outputs = seq.token_ids[len(seq.prompt_ids) :]
+            penalty_lens.append(len(outputs))
+            penalty_tokens += outputs
+        num_blocks = i32([len(seq.blocks) for seq in self.seqs])
+        block_table = np.zeros((len(self.seqs), num_blocks.max(initial=0)), np.int32)
+        # the rows' blocks in row order, as one buffer (block_array), into each row's leading columns
+        is_block = np.arange(block_table.shape[1]) < num_blocks[:, None]
+        block_table[is_block] = np.frombuffer(b"".join(seq.blocks for seq in self.seqs), np.intc)
+        params = [seq.params for seq in self.seqs]
+        return StepCommand(
+            seq_ids=i32([seq.seq_id for seq in self.seqs]),
+            query_lens=i32(self.query_lens),
+            context_lens=i32(context_lens),
+            token_ids=i32(new_token_ids),
+            block_table=block_table,
+            seed=i32([seq.seed for seq in self.seqs]),
+            sample=i32([end == len(seq.token_ids) for seq, end in zip(self.seqs, context_lens)]),
+            top_k=i32([param.top_k for param in params]),
+            temperature=f32([param.temperature for param in params]),
+            top_p=f32([param.top_p for param in params]),
+            presence_penalty=f32([param.presence_penalty for param in params]),
+            frequency_penalty=f32([param.frequency_penalty for param in params]),
+            repetition_penalty=f32([param.repetition_penalty for param in params]),
+            min_p=f32([param.min_p for param in params]),
+            penalty_lens=i32(penalty_lens),
+            penalty_tokens=i32(penalty_tokens),
+            num_logprobs=i32(
+                [-1 if param.logprobs is None else param.logprobs for param in params]
+            ),
+            swap_out=pairs(self.swap_out),
+            swap_in=pairs(self.swap_in),
+            finished=i32(self.finished_ids),
+        )
+
+
+def decodes_first_then_oldest(seq: Sequence) -> tuple[bool, float]:
+    """The order running sequences get the token budget in: decodes, then prefill chunks; oldest
+    first within each."""
+    return (seq.num_uncached > 1, seq.arrival)
+
+
+class SampledRow(NamedTuple):
+    """A sequence that took a token from a step's result, and its row in that StepResult."""
+
+    row: int
+    seq: Sequence
+
+
+class Scheduler:
+    def __init__(self, cfg: SchedulerConfig) -> None:
+        self.cfg = cfg
+        self.block_manager = BlockManager(
+            cfg.block_size, cfg.num_gpu_blocks, cfg.num_cpu_blocks, cfg.enable_prefix_caching
+        )
+        self.waiting: deque[Sequence] = deque()
+        self.running: list[Sequence] = []
+        self.swapped: list[Sequence] = []
+        self.finished_ids: list[int] = []  # reported to the worker with the next step
+        self.counters = {
+            "preemptions": 0,
+            "swaps_out": 0,
+            "swaps_in": 0,
+            "recomputes": 0,
+            # tokens, as vLLM counts them: prompt tokens looked up in the prefix cache at first
+            # admission, those found there, and prompt tokens actually prefilled (recomputes too)
+            "prefix_cache_queries": 0,
+            "prefix_cache_hits": 0,
+            "prompt_tokens_computed": 0,
+        }
+        # longest sequence: the model's context, or what the whole cache holds if that is less
+        self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
+        self.seats = cfg.max_num_seqs  # sequences the step being scheduled may hold
+
+    def add(self, seq: Sequence) -> None:
+        """Queue a sequence; one that could never run is rejected, not left to block the queue."""
+        if not seq.prompt_ids:
+            raise ValueError("the prompt is empty")
+        if len(seq.prompt_ids) >= self.max_len:
+            raise ValueError(
+                f"the prompt has {len(seq.prompt_ids)} tokens; the context holds {self.max_len} "
+                "tokens (prompt plus at least one output token)"
+            )
+        self.waiting.append(seq)
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.waiting or self.running or self.swapped)
+
+    def schedule(self) -> Batch:
+        """Decide the next step: which sequences compute, how many tokens each, which blocks move.
+
+        Must return a Batch (see Batch) where:
+        - each sequence of seqs appears once, is RUNNING, owns GPU blocks for num_cached + query_len
+          tokens, and has 1 <= query_len <= num_uncached;
+        - the query_lens sum to at most max_num_batched_tokens, and at most max_num_seqs sequences
+          are running;
+        - every block moved (preemption, swap back) is listed in swap_out / swap_in;
+        - finished_ids carries self.finished_ids, which it clears.
+        An empty Batch is fine: the engine then sends nothing.
+
+        Must not: talk to the worker; advance num_cached or fill token_ids (mark_sent and
+        fill_sampled_tokens do that, once the batch is sent and read back; only a preemption to
+        recompute resets num_cached to 0, and an admission sets it to the prefix cache's hit); lose a
+        block, or let a step write into a block another sequence holds (blocks are shared only when
+        full and cached; tests/controller/test_scheduler.py checks both); schedule a sequence whose
+        pending token will be its last (done_when_read).
+
+        This policy: running sequences first (decodes, then prefill chunks, oldest first),
+        preempting the newest when blocks run out; then, unless someone was preempted, swapped
+        sequences come back and waiting ones are admitted, first come first served."""
+        batch = Batch(finished_ids=self.finished_ids)
+        self.finished_ids = []
+        self.seats = self.seats_per_step()
+        preempted = self.continue_running(batch)
+        # a preemption means blocks are short: then nobody comes in this step
+        if not preempted:
+            self.swap_back(batch)
+            self.admit(batch, self.cfg.max_num_batched_tokens - sum(batch.query_lens))
+        return batch
+
+    def seats_per_step(self) -> int:
+        """Sequences one step may hold: all of them, or with P pipeline stages a P-th of those running
+        and waiting (rounded up), so that P disjoint groups keep the stages busy."""
+        if self.cfg.pipeline_stages == 1:
+            return self.cfg.max_num_seqs
+        alive = len(self.running) + len(self.waiting)
+        return max(1, -(-alive // self.cfg.pipeline_stages))
+
+    def continue_running(self, batch: Batch) -> bool:
+        """Give running sequences their next tokens within the budget; True if one was preempted."""
+        budget = self.cfg.max_num_batched_tokens
+        preempted = False
+        for seq in sorted(self.running, key=decodes_first_then_oldest):
+            if seq.status is not Status.RUNNING:
+                continue  # preempted earlier in this loop
+            if self.done_when_read(seq):
+                continue  # its pending token is its last: nothing left to compute
+            if self.cfg.pipeline_stages > 1 and seq.num_pending:
+                continue  # in a step still in flight: it goes with its group's next step
+            if len(batch.seqs) >= self.seats:
+                break
+            query_len = min(seq.num_uncached, budget)
+            while query_len and not self.block_manager.grow(seq.blocks, seq.num_cached + query_len):
+                victim = self.pick_victim(seq, batch)
+                self.preempt(victim, batch)
+                preempted = True
+                if victim is seq:
+                    query_len = 0
+            if query_len:
+                batch.add(seq, query_len)
+                budget -= query_len
+        return preempted
+
+    def pick_victim(self, seq: Sequence, batch: Batch) -> Sequence:
+        """Whom to preempt so that seq can grow: the newest running sequence not yet in this step,
+        else seq itself."""
+        candidates = [
+            other for other in self.running if other is not seq and other not in batch.seqs
+        ]
+        if not candidates:
+            return seq
+        return max(candidates, key=lambda candidate: candidate.arrival)
+
+    def swap_back(self, batch: Batch) -> None:
+        """Bring swapped sequences back to the GPU, oldest first, while they fit."""
+        while self.swapped and len(self.running) < self.cfg.max_num_seqs:
+            seq = self.swapped[0]
+            if self.block_manager.gpu.num_free < len(seq.blocks) + 1:  # room for its next token too
+                break
+            copies = self.block_manager.move(
+                seq.blocks, self.block_manager.cpu, self.block_manager.gpu
+            )
+            batch.swap_in += copies
+            seq.blocks = block_array(copy.destination for copy in copies)
+            seq.status = Status.RUNNING
+            self.running.append(self.swapped.pop(0))
+            self.counters["swaps_in"] += 1
+            # the copies are made before this step's forward: later readers find them filled
+            seq.num_registered_blocks = 0
+            self.register_full_blocks(seq)
+
+    def admit(self, batch: Batch, budget: int) -> None:
+        """Start waiting sequences, first come first served, while tokens, blocks and seats last."""
+        while self.waiting and budget and len(self.running) < self.cfg.max_num_seqs:
+            if len(batch.seqs) >= self.seats:
+                break
+            seq = self.waiting[0]
+            self.take_cached_prefix(seq)
+            query_len = min(seq.num_uncached, budget)
+            if not self.block_manager.grow(seq.blocks, seq.num_cached + query_len):
+                self.drop_gpu_blocks(seq)
+                break
+            if seq.num_prompt_cache_hits is None:  # first admission: count its prompt's lookup
+                seq.num_prompt_cache_hits = seq.num_cached
+                if self.cfg.enable_prefix_caching:
+                    self.counters["prefix_cache_queries"] += len(seq.prompt_ids)
+                    self.counters["prefix_cache_hits"] += seq.num_cached
+            seq.status = Status.RUNNING
+            self.running.append(self.waiting.popleft())
+            batch.add(seq, query_len)
+            budget -= query_len
+
+    def preempt(self, seq: Sequence, batch: Batch) -> None:
+        """Take a running sequence off the GPU: to CPU swap space, or (swap full) to recompute."""
+        self.counters["preemptions"] += 1
+        self.running.remove(seq)
+        copies = None
+        if seq.num_cached:
+            copies = self.block_manager.move(
+                seq.blocks, self.block_manager.gpu, self.block_manager.cpu
+            )
+        if copies is not None:
+            batch.swap_out += copies
+            seq.blocks = block_array(copy.destination for copy in copies)
+            seq.status = Status.SWAPPED
+            self.swapped.append(seq)
+            self.swapped.sort(key=lambda swapped: swapped.arrival)
+            self.counters["swaps_out"] += 1
+        else:  # swap full (or nothing cached): drop the cache, compute it again later
+            self.drop_gpu_blocks(seq)
+            seq.status = Status.WAITING
+            self.waiting.appendleft(seq)
+            self.counters["recomputes"] += 1
+
+    def take_cached_prefix(self, seq: Sequence) -> None:
+        """Start a waiting sequence (no blocks yet) from the longest run of cached full blocks its
+        known tokens begin with, leaving at least its last known token to compute so that it samples."""
+        if not self.cfg.enable_prefix_caching:
+            return
+        max_blocks = (seq.num_known - 1) // self.cfg.block_size
+        hits = self.block_manager.gpu.lookup(self.block_digests(seq, max_blocks))
+        self.block_manager.gpu.share(hits)
+        seq.blocks = block_array(hits)
+        seq.num_cached = len(hits) * self.cfg.block_size
+        seq.num_registered_blocks = len(hits)
+
+    def drop_gpu_blocks(self, seq: Sequence) -> None:
+        """Give back a sequence's GPU blocks and forget its cache (cached blocks stay indexed)."""
+        self.block_manager.gpu.free(seq.blocks)
+        seq.blocks = block_array()
+        seq.num_cached = 0
+        seq.num_registered_blocks = 0
+
+    def block_digests(self, seq: Sequence, num_blocks: int) -> list[bytes]:
+        """The digests of seq's first num_blocks blocks, all full of known tokens; each computed once."""
+        size = self.cfg.block_size
+        digests = seq.block_digests
+        while len(digests) < num_blocks:
+            start = len(digests) * size
+            parent = digests[-1] if digests else ROOT_DIGEST
+            digests.append(block_digest(parent, seq.token_ids[start : start + size]))
+        return digests[:num_blocks]
+
+    def register_full_blocks(self, seq: Sequence) -> None:
+        """Offer a running sequence's newly full blocks to the prefix cache: those whose every token is
+        known and computed by a step already sent (the worker runs steps in order, so a later step reads
+        them filled). Never a block that is still to be written.
+
+        With prefix caching, a RUNNING sequence keeps num_registered_blocks == min(num_cached,
+        num_known) // block_size, so a block can only become newly full when num_cached or num_known
+        crosses a block's end: mark_sent and fill_sampled_tokens call this only then."""
+        if not self.cfg.enable_prefix_caching or seq.status is not Status.RUNNING:
+            return
+        num_full = min(seq.num_cached, seq.num_known) // self.cfg.block_size
+        if num_full <= seq.num_registered_blocks:
+            return
+        digests = self.block_digests(seq, num_full)
+        for index in range(seq.num_registered_blocks, num_full):
+            self.block_manager.gpu.register(seq.blocks[index], digests[index])
+        seq.num_registered_blocks = num_full
+
+    def done_when_read(self, seq: Sequence) -> bool:
+        """Whether the tokens a step in flight samples for seq will end it (max_tokens reached or
+        context full)."""
+        if not seq.num_pending:
+            return False
+        out_of_tokens = len(seq.token_ids) - len(seq.prompt_ids) >= seq.params.max_tokens
+        return out_of_tokens or len(seq.token_ids) >= self.max_len
+
+    def mark_sent(self, batch: Batch) -> None:
+        """The batch is on its way: its tokens count as cached, and each sampling sequence gets a
+        placeholder, so the next step can be scheduled (decoding token -1) before this one's tokens
+        are read."""
+        prompt_tokens_computed = 0
+        block_size = self.cfg.block_size
+        for seq, query_len in zip(batch.seqs, batch.query_lens):
+            if seq.num_cached < len(seq.prompt_ids):
+                prompt_end = min(seq.num_cached + query_len, len(seq.prompt_ids))
+                prompt_tokens_computed += prompt_end - seq.num_cached
+            seq.num_cached += query_len
+            if seq.num_cached == len(seq.token_ids):
+                seq.token_ids.append(LAST_TOKEN)
+                seq.num_pending += 1
+            if seq.num_cached // block_size > (seq.num_cached - query_len) // block_size:
+                self.register_full_blocks(seq)  # a block newly computed: maybe newly full
+        self.counters["prompt_tokens_computed"] += prompt_tokens_computed
+
+    def defer_finished(self, batch: Batch) -> None:
+        """The batch was not sent: its finished ids go to the worker with the next step instead."""
+        self.finished_ids[:0] = batch.finished_ids
+
+    def fill_sampled_tokens(
+        self, batch: Batch, seq_ids: list[int], tokens: list[int], eos_ids: tuple[int, ...]
+    ) -> list[SampledRow]:
+        """Fill each sequence's oldest placeholder with its sampled token; finish the done ones.
+        Returns the sequences that took a token (one finished or aborted meanwhile takes none)."""
+        seq_by_id = {seq.seq_id: seq for seq in batch.seqs}
+        sampled: list[SampledRow] = []
+        for row, (seq_id, token) in enumerate(zip(seq_ids, tokens)):
+            seq = seq_by_id[seq_id]
+            if seq.finished:
+                continue  # finished (or aborted) while this step was in flight
+            sampled.append(SampledRow(row, seq))
+            position = len(seq.token_ids) - seq.num_pending
+            seq.token_ids[position] = token
+            seq.num_pending -= 1
+            if (position + 1) % self.cfg.block_size == 0:  # a block's last token: maybe newly full
+                self.register_full_blocks(seq)
+            params = seq.params
+            if (token in eos_ids and not params.ignore_eos) or token in params.stop_token_ids:
+                self.finish(seq, "stop")
+            elif seq.num_outputs >= params.max_tokens or position + 1 >= self.max_len:
+                self.finish(seq, "length")
+        return sampled
+
+    def finish(self, seq: Sequence, reason: str) -> None:
+        """End a sequence in any state (also an abort) and return its blocks."""
+        if seq.finished:
+            return
+        queues = {
+            Status.WAITING: self.waiting,
+            Status.RUNNING: self.running,
+            Status.SWAPPED: self.swapped,
+        }
+        queue = queues[seq.status]
+        if seq in queue:  # a WAITING one may never have been queued
+            queue.remove(seq)
+            if seq.status is Status.SWAPPED:
+                self.block_manager.cpu.free(seq.blocks)
+            else:
+                self.block_manager.gpu.free(seq.blocks)
+        # a step in flight may still compute tokens for it: they will be ignored
+        del seq.token_ids[len(seq.token_ids) - seq.num_pending :]
+        seq.num_pending = 0
+        seq.blocks = block_array()
+        seq.status = Status.FINISHED
+        seq.finish_reason = reason
+        self.finished_ids.append(seq.seq_id)

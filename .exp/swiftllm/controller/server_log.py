@@ -1,0 +1,84 @@
+"""What a served engine tells its operator: the start-up summary and the status line logged while busy.
+
+Both read plain counts (no lock): the engine thread writes them, a slightly stale read is harmless. The
+prefix-cache hit rate is shown only when the scheduler counts `prefix_cache_hit_tokens` and
+`prefix_cache_query_tokens` (an engine without prefix caching has neither)."""
+
+import time
+from dataclasses import dataclass
+
+from swiftllm.controller.async_engine import AsyncEngine
+from swiftllm.controller.scheduler import SchedulerConfig
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """What the start-up summary names: the model, how it runs, and the cache it got."""
+
+    name: str
+    path: str
+    dtype: str
+    devices: list[str]
+    cache: SchedulerConfig
+
+
+def startup_summary(served: ServedModel, url: str) -> str:
+    cache = served.cache
+    return "\n".join(
+        [
+            f"model      {served.name} ({served.path})",
+            f"dtype      {served.dtype}",
+            f"devices    {', '.join(served.devices)} ({len(served.devices)} worker(s))",
+            f"KV cache   {cache.num_gpu_blocks} blocks x {cache.block_size} tokens = "
+            f"{cache.num_gpu_blocks * cache.block_size} tokens; {cache.num_cpu_blocks} swap blocks",
+            f"context    {cache.max_model_len} tokens at most",
+            f"address    {url}",
+        ]
+    )
+
+
+class StatusLine:
+    """`line()` every few seconds: the engine's state and throughput since the last call, or None when it
+    was idle throughout (nothing running, waiting or swapped, no token made)."""
+
+    def __init__(self, async_engine: AsyncEngine) -> None:
+        self.async_engine = async_engine
+        # the token counts (prompt, generation) at the last call, and when: rates are since then
+        self.last_tokens = dict(async_engine.tokens)
+        self.last_at = time.monotonic()
+
+    def line(self) -> str | None:
+        now = time.monotonic()
+        elapsed_s = max(now - self.last_at, 1e-9)
+        tokens = dict(self.async_engine.tokens)
+        rates = {
+            kind: (count - self.last_tokens[kind]) / elapsed_s for kind, count in tokens.items()
+        }
+        self.last_tokens = tokens
+        self.last_at = now
+        scheduler = self.async_engine.engine.scheduler
+        running = len(scheduler.running)
+        waiting = len(scheduler.waiting)
+        swapped = len(scheduler.swapped)
+        if running + waiting + swapped == 0 and not any(rates.values()):
+            return None
+        gpu = scheduler.block_manager.gpu
+        kv_usage = 1 - gpu.num_free / max(gpu.num_blocks, 1)
+        line = (
+            f"running {running}, waiting {waiting}, swapped {swapped} requests; "
+            f"prompt {rates['prompt']:.1f} tokens/s, generation {rates['generation']:.1f} tokens/s; "
+            f"KV cache {kv_usage:.1%} used"
+        )
+        hit_rate = prefix_hit_rate(scheduler.counters)
+        if hit_rate is not None:
+            line += f"; prefix cache hit rate {hit_rate:.1%}"
+        return line
+
+
+def prefix_hit_rate(counters: dict[str, int]) -> float | None:
+    """Prompt tokens found in the prefix cache over prompt tokens looked up, if the engine counts them."""
+    hits = counters.get("prefix_cache_hit_tokens")
+    queries = counters.get("prefix_cache_query_tokens")
+    if hits is None or not queries:
+        return None
+    return hits / queries

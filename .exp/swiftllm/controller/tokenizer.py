@@ -1,0 +1,135 @@
+"""Text in, token ids out, and back: HF `tokenizers`, the model's chat template, streaming
+detokenization."""
+
+import json
+import re
+from pathlib import Path
+
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from tokenizers import Tokenizer as HFTokenizer
+
+from swiftllm.model_config import ModelError
+
+# a SentencePiece byte-fallback piece: one raw byte
+BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+
+
+def byte_level_alphabet() -> dict[str, int]:
+    """Byte-level BPE's printable stand-ins, back to the bytes they stand for: printable Latin-1 bytes
+    stand for themselves, the other 68 bytes for the characters from U+0100 on, in byte order."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    others = [byte for byte in range(256) if byte not in printable]
+    stand_ins = {chr(0x100 + rank): byte for rank, byte in enumerate(others)}
+    return {chr(byte): byte for byte in printable} | stand_ins
+
+
+BYTE_LEVEL_ALPHABET = byte_level_alphabet()
+
+
+class Tokenizer:
+    def __init__(self, model_dir: str | Path, chat_template_file: str | None = None) -> None:
+        model_dir = Path(model_dir)
+        if not (model_dir / "tokenizer.json").is_file():
+            raise ModelError(f"{model_dir} has no tokenizer.json")
+        self.hf = HFTokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.byte_level = type(self.hf.decoder).__name__ == "ByteLevel"
+        # the most characters one token stands for (its vocab string: one character per byte in byte-level
+        # BPE): a text longer than max_model_len times this cannot fit, and is refused before encoding
+        vocab = self.hf.get_vocab(with_added_tokens=True)
+        self.max_token_chars = max(map(len, vocab), default=1)
+        config_file = model_dir / "tokenizer_config.json"
+        config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+        # what transformers 5 writes beside the config
+        template_file = model_dir / "chat_template.jinja"
+        template = config.get("chat_template")
+        if template_file.is_file():
+            template = template_file.read_text()
+        if chat_template_file is not None:  # the user's, in place of the model's
+            try:
+                template = Path(chat_template_file).read_text()
+            except OSError as error:
+                raise ModelError(f"cannot read the chat template: {error}") from None
+        if isinstance(template, list):  # named templates: the default one, else the first
+            by_name = {named.get("name"): named["template"] for named in template}
+            template = by_name.get("default", template[0]["template"])
+        self.chat_template = template
+        # the special tokens the template may name; each a string, or a dict with its "content"
+        self.special: dict[str, str] = {}
+        for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
+            token = config.get(name) or ""
+            self.special[name] = token.get("content", "") if isinstance(token, dict) else token
+        self.token_texts: dict[int, str] = {}  # token_text's, at most one per token id decoded
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        return self.hf.encode(text, add_special_tokens=add_special_tokens).ids
+
+    def decode(self, ids: list[int]) -> str:
+        return self.hf.decode(ids, skip_special_tokens=True)
+
+    def token_text(self, token_id: int) -> str:
+        """decode([token_id]), computed once per token id: streaming asks for it at nearly every step."""
+        text = self.token_texts.get(token_id)
+        if text is None:
+            text = self.decode([token_id])
+            self.token_texts[token_id] = text
+        return text
+
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes a token stands for, which may be part of a UTF-8 character (decoding it alone would
+        give U+FFFD): a byte-fallback piece's byte, a byte-level piece's bytes, else its text."""
+        piece = self.hf.id_to_token(token_id)
+        if piece is None:
+            return b""
+        byte_piece = BYTE_PIECE.fullmatch(piece)
+        if byte_piece:
+            return bytes([int(byte_piece.group(1), 16)])
+        if self.byte_level and all(char in BYTE_LEVEL_ALPHABET for char in piece):
+            return bytes(BYTE_LEVEL_ALPHABET[char] for char in piece)
+        return piece.replace("\u2581", " ").encode()  # SentencePiece's word-start mark is a space
+
+    def render_chat(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
+        if not self.chat_template:
+            raise ModelError("this model has no chat template")
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+
+        def raise_exception(message: str) -> None:
+            raise ValueError(message)
+
+        env.globals["raise_exception"] = raise_exception
+        return env.from_string(self.chat_template).render(
+            messages=messages, add_generation_prompt=add_generation_prompt, **self.special
+        )
+
+    def encode_chat(self, messages: list[dict]) -> list[int]:
+        # the rendered template already holds BOS and friends as text
+        return self.encode(self.render_chat(messages), add_special_tokens=False)
+
+
+class Detokenizer:
+    """Turns a growing list of ids into text increments, holding back bytes of an unfinished
+    character.
+
+    Decoding only a short window (from a few tokens before the unemitted ones) keeps each step O(1)
+    while still letting byte-level BPE merge multi-token characters and word-leading spaces
+    correctly."""
+
+    def __init__(self, tokenizer: Tokenizer, prompt_ids: list[int]) -> None:
+        self.tokenizer = tokenizer
+        self.ids = list(prompt_ids[-4:])
+        self.window_start = 0
+        self.emitted_end = len(self.ids)  # ids before this are already emitted
+
+    def add(self, token: int) -> str:
+        """The text this token completes ("" while a character or word is unfinished)."""
+        self.ids.append(token)
+        emitted_ids = self.ids[self.window_start : self.emitted_end]
+        if len(emitted_ids) == 1:  # the last token emitted text alone, as most do
+            emitted = self.tokenizer.token_text(emitted_ids[0])
+        else:
+            emitted = self.tokenizer.decode(emitted_ids)
+        text = self.tokenizer.decode(self.ids[self.window_start :])
+        if text.endswith("\ufffd") or len(text) <= len(emitted):
+            return ""  # an incomplete UTF-8 sequence, or a token with no text yet
+        self.window_start = self.emitted_end
+        self.emitted_end = len(self.ids)
+        return text[len(emitted) :]

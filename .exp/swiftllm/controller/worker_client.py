@@ -1,0 +1,154 @@
+"""A blocking DEALER client for one worker: how the engine loop (and tests) drive a worker.
+
+Steps may be pipelined (send_step several, then recv_step each, in order); other ops wait for none
+in flight."""
+
+from collections import deque
+from typing import Any, NamedTuple
+
+import zmq
+
+from swiftllm.protocol import codec
+from swiftllm.protocol.step import StepCommand, StepResult
+
+
+class WorkerError(RuntimeError):
+    """An error reply (`type` as in docs/protocol.md), or a worker that did not answer in time
+    ("Timeout")."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.type = error_type
+        self.message = message
+
+
+class SentRequest(NamedTuple):
+    """A request awaiting its reply."""
+
+    request_id: int
+    op: str
+
+
+class SharedOps:
+    """The ops a WorkerClient and a WorkerGroup send the same way: their `call` reaches the one worker,
+    or every rank of the group."""
+
+    def call(self, op: str, **fields: Any) -> Any:
+        raise NotImplementedError
+
+    def init_cache(
+        self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
+    ) -> None:
+        self.call(
+            "init_cache",
+            block_size=block_size,
+            num_blocks=num_blocks,
+            num_cpu_blocks=num_cpu_blocks,
+            max_model_len=max_model_len,
+        )
+
+    def shutdown(self) -> None:
+        self.call("shutdown")
+
+
+class WorkerClient(SharedOps):
+    def __init__(
+        self,
+        address: str,
+        timeout_s: float = 300.0,
+        max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
+        self.address = address
+        self.timeout_s = timeout_s
+        self.max_message_bytes = max_message_bytes
+        self.context = zmq.Context()
+        self.socket = self.context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.connect(address)
+        self.epoch = 0  # 0 until hello: the worker refuses any other op before one
+        self.info: dict[str, Any] = {}  # the hello reply
+        self.next_id = 0
+        self.in_flight: deque[SentRequest] = deque()  # oldest first
+
+    def send(self, payload: bytes, op: str) -> int:
+        """Send a request encoded with id self.next_id; returns that id."""
+        request_id = self.next_id
+        self.next_id += 1
+        self.socket.send(payload)
+        self.in_flight.append(SentRequest(request_id, op))
+        return request_id
+
+    def recv(self) -> dict[str, Any]:
+        """The reply to the oldest request in flight; after a Timeout, calling again keeps waiting
+        for it."""
+        oldest = self.in_flight[0]
+        if not self.socket.poll(self.timeout_s * 1000):
+            raise WorkerError(
+                "Timeout",
+                f"worker at {self.address} did not answer {oldest.op} #{oldest.request_id} "
+                f"within {self.timeout_s:g} s",
+            )
+        payload = self.socket.recv()
+        self.in_flight.popleft()
+        reply = codec.decode_reply(payload, self.max_message_bytes)
+        # nil: the worker could not read the request's id
+        if reply["id"] not in (oldest.request_id, None):
+            raise WorkerError(
+                "OutOfOrder", f"expected the reply to #{oldest.request_id}, got #{reply['id']}"
+            )
+        if "error" in reply:
+            raise WorkerError(reply["error"]["type"], reply["error"]["message"])
+        return reply
+
+    def call(self, op: str, **fields: Any) -> dict[str, Any]:
+        if self.in_flight:
+            raise RuntimeError(
+                f"{len(self.in_flight)} requests in flight: receive them before sending {op}"
+            )
+        self.send_request(op, **fields)
+        return self.recv()
+
+    def send_request(self, op: str, **fields: Any) -> int:
+        """Send a request of `op` without waiting for its reply; returns its id."""
+        epoch = None if op == "hello" else self.epoch  # a hello opens a new session
+        return self.send(codec.encode_request(op, self.next_id, epoch, **fields), op)
+
+    def hello(self, token: str | None = None) -> dict[str, Any]:
+        """Open a session; `token`: the worker's session token, if it has one (protocol/auth.py)."""
+        fields = {}
+        if token is not None:
+            fields["token"] = token
+        self.info = self.call("hello", **fields)
+        if self.info.get("protocol_version") != codec.PROTOCOL_VERSION:
+            raise WorkerError(
+                "ProtocolVersion",
+                f"worker speaks version {self.info.get('protocol_version')}, "
+                f"this controller {codec.PROTOCOL_VERSION}",
+            )
+        self.epoch = self.info["epoch"]
+        return self.info
+
+    def profile(self, block_size: int = 16) -> int:
+        return self.call("profile", block_size=block_size)["num_blocks"]
+
+    def send_step(self, cmd: StepCommand) -> int:
+        return self.send(codec.encode_step(self.next_id, self.epoch, cmd), "step")
+
+    def recv_step(self) -> StepResult:
+        return codec.decode_result(self.recv())
+
+    def step(self, cmd: StepCommand) -> StepResult:
+        if self.in_flight:
+            raise RuntimeError(f"{len(self.in_flight)} requests in flight: use send_step/recv_step")
+        self.send_step(cmd)
+        return self.recv_step()
+
+    def close(self) -> None:
+        self.socket.close()
+        self.context.term()
+
+    def __enter__(self) -> "WorkerClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

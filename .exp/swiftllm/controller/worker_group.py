@@ -1,0 +1,149 @@
+"""The controller's side of a group of workers: one WorkerClient per rank, driven as one.
+
+Every rank gets every request over its own socket (the step too: each rank runs its pipeline stage's
+layers on its tensor-parallel shard, and the collectives inside join them); every rank answers. The ranks
+of the last stage sample from the same gathered logits, so their tokens agree; the first of them is the
+one whose result is returned (rank 0 without pipeline stages). Replies are read from every rank before
+any error is raised, so the ranks' reply streams stay in step. A group of one is a plain WorkerClient with
+a liveness check while waiting.
+
+The handshake (docs/protocol.md): hello to each rank, which must report rank = its position in the address
+list and the same world size, model and dtype; profile to each, the cache is the smallest (the minimum of
+num_blocks); init_cache to each with that geometry."""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from swiftllm.config import CacheGeometry, EngineConfig
+from swiftllm.controller.scheduler import SchedulerConfig
+from swiftllm.controller.worker_client import SharedOps, WorkerClient, WorkerError
+from swiftllm.model_config import ModelConfig
+from swiftllm.protocol.step import StepCommand, StepResult
+
+# how often a wait for replies checks that the worker processes live
+LIVENESS_POLL_MS = 500
+
+
+class Profile(NamedTuple):
+    """What the group's KV cache can hold: the minimum over ranks, and one block's bytes on a rank."""
+
+    num_blocks: int
+    block_bytes: int
+
+
+class WorkerGroup(SharedOps):
+    """`addresses` in rank order. `liveness` (if given) returns why a worker is gone, or None; it is asked
+    while waiting for a reply, so a dead rank fails the step within a second instead of a timeout.
+    `token` is the workers' session token (protocol/auth.py), sent with each hello."""
+
+    def __init__(
+        self,
+        addresses: list[str],
+        timeout_s: float = 300.0,
+        liveness: Callable[[], str | None] | None = None,
+        token: str | None = None,
+    ) -> None:
+        self.clients = [WorkerClient(address, timeout_s) for address in addresses]
+        self.liveness = liveness
+        self.token = token  # the workers' session token (protocol/auth.py), sent with each hello
+        self.info: dict[str, Any] = {}  # rank 0's hello reply
+        self.result_rank = 0  # whose step results are returned (set by hello)
+
+    @property
+    def world_size(self) -> int:
+        return len(self.clients)
+
+    def hello(self) -> dict[str, Any]:
+        """Open a session with every rank and check that they form this group."""
+        infos = [client.hello(self.token) for client in self.clients]
+        first = infos[0]
+        for rank, info in enumerate(infos):
+            if info["rank"] != rank or info["world_size"] != self.world_size:
+                raise WorkerError(
+                    "GroupMismatch",
+                    f"worker #{rank} at {self.clients[rank].address} is rank {info['rank']} of "
+                    f"{info['world_size']}, expected rank {rank} of {self.world_size}",
+                )
+            for key in ("model_config", "dtype", "protocol_version", "pipeline_size"):
+                if info.get(key) != first.get(key):
+                    raise WorkerError("GroupMismatch", f"rank {rank}'s {key} differs from rank 0's")
+        self.info = first
+        pipeline_size = first.get("pipeline_size", 1)
+        # the first rank of the last stage: it samples (the first stage only receives the tokens)
+        self.result_rank = self.world_size - self.world_size // pipeline_size
+        return first
+
+    def call(self, op: str, **fields: Any) -> list[dict[str, Any]]:
+        """Send the request to every rank, then read every reply; raises the first error."""
+        for client in self.clients:
+            client.send_request(op, **fields)
+        return self.recv_all(lambda client: client.recv())
+
+    def recv_all(self, receive: Callable[[WorkerClient], Any]) -> list[Any]:
+        """One reply from each rank, in rank order; raises the first error once all are read."""
+        replies = []
+        first_error: WorkerError | None = None
+        for rank, client in enumerate(self.clients):
+            try:
+                self.wait_for_reply(rank, client)
+                replies.append(receive(client))
+            except WorkerError as error:
+                if error.type in ("Timeout", "WorkerDied"):
+                    raise  # its reply will never come: the group is done for
+                replies.append(None)
+                if first_error is None:
+                    first_error = error
+        if first_error is not None:
+            raise first_error
+        return replies
+
+    def wait_for_reply(self, rank: int, client: WorkerClient) -> None:
+        """Return once the client's reply is there (or its own timeout will decide); a dead worker raises."""
+        if self.liveness is None:
+            return
+        waited_ms = 0.0
+        while not client.socket.poll(LIVENESS_POLL_MS):
+            problem = self.liveness()
+            if problem:
+                raise WorkerError("WorkerDied", f"{problem} (waiting for rank {rank})")
+            waited_ms += LIVENESS_POLL_MS
+            if waited_ms >= client.timeout_s * 1000:
+                return  # client.recv raises the Timeout
+
+    def profile(self, block_size: int) -> Profile:
+        replies = self.call("profile", block_size=block_size)
+        return Profile(
+            num_blocks=min(reply["num_blocks"] for reply in replies),
+            block_bytes=max(reply["block_bytes"] for reply in replies),
+        )
+
+    def send_step(self, cmd: StepCommand) -> None:
+        for client in self.clients:
+            client.send_step(cmd)
+
+    def recv_step(self) -> StepResult:
+        """The result of the last pipeline stage's first rank (every rank of that stage sampled the same
+        tokens from the same gathered logits)."""
+        results = self.recv_all(lambda client: client.recv_step())
+        return results[self.result_rank]
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
+def allocate_cache(
+    config: EngineConfig, group: WorkerGroup, model_config: ModelConfig
+) -> SchedulerConfig:
+    """Size the cache (profiled on a GPU: the smallest rank's; kv_cache_memory_gb on CPU; or
+    num_gpu_blocks) and allocate it on every rank."""
+    block_size = config.block_size
+    profile = group.profile(block_size)
+    num_gpu_blocks = profile.num_blocks
+    if group.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
+        num_gpu_blocks = config.kv_cache_memory_bytes // profile.block_bytes
+    if config.num_gpu_blocks is not None:
+        num_gpu_blocks = config.num_gpu_blocks
+    cache: CacheGeometry = config.cache_geometry(model_config, num_gpu_blocks, profile.block_bytes)
+    group.init_cache(block_size, cache.num_gpu_blocks, cache.num_cpu_blocks, cache.max_model_len)
+    return SchedulerConfig.from_engine(config, cache)

@@ -1,0 +1,264 @@
+"""Paged decode attention: one query token per sequence over its cached context, any head dim (padded, masked).
+
+v1 (splits == 1): grid (S, Hkv, 1), one program per (sequence, KV head) over the whole context.
+v2 (splits > 1, Flash-Decoding): grid (S, Hkv, splits), each program over a chunk of max(ctx / splits, min_chunk)
+tokens writes a partial output and its log-sum-exp; a reduce kernel, grid (S, H), merges them. A sequence that
+fits one chunk is written directly. Sequences with context length 0 (padded rows of a graph) write zeros."""
+# A program loads each K/V tile once for its KV head's whole query group (GQA: the G query heads of the group
+# are the rows of one tl.dot, padded to at least 16), so K/V cross memory once.
+# v1 or v2 is chosen from static shapes only (decode_params): small batches split every context to fill the
+# GPU; large batches split only contexts longer than LONG_CHUNK, so that one long sequence does not become
+# the straggler of a batch of short ones. The grid never depends on context lengths, which the kernels read
+# on the device: splits with no work exit at once, so a captured CUDA graph replays any lengths.
+# Under PDL both kernels only wait for their predecessor (pdl.py) and do not let their successor launch early:
+# with that early launch, decode + reduce measured 1-6 us slower at 1-16 sequences (H100), no faster at 64-256.
+
+import torch
+import triton
+import triton.language as tl
+
+from swiftllm.kernels import pdl
+
+# at small batch: chunks of one tile still pay (measured on H100: 7 us vs 11 at 256, B=1)
+MIN_CHUNK = 64
+LONG_CHUNK = 2048  # at large batch: only contexts longer than this are split
+LOG2E = 1.4426950408889634
+
+
+@triton.jit
+def _chunk(ctx, SPLITS: tl.constexpr, BLOCK_N: tl.constexpr, MIN_CHUNK: tl.constexpr):
+    # whole tiles, at least MIN_CHUNK
+    return tl.maximum(tl.cdiv(tl.cdiv(ctx, SPLITS), BLOCK_N) * BLOCK_N, MIN_CHUNK)
+
+
+# values that change from step to step are not specialised on: a new value must not cost a JIT compile
+@triton.jit(do_not_specialize=["table_stride"])
+def _decode_kernel(
+    q_ptr,
+    k_ptr,
+    v_ptr,
+    table_ptr,
+    ctx_ptr,
+    out_ptr,
+    part_o_ptr,
+    part_lse_ptr,
+    qk_scale,
+    q_stride_s,
+    q_stride_h,
+    o_stride_s,
+    o_stride_h,
+    table_stride,
+    c_stride_b,
+    c_stride_h,
+    c_stride_o,
+    G: tl.constexpr,
+    BLOCK_G: tl.constexpr,
+    D: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    PAGE: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    SPLITS: tl.constexpr,
+    MIN_CHUNK: tl.constexpr,
+    PDL: tl.constexpr,
+):
+    if PDL:  # wait only, see above
+        pdl.wait()
+    seq = tl.program_id(0).to(tl.int64)
+    kvh = tl.program_id(1)
+    split = tl.program_id(2)
+    ctx = tl.load(ctx_ptr + seq)
+    if SPLITS == 1:
+        start = 0
+        end = ctx
+        chunk = ctx
+    else:
+        chunk = _chunk(ctx, SPLITS, BLOCK_N, MIN_CHUNK)
+        start = split * chunk
+        if (split > 0) & (start >= ctx):
+            return  # this split has no work; the reduce kernel skips it
+        end = tl.minimum(start + chunk, ctx)
+
+    g, d = tl.arange(0, BLOCK_G), tl.arange(0, BLOCK_D)
+    heads = kvh * G + g
+    qmask = (g[:, None] < G) & (d[None, :] < D)
+    q = tl.load(
+        q_ptr + seq * q_stride_s + heads[:, None] * q_stride_h + d[None, :], mask=qmask, other=0.0
+    )
+
+    m = tl.full([BLOCK_G], float("-inf"), tl.float32)
+    l_sum = tl.zeros([BLOCK_G], tl.float32)
+    acc = tl.zeros([BLOCK_G, BLOCK_D], tl.float32)
+    head_off = kvh.to(tl.int64) * c_stride_h
+    for n0 in range(start, end, BLOCK_N):
+        n = n0 + tl.arange(0, BLOCK_N)
+        nmask = n < end
+        block = tl.load(table_ptr + seq * table_stride + n // PAGE, mask=nmask, other=0).to(
+            tl.int64
+        )
+        off = block[:, None] * c_stride_b + head_off + (n % PAGE)[:, None] * c_stride_o + d[None, :]
+        kvmask = nmask[:, None] if D == BLOCK_D else nmask[:, None] & (d[None, :] < D)
+        k = tl.load(k_ptr + off, mask=kvmask, other=0.0)
+        v = tl.load(v_ptr + off, mask=kvmask, other=0.0)
+        s = tl.dot(q, tl.trans(k)) * qk_scale  # log2 units: the scale carries log2(e)
+        s = tl.where(nmask[None, :], s, float("-inf"))
+        m_new = tl.maximum(m, tl.max(s, axis=1))
+        alpha = tl.exp2(m - m_new)
+        p = tl.exp2(s - m_new[:, None])
+        l_sum = l_sum * alpha + tl.sum(p, axis=1)
+        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
+        m = m_new
+
+    safe = tl.where(l_sum > 0, l_sum, 1.0)
+    o = acc / safe[:, None]
+    out_ptrs = out_ptr + seq * o_stride_s + heads[:, None] * o_stride_h + d[None, :]
+    # one chunk holds the whole context (always in v1, or none: padded rows): final already
+    if ctx <= chunk:
+        tl.store(out_ptrs, o.to(out_ptr.dtype.element_ty), mask=qmask)
+    else:
+        # partials are [S, H, SPLITS, BLOCK_D]
+        row = (seq * G * tl.num_programs(1) + heads) * SPLITS + split
+        tl.store(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], o, mask=qmask)
+        tl.store(part_lse_ptr + row, m + tl.log2(safe), mask=g < G)
+
+
+@triton.jit
+def _reduce_kernel(
+    out_ptr,
+    part_o_ptr,
+    part_lse_ptr,
+    ctx_ptr,
+    o_stride_s,
+    o_stride_h,
+    n_heads,
+    D: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    SPLITS: tl.constexpr,
+    MIN_CHUNK: tl.constexpr,
+    PDL: tl.constexpr,
+):
+    if PDL:
+        pdl.wait()
+    seq = tl.program_id(0).to(tl.int64)
+    head = tl.program_id(1)
+    ctx = tl.load(ctx_ptr + seq)
+    chunk = _chunk(ctx, SPLITS, BLOCK_N, MIN_CHUNK)
+    if ctx <= chunk:
+        return  # written by the attention kernel itself
+    live = tl.cdiv(ctx, chunk)
+    sp = tl.arange(0, SPLITS)
+    d = tl.arange(0, BLOCK_D)
+    row = (seq * n_heads + head) * SPLITS + sp
+    lse = tl.load(part_lse_ptr + row, mask=sp < live, other=float("-inf"))
+    w = tl.where(sp < live, tl.exp2(lse - tl.max(lse, axis=0)), 0.0)
+    o = tl.load(
+        part_o_ptr + row[:, None] * BLOCK_D + d[None, :], mask=(sp[:, None] < live), other=0.0
+    )
+    den = tl.sum(w, axis=0)
+    res = tl.sum(o * w[:, None], axis=0) / tl.where(den > 0, den, 1.0)
+    tl.store(
+        out_ptr + seq * o_stride_s + head * o_stride_h + d,
+        res.to(out_ptr.dtype.element_ty),
+        mask=d < D,
+    )
+
+
+def decode_params(
+    num_seqs: int, num_kv_heads: int, capacity: int, device: torch.device
+) -> tuple[int, int]:
+    """(splits, min_chunk) from static shapes (capacity: the block table's width in tokens), so that a
+    captured graph replays the same choice. About two programs per SM at small batch."""
+    sms = 8  # the interpreter's
+    if device.type == "cuda":
+        sms = torch.cuda.get_device_properties(device).multi_processor_count
+    # once every SM has a (sequence, KV head) of its own, splitting costs more than it balances (the reduce
+    # launch and ~2 us at 32 sequences of 8 KV heads, H100)
+    want = triton.cdiv(2 * sms, num_seqs * num_kv_heads) if num_seqs * num_kv_heads < sms else 1
+    if want > 1:
+        return min(triton.next_power_of_2(want), 64), MIN_CHUNK
+    return min(triton.next_power_of_2(triton.cdiv(capacity, LONG_CHUNK)), 64), LONG_CHUNK
+
+
+def decode_attention(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    block_table: torch.Tensor,
+    context_lens: torch.Tensor,
+    scale: float,
+    splits: int | None = None,
+    out: torch.Tensor | None = None,
+    min_chunk: int | None = None,
+) -> torch.Tensor:
+    """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. splits, min_chunk: decode_params."""
+    n_seqs, n_heads, dim = q.shape
+    _, n_kv, page, _ = k_cache.shape
+    group = n_heads // n_kv
+    assert (
+        q.stride(2) == 1
+        and n_heads % n_kv == 0
+        and k_cache.is_contiguous()
+        and v_cache.is_contiguous()
+    )
+    assert block_table.stride(1) == 1
+    if out is None:
+        out = torch.empty((n_seqs, n_heads, dim), dtype=q.dtype, device=q.device)
+    if n_seqs == 0:
+        return out
+    if splits is None:
+        splits, min_chunk = decode_params(n_seqs, n_kv, block_table.shape[1] * page, q.device)
+    min_chunk = min_chunk or MIN_CHUNK
+    block_d = triton.next_power_of_2(dim)
+    block_n = 64 if block_d <= 128 else 32
+    assert splits & (splits - 1) == 0, "splits must be a power of two"
+    part_o = out  # unused at one split
+    part_lse = out
+    if splits > 1:
+        part_o = torch.empty(
+            (n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device
+        )
+        part_lse = torch.empty((n_seqs, n_heads, splits), dtype=torch.float32, device=q.device)
+    _decode_kernel[(n_seqs, n_kv, splits)](
+        q,
+        k_cache,
+        v_cache,
+        block_table,
+        context_lens,
+        out,
+        part_o,
+        part_lse,
+        scale * LOG2E,
+        *q.stride()[:2],
+        *out.stride()[:2],
+        block_table.stride(0),
+        *k_cache.stride()[:3],
+        G=group,
+        BLOCK_G=max(16, triton.next_power_of_2(group)),
+        D=dim,
+        BLOCK_D=block_d,
+        PAGE=page,
+        BLOCK_N=block_n,
+        SPLITS=splits,
+        MIN_CHUNK=min_chunk,
+        PDL=pdl.ENABLED,
+        num_warps=4,
+        num_stages=3,
+        launch_pdl=pdl.ENABLED,
+    )
+    if splits > 1:
+        _reduce_kernel[(n_seqs, n_heads)](
+            out,
+            part_o,
+            part_lse,
+            context_lens,
+            *out.stride()[:2],
+            n_heads,
+            D=dim,
+            BLOCK_D=block_d,
+            BLOCK_N=block_n,
+            SPLITS=splits,
+            MIN_CHUNK=min_chunk,
+            PDL=pdl.ENABLED,
+            launch_pdl=pdl.ENABLED,
+        )
+    return out

@@ -1,0 +1,167 @@
+"""Small-batch linear layer y = x @ W^T (+ bias) for M <= 64 rows: a weight-streaming GEMV.
+
+A program owns BLOCK_N output columns of BLOCK_M rows over the whole K. Grid: (cdiv(N, BLOCK_N) * cdiv(M, BLOCK_M),).
+With SILU, x is gate_up's output [M, 2K] and the kernel multiplies W by silu_and_mul(x), computed as it loads x."""
+# Owning whole columns, a program reads W exactly once in long coalesced rows and needs no split-K reduction; x is
+# re-read from L2.
+# Decode at small batch is nothing but streaming weights. At one row a multiply-add into a [BLOCK_N, BLOCK_K]
+# accumulator streams an 8B model's layers 8% faster than tl.dot (which pads x to 16 rows); at 2-16 rows tl.dot
+# beats cuBLAS by ~5% (H100, CUDA graphs of 8 layers' projections); at 17-64 rows, with y^T = W x^T so that W's
+# 64-128 columns are the MMA's long side, by 2-7% on most matrices (bench/forward.py's gemv table).
+
+from typing import NamedTuple
+
+import torch
+import triton
+import triton.language as tl
+
+from swiftllm.kernels import pdl
+
+WIDE = 16384  # output columns from which a matrix counts as wide (an MLP's gate_up, an LM head)
+
+
+class GemvConfig(NamedTuple):
+    block_n: int
+    block_k: int
+    num_warps: int
+    num_stages: int
+
+
+# The best tiles by the rows' range and the matrix. At 1-16 rows, the H200's (bench/gemv_sweep.py, 2026-12-01):
+# the tile that ran a chain of four Llama-3-8B layers' projections fastest under PDL, as a step runs them (the
+# best per matrix alone can lose in a chain); against the H100's tiles the chain ran 6% faster at one row and
+# 2-4% at 8-16, and the decode step 1.6% / 2.2% at 1 / 8 sequences (bench/latency.py, same call). At one row the
+# SiLU-fused down projection keeps the H100's tile (not swept). At 17-64 rows the H100's tiles stay: the chain's
+# best at 32 rows (64-column tiles for wide matrices too) made the step 1% slower at 32 sequences.
+GEMV_CONFIGS: dict[tuple[str, str], GemvConfig] = {
+    ("1 row", "plain"): GemvConfig(block_n=4, block_k=2048, num_warps=4, num_stages=2),
+    ("1 row", "silu"): GemvConfig(block_n=4, block_k=512, num_warps=4, num_stages=4),
+    ("2-16 rows", "any"): GemvConfig(block_n=32, block_k=512, num_warps=2, num_stages=3),
+    ("17-64 rows", "narrow"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
+    ("17-64 rows", "wide"): GemvConfig(block_n=128, block_k=128, num_warps=4, num_stages=4),
+}
+
+
+def gemv_config(m_rows: int, silu: bool, wide: bool) -> GemvConfig:
+    if m_rows == 1:
+        return GEMV_CONFIGS["1 row", "silu" if silu else "plain"]
+    if m_rows <= 16:
+        return GEMV_CONFIGS["2-16 rows", "any"]
+    return GEMV_CONFIGS["17-64 rows", "wide" if wide else "narrow"]
+
+
+# values that change from step to step are not specialised on: a new value must not cost a JIT compile
+@triton.jit(do_not_specialize=["m_rows", "m_blocks"])
+def _gemv_kernel(
+    x_ptr,
+    w_ptr,
+    b_ptr,
+    y_ptr,
+    m_rows,
+    m_blocks,
+    n_cols,
+    k_dim,
+    x_stride,
+    w_stride,
+    y_stride,
+    HAS_BIAS: tl.constexpr,
+    SILU: tl.constexpr,
+    EVEN_K: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    PDL: tl.constexpr,
+):
+    if PDL:
+        pdl.gdc()
+    # the row blocks of a column tile are neighbours in launch order, so all but the first read W from the L2
+    n = tl.program_id(0) // m_blocks * BLOCK_N + tl.arange(0, BLOCK_N)
+    m = tl.program_id(0) % m_blocks * BLOCK_M + tl.arange(0, BLOCK_M)
+    k = tl.arange(0, BLOCK_K)
+    # the accumulator's layout by rows (compile-time branches): see the loop
+    if BLOCK_M == 1:
+        acc = tl.zeros([BLOCK_N, BLOCK_K], tl.float32)
+    elif BLOCK_M >= 16:
+        acc = tl.zeros([BLOCK_N, BLOCK_M], tl.float32)
+    else:
+        acc = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
+    # columns past N re-read row N - 1 (in bounds, never stored) so no load is masked on N; with EVEN_K the K mask
+    # folds to all-true, so the weight stream is unmasked in the common case
+    w_rows = w_ptr + tl.minimum(n, n_cols - 1).to(tl.int64)[:, None] * w_stride
+    for k0 in range(0, k_dim, BLOCK_K):
+        kmask = (k0 + k < k_dim) | EVEN_K
+        w = tl.load(w_rows + k0 + k[None, :], mask=kmask[None, :], other=0.0)
+        x_ptrs = x_ptr + m[:, None] * x_stride + k0 + k[None, :]
+        x_mask = (m[:, None] < m_rows) & kmask[None, :]
+        x = tl.load(x_ptrs, mask=x_mask, other=0.0)
+        if SILU:  # SiLU(gate) in float32, rounded to the activation dtype before the product with up, as silu_mul.py
+            gate = x.to(tl.float32)
+            x = (gate / (1.0 + tl.exp(-gate))).to(x.dtype) * tl.load(
+                x_ptrs + k_dim, mask=x_mask, other=0.0
+            )
+        # one row: tensor cores would pad it to 16, a plain multiply-add (reduced once, after the loop) is faster
+        if BLOCK_M == 1:
+            acc += w.to(tl.float32) * x.to(tl.float32)
+        elif BLOCK_M >= 16:  # y^T = W x^T: W's columns are the MMA's long side
+            acc = tl.dot(w, tl.trans(x), acc)
+        else:
+            acc = tl.dot(x, tl.trans(w), acc)
+    if BLOCK_M == 1:
+        y = tl.sum(acc, 1)[None, :]
+    elif BLOCK_M >= 16:
+        y = tl.trans(acc)
+    else:
+        y = acc
+    if HAS_BIAS:
+        y += tl.load(b_ptr + n, mask=n < n_cols, other=0.0).to(tl.float32)[None, :]
+    tl.store(
+        y_ptr + m[:, None] * y_stride + n[None, :],
+        y.to(y_ptr.dtype.element_ty),
+        mask=(m[:, None] < m_rows) & (n[None, :] < n_cols),
+    )
+
+
+def gemv(
+    x: torch.Tensor,
+    w: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    *config: int,
+    silu: bool = False,
+) -> torch.Tensor:
+    """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. config (BLOCK_N, BLOCK_K,
+    num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
+    m_rows, k_in = x.shape
+    n_cols, k_dim = w.shape
+    assert m_rows <= 64 and k_in == k_dim * (1 + silu) and x.stride(1) == 1 and w.stride(1) == 1
+    wide = n_cols >= WIDE
+    block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, silu, wide)
+    block_m = 1
+    if m_rows > 1:
+        max_block_m = 64 if wide else 32
+        block_m = min(max(16, triton.next_power_of_2(m_rows)), max_block_m)
+    m_blocks = triton.cdiv(m_rows, block_m)
+    y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
+    _gemv_kernel[(triton.cdiv(n_cols, block_n) * m_blocks,)](
+        x,
+        w,
+        bias if bias is not None else w,
+        y,
+        m_rows,
+        m_blocks,
+        n_cols,
+        k_dim,
+        x.stride(0),
+        w.stride(0),
+        y.stride(0),
+        HAS_BIAS=bias is not None,
+        SILU=silu,
+        EVEN_K=k_dim % block_k == 0,
+        BLOCK_M=block_m,
+        BLOCK_N=block_n,
+        BLOCK_K=block_k,
+        PDL=pdl.ENABLED,
+        num_warps=num_warps,
+        num_stages=num_stages,
+        launch_pdl=pdl.ENABLED,
+    )
+    return y

@@ -1,0 +1,30 @@
+"""Programmatic dependent launch (PDL, Hopper and later): a kernel launched with it may be scheduled while the
+kernel before it drains, so the launch latency between the ~350 kernels of a decode step overlaps.
+
+A kernel that takes it has a `PDL: tl.constexpr` argument and starts with `if PDL: gdc()` (or `wait()`),
+before any load or store, so no hazard with its predecessor's reads or writes can arise; launch it with
+`PDL=ENABLED, launch_pdl=ENABLED`. Off in Triton's interpreter and on GPUs before sm_90."""
+
+import os
+
+import torch
+import triton
+import triton.language as tl
+
+ENABLED = (
+    os.environ.get("TRITON_INTERPRET") != "1"
+    and torch.cuda.is_available()
+    and torch.cuda.get_device_capability()[0] >= 9
+)
+
+
+@triton.jit
+def gdc() -> None:
+    # let the next kernel launch now, then wait until the previous one has finished and its writes are visible
+    tl.extra.cuda.gdc_launch_dependents()
+    tl.extra.cuda.gdc_wait()
+
+
+@triton.jit
+def wait() -> None:
+    tl.extra.cuda.gdc_wait()

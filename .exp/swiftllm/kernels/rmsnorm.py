@@ -1,0 +1,69 @@
+"""RMSNorm fused with the residual add: one read of x (and residual), one write of out (and the new residual).
+
+Grid: (T,) one program per token row; the whole hidden vector fits one block (hidden <= 16384)."""
+
+import torch
+import triton
+import triton.language as tl
+
+from swiftllm.kernels import pdl
+
+
+@triton.jit
+def _rms_norm_kernel(
+    x_ptr,
+    res_ptr,
+    w_ptr,
+    out_ptr,
+    res_out_ptr,
+    n_cols,
+    x_stride,
+    res_stride,
+    eps,
+    HAS_RESIDUAL: tl.constexpr,
+    BLOCK: tl.constexpr,
+    PDL: tl.constexpr,
+):
+    if PDL:
+        pdl.gdc()
+    row = tl.program_id(0).to(tl.int64)
+    cols = tl.arange(0, BLOCK)
+    mask = cols < n_cols
+    x = tl.load(x_ptr + row * x_stride + cols, mask=mask, other=0.0)
+    if HAS_RESIDUAL:
+        # the sum is rounded to the activation dtype before the norm, as the torch reference does
+        x = x + tl.load(res_ptr + row * res_stride + cols, mask=mask, other=0.0)
+        tl.store(res_out_ptr + row * n_cols + cols, x, mask=mask)
+    xf = x.to(tl.float32)
+    inv = tl.rsqrt(tl.sum(xf * xf, axis=0) / n_cols + eps)
+    w = tl.load(w_ptr + cols, mask=mask, other=0.0).to(tl.float32)
+    tl.store(out_ptr + row * n_cols + cols, (xf * inv * w).to(out_ptr.dtype.element_ty), mask=mask)
+
+
+def rms_norm(
+    x: torch.Tensor, weight: torch.Tensor, eps: float, residual: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """x, residual [T, N] (rows may be strided, columns contiguous) -> (norm(x + residual) * weight, x + residual)."""
+    t, n = x.shape
+    assert x.stride(1) == 1 and (residual is None or residual.stride(1) == 1)
+    out = torch.empty((t, n), dtype=x.dtype, device=x.device)
+    new_res = torch.empty_like(out) if residual is not None else x
+    if t:
+        block = triton.next_power_of_2(n)
+        _rms_norm_kernel[(t,)](
+            x,
+            residual if residual is not None else x,
+            weight,
+            out,
+            new_res,
+            n,
+            x.stride(0),
+            residual.stride(0) if residual is not None else 0,
+            eps,
+            HAS_RESIDUAL=residual is not None,
+            BLOCK=block,
+            PDL=pdl.ENABLED,
+            num_warps=min(max(block // 512, 1), 16),
+            launch_pdl=pdl.ENABLED,
+        )
+    return out, new_res

@@ -1,0 +1,101 @@
+"""Command-line flags made from EngineConfig's fields, so `swiftctl` states no default or help text of its own.
+
+A field `max_num_batched_tokens` becomes `--max-num-batched-tokens` (or the field's own `flag`), with the
+field's type, default, choices and help (and its `aliases`, other spellings); a bool field becomes
+`--name / --no-name`."""
+
+import argparse
+import dataclasses
+import typing
+
+from swiftllm.config import EngineConfig
+
+_FIELDS = {config_field.name: config_field for config_field in dataclasses.fields(EngineConfig)}
+_TYPES = typing.get_type_hints(EngineConfig)
+
+# what only the server takes (`swiftctl launch` takes these and ENGINE_OPTIONS)
+SERVER_OPTIONS = (
+    "workers",
+    "worker_addrs",
+    "host",
+    "port",
+    "api_key",
+    "health_timeout",
+    "served_model_name",
+    "log_requests",
+    "stats_interval",
+    "shutdown_timeout",
+    "token_file",
+)
+# every other field: what an in-process LLM and a served engine share (`swiftctl generate` takes these)
+ENGINE_OPTIONS = tuple(name for name in _FIELDS if name not in SERVER_OPTIONS)
+# what a worker process is started with (`swiftctl worker`); the launcher passes them on
+WORKER_OPTIONS = (
+    "model",
+    "device",
+    "dtype",
+    "load_format",
+    "cuda_graphs",
+    "threads",
+    "gpu_memory_utilization",
+)
+
+
+class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """`--help` appends each flag's default, except None, whose meaning the help text states."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def flag_of(name: str) -> str:
+    return _FIELDS[name].metadata.get("flag", "--" + name.replace("_", "-"))
+
+
+def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """One flag per named EngineConfig field; its value lands in `args.<field name>`."""
+    for name in names:
+        metadata = _FIELDS[name].metadata
+        value_type = _value_type(_TYPES[name])
+        how_parsed: dict[str, typing.Any] = {"type": value_type}
+        if value_type is bool:
+            how_parsed = {"action": argparse.BooleanOptionalAction}
+        # the parser's formatter (ShowDefaults) appends the default
+        parser.add_argument(
+            flag_of(name),
+            *metadata.get("aliases", ()),
+            dest=name,
+            default=_FIELDS[name].default,
+            choices=metadata.get("choices"),
+            help=metadata["help"],
+            **how_parsed,
+        )
+
+
+def options_from_args(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, typing.Any]:
+    """The parsed values of the named flags, as EngineConfig keyword arguments."""
+    return {name: getattr(args, name) for name in names}
+
+
+def flags_from_config(config: EngineConfig, names: tuple[str, ...]) -> list[str]:
+    """The command line that gives these fields their values in `config` (unset ones left out)."""
+    flags: list[str] = []
+    for name in names:
+        value = getattr(config, name)
+        if value is True:
+            flags.append(flag_of(name))
+        elif value is False:
+            flags.append(flag_of(name).replace("--", "--no-", 1))
+        elif value is not None:
+            flags += [flag_of(name), str(value)]
+    return flags
+
+
+def _value_type(hint: object) -> type:
+    """The type a flag's text converts to: `int` for both `int` and `int | None`."""
+    not_none = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if not_none:
+        return not_none[0]
+    return hint

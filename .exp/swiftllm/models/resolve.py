@@ -1,0 +1,20 @@
+"""Which model directory to serve: the one named, or the embedded SmolLM2 (imported on first use)."""
+
+from pathlib import Path
+
+from swiftllm.model_config import ModelError
+
+
+def resolve_model(model: str | Path | None) -> str:
+    """The model directory as a string; None means the embedded model, imported from its GGUF once.
+
+    Raises ModelError if a named directory does not exist (its contents are checked when it is read)."""
+    if model is None:
+        from swiftllm.models.gguf_import import (
+            ensure_default_model,
+        )  # the GGUF reader: only when needed
+
+        return str(ensure_default_model())
+    if not Path(model).is_dir():
+        raise ModelError(f"model directory {str(model)!r} does not exist")
+    return str(model)

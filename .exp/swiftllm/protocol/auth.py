@@ -1,0 +1,90 @@
+"""The worker session token: who may open a session (`hello`) with a worker.
+
+A worker started with a token answers a `hello` only if it carries the same token (compared in constant
+time); any other hello gets an `Unauthorized` error reply and changes nothing: the session in place keeps
+its epoch. The token never travels on a command line (any local user reads argv in /proc): a worker reads
+it from the environment variable TOKEN_ENV or from a file only its owner can read (`--token-file`).
+`swiftctl launch` always makes a fresh one per launch (ipc too) and hands it to its worker in the
+environment. A worker without a token may bind only a local address (ipc://, inproc://, loopback tcp).
+
+Plain stdlib: the controller imports this."""
+
+import hmac
+import ipaddress
+import os
+import secrets
+import stat
+from pathlib import Path
+
+TOKEN_ENV = "SWIFTLLM_WORKER_TOKEN"
+TOKEN_BYTES = 32
+
+
+class TokenError(ValueError):
+    """A token file that cannot be used (missing, empty, readable by others)."""
+
+
+def new_token() -> str:
+    return secrets.token_hex(TOKEN_BYTES)
+
+
+def write_token_file(path: str | Path, token: str) -> Path:
+    """Write `token` to a new file that only its owner can read or write (0600)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token + "\n")
+    return Path(path)
+
+
+def read_token_file(path: str | Path) -> str:
+    """The token in `path`; refused if the file is readable by group or others, or holds none."""
+    try:
+        mode = os.stat(path).st_mode
+        text = Path(path).read_text()
+    except OSError as error:
+        raise TokenError(f"cannot read the token file: {error}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise TokenError(f"{path} is readable by others: chmod 600 it")
+    token = text.strip()
+    if not token:
+        raise TokenError(f"{path} holds no token")
+    return token
+
+
+def session_token(token_file: str | None) -> str | None:
+    """The token in `token_file` if one is named, else $TOKEN_ENV's; None if neither (no token)."""
+    if token_file:
+        return read_token_file(token_file)
+    return os.environ.get(TOKEN_ENV) or None
+
+
+def token_matches(given: object, expected: str) -> bool:
+    """Constant-time comparison; anything but a string is no match."""
+    if not isinstance(given, str):
+        return False
+    return hmac.compare_digest(given.encode(errors="surrogatepass"), expected.encode())
+
+
+def is_local_address(address: str) -> bool:
+    """ipc://, inproc:// and tcp:// on a loopback address: reachable from this machine only."""
+    scheme, _, rest = address.partition("://")
+    if scheme in ("ipc", "inproc"):
+        return True
+    if scheme != "tcp":
+        return False
+    host = rest.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # an interface name or "*": every address
+        return False
+
+
+def check_bind(address: str | None, token: str | None) -> None:
+    """Raise ValueError for a worker that would bind an address others can reach without a token."""
+    if token is None and address is not None and not is_local_address(address):
+        raise ValueError(
+            f"refusing to bind {address} without a session token: whoever reaches it could take the "
+            f"worker over (set ${TOKEN_ENV} or pass --token-file)"
+        )

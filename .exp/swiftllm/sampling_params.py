@@ -1,0 +1,86 @@
+"""What a request asks for: how many tokens, how to pick them, when to stop."""
+
+from dataclasses import dataclass, replace
+
+# a temperature below this (and above 0) means greedy, vLLM's rule: logits / 1e-40 overflow float32
+MIN_TEMPERATURE = 1e-5
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """One request's sampling options, checked at construction (a bad value raises ValueError).
+
+    None for temperature / top_p / top_k means "the model's generation_config.json default, else the
+    neutral value"; `resolved` fills them in when the request is admitted."""
+
+    max_tokens: int = 16
+    # None: model default, else 1.0; 0 (or < MIN_TEMPERATURE) = greedy
+    temperature: float | None = None
+    top_p: float | None = None  # None: model default, else 1.0 (off)
+    top_k: int | None = None  # None: model default, else 0 (off)
+    seed: int | None = None  # None: a random seed, fixed at admission
+    stop: tuple[str, ...] = ()
+    stop_token_ids: tuple[int, ...] = ()
+    ignore_eos: bool = False
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    # vLLM's: a seen token's logit is divided by it if positive, multiplied if negative; 1 = off. Counted
+    # over the tokens generated so far (vLLM and HF count the prompt's too)
+    repetition_penalty: float = 1.0
+    min_p: float = 0.0  # drop tokens less likely than min_p x the most likely one; 0 = off
+    logprobs: int | None = None  # None: none; 0: the chosen token's; N: also the top N
+    include_stop_str_in_output: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "stop", (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
+        )
+        object.__setattr__(self, "stop_token_ids", tuple(self.stop_token_ids))
+        checks = [
+            (
+                isinstance(self.max_tokens, int) and self.max_tokens >= 1,
+                "max_tokens must be an integer >= 1",
+            ),
+            (
+                self.temperature is None or 0 <= self.temperature <= 100,
+                "temperature must be in [0, 100]",
+            ),
+            (self.top_p is None or 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
+            (
+                self.top_k is None or (isinstance(self.top_k, int) and self.top_k >= -1),
+                "top_k must be -1, 0 or >= 1",
+            ),
+            (self.seed is None or isinstance(self.seed, int), "seed must be an integer"),
+            (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),
+            (-2 <= self.frequency_penalty <= 2, "frequency_penalty must be in [-2, 2]"),
+            (0 < self.repetition_penalty <= 100, "repetition_penalty must be in (0, 100]"),
+            (0 <= self.min_p <= 1, "min_p must be in [0, 1]"),
+            (self.logprobs is None or 0 <= self.logprobs <= 20, "logprobs must be in [0, 20]"),
+            (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    @property
+    def is_penalized(self) -> bool:
+        """Whether sampling needs the tokens generated so far (some penalty is on)."""
+        return bool(self.presence_penalty or self.frequency_penalty or self.repetition_penalty != 1)
+
+    def resolved(self, defaults: dict) -> "SamplingParams":
+        """Fill unset values from the model's generation_config, then the neutral values."""
+        temperature = self.temperature
+        if temperature is None:
+            temperature = defaults.get("temperature", 1.0)
+        if temperature < MIN_TEMPERATURE:
+            temperature = 0.0
+        top_p = self.top_p
+        if top_p is None:
+            top_p = defaults.get("top_p", 1.0)
+        top_k = self.top_k
+        if top_k is None:
+            top_k = defaults.get("top_k", 0)
+        # top_k -1 (vLLM's "off") and 0 both mean off
+        return replace(
+            self, temperature=float(temperature), top_p=float(top_p), top_k=max(int(top_k), 0)
+        )

@@ -1,0 +1,82 @@
+"""The GPU backend: backend_torch's ops, implemented by the Triton kernels in swiftllm/kernels."""
+
+import torch
+
+# the ops LlamaModel calls (and GraphRunner, which ModelRunner looks for) come from the kernels as they are
+# (`x as x` re-exports them) or are defined below
+from swiftllm.kernels.decode_attention import decode_attention
+from swiftllm.kernels.gemv import WIDE, gemv
+from swiftllm.kernels.prefill_attention import prefill_attention
+from swiftllm.kernels.rmsnorm import rms_norm as rms_norm
+from swiftllm.kernels.rotary_store import rotary_store_kv as rotary_store_kv
+from swiftllm.kernels.silu_mul import silu_and_mul
+from swiftllm.worker.cuda_graphs import GraphRunner as GraphRunner
+from swiftllm.worker.metadata import AttentionMetadata
+
+# up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py's gemv table)
+GEMV_MAX_ROWS = 32
+GEMV_ROW_LIMIT = 64  # the kernel's own limit
+
+
+# `linear` is for a model that routes its projections through the backend: at a few rows it streams the weights
+# through our GEMV kernel, else cuBLAS. At 33-64 rows the GEMV still wins on wide matrices and on those with no
+# more outputs than inputs (o, down: 2-5%), not on Llama-3-8B's qkv (4-10% slower); H100, bench/forward.py.
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    out_features, in_features = weight.shape
+    max_rows = GEMV_MAX_ROWS
+    if out_features >= WIDE or out_features <= in_features:
+        max_rows = GEMV_ROW_LIMIT
+    if x.shape[0] <= max_rows and x.stride(-1) == 1:
+        return gemv(x, weight, bias)
+    return torch.nn.functional.linear(x, weight, bias)
+
+
+# At one row the GEMV computes the SiLU as it loads x (2% off a layer, H100); at 2-16 rows that SiLU, on tl.dot's
+# operand tiles, made the down projection 5x slower, so it is not fused there.
+def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """linear(silu_and_mul(x), weight)."""
+    return gemv(x, weight, silu=True) if x.shape[0] == 1 else linear(silu_and_mul(x), weight)
+
+
+# Decode-only steps (every query length 1) run paged decode attention, whose grid depends only on the batch shape
+# so a captured CUDA graph replays it. In a mixed step the leading decode rows run it too: the prefill kernel would
+# spend a 128-row tile on each (71 ms more over bench/latency.py's prefill phase at 256 sequences, H100).
+def attention(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    meta: AttentionMetadata,
+    scale: float,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Causal attention of each sequence's new tokens (already stored) over its cached context. q [T, H, D];
+    out, if given, receives the result (the static buffer of a piecewise CUDA graph)."""
+    if meta.decode_only:
+        return decode_attention(
+            q, k_cache, v_cache, meta.block_table, meta.context_lens, scale, out=out
+        )
+    decodes = meta.decodes
+    if out is None:
+        out = torch.empty_like(q)
+    if decodes:
+        decode_attention(
+            q[:decodes],
+            k_cache,
+            v_cache,
+            meta.block_table[:decodes],
+            meta.context_lens[:decodes],
+            scale,
+            out=out[:decodes],
+        )
+    # query_start[decodes:] still indexes the whole q, so the chunks' rows need no renumbering
+    return prefill_attention(
+        q,
+        k_cache,
+        v_cache,
+        meta.query_start[decodes:],
+        meta.context_lens[decodes:],
+        meta.block_table[decodes:],
+        meta.max_query_len,
+        scale,
+        out,
+    )

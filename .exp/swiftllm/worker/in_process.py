@@ -1,0 +1,50 @@
+"""The worker in the controller's process: a ModelRunner behind the same door as the ZeroMQ server."""
+
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
+
+from swiftllm.protocol.messages import (
+    CacheGeometry,
+    ProtocolError,
+    refuse_bad_values,
+    validate_step,
+)
+from swiftllm.protocol.step import StepCommand, StepResult
+
+
+class StepRunner(Protocol):  # a ModelRunner, or a test's fake
+    geometry: CacheGeometry | None  # what steps are validated against; None before init_cache
+
+    def launch(self, cmd: StepCommand) -> object: ...
+
+    def collect(self, launched: object) -> StepResult: ...
+
+
+class InProcessWorker:
+    """A ModelRunner on a thread of its own: sending step N+1 queues it on the device behind step N, then the
+    engine waits for step N's tokens (the runner waits on the GPU with the GIL released).
+
+    A step is validated as the server validates one (protocol.messages.validate_step) before it is queued:
+    a bad step raises ProtocolError from send_step and never reaches the kernels."""
+
+    def __init__(self, runner: StepRunner) -> None:
+        self.runner = runner
+        self.thread = ThreadPoolExecutor(1, "worker")
+        self.launches: deque[Future] = deque()  # of steps sent and not received, oldest first
+        self.refused: deque[dict[int, str]] = deque()  # each of those steps' refused sequences
+
+    def send_step(self, cmd: StepCommand) -> None:
+        if self.runner.geometry is None:
+            raise ProtocolError("CacheNotInitialized", "init_cache before the first step")
+        validate_step(cmd, self.runner.geometry)
+        errors = refuse_bad_values(cmd, self.runner.geometry)
+        self.launches.append(self.thread.submit(self.runner.launch, cmd))
+        self.refused.append(errors)
+
+    def recv_step(self) -> StepResult:
+        errors = self.refused.popleft()
+        launched = self.launches.popleft().result()
+        result = self.thread.submit(self.runner.collect, launched).result()
+        result.errors = errors
+        return result

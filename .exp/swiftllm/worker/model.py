@@ -1,0 +1,96 @@
+"""The LLaMA forward pass (also Mistral and Qwen2), written once over a backend of ops.
+
+`ops` is backend_torch (reference, CPU) or backend_triton (GPU kernels): same functions, same cache layout."""
+
+from types import ModuleType
+
+import torch
+
+from swiftllm.model_config import ModelConfig
+from swiftllm.worker.metadata import AttentionMetadata
+from swiftllm.worker.parallel import Parallel
+from swiftllm.worker.rope import rope_inv_freq
+from swiftllm.worker.weights import ModelWeights
+
+
+class LlamaModel:
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        weights: ModelWeights,
+        ops: ModuleType,
+        par: Parallel,
+        max_positions: int,
+    ) -> None:
+        self.cfg = cfg
+        self.weights = weights
+        self.ops = ops
+        self.par = par
+        self.heads = cfg.num_heads // par.world_size  # this rank's
+        self.kv_heads = par.kv_heads(cfg.num_kv_heads)  # one replicated head when fewer than ranks
+        self.scale = cfg.head_dim**-0.5
+        freqs = torch.outer(torch.arange(max_positions, dtype=torch.float64), rope_inv_freq(cfg))
+        # float32 keeps positions beyond 2^8 distinct in bf16 models
+        self.cos_sin = torch.cat((freqs.cos(), freqs.sin()), -1).to(
+            weights.norm.device, torch.float32
+        )
+
+    def embed(self, token_ids: torch.Tensor) -> torch.Tensor:
+        table = self.weights.embed
+        rows = table.shape[0]
+        if self.par.world_size == 1:
+            # F.embedding's gather kernel: a third of indexing's time on the GPU
+            return torch.nn.functional.embedding(token_ids, table)
+        local = token_ids - self.par.rank * rows  # vocab-parallel: each rank owns a slice of rows
+        inside = (local >= 0) & (local < rows)
+        return self.par.all_reduce(table[local.clamp(0, rows - 1)] * inside[:, None])
+
+    def forward(
+        self,
+        token_ids: torch.Tensor,
+        meta: AttentionMetadata,
+        k_cache: torch.Tensor,
+        v_cache: torch.Tensor,
+        stage_input: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns (hidden, residual) [T, hidden] after this rank's layers (before the final norm); k/v_cache
+        are [L, N, Hkv, B, D] for those layers. `stage_input`: the previous pipeline stage's (hidden,
+        residual), in place of the embedding of token_ids."""
+        ops = self.ops
+        eps = self.cfg.rms_norm_eps
+        head_dim = self.cfg.head_dim
+        q_size = self.heads * head_dim
+        kv_size = self.kv_heads * head_dim
+        if stage_input is None:
+            h = self.embed(token_ids)
+            residual = None
+        else:
+            h, residual = stage_input
+        for layer, layer_weights in enumerate(self.weights.layers):
+            x, residual = ops.rms_norm(h, layer_weights.input_norm, eps, residual)
+            q, k, v = ops.linear(x, layer_weights.qkv, layer_weights.qkv_bias).split(
+                [q_size, kv_size, kv_size], dim=-1
+            )
+            q = ops.rotary_store_kv(
+                q.view(-1, self.heads, head_dim),
+                k.view(-1, self.kv_heads, head_dim),
+                v.view(-1, self.kv_heads, head_dim),
+                meta.positions,
+                self.cos_sin,
+                k_cache[layer],
+                v_cache[layer],
+                meta.slot_mapping,
+            )
+            attn = ops.attention(q, k_cache[layer], v_cache[layer], meta, self.scale)
+            h = self.par.all_reduce(ops.linear(attn.view(-1, q_size), layer_weights.o_proj))
+            x, residual = ops.rms_norm(h, layer_weights.post_norm, eps, residual)
+            h = self.par.all_reduce(
+                ops.silu_mul_linear(ops.linear(x, layer_weights.gate_up), layer_weights.down)
+            )
+        return h, residual
+
+    def logits(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        """Logits [rows, V] in the activation dtype for the chosen rows of forward's output (bf16 to float32 is
+        exact, so greedy takes the argmax as is; sampling and logprobs convert the rows they need)."""
+        x, _ = self.ops.rms_norm(hidden, self.weights.norm, self.cfg.rms_norm_eps, residual)
+        return self.par.all_gather_last(self.ops.linear(x, self.weights.lm_head))

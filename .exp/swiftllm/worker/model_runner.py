@@ -1,0 +1,479 @@
+"""ModelRunner: a worker's whole state (weights, KV cache, last sampled tokens) and its step.
+
+The controller decides what to compute; this runs it: block moves, forward, sampling. A step is launched
+(queued on the device) and later collected (its tokens read back), so the next step can be launched while
+the device still runs this one: a -1 token ("what you just sampled") is then filled in on the device."""
+
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from swiftllm.config import check_split
+from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.protocol.messages import CacheGeometry
+from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
+from swiftllm.worker.kv_cache import KVCache
+from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, to_device
+from swiftllm.worker.model import LlamaModel
+from swiftllm.worker.parallel import Arrival, Parallel, Pipeline, init_process_group
+from swiftllm.worker.sampler import apply_penalties, sample
+from swiftllm.worker.weights import load_weights
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    model: str  # path to an HF-style directory
+    device: str = "auto"  # auto | cpu | cuda
+    dtype: str = "auto"  # auto: bfloat16 on cuda, float32 on cpu
+    backend: str = "auto"  # auto: triton on cuda, torch on cpu
+    load_format: str = "auto"  # auto | dummy
+    rank: int = 0
+    # every rank of the group: pipeline_size stages of world_size / pipeline_size tensor-parallel ranks
+    world_size: int = 1
+    pipeline_size: int = 1
+    # tcp://HEAD:PORT, the torch.distributed rendezvous when world_size > 1
+    dist_init: str | None = None
+    # torch threads on CPU (default: the cores shared out, see cpu_threads)
+    threads: int | None = None
+    cpu_kv_memory_gb: float = 1.0  # KV budget when profiling on CPU, where free memory means little
+    # the fraction of the GPU's total memory this worker may use, weights and activations included
+    gpu_memory_utilization: float = 0.9
+    cuda_graphs: bool = True
+
+    @property
+    def torch_device(self) -> torch.device:
+        kind = self.device
+        if kind == "auto":
+            kind = "cuda" if torch.cuda.is_available() else "cpu"
+        if kind == "cuda":
+            # one GPU per rank on each host (ranks are numbered host by host)
+            return torch.device(f"cuda:{self.rank % max(1, torch.cuda.device_count())}")
+        return torch.device(kind)
+
+    def cpu_threads(self) -> int:
+        """`threads`, else the cores less one for the controller, shared among this host's workers (torch's
+        default, every core per process, collapses when processes share a few cores)."""
+        if self.threads is not None:
+            return self.threads
+        cores = len(os.sched_getaffinity(0))
+        return max(1, (cores - 1) // self.world_size)
+
+    def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
+        """auto: float32 on CPU; on CUDA the checkpoint's float16/bfloat16, else bfloat16."""
+        if self.dtype == "auto":
+            cuda_dtype = torch.float16 if checkpoint_dtype == "float16" else torch.bfloat16
+            return cuda_dtype if self.torch_device.type == "cuda" else torch.float32
+        if self.dtype not in DTYPES:
+            raise ModelError(f"unsupported dtype {self.dtype!r}; choose from {', '.join(DTYPES)}")
+        return DTYPES[self.dtype]
+
+
+@dataclass
+class LaunchedStep:
+    """A step queued on the device; its result arrays are being copied to the host behind it."""
+
+    seq_ids: np.ndarray  # the sequences it samples a token for
+    finished: np.ndarray  # sequence ids whose last token is dropped once it is read back
+    host_results: dict[str, torch.Tensor] = field(default_factory=dict)  # StepResult's fields
+    done: torch.cuda.Event | None = None  # recorded behind the copies; None on CPU
+    # GPU: recorded before the step's first op, and the step before's `done` if that one was still in
+    # flight when this was launched: their distance is the device's idle time between the two steps
+    begun: torch.cuda.Event | None = None
+    previous_done: torch.cuda.Event | None = None
+    # first pipeline stage: the tokens' receive from the last stage, and the tensors it fills
+    arrival: Arrival | None = None
+    device_results: dict[str, torch.Tensor] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    result: StepResult | None = None  # set once read back
+
+    def ready(self) -> bool:
+        """Whether the device has run the step (reading it back will not wait)."""
+        if self.arrival is not None and not self.arrival.done:
+            return False
+        return self.done is None or self.done.query()
+
+    def wait_for_device(self) -> None:
+        if self.arrival is not None:
+            self.arrival.wait()
+        if self.done is not None:
+            self.done.synchronize()
+
+
+class NewestTokens(NamedTuple):
+    """The tokens of the last step launched, still on the device: what a -1 of the next step refers to."""
+
+    rows: dict[int, int]  # sequence id -> row of `tokens`
+    tokens: torch.Tensor | None
+    arrival: Arrival | None = None  # first pipeline stage: the receive that fills `tokens`
+
+
+NO_NEWEST_TOKENS = NewestTokens({}, None)
+
+
+def timing_event() -> torch.cuda.Event:
+    """A CUDA event that keeps its time, recorded now on the current stream."""
+    event = torch.cuda.Event(enable_timing=True)
+    event.record()
+    return event
+
+
+class ModelRunner:
+    """One worker's model, cache and step. `launch` queues a step and `collect` returns its result; at most
+    one step is left in flight behind a launch, and steps are read back in launch order."""
+
+    def __init__(self, cfg: WorkerConfig) -> None:
+        self.cfg = cfg
+        self.device = cfg.torch_device
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        if self.device.type == "cpu":
+            # one busy core beside torch's default pool makes a CPU step 10-30x slower
+            torch.set_num_threads(cfg.cpu_threads())
+        self.model_config = ModelConfig.from_dir(cfg.model)
+        self.dtype = cfg.torch_dtype(self.model_config.torch_dtype)
+        self.backend = cfg.backend
+        if self.backend == "auto":
+            self.backend = "triton" if self.device.type == "cuda" else "torch"
+        # the ops of backend X are module backend_X, imported only when chosen (Triton only where kernels run)
+        self.ops = import_module(f"swiftllm.worker.backend_{self.backend}")
+        model_config = self.model_config
+        # checked before the rendezvous: a refusal needs no peers
+        if cfg.world_size % cfg.pipeline_size:
+            raise ModelError(f"{cfg.pipeline_size} stages do not divide {cfg.world_size} workers")
+        check_split(model_config, cfg.world_size, cfg.pipeline_size)
+        self.pipeline = Pipeline.of_rank(
+            cfg.rank, cfg.world_size, cfg.pipeline_size, model_config.num_layers
+        )
+        stage_group = None
+        if cfg.world_size > 1:
+            if cfg.dist_init is None:
+                raise ModelError(
+                    f"world size {cfg.world_size} needs a dist_init rendezvous address"
+                )
+            stage_group = init_process_group(
+                cfg.rank, cfg.world_size, cfg.pipeline_size, cfg.dist_init, self.device
+            )
+        self.parallel = Parallel(self.pipeline.tp_rank, self.pipeline.tp_size, stage_group)
+        self.weights = load_weights(
+            Path(cfg.model),
+            self.model_config,
+            self.parallel,
+            self.dtype,
+            self.device,
+            cfg.load_format,
+            self.pipeline,
+        )
+        self.model: LlamaModel | None = None
+        self.cache: KVCache | None = None
+        self.geometry: CacheGeometry | None = None  # steps are validated against it; see init_cache
+        self.last_tokens: dict[int, int] = {}  # sequence id -> its token of the steps read back
+        self.newest = NO_NEWEST_TOKENS
+        self.in_flight: deque[LaunchedStep] = deque()
+        self.graphs = None  # the backend's GraphRunner, if it has one and CUDA graphs are on
+
+    def block_bytes(self, block_size: int) -> int:
+        """Bytes of one KV block: K and V, every layer, this rank's heads."""
+        model_config = self.model_config
+        kv_heads = self.parallel.kv_heads(model_config.num_kv_heads)
+        per_layer = kv_heads * block_size * model_config.head_dim * self.dtype.itemsize
+        return 2 * len(self.pipeline.layers) * per_layer
+
+    def profile(self, block_size: int = 16) -> int:
+        """How many KV blocks fit. On CUDA (vLLM's meaning of gpu_memory_utilization): this worker may use
+        that fraction of the device's total memory; the cache gets it less the weights and an allowance for
+        activations, graphs and logits, and never more than is free now (other processes keep theirs)."""
+        per_block = self.block_bytes(block_size)
+        if self.device.type != "cuda":
+            return int(self.cfg.cpu_kv_memory_gb * 2**30) // per_block
+        torch.cuda.empty_cache()
+        free, total = torch.cuda.mem_get_info(self.device)
+        ours = torch.cuda.memory_reserved(self.device)  # the weights, loaded by now
+        activations = 2 * 2**30
+        budget = min(total * self.cfg.gpu_memory_utilization - ours, free) - activations
+        return max(int(budget // per_block), 0)
+
+    def init_cache(
+        self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
+    ) -> None:
+        model_config = self.model_config
+        self.geometry = None  # a failed init leaves no cache to validate steps against
+        if max_model_len > model_config.max_context:
+            raise ModelError(
+                f"max_model_len {max_model_len} exceeds the model's limit {model_config.max_context}"
+            )
+        self.cache = None  # free the old cache before allocating a new one
+        need = num_blocks * self.block_bytes(block_size)
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
+        # the kernel would kill us on first touch instead
+        if self.device.type == "cpu" and need > ram:
+            raise ModelError(
+                f"a KV cache of {num_blocks} blocks needs {need / 2**30:.1f} GiB; RAM: {ram / 2**30:.1f}"
+            )
+        self.cache = KVCache(
+            len(self.pipeline.layers),
+            self.parallel.kv_heads(model_config.num_kv_heads),
+            model_config.head_dim,
+            block_size,
+            num_blocks,
+            num_cpu_blocks,
+            self.dtype,
+            self.device,
+        )
+        self.model = LlamaModel(model_config, self.weights, self.ops, self.parallel, max_model_len)
+        self.forget()
+        # graphs are captured for one worker only: collectives inside a capture are not tested yet
+        use_graphs = self.cfg.cuda_graphs and self.parallel.world_size == 1
+        if use_graphs and self.device.type == "cuda" and hasattr(self.ops, "GraphRunner"):
+            self.graphs = self.ops.GraphRunner(self.model, self.cache, max_model_len)
+        self.geometry = CacheGeometry(
+            vocab_size=model_config.vocab_size,
+            block_size=block_size,
+            num_blocks=num_blocks,
+            num_cpu_blocks=num_cpu_blocks,
+            max_model_len=max_model_len,
+        )
+
+    def forget(self) -> None:
+        """Drop every sampled token kept for -1 references (a new controller, or a failed step)."""
+        while self.in_flight:
+            self.read_back_oldest()
+        self.last_tokens.clear()
+        self.newest = NO_NEWEST_TOKENS
+
+    def resolve_tokens(self, cmd: StepCommand) -> tuple[np.ndarray, PendingTokens | None]:
+        """The step's token ids with each -1 replaced: by the token read back for its sequence, or, if that
+        token is still on the device, by a placeholder that the returned PendingTokens overwrites there."""
+        tokens = cmd.token_ids.copy()
+        missing = np.nonzero(tokens == LAST_TOKEN)[0]
+        owners = cmd.seq_ids[np.searchsorted(np.cumsum(cmd.query_lens), missing, side="right")]
+        newest = self.newest
+        pending_indices = []
+        pending_rows = []  # rows of the newest launch's tokens
+        for index, seq_id in zip(missing.tolist(), owners.tolist()):
+            if seq_id in newest.rows:
+                pending_indices.append(index)
+                pending_rows.append(newest.rows[seq_id])
+                tokens[index] = 0
+            elif seq_id in self.last_tokens:
+                tokens[index] = self.last_tokens[seq_id]
+            else:
+                raise ValueError(f"token -1 for sequence {seq_id} which has no sampled token")
+        if not pending_indices:
+            return tokens, None
+        if newest.arrival is not None:
+            newest.arrival.wait()  # the last stage's tokens for the step just before
+        pending = PendingTokens(
+            indices=to_device(np.array(pending_indices), self.device),
+            rows=to_device(np.array(pending_rows), self.device),
+            sampled=newest.tokens,
+        )
+        return tokens, pending
+
+    def step(self, cmd: StepCommand) -> StepResult:
+        """Launch the step and wait for its result."""
+        return self.collect(self.launch(cmd))
+
+    @torch.inference_mode()
+    def launch(self, cmd: StepCommand) -> LaunchedStep:
+        """Queue the step on the device and return at once; `collect` waits for its result.
+
+        The step must be valid (protocol.messages.validate_step and refuse_bad_values: the server and
+        InProcessWorker check it
+        first). Its token -1s may refer to the step launched just before, not read back yet: steps older than
+        that are read back first, and every one is when the step has penalties (they read the host's tokens)."""
+        assert self.cache is not None and self.model is not None, "init_cache first"
+        while len(self.in_flight) > 1 or (self.in_flight and len(cmd.penalty_tokens)):
+            self.read_back_oldest()
+        self.check_penalty_references(cmd)
+        start = time.perf_counter()
+        sampled = np.nonzero(cmd.sample)[0]
+        step = LaunchedStep(cmd.seq_ids[sampled], cmd.finished)
+        if self.device.type == "cuda":
+            step.begun = timing_event()
+            if self.in_flight:
+                step.previous_done = self.in_flight[-1].done
+        self.cache.apply(cmd.swap_out, cmd.swap_in, cmd.copy)
+        if cmd.num_seqs:
+            tokens, pending = self.resolve_tokens(cmd)
+            if self.pipeline.num_stages > 1:
+                results = self.staged_results(tokens, pending, cmd, sampled, step)
+                forward_end = time.perf_counter()
+            else:
+                if self.graphs is not None and self.graphs.can_replay(cmd):
+                    logits = self.graphs.replay(tokens, pending, cmd, sampled)
+                else:
+                    hidden, residual = self.eager_forward(tokens, pending, cmd)
+                    logits = self.sampled_logits(hidden, residual, cmd, sampled)
+                forward_end = time.perf_counter()
+                results = self.sample_results(cmd, sampled, logits)
+            newest_rows = dict(zip(step.seq_ids.tolist(), range(len(sampled))))
+            self.newest = NewestTokens(newest_rows, results["tokens"], step.arrival)
+            if step.arrival is not None:  # its tokens are copied to the host once they arrive
+                step.device_results = results
+            pinned = self.device.type == "cuda"
+            step.host_results = {
+                name: torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=pinned).copy_(
+                    tensor, non_blocking=pinned
+                )
+                for name, tensor in results.items()
+            }
+            step.timings = {
+                "forward_ms": (forward_end - start) * 1e3,
+                "sample_ms": (time.perf_counter() - forward_end) * 1e3,
+            }
+        if self.device.type == "cuda":
+            step.done = timing_event()
+        self.in_flight.append(step)
+        return step
+
+    def check_penalty_references(self, cmd: StepCommand) -> None:
+        """Raise ValueError, before anything runs, if a -1 in penalty_tokens names a sequence with no
+        sampled token here (all steps before a penalised one are read back, so last_tokens is complete)."""
+        owners = np.repeat(cmd.seq_ids, cmd.penalty_lens)[cmd.penalty_tokens == LAST_TOKEN]
+        unknown = set(owners.tolist()) - self.last_tokens.keys()
+        if unknown:
+            raise ValueError(
+                f"penalty token -1 for sequences {sorted(unknown)} with no sampled token"
+            )
+
+    def eager_forward(
+        self, tokens: np.ndarray, pending: PendingTokens | None, cmd: StepCommand
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(hidden, residual) after this stage's layers, run op by op; a stage after the first starts from
+        the previous stage's (hidden, residual) in place of the embedding."""
+        pipe = self.pipeline
+        ids = to_device(tokens, self.device)
+        if pending is not None:
+            pending.write_into(ids)
+        meta = AttentionMetadata.build(
+            cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
+        )
+        stage_input = None
+        if not pipe.first:
+            shape = (len(tokens), self.model_config.hidden_size)
+            hidden = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            residual = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
+            stage_input = (hidden, residual)
+        return self.model.forward(ids, meta, self.cache.k, self.cache.v, stage_input)
+
+    def sampled_logits(
+        self, hidden: torch.Tensor, residual: torch.Tensor, cmd: StepCommand, sampled: np.ndarray
+    ) -> torch.Tensor:
+        """Logits [len(sampled), V] of the sampled sequences' last tokens, from eager_forward's output."""
+        rows = to_device(np.cumsum(cmd.query_lens)[sampled] - 1, self.device)
+        return self.model.logits(hidden[rows], residual[rows])
+
+    def staged_results(
+        self,
+        tokens: np.ndarray,
+        pending: PendingTokens | None,
+        cmd: StepCommand,
+        sampled: np.ndarray,
+        step: LaunchedStep,
+    ) -> dict[str, torch.Tensor]:
+        """One pipeline stage's part of the step: the embedding (first stage) or the previous stage's
+        (hidden, residual), this stage's layers, then the activations on to the next stage, or (last
+        stage) sampling. The last stage sends the sampled tokens (int32) to the first, so that a -1 there
+        still means "what you just sampled" (the first stage receives them into `step.arrival`); middle stages
+        return zeros in their place."""
+        pipe = self.pipeline
+        hidden, residual = self.eager_forward(tokens, pending, cmd)
+        if not pipe.last:
+            pipe.send(hidden, pipe.stage + 1)
+            pipe.send(residual, pipe.stage + 1)
+            if pipe.first and len(sampled):
+                # received behind our back: the next step's layers run meanwhile (see LaunchedStep.arrival)
+                sampled_tokens = torch.empty(len(sampled), dtype=torch.int32, device=self.device)
+                step.arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
+                return {"tokens": sampled_tokens}
+            return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
+        logits = self.sampled_logits(hidden, residual, cmd, sampled)
+        results = self.sample_results(cmd, sampled, logits)
+        if len(sampled):
+            pipe.send(results["tokens"], 0)
+        return results
+
+    def collect(self, step: LaunchedStep) -> StepResult:
+        """The launched step's result, once the device has run it; the steps launched before it are read back
+        first (in launch order)."""
+        while step.result is None:
+            self.read_back_oldest()
+        return step.result
+
+    def read_back_oldest(self) -> None:
+        """Wait for the oldest step in flight and keep its tokens for the -1s of later steps."""
+        oldest = self.in_flight.popleft()
+        start = time.perf_counter()
+        oldest.wait_for_device()
+        if oldest.arrival is not None:  # the tokens came after launch: copy them now
+            oldest.host_results = {
+                name: tensor.to("cpu", copy=True) for name, tensor in oldest.device_results.items()
+            }
+        if oldest.begun is not None:  # the device's time on the step, and idle before it
+            oldest.timings["gpu_ms"] = oldest.begun.elapsed_time(oldest.done)
+            if oldest.previous_done is not None:
+                idle_ms = oldest.previous_done.elapsed_time(oldest.begun)
+                oldest.timings["gpu_idle_ms"] = max(idle_ms, 0.0)
+        host_arrays = {name: tensor.numpy() for name, tensor in oldest.host_results.items()}
+        oldest.result = StepResult(oldest.seq_ids, **host_arrays, timings=oldest.timings)
+        self.last_tokens.update(
+            zip(oldest.seq_ids.tolist(), oldest.result.tokens.tolist(), strict=True)
+        )
+        for seq_id in oldest.finished.tolist():
+            self.last_tokens.pop(seq_id, None)
+        oldest.timings["wait_ms"] = (time.perf_counter() - start) * 1e3
+
+    def sample_results(
+        self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """The step's result arrays, on the device: tokens, and logprobs if any row asked."""
+        if len(cmd.penalty_tokens) and len(sampled):
+            logits = self.penalized(cmd, sampled, logits)
+        tokens = sample(
+            logits,
+            cmd.temperature[sampled],
+            cmd.top_p[sampled],
+            cmd.top_k[sampled],
+            cmd.seed[sampled],
+            cmd.context_lens[sampled],
+            cmd.min_p[sampled],
+        )
+        results = {"tokens": tokens.int()}  # named and typed as StepResult's fields
+        num_top = -1
+        if len(cmd.num_logprobs):
+            num_top = int(cmd.num_logprobs[sampled].max(initial=-1))
+        if num_top >= 0:
+            logprobs = logits.float().log_softmax(-1)
+            results["logprobs"] = logprobs.gather(-1, tokens[:, None]).squeeze(-1)
+            if num_top > 0:
+                top_logprobs, top_ids = logprobs.topk(num_top, -1)
+                results["top_logprobs"] = top_logprobs
+                results["top_ids"] = top_ids.int()
+        return results
+
+    def penalized(
+        self, cmd: StepCommand, sampled: np.ndarray, logits: torch.Tensor
+    ) -> torch.Tensor:
+        """The sampled rows' logits after their repetition, presence and frequency penalties (float32)."""
+        lens = cmd.penalty_lens
+        picked = cmd.penalty_tokens[np.repeat(cmd.sample != 0, lens)]  # the sampled rows' tokens
+        owners = np.repeat(cmd.seq_ids[sampled], lens[sampled])
+        for index in np.nonzero(picked == LAST_TOKEN)[0]:  # a token not read back by the controller
+            picked[index] = self.last_tokens[int(owners[index])]  # checked at launch
+        return apply_penalties(
+            logits.float(),
+            cmd.presence_penalty[sampled],
+            cmd.frequency_penalty[sampled],
+            lens[sampled],
+            picked,
+            cmd.repetition_penalty[sampled],
+        )

@@ -1,0 +1,194 @@
+"""Checkpoint loading: HF names in, this rank's merged and sharded tensors out.
+
+Supports safetensors (one file or sharded with an index), pytorch_model*.bin (weights_only), and
+"dummy" random weights built from the config alone, for benchmarks at real shapes."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import safe_open
+
+from swiftllm.config import check_tensor_split
+from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.worker.parallel import Parallel, Pipeline
+
+
+@dataclass
+class LayerWeights:
+    input_norm: torch.Tensor
+    qkv: torch.Tensor  # [(H + 2 Hkv) D / ws, hidden]: this rank's heads of q, k, v stacked
+    qkv_bias: torch.Tensor | None
+    o_proj: torch.Tensor  # [hidden, H D / ws]
+    post_norm: torch.Tensor
+    gate_up: torch.Tensor  # [2 I / ws, hidden]
+    down: torch.Tensor  # [hidden, I / ws]
+
+
+@dataclass
+class ModelWeights:
+    """One rank's weights: its pipeline stage's layers; the embedding on the first stage (and the last when
+    tied), the LM head on the last (None elsewhere)."""
+
+    embed: torch.Tensor | None  # [V / ws, hidden] vocab-parallel
+    layers: list[LayerWeights]
+    norm: torch.Tensor
+    lm_head: torch.Tensor | None  # the embedding itself when tied
+
+
+class Checkpoint:
+    """A checkpoint's tensors by name, read one at a time and only the rows or columns asked for: a
+    safetensors slice reads just those bytes, so each tensor-parallel rank holds about 1/T of the weights."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tensors: dict[str, torch.Tensor] = {}  # .bin files (memory-mapped) and dummy weights
+        self.files: dict[str, Path] = {}  # name -> the safetensors file holding it
+        files = sorted(path.glob("*.safetensors")) or sorted(path.glob("pytorch_model*.bin"))
+        if not files:
+            raise ModelError(f"no weights in {path} (expected *.safetensors or pytorch_model*.bin)")
+        # Sharded checkpoints list their files in an index; reading every matching file gives the same set.
+        for file in files:
+            if file.suffix == ".safetensors":
+                with safe_open(str(file), framework="pt") as tensors:
+                    for name in tensors.keys():
+                        self.files[name.removeprefix("language_model.")] = file
+            else:
+                loaded = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
+                for name, tensor in loaded.items():
+                    self.tensors[name.removeprefix("language_model.")] = tensor
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.files or name in self.tensors
+
+    def read(self, name: str, dim: int = 0, part: slice | None = None) -> torch.Tensor:
+        """The named tensor, or only `part` of it along `dim` (0 or 1)."""
+        if name not in self:
+            raise ModelError(f"checkpoint in {self.path} lacks tensor {name!r}")
+        if part is None:
+            part = slice(None)
+        index = (slice(None),) * dim + (part,)  # `part` along `dim`
+        if name in self.tensors:
+            return self.tensors[name][index]
+        with safe_open(str(self.files[name]), framework="pt") as tensors:
+            stored_name = name
+            if stored_name not in tensors.keys():
+                stored_name = "language_model." + name
+            return tensors.get_slice(stored_name)[index]
+
+    def forget_prefix(self, prefix: str) -> None:
+        """Drop in-memory tensors under `prefix` (host memory freed as layers are loaded)."""
+        for name in [name for name in self.tensors if name.startswith(prefix)]:
+            del self.tensors[name]
+
+
+class DummyCheckpoint(Checkpoint):
+    """Random weights of the right shapes behind Checkpoint's reads, drawn where they will live (an 8B model
+    in seconds on a GPU)."""
+
+    def __init__(self, cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> None:
+        gen = torch.Generator(device).manual_seed(0)
+
+        def rand(*shape: int) -> torch.Tensor:  # small values keep bf16 activations finite
+            return torch.empty(shape, device=device, dtype=dtype).uniform_(
+                -0.02, 0.02, generator=gen
+            )
+
+        def ones(size: int) -> torch.Tensor:
+            return torch.ones(size, device=device, dtype=dtype)
+
+        hidden = cfg.hidden_size
+        intermediate = cfg.intermediate_size
+        ckpt = {
+            "model.embed_tokens.weight": rand(cfg.vocab_size, hidden),
+            "model.norm.weight": ones(hidden),
+        }
+        if not cfg.tie_word_embeddings:
+            ckpt["lm_head.weight"] = rand(cfg.vocab_size, hidden)
+        for layer in range(cfg.num_layers):
+            prefix = f"model.layers.{layer}."
+            shapes = {
+                "self_attn.q_proj": (cfg.q_size, hidden),
+                "self_attn.k_proj": (cfg.kv_size, hidden),
+                "self_attn.v_proj": (cfg.kv_size, hidden),
+                "self_attn.o_proj": (hidden, cfg.q_size),
+                "mlp.gate_proj": (intermediate, hidden),
+                "mlp.up_proj": (intermediate, hidden),
+                "mlp.down_proj": (hidden, intermediate),
+            }
+            for name, shape in shapes.items():
+                ckpt[prefix + name + ".weight"] = rand(*shape)
+            ckpt[prefix + "input_layernorm.weight"] = ones(hidden)
+            ckpt[prefix + "post_attention_layernorm.weight"] = ones(hidden)
+            if cfg.qkv_bias:
+                for proj in ("q_proj", "k_proj", "v_proj"):
+                    out_features = shapes[f"self_attn.{proj}"][0]
+                    ckpt[prefix + f"self_attn.{proj}.bias"] = rand(out_features)
+        self.path = Path("dummy")
+        self.tensors = ckpt
+        self.files = {}
+
+
+def load_weights(
+    path: Path | None,
+    cfg: ModelConfig,
+    par: Parallel,
+    dtype: torch.dtype,
+    device: torch.device,
+    load_format: str = "auto",
+    pipe: Pipeline | None = None,
+) -> ModelWeights:
+    """This rank's weights: its tensor-parallel slices of its pipeline stage's layers (all by default)."""
+    check_tensor_split(cfg, par.world_size)
+    if pipe is None:
+        pipe = Pipeline(layers=range(cfg.num_layers))
+    if load_format == "dummy":
+        # every rank draws the whole model from the same seed, then keeps its slices: ranks agree
+        ckpt: Checkpoint = DummyCheckpoint(cfg, device, dtype)
+    else:
+        ckpt = Checkpoint(Path(path))
+    split = par.world_size > 1
+
+    def get(name: str, dim: int = 0, part: slice | None = None) -> torch.Tensor:
+        """The named tensor (only `part` along `dim` when the model is split) on the device."""
+        if not split:
+            part = None
+        return ckpt.read(name, dim, part).to(device=device, dtype=dtype).contiguous()
+
+    q_rows = par.rows(cfg.q_size)
+    kv_rows = par.kv_rows(cfg.num_kv_heads, cfg.head_dim)
+    intermediate_rows = par.rows(cfg.intermediate_size)
+    layers = []
+    for layer in pipe.layers:
+        prefix = f"model.layers.{layer}."
+        attn = prefix + "self_attn."
+        qkv_parts = {attn + "q_proj": q_rows, attn + "k_proj": kv_rows, attn + "v_proj": kv_rows}
+        qkv_weight = torch.cat([get(name + ".weight", 0, rows) for name, rows in qkv_parts.items()])
+        qkv_bias = None
+        if cfg.qkv_bias:
+            qkv_bias = torch.cat([get(name + ".bias", 0, rows) for name, rows in qkv_parts.items()])
+        gate = get(prefix + "mlp.gate_proj.weight", 0, intermediate_rows)
+        up = get(prefix + "mlp.up_proj.weight", 0, intermediate_rows)
+        layers.append(
+            LayerWeights(
+                input_norm=get(prefix + "input_layernorm.weight"),
+                qkv=qkv_weight,
+                qkv_bias=qkv_bias,
+                o_proj=get(attn + "o_proj.weight", 1, q_rows),
+                post_norm=get(prefix + "post_attention_layernorm.weight"),
+                gate_up=torch.cat([gate, up]),
+                down=get(prefix + "mlp.down_proj.weight", 1, intermediate_rows),
+            )
+        )
+        ckpt.forget_prefix(prefix)  # free host memory as we go
+    vocab_rows = par.rows(cfg.vocab_size)
+    tied = cfg.tie_word_embeddings or "lm_head.weight" not in ckpt
+    embed = None
+    if pipe.first or (pipe.last and tied):
+        embed = get("model.embed_tokens.weight", 0, vocab_rows)
+    lm_head = None
+    if pipe.last:
+        lm_head = embed
+        if not tied:
+            lm_head = get("lm_head.weight", 0, vocab_rows)
+    return ModelWeights(embed=embed, layers=layers, norm=get("model.norm.weight"), lm_head=lm_head)
