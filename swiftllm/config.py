@@ -118,6 +118,9 @@ class EngineConfig:
         None, "the model's name in the API (default: the model directory's name)"
     )
     log_requests: bool = option(False, "log one line per finished request (an access log)")
+    warm_up: bool = option(
+        True, "GPU workers: serve throwaway requests filling one step before listening"
+    )
     stats_interval: float = option(
         5.0, "seconds between the status lines logged while busy (0: none)"
     )

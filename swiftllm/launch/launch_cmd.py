@@ -217,6 +217,9 @@ def run(args: argparse.Namespace) -> int:
             group.hello()
         scheduler_config = allocate_cache(config, group, model_config)
         engine = Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)
+        if config.warm_up and group.info["device"] != "cpu":
+            print("warming up: one step of throwaway requests", file=sys.stderr, flush=True)
+            engine.warm_up()
         served = ServedModel(
             name=config.served_model_name or Path(config.model).name,
             path=config.model,

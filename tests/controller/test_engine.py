@@ -4,12 +4,14 @@ sequences go on, and its blocks are freed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from swiftllm.controller.sequence import Sequence
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
+from swiftllm.protocol.step import StepCommand, StepResult
 from swiftllm.sampling_params import SamplingParams
 
 GREEDY = SamplingParams(max_tokens=4, temperature=0.0)
@@ -61,3 +63,38 @@ def test_an_exception_while_postprocessing_fails_that_sequence_alone(llm: LLM) -
     assert fine.finish_reason == "length" and fine.text
     blocks = engine.scheduler.block_manager.gpu
     assert blocks.num_free == blocks.num_blocks
+
+
+class RecordingWorker:
+    """The engine's worker, with the token count of every step sent to it kept."""
+
+    def __init__(self, worker: object) -> None:
+        self.worker = worker
+        self.step_tokens: list[int] = []
+
+    def send_step(self, cmd: StepCommand) -> object:
+        self.step_tokens.append(cmd.num_tokens)
+        return self.worker.send_step(cmd)
+
+    def recv_step(self) -> StepResult:
+        return self.worker.recv_step()
+
+
+def test_warm_up_fills_one_step_then_leaves_nothing_behind(tiny_model_dir: Path) -> None:
+    """warm_up prefills the token budget in one step (prompts capped by the context), decodes once, and
+    leaves no sequence, no held block and zeroed counters; what is served next is what a cold engine
+    serves."""
+    options = {"max_num_batched_tokens": 64, "max_model_len": 40, "kv_cache_memory_gb": 0.01}
+    prompt = list(range(5, 25))
+    cold = LLM(tiny_model_dir, **options)
+    expected = run(cold, [prompt], [GREEDY])[0].output_ids
+    warm = LLM(tiny_model_dir, **options)
+    recorder = RecordingWorker(warm.engine.worker)
+    warm.engine.worker = recorder
+    warm.engine.warm_up()
+    # prompts of 38 tokens (two below the context): one fits the 64-token budget, then its decode
+    assert recorder.step_tokens == [38, 1]
+    scheduler = warm.engine.scheduler
+    assert not scheduler.running and not scheduler.waiting and not warm.engine.in_flight
+    assert set(scheduler.counters.values()) == {0} and not warm.engine.worker_ms
+    assert run(warm, [prompt], [GREEDY])[0].output_ids == expected
