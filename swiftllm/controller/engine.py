@@ -85,19 +85,24 @@ class Engine:
         kernels that no captured graph holds and grows its allocator to the step's activations; a server
         that skipped this would make its first burst of requests wait for them. Each prompt repeats its own
         token, so none is a prefix of another. Afterwards the engine holds no sequence and no step, and its
-        counters start from zero (prompts that repeat those tokens may hit the prefix cache: correctly)."""
+        counters start from zero (prompts that repeat those tokens may hit the prefix cache: correctly).
+        Raises RuntimeError if the worker failed a warm-up request."""
         cfg = self.scheduler.cfg
         prompt_len = min(cfg.max_num_batched_tokens, self.scheduler.max_len - 2)
         tokens = min(cfg.max_num_batched_tokens, cfg.num_gpu_blocks * cfg.block_size // 2)
         if prompt_len < 1:
             return
         params = SamplingParams(max_tokens=2, temperature=0.0, ignore_eos=True)
+        seqs = []
         for token in range(max(tokens // prompt_len, 1)):
-            self.add_request([token] * prompt_len, params)
+            seqs.append(self.add_request([token] * prompt_len, params))
         while self.has_work:
             self.step()
         self.worker_ms.clear()
         self.scheduler.counters = dict.fromkeys(self.scheduler.counters, 0)
+        failed = [seq.error for seq in seqs if seq.error is not None]
+        if failed:  # a server whose first step fails must not start as if it could serve
+            raise RuntimeError(f"the warm-up step failed ({failed[0]}); --no-warm-up skips it")
 
     def abort(self, seq: Sequence) -> None:
         self.scheduler.finish(seq, "abort")

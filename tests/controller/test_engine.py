@@ -66,10 +66,12 @@ def test_an_exception_while_postprocessing_fails_that_sequence_alone(llm: LLM) -
 
 
 class RecordingWorker:
-    """The engine's worker, with the token count of every step sent to it kept."""
+    """The engine's worker, with the token count of every step sent to it kept; `refuse`: it reports an
+    error for every sequence of every step, as a worker that refused their values does."""
 
-    def __init__(self, worker: object) -> None:
+    def __init__(self, worker: object, refuse: bool = False) -> None:
         self.worker = worker
+        self.refuse = refuse
         self.step_tokens: list[int] = []
 
     def send_step(self, cmd: StepCommand) -> object:
@@ -77,7 +79,10 @@ class RecordingWorker:
         return self.worker.send_step(cmd)
 
     def recv_step(self) -> StepResult:
-        return self.worker.recv_step()
+        result = self.worker.recv_step()
+        if self.refuse:
+            result.errors = dict.fromkeys(result.seq_ids.tolist(), "bad values")
+        return result
 
 
 def test_warm_up_fills_one_step_then_leaves_nothing_behind(tiny_model_dir: Path) -> None:
@@ -98,3 +103,11 @@ def test_warm_up_fills_one_step_then_leaves_nothing_behind(tiny_model_dir: Path)
     assert not scheduler.running and not scheduler.waiting and not warm.engine.in_flight
     assert set(scheduler.counters.values()) == {0} and not warm.engine.worker_ms
     assert run(warm, [prompt], [GREEDY])[0].output_ids == expected
+
+
+def test_warm_up_raises_when_the_worker_fails_its_requests(tiny_model_dir: Path) -> None:
+    llm = LLM(tiny_model_dir, max_num_batched_tokens=64, max_model_len=40, kv_cache_memory_gb=0.01)
+    llm.engine.worker = RecordingWorker(llm.engine.worker, refuse=True)
+    with pytest.raises(RuntimeError, match="warm-up step failed .*bad values"):
+        llm.engine.warm_up()
+    assert not llm.engine.scheduler.running and not llm.engine.in_flight
