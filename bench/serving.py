@@ -9,8 +9,12 @@ Workload: the first N [input_len, output_len] pairs of the file; each prompt is 
 (seeded; sent as `prompt: [ids]` to /v1/completions), max_tokens = output_len, ignore_eos, temperature 0,
 streamed with `stream_options: {include_usage: true}`. Arrivals: gamma-distributed gaps with shape
 `--burstiness` (1: exponential, a Poisson process) and mean 1 / rate; `inf` sends all at once. The same seed
-gives the same prompts and, scaled by 1 / rate, the same arrival pattern at every rate. One untimed request
-first (connections, first-use costs); at most 400 requests per rate, so a sweep fits a 10-minute call.
+gives, scaled by 1 / rate, the same arrival pattern at every rate. Each rate draws its own prompts (from the
+seed and the rate's place in the sweep): a server with prefix caching must not find one rate's prompts cached
+by the rate before (until 2026-12-01 every rate re-sent the same prompts, and our server's later rates read
+them from its cache); our server's prompt tokens found in its cache are reported per rate. One untimed request
+first, its prompt drawn apart (connections, first-use costs); at most 400 requests per rate, so a sweep fits a
+10-minute call.
 
 Metrics, as vLLM's serving benchmark defines them (times from the moment a request is sent):
 - TTFT: until the first chunk that carries a choice (its text may be empty);
@@ -160,6 +164,9 @@ class ServerCounters:
     preemptions: int
     controller_cpu_ms_per_step: float = math.nan
     gpu_idle_fraction: float = math.nan
+    prefix_cache_hit_tokens: float = (
+        math.nan
+    )  # prompt tokens found in the prefix cache (0 expected)
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -201,6 +208,7 @@ def server_counters(before: dict[str, float], after: dict[str, float]) -> Server
         preemptions=int(delta(names[2])),
         controller_cpu_ms_per_step=cpu_ms_per_step,
         gpu_idle_fraction=idle_fraction,
+        prefix_cache_hit_tokens=delta("swiftllm_prefix_cache_hits_total"),
     )
 
 
@@ -385,7 +393,7 @@ async def first_model(session: aiohttp.ClientSession, base_url: str) -> str:
         ) from None
 
 
-async def run_all(config: ServingConfig, specs: list[RequestSpec]) -> tuple[str, list[RateResult]]:
+async def run_all(config: ServingConfig) -> tuple[str, list[RateResult]]:
     base_url = config.base_url.rstrip("/")
     url = f"{base_url}/v1/completions"
     connector = aiohttp.TCPConnector(limit=0)  # no client-side cap on concurrent streams
@@ -395,12 +403,14 @@ async def run_all(config: ServingConfig, specs: list[RequestSpec]) -> tuple[str,
             model = config.model or await first_model(session, base_url)
         except aiohttp.ClientError as e:
             raise BenchmarkError(f"cannot reach {base_url}: {e}") from None
-        warmup_spec = RequestSpec(specs[0].prompt_ids, min(specs[0].output_len, 16))
+        first = request_specs(config, draw=0)[0]
+        warmup_spec = RequestSpec(first.prompt_ids, min(first.output_len, 16))
         warmup = await send_request(session, url, model, warmup_spec, config.temperature)
         if not warmup.ok:
             raise BenchmarkError(f"the warm-up request to {url} failed: {warmup.error}")
         results = []
-        for rate in config.request_rates:
+        for draw, rate in enumerate(config.request_rates, start=1):
+            specs = request_specs(config, draw)
             result = await run_rate(session, url, model, specs, rate, config)
             print(
                 f"rate {rate_name(rate)}: {result.completed}/{len(specs)} completed in "
@@ -411,9 +421,11 @@ async def run_all(config: ServingConfig, specs: list[RequestSpec]) -> tuple[str,
     return model, results
 
 
-def request_specs(config: ServingConfig) -> list[RequestSpec]:
+def request_specs(config: ServingConfig, draw: int) -> list[RequestSpec]:
+    """The workload's requests with prompts of random ids from (seed, draw): draw 0 for the warm-up request,
+    k for the k-th rate of the sweep, so that no rate re-sends another's prompts."""
     lengths = load_workload(config.workload, config.num_requests)
-    prompts = random_prompts([r.input_len for r in lengths], config.vocab_size, config.seed)
+    prompts = random_prompts([r.input_len for r in lengths], config.vocab_size, (config.seed, draw))
     return [RequestSpec(prompt, r.output_len) for prompt, r in zip(prompts, lengths)]
 
 
@@ -421,8 +433,7 @@ def run_benchmark(config: ServingConfig) -> dict:
     """Every rate in turn against the server at config.base_url; the run as a JSON-ready dict."""
     if not 1 <= config.num_requests <= MAX_REQUESTS_PER_RATE:
         raise BenchmarkError(f"--num-requests must be in [1, {MAX_REQUESTS_PER_RATE}]")
-    specs = request_specs(config)
-    model, results = event_loop_run(run_all(config, specs))
+    model, results = event_loop_run(run_all(config))
     return {
         "label": config.label,
         "date": utc_now(),
@@ -563,7 +574,8 @@ def print_table(data: dict) -> None:
     )
     print(
         f"{'rate':>5} {'done':>8} {'req/s':>6} {'out tok/s':>9} {'cpu%':>4} {'steps':>6} "
-        f"{'step':>6} {'ctl cpu':>7} {'idle%':>6} | {spread} | {spread} | {spread} | {spread}"
+        f"{'step':>6} {'ctl cpu':>7} {'idle%':>6} {'cached':>6} | {spread} | {spread} | {spread} | "
+        f"{spread}"
     )
     for row in data["rates"]:
         cells = []
@@ -581,15 +593,20 @@ def print_table(data: dict) -> None:
         idle_percent = f"{'-':>6}"
         if idle is not None:
             idle_percent = f"{idle * 100:6.2f}"
+        cached = server.get("prefix_cache_hit_tokens")
+        cached_tokens = f"{'-':>6}"
+        if cached is not None:
+            cached_tokens = f"{cached:6.0f}"
         print(
             f"{row['rate']:>5} {done:>8} {row['request_throughput']:6.2f} "
             f"{row['output_throughput']:9.0f} {row['client_cpu_fraction'] * 100:4.0f} "
-            f"{steps:>6} {step_ms} {cpu_ms} {idle_percent} | " + " | ".join(cells)
+            f"{steps:>6} {step_ms} {cpu_ms} {idle_percent} {cached_tokens} | " + " | ".join(cells)
         )
     print(
         "cpu%: the client's CPU time / the rate's duration; server steps and mean step ms: our "
         "engine's (schedule + worker + update) from /metrics; ctl cpu: the server process's CPU ms "
-        "per step; idle%: the device's idle share between back-to-back steps (worker CUDA events)"
+        "per step; idle%: the device's idle share between back-to-back steps (worker CUDA events); "
+        "cached: prompt tokens our server found in its prefix cache (each rate draws fresh prompts: 0)"
     )
     for row in data["rates"]:
         if row["failed"] or row["incomplete"]:

@@ -54,7 +54,10 @@ def load_workload(path: str | Path, num_requests: int | None = None) -> list[Req
     return requests[:num_requests]
 
 
-def random_prompts(input_lens: list[int], vocab_size: int, seed: int) -> list[list[int]]:
-    """One prompt of uniformly random token ids in [0, vocab_size) per length; the same for the same seed."""
+def random_prompts(
+    input_lens: list[int], vocab_size: int, seed: int | tuple[int, ...]
+) -> list[list[int]]:
+    """One prompt of uniformly random token ids in [0, vocab_size) per length; the same for the same seed
+    (a tuple seeds independent streams: (seed, 1) and (seed, 2) share no prompt)."""
     rng = np.random.default_rng(seed)
     return [rng.integers(0, vocab_size, length).tolist() for length in input_lens]

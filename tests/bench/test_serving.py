@@ -103,20 +103,24 @@ def test_server_counters_are_differences_of_two_scrapes() -> None:
     assert (counters.steps, counters.step_ms_mean, counters.preemptions) == (20, 50.0, 3)
     assert math.isnan(counters.controller_cpu_ms_per_step)  # not exported
     assert math.isnan(counters.gpu_idle_fraction)
+    assert math.isnan(counters.prefix_cache_hit_tokens)
     cpu_and_gpu = {
         "process_cpu_seconds_total": 4.0,
         "swiftllm_worker_gpu_seconds_total": 2.0,
         "swiftllm_worker_gpu_idle_seconds_total": 0.1,
+        "swiftllm_prefix_cache_hits_total": 64.0,
     }
     later = {
         **after,
         "process_cpu_seconds_total": 4.2,
         "swiftllm_worker_gpu_seconds_total": 2.95,
         "swiftllm_worker_gpu_idle_seconds_total": 0.15,
+        "swiftllm_prefix_cache_hits_total": 96.0,
     }
     counters = serving.server_counters({**before, **cpu_and_gpu}, later)
     assert counters.controller_cpu_ms_per_step == pytest.approx(200 / 20)
     assert counters.gpu_idle_fraction == pytest.approx(0.05 / 1.0)
+    assert counters.prefix_cache_hit_tokens == 32
     assert serving.server_counters({}, after) is None  # another server: no counters
 
 
@@ -136,6 +140,19 @@ def test_arrivals_are_seeded_poisson_and_scale_with_rate() -> None:
     bursty = serving.arrival_offsets(20_000, 2.0, 0.25, seed=0)
     bursty_gaps = [b - a for a, b in zip(bursty, bursty[1:])]
     assert sum(bursty_gaps) / len(bursty_gaps) == pytest.approx(0.5, rel=0.05)
+
+
+def test_each_rate_draws_its_own_prompts(tmp_path: Path) -> None:
+    """Rates share lengths and arrivals, never prompts: a prefix cache must not serve one rate from another."""
+    workload = tmp_path / "workload.json"
+    workload.write_text(json.dumps(LENGTHS))
+    config = serving.ServingConfig(base_url="", workload=workload, num_requests=6)
+    draws = [serving.request_specs(config, draw) for draw in range(3)]
+    assert draws[1] == serving.request_specs(config, 1)  # seeded
+    for specs in draws:
+        assert [(len(s.prompt_ids), s.output_len) for s in specs] == [tuple(p) for p in LENGTHS]
+    prompts = [tuple(spec.prompt_ids) for specs in draws for spec in specs]
+    assert len(set(prompts)) == len(prompts)
 
 
 def test_flags_are_checked() -> None:
@@ -216,6 +233,8 @@ def test_live_run_completes_every_request(server_url: str, tmp_path: Path) -> No
         assert row["server"]["step_ms_mean"] > 0
         assert row["server"]["controller_cpu_ms_per_step"] > 0
         assert row["server"]["gpu_idle_fraction"] is None  # no CUDA events on a CPU worker
+        # fresh prompts at every rate: the second rate finds nothing of the first's in the cache
+        assert row["server"]["prefix_cache_hit_tokens"] == 0
     last_arrival = serving.arrival_offsets(6, 4.0, 1.0, seed=0)[-1]
     assert data["rates"][1]["duration_s"] >= last_arrival
 

@@ -1,0 +1,202 @@
+"""bench/serving.py's online scenario, simulated without a GPU: the real Engine, Scheduler and BlockManager over
+bench/schedule_sim.py's simulated worker, with requests arriving on a simulated clock.
+
+    PYTHONPATH=. python3 bench/serving_sim.py [--request-rates 2,4,8,16,inf] [--num-requests 200] [--seed 0]
+                                              [--max-batched-tokens 16384] [--what-if fixed_ms=0.5]
+                                              [--compare bench/results/h200/serving_H200_2c0a441.json]
+
+The requests are serving.py's: the workload file's first N pairs, Poisson arrivals (gamma gaps) from the same
+seed, ignore_eos, greedy. The clock follows the engine loop as it runs against a GPU worker: one step stays in
+flight ahead, so the step sent after step k-1 is read back holds what arrived by the end of step k-1 and runs
+once step k ends; the device runs steps back to back for their modelled time (StepCostModel, fitted to the H200)
+and idles while nothing is queued. A sequence's token arrives when its step ends. Per rate it prints serving.py's
+metrics (vLLM's definitions, through serving.py's own `summarize`) beside vLLM's H200 figures and, with
+--compare, the figures of a measured serving.py run. The host (REST, detokenizing, SSE) is left out: on the H200
+it kept the device busy between steps (under 1 % idle at every rate, bench/README.md).
+
+A research tool: what a scheduling policy or a faster kernel (--what-if) would do to TTFT and TPOT under load,
+in seconds on a CPU; a GPU run of serving.py checks the answer."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from schedule_sim import KV_CACHE_BLOCKS, SimulatedWorker, StepCostModel  # noqa: E402
+from shapes import LLAMA3_8B  # noqa: E402
+
+from swiftllm.controller.engine import Engine  # noqa: E402
+from swiftllm.controller.scheduler import SchedulerConfig  # noqa: E402
+from swiftllm.model_config import ModelConfig  # noqa: E402
+from swiftllm.sampling_params import SamplingParams  # noqa: E402
+
+
+def load_serving() -> ModuleType:
+    """bench/serving.py, by its path: the bare name `serving` may be another module where this one is
+    imported (the REST tests' helper in tests/controller)."""
+    name = "bench_serving"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("serving.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before running it: its dataclasses look themselves up
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+serving = load_serving()
+
+
+def simulate_rate(
+    specs: list,
+    send_times_s: list[float],
+    budget: int,
+    max_seqs: int,
+    model: StepCostModel,
+) -> tuple[list, float]:
+    """The records a streaming client would keep of these requests (serving.RequestRecord, times after each
+    request's send) and the run's duration in seconds, from the first send to the last token."""
+    worker = SimulatedWorker(model)
+    scheduler_config = SchedulerConfig(
+        max_model_len=8192,
+        num_gpu_blocks=KV_CACHE_BLOCKS,
+        num_cpu_blocks=0,
+        block_size=16,
+        max_num_seqs=max_seqs,
+        max_num_batched_tokens=budget,
+        enable_prefix_caching=True,
+        pipeline_stages=1,
+    )
+    engine = Engine(worker, ModelConfig.from_dict(LLAMA3_8B), None, scheduler_config, seed=0)
+    records = [serving.RequestRecord(len(spec.prompt_ids), spec.output_len) for spec in specs]
+    request_of_seq: dict[int, int] = {}
+    arrived = 0
+    now_ms = 0.0  # the controller's clock: when its next call to engine.step happens
+    while arrived < len(specs) or engine.has_work:
+        while arrived < len(specs) and send_times_s[arrived] * 1e3 <= now_ms:
+            spec = specs[arrived]
+            params = SamplingParams(max_tokens=spec.output_len, ignore_eos=True, temperature=0.0)
+            seq = engine.add_request(spec.prompt_ids, params)
+            request_of_seq[seq.seq_id] = arrived
+            arrived += 1
+        if not engine.has_work:  # idle until the next request arrives
+            now_ms = send_times_s[arrived] * 1e3
+            continue
+        # a step sent now starts when the device is free, or now if it idles
+        worker.clock_ms = max(worker.clock_ms, now_ms)
+        for seq in engine.step():
+            index = request_of_seq[seq.seq_id]
+            records[index].chunk_times.append(worker.read_step_end_ms / 1e3 - send_times_s[index])
+        # engine.step returned once the previous step was read back, that is once it ended
+        now_ms = max(now_ms, worker.read_step_end_ms)
+    last_token_s = max(
+        send + record.chunk_times[-1]
+        for send, record in zip(send_times_s, records)
+        if record.chunk_times
+    )
+    return records, last_token_s
+
+
+def measured_rates(path: Path | None) -> dict[str, dict]:
+    """A serving.py JSON's per-rate results by rate name ({} without one)."""
+    if path is None:
+        return {}
+    data = json.loads(path.read_text())
+    return {str(result["rate"]): result for result in data["rates"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--num-requests", type=int, default=200, help="the workload file's first N")
+    ap.add_argument(
+        "--request-rates", type=serving.parse_rates, default=(2.0, 4.0, 8.0, 16.0, math.inf)
+    )
+    ap.add_argument(
+        "--seed", type=int, default=0, help="prompts and arrival times, as serving.py's"
+    )
+    ap.add_argument("--burstiness", type=float, default=1.0)
+    ap.add_argument("--max-batched-tokens", type=int, default=16384)
+    ap.add_argument("--max-num-seqs", type=int, default=512)
+    ap.add_argument(
+        "--what-if",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change a StepCostModel field of the fitted model, e.g. fixed_ms=0.5 (repeatable)",
+    )
+    ap.add_argument("--compare", type=Path, help="a serving.py JSON to print beside the simulation")
+    args = ap.parse_args()
+    model = StepCostModel()
+    for change in args.what_if:
+        name, _, value = change.partition("=")
+        if name not in StepCostModel.__dataclass_fields__:
+            ap.error(
+                f"--what-if: {name!r} is not one of {', '.join(StepCostModel.__dataclass_fields__)}"
+            )
+        model = replace(model, **{name: float(value)})
+    config = serving.ServingConfig(
+        base_url="",
+        num_requests=args.num_requests,
+        seed=args.seed,
+        burstiness=args.burstiness,
+    )
+    measured = measured_rates(args.compare)
+    print(f"{args.num_requests} requests, seed {args.seed}, simulated ({model})")
+    print(
+        f"{'rate':>5} {'source':>9} {'out tok/s':>10} {'med TPOT':>9} {'p99 TTFT':>9} {'med TTFT':>9}"
+    )
+    for draw, rate in enumerate(args.request_rates, start=1):
+        specs = serving.request_specs(config, draw)  # serving.py's prompts for this rate
+        send_times = serving.arrival_offsets(len(specs), rate, args.burstiness, args.seed)
+        records, duration = simulate_rate(
+            specs, send_times, args.max_batched_tokens, args.max_num_seqs, model
+        )
+        result = serving.summarize(records, duration, rate)
+        rows = [
+            (
+                "simulated",
+                result.output_throughput,
+                result.tpot_ms.median,
+                result.ttft_ms.p99,
+                result.ttft_ms.median,
+            )
+        ]
+        name = serving.rate_name(rate)
+        if name in measured:
+            run = measured[name]
+            rows.append(
+                (
+                    "measured",
+                    run["output_throughput"],
+                    run["tpot_ms"]["median"],
+                    run["ttft_ms"]["p99"],
+                    run["ttft_ms"]["median"],
+                )
+            )
+        peer = serving.VLLM_H200.get(rate)
+        if peer is not None and args.num_requests == 200 and args.seed == 0:
+            rows.append(
+                (
+                    "vLLM",
+                    peer.output_tokens_per_s,
+                    peer.median_tpot_ms,
+                    peer.p99_ttft_ms,
+                    peer.median_ttft_ms,
+                )
+            )
+        for source, tokens_per_s, tpot, p99_ttft, median_ttft in rows:
+            print(
+                f"{name:>5} {source:>9} {tokens_per_s:10.0f} {tpot:9.2f} {p99_ttft:9.1f} "
+                f"{median_ttft:9.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

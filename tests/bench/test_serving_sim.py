@@ -1,0 +1,61 @@
+"""bench/serving_sim.py: requests on a simulated clock through the real engine, timed as a client sees them."""
+
+from __future__ import annotations
+
+import pytest
+from bench_scripts import load_script
+
+serving_sim = load_script("serving_sim")
+
+# every step takes 10 ms whatever it holds: no compute term (an unreachable matmul rate), no KV, no fixed cost
+TEN_MS_A_STEP = serving_sim.StepCostModel(
+    weight_read_ms=10.0, matmul_flops=1e30, overlap_loss=0.0, attention_factor=0.0, fixed_ms=0.0
+)
+
+
+def specs(*lengths: tuple[int, int]) -> list:
+    """Requests of these (prompt, output) lengths whose prompts share no token (the prefix cache is on)."""
+    return [
+        serving_sim.serving.RequestSpec(list(range(1000 * i, 1000 * i + prompt_len)), output_len)
+        for i, (prompt_len, output_len) in enumerate(lengths, start=1)
+    ]
+
+
+def test_a_lone_request_gets_a_token_a_step() -> None:
+    records, duration = serving_sim.simulate_rate(
+        specs((30, 4)), [0.0], budget=64, max_seqs=8, model=TEN_MS_A_STEP
+    )
+    # its prefill ends at 10 ms with the first token; each decode step adds one 10 ms later
+    assert records[0].chunk_times == pytest.approx([0.010, 0.020, 0.030, 0.040])
+    assert duration == pytest.approx(0.040)
+
+
+def test_a_request_arriving_while_idle_starts_at_once_and_one_arriving_busy_waits_a_step() -> None:
+    requests = specs((30, 6), (20, 2), (20, 2))
+    # the second arrives while the first decodes (at 25 ms), the third long after both ended
+    records, duration = serving_sim.simulate_rate(
+        requests, [0.0, 0.025, 1.0], budget=64, max_seqs=8, model=TEN_MS_A_STEP
+    )
+    first, second, third = records
+    assert first.chunk_times == pytest.approx([0.010, 0.020, 0.030, 0.040, 0.050, 0.060])
+    # step 4 (30-40 ms) was scheduled at 20 ms, before it arrived; step 5 (40-50 ms), scheduled at 30 ms,
+    # prefills it: its first token at 50 ms, 25 ms after it was sent; then a decode step
+    assert second.chunk_times == pytest.approx([0.025, 0.035])
+    # an idle engine: its prefill runs at once, from its own arrival
+    assert third.chunk_times == pytest.approx([0.010, 0.020])
+    assert duration == pytest.approx(1.020)
+
+
+def test_the_step_budget_spreads_a_burst_over_steps() -> None:
+    # all at once, 40-token prompts, 64 tokens a step (chunked prefill): step 1 holds the first prompt and 24
+    # tokens of the second, step 2 the second's last 16 and the third
+    requests = specs((40, 1), (40, 1), (40, 1))
+    records, _ = serving_sim.simulate_rate(
+        requests, [0.0] * 3, budget=64, max_seqs=8, model=TEN_MS_A_STEP
+    )
+    assert [record.chunk_times[0] for record in records] == pytest.approx([0.010, 0.020, 0.020])
+    # a 32-token budget: one prompt's chunks over two steps each, the first tokens 20 ms apart
+    records, _ = serving_sim.simulate_rate(
+        requests, [0.0] * 3, budget=32, max_seqs=8, model=TEN_MS_A_STEP
+    )
+    assert [record.chunk_times[0] for record in records] == pytest.approx([0.020, 0.030, 0.040])
