@@ -76,7 +76,8 @@ def inverse_cdf_sample(
 # (rows, chunks) programs, each reducing one chunk to its (max, lowest index) in a partial buffer [rows, chunks];
 # stage 2 is torch's argmax over the few partials of a row (a NaN partial first, else the lowest chunk among equal
 # maxima): chunks are in vocabulary order, so the chosen chunk's index is the row's lowest. A Triton stage 2
-# would save one small launch for about ten more lines.
+# would save one small launch for about ten more lines. The decode step, before and after in one call: 4.33 ->
+# 4.30 / 4.29 ms at one sequence, 5.00 -> 4.97 / 4.98 at 8 (H200, device_call_fd36a69_decode_sweep.log).
 
 
 @triton.jit
