@@ -102,14 +102,10 @@ class SimulatedRun:
     host_s: float  # how long the simulation itself took here
 
 
-def simulate(
-    prompts: list[list[int]],
-    output_lens: list[int],
-    budget: int,
-    max_seqs: int,
-    model: StepCostModel,
-) -> SimulatedRun:
-    model_config = ModelConfig.from_dict(LLAMA3_8B)
+def simulated_engine(
+    budget: int, max_seqs: int, model: StepCostModel
+) -> tuple[Engine, SimulatedWorker]:
+    """Our engine (Llama-3-8B config, the H200's cache, prefix caching on) driving a simulated worker."""
     worker = SimulatedWorker(model)
     scheduler_config = SchedulerConfig(
         max_model_len=8192,
@@ -121,7 +117,41 @@ def simulate(
         enable_prefix_caching=True,
         pipeline_stages=1,
     )
-    engine = Engine(worker, model_config, None, scheduler_config, seed=0)
+    engine = Engine(worker, ModelConfig.from_dict(LLAMA3_8B), None, scheduler_config, seed=0)
+    return engine, worker
+
+
+def add_what_if_flag(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument(
+        "--what-if",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change a StepCostModel field of the fitted model, e.g. fixed_ms=0.5 (repeatable)",
+    )
+
+
+def what_if_model(ap: argparse.ArgumentParser, changes: list[str]) -> StepCostModel:
+    """The fitted cost model with --what-if's changes (an unknown field is a usage error)."""
+    model = StepCostModel()
+    for change in changes:
+        name, _, value = change.partition("=")
+        if name not in StepCostModel.__dataclass_fields__:
+            ap.error(
+                f"--what-if: {name!r} is not one of {', '.join(StepCostModel.__dataclass_fields__)}"
+            )
+        model = replace(model, **{name: float(value)})
+    return model
+
+
+def simulate(
+    prompts: list[list[int]],
+    output_lens: list[int],
+    budget: int,
+    max_seqs: int,
+    model: StepCostModel,
+) -> SimulatedRun:
+    engine, worker = simulated_engine(budget, max_seqs, model)
     longest = int(np.argmax(output_lens))
     seqs = []
     for prompt, output_len in zip(prompts, output_lens):
@@ -156,22 +186,9 @@ def main() -> None:
         help="also run every pair under roofline kernels: no overlap loss, attention at copy bandwidth, no "
         "fixed cost per step (this workload's floor on this GPU, its serial chains included)",
     )
-    ap.add_argument(
-        "--what-if",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="change a StepCostModel field of the fitted model, e.g. fixed_ms=0.5 (repeatable)",
-    )
+    add_what_if_flag(ap)
     args = ap.parse_args()
-    fitted = StepCostModel()
-    for change in args.what_if:
-        name, _, value = change.partition("=")
-        if name not in StepCostModel.__dataclass_fields__:
-            ap.error(
-                f"--what-if: {name!r} is not one of {', '.join(StepCostModel.__dataclass_fields__)}"
-            )
-        fitted = replace(fitted, **{name: float(value)})
+    fitted = what_if_model(ap, args.what_if)
     requests = load_workload(DEFAULT_WORKLOAD, args.num_requests)
     prompts = random_prompts([r.input_len for r in requests], LLAMA3_8B["vocab_size"], seed=0)
     output_lens = [r.output_len for r in requests]

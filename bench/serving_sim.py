@@ -24,18 +24,18 @@ import importlib.util
 import json
 import math
 import sys
-from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from schedule_sim import KV_CACHE_BLOCKS, SimulatedWorker, StepCostModel  # noqa: E402
-from shapes import LLAMA3_8B  # noqa: E402
+from schedule_sim import (  # noqa: E402
+    StepCostModel,
+    add_what_if_flag,
+    simulated_engine,
+    what_if_model,
+)
 
-from swiftllm.controller.engine import Engine  # noqa: E402
-from swiftllm.controller.scheduler import SchedulerConfig  # noqa: E402
-from swiftllm.model_config import ModelConfig  # noqa: E402
 from swiftllm.sampling_params import SamplingParams  # noqa: E402
 
 
@@ -63,18 +63,7 @@ def simulate_rate(
 ) -> tuple[list, float]:
     """The records a streaming client would keep of these requests (serving.RequestRecord, times after each
     request's send) and the run's duration in seconds, from the first send to the last token."""
-    worker = SimulatedWorker(model)
-    scheduler_config = SchedulerConfig(
-        max_model_len=8192,
-        num_gpu_blocks=KV_CACHE_BLOCKS,
-        num_cpu_blocks=0,
-        block_size=16,
-        max_num_seqs=max_seqs,
-        max_num_batched_tokens=budget,
-        enable_prefix_caching=True,
-        pipeline_stages=1,
-    )
-    engine = Engine(worker, ModelConfig.from_dict(LLAMA3_8B), None, scheduler_config, seed=0)
+    engine, worker = simulated_engine(budget, max_seqs, model)
     records = [serving.RequestRecord(len(spec.prompt_ids), spec.output_len) for spec in specs]
     request_of_seq: dict[int, int] = {}
     arrived = 0
@@ -124,23 +113,10 @@ def main() -> None:
     ap.add_argument("--burstiness", type=float, default=1.0)
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
     ap.add_argument("--max-num-seqs", type=int, default=512)
-    ap.add_argument(
-        "--what-if",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="change a StepCostModel field of the fitted model, e.g. fixed_ms=0.5 (repeatable)",
-    )
+    add_what_if_flag(ap)
     ap.add_argument("--compare", type=Path, help="a serving.py JSON to print beside the simulation")
     args = ap.parse_args()
-    model = StepCostModel()
-    for change in args.what_if:
-        name, _, value = change.partition("=")
-        if name not in StepCostModel.__dataclass_fields__:
-            ap.error(
-                f"--what-if: {name!r} is not one of {', '.join(StepCostModel.__dataclass_fields__)}"
-            )
-        model = replace(model, **{name: float(value)})
+    model = what_if_model(ap, args.what_if)
     config = serving.ServingConfig(
         base_url="",
         num_requests=args.num_requests,
