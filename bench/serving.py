@@ -62,6 +62,8 @@ from workload import DEFAULT_WORKLOAD, WorkloadError, load_workload, random_prom
 MAX_REQUESTS_PER_RATE = 400
 PERCENTILES = (50, 90, 99)
 REQUEST_TIMEOUT_S = 3600.0
+SLOWEST_REPORTED = 3  # a rate's slowest requests to their first token, kept with the results
+QUEUE_WINDOW_S = 0.1  # "sent just before" a slow request
 
 
 class PeerFigures(NamedTuple):
@@ -128,6 +130,19 @@ class RequestRecord:
         if self.usage_tokens is not None:
             return self.usage_tokens
         return len(self.chunk_times)
+
+
+@dataclass(frozen=True)
+class SlowRequest:
+    """One of a rate's slowest requests to its first token, and what was sent just before it: the queue it
+    may have waited behind (p99 TTFT is set by these few requests)."""
+
+    sent_s: float  # when it was sent, seconds after the rate's first request
+    prompt_len: int
+    ttft_ms: float
+    prompt_tokens_just_before: (
+        int  # prompt tokens of the requests sent in the QUEUE_WINDOW_S before it
+    )
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,9 @@ class RateResult:
     client_cpu_fraction: float  # the client's CPU seconds / duration
     errors: list[str]  # the first few failures' messages
     server: ServerCounters | None = None  # from our server's /metrics; None for other servers
+    slowest_ttft: list[SlowRequest] = field(
+        default_factory=list
+    )  # the slowest first, when sent times are known
 
     def to_json(self) -> dict:
         """A dict for json.dumps: the rate as a string ("inf"), a missing value (NaN) as null."""
@@ -248,11 +266,36 @@ def rate_name(rate: float) -> str:
     return "inf" if math.isinf(rate) else f"{rate:g}"
 
 
+def slowest_to_first_token(records: list[RequestRecord], sent_s: list[float]) -> list[SlowRequest]:
+    """The SLOWEST_REPORTED completed requests with the longest TTFT, slowest first."""
+    slow = []
+    for record, sent in zip(records, sent_s):
+        if not record.ok:
+            continue
+        just_before = sum(
+            other.prompt_len
+            for other, other_sent in zip(records, sent_s)
+            if sent - QUEUE_WINDOW_S <= other_sent < sent
+        )
+        ttft_ms = record.chunk_times[0] * 1e3
+        slow.append(SlowRequest(sent, record.prompt_len, ttft_ms, just_before))
+    slow.sort(key=lambda request: -request.ttft_ms)
+    return slow[:SLOWEST_REPORTED]
+
+
 def summarize(
-    records: list[RequestRecord], duration_s: float, rate: float, client_cpu_s: float = 0.0
+    records: list[RequestRecord],
+    duration_s: float,
+    rate: float,
+    client_cpu_s: float = 0.0,
+    sent_s: list[float] | None = None,
 ) -> RateResult:
-    """vLLM's serving metrics over the requests that completed (see the module docstring)."""
+    """vLLM's serving metrics over the requests that completed (see the module docstring); sent_s, each
+    request's send time, adds its slowest requests to the first token."""
     done = [r for r in records if r.ok]
+    slowest = []
+    if sent_s is not None:
+        slowest = slowest_to_first_token(records, sent_s)
     ttfts = [r.chunk_times[0] for r in done]
     e2es = [r.chunk_times[-1] for r in done]
     tpots = [
@@ -280,6 +323,7 @@ def summarize(
         e2e_ms=Distribution.of_seconds(e2es),
         client_cpu_fraction=client_cpu_s / duration_s,
         errors=[r.error for r in records if r.error][:5],
+        slowest_ttft=slowest,
     )
 
 
@@ -364,7 +408,7 @@ async def run_rate(
     records = await asyncio.gather(*(send_at(spec, offset) for spec, offset in zip(specs, offsets)))
     duration = time.perf_counter() - start
     client_cpu_s = time.process_time() - cpu_start
-    result = summarize(list(records), duration, rate, client_cpu_s)
+    result = summarize(list(records), duration, rate, client_cpu_s, offsets)
     counters = server_counters(metrics_before, await scrape_metrics(session, config.base_url))
     return dataclasses.replace(result, server=counters)
 
@@ -614,6 +658,16 @@ def print_table(data: dict) -> None:
                 f"rate {row['rate']}: {row['failed']} failed, {row['incomplete']} with output tokens "
                 f"!= max_tokens; first errors: {row['errors']}"
             )
+    for row in data["rates"]:
+        slowest = row.get("slowest_ttft") or []
+        described = [
+            f"{r['ttft_ms']:.1f} ms (prompt {r['prompt_len']}, sent at {r['sent_s']:.2f} s, "
+            f"{r['prompt_tokens_just_before']} prompt tokens sent in the {QUEUE_WINDOW_S * 1e3:.0f} ms "
+            "before)"
+            for r in slowest
+        ]
+        if described:
+            print(f"rate {row['rate']}: slowest TTFT " + "; ".join(described))
 
 
 def parse_rates(text: str) -> tuple[float, ...]:

@@ -59,6 +59,24 @@ def test_metrics_match_hand_computed_values() -> None:
     assert stats(result.e2e_ms) == pytest.approx((950 / 3, 350.0, 390.0, 399.0))
 
 
+def test_slowest_requests_to_first_token_name_what_was_sent_before_them() -> None:
+    records = [
+        record([0.010], max_tokens=1, prompt_len=100),  # sent at 0.00
+        record([0.050], max_tokens=1, prompt_len=900),  # sent at 0.05: 100 tokens 50 ms before
+        record([0.030], max_tokens=1, prompt_len=20),  # sent at 0.12: 900 tokens 70 ms before
+        serving.RequestRecord(700, 5, [], None, "HTTP 500"),  # failed: never among the slowest
+        record([0.020], max_tokens=1, prompt_len=40),  # sent at 1.00: nothing in the 100 ms before
+    ]
+    sent = [0.0, 0.05, 0.12, 0.13, 1.0]
+    result = serving.summarize(records, duration_s=2.0, rate=4.0, sent_s=sent)
+    assert [r.prompt_len for r in result.slowest_ttft] == [900, 20, 40]
+    assert [r.ttft_ms for r in result.slowest_ttft] == pytest.approx([50.0, 30.0, 20.0])
+    # the failed request (sent at 0.13) counts as queued ahead of nothing after it here
+    assert [r.prompt_tokens_just_before for r in result.slowest_ttft] == [100, 900, 0]
+    assert result.to_json()["slowest_ttft"][0]["sent_s"] == pytest.approx(0.05)
+    assert serving.summarize(records, duration_s=2.0, rate=4.0).slowest_ttft == []
+
+
 def test_no_completed_request_gives_null_metrics() -> None:
     failed = serving.RequestRecord(5, 5, [], None, "ClientConnectorError: refused")
     result = serving.summarize([failed], duration_s=1.0, rate=math.inf)
