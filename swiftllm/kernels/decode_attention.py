@@ -22,6 +22,7 @@ from swiftllm.kernels import pdl
 # at small batch: chunks of one tile still pay (measured on H100: 7 us vs 11 at 256, B=1)
 MIN_CHUNK = 64
 LONG_CHUNK = 2048  # at large batch: only contexts longer than this are split
+MAX_SPLITS = 64
 LOG2E = 1.4426950408889634
 
 
@@ -175,8 +176,17 @@ def decode_params(
     # launch and ~2 us at 32 sequences of 8 KV heads, H100)
     want = triton.cdiv(2 * sms, num_seqs * num_kv_heads) if num_seqs * num_kv_heads < sms else 1
     if want > 1:
-        return min(triton.next_power_of_2(want), 64), MIN_CHUNK
-    return min(triton.next_power_of_2(triton.cdiv(capacity, LONG_CHUNK)), 64), LONG_CHUNK
+        return min(triton.next_power_of_2(want), MAX_SPLITS), MIN_CHUNK
+    return min(triton.next_power_of_2(triton.cdiv(capacity, LONG_CHUNK)), MAX_SPLITS), LONG_CHUNK
+
+
+def decode_variants() -> list[tuple[int, int]]:
+    """Every (splits, min_chunk) that decode_params can return, each a separate compile of the kernels: powers
+    of two at MIN_CHUNK from 4 (small batches: fewer than one program per SM wants over 2 per SM), and from 1 at
+    LONG_CHUNK (large ones, any block-table width)."""
+    small = [(2**i, MIN_CHUNK) for i in range(2, MAX_SPLITS.bit_length())]
+    large = [(2**i, LONG_CHUNK) for i in range(MAX_SPLITS.bit_length())]
+    return small + large
 
 
 def decode_attention(

@@ -67,7 +67,13 @@ def _tile(
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
-@triton.jit(do_not_specialize=["n_tiles", "table_stride"])
+# A mixed step passes its prefill rows' metadata as slices after the decode rows (query_start[decodes:], ...),
+# 4-byte aligned only: without do_not_specialize_on_alignment each alignment was another compile (1.8 s on the
+# H200) that a request waited for in serving. These pointers feed scalar and few-element loads.
+@triton.jit(
+    do_not_specialize=["n_tiles", "table_stride"],
+    do_not_specialize_on_alignment=["table_ptr", "qstart_ptr", "ctx_ptr"],
+)
 def _prefill_kernel(
     q_ptr,
     k_ptr,

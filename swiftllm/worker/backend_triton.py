@@ -4,7 +4,7 @@ import torch
 
 # the ops LlamaModel calls (and GraphRunner, which ModelRunner looks for) come from the kernels as they are
 # (`x as x` re-exports them) or are defined below
-from swiftllm.kernels.decode_attention import decode_attention
+from swiftllm.kernels.decode_attention import decode_attention, decode_variants
 from swiftllm.kernels.gemv import WIDE, gemv
 from swiftllm.kernels.prefill_attention import prefill_attention
 from swiftllm.kernels.rmsnorm import rms_norm as rms_norm
@@ -80,3 +80,15 @@ def attention(
         scale,
         out,
     )
+
+
+def compile_ahead(k_cache: torch.Tensor, v_cache: torch.Tensor, num_heads: int) -> None:
+    """Compile each decode-kernel variant an eager step may pick, before a request can wait for it (0.6 s a
+    variant on the H200). CUDA graphs compile those of their batch sizes as they are captured, but an eager
+    step's split count follows its own block-table width. k_cache, v_cache: one layer's."""
+    num_kv_heads, page, dim = k_cache.shape[1:]
+    q = torch.zeros((1, num_heads, dim), dtype=k_cache.dtype, device=k_cache.device)
+    table = torch.zeros((1, 1), dtype=torch.int32, device=k_cache.device)
+    context_lens = torch.ones(1, dtype=torch.int32, device=k_cache.device)
+    for splits, min_chunk in decode_variants():
+        decode_attention(q, k_cache, v_cache, table, context_lens, 1.0, splits, min_chunk=min_chunk)

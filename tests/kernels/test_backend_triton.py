@@ -9,6 +9,7 @@ import pytest
 import torch
 from conftest import make_step, rel_err, runner_for, save_tiny_model
 
+from swiftllm.kernels.decode_attention import decode_variants
 from swiftllm.kernels.gemv import WIDE
 from swiftllm.worker import backend_torch, backend_triton
 from swiftllm.worker.metadata import AttentionMetadata
@@ -71,3 +72,19 @@ def test_linear_of_a_wide_matrix_matches_matmul(rows: int) -> None:
     assert rel_err(backend_triton.linear(x, w), x.double() @ w.double().T) < tolerance(
         torch.float32
     )
+
+
+def test_compile_ahead_runs_every_decode_variant(monkeypatch: pytest.MonkeyPatch) -> None:
+    q, kc, vc, meta = paged_case([1], [5], 4, 2, 32, torch.float32)
+    run = backend_triton.decode_attention
+    seen = []
+
+    def recording(*args: object, **kwargs: object) -> torch.Tensor:
+        out = run(*args, **kwargs)  # the real kernel, at the variant's split count and chunk
+        seen.append((args[6], kwargs["min_chunk"], out.shape, bool(out.isfinite().all())))
+        return out
+
+    monkeypatch.setattr(backend_triton, "decode_attention", recording)
+    backend_triton.compile_ahead(kc, vc, num_heads=4)
+    assert [(splits, chunk) for splits, chunk, _, _ in seen] == decode_variants()
+    assert all(shape == (1, 4, 32) and finite for _, _, shape, finite in seen)

@@ -48,3 +48,23 @@ def test_decode_params_split_small_batches_and_long_contexts() -> None:
     assert da.decode_params(1, 6, 2048, cpu) == (4, da.MIN_CHUNK)
     # one program per SM already: no reduce
     assert da.decode_params(1, 8, 1024, cpu) == (1, da.LONG_CHUNK)
+
+
+def test_decode_variants_hold_every_choice_of_decode_params(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # compile_ahead compiles decode_variants(): a choice outside them would compile while a request waits.
+    # decode_params reads the SM count of a CUDA device; an H200's 132 here, and the interpreter's 8
+    class Properties:
+        multi_processor_count = 132
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: Properties())
+    variants = set(da.decode_variants())
+    assert len(variants) == len(da.decode_variants())  # each compiled once
+    chosen = set()
+    for device in (torch.device("cuda"), torch.device("cpu")):
+        for num_seqs in range(1, 1025):
+            for num_kv_heads in (1, 2, 8):
+                for blocks in (1, 128, 129, 256, 257, 512, 1024, 2048, 4096, 8192, 20000):
+                    chosen.add(da.decode_params(num_seqs, num_kv_heads, blocks * 16, device))
+    assert chosen == variants  # none missing, none compiled in vain
