@@ -9,8 +9,9 @@ the medians of t(1) and t(129) over --repeats runs.
 --max-batched-tokens is the per-step token budget; 16384 is vLLM's default for its offline LLM class on a
 GPU of this size (SwiftLLM's own default, 2048, spreads the prefills over more, mixed, steps).
 
-Writes results/latency_tokens<budget>[_greedy].json and .png; prints a table last (with vLLM's figures and the floor:
-(weight bytes + KV bytes read at the mean context) / copy bandwidth).
+Writes results/latency_tokens<budget>[_greedy].json and .png; prints a table last (with vLLM's figures and two
+floors: the memory floor, (weight bytes + KV bytes read at the mean context) / copy bandwidth, and issue 16's
+roofline, each operation at max(bytes / copy bandwidth, FLOPs / matmul rate), both ceilings measured in the run).
 """
 
 from __future__ import annotations
@@ -113,7 +114,9 @@ def main() -> None:
         ms = (t129 - t1) / (OUT - 1) * 1e3
         runner_ms = float(np.median([b[1] - a[1] for a, b in pairs])) / (OUT - 1) * 1e3
         extra_steps = pairs[0][1][2] - pairs[0][0][2]
-        floor = (weight_bytes + n * (PROMPT + OUT / 2) * kv_token_bytes) / ceil["copy_bw_Bps"] * 1e3
+        kv_bytes = n * (PROMPT + OUT / 2) * kv_token_bytes
+        floor = (weight_bytes + kv_bytes) / ceil["copy_bw_Bps"] * 1e3
+        roofline = roofline_ms(n, weight_bytes, kv_bytes, ceil)
         data["rows"].append(
             {
                 "batch": n,
@@ -121,6 +124,7 @@ def main() -> None:
                 "t129_s": t129,
                 "ms_per_step": ms,
                 "floor_ms": floor,
+                "roofline_ms": roofline,
                 "vllm_ms": VLLM_DECODE_MS.get(n),
                 "launch_ms_per_step": runner_ms,
                 "extra_steps": extra_steps,
@@ -140,19 +144,30 @@ def main() -> None:
     plot(data, str(path.with_suffix(".png")))
     print(
         f"\n{data['device']}  commit {data['commit']}  copy {ceil['copy_bw_Bps'] / 1e12:.2f} TB/s  "
-        f"token budget {args.max_batched_tokens}"
+        f"matmul {ceil['matmul_flops'] / 1e12:.0f} TFLOP/s  token budget {args.max_batched_tokens}"
     )
     print(
-        f"{'N':>4} {'ms/step':>8} {'floor':>7} {'x floor':>7} {'vLLM':>6} {'vLLM/ours':>9} {'t1 s':>7} "
-        f"{'launch':>9} {'steps':>5}"
+        f"{'N':>4} {'ms/step':>8} {'floor':>7} {'x floor':>7} {'roofline':>8} {'x roof':>6} {'vLLM':>6} "
+        f"{'vLLM/ours':>9} {'t1 s':>7} {'launch':>9} {'steps':>5}"
     )
     for r in data["rows"]:
         v = r["vllm_ms"] or float("nan")
         print(
             f"{r['batch']:4d} {r['ms_per_step']:8.2f} {r['floor_ms']:7.2f} {r['ms_per_step'] / r['floor_ms']:7.3f} "
+            f"{r['roofline_ms']:8.2f} {r['ms_per_step'] / r['roofline_ms']:6.3f} "
             f"{v:6.2f} {v / r['ms_per_step']:9.2f} {r['t1_s']:7.3f} {r['launch_ms_per_step']:9.2f} "
             f"{r['extra_steps']:5d}"
         )
+
+
+def roofline_ms(rows: int, weight_bytes: float, kv_bytes: float, ceil: dict) -> float:
+    """Issue 16's decode floor: each operation at max(bytes / copy bandwidth, FLOPs / matmul rate). A linear
+    does 2 FLOPs per bf16 weight (2 bytes) per row, so the linears together take the larger of their weight read
+    and rows * weight_bytes FLOPs. Attention's FLOPs (4 per cached element per query head of a group: 32 times
+    fewer than its K/V bytes at Llama-3-8B's GQA, about 5 GFLOP at 256 rows) stay far below its K/V read, and
+    the norms and rotary are a few MB: each is its bytes."""
+    linears_s = max(weight_bytes / ceil["copy_bw_Bps"], rows * weight_bytes / ceil["matmul_flops"])
+    return (linears_s + kv_bytes / ceil["copy_bw_Bps"]) * 1e3
 
 
 def plot(data: dict, path: str) -> None:
