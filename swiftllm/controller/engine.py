@@ -28,6 +28,15 @@ from swiftllm.sampling_params import SamplingParams
 
 log = logging.getLogger("swiftllm.engine")
 
+# warm_up's prompts take these in turn: one per path of the worker's sampler (worker/sampler.py), whose first
+# use on a GPU compiles or loads kernels (a Triton compile is 0.2-1.9 s on the H200) that a request would wait for
+WARM_UP_SAMPLING = (
+    SamplingParams(max_tokens=2, temperature=0.0, ignore_eos=True),  # greedy: the argmax kernel
+    SamplingParams(max_tokens=2, temperature=1.0, ignore_eos=True),  # the inverse-CDF kernel
+    # the sorted torch path for top-p / top-k / min-p, and the penalties
+    SamplingParams(max_tokens=2, temperature=1.0, top_p=0.9, presence_penalty=0.5, ignore_eos=True),
+)
+
 
 class Worker(Protocol):
     def send_step(self, cmd: StepCommand) -> object: ...
@@ -83,18 +92,20 @@ class Engine:
         """Serve throwaway requests before any real one: prompts filling one step's token budget (as far as the
         model's context and half the cache allow), then a decode step. A GPU worker's first prefill loads the
         kernels that no captured graph holds and grows its allocator to the step's activations; a server
-        that skipped this would make its first burst of requests wait for them. Each prompt repeats its own
-        token, so none is a prefix of another. Afterwards the engine holds no sequence and no step, and its
+        that skipped this would make its first burst of requests wait for them. The prompts take each way of
+        sampling in turn (WARM_UP_SAMPLING), as sampling runs outside the graphs too. Each prompt repeats its
+        own token, so none is a prefix of another. Afterwards the engine holds no sequence and no step, and its
         counters start from zero (prompts that repeat those tokens may hit the prefix cache: correctly).
         Raises RuntimeError if the worker failed a warm-up request."""
         cfg = self.scheduler.cfg
-        prompt_len = min(cfg.max_num_batched_tokens, self.scheduler.max_len - 2)
         tokens = min(cfg.max_num_batched_tokens, cfg.num_gpu_blocks * cfg.block_size // 2)
+        per_prompt = max(tokens // len(WARM_UP_SAMPLING), 1)
+        prompt_len = min(per_prompt, self.scheduler.max_len - 2)
         if prompt_len < 1:
             return
-        params = SamplingParams(max_tokens=2, temperature=0.0, ignore_eos=True)
         seqs = []
         for token in range(max(tokens // prompt_len, 1)):
+            params = WARM_UP_SAMPLING[token % len(WARM_UP_SAMPLING)]
             seqs.append(self.add_request([token] * prompt_len, params))
         while self.has_work:
             self.step()

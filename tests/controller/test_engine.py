@@ -73,9 +73,11 @@ class RecordingWorker:
         self.worker = worker
         self.refuse = refuse
         self.step_tokens: list[int] = []
+        self.commands: list[StepCommand] = []
 
     def send_step(self, cmd: StepCommand) -> object:
         self.step_tokens.append(cmd.num_tokens)
+        self.commands.append(cmd)
         return self.worker.send_step(cmd)
 
     def recv_step(self) -> StepResult:
@@ -97,8 +99,14 @@ def test_warm_up_fills_one_step_then_leaves_nothing_behind(tiny_model_dir: Path)
     recorder = RecordingWorker(warm.engine.worker)
     warm.engine.worker = recorder
     warm.engine.warm_up()
-    # prompts of 38 tokens (two below the context): one fits the 64-token budget, then its decode
-    assert recorder.step_tokens == [38, 1]
+    # three prompts of 21 tokens (64 // 3, below the context) fill the budget in one step, then decode
+    assert recorder.step_tokens == [63, 3]
+    # every step samples each way the worker can: greedy, temperature alone (the GPU's inverse-CDF kernel),
+    # and top-p with a penalty (the sorted torch path)
+    for cmd in recorder.commands:
+        assert sorted(cmd.temperature.tolist()) == [0.0, 1.0, 1.0]
+        assert sorted(cmd.top_p.tolist()) == pytest.approx([0.9, 1.0, 1.0])
+        assert sorted(cmd.presence_penalty.tolist()) == pytest.approx([0.0, 0.0, 0.5])
     scheduler = warm.engine.scheduler
     assert not scheduler.running and not scheduler.waiting and not warm.engine.in_flight
     assert set(scheduler.counters.values()) == {0} and not warm.engine.worker_ms
