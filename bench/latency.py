@@ -4,7 +4,7 @@ samples so); ms/step = (t(129) - t(1)) / 128, each N timed after one untimed run
 the medians of t(1) and t(129) over --repeats runs.
 
     PYTHONPATH=. python3 bench/latency.py [--batches 1,8,32,64,128,256] [--max-batched-tokens 16384]
-                                          [--temperature 1.0] [--repeats 3]
+                                          [--temperature 1.0] [--repeats 3] [--max-model-len 2048]
 
 --max-batched-tokens is the per-step token budget; 16384 is vLLM's default for its offline LLM class on a
 GPU of this size (SwiftLLM's own default, 2048, spreads the prefills over more, mixed, steps).
@@ -42,6 +42,13 @@ def main() -> None:
     ap.add_argument("--batches", default="1,8,32,64,128,256")
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
     ap.add_argument(
+        "--max-model-len",
+        type=int,
+        default=2048,
+        help="the block table's width, which sets the decode kernel's split count from 17 sequences on "
+        "(decode_params): 2048 gives 1 split; a server at Llama-3's 131,072 runs 64, mostly empty",
+    )
+    ap.add_argument(
         "--temperature", type=float, default=1.0, help="1.0 as vLLM's benchmark_latency; 0: greedy"
     )
     ap.add_argument(
@@ -60,6 +67,7 @@ def main() -> None:
         "shape": "Llama-3-8B (dummy bf16)",
         "prompt_tokens": PROMPT,
         "max_num_batched_tokens": args.max_batched_tokens,
+        "max_model_len": args.max_model_len,
         "temperature": args.temperature,
         "rows": [],
     }
@@ -68,7 +76,7 @@ def main() -> None:
         config_dir(LLAMA3_8B),
         load_format="dummy",
         dtype="bfloat16",
-        max_model_len=2048,
+        max_model_len=args.max_model_len,
         max_num_batched_tokens=args.max_batched_tokens,
     )
     w = llm.runner.weights
