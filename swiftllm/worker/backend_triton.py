@@ -86,8 +86,8 @@ def compile_ahead(k_cache: torch.Tensor, v_cache: torch.Tensor, num_heads: int) 
     """Compile each decode-kernel variant an eager step may pick, before a request can wait for it (0.6 s a
     variant on the H200). CUDA graphs compile those of their batch sizes as they are captured, but an eager
     step's split count follows its own block-table width. k_cache, v_cache: one layer's."""
-    num_kv_heads, page, dim = k_cache.shape[1:]
-    q = torch.zeros((1, num_heads, dim), dtype=k_cache.dtype, device=k_cache.device)
+    head_dim = k_cache.shape[-1]
+    q = torch.zeros((1, num_heads, head_dim), dtype=k_cache.dtype, device=k_cache.device)
     table = torch.zeros((1, 1), dtype=torch.int32, device=k_cache.device)
     context_lens = torch.ones(1, dtype=torch.int32, device=k_cache.device)
     for splits, min_chunk in decode_variants():
