@@ -3,12 +3,18 @@ and the ops it composes from kernels."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import make_step, rel_err, runner_for, save_tiny_model
+from triton._C.libtriton import native_specialize_impl
+from triton.backends.compiler import BaseBackend
 
+from swiftllm.kernels import decode_attention, prefill_attention
 from swiftllm.kernels.decode_attention import decode_variants
 from swiftllm.kernels.gemv import WIDE
 from swiftllm.worker import backend_torch, backend_triton
@@ -88,3 +94,73 @@ def test_compile_ahead_runs_every_decode_variant(monkeypatch: pytest.MonkeyPatch
     backend_triton.compile_ahead(kc, vc, num_heads=4)
     assert [(splits, chunk) for splits, chunk, _, _ in seen] == decode_variants()
     assert all(shape == (1, 4, 32) and finite for _, _, shape, finite in seen)
+
+
+@contextmanager
+def specializations(kernel: object) -> Iterator[list[tuple]]:
+    """The key Triton compiles a kernel variant for, of each launch of `kernel` inside the block: constexpr
+    values, launch options, and each other argument's type with its specialization (a pointer's 16-byte
+    alignment, an integer equal to 1 or divisible by 16) unless the kernel declines it. Triton computes the
+    same on a GPU, where each new key is a compile a request may wait for (0.2-1.9 s on the H200)."""
+    params = list(inspect.signature(kernel.fn).parameters.values())
+    names = [p.name for p in params]
+    no_value = set(kernel.kwargs.get("do_not_specialize") or ())
+    no_alignment = set(kernel.kwargs.get("do_not_specialize_on_alignment") or ())
+    keys: list[tuple] = []
+
+    def record(*args: object, **kwargs: object) -> None:
+        values = dict(zip(names, args)) | kwargs
+        key = []
+        for p in params:
+            if "constexpr" in str(p.annotation):
+                key.append(("constexpr", values[p.name]))
+            else:
+                specialize = p.name not in no_value
+                align = p.name not in no_alignment
+                key.append(
+                    native_specialize_impl(BaseBackend, values[p.name], False, specialize, align)
+                )
+        options = sorted((name, value) for name, value in kwargs.items() if name not in names)
+        keys.append(tuple(key) + tuple(options))
+
+    kernel.add_pre_run_hook(record)
+    try:
+        yield keys
+    finally:
+        kernel.pre_run_hooks.remove(record)
+
+
+def test_mixed_steps_need_no_kernel_variant_beyond_compile_ahead() -> None:
+    # A mixed step's prefill rows follow its decode rows, so their metadata pointers sit 4 bytes per decode row
+    # into the arrays; and its decode rows pick a split count from the step's block-table width. Neither may
+    # need a specialization the server did not compile before serving (on the H200 each cost a request up to
+    # 1.9 s of TTFT). Decode rows 1-3: small-batch splits; 4-5 (8 SMs here, 2 KV heads): by table width, 4 with
+    # a context past LONG_CHUNK.
+    steps = {
+        1: [40],
+        2: [40, 7],
+        3: [40, 7, 90],
+        4: [2100, 7, 90, 33],
+        5: [40, 7, 90, 33, 12],
+    }
+    with (
+        specializations(decode_attention._decode_kernel) as decode_keys,
+        specializations(prefill_attention._prefill_kernel) as prefill_keys,
+    ):
+        for decodes, contexts in steps.items():
+            query_lens = [1] * decodes + [5]
+            q, kc, vc, meta = paged_case(query_lens, contexts + [5], 4, 2, 32, torch.float32)
+            if decodes == 1:
+                backend_triton.compile_ahead(
+                    kc, vc, num_heads=4
+                )  # the same cache geometry throughout
+                compiled = set(decode_keys)
+            out = backend_triton.attention(q, kc, vc, meta, 32**-0.5)
+            assert out.isfinite().all()
+    splits_at = list(inspect.signature(decode_attention._decode_kernel.fn).parameters).index(
+        "SPLITS"
+    )
+    seen_splits = {key[splits_at][1] for key in decode_keys}
+    assert {1, 2, 4, 8} <= seen_splits  # the steps reached both kinds of split count
+    assert set(decode_keys) <= compiled
+    assert len(set(prefill_keys)) == 1, set(prefill_keys)
