@@ -1,7 +1,9 @@
-"""Sampling from softmax(logits / temperature) by inverting its cumulative distribution at one uniform per row.
+"""The sampler's two kernels: a draw from softmax(logits / temperature) (inverse_cdf_sample) and greedy tokens
+(greedy_tokens, below).
 
-Grid: (rows,). A program reads its row's V logits twice: for the normaliser, then for the running sum, stopping
-at the first token whose cumulative mass passes u * normaliser (sampler.draw's rule, without truncation)."""
+inverse_cdf_sample inverts each row's cumulative distribution at one uniform per row. Grid: (rows,). A program
+reads its row's V logits twice: for the normaliser, then for the running sum, stopping at the first token whose
+cumulative mass passes u * normaliser (sampler.draw's rule, without truncation)."""
 # torch needs about eight passes over float32 copies of the logits for the same draw (divide, softmax, cumsum,
 # search): 0.8 ms of a 256-sequence decode step on the H100. Chunks of 8192 with 16 warps: 29 us at 1-64 rows, 57 at
 # 256 (4096 with 8 warps: 33 and 67).
