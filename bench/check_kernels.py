@@ -264,7 +264,8 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
     hf.to(BF16).save_pretrained(path)
     hf = None
     runner = ModelRunner(WorkerConfig(model=path, dtype="bfloat16"))
-    runner.init_cache(16, 512, 16, 2048)
+    # max_model_len 8192: decode graphs at two table widths, 128 and 512 blocks (cuda_graphs.table_widths)
+    runner.init_cache(16, 512, 16, 8192)
     prompts = [torch.randint(0, cfg["vocab_size"], (n,)).tolist() for n in (150, 37, 600)]
     tables = [
         [int(b) for b in np.random.default_rng(1).permutation(512)[i * 40 : (i + 1) * 40]]
@@ -275,8 +276,10 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
     k_outside = runner.cache.k[:, outside].clone()
     ours: list[tuple[int, int, torch.Tensor]] = []  # (seq, position, logits row)
 
-    def step(chunks: list[list[int]], ctx: list[int], idx: list[int], sample: list[bool]) -> None:
-        width = max(len(tables[i]) for i in idx)
+    def step(
+        chunks: list[list[int]], ctx: list[int], idx: list[int], sample: list[bool], pad: int = 0
+    ) -> None:
+        width = max(pad, *(len(tables[i]) for i in idx))
         table = np.array([tables[i] + [0] * (width - len(tables[i])) for i in idx], np.int32)
         cmd = StepCommand(
             seq_ids=i32(idx),
@@ -307,8 +310,10 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
     # decodes), then decode steps on whole graphs
     step([prompts[0], prompts[1], prompts[2][:400]], [150, 37, 400], [0, 1, 2], [True, True, False])
     step([seqs[0][-1:], seqs[1][-1:], prompts[2][400:]], [151, 38, 600], [0, 1, 2], [True] * 3)
-    for _ in range(steps):
-        step([s[-1:] for s in seqs], [len(s) for s in seqs], [0, 1, 2], [True] * 3)
+    # every other decode step's table padded past 128 columns replays the graphs of width 512
+    for k in range(steps):
+        pad = 300 * (k % 2)
+        step([s[-1:] for s in seqs], [len(s) for s in seqs], [0, 1, 2], [True] * 3, pad)
     untouched = torch.equal(runner.cache.k[:, outside], k_outside)
 
     # References load the saved checkpoint afresh: casting a built HF model with .to(bf16) would also round

@@ -152,10 +152,11 @@ def bench_runner(ceil: dict, quick: bool) -> dict:
             "floor_ms": floor,
             "vllm_ms": VLLM_DECODE_MS.get(b) if ctx == 1024 else None,
         }
-        if (
-            b in runner.graphs.decode_graphs
-        ):  # the graph's GPU time alone (same inputs): the rest is the host's
-            row["graph_gpu_ms"] = time_cuda(runner.graphs.decode_graphs[b].graph.replay)
+        # the graph's GPU time alone (same inputs): the rest is the host's; contexts of at most LONG_CHUNK
+        # tokens replay the narrowest table width's graphs
+        key = (b, runner.graphs.table_widths[0])
+        if key in runner.graphs.decode_graphs:
+            row["graph_gpu_ms"] = time_cuda(runner.graphs.decode_graphs[key].graph.replay)
         if b in (1, 64) and ctx == 1024:
             graphs, runner.graphs = runner.graphs, None
             row["eager_ms"] = time_steps(runner, cmd, 2, 5)
@@ -226,12 +227,13 @@ def host_breakdown(runner: ModelRunner, cmd: StepCommand, iters: int = 20) -> di
         "whole_step": [],
     }
     sampled = np.arange(cmd.num_seqs)
-    graph, logits = runner.graphs.decode_graphs[1]
+    width = runner.graphs.table_widths[0]  # a 1,024-token context
+    graph, logits = runner.graphs.decode_graphs[1, width]
     for _ in range(iters):
         with torch.inference_mode():
             torch.cuda.synchronize()
             t0 = time.perf_counter()
-            runner.graphs.stage_inputs(cmd.token_ids, cmd, sampled, 1, True)
+            runner.graphs.stage_inputs(cmd.token_ids, cmd, sampled, 1, True, width)
             torch.cuda.synchronize()
             t1 = time.perf_counter()
             graph.replay()

@@ -1,10 +1,15 @@
 """CUDA graphs for every step of up to 512 tokens: decode steps whole, other steps piecewise.
 
-Decode-only steps of S <= 512 sequences replay the whole forward captured at the smallest padded batch size >= S.
+Decode-only steps of S <= 512 sequences replay the whole forward captured at the smallest padded batch size >= S
+and the narrowest block-table width (TABLE_WIDTHS) that holds the step's table.
 Other steps replay piecewise graphs captured at padded token counts, cut at each attention call (whose grid
 depends on the query lengths): attention runs eagerly between the pieces, through static q and output buffers.
 Padded rows get slot -1 and context length 0, so they never touch a block a real sequence owns."""
-# The block table has a fixed width of cdiv(max_model_len, block_size). The L+1 pieces of a piecewise step take
+# Decode attention sizes its split grid from the block table's width (decode_params), and the host copies the
+# table's every column: at one width of max_model_len (131,072 tokens for Llama-3-8B), a batch of short contexts
+# would launch 64 splits per sequence and copy 8 MB a step at 256 sequences. So decode graphs are captured at a
+# few widths, 4x apart from LONG_CHUNK tokens (the longest context that one split covers at large batch).
+# The L+1 pieces of a piecewise step take
 # about 2L launches instead of ~12L, which is what bounds a short mixed step otherwise. Longer steps run eagerly:
 # on an 8B model their GPU time exceeds the host's launch time, and padding to a bucket would cost more than it
 # saves (bench/forward.py). A step's inputs reach the static device inputs the graphs baked in through one
@@ -20,6 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from swiftllm.kernels.decode_attention import LONG_CHUNK
 from swiftllm.protocol.step import StepCommand
 from swiftllm.worker.graph_inputs import StagingBuffer
 from swiftllm.worker.kv_cache import KVCache
@@ -29,6 +35,18 @@ from swiftllm.worker.model import LlamaModel
 # ascending: a step takes the first size that holds it
 BATCH_SIZES = (1, 2, 4, 8) + tuple(range(16, 257, 16)) + tuple(range(288, 513, 32))
 TOKEN_SIZES = tuple(range(16, 129, 16)) + tuple(range(160, 257, 32)) + tuple(range(320, 513, 64))
+
+
+def table_widths(max_model_len: int, block_size: int) -> tuple[int, ...]:
+    """The block-table widths (in blocks, ascending) that decode graphs are captured at: LONG_CHUNK * 4^k
+    tokens below max_model_len, and max_model_len's own."""
+    widths = []
+    tokens = LONG_CHUNK
+    while tokens < max_model_len:
+        widths.append(-(-tokens // block_size))
+        tokens *= 4
+    widths.append(-(-max_model_len // block_size))
+    return tuple(widths)
 
 
 class DecodeGraph(NamedTuple):
@@ -108,64 +126,66 @@ class GraphRunner:
         self.cache = cache
         device = cache.k.device
         max_rows = max(BATCH_SIZES[-1], TOKEN_SIZES[-1])
-        self.table_width = -(-max_model_len // cache.block_size)
-        self.staging = StagingBuffer(max_rows, self.table_width, device)
+        self.table_widths = table_widths(max_model_len, cache.block_size)
+        self.staging = StagingBuffer(max_rows, self.table_widths[-1], device)
         self.inputs = self.staging.on_device
         self.q_buf = torch.zeros(
             (max_rows, model.heads, model.cfg.head_dim), dtype=cache.k.dtype, device=device
         )
         self.out_buf = torch.zeros_like(self.q_buf)
         self.pool = torch.cuda.graph_pool_handle()
-        self.decode_graphs: dict[int, DecodeGraph] = {}  # by batch size
+        self.decode_graphs: dict[tuple[int, int], DecodeGraph] = {}  # by batch size and table width
         self.piecewise_graphs: dict[int, PiecewiseGraph] = {}  # by token count
         # a progress bar on stderr: capture takes seconds to minutes, silence would look like a hang
-        progress = tqdm(
-            total=len(BATCH_SIZES) + len(TOKEN_SIZES), desc="capturing CUDA graphs", file=sys.stderr
-        )
+        total = len(BATCH_SIZES) * len(self.table_widths) + len(TOKEN_SIZES)
+        progress = tqdm(total=total, desc="capturing CUDA graphs", file=sys.stderr)
         with torch.inference_mode(), progress:
-            for batch_size in reversed(BATCH_SIZES):
-                self.decode_graphs[batch_size] = self.capture_decode(batch_size)
-                progress.update()
+            for width in reversed(self.table_widths):
+                for batch_size in reversed(BATCH_SIZES):
+                    graph = self.capture_decode(batch_size, width)
+                    self.decode_graphs[batch_size, width] = graph
+                    progress.update()
             for num_tokens in reversed(TOKEN_SIZES):
                 self.piecewise_graphs[num_tokens] = self.capture_piecewise(num_tokens)
                 progress.update()
 
     def static_metadata(
-        self, num_tokens: int, query_lens: np.ndarray, context_lens: np.ndarray
+        self, num_tokens: int, query_lens: np.ndarray, context_lens: np.ndarray, width: int
     ) -> AttentionMetadata:
-        """Metadata over the static inputs, as a step of these query and context lengths sees them."""
+        """Metadata over the static inputs, as a step of these query and context lengths and a block table
+        `width` wide sees them."""
         num_seqs = len(query_lens)
         return AttentionMetadata(
             positions=self.inputs.positions[:num_tokens],
             slot_mapping=self.inputs.slots[:num_tokens],
             query_start=self.inputs.query_start[: num_seqs + 1],
             context_lens=self.inputs.context_lens[:num_seqs],
-            block_table=self.inputs.block_table[:num_seqs],
+            block_table=self.staging.block_table(self.inputs, width)[:num_seqs],
             query_lens_host=query_lens,
             context_lens_host=context_lens,
             max_query_len=int(query_lens.max()),
         )
 
-    def static_forward(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def static_forward(self, rows: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The forward over the first `rows` static inputs, as a decode step of `rows` sequences."""
         ones = np.ones(rows, dtype=np.int32)
-        meta = self.static_metadata(rows, ones, ones)
+        meta = self.static_metadata(rows, ones, ones, width)
         return self.model.forward(self.inputs.tokens[:rows], meta, self.cache.k, self.cache.v)
 
-    def decode_logits(self, batch_size: int) -> torch.Tensor:
-        hidden, residual = self.static_forward(batch_size)
+    def decode_logits(self, batch_size: int, width: int) -> torch.Tensor:
+        hidden, residual = self.static_forward(batch_size, width)
         return self.model.logits(hidden, residual)
 
-    def capture_decode(self, batch_size: int) -> DecodeGraph:
+    def capture_decode(self, batch_size: int, width: int) -> DecodeGraph:
         # a warm-up run on a side stream compiles the Triton kernels and sets up cuBLAS before capture
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
-            self.decode_logits(batch_size)
+            self.decode_logits(batch_size, width)
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, pool=self.pool):
-            logits = self.decode_logits(batch_size)
+            logits = self.decode_logits(batch_size, width)
         return DecodeGraph(graph, logits)
 
     def capture_piecewise(self, num_tokens: int) -> PiecewiseGraph:
@@ -177,10 +197,11 @@ class GraphRunner:
             stream.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(stream):
                 # the pieces read only the positions and slots of this metadata; attention gets each step's own
-                self.static_forward(num_tokens)  # warm-up
+                width = self.table_widths[0]
+                self.static_forward(num_tokens, width)  # warm-up
                 torch.cuda.synchronize()
                 cut.begin_piece()
-                hidden, residual = self.static_forward(num_tokens)
+                hidden, residual = self.static_forward(num_tokens, width)
                 cut.end_piece()
             torch.cuda.current_stream().wait_stream(stream)
         finally:
@@ -192,12 +213,19 @@ class GraphRunner:
 
     def can_replay(self, cmd: StepCommand) -> bool:
         fits = self.fits_decode_graph(cmd) or cmd.num_tokens <= TOKEN_SIZES[-1]
-        return cmd.num_seqs > 0 and cmd.block_table.shape[1] <= self.table_width and fits
+        return cmd.num_seqs > 0 and cmd.block_table.shape[1] <= self.table_widths[-1] and fits
 
     def stage_inputs(
-        self, tokens: np.ndarray, cmd: StepCommand, sampled: np.ndarray, padded: int, decode: bool
+        self,
+        tokens: np.ndarray,
+        cmd: StepCommand,
+        sampled: np.ndarray,
+        padded: int,
+        decode: bool,
+        width: int,
     ) -> AttentionMetadata:
-        """Stage the step's inputs (rows past the real ones padded up to `padded`) and copy them over."""
+        """Stage the step's inputs (rows past the real ones padded up to `padded`, its block table laid out
+        `width` wide) and copy them over."""
         num_seqs = cmd.num_seqs
         num_tokens = cmd.num_tokens
         page = self.cache.block_size
@@ -213,7 +241,7 @@ class GraphRunner:
         positions[:] = (
             (context_lens - query_lens)[seq_of_token] + np.arange(num_tokens) - starts[seq_of_token]
         )
-        table = staged.block_table
+        table = self.staging.block_table(staged, width)
         table[:num_seqs, : cmd.block_table.shape[1]] = cmd.block_table
         staged.slots[:num_tokens] = table[seq_of_token, positions // page] * page + positions % page
         staged.slots[num_tokens:padded] = -1
@@ -222,8 +250,8 @@ class GraphRunner:
         staged.context_lens[:num_seqs] = context_lens
         if decode:
             staged.context_lens[num_seqs:padded] = 0
-        self.staging.send(num_seqs)
-        return self.static_metadata(num_tokens, query_lens, context_lens)
+        self.staging.send(num_seqs, width)
+        return self.static_metadata(num_tokens, query_lens, context_lens, width)
 
     def replay(
         self,
@@ -239,11 +267,12 @@ class GraphRunner:
         decode = self.fits_decode_graph(cmd)
         sizes = BATCH_SIZES if decode else TOKEN_SIZES
         padded = next(size for size in sizes if size >= num_tokens)
-        meta = self.stage_inputs(tokens, cmd, sampled, padded, decode)
+        width = next(w for w in self.table_widths if w >= cmd.block_table.shape[1])
+        meta = self.stage_inputs(tokens, cmd, sampled, padded, decode, width)
         if pending is not None:
             pending.write_into(self.inputs.tokens[:num_tokens])
         if decode:
-            graph, logits = self.decode_graphs[padded]
+            graph, logits = self.decode_graphs[padded, width]
             graph.replay()
             if len(sampled) == num_tokens:
                 return logits[:num_tokens]

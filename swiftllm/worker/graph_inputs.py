@@ -23,19 +23,18 @@ class GraphInputs(Generic[Array]):
     logit_rows: Array  # [rows] the row of each sampled sequence's last token
     context_lens: Array  # [rows] 0 for a padded row of a decode graph
     query_start: Array  # [rows + 1] cumulative query lengths
-    block_table: Array  # [rows, width]
+    tables: Array  # [rows * widest] a step's block table, at its own row width (StagingBuffer.block_table)
 
 
 class StagingBuffer:
     """A pinned host buffer and its device twin, laid out as GraphInputs' fields in order, the block table
-    last, so that a step of S sequences needs only the prefix up to the block table's row S."""
+    last, so that a step of S sequences of a table `width` wide needs only the prefix up to S * width."""
 
-    def __init__(self, rows: int, width: int, device: torch.device) -> None:
+    def __init__(self, rows: int, widest: int, device: torch.device) -> None:
         self.rows = rows
-        self.width = width
         # past query_start's last entry (6 * rows + 1), at a multiple of 16 entries
         self.table_start = 6 * rows + 16
-        size = self.table_start + rows * width
+        size = self.table_start + rows * widest
         self.host_buffer = torch.zeros(size, dtype=torch.int32, pin_memory=True)
         self.on_host = self.views(self.host_buffer.numpy())
         self.on_host.slots[:] = -1
@@ -54,11 +53,16 @@ class StagingBuffer:
             logit_rows=buffer[3 * rows : 4 * rows],
             context_lens=buffer[4 * rows : 5 * rows],
             query_start=buffer[5 * rows : 6 * rows + 1],
-            block_table=buffer[self.table_start :].reshape(rows, self.width),
+            tables=buffer[self.table_start :],
         )
 
-    def send(self, num_seqs: int) -> None:
-        """Queue the copy of a step of num_seqs sequences to the device; nothing waits for it."""
-        end = self.table_start + num_seqs * self.width
+    def block_table(self, inputs: GraphInputs[Array], width: int) -> Array:
+        """The block table [rows, width] in `inputs` (on_host or on_device) as laid out for that width."""
+        return inputs.tables[: self.rows * width].reshape(self.rows, width)
+
+    def send(self, num_seqs: int, width: int) -> None:
+        """Queue the copy of a step of num_seqs sequences and a table `width` wide to the device; nothing
+        waits for it."""
+        end = self.table_start + num_seqs * width
         self.device_buffer[:end].copy_(self.host_buffer[:end], non_blocking=True)
         self.copied.record()
