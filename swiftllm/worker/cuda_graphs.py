@@ -51,7 +51,8 @@ def table_widths(max_model_len: int, block_size: int) -> tuple[int, ...]:
 
 class DecodeGraph(NamedTuple):
     graph: torch.cuda.CUDAGraph
-    logits: torch.Tensor  # [batch size, V], rewritten by each replay
+    # [batch size, V]: a view of the buffer that every decode graph's replay rewrites
+    logits: torch.Tensor
 
 
 class AttentionCall(NamedTuple):
@@ -133,6 +134,10 @@ class GraphRunner:
             (max_rows, model.heads, model.cfg.head_dim), dtype=cache.k.dtype, device=device
         )
         self.out_buf = torch.zeros_like(self.q_buf)
+        # each decode graph copies its logits here, so that they are one of its dead intermediates: kept per
+        # graph, they would take [batch size, V] for every batch size and width (5.5 GB for Llama-3 at 131,072)
+        vocab = model.cfg.vocab_size
+        self.logits = torch.empty((BATCH_SIZES[-1], vocab), dtype=cache.k.dtype, device=device)
         self.pool = torch.cuda.graph_pool_handle()
         self.decode_graphs: dict[tuple[int, int], DecodeGraph] = {}  # by batch size and table width
         self.piecewise_graphs: dict[int, PiecewiseGraph] = {}  # by token count
@@ -184,8 +189,9 @@ class GraphRunner:
             self.decode_logits(batch_size, width)
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
+        logits = self.logits[:batch_size]
         with torch.cuda.graph(graph, pool=self.pool):
-            logits = self.decode_logits(batch_size, width)
+            logits.copy_(self.decode_logits(batch_size, width))
         return DecodeGraph(graph, logits)
 
     def capture_piecewise(self, num_tokens: int) -> PiecewiseGraph:
