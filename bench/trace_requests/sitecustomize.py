@@ -1,0 +1,138 @@
+"""Log where each request's time to its first token goes inside a live server: when the REST handler queued
+it, when the engine thread added it, when the step carrying its prompt's last chunk was sent to the worker and
+read back, and when its first token was published and picked up by the event loop.
+
+    TRACE_REQUESTS=1 PYTHONPATH=bench/trace_requests:$PYTHONPATH swiftctl launch ... 2> server.log
+    python3 bench/trace_requests/breakdown.py server.log
+
+Python imports sitecustomize at start-up from the path. In each process where TRACE_REQUESTS is set, this one
+wraps a few controller methods (never the worker's: it only imports controller modules, which import no torch).
+Each event is one stderr line, `[req EVENT t=SECONDS key=value ...]`, with t from one monotonic clock
+(time.perf_counter) of the controller process:
+- `post rid=R prompt=N`: the handler queued request R (event loop thread);
+- `added rid=R seq=S`: the engine thread added it between steps, as sequence S;
+- `sent step=K rows=N tokens=T firsts=S1,S2`: step K went to the worker; `firsts` are the sequences whose
+  prompt it finishes (sampled rows with more than one new token: a prompt whose last chunk is a single token
+  is not named);
+- `read step=K`: step K's result was read back (its device work is done);
+- `published seqs=S1,S2`: the engine thread handed over these sequences' first tokens;
+- `delivered rids=R1,R2`: the event loop put those first tokens on their handlers' queues.
+Warm-up steps are logged too; they carry no posted request. A research aid, opt-in and off the serving path
+when unset: the wrappers cost a few microseconds per step and per request."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import threading
+import time
+
+if os.environ.get("TRACE_REQUESTS"):
+    from swiftllm.controller import async_engine, engine
+
+    def log(event: str, **fields: object) -> None:
+        values = " ".join(f"{key}={value}" for key, value in fields.items())
+        print(f"[req {event} t={time.perf_counter():.6f} {values}]", file=sys.stderr, flush=True)
+
+    def ids(values: object) -> str:
+        return ",".join(str(int(v)) for v in values)
+
+    request_ids = itertools.count()
+    lock = threading.Lock()
+    # id(handler queue) -> rid, for the first-token deliveries (one request per queue: n = 1)
+    rid_of_queue: dict[int, int] = {}
+    delivered: set[int] = set()
+    not_added: set[async_engine.Request] = set()  # posted, not yet seen added
+
+    class TracedWorker:
+        """The engine's worker, logging each step's send and read-back (in order: one step in flight)."""
+
+        def __init__(self, worker: object) -> None:
+            self.worker = worker
+            self.steps = itertools.count()
+            self.in_flight: list[int] = []
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.worker, name)
+
+        def send_step(self, cmd: object) -> object:
+            step = next(self.steps)
+            firsts = cmd.seq_ids[(cmd.sample == 1) & (cmd.query_lens > 1)]
+            log(
+                "sent",
+                step=step,
+                rows=len(cmd.seq_ids),
+                tokens=int(cmd.query_lens.sum()),
+                firsts=ids(firsts),
+            )
+            self.in_flight.append(step)
+            return self.worker.send_step(cmd)
+
+        def recv_step(self) -> object:
+            result = self.worker.recv_step()
+            log("read", step=self.in_flight.pop(0))
+            return result
+
+    engine_init = engine.Engine.__init__
+
+    def traced_engine_init(
+        self: engine.Engine, worker: object, *args: object, **kw: object
+    ) -> None:
+        engine_init(self, TracedWorker(worker), *args, **kw)
+
+    engine.Engine.__init__ = traced_engine_init
+
+    post = async_engine.AsyncEngine.post
+
+    def traced_post(self: async_engine.AsyncEngine, request: async_engine.Request) -> object:
+        if request.aborted:  # every handler aborts its request when it ends: the same request, again
+            return post(self, request)
+        rid = next(request_ids)
+        request.trace_rid = rid
+        with lock:
+            rid_of_queue[id(request.queue)] = rid
+            not_added.add(request)
+        log("post", rid=rid, prompt=len(request.prompt_ids))
+        return post(self, request)
+
+    async_engine.AsyncEngine.post = traced_post
+
+    drain_inbox = async_engine.AsyncEngine.drain_inbox
+
+    def traced_drain_inbox(self: async_engine.AsyncEngine) -> None:
+        drain_inbox(self)
+        with lock:
+            added = [request for request in not_added if request.seq is not None]
+            not_added.difference_update(added)
+        for request in sorted(added, key=lambda request: request.trace_rid):
+            log("added", rid=request.trace_rid, seq=request.seq.seq_id)
+
+    async_engine.AsyncEngine.drain_inbox = traced_drain_inbox
+
+    publish = async_engine.AsyncEngine.publish
+
+    def traced_publish(self: async_engine.AsyncEngine, seqs: list) -> None:
+        firsts = [seq.seq_id for seq in seqs if seq.num_outputs >= 1 and seq.seq_id in self.active]
+        firsts = [s for s in firsts if self.active[s].sent_tokens == 0]
+        if firsts:
+            log("published", seqs=ids(firsts))
+        publish(self, seqs)
+
+    async_engine.AsyncEngine.publish = traced_publish
+
+    put_all = async_engine.put_all
+
+    def traced_put_all(deliveries: list) -> None:
+        put_all(deliveries)
+        firsts = []
+        with lock:
+            for delivery in deliveries:
+                rid = rid_of_queue.get(id(delivery.queue))
+                if rid is not None and rid not in delivered:
+                    delivered.add(rid)
+                    firsts.append(rid)
+        if firsts:
+            log("delivered", rids=ids(firsts))
+
+    async_engine.put_all = traced_put_all

@@ -1,0 +1,124 @@
+"""bench/trace_requests/: the breakdown of hand-written event lines against hand-computed stages, and a live CPU
+server (the embedded SmolLM2) under the sitecustomize hook, whose server-side times must fit inside what a
+client measured."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from bench_scripts import BENCH_DIR, load_script
+
+from swiftllm.models.gguf_import import ensure_default_model
+
+breakdown = load_script("trace_requests/breakdown", "bench_trace_breakdown")
+serving = load_script("serving", "bench_serving")
+
+LOG = """\
+capturing CUDA graphs: 100%
+[req sent t=0.500000 step=0 rows=1 tokens=30 firsts=0]
+[req read t=0.520000 step=0]
+[req post t=1.000000 rid=0 prompt=900]
+[req post t=1.001000 rid=1 prompt=40]
+[req sent t=1.002000 step=1 rows=3 tokens=3 firsts=]
+[req added t=1.004000 rid=0 seq=7]
+[req added t=1.004000 rid=1 seq=8]
+[req sent t=1.005000 step=2 rows=5 tokens=943 firsts=7,8]
+[req read t=1.006000 step=1]
+[req sent t=1.007000 step=3 rows=5 tokens=5 firsts=]
+some other line
+[req read t=1.030000 step=2]
+[req published t=1.031000 seqs=7,8]
+[req delivered t=1.031500 rids=0]
+[req delivered t=1.032000 rids=1]
+[req post t=2.000000 rid=2 prompt=10]
+[req added t=2.001000 rid=2 seq=9]
+"""
+
+
+def test_stages_from_hand_written_events() -> None:
+    rows = breakdown.breakdowns(breakdown.parse(LOG.splitlines()))
+    assert [row.rid for row in rows] == [0, 1]  # request 2 never got its token: left out
+    first = rows[0]
+    assert first.prompt_tokens == 900
+    expected = {"inbox": 4.0, "to_send": 1.0, "on_device": 25.0, "publish": 1.0, "deliver": 0.5}
+    assert first.stages_ms == pytest.approx(expected)
+    assert first.total_ms == pytest.approx(31.5)  # post at 1.000, delivered at 1.0315
+    # step 1 was in flight (read at 1.006) when step 2 was sent at 1.005; step 0 was long done
+    assert [step.step for step in first.ahead] == [1]
+    assert rows[1].stages_ms["inbox"] == pytest.approx(3.0)
+    assert rows[1].total_ms == pytest.approx(31.0)
+    text = breakdown.report(rows, slowest=1)
+    assert "2 requests" in text
+    assert "request 0 (900 prompt tokens): 31.5 ms" in text
+    assert "queued ahead of its step: step 1: 3 rows, 3 tokens" in text
+    assert "request 1 (" not in text  # only the slowest one
+
+
+def test_a_log_without_events_says_so(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    log = tmp_path / "server.log"
+    log.write_text("SwiftLLM serving\n")
+    assert breakdown.main([str(log)]) == 0
+    assert "TRACE_REQUESTS=1" in capsys.readouterr().out
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_live_server_times_fit_inside_the_clients(tmp_path: Path) -> None:
+    ensure_default_model()
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [
+        sys.executable,
+        "-m",
+        "swiftllm.launch.cli",
+        "launch",
+        "--port",
+        url.rsplit(":", 1)[1],
+    ]
+    command += ["--kv-cache-memory-gb", "0.1", "--max-model-len", "512"]
+    log = tmp_path / "server.log"
+    hook_path = str(BENCH_DIR / "trace_requests")
+    repo = str(BENCH_DIR.parent)
+    python_path = os.pathsep.join([hook_path, repo, os.environ.get("PYTHONPATH", "")])
+    specs = [serving.RequestSpec(list(range(100, 100 + n)), 3) for n in (60, 5, 25)]
+
+    async def send_all() -> list[serving.RequestRecord]:
+        async with aiohttp.ClientSession() as session:
+            endpoint = f"{url}/v1/completions"
+            sends = [
+                serving.send_request(session, endpoint, "SmolLM2-135M-Instruct", spec, 0.0)
+                for spec in specs
+            ]
+            return await asyncio.gather(*sends)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("SWIFTLLM_API_KEY", raising=False)
+        patch.setenv("OMP_NUM_THREADS", "1")
+        patch.setenv("TRACE_REQUESTS", "1")
+        patch.setenv("PYTHONPATH", python_path)
+        with serving.launched_server(shlex.join(command), url, log, timeout_s=240):
+            records = asyncio.run(send_all())
+    assert all(record.ok for record in records), [record.error for record in records]
+    rows = breakdown.breakdowns(breakdown.parse(log.read_text(errors="replace").splitlines()))
+    assert sorted(row.prompt_tokens for row in rows) == [5, 25, 60]
+    for row in rows:
+        assert all(ms >= 0 for ms in row.stages_ms.values()), row
+        assert row.stages_ms["on_device"] > 0
+    # the server's part of each first token is inside the client's TTFT (in prompt-length order)
+    server_ms = sorted((row.prompt_tokens, row.total_ms) for row in rows)
+    client_ms = sorted(
+        (len(spec.prompt_ids), rec.chunk_times[0] * 1e3) for spec, rec in zip(specs, records)
+    )
+    for (_, server), (_, client) in zip(server_ms, client_ms, strict=True):
+        assert server < client
