@@ -86,7 +86,9 @@ if os.environ.get("TRACE_REQUESTS"):
     post = async_engine.AsyncEngine.post
 
     def traced_post(self: async_engine.AsyncEngine, request: async_engine.Request) -> object:
-        if request.aborted:  # every handler aborts its request when it ends: the same request, again
+        if (
+            request.aborted
+        ):  # every handler aborts its request when it ends: the same request, again
             return post(self, request)
         rid = next(request_ids)
         request.trace_rid = rid
