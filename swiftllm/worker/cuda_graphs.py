@@ -1,7 +1,7 @@
 """CUDA graphs for every step of up to 512 tokens: decode steps whole, other steps piecewise.
 
 Decode-only steps of S <= 512 sequences replay the whole forward captured at the smallest padded batch size >= S
-and the narrowest block-table width (TABLE_WIDTHS) that holds the step's table.
+and the narrowest block-table width (table_widths) that holds the step's table.
 Other steps replay piecewise graphs captured at padded token counts, cut at each attention call (whose grid
 depends on the query lengths): attention runs eagerly between the pieces, through static q and output buffers.
 Padded rows get slot -1 and context length 0, so they never touch a block a real sequence owns."""
@@ -9,13 +9,13 @@ Padded rows get slot -1 and context length 0, so they never touch a block a real
 # table's every column: at one width of max_model_len (131,072 tokens for Llama-3-8B), a batch of short contexts
 # would launch 64 splits per sequence and copy 8 MB a step at 256 sequences. So decode graphs are captured at a
 # few widths, 4x apart from LONG_CHUNK tokens (the longest context that one split covers at large batch).
-# The L+1 pieces of a piecewise step take
-# about 2L launches instead of ~12L, which is what bounds a short mixed step otherwise. Longer steps run eagerly:
-# on an 8B model their GPU time exceeds the host's launch time, and padding to a bucket would cost more than it
-# saves (bench/forward.py). A step's inputs reach the static device inputs the graphs baked in through one
-# staging buffer (graph_inputs.py). The KV store skips slot -1 and decode attention writes zeros for context
-# length 0. All graphs are captured at init, largest first, into one memory pool: a graph's intermediates are
-# dead once it returns, so they share memory; only tensors read later stay reserved.
+# The L+1 pieces of a piecewise step take about 2L launches instead of ~12L, which is what bounds a short mixed
+# step otherwise. Longer steps run eagerly: on an 8B model their GPU time exceeds the host's launch time, and
+# padding to a bucket would cost more than it saves (bench/forward.py). A step's inputs reach the static device
+# inputs the graphs baked in through one staging buffer (graph_inputs.py). The KV store skips slot -1 and decode
+# attention writes zeros for context length 0. All graphs are captured at init, largest first, into one memory
+# pool: a graph's intermediates are dead once it returns, so they share memory; only tensors read later stay
+# reserved (the piecewise graphs' outputs, and the one logits buffer every decode graph copies into).
 
 import sys
 from types import ModuleType
