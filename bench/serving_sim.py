@@ -4,6 +4,7 @@ bench/schedule_sim.py's simulated worker, with requests arriving on a simulated 
     PYTHONPATH=. python3 bench/serving_sim.py [--request-rates 2,4,8,16,inf] [--num-requests 200] [--seed 0]
                                               [--max-batched-tokens 16384] [--what-if fixed_ms=0.5]
                                               [--compare bench/results/h200/serving_H200_2c0a441.json]
+                                              [--no-overlap]
 
 The requests are serving.py's: the workload file's first N pairs, Poisson arrivals (gamma gaps) from the same
 seed, ignore_eos, greedy. The clock follows the engine loop as it runs against a GPU worker: one step stays in
@@ -15,7 +16,9 @@ metrics (vLLM's definitions, through serving.py's own `summarize`) beside vLLM's
 it kept the device busy between steps (under 1 % idle at every rate, bench/README.md).
 
 A research tool: what a scheduling policy or a faster kernel (--what-if) would do to TTFT and TPOT under load,
-in seconds on a CPU; a GPU run of serving.py checks the answer."""
+in seconds on a CPU; a GPU run of serving.py checks the answer. --no-overlap runs the engine without its step
+in flight ahead (each step read back before the next is sent): since the model has no host time, what that
+changes is a bound on what a request would gain if it never waited behind a step queued before it arrived."""
 
 from __future__ import annotations
 
@@ -60,10 +63,13 @@ def simulate_rate(
     budget: int,
     max_seqs: int,
     model: StepCostModel,
+    overlap: bool = True,
 ) -> tuple[list, float]:
     """The records a streaming client would keep of these requests (serving.RequestRecord, times after each
-    request's send) and the run's duration in seconds, from the first send to the last token."""
+    request's send) and the run's duration in seconds, from the first send to the last token. overlap:
+    the engine keeps one step in flight ahead (as it serves), or reads each back before sending the next."""
     engine, worker = simulated_engine(budget, max_seqs, model)
+    engine.overlap = overlap
     records = [serving.RequestRecord(len(spec.prompt_ids), spec.output_len) for spec in specs]
     request_of_seq: dict[int, int] = {}
     arrived = 0
@@ -115,6 +121,9 @@ def main() -> None:
     ap.add_argument("--max-num-seqs", type=int, default=512)
     add_what_if_flag(ap)
     ap.add_argument("--compare", type=Path, help="a serving.py JSON to print beside the simulation")
+    ap.add_argument(
+        "--no-overlap", action="store_true", help="no step in flight ahead (see the docstring)"
+    )
     args = ap.parse_args()
     model = what_if_model(ap, args.what_if)
     config = serving.ServingConfig(
@@ -124,7 +133,8 @@ def main() -> None:
         burstiness=args.burstiness,
     )
     measured = measured_rates(args.compare)
-    print(f"{args.num_requests} requests, seed {args.seed}, simulated ({model})")
+    steps_ahead = "no step in flight ahead" if args.no_overlap else "one step in flight ahead"
+    print(f"{args.num_requests} requests, seed {args.seed}, simulated ({model}; {steps_ahead})")
     print(
         f"{'rate':>5} {'source':>9} {'out tok/s':>10} {'med TPOT':>9} {'p99 TTFT':>9} {'med TTFT':>9}"
     )
@@ -132,7 +142,12 @@ def main() -> None:
         specs = serving.request_specs(config, draw)  # serving.py's prompts for this rate
         send_times = serving.arrival_offsets(len(specs), rate, args.burstiness, args.seed)
         records, duration = simulate_rate(
-            specs, send_times, args.max_batched_tokens, args.max_num_seqs, model
+            specs,
+            send_times,
+            args.max_batched_tokens,
+            args.max_num_seqs,
+            model,
+            not args.no_overlap,
         )
         result = serving.summarize(records, duration, rate)
         rows = [

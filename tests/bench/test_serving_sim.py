@@ -46,6 +46,19 @@ def test_a_request_arriving_while_idle_starts_at_once_and_one_arriving_busy_wait
     assert duration == pytest.approx(1.020)
 
 
+def test_without_a_step_in_flight_a_request_arriving_busy_waits_only_for_the_running_step() -> None:
+    requests = specs((30, 6), (20, 2))
+    # the second arrives at 25 ms, during step 3 (20-30 ms): with overlap, step 4 (30-40 ms) was already
+    # scheduled at 20 ms, so its prefill is step 5 (first token at 50 ms, as above); without, step 4 is
+    # scheduled when step 3 is read back at 30 ms and prefills it: its first token at 40 ms
+    records, _ = serving_sim.simulate_rate(
+        requests, [0.0, 0.025], budget=64, max_seqs=8, model=TEN_MS_A_STEP, overlap=False
+    )
+    first, second = records
+    assert first.chunk_times == pytest.approx([0.010, 0.020, 0.030, 0.040, 0.050, 0.060])
+    assert second.chunk_times == pytest.approx([0.015, 0.025])
+
+
 def test_the_step_budget_spreads_a_burst_over_steps() -> None:
     # all at once, 40-token prompts, 64 tokens a step (chunked prefill): step 1 holds the first prompt and 24
     # tokens of the second, step 2 the second's last 16 and the third
