@@ -11,6 +11,8 @@ Stages of a request, each in ms:
 - on_device: from that step's send to its read-back: the steps queued ahead of it on the device, then its own;
 - publish: from the read-back to the engine thread handing the token over (the step's postprocessing);
 - deliver: from there to the event loop putting it on the handler's queue.
+For the slowest, the worker's timings of their step are printed too (forward_ms: the host launching it; gpu_ms:
+the device from its first event to its last, so a launch slower than the kernels shows there).
 Their sum is the server's time to the first token; a client's TTFT adds the HTTP request, the SSE write and
 the client's own reading. Prints the distribution of each stage (median, p90, p99, max) and the slowest
 requests with the steps that were queued ahead of theirs."""
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-LINE = re.compile(r"\[req (\w+) t=([0-9.]+)((?: \w+=[0-9,]*)*)\]")
+LINE = re.compile(r"\[req (\w+) t=([0-9.]+)((?: \w+=[0-9.,]*)*)\]")
 STAGES = ("inbox", "to_send", "on_device", "publish", "deliver")
 
 
@@ -46,6 +48,9 @@ class Trace:
     added: dict[int, tuple[float, int]] = field(default_factory=dict)  # rid -> (t, seq id)
     sent: list[SentStep] = field(default_factory=list)  # in send order
     read: dict[int, float] = field(default_factory=dict)  # step -> t
+    timings: dict[int, dict[str, float]] = field(
+        default_factory=dict
+    )  # step -> the worker's timings, ms
     published: dict[int, float] = field(default_factory=dict)  # seq id -> t of its first token
     delivered: dict[int, float] = field(default_factory=dict)  # rid -> t
 
@@ -56,6 +61,7 @@ class Breakdown:
     prompt_tokens: int
     stages_ms: dict[str, float]
     ahead: tuple[SentStep, ...]  # steps sent before its own and not yet read back when it was sent
+    step_timings: dict[str, float]  # its own step's, as the worker reported them (ms)
 
     @property
     def total_ms(self) -> float:
@@ -89,7 +95,9 @@ def parse(lines: list[str]) -> Trace:
             )
             trace.sent.append(step)
         elif event == "read":
-            trace.read[int(fields["step"])] = t
+            step = int(fields.pop("step"))
+            trace.read[step] = t
+            trace.timings[step] = {name: float(value) for name, value in fields.items()}
         elif event == "published":
             for seq in numbers(fields["seqs"]):
                 trace.published.setdefault(seq, t)
@@ -128,7 +136,8 @@ def breakdowns(trace: Trace) -> list[Breakdown]:
             if other.step < step.step and trace.read.get(other.step, float("inf")) > step.t
         )
         stages_ms = {name: seconds * 1e3 for name, seconds in stages.items()}
-        result.append(Breakdown(rid, prompt_tokens, stages_ms, ahead))
+        timings = trace.timings.get(step.step, {})
+        result.append(Breakdown(rid, prompt_tokens, stages_ms, ahead, timings))
     return result
 
 
@@ -150,9 +159,10 @@ def report(rows: list[Breakdown], slowest: int) -> str:
     for row in sorted(rows, key=lambda row: row.total_ms, reverse=True)[:slowest]:
         stages = ", ".join(f"{name} {row.stages_ms[name]:.1f}" for name in STAGES)
         ahead = "; ".join(describe(step) for step in row.ahead) or "none"
+        timings = ", ".join(f"{name} {ms:.1f}" for name, ms in row.step_timings.items()) or "none"
         lines.append(
             f"  request {row.rid} ({row.prompt_tokens} prompt tokens): {row.total_ms:.1f} ms = "
-            f"{stages}; queued ahead of its step: {ahead}"
+            f"{stages}; queued ahead of its step: {ahead}; its step's worker timings: {timings}"
         )
     return "\n".join(lines)
 

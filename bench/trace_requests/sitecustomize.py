@@ -14,7 +14,9 @@ Each event is one stderr line, `[req EVENT t=SECONDS key=value ...]`, with t fro
 - `sent step=K rows=N tokens=T firsts=S1,S2`: step K went to the worker; `firsts` are the sequences whose
   prompt it finishes (sampled rows with more than one new token: a prompt whose last chunk is a single token
   is not named);
-- `read step=K`: step K's result was read back (its device work is done);
+- `read step=K forward_ms=... gpu_ms=...`: step K's result was read back (its device work is done), with the
+  worker's timings of it (StepResult.timings: forward_ms is the host's time to launch its forward, gpu_ms the
+  device's from the step's first event to its last, which includes waiting for a slow launch);
 - `published seqs=S1,S2`: the engine thread handed over these sequences' first tokens;
 - `delivered rids=R1,R2`: the event loop put those first tokens on their handlers' queues.
 Warm-up steps are logged too; they carry no posted request. A research aid, opt-in and off the serving path
@@ -71,7 +73,8 @@ if os.environ.get("TRACE_REQUESTS"):
 
         def recv_step(self) -> object:
             result = self.worker.recv_step()
-            log("read", step=self.in_flight.pop(0))
+            timings = {name: f"{ms:.3f}" for name, ms in sorted(result.timings.items())}
+            log("read", step=self.in_flight.pop(0), **timings)
             return result
 
     engine_init = engine.Engine.__init__

@@ -33,7 +33,7 @@ capturing CUDA graphs: 100%
 [req read t=1.006000 step=1]
 [req sent t=1.007000 step=3 rows=5 tokens=5 firsts=]
 some other line
-[req read t=1.030000 step=2]
+[req read t=1.030000 step=2 forward_ms=3.500 gpu_ms=24.000]
 [req published t=1.031000 seqs=7,8]
 [req delivered t=1.031500 rids=0]
 [req delivered t=1.032000 rids=1]
@@ -52,12 +52,14 @@ def test_stages_from_hand_written_events() -> None:
     assert first.total_ms == pytest.approx(31.5)  # post at 1.000, delivered at 1.0315
     # step 1 was in flight (read at 1.006) when step 2 was sent at 1.005; step 0 was long done
     assert [step.step for step in first.ahead] == [1]
+    assert first.step_timings == pytest.approx({"forward_ms": 3.5, "gpu_ms": 24.0})
     assert rows[1].stages_ms["inbox"] == pytest.approx(3.0)
     assert rows[1].total_ms == pytest.approx(31.0)
     text = breakdown.report(rows, slowest=1)
     assert "2 requests" in text
     assert "request 0 (900 prompt tokens): 31.5 ms" in text
-    assert "queued ahead of its step: step 1: 3 rows, 3 tokens" in text
+    assert "queued ahead of its step: step 1: 3 rows, 3 tokens; its step's worker timings: " in text
+    assert "forward_ms 3.5, gpu_ms 24.0" in text
     assert "request 1 (" not in text  # only the slowest one
 
 
@@ -115,6 +117,8 @@ def test_live_server_times_fit_inside_the_clients(tmp_path: Path) -> None:
     for row in rows:
         assert all(ms >= 0 for ms in row.stages_ms.values()), row
         assert row.stages_ms["on_device"] > 0
+        # the worker's own timing of the step: its host launch took part of the send-to-read-back time
+        assert 0 < row.step_timings["forward_ms"] < row.stages_ms["on_device"]
     # the server's part of each first token is inside the client's TTFT (in prompt-length order)
     server_ms = sorted((row.prompt_tokens, row.total_ms) for row in rows)
     client_ms = sorted(
