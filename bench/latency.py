@@ -45,8 +45,8 @@ def main() -> None:
         "--max-model-len",
         type=int,
         default=2048,
-        help="the block table's width, which sets the decode kernel's split count from 17 sequences on "
-        "(decode_params): 2048 gives 1 split; a server at Llama-3's 131,072 runs 64, mostly empty",
+        help="the widest block table the decode graphs are captured at (a server runs at the model's "
+        "context, 131,072 for Llama-3.1); a step replays the narrowest width that holds its table",
     )
     ap.add_argument(
         "--temperature", type=float, default=1.0, help="1.0 as vLLM's benchmark_latency; 0: greedy"

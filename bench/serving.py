@@ -140,9 +140,8 @@ class SlowRequest:
     sent_s: float  # when it was sent, seconds after the rate's first request
     prompt_len: int
     ttft_ms: float
-    prompt_tokens_just_before: (
-        int  # prompt tokens of the requests sent in the QUEUE_WINDOW_S before it
-    )
+    # prompt tokens of the requests sent in the QUEUE_WINDOW_S before it
+    prompt_tokens_just_before: int
 
 
 @dataclass(frozen=True)
@@ -247,9 +246,8 @@ class RateResult:
     client_cpu_fraction: float  # the client's CPU seconds / duration
     errors: list[str]  # the first few failures' messages
     server: ServerCounters | None = None  # from our server's /metrics; None for other servers
-    slowest_ttft: list[SlowRequest] = field(
-        default_factory=list
-    )  # the slowest first, when sent times are known
+    # the slowest first, when sent times are known
+    slowest_ttft: list[SlowRequest] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """A dict for json.dumps: the rate as a string ("inf"), a missing value (NaN) as null."""

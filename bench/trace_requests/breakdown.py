@@ -95,9 +95,9 @@ def parse(lines: list[str]) -> Trace:
             )
             trace.sent.append(step)
         elif event == "read":
-            step = int(fields.pop("step"))
-            trace.read[step] = t
-            trace.timings[step] = {name: float(value) for name, value in fields.items()}
+            index = int(fields.pop("step"))
+            trace.read[index] = t
+            trace.timings[index] = {name: float(value) for name, value in fields.items()}
         elif event == "published":
             for seq in numbers(fields["seqs"]):
                 trace.published.setdefault(seq, t)

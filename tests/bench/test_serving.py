@@ -6,17 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import shlex
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from bench_scripts import load_script
-
-from swiftllm.models.gguf_import import ensure_default_model
+from bench_scripts import cpu_server, load_script
 
 serving = load_script("serving", "bench_serving")
 
@@ -191,35 +187,10 @@ def test_an_unreachable_server_is_a_clear_error(capsys: pytest.CaptureFixture) -
     assert "cannot reach" in capsys.readouterr().err
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    ensure_default_model()
-    url = f"http://127.0.0.1:{free_port()}"
-    command = [
-        sys.executable,
-        "-m",
-        "swiftllm.launch.cli",
-        "launch",
-        "--port",
-        url.rsplit(":", 1)[1],
-        "--kv-cache-memory-gb",
-        "0.1",
-        "--max-model-len",
-        "512",
-    ]
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("SWIFTLLM_API_KEY", raising=False)
-        # one torch thread: on a shared CPU, spinning OpenMP threads made steps 10x slower now and then
-        patch.setenv("OMP_NUM_THREADS", "1")
-        with serving.launched_server(shlex.join(command), url, log, timeout_s=240):
-            yield url
+    with cpu_server(tmp_path_factory.mktemp("server") / "server.log") as url:
+        yield url
 
 
 def test_live_run_completes_every_request(server_url: str, tmp_path: Path) -> None:

@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shlex
-import socket
-import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
-from bench_scripts import BENCH_DIR, load_script
-
-from swiftllm.models.gguf_import import ensure_default_model
+from bench_scripts import BENCH_DIR, cpu_server, load_script
 
 breakdown = load_script("trace_requests/breakdown", "bench_trace_breakdown")
 serving = load_script("serving", "bench_serving")
@@ -70,32 +65,15 @@ def test_a_log_without_events_says_so(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "TRACE_REQUESTS=1" in capsys.readouterr().out
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_live_server_times_fit_inside_the_clients(tmp_path: Path) -> None:
-    ensure_default_model()
-    url = f"http://127.0.0.1:{free_port()}"
-    command = [
-        sys.executable,
-        "-m",
-        "swiftllm.launch.cli",
-        "launch",
-        "--port",
-        url.rsplit(":", 1)[1],
-    ]
-    command += ["--kv-cache-memory-gb", "0.1", "--max-model-len", "512"]
     log = tmp_path / "server.log"
     hook_path = str(BENCH_DIR / "trace_requests")
     repo = str(BENCH_DIR.parent)
     python_path = os.pathsep.join([hook_path, repo, os.environ.get("PYTHONPATH", "")])
     specs = [serving.RequestSpec(list(range(100, 100 + n)), 3) for n in (60, 5, 25)]
 
-    async def send_all() -> list[serving.RequestRecord]:
+    async def send_all(url: str) -> list[serving.RequestRecord]:
         async with aiohttp.ClientSession() as session:
             endpoint = f"{url}/v1/completions"
             sends = [
@@ -104,13 +82,8 @@ def test_live_server_times_fit_inside_the_clients(tmp_path: Path) -> None:
             ]
             return await asyncio.gather(*sends)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("SWIFTLLM_API_KEY", raising=False)
-        patch.setenv("OMP_NUM_THREADS", "1")
-        patch.setenv("TRACE_REQUESTS", "1")
-        patch.setenv("PYTHONPATH", python_path)
-        with serving.launched_server(shlex.join(command), url, log, timeout_s=240):
-            records = asyncio.run(send_all())
+    with cpu_server(log, TRACE_REQUESTS="1", PYTHONPATH=python_path) as url:
+        records = asyncio.run(send_all(url))
     assert all(record.ok for record in records), [record.error for record in records]
     rows = breakdown.breakdowns(breakdown.parse(log.read_text(errors="replace").splitlines()))
     assert sorted(row.prompt_tokens for row in rows) == [5, 25, 60]
