@@ -74,10 +74,9 @@ def numbers(text: str) -> tuple[int, ...]:
 
 def parse(lines: list[str]) -> Trace:
     trace = Trace()
-    for line in lines:
-        match = LINE.search(line)
-        if match is None:
-            continue
+    # every event of a line: another thread's output (a log record) may share a line with one
+    matches = (match for line in lines for match in LINE.finditer(line))
+    for match in matches:
         event = match.group(1)
         t = float(match.group(2))
         fields = dict(pair.split("=", 1) for pair in match.group(3).split())

@@ -33,9 +33,16 @@ import time
 if os.environ.get("TRACE_REQUESTS"):
     from swiftllm.controller import async_engine, engine
 
+    write_lock = threading.Lock()
+
     def log(event: str, **fields: object) -> None:
+        """One event, one write under a lock: print() writes the text and the newline apart, so two
+        threads' events could share a line."""
         values = " ".join(f"{key}={value}" for key, value in fields.items())
-        print(f"[req {event} t={time.perf_counter():.6f} {values}]", file=sys.stderr, flush=True)
+        line = f"[req {event} t={time.perf_counter():.6f} {values}]\n"
+        with write_lock:
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
     def ids(values: object) -> str:
         return ",".join(str(int(v)) for v in values)
