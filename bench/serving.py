@@ -120,6 +120,9 @@ class RequestRecord:
     chunk_times: list[float] = field(default_factory=list)  # each chunk that carried a choice
     usage_tokens: int | None = None  # usage.completion_tokens, if the server reported it
     error: str = ""
+    # time.perf_counter() when it was sent: on one machine, the clock a server's own trace uses too
+    # (bench/trace_requests), so the two line up
+    sent_at: float = math.nan
 
     @property
     def ok(self) -> bool:
@@ -248,10 +251,13 @@ class RateResult:
     server: ServerCounters | None = None  # from our server's /metrics; None for other servers
     # the slowest first, when sent times are known
     slowest_ttft: list[SlowRequest] = field(default_factory=list)
+    # what the client saw of each request (left out of the JSON)
+    records: list[RequestRecord] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict:
         """A dict for json.dumps: the rate as a string ("inf"), a missing value (NaN) as null."""
         data = asdict(self)
+        del data["records"]
         data["rate"] = rate_name(self.rate)
         for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
             data[key] = {k: none_if_nan(v) for k, v in data[key].items()}
@@ -368,6 +374,7 @@ async def send_request(
     }
     record = RequestRecord(len(spec.prompt_ids), spec.output_len)
     start = time.perf_counter()
+    record.sent_at = start
     try:
         async with session.post(url, json=body) as response:
             if response.status != 200:
@@ -408,7 +415,7 @@ async def run_rate(
     client_cpu_s = time.process_time() - cpu_start
     result = summarize(list(records), duration, rate, client_cpu_s, offsets)
     counters = server_counters(metrics_before, await scrape_metrics(session, config.base_url))
-    return dataclasses.replace(result, server=counters)
+    return dataclasses.replace(result, server=counters, records=list(records))
 
 
 async def scrape_metrics(session: aiohttp.ClientSession, base_url: str) -> dict[str, float]:

@@ -144,14 +144,19 @@ def describe(step: SentStep) -> str:
     return f"step {step.step}: {step.rows} rows, {step.tokens} tokens"
 
 
+def stage_columns(rows: list[Breakdown]) -> dict[str, list[float]]:
+    """Each stage's times over the requests (ms), and their totals under "total"."""
+    columns = {name: [row.stages_ms[name] for row in rows] for name in STAGES}
+    columns["total"] = [row.total_ms for row in rows]
+    return columns
+
+
 def report(rows: list[Breakdown], slowest: int) -> str:
     if not rows:
         return "no request with every event in the log (was TRACE_REQUESTS=1 set for the server?)"
     lines = [f"{len(rows)} requests; server-side time to the first token, ms"]
     lines.append(f"{'stage':>10} {'median':>8} {'p90':>8} {'p99':>8} {'max':>8}")
-    columns = {name: [row.stages_ms[name] for row in rows] for name in STAGES}
-    columns["total"] = [row.total_ms for row in rows]
-    for name, values in columns.items():
+    for name, values in stage_columns(rows).items():
         p50, p90, p99 = np.percentile(values, [50, 90, 99])
         lines.append(f"{name:>10} {p50:8.2f} {p90:8.2f} {p99:8.2f} {max(values):8.2f}")
     lines.append(f"the {min(slowest, len(rows))} slowest:")
