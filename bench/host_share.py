@@ -139,8 +139,10 @@ def live(
     worker_address: str,
     model_dir: Path,
     log_path: Path,
+    trace: bool,
 ) -> serving.RateResult:
-    """serving.py's run of the config's one rate against a fresh traced server attached to the worker."""
+    """serving.py's run of the config's one rate against a fresh server attached to the worker, traced
+    (bench/trace_requests) or not."""
     url = config.base_url
     port = url.rsplit(":", 1)[1]
     command = (
@@ -149,7 +151,10 @@ def live(
         f"--max-num-seqs {limits.max_num_seqs}"
     )
     python_path = os.pathsep.join([str(BENCH_DIR / "trace_requests"), str(REPO)])
-    with environment(TRACE_REQUESTS="1", PYTHONPATH=python_path, OMP_NUM_THREADS="1"):
+    trace_flag = ""
+    if trace:
+        trace_flag = "1"
+    with environment(TRACE_REQUESTS=trace_flag, PYTHONPATH=python_path, OMP_NUM_THREADS="1"):
         with serving.launched_server(command, url, log_path, LAUNCH_TIMEOUT_S):
             _, results = serving.event_loop_run(serving.run_all(config))
     return results[0]
@@ -209,9 +214,11 @@ def measure(args: argparse.Namespace, work_dir: Path, out_dir: Path) -> list[Rat
                 label="host share",
             )
             log_path = out_dir / f"host_share_server_{serving.rate_name(rate)}.log"
-            result = live(config, limits, address, model_dir, log_path)
-            trace = breakdown.parse(log_path.read_text(errors="replace").splitlines())
-            columns = aligned_stages(result.records, trace)
+            result = live(config, limits, address, model_dir, log_path, not args.no_trace)
+            columns = {}
+            if not args.no_trace:
+                trace = breakdown.parse(log_path.read_text(errors="replace").splitlines())
+                columns = aligned_stages(result.records, trace)
             summary = result.to_json()
             shares.append(
                 RateShare(
@@ -220,7 +227,7 @@ def measure(args: argparse.Namespace, work_dir: Path, out_dir: Path) -> list[Rat
                     live=Figures.of(summary),
                     live_result=summary,
                     stages_ms=percentiles(columns),
-                    traced=len(columns["total"]),
+                    traced=len(columns.get("total", [])),
                 )
             )
             print(f"rate {serving.rate_name(rate)}: done", flush=True)
@@ -253,6 +260,13 @@ def print_table(shares: list[RateShare]) -> None:
                 f"{figures.median_tpot_ms:9.2f} {figures.output_tokens_per_s:10.0f} {extra}"
             )
     print(
+        "modelled: serving_sim.py (no host); live: a server on this CPU attached to sim_worker.py; "
+        "ctl cpu: the server's CPU ms per step; client cpu%: the client's share of the duration"
+    )
+    if not shares[0].stages_ms:
+        print("(--no-trace: no stages)")
+        return
+    print(
         "\nthe live run's first tokens by stage, ms median / p99 (request and response: the client's "
         "ends; the rest: bench/trace_requests/breakdown.py's)"
     )
@@ -262,10 +276,6 @@ def print_table(shares: list[RateShare]) -> None:
             f"{stage['median']:7.2f}/{stage['p99']:7.2f}" for stage in share.stages_ms.values()
         ]
         print(f"{serving.rate_name(share.rate):>5} " + " ".join(f"{cell:>15}" for cell in cells))
-    print(
-        "modelled: serving_sim.py (no host); live: a server on this CPU attached to sim_worker.py; "
-        "ctl cpu: the server's CPU ms per step; client cpu%: the client's share of the duration"
-    )
 
 
 def to_json(shares: list[RateShare], args: argparse.Namespace) -> dict:
@@ -301,6 +311,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="prompts and arrival times")
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
     ap.add_argument("--max-num-seqs", type=int, default=512)
+    ap.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="serve untraced (no stages): what tracing itself costs, by comparison",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "cpu", help="directory for the results")
     args = ap.parse_args(argv)
     if not 1 <= args.num_requests <= serving.MAX_REQUESTS_PER_RATE:

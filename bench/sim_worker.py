@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
 import time
 from collections import deque
@@ -43,6 +44,7 @@ from swiftllm.protocol import codec  # noqa: E402
 from swiftllm.protocol.messages import CacheGeometry, ProtocolError  # noqa: E402
 from swiftllm.protocol.step import StepCommand, StepResult, f32, i32  # noqa: E402
 
+MAX_POLL_MS = 100.0
 BLOCK_BYTES = (
     2 * 32 * 8 * 128 * 2 * 16
 )  # Llama-3-8B's K and V of one 16-token block in bf16 (128 KiB)
@@ -84,9 +86,11 @@ class SimulatedWorkerServer:
         self.serving = True
         while self.serving:
             self.send_due()
-            timeout_ms = None  # nothing to answer: wait for a request
+            timeout_ms = None  # nothing to answer: wait for a request (up to MAX_POLL_MS)
             if self.pending:
                 timeout_ms = max(0.0, (self.pending[0].due - time.perf_counter()) * 1e3)
+            if timeout_ms is None or timeout_ms > MAX_POLL_MS:
+                timeout_ms = MAX_POLL_MS  # a signal's handler runs between polls
             if self.socket.poll(timeout_ms):
                 frames = self.socket.recv_multipart()
                 self.handle(frames[:-1], frames[-1], time.perf_counter())
@@ -206,11 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cost = what_if_model(ap, args.what_if)
     server = SimulatedWorkerServer(args.model, args.bind, cost, args.num_blocks, args.seed)
+    # SIGTERM (host_share.py's stop) ends serve() as Ctrl-C does, so that the summary below is printed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"swiftllm worker listening on {server.address}", flush=True)
     started = time.perf_counter()
     try:
         server.serve()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         server.close()

@@ -50,7 +50,8 @@ def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
             and all(is_int(size) and 0 <= size < INT32_LIMIT for size in shape),
             f"{name}.shape must be [rows, cols]",
         )
-    require(isinstance(value, bytes), f"{name} must be bin: packed little-endian {prototype.dtype}")
+    # dtype.str ("<i4"), not str(dtype): a message is formatted on every call, and str(dtype) is slow Python
+    require(isinstance(value, bytes), f"{name} must be bin: packed {prototype.dtype.str}")
     require(len(value) % 4 == 0, f"{name} has {len(value)} bytes, not a multiple of 4")
     little_endian = prototype.dtype.newbyteorder("<")
     array = np.frombuffer(value, dtype=little_endian).astype(prototype.dtype)  # a writable copy
