@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"simulated worker: {server.steps} steps, device busy {server.device_busy_s:.1f} s "
         f"of {wall_s:.1f} s",
+        file=sys.stderr,  # host_share.py reads only the first line of stdout; stderr is its log
         flush=True,
     )
     return 0

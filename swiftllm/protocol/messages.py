@@ -115,14 +115,15 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
     The sampling values of each sequence are checked apart, by refuse_bad_values: a bad one fails that
     sequence alone. Whether a -1 refers to a token the worker has, only its runner knows: launch raises
     ValueError if not."""
-    # the wire guarantees dtypes and ranks (codec.unpack_array); a caller in-process may get them wrong
+    # the wire guarantees dtypes and ranks (codec.unpack_array); a caller in-process may get them wrong.
+    # The messages are formatted on every call: dtype.str ("<i4"), as str(dtype) is slow Python
     for name, prototype in STEP_ARRAYS.items():
         array = getattr(cmd, name)
         require(
             isinstance(array, np.ndarray)
             and array.dtype == prototype.dtype
             and array.ndim == prototype.ndim,
-            f"{name} must be a {prototype.ndim}-D numpy array of {prototype.dtype}",
+            f"{name} must be a {prototype.ndim}-D numpy array of {prototype.dtype.str}",
         )
     num_seqs = cmd.num_seqs
     for name in ("query_lens", "context_lens", *PER_SEQ_DEFAULTS):
