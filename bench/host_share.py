@@ -67,7 +67,7 @@ class Figures:
 
 
 # a first token's way, from the client's send to its read: the client's two ends around the server's stages
-STAGES = ("request", *breakdown.STAGES, "response")
+STAGES = ("http", "handler", *breakdown.STAGES, "response")
 
 
 @dataclass(frozen=True)
@@ -161,8 +161,9 @@ def live(
 
 
 def aligned_stages(records: list, trace: breakdown.Trace) -> dict[str, list[float]]:
-    """Each traced request's stages in ms, with the client's two ends added: `request` from the client's
-    send to the handler posting it (the HTTP request, its parsing and checks, the event loop's queue) and
+    """Each traced request's stages in ms, with the client's ends added: `http` from the client's send to the
+    server's handler beginning (the client's loop, the connection, aiohttp's parsing, the server loop's
+    queue), `handler` from there to the handler posting it (reading, parsing and checking the body), and
     `response` from the event loop taking the first token to the client reading it (the SSE chunk's
     formatting and write, the client's own loop). Their sum, "total", is the client's TTFT. A server event is
     matched to the client's latest request of its prompt length sent before it was posted (client and server
@@ -181,8 +182,10 @@ def aligned_stages(records: list, trace: breakdown.Trace) -> dict[str, list[floa
         record = max(candidates, key=lambda candidate: candidate.sent_at)
         unmatched.remove(record)
         read_t = record.sent_at + record.chunk_times[0]
+        entered_t = trace.entered[row.rid]
         stages = {
-            "request": (posted_t - record.sent_at) * 1e3,
+            "http": (entered_t - record.sent_at) * 1e3,
+            "handler": (posted_t - entered_t) * 1e3,
             **row.stages_ms,
             "response": (read_t - trace.delivered[row.rid]) * 1e3,
         }

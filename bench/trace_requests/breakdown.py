@@ -45,6 +45,8 @@ class Trace:
     """The events of one log, by what they name."""
 
     posted: dict[int, tuple[float, int]] = field(default_factory=dict)  # rid -> (t, prompt tokens)
+    # rid -> when its REST handler began (logs from before that field: the post's own time)
+    entered: dict[int, float] = field(default_factory=dict)
     added: dict[int, tuple[float, int]] = field(default_factory=dict)  # rid -> (t, seq id)
     sent: list[SentStep] = field(default_factory=list)  # in send order
     read: dict[int, float] = field(default_factory=dict)  # step -> t
@@ -81,7 +83,9 @@ def parse(lines: list[str]) -> Trace:
         t = float(match.group(2))
         fields = dict(pair.split("=", 1) for pair in match.group(3).split())
         if event == "post":
-            trace.posted[int(fields["rid"])] = (t, int(fields["prompt"]))
+            rid = int(fields["rid"])
+            trace.posted[rid] = (t, int(fields["prompt"]))
+            trace.entered[rid] = float(fields.get("entered", t))
         elif event == "added":
             trace.added[int(fields["rid"])] = (t, int(fields["seq"]))
         elif event == "sent":

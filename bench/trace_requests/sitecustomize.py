@@ -9,7 +9,8 @@ Python imports sitecustomize at start-up from the path. In each process where TR
 wraps a few controller methods (never the worker's: it only imports controller modules, which import no torch).
 Each event is one stderr line, `[req EVENT t=SECONDS key=value ...]`, with t from one monotonic clock
 (time.perf_counter) of the controller process:
-- `post rid=R prompt=N`: the handler queued request R (event loop thread);
+- `post rid=R prompt=N entered=T`: the handler queued request R (event loop thread); T is when that handler
+  began (RestServer.generate entered: before it read and checked the body);
 - `added rid=R seq=S`: the engine thread added it between steps, as sequence S;
 - `sent step=K rows=N tokens=T firsts=S1,S2`: step K went to the worker; `firsts` are the sequences whose
   prompt it finishes (sampled rows with more than one new token: a prompt whose last chunk is a single token
@@ -24,6 +25,7 @@ when unset: the wrappers cost a few microseconds per step and per request."""
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 import sys
@@ -31,7 +33,7 @@ import threading
 import time
 
 if os.environ.get("TRACE_REQUESTS"):
-    from swiftllm.controller import async_engine, engine
+    from swiftllm.controller import async_engine, engine, rest
 
     write_lock = threading.Lock()
 
@@ -93,6 +95,16 @@ if os.environ.get("TRACE_REQUESTS"):
 
     engine.Engine.__init__ = traced_engine_init
 
+    # when the current handler began: set in its task, read by the posts it makes
+    handler_entered: contextvars.ContextVar[float] = contextvars.ContextVar("handler_entered")
+    generate = rest.RestServer.generate
+
+    async def traced_generate(self: rest.RestServer, request: object, chat: bool) -> object:
+        handler_entered.set(time.perf_counter())
+        return await generate(self, request, chat)
+
+    rest.RestServer.generate = traced_generate
+
     post = async_engine.AsyncEngine.post
 
     def traced_post(self: async_engine.AsyncEngine, request: async_engine.Request) -> object:
@@ -105,7 +117,8 @@ if os.environ.get("TRACE_REQUESTS"):
         with lock:
             rid_of_queue[id(request.queue)] = rid
             not_added.add(request)
-        log("post", rid=rid, prompt=len(request.prompt_ids))
+        entered = handler_entered.get(time.perf_counter())  # a post from no handler: now
+        log("post", rid=rid, prompt=len(request.prompt_ids), entered=f"{entered:.6f}")
         return post(self, request)
 
     async_engine.AsyncEngine.post = traced_post

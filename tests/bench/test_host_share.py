@@ -14,8 +14,8 @@ host_share = load_script("host_share")
 serving = host_share.serving
 
 LOG = """\
-[req post t=10.000000 rid=0 prompt=40]
-[req post t=10.002000 rid=1 prompt=40]
+[req post t=10.000000 rid=0 prompt=40 entered=9.999800]
+[req post t=10.002000 rid=1 prompt=40 entered=10.001500]
 [req added t=10.004000 rid=0 seq=3]
 [req added t=10.004000 rid=1 seq=4]
 [req sent t=10.005000 step=0 rows=2 tokens=80 firsts=3,4]
@@ -36,9 +36,10 @@ def test_client_and_server_times_line_up_into_stages() -> None:
     failed = serving.RequestRecord(40, 4, error="HTTP 500", sent_at=9.9)
     records = [record(10.0015, 0.0285), failed, record(9.999, 0.026)]
     columns = host_share.aligned_stages(records, trace)
-    assert columns["request"] == pytest.approx(
-        [1.0, 0.5]
-    )  # each to the latest send before its post
+    # each to the latest send before its post: the first handler began 0.8 ms after its send, the second
+    # at once
+    assert columns["http"] == pytest.approx([0.8, 0.0])
+    assert columns["handler"] == pytest.approx([0.2, 0.5])
     assert columns["inbox"] == pytest.approx([4.0, 2.0])
     assert columns["on_device"] == pytest.approx([15.0, 15.0])
     assert columns["response"] == pytest.approx([3.0, 8.0])  # read minus delivered at 10.022

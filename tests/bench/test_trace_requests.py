@@ -19,7 +19,7 @@ LOG = """\
 capturing CUDA graphs: 100%
 [req sent t=0.500000 step=0 rows=1 tokens=30 firsts=0]
 [req read t=0.520000 step=0]
-[req post t=1.000000 rid=0 prompt=900]stray output[req post t=1.001000 rid=1 prompt=40]
+[req post t=1.000000 rid=0 prompt=900 entered=0.999000]stray output[req post t=1.001000 rid=1 prompt=40]
 [req sent t=1.002000 step=1 rows=3 tokens=3 firsts=]
 [req added t=1.004000 rid=0 seq=7]
 [req added t=1.004000 rid=1 seq=8]
@@ -42,6 +42,8 @@ def test_stages_from_hand_written_events() -> None:
     assert [row.rid for row in rows] == [0, 1]
     first = rows[0]
     assert first.prompt_tokens == 900
+    trace = breakdown.parse(LOG.splitlines())
+    assert trace.entered == {0: 0.999, 1: 1.001, 2: 2.0}  # a post without the field: its own time
     expected = {"inbox": 4.0, "to_send": 1.0, "on_device": 25.0, "publish": 1.0, "deliver": 0.5}
     assert first.stages_ms == pytest.approx(expected)
     assert first.total_ms == pytest.approx(31.5)  # post at 1.000, delivered at 1.0315
