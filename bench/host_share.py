@@ -270,8 +270,9 @@ def print_table(shares: list[RateShare]) -> None:
         print("(--no-trace: no stages)")
         return
     print(
-        "\nthe live run's first tokens by stage, ms median / p99 (request and response: the client's "
-        "ends; the rest: bench/trace_requests/breakdown.py's)"
+        "\nthe live run's first tokens by stage, ms median / p99 (http: the client's send to the REST "
+        "handler; handler: to its post; response: the event loop to the client's read; the rest: "
+        "bench/trace_requests/breakdown.py's)"
     )
     print(f"{'rate':>5} " + " ".join(f"{stage:>15}" for stage in shares[0].stages_ms))
     for share in shares:
