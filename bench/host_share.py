@@ -4,12 +4,16 @@ server, tokenizer, engine thread and SSE all real) attached to bench/sim_worker.
 the worker protocol). What the live run adds to the model is the host's share, on this CPU.
 
     PYTHONPATH=. python3 bench/host_share.py [--request-rates 2,16] [--num-requests 200] [--seed 0]
-                                             [--max-batched-tokens 16384] [--out DIR]
+                                             [--max-batched-tokens 16384] [--out DIR] [--no-trace] [--gpu]
 
 Each rate gets a fresh server under bench/trace_requests (TRACE_REQUESTS=1), so its first tokens' server-side
 time is split into stages (breakdown.py) per rate; the client is bench/serving.py's. Prints, per rate: median
 and p99 TTFT, median TPOT and output tokens/s, modelled and live, and the median and p99 of each server stage.
 Writes one JSON (and each rate's server log) under --out (default bench/results/cpu).
+
+With --gpu the live server runs on this machine's GPU instead (dummy Llama-3-8B weights): the same table then
+sets a real device's run, host included, against the model, stage by stage (results under bench/results/cpu
+all the same: name --out for a GPU run). --no-trace serves untraced, to see what tracing costs.
 
 Read the figures as this machine's: a host with fewer or slower cores than the GPU box's pays more, and the
 client shares the cores here (its CPU share is printed). A research tool: it shows which host stage grows with
@@ -136,19 +140,22 @@ def modelled(config: serving.ServingConfig, limits: Limits) -> Figures:
 def live(
     config: serving.ServingConfig,
     limits: Limits,
-    worker_address: str,
+    worker_address: str | None,
     model_dir: Path,
     log_path: Path,
     trace: bool,
 ) -> serving.RateResult:
-    """serving.py's run of the config's one rate against a fresh server attached to the worker, traced
-    (bench/trace_requests) or not."""
+    """serving.py's run of the config's one rate against a fresh server, traced (bench/trace_requests) or
+    not: attached to the simulated worker at `worker_address`, or with None on this machine's GPU (dummy
+    weights, its own worker)."""
     url = config.base_url
     port = url.rsplit(":", 1)[1]
+    worker = "--load-format dummy"
+    if worker_address is not None:
+        worker = f"--worker-addrs {worker_address}"
     command = (
-        f"{sys.executable} -m swiftllm.launch.cli launch --model {model_dir} --port {port} "
-        f"--worker-addrs {worker_address} --max-num-batched-tokens {limits.max_batched_tokens} "
-        f"--max-num-seqs {limits.max_num_seqs}"
+        f"{sys.executable} -m swiftllm.launch.cli launch --model {model_dir} --port {port} {worker} "
+        f"--max-num-batched-tokens {limits.max_batched_tokens} --max-num-seqs {limits.max_num_seqs}"
     )
     python_path = os.pathsep.join([str(BENCH_DIR / "trace_requests"), str(REPO)])
     trace_flag = ""
@@ -207,7 +214,10 @@ def measure(args: argparse.Namespace, work_dir: Path, out_dir: Path) -> list[Rat
     model_dir = make_dummy_model(work_dir / "llama3-8b-dummy", "llama3-8b")
     limits = Limits(args.max_batched_tokens, args.max_num_seqs)
     shares = []
-    with sim_worker(model_dir, out_dir / "sim_worker.log") as address:
+    worker = sim_worker(model_dir, out_dir / "sim_worker.log")
+    if args.gpu:
+        worker = contextlib.nullcontext(None)
+    with worker as address:
         for rate in args.request_rates:
             config = serving.ServingConfig(
                 base_url=f"http://127.0.0.1:{free_port()}",
@@ -315,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="prompts and arrival times")
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
     ap.add_argument("--max-num-seqs", type=int, default=512)
+    ap.add_argument(
+        "--gpu",
+        action="store_true",
+        help="serve live on this machine's GPU (dummy weights) instead of sim_worker.py: the same split "
+        "of a real device's run against the model",
+    )
     ap.add_argument(
         "--no-trace",
         action="store_true",
