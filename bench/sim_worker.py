@@ -41,13 +41,13 @@ from schedule_sim import KV_CACHE_BLOCKS, StepCostModel, add_what_if_flag, what_
 
 from swiftllm.model_config import ModelConfig  # noqa: E402
 from swiftllm.protocol import codec  # noqa: E402
+from swiftllm.protocol.auth import check_bind, is_local_address  # noqa: E402
 from swiftllm.protocol.messages import CacheGeometry, ProtocolError  # noqa: E402
 from swiftllm.protocol.step import StepCommand, StepResult, f32, i32  # noqa: E402
 
 MAX_POLL_MS = 100.0
-BLOCK_BYTES = (
-    2 * 32 * 8 * 128 * 2 * 16
-)  # Llama-3-8B's K and V of one 16-token block in bf16 (128 KiB)
+# Llama-3-8B's K and V of one 16-token block in bf16 (128 KiB): what profile reports
+BLOCK_BYTES = 2 * 32 * 8 * 128 * 2 * 16
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class SimulatedWorkerServer:
     def __init__(
         self, model_dir: Path, bind: str, cost: StepCostModel, num_blocks: int, seed: int
     ) -> None:
+        check_bind(bind, None)  # no session token here: local addresses only, as a real worker's rule
         self.model_dir = model_dir.resolve()
         self.model_config = ModelConfig.from_dir(model_dir)
         self.cost = cost
@@ -75,6 +76,9 @@ class SimulatedWorkerServer:
         self.pending: deque[PendingReply] = deque()  # in arrival order, so in due order too
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.ROUTER)
+        check_bind(
+            bind, None
+        )  # no session token here: local addresses only, as a real worker's rule
         self.socket.bind(bind)
         self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.serving = False
@@ -208,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="of the sampled token ids")
     add_what_if_flag(ap)
     args = ap.parse_args(argv)
+    if not is_local_address(args.bind):
+        ap.error(
+            f"{args.bind} is reachable from other machines: sim_worker.py takes no session token"
+        )
     cost = what_if_model(ap, args.what_if)
     server = SimulatedWorkerServer(args.model, args.bind, cost, args.num_blocks, args.seed)
     # SIGTERM (host_share.py's stop) ends serve() as Ctrl-C does, so that the summary below is printed

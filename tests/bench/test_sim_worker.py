@@ -132,3 +132,12 @@ def test_logprobs_come_back_for_every_sampled_row_once_one_asks(worker: WorkerCl
     assert result.logprobs.shape == (2,)
     assert result.top_ids.shape == (2, 3)
     assert np.all(result.logprobs < 0)
+
+
+def test_an_address_other_machines_reach_is_refused(model_dir: Path) -> None:
+    with pytest.raises(SystemExit):  # a usage error, before binding anything
+        sim_worker.main(["--model", str(model_dir), "--bind", "tcp://0.0.0.0:*"])
+    with pytest.raises(ValueError, match="refusing to bind"):
+        sim_worker.SimulatedWorkerServer(
+            model_dir, "tcp://0.0.0.0:*", FORTY_MS_A_STEP, num_blocks=1, seed=0
+        )
