@@ -63,7 +63,8 @@ class SimulatedWorkerServer:
     def __init__(
         self, model_dir: Path, bind: str, cost: StepCostModel, num_blocks: int, seed: int
     ) -> None:
-        check_bind(bind, None)  # no session token here: local addresses only, as a real worker's rule
+        # no session token here: local addresses only, a real worker's rule
+        check_bind(bind, None)
         self.model_dir = model_dir.resolve()
         self.model_config = ModelConfig.from_dir(model_dir)
         self.cost = cost

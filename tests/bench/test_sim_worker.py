@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import zmq
 from bench_scripts import load_script
 
 from swiftllm.controller.worker_client import WorkerClient, WorkerError
 from swiftllm.model_config import ModelConfig
+from swiftllm.protocol import codec
 from swiftllm.protocol.messages import PER_SEQ_DEFAULTS
 from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, i32
 
@@ -141,3 +143,25 @@ def test_an_address_other_machines_reach_is_refused(model_dir: Path) -> None:
         sim_worker.SimulatedWorkerServer(
             model_dir, "tcp://0.0.0.0:*", FORTY_MS_A_STEP, num_blocks=1, seed=0
         )
+
+
+def test_garbage_gets_an_error_reply_and_the_session_goes_on(worker: WorkerClient) -> None:
+    worker.init_cache(block_size=16, num_blocks=100, num_cpu_blocks=0, max_model_len=64)
+    context = zmq.Context()
+    raw = context.socket(zmq.DEALER)
+    raw.setsockopt(zmq.LINGER, 0)
+    raw.connect(worker.address)
+    try:
+        replies = []
+        for payload in (b"\xc1 not msgpack", codec.pack({"op": "fly", "id": 3, "epoch": 1})):
+            raw.send(payload)
+            assert raw.poll(10_000), "the worker did not answer"
+            replies.append(codec.decode_reply(raw.recv()))
+    finally:
+        raw.close()
+        context.term()
+    assert replies[0]["id"] is None
+    assert replies[0]["error"]["type"] == "MalformedMessage"
+    assert replies[1]["id"] == 3
+    assert replies[1]["error"]["type"] == "UnknownOp"
+    assert list(worker.step(decode(4, 5)).seq_ids) == [4]  # the session's owner is served on
