@@ -137,6 +137,18 @@ def modelled(config: serving.ServingConfig, limits: Limits) -> Figures:
     return Figures.of(result.to_json())
 
 
+def server_command(model_dir: Path, port: int, limits: Limits, worker_address: str | None) -> str:
+    """`swiftctl launch` attached to the simulated worker at `worker_address`, or with None serving on this
+    machine's GPU with dummy weights (its own worker)."""
+    worker = "--load-format dummy"
+    if worker_address is not None:
+        worker = f"--worker-addrs {worker_address}"
+    return (
+        f"{sys.executable} -m swiftllm.launch.cli launch --model {model_dir} --port {port} {worker} "
+        f"--max-num-batched-tokens {limits.max_batched_tokens} --max-num-seqs {limits.max_num_seqs}"
+    )
+
+
 def live(
     config: serving.ServingConfig,
     limits: Limits,
@@ -145,19 +157,13 @@ def live(
     log_path: Path,
     trace: bool,
 ) -> serving.RateResult:
-    """serving.py's run of the config's one rate against a fresh server, traced (bench/trace_requests) or
-    not: attached to the simulated worker at `worker_address`, or with None on this machine's GPU (dummy
-    weights, its own worker)."""
+    """serving.py's run of the config's one rate against a fresh server (server_command), traced
+    (bench/trace_requests) or not."""
     url = config.base_url
-    port = url.rsplit(":", 1)[1]
-    worker = "--load-format dummy"
-    if worker_address is not None:
-        worker = f"--worker-addrs {worker_address}"
-    command = (
-        f"{sys.executable} -m swiftllm.launch.cli launch --model {model_dir} --port {port} {worker} "
-        f"--max-num-batched-tokens {limits.max_batched_tokens} --max-num-seqs {limits.max_num_seqs}"
-    )
-    python_path = os.pathsep.join([str(BENCH_DIR / "trace_requests"), str(REPO)])
+    command = server_command(model_dir, int(url.rsplit(":", 1)[1]), limits, worker_address)
+    # the caller's path after ours: on the GPU box, pyzmq's wheel is installed apart (README, device calls)
+    inherited = os.environ.get("PYTHONPATH", "")
+    python_path = os.pathsep.join([str(BENCH_DIR / "trace_requests"), str(REPO), inherited])
     trace_flag = ""
     if trace:
         trace_flag = "1"

@@ -72,3 +72,16 @@ def test_live_stages_add_up_to_the_clients_ttft(tmp_path: Path) -> None:
     assert rate["stages_ms"]["on_device"]["median"] > 1.0
     assert rate["modelled"]["median_ttft_ms"] > 0
     assert (tmp_path / "host_share_server_inf.log").exists()
+
+
+def test_the_server_attaches_to_the_simulated_worker_or_serves_on_the_gpu() -> None:
+    limits = host_share.Limits(max_batched_tokens=4096, max_num_seqs=64)
+    simulated = host_share.server_command(Path("/m"), 8123, limits, "tcp://127.0.0.1:5601")
+    assert "--worker-addrs tcp://127.0.0.1:5601" in simulated
+    assert "--load-format" not in simulated
+    gpu = host_share.server_command(Path("/m"), 8123, limits, None)  # --gpu
+    assert "--load-format dummy" in gpu
+    assert "--worker-addrs" not in gpu
+    for command in (simulated, gpu):
+        assert "--model /m --port 8123" in command
+        assert "--max-num-batched-tokens 4096 --max-num-seqs 64" in command
