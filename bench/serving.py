@@ -256,7 +256,7 @@ class RateResult:
 
     def to_json(self) -> dict:
         """A dict for json.dumps: the rate as a string ("inf"), a missing value (NaN) as null."""
-        data = asdict(self)
+        data = asdict(dataclasses.replace(self, records=[]))  # asdict would deep-copy every record
         del data["records"]
         data["rate"] = rate_name(self.rate)
         for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
