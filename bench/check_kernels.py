@@ -266,11 +266,10 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
     runner = ModelRunner(WorkerConfig(model=path, dtype="bfloat16"))
     # max_model_len 8192: decode graphs at two table widths, 128 and 512 blocks (cuda_graphs.table_widths)
     runner.init_cache(16, 512, 16, 8192)
-    prompts = [torch.randint(0, cfg["vocab_size"], (n,)).tolist() for n in (150, 37, 600)]
-    tables = [
-        [int(b) for b in np.random.default_rng(1).permutation(512)[i * 40 : (i + 1) * 40]]
-        for i in range(3)
-    ]
+    # the fourth prompt is only prefilled, so that the first step exceeds the piecewise graphs' 2,048 tokens
+    prompts = [torch.randint(0, cfg["vocab_size"], (n,)).tolist() for n in (150, 37, 600, 1500)]
+    order = [int(b) for b in np.random.default_rng(1).permutation(512)]
+    tables = [order[0:40], order[40:80], order[80:120], order[120:214]]
     seqs = [list(p) for p in prompts]
     outside = sorted(set(range(512)) - {b for t in tables for b in t})
     k_outside = runner.cache.k[:, outside].clone()
@@ -291,7 +290,9 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
         )
         sampled = np.nonzero(cmd.sample)[0]
         with torch.inference_mode():
-            if runner.graphs.can_replay(cmd):  # decode graphs, or piecewise graphs up to 512 tokens
+            if runner.graphs.can_replay(
+                cmd
+            ):  # decode graphs, or piecewise graphs up to 2,048 tokens
                 logits = runner.graphs.replay(cmd.token_ids, None, cmd, sampled)
             else:
                 meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, table, 16, DEV)
@@ -306,14 +307,15 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
             )  # the next replay rewrites
             seqs[idx[i]].append(int(logits[j].argmax()))
 
-    # an eager prefill step (587 tokens, with a chunk), a mixed step on piecewise graphs (a last chunk with
+    # an eager prefill step (2,087 tokens, with a chunk), a mixed step on piecewise graphs (a last chunk with
     # decodes), then decode steps on whole graphs
-    step([prompts[0], prompts[1], prompts[2][:400]], [150, 37, 400], [0, 1, 2], [True, True, False])
+    first = [prompts[0], prompts[1], prompts[2][:400], prompts[3]]
+    step(first, [150, 37, 400, 1500], [0, 1, 2, 3], [True, True, False, True])
     step([seqs[0][-1:], seqs[1][-1:], prompts[2][400:]], [151, 38, 600], [0, 1, 2], [True] * 3)
     # every other decode step's table padded past 128 columns replays the graphs of width 512
     for k in range(steps):
         pad = 300 * (k % 2)
-        step([s[-1:] for s in seqs], [len(s) for s in seqs], [0, 1, 2], [True] * 3, pad)
+        step([s[-1:] for s in seqs[:3]], [len(s) for s in seqs[:3]], [0, 1, 2], [True] * 3, pad)
     untouched = torch.equal(runner.cache.k[:, outside], k_outside)
 
     # References load the saved checkpoint afresh: casting a built HF model with .to(bf16) would also round
@@ -332,9 +334,9 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
     agree = float((ours_l.argmax(-1) == r32.argmax(-1)).float().mean())
     agree16 = float((r16.argmax(-1) == r32.argmax(-1)).float().mean())
     phases = {
-        "prefill (eager)": slice(0, 2),
-        "mixed (pieces)": slice(2, 5),
-        "decode (graphs)": slice(5, None),
+        "prefill (eager)": slice(0, 3),
+        "mixed (pieces)": slice(3, 6),
+        "decode (graphs)": slice(6, None),
     }
     res = {
         "model": name,

@@ -1,13 +1,14 @@
-"""What an eager mixed step (a prompt above the piecewise graphs' 512 tokens, plus a few decodes) costs the
+"""What an eager mixed step (a prompt plus a few decodes, above the piecewise graphs' largest size) costs the
 host and the GPU, for prompt lengths seen for the first time and again: the served H200's slowest first
 tokens were such steps, their launch (host) as long as their GPU time.
 
     PYTHONPATH=. python3 bench/eager_step.py [--lengths 531,587,636,710,955] [--decodes 3]
 
-Prints per step: the prompt length, whether that length was seen before, the host's ms in
-ModelRunner.launch and the step's GPU ms (CUDA events); then the same for cuBLAS alone (F.linear at
-Llama-3-8B's four shapes, new row counts and repeated ones); then the host-side profile of one new-length
-step, the top operations by self CPU time. Writes results/eager_step.json."""
+Prints the host's ms for cuBLAS alone (F.linear at Llama-3-8B's four shapes, new row counts and repeated
+ones); then per prompt length: whether a CUDA graph holds the step, the host's ms in ModelRunner.launch and
+the step's GPU ms (CUDA events) the first time that length is seen and again, and the GPU kernels' own ms
+(torch.profiler). When the host's ms is about the GPU's and above the kernels', the host bounds the step.
+Writes results/eager_step.json."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def time_linear(rows: int, weight: torch.Tensor) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--lengths", default="531,587,636,710,955")
+    ap.add_argument("--lengths", default="133,300,500,531,587,636,710,955,1500")
     ap.add_argument("--decodes", type=int, default=3)
     args = ap.parse_args()
     lengths = [int(x) for x in args.lengths.split(",")]
@@ -61,10 +62,31 @@ def main() -> None:
     per_seq = -(-max(lengths + [CONTEXT]) // 16) + 2
     runner.init_cache(16, (args.decodes + 1) * per_seq + 16, 1, 131072)
     time_step(runner, 600, args.decodes, per_seq)  # compile and warm up at one eager length
+    time_step(runner, 200, args.decodes, per_seq)  # and one piecewise-graph length
     steps = []
-    for seen in (False, True):
-        for prompt in lengths:
-            steps.append({**time_step(runner, prompt, args.decodes, per_seq), "seen": seen})
+    for prompt in lengths:
+        first = time_step(runner, prompt, args.decodes, per_seq)
+        again = time_step(runner, prompt, args.decodes, per_seq)
+        activities = [torch.profiler.ProfilerActivity.CUDA]
+        with torch.profiler.profile(activities=activities) as prof:
+            time_step(runner, prompt, args.decodes, per_seq)
+        kernels_us = sum(
+            e.device_time_total
+            for e in prof.events()
+            if e.device_type == torch.autograd.DeviceType.CUDA
+        )
+        steps.append(
+            {
+                "prompt": prompt,
+                "new": first,
+                "again": again,
+                "kernels_ms": kernels_us / 1e3,
+                "graphs": runner.graphs is not None
+                and runner.graphs.can_replay(
+                    step_cmd([prompt], [prompt], [0], LLAMA3_8B["vocab_size"])
+                ),
+            }
+        )
     linears = []
     layer = runner.weights.layers[0]
     shapes = {"qkv": layer.qkv, "o": layer.o_proj, "gate_up": layer.gate_up, "down": layer.down}
@@ -72,40 +94,20 @@ def main() -> None:
         for rows in [n + 1 for n in lengths]:
             host = sum(time_linear(rows, w) for w in shapes.values())
             linears.append({"rows": rows, "seen": seen, "host_ms_4_linears": host})
-    prof_len = 777
-    activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
-    with torch.profiler.profile(activities=activities) as prof:
-        time_step(runner, prof_len, args.decodes, per_seq)
-    table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
-    kernels_ms = sum(
-        e.device_time_total
-        for e in prof.events()
-        if e.device_type == torch.autograd.DeviceType.CUDA
-    )
-    kernels_ms /= 1e3
-    write_results(
-        "eager_step",
-        {
-            **device_info(),
-            "steps": steps,
-            "linears": linears,
-            "profile": table,
-            "profiled_kernels_ms": kernels_ms,
-        },
-    )
-    print(f"\nhost-side profile of one eager step, prompt {prof_len} (new), {args.decodes} decodes")
-    print(table)
-    print(f"its GPU kernels: {kernels_ms:.2f} ms in all")
+    write_results("eager_step", {**device_info(), "steps": steps, "linears": linears})
     print("cuBLAS alone: host ms for Llama-3-8B's four linears at once (qkv, o, gate_up, down)")
     for row in linears:
-        print(
-            f"  rows {row['rows']:5d} {'again' if row['seen'] else 'new  '} {row['host_ms_4_linears']:8.3f}"
-        )
-    print(f"eager steps: a prompt plus {args.decodes} decodes at context {CONTEXT}")
-    print(f"{'prompt':>7} {'seen':>5} {'host ms':>8} {'gpu ms':>8}")
+        seen = "again" if row["seen"] else "new  "
+        print(f"  rows {row['rows']:5d} {seen} {row['host_ms_4_linears']:8.3f}")
+    print(f"steps of one prompt plus {args.decodes} decodes at context {CONTEXT}; ms")
+    print(
+        f"{'prompt':>7} {'graphs':>6} {'host new':>9} {'gpu new':>8} {'host again':>10} {'gpu again':>9} {'kernels':>8}"
+    )
     for s in steps:
         print(
-            f"{s['prompt']:7d} {'again' if s['seen'] else 'new':>5} {s['host_ms']:8.2f} {s['gpu_ms']:8.2f}"
+            f"{s['prompt']:7d} {'yes' if s['graphs'] else 'no':>6} {s['new']['host_ms']:9.2f} "
+            f"{s['new']['gpu_ms']:8.2f} {s['again']['host_ms']:10.2f} {s['again']['gpu_ms']:9.2f} "
+            f"{s['kernels_ms']:8.2f}"
         )
 
 

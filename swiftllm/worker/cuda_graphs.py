@@ -1,4 +1,5 @@
-"""CUDA graphs for every step of up to 512 tokens: decode steps whole, other steps piecewise.
+"""CUDA graphs for decode steps of up to 512 sequences (whole) and other steps of up to 2,048 tokens
+(piecewise).
 
 Decode-only steps of S <= 512 sequences replay the whole forward captured at the smallest padded batch size >= S
 and the narrowest block-table width (table_widths) that holds the step's table.
@@ -10,8 +11,11 @@ Padded rows get slot -1 and context length 0, so they never touch a block a real
 # would launch 64 splits per sequence and copy 8 MB a step at 256 sequences. So decode graphs are captured at a
 # few widths, 4x apart from LONG_CHUNK tokens (the longest context that one split covers at large batch).
 # The L+1 pieces of a piecewise step take about 2L launches instead of ~12L, which is what bounds a short mixed
-# step otherwise. Longer steps run eagerly: on an 8B model their GPU time exceeds the host's launch time, and
-# padding to a bucket would cost more than it saves (bench/forward.py). A step's inputs reach the static device
+# step otherwise. Up to 2,048 tokens that holds even on an 8B model: on the H200 an eager step of a 531-955
+# token prompt took the host 16-18 ms to launch (29 ms at a prompt length not seen before: cuBLAS picks its
+# kernel per new shape), as long as its GPU time, and those steps were the served p99 first tokens
+# (bench/eager_step.py, bench/host_share.py --gpu). Longer steps run eagerly: there the GPU's time exceeds the
+# host's, and padding to a bucket would cost more than it saves. A step's inputs reach the static device
 # inputs the graphs baked in through one staging buffer (graph_inputs.py). The KV store skips slot -1 and decode
 # attention writes zeros for context length 0. All graphs are captured at init, largest first, into one memory
 # pool: a graph's intermediates are dead once it returns, so they share memory; only tensors read later stay
@@ -34,7 +38,7 @@ from swiftllm.worker.model import LlamaModel
 
 # ascending: a step takes the first size that holds it
 BATCH_SIZES = (1, 2, 4, 8) + tuple(range(16, 257, 16)) + tuple(range(288, 513, 32))
-TOKEN_SIZES = tuple(range(16, 129, 16)) + tuple(range(160, 257, 32)) + tuple(range(320, 513, 64))
+TOKEN_SIZES = tuple(range(16, 129, 16)) + tuple(range(160, 257, 32)) + tuple(range(320, 2049, 64))
 
 
 def table_widths(max_model_len: int, block_size: int) -> tuple[int, ...]:
