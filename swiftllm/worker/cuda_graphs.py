@@ -143,6 +143,9 @@ class GraphRunner:
         vocab = model.cfg.vocab_size
         self.logits = torch.empty((BATCH_SIZES[-1], vocab), dtype=cache.k.dtype, device=device)
         self.pool = torch.cuda.graph_pool_handle()
+        # one stream for every capture's eager warm-up: the allocator caches freed memory per stream, and
+        # torch's pool hands out up to 32 streams, so warm-ups spread over them kept ~10 GiB at 2,048 tokens
+        self.warm_up_stream = torch.cuda.Stream()
         self.decode_graphs: dict[tuple[int, int], DecodeGraph] = {}  # by batch size and table width
         self.piecewise_graphs: dict[int, PiecewiseGraph] = {}  # by token count
         # a progress bar on stderr: capture takes seconds to minutes, silence would look like a hang
@@ -187,7 +190,7 @@ class GraphRunner:
 
     def capture_decode(self, batch_size: int, width: int) -> DecodeGraph:
         # a warm-up run on a side stream compiles the Triton kernels and sets up cuBLAS before capture
-        stream = torch.cuda.Stream()
+        stream = self.warm_up_stream
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
             self.decode_logits(batch_size, width)
@@ -203,7 +206,7 @@ class GraphRunner:
         cut = _CutAtAttention(model.ops, self.q_buf, self.out_buf, self.pool)
         model.ops = cut
         try:
-            stream = torch.cuda.Stream()
+            stream = self.warm_up_stream
             stream.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(stream):
                 # the pieces read only the positions and slots of this metadata; attention gets each step's own
