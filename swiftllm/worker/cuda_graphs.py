@@ -11,15 +11,16 @@ Padded rows get slot -1 and context length 0, so they never touch a block a real
 # would launch 64 splits per sequence and copy 8 MB a step at 256 sequences. So decode graphs are captured at a
 # few widths, 4x apart from LONG_CHUNK tokens (the longest context that one split covers at large batch).
 # The L+1 pieces of a piecewise step take about 2L launches instead of ~12L, which is what bounds a short mixed
-# step otherwise. Up to 2,048 tokens that holds even on an 8B model: on the H200 an eager step of a 531-955
-# token prompt took the host 16-18 ms to launch (29 ms at a prompt length not seen before: cuBLAS picks its
-# kernel per new shape), as long as its GPU time, and those steps were the served p99 first tokens
-# (bench/eager_step.py, bench/host_share.py --gpu). Longer steps run eagerly: there the GPU's time exceeds the
-# host's, and padding to a bucket would cost more than it saves. A step's inputs reach the static device
-# inputs the graphs baked in through one staging buffer (graph_inputs.py). The KV store skips slot -1 and decode
-# attention writes zeros for context length 0. All graphs are captured at init, largest first, into one memory
-# pool: a graph's intermediates are dead once it returns, so they share memory; only tensors read later stay
-# reserved (the piecewise graphs' outputs, and the one logits buffer every decode graph copies into).
+# step otherwise. Up to 2,048 tokens that holds even on an 8B model: on the H200 the eager step of a 531-955
+# token prompt (and 3 decodes) took the host 25 ms to launch, up to 39 ms at a prompt length not seen before,
+# while its kernels take 12-22 ms; those steps were the served p99 first tokens. Piecewise, the host takes
+# 6-9 ms and the GPU 15-22 (bench/eager_step.py, bench/host_share.py --gpu; bench/results/h200). Longer steps
+# run eagerly: there the GPU's time exceeds the host's, and padding to a bucket would cost more than it saves.
+# A step's inputs reach the static device inputs the graphs baked in through one staging buffer
+# (graph_inputs.py). The KV store skips slot -1 and decode attention writes zeros for context length 0.
+# All graphs are captured at init, largest first, into one memory pool: a graph's intermediates are dead once
+# it returns, so they share memory; only tensors read later stay reserved (the piecewise graphs' outputs, and
+# the one logits buffer every decode graph copies into).
 
 import sys
 from types import ModuleType
@@ -143,8 +144,9 @@ class GraphRunner:
         vocab = model.cfg.vocab_size
         self.logits = torch.empty((BATCH_SIZES[-1], vocab), dtype=cache.k.dtype, device=device)
         self.pool = torch.cuda.graph_pool_handle()
-        # one stream for every capture's eager warm-up: the allocator caches freed memory per stream, and
-        # torch's pool hands out up to 32 streams, so warm-ups spread over them kept ~10 GiB at 2,048 tokens
+        # one stream for every capture's eager warm-up: the allocator caches freed memory per stream, and a
+        # new torch.cuda.Stream() per capture (up to 32 distinct ones) left init_cache holding 11 GiB more at
+        # 152 graphs on the H200 (device_call_d058580.log)
         self.warm_up_stream = torch.cuda.Stream()
         self.decode_graphs: dict[tuple[int, int], DecodeGraph] = {}  # by batch size and table width
         self.piecewise_graphs: dict[int, PiecewiseGraph] = {}  # by token count
