@@ -10,7 +10,9 @@ from common import LLAMA3_8B, config_dir
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
 max_model_len = int(sys.argv[1])
-runner = ModelRunner(WorkerConfig(model=config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16"))
+runner = ModelRunner(
+    WorkerConfig(model=config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16")
+)
 blocks = 4096
 torch.cuda.synchronize()
 before = torch.cuda.memory_reserved()
@@ -22,4 +24,7 @@ beyond = torch.cuda.memory_reserved() - before - blocks * runner.block_bytes(16)
 torch.cuda.empty_cache()
 kept = torch.cuda.memory_reserved() - before - blocks * runner.block_bytes(16)
 graphs = len(runner.graphs.decode_graphs) + len(runner.graphs.piecewise_graphs)
-print(f"max_model_len {max_model_len}: {graphs} graphs, {beyond / 2**30:.2f} GiB reserved beyond the KV cache ({kept / 2**30:.2f} after empty_cache), init_cache {seconds:.1f} s")
+print(
+    f"max_model_len {max_model_len}: {graphs} graphs, {beyond / 2**30:.2f} GiB reserved beyond the KV cache "
+    f"({kept / 2**30:.2f} after empty_cache), init_cache {seconds:.1f} s"
+)
