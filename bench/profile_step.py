@@ -1,11 +1,14 @@
 """Where a decode step's GPU time goes, kernel by kernel: torch.profiler over CUDA graph replays of the
 Llama-3-8B shape (dummy bf16), at the mean context of bench/latency.py's decode phase.
 
-    PYTHONPATH=. python3 bench/profile_step.py [--batches 32,64] [--context 1088] [--scatter]
+    PYTHONPATH=. python3 bench/profile_step.py [--batches 32,64] [--context 1088] [--scatter] [--no-pdl]
 
 --scatter gives each sequence its KV blocks in a random order (as a long-running block pool would), instead
 of one contiguous run. Prints, per batch, each kernel's GPU microseconds per step and its share, and the sum
-beside the step's wall time."""
+beside the step's own time unprofiled (launched as the engine launches them, the next before the last is
+collected). Under PDL a kernel starts before its predecessor ends and counts the wait as its own time, so the
+sum can exceed the step; --no-pdl launches every kernel without it (set before the graphs are captured), so
+that each kernel's time is its own and the step minus the sum is what the kernel boundaries cost."""
 
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ from collections import defaultdict
 import numpy as np
 import torch
 from common import LLAMA3_8B, config_dir
-from forward import step_cmd
+from forward import step_cmd, time_pipelined
 
+from swiftllm.kernels import pdl
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
 
@@ -26,6 +30,7 @@ def main() -> None:
     ap.add_argument("--batches", default="32,64")
     ap.add_argument("--context", type=int, default=1088)
     ap.add_argument("--scatter", action="store_true")
+    ap.add_argument("--no-pdl", action="store_true", help="every kernel launched without PDL")
     ap.add_argument(
         "--prefill-chunks",
         default="",
@@ -40,6 +45,10 @@ def main() -> None:
         num_chunks = int(count)
         chunk_tokens = int(tokens)
     batches = [int(x) for x in args.batches.split(",")]
+    if args.no_pdl:
+        pdl.ENABLED = (
+            False  # the kernels read it at each launch; the graphs capture it at init_cache
+        )
     runner = ModelRunner(
         WorkerConfig(model=config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16")
     )
@@ -58,6 +67,7 @@ def main() -> None:
             cmd.block_table[:] = perm[cmd.block_table]
         for _ in range(3):
             runner.step(cmd)
+        step_ms = time_pipelined(runner, cmd)
         torch.cuda.synchronize()
         t0 = time.perf_counter()
         steps = 10
@@ -76,7 +86,8 @@ def main() -> None:
         print(
             f"\nbatch {b}, context {args.context}{' (scattered blocks)' if args.scatter else ''}"
             f"{f', + {num_chunks} prompt chunks of {chunk_tokens}' if num_chunks else ''}: "
-            f"GPU kernels {total / 1e3:.2f} ms per step, wall {wall:.2f} ms (profiled)"
+            f"GPU kernels {total / 1e3:.2f} ms per step; the step unprofiled {step_ms:.2f} ms"
+            f"{' (no PDL)' if args.no_pdl else ''}; wall {wall:.2f} ms (profiled)"
         )
         print(f"{'kernel':60s} {'us/step':>8} {'calls':>6} {'us/call':>8} {'share':>6}")
         for name, (us, calls) in sorted(by_kernel.items(), key=lambda kv: -kv[1][0])[:22]:
