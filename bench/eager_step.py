@@ -1,8 +1,9 @@
-"""What an eager mixed step (a prompt plus a few decodes, above the piecewise graphs' largest size) costs the
-host and the GPU, for prompt lengths seen for the first time and again: the served H200's slowest first
-tokens were such steps, their launch (host) as long as their GPU time.
+"""What a mixed step (a prompt plus a few decodes) costs the host and the GPU, on piecewise CUDA graphs or eager
+(above the graphs' largest size), for prompt lengths seen for the first time and again. Written when the
+served H200's slowest first tokens were eager steps of 529-955-token prompts, whose launch (host) took as
+long as their GPU time; piecewise graphs now reach 2,048 tokens.
 
-    PYTHONPATH=. python3 bench/eager_step.py [--lengths 531,587,636,710,955] [--decodes 3]
+    PYTHONPATH=. python3 bench/eager_step.py [--lengths 133,300,500,531,587,636,710,955,1500] [--decodes 3]
 
 Prints the host's ms for cuBLAS alone (F.linear at Llama-3-8B's four shapes, new row counts and repeated
 ones); then per prompt length: whether a CUDA graph holds the step, the host's ms in ModelRunner.launch and
