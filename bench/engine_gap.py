@@ -25,7 +25,6 @@ import time
 import numpy as np
 import torch
 from common import LLAMA3_8B, ceilings, config_dir, device_info, model_bytes, write_results
-from forward import step_cmd
 from latency import roofline_ms
 
 from swiftllm.llm import LLM
@@ -121,6 +120,9 @@ def measure(llm: LLM, n: int, ceil: dict, rng: np.random.Generator) -> dict:
     mean_ctx = int(round(float(np.mean([cmd.context_lens.mean() for cmd in decodes]))))
     per_seq = -(-int(max(cmd.context_lens.max() for cmd in decodes)) // BLOCK)
     last = decodes[-1]
+    # imported here: forward imports the kernels, which the CPU tests must first import under TRITON_INTERPRET
+    from forward import step_cmd
+
     bare = step_cmd(
         [1] * n, [mean_ctx] * n, [i * per_seq for i in range(n)], LLAMA3_8B["vocab_size"]
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 from bench_scripts import load_script
 
+from swiftllm.protocol.step import StepCommand, i32
+
+# not forward.step_cmd: importing bench/forward.py imports the Triton kernels, which tests/kernels must import
+# first, under TRITON_INTERPRET
 engine_gap = load_script("engine_gap")
-step_cmd = load_script("forward").step_cmd
 contiguous = engine_gap.contiguous
 one_context = engine_gap.one_context
 with_tokens = engine_gap.with_tokens
@@ -15,16 +18,20 @@ with_tokens = engine_gap.with_tokens
 def engine_like_command() -> object:
     """Three decode rows whose blocks are scattered, as a long-running block pool leaves them, with the
     middle row's token -1 (the token sampled by the step before)."""
-    cmd = step_cmd([1, 1, 1], [33, 17, 50], [0, 0, 0], vocab=1000)
-    cmd.block_table[:] = [[90, 7, 55, 3], [12, 41, 0, 0], [5, 66, 2, 80]]
-    cmd.token_ids[1] = -1
-    return cmd
+    return StepCommand(
+        seq_ids=i32([4, 9, 2]),
+        query_lens=i32([1, 1, 1]),
+        context_lens=i32([33, 17, 50]),
+        token_ids=i32([17, -1, 802]),
+        block_table=np.array([[90, 7, 55, 3], [12, 41, 0, 0], [5, 66, 2, 80]], np.int32),
+        sample=i32([1, 1, 1]),
+    )
 
 
 def test_with_tokens_replaces_only_the_minus_ones() -> None:
     cmd = engine_like_command()
     out = with_tokens(cmd)
-    assert out.token_ids.tolist() == [cmd.token_ids[0], 0, cmd.token_ids[2]]
+    assert out.token_ids.tolist() == [17, 0, 802]
     assert cmd.token_ids[1] == -1  # the recorded command is left as it was
     assert out.block_table is cmd.block_table
 
