@@ -290,9 +290,8 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
         )
         sampled = np.nonzero(cmd.sample)[0]
         with torch.inference_mode():
-            if runner.graphs.can_replay(
-                cmd
-            ):  # decode graphs, or piecewise graphs up to 2,048 tokens
+            # decode graphs, or piecewise graphs up to 2,048 tokens
+            if runner.graphs.can_replay(cmd):
                 logits = runner.graphs.replay(cmd.token_ids, None, cmd, sampled)
             else:
                 meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, table, 16, DEV)

@@ -46,9 +46,8 @@ def main() -> None:
         chunk_tokens = int(tokens)
     batches = [int(x) for x in args.batches.split(",")]
     if args.no_pdl:
-        pdl.ENABLED = (
-            False  # the kernels read it at each launch; the graphs capture it at init_cache
-        )
+        # the kernels read it at each launch; the graphs capture it at init_cache
+        pdl.ENABLED = False
     runner = ModelRunner(
         WorkerConfig(model=config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16")
     )
