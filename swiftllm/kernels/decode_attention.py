@@ -172,9 +172,10 @@ def decode_params(
     sms = 8  # the interpreter's
     if device.type == "cuda":
         sms = torch.cuda.get_device_properties(device).multi_processor_count
-    # once every SM has a (sequence, KV head) of its own, splitting costs more than it balances (the reduce
-    # launch and ~2 us at 32 sequences of 8 KV heads, H100)
-    want = triton.cdiv(2 * sms, num_seqs * num_kv_heads) if num_seqs * num_kv_heads < sms else 1
+    # once every SM has two (sequence, KV head) pairs of its own, splitting costs more than it balances. On the
+    # H200 two splits still win below that: 41.4 against 42.7 us a layer at 32 sequences of 8 KV heads, context
+    # 1088 (bench/results/h200/device_call_s12_attention.log; 40.9 against 42.2 in decode_sweep_1088_fd36a69)
+    want = triton.cdiv(2 * sms, num_seqs * num_kv_heads) if num_seqs * num_kv_heads < 2 * sms else 1
     if want > 1:
         return min(triton.next_power_of_2(want), MAX_SPLITS), MIN_CHUNK
     return min(triton.next_power_of_2(triton.cdiv(capacity, LONG_CHUNK)), MAX_SPLITS), LONG_CHUNK
@@ -182,9 +183,9 @@ def decode_params(
 
 def decode_variants() -> list[tuple[int, int]]:
     """Every (splits, min_chunk) that decode_params can return, each a separate compile of the kernels: powers
-    of two at MIN_CHUNK from 4 (small batches: fewer than one program per SM wants over 2 per SM), and from 1 at
-    LONG_CHUNK (large ones, any block-table width)."""
-    small = [(2**i, MIN_CHUNK) for i in range(2, MAX_SPLITS.bit_length())]
+    of two at MIN_CHUNK from 2 (small batches: fewer than two programs per SM want at least 2 per SM), and from 1
+    at LONG_CHUNK (large ones, any block-table width)."""
+    small = [(2**i, MIN_CHUNK) for i in range(1, MAX_SPLITS.bit_length())]
     large = [(2**i, LONG_CHUNK) for i in range(MAX_SPLITS.bit_length())]
     return small + large
 

@@ -46,8 +46,10 @@ def test_decode_params_split_small_batches_and_long_contexts() -> None:
     assert da.decode_params(256, 8, 8192, cpu) == (4, da.LONG_CHUNK)
     # 6 programs for 8 SMs: still split
     assert da.decode_params(1, 6, 2048, cpu) == (4, da.MIN_CHUNK)
-    # one program per SM already: no reduce
-    assert da.decode_params(1, 8, 1024, cpu) == (1, da.LONG_CHUNK)
+    # one program per SM: two splits still pay (H200, 32 sequences of 8 KV heads)
+    assert da.decode_params(1, 8, 1024, cpu) == (2, da.MIN_CHUNK)
+    # two programs per SM already: no reduce
+    assert da.decode_params(2, 8, 1024, cpu) == (1, da.LONG_CHUNK)
 
 
 def test_decode_variants_hold_every_choice_of_decode_params(
