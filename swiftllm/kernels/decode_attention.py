@@ -172,9 +172,10 @@ def decode_params(
     sms = 8  # the interpreter's
     if device.type == "cuda":
         sms = torch.cuda.get_device_properties(device).multi_processor_count
-    # once every SM has two (sequence, KV head) pairs of its own, splitting costs more than it balances. On the
-    # H200 two splits still win below that: 41.4 against 42.7 us a layer at 32 sequences of 8 KV heads, context
-    # 1088 (bench/results/h200/device_call_s12_attention.log; 40.9 against 42.2 in decode_sweep_1088_fd36a69)
+    # once every SM has two (sequence, KV head) pairs of its own, splitting costs more than it balances. Below
+    # that two splits still win on the H200: the decode step at context 1088 took 5.22 against 5.58 ms at 24
+    # sequences of 8 KV heads, 5.44 against 5.64 at 32 (bench/results/h200/device_call_ef11845.log); four splits
+    # there, or two at 40-48 sequences, were 2-5% slower (device_call_ef11845_split.log)
     want = triton.cdiv(2 * sms, num_seqs * num_kv_heads) if num_seqs * num_kv_heads < 2 * sms else 1
     if want > 1:
         return min(triton.next_power_of_2(want), MAX_SPLITS), MIN_CHUNK

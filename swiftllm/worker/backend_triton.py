@@ -19,10 +19,11 @@ GEMV_ROW_LIMIT = 64  # the kernel's own limit
 
 
 # `linear` is for a model that routes its projections through the backend: at a few rows it streams the weights
-# through our GEMV kernel, else cuBLAS. At 33-64 rows the GEMV still wins on wide matrices (gate_up: 0-2%) and
-# on square ones (o: 2 us of 14.5 at 33-48 rows, 0.8 us behind at 56-64), not on Llama-3-8B's qkv (17%) nor on
-# its down projection (5-8% slower: 36.6-38.4 us against cuBLAS's 34.2-36.6). H200, 4 layers' weights in a
-# CUDA graph at 33, 40, 48, 56 and 64 rows (bench/results/h200/device_call_s12_linear.log).
+# through our GEMV kernel, else cuBLAS. At 33-64 rows the GEMV still wins on wide matrices (gate_up: 2% at
+# 40-64 rows, 2% behind at 33) and on square ones (o: 12.4-12.7 us against 14.5-14.8 at 33-48 rows, 0.8 us
+# behind at 56-64), not on Llama-3-8B's qkv (20.2-20.4 against 15.8-16.6) nor on its down projection
+# (36.6-38.4 against 34.2-36.6). H200, 4 layers' weights in a CUDA graph at 33-64 rows
+# (bench/results/h200/device_call_b59ba19_attention.log and _linear.log).
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     out_features, in_features = weight.shape
     max_rows = GEMV_MAX_ROWS
