@@ -90,6 +90,7 @@ def measure(model_dir: str, batch: int, prefix_caching: bool, steps: int, seed: 
         max_num_batched_tokens=16384,
         enable_prefix_caching=prefix_caching,
         pipeline_stages=1,
+        schedule_policy="fcfs",
     )
     worker = InstantWorker(model_config.vocab_size, seed)
     engine = Engine(worker, model_config, tokenizer, scheduler_config, seed=seed)

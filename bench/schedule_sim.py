@@ -2,13 +2,14 @@
 BlockManager) drives a simulated worker whose step time comes from a cost model fitted to the H200.
 
     PYTHONPATH=. python3 bench/schedule_sim.py [--budgets 16384,4096,2048] [--seqs 256,512,1024]
+                                               [--policies fcfs,longest-first]
                                                [--num-requests N] [--ideal] [--what-if fixed_ms=0.5]
 
 The workload is bench/throughput.py's (bench/sharegpt_like_1000.json, all at once, ignore_eos). For each
-(token budget, max running sequences) pair it runs the whole workload through the engine and sums the modelled
-device time of every step: the simulated seconds, the step count, and when the longest request got its first
-token. A research tool: it answers "which limits would shorten the run" in seconds, and a GPU run of
-bench/throughput.py with those limits checks the answer.
+(schedule policy, token budget, max running sequences) it runs the whole workload through the engine and
+sums the modelled device time of every step: the simulated seconds, the step count, and when the longest
+request got its first token. A research tool: it answers "which limits would shorten the run" in seconds,
+and a GPU run of bench/throughput.py with those limits checks the answer.
 
 The cost model (`StepCostModel`): a step reads every weight once and multiplies its tokens through the linears,
 whichever is longer plus `overlap_loss` of the shorter (kernels do not overlap the two perfectly), reads each
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shapes import LLAMA3_8B, parameter_count  # noqa: E402
 from workload import DEFAULT_WORKLOAD, load_workload, random_prompts  # noqa: E402
 
+from swiftllm.config import SCHEDULE_POLICIES  # noqa: E402
 from swiftllm.controller.engine import Engine  # noqa: E402
 from swiftllm.controller.scheduler import SchedulerConfig  # noqa: E402
 from swiftllm.model_config import ModelConfig  # noqa: E402
@@ -94,6 +96,7 @@ class SimulatedWorker:
 
 @dataclass(frozen=True)
 class SimulatedRun:
+    policy: str
     budget: int
     max_seqs: int
     seconds: float  # modelled device time
@@ -103,7 +106,7 @@ class SimulatedRun:
 
 
 def simulated_engine(
-    budget: int, max_seqs: int, model: StepCostModel
+    budget: int, max_seqs: int, model: StepCostModel, policy: str = "fcfs"
 ) -> tuple[Engine, SimulatedWorker]:
     """Our engine (Llama-3-8B config, the H200's cache, prefix caching on) driving a simulated worker."""
     worker = SimulatedWorker(model)
@@ -116,6 +119,7 @@ def simulated_engine(
         max_num_batched_tokens=budget,
         enable_prefix_caching=True,
         pipeline_stages=1,
+        schedule_policy=policy,
     )
     engine = Engine(worker, ModelConfig.from_dict(LLAMA3_8B), None, scheduler_config, seed=0)
     return engine, worker
@@ -150,8 +154,9 @@ def simulate(
     budget: int,
     max_seqs: int,
     model: StepCostModel,
+    policy: str = "fcfs",
 ) -> SimulatedRun:
-    engine, worker = simulated_engine(budget, max_seqs, model)
+    engine, worker = simulated_engine(budget, max_seqs, model, policy)
     longest = int(np.argmax(output_lens))
     seqs = []
     for prompt, output_len in zip(prompts, output_lens):
@@ -166,6 +171,7 @@ def simulate(
         if first_token_ms is None and seqs[longest].num_outputs > 0:
             first_token_ms = worker.read_step_end_ms
     return SimulatedRun(
+        policy=policy,
         budget=budget,
         max_seqs=max_seqs,
         seconds=worker.clock_ms / 1e3,
@@ -179,6 +185,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--budgets", default="16384,8192,4096,2048,1024")
     ap.add_argument("--seqs", default="512")
+    ap.add_argument(
+        "--policies",
+        default="fcfs",
+        help=f"schedule policies, comma separated ({', '.join(SCHEDULE_POLICIES)})",
+    )
     ap.add_argument("--num-requests", type=int, default=None, help="the workload file's first N")
     ap.add_argument(
         "--ideal",
@@ -195,19 +206,29 @@ def main() -> None:
     models = {"fitted": fitted}
     if args.ideal:
         models["roofline"] = StepCostModel(overlap_loss=0.0, attention_factor=1.0, fixed_ms=0.0)
+    policies = args.policies.split(",")
+    for policy in policies:
+        if policy not in SCHEDULE_POLICIES:
+            ap.error(f"--policies: {policy!r} is not one of {', '.join(SCHEDULE_POLICIES)}")
     runs: list[tuple[str, SimulatedRun]] = []
-    for max_seqs in (int(value) for value in args.seqs.split(",")):
-        for budget in (int(value) for value in args.budgets.split(",")):
-            for name, model in models.items():
-                run = simulate(prompts, output_lens, budget, max_seqs, model)
-                print(f"{name} budget {budget}, {max_seqs} seqs: {run.seconds:.2f} s", flush=True)
-                runs.append((name, run))
+    for policy in policies:
+        for max_seqs in (int(value) for value in args.seqs.split(",")):
+            for budget in (int(value) for value in args.budgets.split(",")):
+                for name, model in models.items():
+                    run = simulate(prompts, output_lens, budget, max_seqs, model, policy)
+                    print(
+                        f"{name} {policy} budget {budget}, {max_seqs} seqs: {run.seconds:.2f} s",
+                        flush=True,
+                    )
+                    runs.append((name, run))
     print(f"\n{DEFAULT_WORKLOAD.name} x{len(requests)}, simulated H200 ({models['fitted']})")
-    header = f"{'model':>9} {'budget':>7} {'max seqs':>9} {'seconds':>8} {'steps':>6}"
+    header = (
+        f"{'model':>9} {'policy':>13} {'budget':>7} {'max seqs':>9} {'seconds':>8} {'steps':>6}"
+    )
     print(f"{header} {'longest 1st tok s':>18}")
     for name, run in runs:
         print(
-            f"{name:>9} {run.budget:7d} {run.max_seqs:9d} {run.seconds:8.2f} {run.steps:6d} "
+            f"{name:>9} {run.policy:>13} {run.budget:7d} {run.max_seqs:9d} {run.seconds:8.2f} {run.steps:6d} "
             f"{run.longest_first_token_s:18.2f}"
         )
 

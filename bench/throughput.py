@@ -3,6 +3,7 @@ Llama-3-8B shape with dummy bf16 weights, random token-id prompts.
 
     PYTHONPATH=. python3 bench/throughput.py [--workload FILE] [--num-requests N] [--temperatures 0,1]
                                              [--max-batched-tokens 16384] [--max-num-seqs 256] [--detokenize]
+                                             [--schedule-policy longest-first]
     PYTHONPATH=. python3 bench/throughput.py --requests 1000   # the synthetic set instead of a file
 
 The workload is a file of [input_len, output_len] pairs (default bench/sharegpt_like_1000.json: 199,305 prompt
@@ -24,7 +25,10 @@ nothing it computes was cached by the warm-up, the batch-1 probe or an earlier r
 recorded, and should read 0). Runs at 9f6056c and earlier timed the warm-up's own prompts, of which 256 had their
 prefixes cached (about a quarter of the prompt tokens): their seconds are flattered.
 Each run's steps are grouped by kind (prefill only, mixed, decode by rows) with their device time.
-Writes results/throughput[_synthetic][_detokenized].json; prints a table last.
+--schedule-policy longest-first runs the engine's offline policy (swiftllm/controller/scheduler.py,
+`paced_budget`): longest requests first, each step's tokens paced to the longest one's remaining steps. vLLM's
+figures ran first come first served, the engine's default.
+Writes results/throughput[_synthetic][_detokenized][_longest-first].json; prints a table last.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from run_info import none_if_nan
 from shapes import parameter_count
 from workload import DEFAULT_WORKLOAD, RequestLengths, load_workload, random_prompts
 
-from swiftllm.config import EngineConfig
+from swiftllm.config import SCHEDULE_POLICIES, EngineConfig
 from swiftllm.controller.scheduler import Batch
 from swiftllm.controller.sequence import Sequence
 from swiftllm.llm import LLM
@@ -272,6 +276,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
     ap.add_argument("--max-num-seqs", type=int, default=EngineConfig().max_num_seqs)
     ap.add_argument(
+        "--schedule-policy", default=EngineConfig().schedule_policy, choices=SCHEDULE_POLICIES
+    )
+    ap.add_argument(
         "--detokenize", action="store_true", help="serve a dummy model dir with a tokenizer"
     )
     args = ap.parse_args()
@@ -304,6 +311,7 @@ def main() -> None:
         "output_tokens": output_tokens,
         "max_num_batched_tokens": args.max_batched_tokens,
         "max_num_seqs": args.max_num_seqs,
+        "schedule_policy": args.schedule_policy,
         "detokenize": args.detokenize,
         "parameters": params_per_token,
         "ceilings": ceilings(),
@@ -321,6 +329,7 @@ def main() -> None:
         max_model_len=max(4096, longest_context),
         max_num_seqs=args.max_num_seqs,
         max_num_batched_tokens=args.max_batched_tokens,
+        schedule_policy=args.schedule_policy,
     )
     # warm-up at full steps and batches too: the caching allocator grows and the sampling kernel compiles outside
     # the timed runs (with only 8 short requests, the first timed run paid for them: 23.4 s against 21.1)
@@ -389,6 +398,8 @@ def main() -> None:
         name += "_synthetic"
     if args.detokenize:
         name += "_detokenized"
+    if args.schedule_policy != "fcfs":
+        name += f"_{args.schedule_policy}"
     write_results(name, data)
     print_table(data, args, vllm_reference(args, len(requests)))
 
@@ -409,7 +420,8 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
     print(
         f"\n{data['device']}  commit {data['commit']}  {data['workload']}: {data['prompt_tokens']} prompt + "
         f"{data['output_tokens']} output tokens, token budget {args.max_batched_tokens}, "
-        f"max {args.max_num_seqs} seqs{', detokenized' if args.detokenize else ''}"
+        f"max {args.max_num_seqs} seqs, {args.schedule_policy}"
+        f"{', detokenized' if args.detokenize else ''}"
     )
     print(
         f"compute floor {data['compute_floor_s']:.2f} s (2 x {data['parameters'] / 1e9:.2f} GFLOP a token "

@@ -18,6 +18,7 @@ from swiftllm.model_config import ModelConfig, ModelError
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 LOAD_FORMATS = ("auto", "dummy")
+SCHEDULE_POLICIES = ("fcfs", "longest-first")
 
 
 def option(default: Any, doc: str, **extras: Any) -> Any:
@@ -96,6 +97,14 @@ class EngineConfig:
     max_num_seqs: int = option(512, "sequences running at once", minimum=1)
     max_num_batched_tokens: int = option(
         2048, "tokens per step: decodes first, prefill chunks fill up", minimum=1
+    )
+    # longest-first: bench/throughput.py on the H200 (README, Performance, "Offline throughput")
+    schedule_policy: str = option(
+        "fcfs",
+        "fcfs: first come first served. longest-first: for offline batches whose max_tokens are their "
+        "lengths; starts the longest requests first and spreads the work evenly over their steps "
+        "(higher throughput, later first tokens; controller/scheduler.py)",
+        choices=SCHEDULE_POLICIES,
     )
     # the tokenizer
     chat_template: str | None = option(None, "a Jinja chat template file, in place of the model's")

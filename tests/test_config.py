@@ -85,6 +85,7 @@ def test_scheduler_config_from_engine() -> None:
         max_num_batched_tokens=100,
         enable_prefix_caching=True,
         pipeline_stages=1,
+        schedule_policy="fcfs",
     )
 
 

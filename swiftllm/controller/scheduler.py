@@ -2,7 +2,8 @@
 
 Iteration-level scheduling with selective batching: every step re-decides. Decodes go first, then
 prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode). Admission
-is first come first served, bounded by free KV blocks and running sequences. When blocks run out,
+is first come first served (or longest first: see `paced_budget`), bounded by free KV blocks and
+running sequences. When blocks run out,
 the newest running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
 Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
 left. With prefix caching, an admitted sequence starts from the longest run of cached full blocks its
@@ -18,6 +19,10 @@ from swiftllm.config import CacheGeometry, EngineConfig
 from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManager, block_digest
 from swiftllm.controller.sequence import Sequence, Status, block_array
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
+
+# longest-first's smallest step budget: pacing below it saves no weight reads, and a prompt still
+# prefills in a few steps (bench/schedule_sim.py --policy longest-first: 128 and 1 within 1 %)
+PACED_MIN_TOKENS = 128
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class SchedulerConfig:
     enable_prefix_caching: bool
     # P > 1: the sequences go in P disjoint groups, one step of each in flight (pipeline stages overlap)
     pipeline_stages: int
+    schedule_policy: str  # "fcfs" or "longest-first" (config.SCHEDULE_POLICIES)
 
     @staticmethod
     def from_engine(config: EngineConfig, cache: CacheGeometry) -> "SchedulerConfig":
@@ -48,6 +54,7 @@ class SchedulerConfig:
             max_num_batched_tokens=config.max_num_batched_tokens,
             enable_prefix_caching=config.enable_prefix_caching,
             pipeline_stages=config.pipeline_parallel_size,
+            schedule_policy=config.schedule_policy,
         )
 
 
@@ -136,6 +143,12 @@ def decodes_first_then_oldest(seq: Sequence) -> tuple[bool, float]:
     return (seq.num_uncached > 1, seq.arrival)
 
 
+def remaining_outputs(seq: Sequence) -> int:
+    """Tokens seq may still sample (placeholders of steps in flight count as sampled): the fewest
+    steps it still needs."""
+    return seq.params.max_tokens - (len(seq.token_ids) - len(seq.prompt_ids))
+
+
 class SampledRow(NamedTuple):
     """A sequence that took a token from a step's result, and its row in that StepResult."""
 
@@ -204,16 +217,37 @@ class Scheduler:
 
         This policy: running sequences first (decodes, then prefill chunks, oldest first),
         preempting the newest when blocks run out; then, unless someone was preempted, swapped
-        sequences come back and waiting ones are admitted, first come first served."""
+        sequences come back and waiting ones are admitted, first come first served. With
+        schedule_policy "longest-first", the waiting ones are admitted most remaining_outputs first
+        and the step's token budget is paced_budget()."""
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
         self.seats = self.seats_per_step()
-        preempted = self.continue_running(batch)
+        budget = self.cfg.max_num_batched_tokens
+        if self.cfg.schedule_policy == "longest-first":
+            budget = self.paced_budget()
+            self.waiting = deque(sorted(self.waiting, key=remaining_outputs, reverse=True))
+        preempted = self.continue_running(batch, budget)
         # a preemption means blocks are short: then nobody comes in this step
         if not preempted:
             self.swap_back(batch)
-            self.admit(batch, self.cfg.max_num_batched_tokens - sum(batch.query_lens))
+            self.admit(batch, budget - sum(batch.query_lens))
         return batch
+
+    def paced_budget(self) -> int:
+        """The longest-first policy's token budget: the work left spread evenly over the steps the
+        longest request still needs, at least PACED_MIN_TOKENS and at most max_num_batched_tokens.
+
+        The run cannot take fewer steps than the longest request has tokens to sample, and a step
+        costs about one weight read until it holds some hundred tokens (H200, Llama-3-8B: ~200). So
+        a run of big steps first and a long tail of near-empty ones (first come first served, its
+        longest request admitted late) wastes the tail's weight reads; equal steps from the first
+        one use them. Work is counted from max_tokens, so an early stop only ends the run sooner."""
+        seqs = [*self.running, *self.waiting, *self.swapped]
+        work = sum(len(seq.prompt_ids) + seq.params.max_tokens - seq.num_cached for seq in seqs)
+        longest = max([remaining_outputs(seq) for seq in seqs], default=1)
+        budget = max(-(-work // max(longest, 1)), PACED_MIN_TOKENS)
+        return min(budget, self.cfg.max_num_batched_tokens)
 
     def seats_per_step(self) -> int:
         """Sequences one step may hold: all of them, or with P pipeline stages a P-th of those running
@@ -223,9 +257,8 @@ class Scheduler:
         alive = len(self.running) + len(self.waiting)
         return max(1, -(-alive // self.cfg.pipeline_stages))
 
-    def continue_running(self, batch: Batch) -> bool:
+    def continue_running(self, batch: Batch, budget: int) -> bool:
         """Give running sequences their next tokens within the budget; True if one was preempted."""
-        budget = self.cfg.max_num_batched_tokens
         preempted = False
         for seq in sorted(self.running, key=decodes_first_then_oldest):
             if seq.status is not Status.RUNNING:

@@ -75,6 +75,7 @@ def make_engine(
     eos_rate: float = 0.0,
     prefix_caching: bool = False,
     pipeline_stages: int = 1,
+    schedule_policy: str = "fcfs",
 ) -> tuple[Engine, FakeWorker]:
     worker = FakeWorker(num_gpu, num_cpu, max_len, eos_rate, prefix_caching)
     sched = SchedulerConfig(
@@ -86,6 +87,7 @@ def make_engine(
         max_num_batched_tokens=budget,
         enable_prefix_caching=prefix_caching,
         pipeline_stages=pipeline_stages,
+        schedule_policy=schedule_policy,
     )
     return Engine(InProcessWorker(worker), CFG, None, sched), worker
 
@@ -103,6 +105,49 @@ def test_token_budget_and_decode_first() -> None:
     for step in worker.steps:
         query_lens = step.query_lens.tolist()
         assert query_lens == sorted(query_lens, key=lambda query_len: query_len > 1)
+
+
+def test_longest_first_starts_the_most_max_tokens_first_and_paces_each_step() -> None:
+    engine, worker = make_engine(num_gpu=128, budget=1024, schedule_policy="longest-first")
+    max_tokens = [2, 6, 4, 6]
+    seqs = [
+        engine.add_request([7] * 300, SamplingParams(max_tokens=tokens, temperature=0))
+        for tokens in max_tokens
+    ]
+    while engine.has_work:
+        engine.step()
+    assert all(seq.finish_reason == "length" for seq in seqs)
+    assert [seq.num_outputs for seq in seqs] == max_tokens
+    first_step = {}
+    for index, step in enumerate(worker.steps):
+        for seq_id in step.seq_ids.tolist():
+            first_step.setdefault(seq_id, index)
+    # admitted most max_tokens first; a tie keeps arrival order
+    started = sorted(seqs, key=lambda seq: (first_step[seq.seq_id], seq.arrival))
+    assert started == [seqs[1], seqs[3], seqs[2], seqs[0]]
+    # the first step: 4 x 300 prompt + 18 output tokens to compute over the longest's 6 samples
+    assert worker.steps[0].query_lens.sum() == -(-(4 * 300 + 18) // 6)
+    assert all(step.query_lens.sum() <= 1024 for step in worker.steps)
+    # first come first served fills the whole budget at once
+    engine, worker = make_engine(num_gpu=128, budget=1024)
+    for tokens in max_tokens:
+        engine.add_request([7] * 300, SamplingParams(max_tokens=tokens, temperature=0))
+    while engine.has_work:
+        engine.step()
+    assert worker.steps[0].query_lens.sum() == 1024
+
+
+@pytest.mark.parametrize(("budget", "first_steps"), [(1024, [128, 72]), (64, [64, 64])])
+def test_longest_first_paces_no_lower_than_its_floor_nor_above_the_budget(
+    budget: int, first_steps: list[int]
+) -> None:
+    engine, worker = make_engine(num_gpu=128, budget=budget, schedule_policy="longest-first")
+    seq = engine.add_request([7] * 200, SamplingParams(max_tokens=50, temperature=0))
+    while engine.has_work:
+        engine.step()
+    # 250 tokens over 50 samples would be 5 a step: the floor (128) or the budget binds
+    assert [step.query_lens.sum() for step in worker.steps[:2]] == first_steps
+    assert seq.num_outputs == 50
 
 
 @pytest.mark.parametrize("prefix_caching", [False, True])
@@ -261,6 +306,7 @@ def run_workload(
         max_num_batched_tokens=48,
         enable_prefix_caching=prefix_caching,
         pipeline_stages=1,
+        schedule_policy="fcfs",
     )
     engine = Engine(InProcessWorker(worker), CFG, None, config)
     seqs = []
@@ -340,7 +386,17 @@ def test_a_burst_sharing_a_prompt_hits_from_the_second_step_and_at_most_all_but_
     prompts = [system + [rng.randrange(1, 100) for _ in range(3)] for _ in range(6)]
     prompts += [system[:32], system[:32]]  # a whole prompt cached: its last block is computed again
     worker = CacheReadingWorker(64, 8, 256)
-    config = SchedulerConfig(256, 64, 8, 16, 16, 43, enable_prefix_caching=True, pipeline_stages=1)
+    config = SchedulerConfig(
+        256,
+        64,
+        8,
+        16,
+        16,
+        43,
+        enable_prefix_caching=True,
+        pipeline_stages=1,
+        schedule_policy="fcfs",
+    )
     engine = Engine(InProcessWorker(worker), CFG, None, config)
     seqs = [engine.add_request(prompt, SamplingParams(max_tokens=4)) for prompt in prompts]
     while engine.has_work:

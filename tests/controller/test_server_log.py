@@ -53,6 +53,7 @@ def test_startup_summary_names_what_a_user_checks() -> None:
         max_num_batched_tokens=64,
         enable_prefix_caching=True,
         pipeline_stages=1,
+        schedule_policy="fcfs",
     )
     served = ServedModel("smol", "/models/smol", "bfloat16", ["cuda:0"], cache)
     summary = startup_summary(served, "http://127.0.0.1:8000")
