@@ -20,9 +20,11 @@ from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManag
 from swiftllm.controller.sequence import Sequence, Status, block_array
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
 
-# longest-first's smallest step budget: pacing below it saves no weight reads, and a prompt still
-# prefills in a few steps (bench/schedule_sim.py --policy longest-first: 128 and 1 within 1 %)
-PACED_MIN_TOKENS = 128
+# longest-first's smallest step budget: below it a step costs about the same (one weight read, and
+# the worker pads mixed steps to its graphs' sizes), and a prompt still prefills in a few steps. On
+# the H200, bench/throughput.py took 18.10 s at 256 and 20.33 s at 128 (first come first served
+# 19.92 s; bench/results/h200/device_call_7e5b0f9_policy.log).
+PACED_MIN_TOKENS = 256
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from swiftllm.controller.engine import Engine
-from swiftllm.controller.scheduler import Batch, SchedulerConfig
+from swiftllm.controller.scheduler import PACED_MIN_TOKENS, Batch, SchedulerConfig
 from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import StepCommand, StepResult, i32
@@ -109,7 +109,7 @@ def test_token_budget_and_decode_first() -> None:
 
 def test_longest_first_starts_the_most_max_tokens_first_and_paces_each_step() -> None:
     engine, worker = make_engine(num_gpu=128, budget=1024, schedule_policy="longest-first")
-    max_tokens = [2, 6, 4, 6]
+    max_tokens = [2, 4, 3, 4]
     seqs = [
         engine.add_request([7] * 300, SamplingParams(max_tokens=tokens, temperature=0))
         for tokens in max_tokens
@@ -125,8 +125,8 @@ def test_longest_first_starts_the_most_max_tokens_first_and_paces_each_step() ->
     # admitted most max_tokens first; a tie keeps arrival order
     started = sorted(seqs, key=lambda seq: (first_step[seq.seq_id], seq.arrival))
     assert started == [seqs[1], seqs[3], seqs[2], seqs[0]]
-    # the first step: 4 x 300 prompt + 18 output tokens to compute over the longest's 6 samples
-    assert worker.steps[0].query_lens.sum() == -(-(4 * 300 + 18) // 6)
+    # the first step: 4 x 300 prompt + 13 output tokens to compute over the longest's 4 samples
+    assert worker.steps[0].query_lens.sum() == -(-(4 * 300 + 13) // 4) > PACED_MIN_TOKENS
     assert all(step.query_lens.sum() <= 1024 for step in worker.steps)
     # first come first served fills the whole budget at once
     engine, worker = make_engine(num_gpu=128, budget=1024)
@@ -137,15 +137,18 @@ def test_longest_first_starts_the_most_max_tokens_first_and_paces_each_step() ->
     assert worker.steps[0].query_lens.sum() == 1024
 
 
-@pytest.mark.parametrize(("budget", "first_steps"), [(1024, [128, 72]), (64, [64, 64])])
+@pytest.mark.parametrize(
+    ("budget", "first_steps"), [(1024, [PACED_MIN_TOKENS, 44]), (64, [64, 64])]
+)
 def test_longest_first_paces_no_lower_than_its_floor_nor_above_the_budget(
     budget: int, first_steps: list[int]
 ) -> None:
     engine, worker = make_engine(num_gpu=128, budget=budget, schedule_policy="longest-first")
-    seq = engine.add_request([7] * 200, SamplingParams(max_tokens=50, temperature=0))
+    prompt = [7] * (PACED_MIN_TOKENS + 44)
+    seq = engine.add_request(prompt, SamplingParams(max_tokens=50, temperature=0))
     while engine.has_work:
         engine.step()
-    # 250 tokens over 50 samples would be 5 a step: the floor (128) or the budget binds
+    # its tokens over 50 samples would be a few a step: the floor or the budget binds
     assert [step.query_lens.sum() for step in worker.steps[:2]] == first_steps
     assert seq.num_outputs == 50
 
