@@ -74,12 +74,8 @@ class SamplingParams:
             temperature = defaults.get("temperature", 1.0)
         if temperature < MIN_TEMPERATURE:
             temperature = 0.0
-        top_p = self.top_p
-        if top_p is None:
-            top_p = defaults.get("top_p", 1.0)
-        top_k = self.top_k
-        if top_k is None:
-            top_k = defaults.get("top_k", 0)
+        top_p = defaults.get("top_p", 1.0) if self.top_p is None else self.top_p
+        top_k = defaults.get("top_k", 0) if self.top_k is None else self.top_k
         # top_k -1 (vLLM's "off") and 0 both mean off
         return replace(
             self, temperature=float(temperature), top_p=float(top_p), top_k=max(int(top_k), 0)

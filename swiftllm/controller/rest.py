@@ -230,9 +230,7 @@ class RestServer:
 
     async def in_pool(self, num_chars: int, encode: Callable[[], list[int]]) -> list[int]:
         """Tokenizer work off the event loop: in the short pool, or for a long text the long one."""
-        pool = self.pool
-        if num_chars > SHORT_TEXT_CHARS:
-            pool = self.long_pool
+        pool = self.long_pool if num_chars > SHORT_TEXT_CHARS else self.pool
         return await asyncio.get_running_loop().run_in_executor(pool, encode)
 
     def close(self) -> None:
@@ -284,12 +282,6 @@ class RestServer:
                 batch.append(item)
             yield batch
 
-    @classmethod
-    async def outputs(cls, queue: asyncio.Queue, num_choices: int) -> AsyncIterator[Output]:
-        async for batch in cls.output_batches(queue, num_choices):
-            for output in batch:
-                yield output
-
     def logprobs(self, spec: GenerateRequest, output: Output, offset: int) -> dict[str, Any] | None:
         if spec.params.logprobs is None:
             return None
@@ -302,9 +294,10 @@ class RestServer:
         after its echo."""
         num_choices = len(echoes)
         merged: dict[int, Output] = {}  # choice index -> its outputs so far, as one
-        async for output in self.outputs(queue, num_choices):
-            earlier = merged.get(output.index)
-            merged[output.index] = output if earlier is None else earlier.followed_by(output)
+        async for batch in self.output_batches(queue, num_choices):
+            for output in batch:
+                earlier = merged.get(output.index)
+                merged[output.index] = output if earlier is None else earlier.followed_by(output)
         choices = []
         for index in range(num_choices):
             output = merged[index]

@@ -95,7 +95,4 @@ def flags_from_config(config: EngineConfig, names: tuple[str, ...]) -> list[str]
 
 def _value_type(hint: object) -> type:
     """The type a flag's text converts to: `int` for both `int` and `int | None`."""
-    not_none = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-    if not_none:
-        return not_none[0]
-    return hint
+    return next((arg for arg in typing.get_args(hint) if arg is not type(None)), hint)

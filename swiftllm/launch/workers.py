@@ -106,25 +106,12 @@ def start_worker(
 ) -> subprocess.Popen:
     """`python -m swiftllm.launch.worker_cmd` with the worker's options from `config`, bound to `address`;
     the session token goes in its environment, never on its command line (readable in /proc)."""
-    command = [
-        sys.executable,
-        "-m",
-        "swiftllm.launch.worker_cmd",
-        *flags_from_config(config, WORKER_OPTIONS),
-        "--bind",
-        address,
-    ]
+    command = [sys.executable, "-m", "swiftllm.launch.worker_cmd"]
+    command += [*flags_from_config(config, WORKER_OPTIONS), "--bind", address]
     if world_size > 1:
-        command += [
-            "--rank",
-            str(rank),
-            "--world-size",
-            str(world_size),
-            "--pipeline-parallel-size",
-            str(config.pipeline_parallel_size),
-            "--dist-init",
-            dist_init,
-        ]
+        command += ["--rank", str(rank), "--world-size", str(world_size)]
+        command += ["--pipeline-parallel-size", str(config.pipeline_parallel_size)]
+        command += ["--dist-init", dist_init]
     # The worker runs in its own session (a terminal's Ctrl-C reaches only us; we stop it) and, on Linux, gets
     # SIGKILL if we die, however we die, so none is orphaned: PR_SET_PDEATHSIG, set in the child before exec
     # (prctl looked up here: no dlopen there). SIGKILL, not SIGTERM: a rank blocked in a collective runs no

@@ -10,9 +10,8 @@ def resolve_model(model: str | Path | None) -> str:
 
     Raises ModelError if a named directory does not exist (its contents are checked when it is read)."""
     if model is None:
-        from swiftllm.models.gguf_import import (
-            ensure_default_model,
-        )  # the GGUF reader: only when needed
+        # the GGUF reader: only when needed
+        from swiftllm.models.gguf_import import ensure_default_model
 
         return str(ensure_default_model())
     if not Path(model).is_dir():

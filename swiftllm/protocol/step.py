@@ -74,9 +74,8 @@ class StepResult:
     logprobs: np.ndarray = field(default_factory=f32)
     top_ids: np.ndarray = field(default_factory=lambda: i32(np.zeros((0, 0))))  # [K, N]
     top_logprobs: np.ndarray = field(default_factory=lambda: f32(np.zeros((0, 0))))  # [K, N]
-    timings: dict[str, float] = field(
-        default_factory=dict
-    )  # ms: queue, forward, sample, wait, gpu, gpu_idle
+    # ms: queue, forward, sample, wait, gpu, gpu_idle
+    timings: dict[str, float] = field(default_factory=dict)
     # seq id -> why the worker refused that sequence's values (it computed the step with neutral ones): the
     # controller fails that request alone; the other sequences' results are good
     errors: dict[int, str] = field(default_factory=dict)

@@ -93,9 +93,8 @@ def attention(
     out = torch.empty_like(q)
     group = q.shape[1] // k_cache.shape[1]
     start = 0
-    query_lens = meta.query_lens_host.tolist()
-    context_lens = meta.context_lens_host.tolist()
-    for seq, (ql, ctx) in enumerate(zip(query_lens, context_lens, strict=False)):
+    lens = zip(meta.query_lens_host.tolist(), meta.context_lens_host.tolist(), strict=False)
+    for seq, (ql, ctx) in enumerate(lens):
         k = gather_context(k_cache, meta.block_table[seq], ctx).float()
         v = gather_context(v_cache, meta.block_table[seq], ctx).float()
         k = k.repeat_interleave(group, dim=1)

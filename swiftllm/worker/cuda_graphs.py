@@ -294,15 +294,12 @@ class GraphRunner:
             return logits[logit_rows]
         pieces, hidden, residual = self.piecewise_graphs[padded]
         ops = self.model.ops
+        q = self.q_buf[:num_tokens]
+        out = self.out_buf[:num_tokens]
         for graph, attention in pieces:
             graph.replay()
             if attention is not None:
                 ops.attention(
-                    self.q_buf[:num_tokens],
-                    attention.k_cache,
-                    attention.v_cache,
-                    meta,
-                    attention.scale,
-                    out=self.out_buf[:num_tokens],
+                    q, attention.k_cache, attention.v_cache, meta, attention.scale, out=out
                 )
         return self.model.logits(hidden[logit_rows], residual[logit_rows])
