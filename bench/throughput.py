@@ -95,6 +95,10 @@ class StepRecord:
     prefill_tokens: int  # tokens of rows computing more than one (prompt chunks)
     context_tokens: int  # the sum of the rows' contexts after the step (KV read by attention)
     gpu_ms: float
+    # the worker's host time launching the step (forward_ms + sample_ms), and the device's idle time
+    # before it (gpu_idle_ms): a launch slower than the step before leaves the device idle
+    launch_ms: float
+    idle_ms: float
 
 
 STEP_KINDS = (
@@ -125,6 +129,8 @@ def step_breakdown(records: list[StepRecord]) -> list[dict]:
                 "kind": kind,
                 "steps": len(group),
                 "gpu_s": sum(r.gpu_ms for r in group) / 1e3,
+                "idle_s": sum(r.idle_ms for r in group) / 1e3,
+                "mean_launch_ms": float(np.mean([r.launch_ms for r in group])),
                 "mean_decode_rows": float(np.mean([r.decode_rows for r in group])),
                 "mean_prefill_tokens": float(np.mean([r.prefill_tokens for r in group])),
                 "mean_context_tokens": float(np.mean([r.context_tokens for r in group])),
@@ -184,6 +190,9 @@ def timed_generate(
                 prefill_tokens=int(query_lens[query_lens > 1].sum()),
                 context_tokens=context,
                 gpu_ms=result.timings.get("gpu_ms", math.nan),
+                launch_ms=result.timings.get("forward_ms", math.nan)
+                + result.timings.get("sample_ms", math.nan),
+                idle_ms=result.timings.get("gpu_idle_ms", math.nan),
             )
         )
         return postprocess(batch, result)
@@ -435,16 +444,18 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
     )
     for run in data["runs"]:
         print(
-            f"steps of temperature {run['temperature']} by kind (device time, the worker's CUDA events):"
+            f"steps of temperature {run['temperature']} by kind (device time and the idle time before "
+            "each step: the worker's CUDA events; launch: the worker's host ms a step):"
         )
         print(
-            f"{'kind':>22} {'steps':>6} {'GPU s':>7} {'ms/step':>8} {'decode rows':>12} "
-            f"{'prefill tok':>12} {'context tok':>12}"
+            f"{'kind':>22} {'steps':>6} {'GPU s':>7} {'ms/step':>8} {'idle s':>7} {'launch ms':>10} "
+            f"{'decode rows':>12} {'prefill tok':>12} {'context tok':>12}"
         )
         for kind in run["step_kinds"]:
             print(
                 f"{kind['kind']:>22} {kind['steps']:6d} {kind['gpu_s']:7.2f} "
-                f"{kind['gpu_s'] * 1e3 / kind['steps']:8.2f} {kind['mean_decode_rows']:12.0f} "
+                f"{kind['gpu_s'] * 1e3 / kind['steps']:8.2f} {kind['idle_s']:7.2f} "
+                f"{kind['mean_launch_ms']:10.2f} {kind['mean_decode_rows']:12.0f} "
                 f"{kind['mean_prefill_tokens']:12.0f} {kind['mean_context_tokens']:12.0f}"
             )
     header = (

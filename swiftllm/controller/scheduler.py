@@ -9,6 +9,7 @@ Prefill and decode are one case: a sequence computes its uncached tokens and sam
 left. With prefix caching, an admitted sequence starts from the longest run of cached full blocks its
 tokens begin with (block_manager.py) and computes only the rest."""
 
+import bisect
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -192,6 +193,10 @@ class Scheduler:
                 f"the prompt has {len(seq.prompt_ids)} tokens; the context holds {self.max_len} "
                 "tokens (prompt plus at least one output token)"
             )
+        if self.cfg.schedule_policy == "longest-first":
+            # most remaining_outputs first; a tie goes behind the earlier ones (first come first served)
+            bisect.insort(self.waiting, seq, key=lambda other: -remaining_outputs(other))
+            return
         self.waiting.append(seq)
 
     @property
@@ -228,7 +233,6 @@ class Scheduler:
         budget = self.cfg.max_num_batched_tokens
         if self.cfg.schedule_policy == "longest-first":
             budget = self.paced_budget()
-            self.waiting = deque(sorted(self.waiting, key=remaining_outputs, reverse=True))
         preempted = self.continue_running(batch, budget)
         # a preemption means blocks are short: then nobody comes in this step
         if not preempted:

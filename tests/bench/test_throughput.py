@@ -68,11 +68,46 @@ def test_timed_generate_counts_tokens_and_sees_the_first_token(tiny_model_dir: P
 def test_step_breakdown_groups_steps_by_kind() -> None:
     record = throughput.StepRecord
     records = [
-        record(decode_rows=0, prefill_tokens=4096, context_tokens=4096, gpu_ms=30.0),
-        record(decode_rows=100, prefill_tokens=300, context_tokens=9000, gpu_ms=8.0),
-        record(decode_rows=300, prefill_tokens=900, context_tokens=9000, gpu_ms=20.0),
-        record(decode_rows=300, prefill_tokens=0, context_tokens=90000, gpu_ms=15.0),
-        record(decode_rows=500, prefill_tokens=0, context_tokens=90000, gpu_ms=25.0),
+        record(
+            decode_rows=0,
+            prefill_tokens=4096,
+            context_tokens=4096,
+            gpu_ms=30.0,
+            launch_ms=2.0,
+            idle_ms=0.5,
+        ),
+        record(
+            decode_rows=100,
+            prefill_tokens=300,
+            context_tokens=9000,
+            gpu_ms=8.0,
+            launch_ms=2.0,
+            idle_ms=0.5,
+        ),
+        record(
+            decode_rows=300,
+            prefill_tokens=900,
+            context_tokens=9000,
+            gpu_ms=20.0,
+            launch_ms=2.0,
+            idle_ms=0.5,
+        ),
+        record(
+            decode_rows=300,
+            prefill_tokens=0,
+            context_tokens=90000,
+            gpu_ms=15.0,
+            launch_ms=2.0,
+            idle_ms=0.5,
+        ),
+        record(
+            decode_rows=500,
+            prefill_tokens=0,
+            context_tokens=90000,
+            gpu_ms=25.0,
+            launch_ms=2.0,
+            idle_ms=0.5,
+        ),
     ]
     kinds = {k["kind"]: k for k in throughput.step_breakdown(records)}
     assert list(kinds) == [
@@ -84,6 +119,8 @@ def test_step_breakdown_groups_steps_by_kind() -> None:
     assert kinds["decode, >= 256 rows"]["steps"] == 2
     assert kinds["decode, >= 256 rows"]["gpu_s"] == pytest.approx(0.040)
     assert kinds["decode, >= 256 rows"]["mean_decode_rows"] == 400
+    assert kinds["decode, >= 256 rows"]["idle_s"] == pytest.approx(0.001)
+    assert kinds["decode, >= 256 rows"]["mean_launch_ms"] == pytest.approx(2.0)
 
 
 def test_no_vllm_column_for_other_workloads() -> None:
