@@ -95,8 +95,9 @@ class StepRecord:
     prefill_tokens: int  # tokens of rows computing more than one (prompt chunks)
     context_tokens: int  # the sum of the rows' contexts after the step (KV read by attention)
     gpu_ms: float
-    # the worker's host time launching the step (forward_ms + sample_ms), and the device's idle time
-    # before it (gpu_idle_ms): a launch slower than the step before leaves the device idle
+    # the worker's time launching the step (forward_ms + sample_ms: host work, and any wait for the
+    # staging buffer that the step before last still reads), and the device's idle time before it
+    # (gpu_idle_ms; NaN without a step right before it)
     launch_ms: float
     idle_ms: float
 
@@ -129,7 +130,8 @@ def step_breakdown(records: list[StepRecord]) -> list[dict]:
                 "kind": kind,
                 "steps": len(group),
                 "gpu_s": sum(r.gpu_ms for r in group) / 1e3,
-                "idle_s": sum(r.idle_ms for r in group) / 1e3,
+                # a step with no step right before it on the device has no idle time (NaN)
+                "idle_s": float(np.nansum([r.idle_ms for r in group])) / 1e3,
                 "mean_launch_ms": float(np.mean([r.launch_ms for r in group])),
                 "mean_decode_rows": float(np.mean([r.decode_rows for r in group])),
                 "mean_prefill_tokens": float(np.mean([r.prefill_tokens for r in group])),
