@@ -74,7 +74,9 @@ def test_cache_geometry() -> None:
 
 
 def test_scheduler_config_from_engine() -> None:
-    config = EngineConfig(block_size=32, max_num_seqs=8, max_num_batched_tokens=100)
+    config = EngineConfig(
+        block_size=32, max_num_seqs=8, max_num_batched_tokens=100, schedule_policy="longest-first"
+    )
     scheduler = SchedulerConfig.from_engine(config, CacheGeometry(50, 7, 400))
     assert scheduler == SchedulerConfig(
         max_model_len=400,
@@ -85,8 +87,10 @@ def test_scheduler_config_from_engine() -> None:
         max_num_batched_tokens=100,
         enable_prefix_caching=True,
         pipeline_stages=1,
-        schedule_policy="fcfs",
+        schedule_policy="longest-first",
     )
+    with pytest.raises(ValueError, match="schedule_policy must be one of fcfs, longest-first"):
+        EngineConfig(schedule_policy="shortest-first")
 
 
 def test_cpu_threads_leave_a_core_to_the_controller(monkeypatch: pytest.MonkeyPatch) -> None:
