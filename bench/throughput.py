@@ -292,6 +292,12 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument(
         "--detokenize", action="store_true", help="serve a dummy model dir with a tokenizer"
     )
+    ap.add_argument(
+        "--worker-process",
+        action="store_true",
+        help="the model in a worker process, as `swiftctl launch` runs it (LLM runs one device's "
+        "model on a thread of this process, sharing the GIL with the engine)",
+    )
     args = ap.parse_args()
     if args.requests is not None and args.num_requests is not None:
         ap.error("--num-requests selects from a workload file; --requests is the synthetic set")
@@ -323,12 +329,19 @@ def main() -> None:
         "max_num_batched_tokens": args.max_batched_tokens,
         "max_num_seqs": args.max_num_seqs,
         "schedule_policy": args.schedule_policy,
+        "worker_process": args.worker_process,
         "detokenize": args.detokenize,
         "parameters": params_per_token,
         "ceilings": ceilings(),
         "runs": [],
     }
     ceil = data["ceilings"]
+    if args.worker_process:
+        # LLM starts worker processes only for a split model; this starts one for one device too
+        LLM.start_runner = LLM.start_workers
+        import torch
+
+        torch.cuda.empty_cache()  # the ceilings' buffers: the worker sizes its KV cache by free memory
     if args.detokenize:
         model_dir = str(make_dummy_model(Path(tempfile.mkdtemp(prefix="swiftllm-bench-"))))
     else:
@@ -411,6 +424,8 @@ def main() -> None:
         name += "_detokenized"
     if args.schedule_policy != "fcfs":
         name += f"_{args.schedule_policy}"
+    if args.worker_process:
+        name += "_worker_process"
     write_results(name, data)
     print_table(data, args, vllm_reference(args, len(requests)))
 
@@ -432,6 +447,7 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
         f"\n{data['device']}  commit {data['commit']}  {data['workload']}: {data['prompt_tokens']} prompt + "
         f"{data['output_tokens']} output tokens, token budget {args.max_batched_tokens}, "
         f"max {args.max_num_seqs} seqs, {args.schedule_policy}"
+        f"{', worker process' if args.worker_process else ''}"
         f"{', detokenized' if args.detokenize else ''}"
     )
     print(
