@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 
+from swiftllm.config import SCHEDULE_POLICIES
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import PACED_MIN_TOKENS, Batch, SchedulerConfig
 from swiftllm.model_config import ModelConfig
@@ -153,9 +154,18 @@ def test_longest_first_paces_no_lower_than_its_floor_nor_above_the_budget(
     assert seq.num_outputs == 50
 
 
+@pytest.mark.parametrize("schedule_policy", SCHEDULE_POLICIES)
 @pytest.mark.parametrize("prefix_caching", [False, True])
-def test_preemption_swaps_then_recomputes_and_finishes_everything(prefix_caching: bool) -> None:
-    engine, worker = make_engine(num_gpu=12, num_cpu=3, budget=64, prefix_caching=prefix_caching)
+def test_preemption_swaps_then_recomputes_and_finishes_everything(
+    prefix_caching: bool, schedule_policy: str
+) -> None:
+    engine, worker = make_engine(
+        num_gpu=12,
+        num_cpu=3,
+        budget=64,
+        prefix_caching=prefix_caching,
+        schedule_policy=schedule_policy,
+    )
     seqs = [
         engine.add_request(list(range(1, 30)), SamplingParams(max_tokens=40, temperature=0))
         for _ in range(6)
@@ -170,11 +180,20 @@ def test_preemption_swaps_then_recomputes_and_finishes_everything(prefix_caching
     assert block_manager.gpu.num_free == 12 and block_manager.cpu.num_free == 3
 
 
+@pytest.mark.parametrize("schedule_policy", SCHEDULE_POLICIES)
 @pytest.mark.parametrize("prefix_caching", [False, True])
-def test_thousands_of_random_requests_and_aborts_leak_no_block(prefix_caching: bool) -> None:
+def test_thousands_of_random_requests_and_aborts_leak_no_block(
+    prefix_caching: bool, schedule_policy: str
+) -> None:
     random.seed(0)
     engine, worker = make_engine(
-        num_gpu=48, num_cpu=8, budget=128, max_len=256, eos_rate=0.02, prefix_caching=prefix_caching
+        num_gpu=48,
+        num_cpu=8,
+        budget=128,
+        max_len=256,
+        eos_rate=0.02,
+        prefix_caching=prefix_caching,
+        schedule_policy=schedule_policy,
     )
     live = []
     for _ in range(3000):
