@@ -43,6 +43,7 @@ from swiftllm.protocol.step import StepCommand, StepResult, i32  # noqa: E402
 from swiftllm.sampling_params import SamplingParams  # noqa: E402
 
 PROMPT_LEN = 1024  # latency.py's prompts
+TOKEN_BUDGET = 16384
 
 
 class InstantWorker:
@@ -80,14 +81,18 @@ class Measured:
 def measure(model_dir: str, batch: int, prefix_caching: bool, steps: int, seed: int) -> Measured:
     model_config = ModelConfig.from_dir(model_dir)
     tokenizer = Tokenizer(model_dir)
-    blocks_per_seq = -(-(PROMPT_LEN + steps + 64) // 16)
+    # the first sequences admitted decode while the last ones prefill (16,384 tokens a step): at 1,024
+    # sequences that is 64 steps, so each may sample that many more tokens before the timed steps end
+    prefill_steps = -(-batch * PROMPT_LEN // TOKEN_BUDGET)
+    max_tokens = steps + 64 + prefill_steps
+    blocks_per_seq = -(-(PROMPT_LEN + max_tokens) // 16)
     scheduler_config = SchedulerConfig(
         max_model_len=8192,
         num_gpu_blocks=batch * blocks_per_seq,
         num_cpu_blocks=0,
         block_size=16,
         max_num_seqs=batch,
-        max_num_batched_tokens=16384,
+        max_num_batched_tokens=TOKEN_BUDGET,
         enable_prefix_caching=prefix_caching,
         pipeline_stages=1,
         schedule_policy="fcfs",
@@ -95,7 +100,7 @@ def measure(model_dir: str, batch: int, prefix_caching: bool, steps: int, seed: 
     worker = InstantWorker(model_config.vocab_size, seed)
     engine = Engine(worker, model_config, tokenizer, scheduler_config, seed=seed)
     rng = np.random.default_rng(seed)
-    params = SamplingParams(max_tokens=steps + 64, temperature=0.0, ignore_eos=True)
+    params = SamplingParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
     seqs = []
     for _ in range(batch):
         prompt = rng.integers(256, model_config.vocab_size - 256, PROMPT_LEN).tolist()
