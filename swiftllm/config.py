@@ -103,7 +103,8 @@ class EngineConfig:
         "fcfs",
         "fcfs: first come first served. longest-first: for offline batches whose max_tokens are their "
         "lengths; starts the longest requests first and spreads the work evenly over their steps "
-        "(higher throughput, later first tokens; controller/scheduler.py)",
+        "(higher throughput, later first tokens, and a short request waits behind every longer one: "
+        "not for serving; controller/scheduler.py)",
         choices=SCHEDULE_POLICIES,
     )
     # the tokenizer
