@@ -3,8 +3,8 @@
 Iteration-level scheduling with selective batching: every step re-decides. Decodes go first, then
 prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode). Admission
 is first come first served (or longest first: see `paced_budget`), bounded by free KV blocks and
-running sequences. When blocks run out,
-the newest running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
+running sequences. When blocks run out, the newest running sequence is preempted: swapped to CPU, or
+recomputed later if swap space is full.
 Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
 left. With prefix caching, an admitted sequence starts from the longest run of cached full blocks its
 tokens begin with (block_manager.py) and computes only the rest."""
@@ -194,7 +194,8 @@ class Scheduler:
                 "tokens (prompt plus at least one output token)"
             )
         if self.cfg.schedule_policy == "longest-first":
-            # most remaining_outputs first; a tie goes behind the earlier ones (first come first served)
+            # most remaining_outputs first; a tie goes behind the earlier ones (first come first served).
+            # A sequence preempted to recompute goes to the front (preempt), ahead of this order.
             bisect.insort(self.waiting, seq, key=lambda other: -remaining_outputs(other))
             return
         self.waiting.append(seq)
