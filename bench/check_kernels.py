@@ -266,7 +266,7 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
     runner = ModelRunner(WorkerConfig(model=path, dtype="bfloat16"))
     # max_model_len 8192: decode graphs at two table widths, 128 and 512 blocks (cuda_graphs.table_widths)
     runner.init_cache(16, 512, 16, 8192)
-    # the fourth prompt is only prefilled, so that the first step exceeds the piecewise graphs' 2,048 tokens
+    # the fourth prompt is only prefilled, so that the first step exceeds the mixed graphs' 2,048 tokens
     prompts = [torch.randint(0, cfg["vocab_size"], (n,)).tolist() for n in (150, 37, 600, 1500)]
     order = [int(b) for b in np.random.default_rng(1).permutation(512)]
     tables = [order[0:40], order[40:80], order[80:120], order[120:214]]
@@ -290,7 +290,7 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
         )
         sampled = np.nonzero(cmd.sample)[0]
         with torch.inference_mode():
-            # decode graphs, or piecewise graphs up to 2,048 tokens
+            # decode graphs, or mixed graphs up to 2,048 tokens
             if runner.graphs.can_replay(cmd):
                 logits = runner.graphs.replay(cmd.token_ids, None, cmd, sampled)
             else:
@@ -306,11 +306,18 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
             )  # the next replay rewrites
             seqs[idx[i]].append(int(logits[j].argmax()))
 
-    # an eager prefill step (2,087 tokens, with a chunk), a mixed step on piecewise graphs (a last chunk with
-    # decodes), then decode steps on whole graphs
+    # an eager prefill step (2,087 tokens, with a chunk), two mixed steps on mixed graphs (decodes and a chunk,
+    # the second at the width of 512 blocks), then decode steps on decode graphs
     first = [prompts[0], prompts[1], prompts[2][:400], prompts[3]]
     step(first, [150, 37, 400, 1500], [0, 1, 2, 3], [True, True, False, True])
-    step([seqs[0][-1:], seqs[1][-1:], prompts[2][400:]], [151, 38, 600], [0, 1, 2], [True] * 3)
+    step(
+        [seqs[0][-1:], seqs[1][-1:], prompts[2][400:500]],
+        [151, 38, 500],
+        [0, 1, 2],
+        [True, True, False],
+    )
+    ctx = [152, 39, 600]
+    step([seqs[0][-1:], seqs[1][-1:], prompts[2][500:]], ctx, [0, 1, 2], [True] * 3, 300)
     # every other decode step's table padded past 128 columns replays the graphs of width 512
     for k in range(steps):
         pad = 300 * (k % 2)
@@ -334,8 +341,8 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
     agree16 = float((r16.argmax(-1) == r32.argmax(-1)).float().mean())
     phases = {
         "prefill (eager)": slice(0, 3),
-        "mixed (pieces)": slice(3, 6),
-        "decode (graphs)": slice(6, None),
+        "mixed (graphs)": slice(3, 8),
+        "decode (graphs)": slice(8, None),
     }
     res = {
         "model": name,

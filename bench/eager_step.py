@@ -1,7 +1,7 @@
-"""What a mixed step (a prompt plus a few decodes) costs the host and the GPU, on piecewise CUDA graphs or eager
+"""What a mixed step (a prompt plus a few decodes) costs the host and the GPU, on mixed CUDA graphs or eager
 (above the graphs' largest size), for prompt lengths seen for the first time and again. Written when the
 served H200's slowest first tokens were eager steps of 529-955-token prompts, whose launch (host) took as
-long as their GPU time; piecewise graphs now reach 2,048 tokens.
+long as their GPU time; graphs now reach 2,048 tokens (piecewise at first, whole since session 14).
 
     PYTHONPATH=. python3 bench/eager_step.py [--lengths 133,300,500,531,587,636,710,955,1500] [--decodes 3]
 
@@ -63,7 +63,7 @@ def main() -> None:
     per_seq = -(-max(lengths + [CONTEXT]) // 16) + 2
     runner.init_cache(16, (args.decodes + 1) * per_seq + 16, 1, 131072)
     time_step(runner, 600, args.decodes, per_seq)  # compile and warm up at one eager length
-    time_step(runner, 200, args.decodes, per_seq)  # and one piecewise-graph length
+    time_step(runner, 200, args.decodes, per_seq)  # and one mixed-graph length
     steps = []
     for prompt in lengths:
         first = time_step(runner, prompt, args.decodes, per_seq)

@@ -179,7 +179,7 @@ def bench_runner(ceil: dict, quick: bool) -> dict:
             }
         )
 
-    # mixed steps (decodes at context 1024 + one prefill chunk): piecewise graphs vs eager, and the GPU time
+    # mixed steps (decodes at context 1024 + one prefill chunk): mixed graphs vs eager, and the GPU time
     res["mixed"] = []
     for decodes, chunk in ((8, 64), (32, 256), (64, 512), (64, 1024)):
         cmd = step_cmd(
@@ -566,7 +566,7 @@ def report(data: dict) -> None:
             f"  {r['tflops']:.0f} TFLOP/s = {r['tflops'] * 1e12 / c['matmul_flops']:.2f} of matmul rate"
         )
     for m in data["runner"]["mixed"]:
-        how = "piecewise graphs" if m["tokens"] <= 512 else "eager: over 512 tokens"
+        how = "mixed graphs" if m["tokens"] <= 2048 else "eager: over 2,048 tokens"
         print(
             f"mixed {m['decodes']} decodes + {m['chunk']} chunk: step {m['ms']:.2f} ms ({how}), eager "
             f"{m['eager_ms']:.2f}, GPU {m['gpu_ms']:.2f}, floor {m['floor_ms']:.2f}"

@@ -53,7 +53,7 @@ def attention(
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Causal attention of each sequence's new tokens (already stored) over its cached context. q [T, H, D];
-    out, if given, receives the result (the static buffer of a piecewise CUDA graph)."""
+    out, if given, receives the result (bench/check_kernels.py passes a NaN-filled one)."""
     if meta.decode_only:
         return decode_attention(
             q, k_cache, v_cache, meta.block_table, meta.context_lens, scale, out=out

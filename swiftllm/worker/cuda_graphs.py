@@ -1,28 +1,31 @@
-"""CUDA graphs for decode steps of up to 512 sequences (whole) and other steps of up to 2,048 tokens
-(piecewise).
+"""CUDA graphs for decode steps of up to 512 sequences and mixed steps of up to 2,048 tokens and CHUNKS prompt
+chunks, each replaying the whole forward.
 
-Decode-only steps of S <= 512 sequences replay the whole forward captured at the smallest padded batch size >= S
-and the narrowest block-table width (table_widths) that holds the step's table.
-Other steps replay piecewise graphs captured at padded token counts, cut at each attention call (whose grid
-depends on the query lengths): attention runs eagerly between the pieces, through static q and output buffers.
-Padded rows get slot -1 and context length 0, so they never touch a block a real sequence owns."""
+Decode-only steps of S <= 512 sequences replay the graph captured at the smallest padded batch size >= S, and
+other steps the mixed graph at the smallest padded token count >= their tokens; both at the narrowest
+block-table width (table_widths) that holds the step's table. A mixed graph launches attention on grids fixed
+by its padded shapes (FixedGridAttention), whatever the step's query lengths. Padded rows get slot -1 and
+context length 0, so they never touch a block a real sequence owns."""
 # Decode attention sizes its split grid from the block table's width (decode_params), and the host copies the
 # table's every column: at one width of max_model_len (131,072 tokens for Llama-3-8B), a batch of short contexts
-# would launch 64 splits per sequence and copy 8 MB a step at 256 sequences. So decode graphs are captured at a
-# few widths, 4x apart from LONG_CHUNK tokens (the longest context that one split covers at large batch).
-# The L+1 pieces of a piecewise step take about 2L launches instead of ~12L, which is what bounds a short mixed
-# step otherwise. Up to 2,048 tokens that holds even on an 8B model: on the H200 the eager step of a 531-955
-# token prompt (and 3 decodes) took the host 25 ms to launch, up to 39 ms at a prompt length not seen before,
-# while its kernels take 12-22 ms; those steps were the served p99 first tokens. Piecewise, the host takes
-# 6-9 ms and the GPU 15-22 (bench/eager_step.py, bench/host_share.py --gpu; bench/results/h200). Longer steps
-# run eagerly: there the GPU's time exceeds the host's, and padding to a bucket would cost more than it saves.
+# would launch 64 splits per sequence and copy 8 MB a step at 256 sequences. So graphs are captured at a few
+# widths, 4x apart from LONG_CHUNK tokens (the longest context that one split covers at large batch).
+# Eager, a mixed step of 531-955 tokens took the host 25 ms to launch on an 8B model (H200), up to 39 ms at a
+# prompt length not seen before, while its kernels take 12-22 ms; those steps were the served p99 first tokens.
+# Graphs cut at each attention call, with attention run eagerly between the pieces, brought that to 6-9 ms
+# (bench/eager_step.py, bench/host_share.py --gpu; bench/results/h200), but a 256-token step of 127 decodes and
+# a chunk still took 9.70 ms where its kernels take 9.07, and 10.4 ms in the offline run, where the host also
+# schedules (device_call_a641d69_policy.log). With attention inside, one launch runs the step. Its cost: the
+# prefill grid has a column of programs per possible chunk, and those without one exit at once.
+# Longer steps, or steps of more chunks, run eagerly: there the GPU's time exceeds the host's.
 # A step's inputs reach the static device inputs the graphs baked in through one staging buffer
 # (graph_inputs.py). The KV store skips slot -1 and decode attention writes zeros for context length 0.
 # All graphs are captured at init, largest first, into one memory pool: a graph's intermediates are dead once
-# it returns, so they share memory; only tensors read later stay reserved (the piecewise graphs' outputs, and
-# the one logits buffer every decode graph copies into).
+# it returns, so they share memory; the outputs read after a replay (logits, hidden, residual) are copied into
+# buffers outside it, shared by every graph of the kind.
 
 import sys
+from collections.abc import Callable
 from types import ModuleType
 from typing import NamedTuple
 
@@ -32,9 +35,15 @@ from tqdm import tqdm
 
 from swiftllm.kernels.decode_attention import LONG_CHUNK
 from swiftllm.protocol.step import StepCommand
-from swiftllm.worker.graph_inputs import StagingBuffer
+from swiftllm.worker.graph_inputs import (
+    CHUNKS,
+    GraphInputs,
+    StagingBuffer,
+    block_table,
+    stage_step,
+)
 from swiftllm.worker.kv_cache import KVCache
-from swiftllm.worker.metadata import AttentionMetadata, PendingTokens
+from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, leading_decodes
 from swiftllm.worker.model import LlamaModel
 
 # ascending: a step takes the first size that holds it
@@ -60,49 +69,23 @@ class DecodeGraph(NamedTuple):
     logits: torch.Tensor
 
 
-class AttentionCall(NamedTuple):
-    """The arguments of an attention call that a piecewise graph was cut at (q and meta are the step's)."""
-
-    k_cache: torch.Tensor
-    v_cache: torch.Tensor
-    scale: float
-
-
-class Piece(NamedTuple):
-    graph: torch.cuda.CUDAGraph
-    attention: AttentionCall | None  # run eagerly after the graph; None after the last piece
-
-
-class PiecewiseGraph(NamedTuple):
-    pieces: list[Piece]
-    hidden: torch.Tensor  # [tokens, hidden] forward's outputs, rewritten by each replay
-    residual: torch.Tensor
-
-
-class _CutAtAttention:
-    """The backend's ops, except that attention copies q out, ends the graph under capture, starts the next,
-    and returns the static output buffer that the eager attention of each replay will fill."""
+class FixedGridAttention:
+    """The backend's ops, except that attention runs over a mixed graph's static inputs (graph_inputs' two
+    views) on grids fixed by its `rows`: decode attention over every row, then prefill attention over CHUNKS
+    chunks of up to `rows` tokens each, into the same output."""
 
     def __init__(
-        self, ops: ModuleType, q_buf: torch.Tensor, out_buf: torch.Tensor, pool: tuple
+        self, ops: ModuleType, inputs: GraphInputs[torch.Tensor], table: torch.Tensor, rows: int
     ) -> None:
         self.ops = ops
-        self.q_buf = q_buf
-        self.out_buf = out_buf
-        self.pool = pool
-        self.graph: torch.cuda.CUDAGraph | None = None
-        self.pieces: list[Piece] = []
+        self.decode_table = table[:rows]
+        self.decode_context_lens = inputs.context_lens[:rows]
+        self.chunk_table = table[rows : rows + CHUNKS]
+        self.chunk_start = inputs.query_start[rows : rows + CHUNKS + 1]
+        self.chunk_context_lens = inputs.context_lens[rows : rows + CHUNKS]
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.ops, name)
-
-    def begin_piece(self) -> None:
-        self.graph = torch.cuda.CUDAGraph()
-        self.graph.capture_begin(pool=self.pool)
-
-    def end_piece(self, attention: AttentionCall | None = None) -> None:
-        self.graph.capture_end()
-        self.pieces.append(Piece(self.graph, attention))
 
     def attention(
         self,
@@ -112,11 +95,20 @@ class _CutAtAttention:
         meta: AttentionMetadata,
         scale: float,
     ) -> torch.Tensor:
-        self.q_buf[: len(q)].copy_(q)
-        if self.graph is not None:  # None while warming up
-            self.end_piece(AttentionCall(k_cache, v_cache, scale))
-            self.begin_piece()
-        return self.out_buf[: len(q)]
+        ops = self.ops
+        table = self.decode_table
+        out = ops.decode_attention(q, k_cache, v_cache, table, self.decode_context_lens, scale)
+        return ops.prefill_attention(
+            q,
+            k_cache,
+            v_cache,
+            self.chunk_start,
+            self.chunk_context_lens,
+            self.chunk_table,
+            len(q),
+            scale,
+            out,
+        )
 
 
 class GraphRunner:
@@ -124,149 +116,111 @@ class GraphRunner:
 
     `replay` stages the step's inputs into the static tensors the graphs read and returns the sampled rows'
     logits, as ModelRunner's eager forward would. A change to the model's forward is captured as it is; a new
-    kind of op whose launch depends on more than the padded shapes must be run between pieces, as attention
-    is (see _CutAtAttention)."""
+    kind of op whose launch depends on more than the padded shapes must get fixed grids, as attention has
+    (FixedGridAttention)."""
 
     def __init__(self, model: LlamaModel, cache: KVCache, max_model_len: int) -> None:
         self.model = model
         self.cache = cache
         device = cache.k.device
-        max_rows = max(BATCH_SIZES[-1], TOKEN_SIZES[-1])
+        dtype = cache.k.dtype
+        # a mixed graph's chunk view sits past its rows
+        self.rows = max(BATCH_SIZES[-1], TOKEN_SIZES[-1]) + CHUNKS
         self.table_widths = table_widths(max_model_len, cache.block_size)
-        self.staging = StagingBuffer(max_rows, self.table_widths[-1], device)
+        self.staging = StagingBuffer(self.rows, self.table_widths[-1], device)
         self.inputs = self.staging.on_device
-        self.q_buf = torch.zeros(
-            (max_rows, model.heads, model.cfg.head_dim), dtype=cache.k.dtype, device=device
-        )
-        self.out_buf = torch.zeros_like(self.q_buf)
-        # each decode graph copies its logits here, so that they are one of its dead intermediates: kept per
-        # graph, they would take [batch size, V] for every batch size and width (5.5 GB for Llama-3 at 131,072)
+        # each graph copies its outputs here, so that they are among its dead intermediates: kept per graph,
+        # decode logits would take [batch size, V] for every batch size and width (5.5 GB for Llama-3 at 131,072)
         vocab = model.cfg.vocab_size
-        self.logits = torch.empty((BATCH_SIZES[-1], vocab), dtype=cache.k.dtype, device=device)
+        self.logits = torch.empty((BATCH_SIZES[-1], vocab), dtype=dtype, device=device)
+        hidden_size = model.cfg.hidden_size
+        self.hidden = torch.empty((TOKEN_SIZES[-1], hidden_size), dtype=dtype, device=device)
+        self.residual = torch.empty_like(self.hidden)
         self.pool = torch.cuda.graph_pool_handle()
         # one stream for every capture's eager warm-up: the allocator caches freed memory per stream, and a
         # new torch.cuda.Stream() per capture (up to 32 distinct ones) left init_cache holding 11 GiB more at
         # 152 graphs on the H200 (device_call_d058580.log)
         self.warm_up_stream = torch.cuda.Stream()
         self.decode_graphs: dict[tuple[int, int], DecodeGraph] = {}  # by batch size and table width
-        self.piecewise_graphs: dict[int, PiecewiseGraph] = {}  # by token count
+        self.mixed_graphs: dict[tuple[int, int], torch.cuda.CUDAGraph] = {}  # by tokens and width
         # a progress bar on stderr: capture takes seconds to minutes, silence would look like a hang
-        total = len(BATCH_SIZES) * len(self.table_widths) + len(TOKEN_SIZES)
+        total = (len(BATCH_SIZES) + len(TOKEN_SIZES)) * len(self.table_widths)
         progress = tqdm(total=total, desc="capturing CUDA graphs", file=sys.stderr)
         with torch.inference_mode(), progress:
             for width in reversed(self.table_widths):
+                for num_tokens in reversed(TOKEN_SIZES):
+                    self.mixed_graphs[num_tokens, width] = self.capture_mixed(num_tokens, width)
+                    progress.update()
                 for batch_size in reversed(BATCH_SIZES):
                     graph = self.capture_decode(batch_size, width)
                     self.decode_graphs[batch_size, width] = graph
                     progress.update()
-            for num_tokens in reversed(TOKEN_SIZES):
-                self.piecewise_graphs[num_tokens] = self.capture_piecewise(num_tokens)
-                progress.update()
-
-    def static_metadata(
-        self, num_tokens: int, query_lens: np.ndarray, context_lens: np.ndarray, width: int
-    ) -> AttentionMetadata:
-        """Metadata over the static inputs, as a step of these query and context lengths and a block table
-        `width` wide sees them."""
-        num_seqs = len(query_lens)
-        return AttentionMetadata(
-            positions=self.inputs.positions[:num_tokens],
-            slot_mapping=self.inputs.slots[:num_tokens],
-            query_start=self.inputs.query_start[: num_seqs + 1],
-            context_lens=self.inputs.context_lens[:num_seqs],
-            block_table=self.staging.block_table(self.inputs, width)[:num_seqs],
-            query_lens_host=query_lens,
-            context_lens_host=context_lens,
-            max_query_len=int(query_lens.max()),
-        )
 
     def static_forward(self, rows: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The forward over the first `rows` static inputs, as a decode step of `rows` sequences."""
+        """The forward over the first `rows` static inputs, as a decode step of `rows` sequences with a
+        block table `width` wide (a mixed graph's attention reads its own views)."""
+        inputs = self.inputs
         ones = np.ones(rows, dtype=np.int32)
-        meta = self.static_metadata(rows, ones, ones, width)
-        return self.model.forward(self.inputs.tokens[:rows], meta, self.cache.k, self.cache.v)
+        meta = AttentionMetadata(
+            positions=inputs.positions[:rows],
+            slot_mapping=inputs.slots[:rows],
+            query_start=inputs.query_start[: rows + 1],
+            context_lens=inputs.context_lens[:rows],
+            block_table=block_table(inputs, self.rows, width)[:rows],
+            query_lens_host=ones,
+            context_lens_host=ones,
+            max_query_len=1,
+        )
+        return self.model.forward(inputs.tokens[:rows], meta, self.cache.k, self.cache.v)
 
-    def decode_logits(self, batch_size: int, width: int) -> torch.Tensor:
-        hidden, residual = self.static_forward(batch_size, width)
-        return self.model.logits(hidden, residual)
-
-    def capture_decode(self, batch_size: int, width: int) -> DecodeGraph:
-        # a warm-up run on a side stream compiles the Triton kernels and sets up cuBLAS before capture
+    def capture(self, forward: Callable[[], None]) -> torch.cuda.CUDAGraph:
+        """A graph of `forward`, after a warm-up run on a side stream that compiles the Triton kernels and
+        sets up cuBLAS."""
         stream = self.warm_up_stream
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
-            self.decode_logits(batch_size, width)
+            forward()
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        logits = self.logits[:batch_size]
         with torch.cuda.graph(graph, pool=self.pool):
-            logits.copy_(self.decode_logits(batch_size, width))
-        return DecodeGraph(graph, logits)
+            forward()
+        return graph
 
-    def capture_piecewise(self, num_tokens: int) -> PiecewiseGraph:
+    def capture_decode(self, batch_size: int, width: int) -> DecodeGraph:
+        logits = self.logits[:batch_size]
+
+        def forward() -> None:
+            hidden, residual = self.static_forward(batch_size, width)
+            logits.copy_(self.model.logits(hidden, residual))
+
+        return DecodeGraph(self.capture(forward), logits)
+
+    def capture_mixed(self, num_tokens: int, width: int) -> torch.cuda.CUDAGraph:
         model = self.model
-        cut = _CutAtAttention(model.ops, self.q_buf, self.out_buf, self.pool)
-        model.ops = cut
+        table = block_table(self.inputs, self.rows, width)
+        backend = model.ops
+        model.ops = FixedGridAttention(backend, self.inputs, table, num_tokens)
+
+        def forward() -> None:
+            hidden, residual = self.static_forward(num_tokens, width)
+            self.hidden[:num_tokens].copy_(hidden)
+            self.residual[:num_tokens].copy_(residual)
+
         try:
-            stream = self.warm_up_stream
-            stream.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(stream):
-                # the pieces read only the positions and slots of this metadata; attention gets each step's own
-                width = self.table_widths[0]
-                self.static_forward(num_tokens, width)  # warm-up
-                torch.cuda.synchronize()
-                cut.begin_piece()
-                hidden, residual = self.static_forward(num_tokens, width)
-                cut.end_piece()
-            torch.cuda.current_stream().wait_stream(stream)
+            return self.capture(forward)
         finally:
-            model.ops = cut.ops
-        return PiecewiseGraph(cut.pieces, hidden, residual)
+            model.ops = backend
 
     def fits_decode_graph(self, cmd: StepCommand) -> bool:
         return cmd.num_tokens == cmd.num_seqs <= BATCH_SIZES[-1]
 
     def can_replay(self, cmd: StepCommand) -> bool:
-        fits = self.fits_decode_graph(cmd) or cmd.num_tokens <= TOKEN_SIZES[-1]
-        return cmd.num_seqs > 0 and cmd.block_table.shape[1] <= self.table_widths[-1] and fits
-
-    def stage_inputs(
-        self,
-        tokens: np.ndarray,
-        cmd: StepCommand,
-        sampled: np.ndarray,
-        padded: int,
-        decode: bool,
-        width: int,
-    ) -> AttentionMetadata:
-        """Stage the step's inputs (rows past the real ones padded up to `padded`, its block table laid out
-        `width` wide) and copy them over."""
-        num_seqs = cmd.num_seqs
-        num_tokens = cmd.num_tokens
-        page = self.cache.block_size
-        query_lens = cmd.query_lens
-        context_lens = cmd.context_lens
-        staged = self.staging.on_host
-        self.staging.copied.synchronize()  # the last step's copy has read the staging buffer
-        starts = staged.query_start[: num_seqs + 1]
-        starts[0] = 0
-        np.cumsum(query_lens, out=starts[1:])
-        seq_of_token = np.repeat(np.arange(num_seqs), query_lens)
-        positions = staged.positions[:num_tokens]
-        positions[:] = (
-            (context_lens - query_lens)[seq_of_token] + np.arange(num_tokens) - starts[seq_of_token]
-        )
-        table = self.staging.block_table(staged, width)
-        table[:num_seqs, : cmd.block_table.shape[1]] = cmd.block_table
-        staged.slots[:num_tokens] = table[seq_of_token, positions // page] * page + positions % page
-        staged.slots[num_tokens:padded] = -1
-        staged.tokens[:num_tokens] = tokens
-        staged.logit_rows[: len(sampled)] = starts[1:][sampled] - 1
-        staged.context_lens[:num_seqs] = context_lens
-        if decode:
-            staged.context_lens[num_seqs:padded] = 0
-        self.staging.send(num_seqs, width)
-        return self.static_metadata(num_tokens, query_lens, context_lens, width)
+        if cmd.num_seqs == 0 or cmd.block_table.shape[1] > self.table_widths[-1]:
+            return False
+        if self.fits_decode_graph(cmd):
+            return True
+        chunks = cmd.num_seqs - leading_decodes(cmd.query_lens)
+        return cmd.num_tokens <= TOKEN_SIZES[-1] and chunks <= CHUNKS
 
     def replay(
         self,
@@ -278,28 +232,24 @@ class GraphRunner:
         """Logits [len(sampled), V] of the step, by graph replay; `pending` fills in tokens on the device.
         The logits may be a view that the next replay rewrites: the caller queues its reads before that."""
         num_tokens = cmd.num_tokens
-        logit_rows = self.inputs.logit_rows[: len(sampled)]
         decode = self.fits_decode_graph(cmd)
         sizes = BATCH_SIZES if decode else TOKEN_SIZES
         padded = next(size for size in sizes if size >= num_tokens)
         width = next(w for w in self.table_widths if w >= cmd.block_table.shape[1])
-        meta = self.stage_inputs(tokens, cmd, sampled, padded, decode, width)
+        staged = self.staging.on_host
+        self.staging.copied.synchronize()  # the last step's copy has read the staging buffer
+        table = block_table(staged, self.rows, width)
+        page = self.cache.block_size
+        table_rows = stage_step(staged, table, page, cmd, tokens, sampled, padded, decode)
+        self.staging.send(table_rows, width)
         if pending is not None:
             pending.write_into(self.inputs.tokens[:num_tokens])
+        logit_rows = self.inputs.logit_rows[: len(sampled)]
         if decode:
             graph, logits = self.decode_graphs[padded, width]
             graph.replay()
             if len(sampled) == num_tokens:
                 return logits[:num_tokens]
             return logits[logit_rows]
-        pieces, hidden, residual = self.piecewise_graphs[padded]
-        ops = self.model.ops
-        q = self.q_buf[:num_tokens]
-        out = self.out_buf[:num_tokens]
-        for graph, attention in pieces:
-            graph.replay()
-            if attention is not None:
-                ops.attention(
-                    q, attention.k_cache, attention.v_cache, meta, attention.scale, out=out
-                )
-        return self.model.logits(hidden[logit_rows], residual[logit_rows])
+        self.mixed_graphs[padded, width].replay()
+        return self.model.logits(self.hidden[logit_rows], self.residual[logit_rows])

@@ -2,7 +2,13 @@
 
 A graph bakes in the addresses of its inputs, so every step writes its inputs into the same device tensors.
 They are built with numpy on the host and reach the device with one copy: after the graphs, the host's
-per-op cost is what bounds a batch-1 step."""
+per-op cost is what bounds a batch-1 step.
+
+A mixed graph of P rows launches attention with grids fixed by P (cuda_graphs.FixedGridAttention), so it
+reads two views of the step's sequences: decode attention reads rows 0..P-1 of the per-sequence arrays, with
+context length 0 past the step's decodes (those rows only get zeros); prefill attention reads its chunks,
+the sequences after the decodes, from row P on (chunk j at row P + j; past the last chunk, query_start stays
+at the step's token count, so those chunks have no tokens)."""
 
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -10,7 +16,14 @@ from typing import Generic, TypeVar
 import numpy as np
 import torch
 
+from swiftllm.protocol.step import StepCommand
+from swiftllm.worker.metadata import leading_decodes
+
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
+
+# at most this many prompt chunks in a step that a mixed graph replays (more: the step runs eagerly); each is
+# a column of prefill programs that exit at once when they have no chunk
+CHUNKS = 16
 
 
 @dataclass(frozen=True)
@@ -21,48 +34,96 @@ class GraphInputs(Generic[Array]):
     positions: Array  # [rows] position of each token in its sequence
     slots: Array  # [rows] cache slot of each token's K/V; -1 (a padded row) stores nothing
     logit_rows: Array  # [rows] the row of each sampled sequence's last token
-    context_lens: Array  # [rows] 0 for a padded row of a decode graph
+    context_lens: Array  # [rows] 0 for a padded row, or a mixed graph's chunk in the decode view
     query_start: Array  # [rows + 1] cumulative query lengths
     tables: Array  # [rows * widest] a step's block table, at its own row width (StagingBuffer.block_table)
 
 
+def graph_inputs(buffer: Array, rows: int) -> GraphInputs[Array]:
+    """The one place the offsets are laid out: the block table last, at a multiple of 16 entries past
+    query_start's last entry (6 * rows + 1), so that a step of S rows of a table `width` wide needs only the
+    prefix up to S * width."""
+    return GraphInputs(
+        tokens=buffer[0:rows],
+        positions=buffer[rows : 2 * rows],
+        slots=buffer[2 * rows : 3 * rows],
+        logit_rows=buffer[3 * rows : 4 * rows],
+        context_lens=buffer[4 * rows : 5 * rows],
+        query_start=buffer[5 * rows : 6 * rows + 1],
+        tables=buffer[table_start(rows) :],
+    )
+
+
+def table_start(rows: int) -> int:
+    return 6 * rows + 16
+
+
+def block_table(inputs: GraphInputs[Array], rows: int, width: int) -> Array:
+    """The block table [rows, width] in `inputs` as laid out for that width."""
+    return inputs.tables[: rows * width].reshape(rows, width)
+
+
+def stage_step(
+    staged: GraphInputs[np.ndarray],
+    table: np.ndarray,
+    page: int,
+    cmd: StepCommand,
+    tokens: np.ndarray,
+    sampled: np.ndarray,
+    padded: int,
+    decode: bool,
+) -> int:
+    """Write the step into the host views, its block table into `table` (a block_table view of them): rows
+    past the real ones padded up to `padded`, and for a mixed graph (not `decode`) the chunk view at row
+    `padded`. Returns how many rows of the table the device needs."""
+    num_seqs = cmd.num_seqs
+    num_tokens = cmd.num_tokens
+    query_lens = cmd.query_lens
+    context_lens = cmd.context_lens
+    starts = staged.query_start[: num_seqs + 1]
+    starts[0] = 0
+    np.cumsum(query_lens, out=starts[1:])
+    seq_of_token = np.repeat(np.arange(num_seqs), query_lens)
+    positions = staged.positions[:num_tokens]
+    positions[:] = (
+        (context_lens - query_lens)[seq_of_token] + np.arange(num_tokens) - starts[seq_of_token]
+    )
+    table[:num_seqs, : cmd.block_table.shape[1]] = cmd.block_table
+    staged.slots[:num_tokens] = table[seq_of_token, positions // page] * page + positions % page
+    staged.slots[num_tokens:padded] = -1
+    staged.tokens[:num_tokens] = tokens
+    staged.logit_rows[: len(sampled)] = starts[1:][sampled] - 1
+    staged.context_lens[:num_seqs] = context_lens
+    if decode:
+        staged.context_lens[num_seqs:padded] = 0
+        return num_seqs
+    decodes = leading_decodes(query_lens)
+    chunks = num_seqs - decodes
+    staged.query_start[padded : padded + chunks + 1] = starts[decodes:]
+    staged.query_start[padded + chunks + 1 : padded + CHUNKS + 1] = num_tokens
+    staged.context_lens[padded : padded + chunks] = context_lens[decodes:]
+    staged.context_lens[decodes:padded] = 0
+    table[padded : padded + chunks] = table[decodes:num_seqs]
+    return padded + chunks
+
+
 class StagingBuffer:
-    """A pinned host buffer and its device twin, laid out as GraphInputs' fields in order, the block table
-    last, so that a step of S sequences of a table `width` wide needs only the prefix up to S * width."""
+    """A pinned host buffer and its device twin, laid out by graph_inputs."""
 
     def __init__(self, rows: int, widest: int, device: torch.device) -> None:
         self.rows = rows
-        # past query_start's last entry (6 * rows + 1), at a multiple of 16 entries
-        self.table_start = 6 * rows + 16
-        size = self.table_start + rows * widest
-        self.host_buffer = torch.zeros(size, dtype=torch.int32, pin_memory=True)
-        self.on_host = self.views(self.host_buffer.numpy())
+        self.host_buffer = torch.zeros(table_start(rows) + rows * widest, dtype=torch.int32)
+        self.host_buffer = self.host_buffer.pin_memory()
+        self.on_host = graph_inputs(self.host_buffer.numpy(), rows)
         self.on_host.slots[:] = -1
         self.device_buffer = self.host_buffer.to(device)
-        self.on_device = self.views(self.device_buffer)
+        self.on_device = graph_inputs(self.device_buffer, rows)
         # recorded behind each copy: the host buffer may be overwritten once the copy has read it
         self.copied = torch.cuda.Event()
 
-    def views(self, buffer: Array) -> GraphInputs[Array]:
-        """The one place the offsets are laid out."""
-        rows = self.rows
-        return GraphInputs(
-            tokens=buffer[0:rows],
-            positions=buffer[rows : 2 * rows],
-            slots=buffer[2 * rows : 3 * rows],
-            logit_rows=buffer[3 * rows : 4 * rows],
-            context_lens=buffer[4 * rows : 5 * rows],
-            query_start=buffer[5 * rows : 6 * rows + 1],
-            tables=buffer[self.table_start :],
-        )
-
-    def block_table(self, inputs: GraphInputs[Array], width: int) -> Array:
-        """The block table [rows, width] in `inputs` (on_host or on_device) as laid out for that width."""
-        return inputs.tables[: self.rows * width].reshape(self.rows, width)
-
-    def send(self, num_seqs: int, width: int) -> None:
-        """Queue the copy of a step of num_seqs sequences and a table `width` wide to the device; nothing
+    def send(self, table_rows: int, width: int) -> None:
+        """Queue the copy of a step whose table is `table_rows` rows `width` wide to the device; nothing
         waits for it."""
-        end = self.table_start + num_seqs * width
+        end = table_start(self.rows) + table_rows * width
         self.device_buffer[:end].copy_(self.host_buffer[:end], non_blocking=True)
         self.copied.record()

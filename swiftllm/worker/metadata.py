@@ -29,6 +29,14 @@ class PendingTokens:
         token_ids[self.indices] = self.sampled[self.rows].to(token_ids.dtype)
 
 
+def leading_decodes(query_lens: np.ndarray) -> int:
+    """How many sequences lead the step with one new token each (the scheduler puts decodes first)."""
+    others = np.flatnonzero(query_lens != 1)
+    if len(others) == 0:
+        return len(query_lens)
+    return int(others[0])
+
+
 @dataclass
 class AttentionMetadata:
     positions: torch.Tensor  # [T] int64, position of each new token in its sequence
@@ -46,10 +54,10 @@ class AttentionMetadata:
 
     @property
     def decodes(self) -> int:
-        """How many sequences lead a mixed step with one new token each (the scheduler puts decodes first)."""
+        """How many sequences lead a mixed step with one new token each; 0 in a decode-only step."""
         if self.decode_only:
             return 0
-        return int(np.argmax(self.query_lens_host != 1))
+        return leading_decodes(self.query_lens_host)
 
     @staticmethod
     def build(

@@ -1,10 +1,29 @@
-"""cuda_graphs.table_widths: the block-table widths decode graphs are captured at (the graphs themselves need
-CUDA: bench/check_kernels.py replays them against HF transformers on the GPU)."""
+"""cuda_graphs: the block-table widths graphs are captured at, and a mixed graph's attention on fixed grids
+(the graphs themselves need CUDA: bench/check_kernels.py replays them against HF transformers on the GPU)."""
 
-import torch
+from __future__ import annotations
 
-from swiftllm.kernels.decode_attention import LONG_CHUNK, decode_params
-from swiftllm.worker.cuda_graphs import table_widths
+import os
+
+# the kernels below run in Triton's interpreter; tests/kernels/conftest.py sets this first in a whole run
+os.environ["TRITON_INTERPRET"] = "1"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from conftest import make_step, rel_err  # noqa: E402
+
+from swiftllm.kernels.decode_attention import LONG_CHUNK, decode_params  # noqa: E402
+from swiftllm.worker import backend_torch, backend_triton  # noqa: E402
+from swiftllm.worker.cuda_graphs import FixedGridAttention, table_widths  # noqa: E402
+from swiftllm.worker.graph_inputs import (  # noqa: E402
+    CHUNKS,
+    block_table,
+    graph_inputs,
+    stage_step,
+    table_start,
+)
+from swiftllm.worker.metadata import AttentionMetadata  # noqa: E402
 
 
 def test_widths_step_by_four_from_long_chunk_to_max_model_len() -> None:
@@ -22,3 +41,59 @@ def test_large_batch_of_short_contexts_gets_one_split() -> None:
     cpu = torch.device("cpu")
     splits = [decode_params(256, 8, w * 16, cpu)[0] for w in table_widths(131072, 16)]
     assert splits == [1, 4, 16, 64]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize(
+    "query_lens",
+    [
+        [1, 1, 1, 5, 1, 20],  # decodes, then chunks (one of a single token)
+        [7, 1, 3],  # no decodes
+        [1] * 9,  # decodes only: no chunks
+    ],
+)
+def test_fixed_grid_attention_over_the_staged_views_matches_torch_backend(
+    dtype: torch.dtype, query_lens: list[int]
+) -> None:
+    """A mixed graph's attention (launched as its capture launches it, here in the interpreter) over a step
+    staged by stage_step: every real row as backend_torch's eager attention, padded rows zero."""
+    gen = np.random.default_rng(1)
+    contexts = [int(q + gen.integers(0, 40)) for q in query_lens]
+    page = 16
+    heads = 8
+    kv_heads = 2
+    dim = 32
+    rows = 32 + CHUNKS
+    width = 4
+    need = [-(-c // page) for c in contexts]
+    blocks = gen.permutation(sum(need) + 2).tolist()
+    tables = []
+    for n in need:
+        tables.append(blocks[:n])
+        blocks = blocks[n:]
+    chunks = [[0] * q for q in query_lens]
+    cmd = make_step(list(range(len(chunks))), chunks, contexts, tables)
+    host = graph_inputs(np.zeros(table_start(rows) + rows * width, np.int32), rows)
+    padded = 32
+    table = block_table(host, rows, width)
+    sampled = np.nonzero(cmd.sample)[0]
+    stage_step(host, table, page, cmd, cmd.token_ids, sampled, padded, False)
+    on_device = graph_inputs(torch.from_numpy(host.query_start.base), rows)
+    attention = FixedGridAttention(
+        backend_triton, on_device, block_table(on_device, rows, width), padded
+    )
+    n_blocks = sum(need) + 2
+    k_cache = torch.randn(n_blocks, kv_heads, page, dim).to(dtype)
+    v_cache = torch.randn(n_blocks, kv_heads, page, dim).to(dtype)
+    q = torch.randn(padded, heads, dim).to(dtype)
+    out = attention.attention(q, k_cache, v_cache, None, 0.3)
+    cpu = torch.device("cpu")
+    meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, page, cpu)
+    num_tokens = cmd.num_tokens
+    ref = backend_torch.attention(
+        q[:num_tokens].double(), k_cache.double(), v_cache.double(), meta, 0.3
+    )
+    tolerance = 1e-5 if dtype == torch.float32 else 5e-3
+    assert out.dtype == dtype
+    assert rel_err(out[:num_tokens], ref) < tolerance
+    assert torch.equal(out[num_tokens:], torch.zeros_like(out[num_tokens:]))
