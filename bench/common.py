@@ -91,3 +91,22 @@ def time_graph(fn, reps: int = 20, iters: int = 10) -> float:  # noqa: ANN001
         for _ in range(reps):
             fn()
     return time_cuda(graph.replay, warmup=2, iters=iters) / reps
+
+
+def kernel_times(prof: torch.profiler.profile, steps: int) -> dict[str, tuple[float, float]]:
+    """Each CUDA kernel's (and copy's) microseconds and calls per step in a torch.profiler capture of
+    `steps` steps, by name (cut to 60 characters)."""
+    by_kernel: dict[str, tuple[float, float]] = {}
+    for e in prof.events():
+        if e.device_type == torch.autograd.DeviceType.CUDA:
+            name = e.name if len(e.name) < 60 else e.name[:57] + "..."
+            us, calls = by_kernel.get(name, (0.0, 0.0))
+            by_kernel[name] = (us + e.device_time_total / steps, calls + 1 / steps)
+    return by_kernel
+
+
+def print_kernel_table(by_kernel: dict[str, tuple[float, float]], limit: int = 22) -> None:
+    total = sum(us for us, _ in by_kernel.values())
+    print(f"{'kernel':60s} {'us/step':>8} {'calls':>6} {'us/call':>8} {'share':>6}")
+    for name, (us, calls) in sorted(by_kernel.items(), key=lambda kv: -kv[1][0])[:limit]:
+        print(f"{name:60s} {us:8.1f} {calls:6.0f} {us / max(calls, 1):8.2f} {us / total:6.1%}")

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import defaultdict
 
 import numpy as np
 import torch
-from common import LLAMA3_8B, config_dir
+from common import LLAMA3_8B, config_dir, kernel_times, print_kernel_table
 from forward import step_cmd, time_pipelined
 
 from swiftllm.kernels import pdl
@@ -75,22 +74,15 @@ def main() -> None:
                 runner.step(cmd)
             torch.cuda.synchronize()
         wall = (time.perf_counter() - t0) / steps * 1e3
-        by_kernel: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
-        for e in prof.events():
-            if e.device_type == torch.autograd.DeviceType.CUDA:
-                name = e.name if len(e.name) < 60 else e.name[:57] + "..."
-                by_kernel[name][0] += e.device_time_total / steps
-                by_kernel[name][1] += 1 / steps
-        total = sum(v[0] for v in by_kernel.values())
+        by_kernel = kernel_times(prof, steps)
+        total = sum(us for us, _ in by_kernel.values())
         print(
             f"\nbatch {b}, context {args.context}{' (scattered blocks)' if args.scatter else ''}"
             f"{f', + {num_chunks} prompt chunks of {chunk_tokens}' if num_chunks else ''}: "
             f"GPU kernels {total / 1e3:.2f} ms per step; the step unprofiled {step_ms:.2f} ms"
             f"{' (no PDL)' if args.no_pdl else ''}; wall {wall:.2f} ms (profiled)"
         )
-        print(f"{'kernel':60s} {'us/step':>8} {'calls':>6} {'us/call':>8} {'share':>6}")
-        for name, (us, calls) in sorted(by_kernel.items(), key=lambda kv: -kv[1][0])[:22]:
-            print(f"{name:60s} {us:8.1f} {calls:6.0f} {us / max(calls, 1):8.2f} {us / total:6.1%}")
+        print_kernel_table(by_kernel)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from common import LLAMA3_8B, ceilings, config_dir, device_info, write_results
+import torch
+from common import (
+    LLAMA3_8B,
+    ceilings,
+    config_dir,
+    device_info,
+    kernel_times,
+    print_kernel_table,
+    write_results,
+)
 from make_dummy_model import make_dummy_model
 from run_info import none_if_nan
 from shapes import parameter_count
@@ -61,6 +70,10 @@ OUTPUT_TOKENS = 198_953
 # temperature; the "vLLM s / ours" column is printed only for that workload (and is meaningful on an H200)
 VLLM_FILE_S = {0.0: 21.83, 1.0: 21.15}
 RUN_SEED = 1000  # timed run i draws its prompts with seed RUN_SEED + i (the workload's own: seed 0)
+# kernel_times reads CUDA events only; on a CPU the profiler needs some activity to run at all
+PROFILED_ACTIVITY = torch.profiler.ProfilerActivity.CPU
+if torch.cuda.is_available():
+    PROFILED_ACTIVITY = torch.profiler.ProfilerActivity.CUDA
 DECODE_PROBE_TOKENS = 129  # the batch-1 step is (t(129) - t(1)) / 128, as bench/latency.py takes it
 
 
@@ -136,6 +149,12 @@ def step_breakdown(records: list[StepRecord]) -> list[dict]:
                 "mean_decode_rows": float(np.mean([r.decode_rows for r in group])),
                 "mean_prefill_tokens": float(np.mean([r.prefill_tokens for r in group])),
                 "mean_context_tokens": float(np.mean([r.context_tokens for r in group])),
+                # in run order: a trend shows growing contexts, or clocks falling under the power cap
+                "ms_by_tenth": [
+                    float(np.mean(part))
+                    for part in np.array_split([r.gpu_ms for r in group], 10)
+                    if len(part)
+                ],
             }
         )
     return out
@@ -174,9 +193,14 @@ def file_workload(path: Path, num_requests: int | None) -> Workload:
 
 
 def timed_generate(
-    llm: LLM, prompts: list[list[int]], params: list[SamplingParams], watched: int
+    llm: LLM,
+    prompts: list[list[int]],
+    params: list[SamplingParams],
+    watched: int,
+    profiled: range | None = None,
 ) -> RunTrace:
-    """LLM.generate's loop, also noting when request `watched` got its first token."""
+    """LLM.generate's loop, also noting when request `watched` got its first token. `profiled`: engine
+    steps (from 1) run under torch.profiler, whose kernels are printed after the run."""
     engine = llm.engine
     timings_before = engine.worker_ms.copy()
     counters_before = dict(engine.scheduler.counters)
@@ -207,15 +231,37 @@ def timed_generate(
         first_token_at = None
         first_token_step = 0
         steps = 0
+        profiler = None
         while engine.has_work:
+            if profiled is not None and steps + 1 == profiled.start:
+                profiler = torch.profiler.profile(activities=[PROFILED_ACTIVITY])
+                profiler.__enter__()
             stepped = engine.step()
             steps += 1
+            if profiler is not None and steps + 1 == profiled.stop:
+                if torch.cuda.is_available():
+                    torch.cuda.synchronize()
+                profiler.__exit__(None, None, None)
+                by_kernel = kernel_times(profiler, len(profiled))
+                profiler = None
             if first_token_at is None and watched_seq in stepped:
                 first_token_at = time.perf_counter()
                 first_token_step = steps
         end = time.perf_counter()
     finally:
         del engine.postprocess  # the class's method again
+    if profiled is not None:
+        # the engine keeps one step in flight: the window's kernels are those of the steps it launched
+        window = records[profiled.start - 1 : profiled.stop - 1]
+        print(
+            f"\nsteps {profiled.start}-{profiled.stop - 1} under torch.profiler (this run's seconds include "
+            f"it): {np.mean([r.decode_rows for r in window]):.0f} decode rows, "
+            f"{np.mean([r.prefill_tokens for r in window]):.0f} prefill tokens, "
+            f"{np.mean([r.context_tokens for r in window]):.0f} context tokens, "
+            f"{np.mean([r.gpu_ms for r in window]):.2f} ms a step on the device, kernels "
+            f"{sum(us for us, _ in by_kernel.values()) / 1e3:.2f} ms"
+        )
+        print_kernel_table(by_kernel)
     output_tokens = sum(len(seq.output_ids) for seq in seqs)
     busy_ms = engine.worker_ms["gpu_ms"] - timings_before["gpu_ms"]
     idle_ms = engine.worker_ms["gpu_idle_ms"] - timings_before["gpu_idle_ms"]
@@ -267,6 +313,13 @@ def batch1_step_ms(llm: LLM, prompt: list[int], repeats: int = 3) -> float:
     return (many - one) / (DECODE_PROBE_TOKENS - 1) * 1e3
 
 
+def parse_steps(text: str) -> range:
+    first, end = (int(part) for part in text.split(":"))
+    if not 1 <= first < end:
+        raise argparse.ArgumentTypeError(f"steps must be FIRST:END with 1 <= FIRST < END: {text!r}")
+    return range(first, end)
+
+
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     source = ap.add_mutually_exclusive_group()
@@ -297,6 +350,13 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="the model in a worker process, as `swiftctl launch` runs it (LLM runs one device's "
         "model on a thread of this process, sharing the GIL with the engine)",
+    )
+    ap.add_argument(
+        "--profile-steps",
+        type=parse_steps,
+        default=None,
+        help="FIRST:END: the first timed run's engine steps FIRST..END-1 under torch.profiler, their "
+        "kernels printed (that run's seconds then include the profiler)",
     )
     args = ap.parse_args()
     if args.requests is not None and args.num_requests is not None:
@@ -387,7 +447,8 @@ def main() -> None:
             [len(p) for p in workload.prompts], LLAMA3_8B["vocab_size"], seed=RUN_SEED + run
         )
         counters_before = first_run_counters()
-        trace = timed_generate(llm, prompts, params, longest)
+        profiled = args.profile_steps if run == 0 else None
+        trace = timed_generate(llm, prompts, params, longest, profiled)
         counters_after = first_run_counters()
         paid_once = {name: counters_after[name] - counters_before[name] for name in counters_after}
         assert trace.output_tokens == output_tokens, (trace.output_tokens, output_tokens)
@@ -476,6 +537,10 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
                 f"{kind['mean_launch_ms']:10.2f} {kind['mean_decode_rows']:12.0f} "
                 f"{kind['mean_prefill_tokens']:12.0f} {kind['mean_context_tokens']:12.0f}"
             )
+        for kind in run["step_kinds"]:
+            if kind["steps"] >= 100:
+                tenths = " ".join(f"{ms:.2f}" for ms in kind["ms_by_tenth"])
+                print(f"{kind['kind']:>22}: ms/step by tenth of its steps, in order: {tenths}")
     header = (
         f"{'run':>16} {'s':>7} {'total tok/s':>12} {'output tok/s':>13} {'x floor':>8} "
         f"{'longest 1st tok s':>18} {'+ serial s':>11} {'GPU idle %':>10} {'vLLM s / ours':>14}"

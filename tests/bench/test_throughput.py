@@ -65,6 +65,22 @@ def test_timed_generate_counts_tokens_and_sees_the_first_token(tiny_model_dir: P
     assert kinds["decode, < 64 rows"]["steps"] == sum(lengths) - 3
 
 
+def test_profiled_steps_print_their_mean_composition(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """On a CPU the profiler sees no CUDA kernels; the window's steps are still the ones named."""
+    llm = LLM(str(tiny_model_dir), device="cpu", kv_cache_memory_gb=0.01, max_num_seqs=1)
+    params = [SamplingParams(max_tokens=6, ignore_eos=True, temperature=0.0)]
+    # step 1 prefills the 5-token prompt; steps 2-4 decode one row each
+    throughput.timed_generate(llm, [[1, 2, 3, 4, 5]], params, watched=0, profiled=range(2, 5))
+    out = capsys.readouterr().out
+    assert "steps 2-4 under torch.profiler" in out
+    assert "1 decode rows, 0 prefill tokens" in out
+    with pytest.raises(argparse.ArgumentTypeError):
+        throughput.parse_steps("5:5")
+    assert throughput.parse_steps("3:7") == range(3, 7)
+
+
 def test_step_breakdown_groups_steps_by_kind() -> None:
     record = throughput.StepRecord
     records = [
@@ -121,6 +137,8 @@ def test_step_breakdown_groups_steps_by_kind() -> None:
     assert kinds["decode, >= 256 rows"]["mean_decode_rows"] == 400
     assert kinds["decode, >= 256 rows"]["idle_s"] == pytest.approx(0.001)
     assert kinds["decode, >= 256 rows"]["mean_launch_ms"] == pytest.approx(2.0)
+    # fewer steps than tenths: one part a step, in run order
+    assert kinds["decode, >= 256 rows"]["ms_by_tenth"] == [15.0, 25.0]
 
 
 def test_no_vllm_column_for_other_workloads() -> None:
