@@ -399,7 +399,9 @@ def test_usage_and_metrics_count_prefix_cache_hits(main: Server) -> None:
     assert grew("swiftllm_prompt_tokens_computed_total") == 3 * num_tokens - hits
     # the worker's step timings, summed, and the controller's own CPU time (bench/serving.py reads them)
     assert grew("swiftllm_worker_forward_seconds_total") > 0
-    assert grew("process_cpu_seconds_total") > 0
+    # counted in clock ticks (10 ms): these three short requests may take less than one
+    assert after["process_cpu_seconds_total"] > 0
+    assert grew("process_cpu_seconds_total") >= 0
 
 
 def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
