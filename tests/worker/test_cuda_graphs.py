@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
 
 # the kernels below run in Triton's interpreter; tests/kernels/conftest.py sets this first in a whole run
 os.environ["TRITON_INTERPRET"] = "1"
@@ -15,7 +16,13 @@ from conftest import make_step, rel_err  # noqa: E402
 
 from swiftllm.kernels.decode_attention import LONG_CHUNK, decode_params  # noqa: E402
 from swiftllm.worker import backend_torch, backend_triton  # noqa: E402
-from swiftllm.worker.cuda_graphs import FixedGridAttention, table_widths  # noqa: E402
+from swiftllm.worker.cuda_graphs import (  # noqa: E402
+    BATCH_SIZES,
+    TOKEN_SIZES,
+    FixedGridAttention,
+    GraphRunner,
+    table_widths,
+)
 from swiftllm.worker.graph_inputs import (  # noqa: E402
     CHUNKS,
     block_table,
@@ -97,3 +104,31 @@ def test_fixed_grid_attention_over_the_staged_views_matches_torch_backend(
     assert out.dtype == dtype
     assert rel_err(out[:num_tokens], ref) < tolerance
     assert torch.equal(out[num_tokens:], torch.zeros_like(out[num_tokens:]))
+
+
+def test_which_steps_replay_a_graph() -> None:
+    """can_replay's rule, without capturing anything: decode steps up to the largest batch size, other steps
+    up to the largest token size and CHUNKS prompt chunks, any of them with a table no wider than the widest
+    graph's; the rest run eagerly."""
+    runner = SimpleNamespace(
+        table_widths=(128, 512),
+        fits_decode_graph=lambda cmd: GraphRunner.fits_decode_graph(None, cmd),
+    )
+
+    def replays(query_lens: list[int], width: int = 4) -> bool:
+        cmd = make_step(
+            list(range(len(query_lens))),
+            [[0] * q for q in query_lens],
+            [q + 3 for q in query_lens],
+            [[0] * width for _ in query_lens],
+        )
+        return GraphRunner.can_replay(runner, cmd)
+
+    assert replays([1] * BATCH_SIZES[-1])  # a decode graph
+    assert replays([1] * (BATCH_SIZES[-1] + 1))  # a mixed graph with no chunks
+    assert replays([1] * 3 + [2] * CHUNKS)
+    assert not replays([1] * 3 + [2] * (CHUNKS + 1))
+    assert replays([1] * 3 + [TOKEN_SIZES[-1] - 3])
+    assert not replays([1] * 3 + [TOKEN_SIZES[-1] - 2])
+    assert replays([1, 5], width=512)
+    assert not replays([1, 5], width=513)
