@@ -1,18 +1,28 @@
 """Split sweep of paged decode attention (swiftllm/kernels/decode_attention.py) on this GPU, against copy bandwidth.
 
     PYTHONPATH=. python3 bench/decode_sweep.py [--batches 1,8,16,32,64,128,256] [--context 1088]
+                                               [--spread 0.8] [--tiles 64x4x3,32x4x3,32x4x2]
 
 decode_params picks a kernel's split count from static shapes (H100 measurements). For each batch size this
 times, in a CUDA graph, decode attention over LAYERS layers' distinct caches (so the K/V stream from memory
-as in a step, not from the L2) at every split count, each sequence at the same context length, Llama-3-8B's
-heads (32 query heads over 8 KV heads, head dim 128). Prints each split count's microseconds per layer and
+as in a step, not from the L2) at every split count, each sequence at the same context length (or --spread),
+Llama-3-8B's heads (32 query heads over 8 KV heads, head dim 128). Prints each split count's microseconds per layer and
 its ratio to the layer's K/V read at copy bandwidth, beside decode_params' choice; writes
-results/decode_sweep.json."""
+results/decode_sweep.json.
+
+--spread SIGMA draws the contexts log-normal around --context instead (seeded; clipped to the table's 2,048
+tokens), as a real step's decode rows are: in bench/throughput.py's longest-first run (--profile-steps) decode
+attention read its K/V at 0.70 of copy bandwidth against 0.84 at one uniform context. --tiles then also times
+decode_params' split choice at each BLOCK_NxWARPSxSTAGES (keys a tile, warps, pipeline stages; the kernel's
+default is 64x4x3): a tile of 64 keys over 3 stages may hold up to 96 KB of shared memory (two programs an SM), which
+short contexts (a few tiles each) may leave latency-bound."""
 
 from __future__ import annotations
 
 import argparse
+from typing import NamedTuple
 
+import numpy as np
 import torch
 from common import ceilings, device_info, time_graph, write_results
 
@@ -34,28 +44,67 @@ def layer_us(
     table: torch.Tensor,
     lens: torch.Tensor,
     splits: int,
+    min_chunk: int = MIN_CHUNK,
+    tiles: Tiles | None = None,
 ) -> float:
-    """GPU microseconds of one layer's decode attention at this split count, averaged over the layers."""
+    """GPU microseconds of one layer's decode attention at this split count (and tiles: the kernel's default
+    if None), averaged over the layers."""
+    knobs = {}
+    if tiles is not None:
+        knobs = tiles._asdict()
 
     def run() -> None:
         for k_cache, v_cache in caches:
             decode_attention(
-                q, k_cache, v_cache, table, lens, HEAD_DIM**-0.5, splits, None, MIN_CHUNK
+                q, k_cache, v_cache, table, lens, HEAD_DIM**-0.5, splits, None, min_chunk, **knobs
             )
 
     return time_graph(run, reps=3) * 1e3 / LAYERS
+
+
+class Tiles(NamedTuple):
+    block_n: int
+    num_warps: int
+    num_stages: int
+
+
+def parse_tiles(text: str) -> list[Tiles]:
+    """ "64x4x3,32x4x2" -> the (keys a tile, warps, stages) to time."""
+    tiles = []
+    for part in text.split(","):
+        block_n, num_warps, num_stages = (int(x) for x in part.split("x"))
+        tiles.append(Tiles(block_n, num_warps, num_stages))
+    return tiles
+
+
+def context_lengths(batch: int, context: int, spread: float) -> np.ndarray:
+    """`batch` contexts: all `context`, or log-normal of that mean (sigma `spread`) within [1, CAPACITY]."""
+    if spread == 0:
+        return np.full(batch, context)
+    normal = np.random.default_rng(0).standard_normal(batch)
+    drawn = np.round(context * np.exp(spread * normal - spread**2 / 2))
+    return np.clip(drawn, 1, CAPACITY).astype(np.int64)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", default="1,8,16,32,64,128,256")
     ap.add_argument("--context", type=int, default=1088)
+    ap.add_argument("--spread", type=float, default=0.0, help="log-normal sigma of the contexts")
+    ap.add_argument("--tiles", type=parse_tiles, default=[], help="BLOCK_NxWARPSxSTAGES,...")
     args = ap.parse_args()
     bandwidth = ceilings()["copy_bw_Bps"]
     context = args.context
-    blocks = -(-context // PAGE)
-    data = {**device_info(), "copy_bw_Bps": bandwidth, "context": context, "rows": []}
+    data = {
+        **device_info(),
+        "copy_bw_Bps": bandwidth,
+        "context": context,
+        "spread": args.spread,
+        "rows": [],
+    }
     for batch in (int(b) for b in args.batches.split(",")):
+        contexts = context_lengths(batch, context, args.spread)
+        blocks = -(-int(contexts.max()) // PAGE)
         shape = (batch * blocks, KV_HEADS, PAGE, HEAD_DIM)
         caches = [
             (
@@ -67,15 +116,24 @@ def main() -> None:
         table = torch.randperm(batch * blocks, device=DEV, dtype=torch.int32).view(batch, blocks)
         width = CAPACITY // PAGE
         table = torch.nn.functional.pad(table, (0, width - blocks))
-        lens = torch.full((batch,), context, device=DEV, dtype=torch.int32)
+        lens = torch.tensor(contexts, device=DEV, dtype=torch.int32)
         q = torch.randn(batch, HEADS, HEAD_DIM, device=DEV, dtype=torch.bfloat16)
-        floor_us = batch * context * KV_HEADS * HEAD_DIM * 2 * 2 / bandwidth * 1e6
+        floor_us = int(contexts.sum()) * KV_HEADS * HEAD_DIM * 2 * 2 / bandwidth * 1e6
         default = decode_params(batch, KV_HEADS, CAPACITY, torch.device(DEV))
-        row = {"batch": batch, "floor_us": floor_us, "default": list(default), "us": {}}
+        row = {
+            "batch": batch,
+            "floor_us": floor_us,
+            "default": list(default),
+            "us": {},
+            "tiles": {},
+        }
         for splits in SPLITS:
             row["us"][splits] = layer_us(caches, q, table, lens, splits)
+        for tiles in args.tiles:
+            name = "x".join(str(x) for x in tiles)
+            row["tiles"][name] = layer_us(caches, q, table, lens, *default, tiles)
         data["rows"].append(row)
-        print(f"batch {batch}: {row['us']}", flush=True)
+        print(f"batch {batch}: {row['us']} {row['tiles']}", flush=True)
     write_results("decode_sweep", data)
     print(
         f"\n{data['device']}  copy {bandwidth / 1e12:.2f} TB/s  context {context}  us per layer (x floor)"
@@ -89,6 +147,15 @@ def main() -> None:
             f"{row['us'][s]:7.1f} ({row['us'][s] / row['floor_us']:.2f})" for s in SPLITS
         )
         print(f"{row['batch']:5d} {row['floor_us']:6.1f} {str(tuple(row['default'])):>9} {cells}")
+    if args.tiles:
+        print("\nat decode_params' splits, by BLOCK_NxWARPSxSTAGES: us per layer (x floor)")
+        names = list(data["rows"][0]["tiles"])
+        print(f"{'batch':>5} " + " ".join(f"{name:>15}" for name in names))
+        for row in data["rows"]:
+            cells = " ".join(
+                f"{row['tiles'][n]:8.1f} ({row['tiles'][n] / row['floor_us']:.2f})" for n in names
+            )
+            print(f"{row['batch']:5d} {cells}")
 
 
 if __name__ == "__main__":

@@ -206,10 +206,17 @@ def timed_generate(
     counters_before = dict(engine.scheduler.counters)
     records: list[StepRecord] = []
     postprocess = engine.postprocess
+    profiler = None
+    window_contexts: list[
+        int
+    ] = []  # the decode rows' contexts of the steps read back while profiling
 
     def recorded_postprocess(batch: Batch, result: StepResult) -> list[Sequence]:
         query_lens = np.asarray(batch.query_lens)
         context = sum(seq.num_cached for seq in batch.seqs)  # mark_sent has moved num_cached on
+        if profiler is not None:
+            rows = zip(batch.seqs, batch.query_lens)
+            window_contexts.extend(seq.num_cached for seq, length in rows if length == 1)
         records.append(
             StepRecord(
                 decode_rows=int((query_lens == 1).sum()),
@@ -231,7 +238,6 @@ def timed_generate(
         first_token_at = None
         first_token_step = 0
         steps = 0
-        profiler = None
         while engine.has_work:
             if profiled is not None and steps + 1 == profiled.start:
                 profiler = torch.profiler.profile(activities=[PROFILED_ACTIVITY])
@@ -262,6 +268,15 @@ def timed_generate(
             f"{sum(us for us, _ in by_kernel.values()) / 1e3:.2f} ms"
         )
         print_kernel_table(by_kernel)
+        if window_contexts:
+            # bench/decode_sweep.py --context MEAN --spread SIGMA draws such a mix
+            contexts = np.array(window_contexts)
+            p10, p50, p90 = np.percentile(contexts, [10, 50, 90])
+            print(
+                f"decode rows' contexts: mean {contexts.mean():.0f}, p10 / p50 / p90 / max "
+                f"{p10:.0f} / {p50:.0f} / {p90:.0f} / {contexts.max()}, log-normal sigma "
+                f"{np.log(contexts).std():.2f}"
+            )
     output_tokens = sum(len(seq.output_ids) for seq in seqs)
     busy_ms = engine.worker_ms["gpu_ms"] - timings_before["gpu_ms"]
     idle_ms = engine.worker_ms["gpu_idle_ms"] - timings_before["gpu_idle_ms"]

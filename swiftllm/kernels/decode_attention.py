@@ -201,8 +201,12 @@ def decode_attention(
     splits: int | None = None,
     out: torch.Tensor | None = None,
     min_chunk: int | None = None,
+    block_n: int | None = None,
+    num_warps: int = 4,
+    num_stages: int = 3,
 ) -> torch.Tensor:
-    """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. splits, min_chunk: decode_params."""
+    """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. splits, min_chunk: decode_params.
+    block_n (keys a tile), num_warps, num_stages: tuning knobs (bench/decode_sweep.py --tiles)."""
     n_seqs, n_heads, dim = q.shape
     _, n_kv, page, _ = k_cache.shape
     group = n_heads // n_kv
@@ -221,7 +225,8 @@ def decode_attention(
         splits, min_chunk = decode_params(n_seqs, n_kv, block_table.shape[1] * page, q.device)
     min_chunk = min_chunk or MIN_CHUNK
     block_d = triton.next_power_of_2(dim)
-    block_n = 64 if block_d <= 128 else 32
+    if block_n is None:
+        block_n = 64 if block_d <= 128 else 32
     assert splits & (splits - 1) == 0, "splits must be a power of two"
     part_o = out  # unused at one split
     part_lse = out
@@ -253,8 +258,8 @@ def decode_attention(
         SPLITS=splits,
         MIN_CHUNK=min_chunk,
         PDL=pdl.ENABLED,
-        num_warps=4,
-        num_stages=3,
+        num_warps=num_warps,
+        num_stages=num_stages,
         launch_pdl=pdl.ENABLED,
     )
     if splits > 1:

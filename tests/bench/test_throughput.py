@@ -76,6 +76,10 @@ def test_profiled_steps_print_their_mean_composition(
     out = capsys.readouterr().out
     assert "steps 2-4 under torch.profiler" in out
     assert "1 decode rows, 0 prefill tokens" in out
+    # the one decode row's contexts over the window: the prompt's 5 tokens and the tokens since
+    assert "decode rows' contexts: mean" in out
+    line = next(text for text in out.splitlines() if text.startswith("decode rows' contexts"))
+    assert 5 < float(line.split("mean ")[1].split(",")[0]) < 10
     with pytest.raises(argparse.ArgumentTypeError):
         throughput.parse_steps("5:5")
     assert throughput.parse_steps("3:7") == range(3, 7)

@@ -31,6 +31,21 @@ def test_decode_matches_reference(
 
 
 @pytest.mark.parametrize("splits", [1, 4])
+@pytest.mark.parametrize("block_n", [16, 32, 128])
+def test_decode_tile_knobs_keep_the_result(splits: int, block_n: int) -> None:
+    """The tuning knobs bench/decode_sweep.py sweeps: any tile of keys gives the reference's result (at 4
+    splits the chunks are whole tiles, so 300 tokens split differently at each)."""
+    q, kc, vc, meta = paged_case([1] * len(CONTEXTS), CONTEXTS, 4, 2, 64, torch.float32)
+    ref = backend_torch.attention(q.double(), kc.double(), vc.double(), meta, 0.125)
+    table = meta.block_table
+    lens = meta.context_lens
+    out = da.decode_attention(
+        q, kc, vc, table, lens, 0.125, splits, block_n=block_n, num_warps=2, num_stages=2
+    )
+    assert rel_err(out, ref) < tolerance(torch.float32)
+
+
+@pytest.mark.parametrize("splits", [1, 4])
 def test_decode_padded_rows_write_zeros(splits: int) -> None:
     q, kc, vc, meta = paged_case([1, 1, 1], [5, 20, 33], 4, 2, 32, torch.float32)
     meta.context_lens[1] = 0  # a padded row of a CUDA graph
