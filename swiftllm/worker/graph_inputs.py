@@ -112,8 +112,8 @@ class StagingBuffer:
 
     def __init__(self, rows: int, widest: int, device: torch.device) -> None:
         self.rows = rows
-        self.host_buffer = torch.zeros(table_start(rows) + rows * widest, dtype=torch.int32)
-        self.host_buffer = self.host_buffer.pin_memory()
+        size = table_start(rows) + rows * widest
+        self.host_buffer = torch.zeros(size, dtype=torch.int32, pin_memory=True)
         self.on_host = graph_inputs(self.host_buffer.numpy(), rows)
         self.on_host.slots[:] = -1
         self.device_buffer = self.host_buffer.to(device)
