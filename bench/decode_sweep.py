@@ -20,13 +20,18 @@ short contexts (a few tiles each) may leave latency-bound."""
 from __future__ import annotations
 
 import argparse
-from typing import NamedTuple
 
 import numpy as np
 import torch
 from common import ceilings, device_info, time_graph, write_results
 
-from swiftllm.kernels.decode_attention import MIN_CHUNK, decode_attention, decode_params
+from swiftllm.kernels.decode_attention import (
+    DEFAULT_TILES,
+    MIN_CHUNK,
+    DecodeTiles,
+    decode_attention,
+    decode_params,
+)
 
 DEV = "cuda"
 HEADS = 32
@@ -45,35 +50,26 @@ def layer_us(
     lens: torch.Tensor,
     splits: int,
     min_chunk: int = MIN_CHUNK,
-    tiles: Tiles | None = None,
+    tiles: DecodeTiles = DEFAULT_TILES,
 ) -> float:
-    """GPU microseconds of one layer's decode attention at this split count (and tiles: the kernel's default
-    if None), averaged over the layers."""
-    knobs = {}
-    if tiles is not None:
-        knobs = tiles._asdict()
+    """GPU microseconds of one layer's decode attention at this split count and tiles, averaged over the
+    layers."""
 
     def run() -> None:
         for k_cache, v_cache in caches:
             decode_attention(
-                q, k_cache, v_cache, table, lens, HEAD_DIM**-0.5, splits, None, min_chunk, **knobs
+                q, k_cache, v_cache, table, lens, HEAD_DIM**-0.5, splits, None, min_chunk, tiles
             )
 
     return time_graph(run, reps=3) * 1e3 / LAYERS
 
 
-class Tiles(NamedTuple):
-    block_n: int
-    num_warps: int
-    num_stages: int
-
-
-def parse_tiles(text: str) -> list[Tiles]:
+def parse_tiles(text: str) -> list[DecodeTiles]:
     """ "64x4x3,32x4x2" -> the (keys a tile, warps, stages) to time."""
     tiles = []
     for part in text.split(","):
         block_n, num_warps, num_stages = (int(x) for x in part.split("x"))
-        tiles.append(Tiles(block_n, num_warps, num_stages))
+        tiles.append(DecodeTiles(block_n, num_warps, num_stages))
     return tiles
 
 

@@ -1,10 +1,10 @@
 """Which sequences run in the next step, and how many tokens each: the policy a researcher replaces.
 
-Iteration-level scheduling with selective batching: every step re-decides. Decodes go first, then
-prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode). Admission
-is first come first served (or longest first: see `paced_budget`), bounded by free KV blocks and
-running sequences. When blocks run out, the newest running sequence is preempted: swapped to CPU, or
-recomputed later if swap space is full.
+Iteration-level scheduling with selective batching: every step re-decides. Decodes go first (longest
+context first: `running_order`), then prefill chunks fill the rest of the token budget (chunked
+prefill piggybacked on decode). Admission is first come first served (or longest first: see
+`paced_budget`), bounded by free KV blocks and running sequences. When blocks run out, the newest
+running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
 Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
 left. With prefix caching, an admitted sequence starts from the longest run of cached full blocks its
 tokens begin with (block_manager.py) and computes only the rest."""
@@ -140,10 +140,15 @@ class Batch:
         )
 
 
-def decodes_first_then_oldest(seq: Sequence) -> tuple[bool, float]:
-    """The order running sequences get the token budget in: decodes, then prefill chunks; oldest
-    first within each."""
-    return (seq.num_uncached > 1, seq.arrival)
+def running_order(seq: Sequence) -> tuple[bool, int, float]:
+    """The order running sequences get the token budget in, which is also their rows' order in the
+    step: decodes first, longest context first; then prefill chunks, oldest first.
+
+    decode_attention starts its programs row by row, so a long context in a late row would be the
+    straggler of a step whose contexts vary (README, Performance: session 15)."""
+    if seq.num_uncached > 1:
+        return (True, 0, seq.arrival)
+    return (False, -seq.num_cached, seq.arrival)
 
 
 def remaining_outputs(seq: Sequence) -> int:
@@ -223,7 +228,8 @@ class Scheduler:
         full and cached; tests/controller/test_scheduler.py checks both); schedule a sequence whose
         pending token will be its last (done_when_read).
 
-        This policy: running sequences first (decodes, then prefill chunks, oldest first),
+        This policy: running sequences first (running_order: decodes longest context first, then
+        prefill chunks oldest first),
         preempting the newest when blocks run out; then, unless someone was preempted, swapped
         sequences come back and waiting ones are admitted, first come first served. With
         schedule_policy "longest-first", the waiting ones are admitted most remaining_outputs first
@@ -267,7 +273,7 @@ class Scheduler:
     def continue_running(self, batch: Batch, budget: int) -> bool:
         """Give running sequences their next tokens within the budget; True if one was preempted."""
         preempted = False
-        for seq in sorted(self.running, key=decodes_first_then_oldest):
+        for seq in sorted(self.running, key=running_order):
             if seq.status is not Status.RUNNING:
                 continue  # preempted earlier in this loop
             if self.done_when_read(seq):

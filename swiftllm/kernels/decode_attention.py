@@ -1,17 +1,21 @@
 """Paged decode attention: one query token per sequence over its cached context, any head dim (padded, masked).
 
-v1 (splits == 1): grid (S, Hkv, 1), one program per (sequence, KV head) over the whole context.
-v2 (splits > 1, Flash-Decoding): grid (S, Hkv, splits), each program over a chunk of max(ctx / splits, min_chunk)
+v1 (splits == 1): grid (Hkv, S, 1), one program per (KV head, sequence) over the whole context.
+v2 (splits > 1, Flash-Decoding): grid (Hkv, S, splits), each program over a chunk of max(ctx / splits, min_chunk)
 tokens writes a partial output and its log-sum-exp; a reduce kernel, grid (S, H), merges them. A sequence that
 fits one chunk is written directly. Sequences with context length 0 (padded rows of a graph) write zeros."""
 # A program loads each K/V tile once for its KV head's whole query group (GQA: the G query heads of the group
 # are the rows of one tl.dot, padded to at least 16), so K/V cross memory once.
+# The KV head is the grid's fastest axis, so programs start row by row: the scheduler sends decode rows longest
+# context first, and a long one is then never the last to start (the straggler of a step whose contexts vary).
 # v1 or v2 is chosen from static shapes only (decode_params): small batches split every context to fill the
 # GPU; large batches split only contexts longer than LONG_CHUNK, so that one long sequence does not become
 # the straggler of a batch of short ones. The grid never depends on context lengths, which the kernels read
 # on the device: splits with no work exit at once, so a captured CUDA graph replays any lengths.
 # Under PDL both kernels only wait for their predecessor (pdl.py) and do not let their successor launch early:
 # with that early launch, decode + reduce measured 1-6 us slower at 1-16 sequences (H100), no faster at 64-256.
+
+from typing import NamedTuple
 
 import torch
 import triton
@@ -24,6 +28,25 @@ MIN_CHUNK = 64
 LONG_CHUNK = 2048  # at large batch: only contexts longer than this are split
 MAX_SPLITS = 64
 LOG2E = 1.4426950408889634
+
+
+class DecodeTiles(NamedTuple):
+    """The kernel's tuning knobs (bench/decode_sweep.py --tiles): keys a tile (halved above head dim 128),
+    warps, pipeline stages."""
+
+    block_n: int
+    num_warps: int
+    num_stages: int
+
+
+DEFAULT_TILES = DecodeTiles(64, 4, 3)
+# Decode rows of a mixed step (decodes riding with prompt chunks) have contexts of every length: in
+# bench/throughput.py's longest-first run, mean 448 and log-normal sigma 0.77. There 128-key tiles over 2
+# stages read their K/V at 1.10 of copy bandwidth against 1.19 for the default (H200, session 15,
+# bench/results/h200/exp_tiles_s15.py); at one context of 1088 the default is 2-4% faster, so decode-only
+# steps keep it. Mixed CUDA graphs use them (compiled as they are captured); eager mixed steps, prefill-bound,
+# keep the default, which backend_triton.compile_ahead compiles.
+MIXED_TILES = DecodeTiles(128, 4, 2)
 
 
 @triton.jit
@@ -64,8 +87,8 @@ def _decode_kernel(
 ):
     if PDL:  # wait only, see above
         pdl.wait()
-    seq = tl.program_id(0).to(tl.int64)
-    kvh = tl.program_id(1)
+    kvh = tl.program_id(0)
+    seq = tl.program_id(1).to(tl.int64)
     split = tl.program_id(2)
     ctx = tl.load(ctx_ptr + seq)
     if SPLITS == 1:
@@ -117,7 +140,7 @@ def _decode_kernel(
         tl.store(out_ptrs, o.to(out_ptr.dtype.element_ty), mask=qmask)
     else:
         # partials are [S, H, SPLITS, BLOCK_D]
-        row = (seq * G * tl.num_programs(1) + heads) * SPLITS + split
+        row = (seq * G * tl.num_programs(0) + heads) * SPLITS + split
         tl.store(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], o, mask=qmask)
         tl.store(part_lse_ptr + row, m + tl.log2(safe), mask=g < G)
 
@@ -201,12 +224,10 @@ def decode_attention(
     splits: int | None = None,
     out: torch.Tensor | None = None,
     min_chunk: int | None = None,
-    block_n: int | None = None,
-    num_warps: int = 4,
-    num_stages: int = 3,
+    tiles: DecodeTiles = DEFAULT_TILES,
 ) -> torch.Tensor:
     """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. splits, min_chunk: decode_params.
-    block_n (keys a tile), num_warps, num_stages: tuning knobs (bench/decode_sweep.py --tiles)."""
+    tiles: DecodeTiles."""
     n_seqs, n_heads, dim = q.shape
     _, n_kv, page, _ = k_cache.shape
     group = n_heads // n_kv
@@ -225,8 +246,9 @@ def decode_attention(
         splits, min_chunk = decode_params(n_seqs, n_kv, block_table.shape[1] * page, q.device)
     min_chunk = min_chunk or MIN_CHUNK
     block_d = triton.next_power_of_2(dim)
-    if block_n is None:
-        block_n = 64 if block_d <= 128 else 32
+    block_n = tiles.block_n
+    if block_d > 128:
+        block_n //= 2
     assert splits & (splits - 1) == 0, "splits must be a power of two"
     part_o = out  # unused at one split
     part_lse = out
@@ -235,7 +257,7 @@ def decode_attention(
             (n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device
         )
         part_lse = torch.empty((n_seqs, n_heads, splits), dtype=torch.float32, device=q.device)
-    _decode_kernel[(n_seqs, n_kv, splits)](
+    _decode_kernel[(n_kv, n_seqs, splits)](
         q,
         k_cache,
         v_cache,
@@ -258,8 +280,8 @@ def decode_attention(
         SPLITS=splits,
         MIN_CHUNK=min_chunk,
         PDL=pdl.ENABLED,
-        num_warps=num_warps,
-        num_stages=num_stages,
+        num_warps=tiles.num_warps,
+        num_stages=tiles.num_stages,
         launch_pdl=pdl.ENABLED,
     )
     if splits > 1:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from swiftllm.kernels.decode_attention import LONG_CHUNK
+from swiftllm.kernels.decode_attention import LONG_CHUNK, MIXED_TILES
 from swiftllm.protocol.step import StepCommand
 from swiftllm.worker.graph_inputs import (
     CHUNKS,
@@ -97,7 +97,8 @@ class FixedGridAttention:
     ) -> torch.Tensor:
         ops = self.ops
         table = self.decode_table
-        out = ops.decode_attention(q, k_cache, v_cache, table, self.decode_context_lens, scale)
+        lens = self.decode_context_lens
+        out = ops.decode_attention(q, k_cache, v_cache, table, lens, scale, tiles=MIXED_TILES)
         return ops.prefill_attention(
             q,
             k_cache,

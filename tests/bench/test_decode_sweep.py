@@ -17,7 +17,7 @@ decode_sweep = load_script("decode_sweep")
 
 def test_tiles_parse_as_named_knobs() -> None:
     tiles = decode_sweep.parse_tiles("64x4x3,32x2x4")
-    assert tiles == [decode_sweep.Tiles(64, 4, 3), decode_sweep.Tiles(32, 2, 4)]
+    assert tiles == [decode_sweep.DecodeTiles(64, 4, 3), decode_sweep.DecodeTiles(32, 2, 4)]
     assert tiles[1]._asdict() == {"block_n": 32, "num_warps": 2, "num_stages": 4}
     with pytest.raises(ValueError):
         decode_sweep.parse_tiles("64x4")

@@ -108,6 +108,30 @@ def test_token_budget_and_decode_first() -> None:
         assert query_lens == sorted(query_lens, key=lambda query_len: query_len > 1)
 
 
+@pytest.mark.parametrize("schedule_policy", SCHEDULE_POLICIES)
+def test_a_step_sends_decodes_longest_context_first_then_prefill_chunks(
+    schedule_policy: str,
+) -> None:
+    """decode_attention starts its programs row by row; a long context in a late row is a step's
+    straggler, so decode rows go longest context first (ties oldest first), then prefill chunks."""
+    engine, worker = make_engine(num_gpu=256, budget=96, schedule_policy=schedule_policy)
+    rng = random.Random(0)
+    for _ in range(12):
+        prompt = [7] * rng.randrange(2, 120)
+        engine.add_request(prompt, SamplingParams(max_tokens=rng.randrange(2, 30), temperature=0))
+    while engine.has_work:
+        engine.step()
+    mixed_orders = 0
+    for step in worker.steps:
+        is_chunk = step.query_lens > 1
+        decodes = step.num_seqs - int(is_chunk.sum())
+        assert not is_chunk[:decodes].any()  # every chunk after every decode
+        contexts = step.context_lens[:decodes]
+        assert (np.diff(contexts) <= 0).all(), contexts
+        mixed_orders += len(set(contexts.tolist())) > 1
+    assert mixed_orders > 10  # the order was tested, not only ties
+
+
 def test_longest_first_starts_the_most_max_tokens_first_and_paces_each_step() -> None:
     engine, worker = make_engine(num_gpu=128, budget=1024, schedule_policy="longest-first")
     max_tokens = [2, 4, 3, 4]

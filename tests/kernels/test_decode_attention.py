@@ -40,7 +40,7 @@ def test_decode_tile_knobs_keep_the_result(splits: int, block_n: int) -> None:
     table = meta.block_table
     lens = meta.context_lens
     out = da.decode_attention(
-        q, kc, vc, table, lens, 0.125, splits, block_n=block_n, num_warps=2, num_stages=2
+        q, kc, vc, table, lens, 0.125, splits, tiles=da.DecodeTiles(block_n, 2, 2)
     )
     assert rel_err(out, ref) < tolerance(torch.float32)
 
