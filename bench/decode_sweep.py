@@ -74,12 +74,14 @@ def parse_tiles(text: str) -> list[DecodeTiles]:
 
 
 def context_lengths(batch: int, context: int, spread: float) -> np.ndarray:
-    """`batch` contexts: all `context`, or log-normal of that mean (sigma `spread`) within [1, CAPACITY]."""
+    """`batch` contexts: all `context`, or log-normal of that mean (sigma `spread`) within [1, CAPACITY],
+    longest first, as the scheduler sends decode rows (scheduler.running_order; session 15's runs of this
+    script drew them in random order)."""
     if spread == 0:
         return np.full(batch, context)
     normal = np.random.default_rng(0).standard_normal(batch)
     drawn = np.round(context * np.exp(spread * normal - spread**2 / 2))
-    return np.clip(drawn, 1, CAPACITY).astype(np.int64)
+    return np.sort(np.clip(drawn, 1, CAPACITY).astype(np.int64))[::-1]
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ def test_contexts_are_uniform_or_spread_around_the_mean() -> None:
     spread = decode_sweep.context_lengths(4096, 430, 0.8)
     assert abs(spread.mean() / 430 - 1) < 0.05  # log-normal of that mean
     assert spread.min() >= 1 and spread.max() <= decode_sweep.CAPACITY
+    assert (np.diff(spread) <= 0).all()  # longest first, as the scheduler sends them
     assert np.percentile(spread, 90) > 2 * np.percentile(spread, 10)
     # seeded: the same draw every run
     assert np.array_equal(spread, decode_sweep.context_lengths(4096, 430, 0.8))

@@ -1,7 +1,8 @@
 """Session 15 experiment: decode attention's program order (seq-first grid vs KV-head-first) and the decode
 rows' order (random as the scheduler sends them, or longest context first), at a mixed step's decode rows
 (154 rows of log-normal contexts, mean 448, sigma 0.77, in a 256-row padded grid as FixedGridAttention
-launches them) and at latency.py's uniform 1088. us per layer over 8 layers' caches in a CUDA graph (device_call_7776151_s15_order.log).
+launches them) and at latency.py's uniform 1088. us per layer over 8 layers' caches in a CUDA graph
+(device_call_7776151_s15_order.log).
 
 It imports `da_flag`: swiftllm/kernels/decode_attention.py at 7776151 with kv_first_flag_s15.diff applied (a
 KV_FIRST switch for the grid's order, and the kernel's tile knobs as block_n, num_warps, num_stages keywords, as
@@ -14,12 +15,21 @@ import torch
 
 sys.path.insert(0, "bench")
 from common import ceilings, time_graph  # noqa: E402
-from decode_sweep import HEAD_DIM, HEADS, KV_HEADS, LAYERS, PAGE, context_lengths  # noqa: E402
+from decode_sweep import CAPACITY, HEAD_DIM, HEADS, KV_HEADS, LAYERS, PAGE  # noqa: E402
 
 sys.path.insert(0, "../.run")
 from da_flag import decode_attention, decode_params  # noqa: E402
 
 DEV = "cuda"
+
+
+def context_lengths(batch: int, context: int, spread: float) -> np.ndarray:
+    """decode_sweep.context_lengths as it was when this ran: the draw in its own (random) order."""
+    if spread == 0:
+        return np.full(batch, context)
+    normal = np.random.default_rng(0).standard_normal(batch)
+    drawn = np.round(context * np.exp(spread * normal - spread**2 / 2))
+    return np.clip(drawn, 1, CAPACITY).astype(np.int64)
 
 
 def case(rows: int, padded: int, context: int, sigma: float, order: str):
