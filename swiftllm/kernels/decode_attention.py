@@ -1,7 +1,8 @@
 """Paged decode attention: one query token per sequence over its cached context, any head dim (padded, masked).
 
-v1 (splits == 1): grid (Hkv, S, 1), one program per (KV head, sequence) over the whole context.
-v2 (splits > 1, Flash-Decoding): grid (Hkv, S, splits), each program over a chunk of max(ctx / splits, min_chunk)
+v1 (splits == 1): grid (S * Hkv, 1), one program per (sequence, KV head), KV head fastest, over the whole
+context.
+v2 (splits > 1, Flash-Decoding): grid (S * Hkv, splits), each program over a chunk of max(ctx / splits, min_chunk)
 tokens writes a partial output and its log-sum-exp; a reduce kernel, grid (S, H), merges them. A sequence that
 fits one chunk is written directly. Sequences with context length 0 (padded rows of a graph) write zeros."""
 # A program loads each K/V tile once for its KV head's whole query group (GQA: the G query heads of the group
@@ -31,8 +32,8 @@ LOG2E = 1.4426950408889634
 
 
 class DecodeTiles(NamedTuple):
-    """The kernel's tuning knobs (bench/decode_sweep.py --tiles): keys a tile (halved above head dim 128),
-    warps, pipeline stages."""
+    """The kernel's tuning knobs (bench/decode_sweep.py --tiles): keys a tile (at head dim 128; fewer above,
+    in proportion), warps, pipeline stages."""
 
     block_n: int
     num_warps: int
@@ -75,6 +76,7 @@ def _decode_kernel(
     c_stride_b,
     c_stride_h,
     c_stride_o,
+    N_KV: tl.constexpr,
     G: tl.constexpr,
     BLOCK_G: tl.constexpr,
     D: tl.constexpr,
@@ -87,9 +89,10 @@ def _decode_kernel(
 ):
     if PDL:  # wait only, see above
         pdl.wait()
-    kvh = tl.program_id(0)
-    seq = tl.program_id(1).to(tl.int64)
-    split = tl.program_id(2)
+    # one axis for both, KV head fastest: a grid's second axis stops at 65,535 (sequences may not)
+    kvh = tl.program_id(0) % N_KV
+    seq = (tl.program_id(0) // N_KV).to(tl.int64)
+    split = tl.program_id(1)
     ctx = tl.load(ctx_ptr + seq)
     if SPLITS == 1:
         start = 0
@@ -140,7 +143,7 @@ def _decode_kernel(
         tl.store(out_ptrs, o.to(out_ptr.dtype.element_ty), mask=qmask)
     else:
         # partials are [S, H, SPLITS, BLOCK_D]
-        row = (seq * G * tl.num_programs(0) + heads) * SPLITS + split
+        row = (seq * G * N_KV + heads) * SPLITS + split
         tl.store(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], o, mask=qmask)
         tl.store(part_lse_ptr + row, m + tl.log2(safe), mask=g < G)
 
@@ -246,9 +249,7 @@ def decode_attention(
         splits, min_chunk = decode_params(n_seqs, n_kv, block_table.shape[1] * page, q.device)
     min_chunk = min_chunk or MIN_CHUNK
     block_d = triton.next_power_of_2(dim)
-    block_n = tiles.block_n
-    if block_d > 128:
-        block_n //= 2
+    block_n = tiles.block_n * 128 // max(block_d, 128)  # a tile's bytes as at head dim 128
     assert splits & (splits - 1) == 0, "splits must be a power of two"
     part_o = out  # unused at one split
     part_lse = out
@@ -257,7 +258,7 @@ def decode_attention(
             (n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device
         )
         part_lse = torch.empty((n_seqs, n_heads, splits), dtype=torch.float32, device=q.device)
-    _decode_kernel[(n_kv, n_seqs, splits)](
+    _decode_kernel[(n_kv * n_seqs, splits)](
         q,
         k_cache,
         v_cache,
@@ -271,6 +272,7 @@ def decode_attention(
         *out.stride()[:2],
         block_table.stride(0),
         *k_cache.stride()[:3],
+        N_KV=n_kv,
         G=group,
         BLOCK_G=max(16, triton.next_power_of_2(group)),
         D=dim,
