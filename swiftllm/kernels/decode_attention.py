@@ -44,9 +44,9 @@ DEFAULT_TILES = DecodeTiles(64, 4, 3)
 # Decode rows of a mixed step (decodes riding with prompt chunks) have contexts of every length: in
 # bench/throughput.py's longest-first run, mean 448 and log-normal sigma 0.77. There 128-key tiles over 2
 # stages read their K/V at 1.10 of copy bandwidth against 1.19 for the default (H200, session 15,
-# bench/results/h200/exp_tiles_s15.py); at one context of 1088 the default is 2-4% faster, so decode-only
-# steps keep it. Mixed CUDA graphs use them (compiled as they are captured); eager mixed steps, prefill-bound,
-# keep the default, which backend_triton.compile_ahead compiles.
+# bench/results/h200/exp_tiles_s15.py); at one context of 1088 the default is 3-5% faster (128 and 256
+# rows), so decode-only steps keep it. Mixed CUDA graphs use them (compiled as they are captured); eager mixed
+# steps, prefill-bound, keep the default, which backend_triton.compile_ahead compiles.
 MIXED_TILES = DecodeTiles(128, 4, 2)
 
 
