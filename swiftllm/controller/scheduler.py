@@ -4,7 +4,8 @@ Iteration-level scheduling with selective batching: every step re-decides. Decod
 context first: `running_order`), then prefill chunks fill the rest of the token budget (chunked
 prefill piggybacked on decode). Admission is first come first served (or longest first: see
 `paced_budget`), bounded by free KV blocks and running sequences. When blocks run out, the newest
-running sequence is preempted: swapped to CPU, or recomputed later if swap space is full.
+running sequence not yet in the step is preempted (`pick_victim`): swapped to CPU, or recomputed
+later if swap space is full.
 Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
 left. With prefix caching, an admitted sequence starts from the longest run of cached full blocks its
 tokens begin with (block_manager.py) and computes only the rest."""
@@ -145,7 +146,9 @@ def running_order(seq: Sequence) -> tuple[bool, int, float]:
     step: decodes first, longest context first; then prefill chunks, oldest first.
 
     decode_attention starts its programs row by row, so a long context in a late row would be the
-    straggler of a step whose contexts vary (README, Performance: session 15)."""
+    straggler of a step whose contexts vary (README, Performance: session 15). When blocks run out
+    this is also the order in which decodes keep growing: pick_victim takes the newest of those not
+    yet served, which since session 15 are the shorter contexts rather than the newer arrivals."""
     if seq.num_uncached > 1:
         return (True, 0, seq.arrival)
     return (False, -seq.num_cached, seq.arrival)
