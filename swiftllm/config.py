@@ -210,14 +210,6 @@ class EngineConfig:
             return []
         return [address.strip() for address in self.worker_addrs.split(",") if address.strip()]
 
-    @property
-    def swap_space_bytes(self) -> int:
-        return int(self.swap_space_gb * 2**30)
-
-    @property
-    def kv_cache_memory_bytes(self) -> int:
-        return int(self.kv_cache_memory_gb * 2**30)
-
     def cache_geometry(
         self, model: ModelConfig, num_gpu_blocks: int, block_bytes: int
     ) -> CacheGeometry:
@@ -239,7 +231,7 @@ class EngineConfig:
             )
         return CacheGeometry(
             num_gpu_blocks=num_gpu_blocks,
-            num_cpu_blocks=self.swap_space_bytes // block_bytes,
+            num_cpu_blocks=int(self.swap_space_gb * 2**30) // block_bytes,
             max_model_len=max_model_len,
         )
 

@@ -103,10 +103,6 @@ def is_stop(value: object) -> bool:
     return list_of(str, MAX_STOP, bool)(value)
 
 
-def always(value: Any) -> bool:
-    return True
-
-
 @dataclass(frozen=True)
 class Field:
     """How one request field is read: its JSON types (bool is never a number), what a valid value is (the
@@ -115,7 +111,7 @@ class Field:
 
     kinds: tuple[type, ...]
     what: str
-    valid: Callable[[Any], bool] = always
+    valid: Callable[[Any], bool] = lambda value: True
     default: Any = None
     neutral: tuple[Any, ...] | None = None
 

@@ -8,7 +8,6 @@ included (aiohttp cancels the handler), aborts its requests and frees their bloc
 request ends explicitly: its result, or an OpenAI-style error (a stream's last event before [DONE])."""
 
 import asyncio
-import hmac
 import json
 import logging
 import time
@@ -41,6 +40,7 @@ from swiftllm.controller.openai_schema import (
     usage,
 )
 from swiftllm.controller.tokenizer import Tokenizer
+from swiftllm.protocol.auth import token_matches
 
 log = logging.getLogger("swiftllm.rest")
 # texts up to this many characters are tokenized in the short pool (a few ms each); longer ones queue
@@ -112,8 +112,7 @@ class RestServer:
             if self.api_key and request.path.startswith("/v1/"):
                 # surrogatepass: a header that is not UTF-8 still encodes (and does not match), never a 500
                 header = request.headers.get("Authorization", "")
-                authorization = header.encode(errors="surrogatepass")
-                if not hmac.compare_digest(authorization, f"Bearer {self.api_key}".encode()):
+                if not token_matches(header, f"Bearer {self.api_key}"):
                     raise ApiError("Incorrect API key provided", None, 401, "invalid_api_key")
             return await handler(request)
         except Exception as error:

@@ -303,9 +303,7 @@ class Scheduler:
         candidates = [
             other for other in self.running if other is not seq and other not in batch.seqs
         ]
-        if not candidates:
-            return seq
-        return max(candidates, key=lambda candidate: candidate.arrival)
+        return max(candidates, key=lambda candidate: candidate.arrival, default=seq)
 
     def swap_back(self, batch: Batch) -> None:
         """Bring swapped sequences back to the GPU, oldest first, while they fit."""

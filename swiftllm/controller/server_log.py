@@ -1,8 +1,9 @@
 """What a served engine tells its operator: the start-up summary and the status line logged while busy.
 
 Both read plain counts (no lock): the engine thread writes them, a slightly stale read is harmless. The
-prefix-cache hit rate is shown only when the scheduler counts `prefix_cache_hit_tokens` and
-`prefix_cache_query_tokens` (an engine without prefix caching has neither)."""
+prefix-cache hit rate is shown only when prompt tokens were looked up in the cache (the scheduler's
+`prefix_cache_queries`, which stays 0 without prefix caching; until session 15 this read counters of other
+names and never showed)."""
 
 import time
 from dataclasses import dataclass
@@ -77,8 +78,7 @@ class StatusLine:
 
 def prefix_hit_rate(counters: dict[str, int]) -> float | None:
     """Prompt tokens found in the prefix cache over prompt tokens looked up, if the engine counts them."""
-    hits = counters.get("prefix_cache_hit_tokens")
-    queries = counters.get("prefix_cache_query_tokens")
-    if hits is None or not queries:
+    queries = counters.get("prefix_cache_queries")
+    if not queries:
         return None
-    return hits / queries
+    return counters["prefix_cache_hits"] / queries

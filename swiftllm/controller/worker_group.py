@@ -141,7 +141,7 @@ def allocate_cache(
     profile = group.profile(block_size)
     num_gpu_blocks = profile.num_blocks
     if group.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
-        num_gpu_blocks = config.kv_cache_memory_bytes // profile.block_bytes
+        num_gpu_blocks = int(config.kv_cache_memory_gb * 2**30) // profile.block_bytes
     if config.num_gpu_blocks is not None:
         num_gpu_blocks = config.num_gpu_blocks
     cache: CacheGeometry = config.cache_geometry(model_config, num_gpu_blocks, profile.block_bytes)

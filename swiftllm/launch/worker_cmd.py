@@ -18,20 +18,13 @@ from swiftllm.protocol.auth import TOKEN_ENV, check_bind, session_token
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flags(parser, WORKER_OPTIONS)
+    add_config_flags(parser, (*WORKER_OPTIONS, "pipeline_parallel_size"))
     parser.add_argument(
         "--bind", help="ZMQ address, e.g. tcp://127.0.0.1:5555 (default: a private ipc:// path)"
     )
     parser.add_argument("--rank", type=int, default=0, help="this worker's rank in its group")
     parser.add_argument(
         "--world-size", type=int, default=1, help="workers in the group (every rank of every stage)"
-    )
-    parser.add_argument(
-        "--pipeline-parallel-size",
-        "--pp",
-        type=int,
-        default=1,
-        help="pipeline stages the group forms (each of world-size / pp tensor-parallel ranks)",
     )
     parser.add_argument(
         "--dist-init",

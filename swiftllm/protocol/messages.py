@@ -172,12 +172,10 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
     )
     # -1: the last token sampled
     _in_range("penalty_tokens", cmd.penalty_tokens, LAST_TOKEN, geometry.vocab_size)
-    gpu_blocks = geometry.num_blocks
-    cpu_blocks = geometry.num_cpu_blocks
     block_moves = {
-        "swap_out": (gpu_blocks, cpu_blocks),
-        "swap_in": (cpu_blocks, gpu_blocks),
-        "copy": (gpu_blocks, gpu_blocks),
+        "swap_out": (geometry.num_blocks, geometry.num_cpu_blocks),
+        "swap_in": (geometry.num_cpu_blocks, geometry.num_blocks),
+        "copy": (geometry.num_blocks, geometry.num_blocks),
     }
     for name, (source_blocks, destination_blocks) in block_moves.items():
         pairs = getattr(cmd, name)

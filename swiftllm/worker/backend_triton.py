@@ -11,7 +11,7 @@ from swiftllm.kernels.rmsnorm import rms_norm as rms_norm
 from swiftllm.kernels.rotary_store import rotary_store_kv as rotary_store_kv
 from swiftllm.kernels.silu_mul import silu_and_mul
 from swiftllm.worker.cuda_graphs import GraphRunner as GraphRunner
-from swiftllm.worker.metadata import AttentionMetadata
+from swiftllm.worker.metadata import AttentionMetadata, leading_decodes
 
 # up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py's gemv table)
 GEMV_MAX_ROWS = 32
@@ -54,11 +54,11 @@ def attention(
 ) -> torch.Tensor:
     """Causal attention of each sequence's new tokens (already stored) over its cached context. q [T, H, D];
     out, if given, receives the result (bench/check_kernels.py passes a NaN-filled one)."""
-    if meta.decode_only:
+    if meta.max_query_len == 1:  # decode-only
         return decode_attention(
             q, k_cache, v_cache, meta.block_table, meta.context_lens, scale, out=out
         )
-    decodes = meta.decodes
+    decodes = leading_decodes(meta.query_lens_host)
     if out is None:
         out = torch.empty_like(q)
     if decodes:

@@ -48,17 +48,6 @@ class AttentionMetadata:
     context_lens_host: np.ndarray  # [S]
     max_query_len: int
 
-    @property
-    def decode_only(self) -> bool:
-        return self.max_query_len == 1
-
-    @property
-    def decodes(self) -> int:
-        """How many sequences lead a mixed step with one new token each; 0 in a decode-only step."""
-        if self.decode_only:
-            return 0
-        return leading_decodes(self.query_lens_host)
-
     @staticmethod
     def build(
         query_lens: np.ndarray,

@@ -61,12 +61,10 @@ class Checkpoint:
     def __contains__(self, name: str) -> bool:
         return name in self.files or name in self.tensors
 
-    def read(self, name: str, dim: int = 0, part: slice | None = None) -> torch.Tensor:
+    def read(self, name: str, dim: int = 0, part: slice = slice(None)) -> torch.Tensor:
         """The named tensor, or only `part` of it along `dim` (0 or 1)."""
         if name not in self:
             raise ModelError(f"checkpoint in {self.path} lacks tensor {name!r}")
-        if part is None:
-            part = slice(None)
         index = (slice(None),) * dim + (part,)  # `part` along `dim`
         if name in self.tensors:
             return self.tensors[name][index]
@@ -149,10 +147,10 @@ def load_weights(
         ckpt = Checkpoint(Path(path))
     split = par.world_size > 1
 
-    def get(name: str, dim: int = 0, part: slice | None = None) -> torch.Tensor:
+    def get(name: str, dim: int = 0, part: slice = slice(None)) -> torch.Tensor:
         """The named tensor (only `part` along `dim` when the model is split) on the device."""
         if not split:
-            part = None
+            part = slice(None)
         return ckpt.read(name, dim, part).to(device=device, dtype=dtype).contiguous()
 
     q_rows = par.rows(cfg.q_size)

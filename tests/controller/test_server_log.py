@@ -35,7 +35,7 @@ def test_status_line_says_state_rates_and_usage() -> None:
 
 
 def test_status_line_is_silent_when_idle_and_shows_prefix_hits_when_counted() -> None:
-    async_engine = fake_engine({"prefix_cache_hit_tokens": 30, "prefix_cache_query_tokens": 120})
+    async_engine = fake_engine({"prefix_cache_hits": 30, "prefix_cache_queries": 120})
     assert "prefix cache hit rate 25.0%" in StatusLine(async_engine).line()
     idle = fake_engine({})
     idle.engine.scheduler.running = []

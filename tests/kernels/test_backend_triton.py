@@ -18,7 +18,7 @@ from swiftllm.kernels import decode_attention, prefill_attention
 from swiftllm.kernels.decode_attention import decode_variants
 from swiftllm.kernels.gemv import WIDE
 from swiftllm.worker import backend_torch, backend_triton
-from swiftllm.worker.metadata import AttentionMetadata
+from swiftllm.worker.metadata import AttentionMetadata, leading_decodes
 
 from .paged import paged_case, tolerance
 
@@ -65,7 +65,7 @@ def test_silu_mul_linear_matches_torch_backend(dtype: torch.dtype, rows: int) ->
 def test_attention_of_a_mixed_step_matches_torch_backend(dtype: torch.dtype) -> None:
     # two decode rows lead the step (decode kernel); chunks and a trailing decode row follow (prefill kernel)
     q, kc, vc, meta = paged_case([1, 1, 5, 1, 20], [40, 17, 30, 9, 20], 8, 2, 32, dtype)
-    assert meta.decodes == 2
+    assert leading_decodes(meta.query_lens_host) == 2
     out = backend_triton.attention(q, kc, vc, meta, 0.3)
     ref = backend_torch.attention(q.double(), kc.double(), vc.double(), meta, 0.3)
     assert out.dtype == dtype and rel_err(out, ref) < tolerance(dtype)
