@@ -75,7 +75,7 @@ def parse_tiles(text: str) -> list[DecodeTiles]:
 
 def context_lengths(batch: int, context: int, spread: float) -> np.ndarray:
     """`batch` contexts: all `context`, or log-normal of that mean (sigma `spread`) within [1, CAPACITY],
-    longest first, as the scheduler sends decode rows (scheduler.running_order; session 15's runs of this
+    longest first, as the scheduler lays decode rows out (scheduler.Batch.order_rows; session 15's runs of this
     script drew them in random order)."""
     if spread == 0:
         return np.full(batch, context)

@@ -1,11 +1,11 @@
 """Which sequences run in the next step, and how many tokens each: the policy a researcher replaces.
 
-Iteration-level scheduling with selective batching: every step re-decides. Decodes go first (longest
-context first: `running_order`), then prefill chunks fill the rest of the token budget (chunked
-prefill piggybacked on decode). Admission is first come first served (or longest first: see
-`paced_budget`), bounded by free KV blocks and running sequences. When blocks run out, the newest
-running sequence not yet in the step is preempted (`pick_victim`): swapped to CPU, or recomputed
-later if swap space is full.
+Iteration-level scheduling with selective batching: every step re-decides. Decodes go first, then
+prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode); the step's
+rows are then laid out decodes longest context first (`Batch.order_rows`). Admission is first come
+first served (or longest first: see `paced_budget`), bounded by free KV blocks and running
+sequences. When blocks run out, the newest running sequence is preempted (`pick_victim`): swapped
+to CPU, or recomputed later if swap space is full.
 Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
 left. With prefix caching, an admitted sequence starts from the longest run of cached full blocks its
 tokens begin with (block_manager.py) and computes only the rest."""
@@ -81,6 +81,15 @@ class Batch:
         self.seqs.append(seq)
         self.query_lens.append(query_len)
 
+    def order_rows(self) -> None:
+        """Put the rows in row_order. decode_attention starts its programs row by row, so a long
+        context in a late row would be the straggler of a step whose contexts vary (README,
+        Performance: session 15). Only the layout changes: who got tokens and blocks is decided
+        before, in the policy's order."""
+        rows = sorted(zip(self.seqs, self.query_lens), key=row_order)
+        self.seqs = [seq for seq, _ in rows]
+        self.query_lens = [query_len for _, query_len in rows]
+
     @property
     def is_empty(self) -> bool:
         """Nothing for the worker to do (finished ids alone wait for the next step)."""
@@ -141,17 +150,19 @@ class Batch:
         )
 
 
-def running_order(seq: Sequence) -> tuple[bool, int, float]:
-    """The order running sequences get the token budget in, which is also their rows' order in the
-    step: decodes first, longest context first; then prefill chunks, oldest first.
+def decodes_first_then_oldest(seq: Sequence) -> tuple[bool, float]:
+    """The order running sequences get the token budget (and blocks) in: decodes, then prefill
+    chunks; oldest first within each."""
+    return (seq.num_uncached > 1, seq.arrival)
 
-    decode_attention starts its programs row by row, so a long context in a late row would be the
-    straggler of a step whose contexts vary (README, Performance: session 15). When blocks run out
-    this is also the order in which decodes keep growing: pick_victim takes the newest of those not
-    yet served, which since session 15 are the shorter contexts rather than the newer arrivals."""
-    if seq.num_uncached > 1:
-        return (True, 0, seq.arrival)
-    return (False, -seq.num_cached, seq.arrival)
+
+def row_order(row: tuple[Sequence, int]) -> tuple[bool, int]:
+    """A step's rows, once the budget is given out: one-token queries (decodes) longest context first,
+    then the prefill chunks in the order they got the budget (sorted is stable)."""
+    seq, query_len = row
+    if query_len > 1:
+        return (True, 0)
+    return (False, -seq.num_cached)
 
 
 def remaining_outputs(seq: Sequence) -> int:
@@ -231,12 +242,12 @@ class Scheduler:
         full and cached; tests/controller/test_scheduler.py checks both); schedule a sequence whose
         pending token will be its last (done_when_read).
 
-        This policy: running sequences first (running_order: decodes longest context first, then
-        prefill chunks oldest first),
+        This policy: running sequences first (decodes, then prefill chunks, oldest first),
         preempting the newest when blocks run out; then, unless someone was preempted, swapped
         sequences come back and waiting ones are admitted, first come first served. With
         schedule_policy "longest-first", the waiting ones are admitted most remaining_outputs first
-        and the step's token budget is paced_budget()."""
+        and the step's token budget is paced_budget(). Last, Batch.order_rows lays the rows out for
+        the kernels (decodes longest context first); any order of rows is a valid Batch."""
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
         self.seats = self.seats_per_step()
@@ -248,6 +259,7 @@ class Scheduler:
         if not preempted:
             self.swap_back(batch)
             self.admit(batch, budget - sum(batch.query_lens))
+        batch.order_rows()
         return batch
 
     def paced_budget(self) -> int:
@@ -276,7 +288,7 @@ class Scheduler:
     def continue_running(self, batch: Batch, budget: int) -> bool:
         """Give running sequences their next tokens within the budget; True if one was preempted."""
         preempted = False
-        for seq in sorted(self.running, key=running_order):
+        for seq in sorted(self.running, key=decodes_first_then_oldest):
             if seq.status is not Status.RUNNING:
                 continue  # preempted earlier in this loop
             if self.done_when_read(seq):

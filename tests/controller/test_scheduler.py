@@ -10,6 +10,7 @@ import pytest
 from swiftllm.config import SCHEDULE_POLICIES
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import PACED_MIN_TOKENS, Batch, SchedulerConfig
+from swiftllm.controller.sequence import Status
 from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import StepCommand, StepResult, i32
@@ -130,6 +131,18 @@ def test_a_step_sends_decodes_longest_context_first_then_prefill_chunks(
         assert (np.diff(contexts) <= 0).all(), contexts
         mixed_orders += len(set(contexts.tolist())) > 1
     assert mixed_orders > 10  # the order was tested, not only ties
+
+
+def test_blocks_go_oldest_first_so_the_newest_is_preempted_even_with_the_longer_context() -> None:
+    """Rows are laid out longest context first (Batch.order_rows), but tokens and blocks are given
+    oldest first: when the old short sequence needs a block, the new long one gives way."""
+    engine, _ = make_engine(num_gpu=4, num_cpu=16, budget=64)
+    old = engine.add_request([7] * 15, SamplingParams(max_tokens=8, temperature=0))
+    new = engine.add_request([7] * 33, SamplingParams(max_tokens=8, temperature=0))
+    while not engine.scheduler.counters["preemptions"]:
+        engine.step()
+    assert old.status is Status.RUNNING
+    assert new.status is Status.SWAPPED
 
 
 def test_longest_first_starts_the_most_max_tokens_first_and_paces_each_step() -> None:
