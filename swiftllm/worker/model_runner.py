@@ -135,6 +135,11 @@ class ModelRunner:
         self.device = cfg.torch_device
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
+            # cuBLASLt's heuristic picks as fast or faster kernels than cuBLAS's for Llama-3-8B's
+            # projections at 96-384 rows: at 256 rows (a mixed step) the four took 176.7 against 181.5
+            # us a layer, at 128 140.5 against 138.9 (H200, bench/cublas_modes.py, session 16:
+            # bench/results/h200/cublas_modes_rows_d715674.json)
+            torch.backends.cuda.preferred_blas_library("cublaslt")
         if self.device.type == "cpu":
             # one busy core beside torch's default pool makes a CPU step 10-30x slower
             torch.set_num_threads(cfg.cpu_threads())
