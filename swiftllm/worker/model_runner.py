@@ -362,8 +362,14 @@ class ModelRunner:
         ids = to_device(tokens, self.device)
         if pending is not None:
             pending.write_into(ids)
+        cache = self.cache
         meta = AttentionMetadata.build(
-            cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
+            cmd.query_lens,
+            cmd.context_lens,
+            cmd.block_table,
+            cache.block_size,
+            self.device,
+            cache.k.shape[2],
         )
         stage_input = None
         if not pipe.first:

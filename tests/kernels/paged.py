@@ -37,6 +37,7 @@ def paged_case(
         table,
         page,
         torch.device("cpu"),
+        kv_heads,
     )
     q = torch.randn(sum(query_lens), heads, dim).to(dtype)
     return q, k_cache, v_cache, meta
