@@ -123,7 +123,7 @@ def paged(
     kc = torch.randn(n_blocks, kv, 16, dim, device=DEV, dtype=BF16)
     vc = torch.randn(n_blocks, kv, 16, dim, device=DEV, dtype=BF16)
     meta = AttentionMetadata.build(
-        np.array(query_lens, np.int32), np.array(context_lens, np.int32), table, 16, DEV, kv
+        np.array(query_lens, np.int32), np.array(context_lens, np.int32), table, 16, DEV
     )
     q = torch.randn(sum(query_lens), heads, dim, device=DEV, dtype=BF16)
     return q, kc, vc, meta
@@ -294,9 +294,7 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
             if runner.graphs.can_replay(cmd):
                 logits = runner.graphs.replay(cmd.token_ids, None, cmd, sampled)
             else:
-                meta = AttentionMetadata.build(
-                    cmd.query_lens, cmd.context_lens, table, 16, DEV, runner.cache.k.shape[2]
-                )
+                meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, table, 16, DEV)
                 rows = torch.from_numpy(np.cumsum(cmd.query_lens)[sampled] - 1).to(DEV)
                 h, r = runner.model.forward(
                     torch.from_numpy(cmd.token_ids).to(DEV), meta, runner.cache.k, runner.cache.v

@@ -54,23 +54,11 @@ def layer_us(
 ) -> float:
     """GPU microseconds of one layer's decode attention at this split count and tiles, averaged over the
     layers."""
-    # as the server's: zeroed once, outside the timed graph (decode_attention leaves them zero)
-    counters = torch.zeros(len(lens) * KV_HEADS, dtype=torch.int32, device=DEV)
 
     def run() -> None:
         for k_cache, v_cache in caches:
             decode_attention(
-                q,
-                k_cache,
-                v_cache,
-                table,
-                lens,
-                HEAD_DIM**-0.5,
-                splits,
-                None,
-                min_chunk,
-                tiles,
-                counters,
+                q, k_cache, v_cache, table, lens, HEAD_DIM**-0.5, splits, None, min_chunk, tiles
             )
 
     return time_graph(run, reps=3) * 1e3 / LAYERS

@@ -197,9 +197,7 @@ def bench_runner(ceil: dict, quick: bool) -> dict:
         graphs, runner.graphs = runner.graphs, None
         row["eager_ms"] = time_steps(runner, cmd, 2, 5)
         runner.graphs = graphs
-        meta = AttentionMetadata.build(
-            cmd.query_lens, cmd.context_lens, cmd.block_table, 16, DEV, runner.cache.k.shape[2]
-        )
+        meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, 16, DEV)
         tokens = torch.from_numpy(cmd.token_ids).to(DEV)
         with torch.inference_mode():  # the whole forward as one graph: its GPU time, no launch gaps
             row["gpu_ms"] = time_graph(
@@ -309,23 +307,17 @@ def bench_attention(bw: float) -> dict:
             "floor_us": b * n * HKV * D * 4 / bw * 1e6,
             "default": [splits, min_chunk],
         }
-        # zeroed once, outside the timed graphs, as the server's (decode_attention leaves them zero)
-        cnt = torch.zeros(b * HKV, dtype=torch.int32, device=DEV)
         row["default_us"] = 1e3 * time_graph(
-            lambda: decode_attention(q, kc, vc, table, ctx, D**-0.5, counters=cnt)
+            lambda: decode_attention(q, kc, vc, table, ctx, D**-0.5)
         )
         for name, sp in (("v1_us", 1), ("v2_us", max(splits, 8))):
             row[name] = 1e3 * time_graph(
-                lambda: decode_attention(q, kc, vc, table, ctx, D**-0.5, sp, counters=cnt)
+                lambda: decode_attention(q, kc, vc, table, ctx, D**-0.5, sp)
             )
         if b == 1:  # chunk size of the small-batch split
             row["min_chunk_us"] = {
                 mc: 1e3
-                * time_graph(
-                    lambda: decode_attention(
-                        q, kc, vc, table, ctx, D**-0.5, 64, None, mc, counters=cnt
-                    )
-                )
+                * time_graph(lambda: decode_attention(q, kc, vc, table, ctx, D**-0.5, 64, None, mc))
                 for mc in (64, 128, 256)
             }
         qd = torch.randn(b, H, 1, D, device=DEV, dtype=torch.bfloat16)

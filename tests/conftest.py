@@ -98,14 +98,8 @@ def runner_for(
 def full_logits(runner: ModelRunner, ids: list[int], seq_blocks: list[int]) -> torch.Tensor:
     """Logits of every position from one prefill pass through our model."""
     cmd = make_step([0], [ids], [len(ids)], [seq_blocks])
-    cache = runner.cache
     meta = AttentionMetadata.build(
-        cmd.query_lens,
-        cmd.context_lens,
-        cmd.block_table,
-        cache.block_size,
-        runner.device,
-        cache.k.shape[2],
+        cmd.query_lens, cmd.context_lens, cmd.block_table, runner.cache.block_size, runner.device
     )
     h, res = runner.model.forward(torch.tensor(ids), meta, runner.cache.k, runner.cache.v)
     return runner.model.logits(h, res)

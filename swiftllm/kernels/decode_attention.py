@@ -3,24 +3,18 @@
 v1 (splits == 1): grid (S * Hkv, 1), one program per (sequence, KV head), KV head fastest, over the whole
 context.
 v2 (splits > 1, Flash-Decoding): grid (S * Hkv, splits), each program over a chunk of max(ctx / splits, min_chunk)
-tokens writes a partial output and its log-sum-exp, then counts itself done on its (sequence, KV head)'s
-counter; the last of the splits with work merges the group's partials, writes the output and sets the counter
-back to zero. A sequence that fits one chunk is written directly. Sequences with context length 0 (padded rows
-of a graph) write zeros."""
+tokens writes a partial output and its log-sum-exp; a reduce kernel, grid (S, H), merges them. A sequence that
+fits one chunk is written directly. Sequences with context length 0 (padded rows of a graph) write zeros."""
 # A program loads each K/V tile once for its KV head's whole query group (GQA: the G query heads of the group
 # are the rows of one tl.dot, padded to at least 16), so K/V cross memory once.
 # The KV head is the grid's fastest axis, so programs start row by row: the scheduler sends decode rows longest
 # context first, and a long one is then never the last to start (the straggler of a step whose contexts vary).
 # v1 or v2 is chosen from static shapes only (decode_params): small batches split every context to fill the
 # GPU; large batches split only contexts longer than LONG_CHUNK, so that one long sequence does not become
-# the straggler of a batch of short ones. The grid never depends on context lengths, which the kernel reads
+# the straggler of a batch of short ones. The grid never depends on context lengths, which the kernels read
 # on the device: splits with no work exit at once, so a captured CUDA graph replays any lengths.
-# v2 merges in the kernel rather than in a reduce kernel after it: at 1-16 sequences that kernel cost ~2.5 us a
-# layer on the H200, mostly its launch and latency. The counters (AttentionMetadata.split_counters) are zero
-# before a call and after it, so every layer of a step, and every replay of a graph, reuses the same ones.
-# Under PDL the kernel only waits for its predecessor (pdl.py) and does not let its successor launch early:
-# with that early launch, decode + the former reduce measured 1-6 us slower at 1-16 sequences (H100), no
-# faster at 64-256.
+# Under PDL both kernels only wait for their predecessor (pdl.py) and do not let their successor launch early:
+# with that early launch, decode + reduce measured 1-6 us slower at 1-16 sequences (H100), no faster at 64-256.
 
 from typing import NamedTuple
 
@@ -73,7 +67,6 @@ def _decode_kernel(
     out_ptr,
     part_o_ptr,
     part_lse_ptr,
-    counter_ptr,
     qk_scale,
     q_stride_s,
     q_stride_h,
@@ -109,7 +102,7 @@ def _decode_kernel(
         chunk = _chunk(ctx, SPLITS, BLOCK_N, MIN_CHUNK)
         start = split * chunk
         if (split > 0) & (start >= ctx):
-            return  # this split has no work, nor a part in the merge
+            return  # this split has no work; the reduce kernel skips it
         end = tl.minimum(start + chunk, ctx)
 
     g, d = tl.arange(0, BLOCK_G), tl.arange(0, BLOCK_D)
@@ -144,33 +137,57 @@ def _decode_kernel(
 
     safe = tl.where(l_sum > 0, l_sum, 1.0)
     o = acc / safe[:, None]
-    # one chunk holds the whole context (always in v1, or none: padded rows): final already
-    if ctx > chunk:
-        # partials are [S, H, SPLITS, BLOCK_D]
-        rows = (seq * G * N_KV + heads) * SPLITS
-        tl.store(part_o_ptr + (rows + split)[:, None] * BLOCK_D + d[None, :], o, mask=qmask)
-        tl.store(part_lse_ptr + rows + split, m + tl.log2(safe), mask=g < G)
-        # every thread's stores precede the release: the atomic runs in one thread (acq_rel, gpu scope)
-        tl.debug_barrier()
-        live = tl.cdiv(ctx, chunk)
-        if tl.atomic_add(counter_ptr + seq * N_KV + kvh, 1) < live - 1:
-            return  # the last split to finish merges
-        tl.store(counter_ptr + seq * N_KV + kvh, 0)  # zero again for the next layer or replay
-        m = tl.full([BLOCK_G], float("-inf"), tl.float32)
-        l_sum = tl.zeros([BLOCK_G], tl.float32)
-        acc = tl.zeros([BLOCK_G, BLOCK_D], tl.float32)
-        for sp in range(live):
-            lse = tl.load(part_lse_ptr + rows + sp, mask=g < G, other=0.0)
-            part = tl.load(part_o_ptr + (rows + sp)[:, None] * BLOCK_D + d[None, :], mask=qmask)
-            m_new = tl.maximum(m, lse)
-            alpha = tl.exp2(m - m_new)
-            p = tl.exp2(lse - m_new)
-            l_sum = l_sum * alpha + p
-            acc = acc * alpha[:, None] + part * p[:, None]
-            m = m_new
-        o = acc / l_sum[:, None]
     out_ptrs = out_ptr + seq * o_stride_s + heads[:, None] * o_stride_h + d[None, :]
-    tl.store(out_ptrs, o.to(out_ptr.dtype.element_ty), mask=qmask)
+    # one chunk holds the whole context (always in v1, or none: padded rows): final already
+    if ctx <= chunk:
+        tl.store(out_ptrs, o.to(out_ptr.dtype.element_ty), mask=qmask)
+    else:
+        # partials are [S, H, SPLITS, BLOCK_D]
+        row = (seq * G * N_KV + heads) * SPLITS + split
+        tl.store(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], o, mask=qmask)
+        tl.store(part_lse_ptr + row, m + tl.log2(safe), mask=g < G)
+
+
+@triton.jit
+def _reduce_kernel(
+    out_ptr,
+    part_o_ptr,
+    part_lse_ptr,
+    ctx_ptr,
+    o_stride_s,
+    o_stride_h,
+    n_heads,
+    D: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    SPLITS: tl.constexpr,
+    MIN_CHUNK: tl.constexpr,
+    PDL: tl.constexpr,
+):
+    if PDL:
+        pdl.wait()
+    seq = tl.program_id(0).to(tl.int64)
+    head = tl.program_id(1)
+    ctx = tl.load(ctx_ptr + seq)
+    chunk = _chunk(ctx, SPLITS, BLOCK_N, MIN_CHUNK)
+    if ctx <= chunk:
+        return  # written by the attention kernel itself
+    live = tl.cdiv(ctx, chunk)
+    sp = tl.arange(0, SPLITS)
+    d = tl.arange(0, BLOCK_D)
+    row = (seq * n_heads + head) * SPLITS + sp
+    lse = tl.load(part_lse_ptr + row, mask=sp < live, other=float("-inf"))
+    w = tl.where(sp < live, tl.exp2(lse - tl.max(lse, axis=0)), 0.0)
+    o = tl.load(
+        part_o_ptr + row[:, None] * BLOCK_D + d[None, :], mask=(sp[:, None] < live), other=0.0
+    )
+    den = tl.sum(w, axis=0)
+    res = tl.sum(o * w[:, None], axis=0) / tl.where(den > 0, den, 1.0)
+    tl.store(
+        out_ptr + seq * o_stride_s + head * o_stride_h + d,
+        res.to(out_ptr.dtype.element_ty),
+        mask=d < D,
+    )
 
 
 def decode_params(
@@ -192,7 +209,7 @@ def decode_params(
 
 
 def decode_variants() -> list[tuple[int, int]]:
-    """Every (splits, min_chunk) that decode_params can return, each a separate compile of the kernel: powers
+    """Every (splits, min_chunk) that decode_params can return, each a separate compile of the kernels: powers
     of two at MIN_CHUNK from 2 (small batches: fewer than two programs per SM want at least 2 per SM), and from 1
     at LONG_CHUNK (large ones, any block-table width)."""
     small = [(2**i, MIN_CHUNK) for i in range(1, MAX_SPLITS.bit_length())]
@@ -211,23 +228,17 @@ def decode_attention(
     out: torch.Tensor | None = None,
     min_chunk: int | None = None,
     tiles: DecodeTiles = DEFAULT_TILES,
-    counters: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. splits, min_chunk: decode_params.
-    tiles: DecodeTiles. counters: int32, at least S * Hkv, all zero, and left so (AttentionMetadata.split_counters);
-    None: zeros of its own, a fill kernel per call."""
+    tiles: DecodeTiles."""
     n_seqs, n_heads, dim = q.shape
     _, n_kv, page, _ = k_cache.shape
     group = n_heads // n_kv
-    if counters is None:
-        counters = torch.zeros(n_seqs * n_kv, dtype=torch.int32, device=q.device)
     assert (
         q.stride(2) == 1
         and n_heads % n_kv == 0
         and k_cache.is_contiguous()
         and v_cache.is_contiguous()
-        and counters.dtype == torch.int32
-        and counters.numel() >= n_seqs * n_kv
     )
     assert block_table.stride(1) == 1
     if out is None:
@@ -256,7 +267,6 @@ def decode_attention(
         out,
         part_o,
         part_lse,
-        counters,
         scale * LOG2E,
         *q.stride()[:2],
         *out.stride()[:2],
@@ -276,4 +286,20 @@ def decode_attention(
         num_stages=tiles.num_stages,
         launch_pdl=pdl.ENABLED,
     )
+    if splits > 1:
+        _reduce_kernel[(n_seqs, n_heads)](
+            out,
+            part_o,
+            part_lse,
+            context_lens,
+            *out.stride()[:2],
+            n_heads,
+            D=dim,
+            BLOCK_D=block_d,
+            BLOCK_N=block_n,
+            SPLITS=splits,
+            MIN_CHUNK=min_chunk,
+            PDL=pdl.ENABLED,
+            launch_pdl=pdl.ENABLED,
+        )
     return out

@@ -56,14 +56,7 @@ def attention(
     out, if given, receives the result (bench/check_kernels.py passes a NaN-filled one)."""
     if meta.max_query_len == 1:  # decode-only
         return decode_attention(
-            q,
-            k_cache,
-            v_cache,
-            meta.block_table,
-            meta.context_lens,
-            scale,
-            out=out,
-            counters=meta.split_counters,
+            q, k_cache, v_cache, meta.block_table, meta.context_lens, scale, out=out
         )
     decodes = leading_decodes(meta.query_lens_host)
     if out is None:
@@ -77,7 +70,6 @@ def attention(
             meta.context_lens[:decodes],
             scale,
             out=out[:decodes],
-            counters=meta.split_counters,
         )
     # query_start[decodes:] still indexes the whole q, so the chunks' rows need no renumbering
     return prefill_attention(

@@ -19,8 +19,7 @@ context length 0, so they never touch a block a real sequence owns."""
 # prefill grid has a column of programs per possible chunk, and those without one exit at once.
 # Longer steps, or steps of more chunks, run eagerly: there the GPU's time exceeds the host's.
 # A step's inputs reach the static device inputs the graphs baked in through one staging buffer
-# (graph_inputs.py). The KV store skips slot -1 and decode attention writes zeros for context length 0. Split
-# decode attention's counters (AttentionMetadata.split_counters) are static too, allocated once before capture.
+# (graph_inputs.py). The KV store skips slot -1 and decode attention writes zeros for context length 0.
 # All graphs are captured at init, largest first, into one memory pool: a graph's intermediates are dead once
 # it returns, so they share memory; the outputs read after a replay (logits, hidden, residual) are copied into
 # buffers outside it, shared by every graph of the kind.
@@ -99,10 +98,7 @@ class FixedGridAttention:
         ops = self.ops
         table = self.decode_table
         lens = self.decode_context_lens
-        counters = meta.split_counters
-        out = ops.decode_attention(
-            q, k_cache, v_cache, table, lens, scale, tiles=MIXED_TILES, counters=counters
-        )
+        out = ops.decode_attention(q, k_cache, v_cache, table, lens, scale, tiles=MIXED_TILES)
         return ops.prefill_attention(
             q,
             k_cache,
@@ -134,9 +130,6 @@ class GraphRunner:
         self.table_widths = table_widths(max_model_len, cache.block_size)
         self.staging = StagingBuffer(self.rows, self.table_widths[-1], device)
         self.inputs = self.staging.on_device
-        # zero once, before any capture, and left zero by every kernel that uses them: static like the inputs
-        kv_heads = cache.k.shape[2]
-        self.split_counters = torch.zeros(self.rows * kv_heads, dtype=torch.int32, device=device)
         # each graph copies its outputs here, so that they are among its dead intermediates: kept per graph,
         # decode logits would take [batch size, V] for every batch size and width (5.5 GB for Llama-3 at 131,072)
         vocab = model.cfg.vocab_size
@@ -178,7 +171,6 @@ class GraphRunner:
             query_lens_host=ones,
             context_lens_host=ones,
             max_query_len=1,
-            split_counters=self.split_counters,
         )
         return self.model.forward(inputs.tokens[:rows], meta, self.cache.k, self.cache.v)
 

@@ -47,8 +47,6 @@ class AttentionMetadata:
     query_lens_host: np.ndarray  # [S] (host copies: the torch reference loops over sequences)
     context_lens_host: np.ndarray  # [S]
     max_query_len: int
-    # [>= S * Hkv] int32, zero: split decode attention's counters, which it leaves zero (every layer's)
-    split_counters: torch.Tensor
 
     @staticmethod
     def build(
@@ -57,9 +55,7 @@ class AttentionMetadata:
         block_table: np.ndarray,
         block_size: int,
         device: torch.device,
-        num_kv_heads: int,
     ) -> "AttentionMetadata":
-        """num_kv_heads: of a layer's KV cache (this rank's)."""
         query_start = np.concatenate(([0], np.cumsum(query_lens, dtype=np.int64)))
         seq_of_token = np.repeat(np.arange(len(query_lens)), query_lens)
         # each token's index within its sequence's query
@@ -76,7 +72,4 @@ class AttentionMetadata:
             query_lens_host=query_lens,
             context_lens_host=context_lens,
             max_query_len=int(query_lens.max(initial=0)),
-            split_counters=torch.zeros(
-                len(query_lens) * num_kv_heads, dtype=torch.int32, device=device
-            ),
         )

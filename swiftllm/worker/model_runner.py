@@ -135,11 +135,6 @@ class ModelRunner:
         self.device = cfg.torch_device
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
-            # cuBLASLt's heuristic picks as fast or faster kernels than cuBLAS's for Llama-3-8B's
-            # projections at 96-384 rows: at 256 rows (a mixed step) the four took 176.7 against 181.5
-            # us a layer, at 128 140.5 against 138.9 (H200, bench/cublas_modes.py, session 16:
-            # bench/results/h200/cublas_modes_rows_d715674.json)
-            torch.backends.cuda.preferred_blas_library("cublaslt")
         if self.device.type == "cpu":
             # one busy core beside torch's default pool makes a CPU step 10-30x slower
             torch.set_num_threads(cfg.cpu_threads())
@@ -362,14 +357,8 @@ class ModelRunner:
         ids = to_device(tokens, self.device)
         if pending is not None:
             pending.write_into(ids)
-        cache = self.cache
         meta = AttentionMetadata.build(
-            cmd.query_lens,
-            cmd.context_lens,
-            cmd.block_table,
-            cache.block_size,
-            self.device,
-            cache.k.shape[2],
+            cmd.query_lens, cmd.context_lens, cmd.block_table, self.cache.block_size, self.device
         )
         stage_input = None
         if not pipe.first:

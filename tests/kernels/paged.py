@@ -37,7 +37,6 @@ def paged_case(
         table,
         page,
         torch.device("cpu"),
-        kv_heads,
     )
     q = torch.randn(sum(query_lens), heads, dim).to(dtype)
     return q, k_cache, v_cache, meta

@@ -42,7 +42,7 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
         outs = []
         for r in runners:
             meta = AttentionMetadata.build(
-                cmd.query_lens, cmd.context_lens, cmd.block_table, 16, r.device, r.cache.k.shape[2]
+                cmd.query_lens, cmd.context_lens, cmd.block_table, 16, r.device
             )
             h, res = r.model.forward(
                 torch.from_numpy(cmd.token_ids).long(), meta, r.cache.k, r.cache.v

@@ -19,8 +19,8 @@ CONTEXTS = [1, 17, 40, 300]
 def test_decode_matches_reference(
     dtype: torch.dtype, heads: int, kv_heads: int, dim: int, splits: int
 ) -> None:
-    # with 4 splits, 300 tokens take 3 chunks of 128 (partials, merged by the last to finish); the shorter
-    # contexts fit one chunk and are written directly
+    # with 4 splits, 300 tokens take 3 chunks of 128 (partials + reduce); the shorter contexts fit one chunk
+    # and are written directly
     q, kc, vc, meta = paged_case([1] * len(CONTEXTS), CONTEXTS, heads, kv_heads, dim, dtype)
     ref = backend_torch.attention(q.float(), kc.float(), vc.float(), meta, dim**-0.5)
     out = da.decode_attention(
@@ -54,22 +54,6 @@ def test_decode_padded_rows_write_zeros(splits: int) -> None:
     assert not out.isnan().any()
 
 
-def test_decode_leaves_its_counters_zero_for_the_next_call() -> None:
-    """The split programs of a (sequence, KV head) count themselves done on its counter, the last merges: it
-    must leave every counter zero, as each layer of a step and each replay of a CUDA graph reuse them. Here
-    one counters tensor across calls whose contexts have other numbers of splits with work (at 4 splits of
-    chunks of 64 tokens or more: 3, 1 and 3, then 2, 3 and 4)."""
-    counters = torch.zeros(3 * 2, dtype=torch.int32)
-    for contexts in ([300, 17, 129], [65, 260, 1000], [300, 17, 129]):
-        q, kc, vc, meta = paged_case([1] * 3, contexts, 4, 2, 32, torch.float32)
-        ref = backend_torch.attention(q.double(), kc.double(), vc.double(), meta, 0.2)
-        table = meta.block_table
-        lens = meta.context_lens
-        out = da.decode_attention(q, kc, vc, table, lens, 0.2, splits=4, counters=counters)
-        assert rel_err(out, ref) < tolerance(torch.float32)
-        assert not counters.any()
-
-
 def test_decode_params_split_small_batches_and_long_contexts() -> None:
     cpu = torch.device("cpu")
     assert da.decode_params(256, 8, 2048, cpu) == (1, da.LONG_CHUNK)  # the batch fills the GPU: v1
@@ -79,7 +63,7 @@ def test_decode_params_split_small_batches_and_long_contexts() -> None:
     assert da.decode_params(1, 6, 2048, cpu) == (4, da.MIN_CHUNK)
     # one program per SM: two splits still pay (H200, 32 sequences of 8 KV heads)
     assert da.decode_params(1, 8, 1024, cpu) == (2, da.MIN_CHUNK)
-    # two programs per SM already: no split
+    # two programs per SM already: no reduce
     assert da.decode_params(2, 8, 1024, cpu) == (1, da.LONG_CHUNK)
 
 

@@ -93,14 +93,9 @@ def test_fixed_grid_attention_over_the_staged_views_matches_torch_backend(
     k_cache = torch.randn(n_blocks, kv_heads, page, dim).to(dtype)
     v_cache = torch.randn(n_blocks, kv_heads, page, dim).to(dtype)
     q = torch.randn(padded, heads, dim).to(dtype)
-    # the graph's static counters (GraphRunner.split_counters): zero before, and left zero
-    counters = torch.zeros(padded * kv_heads, dtype=torch.int32)
-    out = attention.attention(q, k_cache, v_cache, SimpleNamespace(split_counters=counters), 0.3)
-    assert not counters.any()
+    out = attention.attention(q, k_cache, v_cache, None, 0.3)
     cpu = torch.device("cpu")
-    meta = AttentionMetadata.build(
-        cmd.query_lens, cmd.context_lens, cmd.block_table, page, cpu, kv_heads
-    )
+    meta = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, page, cpu)
     num_tokens = cmd.num_tokens
     ref = backend_torch.attention(
         q[:num_tokens].double(), k_cache.double(), v_cache.double(), meta, 0.3

@@ -51,7 +51,7 @@ def test_a_mixed_step_matches_the_eager_metadata_and_lays_out_the_chunk_view() -
     width = 4
     table_rows = stage(staged, cmd, padded, False, width)
     cpu = torch.device("cpu")
-    eager = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, PAGE, cpu, 1)
+    eager = AttentionMetadata.build(cmd.query_lens, cmd.context_lens, cmd.block_table, PAGE, cpu)
     num_tokens = cmd.num_tokens
     assert table_rows == padded + 3  # the chunk view's last row
     assert np.array_equal(staged.positions[:num_tokens], eager.positions.numpy())

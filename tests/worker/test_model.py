@@ -52,12 +52,7 @@ def test_chunked_prefill_then_decode_equals_one_pass(tiny_model_dir: Path, chunk
         q = min(chunk, len(ids) - done)
         cmd = make_step([0], [ids[done : done + q]], [done + q], [blocks])
         meta = AttentionMetadata.build(
-            cmd.query_lens,
-            cmd.context_lens,
-            cmd.block_table,
-            16,
-            runner.device,
-            runner.cache.k.shape[2],
+            cmd.query_lens, cmd.context_lens, cmd.block_table, 16, runner.device
         )
         h, res = runner.model.forward(
             torch.tensor(ids[done : done + q]), meta, runner.cache.k, runner.cache.v
@@ -77,12 +72,7 @@ def test_mixed_batch_equals_separate_runs(tiny_model_dir: Path) -> None:
     runner.step(make_step([0], [a[:-1]], [19], [[1, 2]], sample=[0]))  # cache a's prefix
     cmd = make_step([0, 1], [[a[-1]], b], [20, 7], [[1, 2], [3]])
     meta = AttentionMetadata.build(
-        cmd.query_lens,
-        cmd.context_lens,
-        cmd.block_table,
-        16,
-        runner.device,
-        runner.cache.k.shape[2],
+        cmd.query_lens, cmd.context_lens, cmd.block_table, 16, runner.device
     )
     h, res = runner.model.forward(torch.tensor([a[-1]] + b), meta, runner.cache.k, runner.cache.v)
     logits = runner.model.logits(h, res)
