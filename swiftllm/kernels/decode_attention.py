@@ -48,6 +48,21 @@ DEFAULT_TILES = DecodeTiles(64, 4, 3)
 # rows), so decode-only steps keep it. Mixed CUDA graphs use them (compiled as they are captured); eager mixed
 # steps, prefill-bound, keep the default, which backend_triton.compile_ahead compiles.
 MIXED_TILES = DecodeTiles(128, 4, 2)
+# Their two stages of 128 keys of K and V (head dim 128, 16-bit) take ~128 KB of shared memory a block: GPUs
+# that let a block have less (compute capability 8.6, 8.9, 12.0: ~100 KB) keep the default tiles there.
+MIXED_TILES_SHARED_MEMORY = 160 * 1024
+
+
+def mixed_tiles(device: torch.device) -> DecodeTiles:
+    """The decode tiles of mixed graphs on this device: MIXED_TILES where a block may hold them."""
+    if device.type != "cuda":
+        return MIXED_TILES  # the interpreter has no such limit
+    properties = torch.cuda.get_device_properties(device)
+    # a build whose properties lack the field (torch's own code guards it for ROCm): assume too little
+    optin = getattr(properties, "shared_memory_per_block_optin", 0)
+    if optin < MIXED_TILES_SHARED_MEMORY:
+        return DEFAULT_TILES
+    return MIXED_TILES
 
 
 @triton.jit

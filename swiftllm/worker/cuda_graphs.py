@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from swiftllm.kernels.decode_attention import LONG_CHUNK, MIXED_TILES
+from swiftllm.kernels.decode_attention import LONG_CHUNK, mixed_tiles
 from swiftllm.protocol.step import StepCommand
 from swiftllm.worker.graph_inputs import (
     CHUNKS,
@@ -98,7 +98,9 @@ class FixedGridAttention:
         ops = self.ops
         table = self.decode_table
         lens = self.decode_context_lens
-        out = ops.decode_attention(q, k_cache, v_cache, table, lens, scale, tiles=MIXED_TILES)
+        out = ops.decode_attention(
+            q, k_cache, v_cache, table, lens, scale, tiles=mixed_tiles(q.device)
+        )
         return ops.prefill_attention(
             q,
             k_cache,

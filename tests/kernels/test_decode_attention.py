@@ -85,3 +85,21 @@ def test_decode_variants_hold_every_choice_of_decode_params(
                 for blocks in (1, 128, 129, 256, 257, 512, 1024, 2048, 4096, 8192, 20000):
                     chosen.add(da.decode_params(num_seqs, num_kv_heads, blocks * 16, device))
     assert chosen == variants  # none missing, none compiled in vain
+
+
+@pytest.mark.parametrize(
+    ("shared_memory", "expected"),
+    [(227 * 1024, da.MIXED_TILES), (163 * 1024, da.MIXED_TILES), (99 * 1024, da.DEFAULT_TILES)],
+)
+def test_mixed_tiles_fall_back_where_a_block_has_too_little_shared_memory(
+    monkeypatch: pytest.MonkeyPatch, shared_memory: int, expected: da.DecodeTiles
+) -> None:
+    """H100/H200 (227 KB a block) and A100 (163 KB) take the mixed-step tiles; an L4 or RTX 4090 (99 KB),
+    which could not compile their two 64 KB stages, keeps the default ones."""
+
+    class Properties:
+        shared_memory_per_block_optin = shared_memory
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: Properties())
+    assert da.mixed_tiles(torch.device("cuda", 0)) == expected
+    assert da.mixed_tiles(torch.device("cpu")) == da.MIXED_TILES
