@@ -15,7 +15,13 @@ for these shapes than the one its heuristic picks:
 Each mode runs in a process of its own (both switches are process-wide), which also measures the 8192^3 rate.
 Per projection: microseconds (4 layers' distinct weights in a CUDA graph, so weights stream from memory as in
 a step), TFLOP/s, the share of the 8192^3 rate, and the kernel's name. Writes results/cublas_modes.json.
-Not yet run on a GPU."""
+On the H200 (session 16, bench/results/h200/device_call_d715674_s16_gemm.log): with torch 2.11 TunableOp
+registers only the default call on CUDA, so it tunes nothing; cuBLASLt picks other kernels at some row counts
+(cublas_modes_rows_d715674.json: the four projections' sum 2.7 % faster at 256 rows, 5 % at 64, 96 and 384,
+1.2 % slower at 128), yet the worker preferring it made the offline run's mixed steps 0.8 % slower and
+decode no faster at 1-128 rows (device_call_s16_isolate.log, device_call_3bee563_s16_ab.log): not taken.
+(In the tunable mode the 8192^3 rate is measured while TunableOp tunes that shape, so it reads low and
+"x 8192^3" high.)"""
 
 from __future__ import annotations
 
