@@ -373,8 +373,7 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
             content = "\n".join(part["text"] for part in content)
         role = message.get("role")
         # an assistant message may carry tool calls instead of content (OpenAI); we have no tools
-        content_optional = role == "assistant" and "content" in message
-        if content is None and content_optional:
+        if content is None and role == "assistant" and "content" in message:
             content = ""
         if not (is_text(role) and is_text(content)):
             raise ApiError("each message needs a string role and text content (UTF-8)", "messages")

@@ -216,10 +216,9 @@ class RestServer:
                 for sample_index in range(spec.n):
                     choice_params = spec.choice_params(prompt_params, sample_index)
                     choice_index = prompt_index * spec.n + sample_index
-                    submitted = self.async_engine.submit(
-                        prompt_ids, choice_params, queue, choice_index
+                    engine_requests.append(
+                        self.async_engine.submit(prompt_ids, choice_params, queue, choice_index)
                     )
-                    engine_requests.append(submitted)
             if spec.stream:
                 return await self.stream(request, spec, queue, echoes, prompt_tokens)
             return web.json_response(await self.whole_response(spec, queue, echoes, prompt_tokens))

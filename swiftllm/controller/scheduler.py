@@ -430,26 +430,23 @@ class Scheduler:
         context full)."""
         if not seq.num_pending:
             return False
-        out_of_tokens = len(seq.token_ids) - len(seq.prompt_ids) >= seq.params.max_tokens
-        return out_of_tokens or len(seq.token_ids) >= self.max_len
+        return remaining_outputs(seq) <= 0 or len(seq.token_ids) >= self.max_len
 
     def mark_sent(self, batch: Batch) -> None:
         """The batch is on its way: its tokens count as cached, and each sampling sequence gets a
         placeholder, so the next step can be scheduled (decoding token -1) before this one's tokens
         are read."""
-        prompt_tokens_computed = 0
         block_size = self.cfg.block_size
         for seq, query_len in zip(batch.seqs, batch.query_lens):
             if seq.num_cached < len(seq.prompt_ids):
                 prompt_end = min(seq.num_cached + query_len, len(seq.prompt_ids))
-                prompt_tokens_computed += prompt_end - seq.num_cached
+                self.counters["prompt_tokens_computed"] += prompt_end - seq.num_cached
             seq.num_cached += query_len
             if seq.num_cached == len(seq.token_ids):
                 seq.token_ids.append(LAST_TOKEN)
                 seq.num_pending += 1
             if seq.num_cached // block_size > (seq.num_cached - query_len) // block_size:
                 self.register_full_blocks(seq)  # a block newly computed: maybe newly full
-        self.counters["prompt_tokens_computed"] += prompt_tokens_computed
 
     def defer_finished(self, batch: Batch) -> None:
         """The batch was not sent: its finished ids go to the worker with the next step instead."""

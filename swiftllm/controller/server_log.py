@@ -5,11 +5,14 @@ prefix-cache hit rate is shown only when prompt tokens were looked up in the cac
 `prefix_cache_queries`, which stays 0 without prefix caching; until session 15 this read counters of other
 names and never showed)."""
 
+import logging
 import time
 from dataclasses import dataclass
 
 from swiftllm.controller.async_engine import AsyncEngine
 from swiftllm.controller.scheduler import SchedulerConfig
+
+log = logging.getLogger("swiftllm.status")
 
 
 @dataclass(frozen=True)
@@ -40,13 +43,22 @@ def startup_summary(served: ServedModel, url: str) -> str:
 
 class StatusLine:
     """`line()` every few seconds: the engine's state and throughput since the last call, or None when it
-    was idle throughout (nothing running, waiting or swapped, no token made)."""
+    was idle throughout (nothing running, waiting or swapped, no token made). `log_when_due` logs it at most
+    every `interval_s` seconds (0: never)."""
 
-    def __init__(self, async_engine: AsyncEngine) -> None:
+    def __init__(self, async_engine: AsyncEngine, interval_s: float = 0.0) -> None:
         self.async_engine = async_engine
+        self.interval_s = interval_s
         # the token counts (prompt, generation) at the last call, and when: rates are since then
         self.last_tokens = dict(async_engine.tokens)
         self.last_at = time.monotonic()
+
+    def log_when_due(self) -> None:
+        if not self.interval_s or time.monotonic() < self.last_at + self.interval_s:
+            return
+        line = self.line()
+        if line is not None:
+            log.info(line)
 
     def line(self) -> str | None:
         now = time.monotonic()
@@ -70,15 +82,9 @@ class StatusLine:
             f"prompt {rates['prompt']:.1f} tokens/s, generation {rates['generation']:.1f} tokens/s; "
             f"KV cache {kv_usage:.1%} used"
         )
-        hit_rate = prefix_hit_rate(scheduler.counters)
-        if hit_rate is not None:
+        # prompt tokens found in the prefix cache over prompt tokens looked up, if any were
+        queries = scheduler.counters.get("prefix_cache_queries")
+        if queries:
+            hit_rate = scheduler.counters["prefix_cache_hits"] / queries
             line += f"; prefix cache hit rate {hit_rate:.1%}"
         return line
-
-
-def prefix_hit_rate(counters: dict[str, int]) -> float | None:
-    """Prompt tokens found in the prefix cache over prompt tokens looked up, if the engine counts them."""
-    queries = counters.get("prefix_cache_queries")
-    if not queries:
-        return None
-    return counters["prefix_cache_hits"] / queries

@@ -35,8 +35,7 @@ class Tokenizer:
         self.byte_level = type(self.hf.decoder).__name__ == "ByteLevel"
         # the most characters one token stands for (its vocab string: one character per byte in byte-level
         # BPE): a text longer than max_model_len times this cannot fit, and is refused before encoding
-        vocab = self.hf.get_vocab(with_added_tokens=True)
-        self.max_token_chars = max(map(len, vocab), default=1)
+        self.max_token_chars = max(map(len, self.hf.get_vocab(with_added_tokens=True)), default=1)
         config_file = model_dir / "tokenizer_config.json"
         config = json.loads(config_file.read_text()) if config_file.is_file() else {}
         # what transformers 5 writes beside the config

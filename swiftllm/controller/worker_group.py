@@ -68,9 +68,8 @@ class WorkerGroup(SharedOps):
                 if info.get(key) != first.get(key):
                     raise WorkerError("GroupMismatch", f"rank {rank}'s {key} differs from rank 0's")
         self.info = first
-        pipeline_size = first.get("pipeline_size", 1)
         # the first rank of the last stage: it samples (the first stage only receives the tokens)
-        self.result_rank = self.world_size - self.world_size // pipeline_size
+        self.result_rank = self.world_size - self.world_size // first.get("pipeline_size", 1)
         return first
 
     def call(self, op: str, **fields: Any) -> list[dict[str, Any]]:
@@ -124,8 +123,7 @@ class WorkerGroup(SharedOps):
     def recv_step(self) -> StepResult:
         """The result of the last pipeline stage's first rank (every rank of that stage sampled the same
         tokens from the same gathered logits)."""
-        results = self.recv_all(lambda client: client.recv_step())
-        return results[self.result_rank]
+        return self.recv_all(lambda client: client.recv_step())[self.result_rank]
 
     def close(self) -> None:
         for client in self.clients:

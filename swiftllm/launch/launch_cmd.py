@@ -52,8 +52,6 @@ FAIL_GRACE_S = 1.0
 # how long /health answers 503 before the port closes after a fault, so that probes see why
 UNHEALTHY_LINGER_S = 0.5
 
-log = logging.getLogger("swiftllm.status")
-
 
 class ServeOutcome(NamedTuple):
     """How serving ended."""
@@ -132,7 +130,7 @@ async def serve(
         access_log_format='%a "%r" %s, %b bytes, %Tf s',
         shutdown_timeout=2.0,
     )
-    status = TimedStatus(StatusLine(async_engine), config.stats_interval)
+    status = StatusLine(async_engine, config.stats_interval)
     problem = None
     try:
         await runner.setup()
@@ -170,23 +168,6 @@ async def serve(
     )
     exit_code = 0 if problem is None else 1
     return ServeOutcome(exit_code=exit_code, engine_stopped=engine_stopped)
-
-
-class TimedStatus:
-    """The status line, logged at most every `interval_s` seconds (0: never), when there is one."""
-
-    def __init__(self, status: StatusLine, interval_s: float) -> None:
-        self.status = status
-        self.interval_s = interval_s
-        self.next_at = time.monotonic() + interval_s
-
-    def log_when_due(self) -> None:
-        if not self.interval_s or time.monotonic() < self.next_at:
-            return
-        self.next_at = time.monotonic() + self.interval_s
-        line = self.status.line()
-        if line is not None:
-            log.info(line)
 
 
 def run(args: argparse.Namespace) -> int:

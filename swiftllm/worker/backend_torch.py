@@ -95,12 +95,9 @@ def attention(
     start = 0
     lens = zip(meta.query_lens_host.tolist(), meta.context_lens_host.tolist(), strict=False)
     for seq, (ql, ctx) in enumerate(lens):
-        k = gather_context(k_cache, meta.block_table[seq], ctx).float()
-        v = gather_context(v_cache, meta.block_table[seq], ctx).float()
-        k = k.repeat_interleave(group, dim=1)
-        v = v.repeat_interleave(group, dim=1)
-        q_seq = q[start : start + ql].float()
-        scores = torch.einsum("qhd,khd->hqk", q_seq, k) * scale
+        k = gather_context(k_cache, meta.block_table[seq], ctx).float().repeat_interleave(group, 1)
+        v = gather_context(v_cache, meta.block_table[seq], ctx).float().repeat_interleave(group, 1)
+        scores = torch.einsum("qhd,khd->hqk", q[start : start + ql].float(), k) * scale
         # query j sits at position ctx - ql + j and sees keys at positions <= its own
         visible = torch.ones(ql, ctx, dtype=torch.bool, device=q.device).tril(ctx - ql)
         scores = scores.masked_fill(~visible, float("-inf"))

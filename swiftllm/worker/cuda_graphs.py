@@ -155,8 +155,7 @@ class GraphRunner:
                     self.mixed_graphs[num_tokens, width] = self.capture_mixed(num_tokens, width)
                     progress.update()
                 for batch_size in reversed(BATCH_SIZES):
-                    graph = self.capture_decode(batch_size, width)
-                    self.decode_graphs[batch_size, width] = graph
+                    self.decode_graphs[batch_size, width] = self.capture_decode(batch_size, width)
                     progress.update()
 
     def static_forward(self, rows: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:

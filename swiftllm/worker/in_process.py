@@ -31,20 +31,18 @@ class InProcessWorker:
     def __init__(self, runner: StepRunner) -> None:
         self.runner = runner
         self.thread = ThreadPoolExecutor(1, "worker")
-        self.launches: deque[Future] = deque()  # of steps sent and not received, oldest first
-        self.refused: deque[dict[int, str]] = deque()  # each of those steps' refused sequences
+        # steps sent and not received, oldest first: each one's launch and its refused sequences
+        self.in_flight: deque[tuple[Future, dict[int, str]]] = deque()
 
     def send_step(self, cmd: StepCommand) -> None:
         if self.runner.geometry is None:
             raise ProtocolError("CacheNotInitialized", "init_cache before the first step")
         validate_step(cmd, self.runner.geometry)
         errors = refuse_bad_values(cmd, self.runner.geometry)
-        self.launches.append(self.thread.submit(self.runner.launch, cmd))
-        self.refused.append(errors)
+        self.in_flight.append((self.thread.submit(self.runner.launch, cmd), errors))
 
     def recv_step(self) -> StepResult:
-        errors = self.refused.popleft()
-        launched = self.launches.popleft().result()
-        result = self.thread.submit(self.runner.collect, launched).result()
+        launch, errors = self.in_flight.popleft()
+        result = self.thread.submit(self.runner.collect, launch.result()).result()
         result.errors = errors
         return result

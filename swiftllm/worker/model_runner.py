@@ -145,13 +145,12 @@ class ModelRunner:
             self.backend = "triton" if self.device.type == "cuda" else "torch"
         # the ops of backend X are module backend_X, imported only when chosen (Triton only where kernels run)
         self.ops = import_module(f"swiftllm.worker.backend_{self.backend}")
-        model_config = self.model_config
         # checked before the rendezvous: a refusal needs no peers
         if cfg.world_size % cfg.pipeline_size:
             raise ModelError(f"{cfg.pipeline_size} stages do not divide {cfg.world_size} workers")
-        check_split(model_config, cfg.world_size, cfg.pipeline_size)
+        check_split(self.model_config, cfg.world_size, cfg.pipeline_size)
         self.pipeline = Pipeline.of_rank(
-            cfg.rank, cfg.world_size, cfg.pipeline_size, model_config.num_layers
+            cfg.rank, cfg.world_size, cfg.pipeline_size, self.model_config.num_layers
         )
         stage_group = None
         if cfg.world_size > 1:
@@ -182,9 +181,8 @@ class ModelRunner:
 
     def block_bytes(self, block_size: int) -> int:
         """Bytes of one KV block: K and V, every layer, this rank's heads."""
-        model_config = self.model_config
-        kv_heads = self.parallel.kv_heads(model_config.num_kv_heads)
-        per_layer = kv_heads * block_size * model_config.head_dim * self.dtype.itemsize
+        kv_heads = self.parallel.kv_heads(self.model_config.num_kv_heads)
+        per_layer = kv_heads * block_size * self.model_config.head_dim * self.dtype.itemsize
         return 2 * len(self.pipeline.layers) * per_layer
 
     def profile(self, block_size: int = 16) -> int:

@@ -120,8 +120,7 @@ class DummyCheckpoint(Checkpoint):
             ckpt[prefix + "post_attention_layernorm.weight"] = ones(hidden)
             if cfg.qkv_bias:
                 for proj in ("q_proj", "k_proj", "v_proj"):
-                    out_features = shapes[f"self_attn.{proj}"][0]
-                    ckpt[prefix + f"self_attn.{proj}.bias"] = rand(out_features)
+                    ckpt[prefix + f"self_attn.{proj}.bias"] = rand(shapes[f"self_attn.{proj}"][0])
         self.path = Path("dummy")
         self.tensors = ckpt
         self.files = {}
@@ -145,12 +144,9 @@ def load_weights(
         ckpt: Checkpoint = DummyCheckpoint(cfg, device, dtype)
     else:
         ckpt = Checkpoint(Path(path))
-    split = par.world_size > 1
 
     def get(name: str, dim: int = 0, part: slice = slice(None)) -> torch.Tensor:
-        """The named tensor (only `part` along `dim` when the model is split) on the device."""
-        if not split:
-            part = slice(None)
+        """The named tensor (only `part` along `dim`: all of it at world size 1) on the device."""
         return ckpt.read(name, dim, part).to(device=device, dtype=dtype).contiguous()
 
     q_rows = par.rows(cfg.q_size)
