@@ -144,9 +144,12 @@ def load_weights(
         ckpt: Checkpoint = DummyCheckpoint(cfg, device, dtype)
     else:
         ckpt = Checkpoint(Path(path))
+    split = par.world_size > 1
 
     def get(name: str, dim: int = 0, part: slice = slice(None)) -> torch.Tensor:
-        """The named tensor (only `part` along `dim`: all of it at world size 1) on the device."""
+        """The named tensor (only `part` along `dim` when the model is split) on the device."""
+        if not split:
+            part = slice(None)
         return ckpt.read(name, dim, part).to(device=device, dtype=dtype).contiguous()
 
     q_rows = par.rows(cfg.q_size)
