@@ -4,7 +4,8 @@ v1 (splits == 1): grid (S * Hkv, 1), one program per (sequence, KV head), KV hea
 context.
 v2 (splits > 1, Flash-Decoding): grid (S * Hkv, splits), each program over a chunk of max(ctx / splits, min_chunk)
 tokens writes a partial output and its log-sum-exp; a reduce kernel, grid (S, H), merges them. A sequence that
-fits one chunk is written directly. Sequences with context length 0 (padded rows of a graph) write zeros."""
+fits one chunk is written directly. Sequences with context length 0 (padded rows of a graph) write zeros;
+rows with context length -1 are left as they are (another kernel writes them)."""
 # A program loads each K/V tile once for its KV head's whole query group (GQA: the G query heads of the group
 # are the rows of one tl.dot, padded to at least 16), so K/V cross memory once.
 # The KV head is the grid's fastest axis, so programs start row by row: the scheduler sends decode rows longest
@@ -109,6 +110,8 @@ def _decode_kernel(
     seq = (tl.program_id(0) // N_KV).to(tl.int64)
     split = tl.program_id(1)
     ctx = tl.load(ctx_ptr + seq)
+    if ctx < 0:
+        return  # a row another kernel writes (a mixed graph's prompt tokens): left untouched
     if SPLITS == 1:
         start = 0
         end = ctx

@@ -34,7 +34,8 @@ class GraphInputs(Generic[Array]):
     positions: Array  # [rows] position of each token in its sequence
     slots: Array  # [rows] cache slot of each token's K/V; -1 (a padded row) stores nothing
     logit_rows: Array  # [rows] the row of each sampled sequence's last token
-    context_lens: Array  # [rows] 0 for a padded row, or a mixed graph's chunk in the decode view
+    # [rows] 0 for a padded row; -1 for a mixed graph's prompt token in the decode view
+    context_lens: Array
     query_start: Array  # [rows + 1] cumulative query lengths
     tables: Array  # [rows * widest] a step's block table, at its own row width (StagingBuffer.block_table)
 
@@ -102,7 +103,10 @@ def stage_step(
     staged.query_start[padded : padded + chunks + 1] = starts[decodes:]
     staged.query_start[padded + chunks + 1 : padded + CHUNKS + 1] = num_tokens
     staged.context_lens[padded : padded + chunks] = context_lens[decodes:]
-    staged.context_lens[decodes:padded] = 0
+    # the decode view: prompt tokens' rows are prefill attention's (-1: decode attention leaves them, so
+    # the two can run at once), padded rows get zeros
+    staged.context_lens[decodes:num_tokens] = -1
+    staged.context_lens[num_tokens:padded] = 0
     table[padded : padded + chunks] = table[decodes:num_seqs]
     return padded + chunks
 

@@ -54,6 +54,21 @@ def test_decode_padded_rows_write_zeros(splits: int) -> None:
     assert not out.isnan().any()
 
 
+@pytest.mark.parametrize("splits", [1, 4])
+def test_decode_leaves_rows_of_context_minus_one_untouched(splits: int) -> None:
+    """A mixed graph's prompt-token rows (context -1 in the decode view) are prefill attention's: decode
+    attention, running beside it, must not write them; the other rows are as without them."""
+    q, kc, vc, meta = paged_case([1, 1, 1], [5, 300, 33], 4, 2, 32, torch.float32)
+    table = meta.block_table
+    ref = da.decode_attention(q, kc, vc, table, meta.context_lens, 0.2, splits=splits)
+    lens = meta.context_lens.clone()
+    lens[1] = -1
+    out = torch.full_like(q, 7.0)
+    da.decode_attention(q, kc, vc, table, lens, 0.2, splits=splits, out=out)
+    assert torch.equal(out[1], torch.full_like(out[1], 7.0))
+    assert torch.equal(out[[0, 2]], ref[[0, 2]])
+
+
 def test_decode_params_split_small_batches_and_long_contexts() -> None:
     cpu = torch.device("cpu")
     assert da.decode_params(256, 8, 2048, cpu) == (1, da.LONG_CHUNK)  # the batch fills the GPU: v1

@@ -61,9 +61,11 @@ def test_a_mixed_step_matches_the_eager_metadata_and_lays_out_the_chunk_view() -
     # the sampled rows: each sampled sequence's last token
     assert staged.logit_rows[:5].tolist() == [0, 1, 2, 7, 11]
     table = block_table(staged, ROWS, width)
-    # decode view: the three decodes' contexts, zeros after
+    # decode view: the three decodes' contexts, -1 on the prompt tokens' rows (prefill attention's), then
+    # zeros on the padded rows
     assert staged.context_lens[:3].tolist() == [6, 2, 10]
-    assert (staged.context_lens[3:padded] == 0).all()
+    assert (staged.context_lens[3:num_tokens] == -1).all()
+    assert (staged.context_lens[num_tokens:padded] == 0).all()
     assert np.array_equal(table[:6, :3], cmd.block_table)
     # chunk view: chunk j at row padded + j; no tokens past the last chunk
     chunk_start = staged.query_start[padded : padded + CHUNKS + 1]
