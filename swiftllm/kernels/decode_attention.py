@@ -1,8 +1,7 @@
 """Paged decode attention: one query token per sequence over its cached context, any head dim (padded, masked).
 
-v1 (splits == 1): grid (S * Hkv, 1), one program per (sequence, KV head), KV head fastest, over the whole
-context.
-v2 (splits > 1, Flash-Decoding): grid (S * Hkv, splits), each program over a chunk of max(ctx / splits, min_chunk)
+v1 (splits == 1): grid (Hkv, S, 1), one program per (KV head, sequence) over the whole context.
+v2 (splits > 1, Flash-Decoding): grid (Hkv, S, splits), each program over a chunk of max(ctx / splits, min_chunk)
 tokens writes a partial output and its log-sum-exp; a reduce kernel, grid (S, H), merges them. A sequence that
 fits one chunk is written directly. Sequences with context length 0 (padded rows of a graph) write zeros;
 rows with context length -1 are left as they are (another kernel writes them)."""
@@ -30,6 +29,7 @@ MIN_CHUNK = 64
 LONG_CHUNK = 2048  # at large batch: only contexts longer than this are split
 MAX_SPLITS = 64
 LOG2E = 1.4426950408889634
+MAX_GRID_Y = 65535  # CUDA's limit on a grid's second axis: the sequences of one call
 
 
 class DecodeTiles(NamedTuple):
@@ -105,10 +105,12 @@ def _decode_kernel(
 ):
     if PDL:  # wait only, see above
         pdl.wait()
-    # one axis for both, KV head fastest: a grid's second axis stops at 65,535 (sequences may not)
-    kvh = tl.program_id(0) % N_KV
-    seq = (tl.program_id(0) // N_KV).to(tl.int64)
-    split = tl.program_id(1)
+    # three axes, KV head fastest. One axis for (sequence, KV head) made the decode step at 32 sequences (two
+    # splits) 6.05 against 5.73 ms, the same at 8 (H200, bench/results/h200/device_call_s17_grid3.log; cause
+    # not found), so the sequences keep the second axis and its 65,535 limit (decode_attention checks it)
+    kvh = tl.program_id(0)
+    seq = tl.program_id(1).to(tl.int64)
+    split = tl.program_id(2)
     ctx = tl.load(ctx_ptr + seq)
     if ctx < 0:
         return  # a row another kernel writes (a mixed graph's prompt tokens): left untouched
@@ -263,6 +265,10 @@ def decode_attention(
         out = torch.empty((n_seqs, n_heads, dim), dtype=q.dtype, device=q.device)
     if n_seqs == 0:
         return out
+    if n_seqs > MAX_GRID_Y:
+        raise ValueError(
+            f"decode attention takes at most {MAX_GRID_Y} sequences a call, got {n_seqs}"
+        )
     if splits is None:
         splits, min_chunk = decode_params(n_seqs, n_kv, block_table.shape[1] * page, q.device)
     min_chunk = min_chunk or MIN_CHUNK
@@ -276,7 +282,7 @@ def decode_attention(
             (n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device
         )
         part_lse = torch.empty((n_seqs, n_heads, splits), dtype=torch.float32, device=q.device)
-    _decode_kernel[(n_kv * n_seqs, splits)](
+    _decode_kernel[(n_kv, n_seqs, splits)](
         q,
         k_cache,
         v_cache,

@@ -45,6 +45,18 @@ def test_decode_tile_knobs_keep_the_result(splits: int, block_n: int) -> None:
     assert rel_err(out, ref) < tolerance(torch.float32)
 
 
+def test_decode_refuses_more_sequences_than_the_grid_axis_holds() -> None:
+    """The sequences are the grid's second axis (CUDA: at most 65,535): more is a clear error, not a failed
+    launch."""
+    n = da.MAX_GRID_Y + 1
+    q = torch.zeros(n, 1, 4)
+    cache = torch.zeros(1, 1, 16, 4)
+    table = torch.zeros(n, 1, dtype=torch.int32)
+    lens = torch.ones(n, dtype=torch.int32)
+    with pytest.raises(ValueError, match="at most 65535 sequences"):
+        da.decode_attention(q, cache, cache, table, lens, 0.5)
+
+
 @pytest.mark.parametrize("splits", [1, 4])
 def test_decode_padded_rows_write_zeros(splits: int) -> None:
     q, kc, vc, meta = paged_case([1, 1, 1], [5, 20, 33], 4, 2, 32, torch.float32)
