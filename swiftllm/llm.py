@@ -20,7 +20,6 @@ from swiftllm.launch.args import WORKER_OPTIONS
 from swiftllm.launch.workers import LocalWorkers
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.models.resolve import resolve_model
-from swiftllm.protocol.auth import new_token
 from swiftllm.sampling_params import SamplingParams
 from swiftllm.worker.in_process import InProcessWorker
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
@@ -96,7 +95,7 @@ class LLM:
         model_config = ModelConfig.from_dir(self.config.model)
         check_split(model_config, self.config.world_size, self.config.pipeline_parallel_size)
         runtime = tempfile.mkdtemp(prefix="swiftllm-")
-        self.workers = LocalWorkers(self.config, runtime, token=new_token())
+        self.workers = LocalWorkers(self.config, runtime)
         # stops the workers and removes their sockets however this object goes (close, GC, exit)
         self.finalizer = weakref.finalize(self, stop_workers, self.workers, runtime)
         group = self.workers.connect()

@@ -237,9 +237,10 @@ class AsyncEngine:
             request = self.active.get(seq.seq_id)
             if request is None:
                 continue  # aborted meanwhile
-            if seq.finish_reason == "error":
+            if seq.finished:
                 del self.active[seq.seq_id]
-                self.count_end(request, "error")
+                self.count_end(request, seq.finish_reason or "abort")
+            if seq.finish_reason == "error":  # failed alone (Engine.fail): finished too
                 deliveries.append(Delivery(request.queue, RequestFailed(seq.error)))
                 continue
             if seq.finished:
@@ -259,9 +260,6 @@ class AsyncEngine:
             self.tokens["generation"] += seq.num_outputs - request.sent_tokens
             request.sent_text = text_end
             request.sent_tokens = seq.num_outputs
-            if seq.finished:
-                del self.active[seq.seq_id]
-                self.count_end(request, seq.finish_reason or "abort")
         self.deliver(deliveries)
 
     def count_end(self, request: Request, reason: str) -> None:

@@ -99,8 +99,7 @@ class Engine:
         Raises RuntimeError if the worker failed a warm-up request."""
         cfg = self.scheduler.cfg
         tokens = min(cfg.max_num_batched_tokens, cfg.num_gpu_blocks * cfg.block_size // 2)
-        per_prompt = max(tokens // len(WARM_UP_SAMPLING), 1)
-        prompt_len = min(per_prompt, self.scheduler.max_len - 2)
+        prompt_len = min(max(tokens // len(WARM_UP_SAMPLING), 1), self.scheduler.max_len - 2)
         if prompt_len < 1:
             return
         seqs = []

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from swiftllm.controller.sequence import TokenLogprobs
+from swiftllm.controller.async_engine import Output
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.sampling_params import SamplingParams
 
@@ -399,34 +399,32 @@ def token_text(tokenizer: Tokenizer, token_id: int) -> str:
 
 
 def choice_logprobs(
-    tokenizer: Tokenizer,
-    token_ids: list[int],
-    logprobs: list[TokenLogprobs],
-    chat: bool,
-    offset: int,
-) -> dict[str, Any]:
-    """New tokens' logprobs in chat's shape, or in the legacy one with text_offset counting from
-    `offset`."""
+    tokenizer: Tokenizer, spec: GenerateRequest, output: Output, offset: int
+) -> dict[str, Any] | None:
+    """The output's new tokens' logprobs, if the request asked for them: in chat's shape, or in the
+    legacy one with text_offset counting from `offset`."""
+    if spec.params.logprobs is None:
+        return None
 
     def item(token_id: int, logprob: float) -> dict[str, Any]:
         text = token_text(tokenizer, token_id)
         # the token's own bytes: a part of a UTF-8 character is its bytes, not U+FFFD's
         return {"token": text, "logprob": logprob, "bytes": list(tokenizer.token_bytes(token_id))}
 
-    if chat:
+    if spec.chat:
         content = []
-        for token_id, entry in zip(token_ids, logprobs):
+        for token_id, entry in zip(output.token_ids, output.logprobs):
             top = [item(top_id, top_logprob) for top_id, top_logprob in entry.top]
             content.append({**item(token_id, entry.logprob), "top_logprobs": top})
         return {"content": content}
-    tokens = [token_text(tokenizer, token_id) for token_id in token_ids]
+    tokens = [token_text(tokenizer, token_id) for token_id in output.token_ids]
     top_by_text = [
         {token_text(tokenizer, top_id): top_logprob for top_id, top_logprob in entry.top}
-        for entry in logprobs
+        for entry in output.logprobs
     ]
     return {
         "tokens": tokens,
-        "token_logprobs": [entry.logprob for entry in logprobs],
+        "token_logprobs": [entry.logprob for entry in output.logprobs],
         "top_logprobs": top_by_text,
         "text_offset": list(itertools.accumulate(map(len, tokens), initial=offset))[:-1],
     }

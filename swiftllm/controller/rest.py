@@ -280,11 +280,6 @@ class RestServer:
                 batch.append(item)
             yield batch
 
-    def logprobs(self, spec: GenerateRequest, output: Output, offset: int) -> dict[str, Any] | None:
-        if spec.params.logprobs is None:
-            return None
-        return choice_logprobs(self.tokenizer, output.token_ids, output.logprobs, spec.chat, offset)
-
     async def whole_response(
         self, spec: GenerateRequest, queue: asyncio.Queue, echoes: list[str], prompt_tokens: int
     ) -> dict[str, Any]:
@@ -302,7 +297,7 @@ class RestServer:
             content = {"text": echoes[index] + output.text}
             if spec.chat:
                 content = {"message": {"role": "assistant", "content": output.text}}
-            logprobs = self.logprobs(spec, output, 0)
+            logprobs = choice_logprobs(self.tokenizer, spec, output, 0)
             choices.append(choice(index, content, logprobs, output.finish_reason))
         completion_tokens = sum(output.num_output_tokens for output in merged.values())
         cached_tokens = sum(output.num_cached_tokens for output in merged.values())
@@ -355,7 +350,7 @@ class RestServer:
                     index = output.index
                     generated[index] = output.num_output_tokens
                     cached[index] = output.num_cached_tokens
-                    logprobs = self.logprobs(spec, output, text_offsets[index])
+                    logprobs = choice_logprobs(self.tokenizer, spec, output, text_offsets[index])
                     if not (output.text or output.finish_reason or logprobs):
                         continue  # held-back text and nothing else to say
                     if logprobs and not spec.chat:

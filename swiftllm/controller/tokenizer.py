@@ -67,11 +67,9 @@ class Tokenizer:
 
     def token_text(self, token_id: int) -> str:
         """decode([token_id]), computed once per token id: streaming asks for it at nearly every step."""
-        text = self.token_texts.get(token_id)
-        if text is None:
-            text = self.decode([token_id])
-            self.token_texts[token_id] = text
-        return text
+        if token_id not in self.token_texts:
+            self.token_texts[token_id] = self.decode([token_id])
+        return self.token_texts[token_id]
 
     def token_bytes(self, token_id: int) -> bytes:
         """The bytes a token stands for, which may be part of a UTF-8 character (decoding it alone would

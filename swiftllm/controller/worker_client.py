@@ -52,15 +52,9 @@ class SharedOps:
 
 
 class WorkerClient(SharedOps):
-    def __init__(
-        self,
-        address: str,
-        timeout_s: float = 300.0,
-        max_message_bytes: int = codec.DEFAULT_MAX_MESSAGE_BYTES,
-    ) -> None:
+    def __init__(self, address: str, timeout_s: float = 300.0) -> None:
         self.address = address
         self.timeout_s = timeout_s
-        self.max_message_bytes = max_message_bytes
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.DEALER)
         self.socket.setsockopt(zmq.LINGER, 0)
@@ -90,7 +84,7 @@ class WorkerClient(SharedOps):
             )
         payload = self.socket.recv()
         self.in_flight.popleft()
-        reply = codec.decode_reply(payload, self.max_message_bytes)
+        reply = codec.decode_reply(payload)  # at most DEFAULT_MAX_MESSAGE_BYTES
         # nil: the worker could not read the request's id
         if reply["id"] not in (oldest.request_id, None):
             raise WorkerError(

@@ -39,11 +39,10 @@ class WorkerGroup(SharedOps):
     def __init__(
         self,
         addresses: list[str],
-        timeout_s: float = 300.0,
         liveness: Callable[[], str | None] | None = None,
         token: str | None = None,
     ) -> None:
-        self.clients = [WorkerClient(address, timeout_s) for address in addresses]
+        self.clients = [WorkerClient(address) for address in addresses]
         self.liveness = liveness
         self.token = token  # the workers' session token (protocol/auth.py), sent with each hello
         self.info: dict[str, Any] = {}  # rank 0's hello reply

@@ -44,7 +44,7 @@ from swiftllm.launch.args import (
 from swiftllm.launch.workers import LocalWorkers
 from swiftllm.model_config import ModelConfig
 from swiftllm.models.resolve import resolve_model
-from swiftllm.protocol.auth import new_token, session_token
+from swiftllm.protocol.auth import session_token
 
 WATCH_INTERVAL_S = 0.1  # how often serve() checks the worker process and the engine thread
 # after open requests were failed, how long their handlers get to send the error before HTTP stops
@@ -69,25 +69,18 @@ def add_arguments(parser: argparse.ArgumentParser, positional_model: bool = Fals
     parser.set_defaults(api_key=os.environ.get("SWIFTLLM_API_KEY"))
 
 
-def serving_problem(workers: LocalWorkers | None, async_engine: AsyncEngine) -> str | None:
-    """Why serving must stop, or None: a worker that exited, or an engine thread that failed (a worker
-    taken over by another controller shows here: its steps get StaleEpoch)."""
-    if workers is not None and workers.problem():
-        return workers.problem()
-    if async_engine.error:
-        return async_engine.health()
-    return None
-
-
 async def watch(
     stop: asyncio.Event, workers: LocalWorkers | None, async_engine: AsyncEngine, status: StatusLine
 ) -> str | None:
-    """Wait until `stop` is set (then None) or a worker problem shows (then why); meanwhile log the
-    status line every `status.interval_s` seconds."""
+    """Wait until `stop` is set (then None) or a problem shows (then why serving must stop: a worker
+    that exited, or an engine thread that failed; a worker taken over by another controller shows
+    there, as its steps get StaleEpoch); meanwhile log the status line every `status.interval_s`
+    seconds."""
     while not stop.is_set():
-        problem = serving_problem(workers, async_engine)
-        if problem:
-            return problem
+        if workers is not None and workers.problem():
+            return workers.problem()
+        if async_engine.error:
+            return async_engine.health()
         status.log_when_due()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), WATCH_INTERVAL_S)
@@ -166,8 +159,7 @@ async def serve(
     print(
         f"SwiftLLM shut down ({reason}) after {served_count} requests", file=sys.stderr, flush=True
     )
-    exit_code = 0 if problem is None else 1
-    return ServeOutcome(exit_code=exit_code, engine_stopped=engine_stopped)
+    return ServeOutcome(exit_code=0 if problem is None else 1, engine_stopped=engine_stopped)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -191,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     polite = True  # the group is free to ask the workers to shut down (no engine thread uses it)
     try:
         if config.worker_addrs is None:
-            workers = LocalWorkers(config, runtime, token=new_token())
+            workers = LocalWorkers(config, runtime)
             group = workers.connect()
         else:
             group = WorkerGroup(config.worker_address_list, token=session_token(config.token_file))

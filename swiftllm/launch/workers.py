@@ -17,7 +17,7 @@ import time
 from swiftllm.config import EngineConfig
 from swiftllm.controller.worker_group import WorkerGroup
 from swiftllm.launch.args import WORKER_OPTIONS, flags_from_config
-from swiftllm.protocol.auth import TOKEN_ENV
+from swiftllm.protocol.auth import TOKEN_ENV, new_token
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -30,18 +30,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 class LocalWorkers:
     """The worker processes of one group, started here; `addresses` in rank order."""
 
-    def __init__(self, config: EngineConfig, runtime_dir: str, token: str | None = None) -> None:
-        """`token`: the session token each worker gets in its environment (never on its command
-        line) and each hello carries (protocol/auth.py)."""
+    def __init__(self, config: EngineConfig, runtime_dir: str) -> None:
+        # a fresh session token: each worker gets it in its environment (never on its command line)
+        # and each hello carries it (protocol/auth.py)
+        self.token = new_token()
         world_size = config.world_size
         self.socket_paths = [f"{runtime_dir}/worker{rank}.sock" for rank in range(world_size)]
         self.addresses = [f"ipc://{path}" for path in self.socket_paths]
         dist_init = f"tcp://127.0.0.1:{free_port()}"
         self.processes = [
-            start_worker(config, self.addresses[rank], rank, world_size, dist_init, token)
-            for rank in range(world_size)
+            start_worker(config, address, rank, dist_init, self.token)
+            for rank, address in enumerate(self.addresses)
         ]
-        self.token = token
         self.group: WorkerGroup | None = None  # once connected
 
     def problem(self) -> str | None:
@@ -97,19 +97,15 @@ class LocalWorkers:
 
 
 def start_worker(
-    config: EngineConfig,
-    address: str,
-    rank: int,
-    world_size: int,
-    dist_init: str,
-    token: str | None = None,
+    config: EngineConfig, address: str, rank: int, dist_init: str, token: str
 ) -> subprocess.Popen:
-    """`python -m swiftllm.launch.worker_cmd` with the worker's options from `config`, bound to `address`;
-    the session token goes in its environment, never on its command line (readable in /proc)."""
+    """`python -m swiftllm.launch.worker_cmd` with the worker's options from `config`, rank `rank` of
+    `config.world_size`, bound to `address`; the session token goes in its environment, never on its
+    command line (readable in /proc)."""
     command = [sys.executable, "-m", "swiftllm.launch.worker_cmd"]
     command += [*flags_from_config(config, WORKER_OPTIONS), "--bind", address]
-    if world_size > 1:
-        command += ["--rank", str(rank), "--world-size", str(world_size)]
+    if config.world_size > 1:
+        command += ["--rank", str(rank), "--world-size", str(config.world_size)]
         command += ["--pipeline-parallel-size", str(config.pipeline_parallel_size)]
         command += ["--dist-init", dist_init]
     # The worker runs in its own session (a terminal's Ctrl-C reaches only us; we stop it) and, on Linux, gets
@@ -119,13 +115,10 @@ def start_worker(
     die_with_parent = None
     if sys.platform == "linux":
         die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGKILL)
-    environment = dict(os.environ)
-    if token is not None:
-        environment[TOKEN_ENV] = token
     return subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
         start_new_session=True,
         preexec_fn=die_with_parent,
-        env=environment,
+        env={**os.environ, TOKEN_ENV: token},
     )

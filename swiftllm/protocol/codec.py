@@ -37,6 +37,11 @@ def pack_array(array: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, An
     return {"shape": [int(size) for size in array.shape], "data": data}
 
 
+def pack_arrays(message: object, prototypes: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The array fields of a StepCommand or StepResult named in `prototypes`, each packed (pack_array)."""
+    return {name: pack_array(getattr(message, name), proto) for name, proto in prototypes.items()}
+
+
 def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
     if prototype.ndim == 2:
         require(
@@ -118,8 +123,7 @@ def encode_request(op: str, request_id: int, epoch: int | None = None, **op_fiel
 
 
 def encode_step(request_id: int, epoch: int, cmd: StepCommand) -> bytes:
-    arrays = {name: pack_array(getattr(cmd, name), proto) for name, proto in STEP_ARRAYS.items()}
-    return encode_request("step", request_id, epoch, **arrays)
+    return encode_request("step", request_id, epoch, **pack_arrays(cmd, STEP_ARRAYS))
 
 
 def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Request:
@@ -181,13 +185,10 @@ def encode_error(request_id: int | None, type_: str, message: str) -> bytes:
 
 
 def result_fields(result: StepResult) -> dict[str, Any]:
-    arrays = {
-        name: pack_array(getattr(result, name), proto) for name, proto in RESULT_ARRAYS.items()
-    }
     timings = {name: float(ms) for name, ms in result.timings.items()}
     # a list of [seq id, message] pairs: msgpack map keys must be strings here
     errors = [[seq_id, message[:1000]] for seq_id, message in result.errors.items()]
-    return {**arrays, "timings": timings, "errors": errors}
+    return {**pack_arrays(result, RESULT_ARRAYS), "timings": timings, "errors": errors}
 
 
 def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[str, Any]:
