@@ -184,8 +184,8 @@ def _reduce_kernel(
     MIN_CHUNK: tl.constexpr,
     PDL: tl.constexpr,
 ):
-    if PDL:
-        pdl.wait()
+    if PDL:  # lets the output projection launch now: at one row its first weight tile loads while this runs
+        pdl.gdc()
     seq = tl.program_id(0).to(tl.int64)
     head = tl.program_id(1)
     ctx = tl.load(ctx_ptr + seq)
