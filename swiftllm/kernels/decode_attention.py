@@ -13,8 +13,11 @@ rows with context length -1 are left as they are (another kernel writes them).""
 # GPU; large batches split only contexts longer than LONG_CHUNK, so that one long sequence does not become
 # the straggler of a batch of short ones. The grid never depends on context lengths, which the kernels read
 # on the device: splits with no work exit at once, so a captured CUDA graph replays any lengths.
-# Under PDL both kernels only wait for their predecessor (pdl.py) and do not let their successor launch early:
-# with that early launch, decode + reduce measured 1-6 us slower at 1-16 sequences (H100), no faster at 64-256.
+# Under PDL the attention kernel only waits for its predecessor (pdl.py) and does not let its successor launch
+# early: with that, decode + reduce measured 1-6 us slower at 1-16 sequences (H100), no faster at 64-256. The
+# reduce does let its successor (the output projection) launch early: at one row the GEMV then loads its first
+# weight tile while the reduce runs (the decode step at one sequence 5.43 -> 5.31 ms, H100; the reduce's early
+# launch alone changed no batch size by more than 0.4%: bench/results/h100/device_call_s18_wfirst.log).
 
 from typing import NamedTuple
 

@@ -3,7 +3,9 @@ kernel before it drains, so the launch latency between the ~350 kernels of a dec
 
 A kernel that takes it has a `PDL: tl.constexpr` argument and starts with `if PDL: gdc()` (or `wait()`),
 before any load or store, so no hazard with its predecessor's reads or writes can arise; launch it with
-`PDL=ENABLED, launch_pdl=ENABLED`. Off in Triton's interpreter and on GPUs before sm_90."""
+`PDL=ENABLED, launch_pdl=ENABLED`. Off in Triton's interpreter and on GPUs before sm_90.
+The one exception is a load of memory that no kernel of the step writes: the GEMV (gemv.py) loads its first
+weight tile before the wait, so that the weight stream begins while the kernel before it drains."""
 
 import os
 

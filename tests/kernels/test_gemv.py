@@ -25,6 +25,15 @@ def test_gemv_matches_matmul(dtype: torch.dtype, rows: int, k_dim: int, with_bia
     assert rel_err(out, ref) < tolerance(dtype)
 
 
+# at one row the first weight tile is loaded ahead of the loop (before the PDL wait): K over several of the
+# shipped 2,048-wide tiles, whole (4,096) and with a masked last tile (4,196), so the loop's tiles follow it
+@pytest.mark.parametrize("k_dim", [4096, 4196])
+def test_gemv_one_row_over_several_tiles_matches_matmul(k_dim: int) -> None:
+    x, w = torch.randn(1, k_dim), torch.randn(41, k_dim)
+    ref = torch.nn.functional.linear(x.double(), w.double())
+    assert rel_err(gemv(x, w), ref) < tolerance(torch.float32)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 @pytest.mark.parametrize("rows", [1, 5])
 def test_gemv_with_silu_matches_silu_and_mul_then_matmul(dtype: torch.dtype, rows: int) -> None:
