@@ -17,8 +17,10 @@ roofline, each operation at max(bytes / copy bandwidth, FLOPs / matmul rate), bo
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
+from typing import NamedTuple
 
 import numpy as np
 from common import (
@@ -35,6 +37,23 @@ from swiftllm.llm import LLM
 from swiftllm.sampling_params import SamplingParams
 
 PROMPT, OUT = 1024, 129
+
+
+class Run(NamedTuple):
+    """One LLM.generate: wall seconds; host seconds in ModelRunner.launch and the steps launched; the worker's
+    device milliseconds (its CUDA events: the steps' kernels, and the idle time between back-to-back steps;
+    NaN on a CPU)."""
+
+    seconds: float
+    launch_s: float
+    steps: int
+    gpu_ms: float
+    idle_ms: float
+
+
+def per_step(pairs: list[tuple[Run, Run]], field: str) -> float:
+    """Median over the (t1, t129) pairs of a Run field's difference, per extra step."""
+    return float(np.median([getattr(b, field) - getattr(a, field) for a, b in pairs])) / (OUT - 1)
 
 
 def main() -> None:
@@ -98,18 +117,28 @@ def main() -> None:
 
     llm.runner.launch = timed_launch
 
-    def run(n: int, max_tokens: int) -> tuple[float, float, int]:
-        """Seconds of one generate; host seconds in ModelRunner.launch and steps launched during it."""
+    def run(n: int, max_tokens: int) -> Run:
         prompts = [rng.integers(0, LLAMA3_8B["vocab_size"], PROMPT).tolist() for _ in range(n)]
         params = SamplingParams(
             max_tokens=max_tokens, ignore_eos=True, temperature=args.temperature
         )
         before = dict(spent)
+        device_before = dict(llm.engine.worker_ms)
         t0 = time.perf_counter()
         outs = llm.generate(prompts, params)
         elapsed = time.perf_counter() - t0
         assert all(len(o.token_ids) == max_tokens for o in outs)
-        return elapsed, spent["s"] - before["s"], spent["steps"] - before["steps"]
+        device = {
+            name: llm.engine.worker_ms.get(name, math.nan) - device_before.get(name, math.nan)
+            for name in ("gpu_ms", "gpu_idle_ms")
+        }
+        return Run(
+            elapsed,
+            spent["s"] - before["s"],
+            spent["steps"] - before["steps"],
+            device["gpu_ms"],
+            device["gpu_idle_ms"],
+        )
 
     run(4, 8)  # warm-up: kernels compiled, graphs replayed once
     for n in [int(b) for b in args.batches.split(",")]:
@@ -118,10 +147,11 @@ def main() -> None:
         )  # warm-up at this batch, as vLLM's benchmark_latency does: first-use costs stay out
         # prefill steps vary by a few percent from run to run, and t129 - t1 magnifies that: medians of repeats
         pairs = [(run(n, 1), run(n, OUT)) for _ in range(args.repeats)]
-        t1, t129 = (float(np.median([p[i][0] for p in pairs])) for i in (0, 1))
+        t1 = float(np.median([a.seconds for a, _ in pairs]))
+        t129 = float(np.median([b.seconds for _, b in pairs]))
         ms = (t129 - t1) / (OUT - 1) * 1e3
-        runner_ms = float(np.median([b[1] - a[1] for a, b in pairs])) / (OUT - 1) * 1e3
-        extra_steps = pairs[0][1][2] - pairs[0][0][2]
+        runner_ms = per_step(pairs, "launch_s") * 1e3
+        extra_steps = pairs[0][1].steps - pairs[0][0].steps
         kv_bytes = n * (PROMPT + OUT / 2) * kv_token_bytes
         floor = (weight_bytes + kv_bytes) / ceil["copy_bw_Bps"] * 1e3
         roofline = roofline_ms(n, weight_bytes, kv_bytes, ceil)
@@ -135,14 +165,19 @@ def main() -> None:
                 "roofline_ms": roofline,
                 "vllm_ms": VLLM_DECODE_MS.get(n),
                 "launch_ms_per_step": runner_ms,
+                # the same difference in the worker's device time: the step's kernels, and the device's idle
+                # time between steps (ms_per_step - gpu - idle: what neither accounts for, e.g. a step whose
+                # predecessor's end the worker did not see)
+                "gpu_ms_per_step": per_step(pairs, "gpu_ms"),
+                "idle_ms_per_step": per_step(pairs, "idle_ms"),
                 "extra_steps": extra_steps,
-                "t1_runs": [p[0][0] for p in pairs],
-                "t129_runs": [p[1][0] for p in pairs],
+                "t1_runs": [a.seconds for a, _ in pairs],
+                "t129_runs": [b.seconds for _, b in pairs],
             }
         )
         print(
             f"N={n}: t1 {t1:.3f} s  t129 {t129:.3f} s  -> {ms:.2f} ms/step  (t129 runs "
-            + ", ".join(f"{p[1][0]:.3f}" for p in pairs)
+            + ", ".join(f"{b.seconds:.3f}" for _, b in pairs)
             + ")",
             flush=True,
         )
@@ -156,7 +191,7 @@ def main() -> None:
     )
     print(
         f"{'N':>4} {'ms/step':>8} {'floor':>7} {'x floor':>7} {'roofline':>8} {'x roof':>6} {'vLLM':>6} "
-        f"{'vLLM/ours':>9} {'t1 s':>7} {'launch':>9} {'steps':>5}"
+        f"{'vLLM/ours':>9} {'t1 s':>7} {'launch':>9} {'steps':>5} {'gpu ms':>7} {'idle ms':>7}"
     )
     for r in data["rows"]:
         v = r["vllm_ms"] or float("nan")
@@ -164,7 +199,7 @@ def main() -> None:
             f"{r['batch']:4d} {r['ms_per_step']:8.2f} {r['floor_ms']:7.2f} {r['ms_per_step'] / r['floor_ms']:7.3f} "
             f"{r['roofline_ms']:8.2f} {r['ms_per_step'] / r['roofline_ms']:6.3f} "
             f"{v:6.2f} {v / r['ms_per_step']:9.2f} {r['t1_s']:7.3f} {r['launch_ms_per_step']:9.2f} "
-            f"{r['extra_steps']:5d}"
+            f"{r['extra_steps']:5d} {r['gpu_ms_per_step']:7.2f} {r['idle_ms_per_step']:7.2f}"
         )
 
 
