@@ -206,9 +206,8 @@ class EngineConfig:
 
     @property
     def worker_address_list(self) -> list[str]:
-        if self.worker_addrs is None:
-            return []
-        return [address.strip() for address in self.worker_addrs.split(",") if address.strip()]
+        addresses = (self.worker_addrs or "").split(",")
+        return [address.strip() for address in addresses if address.strip()]
 
     def cache_geometry(
         self, model: ModelConfig, num_gpu_blocks: int, block_bytes: int
@@ -251,8 +250,6 @@ def check_tensor_split(model: ModelConfig, world_size: int) -> None:
     """Raise ModelError, naming the numbers, if the model cannot be split over `world_size` tensor-parallel
     ranks: heads, intermediate size and vocabulary must divide; KV heads must divide or be divided by it
     (fewer KV heads than ranks are replicated)."""
-    if world_size == 1:
-        return
     problems = []
     if model.num_heads % world_size:
         problems.append(f"{model.num_heads} attention heads")

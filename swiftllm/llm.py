@@ -78,9 +78,7 @@ class LLM:
         cache = self.config.cache_geometry(
             self.runner.model_config, num_gpu_blocks, self.runner.block_bytes(block_size)
         )
-        self.runner.init_cache(
-            block_size, cache.num_gpu_blocks, cache.num_cpu_blocks, cache.max_model_len
-        )
+        self.runner.init_cache(block_size, *cache)  # num_gpu_blocks, num_cpu_blocks, max_model_len
         return Engine(
             InProcessWorker(self.runner),
             self.runner.model_config,
@@ -126,13 +124,11 @@ class LLM:
         """Run every prompt to completion (all submitted at once); outputs in prompt order."""
         if isinstance(prompts, str):
             prompts = [prompts]
-        if isinstance(params, list):
-            params_per_prompt = params
-        else:
-            params_per_prompt = [params or SamplingParams()] * len(prompts)
+        if not isinstance(params, list):
+            params = [params or SamplingParams()] * len(prompts)
         sequences = [
             self.engine.add_request(self.encode(prompt), prompt_params)
-            for prompt, prompt_params in zip(prompts, params_per_prompt)
+            for prompt, prompt_params in zip(prompts, params)
         ]
         with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
             while self.engine.has_work:

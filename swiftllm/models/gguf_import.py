@@ -126,7 +126,6 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
     num_heads = meta[f"{arch}.attention.head_count"]
     hidden = meta[f"{arch}.embedding_length"]
     num_kv_heads = meta.get(f"{arch}.attention.head_count_kv", num_heads)
-    head_dim = meta.get(f"{arch}.attention.key_length", hidden // num_heads)
     tensors: dict[str, np.ndarray] = {}
     for tensor in reader.tensors:
         # numpy order is GGUF's `ne` reversed, i.e. HF's (out_features, in_features)
@@ -151,7 +150,7 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
         "num_hidden_layers": meta[f"{arch}.block_count"],
         "num_attention_heads": num_heads,
         "num_key_value_heads": num_kv_heads,
-        "head_dim": head_dim,
+        "head_dim": meta.get(f"{arch}.attention.key_length", hidden // num_heads),
         "rms_norm_eps": meta[f"{arch}.attention.layer_norm_rms_epsilon"],
         "rope_theta": meta.get(f"{arch}.rope.freq_base", 10000.0),
         "max_position_embeddings": meta[f"{arch}.context_length"],
