@@ -78,7 +78,9 @@ class LLM:
         cache = self.config.cache_geometry(
             self.runner.model_config, num_gpu_blocks, self.runner.block_bytes(block_size)
         )
-        self.runner.init_cache(block_size, *cache)  # num_gpu_blocks, num_cpu_blocks, max_model_len
+        self.runner.init_cache(
+            block_size, cache.num_gpu_blocks, cache.num_cpu_blocks, cache.max_model_len
+        )
         return Engine(
             InProcessWorker(self.runner),
             self.runner.model_config,
