@@ -32,6 +32,7 @@ from common import (
     model_bytes,
     write_results,
 )
+from gpu_clocks import ClockMonitor, mhz
 
 from swiftllm.llm import LLM
 from swiftllm.sampling_params import SamplingParams
@@ -146,7 +147,8 @@ def main() -> None:
             n, OUT
         )  # warm-up at this batch, as vLLM's benchmark_latency does: first-use costs stay out
         # prefill steps vary by a few percent from run to run, and t129 - t1 magnifies that: medians of repeats
-        pairs = [(run(n, 1), run(n, OUT)) for _ in range(args.repeats)]
+        with ClockMonitor() as clocks:
+            pairs = [(run(n, 1), run(n, OUT)) for _ in range(args.repeats)]
         t1 = float(np.median([a.seconds for a, _ in pairs]))
         t129 = float(np.median([b.seconds for _, b in pairs]))
         ms = (t129 - t1) / (OUT - 1) * 1e3
@@ -171,6 +173,8 @@ def main() -> None:
                 "gpu_ms_per_step": per_step(pairs, "gpu_ms"),
                 "idle_ms_per_step": per_step(pairs, "idle_ms"),
                 "extra_steps": extra_steps,
+                # the clocks the timed runs ran at (the GPU's power cap lowers them: bench/gpu_clocks.py)
+                "clocks": clocks.summary(),
                 "t1_runs": [a.seconds for a, _ in pairs],
                 "t129_runs": [b.seconds for _, b in pairs],
             }
@@ -191,7 +195,8 @@ def main() -> None:
     )
     print(
         f"{'N':>4} {'ms/step':>8} {'floor':>7} {'x floor':>7} {'roofline':>8} {'x roof':>6} {'vLLM':>6} "
-        f"{'vLLM/ours':>9} {'t1 s':>7} {'launch':>9} {'steps':>5} {'gpu ms':>7} {'idle ms':>7}"
+        f"{'vLLM/ours':>9} {'t1 s':>7} {'launch':>9} {'steps':>5} {'gpu ms':>7} {'idle ms':>7} "
+        f"{'SM MHz':>6}"
     )
     for r in data["rows"]:
         v = r["vllm_ms"] or float("nan")
@@ -199,7 +204,8 @@ def main() -> None:
             f"{r['batch']:4d} {r['ms_per_step']:8.2f} {r['floor_ms']:7.2f} {r['ms_per_step'] / r['floor_ms']:7.3f} "
             f"{r['roofline_ms']:8.2f} {r['ms_per_step'] / r['roofline_ms']:6.3f} "
             f"{v:6.2f} {v / r['ms_per_step']:9.2f} {r['t1_s']:7.3f} {r['launch_ms_per_step']:9.2f} "
-            f"{r['extra_steps']:5d} {r['gpu_ms_per_step']:7.2f} {r['idle_ms_per_step']:7.2f}"
+            f"{r['extra_steps']:5d} {r['gpu_ms_per_step']:7.2f} {r['idle_ms_per_step']:7.2f} "
+            f"{mhz(r['clocks']):>6}"
         )
 
 

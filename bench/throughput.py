@@ -51,6 +51,7 @@ from common import (
     print_kernel_table,
     write_results,
 )
+from gpu_clocks import ClockMonitor, mhz
 from make_dummy_model import make_dummy_model
 from run_info import none_if_nan
 from shapes import parameter_count
@@ -463,7 +464,8 @@ def main() -> None:
         )
         counters_before = first_run_counters()
         profiled = args.profile_steps if run == 0 else None
-        trace = timed_generate(llm, prompts, params, longest, profiled)
+        with ClockMonitor() as clocks:
+            trace = timed_generate(llm, prompts, params, longest, profiled)
         counters_after = first_run_counters()
         paid_once = {name: counters_after[name] - counters_before[name] for name in counters_after}
         assert trace.output_tokens == output_tokens, (trace.output_tokens, output_tokens)
@@ -486,6 +488,8 @@ def main() -> None:
                 "preemptions": trace.preemptions,
                 "paid_once": paid_once,
                 "triton_cache_entries_before": counters_before["triton_cache_entries"],
+                # the clocks the run ran at (the GPU's power cap lowers them: bench/gpu_clocks.py)
+                "clocks": clocks.summary(),
             }
         )
         print(
@@ -558,7 +562,8 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
                 print(f"{kind['kind']:>22}: ms/step by tenth of its steps, in order: {tenths}")
     header = (
         f"{'run':>16} {'s':>7} {'total tok/s':>12} {'output tok/s':>13} {'x floor':>8} "
-        f"{'longest 1st tok s':>18} {'+ serial s':>11} {'GPU idle %':>10} {'vLLM s / ours':>14}"
+        f"{'longest 1st tok s':>18} {'+ serial s':>11} {'GPU idle %':>10} {'vLLM s / ours':>14} "
+        f"{'SM MHz':>6}"
     )
     print(header)
     for run in data["runs"]:
@@ -568,7 +573,8 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
             f"{'temperature ' + str(run['temperature']):>16} {run['seconds']:7.2f} "
             f"{run['total_tokens_per_s']:12.0f} {run['output_tokens_per_s']:13.0f} "
             f"{run['x_compute_floor']:8.2f} {run['longest_first_token_s']:18.2f} "
-            f"{run['longest_bound_s']:11.2f} {idle_percent(run['gpu_idle_fraction'])} {ratio}"
+            f"{run['longest_bound_s']:11.2f} {idle_percent(run['gpu_idle_fraction'])} {ratio} "
+            f"{mhz(run['clocks']):>6}"
         )
 
 
