@@ -56,6 +56,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
 import numpy as np
+from gpu_clocks import ClockMonitor, mhz
 from run_info import RESULTS, git_commit, none_if_nan, utc_now
 from workload import DEFAULT_WORKLOAD, WorkloadError, load_workload, random_prompts
 
@@ -249,6 +250,8 @@ class RateResult:
     client_cpu_fraction: float  # the client's CPU seconds / duration
     errors: list[str]  # the first few failures' messages
     server: ServerCounters | None = None  # from our server's /metrics; None for other servers
+    # this machine's GPU while the rate ran (bench/gpu_clocks.py; None figures without nvidia-smi)
+    clocks: dict | None = None
     # the slowest first, when sent times are known
     slowest_ttft: list[SlowRequest] = field(default_factory=list)
     # what the client saw of each request (left out of the JSON)
@@ -460,10 +463,13 @@ async def run_all(config: ServingConfig) -> tuple[str, list[RateResult]]:
         results = []
         for draw, rate in enumerate(config.request_rates, start=1):
             specs = request_specs(config, draw)
-            result = await run_rate(session, url, model, specs, rate, config)
+            with ClockMonitor() as clocks:
+                result = await run_rate(session, url, model, specs, rate, config)
+            result = dataclasses.replace(result, clocks=clocks.summary())
             print(
                 f"rate {rate_name(rate)}: {result.completed}/{len(specs)} completed in "
-                f"{result.duration_s:.1f} s, {result.output_throughput:.0f} output tok/s",
+                f"{result.duration_s:.1f} s, {result.output_throughput:.0f} output tok/s, "
+                f"this machine's GPU at a median {mhz(result.clocks)} MHz",
                 flush=True,
             )
             results.append(result)

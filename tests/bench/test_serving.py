@@ -222,6 +222,8 @@ def test_live_run_completes_every_request(server_url: str, tmp_path: Path) -> No
         assert row["server"]["step_ms_mean"] > 0
         assert row["server"]["controller_cpu_ms_per_step"] > 0
         assert row["server"]["gpu_idle_fraction"] is None  # no CUDA events on a CPU worker
+        # the GPU clocks of the rate's run (bench/gpu_clocks.py): none sampled where nvidia-smi is absent
+        assert set(row["clocks"]) == {"sm_mhz_median", "sm_mhz_p10", "power_w_median", "samples"}
         # fresh prompts at every rate: the second rate finds nothing of the first's in the cache
         assert row["server"]["prefix_cache_hit_tokens"] == 0
     last_arrival = serving.arrival_offsets(6, 4.0, 1.0, seed=0)[-1]
