@@ -5,14 +5,18 @@
 #   git archive HEAD swiftllm bench | tar -x -C .before --exclude=bench/results && mkdir -p .before/bench/results
 #   cp -r .before/. .gated/ && (cd .gated && git apply --include='swiftllm/*' ../bench/results/h200/gated_gemv_untimed_s18.diff)
 #   mkdir -p .run && cp bench/results/h100/step_ab_s18.py .run/step_ab.py && cp <this script> .run/gated.sh
-# then: run(command="bash .run/gated.sh", carry=[".whl", ".run", ".before", ".gated"]) (~300 s with the start).
-# Prints bare decode steps (time_pipelined, context 1088) alternating trees in separate processes, check_kernels
-# on .gated, and latency.py at N = 8 and 32 for both.
+#   cp bench/results/h200/gated_exp_s18.py .run/
+# then: run(command="bash .run/gated.sh", carry=[".whl", ".run", ".before", ".gated"]) (~450 s with the start).
+# Prints the kernel-level comparison and tile sweep (gated_exp_s18.py), bare decode steps (time_pipelined,
+# context 1088) alternating trees in separate processes, check_kernels on .gated, and latency.py at N = 8 and 32
+# for both. If the sweep's best tile beats the patch's, put it in the gated tree's GEMV_CONFIGS first.
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
 export PYTHONUNBUFFERED=1
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/all.log; }
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit --format=csv,noheader | tee -a $OUT/all.log
+stamp "gated_exp_s18.py on .gated"
+(cd .gated && PYTHONPATH=.:/tmp/site timeout 150 python3 ../.run/gated_exp_s18.py 2>&1 | tail -12 | tee -a $OUT/all.log)
 B=1,2,4,8,16,32,64
 ab() { (cd $1 && PYTHONPATH=.:/tmp/site timeout 100 python3 ../.run/step_ab.py $2 $B 2>&1 | grep "^AB\|Error" | tail -3) | tee -a $OUT/all.log; }
 for i in 1 2; do
