@@ -124,7 +124,7 @@ def _gemv_kernel(
     # W is never written by the kernels before this one, so at one row the first tile of W is loaded before the
     # PDL wait: while the kernel before drains (a norm, attention's reduce: latency-bound), the weight stream
     # has begun. The decode step at one sequence: 5.43 -> 5.31 ms with the reduce letting this kernel launch
-    # early (H100, bare step), latency.py's 4.33 -> 4.20 ms (H200; bench/results/h200/
+    # early (H100, bare step), latency.py's 4.32-4.33 -> 4.19-4.21 ms (H200; bench/results/h200/
     # device_call_97aad57_s18_latency.log). Through tl.dot (2-64 rows) the tile loaded outside the loop made
     # the steps 0.4-1.4% slower (H100, bench/results/h100/device_call_s18_wfirst.log).
     k_start = 0
