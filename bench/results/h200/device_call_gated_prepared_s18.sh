@@ -4,7 +4,7 @@
 #   rm -rf .before .gated && mkdir .before .gated
 #   git archive HEAD swiftllm bench | tar -x -C .before --exclude=bench/results && mkdir -p .before/bench/results
 #   cp -r .before/. .gated/ && (cd .gated && git apply --include='swiftllm/*' ../bench/results/h200/gated_gemv_untimed_s18.diff)
-#   mkdir -p .run && cp bench/results/h100/step_ab_s18.py .run/step_ab.py && cp <this script> .run/gated.sh
+#   mkdir -p .run && cp bench/results/h200/step_ab_ef11845.py .run/step_ab.py && cp <this script> .run/gated.sh
 #   cp bench/results/h200/gated_exp_s18.py .run/
 # then: run(command="bash .run/gated.sh", carry=[".whl", ".run", ".before", ".gated"]) (~450 s with the start).
 # Prints the kernel-level comparison and tile sweep (gated_exp_s18.py), bare decode steps (time_pipelined,

@@ -1,9 +1,9 @@
-"""Session 18 (2026-12-02): the bare decode step (bench/results/h100/step_ab_s18.py: time_pipelined, context
-1088) by tree and row count, from the device logs, as one PNG. Left: the H100 of call 3 (HEAD 7c2c335; the
-GEMV loading its first weight tile before the PDL wait at one row plus the decode reduce launching its
-successor early, "wf1+red" = 97aad57; the reduce change alone, "red"). Right: the H200 of call 5 (173970b,
-session 17's timed tree; 97aad57; the multiply-add of 2-8 rows, "fma", not kept). Two processes of each tree,
-alternating; the bars are their mean.
+"""Session 18 (2026-12-02): the bare decode step (step_ab_ef11845.py beside this script, run as is:
+time_pipelined, context 1088) by tree and row count, from the device logs, as one PNG.
+Left: the H100 of call 3 (HEAD 7c2c335; the GEMV loading its first weight tile before the PDL wait at one
+row plus the decode reduce launching its successor early, "wf1+red" = 97aad57; the reduce change alone,
+"red"). Right: the H200 of call 5 (173970b, session 17's timed tree; 97aad57; the multiply-add of 2-8 rows,
+"fma", not kept). Two processes of each tree, alternating; the bars are their mean.
 
     python3 bench/results/h200/s18_plot.py   # writes s18.png beside itself"""
 
