@@ -220,7 +220,11 @@ def test_live_run_completes_every_request(server_url: str, tmp_path: Path) -> No
         assert row["request_throughput"] == pytest.approx(6 / row["duration_s"])
         assert row["server"]["steps"] >= max(output for _, output in LENGTHS)
         assert row["server"]["step_ms_mean"] > 0
-        assert row["server"]["controller_cpu_ms_per_step"] > 0
+        # exported (not NaN); /proc counts CPU time in 10 ms ticks, and a short rate's controller
+        # may use less than one tick, so 0 is a valid reading
+        cpu_ms = row["server"]["controller_cpu_ms_per_step"]
+        assert math.isfinite(cpu_ms)
+        assert cpu_ms >= 0
         assert row["server"]["gpu_idle_fraction"] is None  # no CUDA events on a CPU worker
         # the GPU clocks of the rate's run (bench/gpu_clocks.py): none sampled where nvidia-smi is absent
         assert set(row["clocks"]) == {"sm_mhz_median", "sm_mhz_p10", "power_w_median", "samples"}
