@@ -3,7 +3,8 @@
 # against the tree it applies to. Build the two trees on the developer machine first, from the repository root:
 #   rm -rf .before .gated && mkdir .before .gated
 #   git archive HEAD swiftllm bench | tar -x -C .before --exclude=bench/results && mkdir -p .before/bench/results
-#   cp -r .before/. .gated/ && (cd .gated && git apply --include='swiftllm/*' ../bench/results/h200/gated_gemv_untimed_s18.diff)
+#   cp -r .before/. .gated/ && git apply --directory=.gated --include='.gated/swiftllm/*' bench/results/h200/gated_gemv_untimed_s18.diff
+#   (session 19: `git apply` run inside .gated, as written here before, applies nothing and says nothing)
 #   mkdir -p .run && cp bench/results/h200/step_ab_ef11845.py .run/step_ab.py && cp <this script> .run/gated.sh
 #   cp bench/results/h200/gated_exp_s18.py .run/
 # then: run(command="bash .run/gated.sh", carry=[".whl", ".run", ".before", ".gated"]) (~450 s with the start).
