@@ -97,11 +97,12 @@ def cuobjdump(cubin: bytes, *flags: str) -> str:
 
 
 def compile_gemv(
-    variant: str, block_m: int, config: gemv.GemvConfig, silu: bool, arch: int
+    variant: str, block_m: int, config: gemv.GemvConfig, flags: dict[str, bool], arch: int
 ) -> Resources:
+    """flags: the kernel's compile-time switches beside the tile (SILU, ...)."""
     constexprs = {
+        **flags,
         "HAS_BIAS": False,
-        "SILU": silu,
         "EVEN_K": True,
         "BLOCK_M": block_m,
         "BLOCK_N": config.block_n,
@@ -126,8 +127,8 @@ def compile_gemv(
     )
 
 
-def gemv_variants() -> list[tuple[str, int, gemv.GemvConfig, bool]]:
-    """(name, BLOCK_M, config, silu) for each tile gemv() launches in a decode step."""
+def gemv_variants() -> list[tuple[str, int, gemv.GemvConfig, dict[str, bool]]]:
+    """(name, BLOCK_M, config, flags) for each tile gemv() launches in a decode step."""
     variants = []
     for (rows, kind), config in gemv.GEMV_CONFIGS.items():
         block_m = 1
@@ -135,7 +136,7 @@ def gemv_variants() -> list[tuple[str, int, gemv.GemvConfig, bool]]:
             block_m = 16
         if rows == "17-64 rows":
             block_m = 64 if kind == "wide" else 32
-        variants.append((f"{rows}, {kind}", block_m, config, kind == "silu"))
+        variants.append((f"{rows}, {kind}", block_m, config, {"SILU": kind == "silu"}))
     return variants
 
 
@@ -148,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             "TRITON_INTERPRET=1 makes Triton interpret kernels instead of compiling them: unset it"
         )
     rows = []
-    for variant, block_m, config, silu in gemv_variants():
-        rows.append(compile_gemv(variant, block_m, config, silu, args.arch))
+    for variant, block_m, config, flags in gemv_variants():
+        rows.append(compile_gemv(variant, block_m, config, flags, args.arch))
         print(f"compiled {variant}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "sm90_resources.json"
