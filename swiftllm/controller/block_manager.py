@@ -11,6 +11,7 @@ The digest is cryptographic (blake2b), not Python's `hash()`: a prompt crafted t
 request's prefix would read that request's K/V."""
 
 import hashlib
+import itertools
 import struct
 from collections import OrderedDict
 from collections.abc import MutableSequence, Sequence
@@ -95,13 +96,8 @@ class BlockPool:
 
     def lookup(self, digests: list[bytes]) -> list[int]:
         """The indexed blocks of the longest leading run of `digests` (no reference taken)."""
-        block_ids: list[int] = []
-        for digest in digests:
-            block_id = self.block_by_digest.get(digest)
-            if block_id is None:
-                break
-            block_ids.append(block_id)
-        return block_ids
+        indexed = itertools.takewhile(lambda digest: digest in self.block_by_digest, digests)
+        return [self.block_by_digest[digest] for digest in indexed]
 
     def share(self, block_ids: list[int]) -> None:
         """Take a reference to cached blocks (an evictable one is no longer evictable)."""
