@@ -243,10 +243,9 @@ class AsyncEngine:
             if seq.finish_reason == "error":  # failed alone (Engine.fail): finished too
                 deliveries.append(Delivery(request.queue, RequestFailed(seq.error)))
                 continue
-            if seq.finished:
-                text_end = len(seq.text)
-            else:
-                text_end = max(request.sent_text, len(seq.text) - request.hold_back_chars)
+            text_end = len(seq.text)
+            if not seq.finished:  # hold back what a stop string may still cut off
+                text_end = max(request.sent_text, text_end - request.hold_back_chars)
             output = Output(
                 index=request.index,
                 text=seq.text[request.sent_text : text_end],
