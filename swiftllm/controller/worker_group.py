@@ -48,27 +48,24 @@ class WorkerGroup(SharedOps):
         self.info: dict[str, Any] = {}  # rank 0's hello reply
         self.result_rank = 0  # whose step results are returned (set by hello)
 
-    @property
-    def world_size(self) -> int:
-        return len(self.clients)
-
     def hello(self) -> dict[str, Any]:
         """Open a session with every rank and check that they form this group."""
         infos = [client.hello(self.token) for client in self.clients]
         first = infos[0]
+        world_size = len(self.clients)
         for rank, info in enumerate(infos):
-            if info["rank"] != rank or info["world_size"] != self.world_size:
+            if info["rank"] != rank or info["world_size"] != world_size:
                 raise WorkerError(
                     "GroupMismatch",
                     f"worker #{rank} at {self.clients[rank].address} is rank {info['rank']} of "
-                    f"{info['world_size']}, expected rank {rank} of {self.world_size}",
+                    f"{info['world_size']}, expected rank {rank} of {world_size}",
                 )
             for key in ("model_config", "dtype", "protocol_version", "pipeline_size"):
                 if info.get(key) != first.get(key):
                     raise WorkerError("GroupMismatch", f"rank {rank}'s {key} differs from rank 0's")
         self.info = first
         # the first rank of the last stage: it samples (the first stage only receives the tokens)
-        self.result_rank = self.world_size - self.world_size // first.get("pipeline_size", 1)
+        self.result_rank = world_size - world_size // first.get("pipeline_size", 1)
         return first
 
     def call(self, op: str, **fields: Any) -> list[dict[str, Any]]:
