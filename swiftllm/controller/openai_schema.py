@@ -16,7 +16,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -430,8 +430,11 @@ def choice_logprobs(
     }
 
 
-def usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> dict[str, Any]:
-    """OpenAI's usage object; cached_tokens: prompt tokens served from the prefix cache."""
+def usage(prompt_tokens: int, outputs: Collection[Output]) -> dict[str, Any]:
+    """OpenAI's usage object from each choice's latest output (its counts are running totals);
+    cached_tokens: prompt tokens served from the prefix cache."""
+    completion_tokens = sum(output.num_output_tokens for output in outputs)
+    cached_tokens = sum(output.num_cached_tokens for output in outputs)
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,

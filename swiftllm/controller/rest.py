@@ -299,10 +299,8 @@ class RestServer:
                 content = {"message": {"role": "assistant", "content": output.text}}
             logprobs = choice_logprobs(self.tokenizer, spec, output, 0)
             choices.append(choice(index, content, logprobs, output.finish_reason))
-        completion_tokens = sum(output.num_output_tokens for output in merged.values())
-        cached_tokens = sum(output.num_cached_tokens for output in merged.values())
         body = envelope(spec.request_id, self.model_name, spec.chat, False, choices)
-        body["usage"] = usage(prompt_tokens, completion_tokens, cached_tokens)
+        body["usage"] = usage(prompt_tokens, merged.values())
         return body
 
     async def stream(
@@ -331,8 +329,7 @@ class RestServer:
             return prefix + json.dumps(choice(index, content, logprobs, finish)).encode() + suffix
 
         text_offsets = [0] * num_choices  # legacy logprobs' text_offset, per choice
-        generated = [0] * num_choices
-        cached = [0] * num_choices  # prompt tokens from the prefix cache, per choice
+        latest: dict[int, Output] = {}  # choice index -> its latest output (for usage)
         try:
             # each chat choice opens with its role, a completion choice with its echo (if any)
             openings: list[bytes] = []
@@ -348,8 +345,7 @@ class RestServer:
                 events: list[bytes] = []
                 for output in batch:
                     index = output.index
-                    generated[index] = output.num_output_tokens
-                    cached[index] = output.num_cached_tokens
+                    latest[index] = output
                     logprobs = choice_logprobs(self.tokenizer, spec, output, text_offsets[index])
                     if not (output.text or output.finish_reason or logprobs):
                         continue  # held-back text and nothing else to say
@@ -362,11 +358,7 @@ class RestServer:
                 if events:
                     await response.write(b"".join(events))
             if spec.include_usage:
-                last = {
-                    **head,
-                    "choices": [],
-                    "usage": usage(prompt_tokens, sum(generated), sum(cached)),
-                }
+                last = {**head, "choices": [], "usage": usage(prompt_tokens, latest.values())}
                 await response.write(b"data: " + json.dumps(last).encode() + b"\n\n")
         except ConnectionError:  # the client left; the caller aborts
             return response
