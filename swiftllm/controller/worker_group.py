@@ -85,7 +85,6 @@ class WorkerGroup(SharedOps):
             except WorkerError as error:
                 if error.type in ("Timeout", "WorkerDied"):
                     raise  # its reply will never come: the group is done for
-                replies.append(None)
                 if first_error is None:
                     first_error = error
         if first_error is not None:
