@@ -369,8 +369,8 @@ class Scheduler:
             batch.swap_out += copies
             seq.blocks = block_array(copy.destination for copy in copies)
             seq.status = Status.SWAPPED
-            self.swapped.append(seq)
-            self.swapped.sort(key=lambda swapped: swapped.arrival)
+            # oldest first, as swap_back takes them (a tie goes behind, as a stable sort puts it)
+            bisect.insort(self.swapped, seq, key=lambda swapped: swapped.arrival)
             self.counters["swaps_out"] += 1
         else:  # swap full (or nothing cached): drop the cache, compute it again later
             self.drop_gpu_blocks(seq)
