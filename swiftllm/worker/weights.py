@@ -69,9 +69,7 @@ class Checkpoint:
         if name in self.tensors:
             return self.tensors[name][index]
         with safe_open(str(self.files[name]), framework="pt") as tensors:
-            stored_name = name
-            if stored_name not in tensors.keys():
-                stored_name = "language_model." + name
+            stored_name = name if name in tensors.keys() else "language_model." + name
             return tensors.get_slice(stored_name)[index]
 
     def forget_prefix(self, prefix: str) -> None:
@@ -144,11 +142,10 @@ def load_weights(
         ckpt: Checkpoint = DummyCheckpoint(cfg, device, dtype)
     else:
         ckpt = Checkpoint(Path(path))
-    split = par.world_size > 1
 
     def get(name: str, dim: int = 0, part: slice = slice(None)) -> torch.Tensor:
         """The named tensor (only `part` along `dim` when the model is split) on the device."""
-        if not split:
+        if par.world_size == 1:
             part = slice(None)
         return ckpt.read(name, dim, part).to(device=device, dtype=dtype).contiguous()
 
@@ -185,7 +182,5 @@ def load_weights(
         embed = get("model.embed_tokens.weight", 0, vocab_rows)
     lm_head = None
     if pipe.last:
-        lm_head = embed
-        if not tied:
-            lm_head = get("lm_head.weight", 0, vocab_rows)
+        lm_head = embed if tied else get("lm_head.weight", 0, vocab_rows)
     return ModelWeights(embed=embed, layers=layers, norm=get("model.norm.weight"), lm_head=lm_head)
