@@ -58,8 +58,8 @@ def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
     # dtype.str ("<i4"), not str(dtype): a message is formatted on every call, and str(dtype) is slow Python
     require(isinstance(value, bytes), f"{name} must be bin: packed {prototype.dtype.str}")
     require(len(value) % 4 == 0, f"{name} has {len(value)} bytes, not a multiple of 4")
-    little_endian = prototype.dtype.newbyteorder("<")
-    array = np.frombuffer(value, dtype=little_endian).astype(prototype.dtype)  # a writable copy
+    # a writable copy
+    array = np.frombuffer(value, dtype=prototype.dtype.newbyteorder("<")).astype(prototype.dtype)
     if prototype.ndim == 2:
         require(
             shape[0] * shape[1] == len(array),
@@ -145,10 +145,9 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
             "epoch must be an integer >= 0",
         )
         given = {key: value for key, value in message.items() if key not in ("op", "id", "epoch")}
-        token = None
-        if op == "hello":  # the session token (auth.py): a string, checked by the worker
-            token = given.pop("token", None)
-            require(token is None or isinstance(token, str), "hello.token must be a string")
+        # hello's session token (auth.py): a string, checked by the worker
+        token = given.pop("token", None) if op == "hello" else None
+        require(token is None or isinstance(token, str), "hello.token must be a string")
         if op != "step":  # a step's arrays are checked by decode_step
             given = messages.check_int_fields(op, given)
         if token is not None:
