@@ -228,11 +228,10 @@ class ModelRunner:
         )
         self.model = LlamaModel(model_config, self.weights, self.ops, self.parallel, max_model_len)
         self.forget()
+        if self.device.type == "cuda" and hasattr(self.ops, "compile_ahead"):
+            self.ops.compile_ahead(self.cache.k[0], self.cache.v[0], self.model.heads)
         # graphs are captured for one worker only: collectives inside a capture are not tested yet
         use_graphs = self.cfg.cuda_graphs and self.parallel.world_size == 1
-        if self.device.type == "cuda" and hasattr(self.ops, "compile_ahead"):
-            heads = model_config.num_heads // self.parallel.world_size
-            self.ops.compile_ahead(self.cache.k[0], self.cache.v[0], heads)
         if use_graphs and self.device.type == "cuda" and hasattr(self.ops, "GraphRunner"):
             self.graphs = self.ops.GraphRunner(self.model, self.cache, max_model_len)
         self.geometry = CacheGeometry(
