@@ -159,10 +159,7 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
 
 
 def decode_step(given: dict[str, Any], geometry: messages.CacheGeometry) -> StepCommand:
-    require(
-        set(given) <= set(STEP_ARRAYS),
-        f"step has unknown fields {sorted(set(given) - set(STEP_ARRAYS))}",
-    )
+    messages.require_known_fields("step", given, STEP_ARRAYS)
     require(
         all(name in given for name in STEP_REQUIRED),
         f"step needs the fields {', '.join(STEP_REQUIRED)}",

@@ -83,10 +83,14 @@ def require(ok: object, message: str, type_: str = "InvalidRequest") -> None:
         raise ProtocolError(type_, message)
 
 
+def require_known_fields(op: str, given: dict[str, Any], known: dict[str, Any]) -> None:
+    require(set(given) <= set(known), f"{op} has unknown fields {sorted(set(given) - set(known))}")
+
+
 def check_int_fields(op: str, given: dict[str, Any]) -> dict[str, int]:
     """A small op's fields, defaults filled in; unknown, missing or mistyped fields are errors."""
     spec = OP_FIELDS[op]
-    require(set(given) <= set(spec), f"{op} has unknown fields {sorted(set(given) - set(spec))}")
+    require_known_fields(op, given, spec)
     values = {name: given.get(name, default) for name, (_, default) in spec.items()}
     for name, (minimum, _) in spec.items():
         require(values[name] is not None, f"{op} needs the field {name!r}")
