@@ -5,14 +5,15 @@
 #   rm -rf .before .gated .normed && mkdir .before
 #   git archive HEAD swiftllm bench | tar -x -C .before --exclude=bench/results && mkdir -p .before/bench/results
 #   cp -r .before/. .gated/ && cp -r .before/. .normed/
-#   git apply --directory=.gated --include='.gated/swiftllm/*' bench/results/h200/gated_gemv_untimed_s18.diff
+#   git apply --directory=.gated --include='.gated/swiftllm/*' bench/results/h200/gated_gemv_untimed_s19.diff
 #   git apply --directory=.normed --include='.normed/swiftllm/*' --include='.normed/bench/*' \
 #     bench/results/h200/norm_gemv_untimed_s19.diff
 #   grep -c norm_gemv .normed/swiftllm/kernels/gemv.py && grep -c gated .gated/swiftllm/kernels/gemv.py  # both > 0
 #   mkdir -p .run && cp bench/results/h200/step_ab_ef11845.py .run/step_ab.py && cp <this script> .run/fusions.sh
 # then run(command="PART=time bash .run/fusions.sh", carry=[".whl", ".run", ".before", ".gated", ".normed"]), and
 # PART=check the same way (the two fit one 600 s call only without the start).
-#   gated  (gated_gemv_untimed_s18.diff): the SiLU in the gate_up GEMV's epilogue at 2-64 rows, no silu_and_mul.
+#   gated  (gated_gemv_untimed_s19.diff, branch gated-gemv): the SiLU in the gate_up GEMV's epilogue at 2-64 rows,
+#          no silu_and_mul. Session 18's diff did not compile for sm_90 (bench/sm90_resources.py found it).
 #   normed (norm_gemv_untimed_s19.diff): the RMSNorm before qkv, gate_up and the LM head done by the GEMV as it
 #          loads x, at 1-16 rows: 65 norm kernels fewer a step (138 us of a 4.77 ms step at 8 rows without PDL).
 # Predictions: normed -2 to -3 % at 1-16 sequences, nothing at 32; gated -1 % at 2-32. If the two both win, they

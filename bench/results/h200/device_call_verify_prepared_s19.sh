@@ -26,8 +26,8 @@ grep -v capturing /tmp/r/lat.log | tail -10 | tee -a $OUT/all.log
 stamp "throughput.py longest-first at temperatures 0 and 1 at $C"
 SWIFTLLM_COMMIT=$C BENCH_OUT=/tmp/r/tp PYTHONPATH=.:/tmp/site timeout 200 python3 bench/throughput.py --schedule-policy longest-first --temperatures 0,1 > /tmp/r/tp.log 2>&1
 grep -v capturing /tmp/r/tp.log | tail -16 | tee -a $OUT/all.log
-stamp "decode_sweep.py --batches 1,8 at $C"
-BENCH_OUT=/tmp/r/ds PYTHONPATH=.:/tmp/site timeout 90 python3 bench/decode_sweep.py --batches 1,8 2>&1 | tail -12 | tee -a $OUT/all.log
+stamp "decode_sweep.py --batches 1,8,16 at $C"
+BENCH_OUT=/tmp/r/ds PYTHONPATH=.:/tmp/site timeout 90 python3 bench/decode_sweep.py --batches 1,8,16 2>&1 | tail -12 | tee -a $OUT/all.log
 cp /tmp/r/lat/*.json /tmp/r/tp/*.json /tmp/r/ds/*.json $OUT/ 2>/dev/null
 cp /tmp/r/*.log $OUT/
 stamp done
