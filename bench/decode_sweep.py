@@ -14,8 +14,9 @@ results/decode_sweep.json.
 tokens), as a real step's decode rows are: in bench/throughput.py's longest-first run (--profile-steps) decode
 attention read its K/V at 0.70 of copy bandwidth against 0.84 at one uniform context. --tiles then also times
 decode_params' split choice at each BLOCK_NxWARPSxSTAGES (keys a tile, warps, pipeline stages; the kernel's
-default is 64x4x3): a tile of 64 keys over 3 stages may hold up to 96 KB of shared memory (two programs an SM), which
-short contexts (a few tiles each) may leave latency-bound."""
+default is 64x4x3). Compiled for sm_90 (bench/sm90_resources.py), the default tile takes 38 KB of shared memory and
+126 registers a thread with splits, so registers hold an SM to 4 programs; the mixed steps' 128x4x2 takes 72 KB
+and 168 registers, 3 programs. Short contexts (a few tiles each) may leave them latency-bound."""
 
 from __future__ import annotations
 
