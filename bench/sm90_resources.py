@@ -287,11 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nthe decode step's kernels for sm_{args.arch}, commit {record['commit']} (wrote {out})"
     )
-    header = f"{'kernel':<13} {'variant':<40} {'warps':>5} {'stages':>6} {'regs':>5} {'stack B':>7}"
+    header = f"{'kernel':<13} {'variant':<46} {'warps':>5} {'stages':>6} {'regs':>5} {'stack B':>7}"
     print(f"{header} {'shared KB':>9} {'SASS':>6} {'programs/SM: by regs':>20} {'by shared':>9}")
     for row in rows:
         print(
-            f"{row.kernel:<13} {row.variant:<40} {row.num_warps:>5} {row.num_stages:>6} "
+            f"{row.kernel:<13} {row.variant:<46} {row.num_warps:>5} {row.num_stages:>6} "
             f"{row.registers:>5} {row.stack_bytes:>7} {row.shared_bytes / 1024:>9.1f} "
             f"{row.sass_instructions:>6} {row.programs_per_sm_by_registers:>20} "
             f"{row.programs_per_sm_by_shared:>9}"
