@@ -164,9 +164,8 @@ def run(args: argparse.Namespace) -> int:
     import uvloop
 
     config = EngineConfig(**options_from_args(args, ENGINE_OPTIONS + SERVER_OPTIONS))
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    # to stderr (basicConfig's default): stdout carries only the serving line
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     # the workers get the resolved thread count: they cannot know how many workers share the cores
     config = replace(config, model=resolve_model(config.model), threads=config.cpu_threads)
     # read both before starting a worker, so a bad model directory (or split) fails at once
