@@ -122,7 +122,6 @@ async def serve(
         shutdown_timeout=2.0,
     )
     status = StatusLine(async_engine, config.stats_interval)
-    problem = None
     try:
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
