@@ -74,15 +74,14 @@ class LocalWorkers:
         """A shutdown request if the group is free to send one, else SIGTERM; SIGKILL if neither works.
         Every process is waited for, so none is left behind."""
         stopped = False
-        group = self.group
-        if group is not None:
+        if self.group is not None:
             if polite and self.problem() is None:
                 with contextlib.suppress(RuntimeError):  # WorkerError, or a step still in flight
-                    for client in group.clients:
+                    for client in self.group.clients:
                         client.timeout_s = 10.0
-                    group.shutdown()
+                    self.group.shutdown()
                     stopped = True
-            group.close()
+            self.group.close()
         for process in self.processes:
             if not stopped and process.poll() is None:
                 process.terminate()
