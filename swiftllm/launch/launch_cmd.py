@@ -77,8 +77,8 @@ async def watch(
     there, as its steps get StaleEpoch); meanwhile log the status line every `status.interval_s`
     seconds."""
     while not stop.is_set():
-        if workers is not None and workers.problem():
-            return workers.problem()
+        if workers is not None and (problem := workers.problem()):
+            return problem
         if async_engine.error:
             return async_engine.health()
         status.log_when_due()

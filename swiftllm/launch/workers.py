@@ -56,8 +56,7 @@ class LocalWorkers:
         """Wait until every rank has loaded its shard and bound its socket; a rank that exits raises."""
         deadline = time.monotonic() + timeout_s
         while not all(os.path.exists(path) for path in self.socket_paths):
-            problem = self.problem()
-            if problem:
+            if problem := self.problem():
                 raise RuntimeError(f"{problem} while starting")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the workers did not start within {timeout_s:g} s")
