@@ -61,10 +61,7 @@ class LLM:
         self.tokenizer = None
         if (Path(self.config.model) / "tokenizer.json").is_file():
             self.tokenizer = Tokenizer(self.config.model, self.config.chat_template)
-        if self.config.world_size > 1:
-            self.engine = self.start_workers()
-        else:
-            self.engine = self.start_runner()
+        self.engine = self.start_workers() if self.config.world_size > 1 else self.start_runner()
 
     def start_runner(self) -> Engine:
         """The model in this process, on a thread of its own."""
