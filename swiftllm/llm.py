@@ -2,8 +2,6 @@
 
 It drives the same Engine as the server, with a ModelRunner in place of worker processes."""
 
-import shutil
-import tempfile
 import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,12 +21,6 @@ from swiftllm.models.resolve import resolve_model
 from swiftllm.sampling_params import SamplingParams
 from swiftllm.worker.in_process import InProcessWorker
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
-
-
-def stop_workers(workers: LocalWorkers, runtime: str) -> None:
-    """Ask the workers to shut down (kill those that do not) and remove their socket directory."""
-    workers.stop(polite=True)
-    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -91,10 +83,10 @@ class LLM:
         exits)."""
         model_config = ModelConfig.from_dir(self.config.model)
         check_split(model_config, self.config.world_size, self.config.pipeline_parallel_size)
-        runtime = tempfile.mkdtemp(prefix="swiftllm-")
-        self.workers = LocalWorkers(self.config, runtime)
-        # stops the workers and removes their sockets however this object goes (close, GC, exit)
-        self.finalizer = weakref.finalize(self, stop_workers, self.workers, runtime)
+        self.workers = LocalWorkers(self.config)
+        # asks the workers to shut down (kills those that do not) and removes their sockets, however
+        # this object goes (close, GC, exit)
+        self.finalizer = weakref.finalize(self, self.workers.stop, polite=True)
         group = self.workers.connect()
         scheduler_config = allocate_cache(self.config, group, model_config)
         return Engine(group, model_config, self.tokenizer, scheduler_config, seed=self.config.seed)

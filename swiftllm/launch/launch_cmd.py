@@ -20,10 +20,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -171,7 +169,6 @@ def run(args: argparse.Namespace) -> int:
     model_config = ModelConfig.from_dir(config.model)
     check_split(model_config, config.world_size, config.pipeline_parallel_size)
     tokenizer = Tokenizer(config.model, config.chat_template)
-    runtime = tempfile.mkdtemp(prefix="swiftllm-")  # 0700: only we can reach the workers' sockets
     # until the server handles signals, SIGTERM unwinds like Ctrl-C, through the cleanup below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workers = None
@@ -179,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     polite = True  # the group is free to ask the workers to shut down (no engine thread uses it)
     try:
         if config.worker_addrs is None:
-            workers = LocalWorkers(config, runtime)
+            workers = LocalWorkers(config)
             group = workers.connect()
         else:
             group = WorkerGroup(config.worker_address_list, token=session_token(config.token_file))
@@ -204,4 +201,3 @@ def run(args: argparse.Namespace) -> int:
             workers.stop(polite)
         elif group is not None:
             group.close()  # attached workers serve on, for the next controller
-        shutil.rmtree(runtime, ignore_errors=True)

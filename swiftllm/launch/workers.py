@@ -8,10 +8,12 @@ import contextlib
 import ctypes
 import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 from swiftllm.config import EngineConfig
@@ -28,14 +30,17 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class LocalWorkers:
-    """The worker processes of one group, started here; `addresses` in rank order."""
+    """The worker processes of one group, started here; `addresses` in rank order. Their sockets lie
+    in a directory of their own, which `stop` removes."""
 
-    def __init__(self, config: EngineConfig, runtime_dir: str) -> None:
+    def __init__(self, config: EngineConfig) -> None:
         # a fresh session token: each worker gets it in its environment (never on its command line)
         # and each hello carries it (protocol/auth.py)
         self.token = new_token()
         world_size = config.world_size
-        self.socket_paths = [f"{runtime_dir}/worker{rank}.sock" for rank in range(world_size)]
+        # 0700: only we can reach the workers' sockets
+        self.runtime_dir = tempfile.mkdtemp(prefix="swiftllm-")
+        self.socket_paths = [f"{self.runtime_dir}/worker{rank}.sock" for rank in range(world_size)]
         self.addresses = [f"ipc://{path}" for path in self.socket_paths]
         dist_init = f"tcp://127.0.0.1:{free_port()}"
         self.processes = [
@@ -71,7 +76,7 @@ class LocalWorkers:
 
     def stop(self, polite: bool) -> None:
         """A shutdown request if the group is free to send one, else SIGTERM; SIGKILL if neither works.
-        Every process is waited for, so none is left behind."""
+        Every process is waited for, so none is left behind; then the socket directory is removed."""
         stopped = False
         if self.group is not None:
             if polite and self.problem() is None:
@@ -92,6 +97,7 @@ class LocalWorkers:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 
 def start_worker(
