@@ -257,13 +257,8 @@ def decode_attention(
     n_seqs, n_heads, dim = q.shape
     _, n_kv, page, _ = k_cache.shape
     group = n_heads // n_kv
-    assert (
-        q.stride(2) == 1
-        and n_heads % n_kv == 0
-        and k_cache.is_contiguous()
-        and v_cache.is_contiguous()
-    )
-    assert block_table.stride(1) == 1
+    assert q.stride(2) == 1 and block_table.stride(1) == 1 and n_heads % n_kv == 0
+    assert k_cache.is_contiguous() and v_cache.is_contiguous()
     if out is None:
         out = torch.empty((n_seqs, n_heads, dim), dtype=q.dtype, device=q.device)
     if n_seqs == 0:

@@ -204,13 +204,8 @@ def prefill_attention(
     n_seqs = context_lens.shape[0]
     _, n_kv, page, _ = k_cache.shape
     group = n_heads // n_kv
-    assert (
-        q.stride(2) == 1
-        and n_heads % n_kv == 0
-        and k_cache.is_contiguous()
-        and v_cache.is_contiguous()
-    )
-    assert block_table.stride(1) == 1
+    assert q.stride(2) == 1 and block_table.stride(1) == 1 and n_heads % n_kv == 0
+    assert k_cache.is_contiguous() and v_cache.is_contiguous()
     out = torch.empty((n_tok, n_heads, dim), dtype=q.dtype, device=q.device) if out is None else out
     if n_tok == 0:
         return out
