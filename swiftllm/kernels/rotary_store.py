@@ -87,14 +87,9 @@ def rotary_store_kv(
     """Rotates q in place and returns it; stores rotated k and v. Any even head dim (tiles padded and masked)."""
     t, n_q, dim = q.shape
     n_kv = k.shape[1]
-    assert (
-        q.stride(2) == 1
-        and k.stride(2) == 1
-        and v.stride(2) == 1
-        and dim % 2 == 0
-        and cos_sin.shape[1] == dim
-    )
-    assert cos_sin.is_contiguous() and k_cache.is_contiguous() and v_cache.is_contiguous()
+    assert q.stride(2) == 1 and k.stride(2) == 1 and v.stride(2) == 1 and dim % 2 == 0
+    assert cos_sin.shape[1] == dim and cos_sin.is_contiguous()
+    assert k_cache.is_contiguous() and v_cache.is_contiguous()
     if t:
         _rotary_store_kernel[(t,)](
             q,
