@@ -169,8 +169,7 @@ def gemv(
     block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, silu, wide)
     block_m = 1
     if m_rows > 1:
-        max_block_m = 64 if wide else 32
-        block_m = min(max(16, triton.next_power_of_2(m_rows)), max_block_m)
+        block_m = min(max(16, triton.next_power_of_2(m_rows)), 64 if wide else 32)
     m_blocks = triton.cdiv(m_rows, block_m)
     y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
     _gemv_kernel[(triton.cdiv(n_cols, block_n) * m_blocks,)](
