@@ -113,11 +113,8 @@ def _gemv_kernel(
     n = tl.program_id(0) // m_blocks * BLOCK_N + tl.arange(0, BLOCK_N)
     m = tl.program_id(0) % m_blocks * BLOCK_M + tl.arange(0, BLOCK_M)
     k = tl.arange(0, BLOCK_K)
-    # the accumulator's layout by rows (compile-time branches): see the loop
-    if BLOCK_M == 1:
-        acc = tl.zeros([BLOCK_N, BLOCK_K], tl.float32)
-    else:
-        acc = tl.zeros([BLOCK_N, BLOCK_M], tl.float32)
+    # the accumulator's layout by rows (a compile-time choice): see the loop
+    acc = tl.zeros([BLOCK_N, BLOCK_K if BLOCK_M == 1 else BLOCK_M], tl.float32)
     # columns past N re-read row N - 1 (in bounds, never stored) so no load is masked on N; with EVEN_K the K mask
     # folds to all-true, so the weight stream is unmasked in the common case
     w_rows = w_ptr + tl.minimum(n, n_cols - 1).to(tl.int64)[:, None] * w_stride
@@ -140,10 +137,7 @@ def _gemv_kernel(
         kmask = (k0 + k < k_dim) | EVEN_K
         w = tl.load(w_rows + k0 + k[None, :], mask=kmask[None, :], other=0.0)
         acc = _accumulate(acc, w, x_ptr, m, k, k0, m_rows, k_dim, x_stride, SILU, EVEN_K, BLOCK_M)
-    if BLOCK_M == 1:
-        y = tl.sum(acc, 1)[None, :]
-    else:
-        y = tl.trans(acc)
+    y = tl.sum(acc, 1)[None, :] if BLOCK_M == 1 else tl.trans(acc)
     if HAS_BIAS:
         y += tl.load(b_ptr + n, mask=n < n_cols, other=0.0).to(tl.float32)[None, :]
     tl.store(
