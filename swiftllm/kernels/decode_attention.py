@@ -138,13 +138,12 @@ def _decode_kernel(
     m = tl.full([BLOCK_G], float("-inf"), tl.float32)
     l_sum = tl.zeros([BLOCK_G], tl.float32)
     acc = tl.zeros([BLOCK_G, BLOCK_D], tl.float32)
+    table_row = table_ptr + seq * table_stride
     head_off = kvh.to(tl.int64) * c_stride_h
     for n0 in range(start, end, BLOCK_N):
         n = n0 + tl.arange(0, BLOCK_N)
         nmask = n < end
-        block = tl.load(table_ptr + seq * table_stride + n // PAGE, mask=nmask, other=0).to(
-            tl.int64
-        )
+        block = tl.load(table_row + n // PAGE, mask=nmask, other=0).to(tl.int64)
         off = block[:, None] * c_stride_b + head_off + (n % PAGE)[:, None] * c_stride_o + d[None, :]
         kvmask = nmask[:, None] if D == BLOCK_D else nmask[:, None] & (d[None, :] < D)
         k = tl.load(k_ptr + off, mask=kvmask, other=0.0)
