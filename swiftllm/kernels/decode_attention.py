@@ -64,9 +64,7 @@ def mixed_tiles(device: torch.device) -> DecodeTiles:
     properties = torch.cuda.get_device_properties(device)
     # a build whose properties lack the field (torch's own code guards it for ROCm): assume too little
     optin = getattr(properties, "shared_memory_per_block_optin", 0)
-    if optin < MIXED_TILES_SHARED_MEMORY:
-        return DEFAULT_TILES
-    return MIXED_TILES
+    return DEFAULT_TILES if optin < MIXED_TILES_SHARED_MEMORY else MIXED_TILES
 
 
 @triton.jit
