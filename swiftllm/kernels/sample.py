@@ -108,5 +108,4 @@ def greedy_tokens(logits: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     firsts = torch.empty(rows, chunks, dtype=torch.int64, device=logits.device)
     # no rows: an empty grid launches nothing
     _chunk_max_kernel[(rows, chunks)](logits, tops, firsts, vocab, *logits.stride(), CHUNK=chunk)
-    best_chunk = tops.argmax(-1, keepdim=True)
-    return firsts.gather(1, best_chunk).squeeze(1)
+    return firsts.gather(1, tops.argmax(-1, keepdim=True)).squeeze(1)
