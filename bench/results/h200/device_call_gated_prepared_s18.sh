@@ -1,6 +1,6 @@
 #!/bin/bash
 # SUPERSEDED in session 19: gated_gemv_untimed_s18.diff does not compile for sm_90 (_rows_out's two returns;
-# bench/sm90_resources.py). Use device_call_fusions_prepared_s19.sh with gated_gemv_untimed_s19.diff.
+# bench/sm90_resources.py). Session 20 ran the fixed patch: device_call_s20_fusions.sh with gated_gemv_lost_s20.diff.
 # Prepared in session 18, NOT RUN: time the gate_up GEMV with the SiLU in its epilogue (gated_gemv_untimed_s18.diff)
 # against the tree it applies to. Build the two trees on the developer machine first, from the repository root:
 #   rm -rf .before .gated && mkdir .before .gated
