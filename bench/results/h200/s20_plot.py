@@ -7,34 +7,20 @@ as a ratio to main's (28c3596). "normed": the RMSNorm done by the GEMV as it loa
     python3 bench/results/h200/s20_plot.py   # writes s20.png and s20_fusions.json beside itself"""
 
 import json
-import re
-from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from s18_plot import steps  # noqa: E402  (beside this script: its "AB" lines reader)
 
 HERE = Path(__file__).parent
 LOG = HERE / "device_call_s20_fusions.log"
 
 
-def steps(log: Path) -> dict[str, dict[int, list[float]]]:
-    """{tree: {rows: [ms, ...]}} of the log's "AB" lines."""
-    found: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for line in log.read_text().splitlines():
-        match = re.match(r"AB (\S+)\s+(.*)", line)
-        if not match:
-            continue
-        for pair in match.group(2).split():
-            rows, ms = pair.split(":")
-            found[match.group(1)][int(rows)].append(float(ms))
-    return found
-
-
 def main() -> None:
-    trees = steps(LOG)
+    trees = steps(LOG, "")
     means = {
         tree: {rows: sum(ms) / len(ms) for rows, ms in by_rows.items()}
         for tree, by_rows in trees.items()
