@@ -8,20 +8,124 @@ of one contiguous run. Prints, per batch, each kernel's GPU microseconds per ste
 beside the step's own time unprofiled (launched as the engine launches them, the next before the last is
 collected). Under PDL a kernel starts before its predecessor ends and counts the wait as its own time, so the
 sum can exceed the step; --no-pdl launches every kernel without it (set before the graphs are captured), so
-that each kernel's time is its own and the step minus the sum is what the kernel boundaries cost."""
+that each kernel's time is its own and the step minus the sum is what the kernel boundaries cost.
+
+Then the gap to the floor, by kind of kernel: each kind's floor is issue 16's roofline term for its
+operations, max(bytes / copy bandwidth, FLOPs / matmul rate), both measured at the start of this run
+(common.ceilings): the linears their weights (each projection and the LM head on its own), decode attention
+the decode rows' K/V, prefill attention each chunk's K/V or causal FLOPs. The rest (RMSNorm, rotary + KV
+store, SiLU x mul, sampling, copies) moves a few MB of activations and counts as no floor: all its time is
+excess. One JSON per run (bench/results/profile_step_*.json, or $BENCH_OUT) holds every kernel and the table."""
 
 from __future__ import annotations
 
 import argparse
 import time
+from typing import NamedTuple
 
 import numpy as np
 import torch
-from common import LLAMA3_8B, config_dir, kernel_times, print_kernel_table
+from common import (
+    LLAMA3_8B,
+    ceilings,
+    config_dir,
+    device_info,
+    kernel_times,
+    print_kernel_table,
+    write_results,
+)
 from forward import step_cmd, time_pipelined
 
 from swiftllm.kernels import pdl
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
+
+# kinds of kernel by a piece of their name (lower case); the first that matches wins
+KERNEL_KINDS = {
+    "linears": ("gemv", "nvjet", "gemm", "splitkreduce", "cutlass", "xmma"),
+    "decode attention": ("_decode_kernel", "_reduce_kernel"),
+    "prefill attention": ("_prefill_kernel",),
+}
+OTHER = "the rest (no floor)"
+
+
+class StepShape(NamedTuple):
+    """What a profiled step computes: decode rows at one context, and fresh prompt chunks."""
+
+    decode_rows: int
+    context: int
+    chunks: int
+    chunk_tokens: int
+
+
+def kernel_kind(name: str) -> str:
+    """The KERNEL_KINDS entry a kernel's name belongs to, else OTHER."""
+    for kind, pieces in KERNEL_KINDS.items():
+        if any(piece in name.lower() for piece in pieces):
+            return kind
+    return OTHER
+
+
+def floors_us(shape: StepShape, cfg: dict, ceil: dict) -> dict[str, float]:
+    """Each kind's floor in microseconds a step: issue 16's roofline term of its operations (bf16)."""
+    bandwidth = ceil["copy_bw_Bps"]
+    rate = ceil["matmul_flops"]
+    layers = cfg["num_hidden_layers"]
+    hidden = cfg["hidden_size"]
+    heads = cfg["num_attention_heads"]
+    kv_heads = cfg["num_key_value_heads"]
+    head_dim = hidden // heads
+    rows = shape.decode_rows + shape.chunks * shape.chunk_tokens
+    sampled = shape.decode_rows + shape.chunks
+
+    def linear_s(out_features: int, in_features: int, linear_rows: int) -> float:
+        params = out_features * in_features
+        return max(2 * params / bandwidth, 2 * linear_rows * params / rate)
+
+    projections = [
+        ((heads + 2 * kv_heads) * head_dim, hidden),
+        (hidden, heads * head_dim),
+        (2 * cfg["intermediate_size"], hidden),
+        (hidden, cfg["intermediate_size"]),
+    ]
+    linears = layers * sum(linear_s(out_f, in_f, rows) for out_f, in_f in projections)
+    linears += linear_s(cfg["vocab_size"], hidden, sampled)
+    kv_token_bytes = 2 * kv_heads * head_dim * 2  # K and V of one token in one layer
+    decode = layers * shape.decode_rows * shape.context * kv_token_bytes / bandwidth
+    chunk_bytes = shape.chunk_tokens * kv_token_bytes
+    chunk_flops = 4 * heads * head_dim * shape.chunk_tokens * shape.chunk_tokens / 2  # causal
+    prefill = layers * shape.chunks * max(chunk_bytes / bandwidth, chunk_flops / rate)
+    return {
+        "linears": linears * 1e6,
+        "decode attention": decode * 1e6,
+        "prefill attention": prefill * 1e6,
+        OTHER: 0.0,
+    }
+
+
+def gap_rows(by_kernel: dict[str, tuple[float, float]], floors: dict[str, float]) -> list[dict]:
+    """Per kind: measured microseconds a step, its floor, and the excess; a total row last."""
+    measured = dict.fromkeys(floors, 0.0)
+    for name, (us, _) in by_kernel.items():
+        measured[kernel_kind(name)] += us
+    rows = [{"kind": kind, "us": measured[kind], "floor_us": floors[kind]} for kind in floors]
+    rows.append(
+        {"kind": "all kernels", "us": sum(measured.values()), "floor_us": sum(floors.values())}
+    )
+    for row in rows:
+        row["excess_us"] = row["us"] - row["floor_us"]
+    return rows
+
+
+def print_gap(rows: list[dict]) -> None:
+    print(f"{'kind':22s} {'us/step':>8} {'floor us':>9} {'x floor':>8} {'excess us':>10}")
+    for row in rows:
+        ratio = "-"
+        if row["floor_us"] > 0:
+            ratio = f"{row['us'] / row['floor_us']:.2f}"
+        print(
+            f"{row['kind']:22s} {row['us']:8.1f} {row['floor_us']:9.1f} {ratio:>8} "
+            f"{row['excess_us']:10.1f}"
+        )
 
 
 def main() -> None:
@@ -44,6 +148,8 @@ def main() -> None:
         num_chunks = int(count)
         chunk_tokens = int(tokens)
     batches = [int(x) for x in args.batches.split(",")]
+    ceil = ceilings()
+    data = {**device_info(), "ceilings": ceil, "pdl": not args.no_pdl, "steps": []}
     if args.no_pdl:
         # the kernels read it at each launch; the graphs capture it at init_cache
         pdl.ENABLED = False
@@ -83,6 +189,29 @@ def main() -> None:
             f"{' (no PDL)' if args.no_pdl else ''}; wall {wall:.2f} ms (profiled)"
         )
         print_kernel_table(by_kernel)
+        shape = StepShape(b, args.context, num_chunks, chunk_tokens)
+        gap = gap_rows(by_kernel, floors_us(shape, LLAMA3_8B, ceil))
+        print(
+            f"gap to the floor (copy {ceil['copy_bw_Bps'] / 1e12:.2f} TB/s, "
+            f"matmul {ceil['matmul_flops'] / 1e12:.0f} TFLOP/s, measured in this run):"
+        )
+        print_gap(gap)
+        floor_ms = gap[-1]["floor_us"] / 1e3
+        print(f"the step unprofiled: {step_ms:.2f} ms, {step_ms / floor_ms:.3f}x the floor")
+        data["steps"].append(
+            {
+                **shape._asdict(),
+                "scatter": args.scatter,
+                "step_ms_unprofiled": step_ms,
+                "kernels_us": {name: us for name, (us, _) in by_kernel.items()},
+                "gap": gap,
+            }
+        )
+    tag = "_".join(f"{s['decode_rows']}x{s['context']}" for s in data["steps"])
+    if num_chunks:
+        tag += f"_chunks{num_chunks}x{chunk_tokens}"
+    path = write_results(f"profile_step_{tag}", data)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@
 # TREE holds swiftllm/ and bench/ (on the developer machine: git archive COMMIT swiftllm bench | tar -x -C TREE
 # --exclude=bench/results && mkdir -p TREE/bench/results); COMMIT labels the figures (a device copy has no
 # .git); OUTDIR gets at most 8 files (the device tool brings back no more): all.log, smi.csv, latency.json,
-# throughput.json, serving.json, serving.png. Wheels the device lacks (pyzmq, gguf) are installed from .whl/
-# when it exists. The table of each step is printed as it ends, so a call cut short still says what it measured.
+# throughput.json, serving.json, serving.png, profile_decode.json, profile_mixed.json. Wheels the device lacks
+# (pyzmq, gguf) are installed from .whl/ when it exists. The table of each step is printed as it ends, so a call cut short still says what it measured.
 set -u
 TREE=$(cd "${1:?TREE}" && pwd)
 C=${2:?COMMIT}
@@ -56,10 +56,13 @@ cp "$work/serving.json" "$OUTDIR/serving.json" 2>/dev/null
 cp "$work/serving.png" "$OUTDIR/serving.png" 2>/dev/null
 
 stamp "profile_step.py --batches 1,8,128 --no-pdl at $C (each kernel's own time)"
-timeout 90 python3 bench/profile_step.py --batches 1,8,128 --no-pdl 2>&1 | grep -v capturing | tee -a "$LOG"
+BENCH_OUT=$work/pd timeout 90 python3 bench/profile_step.py --batches 1,8,128 --no-pdl 2>&1 | grep -v capturing \
+  | tee -a "$LOG"
+cp "$(ls "$work"/pd/*.json 2>/dev/null | head -1)" "$OUTDIR/profile_decode.json" 2>/dev/null
 stamp "profile_step.py --batches 127 --context 438 --prefill-chunks 1x129 at $C (offline's mean mixed step)"
-timeout 50 python3 bench/profile_step.py --batches 127 --context 438 --prefill-chunks 1x129 2>&1 \
-  | grep -v capturing | tee -a "$LOG"
+BENCH_OUT=$work/pm timeout 50 python3 bench/profile_step.py --batches 127 --context 438 --prefill-chunks 1x129 \
+  2>&1 | grep -v capturing | tee -a "$LOG"
+cp "$(ls "$work"/pm/*.json 2>/dev/null | head -1)" "$OUTDIR/profile_mixed.json" 2>/dev/null
 
 stamp done
 kill $smi
