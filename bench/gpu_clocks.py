@@ -1,7 +1,8 @@
 """The GPU's SM clock and power draw while a benchmark runs, sampled by nvidia-smi in a child process.
 
-The lent H100 and H200 are capped at 700 W and draw it through decode and offline runs: their SM clock then
-falls from 1,980 MHz to a median of ~1,500 MHz in bench/latency.py and ~1,600 in bench/throughput.py
+The lent H100 and H200 are capped at 700 W and draw it through prefill and offline runs: their SM clock then
+falls from 1,980 MHz to a median of ~1,500 MHz in bench/latency.py (the prefill of its prompts, most of each
+run: its decode steps run at ~1,900-1,980 MHz, bench/power_soak.py) and ~1,600 in bench/throughput.py
 (session 18, bench/results/h200/smi_5e749ee_s18_final.csv), with the memory clock at its maximum. How fast a
 chip runs at its cap differs from chip to chip, so a figure that carries the clocks it ran at can be read
 against another lease's.

@@ -173,7 +173,7 @@ def main() -> None:
                 "gpu_ms_per_step": per_step(pairs, "gpu_ms"),
                 "idle_ms_per_step": per_step(pairs, "idle_ms"),
                 "extra_steps": extra_steps,
-                # the clocks the timed runs ran at (the GPU's power cap lowers them: bench/gpu_clocks.py)
+                # the clocks the timed runs ran at, prefill included (the power cap lowers them: bench/gpu_clocks.py)
                 "clocks": clocks.summary(),
                 "t1_runs": [a.seconds for a, _ in pairs],
                 "t129_runs": [b.seconds for _, b in pairs],
