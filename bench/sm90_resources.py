@@ -188,6 +188,7 @@ def attention_variants() -> list[Variant]:
         "ctx_ptr": "*i32",
         "part_o_ptr": "*fp32",
         "part_lse_ptr": "*fp32",
+        "cs_ptr": "*fp32",
     }
     variants = []
     for tiles_name, tiles in (
@@ -205,6 +206,8 @@ def attention_variants() -> list[Variant]:
                 "BLOCK_N": tiles.block_n,
                 "SPLITS": splits,
                 "MIN_CHUNK": decode_attention.MIN_CHUNK,
+                # decode-only steps (default tiles) rotate and store the new token in the kernel
+                "ROTARY": tiles_name == "default",
                 "PDL": True,
             }
             name = f"{tiles_name} {tiles.block_n} keys, {splits} splits"

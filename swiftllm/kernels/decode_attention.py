@@ -44,6 +44,17 @@ class DecodeTiles(NamedTuple):
     num_stages: int
 
 
+class NewTokens(NamedTuple):
+    """A decode step's new K and V [S, Hkv, D] (not rotated, not yet in the cache) and the rotary table
+    cos_sin [max_pos, D] (rotary_store.py's). Given these, the kernel does rotary_store_kv's work itself:
+    it rotates q, and the program that owns each sequence's last position rotates k and stores k and v
+    there before it reads the cache. One kernel fewer a layer (rotary_store's); a power-of-two head dim."""
+
+    k: torch.Tensor
+    v: torch.Tensor
+    cos_sin: torch.Tensor
+
+
 DEFAULT_TILES = DecodeTiles(64, 4, 3)
 # Decode rows of a mixed step (decodes riding with prompt chunks) have contexts of every length: in
 # bench/throughput.py's longest-first run, mean 448 and log-normal sigma 0.77. There 128-key tiles over 2
@@ -84,9 +95,14 @@ def _decode_kernel(
     out_ptr,
     part_o_ptr,
     part_lse_ptr,
+    k_new_ptr,
+    v_new_ptr,
+    cs_ptr,
     qk_scale,
     q_stride_s,
     q_stride_h,
+    n_stride_s,
+    n_stride_h,
     o_stride_s,
     o_stride_h,
     table_stride,
@@ -102,6 +118,7 @@ def _decode_kernel(
     BLOCK_N: tl.constexpr,
     SPLITS: tl.constexpr,
     MIN_CHUNK: tl.constexpr,
+    ROTARY: tl.constexpr,
     PDL: tl.constexpr,
 ):
     if PDL:  # wait only, see above
@@ -129,15 +146,39 @@ def _decode_kernel(
     g, d = tl.arange(0, BLOCK_G), tl.arange(0, BLOCK_D)
     heads = kvh * G + g
     qmask = (g[:, None] < G) & (d[None, :] < D)
-    q = tl.load(
-        q_ptr + seq * q_stride_s + heads[:, None] * q_stride_h + d[None, :], mask=qmask, other=0.0
-    )
+    q_row = q_ptr + seq * q_stride_s + heads[:, None] * q_stride_h
+    table_row = table_ptr + seq * table_stride
+    head_off = kvh.to(tl.int64) * c_stride_h
+    if not ROTARY:
+        q = tl.load(q_row + d[None, :], mask=qmask, other=0.0)
+    else:  # NewTokens: rotate-half in float32, rounded to q's dtype, as rotary_store.py
+        # (two halves joined: a rotated copy of the whole q tile took 154 registers against 126 at sm_90)
+        half = D // 2
+        i = tl.arange(0, D // 2)
+        last = tl.maximum(ctx - 1, 0)  # the new token's position (a padded row's ctx is 0)
+        cos = tl.load(cs_ptr + last * D + i)
+        sin = tl.load(cs_ptr + last * D + half + i)
+        hmask = g[:, None] < G
+        q1 = tl.load(q_row + i[None, :], mask=hmask, other=0.0).to(tl.float32)
+        q2 = tl.load(q_row + half + i[None, :], mask=hmask, other=0.0).to(tl.float32)
+        r1 = (q1 * cos[None, :] - q2 * sin[None, :]).to(q_ptr.dtype.element_ty)
+        r2 = (q2 * cos[None, :] + q1 * sin[None, :]).to(q_ptr.dtype.element_ty)
+        q = tl.reshape(tl.permute(tl.join(r1, r2), (0, 2, 1)), (BLOCK_G, BLOCK_D))
+        if (end == ctx) & (ctx > 0):  # this program's chunk holds the new token: store it first
+            new = seq * n_stride_s + kvh * n_stride_h + i
+            k1 = tl.load(k_new_ptr + new).to(tl.float32)
+            k2 = tl.load(k_new_ptr + new + half).to(tl.float32)
+            block = tl.load(table_row + last // PAGE).to(tl.int64)
+            slot = block * c_stride_b + head_off + (last % PAGE) * c_stride_o + i
+            tl.store(k_ptr + slot, (k1 * cos - k2 * sin).to(k_new_ptr.dtype.element_ty))
+            tl.store(k_ptr + slot + half, (k2 * cos + k1 * sin).to(k_new_ptr.dtype.element_ty))
+            tl.store(v_ptr + slot, tl.load(v_new_ptr + new))
+            tl.store(v_ptr + slot + half, tl.load(v_new_ptr + new + half))
+        tl.debug_barrier()  # the block's own stores, visible to the loads below
 
     m = tl.full([BLOCK_G], float("-inf"), tl.float32)
     l_sum = tl.zeros([BLOCK_G], tl.float32)
     acc = tl.zeros([BLOCK_G, BLOCK_D], tl.float32)
-    table_row = table_ptr + seq * table_stride
-    head_off = kvh.to(tl.int64) * c_stride_h
     for n0 in range(start, end, BLOCK_N):
         n = n0 + tl.arange(0, BLOCK_N)
         nmask = n < end
@@ -248,9 +289,10 @@ def decode_attention(
     out: torch.Tensor | None = None,
     min_chunk: int | None = None,
     tiles: DecodeTiles = DEFAULT_TILES,
+    new_tokens: NewTokens | None = None,
 ) -> torch.Tensor:
     """q [S, H, D] (one token per sequence, already in the cache) -> [S, H, D]. splits, min_chunk: decode_params.
-    tiles: DecodeTiles."""
+    tiles: DecodeTiles. new_tokens: q not yet rotated, and the new K/V to rotate and store (NewTokens)."""
     n_seqs, n_heads, dim = q.shape
     _, n_kv, page, _ = k_cache.shape
     group = n_heads // n_kv
@@ -277,6 +319,10 @@ def decode_attention(
             (n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device
         )
         part_lse = torch.empty((n_seqs, n_heads, splits), dtype=torch.float32, device=q.device)
+    new = new_tokens or NewTokens(q, q, q)  # q stands in, unread, when ROTARY is off
+    if new_tokens is not None:
+        assert dim == block_d and new.k.stride() == new.v.stride() and new.k.stride(2) == 1
+        assert new.cos_sin.shape[1] == dim and new.cos_sin.is_contiguous()
     _decode_kernel[(n_kv, n_seqs, splits)](
         q,
         k_cache,
@@ -286,8 +332,12 @@ def decode_attention(
         out,
         part_o,
         part_lse,
+        new.k,
+        new.v,
+        new.cos_sin,
         scale * LOG2E,
         *q.stride()[:2],
+        *new.k.stride()[:2],
         *out.stride()[:2],
         block_table.stride(0),
         *k_cache.stride()[:3],
@@ -300,6 +350,7 @@ def decode_attention(
         BLOCK_N=block_n,
         SPLITS=splits,
         MIN_CHUNK=min_chunk,
+        ROTARY=new_tokens is not None,
         PDL=pdl.ENABLED,
         num_warps=tiles.num_warps,
         num_stages=tiles.num_stages,

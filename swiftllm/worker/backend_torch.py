@@ -82,6 +82,21 @@ def gather_context(cache: torch.Tensor, block_row: torch.Tensor, length: int) ->
     return cache[blocks].permute(0, 2, 1, 3).reshape(-1, kv_heads, head_dim)[:length]
 
 
+def rotary_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    meta: AttentionMetadata,
+    cos_sin: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """rotary_store_kv, then attention (the GPU backend fuses them in decode steps)."""
+    q = rotary_store_kv(q, k, v, meta.positions, cos_sin, k_cache, v_cache, meta.slot_mapping)
+    return attention(q, k_cache, v_cache, meta, scale)
+
+
 def attention(
     q: torch.Tensor,
     k_cache: torch.Tensor,

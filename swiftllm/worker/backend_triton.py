@@ -4,7 +4,7 @@ import torch
 
 # the ops LlamaModel calls (and GraphRunner, which ModelRunner looks for) come from the kernels as they are
 # (`x as x` re-exports them) or are defined below
-from swiftllm.kernels.decode_attention import decode_attention, decode_variants
+from swiftllm.kernels.decode_attention import NewTokens, decode_attention, decode_variants
 from swiftllm.kernels.gemv import WIDE, gemv
 from swiftllm.kernels.prefill_attention import prefill_attention
 from swiftllm.kernels.rmsnorm import rms_norm as rms_norm
@@ -85,6 +85,25 @@ def attention(
     )
 
 
+def rotary_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    meta: AttentionMetadata,
+    cos_sin: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """rotary_store_kv, then attention. A decode-only step does both in the decode kernel (NewTokens)."""
+    dim = q.shape[-1]
+    if meta.max_query_len == 1 and dim & (dim - 1) == 0:
+        args = (q, k_cache, v_cache, meta.block_table, meta.context_lens, scale)
+        return decode_attention(*args, new_tokens=NewTokens(k, v, cos_sin))
+    q = rotary_store_kv(q, k, v, meta.positions, cos_sin, k_cache, v_cache, meta.slot_mapping)
+    return attention(q, k_cache, v_cache, meta, scale)
+
+
 def compile_ahead(k_cache: torch.Tensor, v_cache: torch.Tensor, num_heads: int) -> None:
     """Compile each decode-kernel variant an eager step may pick, before a request can wait for it (0.6 s a
     variant on the H200). CUDA graphs compile those of their batch sizes as they are captured, but an eager
@@ -93,5 +112,13 @@ def compile_ahead(k_cache: torch.Tensor, v_cache: torch.Tensor, num_heads: int) 
     q = torch.zeros((1, num_heads, head_dim), dtype=k_cache.dtype, device=k_cache.device)
     table = torch.zeros((1, 1), dtype=torch.int32, device=k_cache.device)
     context_lens = torch.ones(1, dtype=torch.int32, device=k_cache.device)
-    for splits, min_chunk in decode_variants():
-        decode_attention(q, k_cache, v_cache, table, context_lens, 1.0, splits, min_chunk=min_chunk)
+    new_k = torch.zeros((1, k_cache.shape[1], head_dim), dtype=q.dtype, device=q.device)
+    cos_sin = torch.zeros((1, head_dim), dtype=torch.float32, device=q.device)
+    # decode-only steps rotate and store in the kernel (rotary_attention), mixed steps' decode rows do not
+    new_tokens = [None]
+    if head_dim & (head_dim - 1) == 0:
+        new_tokens.append(NewTokens(new_k, new_k, cos_sin))
+    for new in new_tokens:
+        for splits, min_chunk in decode_variants():
+            args = (q, k_cache, v_cache, table, context_lens, 1.0, splits)
+            decode_attention(*args, min_chunk=min_chunk, new_tokens=new)

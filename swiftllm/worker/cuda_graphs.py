@@ -94,6 +94,23 @@ class FixedGridAttention:
     def __getattr__(self, name: str) -> object:
         return getattr(self.ops, name)
 
+    def rotary_attention(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        meta: AttentionMetadata,
+        cos_sin: torch.Tensor,
+        k_cache: torch.Tensor,
+        v_cache: torch.Tensor,
+        scale: float,
+    ) -> torch.Tensor:
+        """The backend's rotary_store_kv, then this class's attention."""
+        positions = meta.positions
+        slots = meta.slot_mapping
+        q = self.ops.rotary_store_kv(q, k, v, positions, cos_sin, k_cache, v_cache, slots)
+        return self.attention(q, k_cache, v_cache, meta, scale)
+
     def attention(
         self,
         q: torch.Tensor,

@@ -71,17 +71,16 @@ class LlamaModel:
             q, k, v = ops.linear(x, layer_weights.qkv, layer_weights.qkv_bias).split(
                 [q_size, kv_size, kv_size], dim=-1
             )
-            q = ops.rotary_store_kv(
+            attn = ops.rotary_attention(
                 q.view(-1, self.heads, head_dim),
                 k.view(-1, self.kv_heads, head_dim),
                 v.view(-1, self.kv_heads, head_dim),
-                meta.positions,
+                meta,
                 self.cos_sin,
                 k_cache[layer],
                 v_cache[layer],
-                meta.slot_mapping,
+                self.scale,
             )
-            attn = ops.attention(q, k_cache[layer], v_cache[layer], meta, self.scale)
             h = self.par.all_reduce(ops.linear(attn.view(-1, q_size), layer_weights.o_proj))
             x, residual = ops.rms_norm(h, layer_weights.post_norm, eps, residual)
             h = self.par.all_reduce(

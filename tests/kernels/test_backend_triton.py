@@ -87,13 +87,17 @@ def test_compile_ahead_runs_every_decode_variant(monkeypatch: pytest.MonkeyPatch
 
     def recording(*args: object, **kwargs: object) -> torch.Tensor:
         out = run(*args, **kwargs)  # the real kernel, at the variant's split count and chunk
-        seen.append((args[6], kwargs["min_chunk"], out.shape, bool(out.isfinite().all())))
+        rotary = kwargs["new_tokens"] is not None
+        seen.append((args[6], kwargs["min_chunk"], rotary, out.shape, bool(out.isfinite().all())))
         return out
 
     monkeypatch.setattr(backend_triton, "decode_attention", recording)
     backend_triton.compile_ahead(kc, vc, num_heads=4)
-    assert [(splits, chunk) for splits, chunk, _, _ in seen] == decode_variants()
-    assert all(shape == (1, 4, 32) and finite for _, _, shape, finite in seen)
+    # every variant twice: mixed steps' decode rows, and decode-only steps that rotate and store (NewTokens)
+    expected = [(*variant, False) for variant in decode_variants()]
+    expected += [(*variant, True) for variant in decode_variants()]
+    assert [(splits, chunk, rotary) for splits, chunk, rotary, _, _ in seen] == expected
+    assert all(shape == (1, 4, 32) and finite for *_, shape, finite in seen)
 
 
 @contextmanager

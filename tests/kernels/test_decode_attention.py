@@ -130,3 +130,57 @@ def test_mixed_tiles_fall_back_where_a_block_has_too_little_shared_memory(
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: Properties())
     assert da.mixed_tiles(torch.device("cuda", 0)) == expected
     assert da.mixed_tiles(torch.device("cpu")) == da.MIXED_TILES
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("heads,kv_heads,dim", [(2, 2, 32), (6, 2, 64)])
+@pytest.mark.parametrize("splits", [1, 4])
+def test_new_tokens_rotate_and_store_as_rotary_store_does(
+    dtype: torch.dtype, heads: int, kv_heads: int, dim: int, splits: int
+) -> None:
+    """NewTokens: the kernel rotates q and the new k and stores k and v itself. The result and both caches
+    match the torch backend's rotary_store_kv followed by attention (at 4 splits the 300-token context's new
+    token is in its third chunk, whose program must store it before reading it)."""
+    q, kc, vc, meta = paged_case([1] * len(CONTEXTS), CONTEXTS, heads, kv_heads, dim, dtype)
+    # q, k, v as the model has them: strided views of one QKV projection's rows
+    qkv = torch.randn(len(CONTEXTS), (heads + 2 * kv_heads) * dim).to(dtype)
+    q, k, v = qkv.split([heads * dim, kv_heads * dim, kv_heads * dim], dim=-1)
+    q = q.view(-1, heads, dim)
+    k = k.view(-1, kv_heads, dim)
+    v = v.view(-1, kv_heads, dim)
+    angles = torch.rand(max(CONTEXTS), dim // 2) * 6.3
+    cos_sin = torch.cat([angles.cos(), angles.sin()], dim=-1)
+    ref_kc = kc.clone()
+    ref_vc = vc.clone()
+    ref_q = backend_torch.rotary_store_kv(
+        q.clone(), k, v, meta.positions, cos_sin, ref_kc, ref_vc, meta.slot_mapping
+    )
+    ref = backend_torch.attention(ref_q.float(), ref_kc.float(), ref_vc.float(), meta, dim**-0.5)
+    new_tokens = da.NewTokens(k, v, cos_sin)
+    table = meta.block_table
+    lens = meta.context_lens
+    out = da.decode_attention(q, kc, vc, table, lens, dim**-0.5, splits, new_tokens=new_tokens)
+    assert rel_err(out, ref) < tolerance(dtype)
+    assert torch.allclose(kc.float(), ref_kc.float(), atol=2e-3, rtol=0)
+    assert torch.equal(vc, ref_vc)
+    assert not torch.equal(kc, paged_case([1] * 4, CONTEXTS, heads, kv_heads, dim, dtype)[1])
+
+
+def test_new_tokens_of_a_padded_row_store_nothing() -> None:
+    """A CUDA graph's padded row (context length 0) must not write the new token anywhere: its table row
+    points at block 0, which belongs to another sequence."""
+    q, kc, vc, meta = paged_case([1], [20], 2, 1, 32, torch.float32)
+    q = torch.cat([q, torch.randn(1, 2, 32)])
+    table = torch.cat([meta.block_table, torch.zeros_like(meta.block_table[:1])])
+    lens = torch.tensor([20, 0], dtype=torch.int32)
+    k_new = torch.randn(2, 1, 32)
+    v_new = torch.randn(2, 1, 32)
+    cos_sin = torch.cat([torch.ones(32, 16), torch.zeros(32, 16)], dim=-1)
+    kc_before = kc.clone()
+    new_tokens = da.NewTokens(k_new, v_new, cos_sin)
+    out = da.decode_attention(q, kc, vc, table, lens, 0.2, 1, new_tokens=new_tokens)
+    assert torch.equal(out[1], torch.zeros_like(out[1]))
+    # only the real row's last slot changed: block table[0, 1], offset 3 (position 19)
+    changed = (kc != kc_before).any(dim=-1).nonzero().tolist()
+    assert changed == [[int(table[0, 1]), 0, 3]]
+    assert torch.equal(kc[int(table[0, 1]), 0, 3], k_new[0, 0])  # cos 1, sin 0: k as it is
