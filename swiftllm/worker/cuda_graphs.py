@@ -24,7 +24,6 @@ context length 0, so they never touch a block a real sequence owns."""
 # it returns, so they share memory; the outputs read after a replay (logits, hidden, residual) are copied into
 # buffers outside it, shared by every graph of the kind.
 
-import contextlib
 import sys
 from collections.abc import Callable
 from types import ModuleType
@@ -123,11 +122,9 @@ class FixedGridAttention:
         # side stream, prefill attention's few latency-bound programs run beside the decode kernel, launched
         # first so that they find SMs; the graph joins the two before the output projection.
         out = torch.empty_like(q)
-        side = contextlib.nullcontext()
         if self.side_stream is not None:
             self.side_stream.wait_stream(torch.cuda.current_stream())
-            side = torch.cuda.stream(self.side_stream)
-        with side:
+        with torch.cuda.stream(self.side_stream):  # no-op when None
             self.ops.prefill_attention(
                 q,
                 k_cache,

@@ -32,9 +32,7 @@ class PendingTokens:
 def leading_decodes(query_lens: np.ndarray) -> int:
     """How many sequences lead the step with one new token each (the scheduler puts decodes first)."""
     others = np.flatnonzero(query_lens != 1)
-    if len(others) == 0:
-        return len(query_lens)
-    return int(others[0])
+    return int(others[0]) if len(others) else len(query_lens)
 
 
 @dataclass

@@ -64,8 +64,7 @@ class WorkerConfig:
         default, every core per process, collapses when processes share a few cores)."""
         if self.threads is not None:
             return self.threads
-        cores = len(os.sched_getaffinity(0))
-        return max(1, (cores - 1) // self.world_size)
+        return max(1, (len(os.sched_getaffinity(0)) - 1) // self.world_size)
 
     def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
         """auto: float32 on CPU; on CUDA the checkpoint's float16/bfloat16, else bfloat16."""
@@ -149,15 +148,13 @@ class ModelRunner:
         if cfg.world_size % cfg.pipeline_size:
             raise ModelError(f"{cfg.pipeline_size} stages do not divide {cfg.world_size} workers")
         check_split(self.model_config, cfg.world_size, cfg.pipeline_size)
+        if cfg.world_size > 1 and cfg.dist_init is None:
+            raise ModelError(f"world size {cfg.world_size} needs a dist_init rendezvous address")
         self.pipeline = Pipeline.of_rank(
             cfg.rank, cfg.world_size, cfg.pipeline_size, self.model_config.num_layers
         )
         stage_group = None
         if cfg.world_size > 1:
-            if cfg.dist_init is None:
-                raise ModelError(
-                    f"world size {cfg.world_size} needs a dist_init rendezvous address"
-                )
             stage_group = init_process_group(
                 cfg.rank, cfg.world_size, cfg.pipeline_size, cfg.dist_init, self.device
             )
@@ -271,12 +268,11 @@ class ModelRunner:
             return tokens, None
         if newest.arrival is not None:
             newest.arrival.wait()  # the last stage's tokens for the step just before
-        pending = PendingTokens(
+        return tokens, PendingTokens(
             indices=to_device(np.array(pending_indices), self.device),
             rows=to_device(np.array(pending_rows), self.device),
             sampled=newest.tokens,
         )
-        return tokens, pending
 
     def step(self, cmd: StepCommand) -> StepResult:
         """Launch the step and wait for its result."""

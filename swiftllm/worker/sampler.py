@@ -120,8 +120,7 @@ def draw(
         probs = probs.masked_fill(outside, 0.0)
     cdf = probs.cumsum(-1)
     targets = to_device(uniforms, device)[:, None] * cdf[:, -1:].double()
-    index = torch.searchsorted(cdf, targets.to(cdf.dtype), right=True)
-    index = index.clamp(max=vocab - 1)
+    index = torch.searchsorted(cdf, targets.to(cdf.dtype), right=True).clamp(max=vocab - 1)
     if truncate:
         index = order.gather(-1, index)
     return index.squeeze(-1)
