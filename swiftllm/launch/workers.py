@@ -52,13 +52,13 @@ class LocalWorkers:
     def problem(self) -> str | None:
         """Why the group cannot serve (a rank exited, with its code), or None."""
         for rank, process in enumerate(self.processes):
-            exit_code = process.poll()
-            if exit_code is not None:
+            if (exit_code := process.poll()) is not None:
                 return f"worker rank {rank} (pid {process.pid}) exited with code {exit_code}"
         return None
 
-    def wait_until_bound(self, timeout_s: float = 900.0) -> None:
-        """Wait until every rank has loaded its shard and bound its socket; a rank that exits raises."""
+    def connect(self, timeout_s: float = 900.0) -> WorkerGroup:
+        """Wait until every rank has loaded its shard and bound its socket (a rank that exits raises),
+        then open a session with each (a group whose waits notice a dead rank)."""
         deadline = time.monotonic() + timeout_s
         while not all(os.path.exists(path) for path in self.socket_paths):
             if problem := self.problem():
@@ -66,10 +66,6 @@ class LocalWorkers:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the workers did not start within {timeout_s:g} s")
             time.sleep(0.1)
-
-    def connect(self) -> WorkerGroup:
-        """Wait for the workers, then open a session with each (a group whose waits notice a dead rank)."""
-        self.wait_until_bound()
         self.group = WorkerGroup(self.addresses, liveness=self.problem, token=self.token)
         self.group.hello()
         return self.group

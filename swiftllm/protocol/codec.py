@@ -160,10 +160,7 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
 
 def decode_step(given: dict[str, Any], geometry: messages.CacheGeometry) -> StepCommand:
     messages.require_known_fields("step", given, STEP_ARRAYS)
-    require(
-        all(name in given for name in STEP_REQUIRED),
-        f"step needs the fields {', '.join(STEP_REQUIRED)}",
-    )
+    require(set(STEP_REQUIRED) <= given.keys(), f"step needs the fields {', '.join(STEP_REQUIRED)}")
     arrays = {name: unpack_array(name, value, STEP_ARRAYS[name]) for name, value in given.items()}
     for name, default in messages.PER_SEQ_DEFAULTS.items():
         arrays.setdefault(name, np.full(len(arrays["seq_ids"]), default, STEP_ARRAYS[name].dtype))
@@ -236,5 +233,5 @@ def decode_result(reply: dict[str, Any]) -> StepResult:
     return StepResult(
         **arrays,
         timings={name: float(ms) for name, ms in timings.items()},
-        errors={seq_id: message for seq_id, message in errors},
+        errors=dict(errors),
     )
