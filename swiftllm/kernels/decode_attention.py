@@ -26,6 +26,7 @@ import triton
 import triton.language as tl
 
 from swiftllm.kernels import pdl
+from swiftllm.kernels.rotary_store import rotate_store
 
 # at small batch: chunks of one tile still pay (measured on H100: 7 us vs 11 at 256, B=1)
 MIN_CHUNK = 64
@@ -166,12 +167,9 @@ def _decode_kernel(
         q = tl.reshape(tl.permute(tl.join(r1, r2), (0, 2, 1)), (BLOCK_G, BLOCK_D))
         if (end == ctx) & (ctx > 0):  # this program's chunk holds the new token: store it first
             new = seq * n_stride_s + kvh * n_stride_h + i
-            k1 = tl.load(k_new_ptr + new).to(tl.float32)
-            k2 = tl.load(k_new_ptr + new + half).to(tl.float32)
             block = tl.load(table_row + last // PAGE).to(tl.int64)
             slot = block * c_stride_b + head_off + (last % PAGE) * c_stride_o + i
-            tl.store(k_ptr + slot, (k1 * cos - k2 * sin).to(k_new_ptr.dtype.element_ty))
-            tl.store(k_ptr + slot + half, (k2 * cos + k1 * sin).to(k_new_ptr.dtype.element_ty))
+            rotate_store(k_new_ptr + new, k_ptr + slot, i < half, cos, sin, D // 2)
             tl.store(v_ptr + slot, tl.load(v_new_ptr + new))
             tl.store(v_ptr + slot + half, tl.load(v_new_ptr + new + half))
         tl.debug_barrier()  # the block's own stores, visible to the loads below

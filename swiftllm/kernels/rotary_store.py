@@ -16,7 +16,8 @@ from swiftllm.kernels import pdl
 
 
 @triton.jit
-def _rotate(src, dst, mask, cos, sin, HALF: tl.constexpr):
+def rotate_store(src, dst, mask, cos, sin, HALF: tl.constexpr):
+    # rotate-half of one head vector at src into dst; decode_attention.py's fused store uses it too
     x1 = tl.load(src, mask=mask, other=0.0).to(tl.float32)
     x2 = tl.load(src + HALF, mask=mask, other=0.0).to(tl.float32)
     # rounded to the activation dtype (src's); the store casts to dst's
@@ -64,11 +65,11 @@ def _rotary_store_kernel(
     h = tl.arange(0, BLOCK_HQ)[:, None]
     q = q_ptr + tok * q_stride_t + h * q_stride_h + d
     mask = (h < n_q) & (d < HALF)
-    _rotate(q, q, mask, cos, sin, HALF)
+    rotate_store(q, q, mask, cos, sin, HALF)
     h = tl.arange(0, BLOCK_HK)[:, None]
     mask = (h < n_kv) & (d < HALF) & (slot >= 0)
     dst = (slot // PAGE) * c_stride_b + h * c_stride_h + (slot % PAGE) * c_stride_o + d
-    _rotate(k_ptr + tok * k_stride_t + h * k_stride_h + d, kc_ptr + dst, mask, cos, sin, HALF)
+    rotate_store(k_ptr + tok * k_stride_t + h * k_stride_h + d, kc_ptr + dst, mask, cos, sin, HALF)
     v = v_ptr + tok * v_stride_t + h * v_stride_h + d
     tl.store(vc_ptr + dst, tl.load(v, mask=mask), mask=mask)
     tl.store(vc_ptr + dst + HALF, tl.load(v + HALF, mask=mask), mask=mask)
