@@ -172,10 +172,10 @@ class Engine:
     def fail(self, seq: Sequence, why: str) -> None:
         """End one sequence with an error its client will read; its blocks are freed."""
         seq.error = why
-        if seq.finished:  # finished by this very token: its blocks are free already
-            seq.finish_reason = "error"
-        else:
-            self.scheduler.finish(seq, "error")
+        # a no-op for one finished by this very token (its blocks are free already): then only its
+        # finish reason changes
+        self.scheduler.finish(seq, "error")
+        seq.finish_reason = "error"
 
     @staticmethod
     def token_logprobs(result: StepResult, row: int, num_top: int) -> TokenLogprobs:

@@ -480,12 +480,11 @@ class Scheduler:
         """End a sequence in any state (also an abort) and return its blocks."""
         if seq.finished:
             return
-        queues = {
+        queue = {
             Status.WAITING: self.waiting,
             Status.RUNNING: self.running,
             Status.SWAPPED: self.swapped,
-        }
-        queue = queues[seq.status]
+        }[seq.status]
         if seq in queue:  # a WAITING one may never have been queued
             queue.remove(seq)
             if seq.status is Status.SWAPPED:
