@@ -261,7 +261,7 @@ def decode_params(
     # that two splits still win on the H200: the decode step at context 1088 took 5.22 against 5.58 ms at 24
     # sequences of 8 KV heads, 5.44 against 5.64 at 32 (bench/results/h200/device_call_ef11845.log); four splits
     # there, or two at 40-48 sequences, were 2-5% slower (device_call_ef11845_split.log)
-    want = triton.cdiv(2 * sms, num_seqs * num_kv_heads) if num_seqs * num_kv_heads < 2 * sms else 1
+    want = triton.cdiv(2 * sms, num_seqs * num_kv_heads)  # 1 once every SM has two pairs
     if want > 1:
         return min(triton.next_power_of_2(want), MAX_SPLITS), MIN_CHUNK
     return min(triton.next_power_of_2(triton.cdiv(capacity, LONG_CHUNK)), MAX_SPLITS), LONG_CHUNK
@@ -310,13 +310,10 @@ def decode_attention(
     block_d = triton.next_power_of_2(dim)
     block_n = tiles.block_n * 128 // max(block_d, 128)  # a tile's bytes as at head dim 128
     assert splits & (splits - 1) == 0, "splits must be a power of two"
-    part_o = out  # unused at one split
-    part_lse = out
+    part_o = part_lse = out  # unused at one split
     if splits > 1:
-        part_o = torch.empty(
-            (n_seqs, n_heads, splits, block_d), dtype=torch.float32, device=q.device
-        )
         part_lse = torch.empty((n_seqs, n_heads, splits), dtype=torch.float32, device=q.device)
+        part_o = torch.empty((*part_lse.shape, block_d), dtype=torch.float32, device=q.device)
     new = new_tokens or NewTokens(q, q, q)  # q stands in, unread, when ROTARY is off
     if new_tokens is not None:
         assert dim == block_d and new.k.stride() == new.v.stride() and new.k.stride(2) == 1

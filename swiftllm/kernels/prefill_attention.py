@@ -201,7 +201,6 @@ def prefill_attention(
 ) -> torch.Tensor:
     """q [T, H, D] for S sequences (query_start [S+1]) -> [T, H, D]. block_n, num_stages: tuning knobs."""
     n_tok, n_heads, dim = q.shape
-    n_seqs = context_lens.shape[0]
     _, n_kv, page, _ = k_cache.shape
     group = n_heads // n_kv
     assert q.stride(2) == 1 and block_table.stride(1) == 1 and n_heads % n_kv == 0
@@ -215,7 +214,7 @@ def prefill_attention(
     if block_n is None:  # measured: 128 keys x 3 stages best on H100
         block_n = 128 if block_d <= 128 else 32
     n_tiles = triton.cdiv(max_query_len, tok)
-    _prefill_kernel[(n_tiles, n_seqs, n_kv)](
+    _prefill_kernel[(n_tiles, len(context_lens), n_kv)](
         q,
         k_cache,
         v_cache,
