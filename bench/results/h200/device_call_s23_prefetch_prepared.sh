@@ -1,13 +1,14 @@
 #!/bin/bash
+# (Run by session 24 as part of device_call_s24_prefetch_silu.sh: the prefetch lost. Its diff was renamed to l2_prefetch_attention_lost_s24.diff.)
 # PREPARED, NOT RUN (session 23 had no device time left): the A/B of decode attention's L2 prefetch before its
-# PDL wait. .head = main; .pfa = main + l2_prefetch_attention_untimed_s23.diff (pdl.prefetch_l2; decode attention
+# PDL wait. .head = main; .pfa = main + l2_prefetch_attention_lost_s24.diff (pdl.prefetch_l2; decode attention
 # reads the context lengths and the block table before its wait and asks the L2 for its chunk's first K/V tile).
 # l2_prefetch_gemv_untimed_s23.diff (the GEMV's 2-64-row forms prefetching their first 1 KB a weight row, applied
 # on top) is NOT in this call: session 12 timed that idea at 1,024 columns and it lost 0.7-3 % (README,
 # "Tried and reverted (session 12)"), which session 23 found only after writing it.
 # Build on the developer machine (COMMIT = main's hash):
 #   for t in .head .pfa; do rm -rf $t; mkdir -p $t; git archive COMMIT swiftllm bench | tar -x -C $t --exclude=bench/results; mkdir -p $t/bench/results; done
-#   (cd .pfa && git apply ../bench/results/h200/l2_prefetch_attention_untimed_s23.diff)
+#   (cd .pfa && git apply ../bench/results/h200/l2_prefetch_attention_lost_s24.diff)
 #   mkdir -p .run && cp bench/results/h200/device_call_s23_prefetch_prepared.sh .run/ && cp bench/results/h200/step_ab_s23.py .run/step_ab.py
 # Run (~6 min): run(command="bash .run/device_call_s23_prefetch_prepared.sh", carry=[".whl", ".head", ".pfa", ".run"])
 # What would decide: step_ab's bare step at 1-64 rows and the mixed step, in both rounds, against .head; and
