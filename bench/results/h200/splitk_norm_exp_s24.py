@@ -26,9 +26,9 @@ import torch
 sys.path.insert(0, "bench")
 from common import ceilings, device_info, time_graph, write_results  # noqa: E402
 from run_info import RESULTS  # noqa: E402
+from swiftllm.kernels.splitk_linear import SplitTiles, linear_partials  # noqa: E402
 
 from swiftllm.kernels.rmsnorm import rms_norm  # noqa: E402
-from swiftllm.kernels.splitk_linear import SplitTiles, linear_partials  # noqa: E402
 
 SHAPES = {"o": (4096, 4096), "down": (4096, 14336)}  # (out features, in features)
 LAYERS = 4
