@@ -23,7 +23,9 @@ GEMV_ROW_LIMIT = 64  # the kernel's own limit
 # 40-64 rows, 2% behind at 33) and on square ones (o: 12.4-12.7 us against 14.5-14.8 at 33-48 rows, 0.8 us
 # behind at 56-64), not on Llama-3-8B's qkv (20.2-20.4 against 15.8-16.6) nor on its down projection
 # (36.6-38.4 against 34.2-36.6). H200, 4 layers' weights in a CUDA graph at 33-64 rows
-# (bench/results/h200/device_call_b59ba19_attention.log and _linear.log).
+# (bench/results/h200/device_call_b59ba19_attention.log and _linear.log). Above 64 rows cuBLAS stays: a split-K
+# Triton GEMM for o and down, whose partial sums the next RMSNorm added, made the step 3.7-4.9% slower at 96-256
+# rows (bench/results/h200/splitk_norm_lost_s24.diff, session 24).
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     out_features, in_features = weight.shape
     max_rows = GEMV_MAX_ROWS
@@ -35,7 +37,8 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 
 
 # At one row the GEMV computes the SiLU as it loads x (2% off a layer, H100); at 2-16 rows that SiLU, on tl.dot's
-# operand tiles, made the down projection 5x slower, so it is not fused there.
+# operand tiles, made the down projection 5x slower, so it is not fused there. On the H200 the decode step at
+# 2-32 rows was 35-44% slower with it (bench/results/h200/silu_down_gemv_lost_s24.diff, session 24).
 def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """linear(silu_and_mul(x), weight)."""
     return gemv(x, weight, silu=True) if x.shape[0] == 1 else linear(silu_and_mul(x), weight)
