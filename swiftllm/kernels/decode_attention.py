@@ -310,7 +310,8 @@ def decode_attention(
     block_d = triton.next_power_of_2(dim)
     block_n = tiles.block_n * 128 // max(block_d, 128)  # a tile's bytes as at head dim 128
     assert splits & (splits - 1) == 0, "splits must be a power of two"
-    part_o = part_lse = out  # unused at one split
+    part_o = out  # unused at one split
+    part_lse = out
     if splits > 1:
         part_lse = torch.empty((n_seqs, n_heads, splits), dtype=torch.float32, device=q.device)
         part_o = torch.empty((*part_lse.shape, block_d), dtype=torch.float32, device=q.device)
