@@ -42,10 +42,15 @@ GEMV_CONFIGS: dict[tuple[str, str], GemvConfig] = {
     ("2-16 rows", "any"): GemvConfig(block_n=64, block_k=256, num_warps=4, num_stages=4),
     ("17-64 rows", "narrow"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
     ("17-64 rows", "wide"): GemvConfig(block_n=128, block_k=128, num_warps=4, num_stages=4),
+    ("up to 128 rows", "gated"): GemvConfig(block_n=128, block_k=64, num_warps=8, num_stages=4),
 }
+# the gated form's rows a program (all of a step's up to 128)
+GATED_BLOCK_M = 128
 
 
-def gemv_config(m_rows: int, silu: bool, wide: bool) -> GemvConfig:
+def gemv_config(m_rows: int, silu: bool, wide: bool, gated: bool = False) -> GemvConfig:
+    if gated:
+        return GEMV_CONFIGS["up to 128 rows", "gated"]
     if m_rows == 1:
         return GEMV_CONFIGS["1 row", "silu" if silu else "plain"]
     if m_rows <= 16:
@@ -54,22 +59,8 @@ def gemv_config(m_rows: int, silu: bool, wide: bool) -> GemvConfig:
 
 
 @triton.jit
-def _accumulate(
-    acc,
-    w,
-    x_ptr,
-    m,
-    k,
-    k0,
-    m_rows,
-    k_dim,
-    x_stride,
-    SILU: tl.constexpr,
-    EVEN_K: tl.constexpr,
-    BLOCK_M: tl.constexpr,
-):
-    """acc + W's tile [BLOCK_N, BLOCK_K] at k0 times x's rows m over the same K (the accumulator's layout by rows:
-    see the kernel)."""
+def _load_x(x_ptr, m, k, k0, m_rows, k_dim, x_stride, SILU: tl.constexpr, EVEN_K: tl.constexpr):
+    """x's rows m at K offsets k0 + k, [BLOCK_M, BLOCK_K]; with SILU, silu_and_mul of gate_up's output there."""
     kmask = (k0 + k < k_dim) | EVEN_K
     x_ptrs = x_ptr + m[:, None] * x_stride + k0 + k[None, :]
     x_mask = (m[:, None] < m_rows) & kmask[None, :]
@@ -79,6 +70,13 @@ def _accumulate(
         x = (gate / (1.0 + tl.exp(-gate))).to(x.dtype) * tl.load(
             x_ptrs + k_dim, mask=x_mask, other=0.0
         )
+    return x
+
+
+@triton.jit
+def _accumulate(acc, w, x, BLOCK_M: tl.constexpr):
+    """acc + W's tile [BLOCK_N, BLOCK_K] times x's tile over the same K (the accumulator's layout by rows: see
+    the kernel)."""
     # one row: tensor cores would pad it to 16, a plain multiply-add (reduced once, after the loop) is faster
     if BLOCK_M == 1:
         acc += w.to(tl.float32) * x.to(tl.float32)
@@ -103,6 +101,7 @@ def _gemv_kernel(
     y_stride,
     HAS_BIAS: tl.constexpr,
     SILU: tl.constexpr,
+    GATED: tl.constexpr,
     EVEN_K: tl.constexpr,
     BLOCK_M: tl.constexpr,
     BLOCK_N: tl.constexpr,
@@ -129,15 +128,27 @@ def _gemv_kernel(
         w = tl.load(w_rows + k[None, :], mask=((k < k_dim) | EVEN_K)[None, :], other=0.0)
         if PDL:
             pdl.gdc()
-        acc = _accumulate(acc, w, x_ptr, m, k, 0, m_rows, k_dim, x_stride, SILU, EVEN_K, BLOCK_M)
+        x = _load_x(x_ptr, m, k, 0, m_rows, k_dim, x_stride, SILU, EVEN_K)
+        acc = _accumulate(acc, w, x, BLOCK_M)
         k_start = BLOCK_K
     elif PDL:
         pdl.gdc()
+    if (
+        GATED
+    ):  # W is gate_up [2N, K]: up's row N + n pairs with gate's row n, and has its own accumulator
+        up_rows = w_rows + n_cols.to(tl.int64) * w_stride
+        acc_up = tl.zeros([BLOCK_N, BLOCK_M], tl.float32)
     for k0 in range(k_start, k_dim, BLOCK_K):
         kmask = (k0 + k < k_dim) | EVEN_K
         w = tl.load(w_rows + k0 + k[None, :], mask=kmask[None, :], other=0.0)
-        acc = _accumulate(acc, w, x_ptr, m, k, k0, m_rows, k_dim, x_stride, SILU, EVEN_K, BLOCK_M)
+        x = _load_x(x_ptr, m, k, k0, m_rows, k_dim, x_stride, SILU, EVEN_K)
+        acc = _accumulate(acc, w, x, BLOCK_M)
+        if GATED:
+            up = tl.load(up_rows + k0 + k[None, :], mask=kmask[None, :], other=0.0)
+            acc_up = _accumulate(acc_up, up, x, BLOCK_M)
     y = tl.sum(acc, 1)[None, :] if BLOCK_M == 1 else tl.trans(acc)
+    if GATED:  # SiLU(gate) * up from the float32 sums: gate_up's [M, 2N] output is never written
+        y = y / (1.0 + tl.exp(-y)) * tl.trans(acc_up)
     if HAS_BIAS:
         y += tl.load(b_ptr + n, mask=n < n_cols, other=0.0).to(tl.float32)[None, :]
     tl.store(
@@ -153,17 +164,25 @@ def gemv(
     bias: torch.Tensor | None = None,
     *config: int,
     silu: bool = False,
+    gated: bool = False,
 ) -> torch.Tensor:
-    """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. config (BLOCK_N, BLOCK_K,
+    """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. With gated, w is gate_up
+    [2N, K], M <= GATED_BLOCK_M, and the result silu_and_mul(x @ w^T) [M, N]. config (BLOCK_N, BLOCK_K,
     num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
     m_rows, k_in = x.shape
-    n_cols, k_dim = w.shape
-    assert m_rows <= 64 and k_in == k_dim * (1 + silu) and x.stride(1) == 1 and w.stride(1) == 1
+    n_cols = w.shape[0] // (1 + gated)
+    k_dim = w.shape[1]
     wide = n_cols >= WIDE
-    block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, silu, wide)
     block_m = 1
-    if m_rows > 1:
+    row_limit = 64
+    if gated:
+        block_m = GATED_BLOCK_M
+        row_limit = GATED_BLOCK_M
+    elif m_rows > 1:
         block_m = min(max(16, triton.next_power_of_2(m_rows)), 64 if wide else 32)
+    assert m_rows <= row_limit and k_in == k_dim * (1 + silu) and x.stride(1) == 1
+    assert w.stride(1) == 1 and not (silu and gated)
+    block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, silu, wide, gated)
     m_blocks = triton.cdiv(m_rows, block_m)
     y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
     _gemv_kernel[(triton.cdiv(n_cols, block_n) * m_blocks,)](
@@ -180,6 +199,7 @@ def gemv(
         y.stride(0),
         HAS_BIAS=bias is not None,
         SILU=silu,
+        GATED=gated,
         EVEN_K=k_dim % block_k == 0,
         BLOCK_M=block_m,
         BLOCK_N=block_n,

@@ -39,8 +39,8 @@ def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.silu(gate.float()).to(x.dtype) * up
 
 
-def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    return linear(silu_and_mul(x), weight)  # the GPU backend fuses the two at a few rows
+def mlp(x: torch.Tensor, gate_up: torch.Tensor, down: torch.Tensor) -> torch.Tensor:
+    return linear(silu_and_mul(linear(x, gate_up)), down)  # the GPU backend fuses some of these
 
 
 def store_kv(

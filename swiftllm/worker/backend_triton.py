@@ -39,9 +39,20 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 # At one row the GEMV computes the SiLU as it loads x (2% off a layer, H100); at 2-16 rows that SiLU, on tl.dot's
 # operand tiles, made the down projection 5x slower, so it is not fused there. On the H200 the decode step at
 # 2-32 rows was 35-44% slower with it (bench/results/h200/silu_down_gemv_lost_s24.diff, session 24).
-def silu_mul_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """linear(silu_and_mul(x), weight)."""
-    return gemv(x, weight, silu=True) if x.shape[0] == 1 else linear(silu_and_mul(x), weight)
+# At GATED_ROWS the GEMV's gated form computes gate_up and SiLU x mul in one kernel, where cuBLAS (which cannot
+# fuse the SiLU) ran gate_up + silu_and_mul at 128 rows in 73.5 us a layer against the fused 69.4; no gain at
+# 96, a loss from 192 (H200, bench/results/h200/gated_gemm_exp_s25.py, session 25).
+GATED_ROWS = range(97, 129)
+
+
+def mlp(x: torch.Tensor, gate_up: torch.Tensor, down: torch.Tensor) -> torch.Tensor:
+    """linear(silu_and_mul(linear(x, gate_up)), down)."""
+    rows = x.shape[0]
+    if rows == 1:
+        return gemv(linear(x, gate_up), down, silu=True)
+    if rows in GATED_ROWS:
+        return linear(gemv(x, gate_up, gated=True), down)
+    return linear(silu_and_mul(linear(x, gate_up)), down)
 
 
 # Decode-only steps (every query length 1) run paged decode attention, whose grid depends only on the batch shape

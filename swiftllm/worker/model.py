@@ -83,9 +83,7 @@ class LlamaModel:
             )
             h = self.par.all_reduce(ops.linear(attn.view(-1, q_size), layer_weights.o_proj))
             x, residual = ops.rms_norm(h, layer_weights.post_norm, eps, residual)
-            h = self.par.all_reduce(
-                ops.silu_mul_linear(ops.linear(x, layer_weights.gate_up), layer_weights.down)
-            )
+            h = self.par.all_reduce(ops.mlp(x, layer_weights.gate_up, layer_weights.down))
         return h, residual
 
     def logits(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:

@@ -53,12 +53,17 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-@pytest.mark.parametrize("rows", [1, 4, 33])  # 33: past GEMV_MAX_ROWS, silu_and_mul then F.linear
-def test_silu_mul_linear_matches_torch_backend(dtype: torch.dtype, rows: int) -> None:
-    x, w = (torch.randn(rows, 600) * 3).to(dtype), torch.randn(41, 300).to(dtype)
-    out = backend_triton.silu_mul_linear(x, w)
+# 1: the SiLU in the down GEMV; 4: both GEMVs and silu_and_mul; 33: F.linear and silu_and_mul; 100: the gated
+# GEMV (GATED_ROWS), then F.linear
+@pytest.mark.parametrize("rows", [1, 4, 33, 100])
+def test_mlp_matches_torch_backend(dtype: torch.dtype, rows: int) -> None:
+    x = torch.randn(rows, 96).to(dtype)
+    gate_up = (torch.randn(600, 96) / 4).to(dtype)
+    down = torch.randn(41, 300).to(dtype)
+    out = backend_triton.mlp(x, gate_up, down)
     assert out.shape == (rows, 41) and out.dtype == dtype
-    assert rel_err(out, backend_torch.silu_mul_linear(x.double(), w.double())) < tolerance(dtype)
+    ref = backend_torch.mlp(x.double(), gate_up.double(), down.double())
+    assert rel_err(out, ref) < tolerance(dtype)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])

@@ -44,3 +44,17 @@ def test_gemv_with_silu_matches_silu_and_mul_then_matmul(dtype: torch.dtype, row
     out = gemv(x, w, silu=True)
     assert out.shape == (rows, 41) and out.dtype == dtype
     assert rel_err(out, ref) < tolerance(dtype)
+
+
+# the gated form: gate_up [2N, K] -> SiLU(gate) * up [M, N], all rows in one 128-row block (2 and 128: its
+# ends; N = 41 is off BLOCK_N, so the up rows start inside a tile; K = 1100 masks the last tile)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("rows", [2, 77, 128])
+def test_gemv_gated_matches_silu_and_mul_of_matmul(dtype: torch.dtype, rows: int) -> None:
+    x = torch.randn(rows, 1100).to(dtype)
+    w = (torch.randn(82, 1100) / 10).to(dtype)
+    gate_up = torch.nn.functional.linear(x.double(), w.double())
+    ref = torch.nn.functional.silu(gate_up[:, :41]) * gate_up[:, 41:]
+    out = gemv(x, w, gated=True)
+    assert out.shape == (rows, 41) and out.dtype == dtype
+    assert rel_err(out, ref) < tolerance(dtype)
