@@ -133,7 +133,8 @@ GQA = ((8, 8), (9, 3), (32, 8), (64, 8))  # ratios 1, 3, 4, 8
 
 
 def check_gemv() -> None:
-    """Our GEMV (1-64 rows; the SiLU-fused form feeds the down projection) at every projection of both models,
+    """Our GEMV (1-64 rows; the SiLU-fused form feeds the down projection; the gated form, up to 128 rows,
+    computes gate_up and SiLU x mul) at every projection of both models,
     ragged shapes and a bias included; the compiled kernel takes paths the interpreter does not."""
     shapes = {
         "qkv": (6144, 4096),
@@ -159,6 +160,13 @@ def check_gemv() -> None:
                     f"{name} M={m} silu",
                     rel_err(gemv(gu, w, silu=True), act @ w.double().T),
                 )
+        if name in ("gate_up", "ragged"):  # the gated form (gate_up + SiLU x mul) at its rows
+            inter = n // 2
+            for m in (2, 97, 128):
+                x = torch.randn(m, k, device=DEV, dtype=BF16)
+                gate_up = x.double() @ w.double().T
+                act = torch.nn.functional.silu(gate_up[:, :inter]) * gate_up[:, inter:]
+                record("gemv", f"{name} M={m} gated", rel_err(gemv(x, w, gated=True), act))
 
 
 def check_attention(rng: np.random.Generator, quick: bool) -> None:
