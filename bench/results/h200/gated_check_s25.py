@@ -1,4 +1,6 @@
-"""GPU check of the gated GEMV against float64 at Llama-3-8B's MLP shape (bf16), and of backend_triton.mlp."""
+"""GPU check of the gated GEMV against float64 at Llama-3-8B's MLP shape (bf16), and of backend_triton.mlp.
+(Run in session 25's call 3 as .run/gated_check.py; its print line split here for ruff, nothing else changed.)"""
+
 import torch
 import torch.nn.functional as F
 
@@ -19,4 +21,8 @@ for rows in (97, 112, 128):
     base = F.linear(backend_triton.silu_and_mul(F.linear(x, w)), d).double()
     base_err = float((base - mlp_ref).norm() / mlp_ref.norm())
     ok = err < 1e-2 and mlp_err < 1e-2 and not (out.isnan().any())
-    print(f"GATED rows {rows}: gemv {err:.2e}  mlp {mlp_err:.2e} (cuBLAS + silu_and_mul {base_err:.2e}) {'OK' if ok else 'FAIL'}")
+    verdict = "OK" if ok else "FAIL"
+    print(
+        f"GATED rows {rows}: gemv {err:.2e}  mlp {mlp_err:.2e} "
+        f"(cuBLAS + silu_and_mul {base_err:.2e}) {verdict}"
+    )
