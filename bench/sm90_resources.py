@@ -4,11 +4,11 @@
 
 Triton compiles for a target without a device, and its wheel carries ptxas and cuobjdump. For each kernel and
 tile a decode step launches at the Llama-3-8B shape (the GEMV at each of its row classes, with and without the
-fused SiLU; decode attention at the default and mixed-step tiles, with and without splits, and its reduce;
-RMSNorm, rotary + KV store, SiLU x mul) this compiles the kernel for sm_90 as a launch would specialise it
-(pointers 16-aligned, integer arguments divisible by 16 where the shape's are) and prints its registers a
-thread, its stack (spills), its dynamic shared memory, its SASS instruction count, and the programs an SM
-holds by registers and by shared memory.
+fused SiLU, and its gated form; decode attention at the default and mixed-step tiles, with and without splits,
+and its reduce; RMSNorm, rotary + KV store, SiLU x mul) this compiles the kernel for sm_90 as a launch would
+specialise it (pointers 16-aligned, integer arguments divisible by 16 where the shape's are) and prints its
+registers a thread, its stack (spills), its dynamic shared memory, its SASS instruction count, and the programs
+an SM holds by registers and by shared memory.
 
 Why: device time is scarce, and Triton's interpreter (the CPU tests) runs a kernel as Python, so it accepts
 code the compiler refuses: session 18's gated GEMV returned from both arms of a compile-time branch and passed
@@ -160,7 +160,9 @@ def gemv_variants() -> list[Variant]:
             block_m = 16
         if rows == "17-64 rows":
             block_m = 64 if kind == "wide" else 32
-        flags = {"SILU": kind == "silu"}
+        if kind == "gated":
+            block_m = gemv.GATED_BLOCK_M
+        flags = {"SILU": kind == "silu", "GATED": kind == "gated"}
         constexprs = {
             **flags,
             "HAS_BIAS": False,
