@@ -50,6 +50,21 @@ GEMV_CONFIGS: dict[tuple[str, str], GemvConfig] = {
 GATED_BLOCK_M = 128
 
 
+# The most shared memory a tile above takes a block (bench/sm90_resources.py: 192 KB at 17-64 rows, wide, and
+# in the gated form; 160 KB at 2-16 rows): Hopper lets a block have 227 KB, an A100 163 KB, an L40S or a
+# consumer card ~100 KB.
+TILE_SHARED_MEMORY = 192 * 1024
+
+
+def tiles_fit(device: torch.device) -> bool:
+    """Whether a block on `device` may have every tile's shared memory. Where not (before Hopper), the tl.dot
+    tiles of 2 or more rows would not launch (Triton's OutOfResources): the backend keeps cuBLAS there."""
+    if device.type != "cuda":
+        return True  # the interpreter has no such limit
+    properties = torch.cuda.get_device_properties(device)
+    return getattr(properties, "shared_memory_per_block_optin", 0) >= TILE_SHARED_MEMORY
+
+
 def gemv_config(m_rows: int, silu: bool, wide: bool, gated: bool = False) -> GemvConfig:
     if gated:
         return GEMV_CONFIGS["up to 128 rows", "gated"]

@@ -5,7 +5,7 @@ import torch
 # the ops LlamaModel calls (and GraphRunner, which ModelRunner looks for) come from the kernels as they are
 # (`x as x` re-exports them) or are defined below
 from swiftllm.kernels.decode_attention import NewTokens, decode_attention, decode_variants
-from swiftllm.kernels.gemv import WIDE, gemv
+from swiftllm.kernels.gemv import WIDE, gemv, tiles_fit
 from swiftllm.kernels.prefill_attention import prefill_attention
 from swiftllm.kernels.rmsnorm import rms_norm as rms_norm
 from swiftllm.kernels.rotary_store import rotary_store_kv as rotary_store_kv
@@ -25,13 +25,17 @@ GEMV_ROW_LIMIT = 64  # the kernel's own limit
 # (36.6-38.4 against 34.2-36.6). H200, 4 layers' weights in a CUDA graph at 33-64 rows
 # (bench/results/h200/device_call_b59ba19_attention.log and _linear.log). Above 64 rows cuBLAS stays: a split-K
 # Triton GEMM for o and down, whose partial sums the next RMSNorm added, made the step 3.7-4.9% slower at 96-256
-# rows (bench/results/h200/splitk_norm_lost_s24.diff, session 24).
+# rows (bench/results/h200/splitk_norm_lost_s24.diff, session 24). GPUs whose blocks may not have the tiles'
+# shared memory (gemv.tiles_fit) run only the one-row GEMV.
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     out_features, in_features = weight.shape
+    rows = x.shape[0]
     max_rows = GEMV_MAX_ROWS
     if out_features >= WIDE or out_features == in_features:
         max_rows = GEMV_ROW_LIMIT
-    if x.shape[0] <= max_rows and x.stride(-1) == 1:
+    if rows > 1 and not tiles_fit(x.device):
+        max_rows = 1
+    if rows <= max_rows and x.stride(-1) == 1:
         return gemv(x, weight, bias)
     return torch.nn.functional.linear(x, weight, bias)
 
@@ -50,7 +54,7 @@ def mlp(x: torch.Tensor, gate_up: torch.Tensor, down: torch.Tensor) -> torch.Ten
     rows = x.shape[0]
     if rows == 1:
         return gemv(linear(x, gate_up), down, silu=True)
-    if rows in GATED_ROWS:
+    if rows in GATED_ROWS and tiles_fit(x.device):
         return linear(gemv(x, gate_up, gated=True), down)
     return linear(silu_and_mul(linear(x, gate_up)), down)
 

@@ -66,6 +66,31 @@ def test_mlp_matches_torch_backend(dtype: torch.dtype, rows: int) -> None:
     assert rel_err(out, ref) < tolerance(dtype)
 
 
+# where a block may not have the tl.dot tiles' shared memory, only one row goes to the GEMV: the rest to
+# F.linear and silu_and_mul, and the results are the same
+@pytest.mark.parametrize("rows", [1, 4, 100])
+def test_linear_and_mlp_keep_the_gemv_to_one_row_where_its_tiles_do_not_fit(
+    monkeypatch: pytest.MonkeyPatch, rows: int
+) -> None:
+    calls = []
+
+    def counted_gemv(*args: object, **kwargs: object) -> torch.Tensor:
+        calls.append(args[0].shape[0])
+        return backend_triton_gemv(*args, **kwargs)
+
+    backend_triton_gemv = backend_triton.gemv
+    monkeypatch.setattr(backend_triton, "gemv", counted_gemv)
+    monkeypatch.setattr(backend_triton, "tiles_fit", lambda device: False)
+    x = torch.randn(rows, 96)
+    gate_up = torch.randn(600, 96) / 4
+    down = torch.randn(41, 300)
+    out = backend_triton.mlp(x, gate_up, down)
+    ref = backend_torch.mlp(x.double(), gate_up.double(), down.double())
+    assert rel_err(out, ref) < tolerance(torch.float32)
+    assert all(called == 1 for called in calls)
+    assert len(calls) == 2 * (rows == 1)  # gate_up's and the SiLU-fused down GEMV at one row
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_attention_of_a_mixed_step_matches_torch_backend(dtype: torch.dtype) -> None:
     # two decode rows lead the step (decode kernel); chunks and a trailing decode row follow (prefill kernel)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import rel_err
 
-from swiftllm.kernels.gemv import gemv
+from swiftllm.kernels.gemv import gemv, tiles_fit
 from swiftllm.worker import backend_torch
 
 from .paged import tolerance
@@ -58,3 +58,17 @@ def test_gemv_gated_matches_silu_and_mul_of_matmul(dtype: torch.dtype, rows: int
     out = gemv(x, w, gated=True)
     assert out.shape == (rows, 41) and out.dtype == dtype
     assert rel_err(out, ref) < tolerance(dtype)
+
+
+def test_tiles_fit_asks_the_device_how_much_shared_memory_a_block_may_have(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert tiles_fit(torch.device("cpu"))  # the interpreter
+
+    class Properties:
+        shared_memory_per_block_optin = 227 * 1024  # Hopper
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: Properties)
+    assert tiles_fit(torch.device("cuda", 0))
+    Properties.shared_memory_per_block_optin = 163 * 1024  # an A100
+    assert not tiles_fit(torch.device("cuda", 0))
