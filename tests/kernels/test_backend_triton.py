@@ -1,5 +1,5 @@
-"""The Triton backend (interpreted) against the torch backend: the whole model over mixed steps, then decode;
-and the ops it composes from kernels."""
+"""The Triton backend (interpreted) against the torch backend: the whole model over mixed steps, then decode,
+then a mixed step of 98 rows; and the ops it composes from kernels."""
 
 from __future__ import annotations
 
@@ -37,6 +37,13 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
         ),  # a's last chunk mixed with b's prompt
         make_step([0, 1], [[5], [6]], [24, 8], [[4, 2], [7]]),  # decode only
         make_step([0, 1], [[8], [9]], [25, 9], [[4, 2], [7]]),
+        # 2 decodes and a 96-token prompt: 98 rows, the MLP's gated GEMV (GATED_ROWS)
+        make_step(
+            [0, 1, 2],
+            [[11], [12], [(7 * i) % 50 + 3 for i in range(96)]],
+            [26, 10, 96],
+            [[4, 2], [7], [20, 21, 22, 23, 24, 25]],
+        ),
     ]
     for cmd in steps:
         outs = []
