@@ -197,7 +197,9 @@ def gemv(
     elif m_rows > 1:
         block_m = min(max(16, triton.next_power_of_2(m_rows)), 64 if wide else 32)
     assert m_rows <= row_limit and k_in == k_dim * (1 + silu) and x.stride(1) == 1
-    assert w.stride(1) == 1 and not (silu and gated)
+    assert w.stride(1) == 1
+    # the gated form adds no bias (a bias would land after the SiLU) and takes no SiLU'd input
+    assert not gated or (bias is None and not silu)
     block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, silu, wide, gated)
     m_blocks = triton.cdiv(m_rows, block_m)
     y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
