@@ -134,7 +134,7 @@ GQA = ((8, 8), (9, 3), (32, 8), (64, 8))  # ratios 1, 3, 4, 8
 
 def check_gemv() -> None:
     """Our GEMV (1-64 rows; the SiLU-fused form feeds the down projection; the gated form, up to 128 rows,
-    computes gate_up and SiLU x mul) at every projection of both models,
+    computes gate_up and SiLU x mul; o and down split over K in two parts) at every projection of both models,
     ragged shapes and a bias included; the compiled kernel takes paths the interpreter does not."""
     shapes = {
         "qkv": (6144, 4096),
@@ -152,6 +152,10 @@ def check_gemv() -> None:
             x = torch.randn(m, k, device=DEV, dtype=BF16)
             ref = x.double() @ w.double().T + (bias.double() if bias is not None else 0)
             record("gemv", f"{name} M={m}", rel_err(gemv(x, w, bias), ref))
+            if name in ("o", "down") and m > 1:  # split-K partial sums (backend_triton.SPLIT_K_PARTS)
+                parts = gemv(x, w, parts=2)
+                assert parts.shape == (2, m, n), parts.shape
+                record("gemv", f"{name} M={m} parts", rel_err(parts.sum(0), ref))
             if name == "down":
                 gu = torch.randn(m, 2 * k, device=DEV, dtype=BF16)
                 act = backend_torch.silu_and_mul(gu.double())

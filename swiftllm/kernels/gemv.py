@@ -113,6 +113,7 @@ def _gemv_kernel(
     m_blocks,
     n_cols,
     k_dim,
+    k_part,
     x_stride,
     w_stride,
     y_stride,
@@ -140,21 +141,24 @@ def _gemv_kernel(
     # early (H100, bare step), latency.py's 4.32-4.33 -> 4.19-4.21 ms (H200; bench/results/h200/
     # device_call_97aad57_s18_latency.log). Through tl.dot (2-64 rows) the tile loaded outside the loop made
     # the steps 0.4-1.4% slower (H100, bench/results/h100/device_call_s18_wfirst.log).
-    k_start = 0
+    # with parts, the grid's second axis splits K: this program sums K's part [k_start, k_end) only
+    k_start = tl.program_id(1) * k_part
+    k_end = k_start + k_part
     if BLOCK_M == 1:
-        w = tl.load(w_rows + k[None, :], mask=((k < k_dim) | EVEN_K)[None, :], other=0.0)
+        kmask = (k_start + k < k_dim) | EVEN_K
+        w = tl.load(w_rows + k_start + k[None, :], mask=kmask[None, :], other=0.0)
         if PDL:
             pdl.gdc()
-        x = _load_x(x_ptr, m, k, 0, m_rows, k_dim, x_stride, SILU, EVEN_K)
+        x = _load_x(x_ptr, m, k, k_start, m_rows, k_dim, x_stride, SILU, EVEN_K)
         acc = _accumulate(acc, w, x, BLOCK_M)
-        k_start = BLOCK_K
+        k_start += BLOCK_K
     elif PDL:
         pdl.gdc()
     # gated: W is gate_up [2N, K], and up's row N + n (its own accumulator) pairs with gate's row n
     if GATED:
         up_rows = w_rows + n_cols.to(tl.int64) * w_stride
         acc_up = tl.zeros([BLOCK_N, BLOCK_M], tl.float32)
-    for k0 in range(k_start, k_dim, BLOCK_K):
+    for k0 in range(k_start, k_end, BLOCK_K):
         kmask = (k0 + k < k_dim) | EVEN_K
         w = tl.load(w_rows + k0 + k[None, :], mask=kmask[None, :], other=0.0)
         x = _load_x(x_ptr, m, k, k0, m_rows, k_dim, x_stride, SILU, EVEN_K)
@@ -167,6 +171,7 @@ def _gemv_kernel(
         y = y / (1.0 + tl.exp(-y)) * tl.trans(acc_up)
     if HAS_BIAS:
         y += tl.load(b_ptr + n, mask=n < n_cols, other=0.0).to(tl.float32)[None, :]
+    y_ptr += tl.program_id(1).to(tl.int64) * m_rows * y_stride  # the part's own [M, N] of y
     tl.store(
         y_ptr + m[:, None] * y_stride + n[None, :],
         y.to(y_ptr.dtype.element_ty),
@@ -181,9 +186,12 @@ def gemv(
     *config: int,
     silu: bool = False,
     gated: bool = False,
+    parts: int = 1,
 ) -> torch.Tensor:
     """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. With gated, w is gate_up
-    [2N, K], M <= GATED_BLOCK_M, and the result silu_and_mul(x @ w^T) [M, N]. config (BLOCK_N, BLOCK_K,
+    [2N, K], M <= GATED_BLOCK_M, and the result silu_and_mul(x @ w^T) [M, N]. With parts > 1 (not gated, no bias,
+    K a multiple of parts * BLOCK_K), K is split into that many parts and the result is their float32
+    partial sums [parts, M, N], for an rms_norm to add (else [M, N] as without). config (BLOCK_N, BLOCK_K,
     num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
     m_rows, k_in = x.shape
     n_cols = w.shape[0] // (1 + gated)
@@ -202,8 +210,13 @@ def gemv(
     assert not gated or (bias is None and not silu)
     block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, silu, wide, gated)
     m_blocks = triton.cdiv(m_rows, block_m)
-    y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
-    _gemv_kernel[(triton.cdiv(n_cols, block_n) * m_blocks,)](
+    if gated or bias is not None or k_dim % (parts * block_k):
+        parts = 1  # the SiLU and the bias apply to whole sums; a part is whole K tiles
+    out_dtype = x.dtype
+    if parts > 1:
+        out_dtype = torch.float32  # rms_norm adds the parts, then rounds to x's dtype
+    y = torch.empty((parts, m_rows, n_cols), dtype=out_dtype, device=x.device)
+    _gemv_kernel[(triton.cdiv(n_cols, block_n) * m_blocks, parts)](
         x,
         w,
         bias if bias is not None else w,
@@ -212,9 +225,10 @@ def gemv(
         m_blocks,
         n_cols,
         k_dim,
+        k_dim // parts,
         x.stride(0),
         w.stride(0),
-        y.stride(0),
+        y.stride(-2),
         HAS_BIAS=bias is not None,
         SILU=silu,
         GATED=gated,
@@ -227,4 +241,4 @@ def gemv(
         num_stages=num_stages,
         launch_pdl=pdl.ENABLED,
     )
-    return y
+    return y[0] if parts == 1 else y

@@ -7,7 +7,13 @@ import torch
 
 from swiftllm.worker.metadata import AttentionMetadata
 
-linear = torch.nn.functional.linear  # the GPU backend swaps in a GEMV kernel at a few rows
+
+def linear(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, partial: bool = False
+) -> torch.Tensor:
+    """x @ weight^T (+ bias). partial: the caller's next op is rms_norm, which also takes a split-K
+    projection's partial sums [P, T, N]; the GPU backend returns those at a few rows, this one whole sums."""
+    return torch.nn.functional.linear(x, weight, bias)
 
 
 def rms_norm(
@@ -39,8 +45,11 @@ def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.silu(gate.float()).to(x.dtype) * up
 
 
-def mlp(x: torch.Tensor, gate_up: torch.Tensor, down: torch.Tensor) -> torch.Tensor:
-    return linear(silu_and_mul(linear(x, gate_up)), down)  # the GPU backend fuses some of these
+def mlp(
+    x: torch.Tensor, gate_up: torch.Tensor, down: torch.Tensor, partial: bool = False
+) -> torch.Tensor:
+    """linear(silu_and_mul(linear(x, gate_up)), down, partial): the GPU backend fuses some of these."""
+    return linear(silu_and_mul(linear(x, gate_up)), down)
 
 
 def store_kv(

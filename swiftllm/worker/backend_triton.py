@@ -27,16 +27,29 @@ GEMV_ROW_LIMIT = 64  # the kernel's own limit
 # Triton GEMM for o and down, whose partial sums the next RMSNorm added, made the step 3.7-4.9% slower at 96-256
 # rows (bench/results/h200/splitk_norm_lost_s24.diff, session 24). GPUs whose blocks may not have the tiles'
 # shared memory (gemv.tiles_fit) run only the one-row GEMV.
-def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+# A partial projection (one an rms_norm reads next: the model's o and down) at 2-64 rows runs our GEMV split
+# over K in SPLIT_K_PARTS parts, and returns their float32 partial sums for the norm to add: o and down have
+# 4,096 columns, so whole-K programs of 64 columns fill 64 of the H200's 132 SMs. A chain of 8 Llama-3-8B
+# layers' projections and norms ran 3.0-3.8% faster at 2-32 rows and 2.2% at 64 (down there on the GEMV, not
+# cuBLAS), 4 parts 0.5-3.6% slower than whole K (H200, bench/results/h200/splitk_gemv_exp_s26.py).
+SPLIT_K_PARTS = 2
+
+
+def linear(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, partial: bool = False
+) -> torch.Tensor:
     out_features, in_features = weight.shape
     rows = x.shape[0]
     max_rows = GEMV_MAX_ROWS
-    if out_features >= WIDE or out_features == in_features:
+    if out_features >= WIDE or out_features == in_features or partial:
         max_rows = GEMV_ROW_LIMIT
     if rows > 1 and not tiles_fit(x.device):
         max_rows = 1
+    parts = 1
+    if partial and rows > 1:
+        parts = SPLIT_K_PARTS
     if rows <= max_rows and x.stride(-1) == 1:
-        return gemv(x, weight, bias)
+        return gemv(x, weight, bias, parts=parts)
     return torch.nn.functional.linear(x, weight, bias)
 
 
@@ -49,14 +62,16 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 GATED_ROWS = range(97, 129)
 
 
-def mlp(x: torch.Tensor, gate_up: torch.Tensor, down: torch.Tensor) -> torch.Tensor:
-    """linear(silu_and_mul(linear(x, gate_up)), down)."""
+def mlp(
+    x: torch.Tensor, gate_up: torch.Tensor, down: torch.Tensor, partial: bool = False
+) -> torch.Tensor:
+    """linear(silu_and_mul(linear(x, gate_up)), down, partial)."""
     rows = x.shape[0]
     if rows == 1:
         return gemv(linear(x, gate_up), down, silu=True)
     if rows in GATED_ROWS and tiles_fit(x.device):
         return linear(gemv(x, gate_up, gated=True), down)
-    return linear(silu_and_mul(linear(x, gate_up)), down)
+    return linear(silu_and_mul(linear(x, gate_up)), down, partial=partial)
 
 
 # Decode-only steps (every query length 1) run paged decode attention, whose grid depends only on the batch shape

@@ -81,9 +81,14 @@ class LlamaModel:
                 v_cache[layer],
                 self.scale,
             )
-            h = self.par.all_reduce(ops.linear(attn.view(-1, q_size), layer_weights.o_proj))
+            # partial: o's and down's outputs go to an rms_norm, which may add split-K partial sums (the
+            # GPU backend's); the last layer's leaves forward, so it is whole
+            o_proj = ops.linear(attn.view(-1, q_size), layer_weights.o_proj, partial=True)
+            h = self.par.all_reduce(o_proj)
             x, residual = ops.rms_norm(h, layer_weights.post_norm, eps, residual)
-            h = self.par.all_reduce(ops.mlp(x, layer_weights.gate_up, layer_weights.down))
+            last = layer == len(self.weights.layers) - 1
+            mlp = ops.mlp(x, layer_weights.gate_up, layer_weights.down, partial=not last)
+            h = self.par.all_reduce(mlp)
         return h, residual
 
     def logits(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:

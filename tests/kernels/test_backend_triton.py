@@ -14,9 +14,9 @@ from conftest import make_step, rel_err, runner_for, save_tiny_model
 from triton._C.libtriton import native_specialize_impl
 from triton.backends.compiler import BaseBackend
 
-from swiftllm.kernels import decode_attention, prefill_attention
+from swiftllm.kernels import decode_attention, gemv, prefill_attention
 from swiftllm.kernels.decode_attention import decode_variants
-from swiftllm.kernels.gemv import WIDE
+from swiftllm.kernels.gemv import WIDE, GemvConfig
 from swiftllm.worker import backend_torch, backend_triton
 from swiftllm.worker.metadata import AttentionMetadata, leading_decodes
 
@@ -57,6 +57,72 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
             outs.append(r.model.logits(h, res))
         assert rel_err(outs[1], outs[0]) < 1e-4
     assert rel_err(runners[1].cache.k, runners[0].cache.k) < 1e-5
+
+
+# o's and down's outputs go to an rms_norm, so at 2-64 rows they come back as split-K partial sums that the norm
+# adds (every layer's o, all but the last layer's down). The tiny model's K (64, 96) is whole parts of 16-wide
+# K tiles only, so the GEMV's tiles shrink to those here
+def test_model_with_split_k_projections_matches_torch_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_tiny_model(tmp_path)
+    runners = [runner_for(tmp_path, backend=b) for b in ("torch", "triton")]
+    small = GemvConfig(block_n=32, block_k=16, num_warps=4, num_stages=2)
+    monkeypatch.setattr(gemv, "gemv_config", lambda *args: small)
+    partial = []
+    whole_gemv = backend_triton.gemv
+
+    def recording(*args: object, **kwargs: object) -> torch.Tensor:
+        out = whole_gemv(*args, **kwargs)
+        partial.append(out.dim() == 3)
+        return out
+
+    monkeypatch.setattr(backend_triton, "gemv", recording)
+    a, b = list(range(10, 33)), list(range(40, 47))
+    steps = [
+        make_step([0], [a[:17]], [17], [[4, 2]], sample=[0]),
+        make_step([0, 1], [a[17:], b], [23, 7], [[4, 2], [7]]),
+        make_step([0, 1], [[5], [6]], [24, 8], [[4, 2], [7]]),
+        make_step([0, 1], [[8], [9]], [25, 9], [[4, 2], [7]]),
+    ]
+    for cmd in steps:
+        outs = []
+        for r in runners:
+            meta = AttentionMetadata.build(
+                cmd.query_lens, cmd.context_lens, cmd.block_table, 16, r.device
+            )
+            h, res = r.model.forward(
+                torch.from_numpy(cmd.token_ids).long(), meta, r.cache.k, r.cache.v
+            )
+            assert h.dim() == 2  # the last layer's down projection leaves forward whole
+            outs.append(r.model.logits(h, res))
+        assert rel_err(outs[1], outs[0]) < 1e-4
+    assert sum(partial) == 3 * len(steps)  # 2 layers: o, o and one down a step
+
+
+# at 2-64 rows a partial projection is the GEMV's split-K sums, which rms_norm adds; at one row, past 64 rows or
+# where the tiles do not fit, a whole sum. K = 512 is whole parts of the shipped tiles (256 wide at 2-16 rows)
+@pytest.mark.parametrize(
+    ("rows", "fits", "parts"),
+    [(1, True, 1), (4, True, 2), (40, True, 2), (64, True, 2), (65, True, 1), (4, False, 1)],
+)
+def test_partial_linear_then_rms_norm_matches_torch_backend(
+    monkeypatch: pytest.MonkeyPatch, rows: int, fits: bool, parts: int
+) -> None:
+    monkeypatch.setattr(backend_triton, "tiles_fit", lambda device: fits)
+    x, w = torch.randn(rows, 512).to(torch.float16), (torch.randn(48, 512) / 8).to(torch.float16)
+    residual = torch.randn(rows, 48).to(torch.float16)
+    norm = (torch.rand(48) + 0.5).to(torch.float16)
+    h = backend_triton.linear(x, w, partial=True)
+    expected = (rows, 48)
+    if parts > 1:
+        expected = (parts, rows, 48)
+    assert h.shape == expected
+    out, res = backend_triton.rms_norm(h, norm, 1e-5, residual)
+    ref_h = backend_torch.linear(x.double(), w.double(), partial=True).to(torch.float16).double()
+    ref_out, ref_res = backend_torch.rms_norm(ref_h, norm.double(), 1e-5, residual.double())
+    assert rel_err(res, ref_res) < tolerance(torch.float16)
+    assert rel_err(out, ref_out) < tolerance(torch.float16) * 2
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])

@@ -72,3 +72,37 @@ def test_tiles_fit_asks_the_device_how_much_shared_memory_a_block_may_have(
     assert tiles_fit(torch.device("cuda", 0))
     Properties.shared_memory_per_block_optin = 163 * 1024  # an A100
     assert not tiles_fit(torch.device("cuda", 0))
+
+
+# parts: K split over the grid's second axis, each part's float32 sum stored in its own [M, N] of the result
+# (1 row: the first tile before the loop belongs to each part, K = 8,192 for its 2,048-wide tiles; 3 and 40:
+# tl.dot's row blocks, K = 1,024). K whole tiles of every part; K = 1,100, or a bias, fall back to one whole
+# sum [M, N]
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("rows", [1, 3, 40])
+@pytest.mark.parametrize("parts", [2, 4])
+def test_gemv_parts_sum_to_matmul(dtype: torch.dtype, rows: int, parts: int) -> None:
+    k_dim = 1024
+    if rows == 1:
+        k_dim = 8192
+    x, w = torch.randn(rows, k_dim).to(dtype), torch.randn(41, k_dim).to(dtype)
+    ref = torch.nn.functional.linear(x.double(), w.double())
+    out = gemv(x, w, parts=parts)
+    assert out.shape == (parts, rows, 41) and out.dtype == torch.float32
+    assert rel_err(out.sum(0), ref) < tolerance(dtype)
+    # each part is K's own share, not the whole sum again nor another part's
+    k_part = k_dim // parts
+    for part in range(parts):
+        share = x[:, part * k_part : (part + 1) * k_part].double()
+        expected = share @ w[:, part * k_part : (part + 1) * k_part].double().T
+        assert rel_err(out[part], expected) < tolerance(dtype)
+
+
+def test_gemv_parts_fall_back_to_whole_sums_with_a_bias_or_ragged_k() -> None:
+    x, w, bias = torch.randn(3, 1100), torch.randn(41, 1100), torch.randn(41)
+    ref = torch.nn.functional.linear(x.double(), w.double())
+    out = gemv(x, w, parts=2)  # 1,100 is no whole number of K tiles a part
+    assert out.shape == (3, 41) and out.dtype == x.dtype and rel_err(out, ref) < tolerance(x.dtype)
+    out = gemv(x[:, :1024], w[:, :1024], bias, parts=2)
+    ref = torch.nn.functional.linear(x[:, :1024].double(), w[:, :1024].double(), bias.double())
+    assert out.shape == (3, 41) and rel_err(out, ref) < tolerance(x.dtype)

@@ -25,3 +25,21 @@ def test_rms_norm_matches_reference(dtype: torch.dtype, hidden: int, with_residu
     assert rel_err(out, ref_out) < tolerance(dtype) * 2
     assert rel_err(res, ref_res) < tolerance(dtype)
     assert out.dtype == dtype and not out.isnan().any()
+
+
+# a split-K projection's float32 partial sums [P, T, N] (gemv's parts) in place of x: the kernel adds the parts,
+# rounds the sum to the residual's dtype (as a whole projection's output would be), then adds the residual
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+@pytest.mark.parametrize("parts", [2, 3])
+def test_rms_norm_adds_partial_sums(dtype: torch.dtype, parts: int) -> None:
+    x = torch.randn(parts, 5, 96)
+    residual = torch.randn(5, 96).to(dtype)
+    weight = (torch.rand(96) + 0.5).to(dtype)
+    out, res = rms_norm(x, weight, 1e-5, residual)
+    whole = x.double().sum(0).to(dtype)
+    ref_out, ref_res = backend_torch.rms_norm(
+        whole.double(), weight.double(), 1e-5, residual.double()
+    )
+    assert out.dtype == dtype and res.dtype == dtype and out.shape == (5, 96)
+    assert rel_err(res, ref_res) < tolerance(dtype)
+    assert rel_err(out, ref_out) < tolerance(dtype) * 2
