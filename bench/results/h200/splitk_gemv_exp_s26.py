@@ -60,14 +60,24 @@ def _splitk_kernel(
     k_lo = part * k_split
     for k0 in range(k_lo, k_lo + k_split, BLOCK_K):
         w = tl.load(w_rows + k0 + k[None, :])
-        x = tl.load(x_ptr + m[:, None] * x_stride + k0 + k[None, :], mask=m[:, None] < m_rows, other=0.0)
+        x = tl.load(
+            x_ptr + m[:, None] * x_stride + k0 + k[None, :], mask=m[:, None] < m_rows, other=0.0
+        )
         acc = tl.dot(w, tl.trans(x), acc)
     y = tl.trans(acc)
     out = y_ptr + part.to(tl.int64) * m_rows * n_cols + m[:, None] * n_cols + n[None, :]
     tl.store(out, y, mask=(m[:, None] < m_rows) & (n[None, :] < n_cols))
 
 
-def gemv_parts(x: torch.Tensor, w: torch.Tensor, parts: int, block_n: int, block_k: int, warps: int, stages: int) -> torch.Tensor:
+def gemv_parts(
+    x: torch.Tensor,
+    w: torch.Tensor,
+    parts: int,
+    block_n: int,
+    block_k: int,
+    warps: int,
+    stages: int,
+) -> torch.Tensor:
     m_rows, k_dim = x.shape
     n_cols = w.shape[0]
     assert k_dim % (parts * block_k) == 0
@@ -75,17 +85,39 @@ def gemv_parts(x: torch.Tensor, w: torch.Tensor, parts: int, block_n: int, block
     m_blocks = triton.cdiv(m_rows, block_m)
     y = torch.empty((parts, m_rows, n_cols), dtype=torch.float32, device=x.device)
     _splitk_kernel[(triton.cdiv(n_cols, block_n) * m_blocks, parts)](
-        x, w, y, m_rows, m_blocks, n_cols, k_dim // parts, x.stride(0), w.stride(0),
-        BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_K=block_k, PDL=pdl.ENABLED,
-        num_warps=warps, num_stages=stages, launch_pdl=pdl.ENABLED,
+        x,
+        w,
+        y,
+        m_rows,
+        m_blocks,
+        n_cols,
+        k_dim // parts,
+        x.stride(0),
+        w.stride(0),
+        BLOCK_M=block_m,
+        BLOCK_N=block_n,
+        BLOCK_K=block_k,
+        PDL=pdl.ENABLED,
+        num_warps=warps,
+        num_stages=stages,
+        launch_pdl=pdl.ENABLED,
     )
     return y
 
 
 @triton.jit
 def _norm_parts_kernel(
-    p_ptr, res_ptr, w_ptr, out_ptr, res_out_ptr, n_cols, part_stride, eps,
-    PARTS: tl.constexpr, BLOCK: tl.constexpr, PDL: tl.constexpr,
+    p_ptr,
+    res_ptr,
+    w_ptr,
+    out_ptr,
+    res_out_ptr,
+    n_cols,
+    part_stride,
+    eps,
+    PARTS: tl.constexpr,
+    BLOCK: tl.constexpr,
+    PDL: tl.constexpr,
 ):
     if PDL:
         pdl.gdc()
@@ -96,7 +128,9 @@ def _norm_parts_kernel(
     for p in tl.static_range(1, PARTS):
         acc += tl.load(p_ptr + p * part_stride + row * n_cols + cols, mask=mask, other=0.0)
     res = tl.load(res_ptr + row * n_cols + cols, mask=mask, other=0.0)
-    x = acc.to(res.dtype) + res  # rounded to the activation dtype first, as the projection's output would be
+    x = (
+        acc.to(res.dtype) + res
+    )  # rounded to the activation dtype first, as the projection's output would be
     tl.store(res_out_ptr + row * n_cols + cols, x, mask=mask)
     xf = x.to(tl.float32)
     inv = tl.rsqrt(tl.sum(xf * xf, axis=0) / n_cols + eps)
@@ -104,14 +138,27 @@ def _norm_parts_kernel(
     tl.store(out_ptr + row * n_cols + cols, (xf * inv * w).to(out_ptr.dtype.element_ty), mask=mask)
 
 
-def norm_parts(parts: torch.Tensor, weight: torch.Tensor, eps: float, residual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def norm_parts(
+    parts: torch.Tensor, weight: torch.Tensor, eps: float, residual: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     p, t, n = parts.shape
     out = torch.empty((t, n), dtype=residual.dtype, device=residual.device)
     new_res = torch.empty_like(out)
     block = triton.next_power_of_2(n)
     _norm_parts_kernel[(t,)](
-        parts, residual, weight, out, new_res, n, t * n, eps, PARTS=p, BLOCK=block, PDL=pdl.ENABLED,
-        num_warps=min(max(block // 512, 1), 16), launch_pdl=pdl.ENABLED,
+        parts,
+        residual,
+        weight,
+        out,
+        new_res,
+        n,
+        t * n,
+        eps,
+        PARTS=p,
+        BLOCK=block,
+        PDL=pdl.ENABLED,
+        num_warps=min(max(block // 512, 1), 16),
+        launch_pdl=pdl.ENABLED,
     )
     return out, new_res
 
@@ -122,7 +169,9 @@ def norm_any(h: torch.Tensor, weight: torch.Tensor, eps: float, residual: torch.
     return rms_norm(h, weight, eps, residual)
 
 
-def chain(variant: str, rows: int, h0: torch.Tensor, attn: torch.Tensor, layers: list[dict], eps: float):
+def chain(
+    variant: str, rows: int, h0: torch.Tensor, attn: torch.Tensor, layers: list[dict], eps: float
+):
     """The layers' projections and norms; returns (hidden, residual) as the last layer leaves them."""
     h = h0
     residual = None
@@ -131,13 +180,17 @@ def chain(variant: str, rows: int, h0: torch.Tensor, attn: torch.Tensor, layers:
         bt.linear(x, lw["qkv"])
         if variant.startswith("split"):
             parts = int(variant[5:])
-            h = gemv_parts(attn, lw["o"], parts, 64, 128 if rows > 16 else 256, 4, 6 if rows > 16 else 4)
+            h = gemv_parts(
+                attn, lw["o"], parts, 64, 128 if rows > 16 else 256, 4, 6 if rows > 16 else 4
+            )
         else:
             h = bt.linear(attn, lw["o"])
         x, residual = norm_any(h, lw["post_norm"], eps, residual)
         if variant.startswith("split"):
             s = silu_and_mul(bt.linear(x, lw["gate_up"]))
-            h = gemv_parts(s, lw["down"], parts, 64, 128 if rows > 16 else 256, 4, 6 if rows > 16 else 4)
+            h = gemv_parts(
+                s, lw["down"], parts, 64, 128 if rows > 16 else 256, 4, 6 if rows > 16 else 4
+            )
         elif variant == "down32" and rows <= 16:
             h = gemv(silu_and_mul(bt.linear(x, lw["gate_up"])), lw["down"], None, 32, 256, 4, 6)
         else:
@@ -147,7 +200,9 @@ def chain(variant: str, rows: int, h0: torch.Tensor, attn: torch.Tensor, layers:
     return h, residual
 
 
-def make_layers(n_layers: int, hidden: int, inter: int, qkv: int, dtype: torch.dtype, device: str) -> list[dict]:
+def make_layers(
+    n_layers: int, hidden: int, inter: int, qkv: int, dtype: torch.dtype, device: str
+) -> list[dict]:
     def w(n: int, k: int) -> torch.Tensor:
         return (torch.randn(n, k, device=device) / k**0.5).to(dtype)
 
@@ -203,19 +258,29 @@ def main() -> None:
     ceil = ceilings()
     weight_bytes = sum(2 * t.numel() for lw in layers for k, t in lw.items() if "norm" not in k)
     floor_ms = weight_bytes / ceil["copy_bw_Bps"] * 1e3
-    print(f"ceilings copy {ceil['copy_bw_Bps'] / 1e12:.2f} TB/s; {args.layers} layers' weights at copy: {floor_ms:.3f} ms")
-    results = {"device": device_info(), "ceilings": ceil, "layers": args.layers, "floor_ms": floor_ms, "rows": {}}
+    print(
+        f"ceilings copy {ceil['copy_bw_Bps'] / 1e12:.2f} TB/s; {args.layers} layers' weights at copy: {floor_ms:.3f} ms"
+    )
+    results = {
+        "device": device_info(),
+        "ceilings": ceil,
+        "layers": args.layers,
+        "floor_ms": floor_ms,
+        "rows": {},
+    }
     variants = args.variants.split(",")
     for rows in [int(r) for r in args.rows.split(",")]:
         h0 = torch.randn(rows, hidden, device=dev).to(torch.bfloat16)
         attn = torch.randn(rows, hidden, device=dev).to(torch.bfloat16)
         ref_h, ref_res = chain("shipped", rows, h0, attn, layers, 1e-5)
         cells = []
-        for i, v in enumerate(variants):
+        for v in variants:
             h, res = chain(v, rows, h0, attn, layers, 1e-5)
             err = max(rel(h, ref_h), rel(res, ref_res))
             ms = time_graph(lambda: chain(v, rows, h0, attn, layers, 1e-5), reps=10)
-            results["rows"].setdefault(str(rows), []).append({"variant": v, "ms": ms, "rel_err": err})
+            results["rows"].setdefault(str(rows), []).append(
+                {"variant": v, "ms": ms, "rel_err": err}
+            )
             cells.append(f"{v} {ms:.4f} ({floor_ms / ms:.3f}, err {err:.1e})")
         print(f"rows {rows:3d}: " + " | ".join(cells), flush=True)
     if args.out:
