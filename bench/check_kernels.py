@@ -152,7 +152,9 @@ def check_gemv() -> None:
             x = torch.randn(m, k, device=DEV, dtype=BF16)
             ref = x.double() @ w.double().T + (bias.double() if bias is not None else 0)
             record("gemv", f"{name} M={m}", rel_err(gemv(x, w, bias), ref))
-            if name in ("o", "down") and m > 1:  # split-K partial sums (backend_triton.SPLIT_K_PARTS)
+            if (
+                name in ("o", "down") and m > 1
+            ):  # split-K partial sums (backend_triton.SPLIT_K_PARTS)
                 parts = gemv(x, w, parts=2)
                 assert parts.shape == (2, m, n), parts.shape
                 record("gemv", f"{name} M={m} parts", rel_err(parts.sum(0), ref))
