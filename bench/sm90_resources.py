@@ -25,7 +25,7 @@ import os
 import re
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import triton
@@ -173,11 +173,11 @@ def gemv_variants() -> list[Variant]:
             "PDL": True,
         }
         name = f"{rows}, {kind}: BLOCK_M {block_m}, {config.block_n}x{config.block_k}"
-        variants.append(
-            Variant(
-                "gemv", name, gemv._gemv_kernel, constexprs, config.num_warps, config.num_stages
-            )
-        )
+        tile = (config.num_warps, config.num_stages)
+        variants.append(Variant("gemv", name, gemv._gemv_kernel, constexprs, *tile))
+        if kind in ("any", "narrow"):  # o and down's split-K partial sums: a float32 y
+            parts = Variant("gemv", f"{name}, parts", gemv._gemv_kernel, constexprs, *tile)
+            variants.append(replace(parts, pointers={"y_ptr": "*fp32"}))
     return variants
 
 
@@ -234,7 +234,7 @@ def attention_variants() -> list[Variant]:
 def pointwise_variants() -> list[Variant]:
     """The step's small kernels, launched as their wrappers launch them at the Llama-3-8B shape."""
     hidden = HEADS * HEAD_DIM
-    norm = {"HAS_RESIDUAL": True, "BLOCK": hidden, "PDL": True}
+    norm = {"PARTS": 1, "HAS_RESIDUAL": True, "BLOCK": hidden, "PDL": True}
     rotary = {
         "HALF": HEAD_DIM // 2,
         "PAGE": PAGE,
@@ -246,6 +246,14 @@ def pointwise_variants() -> list[Variant]:
     rotary_pointers = {"pos_ptr": "*i64", "slot_ptr": "*i64"}
     return [
         Variant("rmsnorm", "with residual", rmsnorm._rms_norm_kernel, norm, num_warps=8),
+        Variant(
+            "rmsnorm",
+            "2 float32 partial sums",
+            rmsnorm._rms_norm_kernel,
+            {**norm, "PARTS": 2},
+            num_warps=8,
+            pointers={"x_ptr": "*fp32"},
+        ),
         Variant(
             "rotary_store",
             "q, k, v",

@@ -27,11 +27,13 @@ GEMV_ROW_LIMIT = 64  # the kernel's own limit
 # Triton GEMM for o and down, whose partial sums the next RMSNorm added, made the step 3.7-4.9% slower at 96-256
 # rows (bench/results/h200/splitk_norm_lost_s24.diff, session 24). GPUs whose blocks may not have the tiles'
 # shared memory (gemv.tiles_fit) run only the one-row GEMV.
-# A partial projection (one an rms_norm reads next: the model's o and down) at 2-64 rows runs our GEMV split
+# A partial projection (one an rms_norm reads next: the model's o and down) at 2-32 rows runs our GEMV split
 # over K in SPLIT_K_PARTS parts, and returns their float32 partial sums for the norm to add: o and down have
 # 4,096 columns, so whole-K programs of 64 columns fill 64 of the H200's 132 SMs. A chain of 8 Llama-3-8B
-# layers' projections and norms ran 3.0-3.8% faster at 2-32 rows and 2.2% at 64 (down there on the GEMV, not
-# cuBLAS), 4 parts 0.5-3.6% slower than whole K (H200, bench/results/h200/splitk_gemv_exp_s26.py).
+# layers' projections and norms ran 3.0-3.8% faster at 2-32 rows, 4 parts 0.5-3.6% slower than whole K
+# (bench/results/h200/splitk_gemv_exp_s26.py); the decode step 1.2 / 1.7 / 0.9 / 1.9% faster at 2 / 8 / 16 /
+# 32 rows, but 4.0% slower at 64 (down there on the split GEMV, not cuBLAS), so 33-64 rows keep whole sums
+# (H200, session 26, bench/results/h200/device_call_s26_splitk.log).
 SPLIT_K_PARTS = 2
 
 
@@ -41,12 +43,12 @@ def linear(
     out_features, in_features = weight.shape
     rows = x.shape[0]
     max_rows = GEMV_MAX_ROWS
-    if out_features >= WIDE or out_features == in_features or partial:
+    if out_features >= WIDE or out_features == in_features:
         max_rows = GEMV_ROW_LIMIT
     if rows > 1 and not tiles_fit(x.device):
         max_rows = 1
     parts = 1
-    if partial and rows > 1:
+    if partial and 1 < rows <= GEMV_MAX_ROWS:
         parts = SPLIT_K_PARTS
     if rows <= max_rows and x.stride(-1) == 1:
         return gemv(x, weight, bias, parts=parts)
