@@ -141,17 +141,16 @@ def _gemv_kernel(
     # early (H100, bare step), latency.py's 4.32-4.33 -> 4.19-4.21 ms (H200; bench/results/h200/
     # device_call_97aad57_s18_latency.log). Through tl.dot (2-64 rows) the tile loaded outside the loop made
     # the steps 0.4-1.4% slower (H100, bench/results/h100/device_call_s18_wfirst.log).
-    # with parts, the grid's second axis splits K: this program sums K's part [k_start, k_end) only
+    # with parts (2 or more rows), the grid's second axis splits K: this program sums K's part [k_start, k_end)
     k_start = tl.program_id(1) * k_part
     k_end = k_start + k_part
     if BLOCK_M == 1:
-        kmask = (k_start + k < k_dim) | EVEN_K
-        w = tl.load(w_rows + k_start + k[None, :], mask=kmask[None, :], other=0.0)
+        w = tl.load(w_rows + k[None, :], mask=((k < k_dim) | EVEN_K)[None, :], other=0.0)
         if PDL:
             pdl.gdc()
-        x = _load_x(x_ptr, m, k, k_start, m_rows, k_dim, x_stride, SILU, EVEN_K)
+        x = _load_x(x_ptr, m, k, 0, m_rows, k_dim, x_stride, SILU, EVEN_K)
         acc = _accumulate(acc, w, x, BLOCK_M)
-        k_start += BLOCK_K
+        k_start = BLOCK_K
     elif PDL:
         pdl.gdc()
     # gated: W is gate_up [2N, K], and up's row N + n (its own accumulator) pairs with gate's row n
@@ -189,8 +188,8 @@ def gemv(
     parts: int = 1,
 ) -> torch.Tensor:
     """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. With gated, w is gate_up
-    [2N, K], M <= GATED_BLOCK_M, and the result silu_and_mul(x @ w^T) [M, N]. With parts > 1 (not gated, no bias,
-    K a multiple of parts * BLOCK_K), K is split into that many parts and the result is their float32
+    [2N, K], M <= GATED_BLOCK_M, and the result silu_and_mul(x @ w^T) [M, N]. With parts > 1 (2 or more rows, not gated,
+    no bias, K a multiple of parts * BLOCK_K), K is split into that many parts and the result is their float32
     partial sums [parts, M, N], for an rms_norm to add (else [M, N] as without). config (BLOCK_N, BLOCK_K,
     num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
     m_rows, k_in = x.shape
@@ -210,8 +209,8 @@ def gemv(
     assert not gated or (bias is None and not silu)
     block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, silu, wide, gated)
     m_blocks = triton.cdiv(m_rows, block_m)
-    if gated or bias is not None or k_dim % (parts * block_k):
-        parts = 1  # the SiLU and the bias apply to whole sums; a part is whole K tiles
+    if block_m == 1 or gated or bias is not None or k_dim % (parts * block_k):
+        parts = 1  # one row has programs enough; the SiLU and the bias apply to whole sums; whole K tiles
     out_dtype = x.dtype
     if parts > 1:
         out_dtype = torch.float32  # rms_norm adds the parts, then rounds to x's dtype

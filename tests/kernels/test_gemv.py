@@ -75,30 +75,33 @@ def test_tiles_fit_asks_the_device_how_much_shared_memory_a_block_may_have(
 
 
 # parts: K split over the grid's second axis, each part's float32 sum stored in its own [M, N] of the result
-# (1 row: the first tile before the loop belongs to each part, K = 8,192 for its 2,048-wide tiles; 3 and 40:
-# tl.dot's row blocks, K = 1,024). K whole tiles of every part; K = 1,100, or a bias, fall back to one whole
-# sum [M, N]
+# (3 and 40 rows: tl.dot's row blocks of 16 and 64). K = 1,024 is whole tiles of every part
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-@pytest.mark.parametrize("rows", [1, 3, 40])
+@pytest.mark.parametrize("rows", [3, 40])
 @pytest.mark.parametrize("parts", [2, 4])
 def test_gemv_parts_sum_to_matmul(dtype: torch.dtype, rows: int, parts: int) -> None:
-    k_dim = 1024
-    if rows == 1:
-        k_dim = 8192
-    x, w = torch.randn(rows, k_dim).to(dtype), torch.randn(41, k_dim).to(dtype)
+    x, w = torch.randn(rows, 1024).to(dtype), torch.randn(41, 1024).to(dtype)
     ref = torch.nn.functional.linear(x.double(), w.double())
     out = gemv(x, w, parts=parts)
     assert out.shape == (parts, rows, 41) and out.dtype == torch.float32
     assert rel_err(out.sum(0), ref) < tolerance(dtype)
     # each part is K's own share, not the whole sum again nor another part's
-    k_part = k_dim // parts
+    k_part = 1024 // parts
     for part in range(parts):
         share = x[:, part * k_part : (part + 1) * k_part].double()
         expected = share @ w[:, part * k_part : (part + 1) * k_part].double().T
         assert rel_err(out[part], expected) < tolerance(dtype)
 
 
-def test_gemv_parts_fall_back_to_whole_sums_with_a_bias_or_ragged_k() -> None:
+# one row (its programs fill the GPU already), a bias, or K that is no whole number of K tiles a part: one whole
+# sum [M, N] in x's dtype
+def test_gemv_parts_fall_back_to_whole_sums_at_one_row_with_a_bias_or_ragged_k() -> None:
+    one_row, wide_k = torch.randn(1, 8192), torch.randn(41, 8192)
+    out = gemv(
+        one_row, wide_k, parts=2
+    )  # 8,192 is two parts of the one-row tile's 2,048-wide K tiles
+    ref = torch.nn.functional.linear(one_row.double(), wide_k.double())
+    assert out.shape == (1, 41) and rel_err(out, ref) < tolerance(one_row.dtype)
     x, w, bias = torch.randn(3, 1100), torch.randn(41, 1100), torch.randn(41)
     ref = torch.nn.functional.linear(x.double(), w.double())
     out = gemv(x, w, parts=2)  # 1,100 is no whole number of K tiles a part
