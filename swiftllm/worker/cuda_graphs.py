@@ -285,8 +285,6 @@ class GraphRunner:
         if decode:
             graph, logits = self.decode_graphs[padded, width]
             graph.replay()
-            if len(sampled) == num_tokens:
-                return logits[:num_tokens]
-            return logits[logit_rows]
+            return logits[:num_tokens] if len(sampled) == num_tokens else logits[logit_rows]
         self.mixed_graphs[padded, width].replay()
         return self.model.logits(self.hidden[logit_rows], self.residual[logit_rows])
