@@ -35,13 +35,7 @@ from tqdm import tqdm
 
 from swiftllm.kernels.decode_attention import LONG_CHUNK, mixed_tiles
 from swiftllm.protocol.step import StepCommand
-from swiftllm.worker.graph_inputs import (
-    CHUNKS,
-    GraphInputs,
-    StagingBuffer,
-    block_table,
-    stage_step,
-)
+from swiftllm.worker.graph_inputs import CHUNKS, GraphInputs, StagingBuffer, block_table, stage_step
 from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, leading_decodes
 from swiftllm.worker.model import LlamaModel
