@@ -177,10 +177,7 @@ class EngineConfig:
             ),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
-            (
-                0 < self.gpu_memory_utilization <= 1,
-                "gpu_memory_utilization must be in (0, 1]",
-            ),
+            (0 < self.gpu_memory_utilization <= 1, "gpu_memory_utilization must be in (0, 1]"),
             (self.stats_interval >= 0, "stats_interval must be >= 0"),
             (self.shutdown_timeout >= 0, "shutdown_timeout must be >= 0"),
         ]

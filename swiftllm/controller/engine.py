@@ -73,9 +73,7 @@ class Engine:
         if vocab_size and any(not 0 <= token < vocab_size for token in prompt_ids):
             raise ValueError(f"prompt token ids must be in [0, {vocab_size})")
         resolved = params.resolved(self.model_config.generation_defaults)
-        seed = resolved.seed
-        if seed is None:
-            seed = self.seeds.getrandbits(31)
+        seed = self.seeds.getrandbits(31) if resolved.seed is None else resolved.seed
         seq = Sequence(
             seq_id=next(self.seq_id_counter) % 2**31,
             prompt_ids=list(prompt_ids),

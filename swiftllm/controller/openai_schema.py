@@ -98,9 +98,7 @@ def is_text(value: object) -> bool:
 
 
 def is_stop(value: object) -> bool:
-    if isinstance(value, str):
-        return bool(value)
-    return list_of(str, MAX_STOP, bool)(value)
+    return bool(value) if isinstance(value, str) else list_of(str, MAX_STOP, bool)(value)
 
 
 @dataclass(frozen=True)
@@ -330,9 +328,7 @@ def is_one_prompt(value: object) -> bool:
 def parse_prompt(prompt: object, max_len: int, max_chars: int) -> list[str | list[int]]:
     """A text, a list of texts, token ids, or a list of token-id lists: one choice per prompt. Each is
     checked for size before tokenizing: at most max_len ids, or max_chars characters."""
-    prompts = [prompt]
-    if not is_one_prompt(prompt):
-        prompts = prompt
+    prompts = [prompt] if is_one_prompt(prompt) else prompt
     well_formed = isinstance(prompts, list) and 0 < len(prompts) <= MAX_PROMPTS
     if not well_formed or not all(is_one_prompt(item) for item in prompts):
         raise ApiError(

@@ -248,9 +248,7 @@ class RestServer:
 
     def prompt_text(self, prompt: str | list[int]) -> str:
         """What echo repeats: the prompt's text, token ids decoded."""
-        if isinstance(prompt, str):
-            return prompt
-        return self.tokenizer.decode(prompt)
+        return prompt if isinstance(prompt, str) else self.tokenizer.decode(prompt)
 
     def render_chat(self, messages: list[dict[str, str]]) -> list[int]:
         try:

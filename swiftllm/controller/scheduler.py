@@ -113,9 +113,7 @@ class Batch:
         for seq, query_len in zip(self.seqs, self.query_lens):
             context_lens.append(seq.num_cached + query_len)
             new_token_ids += seq.token_ids[seq.num_cached : seq.num_cached + query_len]
-            outputs: list[int] = []
-            if seq.params.is_penalized:
-                outputs = seq.token_ids[len(seq.prompt_ids) :]
+            outputs = seq.token_ids[len(seq.prompt_ids) :] if seq.params.is_penalized else []
             penalty_lens.append(len(outputs))
             penalty_tokens += outputs
         num_blocks = i32([len(seq.blocks) for seq in self.seqs])
@@ -160,9 +158,7 @@ def row_order(row: tuple[Sequence, int]) -> tuple[bool, int]:
     """A step's rows, once the budget is given out: one-token queries (decodes) longest context first,
     then the prefill chunks in the order they got the budget (sorted is stable)."""
     seq, query_len = row
-    if query_len > 1:
-        return (True, 0)
-    return (False, -seq.num_cached)
+    return (True, 0) if query_len > 1 else (False, -seq.num_cached)
 
 
 def remaining_outputs(seq: Sequence) -> int:

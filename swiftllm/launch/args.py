@@ -45,9 +45,7 @@ class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
     """`--help` appends each flag's default, except None, whose meaning the help text states."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None:
-            return action.help
-        return super()._get_help_string(action)
+        return action.help if action.default is None else super()._get_help_string(action)
 
 
 def flag_of(name: str) -> str:

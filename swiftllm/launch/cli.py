@@ -8,12 +8,7 @@ from collections.abc import Callable
 
 import swiftllm
 from swiftllm.launch import launch_cmd, worker_cmd
-from swiftllm.launch.args import (
-    ENGINE_OPTIONS,
-    ShowDefaults,
-    add_config_flags,
-    options_from_args,
-)
+from swiftllm.launch.args import ENGINE_OPTIONS, ShowDefaults, add_config_flags, options_from_args
 from swiftllm.model_config import ModelError
 
 

@@ -33,12 +33,7 @@ from swiftllm.controller.engine import Engine
 from swiftllm.controller.server_log import ServedModel, StatusLine, startup_summary
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_group import WorkerGroup, allocate_cache
-from swiftllm.launch.args import (
-    ENGINE_OPTIONS,
-    SERVER_OPTIONS,
-    add_config_flags,
-    options_from_args,
-)
+from swiftllm.launch.args import ENGINE_OPTIONS, SERVER_OPTIONS, add_config_flags, options_from_args
 from swiftllm.launch.workers import LocalWorkers
 from swiftllm.model_config import ModelConfig
 from swiftllm.models.resolve import resolve_model

@@ -35,13 +35,7 @@ from tqdm import tqdm
 
 from swiftllm.kernels.decode_attention import LONG_CHUNK, mixed_tiles
 from swiftllm.protocol.step import StepCommand
-from swiftllm.worker.graph_inputs import (
-    CHUNKS,
-    GraphInputs,
-    StagingBuffer,
-    block_table,
-    stage_step,
-)
+from swiftllm.worker.graph_inputs import CHUNKS, GraphInputs, StagingBuffer, block_table, stage_step
 from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, leading_decodes
 from swiftllm.worker.model import LlamaModel
@@ -285,8 +279,6 @@ class GraphRunner:
         if decode:
             graph, logits = self.decode_graphs[padded, width]
             graph.replay()
-            if len(sampled) == num_tokens:
-                return logits[:num_tokens]
-            return logits[logit_rows]
+            return logits[:num_tokens] if len(sampled) == num_tokens else logits[logit_rows]
         self.mixed_graphs[padded, width].replay()
         return self.model.logits(self.hidden[logit_rows], self.residual[logit_rows])

@@ -444,9 +444,7 @@ class ModelRunner:
             cmd.min_p[sampled],
         )
         results = {"tokens": tokens.int()}  # named and typed as StepResult's fields
-        num_top = -1
-        if len(cmd.num_logprobs):
-            num_top = int(cmd.num_logprobs[sampled].max(initial=-1))
+        num_top = int(cmd.num_logprobs[sampled].max(initial=-1)) if len(cmd.num_logprobs) else -1
         if num_top >= 0:
             logprobs = logits.float().log_softmax(-1)
             results["logprobs"] = logprobs.gather(-1, tokens[:, None]).squeeze(-1)
