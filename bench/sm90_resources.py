@@ -162,7 +162,7 @@ def gemv_variants() -> list[Variant]:
             block_m = 64 if kind == "wide" else 32
         if kind == "gated":
             block_m = gemv.GATED_BLOCK_M
-        flags = {"SILU": kind == "silu", "GATED": kind == "gated"}
+        flags = {"SILU": kind == "silu", "GATED": kind == "gated", "PARTS": 1}
         constexprs = {
             **flags,
             "HAS_BIAS": False,
@@ -176,7 +176,8 @@ def gemv_variants() -> list[Variant]:
         tile = (config.num_warps, config.num_stages)
         variants.append(Variant("gemv", name, gemv._gemv_kernel, constexprs, *tile))
         if kind in ("any", "narrow"):  # o and down's split-K partial sums: a float32 y
-            parts = Variant("gemv", f"{name}, parts", gemv._gemv_kernel, constexprs, *tile)
+            split = {**constexprs, "PARTS": 2}
+            parts = Variant("gemv", f"{name}, parts", gemv._gemv_kernel, split, *tile)
             variants.append(replace(parts, pointers={"y_ptr": "*fp32"}))
     return variants
 

@@ -113,13 +113,13 @@ def _gemv_kernel(
     m_blocks,
     n_cols,
     k_dim,
-    k_part,
     x_stride,
     w_stride,
     y_stride,
     HAS_BIAS: tl.constexpr,
     SILU: tl.constexpr,
     GATED: tl.constexpr,
+    PARTS: tl.constexpr,
     EVEN_K: tl.constexpr,
     BLOCK_M: tl.constexpr,
     BLOCK_N: tl.constexpr,
@@ -141,9 +141,15 @@ def _gemv_kernel(
     # early (H100, bare step), latency.py's 4.32-4.33 -> 4.19-4.21 ms (H200; bench/results/h200/
     # device_call_97aad57_s18_latency.log). Through tl.dot (2-64 rows) the tile loaded outside the loop made
     # the steps 0.4-1.4% slower (H100, bench/results/h100/device_call_s18_wfirst.log).
+    k_start = 0
+    k_end = k_dim
     # with parts (2 or more rows), the grid's second axis splits K: this program sums K's part [k_start, k_end)
-    k_start = tl.program_id(1) * k_part
-    k_end = k_start + k_part
+    # into its part's own [M, N] of y. A compile-time branch: with one part the kernel compiles as without it
+    # (one row's step ran 4.7% slower when the part offsets were computed at run time even for one part)
+    if PARTS > 1:
+        k_start = tl.program_id(1) * (k_dim // PARTS)
+        k_end = k_start + k_dim // PARTS
+        y_ptr += tl.program_id(1).to(tl.int64) * m_rows * y_stride
     if BLOCK_M == 1:
         w = tl.load(w_rows + k[None, :], mask=((k < k_dim) | EVEN_K)[None, :], other=0.0)
         if PDL:
@@ -170,7 +176,6 @@ def _gemv_kernel(
         y = y / (1.0 + tl.exp(-y)) * tl.trans(acc_up)
     if HAS_BIAS:
         y += tl.load(b_ptr + n, mask=n < n_cols, other=0.0).to(tl.float32)[None, :]
-    y_ptr += tl.program_id(1).to(tl.int64) * m_rows * y_stride  # the part's own [M, N] of y
     tl.store(
         y_ptr + m[:, None] * y_stride + n[None, :],
         y.to(y_ptr.dtype.element_ty),
@@ -211,10 +216,9 @@ def gemv(
     m_blocks = triton.cdiv(m_rows, block_m)
     if block_m == 1 or gated or bias is not None or k_dim % (parts * block_k):
         parts = 1  # one row has programs enough; the SiLU and the bias apply to whole sums; whole K tiles
-    out_dtype = x.dtype
-    if parts > 1:
-        out_dtype = torch.float32  # rms_norm adds the parts, then rounds to x's dtype
-    y = torch.empty((parts, m_rows, n_cols), dtype=out_dtype, device=x.device)
+    y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
+    if parts > 1:  # float32 sums: rms_norm adds the parts, then rounds to x's dtype
+        y = torch.empty((parts, m_rows, n_cols), dtype=torch.float32, device=x.device)
     _gemv_kernel[(triton.cdiv(n_cols, block_n) * m_blocks, parts)](
         x,
         w,
@@ -224,13 +228,13 @@ def gemv(
         m_blocks,
         n_cols,
         k_dim,
-        k_dim // parts,
         x.stride(0),
         w.stride(0),
         y.stride(-2),
         HAS_BIAS=bias is not None,
         SILU=silu,
         GATED=gated,
+        PARTS=parts,
         EVEN_K=k_dim % block_k == 0,
         BLOCK_M=block_m,
         BLOCK_N=block_n,
@@ -240,4 +244,4 @@ def gemv(
         num_stages=num_stages,
         launch_pdl=pdl.ENABLED,
     )
-    return y[0] if parts == 1 else y
+    return y
