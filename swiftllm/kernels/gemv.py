@@ -193,10 +193,10 @@ def gemv(
     parts: int = 1,
 ) -> torch.Tensor:
     """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. With gated, w is gate_up
-    [2N, K], M <= GATED_BLOCK_M, and the result silu_and_mul(x @ w^T) [M, N]. With parts > 1 (2 or more rows, not gated,
-    no bias, K a multiple of parts * BLOCK_K), K is split into that many parts and the result is their float32
-    partial sums [parts, M, N], for an rms_norm to add (else [M, N] as without). config (BLOCK_N, BLOCK_K,
-    num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
+    [2N, K], M <= GATED_BLOCK_M, and the result silu_and_mul(x @ w^T) [M, N]. With parts > 1 (2 or more
+    rows, not gated, no bias, K a multiple of parts * BLOCK_K), K is split into that many parts and the
+    result is their float32 partial sums [parts, M, N], for an rms_norm to add (else [M, N] as without).
+    config (BLOCK_N, BLOCK_K, num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
     m_rows, k_in = x.shape
     n_cols = w.shape[0] // (1 + gated)
     k_dim = w.shape[1]

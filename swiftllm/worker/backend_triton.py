@@ -31,9 +31,9 @@ GEMV_ROW_LIMIT = 64  # the kernel's own limit
 # over K in SPLIT_K_PARTS parts, and returns their float32 partial sums for the norm to add: o and down have
 # 4,096 columns, so whole-K programs of 64 columns fill 64 of the H200's 132 SMs. A chain of 8 Llama-3-8B
 # layers' projections and norms ran 3.0-3.8% faster at 2-32 rows, 4 parts 0.5-3.6% slower than whole K
-# (bench/results/h200/splitk_gemv_exp_s26.py); the decode step 1.2 / 1.7 / 0.9 / 1.9% faster at 2 / 8 / 16 /
-# 32 rows, but 4.0% slower at 64 (down there on the split GEMV, not cuBLAS), so 33-64 rows keep whole sums
-# (H200, session 26, bench/results/h200/device_call_s26_splitk.log).
+# (bench/results/h200/splitk_gemv_exp_s26.py); the decode step 1.3 / 1.5 / 1.5% faster at 2 / 8 / 32 rows
+# (device_call_s26_final.log), but 4.0% slower at 64 when the split ran there too, down then on the split GEMV
+# instead of cuBLAS (device_call_s26_splitk.log), so 33-64 rows keep whole sums (H200, session 26).
 SPLIT_K_PARTS = 2
 
 
