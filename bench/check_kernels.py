@@ -135,7 +135,8 @@ GQA = ((8, 8), (9, 3), (32, 8), (64, 8))  # ratios 1, 3, 4, 8
 def check_gemv() -> None:
     """Our GEMV (1-64 rows; the SiLU-fused form feeds the down projection; the gated form, up to 128 rows,
     computes gate_up and SiLU x mul; o and down split over K in two parts) at every projection of both models,
-    ragged shapes and a bias included; the compiled kernel takes paths the interpreter does not."""
+    ragged shapes and a bias included; the compiled kernel takes paths the interpreter does not. Also down's
+    split-K cuBLAS bmm above the GEMV's rows, whose float32 output the CPU has no kernel for."""
     shapes = {
         "qkv": (6144, 4096),
         "o": (4096, 4096),
@@ -166,6 +167,13 @@ def check_gemv() -> None:
                     f"{name} M={m} silu",
                     rel_err(gemv(gu, w, silu=True), act @ w.double().T),
                 )
+        # above the GEMV's rows down's partial sums are a cuBLAS bmm's (split_k_matmul)
+        if name == "down":
+            for m in (33, 128, 512):
+                x = torch.randn(m, k, device=DEV, dtype=BF16)
+                parts = backend_triton.split_k_matmul(x, w, backend_triton.SPLIT_K_PARTS)
+                ref = x.double() @ w.double().T
+                record("split_k_matmul", f"{name} M={m}", rel_err(parts.sum(0), ref))
         if name in ("gate_up", "ragged"):  # the gated form (gate_up + SiLU x mul) at its rows
             inter = n // 2
             for m in (2, 97, 128):

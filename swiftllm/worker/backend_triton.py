@@ -34,7 +34,14 @@ GEMV_ROW_LIMIT = 64  # the kernel's own limit
 # (bench/results/h200/splitk_gemv_exp_s26.py); the decode step 1.3 / 1.5 / 1.5% faster at 2 / 8 / 32 rows
 # (device_call_s26_final.log), but 4.0% slower at 64 when the split ran there too, down then on the split GEMV
 # instead of cuBLAS (device_call_s26_splitk.log), so 33-64 rows keep whole sums (H200, session 26).
+# Above the GEMV's rows, up to SPLIT_MATMUL_MAX_ROWS, a partial projection whose K exceeds its N (down: K = 3.5 N)
+# runs as one cuBLAS bmm over the K halves with float32 outputs (split_k_matmul), in place of cuBLAS's whole-K
+# GEMM, which at these rows runs its own split-K and then a reduce kernel that the norm now does. The decode step
+# was 0.4-0.8% faster at 48-256 rows and offline's mean mixed step (256 rows) 2.0%; o, square, split the same way
+# gained nothing in the mixed step, and at 512 rows the chain of 8 layers was level (H200, session 27:
+# bench/results/h200/device_call_s27_call1.log, splitk_bmm_exp_s27.py).
 SPLIT_K_PARTS = 2
+SPLIT_MATMUL_MAX_ROWS = 512
 
 
 def linear(
@@ -47,12 +54,23 @@ def linear(
         max_rows = GEMV_ROW_LIMIT
     if rows > 1 and not tiles_fit(x.device):
         max_rows = 1
-    parts = 1
-    if partial and 1 < rows <= GEMV_MAX_ROWS:
-        parts = SPLIT_K_PARTS
+    parts = SPLIT_K_PARTS if partial and 1 < rows <= GEMV_MAX_ROWS else 1
     if rows <= max_rows and x.stride(-1) == 1:
         return gemv(x, weight, bias, parts=parts)
+    # the model passes partial only for o and down, which have no bias
+    split_k = partial and in_features > out_features and in_features % SPLIT_K_PARTS == 0
+    if split_k and rows <= SPLIT_MATMUL_MAX_ROWS:
+        return split_k_matmul(x, weight, SPLIT_K_PARTS)
     return torch.nn.functional.linear(x, weight, bias)
+
+
+def split_k_matmul(x: torch.Tensor, weight: torch.Tensor, parts: int) -> torch.Tensor:
+    """x [M, K] @ weight [N, K]^T as float32 partial sums [parts, M, N], part p over K's p-th slice."""
+    x_parts = x.unflatten(1, (parts, -1)).transpose(0, 1)
+    weight_parts = weight.unflatten(1, (parts, -1)).permute(1, 2, 0)
+    if x.is_cuda:
+        return torch.bmm(x_parts, weight_parts, out_dtype=torch.float32)
+    return torch.bmm(x_parts.float(), weight_parts.float())  # no CPU kernel takes out_dtype
 
 
 # At one row the GEMV computes the SiLU as it loads x (2% off a layer, H100); at 2-16 rows that SiLU, on tl.dot's
@@ -72,7 +90,7 @@ def mlp(
     if rows == 1:
         return gemv(linear(x, gate_up), down, silu=True)
     if rows in GATED_ROWS and tiles_fit(x.device):
-        return linear(gemv(x, gate_up, gated=True), down)
+        return linear(gemv(x, gate_up, gated=True), down, partial=partial)
     return linear(silu_and_mul(linear(x, gate_up)), down, partial=partial)
 
 

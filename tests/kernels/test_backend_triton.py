@@ -60,8 +60,9 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
 
 
 # o's and down's outputs go to an rms_norm, so at 2-32 rows they come back as split-K partial sums that the norm
-# adds (every layer's o, all but the last layer's down). The tiny model's K (64, 96) is whole parts of 16-wide
-# K tiles only, so the GEMV's tiles shrink to those here
+# adds (every layer's o, all but the last layer's down), and above 32 rows down's (K 96 > N 64) from
+# split_k_matmul. The tiny model's K (64, 96) is whole parts of 16-wide K tiles only, so the GEMV's tiles
+# shrink to those here
 def test_model_with_split_k_projections_matches_torch_backend(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -77,9 +78,18 @@ def test_model_with_split_k_projections_matches_torch_backend(
         partial.append(out.dim() == 3)
         return out
 
+    whole_matmul = backend_triton.split_k_matmul
+
+    def recording_matmul(*args: object, **kwargs: object) -> torch.Tensor:
+        out = whole_matmul(*args, **kwargs)
+        partial.append(out.dim() == 3)
+        return out
+
     monkeypatch.setattr(backend_triton, "gemv", recording)
-    a, b = list(range(10, 33)), list(range(40, 47))
+    monkeypatch.setattr(backend_triton, "split_k_matmul", recording_matmul)
+    a, b, c = list(range(10, 33)), list(range(40, 47)), list(range(50, 90))
     steps = [
+        make_step([2], [c], [40], [[8, 9, 10]], sample=[0]),
         make_step([0], [a[:17]], [17], [[4, 2]], sample=[0]),
         make_step([0, 1], [a[17:], b], [23, 7], [[4, 2], [7]]),
         make_step([0, 1], [[5], [6]], [24, 8], [[4, 2], [7]]),
@@ -97,32 +107,61 @@ def test_model_with_split_k_projections_matches_torch_backend(
             assert h.dim() == 2  # the last layer's down projection leaves forward whole
             outs.append(r.model.logits(h, res))
         assert rel_err(outs[1], outs[0]) < 1e-4
-    assert sum(partial) == 3 * len(steps)  # 2 layers: o, o and one down a step
+    # 2 layers: o, o and one down a step at 2-32 rows; one down (split_k_matmul's) at 40 rows
+    assert sum(partial) == 3 * (len(steps) - 1) + 1
 
 
-# at 2-32 rows a partial projection is the GEMV's split-K sums, which rms_norm adds; at one row, past 32 rows or
-# where the tiles do not fit, a whole sum. K = 512 is whole parts of the shipped tiles (256 wide at 2-16 rows)
+# at 2-32 rows a partial projection is the GEMV's split-K sums, which rms_norm adds; above the GEMV's rows, up
+# to SPLIT_MATMUL_MAX_ROWS, one whose K exceeds its N (down) is split_k_matmul's; at one row, for a square
+# projection (o) past the GEMV's rows, past the cap, or where K does not halve, a whole sum. K = 512 is whole
+# parts of the shipped tiles (256 wide at 2-16 rows)
 @pytest.mark.parametrize(
-    ("rows", "fits", "parts"),
-    [(1, True, 1), (4, True, 2), (32, True, 2), (33, True, 1), (4, False, 1)],
+    ("rows", "fits", "n", "k", "parts"),
+    [
+        (1, True, 48, 512, 1),
+        (4, True, 48, 512, 2),
+        (32, True, 48, 512, 2),
+        (33, True, 48, 512, 2),
+        (4, False, 48, 512, 2),
+        (513, True, 48, 512, 1),
+        (65, True, 64, 64, 1),
+        (33, True, 48, 511, 1),
+    ],
 )
 def test_partial_linear_then_rms_norm_matches_torch_backend(
-    monkeypatch: pytest.MonkeyPatch, rows: int, fits: bool, parts: int
+    monkeypatch: pytest.MonkeyPatch, rows: int, fits: bool, n: int, k: int, parts: int
 ) -> None:
     monkeypatch.setattr(backend_triton, "tiles_fit", lambda device: fits)
-    x, w = torch.randn(rows, 512).to(torch.float16), (torch.randn(48, 512) / 8).to(torch.float16)
-    residual = torch.randn(rows, 48).to(torch.float16)
-    norm = (torch.rand(48) + 0.5).to(torch.float16)
+    x, w = torch.randn(rows, k).to(torch.float16), (torch.randn(n, k) / 8).to(torch.float16)
+    residual = torch.randn(rows, n).to(torch.float16)
+    norm = (torch.rand(n) + 0.5).to(torch.float16)
     h = backend_triton.linear(x, w, partial=True)
-    expected = (rows, 48)
+    expected = (rows, n)
     if parts > 1:
-        expected = (parts, rows, 48)
+        expected = (parts, rows, n)
     assert h.shape == expected
     out, res = backend_triton.rms_norm(h, norm, 1e-5, residual)
     ref_h = backend_torch.linear(x.double(), w.double(), partial=True).to(torch.float16).double()
     ref_out, ref_res = backend_torch.rms_norm(ref_h, norm.double(), 1e-5, residual.double())
     assert rel_err(res, ref_res) < tolerance(torch.float16)
     assert rel_err(out, ref_out) < tolerance(torch.float16) * 2
+
+
+# each part is the product over its own slice of K, in float32 (the GPU's cuBLAS bmm; the CPU converts)
+@pytest.mark.parametrize("parts", [2, 4])
+def test_split_k_matmul_parts_match_float64(parts: int) -> None:
+    wide = torch.randn(40, 300).to(torch.float16)
+    x = wide[:, 20:276]  # rows strided, as a slice of a wider activation may be
+    w = (torch.randn(48, 256) / 8).to(torch.float16)
+    out = backend_triton.split_k_matmul(x, w, parts)
+    assert out.shape == (parts, 40, 48) and out.dtype == torch.float32
+    width = 256 // parts
+    for p in range(parts):
+        ref = (
+            x[:, p * width : (p + 1) * width].double()
+            @ w[:, p * width : (p + 1) * width].double().T
+        )
+        assert rel_err(out[p], ref) < 1e-6
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
