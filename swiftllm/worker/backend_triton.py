@@ -37,9 +37,10 @@ GEMV_ROW_LIMIT = 64  # the kernel's own limit
 # Above the GEMV's rows, up to SPLIT_MATMUL_MAX_ROWS, a partial projection whose K exceeds its N (down: K = 3.5 N)
 # runs as one cuBLAS bmm over the K halves with float32 outputs (split_k_matmul), in place of cuBLAS's whole-K
 # GEMM, which at these rows runs its own split-K and then a reduce kernel that the norm now does. The decode step
-# was 0.4-0.8% faster at 48-256 rows and offline's mean mixed step (256 rows) 2.0%; o, square, split the same way
-# gained nothing in the mixed step, and at 512 rows the chain of 8 layers was level (H200, session 27:
-# bench/results/h200/device_call_s27_call1.log, splitk_bmm_exp_s27.py).
+# was 0.2-1.1% faster at 48-256 rows, offline's mean mixed step (256 rows) 1.7-2.3% in three rounds of four, and
+# the offline run's mixed steps 1.3% (16.81 -> 16.65 s); o, square, split the same way gained nothing in the
+# mixed step, and at 512 rows the chain of 8 layers was level (H200, session 27:
+# bench/results/h200/device_call_s27_call{1,2,3}.log, splitk_bmm_exp_s27.py).
 SPLIT_K_PARTS = 2
 SPLIT_MATMUL_MAX_ROWS = 512
 
