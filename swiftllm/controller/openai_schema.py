@@ -269,9 +269,8 @@ def parse_request(
     check_model(read_field(body, "model"), model_names)
     options = read_field(body, "stream_options")
     if chat:
-        max_tokens = read_field(body, "max_completion_tokens")
-        if max_tokens is None:
-            max_tokens = read_field(body, "max_tokens")
+        # max_completion_tokens, when given, is an integer >= 1: max_tokens is read only without it
+        max_tokens = read_field(body, "max_completion_tokens") or read_field(body, "max_tokens")
         top_logprobs = read_field(body, "top_logprobs")
         want_logprobs = read_field(body, "logprobs_chat", "logprobs")
         if top_logprobs is not None and not want_logprobs:
