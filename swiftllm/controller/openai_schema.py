@@ -413,14 +413,13 @@ def choice_logprobs(
             content.append({**item(token_id, entry.logprob), "top_logprobs": top})
         return {"content": content}
     tokens = [token_text(tokenizer, token_id) for token_id in output.token_ids]
-    top_by_text = [
-        {token_text(tokenizer, top_id): top_logprob for top_id, top_logprob in entry.top}
-        for entry in output.logprobs
-    ]
     return {
         "tokens": tokens,
         "token_logprobs": [entry.logprob for entry in output.logprobs],
-        "top_logprobs": top_by_text,
+        "top_logprobs": [
+            {token_text(tokenizer, top_id): top_logprob for top_id, top_logprob in entry.top}
+            for entry in output.logprobs
+        ],
         "text_offset": list(itertools.accumulate(map(len, tokens), initial=offset))[:-1],
     }
 
