@@ -113,8 +113,7 @@ class LLM:
         use_tqdm: bool = False,
     ) -> list[RequestOutput]:
         """Run every prompt to completion (all submitted at once); outputs in prompt order."""
-        if isinstance(prompts, str):
-            prompts = [prompts]
+        prompts = [prompts] if isinstance(prompts, str) else prompts
         if not isinstance(params, list):
             params = [params or SamplingParams()] * len(prompts)
         sequences = [

@@ -283,12 +283,10 @@ class AsyncEngine:
         for reason, count in list(self.finished.items()):
             requests.add_metric([reason], count)
         yield requests
-        yield CounterMetricFamily(
-            "swiftllm_prompt_tokens", "Prompt tokens admitted", value=self.tokens["prompt"]
-        )
-        yield CounterMetricFamily(
-            "swiftllm_generation_tokens", "Tokens generated", value=self.tokens["generation"]
-        )
+        # swiftllm_prompt_tokens and swiftllm_generation_tokens
+        token_help = {"prompt": "Prompt tokens admitted", "generation": "Tokens generated"}
+        for kind, count in list(self.tokens.items()):
+            yield CounterMetricFamily(f"swiftllm_{kind}_tokens", token_help[kind], value=count)
         for name in ("running", "waiting", "swapped"):  # the scheduler's queues
             queue = getattr(scheduler, name)
             yield GaugeMetricFamily(

@@ -200,9 +200,7 @@ class Engine:
             found_at = seq.text.find(stop, max(0, old_len - len(stop) + 1))
             if found_at < 0:
                 continue
-            kept_len = found_at
-            if params.include_stop_str_in_output:
-                kept_len += len(stop)
+            kept_len = found_at + len(stop) if params.include_stop_str_in_output else found_at
             seq.text = seq.text[:kept_len]
             self.scheduler.finish(seq, "stop")
             break

@@ -269,9 +269,8 @@ def parse_request(
     check_model(read_field(body, "model"), model_names)
     options = read_field(body, "stream_options")
     if chat:
-        max_tokens = read_field(body, "max_completion_tokens")
-        if max_tokens is None:
-            max_tokens = read_field(body, "max_tokens")
+        # max_completion_tokens, when given, is an integer >= 1: max_tokens is read only without it
+        max_tokens = read_field(body, "max_completion_tokens") or read_field(body, "max_tokens")
         top_logprobs = read_field(body, "top_logprobs")
         want_logprobs = read_field(body, "logprobs_chat", "logprobs")
         if top_logprobs is not None and not want_logprobs:
@@ -414,14 +413,13 @@ def choice_logprobs(
             content.append({**item(token_id, entry.logprob), "top_logprobs": top})
         return {"content": content}
     tokens = [token_text(tokenizer, token_id) for token_id in output.token_ids]
-    top_by_text = [
-        {token_text(tokenizer, top_id): top_logprob for top_id, top_logprob in entry.top}
-        for entry in output.logprobs
-    ]
     return {
         "tokens": tokens,
         "token_logprobs": [entry.logprob for entry in output.logprobs],
-        "top_logprobs": top_by_text,
+        "top_logprobs": [
+            {token_text(tokenizer, top_id): top_logprob for top_id, top_logprob in entry.top}
+            for entry in output.logprobs
+        ],
         "text_offset": list(itertools.accumulate(map(len, tokens), initial=offset))[:-1],
     }
 

@@ -319,9 +319,8 @@ class RestServer:
         head = envelope(spec.request_id, self.model_name, spec.chat, True, [])
         del head["choices"]
         prefix = b"data: " + json.dumps(head)[:-1].encode() + b', "choices": ['
-        suffix = b"]}\n\n"
-        if spec.include_usage:  # usage is null in every chunk but the last
-            suffix = b'], "usage": null}\n\n'
+        # usage is null in every chunk but the last
+        suffix = b'], "usage": null}\n\n' if spec.include_usage else b"]}\n\n"
 
         def event(index: int, content: dict[str, Any], logprobs: Any, finish: str | None) -> bytes:
             return prefix + json.dumps(choice(index, content, logprobs, finish)).encode() + suffix

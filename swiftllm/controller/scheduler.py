@@ -315,13 +315,12 @@ class Scheduler:
 
     def swap_back(self, batch: Batch) -> None:
         """Bring swapped sequences back to the GPU, oldest first, while they fit."""
+        manager = self.block_manager
         while self.swapped and len(self.running) < self.cfg.max_num_seqs:
             seq = self.swapped[0]
-            if self.block_manager.gpu.num_free < len(seq.blocks) + 1:  # room for its next token too
+            if manager.gpu.num_free < len(seq.blocks) + 1:  # room for its next token too
                 break
-            copies = self.block_manager.move(
-                seq.blocks, self.block_manager.cpu, self.block_manager.gpu
-            )
+            copies = manager.move(seq.blocks, manager.cpu, manager.gpu)
             batch.swap_in += copies
             seq.blocks = block_array(copy.destination for copy in copies)
             seq.status = Status.RUNNING
@@ -356,11 +355,8 @@ class Scheduler:
         """Take a running sequence off the GPU: to CPU swap space, or (swap full) to recompute."""
         self.counters["preemptions"] += 1
         self.running.remove(seq)
-        copies = None
-        if seq.num_cached:
-            copies = self.block_manager.move(
-                seq.blocks, self.block_manager.gpu, self.block_manager.cpu
-            )
+        manager = self.block_manager
+        copies = manager.move(seq.blocks, manager.gpu, manager.cpu) if seq.num_cached else None
         if copies is not None:
             batch.swap_out += copies
             seq.blocks = block_array(copy.destination for copy in copies)

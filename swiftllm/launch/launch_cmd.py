@@ -105,12 +105,11 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     async_engine = AsyncEngine(engine, loop, config.health_timeout)  # its thread starts stepping
     rest = RestServer(async_engine, engine.tokenizer, served.name, config.model, config.api_key)
-    access_log = logging.getLogger("swiftllm.access") if config.log_requests else None
     # handler_cancellation: a client that disconnects cancels its handler, which aborts its requests
     runner = web.AppRunner(
         rest.app,
         handler_cancellation=True,
-        access_log=access_log,
+        access_log=logging.getLogger("swiftllm.access") if config.log_requests else None,
         access_log_format='%a "%r" %s, %b bytes, %Tf s',
         shutdown_timeout=2.0,
     )

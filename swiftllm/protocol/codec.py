@@ -231,7 +231,5 @@ def decode_result(reply: dict[str, Any]) -> StepResult:
         "errors must be a list of [seq id, message] pairs",
     )
     return StepResult(
-        **arrays,
-        timings={name: float(ms) for name, ms in timings.items()},
-        errors=dict(errors),
+        **arrays, timings={name: float(ms) for name, ms in timings.items()}, errors=dict(errors)
     )

@@ -37,8 +37,7 @@ def apply_penalties(
     token_ids = to_device(tokens, device, torch.int64)
     counts.index_put_((rows, token_ids), torch.ones(len(tokens), device=device), accumulate=True)
     seen = counts > 0
-    if repetition is None:
-        repetition = np.ones(len(lens), np.float32)
+    repetition = np.ones(len(lens), np.float32) if repetition is None else repetition
     repetition_column = to_device(repetition, device)[:, None]
     repeated = torch.where(logits > 0, logits / repetition_column, logits * repetition_column)
     logits = torch.where(seen, repeated, logits)
@@ -65,8 +64,7 @@ def sample(
         tokens = greedy_tokens(logits)
     else:
         tokens = logits.argmax(-1)
-    if min_p is None:
-        min_p = np.zeros(len(temperature), np.float32)
+    min_p = np.zeros(len(temperature), np.float32) if min_p is None else min_p
     # rows that cut the distribution take the sorted torch path (the CUDA kernel draws from all of it)
     cut = (top_k > 0) | (top_p < 1) | (min_p > 0)
     # a row's method depends on its own parameters only, so its draw does not depend on its neighbours; rows

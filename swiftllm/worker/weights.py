@@ -135,8 +135,7 @@ def load_weights(
 ) -> ModelWeights:
     """This rank's weights: its tensor-parallel slices of its pipeline stage's layers (all by default)."""
     check_tensor_split(cfg, par.world_size)
-    if pipe is None:
-        pipe = Pipeline(layers=range(cfg.num_layers))
+    pipe = Pipeline(layers=range(cfg.num_layers)) if pipe is None else pipe
     if load_format == "dummy":
         # every rank draws the whole model from the same seed, then keeps its slices: ranks agree
         ckpt: Checkpoint = DummyCheckpoint(cfg, device, dtype)
