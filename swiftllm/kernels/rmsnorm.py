@@ -1,6 +1,7 @@
 """RMSNorm fused with the residual add: one read of x (and residual), one write of out (and the new residual).
-x may also be a split-K projection's float32 partial sums [P, T, N] (gemv's parts): the kernel adds them as
-it loads them, so the projection needs no reduce kernel.
+x may also be a split-K projection's float32 partial sums [P, T, N] (gemv's parts, or
+backend_triton.split_k_matmul's): the kernel adds them as it loads them, so the projection needs no reduce
+kernel.
 
 Grid: (T,) one program per token row; the whole hidden vector fits one block (hidden <= 16384)."""
 

@@ -58,9 +58,9 @@ def linear(
     parts = SPLIT_K_PARTS if partial and 1 < rows <= GEMV_MAX_ROWS else 1
     if rows <= max_rows and x.stride(-1) == 1:
         return gemv(x, weight, bias, parts=parts)
-    # the model passes partial only for o and down, which have no bias
+    # a bias applies to whole sums, as in the GEMV (the model's o and down have none)
     split_k = partial and in_features > out_features and in_features % SPLIT_K_PARTS == 0
-    if split_k and rows <= SPLIT_MATMUL_MAX_ROWS:
+    if split_k and bias is None and rows <= SPLIT_MATMUL_MAX_ROWS:
         return split_k_matmul(x, weight, SPLIT_K_PARTS)
     return torch.nn.functional.linear(x, weight, bias)
 

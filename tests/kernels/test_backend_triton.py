@@ -147,6 +147,15 @@ def test_partial_linear_then_rms_norm_matches_torch_backend(
     assert rel_err(out, ref_out) < tolerance(torch.float16) * 2
 
 
+# a bias applies to whole sums: a partial projection with one stays whole above the GEMV's rows
+def test_partial_linear_with_a_bias_is_whole() -> None:
+    x, w, bias = torch.randn(40, 128), torch.randn(48, 128) / 8, torch.randn(48)
+    out = backend_triton.linear(x, w, bias, partial=True)
+    assert out.shape == (40, 48)
+    ref = x.double() @ w.double().T + bias.double()
+    assert rel_err(out, ref) < tolerance(torch.float32)
+
+
 # each part is the product over its own slice of K, in float32 (the GPU's cuBLAS bmm; the CPU converts)
 @pytest.mark.parametrize("parts", [2, 4])
 def test_split_k_matmul_parts_match_float64(parts: int) -> None:
