@@ -61,7 +61,7 @@ def alone_us(x: torch.Tensor, layers: list[torch.Tensor], config: GemvConfig) ->
 
 def shipped(rows: int, name: str) -> GemvConfig:
     n_cols = MATRICES[name][0]
-    return gemv_config(rows, silu=False, wide=n_cols >= WIDE)
+    return gemv_config(rows, wide=n_cols >= WIDE)
 
 
 def main() -> None:

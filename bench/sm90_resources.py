@@ -3,9 +3,9 @@
     PYTHONPATH=. python3 bench/sm90_resources.py [--arch 90]
 
 Triton compiles for a target without a device, and its wheel carries ptxas and cuobjdump. For each kernel and
-tile a decode step launches at the Llama-3-8B shape (the GEMV at each of its row classes, with and without the
-fused SiLU, and its gated form; decode attention at the default and mixed-step tiles, with and without splits,
-and its reduce; RMSNorm, rotary + KV store, SiLU x mul) this compiles the kernel for sm_90 as a launch would
+tile a decode step launches at the Llama-3-8B shape (the GEMV at each of its row classes, and its gated form;
+decode attention at the default and mixed-step tiles, with and without splits, and its reduce; RMSNorm, rotary +
+KV store, SiLU x mul) this compiles the kernel for sm_90 as a launch would
 specialise it (pointers 16-aligned, integer arguments divisible by 16 where the shape's are) and prints its
 registers a thread, its stack (spills), its dynamic shared memory, its SASS instruction count, and the programs
 an SM holds by registers and by shared memory.
@@ -162,7 +162,7 @@ def gemv_variants() -> list[Variant]:
             block_m = 64 if kind == "wide" else 32
         if kind == "gated":
             block_m = gemv.GATED_BLOCK_M
-        flags = {"SILU": kind == "silu", "GATED": kind == "gated", "PARTS": 1}
+        flags = {"GATED": kind == "gated", "PARTS": 1}
         constexprs = {
             **flags,
             "HAS_BIAS": False,

@@ -1,8 +1,7 @@
 """Small-batch linear layer y = x @ W^T (+ bias) for M <= 64 rows: a weight-streaming GEMV. Its gated form
 (M <= 128) computes an MLP's silu_and_mul(x @ gate_up^T) without writing gate_up's output.
 
-A program owns BLOCK_N output columns of BLOCK_M rows over the whole K. Grid: (cdiv(N, BLOCK_N) * cdiv(M, BLOCK_M),).
-With SILU, x is gate_up's output [M, 2K] and the kernel multiplies W by silu_and_mul(x), computed as it loads x."""
+A program owns BLOCK_N output columns of BLOCK_M rows over the whole K. Grid: (cdiv(N, BLOCK_N) * cdiv(M, BLOCK_M),)."""
 # Owning whole columns, a program reads W exactly once in long coalesced rows and needs no split-K reduction; x is
 # re-read from L2.
 # Decode at small batch is nothing but streaming weights. At one row a multiply-add into a [BLOCK_N, BLOCK_K]
@@ -28,18 +27,16 @@ class GemvConfig(NamedTuple):
     num_stages: int
 
 
-# The best tiles by the rows' range and the matrix. At 1-16 rows, the H200's (bench/gemv_sweep.py, 2026-12-01):
-# the tile that ran a chain of four Llama-3-8B layers' projections fastest under PDL, as a step runs them (the
-# best per matrix alone can lose in a chain); against the H100's tiles the chain ran 6% faster at one row and
-# 2-4% at 8-16, and the decode step 1.6% / 2.2% at 1 / 8 sequences (bench/latency.py, same call). At one row the
-# SiLU-fused down projection keeps the H100's tile (not swept). At 2-16 rows, y^T = W x^T (as at 17-64 rows)
-# instead of x W^T, at its best chain tile: the chain 0.474 -> 0.456 ms at 8 rows, the decode step 4.93 -> 4.79
-# ms at 8 sequences and 5.32 -> 5.13 at 16 (H200, bench/results/h200/device_call_fd36a69_gemv.log, both orders).
-# At 17-64 rows the H100's tiles stay: the chain's best at 32 rows (64-column tiles for wide matrices too) made
-# the step 1% slower at 32 sequences.
+# The best tiles by the rows' range and the matrix. At 1-16 rows, the H200's (bench/gemv_sweep.py, 2026-12-01): the
+# tile that ran a chain of four Llama-3-8B layers' projections fastest under PDL, as a step runs them (the best per
+# matrix alone can lose in a chain); against the H100's tiles the chain ran 6% faster at one row and 2-4% at 8-16,
+# and the decode step 1.6% / 2.2% at 1 / 8 sequences (bench/latency.py, same call). At 2-16 rows, y^T = W x^T (as at
+# 17-64 rows) instead of x W^T, at its best chain tile: the chain 0.474 -> 0.456 ms at 8 rows, the decode step 4.93
+# -> 4.79 ms at 8 sequences and 5.32 -> 5.13 at 16 (H200, bench/results/h200/device_call_fd36a69_gemv.log, both
+# orders). At 17-64 rows the H100's tiles stay: the chain's best at 32 rows (64-column tiles for wide matrices too)
+# made the step 1% slower at 32 sequences.
 GEMV_CONFIGS: dict[tuple[str, str], GemvConfig] = {
     ("1 row", "plain"): GemvConfig(block_n=4, block_k=2048, num_warps=4, num_stages=2),
-    ("1 row", "silu"): GemvConfig(block_n=4, block_k=512, num_warps=4, num_stages=4),
     ("2-16 rows", "any"): GemvConfig(block_n=64, block_k=256, num_warps=4, num_stages=4),
     ("17-64 rows", "narrow"): GemvConfig(block_n=64, block_k=128, num_warps=4, num_stages=6),
     ("17-64 rows", "wide"): GemvConfig(block_n=128, block_k=128, num_warps=4, num_stages=4),
@@ -65,29 +62,23 @@ def tiles_fit(device: torch.device) -> bool:
     return getattr(properties, "shared_memory_per_block_optin", 0) >= TILE_SHARED_MEMORY
 
 
-def gemv_config(m_rows: int, silu: bool, wide: bool, gated: bool = False) -> GemvConfig:
+def gemv_config(m_rows: int, wide: bool, gated: bool = False) -> GemvConfig:
     if gated:
         return GEMV_CONFIGS["up to 128 rows", "gated"]
     if m_rows == 1:
-        return GEMV_CONFIGS["1 row", "silu" if silu else "plain"]
+        return GEMV_CONFIGS["1 row", "plain"]
     if m_rows <= 16:
         return GEMV_CONFIGS["2-16 rows", "any"]
     return GEMV_CONFIGS["17-64 rows", "wide" if wide else "narrow"]
 
 
 @triton.jit
-def _load_x(x_ptr, m, k, k0, m_rows, k_dim, x_stride, SILU: tl.constexpr, EVEN_K: tl.constexpr):
-    """x's rows m at K offsets k0 + k, [BLOCK_M, BLOCK_K]; with SILU, silu_and_mul of gate_up's output there."""
+def _load_x(x_ptr, m, k, k0, m_rows, k_dim, x_stride, EVEN_K: tl.constexpr):
+    """x's rows m at K offsets k0 + k, [BLOCK_M, BLOCK_K]."""
     kmask = (k0 + k < k_dim) | EVEN_K
     x_ptrs = x_ptr + m[:, None] * x_stride + k0 + k[None, :]
     x_mask = (m[:, None] < m_rows) & kmask[None, :]
-    x = tl.load(x_ptrs, mask=x_mask, other=0.0)
-    if SILU:  # SiLU(gate) in float32, rounded to the activation dtype before the product with up, as silu_mul.py
-        gate = x.to(tl.float32)
-        x = (gate / (1.0 + tl.exp(-gate))).to(x.dtype) * tl.load(
-            x_ptrs + k_dim, mask=x_mask, other=0.0
-        )
-    return x
+    return tl.load(x_ptrs, mask=x_mask, other=0.0)
 
 
 @triton.jit
@@ -117,7 +108,6 @@ def _gemv_kernel(
     w_stride,
     y_stride,
     HAS_BIAS: tl.constexpr,
-    SILU: tl.constexpr,
     GATED: tl.constexpr,
     PARTS: tl.constexpr,
     EVEN_K: tl.constexpr,
@@ -154,7 +144,7 @@ def _gemv_kernel(
         w = tl.load(w_rows + k[None, :], mask=((k < k_dim) | EVEN_K)[None, :], other=0.0)
         if PDL:
             pdl.gdc()
-        x = _load_x(x_ptr, m, k, 0, m_rows, k_dim, x_stride, SILU, EVEN_K)
+        x = _load_x(x_ptr, m, k, 0, m_rows, k_dim, x_stride, EVEN_K)
         acc = _accumulate(acc, w, x, BLOCK_M)
         k_start = BLOCK_K
     elif PDL:
@@ -166,7 +156,7 @@ def _gemv_kernel(
     for k0 in range(k_start, k_end, BLOCK_K):
         kmask = (k0 + k < k_dim) | EVEN_K
         w = tl.load(w_rows + k0 + k[None, :], mask=kmask[None, :], other=0.0)
-        x = _load_x(x_ptr, m, k, k0, m_rows, k_dim, x_stride, SILU, EVEN_K)
+        x = _load_x(x_ptr, m, k, k0, m_rows, k_dim, x_stride, EVEN_K)
         acc = _accumulate(acc, w, x, BLOCK_M)
         if GATED:
             up = tl.load(up_rows + k0 + k[None, :], mask=kmask[None, :], other=0.0)
@@ -188,11 +178,10 @@ def gemv(
     w: torch.Tensor,
     bias: torch.Tensor | None = None,
     *config: int,
-    silu: bool = False,
     gated: bool = False,
     parts: int = 1,
 ) -> torch.Tensor:
-    """x [M, K] (M <= 64; [M, 2K] with silu), w [N, K] -> [M, N] in x's dtype. With gated, w is gate_up
+    """x [M, K] (M <= 64), w [N, K] -> [M, N] in x's dtype. With gated, w is gate_up
     [2N, K], M <= GATED_BLOCK_M, and the result silu_and_mul(x @ w^T) [M, N]. With parts > 1 (2 or more
     rows, not gated, no bias, K a multiple of parts * BLOCK_K), K is split into that many parts and the
     result is their float32 partial sums [parts, M, N], for an rms_norm to add (else [M, N] as without).
@@ -208,11 +197,10 @@ def gemv(
         row_limit = GATED_BLOCK_M
     elif m_rows > 1:
         block_m = min(max(16, triton.next_power_of_2(m_rows)), 64 if wide else 32)
-    assert m_rows <= row_limit and k_in == k_dim * (1 + silu) and x.stride(1) == 1
+    assert m_rows <= row_limit and k_in == k_dim and x.stride(1) == 1
     assert w.stride(1) == 1
-    # the gated form adds no bias (a bias would land after the SiLU) and takes no SiLU'd input
-    assert not gated or (bias is None and not silu)
-    block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, silu, wide, gated)
+    assert not gated or bias is None  # a bias would land after the SiLU
+    block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, wide, gated)
     m_blocks = triton.cdiv(m_rows, block_m)
     if block_m == 1 or gated or bias is not None or k_dim % (parts * block_k):
         parts = 1  # one row has programs enough; the SiLU and the bias apply to whole sums; whole K tiles
@@ -232,7 +220,6 @@ def gemv(
         w.stride(0),
         y.stride(-2),
         HAS_BIAS=bias is not None,
-        SILU=silu,
         GATED=gated,
         PARTS=parts,
         EVEN_K=k_dim % block_k == 0,

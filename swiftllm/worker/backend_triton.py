@@ -74,9 +74,12 @@ def split_k_matmul(x: torch.Tensor, weight: torch.Tensor, parts: int) -> torch.T
     return torch.bmm(x_parts.float(), weight_parts.float())  # no CPU kernel takes out_dtype
 
 
-# At one row the GEMV computes the SiLU as it loads x (2% off a layer, H100); at 2-16 rows that SiLU, on tl.dot's
-# operand tiles, made the down projection 5x slower, so it is not fused there. On the H200 the decode step at
-# 2-32 rows was 35-44% slower with it (bench/results/h200/silu_down_gemv_lost_s24.diff, session 24).
+# SiLU x mul runs as its own kernel before the down projection's GEMV, at one row too. A GEMV that computed the
+# SiLU as it loaded x (2% off a layer on the H100) read down's weights at 0.86 of the H200's read-only rate,
+# against 0.97 for silu_and_mul and then the plain one-row GEMV (a chain of 8 Llama-3-8B down projections in a
+# CUDA graph under PDL, the fused form's best of 27 tiles 0.95), and the decode step at one sequence took
+# 4.142 / 4.143 -> 4.053 / 4.055 ms (H200, bench/results/h200/device_call_s28_call{2,3}.log, session 28). At
+# 2-32 rows the fused form was 35-44% slower still (silu_down_gemv_lost_s24.diff, session 24).
 # At GATED_ROWS the GEMV's gated form computes gate_up and SiLU x mul in one kernel, where cuBLAS (which cannot
 # fuse the SiLU) ran gate_up + silu_and_mul at 128 rows in 73.5 us a layer against the fused 69.4; no gain at
 # 96, a loss from 192 (H200, bench/results/h200/gated_gemm_exp_s25.py, session 25).
@@ -88,8 +91,6 @@ def mlp(
 ) -> torch.Tensor:
     """linear(silu_and_mul(linear(x, gate_up)), down, partial)."""
     rows = x.shape[0]
-    if rows == 1:
-        return gemv(linear(x, gate_up), down, silu=True)
     if rows in GATED_ROWS and tiles_fit(x.device):
         return linear(gemv(x, gate_up, gated=True), down, partial=partial)
     return linear(silu_and_mul(linear(x, gate_up)), down, partial=partial)
