@@ -1,5 +1,6 @@
 #!/bin/bash
-# Session 28, call 4 (the machine of call 3, warm): gemv_tiles_probe_s28.py --skip-down, which call 3 stopped at
+# Session 28, call 4 (the machine of call 3, warm; run twice, the first stopped at a tile past shared memory that the
+# probe did not yet skip): gemv_tiles_probe_s28.py --skip-down, which call 3 stopped at
 # (the probe passed silu=, gone from the candidate tree it ran on).
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
 export PYTHONUNBUFFERED=1
