@@ -181,11 +181,11 @@ def gemv(
     gated: bool = False,
     parts: int = 1,
 ) -> torch.Tensor:
-    """x [M, K] (M <= 64), w [N, K] -> [M, N] in x's dtype. With gated, w is gate_up
-    [2N, K], M <= GATED_BLOCK_M, and the result silu_and_mul(x @ w^T) [M, N]. With parts > 1 (2 or more
-    rows, not gated, no bias, K a multiple of parts * BLOCK_K), K is split into that many parts and the
-    result is their float32 partial sums [parts, M, N], for an rms_norm to add (else [M, N] as without).
-    config (BLOCK_N, BLOCK_K, num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
+    """x [M, K] (M <= 64), w [N, K] -> [M, N] in x's dtype. With gated, w is gate_up [2N, K], M <=
+    GATED_BLOCK_M, and the result silu_and_mul(x @ w^T) [M, N]. With parts > 1 (2 or more rows, not gated,
+    no bias, K a multiple of parts * BLOCK_K), K is split into that many parts and the result is their
+    float32 partial sums [parts, M, N], for an rms_norm to add (else [M, N] as without). config (BLOCK_N,
+    BLOCK_K, num_warps, num_stages) overrides the choice by shape, for benchmarks to sweep."""
     m_rows, k_in = x.shape
     n_cols = w.shape[0] // (1 + gated)
     k_dim = w.shape[1]
@@ -203,7 +203,7 @@ def gemv(
     block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, wide, gated)
     m_blocks = triton.cdiv(m_rows, block_m)
     if block_m == 1 or gated or bias is not None or k_dim % (parts * block_k):
-        parts = 1  # one row has programs enough; the SiLU and the bias apply to whole sums; whole K tiles
+        parts = 1  # one row has programs enough; the gated SiLU and the bias apply to whole sums; whole K tiles
     y = torch.empty((m_rows, n_cols), dtype=x.dtype, device=x.device)
     if parts > 1:  # float32 sums: rms_norm adds the parts, then rounds to x's dtype
         y = torch.empty((parts, m_rows, n_cols), dtype=torch.float32, device=x.device)

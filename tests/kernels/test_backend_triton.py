@@ -174,7 +174,7 @@ def test_split_k_matmul_parts_match_float64(parts: int) -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-# 1: the SiLU in the down GEMV; 4: both GEMVs and silu_and_mul; 33: F.linear and silu_and_mul; 100: the gated
+# 1 and 4: both GEMVs and silu_and_mul; 33: F.linear and silu_and_mul; 100: the gated
 # GEMV (GATED_ROWS), then F.linear
 @pytest.mark.parametrize("rows", [1, 4, 33, 100])
 def test_mlp_matches_torch_backend(dtype: torch.dtype, rows: int) -> None:
