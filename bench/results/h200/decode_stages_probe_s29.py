@@ -32,22 +32,31 @@ from swiftllm.kernels.decode_attention import (  # noqa: E402
     decode_params,
 )
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import decode_attention_exp_s29 as exp  # noqa: E402
+
+KERNELS = {"ship": decode_attention, "exp": exp.decode_attention}
 DEV = "cuda"
 HEADS, KV, DIM, PAGE, LAYERS, CAP = 32, 8, 128, 16, 8, 2048
+# (kernel, tiles): "ship" the tree's kernel, "exp" decode_attention_exp_s29.py (table one tile ahead)
 TILES = [
-    DecodeTiles(64, 4, 3),
-    DecodeTiles(64, 4, 5),
-    DecodeTiles(64, 4, 7),
-    DecodeTiles(32, 4, 5),
-    DecodeTiles(32, 4, 7),
-    DecodeTiles(64, 8, 5),
-    DecodeTiles(128, 4, 2),
+    ("ship", DecodeTiles(64, 4, 3)),
+    ("ship", DecodeTiles(64, 4, 5)),
+    ("ship", DecodeTiles(32, 4, 7)),
+    ("ship", DecodeTiles(128, 4, 2)),
+    ("exp", DecodeTiles(64, 4, 3)),
+    ("exp", DecodeTiles(64, 4, 4)),
+    ("exp", DecodeTiles(32, 4, 3)),
+    ("exp", DecodeTiles(32, 4, 5)),
+    ("exp", DecodeTiles(64, 8, 3)),
+    ("exp", DecodeTiles(128, 4, 3)),
 ]
 SPLITS = {1: (8, 16, 32, 64), 4: (4, 8, 16, 32), 8: (4, 8, 16), 16: (2, 4, 8), 32: (1, 2, 4)}
 
 
-def name(t: DecodeTiles) -> str:
-    return f"{t.block_n}x{t.num_warps}x{t.num_stages}"
+def name(kt: tuple) -> str:
+    kernel, t = kt
+    return f"{kernel} {t.block_n}x{t.num_warps}x{t.num_stages}"
 
 
 def setup(contexts: np.ndarray) -> dict:
@@ -71,12 +80,14 @@ def setup(contexts: np.ndarray) -> dict:
     return dict(caches=caches, table=table, lens=lens, q=q, new=NewTokens(k, v, cos_sin))
 
 
-def layer_us(s: dict, splits: int, min_chunk: int, tiles: DecodeTiles, rotary: bool) -> float:
+def layer_us(s: dict, splits: int, min_chunk: int, kt: tuple, rotary: bool) -> float:
     new = s["new"] if rotary else None
+    fn = KERNELS[kt[0]]
+    tiles = kt[1]
 
     def run() -> None:
         for kc, vc in s["caches"]:
-            decode_attention(
+            fn(
                 s["q"],
                 kc,
                 vc,
@@ -93,7 +104,7 @@ def layer_us(s: dict, splits: int, min_chunk: int, tiles: DecodeTiles, rotary: b
     try:
         return time_graph(run, reps=3) * 1e3 / LAYERS
     except Exception as e:  # noqa: BLE001 (a tile past shared memory)
-        print(f"  {name(tiles)} s={splits}: {type(e).__name__}", flush=True)
+        print(f"  {name(kt)} s={splits}: {type(e).__name__}", flush=True)
         return float("nan")
 
 
