@@ -136,7 +136,7 @@ def main() -> None:
         torch.cuda.empty_cache()
     normal = np.random.default_rng(0).standard_normal(127)
     drawn = np.round(438 * np.exp(0.77 * normal - 0.77**2 / 2))
-    contexts = np.sort(np.clip(drawn, 1, CAP).astype(np.int64))[::-1]
+    contexts = np.sort(np.clip(drawn, 1, CAP).astype(np.int64))[::-1].copy()
     s = setup(contexts)
     floor = int(contexts.sum()) * KV * DIM * 4 / bw * 1e6
     default = decode_params(127, KV, CAP, torch.device(DEV))
