@@ -56,6 +56,13 @@ class NewTokens(NamedTuple):
     cos_sin: torch.Tensor
 
 
+# The block table's load takes a pipeline stage of its own (K/V addresses depend on it), so at 3-4 stages Triton
+# 3.6 keeps ONE shared buffer each for K and V and waits for every copy at the top of each iteration: a program
+# has one tile in flight (TTGIR at sm_90; bench/results/h200/decode_stages_probe_s29.py). Loading the table one
+# tile ahead into registers double-buffers K/V at 3 stages, and ran faster at 1-8 sequences (the decode step
+# -0.8 / -0.9 % at 1 / 8), but its 72 KB hold an SM to 3 programs against 4, so wherever the grid then needs a
+# second wave it lost: +4.0 % at 32 sequences, +1.7 % at 256, and at 1-8 sequences whenever contexts are long
+# enough for every split to be live (H200, session 29: decode_attention_exp_s29.diff, device_call_s29_call*.log).
 DEFAULT_TILES = DecodeTiles(64, 4, 3)
 # Decode rows of a mixed step (decodes riding with prompt chunks) have contexts of every length: in
 # bench/throughput.py's longest-first run, mean 448 and log-normal sigma 0.77. There 128-key tiles over 2
@@ -64,8 +71,10 @@ DEFAULT_TILES = DecodeTiles(64, 4, 3)
 # rows), so decode-only steps keep it. Mixed CUDA graphs use them (compiled as they are captured); eager mixed
 # steps, prefill-bound, keep the default, which backend_triton.compile_ahead compiles.
 MIXED_TILES = DecodeTiles(128, 4, 2)
-# Their two stages of 128 keys of K and V (head dim 128, 16-bit) take ~128 KB of shared memory a block: GPUs
-# that let a block have less (compute capability 8.6, 8.9, 12.0: ~100 KB) keep the default tiles there.
+# GPUs that let a block have less than this (compute capability 8.6, 8.9, 12.0: ~100 KB) keep the default tiles
+# in mixed graphs. The threshold came from an estimate of ~128 KB for two stages of 128 keys; compiled for sm_90
+# they take 72 KB (one K/V buffer: see the note above DEFAULT_TILES; bench/sm90_resources.py), so they would fit
+# there too, but have not been timed on such a GPU, and the default tiles are the measured choice everywhere else.
 MIXED_TILES_SHARED_MEMORY = 160 * 1024
 
 
