@@ -7,8 +7,10 @@ tile a decode step launches at the Llama-3-8B shape (the GEMV at each of its row
 decode attention at the default and mixed-step tiles, with and without splits, and its reduce; RMSNorm, rotary +
 KV store, SiLU x mul) this compiles the kernel for sm_90 as a launch would
 specialise it (pointers 16-aligned, integer arguments divisible by 16 where the shape's are) and prints its
-registers a thread, its stack (spills), its dynamic shared memory, its SASS instruction count, and the programs
-an SM holds by registers and by shared memory.
+registers a thread, its stack (spills), its dynamic shared memory, its SASS instruction count, the programs
+an SM holds by registers and by shared memory, and the stages of each tile its software pipeline copies
+(from the TTGIR: how many tiles a program can have in flight; session 29 found decode attention's K and V at
+one each this way).
 
 Why: device time is scarce, and Triton's interpreter (the CPU tests) runs a kernel as Python, so it accepts
 code the compiler refuses: session 18's gated GEMV returned from both arms of a compile-time branch and passed
@@ -75,6 +77,10 @@ class Resources:
     stack_bytes: int
     shared_bytes: int
     sass_instructions: int
+    # the stages of each tile the software pipeline copies into shared memory (the leading dim of each 3-D
+    # mutable buffer in the TTGIR): decode attention keeps 1 for K and 1 for V below 5 stages (session 29),
+    # because its block-table load takes a stage of its own; a plain tl.dot pipeline keeps num_stages
+    copy_buffers: tuple[int, ...]
 
     @property
     def threads(self) -> int:
@@ -148,7 +154,15 @@ def compile_variant(variant: Variant, arch: int) -> Resources:
         shared_bytes=compiled.metadata.shared,
         # instruction lines of the disassembly: "/*0040*/  LDG.E ..."
         sass_instructions=len(re.findall(r"/\*[0-9a-f]{4,}\*/\s+\S", sass)),
+        copy_buffers=pipeline_buffers(compiled.asm["ttgir"]),
     )
+
+
+def pipeline_buffers(ttgir: str) -> tuple[int, ...]:
+    """The leading (stage) dim of each 3-D shared buffer the pipeliner allocates: `ttg.local_alloc : () ->
+    !ttg.memdesc<2x64x128xbf16, ...>` is two stages of a 64 x 128 tile."""
+    found = re.findall(r"ttg\.local_alloc : \(\) -> !ttg\.memdesc<(\d+)x\d+x\d+x", ttgir)
+    return tuple(int(stages) for stages in found)
 
 
 def gemv_variants() -> list[Variant]:
@@ -302,13 +316,17 @@ def main(argv: list[str] | None = None) -> int:
         f"\nthe decode step's kernels for sm_{args.arch}, commit {record['commit']} (wrote {out})"
     )
     header = f"{'kernel':<13} {'variant':<46} {'warps':>5} {'stages':>6} {'regs':>5} {'stack B':>7}"
-    print(f"{header} {'shared KB':>9} {'SASS':>6} {'programs/SM: by regs':>20} {'by shared':>9}")
+    print(
+        f"{header} {'shared KB':>9} {'SASS':>6} {'programs/SM: by regs':>20} {'by shared':>9} "
+        f"{'copy buffers':>12}"
+    )
     for row in rows:
         print(
             f"{row.kernel:<13} {row.variant:<46} {row.num_warps:>5} {row.num_stages:>6} "
             f"{row.registers:>5} {row.stack_bytes:>7} {row.shared_bytes / 1024:>9.1f} "
             f"{row.sass_instructions:>6} {row.programs_per_sm_by_registers:>20} "
-            f"{row.programs_per_sm_by_shared:>9}"
+            f"{row.programs_per_sm_by_shared:>9} "
+            f"{','.join(str(n) for n in row.copy_buffers) or '-':>12}"
         )
     return 0
 

@@ -56,6 +56,20 @@ def test_every_decode_step_kernel_compiles_for_hopper_and_reports_its_resources(
                 config.num_stages - 1
             )
     assert "2-16 rows, any" in done.stdout
+    # the pipeline's copy buffers: a tl.dot GEMV stages W (and x, and up) num_stages deep; decode attention's
+    # K and V one deep, its block-table load taking a stage (decode_attention.py's note above DEFAULT_TILES
+    # says so: if a Triton upgrade changes this, update both); loads into registers leave none
+    for row in gemv_rows:
+        if row["variant"].startswith("1 row"):
+            assert row["copy_buffers"] == []
+        else:
+            assert row["copy_buffers"] and set(row["copy_buffers"]) == {row["num_stages"]}
+    decode_rows = [row for row in rows if row["kernel"] == "decode"]
+    assert len(decode_rows) == 6
+    assert all(row["copy_buffers"] == [1, 1] for row in decode_rows)
+    assert all(
+        row["copy_buffers"] == [] for row in rows if row["kernel"] in ("rmsnorm", "silu_mul")
+    )
 
 
 SIGNATURE_CHECK = """
