@@ -61,8 +61,9 @@ class NewTokens(NamedTuple):
 # has one tile in flight (TTGIR at sm_90; bench/results/h200/decode_stages_probe_s29.py). Loading the table one
 # tile ahead into registers double-buffers K/V at 3 stages, and ran faster at 1-8 sequences (the decode step
 # -0.8 / -0.9 % at 1 / 8), but its 72 KB hold an SM to 3 programs against 4, so wherever the grid then needs a
-# second wave it lost: +4.0 % at 32 sequences, +1.7 % at 256, and at 1-8 sequences whenever contexts are long
-# enough for every split to be live (H200, session 29: decode_attention_exp_s29.diff, device_call_s29_call*.log).
+# second wave it lost: +4.0 % at 32 sequences, +1.7 % at 256 (H200, session 29: decode_attention_exp_s29.diff,
+# device_call_s29_call*.log). By the same count it would lose at 1-8 sequences too once contexts are long enough
+# for every split to be live (not timed), and graphs fix the split count from static shapes.
 DEFAULT_TILES = DecodeTiles(64, 4, 3)
 # Decode rows of a mixed step (decodes riding with prompt chunks) have contexts of every length: in
 # bench/throughput.py's longest-first run, mean 448 and log-normal sigma 0.77. There 128-key tiles over 2
