@@ -1,7 +1,8 @@
 #!/bin/bash
 # Session 30, call 1, from the checkout's root = the candidate (0b3433f + qkv in two K parts at 2-32 rows of a
 # decode-only step, added by the decode kernel as it loads q, k, v), with ab_old/ = 0b3433f's swiftllm/ (untracked
-# copy, not committed): 1) check_kernels --quick on the candidate; 2) the bare decode step (step_ab_s23.py) of
+# copy, not committed; made by `mkdir ab_old && git archive 0b3433f swiftllm bench | tar -x -C ab_old`):
+# 1) check_kernels --quick on the candidate; 2) the bare decode step (step_ab_s23.py) of
 # both trees at 1-64 rows, alternating three rounds, each in its own process (the old tree run from ab_old/, with
 # a copy of bench/ there: bench/common.py puts its own checkout first on sys.path); 3) latency.py on the candidate.
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
