@@ -175,13 +175,16 @@ class ServerCounters:
     loop, tokenizing, detokenizing, SSE and the engine loop; the workers are other processes) per step.
     gpu_idle_fraction: of the device time spanned by steps sent back to back (each launched while the one
     before was still in flight), the share the device sat idle between them (the worker's CUDA events:
-    gpu_idle_ms / (gpu_ms + gpu_idle_ms)). NaN where the server does not export them."""
+    gpu_idle_ms / (gpu_ms + gpu_idle_ms)). NaN where the server does not export them.
+    gpu_busy_s: the device's time on the steps, summed (gpu_ms): beside the rate's duration it shows how
+    long the device waited for the host in all, between steps that were not sent back to back too."""
 
     steps: int
     step_ms_mean: float
     preemptions: int
     controller_cpu_ms_per_step: float = math.nan
     gpu_idle_fraction: float = math.nan
+    gpu_busy_s: float = math.nan
     prefix_cache_hit_tokens: float = (
         math.nan
     )  # prompt tokens found in the prefix cache (0 expected)
@@ -226,6 +229,7 @@ def server_counters(before: dict[str, float], after: dict[str, float]) -> Server
         preemptions=int(delta(names[2])),
         controller_cpu_ms_per_step=cpu_ms_per_step,
         gpu_idle_fraction=idle_fraction,
+        gpu_busy_s=busy,
         prefix_cache_hit_tokens=delta("swiftllm_prefix_cache_hits_total"),
     )
 

@@ -134,6 +134,7 @@ def test_server_counters_are_differences_of_two_scrapes() -> None:
     counters = serving.server_counters({**before, **cpu_and_gpu}, later)
     assert counters.controller_cpu_ms_per_step == pytest.approx(200 / 20)
     assert counters.gpu_idle_fraction == pytest.approx(0.05 / 1.0)
+    assert counters.gpu_busy_s == pytest.approx(0.95)
     assert counters.prefix_cache_hit_tokens == 32
     assert serving.server_counters({}, after) is None  # another server: no counters
 
