@@ -107,6 +107,12 @@ class EngineConfig:
         "not for serving; controller/scheduler.py)",
         choices=SCHEDULE_POLICIES,
     )
+    # the controller's engine thread shares the GIL with the REST event loop (LLM: with the model's thread);
+    # at Python's 0.005 s a step's tokens could wait that long for it. All 200 at once over HTTP on the H200:
+    # the device waited 0.10-0.18 s a run for the host at 0.005 s, 0.04-0.05 s at 0.0005 (README, session 31)
+    gil_switch_interval: float = option(
+        0.0005, "seconds a thread holds the GIL while another waits (sys.setswitchinterval)"
+    )
     # the tokenizer
     chat_template: str | None = option(None, "a Jinja chat template file, in place of the model's")
     # the server (`swiftctl launch`)
@@ -177,6 +183,7 @@ class EngineConfig:
             ),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
+            (self.gil_switch_interval > 0, "gil_switch_interval must be > 0"),
             (0 < self.gpu_memory_utilization <= 1, "gpu_memory_utilization must be in (0, 1]"),
             (self.stats_interval >= 0, "stats_interval must be >= 0"),
             (self.shutdown_timeout >= 0, "shutdown_timeout must be >= 0"),

@@ -2,6 +2,7 @@
 
 It drives the same Engine as the server, with a ModelRunner in place of worker processes."""
 
+import sys
 import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,6 +49,7 @@ class LLM:
     def __init__(self, model: str | Path | None = None, **options: Any) -> None:
         config = EngineConfig(model=model, **options)  # checked before anything loads
         self.config = replace(config, model=resolve_model(config.model))
+        sys.setswitchinterval(self.config.gil_switch_interval)  # this process's: see EngineConfig
         self.runner: ModelRunner | None = None
         self.workers: LocalWorkers | None = None  # worker processes, when the model is split
         self.tokenizer = None

@@ -38,6 +38,7 @@ MODEL = ModelConfig.from_dict(
         ({"workers": 0}, "workers must be an integer >= 1"),
         ({"port": 70000}, "port must be in"),
         ({"health_timeout": 0.0}, "health_timeout must be > 0"),
+        ({"gil_switch_interval": 0.0}, "gil_switch_interval must be > 0"),
         ({"device": "tpu"}, "device must be one of auto, cpu, cuda, not 'tpu'"),
         ({"dtype": "int8"}, "dtype must be one of"),
         ({"load_format": "pt"}, "load_format must be one of auto, dummy"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,15 +116,23 @@ def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
 
 def test_engine_seed_repeats_unseeded_sampling(tiny_model_dir: Path) -> None:
     """`seed` seeds the seeds of requests that set none: the same engine seed, the same tokens; and a CPU
-    engine pins its torch thread count."""
+    engine pins its torch thread count and sets the process's GIL switch interval."""
     params = SamplingParams(max_tokens=8, temperature=1.0, ignore_eos=True)
 
     def sampled(seed: int) -> list[list[int]]:
-        llm = LLM(str(tiny_model_dir), seed=seed, threads=1, kv_cache_memory_gb=0.01)
+        llm = LLM(
+            str(tiny_model_dir),
+            seed=seed,
+            threads=1,
+            kv_cache_memory_gb=0.01,
+            gil_switch_interval=0.002,
+        )
         assert torch.get_num_threads() == 1
+        assert sys.getswitchinterval() == pytest.approx(0.002)
         return [out.token_ids for out in llm.generate([[1, 2, 3], [1, 2, 3]], params)]
 
     threads_before = torch.get_num_threads()
+    switch_before = sys.getswitchinterval()
     try:
         first = sampled(3)
         assert first == sampled(3)
@@ -131,6 +140,7 @@ def test_engine_seed_repeats_unseeded_sampling(tiny_model_dir: Path) -> None:
         assert first != sampled(4)
     finally:
         torch.set_num_threads(threads_before)  # the other tests run with their own
+        sys.setswitchinterval(switch_before)
 
 
 @pytest.fixture(scope="module")

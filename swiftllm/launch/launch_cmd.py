@@ -159,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     # the workers get the resolved thread count: they cannot know how many workers share the cores
     config = replace(config, model=resolve_model(config.model), threads=config.cpu_threads)
+    sys.setswitchinterval(config.gil_switch_interval)
     # read both before starting a worker, so a bad model directory (or split) fails at once
     model_config = ModelConfig.from_dir(config.model)
     check_split(model_config, config.world_size, config.pipeline_parallel_size)
