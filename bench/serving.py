@@ -628,13 +628,13 @@ def print_table(data: dict) -> None:
     )
     spread = f"{'mean':>7} {'med':>7} {'p90':>7} {'p99':>7}"
     print(
-        f"{'':>5} {'':>8} {'':>6} {'':>9} {'':>4} {'server':^27} | {'TTFT':^31} | {'TPOT':^31} | "
+        f"{'':>5} {'':>8} {'':>6} {'':>9} {'':>4} {'server':^34} | {'TTFT':^31} | {'TPOT':^31} | "
         f"{'ITL':^31} | {'E2E':^31}"
     )
     print(
         f"{'rate':>5} {'done':>8} {'req/s':>6} {'out tok/s':>9} {'cpu%':>4} {'steps':>6} "
-        f"{'step':>6} {'ctl cpu':>7} {'idle%':>6} {'cached':>6} | {spread} | {spread} | {spread} | "
-        f"{spread}"
+        f"{'step':>6} {'ctl cpu':>7} {'idle%':>6} {'unbusy':>6} {'cached':>6} | {spread} | {spread} | "
+        f"{spread} | {spread}"
     )
     for row in data["rates"]:
         cells = []
@@ -652,6 +652,10 @@ def print_table(data: dict) -> None:
         idle_percent = f"{'-':>6}"
         if idle is not None:
             idle_percent = f"{idle * 100:6.2f}"
+        busy = server.get("gpu_busy_s")
+        unbusy = f"{'-':>6}"
+        if busy is not None:
+            unbusy = f"{row['duration_s'] - busy:6.2f}"
         cached = server.get("prefix_cache_hit_tokens")
         cached_tokens = f"{'-':>6}"
         if cached is not None:
@@ -659,12 +663,14 @@ def print_table(data: dict) -> None:
         print(
             f"{row['rate']:>5} {done:>8} {row['request_throughput']:6.2f} "
             f"{row['output_throughput']:9.0f} {row['client_cpu_fraction'] * 100:4.0f} "
-            f"{steps:>6} {step_ms} {cpu_ms} {idle_percent} {cached_tokens} | " + " | ".join(cells)
+            f"{steps:>6} {step_ms} {cpu_ms} {idle_percent} {unbusy} {cached_tokens} | "
+            + " | ".join(cells)
         )
     print(
         "cpu%: the client's CPU time / the rate's duration; server steps and mean step ms: our "
         "engine's (schedule + worker + update) from /metrics; ctl cpu: the server process's CPU ms "
         "per step; idle%: the device's idle share between back-to-back steps (worker CUDA events); "
+        "unbusy: the rate's seconds less the device's busy seconds (all at once: the host's share); "
         "cached: prompt tokens our server found in its prefix cache (each rate draws fresh prompts: 0)"
     )
     for row in data["rates"]:
