@@ -109,7 +109,7 @@ class EngineConfig:
     )
     # the controller's engine thread shares the GIL with the REST event loop (LLM: with the model's thread);
     # at Python's 0.005 s a step's tokens could wait that long for it. All 200 at once over HTTP on the H200:
-    # the device waited 0.10-0.18 s a run for the host at 0.005 s, 0.04-0.05 s at 0.0005 (README, session 31)
+    # the device waited 0.10-0.28 s a run for the host at 0.005 s, 0.02-0.08 s at 0.0005 (README, session 31)
     gil_switch_interval: float = option(
         0.0005, "seconds a thread holds the GIL while another waits (sys.setswitchinterval)"
     )
