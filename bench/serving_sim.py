@@ -39,6 +39,7 @@ from schedule_sim import (  # noqa: E402
     what_if_model,
 )
 
+from swiftllm.config import SCHEDULE_POLICIES  # noqa: E402
 from swiftllm.sampling_params import SamplingParams  # noqa: E402
 
 
@@ -64,11 +65,12 @@ def simulate_rate(
     max_seqs: int,
     model: StepCostModel,
     overlap: bool = True,
+    policy: str = "fcfs",
 ) -> tuple[list, float]:
     """The records a streaming client would keep of these requests (serving.RequestRecord, times after each
     request's send) and the run's duration in seconds, from the first send to the last token. overlap:
     the engine keeps one step in flight ahead (as it serves), or reads each back before sending the next."""
-    engine, worker = simulated_engine(budget, max_seqs, model)
+    engine, worker = simulated_engine(budget, max_seqs, model, policy)
     engine.overlap = overlap
     records = [serving.RequestRecord(len(spec.prompt_ids), spec.output_len) for spec in specs]
     request_of_seq: dict[int, int] = {}
@@ -120,6 +122,7 @@ def main() -> None:
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
     ap.add_argument("--max-num-seqs", type=int, default=512)
     add_what_if_flag(ap)
+    ap.add_argument("--schedule-policy", choices=SCHEDULE_POLICIES, default="fcfs")
     ap.add_argument("--compare", type=Path, help="a serving.py JSON to print beside the simulation")
     ap.add_argument(
         "--no-overlap", action="store_true", help="no step in flight ahead (see the docstring)"
@@ -148,6 +151,7 @@ def main() -> None:
             args.max_num_seqs,
             model,
             not args.no_overlap,
+            args.schedule_policy,
         )
         result = serving.summarize(records, duration, rate)
         rows = [
