@@ -101,10 +101,11 @@ class EngineConfig:
     # longest-first: bench/throughput.py on the H200 (README, Performance, "Offline throughput")
     schedule_policy: str = option(
         "fcfs",
-        "fcfs: first come first served. longest-first: for offline batches whose max_tokens are their "
-        "lengths; starts the longest requests first and spreads the work evenly over their steps "
-        "(higher throughput, later first tokens, and a short request waits behind every longer one: "
-        "not for serving; controller/scheduler.py)",
+        "fcfs: first come first served. longest-first: for batches whose max_tokens are their "
+        "lengths (offline, or a benchmark's ignore_eos requests); while a backlog waits, starts the "
+        "longest requests first and spreads the work evenly over their steps (higher throughput, "
+        "later first tokens); requests queued at a later step wait behind earlier ones; without a "
+        "backlog, as fcfs (controller/scheduler.py)",
         choices=SCHEDULE_POLICIES,
     )
     # the controller's engine thread shares the GIL with the REST event loop (LLM: with the model's thread);

@@ -11,6 +11,7 @@ left. With prefix caching, an admitted sequence starts from the longest run of c
 tokens begin with (block_manager.py) and computes only the rest."""
 
 import bisect
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -22,11 +23,18 @@ from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManag
 from swiftllm.controller.sequence import Sequence, Status, block_array
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
 
-# longest-first's smallest step budget: below it a step costs about the same (one weight read, and
-# the worker pads mixed steps to its graphs' sizes), and a prompt still prefills in a few steps. On
-# the H200, bench/throughput.py took 18.10 s at 256 and 20.33 s at 128 (first come first served
-# 19.92 s; bench/results/h200/device_call_7e5b0f9_policy.log).
-PACED_MIN_TOKENS = 256
+# longest-first paces a backlog: a step's budget is the work left spread over the steps the longest
+# request still needs, times PACED_SLACK (prompts come in whole, blocks and seats run short: paced exactly,
+# the work would overrun the longest's steps), rounded up to PACED_QUANTUM, at least PACED_MIN_TOKENS.
+# The quantum: the worker pads a mixed step to its graph's token count (multiples of 32 up to 256,
+# worker/cuda_graphs.py), so a budget rounded up to it costs no more. Measured on the H200 (Llama-3-8B,
+# bench/results/h200/device_call_s32_call{2,3,4}.log): the first 200 requests of the 1000 all at once (a
+# spread of ~60 tokens a step) took 7.49 / 7.60 s at a floor of 160, 7.41 / 7.62 at 128, 7.80 / 7.97 at 256,
+# 8.12 / 8.34 first come first served; all 1000 (a spread of 206) 16.20 s at a fixed 256 and 16.90 at 206
+# (floor 160, no slack), 17.04 / 18.08 at 1.25 x 206 = 258 tokens, which replay the 320-token graph.
+PACED_MIN_TOKENS = 160
+PACED_SLACK = 1.2
+PACED_QUANTUM = 32
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,12 @@ def remaining_outputs(seq: Sequence) -> int:
     return seq.params.max_tokens - (len(seq.token_ids) - len(seq.prompt_ids))
 
 
+def longest_first_order(seq: Sequence) -> tuple[int, int]:
+    """The longest-first policy's waiting order: by the step it was queued at, then most
+    remaining_outputs first."""
+    return seq.queued_at_step, -remaining_outputs(seq)
+
+
 class SampledRow(NamedTuple):
     """A sequence that took a token from a step's result, and its row in that StepResult."""
 
@@ -198,6 +212,9 @@ class Scheduler:
         # longest sequence: the model's context, or what the whole cache holds if that is less
         self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
         self.seats = cfg.max_num_seqs  # sequences the step being scheduled may hold
+        self.num_steps = 0  # schedule() calls so far
+        # longest-first: the paced budget while a backlog is paced (backlogged), else 0
+        self.paced_tokens = 0
 
     def add(self, seq: Sequence) -> None:
         """Queue a sequence; one that could never run is rejected, not left to block the queue."""
@@ -208,10 +225,13 @@ class Scheduler:
                 f"the prompt has {len(seq.prompt_ids)} tokens; the context holds {self.max_len} "
                 "tokens (prompt plus at least one output token)"
             )
+        seq.queued_at_step = self.num_steps
         if self.cfg.schedule_policy == "longest-first":
-            # most remaining_outputs first; a tie goes behind the earlier ones (first come first served).
-            # A sequence preempted to recompute goes to the front (preempt), ahead of this order.
-            bisect.insort(self.waiting, seq, key=lambda other: -remaining_outputs(other))
+            # most remaining_outputs first among those queued since the same step, behind every one
+            # queued at an earlier step (so no one waits forever behind longer ones that keep coming);
+            # a tie goes behind the earlier ones. A sequence preempted to recompute goes to the front
+            # (preempt), ahead of this order.
+            bisect.insort(self.waiting, seq, key=longest_first_order)
             return
         self.waiting.append(seq)
 
@@ -242,13 +262,15 @@ class Scheduler:
         preempting the newest when blocks run out; then, unless someone was preempted, swapped
         sequences come back and waiting ones are admitted, first come first served. With
         schedule_policy "longest-first", the waiting ones are admitted most remaining_outputs first
-        and the step's token budget is paced_budget(). Last, Batch.order_rows lays the rows out for
+        (within the sequences queued at one step: longest_first_order), and while a backlog waits
+        (backlogged) the step's token budget is paced_budget(). Last, Batch.order_rows lays the rows out for
         the kernels (decodes longest context first); any order of rows is a valid Batch."""
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
         self.seats = self.seats_per_step()
+        self.num_steps += 1
         budget = self.cfg.max_num_batched_tokens
-        if self.cfg.schedule_policy == "longest-first":
+        if self.cfg.schedule_policy == "longest-first" and self.backlogged(budget):
             budget = self.paced_budget()
         preempted = self.continue_running(batch, budget)
         # a preemption means blocks are short: then nobody comes in this step
@@ -260,7 +282,10 @@ class Scheduler:
 
     def paced_budget(self) -> int:
         """The longest-first policy's token budget: the work left spread evenly over the steps the
-        longest request still needs, at least PACED_MIN_TOKENS and at most max_num_batched_tokens.
+        longest request still needs, times PACED_SLACK and rounded up to PACED_QUANTUM, at least
+        PACED_MIN_TOKENS (backlogged sets it) and at most max_num_batched_tokens; and never less than
+        an earlier step of the same backlog's. With slack a step takes more than its share, so the
+        spread falls step by step; budgets that followed it down would leave work to the end.
 
         The run cannot take fewer steps than the longest request has tokens to sample, and a step
         costs about one weight read until it holds some hundred tokens (H200, Llama-3-8B: ~200). So
@@ -270,8 +295,20 @@ class Scheduler:
         seqs = [*self.running, *self.waiting, *self.swapped]
         work = sum(len(seq.prompt_ids) + seq.params.max_tokens - seq.num_cached for seq in seqs)
         longest = max([remaining_outputs(seq) for seq in seqs], default=1)
-        budget = max(-(-work // max(longest, 1)), PACED_MIN_TOKENS)
-        return min(budget, self.cfg.max_num_batched_tokens)
+        spread = math.ceil(PACED_SLACK * work / max(longest, 1))
+        spread = -(-spread // PACED_QUANTUM) * PACED_QUANTUM
+        self.paced_tokens = max(self.paced_tokens, spread)
+        return min(self.paced_tokens, self.cfg.max_num_batched_tokens)
+
+    def backlogged(self, budget: int) -> bool:
+        """Whether longest-first paces this step: from a step at which more prompt tokens wait than
+        `budget` takes in, until no one waits. Without such a backlog a step takes in all that fits,
+        so that online traffic's first tokens never wait on pacing (issue 16's online runs)."""
+        if not self.waiting:
+            self.paced_tokens = 0
+        elif sum(seq.num_uncached for seq in self.waiting) > budget:
+            self.paced_tokens = max(self.paced_tokens, PACED_MIN_TOKENS)
+        return self.paced_tokens > 0
 
     def seats_per_step(self) -> int:
         """Sequences one step may hold: all of them, or with P pipeline stages a P-th of those running

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -9,7 +10,13 @@ import pytest
 
 from swiftllm.config import SCHEDULE_POLICIES
 from swiftllm.controller.engine import Engine
-from swiftllm.controller.scheduler import PACED_MIN_TOKENS, Batch, SchedulerConfig
+from swiftllm.controller.scheduler import (
+    PACED_MIN_TOKENS,
+    PACED_QUANTUM,
+    PACED_SLACK,
+    Batch,
+    SchedulerConfig,
+)
 from swiftllm.controller.sequence import Status
 from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.messages import CacheGeometry
@@ -163,8 +170,12 @@ def test_longest_first_starts_the_most_max_tokens_first_and_paces_each_step() ->
     # admitted most max_tokens first; a tie keeps arrival order
     started = sorted(seqs, key=lambda seq: (first_step[seq.seq_id], seq.arrival))
     assert started == [seqs[1], seqs[3], seqs[2], seqs[0]]
-    # the first step: 4 x 300 prompt + 13 output tokens to compute over the longest's 4 samples
-    assert worker.steps[0].query_lens.sum() == -(-(4 * 300 + 13) // 4) > PACED_MIN_TOKENS
+    # the first step: 4 x 300 prompt + 13 output tokens to compute over the longest's 4 samples,
+    # with slack, rounded up to the quantum (1,200 prompt tokens wait, more than a step's 1,024: a
+    # backlog, so it paces)
+    quanta = math.ceil(math.ceil(PACED_SLACK * (4 * 300 + 13) / 4) / PACED_QUANTUM)
+    assert worker.steps[0].query_lens.sum() == quanta * PACED_QUANTUM
+    assert worker.steps[0].query_lens.sum() > PACED_MIN_TOKENS
     assert all(step.query_lens.sum() <= 1024 for step in worker.steps)
     # first come first served fills the whole budget at once
     engine, worker = make_engine(num_gpu=128, budget=1024)
@@ -175,20 +186,88 @@ def test_longest_first_starts_the_most_max_tokens_first_and_paces_each_step() ->
     assert worker.steps[0].query_lens.sum() == 1024
 
 
-@pytest.mark.parametrize(
-    ("budget", "first_steps"), [(1024, [PACED_MIN_TOKENS, 44]), (64, [64, 64])]
-)
+@pytest.mark.parametrize(("budget", "first_steps"), [(256, [PACED_MIN_TOKENS] * 2), (64, [64, 64])])
 def test_longest_first_paces_no_lower_than_its_floor_nor_above_the_budget(
     budget: int, first_steps: list[int]
 ) -> None:
     engine, worker = make_engine(num_gpu=128, budget=budget, schedule_policy="longest-first")
-    prompt = [7] * (PACED_MIN_TOKENS + 44)
-    seq = engine.add_request(prompt, SamplingParams(max_tokens=50, temperature=0))
+    seqs = [
+        engine.add_request([7] * 300, SamplingParams(max_tokens=50, temperature=0))
+        for _ in range(2)
+    ]
     while engine.has_work:
         engine.step()
-    # its tokens over 50 samples would be a few a step: the floor or the budget binds
+    # their tokens over 50 samples would be a few a step: the floor or the budget binds
     assert [step.query_lens.sum() for step in worker.steps[:2]] == first_steps
-    assert seq.num_outputs == 50
+    assert [seq.num_outputs for seq in seqs] == [50, 50]
+
+
+def test_longest_first_without_a_backlog_takes_in_all_that_fits() -> None:
+    """Online traffic: a prompt that one step holds prefills at once, as first come first served
+    would, though the policy would pace it (a floor of PACED_MIN_TOKENS < 300)."""
+    engine, worker = make_engine(num_gpu=128, budget=1024, schedule_policy="longest-first")
+    engine.add_request([7] * 300, SamplingParams(max_tokens=50, temperature=0))
+    engine.step()
+    second = engine.add_request([7] * 300, SamplingParams(max_tokens=50, temperature=0))
+    while engine.has_work:
+        engine.step()
+    assert PACED_MIN_TOKENS < 300
+    assert worker.steps[0].query_lens.tolist() == [300]
+    joined = next(step for step in worker.steps if second.seq_id in step.seq_ids)
+    assert sorted(joined.query_lens.tolist()) == [1, 300]
+
+
+def test_longest_first_paces_a_backlog_until_no_one_waits() -> None:
+    engine, worker = make_engine(num_gpu=128, budget=512, schedule_policy="longest-first")
+    seqs = [
+        engine.add_request([7] * 300, SamplingParams(max_tokens=40, temperature=0))
+        for _ in range(3)
+    ]
+    while engine.has_work:
+        engine.step()
+    # 900 prompt tokens wait, more than 512: paced at the floor until the last one is admitted
+    last = next(i for i, step in enumerate(worker.steps) if seqs[2].seq_id in step.seq_ids)
+    assert last > 2
+    assert all(step.query_lens.sum() == PACED_MIN_TOKENS for step in worker.steps[: last + 1])
+    # then no one waits: the rest of its prompt goes in at once
+    row = worker.steps[last + 1].seq_ids.tolist().index(seqs[2].seq_id)
+    first_chunk = worker.steps[last].query_lens[-1]
+    assert worker.steps[last].seq_ids[-1] == seqs[2].seq_id
+    assert worker.steps[last + 1].query_lens[row] == 300 - first_chunk > 1
+    assert [seq.num_outputs for seq in seqs] == [40, 40, 40]
+
+
+def test_longest_first_holds_a_backlog_s_budget_as_its_spread_falls() -> None:
+    engine, worker = make_engine(num_gpu=256, budget=1024, schedule_policy="longest-first")
+    max_tokens = [4] + [3] * 9
+    for tokens in max_tokens:
+        engine.add_request([7] * 300, SamplingParams(max_tokens=tokens, temperature=0))
+    while engine.has_work:
+        engine.step()
+    spread = math.ceil(PACED_SLACK * (10 * 300 + sum(max_tokens)) / 4)
+    first = math.ceil(spread / PACED_QUANTUM) * PACED_QUANTUM
+    sizes = [step.query_lens.sum() for step in worker.steps]
+    # 3,031 tokens over 4 steps: after the first step the spread is ~840, but the budget stays
+    assert sizes[:3] == [first] * 3
+    assert first < 1024
+
+
+def test_longest_first_keeps_those_queued_later_behind() -> None:
+    """Longest first within the sequences queued at one step only: a longer one queued a step later
+    waits behind them, so a stream of long requests cannot hold a short one back forever."""
+    engine, worker = make_engine(num_gpu=128, budget=64, schedule_policy="longest-first")
+    short = engine.add_request([7] * 100, SamplingParams(max_tokens=3, temperature=0))
+    first = engine.add_request([7] * 100, SamplingParams(max_tokens=9, temperature=0))
+    engine.step()
+    later = engine.add_request([7] * 100, SamplingParams(max_tokens=50, temperature=0))
+    while engine.has_work:
+        engine.step()
+    first_step = {}
+    for index, step in enumerate(worker.steps):
+        for seq_id in step.seq_ids.tolist():
+            first_step.setdefault(seq_id, index)
+    assert first_step[first.seq_id] < first_step[short.seq_id] < first_step[later.seq_id]
+    assert [seq.num_outputs for seq in (short, first, later)] == [3, 9, 50]
 
 
 @pytest.mark.parametrize("schedule_policy", SCHEDULE_POLICIES)
