@@ -104,8 +104,8 @@ class EngineConfig:
         "fcfs: first come first served. longest-first: for batches whose max_tokens are their "
         "lengths (offline, or a benchmark's ignore_eos requests); while a backlog waits, starts the "
         "longest requests first and spreads the work evenly over their steps (higher throughput, "
-        "later first tokens); requests queued at a later step wait behind earlier ones; without a "
-        "backlog, as fcfs (controller/scheduler.py)",
+        "later first tokens), longest first within an arrival group of a second, a later group behind "
+        "an earlier one; without a backlog, as fcfs (controller/scheduler.py)",
         choices=SCHEDULE_POLICIES,
     )
     # the controller's engine thread shares the GIL with the REST event loop (LLM: with the model's thread);

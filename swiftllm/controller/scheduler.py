@@ -24,17 +24,28 @@ from swiftllm.controller.sequence import Sequence, Status, block_array
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
 
 # longest-first paces a backlog: a step's budget is the work left spread over the steps the longest
-# request still needs, times PACED_SLACK (prompts come in whole, blocks and seats run short: paced exactly,
-# the work would overrun the longest's steps), rounded up to PACED_QUANTUM, at least PACED_MIN_TOKENS.
-# The quantum: the worker pads a mixed step to its graph's token count (multiples of 32 up to 256,
-# worker/cuda_graphs.py), so a budget rounded up to it costs no more. Measured on the H200 (Llama-3-8B,
-# bench/results/h200/device_call_s32_call{2,3,4}.log): the first 200 requests of the 1000 all at once (a
-# spread of ~60 tokens a step) took 7.49 / 7.60 s at a floor of 160, 7.41 / 7.62 at 128, 7.80 / 7.97 at 256,
-# 8.12 / 8.34 first come first served; all 1000 (a spread of 206) 16.20 s at a fixed 256 and 16.90 at 206
-# (floor 160, no slack), 17.04 / 18.08 at 1.25 x 206 = 258 tokens, which replay the 320-token graph.
+# request still needs, times PACED_SLACK (prompts come in whole, blocks and seats run short: paced
+# exactly, the work would overrun the longest's steps), rounded up to PACED_QUANTUM, at least
+# PACED_MIN_TOKENS. The quantum: the worker pads a mixed step to its graph's token count (multiples
+# of 32 up to 256, worker/cuda_graphs.py), so a budget rounded up to it costs no more. Measured on
+# the H200 (Llama-3-8B, bench/results/h200/device_call_s32_call{2,3,4}.log): the first 200 requests
+# of the 1000 all at once (a spread of ~60 tokens a step) took 7.49 / 7.60 s at a floor of 160, 7.41
+# / 7.62 at 128, 7.80 / 7.97 at 256, 8.12 / 8.34 first come first served; all 1000 (a spread of 206)
+# 16.20 s at a fixed 256 and 16.90 at 206 (floor 160, no slack), 17.04 / 18.08 at 1.25 x 206 = 258
+# tokens, which replay the 320-token graph.
 PACED_MIN_TOKENS = 160
 PACED_SLACK = 1.2
 PACED_QUANTUM = 32
+# A backlog (backlogged) is more prompt tokens waiting than this (or a step's budget, if less): some
+# twenty of the workload's prompts, where a drain of the engine's inbox at 16 requests/s holds one
+# or two. A burst reaches the engine over several steps (HTTP), each seeing part of it: at 16,384
+# one of twelve all-at-once runs on the H200 was never paced (device_call_s32_call4.log).
+BACKLOG_TOKENS = 4096
+# longest-first orders the waiting by arrival group, then longest first: a group is the sequences
+# that arrive within this many seconds of its first one, or before the engine's next step
+# (LLM.generate's whole batch, however long it takes to tokenize), so a burst spread over steps is
+# one group, and a later group never overtakes an earlier one.
+ARRIVAL_GROUP_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -175,10 +186,9 @@ def remaining_outputs(seq: Sequence) -> int:
     return seq.params.max_tokens - (len(seq.token_ids) - len(seq.prompt_ids))
 
 
-def longest_first_order(seq: Sequence) -> tuple[int, int]:
-    """The longest-first policy's waiting order: by the step it was queued at, then most
-    remaining_outputs first."""
-    return seq.queued_at_step, -remaining_outputs(seq)
+def longest_first_order(seq: Sequence) -> tuple[float, int]:
+    """The longest-first policy's waiting order: by arrival group, then most remaining_outputs first."""
+    return seq.arrival_group, -remaining_outputs(seq)
 
 
 class SampledRow(NamedTuple):
@@ -213,6 +223,9 @@ class Scheduler:
         self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
         self.seats = cfg.max_num_seqs  # sequences the step being scheduled may hold
         self.num_steps = 0  # schedule() calls so far
+        # the latest arrival group: its first sequence's arrival, and num_steps then
+        self.group_start = -math.inf
+        self.group_step = -1
         # longest-first: the paced budget while a backlog is paced (backlogged), else 0
         self.paced_tokens = 0
 
@@ -225,12 +238,15 @@ class Scheduler:
                 f"the prompt has {len(seq.prompt_ids)} tokens; the context holds {self.max_len} "
                 "tokens (prompt plus at least one output token)"
             )
-        seq.queued_at_step = self.num_steps
+        late = seq.arrival - self.group_start > ARRIVAL_GROUP_S
+        if late and self.num_steps > self.group_step:
+            self.group_start = seq.arrival
+            self.group_step = self.num_steps
+        seq.arrival_group = self.group_start
         if self.cfg.schedule_policy == "longest-first":
-            # most remaining_outputs first among those queued since the same step, behind every one
-            # queued at an earlier step (so no one waits forever behind longer ones that keep coming);
-            # a tie goes behind the earlier ones. A sequence preempted to recompute goes to the front
-            # (preempt), ahead of this order.
+            # most remaining_outputs first within an arrival group, behind every earlier group (so
+            # no one waits forever behind longer ones that keep coming); a tie goes behind the earlier
+            # ones. A sequence preempted to recompute goes to the front (preempt), ahead of this order.
             bisect.insort(self.waiting, seq, key=longest_first_order)
             return
         self.waiting.append(seq)
@@ -262,9 +278,9 @@ class Scheduler:
         preempting the newest when blocks run out; then, unless someone was preempted, swapped
         sequences come back and waiting ones are admitted, first come first served. With
         schedule_policy "longest-first", the waiting ones are admitted most remaining_outputs first
-        (within the sequences queued at one step: longest_first_order), and while a backlog waits
-        (backlogged) the step's token budget is paced_budget(). Last, Batch.order_rows lays the rows out for
-        the kernels (decodes longest context first); any order of rows is a valid Batch."""
+        (within an arrival group: longest_first_order), and while a backlog waits (backlogged) the
+        step's token budget is paced_budget(). Last, Batch.order_rows lays the rows out for the
+        kernels (decodes longest context first); any order of rows is a valid Batch."""
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
         self.seats = self.seats_per_step()
@@ -302,11 +318,12 @@ class Scheduler:
 
     def backlogged(self, budget: int) -> bool:
         """Whether longest-first paces this step: from a step at which more prompt tokens wait than
-        `budget` takes in, until no one waits. Without such a backlog a step takes in all that fits,
-        so that online traffic's first tokens never wait on pacing (issue 16's online runs)."""
+        BACKLOG_TOKENS (or `budget`, if less), until no one waits. Without such a backlog a step takes
+        in all that fits, so that online traffic's first tokens never wait on pacing (issue 16's online
+        runs)."""
         if not self.waiting:
             self.paced_tokens = 0
-        elif sum(seq.num_uncached for seq in self.waiting) > budget:
+        elif sum(seq.num_uncached for seq in self.waiting) > min(budget, BACKLOG_TOKENS):
             self.paced_tokens = max(self.paced_tokens, PACED_MIN_TOKENS)
         return self.paced_tokens > 0
 

@@ -42,8 +42,9 @@ class Sequence:
     token_ids: list[int] = field(default_factory=list)
     # tokens sampled by a step in flight, not yet read back (the worker knows them)
     num_pending: int = 0
-    # the scheduler's step count when it was queued (the longest-first policy orders within one)
-    queued_at_step: int = 0
+    # the arrival of the first sequence of its arrival group (scheduler.py: longest-first orders
+    # within one)
+    arrival_group: float = 0.0
     # leading tokens whose K/V are in the cache (or will be, once steps in flight run); an admission
     # starts it at the prefix cache's hit
     num_cached: int = 0

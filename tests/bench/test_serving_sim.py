@@ -72,3 +72,16 @@ def test_the_step_budget_spreads_a_burst_over_steps() -> None:
         requests, [0.0] * 3, budget=32, max_seqs=8, model=TEN_MS_A_STEP
     )
     assert [record.chunk_times[0] for record in records] == pytest.approx([0.020, 0.030, 0.040])
+
+
+def test_the_schedule_policy_reaches_the_engine() -> None:
+    # the last of a burst has the most outputs: first come first served prefills it in step 2,
+    # longest-first (a backlog: 120 prompt tokens against a 64-token step) in step 1
+    requests = specs((40, 1), (40, 1), (40, 5))
+    first_tokens = {}
+    for policy in ("fcfs", "longest-first"):
+        records, _ = serving_sim.simulate_rate(
+            requests, [0.0] * 3, budget=64, max_seqs=8, model=TEN_MS_A_STEP, policy=policy
+        )
+        first_tokens[policy] = records[2].chunk_times[0]
+    assert first_tokens == pytest.approx({"fcfs": 0.020, "longest-first": 0.010})

@@ -11,6 +11,8 @@ import pytest
 from swiftllm.config import SCHEDULE_POLICIES
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import (
+    ARRIVAL_GROUP_S,
+    BACKLOG_TOKENS,
     PACED_MIN_TOKENS,
     PACED_QUANTUM,
     PACED_SLACK,
@@ -252,13 +254,27 @@ def test_longest_first_holds_a_backlog_s_budget_as_its_spread_falls() -> None:
     assert first < 1024
 
 
+@pytest.mark.parametrize(("prompts", "first_step"), [(10, PACED_MIN_TOKENS), (6, 6 * 500)])
+def test_longest_first_backlog_is_more_than_backlog_tokens(prompts: int, first_step: int) -> None:
+    """With a budget above BACKLOG_TOKENS, 5,000 waiting prompt tokens are a backlog (paced at the
+    floor), 3,000 are not (all prefilled in one step)."""
+    engine, worker = make_engine(num_gpu=400, budget=8192, schedule_policy="longest-first")
+    for _ in range(prompts):
+        engine.add_request([7] * 500, SamplingParams(max_tokens=50, temperature=0))
+    while engine.has_work:
+        engine.step()
+    assert 6 * 500 < BACKLOG_TOKENS < 10 * 500 < 8192
+    assert worker.steps[0].query_lens.sum() == first_step
+
+
 def test_longest_first_keeps_those_queued_later_behind() -> None:
-    """Longest first within the sequences queued at one step only: a longer one queued a step later
-    waits behind them, so a stream of long requests cannot hold a short one back forever."""
+    """Longest first within an arrival group only: a longer one arriving after the group's window
+    waits behind it, so a stream of long requests cannot hold a short one back forever."""
     engine, worker = make_engine(num_gpu=128, budget=64, schedule_policy="longest-first")
     short = engine.add_request([7] * 100, SamplingParams(max_tokens=3, temperature=0))
     first = engine.add_request([7] * 100, SamplingParams(max_tokens=9, temperature=0))
     engine.step()
+    engine.scheduler.group_start -= 2 * ARRIVAL_GROUP_S  # as if the group's window had passed
     later = engine.add_request([7] * 100, SamplingParams(max_tokens=50, temperature=0))
     while engine.has_work:
         engine.step()
@@ -268,6 +284,20 @@ def test_longest_first_keeps_those_queued_later_behind() -> None:
             first_step.setdefault(seq_id, index)
     assert first_step[first.seq_id] < first_step[short.seq_id] < first_step[later.seq_id]
     assert [seq.num_outputs for seq in (short, first, later)] == [3, 9, 50]
+
+
+def test_longest_first_groups_whatever_arrives_before_a_step() -> None:
+    """LLM.generate queues its whole batch before the first step: one group, however long that took."""
+    engine, worker = make_engine(num_gpu=128, budget=64, schedule_policy="longest-first")
+    short = engine.add_request([7] * 100, SamplingParams(max_tokens=3, temperature=0))
+    # as if tokenizing the next prompt took longer than a group's window
+    engine.scheduler.group_start -= 2 * ARRIVAL_GROUP_S
+    short.arrival_group -= 2 * ARRIVAL_GROUP_S
+    longer = engine.add_request([7] * 100, SamplingParams(max_tokens=9, temperature=0))
+    while engine.has_work:
+        engine.step()
+    assert longer.arrival_group == short.arrival_group
+    assert worker.steps[0].seq_ids.tolist() == [longer.seq_id]
 
 
 @pytest.mark.parametrize("schedule_policy", SCHEDULE_POLICIES)

@@ -1,9 +1,9 @@
 #!/bin/bash
-# NOT RUN in session 32: the device time ran out after call 4. The next session's first check of the final tree.
-# Session 32, call 5: call 4's longest-first with PACED_SLACK 1.2 (1.25 put offline's 1000 requests at 258-token
-# steps, which replay the 320-token mixed graph: 10.57 ms mixed steps against 9.21) against the tree before
-# (ab_old/ = `git archive 8c72f88 swiftllm bench`): offline 1000 greedy new / old; then the first 200 all at
-# once through the engine alone, new longest-first.
+# NOT RUN in session 32: its device time ran out after call 4. The next session's first check of the final tree
+# (d70e64f's pacing with the 4,096-token backlog and arrival groups of a second), ~5 minutes:
+# offline 1000 longest-first greedy, new / old (ab_old/ = `git archive 8c72f88 swiftllm bench`; the offline
+# steps should match: schedule_sim replays the same graphs); all 200 at once x3 on a longest-first server;
+# the engine alone, longest-first x2.
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
 export PYTHONUNBUFFERED=1
 T0=$(date +%s)
@@ -19,6 +19,10 @@ offline() {  # dir label
 }
 offline $ROOT $NEW
 offline $ROOT/ab_old 8c72f88
+stamp "HTTP all at once x3, longest-first server: $NEW"
+SWIFTLLM_COMMIT=$NEW PYTHONPATH=$ROOT:/tmp/site timeout 130 python3 bench/serving.py --num-requests 200 --request-rates inf,inf,inf \
+  --seed 0 --label H200 --launch "python3 -m swiftllm.launch.cli launch --model /tmp/llama3-8b-dummy --load-format dummy --max-num-batched-tokens 16384 --port 8000 --schedule-policy longest-first" \
+  --out $OUT/serving_inf_longest-first.json 2>&1 | grep "^  inf" | tee -a $OUT/all.log
 stamp "engine alone, 200 at once, longest-first x2: $NEW"
 PYTHONPATH=$ROOT:/tmp/site SWIFTLLM_COMMIT=$NEW timeout 80 python3 bench/throughput.py --num-requests 200 --detokenize \
   --worker-process --temperatures 0,0 --schedule-policy longest-first > $OUT/alone.log 2>&1
