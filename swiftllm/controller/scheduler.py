@@ -323,8 +323,9 @@ class Scheduler:
         runs)."""
         if not self.waiting:
             self.paced_tokens = 0
-        elif sum(seq.num_uncached for seq in self.waiting) > min(budget, BACKLOG_TOKENS):
-            self.paced_tokens = max(self.paced_tokens, PACED_MIN_TOKENS)
+        elif self.paced_tokens == 0:  # not pacing yet: count the queue (once pacing, no need)
+            if sum(seq.num_uncached for seq in self.waiting) > min(budget, BACKLOG_TOKENS):
+                self.paced_tokens = PACED_MIN_TOKENS
         return self.paced_tokens > 0
 
     def seats_per_step(self) -> int:
