@@ -161,7 +161,7 @@ def live(
     (bench/trace_requests) or not."""
     url = config.base_url
     command = server_command(model_dir, int(url.rsplit(":", 1)[1]), limits, worker_address)
-    # the caller's path after ours: on the GPU box, pyzmq's wheel is installed apart (README, device calls)
+    # the caller's path after ours: on the GPU box, pyzmq's wheel is installed apart (bench/README.md)
     inherited = os.environ.get("PYTHONPATH", "")
     python_path = os.pathsep.join([str(BENCH_DIR / "trace_requests"), str(REPO), inherited])
     trace_flag = ""

@@ -98,7 +98,7 @@ class EngineConfig:
     max_num_batched_tokens: int = option(
         2048, "tokens per step: decodes first, prefill chunks fill up", minimum=1
     )
-    # longest-first: bench/throughput.py on the H200 (README, Performance, "Offline throughput")
+    # longest-first: bench/throughput.py on the H200 (docs/performance_log.md, "Offline throughput")
     schedule_policy: str = option(
         "fcfs",
         "fcfs: first come first served. longest-first: for batches whose max_tokens are their "
@@ -110,7 +110,8 @@ class EngineConfig:
     )
     # the controller's engine thread shares the GIL with the REST event loop (LLM: with the model's thread);
     # at Python's 0.005 s a step's tokens could wait that long for it. All 200 at once over HTTP on the H200:
-    # the device waited 0.10-0.28 s a run for the host at 0.005 s, 0.02-0.08 s at 0.0005 (README, session 31)
+    # the device waited 0.10-0.28 s a run for the host at 0.005 s, 0.02-0.08 s at 0.0005
+    # (docs/performance_log.md, session 31)
     gil_switch_interval: float = option(
         0.0005, "seconds a thread holds the GIL while another waits (sys.setswitchinterval)"
     )
