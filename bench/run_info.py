@@ -6,9 +6,12 @@ import datetime
 import math
 import os
 import subprocess
+import time
 from pathlib import Path
 
 RESULTS = Path(os.environ.get("BENCH_OUT") or Path(__file__).parent / "results")
+# host_info's probe: a fixed pure-Python loop of this many iterations (~10-20 ms on the GPU boxes' cores)
+PROBE_ITERATIONS = 200_000
 
 
 def git_commit() -> str:
@@ -48,3 +51,50 @@ def none_if_nan(value: object) -> object:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
+
+
+def python_probe_ms(iterations: int = PROBE_ITERATIONS, rounds: int = 3) -> float:
+    """Milliseconds one core takes for a fixed loop of Python bytecode (the best of `rounds`): how fast this
+    host runs the controller's kind of work, comparable across machines. Lower is faster."""
+    best = math.inf
+    for _ in range(rounds):
+        start = time.perf_counter()
+        total = 0
+        for index in range(iterations):
+            total += index & 7
+        best = min(best, time.perf_counter() - start)
+    return best * 1e3
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("unknown" where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def host_info() -> dict:
+    """The host side of a run: serving all at once over HTTP is bound by the host as much as by the GPU on
+    some machines (docs/performance_log.md, session 33, call 3: the controller's CPU a step 2.9-4.0 ms against
+    1.9-2.2 on another H200 box), so each serving and throughput result records the host it ran on. Taken
+    before the run: the CPU model, the cores this process may use, the 1-minute load average, and
+    python_probe_ms."""
+    return {
+        "cpu": cpu_model(),
+        "cores": len(os.sched_getaffinity(0)),
+        "load_1min": os.getloadavg()[0],
+        "python_probe_ms": python_probe_ms(),
+    }
+
+
+def host_line(host: dict) -> str:
+    """host_info's fields as one line of a benchmark's table."""
+    return (
+        f"host: {host['cpu']}, {host['cores']} cores, load {host['load_1min']:.1f}, "
+        f"Python probe {host['python_probe_ms']:.1f} ms (lower is faster)"
+    )

@@ -57,7 +57,7 @@ from typing import Any, NamedTuple, TypeVar
 import aiohttp
 import numpy as np
 from gpu_clocks import ClockMonitor, mhz
-from run_info import RESULTS, git_commit, none_if_nan, utc_now
+from run_info import RESULTS, git_commit, host_info, host_line, none_if_nan, utc_now
 from workload import DEFAULT_WORKLOAD, WorkloadError, load_workload, random_prompts
 
 MAX_REQUESTS_PER_RATE = 400
@@ -492,11 +492,13 @@ def run_benchmark(config: ServingConfig) -> dict:
     """Every rate in turn against the server at config.base_url; the run as a JSON-ready dict."""
     if not 1 <= config.num_requests <= MAX_REQUESTS_PER_RATE:
         raise BenchmarkError(f"--num-requests must be in [1, {MAX_REQUESTS_PER_RATE}]")
+    host = host_info()
     model, results = event_loop_run(run_all(config))
     return {
         "label": config.label,
         "date": utc_now(),
         "commit": git_commit(),
+        "host": host,
         "base_url": config.base_url,
         "model": model,
         "workload": str(config.workload),
@@ -626,6 +628,8 @@ def print_table(data: dict) -> None:
         f"{data['num_requests']} requests of {Path(data['workload']).name}, seed {data['seed']}, "
         f"temperature {data['temperature']:g}; latencies in ms: mean / median / p90 / p99"
     )
+    if "host" in data:
+        print(host_line(data["host"]))
     spread = f"{'mean':>7} {'med':>7} {'p90':>7} {'p99':>7}"
     print(
         f"{'':>5} {'':>8} {'':>6} {'':>9} {'':>4} {'server':^34} | {'TTFT':^31} | {'TPOT':^31} | "

@@ -53,7 +53,7 @@ from common import (
 )
 from gpu_clocks import ClockMonitor, mhz
 from make_dummy_model import make_dummy_model
-from run_info import none_if_nan
+from run_info import host_info, host_line, none_if_nan
 from shapes import parameter_count
 from workload import DEFAULT_WORKLOAD, RequestLengths, load_workload, random_prompts
 
@@ -397,6 +397,7 @@ def main() -> None:
 
     data = {
         **device_info(),
+        "host": host_info(),
         "shape": "Llama-3-8B (dummy bf16)",
         "workload": workload.name,
         "requests": len(requests),
@@ -530,6 +531,7 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
         f"{', worker process' if args.worker_process else ''}"
         f"{', detokenized' if args.detokenize else ''}"
     )
+    print(host_line(data["host"]))
     print(
         f"compute floor {data['compute_floor_s']:.2f} s (2 x {data['parameters'] / 1e9:.2f} GFLOP a token "
         f"at {ceil['matmul_flops'] / 1e12:.0f} TFLOP/s); copy {ceil['copy_bw_Bps'] / 1e12:.2f} TB/s"

@@ -1,10 +1,14 @@
 """bench/run_info.py's commit stamp: the environment's, the checkout's own, or "unknown" for a copy inside
-another checkout (how device calls unpack trees), never the outer checkout's commit."""
+another checkout (how device calls unpack trees), never the outer checkout's commit; and host_info, the host
+a run records."""
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 RUN_INFO = Path(__file__).parents[2] / "bench" / "run_info.py"
 
@@ -51,3 +55,19 @@ def test_a_tree_inside_another_checkout_is_unknown(tmp_path: Path) -> None:
     shutil.copy(RUN_INFO, inner / "bench" / "run_info.py")
     assert stamp(inner) == "unknown"
     assert stamp(inner, {"SWIFTLLM_COMMIT": "abc1234"}) == "abc1234"
+
+
+def test_host_info_reads_this_host_and_times_the_probe() -> None:
+    sys.path.insert(0, str(RUN_INFO.parent))
+    import run_info
+
+    host = run_info.host_info()
+    assert host["cores"] == len(os.sched_getaffinity(0))
+    assert host["load_1min"] == pytest.approx(os.getloadavg()[0], abs=5.0)
+    assert host["cpu"]  # a model name, or "unknown" without /proc/cpuinfo
+    # the probe's time grows with its work: ten times the loop takes longer (best of three each)
+    short = run_info.python_probe_ms(20_000)
+    long = run_info.python_probe_ms(200_000)
+    assert 0 < short < long
+    line = run_info.host_line(host)
+    assert f"{host['cores']} cores" in line and "Python probe" in line

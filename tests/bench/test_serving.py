@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,6 +210,9 @@ def test_live_run_completes_every_request(server_url: str, tmp_path: Path) -> No
         "SmolLM2-135M-Instruct",
     )
     assert [row["rate"] for row in data["rates"]] == ["inf", "4"]
+    # the host it ran on (run_info.host_info, taken before the first rate)
+    assert data["host"]["cores"] == len(os.sched_getaffinity(0))
+    assert data["host"]["python_probe_ms"] > 0
     for row in data["rates"]:
         assert (row["completed"], row["failed"], row["incomplete"]) == (6, 0, 0)
         assert row["output_tokens"] == sum(output for _, output in LENGTHS)
