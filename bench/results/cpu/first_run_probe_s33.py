@@ -25,12 +25,15 @@ async def warmed(self):  # noqa: ANN001, ANN201
                 await asyncio.sleep(0.2)  # hold it open while the others connect
 
         await asyncio.gather(*(health() for _ in range(200)))
-        print("connections open:", len(session.connector._conns.get(next(iter(session.connector._conns)), [])) if session.connector._conns else 0, flush=True)
+        pooled = sum(len(connections) for connections in session.connector._conns.values())
+        print("connections open:", pooled, flush=True)
     return session
 
 
 aiohttp.ClientSession.__aenter__ = warmed
-config = serving.ServingConfig(base_url=base_url, request_rates=(float("inf"),) * 3, num_requests=200, seed=11)
+config = serving.ServingConfig(
+    base_url=base_url, request_rates=(float("inf"),) * 3, num_requests=200, seed=11
+)
 model, results = serving.event_loop_run(serving.run_all(config))
 for result in results:
     print(mode, round(result.output_throughput), getattr(result.server, "steps", None), flush=True)
