@@ -53,20 +53,23 @@ def none_if_nan(value: object) -> object:
     return value
 
 
+def python_loop_s(iterations: int) -> float:
+    """Seconds this core takes for `iterations` steps of a fixed pure-Python loop."""
+    start = time.perf_counter()
+    total = 0
+    for index in range(iterations):
+        total += index & 7
+    return time.perf_counter() - start
+
+
 def python_probe_ms(iterations: int = PROBE_ITERATIONS, rounds: int = 5) -> float:
     """Milliseconds one core takes for a fixed loop of Python bytecode (the best of `rounds`, after as many
     untimed, so that an idle core has raised its clock): how fast this host runs the controller's kind of
     work, comparable across machines. Lower is faster. Best of 3 with no warm-up read 7.6 and 14.4 ms on one
     H200 box (session 33, call 4)."""
-    best = math.inf
-    for round_index in range(2 * rounds):
-        start = time.perf_counter()
-        total = 0
-        for index in range(iterations):
-            total += index & 7
-        if round_index >= rounds:
-            best = min(best, time.perf_counter() - start)
-    return best * 1e3
+    for _ in range(rounds):
+        python_loop_s(iterations)
+    return min(python_loop_s(iterations) for _ in range(rounds)) * 1e3
 
 
 def cpu_model() -> str:

@@ -628,8 +628,7 @@ def print_table(data: dict) -> None:
         f"{data['num_requests']} requests of {Path(data['workload']).name}, seed {data['seed']}, "
         f"temperature {data['temperature']:g}; latencies in ms: mean / median / p90 / p99"
     )
-    if "host" in data:
-        print(host_line(data["host"]))
+    print(host_line(data["host"]))
     spread = f"{'mean':>7} {'med':>7} {'p90':>7} {'p99':>7}"
     print(
         f"{'':>5} {'':>8} {'':>6} {'':>9} {'':>4} {'server':^34} | {'TTFT':^31} | {'TPOT':^31} | "

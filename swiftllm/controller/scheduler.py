@@ -103,8 +103,8 @@ class Batch:
     def order_rows(self) -> None:
         """Put the rows in row_order. decode_attention starts its programs row by row, so a long
         context in a late row would be the straggler of a step whose contexts vary
-        (docs/performance_log.md, session 15). Only the layout changes: who got tokens and blocks is decided
-        before, in the policy's order."""
+        (docs/performance_log.md, session 15). Only the layout changes: who got tokens and blocks is
+        decided before, in the policy's order."""
         rows = sorted(zip(self.seqs, self.query_lens), key=row_order)
         self.seqs = [seq for seq, _ in rows]
         self.query_lens = [query_len for _, query_len in rows]
