@@ -34,15 +34,19 @@ GEMV_ROW_LIMIT = 64  # the kernel's own limit
 # (bench/results/h200/splitk_gemv_exp_s26.py); the decode step 1.3 / 1.5 / 1.5% faster at 2 / 8 / 32 rows
 # (device_call_s26_final.log), but 4.0% slower at 64 when the split ran there too, down then on the split GEMV
 # instead of cuBLAS (device_call_s26_splitk.log), so 33-64 rows keep whole sums (H200, session 26).
-# Above the GEMV's rows, up to SPLIT_MATMUL_MAX_ROWS, a partial projection whose K exceeds its N (down: K = 3.5 N)
-# runs as one cuBLAS bmm over the K halves with float32 outputs (split_k_matmul), in place of cuBLAS's whole-K
-# GEMM, which at these rows runs its own split-K and then a reduce kernel that the norm now does. The decode step
-# was 0.2-1.1% faster at 48-256 rows, offline's mean mixed step (256 rows) 1.7-2.3% in three rounds of four, and
-# the offline run's mixed steps 1.3% (16.81 -> 16.65 s); o, square, split the same way gained nothing in the
-# mixed step, and at 512 rows the chain of 8 layers was level (H200, session 27:
-# bench/results/h200/device_call_s27_call{1,2,3}.log, splitk_bmm_exp_s27.py).
+# Above the GEMV's rows, up to SPLIT_MATMUL_MAX_ROWS, a partial projection whose K is at least its N (down: K =
+# 3.5 N; o: square) runs as one cuBLAS bmm over the K halves with float32 outputs (split_k_matmul), in place of
+# cuBLAS's whole-K GEMM, which at these rows runs its own split-K and then a reduce kernel that the norm now does.
+# For down the decode step was 0.2-1.1% faster at 48-256 rows, offline's mean mixed step (256 rows) 1.7-2.3% in
+# three rounds of four, and the offline run's mixed steps 1.3% (16.81 -> 16.65 s) (H200, session 27:
+# bench/results/h200/device_call_s27_call{1,2,3}.log, splitk_bmm_exp_s27.py). o joined it in session 34: at 160
+# rows cuBLAS ran o in 19.3 us a layer against 13.2 as the bmm (a 64-tile grid on 132 SMs), and the paced
+# 160-token mixed step of all-at-once serving took 6.90 / 7.08 -> 6.72 / 6.82 ms, 192-224 tokens 1.1-2.5% less,
+# 256 level, the decode step at 96-256 rows level. Above 256 rows the bmm lost (o 18.0 against 19.1 us at 320,
+# down 57.5 against 62.0), hence the limit (bench/results/h200/split_linear_probe_s34.py, mixed_ab_s34.py,
+# device_call_s34_call3.log).
 SPLIT_K_PARTS = 2
-SPLIT_MATMUL_MAX_ROWS = 512
+SPLIT_MATMUL_MAX_ROWS = 256
 
 
 def linear(
@@ -59,7 +63,7 @@ def linear(
     if rows <= max_rows and x.stride(-1) == 1:
         return gemv(x, weight, bias, parts=parts)
     # a bias applies to whole sums, as in the GEMV (the model's o and down have none)
-    split_k = partial and in_features > out_features and in_features % SPLIT_K_PARTS == 0
+    split_k = partial and in_features >= out_features and in_features % SPLIT_K_PARTS == 0
     if split_k and bias is None and rows <= SPLIT_MATMUL_MAX_ROWS:
         return split_k_matmul(x, weight, SPLIT_K_PARTS)
     return torch.nn.functional.linear(x, weight, bias)

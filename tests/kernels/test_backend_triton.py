@@ -112,9 +112,9 @@ def test_model_with_split_k_projections_matches_torch_backend(
 
 
 # at 2-32 rows a partial projection is the GEMV's split-K sums, which rms_norm adds; above the GEMV's rows, up
-# to SPLIT_MATMUL_MAX_ROWS, one whose K exceeds its N (down) is split_k_matmul's; at one row, for a square
-# projection (o) past the GEMV's rows, past the cap, or where K does not halve, a whole sum. K = 512 is whole
-# parts of the shipped tiles (256 wide at 2-16 rows)
+# to SPLIT_MATMUL_MAX_ROWS, one whose K is at least its N (down, and a square o) is split_k_matmul's; at one
+# row, past the cap, or where K does not halve, a whole sum. K = 512 is whole parts of the shipped tiles (256
+# wide at 2-16 rows)
 @pytest.mark.parametrize(
     ("rows", "fits", "n", "k", "parts"),
     [
@@ -123,8 +123,10 @@ def test_model_with_split_k_projections_matches_torch_backend(
         (32, True, 48, 512, 2),
         (33, True, 48, 512, 2),
         (4, False, 48, 512, 2),
-        (513, True, 48, 512, 1),
-        (65, True, 64, 64, 1),
+        (256, True, 48, 512, 2),
+        (257, True, 48, 512, 1),
+        (65, True, 64, 64, 2),
+        (257, True, 64, 64, 1),
         (33, True, 48, 511, 1),
     ],
 )
