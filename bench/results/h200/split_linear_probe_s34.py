@@ -18,7 +18,10 @@ def bmm(x: torch.Tensor, w: torch.Tensor, parts: int) -> torch.Tensor:
     return torch.bmm(x_parts, w_parts, out_dtype=torch.float32)
 
 
-weights = {k: [torch.randn(v, device="cuda", dtype=torch.bfloat16) / 64 for _ in range(8)] for k, v in MATRICES.items()}
+weights = {
+    k: [torch.randn(v, device="cuda", dtype=torch.bfloat16) / 64 for _ in range(8)]
+    for k, v in MATRICES.items()
+}
 print("rows  matrix   linear   bmm2   bmm4  (us a layer)")
 for rows in (128, 160, 192, 224, 256, 320):
     for name, ws in weights.items():
