@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from swiftllm.config import CacheGeometry, EngineConfig  # noqa: E402
+from swiftllm.config import EngineConfig  # noqa: E402
 from swiftllm.controller.engine import Engine  # noqa: E402
 from swiftllm.controller.scheduler import SchedulerConfig  # noqa: E402
 from swiftllm.controller.worker_client import WorkerClient  # noqa: E402
@@ -153,7 +153,8 @@ def main() -> None:
         mc = ModelConfig.from_dir(model)
         blocks = 2048
         client.init_cache(16, blocks, 0, 1024)
-        sched = SchedulerConfig.from_engine(EngineConfig(), CacheGeometry(blocks, 0, 1024))
+        config = EngineConfig(max_model_len=1024, swap_space_gb=0.0)
+        sched = SchedulerConfig.from_engine(config, mc, blocks, 1)  # no swap: any block size
         run(client, mc, sched, True, args)  # warm up
         rows = [run(client, mc, sched, overlap, args) for overlap in (False, True, False, True)]
         client.shutdown()

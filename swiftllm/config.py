@@ -3,7 +3,7 @@
 `swiftctl generate` / `swiftctl launch` build their flags from these fields (type, default, choices and help
 text: swiftllm/launch/args.py), and `LLM(model, **options)` passes its keyword arguments straight to
 `EngineConfig`, so a default or a check written here holds for all three. Values are checked when the
-config is built, before any model loads. The scheduler gets what it needs through
+config is built, before any model loads. The scheduler gets what it needs, and the cache its size, through
 `SchedulerConfig.from_engine`; the worker process has its own config (`WorkerConfig`,
 swiftllm/worker/model_runner.py), whose options the launcher passes on as flags.
 
@@ -11,7 +11,7 @@ Plain data, no torch: the controller process imports this."""
 
 import os
 from dataclasses import dataclass, field, fields
-from typing import Any, NamedTuple
+from typing import Any
 
 from swiftllm.model_config import ModelConfig, ModelError
 
@@ -26,14 +26,6 @@ def option(default: Any, doc: str, **extras: Any) -> Any:
     `aliases`) and for the check at construction (`choices` again; `minimum`: an integer at least this, or
     None where None is the default)."""
     return field(default=default, metadata={"help": doc, **extras})
-
-
-class CacheGeometry(NamedTuple):
-    """The KV cache as allocated: blocks on the device, blocks of CPU swap, and the longest sequence."""
-
-    num_gpu_blocks: int
-    num_cpu_blocks: int
-    max_model_len: int
 
 
 @dataclass(frozen=True)
@@ -214,31 +206,6 @@ class EngineConfig:
     def worker_address_list(self) -> list[str]:
         addresses = (self.worker_addrs or "").split(",")
         return [address.strip() for address in addresses if address.strip()]
-
-    def cache_geometry(
-        self, model: ModelConfig, num_gpu_blocks: int, block_bytes: int
-    ) -> CacheGeometry:
-        """The cache to allocate, given `num_gpu_blocks` device blocks (`self.num_gpu_blocks` if set, else
-        what the worker profiled) of `block_bytes` each.
-
-        The longest sequence defaults to what both the model and the cache allow; one that does not fit
-        either raises ModelError. Swap gets `swap_space_gb` worth of blocks."""
-        capacity = num_gpu_blocks * self.block_size
-        max_model_len = self.max_model_len or min(model.max_context, capacity)
-        if max_model_len > model.max_context:
-            raise ModelError(
-                f"max_model_len {max_model_len} exceeds the model's context of {model.max_context}"
-            )
-        if max_model_len > capacity or max_model_len < 2:
-            raise ModelError(
-                f"a context of {max_model_len} tokens does not fit the KV cache "
-                f"({num_gpu_blocks} blocks of {self.block_size} = {capacity} tokens)"
-            )
-        return CacheGeometry(
-            num_gpu_blocks=num_gpu_blocks,
-            num_cpu_blocks=int(self.swap_space_gb * 2**30) // block_bytes,
-            max_model_len=max_model_len,
-        )
 
 
 def check_split(model: ModelConfig, world_size: int, pipeline_size: int) -> None:

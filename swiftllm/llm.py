@@ -66,8 +66,11 @@ class LLM:
         self.runner = ModelRunner(worker_config)
         block_size = self.config.block_size
         num_gpu_blocks = self.config.num_gpu_blocks or self.runner.profile(block_size)
-        cache = self.config.cache_geometry(
-            self.runner.model_config, num_gpu_blocks, self.runner.block_bytes(block_size)
+        cache = SchedulerConfig.from_engine(
+            self.config,
+            self.runner.model_config,
+            num_gpu_blocks,
+            self.runner.block_bytes(block_size),
         )
         self.runner.init_cache(
             block_size, cache.num_gpu_blocks, cache.num_cpu_blocks, cache.max_model_len
@@ -76,7 +79,7 @@ class LLM:
             InProcessWorker(self.runner),
             self.runner.model_config,
             self.tokenizer,
-            SchedulerConfig.from_engine(self.config, cache),
+            cache,
             seed=self.config.seed,
         )
 

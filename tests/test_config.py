@@ -1,4 +1,4 @@
-"""EngineConfig: bad values fail at construction with a message naming the option; the cache geometry."""
+"""EngineConfig: bad values fail at construction with a message naming the option."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import dataclasses
 
 import pytest
 
-from swiftllm.config import CacheGeometry, EngineConfig, check_tensor_split
-from swiftllm.controller.scheduler import SchedulerConfig
+from swiftllm.config import EngineConfig, check_tensor_split
 from swiftllm.model_config import ModelConfig, ModelError
 
 MODEL = ModelConfig.from_dict(
@@ -62,34 +61,7 @@ def test_defaults_are_valid_and_frozen() -> None:
         config.block_size = 32  # type: ignore[misc]
 
 
-def test_cache_geometry() -> None:
-    config = EngineConfig(swap_space_gb=1.0)
-    # the longest sequence defaults to what both model (1024) and cache allow
-    assert config.cache_geometry(MODEL, 10, 2**20) == CacheGeometry(10, 1024, 160)
-    assert config.cache_geometry(MODEL, 1000, 2**20).max_model_len == 1024
-    assert EngineConfig(max_model_len=100).cache_geometry(MODEL, 10, 2**20).max_model_len == 100
-    with pytest.raises(ModelError, match="exceeds the model's context of 1024"):
-        EngineConfig(max_model_len=2048).cache_geometry(MODEL, 1000, 2**20)
-    with pytest.raises(ModelError, match="does not fit the KV cache"):
-        EngineConfig(max_model_len=512).cache_geometry(MODEL, 10, 2**20)
-
-
-def test_scheduler_config_from_engine() -> None:
-    config = EngineConfig(
-        block_size=32, max_num_seqs=8, max_num_batched_tokens=100, schedule_policy="longest-first"
-    )
-    scheduler = SchedulerConfig.from_engine(config, CacheGeometry(50, 7, 400))
-    assert scheduler == SchedulerConfig(
-        max_model_len=400,
-        num_gpu_blocks=50,
-        num_cpu_blocks=7,
-        block_size=32,
-        max_num_seqs=8,
-        max_num_batched_tokens=100,
-        enable_prefix_caching=True,
-        pipeline_stages=1,
-        schedule_policy="longest-first",
-    )
+def test_schedule_policy_is_checked() -> None:
     with pytest.raises(ValueError, match="schedule_policy must be one of fcfs, longest-first"):
         EngineConfig(schedule_policy="shortest-first")
 

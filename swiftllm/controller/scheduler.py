@@ -18,9 +18,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from swiftllm.config import CacheGeometry, EngineConfig
+from swiftllm.config import EngineConfig
 from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManager, block_digest
 from swiftllm.controller.sequence import Sequence, Status, block_array
+from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
 
 # longest-first paces a backlog: a step's budget is the work left spread over the steps the longest
@@ -53,7 +54,7 @@ class SchedulerConfig:
     """What the scheduler needs: the cache it manages and the limits of one step.
 
     No defaults of its own: build it with `from_engine` from an EngineConfig (whose defaults and checks
-    are the only ones) and the cache the worker allocated."""
+    are the only ones) and the worker's cache; the worker then allocates the cache it describes."""
 
     max_model_len: int
     num_gpu_blocks: int
@@ -67,11 +68,29 @@ class SchedulerConfig:
     schedule_policy: str  # "fcfs" or "longest-first" (config.SCHEDULE_POLICIES)
 
     @staticmethod
-    def from_engine(config: EngineConfig, cache: CacheGeometry) -> "SchedulerConfig":
+    def from_engine(
+        config: EngineConfig, model: ModelConfig, num_gpu_blocks: int, block_bytes: int
+    ) -> "SchedulerConfig":
+        """The cache to allocate and the step limits, given `num_gpu_blocks` device blocks (`config`'s if
+        set, else what the worker profiled) of `block_bytes` each.
+
+        The longest sequence defaults to what both the model and the cache allow; one that does not fit
+        either raises ModelError. Swap gets `swap_space_gb` worth of blocks."""
+        capacity = num_gpu_blocks * config.block_size
+        max_model_len = config.max_model_len or min(model.max_context, capacity)
+        if max_model_len > model.max_context:
+            raise ModelError(
+                f"max_model_len {max_model_len} exceeds the model's context of {model.max_context}"
+            )
+        if max_model_len > capacity or max_model_len < 2:
+            raise ModelError(
+                f"a context of {max_model_len} tokens does not fit the KV cache "
+                f"({num_gpu_blocks} blocks of {config.block_size} = {capacity} tokens)"
+            )
         return SchedulerConfig(
-            max_model_len=cache.max_model_len,
-            num_gpu_blocks=cache.num_gpu_blocks,
-            num_cpu_blocks=cache.num_cpu_blocks,
+            max_model_len=max_model_len,
+            num_gpu_blocks=num_gpu_blocks,
+            num_cpu_blocks=int(config.swap_space_gb * 2**30) // block_bytes,
             block_size=config.block_size,
             max_num_seqs=config.max_num_seqs,
             max_num_batched_tokens=config.max_num_batched_tokens,

@@ -14,7 +14,7 @@ num_blocks); init_cache to each with that geometry."""
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from swiftllm.config import CacheGeometry, EngineConfig
+from swiftllm.config import EngineConfig
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.worker_client import SharedOps, WorkerClient, WorkerError
 from swiftllm.model_config import ModelConfig
@@ -137,6 +137,6 @@ def allocate_cache(
         num_gpu_blocks = int(config.kv_cache_memory_gb * 2**30) // profile.block_bytes
     if config.num_gpu_blocks is not None:
         num_gpu_blocks = config.num_gpu_blocks
-    cache: CacheGeometry = config.cache_geometry(model_config, num_gpu_blocks, profile.block_bytes)
+    cache = SchedulerConfig.from_engine(config, model_config, num_gpu_blocks, profile.block_bytes)
     group.init_cache(block_size, cache.num_gpu_blocks, cache.num_cpu_blocks, cache.max_model_len)
-    return SchedulerConfig.from_engine(config, cache)
+    return cache
