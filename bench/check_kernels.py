@@ -159,9 +159,10 @@ def check_gemv() -> None:
                 parts = gemv(x, w, parts=2)
                 assert parts.shape == (2, m, n), parts.shape
                 record("gemv", f"{name} M={m} parts", rel_err(parts.sum(0), ref))
-        # above the GEMV's rows down's partial sums are a cuBLAS bmm's (split_k_matmul)
-        if name == "down":
-            for m in (33, 128, 512):
+        # above the GEMV's rows o's and down's partial sums are a cuBLAS bmm's (split_k_matmul), up to
+        # SPLIT_MATMUL_MAX_ROWS
+        if name in ("o", "down"):
+            for m in (33, 65, 160, 256):
                 x = torch.randn(m, k, device=DEV, dtype=BF16)
                 parts = backend_triton.split_k_matmul(x, w, backend_triton.SPLIT_K_PARTS)
                 ref = x.double() @ w.double().T
