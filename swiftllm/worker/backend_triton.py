@@ -40,7 +40,8 @@ GEMV_ROW_LIMIT = 64  # the kernel's own limit
 # For down the decode step was 0.2-1.1% faster at 48-256 rows, offline's mean mixed step (256 rows) 1.7-2.3% in
 # three rounds of four, and the offline run's mixed steps 1.3% (16.81 -> 16.65 s) (H200, session 27:
 # bench/results/h200/device_call_s27_call{1,2,3}.log, splitk_bmm_exp_s27.py). o joined it in session 34: at 160
-# rows cuBLAS ran o in 19.3 us a layer against 13.2 as the bmm (a 64-tile grid on 132 SMs), and the paced
+# rows cuBLAS ran o in 19.3 us a layer against 13.2 as the bmm (its 128 x 80 tiles, by the kernel's name in
+# profile_step_mixed160_s34.json: 64 tiles for 132 SMs), and the paced
 # 160-token mixed step of all-at-once serving took 6.90 / 7.08 -> 6.72 / 6.82 ms, 192-224 tokens 1.1-2.5% less,
 # 256 level, the decode step at 96-256 rows level. Above 256 rows the bmm lost (o 18.0 against 19.1 us at 320,
 # down 57.5 against 62.0), hence the limit (bench/results/h200/split_linear_probe_s34.py, mixed_ab_s34.py,
