@@ -33,6 +33,8 @@ import triton
 import triton.language as tl
 from common import ceilings, device_info, time_graph, write_results
 
+from swiftllm.worker.backend_triton import SPLIT_K_PARTS, split_k_matmul
+
 DEV = "cuda"
 MATRICES = {"qkv": (6144, 4096), "o": (4096, 4096), "gate_up": (28672, 4096), "down": (4096, 14336)}
 FIRST_BLOCK = 128  # rows in the first tl.dot
@@ -150,13 +152,6 @@ def configs(matrix: str, quick: bool) -> list[tuple]:
     return out
 
 
-def split_k_bmm(x: torch.Tensor, w: torch.Tensor, parts: int = 2) -> torch.Tensor:
-    """backend_triton.split_k_matmul: float32 partial sums [parts, M, N]."""
-    x_parts = x.unflatten(1, (parts, -1)).transpose(0, 1)
-    w_parts = w.unflatten(1, (parts, -1)).permute(1, 2, 0)
-    return torch.bmm(x_parts, w_parts, out_dtype=torch.float32)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--rows", default="160,192,256")
@@ -185,7 +180,8 @@ def main() -> None:
             linear = torch.nn.functional.linear
             cublas_us = time_graph(lambda: [linear(x, w) for w in ws], reps=4) / LAYERS * 1e3  # noqa: B023
             if name in ("o", "down"):
-                bmm_us = time_graph(lambda: [split_k_bmm(x, w) for w in ws], reps=4) / LAYERS * 1e3  # noqa: B023
+                split = lambda: [split_k_matmul(x, w, SPLIT_K_PARTS) for w in ws]  # noqa: B023, E731
+                bmm_us = time_graph(split, reps=4) / LAYERS * 1e3
                 cublas_us = min(cublas_us, bmm_us)
             row = {"matrix": name, "rows": rows, "floor_us": floor_us, "cublas_us": cublas_us}
             row["configs"] = []
