@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python3 bench/decode_sweep.py [--batches 1,8,16,32,64,128,256] [--context 1088]
                                                [--spread 0.8] [--tiles 64x4x3,32x4x3,32x4x2]
+                                               [--tile-splits 1,2,4]
 
 decode_params picks a kernel's split count from static shapes (H100 measurements). For each batch size this
 times, in a CUDA graph, decode attention over LAYERS layers' distinct caches (so the K/V stream from memory
@@ -14,8 +15,9 @@ results/decode_sweep.json.
 tokens), as a real step's decode rows are: in bench/throughput.py's longest-first run (--profile-steps) decode
 attention read its K/V at 0.70 of copy bandwidth against 0.84 at one uniform context. --tiles then also times
 decode_params' split choice at each BLOCK_NxWARPSxSTAGES (keys a tile, warps, pipeline stages; the kernel's
-default is 64x4x3). Compiled for sm_90 (bench/sm90_resources.py), the default tile takes 38 KB of shared memory and
-126 registers a thread with splits, so registers hold an SM to 4 programs; the mixed steps' 128x4x2 takes 72 KB
+default is 64x4x3), or with --tile-splits each tile at each of those split counts (chunks of at least
+MIN_CHUNK). Compiled for sm_90 (bench/sm90_resources.py), the default tile takes 38 KB of shared memory and
+124 registers a thread with splits, so registers hold an SM to 4 programs; the mixed steps' 128x4x2 takes 72 KB
 and 168 registers, 3 programs. Short contexts (a few tiles each) may leave them latency-bound."""
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def context_lengths(batch: int, context: int, spread: float) -> np.ndarray:
         return np.full(batch, context)
     normal = np.random.default_rng(0).standard_normal(batch)
     drawn = np.round(context * np.exp(spread * normal - spread**2 / 2))
-    return np.sort(np.clip(drawn, 1, CAPACITY).astype(np.int64))[::-1]
+    longest_first = np.sort(np.clip(drawn, 1, CAPACITY).astype(np.int64))[::-1]
+    return longest_first.copy()  # torch.tensor refuses a negative stride
 
 
 def main() -> None:
@@ -91,6 +94,11 @@ def main() -> None:
     ap.add_argument("--context", type=int, default=1088)
     ap.add_argument("--spread", type=float, default=0.0, help="log-normal sigma of the contexts")
     ap.add_argument("--tiles", type=parse_tiles, default=[], help="BLOCK_NxWARPSxSTAGES,...")
+    ap.add_argument(
+        "--tile-splits",
+        default="",
+        help="split counts to time each of --tiles at (MIN_CHUNK), instead of decode_params' choice",
+    )
     args = ap.parse_args()
     bandwidth = ceilings()["copy_bw_Bps"]
     context = args.context
@@ -130,7 +138,11 @@ def main() -> None:
             row["us"][splits] = layer_us(caches, q, table, lens, splits)
         for tiles in args.tiles:
             name = "x".join(str(x) for x in tiles)
-            row["tiles"][name] = layer_us(caches, q, table, lens, *default, tiles)
+            if not args.tile_splits:
+                row["tiles"][name] = layer_us(caches, q, table, lens, *default, tiles)
+            for splits in (int(x) for x in args.tile_splits.split(",") if x):
+                us = layer_us(caches, q, table, lens, splits, MIN_CHUNK, tiles)
+                row["tiles"][f"{name} s={splits}"] = us
         data["rows"].append(row)
         print(f"batch {batch}: {row['us']} {row['tiles']}", flush=True)
     write_results("decode_sweep", data)
@@ -147,7 +159,8 @@ def main() -> None:
         )
         print(f"{row['batch']:5d} {row['floor_us']:6.1f} {str(tuple(row['default'])):>9} {cells}")
     if args.tiles:
-        print("\nat decode_params' splits, by BLOCK_NxWARPSxSTAGES: us per layer (x floor)")
+        at = f"splits {args.tile_splits}" if args.tile_splits else "decode_params' splits"
+        print(f"\nat {at}, by BLOCK_NxWARPSxSTAGES: us per layer (x floor)")
         names = list(data["rows"][0]["tiles"])
         print(f"{'batch':>5} " + " ".join(f"{name:>15}" for name in names))
         for row in data["rows"]:

@@ -5,7 +5,8 @@ A kernel that takes it has a `PDL: tl.constexpr` argument and starts with `if PD
 before any load or store, so no hazard with its predecessor's reads or writes can arise; launch it with
 `PDL=ENABLED, launch_pdl=ENABLED`. Off in Triton's interpreter and on GPUs before sm_90.
 The one exception is a load of memory that no kernel of the step writes: the GEMV (gemv.py) loads its first
-weight tile before the wait, so that the weight stream begins while the kernel before it drains."""
+weight tile before the wait, so that the weight stream begins while the kernel before it drains, and RMSNorm
+(rmsnorm.py) its weight."""
 
 import os
 

@@ -29,11 +29,15 @@ def _rms_norm_kernel(
     BLOCK: tl.constexpr,
     PDL: tl.constexpr,
 ):
-    if PDL:
-        pdl.gdc()
     row = tl.program_id(0).to(tl.int64)
     cols = tl.arange(0, BLOCK)
     mask = cols < n_cols
+    # no kernel writes the weight: it loads before the wait, beside the predecessor's tail (under the wait it
+    # loaded only after the residual's store, which the compiler may not reorder it above: one memory round
+    # trip more a norm)
+    w = tl.load(w_ptr + cols, mask=mask, other=0.0).to(tl.float32)
+    if PDL:
+        pdl.gdc()
     x = tl.load(x_ptr + row * x_stride + cols, mask=mask, other=0.0)
     for part in tl.static_range(1, PARTS):
         x += tl.load(x_ptr + part * part_stride + row * x_stride + cols, mask=mask, other=0.0)
@@ -45,7 +49,6 @@ def _rms_norm_kernel(
         tl.store(res_out_ptr + row * n_cols + cols, x, mask=mask)
     xf = x.to(tl.float32)
     inv = tl.rsqrt(tl.sum(xf * xf, axis=0) / n_cols + eps)
-    w = tl.load(w_ptr + cols, mask=mask, other=0.0).to(tl.float32)
     tl.store(out_ptr + row * n_cols + cols, (xf * inv * w).to(out_ptr.dtype.element_ty), mask=mask)
 
 

@@ -10,6 +10,7 @@ os.environ["TRITON_INTERPRET"] = "1"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 from bench_scripts import load_script  # noqa: E402
 
 decode_sweep = load_script("decode_sweep")
@@ -32,3 +33,5 @@ def test_contexts_are_uniform_or_spread_around_the_mean() -> None:
     assert np.percentile(spread, 90) > 2 * np.percentile(spread, 10)
     # seeded: the same draw every run
     assert np.array_equal(spread, decode_sweep.context_lengths(4096, 430, 0.8))
+    # the sweep hands them to torch.tensor, which refuses a negative stride (session 35's first GPU run)
+    assert torch.tensor(spread).tolist() == spread.tolist()

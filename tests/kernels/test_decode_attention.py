@@ -45,6 +45,24 @@ def test_decode_tile_knobs_keep_the_result(splits: int, block_n: int) -> None:
     assert rel_err(out, ref) < tolerance(torch.float32)
 
 
+def test_decode_reduce_ignores_stale_partials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reduce loads every split's partial without knowing which are live (a CUDA graph's buffers keep
+    the last step's values): partial buffers full of NaN before the call still give the reference's result,
+    at 8 splits of 64 tokens, where 300 tokens leave 3 of them past the context."""
+    empty = torch.empty
+
+    def nan_empty(*shape: int, **kwargs: object) -> torch.Tensor:
+        t = empty(*shape, **kwargs)
+        return t.fill_(float("nan")) if t.dtype == torch.float32 else t
+
+    q, kc, vc, meta = paged_case([1] * len(CONTEXTS), CONTEXTS, 4, 2, 64, torch.float16)
+    ref = backend_torch.attention(q.double(), kc.double(), vc.double(), meta, 0.125)
+    monkeypatch.setattr(torch, "empty", nan_empty)
+    out = da.decode_attention(q, kc, vc, meta.block_table, meta.context_lens, 0.125, splits=8)
+    assert not out.isnan().any()
+    assert rel_err(out, ref) < tolerance(torch.float16)
+
+
 def test_decode_refuses_more_sequences_than_the_grid_axis_holds() -> None:
     """The sequences are the grid's second axis (CUDA: at most 65,535): more is a clear error, not a failed
     launch."""
