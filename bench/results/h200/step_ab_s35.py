@@ -2,7 +2,8 @@
 decode step as the engine pipelines it (time_pipelined: CUDA graphs as captured, context 1088 as latency.py's,
 median of 5) at each batch, then two mixed steps (ModelRunner.step, synchronous, median of 3): all-at-once's paced
 160-token step (72 decode rows at 364 + an 88-token chunk) and offline's 256-token one (127 at 438 + 129).
-Prints one line: label, ms per batch, mixed ms. step_ab_s23.py and mixed_ab_s34.py in one process."""
+Prints one line: label, ms per batch, mixed ms. step_ab_s23.py and mixed_ab_s34.py in one process.
+A third argument "decode" skips the mixed steps (call 5)."""
 
 import sys
 
@@ -30,7 +31,10 @@ for b in batches:
         runner.step(cmd)
     ms = float(np.median([time_pipelined(runner, cmd) for _ in range(5)]))
     cells.append(f"{b}:{ms:.3f}")
-for name, (decodes, context, chunk) in {"m160": (72, 364, 88), "m256": (127, 438, 129)}.items():
+mixed = {"m160": (72, 364, 88), "m256": (127, 438, 129)}
+if sys.argv[3:] == ["decode"]:
+    mixed = {}
+for name, (decodes, context, chunk) in mixed.items():
     cmd = step_cmd(
         [1] * decodes + [chunk],
         [context] * decodes + [chunk],
