@@ -54,7 +54,10 @@ ax[0].set_title("call 2: the bare decode step")
 ax[0].legend(fontsize=8)
 cells5 = list(call5["main"])
 x5 = range(len(cells5))
-for label, name in (("ab_row", "154 registers (3 an SM)"), ("ab_st5", "64x4x5 tiles (3 an SM by smem)")):
+for label, name in (
+    ("ab_row", "154 registers (3 an SM)"),
+    ("ab_st5", "64x4x5 tiles (3 an SM by smem)"),
+):
     ax[1].plot(x5, [call5[label][c] / call5["main"][c] for c in cells5], "o-", label=name)
 ax[1].axhline(1.0, color="gray", lw=0.8)
 ax[1].set_xticks(list(x5), cells5)
