@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
@@ -78,3 +79,87 @@ def test_cached_token_texts_stream_the_same_pieces(smol: Path) -> None:
     for token in ids:
         assert tokenizer.token_text(token) == tokenizer.decode([token])
     assert set(tokenizer.token_texts) == set(ids)
+
+
+def test_standalone_tokens_stream_as_a_full_decode(smol: Path) -> None:
+    """Random ids over the whole vocabulary (parts of characters, special tokens, whole words): most
+    tokens take the no-decode path (standalone_ids), and the streamed text is HF's decode of the whole
+    output, less a tail the detokenizer still holds back (an unfinished character)."""
+    tokenizer = Tokenizer(smol)
+    vocab_size = tokenizer.hf.get_vocab_size()
+    rng = np.random.default_rng(0)
+    fast = 0
+    total = 0
+    for prompt in ([], tokenizer.encode("Prompt: ")):
+        for _ in range(4):
+            ids = rng.integers(0, vocab_size, 300).tolist()
+            detokenizer = Detokenizer(tokenizer, prompt)
+            pieces = []
+            for token in ids:
+                pieces.append(detokenizer.add(token))
+                fast += token in tokenizer.standalone_ids  # known once the token is first seen
+            total += len(ids)
+            streamed = "".join(pieces)
+            full = tokenizer.decode(ids)
+            assert full.startswith(streamed)
+            held_back = full[len(streamed) :]
+            assert held_back == "" or held_back.endswith("\ufffd")
+    assert fast > total // 2
+
+
+def byte_fallback_tokenizer(directory: Path) -> None:
+    """A tokenizer.json of the SentencePiece kind (Llama 2's decoders: the word-start mark made a space,
+    byte pieces, the leading space stripped) with a few words and every byte."""
+    from tokenizers import Tokenizer as HFTokenizer
+    from tokenizers import decoders, models, pre_tokenizers
+
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    for byte in range(256):
+        vocab[f"<0x{byte:02X}>"] = len(vocab)
+    merges = []
+    for word in ("\u2581hello", "\u2581world", "llo"):
+        for char in word:
+            vocab.setdefault(char, len(vocab))
+        piece = word[0]
+        for char in word[1:]:
+            merges.append((piece, char))
+            piece += char
+            vocab.setdefault(piece, len(vocab))
+    hf = HFTokenizer(models.BPE(vocab=vocab, merges=merges, byte_fallback=True, unk_token="<unk>"))
+    hf.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first")
+    hf.decoder = decoders.Sequence(
+        [
+            decoders.Replace("\u2581", " "),
+            decoders.ByteFallback(),
+            decoders.Fuse(),
+            decoders.Strip(" ", 1, 0),
+        ]
+    )
+    hf.save(str(directory / "tokenizer.json"))
+
+
+def word_piece_tokenizer(directory: Path) -> None:
+    """A WordPiece tokenizer.json: its decoder puts a space between words, so no token's text stands
+    alone though each one's text alone is its piece."""
+    from tokenizers import Tokenizer as HFTokenizer
+    from tokenizers import decoders, models, pre_tokenizers
+
+    vocab = {"[UNK]": 0, "hello": 1, "world": 2, "wor": 3, "##ld": 4, ",": 5}
+    hf = HFTokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
+    hf.pre_tokenizer = pre_tokenizers.Whitespace()
+    hf.decoder = decoders.WordPiece()
+    hf.save(str(directory / "tokenizer.json"))
+
+
+@pytest.mark.parametrize("make", [byte_fallback_tokenizer, word_piece_tokenizer])
+def test_other_decoders_stream_through_the_window_decode(tmp_path: Path, make) -> None:  # noqa: ANN001
+    """Under decoders that are not byte-level no token is taken as standalone, and the stream still
+    reads as the whole decode (a WordPiece stream would lose its spaces otherwise)."""
+    make(tmp_path)
+    tokenizer = Tokenizer(tmp_path)
+    for text in ("hello héllo world 你好", "hello world, hello world", "hello wor"):
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        detokenizer = Detokenizer(tokenizer, [])
+        streamed = "".join(detokenizer.add(token) for token in ids)
+        assert streamed == tokenizer.decode(ids)
+    assert tokenizer.standalone_ids == set()
