@@ -143,10 +143,6 @@ def _decode_kernel(
     ctx = tl.load(ctx_ptr + seq)
     if ctx < 0:
         return  # a row another kernel writes (a mixed graph's prompt tokens): left untouched
-    g, d = tl.arange(0, BLOCK_G), tl.arange(0, BLOCK_D)
-    heads = kvh * G + g
-    # partials are [S, H, SPLITS, BLOCK_D] (the row is computed where it is stored: held through the loop it
-    # took 154 registers a thread against 123, 3 programs an SM against 4, at sm_90)
     if SPLITS == 1:
         start = 0
         end = ctx
@@ -155,13 +151,11 @@ def _decode_kernel(
         chunk = _chunk(ctx, SPLITS, BLOCK_N, MIN_CHUNK)
         start = split * chunk
         if (split > 0) & (start >= ctx):
-            # no work: its weight in the reduce is zero, so that the reduce can load every split's partial
-            # at once instead of waiting for the context length to know which are live
-            row = (seq * G * N_KV + heads) * SPLITS + split
-            tl.store(part_lse_ptr + row, float("-inf"), mask=g < G)
-            return
+            return  # this split has no work; the reduce kernel skips it
         end = tl.minimum(start + chunk, ctx)
 
+    g, d = tl.arange(0, BLOCK_G), tl.arange(0, BLOCK_D)
+    heads = kvh * G + g
     qmask = (g[:, None] < G) & (d[None, :] < D)
     q_row = q_ptr + seq * q_stride_s + heads[:, None] * q_stride_h
     table_row = table_ptr + seq * table_stride
@@ -217,6 +211,7 @@ def _decode_kernel(
     if ctx <= chunk:
         tl.store(out_ptrs, o.to(out_ptr.dtype.element_ty), mask=qmask)
     else:
+        # partials are [S, H, SPLITS, BLOCK_D]
         row = (seq * G * N_KV + heads) * SPLITS + split
         tl.store(part_o_ptr + row[:, None] * BLOCK_D + d[None, :], o, mask=qmask)
         tl.store(part_lse_ptr + row, m + tl.log2(safe), mask=g < G)
@@ -242,24 +237,25 @@ def _reduce_kernel(
         pdl.gdc()
     seq = tl.program_id(0).to(tl.int64)
     head = tl.program_id(1)
-    # the context length and every split's partial load at once (one memory round trip, not two): a split
-    # past the context wrote a log-sum-exp of -inf, and its stale partial output is never multiplied in
     ctx = tl.load(ctx_ptr + seq)
+    chunk = _chunk(ctx, SPLITS, BLOCK_N, MIN_CHUNK)
+    if ctx <= chunk:
+        return  # written by the attention kernel itself
+    live = tl.cdiv(ctx, chunk)
     sp = tl.arange(0, SPLITS)
     d = tl.arange(0, BLOCK_D)
     row = (seq * n_heads + head) * SPLITS + sp
-    lse = tl.load(part_lse_ptr + row)
-    o = tl.load(part_o_ptr + row[:, None] * BLOCK_D + d[None, :])
-    w = tl.exp2(lse - tl.max(lse, axis=0))
-    o = tl.where(w[:, None] > 0, o, 0.0)
+    lse = tl.load(part_lse_ptr + row, mask=sp < live, other=float("-inf"))
+    w = tl.where(sp < live, tl.exp2(lse - tl.max(lse, axis=0)), 0.0)
+    o = tl.load(
+        part_o_ptr + row[:, None] * BLOCK_D + d[None, :], mask=(sp[:, None] < live), other=0.0
+    )
     den = tl.sum(w, axis=0)
     res = tl.sum(o * w[:, None], axis=0) / tl.where(den > 0, den, 1.0)
-    # a context that fits one chunk was written by the attention kernel itself (its partials are stale)
-    split = ctx > _chunk(ctx, SPLITS, BLOCK_N, MIN_CHUNK)
     tl.store(
         out_ptr + seq * o_stride_s + head * o_stride_h + d,
         res.to(out_ptr.dtype.element_ty),
-        mask=(d < D) & split,
+        mask=d < D,
     )
 
 

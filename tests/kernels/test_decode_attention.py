@@ -46,9 +46,11 @@ def test_decode_tile_knobs_keep_the_result(splits: int, block_n: int) -> None:
 
 
 def test_decode_reduce_ignores_stale_partials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The reduce loads every split's partial without knowing which are live (a CUDA graph's buffers keep
-    the last step's values): partial buffers full of NaN before the call still give the reference's result,
-    at 8 splits of 64 tokens, where 300 tokens leave 3 of them past the context."""
+    """The reduce must not read a split past the context, nor a context that fits one chunk (a CUDA graph's
+    partial buffers keep the last step's values): partial buffers full of NaN before the call still give
+    the reference's result, at 8 splits of 64 tokens, where 300 tokens leave 3 of them past the context.
+    (Session 35 timed a reduce that loaded every split at once, the splits past the context writing a
+    log-sum-exp of -inf: this test guarded it.)"""
     empty = torch.empty
 
     def nan_empty(*shape: int, **kwargs: object) -> torch.Tensor:
