@@ -17,7 +17,7 @@ attention read its K/V at 0.70 of copy bandwidth against 0.84 at one uniform con
 decode_params' split choice at each BLOCK_NxWARPSxSTAGES (keys a tile, warps, pipeline stages; the kernel's
 default is 64x4x3), or with --tile-splits each tile at each of those split counts (chunks of at least
 MIN_CHUNK). Compiled for sm_90 (bench/sm90_resources.py), the default tile takes 38 KB of shared memory and
-124 registers a thread with splits, so registers hold an SM to 4 programs; the mixed steps' 128x4x2 takes 72 KB
+107–123 registers a thread with splits, so registers hold an SM to 4 programs; the mixed steps' 128x4x2 takes 72 KB
 and 168 registers, 3 programs. Short contexts (a few tiles each) may leave them latency-bound."""
 
 from __future__ import annotations
