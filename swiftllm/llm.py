@@ -65,11 +65,10 @@ class LLM:
         worker_config = WorkerConfig(**options, cpu_kv_memory_gb=self.config.kv_cache_memory_gb)
         self.runner = ModelRunner(worker_config)
         block_size = self.config.block_size
-        num_gpu_blocks = self.config.num_gpu_blocks or self.runner.profile(block_size)
         cache = SchedulerConfig.from_engine(
             self.config,
             self.runner.model_config,
-            num_gpu_blocks,
+            self.config.num_gpu_blocks or self.runner.profile(block_size),
             self.runner.block_bytes(block_size),
         )
         self.runner.init_cache(

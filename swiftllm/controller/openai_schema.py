@@ -65,11 +65,10 @@ def too_long(message: str, param: str) -> ApiError:
 def float32(value: float) -> float:
     """The value as the worker computes with it (float32): 1e-300 is 0 there, 1e39 is inf."""
     try:
-        as_float = float(value)
+        with np.errstate(over="ignore"):
+            return float(np.float32(value))
     except OverflowError:  # an integer beyond any float
         return math.inf
-    with np.errstate(over="ignore"):
-        return float(np.float32(as_float))
 
 
 def finite_in(low: float, high: float) -> Callable[[Any], bool]:

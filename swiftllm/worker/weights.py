@@ -94,7 +94,6 @@ class DummyCheckpoint(Checkpoint):
             return torch.ones(size, device=device, dtype=dtype)
 
         hidden = cfg.hidden_size
-        intermediate = cfg.intermediate_size
         ckpt = {
             "model.embed_tokens.weight": rand(cfg.vocab_size, hidden),
             "model.norm.weight": ones(hidden),
@@ -108,9 +107,9 @@ class DummyCheckpoint(Checkpoint):
                 "self_attn.k_proj": (cfg.kv_size, hidden),
                 "self_attn.v_proj": (cfg.kv_size, hidden),
                 "self_attn.o_proj": (hidden, cfg.q_size),
-                "mlp.gate_proj": (intermediate, hidden),
-                "mlp.up_proj": (intermediate, hidden),
-                "mlp.down_proj": (hidden, intermediate),
+                "mlp.gate_proj": (cfg.intermediate_size, hidden),
+                "mlp.up_proj": (cfg.intermediate_size, hidden),
+                "mlp.down_proj": (hidden, cfg.intermediate_size),
             }
             for name, shape in shapes.items():
                 ckpt[prefix + name + ".weight"] = rand(*shape)
@@ -136,11 +135,8 @@ def load_weights(
     """This rank's weights: its tensor-parallel slices of its pipeline stage's layers (all by default)."""
     check_tensor_split(cfg, par.world_size)
     pipe = Pipeline(layers=range(cfg.num_layers)) if pipe is None else pipe
-    if load_format == "dummy":
-        # every rank draws the whole model from the same seed, then keeps its slices: ranks agree
-        ckpt: Checkpoint = DummyCheckpoint(cfg, device, dtype)
-    else:
-        ckpt = Checkpoint(Path(path))
+    # dummy: every rank draws the whole model from the same seed, then keeps its slices: ranks agree
+    ckpt = DummyCheckpoint(cfg, device, dtype) if load_format == "dummy" else Checkpoint(Path(path))
 
     def get(name: str, dim: int = 0, part: slice = slice(None)) -> torch.Tensor:
         """The named tensor (only `part` along `dim` when the model is split) on the device."""
