@@ -65,20 +65,23 @@ class LLM:
         worker_config = WorkerConfig(**options, cpu_kv_memory_gb=self.config.kv_cache_memory_gb)
         self.runner = ModelRunner(worker_config)
         block_size = self.config.block_size
-        cache = SchedulerConfig.from_engine(
+        scheduler_config = SchedulerConfig.from_engine(
             self.config,
             self.runner.model_config,
             self.config.num_gpu_blocks or self.runner.profile(block_size),
             self.runner.block_bytes(block_size),
         )
         self.runner.init_cache(
-            block_size, cache.num_gpu_blocks, cache.num_cpu_blocks, cache.max_model_len
+            block_size,
+            scheduler_config.num_gpu_blocks,
+            scheduler_config.num_cpu_blocks,
+            scheduler_config.max_model_len,
         )
         return Engine(
             InProcessWorker(self.runner),
             self.runner.model_config,
             self.tokenizer,
-            cache,
+            scheduler_config,
             seed=self.config.seed,
         )
 
