@@ -1,0 +1,105 @@
+"""Session 36's plot (s36.png) and its numbers (s36.json), from the device calls' results in this folder:
+call 2's bare decode step A/B (1ee07aa against decode attention launched without PDL at 8+ splits, and against
+its grid's split axis bit-reversed; three rounds each), call 3's decode table (latency.py) against the roofline
+and vLLM's figures, and the serving scenarios of calls 1 and 3 against vLLM 0.24's (DESIGN.md).
+Run from the repository root: python3 bench/results/h200/s36_plot.py"""
+
+import json
+from pathlib import Path
+from statistics import mean
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+HERE = Path(__file__).parent
+# vLLM 0.24's `vllm serve` on the H200, 2026-12-01 (DESIGN.md): rate -> (median TPOT ms, p99 TTFT ms)
+VLLM_ONLINE = {"2": (5.01, 52.7), "4": (5.12, 40.8), "8": (5.32, 55.6), "16": (5.73, 45.2)}
+VLLM_ALL_AT_ONCE_TOK_S = 4499
+
+
+def ab_rows(log: str) -> dict[str, list[dict[str, float]]]:
+    """label -> one {cell: ms} per AB line (the warm-up lines left out)."""
+    rows: dict[str, list[dict[str, float]]] = {}
+    for line in (HERE / log).read_text().splitlines():
+        if line.startswith("AB ") and not line.startswith("AB warmup"):
+            label, *cells = line.split()[1:]
+            rows.setdefault(label, []).append(
+                {c.split(":")[0]: float(c.split(":")[1]) for c in cells}
+            )
+    return rows
+
+
+def means(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {k: mean(r[k] for r in rows) for k in rows[0]}
+
+
+def serving_rates(name: str) -> list[dict]:
+    return json.loads((HERE / name).read_text())["rates"]
+
+
+call2 = {k: means(v) for k, v in ab_rows("device_call_s36_call2.log").items()}
+latency = json.loads((HERE / "latency_s36_1ee07aa.json").read_text())
+decode = {
+    r["batch"]: {
+        "ms": r["ms_per_step"],
+        "x_roofline": r["ms_per_step"] / r["roofline_ms"],
+        "vllm_over_ours": r["vllm_ms"] / r["ms_per_step"],
+    }
+    for r in latency["rows"]
+}
+online = {}
+for r in serving_rates("serving_s36_online2_fcfs.json") + serving_rates("serving_s36_call3_fcfs.json"):
+    if r["rate"] in VLLM_ONLINE:
+        online[r["rate"]] = {"tpot_median_ms": r["tpot_ms"]["median"], "ttft_p99_ms": r["ttft_ms"]["p99"]}
+all_at_once = {}
+for commit in ("1ee07aa", "e7b5651"):
+    rates = serving_rates(f"serving_s36_inf_longest-first_{commit}.json")
+    all_at_once[f"longest-first {commit}"] = [r["output_throughput"] for r in rates]
+fcfs = [r for r in serving_rates("serving_s36_call3_fcfs.json") if r["rate"] == "inf"]
+all_at_once["fcfs 1ee07aa"] = [r["output_throughput"] for r in fcfs]
+out = {
+    "device": latency["device"],
+    "call2_step_ms": call2,
+    "call3_decode": decode,
+    "online_vs_vllm": {"ours": online, "vllm": VLLM_ONLINE},
+    "all_at_once_out_tok_s": all_at_once,
+    "vllm_all_at_once_out_tok_s": VLLM_ALL_AT_ONCE_TOK_S,
+}
+(HERE / "s36.json").write_text(json.dumps(out, indent=1))
+
+fig, ax = plt.subplots(1, 3, figsize=(16, 4.5))
+cells = list(call2["main"])
+x = range(len(cells))
+for label, name in (("nopdl8", "no PDL from 8 splits (1-8 rows)"), ("bitrev", "split axis bit-reversed")):
+    ax[0].plot(x, [call2[label][c] / call2["main"][c] for c in cells], "o-", label=name)
+ax[0].axhline(1.0, color="gray", lw=0.8)
+ax[0].set_xticks(list(x), cells)
+ax[0].set_xlabel("decode rows (context 1088)")
+ax[0].set_ylabel("step time / 1ee07aa's (mean of 3 rounds)")
+ax[0].set_title("call 2: decode attention's launch (not kept)")
+ax[0].legend(fontsize=8)
+batches = list(decode)
+xb = range(len(batches))
+ax[1].plot(xb, [decode[b]["x_roofline"] for b in batches], "o-", label="ours / roofline")
+ax[1].plot(xb, [decode[b]["vllm_over_ours"] for b in batches], "s-", label="vLLM ms / ours")
+ax[1].axhline(1.15, color="C0", ls=":", lw=0.8)
+ax[1].axhline(1.10, color="C1", ls=":", lw=0.8)
+ax[1].set_xticks(list(xb), [str(b) for b in batches])
+ax[1].set_xlabel("decode rows")
+ax[1].set_title("call 3: latency.py (targets dotted)")
+ax[1].legend(fontsize=8)
+rates = list(VLLM_ONLINE)
+xr = range(len(rates))
+ax[2].plot(xr, [online[r]["tpot_median_ms"] / VLLM_ONLINE[r][0] for r in rates], "o-", label="median TPOT")
+ax[2].plot(xr, [online[r]["ttft_p99_ms"] / VLLM_ONLINE[r][1] for r in rates], "s-", label="p99 TTFT")
+ax[2].axhline(1.0, color="gray", lw=0.8)
+ax[2].set_xticks(list(xr), [f"{r}/s" for r in rates])
+ax[2].set_ylabel("ours / vLLM's (below 1: ours lower)")
+ax[2].set_title("calls 1 + 3: online, first come first served")
+ax[2].legend(fontsize=8)
+fig.suptitle(f"Session 36, {latency['device']} (each panel from the calls named)")
+fig.tight_layout()
+fig.savefig(HERE / "s36.png", dpi=110)
+print(json.dumps(out, indent=1))
