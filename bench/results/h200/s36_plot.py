@@ -14,8 +14,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 HERE = Path(__file__).parent
-# vLLM 0.24's `vllm serve` on the H200, 2026-12-01 (DESIGN.md): rate -> (median TPOT ms, p99 TTFT ms)
-VLLM_ONLINE = {"2": (5.01, 52.7), "4": (5.12, 40.8), "8": (5.32, 55.6), "16": (5.73, 45.2)}
+# vLLM 0.24's `vllm serve` on the H200, 2026-12-01 (DESIGN.md), by request rate
+VLLM_ONLINE = {
+    "2": {"tpot_median_ms": 5.01, "ttft_p99_ms": 52.7},
+    "4": {"tpot_median_ms": 5.12, "ttft_p99_ms": 40.8},
+    "8": {"tpot_median_ms": 5.32, "ttft_p99_ms": 55.6},
+    "16": {"tpot_median_ms": 5.73, "ttft_p99_ms": 45.2},
+}
 VLLM_ALL_AT_ONCE_TOK_S = 4499
 
 
@@ -50,9 +55,14 @@ decode = {
     for r in latency["rows"]
 }
 online = {}
-for r in serving_rates("serving_s36_online2_fcfs.json") + serving_rates("serving_s36_call3_fcfs.json"):
+for r in serving_rates("serving_s36_online2_fcfs.json") + serving_rates(
+    "serving_s36_call3_fcfs.json"
+):
     if r["rate"] in VLLM_ONLINE:
-        online[r["rate"]] = {"tpot_median_ms": r["tpot_ms"]["median"], "ttft_p99_ms": r["ttft_ms"]["p99"]}
+        online[r["rate"]] = {
+            "tpot_median_ms": r["tpot_ms"]["median"],
+            "ttft_p99_ms": r["ttft_ms"]["p99"],
+        }
 all_at_once = {}
 for commit in ("1ee07aa", "e7b5651"):
     rates = serving_rates(f"serving_s36_inf_longest-first_{commit}.json")
@@ -72,7 +82,10 @@ out = {
 fig, ax = plt.subplots(1, 3, figsize=(16, 4.5))
 cells = list(call2["main"])
 x = range(len(cells))
-for label, name in (("nopdl8", "no PDL from 8 splits (1-8 rows)"), ("bitrev", "split axis bit-reversed")):
+for label, name in (
+    ("nopdl8", "no PDL from 8 splits (1-8 rows)"),
+    ("bitrev", "split axis bit-reversed"),
+):
     ax[0].plot(x, [call2[label][c] / call2["main"][c] for c in cells], "o-", label=name)
 ax[0].axhline(1.0, color="gray", lw=0.8)
 ax[0].set_xticks(list(x), cells)
@@ -92,8 +105,18 @@ ax[1].set_title("call 3: latency.py (targets dotted)")
 ax[1].legend(fontsize=8)
 rates = list(VLLM_ONLINE)
 xr = range(len(rates))
-ax[2].plot(xr, [online[r]["tpot_median_ms"] / VLLM_ONLINE[r][0] for r in rates], "o-", label="median TPOT")
-ax[2].plot(xr, [online[r]["ttft_p99_ms"] / VLLM_ONLINE[r][1] for r in rates], "s-", label="p99 TTFT")
+ax[2].plot(
+    xr,
+    [online[r]["tpot_median_ms"] / VLLM_ONLINE[r]["tpot_median_ms"] for r in rates],
+    "o-",
+    label="median TPOT",
+)
+ax[2].plot(
+    xr,
+    [online[r]["ttft_p99_ms"] / VLLM_ONLINE[r]["ttft_p99_ms"] for r in rates],
+    "s-",
+    label="p99 TTFT",
+)
 ax[2].axhline(1.0, color="gray", lw=0.8)
 ax[2].set_xticks(list(xr), [f"{r}/s" for r in rates])
 ax[2].set_ylabel("ours / vLLM's (below 1: ours lower)")
