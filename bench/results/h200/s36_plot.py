@@ -1,7 +1,8 @@
 """Session 36's plot (s36.png) and its numbers (s36.json), from the device calls' results in this folder:
 call 2's bare decode step A/B (1ee07aa against decode attention launched without PDL at 8+ splits, and against
 its grid's split axis bit-reversed; three rounds each), call 3's decode table (latency.py) against the roofline
-and vLLM's figures, and the serving scenarios of calls 1 and 3 against vLLM 0.24's (DESIGN.md).
+and vLLM's figures, the serving scenarios of calls 1 and 3 against vLLM 0.24's (DESIGN.md), and call 5's
+ablation (each kernel kind run twice in the decode step: the step's growth is that kind's marginal cost).
 Run from the repository root: python3 bench/results/h200/s36_plot.py"""
 
 import json
@@ -22,6 +23,11 @@ VLLM_ONLINE = {
     "16": {"tpot_median_ms": 5.73, "ttft_p99_ms": 45.2},
 }
 VLLM_ALL_AT_ONCE_TOK_S = 4499
+# call 5: kernels of each kind in a Llama-3-8B decode step (32 layers; 65 norms with the final one)
+KERNELS_A_STEP = {"norm": 65, "silu": 32, "reduce": 32, "attn": 32}
+KV_BYTES_A_ROW_AND_LAYER = (
+    1088 * 8 * 128 * 2 * 2
+)  # context 1088, 8 KV heads of 128, K and V in bf16
 
 
 def ab_rows(log: str) -> dict[str, list[dict[str, float]]]:
@@ -69,6 +75,23 @@ for commit in ("1ee07aa", "e7b5651"):
     all_at_once[f"longest-first {commit}"] = [r["output_throughput"] for r in rates]
 fcfs = [r for r in serving_rates("serving_s36_call3_fcfs.json") if r["rate"] == "inf"]
 all_at_once["fcfs 1ee07aa"] = [r["output_throughput"] for r in fcfs]
+call5 = ab_rows("device_call_s36_call5.log")
+main5 = means(call5["main"])
+copy_bw = latency["ceilings"]["copy_bw_Bps"]  # call 3's: call 5 measured no ceiling
+twice = {}
+for kind, count in KERNELS_A_STEP.items():
+    grown = means(call5[kind])
+    twice[kind] = {
+        rows: {
+            "step_growth_ms": grown[rows] - main5[rows],
+            "us_a_kernel": (grown[rows] - main5[rows]) * 1000 / count,
+        }
+        for rows in main5
+    }
+for rows in main5:
+    twice["attn"][rows]["kv_floor_us_a_layer"] = (
+        int(rows) * KV_BYTES_A_ROW_AND_LAYER / copy_bw * 1e6
+    )
 out = {
     "device": latency["device"],
     "call2_step_ms": call2,
@@ -76,10 +99,12 @@ out = {
     "online_vs_vllm": {"ours": online, "vllm": VLLM_ONLINE},
     "all_at_once_out_tok_s": all_at_once,
     "vllm_all_at_once_out_tok_s": VLLM_ALL_AT_ONCE_TOK_S,
+    "call5_main_ms": main5,
+    "call5_twice": twice,
 }
 (HERE / "s36.json").write_text(json.dumps(out, indent=1))
 
-fig, ax = plt.subplots(1, 3, figsize=(16, 4.5))
+fig, ax = plt.subplots(1, 4, figsize=(21, 4.5))
 cells = list(call2["main"])
 x = range(len(cells))
 for label, name in (
@@ -122,6 +147,26 @@ ax[2].set_xticks(list(xr), [f"{r}/s" for r in rates])
 ax[2].set_ylabel("ours / vLLM's (below 1: ours lower)")
 ax[2].set_title("calls 1 + 3: online, first come first served")
 ax[2].legend(fontsize=8)
+rows5 = list(main5)
+width = 0.8 / (len(KERNELS_A_STEP) + 1)
+for i, kind in enumerate(KERNELS_A_STEP):
+    ax[3].bar(
+        [j + i * width for j in range(len(rows5))],
+        [twice[kind][r]["us_a_kernel"] for r in rows5],
+        width,
+        label=f"{kind} (x{KERNELS_A_STEP[kind]})",
+    )
+ax[3].bar(
+    [j + len(KERNELS_A_STEP) * width for j in range(len(rows5))],
+    [twice["attn"][r]["kv_floor_us_a_layer"] for r in rows5],
+    width,
+    label="attn's K/V floor",
+    color="gray",
+)
+ax[3].set_xticks([j + 0.4 - width / 2 for j in range(len(rows5))], [f"{r} rows" for r in rows5])
+ax[3].set_ylabel("us a kernel: the step's growth when each runs twice")
+ax[3].set_title("call 5: marginal cost under PDL (attn = decode + reduce)")
+ax[3].legend(fontsize=7)
 fig.suptitle(f"Session 36, {latency['device']} (each panel from the calls named)")
 fig.tight_layout()
 fig.savefig(HERE / "s36.png", dpi=110)
