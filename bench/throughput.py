@@ -28,7 +28,8 @@ Each run's steps are grouped by kind (prefill only, mixed, decode by rows) with 
 --schedule-policy longest-first runs the engine's offline policy (swiftllm/controller/scheduler.py,
 `paced_budget`): longest requests first, each step's tokens paced to the longest one's remaining steps. vLLM's
 figures ran first come first served, the engine's default.
-Writes results/throughput[_synthetic][_detokenized][_longest-first].json; prints a table last.
+Writes results/throughput[_synthetic][_detokenized][_longest-first][_worker_process][_t<temperatures>].json
+(the temperatures named where they are not the default 0,1); prints a table last.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ OUTPUT_TOKENS = 198_953
 # vLLM 0.24 on the H200 (2026-12-01, bench/README.md) on the whole 1000-request file: its fastest run at each
 # temperature; the "vLLM s / ours" column is printed only for that workload (and is meaningful on an H200)
 VLLM_FILE_S = {0.0: 21.83, 1.0: 21.15}
+DEFAULT_TEMPERATURES = "0,1"
 RUN_SEED = 1000  # timed run i draws its prompts with seed RUN_SEED + i (the workload's own: seed 0)
 # kernel_times reads CUDA events only; on a CPU the profiler needs some activity to run at all
 PROFILED_ACTIVITY = torch.profiler.ProfilerActivity.CPU
@@ -352,7 +354,9 @@ def parse_args() -> argparse.Namespace:
         help="the synthetic log-normal set of N requests instead of a file",
     )
     ap.add_argument("--num-requests", type=int, default=None, help="the file's first N pairs")
-    ap.add_argument("--temperatures", default="0,1", help="one timed run per temperature")
+    ap.add_argument(
+        "--temperatures", default=DEFAULT_TEMPERATURES, help="one timed run per temperature"
+    )
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
     ap.add_argument("--max-num-seqs", type=int, default=EngineConfig().max_num_seqs)
     ap.add_argument(
@@ -378,6 +382,23 @@ def parse_args() -> argparse.Namespace:
     if args.requests is not None and args.num_requests is not None:
         ap.error("--num-requests selects from a workload file; --requests is the synthetic set")
     return args
+
+
+def result_name(args: argparse.Namespace) -> str:
+    """The results file's name: one per kind of run, so that runs of different kinds in one output folder keep
+    their own files (session 36's two runs, --temperatures 0 then 1, wrote one name, the second over the first)."""
+    name = "throughput"
+    if args.requests is not None:
+        name += "_synthetic"
+    if args.detokenize:
+        name += "_detokenized"
+    if args.schedule_policy != "fcfs":
+        name += f"_{args.schedule_policy}"
+    if args.worker_process:
+        name += "_worker_process"
+    if args.temperatures != DEFAULT_TEMPERATURES:
+        name += "_t" + args.temperatures.replace(",", "_")
+    return name
 
 
 def main() -> None:
@@ -498,16 +519,7 @@ def main() -> None:
             f"from the prefix cache, {trace.preemptions} preemptions, {paid_once}",
             flush=True,
         )
-    name = "throughput"
-    if args.requests is not None:
-        name += "_synthetic"
-    if args.detokenize:
-        name += "_detokenized"
-    if args.schedule_policy != "fcfs":
-        name += f"_{args.schedule_policy}"
-    if args.worker_process:
-        name += "_worker_process"
-    write_results(name, data)
+    write_results(result_name(args), data)
     print_table(data, args, vllm_reference(args, len(requests)))
 
 

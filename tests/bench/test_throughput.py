@@ -164,3 +164,19 @@ def test_first_run_counters_count_the_triton_cache(tmp_path: Path) -> None:
         assert throughput.first_run_counters()["triton_cache_entries"] == 0
         (tmp_path / "a-compiled-kernel").mkdir()
         assert throughput.first_run_counters()["triton_cache_entries"] == 1
+
+
+def test_result_name_keeps_runs_of_other_temperatures_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def name(*argv: str) -> str:
+        monkeypatch.setattr("sys.argv", ["throughput.py", *argv])
+        return throughput.result_name(throughput.parse_args())
+
+    assert name() == "throughput"
+    assert name("--schedule-policy", "longest-first") == "throughput_longest-first"
+    greedy = name("--schedule-policy", "longest-first", "--temperatures", "0")
+    sampled = name("--schedule-policy", "longest-first", "--temperatures", "1")
+    assert greedy == "throughput_longest-first_t0"
+    assert sampled == "throughput_longest-first_t1"
+    assert name("--temperatures", "0,0.5") == "throughput_t0_0.5"
