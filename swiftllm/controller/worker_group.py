@@ -48,7 +48,7 @@ class WorkerGroup(SharedOps):
         self.info: dict[str, Any] = {}  # rank 0's hello reply
         self.result_rank = 0  # whose step results are returned (set by hello)
 
-    def hello(self) -> dict[str, Any]:
+    def hello(self) -> None:
         """Open a session with every rank and check that they form this group."""
         infos = [client.hello(self.token) for client in self.clients]
         first = infos[0]
@@ -66,7 +66,6 @@ class WorkerGroup(SharedOps):
         self.info = first
         # the first rank of the last stage: it samples (the first stage only receives the tokens)
         self.result_rank = world_size - world_size // first.get("pipeline_size", 1)
-        return first
 
     def call(self, op: str, **fields: Any) -> list[dict[str, Any]]:
         """Send the request to every rank, then read every reply; raises the first error."""
@@ -130,8 +129,7 @@ def allocate_cache(
 ) -> SchedulerConfig:
     """Size the cache (profiled on a GPU: the smallest rank's; kv_cache_memory_gb on CPU; or
     num_gpu_blocks) and allocate it on every rank."""
-    block_size = config.block_size
-    profile = group.profile(block_size)
+    profile = group.profile(config.block_size)
     num_gpu_blocks = profile.num_blocks
     if group.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
         num_gpu_blocks = int(config.kv_cache_memory_gb * 2**30) // profile.block_bytes
@@ -141,7 +139,7 @@ def allocate_cache(
         config, model_config, num_gpu_blocks, profile.block_bytes
     )
     group.init_cache(
-        block_size,
+        config.block_size,
         scheduler_config.num_gpu_blocks,
         scheduler_config.num_cpu_blocks,
         scheduler_config.max_model_len,

@@ -22,10 +22,10 @@ from swiftllm.launch.args import WORKER_OPTIONS, flags_from_config
 from swiftllm.protocol.auth import TOKEN_ENV, new_token
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free now (the rendezvous binds it a moment later)."""
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 free now (the rendezvous binds it a moment later)."""
     with socket.socket() as probe:
-        probe.bind((host, 0))
+        probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 

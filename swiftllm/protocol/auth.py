@@ -39,12 +39,11 @@ def read_token_file(path: str | Path) -> str:
     """The token in `path`; refused if the file is readable by group or others, or holds none."""
     try:
         mode = os.stat(path).st_mode
-        text = Path(path).read_text()
+        token = Path(path).read_text().strip()
     except OSError as error:
         raise TokenError(f"cannot read the token file: {error}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise TokenError(f"{path} is readable by others: chmod 600 it")
-    token = text.strip()
     if not token:
         raise TokenError(f"{path} holds no token")
     return token

@@ -184,9 +184,9 @@ def result_fields(result: StepResult) -> dict[str, Any]:
     return {**pack_arrays(result, RESULT_ARRAYS), "timings": timings, "errors": errors}
 
 
-def decode_reply(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[str, Any]:
+def decode_reply(data: bytes) -> dict[str, Any]:
     """A reply map with a checked `id` (nil when the worker could not read the request) and `error`, if any."""
-    reply = unpack_map(data, max_bytes)
+    reply = unpack_map(data)
     request_id = reply.get("id")
     error = reply.get("error")
     require(

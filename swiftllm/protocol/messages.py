@@ -49,10 +49,10 @@ PER_SEQ_DEFAULTS = {
 class ProtocolError(ValueError):
     """A message that breaks the protocol; `type` is one of the error types in docs/protocol.md."""
 
-    def __init__(self, type_: str, message: str, request_id: int | None = None) -> None:
+    def __init__(self, type_: str, message: str) -> None:
         super().__init__(message)
         self.type = type_
-        self.request_id = request_id
+        self.request_id: int | None = None  # set by decode_request once the id is known
 
 
 @dataclass(frozen=True)
