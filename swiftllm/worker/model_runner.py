@@ -205,7 +205,9 @@ class ModelRunner:
             raise ModelError(
                 f"max_model_len {max_model_len} exceeds the model's limit {model_config.max_context}"
             )
-        self.cache = None  # free the old cache before allocating a new one
+        # free the old cache before allocating a new one: the old graphs hold it (and their memory pool) too
+        self.cache = None
+        self.graphs = None
         need = num_blocks * self.block_bytes(block_size)
         ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
         # the kernel would kill us on first touch instead
@@ -283,9 +285,9 @@ class ModelRunner:
         """Queue the step on the device and return at once; `collect` waits for its result.
 
         The step must be valid (protocol.messages.validate_step and refuse_bad_values: the server and
-        InProcessWorker check it
-        first). Its token -1s may refer to the step launched just before, not read back yet: steps older than
-        that are read back first, and every one is when the step has penalties (they read the host's tokens)."""
+        InProcessWorker check it first). Its token -1s may refer to the step launched just before, not read
+        back yet: steps older than that are read back first, and every one is when the step has penalties
+        (they read the host's tokens)."""
         assert self.cache is not None and self.model is not None, "init_cache first"
         while len(self.in_flight) > 1 or (self.in_flight and len(cmd.penalty_tokens)):
             self.read_back_oldest()

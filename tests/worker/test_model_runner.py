@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 
 import pytest
 from conftest import make_step, runner_for
 
 from swiftllm.model_config import ModelError
+from swiftllm.worker import model_runner
 from swiftllm.worker.model_runner import WorkerConfig
 
 
@@ -17,6 +19,34 @@ def test_a_cache_that_cannot_fit_in_memory_is_an_error_not_a_crash(tiny_model_di
     with pytest.raises(ModelError, match="GiB"):
         runner.init_cache(16, 10**9, 0, 256)
     runner.init_cache(16, 8, 0, 256)  # still usable afterwards
+    assert len(runner.step(make_step([0], [[1, 2, 3]], [3], [[0]])).tokens) == 1
+
+
+def test_a_new_cache_is_allocated_after_the_old_one_and_its_graphs_are_released(
+    tiny_model_dir: Path,
+) -> None:
+    """A second init_cache (a new controller) must not hold two caches at once: on a GPU the old CUDA graphs
+    keep the old cache alive. Stood in for on the CPU by an object that holds it as a GraphRunner does."""
+
+    class GraphsHoldingTheCache:
+        def __init__(self, cache: object) -> None:
+            self.cache = cache
+
+    runner = runner_for(tiny_model_dir)
+    old = weakref.ref(runner.cache)
+    runner.graphs = GraphsHoldingTheCache(runner.cache)
+    freed_before_allocating = []
+    make_cache = model_runner.KVCache
+
+    def cache_after_the_old_is_gone(*args: object) -> object:
+        freed_before_allocating.append(old() is None)
+        return make_cache(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(model_runner, "KVCache", cache_after_the_old_is_gone)
+        runner.init_cache(16, 8, 0, 256)
+    assert freed_before_allocating == [True]
+    assert runner.graphs is None  # no CUDA graphs on the CPU
     assert len(runner.step(make_step([0], [[1, 2, 3]], [3], [[0]])).tokens) == 1
 
 
