@@ -188,10 +188,12 @@ class EngineConfig:
 
     @property
     def cpu_threads(self) -> int:
-        """Torch threads per CPU worker: `threads`, else the cores left beside the controller, shared."""
+        """Torch threads per CPU worker: `threads`, else the cores left beside the controller, shared. The
+        cores this process may run on, as `WorkerConfig.cpu_threads` counts them (not os.cpu_count(), which in
+        a container or under taskset counts cores it may not use)."""
         if self.threads is not None:
             return self.threads
-        return max(1, ((os.cpu_count() or 1) - 1) // self.world_size)
+        return max(1, (len(os.sched_getaffinity(0)) - 1) // self.world_size)
 
     @property
     def world_size(self) -> int:

@@ -67,11 +67,13 @@ def test_schedule_policy_is_checked() -> None:
 
 
 def test_cpu_threads_leave_a_core_to_the_controller(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("os.cpu_count", lambda: 9)
+    # the cores this process may run on count (a container or taskset), not the machine's
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(9)))
     assert EngineConfig().cpu_threads == 8
     assert EngineConfig(workers=3).cpu_threads == 2
     assert EngineConfig(threads=5).cpu_threads == 5
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
     assert EngineConfig().cpu_threads == 1
     for options in ({"threads": 0}, {"gpu_memory_utilization": 1.5}, {"seed": -1}):
         with pytest.raises(ValueError, match=next(iter(options))):
