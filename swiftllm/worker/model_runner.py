@@ -185,15 +185,20 @@ class ModelRunner:
     def profile(self, block_size: int = 16) -> int:
         """How many KV blocks fit. On CUDA (vLLM's meaning of gpu_memory_utilization): this worker may use
         that fraction of the device's total memory; the cache gets it less the weights and an allowance for
-        activations, graphs and logits, and never more than is free now (other processes keep theirs)."""
+        activations, graphs and logits, and never more than is free now (other processes keep theirs).
+        A cache already allocated counts as free: init_cache replaces it, and a new controller (a second
+        hello) profiles before it does, so it is offered the same room as the first."""
         per_block = self.block_bytes(block_size)
         if self.device.type != "cuda":
             return int(self.cfg.cpu_kv_memory_gb * 2**30) // per_block
         torch.cuda.empty_cache()
         free, total = torch.cuda.mem_get_info(self.device)
-        ours = torch.cuda.memory_reserved(self.device)  # the weights, loaded by now
+        held = 0
+        if self.cache is not None:
+            held = self.cache.k.nbytes + self.cache.v.nbytes
+        ours = torch.cuda.memory_reserved(self.device) - held  # the weights, loaded by now
         activations = 2 * 2**30
-        budget = min(total * self.cfg.gpu_memory_utilization - ours, free) - activations
+        budget = min(total * self.cfg.gpu_memory_utilization - ours, free + held) - activations
         return max(int(budget // per_block), 0)
 
     def init_cache(

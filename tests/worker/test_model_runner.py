@@ -7,6 +7,7 @@ import weakref
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import make_step, runner_for
 
 from swiftllm.model_config import ModelError
@@ -48,6 +49,30 @@ def test_a_new_cache_is_allocated_after_the_old_one_and_its_graphs_are_released(
     assert freed_before_allocating == [True]
     assert runner.graphs is None  # no CUDA graphs on the CPU
     assert len(runner.step(make_step([0], [[1, 2, 3]], [3], [[0]])).tokens) == 1
+
+
+def test_profile_offers_a_new_controller_the_room_of_the_cache_it_would_replace(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a GPU the first controller's cache is reserved memory and not free; profile must count it as the
+    room init_cache will reuse. The device's accounting is stood in for: 100 GiB, 10 GiB of weights."""
+    gib = 2**30
+    runner = runner_for(tiny_model_dir)
+    runner.device = torch.device("cuda")
+    held = runner.cache.k.nbytes + runner.cache.v.nbytes
+    reserved = {"bytes": 10 * gib}
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    monkeypatch.setattr(
+        torch.cuda, "mem_get_info", lambda device: (100 * gib - reserved["bytes"], 100 * gib)
+    )
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device: reserved["bytes"])
+    cache = runner.cache
+    runner.cache = None
+    first = runner.profile(16)  # a first controller: no cache yet
+    runner.cache = cache
+    reserved["bytes"] += held
+    assert first > 0
+    assert runner.profile(16) == first
 
 
 def decode_chain(runner: object, launch_ahead: int, n: int = 6) -> list[list[int]]:
