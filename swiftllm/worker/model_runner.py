@@ -187,7 +187,9 @@ class ModelRunner:
         that fraction of the device's total memory; the cache gets it less the weights and an allowance for
         activations, graphs and logits, and never more than is free now (other processes keep theirs).
         A cache already allocated counts as free: init_cache replaces it, and a new controller (a second
-        hello) profiles before it does, so it is offered the same room as the first."""
+        hello) profiles before it does. The CUDA graphs captured over that cache do not yet (their private
+        pool cannot be measured here): a new controller is offered up to their size (~1-3 GiB) less than the
+        first was, room that init_cache then frees and recaptures into."""
         per_block = self.block_bytes(block_size)
         if self.device.type != "cuda":
             return int(self.cfg.cpu_kv_memory_gb * 2**30) // per_block
