@@ -188,12 +188,10 @@ class EngineConfig:
 
     @property
     def cpu_threads(self) -> int:
-        """Torch threads per CPU worker: `threads`, else the cores left beside the controller, shared. The
-        cores this process may run on, as `WorkerConfig.cpu_threads` counts them (not os.cpu_count(), which in
-        a container or under taskset counts cores it may not use)."""
+        """Torch threads per CPU worker: `threads`, else cpu_threads_per_worker's share."""
         if self.threads is not None:
             return self.threads
-        return max(1, (len(os.sched_getaffinity(0)) - 1) // self.world_size)
+        return cpu_threads_per_worker(self.world_size)
 
     @property
     def world_size(self) -> int:
@@ -208,6 +206,18 @@ class EngineConfig:
     def worker_address_list(self) -> list[str]:
         addresses = (self.worker_addrs or "").split(",")
         return [address.strip() for address in addresses if address.strip()]
+
+
+def cpu_threads_per_worker(workers: int) -> int:
+    """The cores this process may run on, less one for the controller, shared among this host's workers
+    (torch's default, every core per process, collapses when processes share a few cores). Not
+    os.cpu_count(), which in a container or under taskset counts cores the process may not use; where the OS
+    cannot say which (macOS), every core. EngineConfig's default for its workers, and a worker's own when
+    started by hand."""
+    cores = os.cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    return max(1, (cores - 1) // workers)
 
 
 def check_split(model: ModelConfig, world_size: int, pipeline_size: int) -> None:

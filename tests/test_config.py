@@ -75,6 +75,8 @@ def test_cpu_threads_leave_a_core_to_the_controller(monkeypatch: pytest.MonkeyPa
     assert EngineConfig(threads=5).cpu_threads == 5
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
     assert EngineConfig().cpu_threads == 1
+    monkeypatch.delattr("os.sched_getaffinity")  # macOS has no affinity: every core counts
+    assert EngineConfig(workers=3).cpu_threads == 21
     for options in ({"threads": 0}, {"gpu_memory_utilization": 1.5}, {"seed": -1}):
         with pytest.raises(ValueError, match=next(iter(options))):
             EngineConfig(**options)

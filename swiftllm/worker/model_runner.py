@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from swiftllm.config import check_split
+from swiftllm.config import check_split, cpu_threads_per_worker
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
@@ -60,11 +60,10 @@ class WorkerConfig:
         return torch.device(kind)
 
     def cpu_threads(self) -> int:
-        """`threads`, else the cores less one for the controller, shared among this host's workers (torch's
-        default, every core per process, collapses when processes share a few cores)."""
+        """`threads`, else config.cpu_threads_per_worker's share."""
         if self.threads is not None:
             return self.threads
-        return max(1, (len(os.sched_getaffinity(0)) - 1) // self.world_size)
+        return cpu_threads_per_worker(self.world_size)
 
     def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
         """auto: float32 on CPU; on CUDA the checkpoint's float16/bfloat16, else bfloat16."""
