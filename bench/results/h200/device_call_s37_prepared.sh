@@ -1,0 +1,15 @@
+#!/bin/bash
+# Prepared in session 36, NOT RUN (its device time was spent). Run: bash bench/results/h200/device_call_s37_prepared.sh,
+# carry .whl (~3 min). Verifies on the GPU what session 36 fixed and tested only on the CPU: a second controller's
+# profile -> init_cache on one worker (the old cache counted as free; the old graphs released before the new cache is
+# allocated), at max_model_len 2048 and 131072 (where an audit reads the mixed graphs' decode partials at 2 GiB).
+python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
+export PYTHONUNBUFFERED=1 PYTHONPATH=$(pwd):/tmp/site
+T0=$(date +%s)
+stamp() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/all.log; }
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee -a $OUT/all.log
+for len in 2048 131072; do
+  stamp "reinit probe, max_model_len $len"
+  timeout 200 python3 bench/results/h200/reinit_probe_s36.py --max-model-len $len 2>&1 | grep -v capturing | tail -4 | tee -a $OUT/all.log
+done
+stamp done
