@@ -197,7 +197,8 @@ class ModelRunner:
         held = 0
         if self.cache is not None:
             held = self.cache.k.nbytes + self.cache.v.nbytes
-        ours = torch.cuda.memory_reserved(self.device) - held  # the weights, loaded by now
+        # the weights, loaded by now (and a second controller's old graphs, see above); the old cache aside
+        ours = torch.cuda.memory_reserved(self.device) - held
         activations = 2 * 2**30
         budget = min(total * self.cfg.gpu_memory_utilization - ours, free + held) - activations
         return max(int(budget // per_block), 0)
