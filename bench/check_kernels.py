@@ -282,9 +282,9 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
     # max_model_len 8192: decode graphs at two table widths, 128 and 512 blocks (cuda_graphs.table_widths)
     runner.init_cache(16, 512, 16, 8192)
     # the fourth prompt is only prefilled, so that the first step exceeds the mixed graphs' 2,048 tokens
-    prompts = [torch.randint(0, cfg["vocab_size"], (n,)).tolist() for n in (150, 37, 600, 1500)]
+    prompts = [torch.randint(0, cfg["vocab_size"], (n,)).tolist() for n in (150, 37, 1200, 1500)]
     order = [int(b) for b in np.random.default_rng(1).permutation(512)]
-    tables = [order[0:40], order[40:80], order[80:120], order[120:214]]
+    tables = [order[0:40], order[40:80], order[80:170], order[170:264]]
     seqs = [list(p) for p in prompts]
     outside = sorted(set(range(512)) - {b for t in tables for b in t})
     k_outside = runner.cache.k[:, outside].clone()
@@ -321,18 +321,19 @@ def check_model(name: str, cfg: dict, layers: int | None, steps: int) -> dict:
             )  # the next replay rewrites
             seqs[idx[i]].append(int(logits[j].argmax()))
 
-    # an eager prefill step (2,087 tokens, with a chunk), two mixed steps on mixed graphs (decodes and a chunk,
-    # the second at the width of 512 blocks), then decode steps on decode graphs
+    # an eager prefill step (2,087 tokens, with a chunk), two mixed steps on mixed graphs (decodes and a chunk:
+    # the first of 602 tokens, past the decode view's 512 rows (FixedGridAttention), the second at the width
+    # of 512 blocks), then decode steps on decode graphs
     first = [prompts[0], prompts[1], prompts[2][:400], prompts[3]]
     step(first, [150, 37, 400, 1500], [0, 1, 2, 3], [True, True, False, True])
     step(
-        [seqs[0][-1:], seqs[1][-1:], prompts[2][400:500]],
-        [151, 38, 500],
+        [seqs[0][-1:], seqs[1][-1:], prompts[2][400:1000]],
+        [151, 38, 1000],
         [0, 1, 2],
         [True, True, False],
     )
-    ctx = [152, 39, 600]
-    step([seqs[0][-1:], seqs[1][-1:], prompts[2][500:]], ctx, [0, 1, 2], [True] * 3, 300)
+    ctx = [152, 39, 1200]
+    step([seqs[0][-1:], seqs[1][-1:], prompts[2][1000:]], ctx, [0, 1, 2], [True] * 3, 300)
     # every other decode step's table padded past 128 columns replays the graphs of width 512
     for k in range(steps):
         pad = 300 * (k % 2)

@@ -1,5 +1,5 @@
-"""CUDA graphs for decode steps of up to 512 sequences and mixed steps of up to 2,048 tokens and CHUNKS prompt
-chunks, each replaying the whole forward.
+"""CUDA graphs for decode steps of up to 512 sequences and mixed steps of up to 2,048 tokens, 512 decodes and
+CHUNKS prompt chunks, each replaying the whole forward.
 
 Decode-only steps of S <= 512 sequences replay the graph captured at the smallest padded batch size >= S, and
 other steps the mixed graph at the smallest padded token count >= their tokens; both at the narrowest
@@ -65,8 +65,13 @@ class DecodeGraph(NamedTuple):
 
 class FixedGridAttention:
     """The backend's ops, except that attention runs over a mixed graph's static inputs (graph_inputs' two
-    views) on grids fixed by its `rows`: decode attention over every row, then prefill attention over CHUNKS
-    chunks of up to `rows` tokens each, into the same output."""
+    views) on grids fixed by its `rows`: decode attention over the first `decode_rows` of them, then prefill
+    attention over CHUNKS chunks of up to `rows` tokens each, into the same output.
+
+    `decode_rows` bounds the decode view's split partials (rows x heads x splits x head dim floats): over all
+    2,048 rows of the largest mixed graph at a table 131,072 tokens wide (64 splits) they took 2 GiB, the
+    whole allowance profile() keeps for activations; at BATCH_SIZES[-1] rows, as much as the largest decode
+    graph. A step with more leading decodes runs eagerly (GraphRunner.can_replay)."""
 
     def __init__(
         self,
@@ -74,12 +79,15 @@ class FixedGridAttention:
         inputs: GraphInputs[torch.Tensor],
         table: torch.Tensor,
         rows: int,
+        decode_rows: int,
         side_stream: torch.cuda.Stream | None = None,
     ) -> None:
         self.ops = ops
         self.side_stream = side_stream
-        self.decode_table = table[:rows]
-        self.decode_context_lens = inputs.context_lens[:rows]
+        self.decode_rows = min(rows, decode_rows)
+        self.decode_table = table[: self.decode_rows]
+        self.decode_context_lens = inputs.context_lens[: self.decode_rows]
+        self.decode_tiles = mixed_tiles(table.device)
         self.chunk_table = table[rows : rows + CHUNKS]
         self.chunk_start = inputs.query_start[rows : rows + CHUNKS + 1]
         self.chunk_context_lens = inputs.context_lens[rows : rows + CHUNKS]
@@ -116,6 +124,9 @@ class FixedGridAttention:
         # side stream, prefill attention's few latency-bound programs run beside the decode kernel, launched
         # first so that they find SMs; the graph joins the two before the output projection.
         out = torch.empty_like(q)
+        rows = self.decode_rows
+        if rows < len(q):
+            out.zero_()  # padded rows past the decode view: zeros, as decode attention writes them
         if self.side_stream is not None:
             self.side_stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(self.side_stream):  # no-op when None
@@ -132,8 +143,9 @@ class FixedGridAttention:
             )
         table = self.decode_table
         lens = self.decode_context_lens
-        tiles = mixed_tiles(q.device)
-        self.ops.decode_attention(q, k_cache, v_cache, table, lens, scale, out=out, tiles=tiles)
+        self.ops.decode_attention(
+            q[:rows], k_cache, v_cache, table, lens, scale, out=out[:rows], tiles=self.decode_tiles
+        )
         if self.side_stream is not None:
             torch.cuda.current_stream().wait_stream(self.side_stream)
         return out
@@ -151,6 +163,10 @@ class GraphRunner:
         self.model = model
         self.cache = cache
         device = cache.k.device
+        # what the graphs hold (their pool, the buffers below): ModelRunner.profile counts it as free, since
+        # a new cache replaces them. Cached blocks aside on both sides, so that only what stays counts
+        torch.cuda.empty_cache()
+        reserved_before = torch.cuda.memory_reserved(device)
         dtype = cache.k.dtype
         # a mixed graph's chunk view sits past its rows
         self.rows = max(BATCH_SIZES[-1], TOKEN_SIZES[-1]) + CHUNKS
@@ -186,6 +202,8 @@ class GraphRunner:
                 for batch_size in reversed(BATCH_SIZES):
                     self.decode_graphs[batch_size, width] = self.capture_decode(batch_size, width)
                     progress.update()
+        torch.cuda.empty_cache()
+        self.nbytes = torch.cuda.memory_reserved(device) - reserved_before
 
     def static_forward(self, rows: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The forward over the first `rows` static inputs, as a decode step of `rows` sequences with a
@@ -230,7 +248,9 @@ class GraphRunner:
         model = self.model
         table = block_table(self.inputs, self.rows, width)
         backend = model.ops
-        model.ops = FixedGridAttention(backend, self.inputs, table, num_tokens, self.side_stream)
+        model.ops = FixedGridAttention(
+            backend, self.inputs, table, num_tokens, BATCH_SIZES[-1], self.side_stream
+        )
 
         def forward() -> None:
             hidden, residual = self.static_forward(num_tokens, width)
@@ -250,8 +270,10 @@ class GraphRunner:
             return False
         if self.fits_decode_graph(cmd):
             return True
-        chunks = cmd.num_seqs - leading_decodes(cmd.query_lens)
-        return cmd.num_tokens <= TOKEN_SIZES[-1] and chunks <= CHUNKS
+        decodes = leading_decodes(cmd.query_lens)
+        chunks = cmd.num_seqs - decodes
+        fits_views = chunks <= CHUNKS and decodes <= BATCH_SIZES[-1]  # FixedGridAttention's
+        return cmd.num_tokens <= TOKEN_SIZES[-1] and fits_views
 
     def replay(
         self,

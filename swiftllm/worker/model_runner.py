@@ -185,10 +185,8 @@ class ModelRunner:
         """How many KV blocks fit. On CUDA (vLLM's meaning of gpu_memory_utilization): this worker may use
         that fraction of the device's total memory; the cache gets it less the weights and an allowance for
         activations, graphs and logits, and never more than is free now (other processes keep theirs).
-        A cache already allocated counts as free: init_cache replaces it, and a new controller (a second
-        hello) profiles before it does. The CUDA graphs captured over that cache do not yet (their private
-        pool cannot be measured here): a new controller is offered up to their size (~1-3 GiB) less than the
-        first was, room that init_cache then frees and recaptures into."""
+        A cache already allocated counts as free, with the CUDA graphs captured over it (GraphRunner.nbytes):
+        init_cache replaces both, and a new controller (a second hello) profiles before it does."""
         per_block = self.block_bytes(block_size)
         if self.device.type != "cuda":
             return int(self.cfg.cpu_kv_memory_gb * 2**30) // per_block
@@ -197,7 +195,9 @@ class ModelRunner:
         held = 0
         if self.cache is not None:
             held = self.cache.k.nbytes + self.cache.v.nbytes
-        # the weights, loaded by now (and a second controller's old graphs, see above); the old cache aside
+        if self.graphs is not None:
+            held += self.graphs.nbytes
+        # the weights, loaded by now; the old cache and graphs aside
         ours = torch.cuda.memory_reserved(self.device) - held
         activations = 2 * 2**30
         budget = min(total * self.cfg.gpu_memory_utilization - ours, free + held) - activations

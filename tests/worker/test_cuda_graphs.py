@@ -50,6 +50,9 @@ def test_large_batch_of_short_contexts_gets_one_split() -> None:
     assert splits == [1, 4, 16, 64]
 
 
+@pytest.mark.parametrize(
+    "decode_rows", [32, 10]
+)  # every padded row, or a decode view shorter than them
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 @pytest.mark.parametrize(
     "query_lens",
@@ -60,10 +63,11 @@ def test_large_batch_of_short_contexts_gets_one_split() -> None:
     ],
 )
 def test_fixed_grid_attention_over_the_staged_views_matches_torch_backend(
-    dtype: torch.dtype, query_lens: list[int]
+    dtype: torch.dtype, query_lens: list[int], decode_rows: int
 ) -> None:
     """A mixed graph's attention (launched as its capture launches it, here in the interpreter) over a step
-    staged by stage_step: every real row as backend_torch's eager attention, padded rows zero."""
+    staged by stage_step: every real row as backend_torch's eager attention, padded rows zero, also where
+    the decode view ends before the padded rows do (prompt rows past it are prefill attention's)."""
     gen = np.random.default_rng(1)
     contexts = [int(q + gen.integers(0, 40)) for q in query_lens]
     page = 16
@@ -87,8 +91,9 @@ def test_fixed_grid_attention_over_the_staged_views_matches_torch_backend(
     stage_step(host, table, page, cmd, cmd.token_ids, sampled, padded, False)
     on_device = graph_inputs(torch.from_numpy(host.query_start.base), rows)
     attention = FixedGridAttention(
-        backend_triton, on_device, block_table(on_device, rows, width), padded
+        backend_triton, on_device, block_table(on_device, rows, width), padded, decode_rows
     )
+    assert attention.decode_rows == decode_rows
     n_blocks = sum(need) + 2
     k_cache = torch.randn(n_blocks, kv_heads, page, dim).to(dtype)
     v_cache = torch.randn(n_blocks, kv_heads, page, dim).to(dtype)
@@ -125,7 +130,10 @@ def test_which_steps_replay_a_graph() -> None:
         return GraphRunner.can_replay(runner, cmd)
 
     assert replays([1] * BATCH_SIZES[-1])  # a decode graph
-    assert replays([1] * (BATCH_SIZES[-1] + 1))  # a mixed graph with no chunks
+    # a mixed graph's decode view holds as many decodes as the largest decode graph, no more
+    assert replays([1] * BATCH_SIZES[-1] + [7])
+    assert not replays([1] * (BATCH_SIZES[-1] + 1) + [7])
+    assert not replays([1] * (BATCH_SIZES[-1] + 1))
     assert replays([1] * 3 + [2] * CHUNKS)
     assert not replays([1] * 3 + [2] * (CHUNKS + 1))
     assert replays([1] * 3 + [TOKEN_SIZES[-1] - 3])

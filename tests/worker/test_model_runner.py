@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import weakref
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -54,8 +55,9 @@ def test_a_new_cache_is_allocated_after_the_old_one_and_its_graphs_are_released(
 def test_profile_offers_a_new_controller_the_room_of_the_cache_it_would_replace(
     tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On a GPU the first controller's cache is reserved memory and not free; profile must count it as the
-    room init_cache will reuse. The device's accounting is stood in for: 100 GiB, 10 GiB of weights."""
+    """On a GPU the first controller's cache and CUDA graphs are reserved memory and not free; profile must
+    count them as the room init_cache will reuse. The device's accounting is stood in for: 100 GiB, 10 GiB
+    of weights, 3 GiB of graphs."""
     gib = 2**30
     runner = runner_for(tiny_model_dir)
     runner.device = torch.device("cuda")
@@ -72,6 +74,9 @@ def test_profile_offers_a_new_controller_the_room_of_the_cache_it_would_replace(
     runner.cache = cache
     reserved["bytes"] += held
     assert first > 0
+    assert runner.profile(16) == first
+    runner.graphs = SimpleNamespace(nbytes=3 * gib)  # what GraphRunner measured its capture to hold
+    reserved["bytes"] += 3 * gib
     assert runner.profile(16) == first
 
 

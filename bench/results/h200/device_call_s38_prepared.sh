@@ -1,8 +1,11 @@
 #!/bin/bash
-# Prepared in session 36, NOT RUN (its device time was spent). Run: bash bench/results/h200/device_call_s37_prepared.sh,
-# carry .whl (~3 min). Verifies on the GPU what session 36 fixed and tested only on the CPU: a second controller's
+# Prepared in session 36, NOT RUN (its device time was spent; session 37 was lent no device). Run:
+# bash bench/results/h200/device_call_s38_prepared.sh, carry .whl (~6 min). Verifies on the GPU what session 36 fixed and tested only on the CPU: a second controller's
 # profile -> init_cache on one worker (the old cache counted as free; the old graphs released before the new cache is
 # allocated), at max_model_len 2048 and 131072 (where an audit reads the mixed graphs' decode partials at 2 GiB).
+# Session 37 added: the graphs' memory counted as free too (GraphRunner.nbytes: "second profile - first" should be
+# a few blocks at most), the mixed graphs' decode view held to 512 rows (graphs at 131072 should now hold ~0.5 GiB
+# of partials, not 2), and check_kernels' model check, whose first mixed step (602 tokens) now runs past that view.
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
 export PYTHONUNBUFFERED=1 PYTHONPATH=$(pwd):/tmp/site
 T0=$(date +%s)
@@ -12,4 +15,6 @@ for len in 2048 131072; do
   stamp "reinit probe, max_model_len $len"
   timeout 200 python3 bench/results/h200/reinit_probe_s36.py --max-model-len $len 2>&1 | grep -v capturing | tail -4 | tee -a $OUT/all.log
 done
+stamp "check_kernels --quick --model-only (graphs of the current tree against HF)"
+timeout 300 python3 bench/check_kernels.py --quick --model-only 2>&1 | tail -12 | tee -a $OUT/all.log
 stamp done
