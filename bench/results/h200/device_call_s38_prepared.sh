@@ -5,7 +5,8 @@
 # allocated), at max_model_len 2048 and 131072 (where an audit reads the mixed graphs' decode partials at 2 GiB).
 # Session 37 added: the graphs' memory counted as free too (GraphRunner.nbytes: "second profile - first" should be
 # a few blocks at most), the mixed graphs' decode view held to 512 rows (graphs at 131072 should now hold ~0.5 GiB
-# of partials, not 2), and check_kernels' model check, whose first mixed step (602 tokens) now runs past that view.
+# of partials, not 2), and check_kernels' model check, whose first mixed step (602 tokens) now runs past that view;
+# then bench/sync_cost.py, whether a persistent decode kernel's synchronisation would cost less than a boundary.
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
 export PYTHONUNBUFFERED=1 PYTHONPATH=$(pwd):/tmp/site
 T0=$(date +%s)
@@ -17,4 +18,6 @@ for len in 2048 131072; do
 done
 stamp "check_kernels --quick --model-only (graphs of the current tree against HF)"
 timeout 300 python3 bench/check_kernels.py --quick --model-only 2>&1 | tail -12 | tee -a $OUT/all.log
+stamp "sync_cost: a PDL kernel boundary against a grid barrier and a producer flag in one persistent launch"
+BENCH_OUT=$OUT timeout 180 python3 bench/sync_cost.py 2>&1 | tail -6 | tee -a $OUT/all.log
 stamp done
