@@ -48,7 +48,8 @@ class LLM:
 
     def __init__(self, model: str | Path | None = None, **options: Any) -> None:
         config = EngineConfig(model=model, **options)  # checked before anything loads
-        self.config = replace(config, model=resolve_model(config.model))
+        # threads resolved here, as `swiftctl launch` does: the runner and any worker processes get the count
+        self.config = replace(config, model=resolve_model(config.model), threads=config.cpu_threads)
         sys.setswitchinterval(self.config.gil_switch_interval)  # this process's: see EngineConfig
         self.runner: ModelRunner | None = None
         self.workers: LocalWorkers | None = None  # worker processes, when the model is split
@@ -61,7 +62,6 @@ class LLM:
         """The model in this process, on a thread of its own."""
         # the options a worker process gets as flags (launch/workers.py)
         options = {name: getattr(self.config, name) for name in WORKER_OPTIONS}
-        options["threads"] = self.config.cpu_threads
         worker_config = WorkerConfig(**options, cpu_kv_memory_gb=self.config.kv_cache_memory_gb)
         self.runner = ModelRunner(worker_config)
         block_size = self.config.block_size

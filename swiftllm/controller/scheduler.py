@@ -240,7 +240,6 @@ class Scheduler:
         }
         # longest sequence: the model's context, or what the whole cache holds if that is less
         self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
-        self.seats = cfg.max_num_seqs  # sequences the step being scheduled may hold
         self.num_steps = 0  # schedule() calls so far
         # the latest arrival group: its first sequence's arrival, and num_steps then
         self.group_start = -math.inf
@@ -302,16 +301,16 @@ class Scheduler:
         kernels (decodes longest context first); any order of rows is a valid Batch."""
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
-        self.seats = self.seats_per_step()
+        seats = self.seats_per_step()  # sequences this step may hold
         self.num_steps += 1
         budget = self.cfg.max_num_batched_tokens
         if self.cfg.schedule_policy == "longest-first" and self.backlogged(budget):
             budget = self.paced_budget()
-        preempted = self.continue_running(batch, budget)
+        preempted = self.continue_running(batch, budget, seats)
         # a preemption means blocks are short: then nobody comes in this step
         if not preempted:
             self.swap_back(batch)
-            self.admit(batch, budget - sum(batch.query_lens))
+            self.admit(batch, budget - sum(batch.query_lens), seats)
         batch.order_rows()
         return batch
 
@@ -355,8 +354,9 @@ class Scheduler:
         alive = len(self.running) + len(self.waiting)
         return max(1, -(-alive // self.cfg.pipeline_stages))
 
-    def continue_running(self, batch: Batch, budget: int) -> bool:
-        """Give running sequences their next tokens within the budget; True if one was preempted."""
+    def continue_running(self, batch: Batch, budget: int, seats: int) -> bool:
+        """Give running sequences their next tokens within the budget and `seats`; True if one was
+        preempted."""
         preempted = False
         for seq in sorted(self.running, key=decodes_first_then_oldest):
             if seq.status is not Status.RUNNING:
@@ -365,7 +365,7 @@ class Scheduler:
                 continue  # its pending token is its last: nothing left to compute
             if self.cfg.pipeline_stages > 1 and seq.num_pending:
                 continue  # in a step still in flight: it goes with its group's next step
-            if len(batch.seqs) >= self.seats:
+            if len(batch.seqs) >= seats:
                 break
             query_len = min(seq.num_uncached, budget)
             while query_len and not self.block_manager.grow(seq.blocks, seq.num_cached + query_len):
@@ -404,10 +404,11 @@ class Scheduler:
             seq.num_registered_blocks = 0
             self.register_full_blocks(seq)
 
-    def admit(self, batch: Batch, budget: int) -> None:
-        """Start waiting sequences, first come first served, while tokens, blocks and seats last."""
+    def admit(self, batch: Batch, budget: int, seats: int) -> None:
+        """Start waiting sequences, first come first served, while tokens, blocks and `seats` (of
+        this step) last."""
         while self.waiting and budget and len(self.running) < self.cfg.max_num_seqs:
-            if len(batch.seqs) >= self.seats:
+            if len(batch.seqs) >= seats:
                 break
             seq = self.waiting[0]
             self.take_cached_prefix(seq)
@@ -553,10 +554,9 @@ class Scheduler:
         }[seq.status]
         if seq in queue:  # a WAITING one may never have been queued
             queue.remove(seq)
-            if seq.status is Status.SWAPPED:
-                self.block_manager.cpu.free(seq.blocks)
-            else:
-                self.block_manager.gpu.free(seq.blocks)
+            manager = self.block_manager
+            pool = manager.cpu if seq.status is Status.SWAPPED else manager.gpu
+            pool.free(seq.blocks)
         # a step in flight may still compute tokens for it: they will be ignored
         del seq.token_ids[len(seq.token_ids) - seq.num_pending :]
         seq.num_pending = 0

@@ -135,13 +135,11 @@ def allocate_cache(
         num_gpu_blocks = int(config.kv_cache_memory_gb * 2**30) // profile.block_bytes
     if config.num_gpu_blocks is not None:
         num_gpu_blocks = config.num_gpu_blocks
-    scheduler_config = SchedulerConfig.from_engine(
-        config, model_config, num_gpu_blocks, profile.block_bytes
-    )
+    cache = SchedulerConfig.from_engine(config, model_config, num_gpu_blocks, profile.block_bytes)
     group.init_cache(
         config.block_size,
-        scheduler_config.num_gpu_blocks,
-        scheduler_config.num_cpu_blocks,
-        scheduler_config.max_model_len,
+        cache.num_gpu_blocks,
+        cache.num_cpu_blocks,
+        cache.max_model_len,
     )
-    return scheduler_config
+    return cache

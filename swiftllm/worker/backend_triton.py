@@ -95,8 +95,7 @@ def mlp(
     x: torch.Tensor, gate_up: torch.Tensor, down: torch.Tensor, partial: bool = False
 ) -> torch.Tensor:
     """linear(silu_and_mul(linear(x, gate_up)), down, partial)."""
-    rows = x.shape[0]
-    if rows in GATED_ROWS and tiles_fit(x.device):
+    if x.shape[0] in GATED_ROWS and tiles_fit(x.device):
         return linear(gemv(x, gate_up, gated=True), down, partial=partial)
     return linear(silu_and_mul(linear(x, gate_up)), down, partial=partial)
 

@@ -79,8 +79,8 @@ class FixedGridAttention:
         inputs: GraphInputs[torch.Tensor],
         table: torch.Tensor,
         rows: int,
-        decode_rows: int,
         side_stream: torch.cuda.Stream | None = None,
+        decode_rows: int = BATCH_SIZES[-1],
     ) -> None:
         self.ops = ops
         self.side_stream = side_stream
@@ -248,9 +248,7 @@ class GraphRunner:
         model = self.model
         table = block_table(self.inputs, self.rows, width)
         backend = model.ops
-        model.ops = FixedGridAttention(
-            backend, self.inputs, table, num_tokens, BATCH_SIZES[-1], self.side_stream
-        )
+        model.ops = FixedGridAttention(backend, self.inputs, table, num_tokens, self.side_stream)
 
         def forward() -> None:
             hidden, residual = self.static_forward(num_tokens, width)
@@ -272,8 +270,8 @@ class GraphRunner:
             return True
         decodes = leading_decodes(cmd.query_lens)
         chunks = cmd.num_seqs - decodes
-        fits_views = chunks <= CHUNKS and decodes <= BATCH_SIZES[-1]  # FixedGridAttention's
-        return cmd.num_tokens <= TOKEN_SIZES[-1] and fits_views
+        # FixedGridAttention's views: CHUNKS chunks, BATCH_SIZES[-1] decodes
+        return cmd.num_tokens <= TOKEN_SIZES[-1] and chunks <= CHUNKS and decodes <= BATCH_SIZES[-1]
 
     def replay(
         self,

@@ -91,7 +91,7 @@ def test_fixed_grid_attention_over_the_staged_views_matches_torch_backend(
     stage_step(host, table, page, cmd, cmd.token_ids, sampled, padded, False)
     on_device = graph_inputs(torch.from_numpy(host.query_start.base), rows)
     attention = FixedGridAttention(
-        backend_triton, on_device, block_table(on_device, rows, width), padded, decode_rows
+        backend_triton, on_device, block_table(on_device, rows, width), padded, None, decode_rows
     )
     assert attention.decode_rows == decode_rows
     n_blocks = sum(need) + 2
