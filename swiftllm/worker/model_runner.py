@@ -27,6 +27,9 @@ from swiftllm.worker.sampler import apply_penalties, sample
 from swiftllm.worker.weights import load_weights
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# token slots a cache may have: CUDA graphs stage each token's slot as int32 (graph_inputs.py), and a
+# larger cache (a toy model on a large GPU) would wrap them negative, which stores no K/V at all
+MAX_SLOTS = 2**31
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ class ModelRunner:
         ours = torch.cuda.memory_reserved(self.device) - held
         activations = 2 * 2**30
         budget = min(total * self.cfg.gpu_memory_utilization - ours, free + held) - activations
-        return max(int(budget // per_block), 0)
+        return max(min(int(budget // per_block), MAX_SLOTS // block_size), 0)
 
     def init_cache(
         self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
@@ -212,6 +215,8 @@ class ModelRunner:
             raise ModelError(
                 f"max_model_len {max_model_len} exceeds the model's limit {model_config.max_context}"
             )
+        if num_blocks * block_size > MAX_SLOTS:
+            raise ModelError(f"a KV cache holds at most {MAX_SLOTS} token slots (2**31)")
         # free the old cache before allocating a new one: the old graphs hold it (and their memory pool) too
         self.cache = None
         self.graphs = None

@@ -19,9 +19,28 @@ from swiftllm.worker.model_runner import WorkerConfig
 def test_a_cache_that_cannot_fit_in_memory_is_an_error_not_a_crash(tiny_model_dir: Path) -> None:
     runner = runner_for(tiny_model_dir)
     with pytest.raises(ModelError, match="GiB"):
-        runner.init_cache(16, 10**9, 0, 256)
+        runner.init_cache(16, 10**8, 0, 256)
     runner.init_cache(16, 8, 0, 256)  # still usable afterwards
     assert len(runner.step(make_step([0], [[1, 2, 3]], [3], [[0]])).tokens) == 1
+
+
+def test_a_cache_of_more_token_slots_than_int32_holds_is_refused(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CUDA graphs stage slots as int32: past 2**31 slots they would wrap negative and store nothing. profile
+    offers no more (here a device with endless memory is stood in for) and init_cache refuses more."""
+    runner = runner_for(tiny_model_dir)
+    with pytest.raises(ModelError, match="token slots"):
+        runner.init_cache(16, 2**27 + 1, 0, 256)
+    with pytest.raises(ModelError, match="token slots"):
+        runner.init_cache(1, 2**31 + 1, 0, 256)
+    runner.device = torch.device("cuda")
+    runner.cache = None
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (2**60, 2**60))
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device: 0)
+    assert runner.profile(16) == 2**27
+    assert runner.profile(1) == 2**31
 
 
 def test_a_new_cache_is_allocated_after_the_old_one_and_its_graphs_are_released(
