@@ -135,11 +135,13 @@ def allocate_cache(
         num_gpu_blocks = int(config.kv_cache_memory_gb * 2**30) // profile.block_bytes
     if config.num_gpu_blocks is not None:
         num_gpu_blocks = config.num_gpu_blocks
-    cache = SchedulerConfig.from_engine(config, model_config, num_gpu_blocks, profile.block_bytes)
+    scheduler_config = SchedulerConfig.from_engine(
+        config, model_config, num_gpu_blocks, profile.block_bytes
+    )
     group.init_cache(
         config.block_size,
-        cache.num_gpu_blocks,
-        cache.num_cpu_blocks,
-        cache.max_model_len,
+        scheduler_config.num_gpu_blocks,
+        scheduler_config.num_cpu_blocks,
+        scheduler_config.max_model_len,
     )
-    return cache
+    return scheduler_config

@@ -123,10 +123,9 @@ class FixedGridAttention:
         # The two kernels write disjoint rows of `out` (the decode view marks prompt tokens' rows -1). With a
         # side stream, prefill attention's few latency-bound programs run beside the decode kernel, launched
         # first so that they find SMs; the graph joins the two before the output projection.
-        out = torch.empty_like(q)
         rows = self.decode_rows
-        if rows < len(q):
-            out.zero_()  # padded rows past the decode view: zeros, as decode attention writes them
+        # padded rows past the decode view get zeros, as decode attention writes them
+        out = torch.zeros_like(q) if rows < len(q) else torch.empty_like(q)
         if self.side_stream is not None:
             self.side_stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(self.side_stream):  # no-op when None
