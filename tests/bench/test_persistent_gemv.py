@@ -22,6 +22,18 @@ def test_the_persistent_pair_matches_float64() -> None:
     assert persistent_gemv.check_on_cpu() < 1e-5
 
 
+def test_the_persistent_mlp_block_matches_float64() -> None:
+    out_err, residual_err = persistent_gemv.check_mlp_on_cpu()
+    assert out_err < 1e-5
+    assert residual_err < 1e-6
+
+
+def test_the_persistent_mlp_in_half_precision_stays_near_the_rounded_reference() -> None:
+    out_err, residual_err = persistent_gemv.check_mlp_on_cpu(torch.float16)
+    assert out_err < 5e-3
+    assert residual_err < 1e-3
+
+
 def test_the_check_would_see_a_wrong_second_stage() -> None:
     gen = torch.Generator().manual_seed(1)
     block_n = persistent_gemv.BLOCK_N
@@ -44,8 +56,11 @@ def test_the_persistent_pair_compiles_for_hopper_and_fits_an_sm() -> None:
         [sys.executable, script, "--resources"], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    found = re.search(r"(\d+) registers.*by registers (\d+), by shared memory (\d+)", done.stdout)
-    assert found is not None, done.stdout
-    registers, by_registers, by_shared = (int(value) for value in found.groups())
-    assert 0 < registers <= 255
-    assert by_registers >= 1 and by_shared >= 1
+    pattern = (
+        r"persistent (\w+) for sm_90: (\d+) registers.*by registers (\d+), by shared memory (\d+)"
+    )
+    found = re.findall(pattern, done.stdout)
+    assert [kernel for kernel, *_ in found] == ["pair", "mlp"], done.stdout
+    for _, registers, by_registers, by_shared in found:
+        assert 0 < int(registers) <= 255
+        assert int(by_registers) >= 1 and int(by_shared) >= 1

@@ -8,7 +8,8 @@
 # a few blocks at most), the mixed graphs' decode view held to 512 rows (graphs at 131072 should now hold ~0.5 GiB
 # of partials, not 2), and check_kernels' model check, whose first mixed step (602 tokens) now runs past that view;
 # then bench/sync_cost.py, whether a persistent decode kernel's synchronisation would cost less than a boundary,
-# and bench/persistent_gemv.py, whether two one-row GEMVs stream as fast in one launch around a barrier.
+# and bench/persistent_gemv.py, whether two one-row GEMVs stream as fast in one launch around a barrier, and the
+# decode step's MLP block at one row in one launch against its four.
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
 export PYTHONUNBUFFERED=1 PYTHONPATH=$(pwd):/tmp/site SWIFTLLM_COMMIT=$NEW
 T0=$(date +%s)
@@ -22,8 +23,8 @@ stamp "check_kernels --quick --model-only (graphs of the current tree against HF
 timeout 300 python3 bench/check_kernels.py --quick --model-only 2>&1 | tail -12 | tee -a $OUT/all.log
 stamp "sync_cost: a PDL kernel boundary against a grid barrier and a producer flag in one persistent launch"
 BENCH_OUT=$OUT timeout 180 python3 bench/sync_cost.py 2>&1 | tail -6 | tee -a $OUT/all.log
-stamp "persistent_gemv: gate_up then down at one row, two PDL launches against one launch with a grid barrier"
-BENCH_OUT=$OUT timeout 180 python3 bench/persistent_gemv.py 2>&1 | tail -8 | tee -a $OUT/all.log
+stamp "persistent_gemv: gate_up then down, and the MLP block, at one row: shipped launches against one persistent launch"
+BENCH_OUT=$OUT timeout 180 python3 bench/persistent_gemv.py 2>&1 | tail -14 | tee -a $OUT/all.log
 # the decode view's change reaches mixed graphs of 576-2,048 tokens, which first come first served offline runs
 # (166 steps of > 512 tokens in session 33): before / after in this call, greedy
 if [ -d ab_old ]; then
