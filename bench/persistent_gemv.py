@@ -550,6 +550,7 @@ def main() -> None:
         row["read_rate_vs_copy"] = layer_bytes / (row["us_a_layer"] * 1e-6) / floor["copy_bw_Bps"]
     result = {**info, "ceilings": floor, "layers": args.layers, "rows": rows}
     path = write_results("persistent_gemv", result)
+    plot(result, str(path.with_suffix(".png")))
     copy_tbps = floor["copy_bw_Bps"] / 1e12
     print(f"{info['device']}, {sms} SMs, copy {copy_tbps:.2f} TB/s; {args.layers} layers; {path}")
     print(
@@ -564,6 +565,30 @@ def main() -> None:
         )
     if any(not row["rel_err"] < 1e-2 for row in rows):
         raise SystemExit("a persistent form disagrees with the shipped kernels")
+
+
+def plot(result: dict, path: str) -> None:
+    """Bars of µs a layer, the shipped kernels ("-") and each programs count, for the pair and the MLP."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4))
+    for ax, kernel in zip(axes, ("pair", "mlp")):
+        rows = [row for row in result["rows"] if row["kernel"] == kernel]
+        labels = [str(row["programs"] or "shipped") for row in rows]
+        bars = ax.bar(labels, [row["us_a_layer"] for row in rows])
+        for bar, row in zip(bars, rows):
+            ratio = row["read_rate_vs_copy"]
+            ax.annotate(
+                f"{ratio:.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center"
+            )
+        ax.set(xlabel="programs", ylabel="µs a layer (label: weight rate ÷ copy)", title=kernel)
+    fig.suptitle(f"one row: shipped launches vs one persistent launch, {result['device']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

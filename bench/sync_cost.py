@@ -230,12 +230,38 @@ def main() -> None:
         rows.append({"programs": programs, "per_sm": per_sm, "hop_us": hop_us})
     result = {**info, "ceilings": ceilings(), "hops": [few, many], "pdl": pdl.ENABLED, "rows": rows}
     path = write_results("sync_cost", result)
+    plot(result, str(path.with_suffix(".png")))
     print(f"{info['device']}, {sms} SMs; us a hop (÷ chain, the PDL boundary); {path}")
     print(f"{'programs':>9} " + " ".join(f"{form:>16}" for form in FORMS))
     for row in rows:
         chain = row["hop_us"]["chain"]
         cells = [f"{us:7.3f} ({us / chain:5.2f})" for us in row["hop_us"].values()]
         print(f"{row['programs']:>9} " + " ".join(f"{cell:>16}" for cell in cells))
+
+
+def plot(result: dict, path: str) -> None:
+    """Bars of µs a hop by form, a group per programs count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    rows = result["rows"]
+    width = 0.8 / len(rows)
+    for i, row in enumerate(rows):
+        xs = [j + i * width for j in range(len(FORMS))]
+        values = [row["hop_us"][form] for form in FORMS]
+        ax.bar(xs, values, width, label=f"{row['programs']} programs")
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(FORMS))], FORMS)
+    ax.set(
+        ylabel="µs a hop",
+        title=f"a kernel boundary vs in-launch synchronisation, {result['device']}",
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

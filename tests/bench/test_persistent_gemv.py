@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 # the kernels below run in Triton's interpreter; tests/kernels/conftest.py sets this first in a whole run
 os.environ["TRITON_INTERPRET"] = "1"
@@ -64,3 +65,20 @@ def test_the_persistent_pair_compiles_for_hopper_and_fits_an_sm() -> None:
     for _, registers, by_registers, by_shared in found:
         assert 0 < int(registers) <= 255
         assert int(by_registers) >= 1 and int(by_shared) >= 1
+
+
+def test_the_plot_draws_both_kernels(tmp_path: Path) -> None:
+    rows = []
+    for kernel in ("pair", "mlp"):
+        for programs in (None, 132, 264):
+            rows.append(
+                {
+                    "kernel": kernel,
+                    "programs": programs,
+                    "us_a_layer": 90.0,
+                    "read_rate_vs_copy": 0.9,
+                }
+            )
+    path = tmp_path / "persistent_gemv.png"
+    persistent_gemv.plot({"device": "test", "rows": rows}, str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

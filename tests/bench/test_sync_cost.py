@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 # the kernels below run in Triton's interpreter; tests/kernels/conftest.py sets this first in a whole run
 os.environ["TRITON_INTERPRET"] = "1"
@@ -50,3 +51,11 @@ def test_the_persistent_kernel_compiles_for_hopper_with_release_and_acquire() ->
         # one thread arrives and polls (predicated), the block waits on it
         assert all(line.startswith("@%p") for line in atomics)
         assert "bar.sync" in part
+
+
+def test_the_plot_draws_every_form(tmp_path: Path) -> None:
+    hop_us = {form: 1.0 + i for i, form in enumerate(sync_cost.FORMS)}
+    rows = [{"programs": 132, "hop_us": hop_us}, {"programs": 264, "hop_us": hop_us}]
+    path = tmp_path / "sync_cost.png"
+    sync_cost.plot({"device": "test", "rows": rows}, str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
