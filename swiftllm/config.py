@@ -189,9 +189,7 @@ class EngineConfig:
     @property
     def cpu_threads(self) -> int:
         """Torch threads per CPU worker: `threads`, else cpu_threads_per_worker's share."""
-        if self.threads is not None:
-            return self.threads
-        return cpu_threads_per_worker(self.world_size)
+        return self.threads if self.threads is not None else cpu_threads_per_worker(self.world_size)
 
     @property
     def world_size(self) -> int:

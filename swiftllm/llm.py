@@ -127,9 +127,14 @@ class LLM:
             self.engine.add_request(self.encode(prompt), prompt_params)
             for prompt, prompt_params in zip(prompts, params)
         ]
-        with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
-            while self.engine.has_work:
-                bar.update(sum(seq.finished for seq in self.engine.step()))
+        try:
+            with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
+                while self.engine.has_work:
+                    bar.update(sum(seq.finished for seq in self.engine.step()))
+        except BaseException:
+            # a failed step or an interrupt: this object must still serve the next call
+            self.engine.reset()
+            raise
         return [
             RequestOutput(
                 prompt_token_ids=seq.prompt_ids,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,11 @@ def llama3_dummy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     dummy = load_script("make_dummy_model")
     return dummy.make_dummy_model(tmp_path_factory.mktemp("llama3-8b"), "llama3-8b")
+
+
+def write_token_file(path: str | Path, token: str) -> Path:
+    """Write `token` to a new file that only its owner can read or write (0600), as a person starting a
+    worker by hand would (`swiftctl worker --token-file`)."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(token + "\n")
+    return Path(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,62 @@ def test_prefix_caching_with_aborts_mid_prefill(small_caches: dict[bool, LLM]) -
     assert len(aborted) >= 2
     for index in set(range(len(prompts))) - aborted:
         assert outputs[True][index] == outputs[False][index]
+
+
+def generate_within(llm: LLM, prompts: list[list[int]], params: SamplingParams) -> list[list[int]]:
+    """llm.generate's token ids, or a failure if it has not returned within a minute (a thread: a generate
+    that spins forever must fail this test, not hang it)."""
+    outputs: list[list[int]] = []
+    thread = threading.Thread(
+        target=lambda: outputs.extend(out.token_ids for out in llm.generate(prompts, params)),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "generate did not return"
+    return outputs
+
+
+@pytest.mark.parametrize("failure", ["interrupted while waiting", "a step fails in the worker"])
+def test_a_generate_that_raises_leaves_the_llm_serving(
+    tiny_model_dir: Path, failure: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in a notebook (KeyboardInterrupt while the engine waits for a step, its reply then lost), or a
+    step that fails in the worker (a CUDA out-of-memory): generate raises it, and the next generate runs as
+    on a fresh LLM with every block free. Before session 37 the sequences of the step never read back kept
+    placeholders for tokens that never came, and the next generate spun forever."""
+    llm = LLM(str(tiny_model_dir), kv_cache_memory_gb=0.01, max_num_batched_tokens=16)
+    params = SamplingParams(max_tokens=12, ignore_eos=True, temperature=0)
+    prompts = [[1, 2, 3], [4, 5, 6, 7]]
+    expected = generate_within(llm, prompts, params)
+    worker = llm.engine.worker
+    calls = {"recv": 0, "launch": 0}
+    real_recv = worker.recv_step
+    real_launch = llm.runner.launch
+
+    def recv_then_interrupt() -> object:
+        calls["recv"] += 1
+        result = real_recv()
+        if calls["recv"] == 3:
+            raise KeyboardInterrupt
+        return result
+
+    def launch_then_fail(cmd: object) -> object:
+        calls["launch"] += 1
+        if calls["launch"] == 3:
+            raise torch.cuda.OutOfMemoryError("injected")
+        return real_launch(cmd)
+
+    expected_error: type[BaseException] = KeyboardInterrupt
+    if failure == "interrupted while waiting":
+        monkeypatch.setattr(worker, "recv_step", recv_then_interrupt)
+    else:
+        monkeypatch.setattr(llm.runner, "launch", launch_then_fail)
+        expected_error = torch.cuda.OutOfMemoryError
+    with pytest.raises(expected_error):
+        llm.generate([[9, 9, 9, 9, 9, 9, 9]] * 3, params)
+    assert max(calls.values()) >= 3  # the failure did happen mid-generate
+    monkeypatch.undo()
+    pool = llm.engine.scheduler.block_manager.gpu
+    assert pool.num_free == pool.num_blocks
+    assert generate_within(llm, prompts, params) == expected

@@ -12,6 +12,7 @@ the way); each step goes out as a StepCommand; the step before is read back and 
 sampled tokens fill their placeholders, stop conditions end the sequence (FINISHED), and the new
 text is detokenized."""
 
+import contextlib
 import itertools
 import logging
 import random
@@ -115,6 +116,18 @@ class Engine:
     def abort(self, seq: Sequence) -> None:
         self.scheduler.finish(seq, "abort")
 
+    def reset(self) -> None:
+        """After an exception escaped step() (a failed step, or an interrupt such as Ctrl-C in a notebook):
+        read back the steps still in flight, whatever they hold, and abort every sequence. Without this the
+        sequences of a step never read back kept placeholders for tokens that never came, and every later
+        schedule() came back empty: LLM.generate spun forever (session 37)."""
+        for _ in range(len(self.in_flight)):
+            with contextlib.suppress(Exception):
+                self.worker.recv_step()
+        self.in_flight.clear()
+        for seq in [*self.scheduler.running, *self.scheduler.waiting, *self.scheduler.swapped]:
+            self.abort(seq)
+
     @property
     def has_work(self) -> bool:
         return self.scheduler.has_work or bool(self.in_flight)
@@ -131,12 +144,12 @@ class Engine:
             self.scheduler.defer_finished(batch)
         else:
             self.worker.send_step(batch.command())
+            self.in_flight.append(batch)  # next to the send: reset() reads back one reply each
             self.scheduler.mark_sent(batch)
-            self.in_flight.append(batch)
         # one step in flight ahead, or one per pipeline stage (each of its own group of sequences)
-        steps_left_in_flight = 0
-        if self.overlap and batch.seqs:
-            steps_left_in_flight = self.scheduler.cfg.pipeline_stages
+        steps_left_in_flight = (
+            self.scheduler.cfg.pipeline_stages if self.overlap and batch.seqs else 0
+        )
         if len(self.in_flight) <= steps_left_in_flight:
             return []
         oldest = self.in_flight.popleft()

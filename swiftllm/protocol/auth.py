@@ -28,13 +28,6 @@ def new_token() -> str:
     return secrets.token_hex(TOKEN_BYTES)
 
 
-def write_token_file(path: str | Path, token: str) -> Path:
-    """Write `token` to a new file that only its owner can read or write (0600)."""
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
-        file.write(token + "\n")
-    return Path(path)
-
-
 def read_token_file(path: str | Path) -> str:
     """The token in `path`; refused if the file is readable by group or others, or holds none."""
     try:

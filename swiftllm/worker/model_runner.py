@@ -45,7 +45,7 @@ class WorkerConfig:
     pipeline_size: int = 1
     # tcp://HEAD:PORT, the torch.distributed rendezvous when world_size > 1
     dist_init: str | None = None
-    # torch threads on CPU (default: the cores shared out, see cpu_threads)
+    # torch threads on CPU (default: the cores shared out, config.cpu_threads_per_worker)
     threads: int | None = None
     cpu_kv_memory_gb: float = 1.0  # KV budget when profiling on CPU, where free memory means little
     # the fraction of the GPU's total memory this worker may use, weights and activations included
@@ -61,12 +61,6 @@ class WorkerConfig:
             # one GPU per rank on each host (ranks are numbered host by host)
             return torch.device(f"cuda:{self.rank % max(1, torch.cuda.device_count())}")
         return torch.device(kind)
-
-    def cpu_threads(self) -> int:
-        """`threads`, else config.cpu_threads_per_worker's share."""
-        if self.threads is not None:
-            return self.threads
-        return cpu_threads_per_worker(self.world_size)
 
     def torch_dtype(self, checkpoint_dtype: str = "bfloat16") -> torch.dtype:
         """auto: float32 on CPU; on CUDA the checkpoint's float16/bfloat16, else bfloat16."""
@@ -138,7 +132,7 @@ class ModelRunner:
             torch.cuda.set_device(self.device)
         if self.device.type == "cpu":
             # one busy core beside torch's default pool makes a CPU step 10-30x slower
-            torch.set_num_threads(cfg.cpu_threads())
+            torch.set_num_threads(cfg.threads or cpu_threads_per_worker(cfg.world_size))
         self.model_config = ModelConfig.from_dir(cfg.model)
         self.dtype = cfg.torch_dtype(self.model_config.torch_dtype)
         self.backend = cfg.backend
@@ -195,9 +189,7 @@ class ModelRunner:
             return int(self.cfg.cpu_kv_memory_gb * 2**30) // per_block
         torch.cuda.empty_cache()
         free, total = torch.cuda.mem_get_info(self.device)
-        held = 0
-        if self.cache is not None:
-            held = self.cache.k.nbytes + self.cache.v.nbytes
+        held = self.cache.k.nbytes + self.cache.v.nbytes if self.cache is not None else 0
         if self.graphs is not None:
             held += self.graphs.nbytes
         # the weights, loaded by now; the old cache and graphs aside

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import rel_err, save_tiny_model
+from conftest import rel_err, save_tiny_model, write_token_file
 from test_launch import child_pids, wait_for_url
 
 from swiftllm.launch.workers import free_port
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
-from swiftllm.protocol.auth import new_token, write_token_file
+from swiftllm.protocol.auth import new_token
 from swiftllm.sampling_params import SamplingParams
 
 PROMPTS = ["The capital of France is", "def fibonacci(n):", "Once upon a time"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import write_token_file
 
 from swiftllm.protocol.auth import (
     TokenError,
@@ -13,7 +14,6 @@ from swiftllm.protocol.auth import (
     new_token,
     read_token_file,
     token_matches,
-    write_token_file,
 )
 
 

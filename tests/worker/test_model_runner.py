@@ -13,7 +13,6 @@ from conftest import make_step, runner_for
 
 from swiftllm.model_config import ModelError
 from swiftllm.worker import model_runner
-from swiftllm.worker.model_runner import WorkerConfig
 
 
 def test_a_cache_that_cannot_fit_in_memory_is_an_error_not_a_crash(tiny_model_dir: Path) -> None:
@@ -128,8 +127,14 @@ def test_forget_drops_the_tokens_of_steps_not_collected(tiny_model_dir: Path) ->
         runner.launch(make_step([1], [[-1]], [3], [[0]]))
 
 
-def test_cpu_threads_share_the_cores_among_the_workers_unless_given(tiny_model_dir: Path) -> None:
-    cores = len(os.sched_getaffinity(0))
-    assert WorkerConfig(str(tiny_model_dir), world_size=3).cpu_threads() == max(1, (cores - 1) // 3)
-    assert WorkerConfig(str(tiny_model_dir), world_size=64).cpu_threads() == 1
-    assert WorkerConfig(str(tiny_model_dir), world_size=3, threads=5).cpu_threads() == 5
+def test_a_cpu_worker_takes_its_share_of_the_cores_unless_given_threads(
+    tiny_model_dir: Path,
+) -> None:
+    before = torch.get_num_threads()
+    try:
+        runner_for(tiny_model_dir, threads=5)
+        assert torch.get_num_threads() == 5
+        runner_for(tiny_model_dir)
+        assert torch.get_num_threads() == max(1, len(os.sched_getaffinity(0)) - 1)
+    finally:
+        torch.set_num_threads(before)  # the other tests run with their own

@@ -14,10 +14,9 @@ import msgpack
 import numpy as np
 import pytest
 import zmq
-from conftest import make_step, runner_for
+from conftest import make_step, runner_for, write_token_file
 
 from swiftllm.controller.worker_client import WorkerClient, WorkerError
-from swiftllm.protocol.auth import write_token_file
 from swiftllm.protocol.codec import PROTOCOL_VERSION, encode_request, encode_step
 from swiftllm.protocol.step import StepCommand
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
