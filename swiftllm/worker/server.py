@@ -6,6 +6,7 @@ epoch is refused, so a controller that was taken over cannot corrupt the new one
 once the device has run it; until then the loop takes the next request, so the next step is already queued
 on the device when this one ends. A thread waits on the device and wakes the loop through an inproc socket."""
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -145,9 +146,9 @@ class WorkerServer:
         except Exception as e:  # whatever a request does, the worker answers and serves on
             reply = codec.encode_error(request_id, type(e).__name__, str(e) or repr(e))
         self.answer_step()  # the step before a failed one answers first
+        self.socket.send_multipart([*envelope, reply])
         if op == "step":
             self.runner.forget()  # so that steps sent behind this one cannot use a stale token (-1)
-        self.socket.send_multipart([*envelope, reply])
 
     def wake_when_done(self, step: LaunchedStep) -> None:
         step.wait_for_device()
@@ -165,8 +166,10 @@ class WorkerServer:
             result.errors = in_flight.errors
             reply = codec.encode_reply(in_flight.request_id, **codec.result_fields(result))
         except Exception as e:
-            self.runner.forget()
             reply = codec.encode_error(in_flight.request_id, type(e).__name__, str(e) or repr(e))
+            # a second failure (a sticky CUDA error fails every read-back) must not lose this reply
+            with contextlib.suppress(Exception):
+                self.runner.forget()
         self.socket.send_multipart([*in_flight.envelope, reply])
 
     def op_hello(self, _: dict[str, Any]) -> dict[str, Any]:

@@ -296,3 +296,48 @@ def test_worker_command_takes_its_token_from_a_file(tiny_model_dir: Path, tmp_pa
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_read_back_that_fails_twice_still_gets_its_error_reply(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sticky device error fails the step's read-back and then forget()'s read-back of what is left: the step
+    must still get its error reply, in order (before session 37 the reply was lost and the controller saw the
+    next step's reply out of order)."""
+    runner = ModelRunner(WorkerConfig(model=str(tiny_model_dir), device="cpu"))
+    server = WorkerServer(runner, max_message_bytes=MAX_MESSAGE)
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    real_collect = runner.collect
+    failures = {"collect": 0}
+
+    def collect_fails_once(step: object) -> object:
+        if failures["collect"] == 0:
+            failures["collect"] += 1
+            raise RuntimeError("device read-back failed")
+        return real_collect(step)
+
+    def forget_fails() -> None:
+        raise RuntimeError("device read-back failed again")
+
+    try:
+        with WorkerClient(server.address, timeout_s=30) as client:
+            client.hello()
+            client.init_cache(16, 64, 8, 256)
+            monkeypatch.setattr(runner, "collect", collect_fails_once)
+            monkeypatch.setattr(runner, "forget", forget_fails)
+            first, second = prefill_steps()
+            client.send_step(first)
+            client.send_step(second)  # launched behind the first, whose read-back then fails
+            with pytest.raises(WorkerError) as failed:
+                client.recv_step()
+            assert failed.value.type == "RuntimeError"
+            assert client.recv_step().seq_ids.tolist() == [
+                3,
+                8,
+            ]  # in order, and the worker serves on
+            monkeypatch.undo()
+            client.shutdown()
+    finally:
+        thread.join(10)
+        server.close()
