@@ -22,6 +22,9 @@ from swiftllm.protocol.step import StepCommand, StepResult
 
 # how often a wait for replies checks that the worker processes live
 LIVENESS_POLL_MS = 500
+# how long the other ranks may stay silent once one has answered a request with an error: a rank whose step
+# failed leaves the others blocked in a collective, whose replies would come only at their timeouts
+ERROR_GRACE_MS = 5000
 
 
 class Profile(NamedTuple):
@@ -79,7 +82,7 @@ class WorkerGroup(SharedOps):
         first_error: WorkerError | None = None
         for rank, client in enumerate(self.clients):
             try:
-                self.wait_for_reply(rank, client)
+                self.wait_for_reply(rank, client, first_error)
                 replies.append(receive(client))
             except WorkerError as error:
                 if error.type in ("Timeout", "WorkerDied"):
@@ -90,8 +93,11 @@ class WorkerGroup(SharedOps):
             raise first_error
         return replies
 
-    def wait_for_reply(self, rank: int, client: WorkerClient) -> None:
-        """Return once the client's reply is there (or its own timeout will decide); a dead worker raises."""
+    def wait_for_reply(
+        self, rank: int, client: WorkerClient, after_error: WorkerError | None = None
+    ) -> None:
+        """Return once the client's reply is there (or its own timeout will decide); a dead worker raises, and
+        so does a rank silent ERROR_GRACE_MS after another rank's error (`after_error`): the group is done for."""
         if self.liveness is None:
             return
         waited_ms = 0.0
@@ -100,6 +106,9 @@ class WorkerGroup(SharedOps):
             if problem:
                 raise WorkerError("WorkerDied", f"{problem} (waiting for rank {rank})")
             waited_ms += LIVENESS_POLL_MS
+            if after_error is not None and waited_ms >= ERROR_GRACE_MS:
+                why = f"rank {rank} silent {waited_ms / 1000:g} s after another rank's error: {after_error}"
+                raise WorkerError("Timeout", why)
             if waited_ms >= client.timeout_s * 1000:
                 return  # client.recv raises the Timeout
 

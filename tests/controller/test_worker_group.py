@@ -4,12 +4,14 @@ errors read from every rank before one is raised, and a dead rank noticed while 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import zmq
 
+from swiftllm.controller import worker_group
 from swiftllm.controller.worker_client import WorkerError
 from swiftllm.controller.worker_group import WorkerGroup
 from swiftllm.protocol import codec
@@ -128,3 +130,22 @@ def test_a_dead_rank_is_reported_while_waiting(context: zmq.Context) -> None:
     group.hello()
     with pytest.raises(WorkerError, match="rank 1 exited with code -9"):
         group.call("shutdown")
+
+
+def test_ranks_silent_after_another_ranks_error_end_the_wait(
+    context: zmq.Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rank whose step fails leaves the others blocked in a collective: once one rank has answered with an
+    error, the group waits ERROR_GRACE_MS for the rest, not their timeouts (2 x 300 s before session 37)."""
+    monkeypatch.setattr(worker_group, "ERROR_GRACE_MS", 1000)
+    failing = rank_answer(0, 2, 300, init_cache={"error": "OutOfMemoryError"})
+    hanging = rank_answer(1, 2, 300, init_cache=None)
+    group, _ = group_of(context, [failing, hanging], liveness=lambda: None)
+    group.hello()
+    for client in group.clients:
+        client.timeout_s = 30
+    started = time.monotonic()
+    with pytest.raises(WorkerError, match="after another rank's error: OutOfMemoryError") as error:
+        group.init_cache(16, 10, 0, 64)
+    assert error.value.type == "Timeout"  # the group is done for: its streams are out of step
+    assert time.monotonic() - started < 10
