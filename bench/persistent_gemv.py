@@ -83,6 +83,18 @@ def _tile(
 
 
 @triton.jit
+def _grid_barrier(counter_ptr, programs):
+    # sync_cost.py's barrier: every thread's stores before one thread's release arrival, then its acquire polls
+    # until all `programs` have arrived (every one must be resident, or this waits forever)
+    tl.debug_barrier()
+    tl.atomic_add(counter_ptr, 1, sem="release")
+    seen = tl.atomic_add(counter_ptr, 0, sem="acquire")
+    while seen < programs:
+        seen = tl.atomic_add(counter_ptr, 0, sem="acquire")
+    tl.debug_barrier()
+
+
+@triton.jit
 def _first_w(w_ptr, tile, w_stride, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     n = tile * BLOCK_N + tl.arange(0, BLOCK_N)
     k = tl.arange(0, BLOCK_K)
@@ -118,12 +130,7 @@ def _persistent_pair_kernel(
             w = _first_w(w1_ptr, tile, k1, BLOCK_N, BLOCK_K)
         _tile(x_ptr, w1_ptr, y1_ptr, tile, k1, k1, w, BLOCK_N, BLOCK_K)
     w = _first_w(w2_ptr, pid, k2, BLOCK_N, BLOCK_K)  # before the barrier, as before the PDL wait
-    tl.debug_barrier()  # every thread's y1 stores before the arrival
-    tl.atomic_add(counter_ptr, 1, sem="release")
-    seen = tl.atomic_add(counter_ptr, 0, sem="acquire")
-    while seen < programs:
-        seen = tl.atomic_add(counter_ptr, 0, sem="acquire")
-    tl.debug_barrier()
+    _grid_barrier(counter_ptr, programs)
     for tile in range(pid, n2 // BLOCK_N, programs):
         if tile != pid:
             w = _first_w(w2_ptr, tile, k2, BLOCK_N, BLOCK_K)
@@ -232,12 +239,7 @@ def _persistent_mlp_kernel(
     w = _first_w(
         down_ptr, pid, inter, BLOCK_N, BLOCK_K2
     )  # before the barrier, as before the PDL wait
-    tl.debug_barrier()
-    tl.atomic_add(counter_ptr, 1, sem="release")
-    seen = tl.atomic_add(counter_ptr, 0, sem="acquire")
-    while seen < programs:
-        seen = tl.atomic_add(counter_ptr, 0, sem="acquire")
-    tl.debug_barrier()
+    _grid_barrier(counter_ptr, programs)
     for tile in range(pid, HIDDEN // BLOCK_N, programs):
         if tile != pid:
             w = _first_w(down_ptr, tile, inter, BLOCK_N, BLOCK_K2)
