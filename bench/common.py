@@ -120,6 +120,20 @@ def time_graph(fn, reps: int = 20, iters: int = 10) -> float:  # noqa: ANN001
     return time_cuda(graph.replay, warmup=2, iters=iters) / reps
 
 
+def replay_ms(fn, warmup: int = 2, iters: int = 10) -> tuple[float, object]:  # noqa: ANN001
+    """Median ms of one replay of fn's launches captured once in a CUDA graph, and what fn returned (time_graph
+    divides a capture of several calls; this keeps the output, for a check against another form)."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        fn()  # compile and warm up outside the capture
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = fn()
+    return time_cuda(graph.replay, warmup=warmup, iters=iters), out
+
+
 def kernel_times(prof: torch.profiler.profile, steps: int) -> dict[str, tuple[float, float]]:
     """Each CUDA kernel's (and copy's) microseconds and calls per step in a torch.profiler capture of
     `steps` steps, by name (cut to 60 characters)."""

@@ -37,6 +37,7 @@ programs one after another) and exits."""
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
@@ -441,21 +442,6 @@ def check_mlp_on_cpu(dtype: torch.dtype = torch.float32) -> tuple[float, float]:
     return rel_err(out, ref), rel_err(res_out, ref_res)
 
 
-def graph_ms(fn: object) -> tuple[float, torch.Tensor]:
-    """Median ms of one replay of fn's launches captured in a CUDA graph, and fn's output."""
-    from common import time_cuda
-
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        fn()  # compile outside the capture
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        out = fn()
-    return time_cuda(graph.replay, warmup=3, iters=15), out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--layers", type=int, default=8)
@@ -477,7 +463,7 @@ def main() -> None:
         if not max(pair_err, mlp_err, res_err) < 1e-5:
             raise SystemExit("a persistent form is wrong")
         return
-    from common import ceilings, device_info, write_results
+    from common import ceilings, device_info, replay_ms, write_results
 
     from swiftllm.kernels.gemv import gemv
     from swiftllm.worker import backend_triton
@@ -537,14 +523,14 @@ def main() -> None:
         ("mlp", shipped_mlp, persistent_mlp_chain),
     ):
         resident = resident_programs(kernel)
-        ms, base_out = graph_ms(base)
+        ms, base_out = replay_ms(base, warmup=3, iters=15)
         rows.append({"kernel": kernel, "programs": None, "ms": ms, "rel_err": 0.0})
         for per_sm in (int(v) for v in args.programs_per_sm.split(",")):
             if per_sm > resident:
                 print(f"skipped: {kernel} at {per_sm} programs an SM, where {resident} fit")
                 continue
             programs = sms * per_sm
-            ms, out = graph_ms(lambda programs=programs, form=form: form(programs))
+            ms, out = replay_ms(functools.partial(form, programs), warmup=3, iters=15)
             err = rel_err(out.float(), base_out.float())
             rows.append({"kernel": kernel, "programs": programs, "ms": ms, "rel_err": err})
     for row in rows:

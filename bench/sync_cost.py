@@ -150,7 +150,7 @@ def check_forms(programs: int, hops: int, device: torch.device) -> dict[str, boo
 
 def time_form(form: str, programs: int, hops: int) -> float:
     """Median milliseconds of one run of `form` over `hops` hops, the chains inside a CUDA graph."""
-    from common import time_cuda
+    from common import replay_ms, time_cuda
 
     device = torch.device("cuda")
     bufs = round_buffers(programs, hops, device)
@@ -158,15 +158,8 @@ def time_form(form: str, programs: int, hops: int) -> float:
     run = launcher(form, bufs, counters)
     if not form.startswith("chain"):
         return time_cuda(run, warmup=2, iters=7)
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        run()  # compile outside the capture
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        run()
-    return time_cuda(graph.replay, warmup=2, iters=7)
+    ms, _ = replay_ms(run, warmup=2, iters=7)
+    return ms
 
 
 SYNC_INSTRUCTIONS = ("atom.", "ld.global.gpu.acquire", "bar.sync")
