@@ -107,22 +107,15 @@ def write_results(name: str, data: dict) -> Path:
 
 def time_graph(fn, reps: int = 20, iters: int = 10) -> float:  # noqa: ANN001
     """Median GPU milliseconds of one fn() call: `reps` calls captured in a CUDA graph, replayed, so that
-    host launch costs (which a step's graph removes) stay out of the figure."""
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        fn()  # compile and warm up outside the capture
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for _ in range(reps):
-            fn()
-    return time_cuda(graph.replay, warmup=2, iters=iters) / reps
+    host launch costs (which a step's graph removes) stay out of the figure. (The warm-up outside the capture
+    runs the `reps` calls too, since session 37: one capture helper, replay_ms.)"""
+    ms, _ = replay_ms(lambda: [fn() for _ in range(reps)], warmup=2, iters=iters)
+    return ms / reps
 
 
 def replay_ms(fn, warmup: int = 2, iters: int = 10) -> tuple[float, object]:  # noqa: ANN001
-    """Median ms of one replay of fn's launches captured once in a CUDA graph, and what fn returned (time_graph
-    divides a capture of several calls; this keeps the output, for a check against another form)."""
+    """Median ms of one replay of fn's launches captured once in a CUDA graph, and what fn returned during
+    the capture (its tensors hold the replay's results, for a check against another form)."""
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
