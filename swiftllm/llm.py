@@ -14,6 +14,7 @@ from swiftllm.config import EngineConfig, check_split
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
+from swiftllm.controller.worker_client import WorkerError
 from swiftllm.controller.worker_group import allocate_cache
 from swiftllm.launch.args import WORKER_OPTIONS
 from swiftllm.launch.workers import LocalWorkers
@@ -54,6 +55,8 @@ class LLM:
         self.runner: ModelRunner | None = None
         self.workers: LocalWorkers | None = None  # worker processes, when the model is split
         self.tokenizer = None
+        # why the worker processes are gone, once a rank died or stopped answering: no later call can run
+        self.lost: WorkerError | None = None
         if (Path(self.config.model) / "tokenizer.json").is_file():
             self.tokenizer = Tokenizer(self.config.model, self.config.chat_template)
         self.engine = self.start_workers() if self.config.world_size > 1 else self.start_runner()
@@ -120,6 +123,10 @@ class LLM:
         use_tqdm: bool = False,
     ) -> list[RequestOutput]:
         """Run every prompt to completion (all submitted at once); outputs in prompt order."""
+        if self.lost is not None:
+            raise RuntimeError(
+                f"this LLM's worker processes are gone ({self.lost}): create a new LLM"
+            )
         prompts = [prompts] if isinstance(prompts, str) else prompts
         if not isinstance(params, list):
             params = [params or SamplingParams()] * len(prompts)
@@ -131,9 +138,15 @@ class LLM:
             with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
                 while self.engine.has_work:
                     bar.update(sum(seq.finished for seq in self.engine.step()))
-        except BaseException:
-            # a failed step or an interrupt: this object must still serve the next call
-            self.engine.reset()
+        except BaseException as error:
+            if isinstance(error, WorkerError) and error.lost:
+                # a rank died, or is blocked in a collective after another's failed step: the steps in
+                # flight will never be answered, so reading them back would wait out every timeout
+                self.lost = error
+                self.close()
+            else:
+                # a failed step or an interrupt: this object must still serve the next call
+                self.engine.reset()
             raise
         return [
             RequestOutput(

@@ -152,8 +152,9 @@ class Engine:
         )
         if len(self.in_flight) <= steps_left_in_flight:
             return []
-        oldest = self.in_flight.popleft()
         result = self.worker.recv_step()
+        # popped once read: an interrupt while waiting leaves the reply owed, for reset() to read
+        oldest = self.in_flight.popleft()
         self.worker_ms.update(result.timings)
         return self.postprocess(oldest, result)
 

@@ -21,6 +21,12 @@ class WorkerError(RuntimeError):
         self.type = error_type
         self.message = message
 
+    @property
+    def lost(self) -> bool:
+        """Whether the worker will never answer again: dead, or silent past its time (blocked in a
+        collective, say, after another rank's step failed)."""
+        return self.type in ("Timeout", "WorkerDied")
+
 
 class SentRequest(NamedTuple):
     """A request awaiting its reply."""

@@ -80,12 +80,18 @@ class WorkerGroup(SharedOps):
         """One reply from each rank, in rank order; raises the first error once all are read."""
         replies = []
         first_error: WorkerError | None = None
+        # a rank owing fewer replies than another had this one read before an interrupt (Ctrl-C in
+        # LLM.generate while waiting for a later rank): skipped, so that every rank's stream is back in step
+        owed = max(len(client.in_flight) for client in self.clients)
         for rank, client in enumerate(self.clients):
+            if len(client.in_flight) < owed:
+                replies.append(None)
+                continue
             try:
                 self.wait_for_reply(rank, client, first_error)
                 replies.append(receive(client))
             except WorkerError as error:
-                if error.type in ("Timeout", "WorkerDied"):
+                if error.lost:
                     raise  # its reply will never come: the group is done for
                 if first_error is None:
                     first_error = error

@@ -4,11 +4,13 @@ the server with every child gone, and workers started by hand on two "hosts" att
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import torch
 from conftest import rel_err, save_tiny_model, write_token_file
 from test_launch import child_pids, wait_for_url
 
+from swiftllm.controller.worker_client import WorkerError
 from swiftllm.launch.workers import free_port
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
@@ -310,3 +313,87 @@ def test_two_hosts_on_loopback_serve_the_same_text(tiny_8_heads: Path, tmp_path:
         for worker in workers:
             worker.kill()
             worker.wait()
+
+
+@pytest.mark.parametrize("interrupted_rank", [0, 1])
+def test_a_generate_interrupted_mid_reply_leaves_the_split_llm_serving(
+    tiny_8_heads: Path, interrupted_rank: int
+) -> None:
+    """Ctrl-C while the controller waits for one rank's reply to a step (rank 1: after rank 0's reply to the
+    same step was read): generate raises, and the next one gives what a fresh split LLM gives, with every
+    rank's reply stream back in step (no reply owed by any rank). Before session 38 an interrupt at rank 1
+    left rank 1 one reply behind the others for the rest of the LLM's life."""
+    llm = LLM(str(tiny_8_heads), tensor_parallel_size=2, max_model_len=256)
+    try:
+        prompts = [[1, 2, 3], [4, 5, 6, 7]]
+        expected = greedy(llm, prompts)
+        client = llm.engine.worker.clients[interrupted_rank]
+        real_recv_step = client.recv_step
+        calls = {"recv": 0}
+
+        def interrupt_before_the_third() -> object:
+            calls["recv"] += 1
+            if calls["recv"] == 3:
+                raise KeyboardInterrupt
+            return real_recv_step()
+
+        client.recv_step = interrupt_before_the_third
+        with pytest.raises(KeyboardInterrupt):
+            greedy(llm, [[9, 9, 9, 9, 9, 9, 9]] * 3)
+        assert calls["recv"] >= 3
+        del client.recv_step
+        assert [len(rank.in_flight) for rank in llm.engine.worker.clients] == [0, 0]
+        assert_same_outputs(greedy(llm, prompts), expected)
+    finally:
+        llm.close()
+
+
+def test_a_rank_silent_after_another_ranks_failed_step_ends_the_split_llm_at_once(
+    tiny_8_heads: Path,
+) -> None:
+    """One rank answers a step with an error while the other never answers (as when a rank's step fails and
+    its peer waits in a collective for it; here rank 1 is stopped with SIGSTOP and rank 0's error injected):
+    generate raises the group's Timeout after ERROR_GRACE_MS, stops the worker processes, and the next call
+    says at once that the LLM is gone. Before session 38 generate went on to read back each step in flight (in
+    a real failure the failed rank's next step blocks in its collective too: the client's timeout, 300 s, a
+    step; here 5 s a step, the injected error repeating) and left the processes running, stuck."""
+    llm = LLM(str(tiny_8_heads), tensor_parallel_size=2, max_model_len=256)
+    try:
+        greedy(llm, [[1, 2, 3]])  # both ranks idle now, every reply read
+        os.kill(llm.workers.processes[1].pid, signal.SIGSTOP)
+        group = llm.engine.worker
+        real_wait = group.wait_for_reply
+
+        def rank_0_answers_at_once(rank: int, *args: object) -> None:
+            if rank != 0:
+                real_wait(rank, *args)
+
+        def fail() -> object:
+            raise WorkerError("OutOfMemory", "injected: rank 0's step failed")
+
+        group.wait_for_reply = rank_0_answers_at_once
+        group.clients[0].recv_step = fail
+        errors: list[BaseException] = []
+
+        def generate() -> None:
+            try:
+                greedy(llm, [[9, 9, 9, 9]])
+            except BaseException as error:
+                errors.append(error)
+
+        started = time.monotonic()
+        thread = threading.Thread(target=generate, daemon=True)
+        thread.start()
+        thread.join(60)
+        assert not thread.is_alive(), "generate did not return within 60 s"
+        assert isinstance(errors[0], WorkerError) and errors[0].type == "Timeout"
+        assert "injected" in errors[0].message
+        assert time.monotonic() - started < 30
+        assert all(process.poll() is not None for process in llm.workers.processes)
+        with pytest.raises(RuntimeError, match="create a new LLM"):
+            greedy(llm, [[1, 2, 3]])
+    finally:
+        for process in llm.workers.processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+        llm.close()
