@@ -6,6 +6,7 @@ token you last sampled for this sequence", so it can leave before the previous s
 Every field is documented in docs/protocol.md.
 
     .venv/bin/python examples/custom_controller.py --worker ipc:///tmp/swiftllm-xyz/worker0.sock --prompt "Hello"
+(--token-file FILE: a worker that `swiftctl launch` started, or any bound to a network address, has a token.)
 """
 
 import argparse
@@ -128,10 +129,15 @@ def main() -> int:
     parser.add_argument("--worker", required=True, help="the address `swiftctl worker` printed")
     parser.add_argument("--prompt", default="The capital of France is")
     parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument(
+        "--token-file",
+        help="the worker's session token, if it has one (docs/protocol.md, Sessions)",
+    )
     args = parser.parse_args()
     worker = Worker(args.worker)
     # hello takes the worker over: a new epoch that our later requests must carry
-    info = worker.call("hello")
+    token = {} if args.token_file is None else {"token": Path(args.token_file).read_text().strip()}
+    info = worker.call("hello", **token)
     worker.epoch = info["epoch"]
     config = info["model_config"]
     tokenizer = Tokenizer.from_file(str(Path(info["model_dir"]) / "tokenizer.json"))

@@ -5,7 +5,7 @@ Start the ranks (one command each, here or on other hosts; the same --dist-init 
 
     swiftctl worker --model DIR --rank 0 --world-size 2 --dist-init tcp://127.0.0.1:29500 --bind tcp://127.0.0.1:5550
     swiftctl worker --model DIR --rank 1 --world-size 2 --dist-init tcp://127.0.0.1:29500 --bind tcp://127.0.0.1:5551
-    python examples/group_controller.py --worker tcp://127.0.0.1:5550 --worker tcp://127.0.0.1:5551 --prompt Hello
+    .venv/bin/python examples/group_controller.py --worker tcp://127.0.0.1:5550 --worker tcp://127.0.0.1:5551
 
 The group handshake (docs/protocol.md): every request goes to every rank, each over its own socket and with
 the epoch that rank's hello gave; every rank answers every request, in order; rank 0's tokens are used (all

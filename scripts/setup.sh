@@ -12,7 +12,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pip() { .venv/bin/python -m pip -q --disable-pip-version-check "$@"; }
   step() { echo "setup: [$1/4] $2" >&2; }
   if ! command -v nvidia-smi >/dev/null 2>&1; then
-    step 1 "torch 2.13.0, CPU build (the largest download; pip shows its progress)"
+    step 1 "torch 2.13.0 from pip's index: the CPU build where it serves one (README; the largest download)"
     .venv/bin/python -m pip --disable-pip-version-check install --progress-bar on "torch==2.13.0" >&2
   else
     step 1 "torch: left to the triton/project requirements (a GPU machine)"

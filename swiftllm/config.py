@@ -54,7 +54,10 @@ class EngineConfig:
         None, "seeds the per-request seeds of requests that set none (default: random)", minimum=0
     )
     tensor_parallel_size: int | None = option(
-        None, "worker processes the model is split over (vLLM's name for --workers)", minimum=1
+        None,
+        "tensor-parallel ranks a pipeline stage (vLLM's meaning): tp x pp workers in all, where --workers "
+        "counts them all",
+        minimum=1,
     )
     pipeline_parallel_size: int = option(
         1,
@@ -168,7 +171,7 @@ class EngineConfig:
                 _is_int_at_least(self.pipeline_parallel_size, 1)
                 and self.world_size % self.pipeline_parallel_size == 0,
                 f"{self.world_size} workers do not form {self.pipeline_parallel_size} pipeline stages "
-                "of equal size",
+                "of equal size (--workers counts every worker; --tensor-parallel-size, those a stage)",
             ),
             (
                 self.worker_addrs is None or len(self.worker_address_list) == self.world_size,

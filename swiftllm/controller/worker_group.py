@@ -49,6 +49,7 @@ class WorkerGroup(SharedOps):
         self.liveness = liveness
         self.token = token  # the workers' session token (protocol/auth.py), sent with each hello
         self.info: dict[str, Any] = {}  # rank 0's hello reply
+        self.devices: list[str] = []  # each rank's device, from its hello reply
         self.result_rank = 0  # whose step results are returned (set by hello)
 
     def hello(self) -> None:
@@ -67,6 +68,7 @@ class WorkerGroup(SharedOps):
                 if info.get(key) != first.get(key):
                     raise WorkerError("GroupMismatch", f"rank {rank}'s {key} differs from rank 0's")
         self.info = first
+        self.devices = [info["device"] for info in infos]
         # the first rank of the last stage: it samples (the first stage only receives the tokens)
         self.result_rank = world_size - world_size // first.get("pipeline_size", 1)
 

@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
             name=config.served_model_name or Path(config.model).name,
             path=config.model,
             dtype=group.info["dtype"],
-            devices=[group.info["device"]],
+            devices=group.devices,
             cache=scheduler_config,
         )
         outcome = uvloop.run(serve(config, engine, workers, served))

@@ -58,6 +58,8 @@ class WorkerConfig:
         if kind == "auto":
             kind = "cuda" if torch.cuda.is_available() else "cpu"
         if kind == "cuda":
+            if not torch.cuda.is_available():
+                raise ModelError(f"--device cuda: no CUDA device here (torch {torch.__version__})")
             # one GPU per rank on each host (ranks are numbered host by host)
             return torch.device(f"cuda:{self.rank % max(1, torch.cuda.device_count())}")
         return torch.device(kind)

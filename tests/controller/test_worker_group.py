@@ -96,6 +96,7 @@ def test_the_cache_is_the_smallest_ranks_and_each_rank_keeps_its_epoch(
     group, _ = group_of(context, [rank_answer(0, 2, 300), rank_answer(1, 2, 200)])
     group.hello()
     assert [client.epoch for client in group.clients] == [5, 6]
+    assert group.devices == ["cpu", "cpu"]  # every rank's: the server's start-up summary lists them
     assert group.profile(16).num_blocks == 200
 
 

@@ -138,3 +138,14 @@ def test_a_cpu_worker_takes_its_share_of_the_cores_unless_given_threads(
         assert torch.get_num_threads() == max(1, len(os.sched_getaffinity(0)) - 1)
     finally:
         torch.set_num_threads(before)  # the other tests run with their own
+
+
+def test_device_cuda_without_a_cuda_device_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--device cuda` where torch sees no GPU: a ModelError naming the flag (swiftctl prints it as one line),
+    not torch's AttributeError from deep inside `torch.cuda` (found by session 38's docs audit)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    config = model_runner.WorkerConfig(model="unused", device="cuda")
+    with pytest.raises(ModelError, match="--device cuda: no CUDA device"):
+        print(config.torch_device)
