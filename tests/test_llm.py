@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,29 @@ def test_stops_on_eos_and_stop_strings(llm: LLM) -> None:
         SamplingParams(max_tokens=64, temperature=0, stop=["Paris"]),
     )[0]
     assert cut.finish_reason == "stop" and "Paris" not in cut.text and out.text.startswith(cut.text)
+
+
+def test_a_stop_string_cuts_at_the_earliest_match_and_wins_over_max_tokens(llm: LLM) -> None:
+    """Two stop strings completed by one token are cut at the earlier in the text whatever their order in the
+    list, so the text kept holds neither (session 38: the list's first was taken, leaving the other in the
+    text); and a stop string completed by the last token max_tokens allows finishes "stop", not "length"."""
+    greedy = SamplingParams(max_tokens=12, temperature=0, ignore_eos=True)
+    full = llm.generate(["Once upon a time"], greedy)[0]
+    texts = [llm.tokenizer.decode(full.token_ids[: i + 1]) for i in range(len(full.token_ids))]
+    # a token of at least 4 characters whose first and last two occur nowhere before it
+    for i in range(1, len(texts)):
+        start = len(texts[i - 1])
+        piece = texts[i][start:]
+        first, last = piece[:2], piece[-2:]
+        if len(piece) >= 4 and first not in texts[i - 1] and last not in texts[i - 1] + piece[:-2]:
+            break
+    else:
+        raise AssertionError(f"no token fits in {texts}")
+    both = llm.generate(["Once upon a time"], replace(greedy, stop=[last, first]))[0]
+    assert both.text == texts[i - 1] and both.finish_reason == "stop"
+    at_the_limit = replace(greedy, max_tokens=i + 1, stop=[last])
+    ended = llm.generate(["Once upon a time"], at_the_limit)[0]
+    assert ended.text == texts[i][: start + len(piece) - 2] and ended.finish_reason == "stop"
 
 
 def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:

@@ -209,12 +209,19 @@ class Engine:
                 return  # the stop token itself is not text
         old_len = len(seq.text)
         seq.text += seq.detokenizer.add(token)
+        matches = []
         for stop in params.stop:
             # only a match that uses new text
             found_at = seq.text.find(stop, max(0, old_len - len(stop) + 1))
-            if found_at < 0:
-                continue
-            kept_len = found_at + len(stop) if params.include_stop_str_in_output else found_at
-            seq.text = seq.text[:kept_len]
-            self.scheduler.finish(seq, "stop")
-            break
+            if found_at >= 0:
+                matches.append((found_at, len(stop)))
+        if not matches:
+            return
+        # the earliest in the text (then the shortest), whatever the order of the list: the text kept holds
+        # no stop string (session 38: "dom" listed before "king" cut " kingdom" to " king")
+        found_at, stop_len = min(matches)
+        kept_len = found_at + stop_len if params.include_stop_str_in_output else found_at
+        seq.text = seq.text[:kept_len]
+        self.scheduler.finish(seq, "stop")
+        # the stop string ended it, also when this token reached max_tokens too (finished "length" already)
+        seq.finish_reason = "stop"

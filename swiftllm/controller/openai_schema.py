@@ -423,11 +423,12 @@ def choice_logprobs(
     }
 
 
-def usage(prompt_tokens: int, outputs: Collection[Output]) -> dict[str, Any]:
+def usage(prompt_tokens: int, outputs: Collection[Output], n: int) -> dict[str, Any]:
     """OpenAI's usage object from each choice's latest output (its counts are running totals);
-    cached_tokens: prompt tokens served from the prefix cache."""
+    cached_tokens: prompt tokens served from the prefix cache, counted as prompt_tokens are, once per
+    prompt (its first choice's: choice index % n == 0), so never more than prompt_tokens."""
     completion_tokens = sum(output.num_output_tokens for output in outputs)
-    cached_tokens = sum(output.num_cached_tokens for output in outputs)
+    cached_tokens = sum(output.num_cached_tokens for output in outputs if output.index % n == 0)
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,

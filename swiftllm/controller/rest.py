@@ -298,7 +298,7 @@ class RestServer:
             logprobs = choice_logprobs(self.tokenizer, spec, output, 0)
             choices.append(choice(index, content, logprobs, output.finish_reason))
         body = envelope(spec.request_id, self.model_name, spec.chat, False, choices)
-        body["usage"] = usage(prompt_tokens, merged.values())
+        body["usage"] = usage(prompt_tokens, merged.values(), spec.n)
         return body
 
     async def stream(
@@ -354,7 +354,8 @@ class RestServer:
                 if events:
                     await response.write(b"".join(events))
             if spec.include_usage:
-                last = {**head, "choices": [], "usage": usage(prompt_tokens, latest.values())}
+                totals = usage(prompt_tokens, latest.values(), spec.n)
+                last = {**head, "choices": [], "usage": totals}
                 await response.write(b"data: " + json.dumps(last).encode() + b"\n\n")
         except ConnectionError:  # the client left; the caller aborts
             return response

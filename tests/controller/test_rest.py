@@ -402,6 +402,21 @@ def test_usage_and_metrics_count_prefix_cache_hits(main: Server) -> None:
     # counted in clock ticks (10 ms): these three short requests may take less than one
     assert after["process_cpu_seconds_total"] > 0
     assert grew("process_cpu_seconds_total") >= 0
+    # n choices share one prompt: its hits count once, as prompt_tokens does, streamed or not (before session
+    # 38 each choice's were summed: cached_tokens above prompt_tokens)
+    four = api.completions.create(prompt=prompt + "once", n=4, **two_tokens)
+    four_streamed = list(
+        api.completions.create(
+            prompt=prompt + "once",
+            n=4,
+            stream=True,
+            stream_options={"include_usage": True},
+            **two_tokens,
+        )
+    )
+    assert four.usage.prompt_tokens == num_tokens
+    assert four.usage.prompt_tokens_details.cached_tokens == full_blocks
+    assert four_streamed[-1].usage.prompt_tokens_details.cached_tokens == full_blocks
 
 
 def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
