@@ -86,9 +86,13 @@ def test_bfloat16_runs_close_to_float32(tiny_model_dir: Path) -> None:
     assert rel_err(got, ref) < 5e-2
 
 
-def test_dtype_auto_follows_the_checkpoint_on_cuda_and_is_float32_on_cpu() -> None:
+def test_dtype_auto_follows_the_checkpoint_on_cuda_and_is_float32_on_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from swiftllm.worker.model_runner import WorkerConfig
 
+    # a CUDA device as torch would report one (without one, device="cuda" is refused: test_model_runner.py)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     cuda, cpu = WorkerConfig(model="m", device="cuda"), WorkerConfig(model="m", device="cpu")
     assert (
         cuda.torch_dtype("float16") == torch.float16
