@@ -150,3 +150,23 @@ def test_ranks_silent_after_another_ranks_error_end_the_wait(
         group.init_cache(16, 10, 0, 64)
     assert error.value.type == "Timeout"  # the group is done for: its streams are out of step
     assert time.monotonic() - started < 10
+
+
+def test_a_rank_whose_reply_was_read_before_an_interrupt_is_skipped_once(
+    context: zmq.Context,
+) -> None:
+    """Two requests in flight on both ranks, and rank 0's first reply read alone (as when Ctrl-C lands while
+    the group waits for rank 1): the next read takes rank 1's first reply only, the one after both second
+    replies, and the streams are in step again (LLM.generate's reset relies on it)."""
+    group, _ = group_of(context, [rank_answer(0, 2, 300), rank_answer(1, 2, 200)])
+    group.hello()
+    for _ in range(2):
+        for client in group.clients:
+            client.send_request("profile", block_size=16)
+    group.clients[0].recv()  # then the interrupt
+    first = group.recv_all(lambda client: client.recv())
+    assert first[0] is None and first[1]["num_blocks"] == 200
+    second = group.recv_all(lambda client: client.recv())
+    assert [reply["num_blocks"] for reply in second] == [300, 200]
+    assert all(not client.in_flight for client in group.clients)
+    assert group.profile(16).num_blocks == 200  # and the group serves on
