@@ -123,10 +123,12 @@ def decode_partials(c: Shape, rows: int, splits: int) -> int:
 
 
 def forward_peak(c: Shape, T: int, decode_rows: int = 0, splits: int = 1) -> tuple[int, str]:
-    """The most bytes alive inside LlamaModel.forward (eager), and in which phase. Python's names keep each
-    layer's tensors alive until rebound in the next layer, so a middle layer's MLP sees x, residual, o_proj's
-    output, qkv, attn and the previous layer's MLP output (still bound to `mlp`), then gate_up [T, 2I] and
-    silu_and_mul's [T, I] (or [T, I] and down's output)."""
+    """The most bytes alive inside LlamaModel.forward (eager), and in which phase. Since session 38 the forward
+    deletes q, k, v (the qkv output) and o's output before the MLP, so a middle layer's MLP sees only x and
+    residual, then gate_up [T, 2I] and silu_and_mul's [T, I] (or [T, I] and down's output); before, Python's
+    names kept qkv, the attention output, o's output and the previous layer's MLP output alive there too
+    (b·(4H + 2Q + 2K + 3I) a token against b·(2H + 3I) now). The attention output is bound to x, the input
+    norm's output until then; the previous layer's MLP output (h) lives until o's output rebinds h."""
     b, H, Q, K, inter = c.b, c.hidden, c.q, c.kv, c.inter
     o = linear_bytes(T, Q, H, True, b)
     down = linear_bytes(
@@ -137,9 +139,12 @@ def forward_peak(c: Shape, T: int, decode_rows: int = 0, splits: int = 1) -> tup
     act = b * T * inter
     mlp_inner = max(gate_up + act, act + down)
     phases = {
-        "mlp": 2 * xh + o + qkv + att + down + mlp_inner,
-        "attention": 2 * xh + down + o + qkv + 2 * att + decode_partials(c, decode_rows, splits),
-        "norm": 4 * xh + down + o + qkv + att,
+        "mlp": 2 * xh + mlp_inner,
+        "attention": 2 * xh + down + qkv + att + decode_partials(c, decode_rows, splits),
+        # the input norm: the previous layer's x, h and residual, and its two outputs
+        "input norm": 4 * xh + down,
+        # the post-attention norm: the attention output (x), o's output, qkv, residual and the two outputs
+        "post norm": 3 * xh + o + qkv + att,
     }
     where = max(phases, key=phases.get)
     return phases[where], where
@@ -229,9 +234,9 @@ def print_tables(name: str, cfg: dict) -> None:
     c = Shape.from_config(cfg)
     max_len = cfg["max_position_embeddings"]
     per_token = forward_peak(c, 4096)[0] / 4096
-    closed = c.b * (4 * c.hidden + 2 * c.q + 2 * c.kv + 3 * c.inter)
+    closed = c.b * (2 * c.hidden + 3 * c.inter)
     print(f"\n{name}: forward MLP-phase bytes/token (T > 256) = {per_token:.0f}")
-    print(f"  = b*(4H + 2Q + 2K + 3I) = {closed}")
+    print(f"  = b*(2H + 3I) = {closed}")
     print(
         f"{'T':>6} {'R':>4} {'fwd GiB':>8} {'+D=R long decodes':>18} {'greedy step':>12} "
         f"{'top-p all R':>12} {'top-p+pen':>10}"
