@@ -55,16 +55,24 @@ def make_step(decodes: int, prompt: int, width: int, top_p: float) -> StepComman
     table[:decodes, :4] = np.arange(4)
     if prompt:
         table[decodes, :prompt_blocks] = 4 + np.arange(prompt_blocks)
+    return sampled_step(query_lens, context_lens, table, C.vocab, top_p)
+
+
+def sampled_step(
+    query_lens: list[int], context_lens: list[int], table: np.ndarray, vocab: int, top_p: float
+) -> StepCommand:
+    """A step of random tokens whose every row is sampled: greedy, or top_p at temperature 1 (the sort);
+    no penalties, no logprobs. tests/bench/test_activation_formula.py builds its steps with it too."""
+    n = len(query_lens)
     rng = np.random.default_rng(0)
-    truncate = top_p < 1
     return StepCommand(
         seq_ids=i32(range(n)),
         query_lens=i32(query_lens),
         context_lens=i32(context_lens),
-        token_ids=i32(rng.integers(0, C.vocab, sum(query_lens))),
+        token_ids=i32(rng.integers(0, vocab, sum(query_lens))),
         block_table=table,
         sample=i32([1] * n),
-        temperature=f32([1.0 if truncate else 0.0] * n),
+        temperature=f32([1.0 if top_p < 1 else 0.0] * n),
         top_p=f32([top_p] * n),
         top_k=i32([0] * n),
         seed=i32(range(n)),

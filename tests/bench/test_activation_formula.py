@@ -28,10 +28,11 @@ from torch._C._profiler import _EventType  # noqa: E402
 from torch.profiler import ProfilerActivity, profile  # noqa: E402
 from triton.runtime import interpreter  # noqa: E402
 
-from swiftllm.protocol.step import StepCommand, f32, i32  # noqa: E402
+from swiftllm.protocol.step import StepCommand  # noqa: E402
 from swiftllm.worker.model_runner import ModelRunner  # noqa: E402
 
 formula = load_script("activation_formula")
+activation_memory = load_script("activation_memory")
 
 # GQA, float32; intermediate and vocab large enough that the MLP and the sort dominate their steps
 CONFIG = dict(
@@ -100,25 +101,7 @@ def step_command(query_lens: list[int], context_lens: list[int], top_p: float = 
     n = len(query_lens)
     width = max(-(-c // BLOCK) for c in context_lens)
     table = np.tile(np.arange(width, dtype=np.int32), (n, 1))
-    rng = np.random.default_rng(0)
-    return StepCommand(
-        seq_ids=i32(range(n)),
-        query_lens=i32(query_lens),
-        context_lens=i32(context_lens),
-        token_ids=i32(rng.integers(0, SHAPE.vocab, sum(query_lens))),
-        block_table=table,
-        sample=i32([1] * n),
-        temperature=f32([1.0 if top_p < 1 else 0.0] * n),
-        top_p=f32([top_p] * n),
-        top_k=i32([0] * n),
-        seed=i32([1] * n),
-        presence_penalty=f32([0.0] * n),
-        frequency_penalty=f32([0.0] * n),
-        repetition_penalty=f32([1.0] * n),
-        min_p=f32([0.0] * n),
-        penalty_lens=i32([0] * n),
-        num_logprobs=i32([-1] * n),
-    )
+    return activation_memory.sampled_step(query_lens, context_lens, table, SHAPE.vocab, top_p)
 
 
 def peak_bytes(fn: Callable[[], object]) -> int:
