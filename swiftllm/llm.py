@@ -74,12 +74,7 @@ class LLM:
             self.config.num_gpu_blocks or self.runner.profile(block_size),
             self.runner.block_bytes(block_size),
         )
-        self.runner.init_cache(
-            block_size,
-            scheduler_config.num_gpu_blocks,
-            scheduler_config.num_cpu_blocks,
-            scheduler_config.max_model_len,
-        )
+        self.runner.init_cache(**scheduler_config.cache_fields)
         return Engine(
             InProcessWorker(self.runner),
             self.runner.model_config,

@@ -49,9 +49,8 @@ class ModelConfig:
     @property
     def max_context(self) -> int:
         """Longest context served: the position limit, or Mistral's window (we do not implement sliding)."""
-        return min(
-            self.max_position_embeddings, self.sliding_window or self.max_position_embeddings
-        )
+        window = self.sliding_window or self.max_position_embeddings
+        return min(self.max_position_embeddings, window)
 
     @staticmethod
     def from_dict(cfg: dict, generation: dict | None = None) -> "ModelConfig":

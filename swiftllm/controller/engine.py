@@ -147,16 +147,13 @@ class Engine:
             self.in_flight.append(batch)  # next to the send: reset() reads back one reply each
             self.scheduler.mark_sent(batch)
         # one step in flight ahead, or one per pipeline stage (each of its own group of sequences)
-        steps_left_in_flight = (
-            self.scheduler.cfg.pipeline_stages if self.overlap and batch.seqs else 0
-        )
-        if len(self.in_flight) <= steps_left_in_flight:
+        keep_in_flight = self.scheduler.cfg.pipeline_stages if self.overlap and batch.seqs else 0
+        if len(self.in_flight) <= keep_in_flight:
             return []
         result = self.worker.recv_step()
-        # popped once read: an interrupt while waiting leaves the reply owed, for reset() to read
-        oldest = self.in_flight.popleft()
         self.worker_ms.update(result.timings)
-        return self.postprocess(oldest, result)
+        # popped once read: an interrupt while waiting leaves the reply owed, for reset() to read
+        return self.postprocess(self.in_flight.popleft(), result)
 
     def postprocess(self, batch: Batch, result: StepResult) -> list[Sequence]:
         """Read a step's result into its sequences: tokens, stop conditions, logprobs, text.

@@ -99,6 +99,16 @@ class SchedulerConfig:
             schedule_policy=config.schedule_policy,
         )
 
+    @property
+    def cache_fields(self) -> dict[str, int]:
+        """The cache it describes, as init_cache's fields (docs/protocol.md), for every worker."""
+        return {
+            "block_size": self.block_size,
+            "num_blocks": self.num_gpu_blocks,
+            "num_cpu_blocks": self.num_cpu_blocks,
+            "max_model_len": self.max_model_len,
+        }
+
 
 @dataclass
 class Batch:

@@ -155,10 +155,5 @@ def allocate_cache(
     scheduler_config = SchedulerConfig.from_engine(
         config, model_config, num_gpu_blocks, profile.block_bytes
     )
-    group.init_cache(
-        config.block_size,
-        scheduler_config.num_gpu_blocks,
-        scheduler_config.num_cpu_blocks,
-        scheduler_config.max_model_len,
-    )
+    group.init_cache(**scheduler_config.cache_fields)
     return scheduler_config

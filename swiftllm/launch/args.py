@@ -38,6 +38,8 @@ WORKER_OPTIONS = (
     "cuda_graphs",
     "threads",
     "gpu_memory_utilization",
+    "max_num_batched_tokens",
+    "max_num_seqs",
 )
 
 

@@ -174,10 +174,9 @@ class GraphRunner:
         self.inputs = self.staging.on_device
         # each graph copies its outputs here, so that they are among its dead intermediates: kept per graph,
         # decode logits would take [batch size, V] for every batch size and width (5.5 GB for Llama-3 at 131,072)
-        vocab = model.cfg.vocab_size
-        self.logits = torch.empty((BATCH_SIZES[-1], vocab), dtype=dtype, device=device)
-        hidden_size = model.cfg.hidden_size
-        self.hidden = torch.empty((TOKEN_SIZES[-1], hidden_size), dtype=dtype, device=device)
+        cfg = model.cfg
+        self.logits = torch.empty((BATCH_SIZES[-1], cfg.vocab_size), dtype=dtype, device=device)
+        self.hidden = torch.empty((TOKEN_SIZES[-1], cfg.hidden_size), dtype=dtype, device=device)
         self.residual = torch.empty_like(self.hidden)
         self.pool = torch.cuda.graph_pool_handle()
         # one stream for every capture's eager warm-up: the allocator caches freed memory per stream, and a

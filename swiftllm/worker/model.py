@@ -61,11 +61,7 @@ class LlamaModel:
         head_dim = self.cfg.head_dim
         q_size = self.heads * head_dim
         kv_size = self.kv_heads * head_dim
-        if stage_input is None:
-            h = self.embed(token_ids)
-            residual = None
-        else:
-            h, residual = stage_input
+        h, residual = (self.embed(token_ids), None) if stage_input is None else stage_input
         for layer, layer_weights in enumerate(self.weights.layers):
             x, residual = ops.rms_norm(h, layer_weights.input_norm, eps, residual)
             q, k, v = ops.linear(x, layer_weights.qkv, layer_weights.qkv_bias).split(

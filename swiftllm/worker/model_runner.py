@@ -51,6 +51,9 @@ class WorkerConfig:
     # the fraction of the GPU's total memory this worker may use, weights and activations included
     gpu_memory_utilization: float = 0.9
     cuda_graphs: bool = True
+    # the scheduler's limits, which profile keeps room for (activation_bytes)
+    max_num_batched_tokens: int = 2048
+    max_num_seqs: int = 512
 
     @property
     def torch_device(self) -> torch.device:
@@ -182,8 +185,8 @@ class ModelRunner:
 
     def profile(self, block_size: int = 16) -> int:
         """How many KV blocks fit. On CUDA (vLLM's meaning of gpu_memory_utilization): this worker may use
-        that fraction of the device's total memory; the cache gets it less the weights and an allowance for
-        activations, graphs and logits, and never more than is free now (other processes keep theirs).
+        that fraction of the device's total memory; the cache gets it less the weights and activation_bytes,
+        and never more than is free now (other processes keep theirs).
         A cache already allocated counts as free, with the CUDA graphs captured over it (GraphRunner.nbytes):
         init_cache replaces both, and a new controller (a second hello) profiles before it does."""
         per_block = self.block_bytes(block_size)
@@ -196,9 +199,39 @@ class ModelRunner:
             held += self.graphs.nbytes
         # the weights, loaded by now; the old cache and graphs aside
         ours = torch.cuda.memory_reserved(self.device) - held
-        activations = 2 * 2**30
+        activations = self.activation_bytes()
         budget = min(total * self.cfg.gpu_memory_utilization - ours, free + held) - activations
         return max(min(int(budget // per_block), MAX_SLOTS // block_size), 0)
+
+    def activation_bytes(self) -> int:
+        """The room profile keeps beside the cache, an upper bound: the largest eager step the scheduler's
+        limits allow (max_num_batched_tokens tokens, max_num_seqs rows sampled with top-p and penalties),
+        the CUDA graphs' pools, and 0.5 GiB for cuBLAS's workspaces and the allocator's gaps. The step's
+        forward and its sampling both count: the caching allocator may keep the forward's blocks reserved
+        while sampling reserves its own. Checked against the H200's measurements (bench/activation_memory.py)
+        in tests/worker/test_model_runner.py; bench/activation_formula.py states each phase exactly."""
+        # Triton's modules: profile asks for this on CUDA only (the backend's import_module above)
+        from swiftllm.kernels.decode_attention import MAX_SPLITS
+        from swiftllm.worker.cuda_graphs import BATCH_SIZES, TOKEN_SIZES
+
+        m = self.model_config
+        b = self.dtype.itemsize
+        world = self.parallel.world_size
+        # a forward's peak, at most: a middle layer's MLP (x, residual, gate_up [T, 2I] and its SiLU
+        # product [T, I]) beside decode attention's float32 split partials at MAX_SPLITS for every row;
+        # x1.5 since the caching allocator reserves 1.36-1.40x what a long step's forward holds (H200)
+        per_token = 3 * b * (2 * m.hidden_size + 3 * m.intermediate_size // world) // 2
+        per_row = 4 * m.num_heads // world * MAX_SPLITS * ((1 << (m.head_dim - 1).bit_length()) + 1)
+        # and a row's sampling: ~40 bytes a logit beside the logits (the sort's, penalties' copies); the
+        # hidden and residual rows kept alive through it fall within the forward's 1.5x
+        room = self.cfg.max_num_batched_tokens * per_token + 2**29
+        room += self.cfg.max_num_seqs * (per_row + (b + 40) * m.vocab_size)
+        if self.cfg.cuda_graphs and world == 1:  # as init_cache captures them
+            # the mixed graphs' pool, the decode graphs' pool and their logits: per decode row, two
+            # rows' partials (one in each pool) and a row of logits
+            graph_row = 2 * per_row + b * m.vocab_size
+            room += (TOKEN_SIZES[-1] + BATCH_SIZES[-1]) * per_token + BATCH_SIZES[-1] * graph_row
+        return room
 
     def init_cache(
         self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int

@@ -21,8 +21,7 @@ def rope_inv_freq(config: ModelConfig) -> torch.Tensor:
     high_freq_factor = scaling["high_freq_factor"]
     old_len = scaling["original_max_position_embeddings"]
     wavelen = 2 * math.pi / inv_freq
-    periods_in_old_len = old_len / wavelen
-    smooth = (periods_in_old_len - low_freq_factor) / (high_freq_factor - low_freq_factor)
+    smooth = (old_len / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor)
     smooth = smooth.clamp(0, 1)
     # long wavelengths are divided by factor, short ones kept, the band between blends the two
     blended = (1 - smooth) * inv_freq / factor + smooth * inv_freq

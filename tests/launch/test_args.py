@@ -16,6 +16,7 @@ from swiftllm.launch.args import (
     options_from_args,
 )
 from swiftllm.launch.cli import build_parser
+from swiftllm.worker.model_runner import WorkerConfig
 
 
 def test_flag_defaults_are_the_config_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,6 +72,8 @@ def test_worker_flags_round_trip(cuda_graphs: bool) -> None:
         dtype="bfloat16",
         load_format="dummy",
         cuda_graphs=cuda_graphs,
+        max_num_batched_tokens=16384,  # the workers keep room for steps of the controller's limits
+        max_num_seqs=256,
     )
     parser = argparse.ArgumentParser()
     worker_cmd.add_arguments(parser)
@@ -79,3 +82,4 @@ def test_worker_flags_round_trip(cuda_graphs: bool) -> None:
         name: getattr(config, name) for name in WORKER_OPTIONS
     }
     assert args.bind == "ipc:///x"
+    assert WorkerConfig(**options_from_args(args, WORKER_OPTIONS)).max_num_batched_tokens == 16384

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import weakref
 from pathlib import Path
@@ -11,8 +13,9 @@ import pytest
 import torch
 from conftest import make_step, runner_for
 
-from swiftllm.model_config import ModelError
+from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.worker import model_runner
+from swiftllm.worker.model_runner import WorkerConfig
 
 
 def test_a_cache_that_cannot_fit_in_memory_is_an_error_not_a_crash(tiny_model_dir: Path) -> None:
@@ -149,3 +152,53 @@ def test_device_cuda_without_a_cuda_device_is_a_one_line_error(
     config = model_runner.WorkerConfig(model="unused", device="cuda")
     with pytest.raises(ModelError, match="--device cuda: no CUDA device"):
         print(config.torch_device)
+
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+# bench/activation_memory.py on the H200 (session 39): eager steps of the Llama-3-8B shape, bf16
+H200_MEMORY = BENCH / "results/h200/activation_memory_s39_3cc7228.json"
+
+
+def llama3_8b() -> ModelConfig:
+    spec = importlib.util.spec_from_file_location("bench_shapes", BENCH / "shapes.py")
+    shapes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shapes)
+    return ModelConfig.from_dict(shapes.LLAMA3_8B)
+
+
+def activation_bytes(tokens: int, rows: int, cuda_graphs: bool) -> int:
+    """ModelRunner.activation_bytes at the Llama-3-8B shape in bfloat16, one worker, without a runner."""
+    config = WorkerConfig(
+        "m", cuda_graphs=cuda_graphs, max_num_batched_tokens=tokens, max_num_seqs=rows
+    )
+    runner = SimpleNamespace(
+        model_config=llama3_8b(),
+        dtype=torch.bfloat16,
+        parallel=SimpleNamespace(world_size=1),
+        cfg=config,
+    )
+    return model_runner.ModelRunner.activation_bytes(runner)
+
+
+def test_the_activation_room_covers_every_step_and_the_graphs_measured_on_the_h200() -> None:
+    """profile keeps activation_bytes beside the cache. For the limits of every eager step
+    bench/activation_memory.py ran on the H200 (2,048-65,536 tokens, 1-512 rows, greedy and top-p), the
+    room without graphs must cover the most any of those steps reserved above what was reserved before it,
+    plus cuBLAS's lasting workspaces; the graphs' share must cover what GraphRunner held at max_model_len
+    131,072; and neither may waste more than 2.5x / 1.5x of it (the cache loses what is over-reserved)."""
+    measured = json.loads(H200_MEMORY.read_text())
+    lasting = measured["first_step_lasting_bytes"]
+    assert measured["device"] == "NVIDIA H200" and len(measured["steps"]) == 19
+    need: dict[tuple[int, int], int] = {}
+    for step in measured["steps"]:
+        limits = (step["args"]["T"], step["args"]["R"])
+        step_need = max(step["reserved_peak"], step["peak"]) + lasting
+        need[limits] = max(need.get(limits, 0), step_need)
+    assert len(need) == 11
+    for (tokens, rows), most in need.items():
+        room = activation_bytes(tokens, rows, cuda_graphs=False)
+        assert most <= room <= 2.5 * most + 2**29, (tokens, rows)
+    graphs = activation_bytes(2048, 512, True) - activation_bytes(2048, 512, False)
+    assert measured["graphs"]["nbytes"] <= graphs <= 1.5 * measured["graphs"]["nbytes"]
+    # the fixed 2 GiB kept before session 39 was short of the default limits' step and graphs
+    assert need[(2048, 512)] + measured["graphs"]["nbytes"] > 2 * 2**30
