@@ -69,9 +69,9 @@ class FixedGridAttention:
     attention over CHUNKS chunks of up to `rows` tokens each, into the same output.
 
     `decode_rows` bounds the decode view's split partials (rows x heads x splits x head dim floats): over all
-    2,048 rows of the largest mixed graph at a table 131,072 tokens wide (64 splits) they took 2 GiB, the
-    whole allowance profile() keeps for activations; at BATCH_SIZES[-1] rows, as much as the largest decode
-    graph. A step with more leading decodes runs eagerly (GraphRunner.can_replay)."""
+    2,048 rows of the largest mixed graph at a table 131,072 tokens wide (64 splits) they took 2 GiB (then the
+    whole of profile()'s fixed allowance); at BATCH_SIZES[-1] rows, as much as the largest decode graph, which
+    ModelRunner.activation_bytes counts. A step with more leading decodes runs eagerly (GraphRunner.can_replay)."""
 
     def __init__(
         self,
