@@ -69,13 +69,12 @@ class SamplingParams:
 
     def resolved(self, defaults: dict) -> "SamplingParams":
         """Fill unset values from the model's generation_config, then the neutral values."""
-        temperature = self.temperature
-        if temperature is None:
-            temperature = defaults.get("temperature", 1.0)
+        defaults = {"temperature": 1.0, "top_p": 1.0, "top_k": 0, **defaults}
+        temperature = defaults["temperature"] if self.temperature is None else self.temperature
         if temperature < MIN_TEMPERATURE:
             temperature = 0.0
-        top_p = defaults.get("top_p", 1.0) if self.top_p is None else self.top_p
-        top_k = defaults.get("top_k", 0) if self.top_k is None else self.top_k
+        top_p = defaults["top_p"] if self.top_p is None else self.top_p
+        top_k = defaults["top_k"] if self.top_k is None else self.top_k
         # top_k -1 (vLLM's "off") and 0 both mean off
         return replace(
             self, temperature=float(temperature), top_p=float(top_p), top_k=max(int(top_k), 0)

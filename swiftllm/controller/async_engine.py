@@ -177,8 +177,7 @@ class AsyncEngine:
             return self.failure
         if self.error is not None or not self.thread.is_alive():
             return f"engine loop died: {self.error!r}"
-        stalled_s = time.monotonic() - self.heartbeat
-        if stalled_s > self.health_timeout_s:
+        if (stalled_s := time.monotonic() - self.heartbeat) > self.health_timeout_s:
             return f"no engine progress for {stalled_s:.0f} s"
         return None
 

@@ -109,8 +109,8 @@ class Engine:
             self.step()
         self.worker_ms.clear()
         self.scheduler.counters = dict.fromkeys(self.scheduler.counters, 0)
-        failed = [seq.error for seq in seqs if seq.error is not None]
-        if failed:  # a server whose first step fails must not start as if it could serve
+        # a server whose first step fails must not start as if it could serve
+        if failed := [seq.error for seq in seqs if seq.error is not None]:
             raise RuntimeError(f"the warm-up step failed ({failed[0]}); --no-warm-up skips it")
 
     def abort(self, seq: Sequence) -> None:
@@ -165,8 +165,7 @@ class Engine:
             batch, result.seq_ids.tolist(), tokens, self.model_config.eos_token_ids
         )
         for row, seq in sampled:
-            problem = result.errors.get(seq.seq_id)
-            if problem is not None:
+            if (problem := result.errors.get(seq.seq_id)) is not None:
                 self.fail(seq, f"the worker refused this request: {problem}")
                 continue
             try:
@@ -209,8 +208,7 @@ class Engine:
         matches = []
         for stop in params.stop:
             # only a match that uses new text
-            found_at = seq.text.find(stop, max(0, old_len - len(stop) + 1))
-            if found_at >= 0:
+            if (found_at := seq.text.find(stop, max(0, old_len - len(stop) + 1))) >= 0:
                 matches.append((found_at, len(stop)))
         if not matches:
             return

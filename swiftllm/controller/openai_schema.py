@@ -310,8 +310,7 @@ def parse_request(
 def read_choice_count(body: dict[str, Any]) -> int:
     """n, the choices per prompt; best_of only as absent or equal to n (no ranking of candidates)."""
     n = read_field(body, "n")
-    best_of = read_field(body, "best_of")
-    if best_of is not None and best_of != n:
+    if (best_of := read_field(body, "best_of")) is not None and best_of != n:
         raise ApiError(f"best_of={best_of} is not supported: only best_of = n ({n})", "best_of")
     return n
 
@@ -335,8 +334,7 @@ def parse_prompt(prompt: object, max_len: int, max_chars: int) -> list[str | lis
             "prompt",
         )
     for item in prompts:
-        limit = max_chars if isinstance(item, str) else max_len
-        if len(item) > limit:
+        if len(item) > (max_chars if isinstance(item, str) else max_len):
             raise too_long(
                 f"a prompt of {len(item)} characters or ids cannot fit the model's "
                 f"maximum context length of {max_len} tokens",

@@ -131,8 +131,7 @@ class RestServer:
         return web.json_response({"object": "list", "data": [card]})
 
     async def health(self, request: web.Request) -> web.Response:
-        problem = self.async_engine.health()
-        if problem:
+        if problem := self.async_engine.health():
             return web.json_response({"status": "unhealthy", "reason": problem}, status=503)
         return web.json_response({"status": "ok"}, status=200)
 

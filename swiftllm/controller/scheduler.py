@@ -266,8 +266,7 @@ class Scheduler:
                 f"the prompt has {len(seq.prompt_ids)} tokens; the context holds {self.max_len} "
                 "tokens (prompt plus at least one output token)"
             )
-        late = seq.arrival - self.group_start > ARRIVAL_GROUP_S
-        if late and self.num_steps > self.group_step:
+        if seq.arrival - self.group_start > ARRIVAL_GROUP_S and self.num_steps > self.group_step:
             self.group_start = seq.arrival
             self.group_step = self.num_steps
         seq.arrival_group = self.group_start
@@ -316,9 +315,8 @@ class Scheduler:
         budget = self.cfg.max_num_batched_tokens
         if self.cfg.schedule_policy == "longest-first" and self.backlogged(budget):
             budget = self.paced_budget()
-        preempted = self.continue_running(batch, budget, seats)
         # a preemption means blocks are short: then nobody comes in this step
-        if not preempted:
+        if not self.continue_running(batch, budget, seats):
             self.swap_back(batch)
             self.admit(batch, budget - sum(batch.query_lens), seats)
         batch.order_rows()

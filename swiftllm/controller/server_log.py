@@ -56,8 +56,7 @@ class StatusLine:
     def log_when_due(self) -> None:
         if not self.interval_s or time.monotonic() < self.last_at + self.interval_s:
             return
-        line = self.line()
-        if line is not None:
+        if (line := self.line()) is not None:
             log.info(line)
 
     def line(self) -> str | None:
@@ -83,8 +82,7 @@ class StatusLine:
             f"KV cache {kv_usage:.1%} used"
         )
         # prompt tokens found in the prefix cache over prompt tokens looked up, if any were
-        queries = scheduler.counters.get("prefix_cache_queries")
-        if queries:
+        if queries := scheduler.counters.get("prefix_cache_queries"):
             hit_rate = scheduler.counters["prefix_cache_hits"] / queries
             line += f"; prefix cache hit rate {hit_rate:.1%}"
         return line

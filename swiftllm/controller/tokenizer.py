@@ -89,8 +89,7 @@ class Tokenizer:
         piece = self.hf.id_to_token(token_id)
         if piece is None:
             return b""
-        byte_piece = BYTE_PIECE.fullmatch(piece)
-        if byte_piece:
+        if byte_piece := BYTE_PIECE.fullmatch(piece):
             return bytes([int(byte_piece.group(1), 16)])
         if self.byte_level and all(char in BYTE_LEVEL_ALPHABET for char in piece):
             return bytes(BYTE_LEVEL_ALPHABET[char] for char in piece)

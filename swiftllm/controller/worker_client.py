@@ -88,9 +88,8 @@ class WorkerClient(SharedOps):
                 f"worker at {self.address} did not answer {oldest.op} #{oldest.request_id} "
                 f"within {self.timeout_s:g} s",
             )
-        payload = self.socket.recv()
         self.in_flight.popleft()
-        reply = codec.decode_reply(payload)  # at most DEFAULT_MAX_MESSAGE_BYTES
+        reply = codec.decode_reply(self.socket.recv())  # at most DEFAULT_MAX_MESSAGE_BYTES
         # nil: the worker could not read the request's id
         if reply["id"] not in (oldest.request_id, None):
             raise WorkerError(

@@ -95,8 +95,7 @@ class WorkerGroup(SharedOps):
             except WorkerError as error:
                 if error.lost:
                     raise  # its reply will never come: the group is done for
-                if first_error is None:
-                    first_error = error
+                first_error = first_error or error
         if first_error is not None:
             raise first_error
         return replies
@@ -110,8 +109,7 @@ class WorkerGroup(SharedOps):
             return
         waited_ms = 0.0
         while not client.socket.poll(LIVENESS_POLL_MS):
-            problem = self.liveness()
-            if problem:
+            if problem := self.liveness():
                 raise WorkerError("WorkerDied", f"{problem} (waiting for rank {rank})")
             waited_ms += LIVENESS_POLL_MS
             if after_error is not None and waited_ms >= ERROR_GRACE_MS:

@@ -64,8 +64,7 @@ def _hf_name(gguf_name: str) -> str:
 def _unpermute(weight: np.ndarray, num_heads: int) -> np.ndarray:
     # llama.cpp's convert reorders each head's rows from HF's "rotate half" layout to interleaved pairs
     # (rows [x0..x(d/2-1), y0..] -> [x0, y0, x1, y1, ...]); swapping the axes back restores HF's order.
-    pairs_per_head = weight.shape[0] // num_heads // 2
-    per_head = weight.reshape(num_heads, pairs_per_head, 2, *weight.shape[1:])
+    per_head = weight.reshape(num_heads, -1, 2, *weight.shape[1:])
     return per_head.swapaxes(1, 2).reshape(weight.shape)
 
 

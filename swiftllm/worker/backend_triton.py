@@ -118,8 +118,7 @@ def attention(
             q, k_cache, v_cache, meta.block_table, meta.context_lens, scale, out=out
         )
     decodes = leading_decodes(meta.query_lens_host)
-    if out is None:
-        out = torch.empty_like(q)
+    out = torch.empty_like(q) if out is None else out
     if decodes:
         decode_attention(
             q[:decodes],

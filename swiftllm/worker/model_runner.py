@@ -376,8 +376,7 @@ class ModelRunner:
         """Raise ValueError, before anything runs, if a -1 in penalty_tokens names a sequence with no
         sampled token here (all steps before a penalised one are read back, so last_tokens is complete)."""
         owners = np.repeat(cmd.seq_ids, cmd.penalty_lens)[cmd.penalty_tokens == LAST_TOKEN]
-        unknown = set(owners.tolist()) - self.last_tokens.keys()
-        if unknown:
+        if unknown := set(owners.tolist()) - self.last_tokens.keys():
             raise ValueError(
                 f"penalty token -1 for sequences {sorted(unknown)} with no sampled token"
             )
@@ -491,8 +490,7 @@ class ModelRunner:
             results["logprobs"] = logprobs.gather(-1, tokens[:, None]).squeeze(-1)
             if num_top > 0:
                 top_logprobs, top_ids = logprobs.topk(num_top, -1)
-                results["top_logprobs"] = top_logprobs
-                results["top_ids"] = top_ids.int()
+                results.update(top_logprobs=top_logprobs, top_ids=top_ids.int())
         return results
 
     def penalized(
