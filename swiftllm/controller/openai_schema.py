@@ -216,6 +216,9 @@ class GenerateRequest:
     messages: list[dict[str, str]]  # chat only
     params: SamplingParams  # max_tokens still a placeholder: see params_for
     max_tokens: int | None
+    max_tokens_field: (
+        str  # the field that gave max_tokens (chat: max_completion_tokens or max_tokens)
+    )
     stream: bool
     include_usage: bool
     echo: bool = False  # completions: each choice's text begins with its prompt's
@@ -245,7 +248,7 @@ class GenerateRequest:
                 f"This model's maximum context length is {max_len} tokens, "
                 f"the prompt has {prompt_len}.{asked} "
                 "Please reduce the length of the prompt or of the completion.",
-                "max_tokens" if room >= 1 else prompt_field,
+                self.max_tokens_field if room >= 1 else prompt_field,
             )
         default = CHAT_DEFAULT_MAX_TOKENS if self.chat else COMPLETION_DEFAULT_MAX_TOKENS
         return dataclasses.replace(self.params, max_tokens=self.max_tokens or min(room, default))
@@ -267,9 +270,12 @@ def parse_request(
             read_field(body, name)
     check_model(read_field(body, "model"), model_names)
     options = read_field(body, "stream_options")
+    # chat: max_completion_tokens, when given; max_tokens is read only without it
+    max_tokens_field = "max_tokens"
+    if chat and read_field(body, "max_completion_tokens") is not None:
+        max_tokens_field = "max_completion_tokens"
+    max_tokens = read_field(body, max_tokens_field)
     if chat:
-        # max_completion_tokens, when given, is an integer >= 1: max_tokens is read only without it
-        max_tokens = read_field(body, "max_completion_tokens") or read_field(body, "max_tokens")
         top_logprobs = read_field(body, "top_logprobs")
         want_logprobs = read_field(body, "logprobs_chat", "logprobs")
         if top_logprobs is not None and not want_logprobs:
@@ -278,7 +284,6 @@ def parse_request(
         prompts = []
         messages = parse_messages(body.get("messages"), max_len, max_chars)
     else:
-        max_tokens = read_field(body, "max_tokens")
         logprobs = read_field(body, "logprobs")
         prompts = parse_prompt(body.get("prompt"), max_len, max_chars)
         messages = []
@@ -300,6 +305,7 @@ def parse_request(
         messages,
         params,
         max_tokens,
+        max_tokens_field,
         read_field(body, "stream"),
         read_field(options, "include_usage"),
         echo,

@@ -253,7 +253,9 @@ BAD_REQUESTS = [
     ("chat/completions", {"logprobs": True, "top_logprobs": 30}, 400, "top_logprobs"),
     ("chat/completions", {"n": 1000}, 400, "n"),
     ("chat/completions", {"model": "gpt-4"}, 404, "model"),
-    ("chat/completions", {"max_completion_tokens": 10**6}, 400, "max_tokens"),
+    ("chat/completions", {"max_completion_tokens": 10**6}, 400, "max_completion_tokens"),
+    ("chat/completions", {"max_completion_tokens": None, "max_tokens": 10**6}, 400, "max_tokens"),
+    ("completions", {"max_tokens": 10**6}, 400, "max_tokens"),
 ]
 
 
