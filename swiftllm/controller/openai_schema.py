@@ -216,9 +216,8 @@ class GenerateRequest:
     messages: list[dict[str, str]]  # chat only
     params: SamplingParams  # max_tokens still a placeholder: see params_for
     max_tokens: int | None
-    max_tokens_field: (
-        str  # the field that gave max_tokens (chat: max_completion_tokens or max_tokens)
-    )
+    # the field that gave max_tokens (chat: max_completion_tokens or max_tokens), named in its errors
+    max_tokens_field: str
     stream: bool
     include_usage: bool
     echo: bool = False  # completions: each choice's text begins with its prompt's
