@@ -33,7 +33,13 @@ from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, StepResult, i32  # 
 CONTEXT = 1000
 TABLE_WIDTH = 64  # blocks a row: 1,024 tokens at 16 a block
 GEOMETRY = CacheGeometry(
-    vocab_size=128256, block_size=16, num_blocks=50000, num_cpu_blocks=0, max_model_len=131072
+    vocab_size=128256,
+    block_size=16,
+    num_blocks=50000,
+    num_cpu_blocks=0,
+    max_model_len=131072,
+    max_num_seqs=4096,
+    max_num_batched_tokens=131072,
 )
 
 

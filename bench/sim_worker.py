@@ -193,7 +193,13 @@ class SimulatedWorkerServer:
         self.geometry = None  # as a real worker's: a failed init_cache leaves no cache
         if fields["max_model_len"] > self.model_config.max_context:
             raise ValueError(f"max_model_len is above the model's {self.model_config.max_context}")
-        self.geometry = CacheGeometry(vocab_size=self.model_config.vocab_size, **fields)
+        # no activation memory to protect: any step size (a real worker's limits are its own flags)
+        self.geometry = CacheGeometry(
+            vocab_size=self.model_config.vocab_size,
+            max_num_seqs=2**31 - 1,
+            max_num_batched_tokens=2**31 - 1,
+            **fields,
+        )
         return {}
 
     def op_shutdown(self, _: dict[str, Any]) -> dict[str, Any]:

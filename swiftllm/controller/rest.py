@@ -35,6 +35,7 @@ from swiftllm.controller.openai_schema import (
     choice,
     choice_logprobs,
     envelope,
+    is_text,
     parse_messages,
     parse_request,
     usage,
@@ -166,10 +167,10 @@ class RestServer:
         if "messages" in body:
             messages = parse_messages(body["messages"], self.max_len, self.max_chars)
             tokens = await self.encode_chat(messages)
-        elif isinstance(body.get("prompt"), str):
+        elif is_text(body.get("prompt")):
             tokens = await self.encode_prompt(body["prompt"])
         else:
-            raise ApiError("give a prompt (a string) or messages", "prompt")
+            raise ApiError("give a prompt (a UTF-8 string) or messages", "prompt")
         return web.json_response(
             {"count": len(tokens), "max_model_len": self.max_len, "tokens": tokens}
         )
@@ -184,7 +185,8 @@ class RestServer:
             raise ApiError(
                 f"tokens must be a list of token ids in [0, {self.vocab_size})", "tokens"
             )
-        return web.json_response({"prompt": self.tokenizer.decode(tokens)})
+        text = await self.in_pool(len(tokens), partial(self.tokenizer.decode, tokens))
+        return web.json_response({"prompt": text})
 
     async def version(self, request: web.Request) -> web.Response:
         return web.json_response({"version": swiftllm.__version__})
@@ -200,12 +202,13 @@ class RestServer:
         else:
             prompts = await asyncio.gather(*(self.encode_prompt(prompt) for prompt in spec.prompts))
         params = [spec.params_for(len(ids), self.max_len) for ids in prompts]
+        # before echo decodes them: the tokenizer raises on an id beyond 2**32
+        if any(not 0 <= token < self.vocab_size for ids in prompts for token in ids):
+            raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
         prompt_echoes = [""] * len(prompts)  # text before each prompt's choices' own
         if spec.echo:
             prompt_echoes = [self.prompt_text(prompt) for prompt in spec.prompts]
         echoes = [echo for echo in prompt_echoes for _ in range(spec.n)]  # per choice
-        if any(not 0 <= token < self.vocab_size for ids in prompts for token in ids):
-            raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
         queue: asyncio.Queue = asyncio.Queue()
         engine_requests: list[Request] = []
         prompt_tokens = sum(map(len, prompts))

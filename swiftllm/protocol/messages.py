@@ -72,6 +72,10 @@ class CacheGeometry:
     num_blocks: int
     num_cpu_blocks: int
     max_model_len: int
+    # the largest step the worker was sized for (its --max-num-seqs, --max-num-batched-tokens): its
+    # activation room holds no more, and a step of a few kilobytes must not make it allocate gigabytes
+    max_num_seqs: int
+    max_num_batched_tokens: int
 
 
 def is_int(value: object) -> bool:
@@ -130,6 +134,9 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
             f"{name} must be a {prototype.ndim}-D numpy array of {prototype.dtype.str}",
         )
     num_seqs = cmd.num_seqs
+    require(num_seqs <= geometry.max_num_seqs, f"more sequences than {geometry.max_num_seqs}")
+    limit = geometry.max_num_batched_tokens
+    require(cmd.num_tokens <= limit, f"more tokens than max_num_batched_tokens {limit}")
     for name in ("query_lens", "context_lens", *PER_SEQ_DEFAULTS):
         entries = len(getattr(cmd, name))
         require(entries == num_seqs, f"{name} has {entries} entries, seq_ids {num_seqs}")
@@ -186,6 +193,9 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
         require(pairs.ndim == 2 and pairs.shape[1] == 2, f"{name} must be [pairs, 2]")
         _in_range(f"{name} sources", pairs[:, 0], 0, source_blocks)
         _in_range(f"{name} destinations", pairs[:, 1], 0, destination_blocks)
+        # each block written once: so a step moves at most the cache's worth (no message of a few
+        # kilobytes makes the worker gather gigabytes)
+        require(len(np.unique(pairs[:, 1])) == len(pairs), f"{name} destinations must be distinct")
 
 
 def refuse_bad_values(cmd: StepCommand, geometry: CacheGeometry) -> dict[int, str]:

@@ -247,12 +247,17 @@ class ModelRunner:
         # free the old cache before allocating a new one: the old graphs hold it (and their memory pool) too
         self.cache = None
         self.graphs = None
-        need = num_blocks * self.block_bytes(block_size)
+        # in host memory: the swap space, and on a CPU the cache too
+        host_blocks = num_cpu_blocks
+        if self.device.type == "cpu":
+            host_blocks += num_blocks
+        need = host_blocks * self.block_bytes(block_size)
         ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
         # the kernel would kill us on first touch instead
-        if self.device.type == "cpu" and need > ram:
+        if need > ram:
             raise ModelError(
-                f"a KV cache of {num_blocks} blocks needs {need / 2**30:.1f} GiB; RAM: {ram / 2**30:.1f}"
+                f"{host_blocks} KV cache blocks in host memory need {need / 2**30:.1f} GiB; RAM: "
+                f"{ram / 2**30:.1f}"
             )
         self.cache = KVCache(
             len(self.pipeline.layers),
@@ -278,6 +283,8 @@ class ModelRunner:
             num_blocks=num_blocks,
             num_cpu_blocks=num_cpu_blocks,
             max_model_len=max_model_len,
+            max_num_seqs=self.cfg.max_num_seqs,
+            max_num_batched_tokens=self.cfg.max_num_batched_tokens,
         )
 
     def forget(self) -> None:

@@ -70,10 +70,10 @@ class WorkerServer:
         self.socket.bind(bind)
         # the real port of tcp://...:*
         self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
-        # epoch 0: no session yet; the next starts at random, so that a restarted worker at the same address
-        # refuses its predecessor's controller
+        # epoch 0: no session yet. Each hello draws a new one at random: it is what authorises a session's
+        # later requests (only a hello carries the token), so it is never guessable nor told to another
+        # peer, and a restarted worker at the same address refuses its predecessor's controller
         self.epoch = 0
-        self.next_epoch = secrets.randbelow(2**30) + 1
         self.serving = False
         self.step_in_flight: StepInFlight | None = None
         # the waiting thread wakes the loop through this pair; wake_sender is that thread's alone
@@ -120,9 +120,9 @@ class WorkerServer:
                 hint = "another controller took over"
                 if 0 in (self.epoch, request.epoch):
                     hint = "send hello first"
+                # the session's epoch is not told: it would let any peer act in that session
                 raise ProtocolError(
-                    "StaleEpoch",
-                    f"epoch {request.epoch} is not the session's ({self.epoch}): {hint}",
+                    "StaleEpoch", f"epoch {request.epoch} is not the session's: {hint}"
                 )
             if op == "hello" and self.token is not None:
                 if not token_matches(request.fields.get("token"), self.token):
@@ -173,7 +173,7 @@ class WorkerServer:
         self.socket.send_multipart([*in_flight.envelope, reply])
 
     def op_hello(self, _: dict[str, Any]) -> dict[str, Any]:
-        self.epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
+        self.epoch = secrets.randbelow(2**63 - 1) + 1
         self.runner.forget()  # the new controller's sequence ids mean nothing here
         runner = self.runner
         model_config = runner.model_config

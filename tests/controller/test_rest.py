@@ -230,6 +230,9 @@ BAD_REQUESTS = [
     ("completions", {"prompt": []}, 400, "prompt"),
     ("completions", {"prompt": [1, "a"]}, 400, "prompt"),
     ("completions", {"prompt": [10**9]}, 400, "prompt"),
+    # checked before echo decodes them (the tokenizer raised on these: a 500 until session 41)
+    ("completions", {"prompt": [-1], "echo": True}, 400, "prompt"),
+    ("completions", {"prompt": [[5, 2**63]], "echo": True}, 400, "prompt"),
     ("completions", {"prompt": ""}, 400, "prompt"),
     ("completions", {"prompt": TOO_LONG}, 400, "prompt"),
     ("completions", {"prompt": None}, 400, "prompt"),
@@ -308,6 +311,9 @@ def test_vllm_endpoints_and_fields(main: Server, reference: dict) -> None:
     assert post(f"{main.url}/detokenize", {"tokens": ids}) == (200, {"prompt": PROMPTS[1]})
     assert post(f"{main.url}/detokenize", {"tokens": [10**9]})[0] == 400
     assert post(f"{main.url}/tokenize", {"model": "gpt-4", "prompt": "hi"})[0] == 404
+    # a lone surrogate cannot be tokenized: a 400 naming the prompt, not a 500 (session 41's fuzzing)
+    code, reply = post(f"{main.url}/tokenize", {"prompt": "a\ud800b"})
+    assert (code, reply["error"]["param"]) == (400, "prompt")
     with pytest.raises(openai.BadRequestError, match="wizard"):
         api.chat.completions.create(messages=[{"role": "wizard", "content": "hi"}], **GREEDY)
     greedy = reference["short"][PROMPTS[1]].text

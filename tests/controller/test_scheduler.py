@@ -41,7 +41,7 @@ class FakeWorker:
     ) -> None:
         self.num_gpu, self.num_cpu, self.eos_rate = num_gpu, num_cpu, eos_rate
         self.sharing = sharing
-        self.geometry = CacheGeometry(CFG.vocab_size, 16, num_gpu, num_cpu, max_len)
+        self.geometry = CacheGeometry(CFG.vocab_size, 16, num_gpu, num_cpu, max_len, 32, 4096)
         self.steps: list[StepCommand] = []
 
     def collect(self, result: StepResult) -> StepResult:

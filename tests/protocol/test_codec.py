@@ -29,7 +29,15 @@ from swiftllm.protocol.codec import (
 from swiftllm.protocol.messages import CacheGeometry, ProtocolError, refuse_bad_values
 from swiftllm.protocol.step import StepCommand, StepResult, f32, i32, pairs
 
-GEO = CacheGeometry(vocab_size=128, block_size=4, num_blocks=16, num_cpu_blocks=4, max_model_len=32)
+GEO = CacheGeometry(
+    vocab_size=128,
+    block_size=4,
+    num_blocks=16,
+    num_cpu_blocks=4,
+    max_model_len=32,
+    max_num_seqs=4,
+    max_num_batched_tokens=24,
+)
 
 
 def base_step() -> StepCommand:
@@ -138,7 +146,11 @@ def steps(draw: st.DrawFn) -> StepCommand:
             )
         )
     )
-    pair_list = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=3)
+    # each destination once (validate_step)
+    pair = st.tuples(st.integers(0, 3), st.integers(0, 3))
+    pair_list = st.lists(
+        pair, max_size=3, unique_by=lambda source_destination: source_destination[1]
+    )
     cmd.swap_out = pairs(draw(pair_list))
     cmd.swap_in = pairs(draw(pair_list))
     cmd.copy = pairs(draw(pair_list))
@@ -254,6 +266,9 @@ STEP_REJECTIONS: dict[str, Callable[[StepCommand], None]] = {
     "swap_in cpu block out of range": mutate(swap_in=pairs([[4, 0]])),
     "swap_in gpu block out of range": mutate(swap_in=pairs([[0, -1]])),
     "copy out of range": mutate(copy=pairs([[0, 16]])),
+    "swap_out to one cpu block twice": mutate(swap_out=pairs([[5, 0], [6, 0]])),
+    "swap_in to one gpu block twice": mutate(swap_in=pairs([[1, 6], [2, 6]])),
+    "copy to one block twice": mutate(copy=pairs([[7, 8], [9, 8]])),
     "pairs of 3": mutate(copy=i32([[0, 1, 2]])),
 }
 
@@ -309,6 +324,20 @@ def test_invalid_steps_rejected(name: str) -> None:
     with pytest.raises(ProtocolError) as e:
         roundtrip(cmd)
     assert e.value.type == "InvalidRequest"
+
+
+def test_a_step_beyond_the_workers_limits_is_refused() -> None:
+    """At most max_num_seqs rows and max_num_batched_tokens tokens (the worker's own flags): its
+    activation room holds no more, and a small message must not make it allocate gigabytes."""
+    rows = make_step([1, 2, 3, 4, 5], [[5]] * 5, [1] * 5, [[0]] * 5)
+    tokens = make_step([1, 2], [[5] * 20, [6] * 5], [20, 5], [[0, 1, 2, 3, 4], [5, 6]])
+    for cmd, limit in ((rows, "more sequences than 4"), (tokens, "max_num_batched_tokens 24")):
+        with pytest.raises(ProtocolError, match=limit) as e:
+            roundtrip(cmd)
+        assert e.value.type == "InvalidRequest"
+    tokens.query_lens[0] = tokens.context_lens[0] = 19
+    tokens.token_ids = tokens.token_ids[1:]
+    assert roundtrip(tokens).num_tokens == 24  # at the limit: fine
 
 
 def test_last_token_reference_allowed_only_alone() -> None:

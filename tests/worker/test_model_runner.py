@@ -22,6 +22,11 @@ def test_a_cache_that_cannot_fit_in_memory_is_an_error_not_a_crash(tiny_model_di
     runner = runner_for(tiny_model_dir)
     with pytest.raises(ModelError, match="GiB"):
         runner.init_cache(16, 10**8, 0, 256)
+    # the swap space counts too (session 41's fuzzing: it was allocated, and a swap would have
+    # touched memory the machine does not have)
+    ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
+    with pytest.raises(ModelError, match="GiB"):
+        runner.init_cache(16, 8, ram // runner.block_bytes(16), 256)
     runner.init_cache(16, 8, 0, 256)  # still usable afterwards
     assert len(runner.step(make_step([0], [[1, 2, 3]], [3], [[0]])).tokens) == 1
 

@@ -131,10 +131,11 @@ def test_newer_hello_takes_over(worker: str) -> None:
     with WorkerClient(worker, timeout_s=30) as first, WorkerClient(worker, timeout_s=30) as second:
         first.hello()
         second.hello()
-        assert second.epoch == first.epoch + 1
+        assert second.epoch != first.epoch and 0 < second.epoch < 2**63
         with pytest.raises(WorkerError) as e:
             first.profile()
-        assert e.value.type == "StaleEpoch"
+        # the refusal does not tell the session's epoch, which would let any peer act in it
+        assert e.value.type == "StaleEpoch" and str(second.epoch) not in str(e.value)
         assert second.profile() > 0
         first.hello()  # and back
         with pytest.raises(WorkerError, match="StaleEpoch"):
