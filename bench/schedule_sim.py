@@ -14,10 +14,19 @@ and a GPU run of bench/throughput.py with those limits checks the answer.
 The cost model (`StepCostModel`): a step reads every weight once and multiplies its tokens through the linears,
 whichever is longer plus `overlap_loss` of the shorter (kernels do not overlap the two perfectly), reads each
 row's KV context once (attention, `attention_factor` over copy bandwidth), and pays a fixed `fixed_ms`. Its
-defaults were fitted on 2026-12-01 to bench/throughput.py's step kinds on the H200 (commit 0161745: mixed steps
-of 1,696 tokens 44.8 ms, decode steps of 16 / 131 / 378 rows 5.45 / 8.61 / 15.63 ms; the model gives 43.2 /
-5.43 / 8.58 / 15.77), with the matmul rate sustained under the power cap (bench/prefill_profile.py: 673-680
-TFLOP/s) rather than a short burst's ~790."""
+defaults were fitted in session 41 (bench/results/cpu/cost_model_refit_s41.py) to session 39's bench/throughput.py
+runs of 3cc7228 on the H200, first come first served and longest-first: the engine replays both runs step for
+step (2,004 / 1,933 steps against the H200's 2,005 / 1,934), and each step kind's summed device time fits within
+3 % (19.33 s against 19.33, 16.09 against 16.03); the weight read and copy bandwidth are held at what those runs
+measured, the matmul rate fitted (581 TFLOP/s: the power cap's clock, and the prefill attention the model
+leaves out). Held out, through bench/serving_sim.py against the H200: median TPOT at 4 / 8 / 16 req/s 1 / 3 / 6 %
+under (4.36 / 4.46 / 4.63 ms against 4.39 / 4.61 / 4.95, session 40), p99 TTFT 28.8 / 30.6 / 30.1 ms against
+28.7 / 29.5 / 32.0; all 200 at once 5,297 tok/s first come first served against 5,150-5,164 (+3 %) and 5,965
+longest-first against 5,523-5,620 (+6-8 %: its paced steps of ~160 tokens cost more than the model says). The
+defaults before (fitted on 2026-12-01 to commit 0161745: 3.63 ms, 676 TFLOP/s, 4.15 TB/s, 0.4, 1.2, 1.0 ms) ran
+the current tree's decode steps 7-10 % slow, its first come first served offline run 19.62 s against 19.14 and
+its longest-first 17.40 against 16.22; figures in bench/README.md and the performance log from before session 41
+were computed with them."""
 
 from __future__ import annotations
 
@@ -48,12 +57,14 @@ KV_CACHE_BLOCKS = (
 
 @dataclass(frozen=True)
 class StepCostModel:
-    weight_read_ms: float = 3.63  # every streamed weight once, at the measured copy bandwidth
-    matmul_flops: float = 676e12  # bf16, sustained under the power cap
-    copy_bandwidth: float = 4.15e12  # bytes per second
-    overlap_loss: float = 0.4  # share of the shorter of weight read and compute that is not hidden
-    attention_factor: float = 1.2  # decode attention's time over its KV bytes at copy bandwidth
-    fixed_ms: float = 1.0  # per step: small kernels, launches, sampling
+    # every streamed weight once (each layer and the LM head: 15.0 GB) at the copy bandwidth
+    weight_read_ms: float = 3.565
+    # bf16, sustained under the power cap, and what the model leaves out of a prefill (its attention)
+    matmul_flops: float = 581e12
+    copy_bandwidth: float = 4.21e12  # bytes per second: the ceiling the fitted runs measured
+    overlap_loss: float = 0.0  # share of the shorter of weight read and compute that is not hidden
+    attention_factor: float = 1.28  # decode attention's time over its KV bytes at copy bandwidth
+    fixed_ms: float = 0.69  # per step: small kernels, launches, sampling
 
     def step_ms(self, cmd: StepCommand) -> float:
         shape = LLAMA3_8B

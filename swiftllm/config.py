@@ -18,7 +18,7 @@ from swiftllm.model_config import ModelConfig, ModelError
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 LOAD_FORMATS = ("auto", "dummy")
-SCHEDULE_POLICIES = ("fcfs", "longest-first")
+SCHEDULE_POLICIES = ("fcfs", "longest-first", "paced")
 
 
 def option(default: Any, doc: str, **extras: Any) -> Any:
@@ -100,7 +100,8 @@ class EngineConfig:
         "lengths (offline, or a benchmark's ignore_eos requests); while a backlog waits, starts the "
         "longest requests first and spreads the work evenly over their steps (higher throughput, "
         "later first tokens), longest first within an arrival group of a second, a later group behind "
-        "an earlier one; without a backlog, as fcfs (controller/scheduler.py)",
+        "an earlier one; without a backlog, as fcfs (controller/scheduler.py). paced: fcfs's order "
+        "with longest-first's pacing of a backlog",
         choices=SCHEDULE_POLICIES,
     )
     # the controller's engine thread shares the GIL with the REST event loop (LLM: with the model's thread);

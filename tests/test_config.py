@@ -62,7 +62,9 @@ def test_defaults_are_valid_and_frozen() -> None:
 
 
 def test_schedule_policy_is_checked() -> None:
-    with pytest.raises(ValueError, match="schedule_policy must be one of fcfs, longest-first"):
+    with pytest.raises(
+        ValueError, match="schedule_policy must be one of fcfs, longest-first, paced"
+    ):
         EngineConfig(schedule_policy="shortest-first")
 
 

@@ -3,7 +3,8 @@
 Iteration-level scheduling with selective batching: every step re-decides. Decodes go first, then
 prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode); the step's
 rows are then laid out decodes longest context first (`Batch.order_rows`). Admission is first come
-first served (or longest first: see `paced_budget`), bounded by free KV blocks and running
+first served (or longest first, or first come first served with a backlog paced: see `paced_budget`),
+bounded by free KV blocks and running
 sequences. When blocks run out, the newest running sequence is preempted (`pick_victim`): swapped
 to CPU, or recomputed later if swap space is full.
 Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
@@ -65,7 +66,7 @@ class SchedulerConfig:
     enable_prefix_caching: bool
     # P > 1: the sequences go in P disjoint groups, one step of each in flight (pipeline stages overlap)
     pipeline_stages: int
-    schedule_policy: str  # "fcfs" or "longest-first" (config.SCHEDULE_POLICIES)
+    schedule_policy: str  # "fcfs", "longest-first" or "paced" (config.SCHEDULE_POLICIES)
 
     @staticmethod
     def from_engine(
@@ -306,14 +307,17 @@ class Scheduler:
         sequences come back and waiting ones are admitted, first come first served. With
         schedule_policy "longest-first", the waiting ones are admitted most remaining_outputs first
         (within an arrival group: longest_first_order), and while a backlog waits (backlogged) the
-        step's token budget is paced_budget(). Last, Batch.order_rows lays the rows out for the
+        step's token budget is paced_budget(); "paced" paces a backlog the same way but admits first come
+        first served (all at once it trades later first tokens for throughput, with arrival order kept:
+        bench/results/cpu/fcfs_pacing_s41.py, simulated only). Last, Batch.order_rows lays the rows out for the
         kernels (decodes longest context first); any order of rows is a valid Batch."""
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
         seats = self.seats_per_step()  # sequences this step may hold
         self.num_steps += 1
         budget = self.cfg.max_num_batched_tokens
-        if self.cfg.schedule_policy == "longest-first" and self.backlogged(budget):
+        # longest-first and paced pace a backlog; fcfs never does
+        if self.cfg.schedule_policy != "fcfs" and self.backlogged(budget):
             budget = self.paced_budget()
         # a preemption means blocks are short: then nobody comes in this step
         if not self.continue_running(batch, budget, seats):
@@ -323,7 +327,7 @@ class Scheduler:
         return batch
 
     def paced_budget(self) -> int:
-        """The longest-first policy's token budget: the work left spread evenly over the steps the
+        """The token budget of longest-first and paced: the work left spread evenly over the steps the
         longest request still needs, times PACED_SLACK and rounded up to PACED_QUANTUM, at least
         PACED_MIN_TOKENS (backlogged sets it) and at most max_num_batched_tokens; and never less than
         an earlier step of the same backlog's. With slack a step takes more than its share, so the
@@ -343,7 +347,7 @@ class Scheduler:
         return min(self.paced_tokens, self.cfg.max_num_batched_tokens)
 
     def backlogged(self, budget: int) -> bool:
-        """Whether longest-first paces this step: from a step at which more prompt tokens wait than
+        """Whether longest-first (or paced) paces this step: from a step at which more prompt tokens wait than
         BACKLOG_TOKENS (or `budget`, if less), until no one waits. Without such a backlog a step takes
         in all that fits, so that online traffic's first tokens never wait on pacing (issue 16's online
         runs)."""

@@ -188,6 +188,30 @@ def test_longest_first_starts_the_most_max_tokens_first_and_paces_each_step() ->
     assert worker.steps[0].query_lens.sum() == 1024
 
 
+def test_paced_keeps_arrival_order_and_paces_as_longest_first_does() -> None:
+    """ "paced": the same budget step by step as longest-first (the work left over the longest's
+    samples), the waiting admitted first come first served."""
+    runs = {}
+    for policy in ("paced", "longest-first"):
+        engine, worker = make_engine(num_gpu=128, budget=1024, schedule_policy=policy)
+        seqs = [
+            engine.add_request([7] * 300, SamplingParams(max_tokens=tokens, temperature=0))
+            for tokens in (2, 4, 3, 4)
+        ]
+        while engine.has_work:
+            engine.step()
+        assert [seq.num_outputs for seq in seqs] == [2, 4, 3, 4]
+        first_step = {}
+        for index, step in enumerate(worker.steps):
+            for seq_id in step.seq_ids.tolist():
+                first_step.setdefault(seq_id, index)
+        order = sorted(range(4), key=lambda index: (first_step[seqs[index].seq_id], index))
+        runs[policy] = (order, worker.steps[0].query_lens.sum())
+    assert runs["paced"][0] == [0, 1, 2, 3]
+    assert runs["longest-first"][0] == [1, 3, 2, 0]
+    assert runs["paced"][1] == runs["longest-first"][1] < 1024
+
+
 @pytest.mark.parametrize(("budget", "first_steps"), [(256, [PACED_MIN_TOKENS] * 2), (64, [64, 64])])
 def test_longest_first_paces_no_lower_than_its_floor_nor_above_the_budget(
     budget: int, first_steps: list[int]
