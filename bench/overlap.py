@@ -152,7 +152,7 @@ def main() -> None:
         client.hello()
         mc = ModelConfig.from_dir(model)
         blocks = 2048
-        client.init_cache(16, blocks, 0, 1024)
+        client.init_cache(block_size=16, num_blocks=blocks, num_cpu_blocks=0, max_model_len=1024)
         config = EngineConfig(max_model_len=1024, swap_space_gb=0.0)
         sched = SchedulerConfig.from_engine(config, mc, blocks, 1)  # no swap: any block size
         run(client, mc, sched, True, args)  # warm up

@@ -175,11 +175,13 @@ class EngineConfig:
                 "of equal size (--workers counts every worker; --tensor-parallel-size, those a stage)",
             ),
             (
-                self.worker_addrs is None or len(self.worker_address_list) == self.world_size,
+                self.worker_addrs is None
+                or (self.worker_address_list and len(self.worker_address_list) == self.world_size),
                 f"--worker-addrs names {len(self.worker_address_list)} workers, "
                 f"the group has {self.world_size} (--workers)",
             ),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
+            (self.api_key != "", "api_key must not be empty (leave it out to serve without a key)"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
             (self.gil_switch_interval > 0, "gil_switch_interval must be > 0"),
             (0 < self.gpu_memory_utilization <= 1, "gpu_memory_utilization must be in (0, 1]"),

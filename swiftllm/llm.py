@@ -125,11 +125,12 @@ class LLM:
         prompts = [prompts] if isinstance(prompts, str) else prompts
         if not isinstance(params, list):
             params = [params or SamplingParams()] * len(prompts)
-        sequences = [
-            self.engine.add_request(self.encode(prompt), prompt_params)
-            for prompt, prompt_params in zip(prompts, params)
-        ]
-        try:
+        try:  # a prompt refused half-way aborts the ones added before it (reset), as a failed step does
+            # one params per prompt: strict, so that a list of another length is an error, not fewer outputs
+            sequences = [
+                self.engine.add_request(self.encode(prompt), prompt_params)
+                for prompt, prompt_params in zip(prompts, params, strict=True)
+            ]
             with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
                 while self.engine.has_work:
                     bar.update(sum(seq.finished for seq in self.engine.step()))

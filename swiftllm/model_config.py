@@ -4,6 +4,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from swiftllm.sampling_params import SamplingParams
+
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM")
 
 
@@ -61,7 +63,8 @@ class ModelConfig:
             raise ModelError(
                 f"unsupported architecture {arch!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
             )
-        generation = generation or {}
+        # null means unset (a null default would fail every request that inherits it)
+        generation = {key: value for key, value in (generation or {}).items() if value is not None}
         heads = cfg["num_attention_heads"]
         # transformers 5 writes rope_parameters (theta inside); older configs rope_theta + rope_scaling.
         rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
@@ -75,7 +78,7 @@ class ModelConfig:
         if not isinstance(eos_ids, list):
             eos_ids = [] if eos_ids is None else [eos_ids]
         window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
-        return ModelConfig(
+        config = ModelConfig(
             architecture=arch,
             vocab_size=cfg["vocab_size"],
             hidden_size=cfg["hidden_size"],
@@ -97,6 +100,11 @@ class ModelConfig:
                 k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation
             },
         )
+        try:  # every request inherits them: checked here, or a bad one would fail the first request
+            SamplingParams(**config.generation_defaults)
+        except (TypeError, ValueError) as error:
+            raise ModelError(f"generation_config.json: {error}") from None
+        return config
 
     @staticmethod
     def from_dir(path: str | Path) -> "ModelConfig":

@@ -47,8 +47,8 @@ class SamplingParams:
             ),
             (self.top_p is None or 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (
-                self.top_k is None or (isinstance(self.top_k, int) and self.top_k >= -1),
-                "top_k must be -1, 0 or >= 1",
+                self.top_k is None or (isinstance(self.top_k, int) and -1 <= self.top_k < 2**31),
+                "top_k must be -1, 0 or in [1, 2**31)",
             ),
             (self.seed is None or isinstance(self.seed, int), "seed must be an integer"),
             (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),

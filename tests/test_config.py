@@ -41,6 +41,10 @@ MODEL = ModelConfig.from_dict(
         ({"device": "tpu"}, "device must be one of auto, cpu, cuda, not 'tpu'"),
         ({"dtype": "int8"}, "dtype must be one of"),
         ({"load_format": "pt"}, "load_format must be one of auto, dummy"),
+        # session 41's fuzzing: an empty key served without one; no address divided by zero
+        ({"api_key": ""}, "api_key must not be empty"),
+        ({"worker_addrs": ""}, "--worker-addrs names 0 workers"),
+        ({"worker_addrs": " , ,"}, "--worker-addrs names 0 workers"),
     ],
 )
 def test_bad_values_fail_at_construction(options: dict, message: str) -> None:

@@ -125,6 +125,19 @@ def test_a_stop_string_cuts_at_the_earliest_match_and_wins_over_max_tokens(llm: 
     assert ended.text == texts[i][: start + len(piece) - 2] and ended.finish_reason == "stop"
 
 
+def test_params_of_another_length_are_an_error_and_leave_nothing_queued(llm: LLM) -> None:
+    """Session 41's fuzzing: three prompts with one SamplingParams in a list gave one output and no
+    error (zip), and a prompt refused half-way left the ones before it queued for the next call."""
+    greedy = SamplingParams(max_tokens=2, temperature=0)
+    with pytest.raises(ValueError, match="zip"):
+        llm.generate(RAW, [greedy])
+    assert not llm.engine.has_work
+    with pytest.raises(ValueError, match="prompt token ids"):
+        llm.generate([[1, 2], [-1]], greedy)
+    assert not llm.engine.has_work
+    assert len(llm.generate(RAW, [greedy] * 3)) == 3
+
+
 def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="context"):
         llm.generate([[1] * 2000], SamplingParams(max_tokens=4))

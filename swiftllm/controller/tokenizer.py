@@ -31,7 +31,10 @@ class Tokenizer:
         model_dir = Path(model_dir)
         if not (model_dir / "tokenizer.json").is_file():
             raise ModelError(f"{model_dir} has no tokenizer.json")
-        self.hf = HFTokenizer.from_file(str(model_dir / "tokenizer.json"))
+        try:
+            self.hf = HFTokenizer.from_file(str(model_dir / "tokenizer.json"))
+        except Exception as error:  # tokenizers raises a bare Exception for a file it cannot parse
+            raise ModelError(f"cannot read {model_dir / 'tokenizer.json'}: {error}") from None
         self.byte_level = type(self.hf.decoder).__name__ == "ByteLevel"
         # the most characters one token stands for (its vocab string: one character per byte in byte-level
         # BPE): a text longer than max_model_len times this cannot fit, and is refused before encoding

@@ -42,16 +42,10 @@ class SharedOps:
     def call(self, op: str, **fields: Any) -> Any:
         raise NotImplementedError
 
-    def init_cache(
-        self, block_size: int, num_blocks: int, num_cpu_blocks: int, max_model_len: int
-    ) -> None:
-        self.call(
-            "init_cache",
-            block_size=block_size,
-            num_blocks=num_blocks,
-            num_cpu_blocks=num_cpu_blocks,
-            max_model_len=max_model_len,
-        )
+    def init_cache(self, **fields: int) -> None:
+        """Fields: block_size, num_blocks, num_cpu_blocks, max_model_len (SchedulerConfig.cache_fields;
+        the worker checks that all four, and no other, are given)."""
+        self.call("init_cache", **fields)
 
     def shutdown(self) -> None:
         self.call("shutdown")

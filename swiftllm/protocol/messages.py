@@ -135,8 +135,7 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
         )
     num_seqs = cmd.num_seqs
     require(num_seqs <= geometry.max_num_seqs, f"more sequences than {geometry.max_num_seqs}")
-    limit = geometry.max_num_batched_tokens
-    require(cmd.num_tokens <= limit, f"more tokens than max_num_batched_tokens {limit}")
+    require(cmd.num_tokens <= geometry.max_num_batched_tokens, "more tokens than the worker takes")
     for name in ("query_lens", "context_lens", *PER_SEQ_DEFAULTS):
         entries = len(getattr(cmd, name))
         require(entries == num_seqs, f"{name} has {entries} entries, seq_ids {num_seqs}")

@@ -248,16 +248,13 @@ class ModelRunner:
         self.cache = None
         self.graphs = None
         # in host memory: the swap space, and on a CPU the cache too
-        host_blocks = num_cpu_blocks
-        if self.device.type == "cpu":
-            host_blocks += num_blocks
-        need = host_blocks * self.block_bytes(block_size)
-        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE")
+        host_blocks = num_cpu_blocks + (num_blocks if self.device.type == "cpu" else 0)
+        need = host_blocks * self.block_bytes(block_size) / 2**30
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE") / 2**30
         # the kernel would kill us on first touch instead
         if need > ram:
             raise ModelError(
-                f"{host_blocks} KV cache blocks in host memory need {need / 2**30:.1f} GiB; RAM: "
-                f"{ram / 2**30:.1f}"
+                f"{host_blocks} KV blocks in host memory: {need:.1f} GiB; RAM {ram:.1f}"
             )
         self.cache = KVCache(
             len(self.pipeline.layers),

@@ -48,15 +48,18 @@ class Checkpoint:
         if not files:
             raise ModelError(f"no weights in {path} (expected *.safetensors or pytorch_model*.bin)")
         # Sharded checkpoints list their files in an index; reading every matching file gives the same set.
-        for file in files:
-            if file.suffix == ".safetensors":
-                with safe_open(str(file), framework="pt") as tensors:
-                    for name in tensors.keys():
-                        self.files[name.removeprefix("language_model.")] = file
-            else:
-                loaded = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
-                for name, tensor in loaded.items():
-                    self.tensors[name.removeprefix("language_model.")] = tensor
+        try:  # a truncated download, a git-lfs pointer left in place: one line naming the file
+            for file in files:
+                if file.suffix == ".safetensors":
+                    with safe_open(str(file), framework="pt") as tensors:
+                        for name in tensors.keys():
+                            self.files[name.removeprefix("language_model.")] = file
+                else:
+                    loaded = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
+                    for name, tensor in loaded.items():
+                        self.tensors[name.removeprefix("language_model.")] = tensor
+        except Exception as error:
+            raise ModelError(f"cannot read {file}: {error}") from None
 
     def __contains__(self, name: str) -> bool:
         return name in self.files or name in self.tensors

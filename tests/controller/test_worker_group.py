@@ -118,7 +118,7 @@ def test_an_error_is_raised_after_every_rank_answered(context: zmq.Context) -> N
     group, _ = group_of(context, [failing, rank_answer(1, 2, 300)])
     group.hello()
     with pytest.raises(WorkerError, match="ModelError"):
-        group.init_cache(16, 10, 0, 64)
+        group.init_cache(block_size=16, num_blocks=10, num_cpu_blocks=0, max_model_len=64)
     assert all(not client.in_flight for client in group.clients)  # rank 1's reply was read too
     assert len(group.call("shutdown")) == 2  # the streams are still in step
 
@@ -147,7 +147,7 @@ def test_ranks_silent_after_another_ranks_error_end_the_wait(
         client.timeout_s = 30
     started = time.monotonic()
     with pytest.raises(WorkerError, match="after another rank's error: OutOfMemoryError") as error:
-        group.init_cache(16, 10, 0, 64)
+        group.init_cache(block_size=16, num_blocks=10, num_cpu_blocks=0, max_model_len=64)
     assert error.value.type == "Timeout"  # the group is done for: its streams are out of step
     assert time.monotonic() - started < 10
 

@@ -47,7 +47,7 @@ def worker(tiny_model_dir: Path) -> Iterator[str]:
 def client(worker: str) -> Iterator[WorkerClient]:
     with WorkerClient(worker, timeout_s=30) as c:
         c.hello()
-        c.init_cache(16, 64, 8, 256)
+        c.init_cache(block_size=16, num_blocks=64, num_cpu_blocks=8, max_model_len=256)
         yield c
 
 
@@ -91,7 +91,7 @@ def test_hello_profile_and_greedy_steps_match_model_runner(
         )
         assert Path(info["model_dir"]) == tiny_model_dir.resolve()
         assert client.profile(16) == runner_for(tiny_model_dir, num_blocks=1).profile(16)
-        client.init_cache(16, 64, 8, 256)
+        client.init_cache(block_size=16, num_blocks=64, num_cpu_blocks=8, max_model_len=256)
         got = [client.step(cmd) for cmd in prefill_steps()]
         assert set(got[-1].timings) == {"queue_ms", "forward_ms", "sample_ms", "wait_ms"}
         tokens = [r.tokens.tolist() for r in got]
@@ -139,7 +139,7 @@ def test_newer_hello_takes_over(worker: str) -> None:
         assert second.profile() > 0
         first.hello()  # and back
         with pytest.raises(WorkerError, match="StaleEpoch"):
-            second.init_cache(16, 8, 0, 64)
+            second.init_cache(block_size=16, num_blocks=8, num_cpu_blocks=0, max_model_len=64)
         with (
             pytest.raises(WorkerError, match="send hello first"),
             WorkerClient(worker, timeout_s=30) as fresh,
@@ -196,7 +196,9 @@ def test_malformed_requests_get_error_replies_and_the_worker_serves_on(
     finally:
         sock.close()
         ctx.term()
-    client.init_cache(16, 64, 8, 256)  # still serving
+    client.init_cache(
+        block_size=16, num_blocks=64, num_cpu_blocks=8, max_model_len=256
+    )  # still serving
     assert client.step(make_step([1], [[5, 6]], [2], [[0]])).seq_ids.tolist() == [1]
 
 
@@ -324,7 +326,7 @@ def test_a_read_back_that_fails_twice_still_gets_its_error_reply(
     try:
         with WorkerClient(server.address, timeout_s=30) as client:
             client.hello()
-            client.init_cache(16, 64, 8, 256)
+            client.init_cache(block_size=16, num_blocks=64, num_cpu_blocks=8, max_model_len=256)
             monkeypatch.setattr(runner, "collect", collect_fails_once)
             monkeypatch.setattr(runner, "forget", forget_fails)
             first, second = prefill_steps()

@@ -46,7 +46,7 @@ class Harness:
     def __init__(self, address: str) -> None:
         self.client = WorkerClient(address, timeout_s=30)
         self.client.hello(TOKEN)
-        self.client.init_cache(16, 32, 4, 128)
+        self.client.init_cache(block_size=16, num_blocks=32, num_cpu_blocks=4, max_model_len=128)
         self.context = zmq.Context()
         self.raw = self.context.socket(zmq.DEALER)
         self.raw.setsockopt(zmq.LINGER, 0)

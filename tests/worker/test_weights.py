@@ -10,7 +10,7 @@ import torch
 from conftest import full_logits, rel_err, runner_for, save_tiny_model
 
 from swiftllm.llm import LLM
-from swiftllm.model_config import ModelError
+from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.sampling_params import SamplingParams
 
 LLAMA3_ROPE = {
@@ -116,6 +116,56 @@ def test_generation_config_defaults_and_context_bounds(tmp_path: Path) -> None:
     assert LLM(str(tmp_path), max_model_len=32).engine.scheduler.cfg.max_model_len == 32
     with pytest.raises(ModelError, match="exceeds"):
         LLM(str(tmp_path), max_model_len=65)
+
+
+@pytest.mark.parametrize(
+    ("generation", "message"),
+    [
+        ({"temperature": -1}, "generation_config.json: temperature must be in"),
+        ({"top_p": 0}, "generation_config.json: top_p must be in"),
+        ({"top_k": 10**12}, "generation_config.json: top_k must be"),
+        ({"top_k": "x"}, "generation_config.json"),
+    ],
+)
+def test_a_bad_generation_default_is_refused_at_load_not_at_the_first_request(
+    tmp_path: Path, generation: dict, message: str
+) -> None:
+    """Every request inherits these: before session 41 a bad one passed loading and failed (on a
+    server: ended) the first request; a null is unset, as if absent."""
+    save_tiny_model(tmp_path)
+    (tmp_path / "generation_config.json").write_text(json.dumps(generation))
+    with pytest.raises(ModelError, match=message):
+        ModelConfig.from_dir(tmp_path)
+    (tmp_path / "generation_config.json").write_text(
+        json.dumps({"temperature": None, "top_p": None, "top_k": None, "eos_token_id": None})
+    )
+    assert ModelConfig.from_dir(tmp_path).generation_defaults == {}
+    out = LLM(str(tmp_path)).generate([[5, 6]], SamplingParams(max_tokens=2, ignore_eos=True))
+    assert len(out[0].token_ids) == 2
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "text"])
+def test_an_unreadable_checkpoint_or_tokenizer_is_one_line_naming_the_file(
+    tmp_path: Path, damage: str
+) -> None:
+    """A truncated download or a git-lfs pointer left in place: a ModelError naming the file, not the
+    safetensors or tokenizers library's own exception."""
+    from swiftllm.controller.tokenizer import Tokenizer
+
+    save_tiny_model(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    data = weights.read_bytes()
+    damaged = {
+        "truncated": data[: len(data) // 2],
+        "empty": b"",
+        "text": b"version https://git-lfs",
+    }
+    weights.write_bytes(damaged[damage])
+    with pytest.raises(ModelError, match="cannot read .*model.safetensors"):
+        LLM(str(tmp_path))
+    (tmp_path / "tokenizer.json").write_bytes(damaged[damage])
+    with pytest.raises(ModelError, match="cannot read .*tokenizer.json"):
+        Tokenizer(tmp_path)
 
 
 def test_mistral_refuses_context_beyond_its_window(tmp_path: Path) -> None:
