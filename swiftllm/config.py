@@ -163,10 +163,10 @@ class EngineConfig:
             (_is_power_of_two(self.block_size), "block_size must be a positive power of two"),
             (self.swap_space_gb >= 0, "swap_space_gb must be >= 0"),
             (self.kv_cache_memory_gb > 0, "kv_cache_memory_gb must be > 0"),
-            (
-                self.tensor_parallel_size in (None, self.workers) or self.workers == 1,
+            (  # --workers counts every worker: with --tensor-parallel-size, tp x pp (before, tp alone)
+                self.tensor_parallel_size is None or self.workers in (1, self.world_size),
                 f"--workers {self.workers} and --tensor-parallel-size {self.tensor_parallel_size} "
-                "disagree (give one)",
+                f"x --pp {self.pipeline_parallel_size} disagree (give one)",
             ),
             (
                 _is_int_at_least(self.pipeline_parallel_size, 1)

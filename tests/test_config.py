@@ -93,8 +93,15 @@ def test_the_group_size_comes_from_either_spelling_or_the_addresses() -> None:
     assert EngineConfig(workers=4).world_size == 4
     assert EngineConfig(tensor_parallel_size=3).world_size == 3
     assert EngineConfig(worker_addrs="tcp://a:1, tcp://b:2").world_size == 2
-    with pytest.raises(ValueError, match="--workers 2 and --tensor-parallel-size 4 disagree"):
+    with pytest.raises(
+        ValueError, match="--workers 2 and --tensor-parallel-size 4 x --pp 1 disagree"
+    ):
         EngineConfig(workers=2, tensor_parallel_size=4)
+    # --workers counts every worker (session 41: 2 with tp 2 x pp 2 started 4, and 4 was refused)
+    with pytest.raises(ValueError, match="--workers 2 and --tensor-parallel-size 2 x --pp 2"):
+        EngineConfig(workers=2, tensor_parallel_size=2, pipeline_parallel_size=2)
+    both = EngineConfig(workers=4, tensor_parallel_size=2, pipeline_parallel_size=2)
+    assert both.world_size == 4
     with pytest.raises(ValueError, match="--worker-addrs names 3 workers, the group has 2"):
         EngineConfig(workers=2, worker_addrs="a,b,c")
     with pytest.raises(ValueError, match="threads must be"):
