@@ -308,8 +308,9 @@ class Scheduler:
         schedule_policy "longest-first", the waiting ones are admitted most remaining_outputs first
         (within an arrival group: longest_first_order), and while a backlog waits (backlogged) the
         step's token budget is paced_budget(); "paced" paces a backlog the same way but admits first come
-        first served (all at once it trades later first tokens for throughput, with arrival order kept:
-        bench/results/cpu/fcfs_pacing_s41.py, simulated only). Last, Batch.order_rows lays the rows out for the
+        first served (all at once it trades later first tokens for throughput, with arrival order kept,
+        when the longest requests arrive early; when they arrive late it admits them later and loses:
+        bench/results/cpu/fcfs_pacing_s41.py and schedule_sim_s41_paced.log, simulated only). Last, Batch.order_rows lays the rows out for the
         kernels (decodes longest context first); any order of rows is a valid Batch."""
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
