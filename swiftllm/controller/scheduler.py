@@ -310,8 +310,9 @@ class Scheduler:
         step's token budget is paced_budget(); "paced" paces a backlog the same way but admits first come
         first served (all at once it trades later first tokens for throughput, with arrival order kept,
         when the longest requests arrive early; when they arrive late it admits them later and loses:
-        bench/results/cpu/fcfs_pacing_s41.py and schedule_sim_s41_paced.log, simulated only). Last, Batch.order_rows lays the rows out for the
-        kernels (decodes longest context first); any order of rows is a valid Batch."""
+        bench/results/cpu/fcfs_pacing_s41.py and schedule_sim_s41_paced.log, simulated only).
+        Last, Batch.order_rows lays the rows out for the kernels (decodes longest context first); any
+        order of rows is a valid Batch."""
         batch = Batch(finished_ids=self.finished_ids)
         self.finished_ids = []
         seats = self.seats_per_step()  # sequences this step may hold
