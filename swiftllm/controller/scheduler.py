@@ -4,9 +4,8 @@ Iteration-level scheduling with selective batching: every step re-decides. Decod
 prefill chunks fill the rest of the token budget (chunked prefill piggybacked on decode); the step's
 rows are then laid out decodes longest context first (`Batch.order_rows`). Admission is first come
 first served (or longest first, or first come first served with a backlog paced: see `paced_budget`),
-bounded by free KV blocks and running
-sequences. When blocks run out, the newest running sequence is preempted (`pick_victim`): swapped
-to CPU, or recomputed later if swap space is full.
+bounded by free KV blocks and running sequences. When blocks run out, the newest running sequence is
+preempted (`pick_victim`): swapped to CPU, or recomputed later if swap space is full.
 Prefill and decode are one case: a sequence computes its uncached tokens and samples once none are
 left. With prefix caching, an admitted sequence starts from the longest run of cached full blocks its
 tokens begin with (block_manager.py) and computes only the rest."""
@@ -349,9 +348,9 @@ class Scheduler:
         return min(self.paced_tokens, self.cfg.max_num_batched_tokens)
 
     def backlogged(self, budget: int) -> bool:
-        """Whether longest-first (or paced) paces this step: from a step at which more prompt tokens wait than
-        BACKLOG_TOKENS (or `budget`, if less), until no one waits. Without such a backlog a step takes
-        in all that fits, so that online traffic's first tokens never wait on pacing (issue 16's online
+        """Whether longest-first (or paced) paces this step: from a step at which more prompt tokens
+        wait than BACKLOG_TOKENS (or `budget`, if less), until no one waits. Without such a backlog a
+        step takes in all that fits, so that online traffic's first tokens never wait on pacing (issue 16's online
         runs)."""
         if not self.waiting:
             self.paced_tokens = 0

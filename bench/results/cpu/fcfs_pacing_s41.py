@@ -2,9 +2,8 @@
 
 bench/serving_sim.py's engine over the fitted H200 cost model, serving.py's first 200 requests all at once, 256
 sequences, budget 16,384. Rows: first come first served; the same arrival order with longest-first's pacing
-(scheduler.paced_budget, whose floor PACED_MIN_TOKENS is varied); longest-first itself. The arrival-order rows
-replace scheduler.longest_first_order for this process only, so `--schedule-policy longest-first` paces while
-the waiting queue keeps arrival order.
+(the `paced` policy, which this study led to; the pacing floor PACED_MIN_TOKENS is varied for this process
+only); longest-first itself.
 
     PYTHONPATH=. python3 bench/results/cpu/fcfs_pacing_s41.py
 """
@@ -21,15 +20,9 @@ from schedule_sim import StepCostModel  # noqa: E402
 import swiftllm.controller.scheduler as scheduler  # noqa: E402
 
 serving = serving_sim.serving
-LONGEST_FIRST_ORDER = scheduler.longest_first_order
 
 
-def arrival_order(seq) -> tuple[float, float]:
-    return seq.arrival_group, seq.arrival
-
-
-def run(policy: str, order, floor: int) -> tuple[float, float, float, float]:
-    scheduler.longest_first_order = order
+def run(policy: str, floor: int) -> tuple[float, float, float, float]:
     scheduler.PACED_MIN_TOKENS = floor
     config = serving.ServingConfig(base_url="", num_requests=200, seed=0, burstiness=1.0)
     specs = serving.request_specs(config, 1)
@@ -42,13 +35,13 @@ def run(policy: str, order, floor: int) -> tuple[float, float, float, float]:
 
 
 def main() -> None:
-    rows = [("first come first served", "fcfs", LONGEST_FIRST_ORDER, 160)]
+    rows = [("first come first served", "fcfs", 160)]
     for floor in (160, 256, 384, 512, 1024):
-        rows.append((f"arrival order, paced, floor {floor}", "longest-first", arrival_order, floor))
-    rows.append(("longest-first (floor 160)", "longest-first", LONGEST_FIRST_ORDER, 160))
+        rows.append((f"arrival order, paced, floor {floor}", "paced", floor))
+    rows.append(("longest-first (floor 160)", "longest-first", 160))
     print(f"{'policy':<36} {'run (s)':>8} {'out tok/s':>10} {'med TTFT':>9} {'p99 TTFT':>9}")
-    for name, policy, order, floor in rows:
-        duration, rate, median_ttft, p99_ttft = run(policy, order, floor)
+    for name, policy, floor in rows:
+        duration, rate, median_ttft, p99_ttft = run(policy, floor)
         print(f"{name:<36} {duration:8.2f} {rate:10.0f} {median_ttft:9.0f} {p99_ttft:9.0f}")
 
 
