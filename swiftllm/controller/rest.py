@@ -17,7 +17,6 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
-from jinja2 import TemplateError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import swiftllm
@@ -255,7 +254,7 @@ class RestServer:
     def render_chat(self, messages: list[dict[str, str]]) -> list[int]:
         try:
             return self.tokenizer.encode_chat(messages)
-        except (TemplateError, ValueError, TypeError) as error:
+        except ValueError as error:
             raise ApiError(f"cannot apply the chat template: {error}", "messages") from None
 
     @staticmethod

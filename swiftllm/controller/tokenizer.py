@@ -5,6 +5,7 @@ import json
 import re
 from pathlib import Path
 
+from jinja2 import Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tokenizers import Tokenizer as HFTokenizer
 
@@ -24,6 +25,22 @@ def byte_level_alphabet() -> dict[str, int]:
 
 
 BYTE_LEVEL_ALPHABET = byte_level_alphabet()
+
+
+def raise_exception(message: str) -> None:
+    """What HF chat templates call to refuse their input (a system message where none is allowed)."""
+    raise ValueError(message)
+
+
+def compile_chat_template(template: str) -> Template:
+    """A chat template compiled in a sandbox (a template is code from the model directory); one that does
+    not compile is a ModelError naming its line."""
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = raise_exception
+    try:
+        return env.from_string(template)
+    except TemplateError as error:
+        raise ModelError(f"the chat template does not compile: {error}") from None
 
 
 class Tokenizer:
@@ -54,7 +71,11 @@ class Tokenizer:
         if isinstance(template, list):  # named templates: the default one, else the first
             by_name = {named.get("name"): named["template"] for named in template}
             template = by_name.get("default", template[0]["template"])
-        self.chat_template = template
+        # compiled once (a request renders it, compiling would cost more than rendering); a template that
+        # does not compile fails here, not at the first chat request
+        self.chat_template: Template | None = None
+        if template:
+            self.chat_template = compile_chat_template(template)
         # the special tokens the template may name; each a string, or a dict with its "content"
         self.special: dict[str, str] = {}
         for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
@@ -99,17 +120,16 @@ class Tokenizer:
         return piece.replace("\u2581", " ").encode()  # SentencePiece's word-start mark is a space
 
     def render_chat(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
-        if not self.chat_template:
+        """The template rendered; messages it refuses (its raise_exception, or any error rendering them:
+        a missing field, a sandbox limit, a recursion) raise ValueError."""
+        if self.chat_template is None:
             raise ModelError("this model has no chat template")
-        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-
-        def raise_exception(message: str) -> None:
-            raise ValueError(message)
-
-        env.globals["raise_exception"] = raise_exception
-        return env.from_string(self.chat_template).render(
-            messages=messages, add_generation_prompt=add_generation_prompt, **self.special
-        )
+        try:
+            return self.chat_template.render(
+                messages=messages, add_generation_prompt=add_generation_prompt, **self.special
+            )
+        except Exception as error:  # a template is code: whatever it raises, these messages fail it
+            raise ValueError(f"{type(error).__name__}: {error}") from None
 
     def encode_chat(self, messages: list[dict]) -> list[int]:
         # the rendered template already holds BOS and friends as text

@@ -518,7 +518,9 @@ def test_serve_with_name_template_access_log_and_threads(
     worker's thread count, the start-up summary and the shutdown line."""
     template = tmp_path / "template.jinja"
     template.write_text(
-        "{% for message in messages %}<{{ message.role }}>{{ message.content }}{% endfor %}"
+        "{% for message in messages %}{% if message.role == 'system' %}"
+        "{{ raise_exception('no system messages here') }}{% endif %}"
+        "<{{ message.role }}>{{ message.content }}{% endfor %}"
     )
     stderr = tmp_path / "stderr"
     command = [sys.executable, "-m", "swiftllm.launch.cli", "serve", tiny_servable, "--port", "0"]
@@ -538,6 +540,12 @@ def test_serve_with_name_template_access_log_and_threads(
         tokens = post(f"{server.url}/tokenize", {"messages": [{"role": "user", "content": "hi"}]})
         expected = Tokenizer(tiny_servable).encode("<user>hi", add_special_tokens=False)
         assert tokens[1]["tokens"] == expected
+        # messages the template refuses: a 400 naming them, and the server serves on
+        with pytest.raises(openai.BadRequestError, match="no system messages here") as refused:
+            api.chat.completions.create(
+                model="tiny", messages=[{"role": "system", "content": "x"}], max_tokens=2
+            )
+        assert refused.value.body["param"] == "messages"
         worker_args = Path(f"/proc/{server.worker_pids()[0]}/cmdline").read_text().split("\0")
         assert worker_args[worker_args.index("--threads") + 1] == "1"
     finally:
@@ -552,6 +560,20 @@ def test_dead_worker_stops_the_server(tiny_servable: str) -> None:
     server = launch("--model", tiny_servable, "--kv-cache-memory-gb", "0.01").wait_ready()
     os.kill(server.worker_pids()[0], signal.SIGKILL)
     assert server.proc.wait(60) == 1
+
+
+def test_a_chat_template_that_does_not_compile_is_refused_at_start(tmp_path: Path) -> None:
+    template = tmp_path / "template.jinja"
+    template.write_text("{% for message in messages %}{{ message.content }}")
+    out = subprocess.run(
+        [sys.executable, "-m", "swiftllm.launch.cli", "launch", "--chat-template", str(template)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1
+    assert "the chat template does not compile" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_several_workers_the_model_does_not_split_over_are_refused() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
+from swiftllm.model_config import ModelError
 from swiftllm.models.gguf_import import ensure_default_model
 
 MESSAGES = [
@@ -163,3 +164,36 @@ def test_other_decoders_stream_through_the_window_decode(tmp_path: Path, make) -
         streamed = "".join(detokenizer.add(token) for token in ids)
         assert streamed == tokenizer.decode(ids)
     assert tokenizer.standalone_ids == set()
+
+
+@pytest.mark.parametrize(
+    "template, error, match",
+    [
+        # does not compile: refused when the tokenizer loads (before: at the first chat request)
+        ("{% for m in messages %}{{ m.content }}", ModelError, "does not compile.*endfor"),
+        ("{{ messages[0].content | no_such_filter }}", ModelError, "does not compile"),
+        # compiles, refuses these messages: ValueError (REST: 400; LLM.chat: the caller's error)
+        ("{{ raise_exception('no system role') }}", ValueError, "no system role$"),
+        ("{{ messages[0].content.nope() }}", ValueError, "UndefinedError"),
+        ("{{ messages[0].content + 1 }}", ValueError, "TypeError"),
+        ("{{ range(10**9) | list }}", ValueError, "OverflowError: Range too big"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", ValueError, "RecursionError"),
+    ],
+)
+def test_chat_template_faults_are_named(
+    smol: Path, tmp_path: Path, template: str, error: type, match: str
+) -> None:
+    shutil.copy(smol / "tokenizer.json", tmp_path / "tokenizer.json")
+    (tmp_path / "chat_template.jinja").write_text(template)
+    if error is ModelError:
+        with pytest.raises(ModelError, match=match):
+            Tokenizer(tmp_path)
+        return
+    tokenizer = Tokenizer(tmp_path)
+    with pytest.raises(ValueError, match=match):
+        tokenizer.render_chat(MESSAGES)
+    # the user's file in place of the model's goes the same way
+    user_file = tmp_path / "user.jinja"
+    user_file.write_text("{% if %}")
+    with pytest.raises(ModelError, match="does not compile"):
+        Tokenizer(smol, str(user_file))
