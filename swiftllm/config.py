@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from swiftllm.field_types import check_field_types
 from swiftllm.model_config import ModelConfig, ModelError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -149,6 +150,7 @@ class EngineConfig:
     )
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         for config_field in fields(self):
             name = config_field.name
             value = getattr(self, name)
@@ -162,6 +164,8 @@ class EngineConfig:
         checks = [
             (_is_power_of_two(self.block_size), "block_size must be a positive power of two"),
             (self.swap_space_gb >= 0, "swap_space_gb must be >= 0"),
+            # more than any machine has cores; 100,000 crashed libgomp at the worker's start
+            (self.threads is None or self.threads <= 1024, "threads must be at most 1024"),
             (self.kv_cache_memory_gb > 0, "kv_cache_memory_gb must be > 0"),
             (  # --workers counts every worker: with --tensor-parallel-size, tp x pp (before, tp alone)
                 self.tensor_parallel_size is None or self.workers in (1, self.world_size),

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, replace
 
+from swiftllm.field_types import check_field_types
+
 # a temperature below this (and above 0) means greedy, vLLM's rule: logits / 1e-40 overflow float32
 MIN_TEMPERATURE = 1e-5
 
@@ -36,6 +38,7 @@ class SamplingParams:
             self, "stop", (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
         )
         object.__setattr__(self, "stop_token_ids", tuple(self.stop_token_ids))
+        check_field_types(self)
         checks = [
             (
                 isinstance(self.max_tokens, int) and self.max_tokens >= 1,
@@ -57,6 +60,10 @@ class SamplingParams:
             (0 <= self.min_p <= 1, "min_p must be in [0, 1]"),
             (self.logprobs is None or 0 <= self.logprobs <= 20, "logprobs must be in [0, 20]"),
             (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings"),
+            (
+                all(isinstance(t, int) and t >= 0 for t in self.stop_token_ids),
+                "stop_token_ids must be token ids (integers >= 0)",
+            ),
         ]
         for ok, message in checks:
             if not ok:

@@ -173,6 +173,12 @@ def run(args: argparse.Namespace) -> int:
             group = workers.connect()
         else:
             group = WorkerGroup(config.worker_address_list, token=session_token(config.token_file))
+            # a worker not (yet) listening is waited for, up to its client's timeout: say so
+            timeout_s = group.clients[0].timeout_s
+            print(
+                f"waiting up to {timeout_s:g} s for the workers at {config.worker_addrs}",
+                file=sys.stderr,
+            )
             group.hello()
         scheduler_config = allocate_cache(config, group, model_config)
         engine = Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)

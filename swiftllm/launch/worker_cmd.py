@@ -11,6 +11,7 @@ import time
 
 import zmq
 
+from swiftllm.config import EngineConfig
 from swiftllm.launch.args import WORKER_OPTIONS, add_config_flags, options_from_args
 from swiftllm.model_config import ModelError
 from swiftllm.models.resolve import resolve_model
@@ -57,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
         os.environ.pop(TOKEN_ENV, None)  # not inherited by anything this process starts
         check_bind(args.bind, token)  # before loading the model
         options = options_from_args(args, WORKER_OPTIONS)  # WorkerConfig's fields of the same names
+        # the flags are EngineConfig's: checked by its rules, as `swiftctl launch` checks them
+        EngineConfig(
+            **options, workers=args.world_size, pipeline_parallel_size=args.pipeline_parallel_size
+        )
         options["model"] = resolve_model(args.model)
         config = WorkerConfig(
             **options,

@@ -44,6 +44,7 @@ class Checkpoint:
         self.path = path
         self.tensors: dict[str, torch.Tensor] = {}  # .bin files (memory-mapped) and dummy weights
         self.files: dict[str, Path] = {}  # name -> the safetensors file holding it
+        self.shapes: dict[str, tuple[int, ...]] = {}  # every tensor's, read from the file headers
         files = sorted(path.glob("*.safetensors")) or sorted(path.glob("pytorch_model*.bin"))
         if not files:
             raise ModelError(f"no weights in {path} (expected *.safetensors or pytorch_model*.bin)")
@@ -52,12 +53,16 @@ class Checkpoint:
             for file in files:
                 if file.suffix == ".safetensors":
                     with safe_open(str(file), framework="pt") as tensors:
-                        for name in tensors.keys():
-                            self.files[name.removeprefix("language_model.")] = file
+                        for stored_name in tensors.keys():
+                            name = stored_name.removeprefix("language_model.")
+                            self.files[name] = file
+                            self.shapes[name] = tuple(tensors.get_slice(stored_name).get_shape())
                 else:
                     loaded = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
-                    for name, tensor in loaded.items():
-                        self.tensors[name.removeprefix("language_model.")] = tensor
+                    for stored_name, tensor in loaded.items():
+                        name = stored_name.removeprefix("language_model.")
+                        self.tensors[name] = tensor
+                        self.shapes[name] = tuple(tensor.shape)
         except Exception as error:
             raise ModelError(f"cannot read {file}: {error}") from None
 
@@ -87,43 +92,54 @@ class DummyCheckpoint(Checkpoint):
 
     def __init__(self, cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> None:
         gen = torch.Generator(device).manual_seed(0)
-
-        def rand(*shape: int) -> torch.Tensor:  # small values keep bf16 activations finite
-            return torch.empty(shape, device=device, dtype=dtype).uniform_(
-                -0.02, 0.02, generator=gen
-            )
-
-        def ones(size: int) -> torch.Tensor:
-            return torch.ones(size, device=device, dtype=dtype)
-
-        hidden = cfg.hidden_size
-        ckpt = {
-            "model.embed_tokens.weight": rand(cfg.vocab_size, hidden),
-            "model.norm.weight": ones(hidden),
-        }
-        if not cfg.tie_word_embeddings:
-            ckpt["lm_head.weight"] = rand(cfg.vocab_size, hidden)
-        for layer in range(cfg.num_layers):
-            prefix = f"model.layers.{layer}."
-            shapes = {
-                "self_attn.q_proj": (cfg.q_size, hidden),
-                "self_attn.k_proj": (cfg.kv_size, hidden),
-                "self_attn.v_proj": (cfg.kv_size, hidden),
-                "self_attn.o_proj": (hidden, cfg.q_size),
-                "mlp.gate_proj": (cfg.intermediate_size, hidden),
-                "mlp.up_proj": (cfg.intermediate_size, hidden),
-                "mlp.down_proj": (hidden, cfg.intermediate_size),
-            }
-            for name, shape in shapes.items():
-                ckpt[prefix + name + ".weight"] = rand(*shape)
-            ckpt[prefix + "input_layernorm.weight"] = ones(hidden)
-            ckpt[prefix + "post_attention_layernorm.weight"] = ones(hidden)
-            if cfg.qkv_bias:
-                for proj in ("q_proj", "k_proj", "v_proj"):
-                    ckpt[prefix + f"self_attn.{proj}.bias"] = rand(shapes[f"self_attn.{proj}"][0])
         self.path = Path("dummy")
-        self.tensors = ckpt
         self.files = {}
+        self.shapes = checkpoint_shapes(cfg)
+        self.tensors = {}
+        for name, shape in self.shapes.items():
+            tensor = torch.empty(shape, device=device, dtype=dtype)
+            if name.endswith("norm.weight"):
+                self.tensors[name] = tensor.fill_(1.0)
+            else:  # small values keep bf16 activations finite
+                self.tensors[name] = tensor.uniform_(-0.02, 0.02, generator=gen)
+
+
+def checkpoint_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every tensor a checkpoint of this config holds, by HF name, at its whole (unsplit) shape."""
+    hidden = cfg.hidden_size
+    shapes = {"model.embed_tokens.weight": (cfg.vocab_size, hidden), "model.norm.weight": (hidden,)}
+    if not cfg.tie_word_embeddings:
+        shapes["lm_head.weight"] = (cfg.vocab_size, hidden)
+    for layer in range(cfg.num_layers):
+        prefix = f"model.layers.{layer}."
+        projections = {
+            "self_attn.q_proj": (cfg.q_size, hidden),
+            "self_attn.k_proj": (cfg.kv_size, hidden),
+            "self_attn.v_proj": (cfg.kv_size, hidden),
+            "self_attn.o_proj": (hidden, cfg.q_size),
+            "mlp.gate_proj": (cfg.intermediate_size, hidden),
+            "mlp.up_proj": (cfg.intermediate_size, hidden),
+            "mlp.down_proj": (hidden, cfg.intermediate_size),
+        }
+        for name, shape in projections.items():
+            shapes[prefix + name + ".weight"] = shape
+        shapes[prefix + "input_layernorm.weight"] = (hidden,)
+        shapes[prefix + "post_attention_layernorm.weight"] = (hidden,)
+        if cfg.qkv_bias:
+            for name in ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"):
+                shapes[prefix + name + ".bias"] = projections[name][:1]
+    return shapes
+
+
+def check_shapes(ckpt: Checkpoint, cfg: ModelConfig) -> None:
+    """Raise ModelError, naming the tensor, where the checkpoint disagrees with config.json (before: torch's
+    shape error at the first step, the server already up)."""
+    for name, shape in checkpoint_shapes(cfg).items():
+        stored = ckpt.shapes.get(name, shape)  # a missing tensor: Checkpoint.read names it
+        if stored != shape:
+            raise ModelError(
+                f"{name} in {ckpt.path} is {list(stored)}; config.json's sizes make it {list(shape)}"
+            )
 
 
 def load_weights(
@@ -140,6 +156,7 @@ def load_weights(
     pipe = Pipeline(layers=range(cfg.num_layers)) if pipe is None else pipe
     # dummy: every rank draws the whole model from the same seed, then keeps its slices: ranks agree
     ckpt = DummyCheckpoint(cfg, device, dtype) if load_format == "dummy" else Checkpoint(Path(path))
+    check_shapes(ckpt, cfg)
 
     def get(name: str, dim: int = 0, part: slice = slice(None)) -> torch.Tensor:
         """The named tensor (only `part` along `dim` when the model is split) on the device."""

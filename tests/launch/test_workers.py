@@ -299,6 +299,7 @@ def test_two_hosts_on_loopback_serve_the_same_text(tiny_8_heads: Path, tmp_path:
         )
         assert refused.returncode != 0
         assert "Unauthorized" in refused.stderr
+        assert f"waiting up to 300 s for the workers at {','.join(addresses)}" in refused.stderr
         proc, url = start_launch(*attach, "--token-file", str(token_file))
         try:
             assert child_pids(proc.pid) == []  # attached, not spawned

@@ -186,6 +186,31 @@ def test_checkpoint_missing_a_tensor_is_a_clear_error(tmp_path: Path) -> None:
         LLM(str(tmp_path))
 
 
+@pytest.mark.parametrize(
+    "key, value, tensor",
+    [
+        ("intermediate_size", 80, "model.layers.0.mlp.gate_proj.weight"),
+        ("vocab_size", 1000, "model.embed_tokens.weight"),
+        ("num_key_value_heads", 1, "model.layers.0.self_attn.k_proj.weight"),
+        ("head_dim", 8, "model.layers.0.self_attn.q_proj.weight"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["safetensors", "bin"])
+def test_a_config_json_that_disagrees_with_its_weights_is_refused_at_load(
+    tmp_path: Path, key: str, value: int, tensor: str, fmt: str
+) -> None:
+    """Before session 42 such a model loaded and the server failed at its first step, in torch's words."""
+    save_tiny_model(tmp_path)
+    reshard(tmp_path, fmt)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config[key] != value
+    (tmp_path / "config.json").write_text(json.dumps({**config, key: value}))
+    with pytest.raises(
+        ModelError, match=f"{tensor} in {tmp_path} is .*config.json's sizes make it"
+    ):
+        LLM(str(tmp_path))
+
+
 @pytest.mark.parametrize("safe", [True, False])
 def test_each_rank_reads_its_heads_and_replicates_kv_heads_when_fewer_than_ranks(
     tmp_path: Path, safe: bool
