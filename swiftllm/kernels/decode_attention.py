@@ -91,6 +91,58 @@ def _chunk(ctx, SPLITS: tl.constexpr, BLOCK_N: tl.constexpr, MIN_CHUNK: tl.const
     return tl.maximum(tl.cdiv(tl.cdiv(ctx, SPLITS), BLOCK_N) * BLOCK_N, MIN_CHUNK)
 
 
+@triton.jit
+def _tile(
+    state,
+    q,
+    cache,
+    n0,
+    end,
+    pos,
+    d,
+    qk_scale,
+    D: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    PAGE: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    CAUSAL: tl.constexpr,
+):
+    # One tile of BLOCK_N keys from n0 through the rows' online softmax, for prefill_attention's kernel and this
+    # file's. state: the rows' running softmax (acc, m, l_sum); cache: where the sequence's K/V are (k_ptr, v_ptr,
+    # table_row, head_off, c_stride_b, c_stride_o). Tuples, so that the kernels' calls stay readable; they
+    # compile to the same SASS as the flat arguments did (sm_90, session 37), and the decode kernel to the same
+    # as its own loop did (session 42: bench/results/cpu/attention_sass_s42.py). CAUSAL: keys may reach `end`
+    # (masked loads); pos, each row's position (prefill: no key after it), or None (decode: keys before `end`)
+    acc, m, l_sum = state
+    k_ptr, v_ptr, table_row, head_off, c_stride_b, c_stride_o = cache
+    n = n0 + tl.arange(0, BLOCK_N)
+    if CAUSAL:
+        nmask = n < end
+        block = tl.load(table_row + n // PAGE, mask=nmask, other=0).to(tl.int64)
+    else:  # tiles wholly before the first query position: no mask, so loads stay wide and pipelined
+        nmask = n >= 0
+        block = tl.load(table_row + n // PAGE).to(tl.int64)
+    off = block[:, None] * c_stride_b + head_off + (n % PAGE)[:, None] * c_stride_o + d[None, :]
+    if CAUSAL or D != BLOCK_D:
+        kvmask = nmask[:, None] if D == BLOCK_D else nmask[:, None] & (d[None, :] < D)
+        k = tl.load(k_ptr + off, mask=kvmask, other=0.0)
+        v = tl.load(v_ptr + off, mask=kvmask, other=0.0)
+    else:  # unmasked, as above
+        k = tl.load(k_ptr + off)
+        v = tl.load(v_ptr + off)
+    s = tl.dot(q, tl.trans(k)) * qk_scale  # log2 units: the scale carries log2(e)
+    if pos is None:  # decode: every row sees the keys before `end`
+        s = tl.where(nmask[None, :], s, float("-inf"))
+    elif CAUSAL:
+        s = tl.where(n[None, :] <= pos[:, None], s, float("-inf"))
+    m_new = tl.maximum(m, tl.max(s, axis=1))
+    alpha = tl.exp2(m - m_new)
+    p = tl.exp2(s - m_new[:, None])
+    l_sum = l_sum * alpha + tl.sum(p, axis=1)
+    acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
+    return acc, m_new, l_sum
+
+
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
 @triton.jit(do_not_specialize=["table_stride"])
 def _decode_kernel(
@@ -183,22 +235,11 @@ def _decode_kernel(
     m = tl.full([BLOCK_G], float("-inf"), tl.float32)
     l_sum = tl.zeros([BLOCK_G], tl.float32)
     acc = tl.zeros([BLOCK_G, BLOCK_D], tl.float32)
+    cache = (k_ptr, v_ptr, table_row, head_off, c_stride_b, c_stride_o)
     for n0 in range(start, end, BLOCK_N):
-        n = n0 + tl.arange(0, BLOCK_N)
-        nmask = n < end
-        block = tl.load(table_row + n // PAGE, mask=nmask, other=0).to(tl.int64)
-        off = block[:, None] * c_stride_b + head_off + (n % PAGE)[:, None] * c_stride_o + d[None, :]
-        kvmask = nmask[:, None] if D == BLOCK_D else nmask[:, None] & (d[None, :] < D)
-        k = tl.load(k_ptr + off, mask=kvmask, other=0.0)
-        v = tl.load(v_ptr + off, mask=kvmask, other=0.0)
-        s = tl.dot(q, tl.trans(k)) * qk_scale  # log2 units: the scale carries log2(e)
-        s = tl.where(nmask[None, :], s, float("-inf"))
-        m_new = tl.maximum(m, tl.max(s, axis=1))
-        alpha = tl.exp2(m - m_new)
-        p = tl.exp2(s - m_new[:, None])
-        l_sum = l_sum * alpha + tl.sum(p, axis=1)
-        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
-        m = m_new
+        acc, m, l_sum = _tile(
+            (acc, m, l_sum), q, cache, n0, end, None, d, qk_scale, D, BLOCK_D, PAGE, BLOCK_N, True
+        )
 
     safe = tl.where(l_sum > 0, l_sum, 1.0)
     o = acc / safe[:, None]

@@ -14,54 +14,7 @@ import torch
 import triton
 import triton.language as tl
 
-from swiftllm.kernels.decode_attention import LOG2E
-
-
-@triton.jit
-def _tile(
-    state,
-    q,
-    cache,
-    n0,
-    end,
-    pos,
-    d,
-    qk_scale,
-    D: tl.constexpr,
-    BLOCK_D: tl.constexpr,
-    PAGE: tl.constexpr,
-    BLOCK_N: tl.constexpr,
-    CAUSAL: tl.constexpr,
-):
-    # state: the rows' running softmax (acc, m, l_sum); cache: where the sequence's K/V are (k_ptr, v_ptr,
-    # table_row, head_off, c_stride_b, c_stride_o). Tuples, so that the kernel's two calls stay readable; they
-    # compile to the same SASS as the flat arguments did (sm_90, session 37)
-    acc, m, l_sum = state
-    k_ptr, v_ptr, table_row, head_off, c_stride_b, c_stride_o = cache
-    n = n0 + tl.arange(0, BLOCK_N)
-    if CAUSAL:
-        nmask = n < end
-        block = tl.load(table_row + n // PAGE, mask=nmask, other=0).to(tl.int64)
-    else:  # tiles wholly before the first query position: no mask, so loads stay wide and pipelined
-        nmask = n >= 0
-        block = tl.load(table_row + n // PAGE).to(tl.int64)
-    off = block[:, None] * c_stride_b + head_off + (n % PAGE)[:, None] * c_stride_o + d[None, :]
-    if CAUSAL or D != BLOCK_D:
-        kvmask = nmask[:, None] if D == BLOCK_D else nmask[:, None] & (d[None, :] < D)
-        k = tl.load(k_ptr + off, mask=kvmask, other=0.0)
-        v = tl.load(v_ptr + off, mask=kvmask, other=0.0)
-    else:  # unmasked, as above
-        k = tl.load(k_ptr + off)
-        v = tl.load(v_ptr + off)
-    s = tl.dot(q, tl.trans(k)) * qk_scale
-    if CAUSAL:
-        s = tl.where(n[None, :] <= pos[:, None], s, float("-inf"))
-    m_new = tl.maximum(m, tl.max(s, axis=1))
-    alpha = tl.exp2(m - m_new)
-    p = tl.exp2(s - m_new[:, None])
-    l_sum = l_sum * alpha + tl.sum(p, axis=1)
-    acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
-    return acc, m_new, l_sum
+from swiftllm.kernels.decode_attention import LOG2E, _tile
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
