@@ -40,20 +40,16 @@ class SamplingParams:
         object.__setattr__(self, "stop_token_ids", tuple(self.stop_token_ids))
         check_field_types(self)
         checks = [
-            (
-                isinstance(self.max_tokens, int) and self.max_tokens >= 1,
-                "max_tokens must be an integer >= 1",
-            ),
+            (self.max_tokens >= 1, "max_tokens must be an integer >= 1"),
             (
                 self.temperature is None or 0 <= self.temperature <= 100,
                 "temperature must be in [0, 100]",
             ),
             (self.top_p is None or 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (
-                self.top_k is None or (isinstance(self.top_k, int) and -1 <= self.top_k < 2**31),
+                self.top_k is None or -1 <= self.top_k < 2**31,
                 "top_k must be -1, 0 or in [1, 2**31)",
             ),
-            (self.seed is None or isinstance(self.seed, int), "seed must be an integer"),
             (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),
             (-2 <= self.frequency_penalty <= 2, "frequency_penalty must be in [-2, 2]"),
             (0 < self.repetition_penalty <= 100, "repetition_penalty must be in (0, 100]"),

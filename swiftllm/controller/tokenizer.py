@@ -73,9 +73,7 @@ class Tokenizer:
             template = by_name.get("default", template[0]["template"])
         # compiled once (a request renders it, compiling would cost more than rendering); a template that
         # does not compile fails here, not at the first chat request
-        self.chat_template: Template | None = None
-        if template:
-            self.chat_template = compile_chat_template(template)
+        self.chat_template = compile_chat_template(template) if template else None
         # the special tokens the template may name; each a string, or a dict with its "content"
         self.special: dict[str, str] = {}
         for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
