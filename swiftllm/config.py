@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from swiftllm.field_types import check_field_types
 from swiftllm.model_config import ModelConfig, ModelError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -150,7 +149,6 @@ class EngineConfig:
     )
 
     def __post_init__(self) -> None:
-        check_field_types(self)
         for config_field in fields(self):
             name = config_field.name
             value = getattr(self, name)
@@ -159,7 +157,7 @@ class EngineConfig:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
             minimum = config_field.metadata.get("minimum")
             unset = value is None and config_field.default is None
-            if minimum is not None and not unset and value < minimum:
+            if minimum is not None and not unset and not _is_int_at_least(value, minimum):
                 raise ValueError(f"{name} must be an integer >= {minimum}")
         checks = [
             (_is_power_of_two(self.block_size), "block_size must be a positive power of two"),
@@ -173,7 +171,7 @@ class EngineConfig:
                 f"x --pp {self.pipeline_parallel_size} disagree (give one)",
             ),
             (
-                self.pipeline_parallel_size >= 1
+                _is_int_at_least(self.pipeline_parallel_size, 1)
                 and self.world_size % self.pipeline_parallel_size == 0,
                 f"{self.world_size} workers do not form {self.pipeline_parallel_size} pipeline stages "
                 "of equal size (--workers counts every worker; --tensor-parallel-size, those a stage)",
@@ -184,7 +182,7 @@ class EngineConfig:
                 f"--worker-addrs names {len(self.worker_address_list)} workers, "
                 f"the group has {self.world_size} (--workers)",
             ),
-            (0 <= self.port <= 65535, "port must be in [0, 65535]"),
+            (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
             (self.api_key != "", "api_key must not be empty (leave it out to serve without a key)"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
             (self.gil_switch_interval > 0, "gil_switch_interval must be > 0"),
@@ -259,5 +257,9 @@ def check_tensor_split(model: ModelConfig, world_size: int) -> None:
         )
 
 
-def _is_power_of_two(value: int) -> bool:
-    return value >= 1 and value & (value - 1) == 0
+def _is_int_at_least(value: object, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_power_of_two(value: object) -> bool:
+    return _is_int_at_least(value, 1) and value & (value - 1) == 0

@@ -2,8 +2,6 @@
 
 from dataclasses import dataclass, replace
 
-from swiftllm.field_types import check_field_types
-
 # a temperature below this (and above 0) means greedy, vLLM's rule: logits / 1e-40 overflow float32
 MIN_TEMPERATURE = 1e-5
 
@@ -38,28 +36,27 @@ class SamplingParams:
             self, "stop", (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
         )
         object.__setattr__(self, "stop_token_ids", tuple(self.stop_token_ids))
-        check_field_types(self)
         checks = [
-            (self.max_tokens >= 1, "max_tokens must be an integer >= 1"),
+            (
+                isinstance(self.max_tokens, int) and self.max_tokens >= 1,
+                "max_tokens must be an integer >= 1",
+            ),
             (
                 self.temperature is None or 0 <= self.temperature <= 100,
                 "temperature must be in [0, 100]",
             ),
             (self.top_p is None or 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (
-                self.top_k is None or -1 <= self.top_k < 2**31,
+                self.top_k is None or (isinstance(self.top_k, int) and -1 <= self.top_k < 2**31),
                 "top_k must be -1, 0 or in [1, 2**31)",
             ),
+            (self.seed is None or isinstance(self.seed, int), "seed must be an integer"),
             (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),
             (-2 <= self.frequency_penalty <= 2, "frequency_penalty must be in [-2, 2]"),
             (0 < self.repetition_penalty <= 100, "repetition_penalty must be in (0, 100]"),
             (0 <= self.min_p <= 1, "min_p must be in [0, 1]"),
             (self.logprobs is None or 0 <= self.logprobs <= 20, "logprobs must be in [0, 20]"),
             (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings"),
-            (
-                all(isinstance(t, int) and t >= 0 for t in self.stop_token_ids),
-                "stop_token_ids must be token ids (integers >= 0)",
-            ),
         ]
         for ok, message in checks:
             if not ok:
