@@ -52,6 +52,27 @@ def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str) -> Non
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--threads", "0"], "threads must be an integer >= 1"),
+        (["--threads", "100000"], "threads must be at most 1024"),  # libgomp crashed at start
+        (["--max-num-seqs", "0"], "max_num_seqs must be an integer >= 1"),
+        (["--gpu-memory-utilization", "2"], "gpu_memory_utilization must be in (0, 1]"),
+        (["--world-size", "3", "--pp", "2"], "3 workers do not form 2 pipeline stages"),
+    ],
+)
+def test_a_worker_checks_its_flags_as_the_server_does(args: list[str], message: str) -> None:
+    """`swiftctl worker` refuses what `swiftctl launch` refuses, before loading (session 41 found it
+    did not: --threads 100000 crashed in libgomp)."""
+    r = swiftctl("worker", *args)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "loaded on" not in r.stderr
+    r = swiftctl("generate", "--prompt", "hi", *args[:2])  # the same rule for the engine's flags
+    if args[0] != "--world-size":
+        assert r.returncode != 0 and message in r.stderr
+
+
 def test_prompt_longer_than_the_context(tmp_path: Path) -> None:
     r = swiftctl("generate", "--prompt", "word " * 300, "--max-model-len", "128")
     assert r.returncode != 0 and "context" in r.stderr and "Traceback" not in r.stderr
