@@ -145,9 +145,8 @@ class ModelRunner:
             self.backend = "triton" if self.device.type == "cuda" else "torch"
         # the ops of backend X are module backend_X, imported only when chosen (Triton only where kernels run)
         self.ops = import_module(f"swiftllm.worker.backend_{self.backend}")
-        # checked before the rendezvous: a refusal needs no peers
-        if cfg.world_size % cfg.pipeline_size:
-            raise ModelError(f"{cfg.pipeline_size} stages do not divide {cfg.world_size} workers")
+        # checked before the rendezvous: a refusal needs no peers. That the stages divide the workers,
+        # EngineConfig checks (swiftctl worker's flags, LocalWorkers' and LLM's options all pass through one)
         check_split(self.model_config, cfg.world_size, cfg.pipeline_size)
         if cfg.world_size > 1 and cfg.dist_init is None:
             raise ModelError(f"world size {cfg.world_size} needs a dist_init rendezvous address")

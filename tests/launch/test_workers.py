@@ -122,6 +122,19 @@ def test_a_worker_refuses_a_bad_split_before_the_rendezvous(tiny_8_heads: Path) 
     assert "8 attention heads" in done.stderr
 
 
+def test_a_worker_refuses_stages_that_do_not_divide_its_group(tiny_8_heads: Path) -> None:
+    # EngineConfig's rule, the one check on this path (ModelRunner does not repeat it)
+    done = subprocess.run(
+        [sys.executable, "-m", "swiftllm.launch.worker_cmd", "--model", str(tiny_8_heads)]
+        + ["--rank", "0", "--world-size", "3", "--pipeline-parallel-size", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "3 workers do not form 2 pipeline stages" in done.stderr
+
+
 def start_launch(*flags: str) -> tuple[subprocess.Popen, str]:
     env = {key: value for key, value in os.environ.items() if key != "SWIFTLLM_API_KEY"}
     proc = subprocess.Popen(
