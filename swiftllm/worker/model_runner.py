@@ -10,7 +10,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -89,9 +88,10 @@ class LaunchedStep:
     # flight when this was launched: their distance is the device's idle time between the two steps
     begun: torch.cuda.Event | None = None
     previous_done: torch.cuda.Event | None = None
-    # first pipeline stage: the tokens' receive from the last stage, and the tensors it fills
-    arrival: Arrival | None = None
+    # StepResult's fields on the device: a -1 of the next step may refer to `tokens` (sequence id -> row)
     device_results: dict[str, torch.Tensor] = field(default_factory=dict)
+    rows: dict[int, int] = field(default_factory=dict)
+    arrival: Arrival | None = None  # first pipeline stage: the receive that fills device `tokens`
     timings: dict[str, float] = field(default_factory=dict)
     result: StepResult | None = None  # set once read back
 
@@ -106,17 +106,6 @@ class LaunchedStep:
             self.arrival.wait()
         if self.done is not None:
             self.done.synchronize()
-
-
-class NewestTokens(NamedTuple):
-    """The tokens of the last step launched, still on the device: what a -1 of the next step refers to."""
-
-    rows: dict[int, int]  # sequence id -> row of `tokens`
-    tokens: torch.Tensor | None
-    arrival: Arrival | None = None  # first pipeline stage: the receive that fills `tokens`
-
-
-NO_NEWEST_TOKENS = NewestTokens({}, None)
 
 
 def timing_event() -> torch.cuda.Event:
@@ -172,7 +161,6 @@ class ModelRunner:
         self.cache: KVCache | None = None
         self.geometry: CacheGeometry | None = None  # steps are validated against it; see init_cache
         self.last_tokens: dict[int, int] = {}  # sequence id -> its token of the steps read back
-        self.newest = NO_NEWEST_TOKENS
         self.in_flight: deque[LaunchedStep] = deque()
         self.graphs = None  # the backend's GraphRunner, if it has one and CUDA graphs are on
 
@@ -288,21 +276,21 @@ class ModelRunner:
         while self.in_flight:
             self.read_back_oldest()
         self.last_tokens.clear()
-        self.newest = NO_NEWEST_TOKENS
 
     def resolve_tokens(self, cmd: StepCommand) -> tuple[np.ndarray, PendingTokens | None]:
         """The step's token ids with each -1 replaced: by the token read back for its sequence, or, if that
-        token is still on the device, by a placeholder that the returned PendingTokens overwrites there."""
+        token is still on the device (the step launched just before, in flight), by a placeholder that the
+        returned PendingTokens overwrites there."""
         tokens = cmd.token_ids.copy()
         missing = np.nonzero(tokens == LAST_TOKEN)[0]
         owners = cmd.seq_ids[np.searchsorted(np.cumsum(cmd.query_lens), missing, side="right")]
-        newest = self.newest
+        newest_rows = self.in_flight[-1].rows if self.in_flight else {}
         pending_indices = []
         pending_rows = []  # rows of the newest launch's tokens
         for index, seq_id in zip(missing.tolist(), owners.tolist()):
-            if seq_id in newest.rows:
+            if seq_id in newest_rows:
                 pending_indices.append(index)
-                pending_rows.append(newest.rows[seq_id])
+                pending_rows.append(newest_rows[seq_id])
                 tokens[index] = 0
             elif seq_id in self.last_tokens:
                 tokens[index] = self.last_tokens[seq_id]
@@ -310,12 +298,13 @@ class ModelRunner:
                 raise ValueError(f"token -1 for sequence {seq_id} which has no sampled token")
         if not pending_indices:
             return tokens, None
+        newest = self.in_flight[-1]
         if newest.arrival is not None:
             newest.arrival.wait()  # the last stage's tokens for the step just before
         return tokens, PendingTokens(
             indices=to_device(np.array(pending_indices), self.device),
             rows=to_device(np.array(pending_rows), self.device),
-            sampled=newest.tokens,
+            sampled=newest.device_results["tokens"],
         )
 
     def step(self, cmd: StepCommand) -> StepResult:
@@ -355,10 +344,8 @@ class ModelRunner:
                     logits = self.sampled_logits(hidden, residual, cmd, sampled)
                 forward_end = time.perf_counter()
                 results = self.sample_results(cmd, sampled, logits)
-            newest_rows = dict(zip(step.seq_ids.tolist(), range(len(sampled))))
-            self.newest = NewestTokens(newest_rows, results["tokens"], step.arrival)
-            if step.arrival is not None:  # its tokens are copied to the host once they arrive
-                step.device_results = results
+            step.device_results = results
+            step.rows = dict(zip(step.seq_ids.tolist(), range(len(sampled))))
             pinned = self.device.type == "cuda"
             step.host_results = {
                 name: torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=pinned).copy_(
