@@ -5,6 +5,7 @@ Supports safetensors (one file or sharded with an index), pytorch_model*.bin (we
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import safe_open
@@ -42,8 +43,9 @@ class Checkpoint:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.tensors: dict[str, torch.Tensor] = {}  # .bin files (memory-mapped) and dummy weights
-        self.files: dict[str, Path] = {}  # name -> the safetensors file holding it
+        # name -> a safetensors slice (of the file memory-mapped: indexing it reads just those bytes), a
+        # tensor of a .bin file (memory-mapped), or a dummy weight
+        self.tensors: dict[str, Any] = {}
         self.shapes: dict[str, tuple[int, ...]] = {}  # every tensor's, read from the file headers
         files = sorted(path.glob("*.safetensors")) or sorted(path.glob("pytorch_model*.bin"))
         if not files:
@@ -51,37 +53,27 @@ class Checkpoint:
         # Sharded checkpoints list their files in an index; reading every matching file gives the same set.
         try:  # a truncated download, a git-lfs pointer left in place: one line naming the file
             for file in files:
-                if file.suffix == ".safetensors":
-                    with safe_open(str(file), framework="pt") as tensors:
-                        for stored_name in tensors.keys():
-                            name = stored_name.removeprefix("language_model.")
-                            self.files[name] = file
-                            self.shapes[name] = tuple(tensors.get_slice(stored_name).get_shape())
+                safetensors = file.suffix == ".safetensors"
+                if safetensors:  # the file stays open while a slice of it is kept
+                    opened = safe_open(str(file), framework="pt")
+                    loaded = {name: opened.get_slice(name) for name in opened.keys()}
                 else:
                     loaded = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
-                    for stored_name, tensor in loaded.items():
-                        name = stored_name.removeprefix("language_model.")
-                        self.tensors[name] = tensor
-                        self.shapes[name] = tuple(tensor.shape)
+                for stored_name, tensor in loaded.items():
+                    name = stored_name.removeprefix("language_model.")
+                    self.tensors[name] = tensor
+                    self.shapes[name] = tuple(tensor.get_shape() if safetensors else tensor.shape)
         except Exception as error:
             raise ModelError(f"cannot read {file}: {error}") from None
 
-    def __contains__(self, name: str) -> bool:
-        return name in self.files or name in self.tensors
-
     def read(self, name: str, dim: int = 0, part: slice = slice(None)) -> torch.Tensor:
         """The named tensor, or only `part` of it along `dim` (0 or 1)."""
-        if name not in self:
+        if name not in self.tensors:
             raise ModelError(f"checkpoint in {self.path} lacks tensor {name!r}")
-        index = (slice(None),) * dim + (part,)  # `part` along `dim`
-        if name in self.tensors:
-            return self.tensors[name][index]
-        with safe_open(str(self.files[name]), framework="pt") as tensors:
-            stored_name = name if name in tensors.keys() else "language_model." + name
-            return tensors.get_slice(stored_name)[index]
+        return self.tensors[name][(slice(None),) * dim + (part,)]  # `part` along `dim`
 
     def forget_prefix(self, prefix: str) -> None:
-        """Drop in-memory tensors under `prefix` (host memory freed as layers are loaded)."""
+        """Drop the tensors under `prefix` (host memory freed as layers are loaded)."""
         for name in [name for name in self.tensors if name.startswith(prefix)]:
             del self.tensors[name]
 
@@ -93,7 +85,6 @@ class DummyCheckpoint(Checkpoint):
     def __init__(self, cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> None:
         gen = torch.Generator(device).manual_seed(0)
         self.path = Path("dummy")
-        self.files = {}
         self.shapes = checkpoint_shapes(cfg)
         self.tensors = {}
         for name, shape in self.shapes.items():
@@ -191,7 +182,7 @@ def load_weights(
         )
         ckpt.forget_prefix(prefix)  # free host memory as we go
     vocab_rows = par.rows(cfg.vocab_size)
-    tied = cfg.tie_word_embeddings or "lm_head.weight" not in ckpt
+    tied = cfg.tie_word_embeddings or "lm_head.weight" not in ckpt.tensors
     embed = None
     if pipe.first or (pipe.last and tied):
         embed = get("model.embed_tokens.weight", 0, vocab_rows)
