@@ -4,8 +4,8 @@ Linear layers are column parallel (output rows split: QKV by head, gate/up by ro
 (input columns split: o_proj, down_proj, followed by an all-reduce). The embedding and the LM head are
 vocab parallel (rows split; the logits are all-gathered so every rank samples the same tokens). KV heads
 are split like query heads; with fewer KV heads than ranks, each KV head is replicated on the ranks whose
-query heads use it. At world size 1 every collective is a no-op and no slice is taken, so the model code
-is the same for one worker or many, and one worker does no extra work."""
+query heads use it. At world size 1 every collective is a no-op and every slice is the whole tensor, so
+the model code is the same for one worker or many, and one worker does no extra work."""
 
 import threading
 from dataclasses import dataclass

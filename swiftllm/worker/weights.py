@@ -150,9 +150,8 @@ def load_weights(
     check_shapes(ckpt, cfg)
 
     def get(name: str, dim: int = 0, part: slice = slice(None)) -> torch.Tensor:
-        """The named tensor (only `part` along `dim` when the model is split) on the device."""
-        if par.world_size == 1:
-            part = slice(None)
+        """The named tensor, only `part` along `dim` (the whole of it at world size 1: check_shapes has
+        matched each dim to the config's size that Parallel splits), on the device."""
         return ckpt.read(name, dim, part).to(device=device, dtype=dtype).contiguous()
 
     q_rows = par.rows(cfg.q_size)
