@@ -10,7 +10,6 @@ from typing import Any
 import torch
 from safetensors.torch import safe_open
 
-from swiftllm.config import check_tensor_split
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.worker.parallel import Parallel, Pipeline
 
@@ -142,8 +141,8 @@ def load_weights(
     load_format: str = "auto",
     pipe: Pipeline | None = None,
 ) -> ModelWeights:
-    """This rank's weights: its tensor-parallel slices of its pipeline stage's layers (all by default)."""
-    check_tensor_split(cfg, par.world_size)
+    """This rank's weights: its tensor-parallel slices of its pipeline stage's layers (all by default). The
+    split must divide the model (config.check_split: ModelRunner checks it before the rendezvous)."""
     pipe = Pipeline(layers=range(cfg.num_layers)) if pipe is None else pipe
     # dummy: every rank draws the whole model from the same seed, then keeps its slices: ranks agree
     ckpt = DummyCheckpoint(cfg, device, dtype) if load_format == "dummy" else Checkpoint(Path(path))
