@@ -7,6 +7,10 @@
 #    order with longest-first's pacing of a backlog; the refitted simulator says 5,853 against fcfs's 5,298, and
 #    ~5,400-5,500 on the H200 once scaled by its longest-first error; target 1.2x vLLM's 4,499 = 5,399).
 #    Report output tok/s, median / p99 TTFT (vLLM 1,054 / 1,069 ms) for both.
+# Session 42 (no GPU either) changed what step 1 checks: the worker resolves a -1 token from the in-flight step
+# itself (no NewestTokens copy), Checkpoint reads safetensors slices from files kept open, config.json's sizes
+# are checked against the weights, and the decode kernel's key loop runs through _tile (identical SASS for sm_90,
+# bench/results/cpu/attention_sass_s42.py); the serving runs of step 2 drive the -1 path through CUDA graphs.
 # Run: NEW=<commit> bash bench/results/h200/device_call_s41_prepared.sh, carry .whl
 # Next call: the prefetch A/B of session 40 (bench/results/h200/device_call_s40_call2.sh, its setup in its header).
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
