@@ -140,9 +140,8 @@ class Engine:
         computes no sequence (nothing to overlap with), the steps in flight are read back one per
         call."""
         batch = self.scheduler.schedule()
-        if batch.is_empty:
-            self.scheduler.defer_finished(batch)
-        else:
+        # an empty batch is not sent: its finished ids wait for the next one (mark_sent drops them)
+        if not batch.is_empty:
             self.worker.send_step(batch.command())
             self.in_flight.append(batch)  # next to the send: reset() reads back one reply each
             self.scheduler.mark_sent(batch)

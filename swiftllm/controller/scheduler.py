@@ -291,7 +291,8 @@ class Scheduler:
         - the query_lens sum to at most max_num_batched_tokens, and at most max_num_seqs sequences
           are running;
         - every block moved (preemption, swap back) is listed in swap_out / swap_in;
-        - finished_ids carries self.finished_ids, which it clears.
+        - finished_ids carries a copy of self.finished_ids (mark_sent drops those once sent; a batch
+          not sent leaves them for the next one).
         An empty Batch is fine: the engine then sends nothing.
 
         Must not: talk to the worker; advance num_cached or fill token_ids (mark_sent and
@@ -312,8 +313,7 @@ class Scheduler:
         bench/results/cpu/fcfs_pacing_s41.py and schedule_sim_s41_paced.log, simulated only).
         Last, Batch.order_rows lays the rows out for the kernels (decodes longest context first); any
         order of rows is a valid Batch."""
-        batch = Batch(finished_ids=self.finished_ids)
-        self.finished_ids = []
+        batch = Batch(finished_ids=list(self.finished_ids))  # mark_sent drops them once sent
         seats = self.seats_per_step()  # sequences this step may hold
         self.num_steps += 1
         budget = self.cfg.max_num_batched_tokens
@@ -513,9 +513,10 @@ class Scheduler:
         return remaining_outputs(seq) <= 0 or len(seq.token_ids) >= self.max_len
 
     def mark_sent(self, batch: Batch) -> None:
-        """The batch is on its way: its tokens count as cached, and each sampling sequence gets a
-        placeholder, so the next step can be scheduled (decoding token -1) before this one's tokens
-        are read."""
+        """The batch is on its way: its finished ids are reported, its tokens count as cached, and
+        each sampling sequence gets a placeholder, so the next step can be scheduled (decoding token
+        -1) before this one's tokens are read."""
+        del self.finished_ids[: len(batch.finished_ids)]  # reported: none finished since schedule()
         block_size = self.cfg.block_size
         for seq, query_len in zip(batch.seqs, batch.query_lens):
             if seq.num_cached < len(seq.prompt_ids):
@@ -527,10 +528,6 @@ class Scheduler:
                 seq.num_pending += 1
             if seq.num_cached // block_size > (seq.num_cached - query_len) // block_size:
                 self.register_full_blocks(seq)  # a block newly computed: maybe newly full
-
-    def defer_finished(self, batch: Batch) -> None:
-        """The batch was not sent: its finished ids go to the worker with the next step instead."""
-        self.finished_ids[:0] = batch.finished_ids
 
     def fill_sampled_tokens(
         self, batch: Batch, seq_ids: list[int], tokens: list[int], eos_ids: tuple[int, ...]
