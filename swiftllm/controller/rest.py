@@ -245,17 +245,14 @@ class RestServer:
     async def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
         """The chat template rendered and encoded in the tokenizer pool for the messages' length."""
         num_chars = sum(len(message["content"]) for message in messages)
-        return await self.in_pool(num_chars, partial(self.render_chat, messages))
+        try:  # the template's refusal (or none to apply), raised in the pool, reaches us here
+            return await self.in_pool(num_chars, partial(self.tokenizer.encode_chat, messages))
+        except ValueError as error:
+            raise ApiError(f"cannot apply the chat template: {error}", "messages") from None
 
     def prompt_text(self, prompt: str | list[int]) -> str:
         """What echo repeats: the prompt's text, token ids decoded."""
         return prompt if isinstance(prompt, str) else self.tokenizer.decode(prompt)
-
-    def render_chat(self, messages: list[dict[str, str]]) -> list[int]:
-        try:
-            return self.tokenizer.encode_chat(messages)
-        except ValueError as error:
-            raise ApiError(f"cannot apply the chat template: {error}", "messages") from None
 
     @staticmethod
     async def output_batches(queue: asyncio.Queue, num_choices: int) -> AsyncIterator[list[Output]]:
