@@ -38,9 +38,8 @@ class BlockPool:
     """Every block is in exactly one state: referenced (refs > 0), free (in `free_ids`), or cached and
     unreferenced (in `evictable`). `num_free` counts the last two: both can be allocated."""
 
-    def __init__(self, num_blocks: int, caching: bool = False) -> None:
+    def __init__(self, num_blocks: int) -> None:
         self.num_blocks = num_blocks
-        self.caching = caching
         self.refs = [0] * num_blocks
         # a stack: recently freed blocks are reused first
         self.free_ids = list(range(num_blocks - 1, -1, -1))
@@ -88,7 +87,7 @@ class BlockPool:
 
     def register(self, block_id: int, digest: bytes) -> None:
         """Index a full, referenced block by its digest; a digest already indexed keeps its block."""
-        if not self.caching or digest in self.block_by_digest:
+        if digest in self.block_by_digest:
             return
         assert self.refs[block_id] > 0 and block_id not in self.digest_by_block
         self.block_by_digest[digest] = block_id
@@ -108,11 +107,10 @@ class BlockPool:
 
 
 class BlockManager:
-    def __init__(
-        self, block_size: int, num_gpu_blocks: int, num_cpu_blocks: int, caching: bool = False
-    ) -> None:
+    def __init__(self, block_size: int, num_gpu_blocks: int, num_cpu_blocks: int) -> None:
         self.block_size = block_size
-        self.gpu = BlockPool(num_gpu_blocks, caching)
+        # the prefix cache's pool, when the scheduler registers blocks (with prefix caching on)
+        self.gpu = BlockPool(num_gpu_blocks)
         self.cpu = BlockPool(num_cpu_blocks)
 
     def grow(self, block_ids: MutableSequence[int], num_tokens: int) -> bool:

@@ -230,9 +230,8 @@ class SampledRow(NamedTuple):
 class Scheduler:
     def __init__(self, cfg: SchedulerConfig) -> None:
         self.cfg = cfg
-        self.block_manager = BlockManager(
-            cfg.block_size, cfg.num_gpu_blocks, cfg.num_cpu_blocks, cfg.enable_prefix_caching
-        )
+        # without prefix caching, no block is ever registered (register_full_blocks) or looked up
+        self.block_manager = BlockManager(cfg.block_size, cfg.num_gpu_blocks, cfg.num_cpu_blocks)
         self.waiting: deque[Sequence] = deque()
         self.running: list[Sequence] = []
         self.swapped: list[Sequence] = []

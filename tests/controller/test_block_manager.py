@@ -35,7 +35,7 @@ def test_digests_chain_over_the_parent_and_are_not_python_hashes() -> None:
 
 
 def test_eviction_takes_free_blocks_first_then_the_least_recently_freed() -> None:
-    pool = BlockPool(4, caching=True)
+    pool = BlockPool(4)
     first = pool.allocate(2)
     second = pool.allocate(1)
     for block_id, tokens in zip(first + second, ([1], [2], [3])):
@@ -65,7 +65,7 @@ class PrefixCacheMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.manager = BlockManager(BLOCK_SIZE, NUM_BLOCKS, 0, caching=True)
+        self.manager = BlockManager(BLOCK_SIZE, NUM_BLOCKS, 0)
         self.pool = self.manager.gpu
         self.seqs: list[ModelSequence] = []
         self.contents: dict[int, bytes | None] = {}
