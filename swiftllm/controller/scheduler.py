@@ -249,10 +249,9 @@ class Scheduler:
         }
         # longest sequence: the model's context, or what the whole cache holds if that is less
         self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
-        self.num_steps = 0  # schedule() calls so far
-        # the latest arrival group: its first sequence's arrival, and num_steps then
+        # the latest arrival group's first arrival, and whether a step was scheduled since it began
         self.group_start = -math.inf
-        self.group_step = -1
+        self.stepped_since_group_start = True
         # longest-first: the paced budget while a backlog is paced (backlogged), else 0
         self.paced_tokens = 0
 
@@ -265,9 +264,9 @@ class Scheduler:
                 f"the prompt has {len(seq.prompt_ids)} tokens; the context holds {self.max_len} "
                 "tokens (prompt plus at least one output token)"
             )
-        if seq.arrival - self.group_start > ARRIVAL_GROUP_S and self.num_steps > self.group_step:
+        if seq.arrival - self.group_start > ARRIVAL_GROUP_S and self.stepped_since_group_start:
             self.group_start = seq.arrival
-            self.group_step = self.num_steps
+            self.stepped_since_group_start = False
         seq.arrival_group = self.group_start
         if self.cfg.schedule_policy == "longest-first":
             # most remaining_outputs first within an arrival group, behind every earlier group (so
@@ -314,7 +313,7 @@ class Scheduler:
         order of rows is a valid Batch."""
         batch = Batch(finished_ids=list(self.finished_ids))  # mark_sent drops them once sent
         seats = self.seats_per_step()  # sequences this step may hold
-        self.num_steps += 1
+        self.stepped_since_group_start = True
         budget = self.cfg.max_num_batched_tokens
         # longest-first and paced pace a backlog; fcfs never does
         if self.cfg.schedule_policy != "fcfs" and self.backlogged(budget):
