@@ -204,10 +204,9 @@ class RestServer:
         # before echo decodes them: the tokenizer raises on an id beyond 2**32
         if any(not 0 <= token < self.vocab_size for ids in prompts for token in ids):
             raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
-        prompt_echoes = [""] * len(prompts)  # text before each prompt's choices' own
+        echoes = [""] * (len(prompts) * spec.n)  # per choice: the text before its own
         if spec.echo:
-            prompt_echoes = [self.prompt_text(prompt) for prompt in spec.prompts]
-        echoes = [echo for echo in prompt_echoes for _ in range(spec.n)]  # per choice
+            echoes = [self.prompt_text(prompt) for prompt in spec.prompts for _ in range(spec.n)]
         queue: asyncio.Queue = asyncio.Queue()
         engine_requests: list[Request] = []
         prompt_tokens = sum(map(len, prompts))
