@@ -69,15 +69,13 @@ class StatusLine:
         self.last_tokens = tokens
         self.last_at = now
         scheduler = self.async_engine.engine.scheduler
-        running = len(scheduler.running)
-        waiting = len(scheduler.waiting)
-        swapped = len(scheduler.swapped)
-        if running + waiting + swapped == 0 and not any(rates.values()):
+        if not scheduler.has_work and not any(rates.values()):
             return None
         gpu = scheduler.block_manager.gpu
         kv_usage = 1 - gpu.num_free / max(gpu.num_blocks, 1)
         line = (
-            f"running {running}, waiting {waiting}, swapped {swapped} requests; "
+            f"running {len(scheduler.running)}, waiting {len(scheduler.waiting)}, "
+            f"swapped {len(scheduler.swapped)} requests; "
             f"prompt {rates['prompt']:.1f} tokens/s, generation {rates['generation']:.1f} tokens/s; "
             f"KV cache {kv_usage:.1%} used"
         )

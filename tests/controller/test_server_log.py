@@ -16,6 +16,7 @@ def fake_engine(counters: dict[str, int]) -> SimpleNamespace:
         running=[1, 2],
         waiting=[3],
         swapped=[],
+        has_work=True,
         counters=counters,
         block_manager=SimpleNamespace(gpu=pool),
     )
@@ -40,6 +41,7 @@ def test_status_line_is_silent_when_idle_and_shows_prefix_hits_when_counted() ->
     idle = fake_engine({})
     idle.engine.scheduler.running = []
     idle.engine.scheduler.waiting = []
+    idle.engine.scheduler.has_work = False
     assert StatusLine(idle).line() is None
 
 
