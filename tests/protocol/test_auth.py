@@ -59,6 +59,25 @@ def test_local_addresses(address: str, local: bool) -> None:
     check_bind(address, "token")  # with a token any address may be bound
 
 
+def test_an_ipc_path_holding_a_file_is_refused_not_replaced(tmp_path: Path) -> None:
+    """Session 42's fuzzing: `swiftctl worker --bind ipc://PATH` replaced a file at PATH with its socket."""
+    import socket
+
+    precious = tmp_path / "config.json"
+    precious.write_text("{}")
+    for token in (None, "token"):
+        with pytest.raises(ValueError, match="exists and is not a socket"):
+            check_bind(f"ipc://{precious}", token)
+    assert precious.read_text() == "{}"
+    # a socket left by an earlier worker (killed: its file stays) may be bound again, as may a new path
+    left = socket.socket(socket.AF_UNIX)
+    left.bind(str(tmp_path / "worker.sock"))
+    left.close()
+    assert (tmp_path / "worker.sock").is_socket()
+    check_bind(f"ipc://{tmp_path / 'worker.sock'}", None)
+    check_bind(f"ipc://{tmp_path / 'new.sock'}", None)
+
+
 def test_token_comparison() -> None:
     assert token_matches("abc", "abc")
     for given in ("abd", "", None, 12, b"abc", ["abc"], "\ud800"):
