@@ -45,7 +45,9 @@ class SamplingParams:
                 self.temperature is None or 0 <= self.temperature <= 100,
                 "temperature must be in [0, 100]",
             ),
-            (self.top_p is None or 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
+            # the worker samples in float32, where a smaller top_p or repetition_penalty is 0 and
+            # refused: the request would end in an error (REST's bounds, openai_schema.SAMPLING_FIELDS)
+            (self.top_p is None or 1e-38 <= self.top_p <= 1, "top_p must be in [1e-38, 1]"),
             (
                 self.top_k is None or (isinstance(self.top_k, int) and -1 <= self.top_k < 2**31),
                 "top_k must be -1, 0 or in [1, 2**31)",
@@ -53,7 +55,7 @@ class SamplingParams:
             (self.seed is None or isinstance(self.seed, int), "seed must be an integer"),
             (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),
             (-2 <= self.frequency_penalty <= 2, "frequency_penalty must be in [-2, 2]"),
-            (0 < self.repetition_penalty <= 100, "repetition_penalty must be in (0, 100]"),
+            (1e-6 <= self.repetition_penalty <= 100, "repetition_penalty must be in [1e-6, 100]"),
             (0 <= self.min_p <= 1, "min_p must be in [0, 1]"),
             (self.logprobs is None or 0 <= self.logprobs <= 20, "logprobs must be in [0, 20]"),
             (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings"),

@@ -9,3 +9,18 @@ def test_tiny_temperatures_resolve_to_greedy() -> None:
     assert SamplingParams(temperature=1e-5).resolved({}).temperature == 1e-5
     assert SamplingParams().resolved({"temperature": 1e-9}).temperature == 0.0
     assert SamplingParams().resolved({}).temperature == 1.0
+
+
+def test_values_float32_would_zero_are_refused_at_construction() -> None:
+    """Session 42's fuzzing: top_p=1e-300 and repetition_penalty=1e-300 passed here, became 0 in the worker's
+    float32 step, were refused there, and LLM.generate returned an empty "error" output (the CLI exited 0)."""
+    import numpy as np
+    import pytest
+
+    for name, value in (("top_p", 1e-300), ("top_p", 1e-46), ("repetition_penalty", 1e-300)):
+        assert np.float32(value) == 0
+        with pytest.raises(ValueError, match=name):
+            SamplingParams(**{name: value})
+    # the smallest values accepted are positive in float32, as the worker's rules ask
+    assert np.float32(SamplingParams(top_p=1e-38).top_p) > 0
+    assert np.float32(SamplingParams(repetition_penalty=1e-6).repetition_penalty) > 0
