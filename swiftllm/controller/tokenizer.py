@@ -57,28 +57,31 @@ class Tokenizer:
         # BPE): a text longer than max_model_len times this cannot fit, and is refused before encoding
         self.max_token_chars = max(map(len, self.hf.get_vocab(with_added_tokens=True)), default=1)
         config_file = model_dir / "tokenizer_config.json"
-        config = json.loads(config_file.read_text()) if config_file.is_file() else {}
         # what transformers 5 writes beside the config
         template_file = model_dir / "chat_template.jinja"
-        template = config.get("chat_template")
-        if template_file.is_file():
-            template = template_file.read_text()
-        if chat_template_file is not None:  # the user's, in place of the model's
-            try:
+        try:  # any of the three files malformed: one line naming them, not a library's traceback
+            config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+            template = config.get("chat_template")
+            if template_file.is_file():
+                template = template_file.read_text()
+            if chat_template_file is not None:  # the user's, in place of the model's
                 template = Path(chat_template_file).read_text()
-            except OSError as error:
-                raise ModelError(f"cannot read the chat template: {error}") from None
-        if isinstance(template, list):  # named templates: the default one, else the first
-            by_name = {named.get("name"): named["template"] for named in template}
-            template = by_name.get("default", template[0]["template"])
-        # compiled once (a request renders it, compiling would cost more than rendering); a template that
-        # does not compile fails here, not at the first chat request
-        self.chat_template = compile_chat_template(template) if template else None
-        # the special tokens the template may name; each a string, or a dict with its "content"
-        self.special: dict[str, str] = {}
-        for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
-            token = config.get(name) or ""
-            self.special[name] = token.get("content", "") if isinstance(token, dict) else token
+            if isinstance(template, list):  # named templates: the default one, else the first
+                by_name = {named.get("name"): named["template"] for named in template}
+                template = by_name.get("default", template[0]["template"])
+            # compiled once (a request renders it, compiling would cost more than rendering); a template
+            # that does not compile fails here, not at the first chat request
+            self.chat_template = compile_chat_template(template) if template else None
+            # the special tokens the template may name; each a string, or a dict with its "content"
+            self.special: dict[str, str] = {}
+            for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
+                token = config.get(name) or ""
+                self.special[name] = token.get("content", "") if isinstance(token, dict) else token
+        except (OSError, ValueError, LookupError, AttributeError, TypeError) as error:
+            where = chat_template_file or f"{config_file.name} / {template_file.name}"
+            raise ModelError(
+                f"{model_dir}: chat template or tokenizer config ({where}): {error}"
+            ) from None
         self.token_texts: dict[int, str] = {}  # token_text's, at most one per token id decoded
         # of those, the tokens whose text stands alone (token_text says which)
         self.standalone_ids: set[int] = set()

@@ -197,3 +197,35 @@ def test_chat_template_faults_are_named(
     user_file.write_text("{% if %}")
     with pytest.raises(ModelError, match="does not compile"):
         Tokenizer(smol, str(user_file))
+
+
+@pytest.mark.parametrize(
+    "config_text, jinja_bytes",
+    [
+        ("[1, 2]", None),  # not an object
+        ("null", None),
+        ("{not json", None),
+        ('{"chat_template": []}', None),  # named templates, none there
+        ('{"chat_template": [{"name": "default"}]}', None),  # one without its template
+        ('{"chat_template": ["plain string"]}', None),
+        ('{"chat_template": 7}', None),
+        ('{"chat_template": {"template": "x"}}', None),
+        ("{}", b"\xff\xfe not utf-8 {{ messages }}"),
+    ],
+)
+def test_a_malformed_tokenizer_config_is_one_model_error_naming_it(
+    smol: Path, tmp_path: Path, config_text: str, jinja_bytes: bytes | None
+) -> None:
+    """Session 42's fuzzing: each gave AttributeError / IndexError / KeyError / jinja's TypeError, or a line
+    that named no file."""
+    shutil.copy(smol / "tokenizer.json", tmp_path / "tokenizer.json")
+    (tmp_path / "tokenizer_config.json").write_text(config_text)
+    if jinja_bytes is not None:
+        (tmp_path / "chat_template.jinja").write_bytes(jinja_bytes)
+    with pytest.raises(ModelError, match=f"{tmp_path}: chat template or tokenizer config"):
+        Tokenizer(tmp_path)
+
+
+def test_a_missing_chat_template_file_is_named(smol: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=f"nope.jinja.*No such file.*{tmp_path}"):
+        Tokenizer(smol, str(tmp_path / "nope.jinja"))
