@@ -3,6 +3,7 @@
 It drives the same Engine as the server, with a ModelRunner in place of worker processes."""
 
 import sys
+import threading
 import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -57,6 +58,7 @@ class LLM:
         self.tokenizer = None
         # why the worker processes are gone, once a rank died or stopped answering: no later call can run
         self.lost: WorkerError | None = None
+        self.generating = threading.Lock()  # held by the one generate call running
         if (Path(self.config.model) / "tokenizer.json").is_file():
             self.tokenizer = Tokenizer(self.config.model, self.config.chat_template)
         self.engine = self.start_workers() if self.config.world_size > 1 else self.start_runner()
@@ -117,41 +119,43 @@ class LLM:
         params: SamplingParams | list[SamplingParams] | None = None,
         use_tqdm: bool = False,
     ) -> list[RequestOutput]:
-        """Run every prompt to completion (all submitted at once); outputs in prompt order."""
-        if self.lost is not None:
-            raise RuntimeError(
-                f"this LLM's worker processes are gone ({self.lost}): create a new LLM"
-            )
-        prompts = [prompts] if isinstance(prompts, str) else prompts
-        if not isinstance(params, list):
-            params = [params or SamplingParams()] * len(prompts)
-        try:  # a prompt refused half-way aborts the ones added before it (reset), as a failed step does
-            # one params per prompt: strict, so that a list of another length is an error, not fewer outputs
-            sequences = [
-                self.engine.add_request(self.encode(prompt), prompt_params)
-                for prompt, prompt_params in zip(prompts, params, strict=True)
+        """Run every prompt to completion (all submitted at once); outputs in prompt order. One call at a
+        time: a second thread's call waits for the first (two stepping one engine corrupted its state)."""
+        with self.generating:
+            if self.lost is not None:
+                raise RuntimeError(
+                    f"this LLM's worker processes are gone ({self.lost}): create a new LLM"
+                )
+            prompts = [prompts] if isinstance(prompts, str) else prompts
+            if not isinstance(params, list):
+                params = [params or SamplingParams()] * len(prompts)
+            try:  # a prompt refused half-way aborts the ones added before it (reset), as a failed step does
+                # one params per prompt: strict, so that a list of another length is an error, not fewer outputs
+                sequences = [
+                    self.engine.add_request(self.encode(prompt), prompt_params)
+                    for prompt, prompt_params in zip(prompts, params, strict=True)
+                ]
+                with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
+                    while self.engine.has_work:
+                        bar.update(sum(seq.finished for seq in self.engine.step()))
+            except BaseException as error:
+                if isinstance(error, WorkerError) and error.lost:
+                    # a rank died, or is blocked in a collective after another's failed step: the steps in
+                    # flight will never be answered, so reading them back would wait out every timeout
+                    self.lost = error
+                    self.close()
+                else:
+                    # a failed step or an interrupt: this object must still serve the next call
+                    self.engine.reset()
+                raise
+            return [
+                RequestOutput(
+                    prompt_token_ids=seq.prompt_ids,
+                    token_ids=seq.output_ids,
+                    text=seq.text,
+                    finish_reason=seq.finish_reason or "abort",
+                    logprobs=seq.logprobs if seq.params.logprobs is not None else None,
+                    num_cached_tokens=seq.num_prompt_cache_hits or 0,
+                )
+                for seq in sequences
             ]
-            with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
-                while self.engine.has_work:
-                    bar.update(sum(seq.finished for seq in self.engine.step()))
-        except BaseException as error:
-            if isinstance(error, WorkerError) and error.lost:
-                # a rank died, or is blocked in a collective after another's failed step: the steps in
-                # flight will never be answered, so reading them back would wait out every timeout
-                self.lost = error
-                self.close()
-            else:
-                # a failed step or an interrupt: this object must still serve the next call
-                self.engine.reset()
-            raise
-        return [
-            RequestOutput(
-                prompt_token_ids=seq.prompt_ids,
-                token_ids=seq.output_ids,
-                text=seq.text,
-                finish_reason=seq.finish_reason or "abort",
-                logprobs=seq.logprobs if seq.params.logprobs is not None else None,
-                num_cached_tokens=seq.num_prompt_cache_hits or 0,
-            )
-            for seq in sequences
-        ]

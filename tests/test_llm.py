@@ -138,6 +138,30 @@ def test_params_of_another_length_are_an_error_and_leave_nothing_queued(llm: LLM
     assert len(llm.generate(RAW, [greedy] * 3)) == 3
 
 
+def test_two_threads_generating_at_once_get_what_each_gets_alone(llm: LLM) -> None:
+    """Session 42's fuzzing: two threads calling generate on one LLM both failed (IndexError, KeyError or a
+    ProtocolError from the engine's state, every trial of 20). Now the second waits for the first."""
+    greedy = SamplingParams(max_tokens=12, temperature=0, ignore_eos=True)
+    prompts = {name: [RAW[index]] for index, name in enumerate(("a", "b"))}
+    alone = {name: llm.generate(prompt, greedy)[0].token_ids for name, prompt in prompts.items()}
+    together: dict[str, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            together[name] = llm.generate(prompts[name], greedy)[0].token_ids
+        except BaseException as error:
+            errors.append(error)
+
+    for _ in range(3):
+        threads = [threading.Thread(target=run, args=(name,)) for name in prompts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert errors == [] and together == alone
+
+
 def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="context"):
         llm.generate([[1] * 2000], SamplingParams(max_tokens=4))
