@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from swiftllm.config import EngineConfig
@@ -111,9 +112,11 @@ def start_worker(
     # The worker runs in its own session (a terminal's Ctrl-C reaches only us; we stop it) and, on Linux, gets
     # SIGKILL if we die, however we die, so none is orphaned: PR_SET_PDEATHSIG, set in the child before exec
     # (prctl looked up here: no dlopen there). SIGKILL, not SIGTERM: a rank blocked in a collective runs no
-    # Python signal handler; its socket directory is ours and we remove it.
+    # Python signal handler; its socket directory is ours and we remove it. The "parent" is the thread that
+    # starts the process: started from another thread (an LLM built in a worker thread), the worker would die
+    # when that thread ends, so only the main thread's workers get it (the others are stopped by `stop`).
     die_with_parent = None
-    if sys.platform == "linux":
+    if sys.platform == "linux" and threading.current_thread() is threading.main_thread():
         die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGKILL)
     return subprocess.Popen(
         command,

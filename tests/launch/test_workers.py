@@ -85,6 +85,25 @@ def test_tp2_and_tp4_match_one_worker_with_kv_heads_split_and_replicated(
         assert all(process.poll() is not None for process in llm.workers.processes)
 
 
+@pytest.mark.slow
+def test_a_split_llm_built_in_a_thread_outlives_that_thread(tiny_8_heads: Path) -> None:
+    """Session 42's fuzzing: workers got PR_SET_PDEATHSIG, which fires when the *thread* that started them
+    ends, so an LLM built in a worker thread lost its workers (SIGKILL) as soon as that thread returned."""
+    built: dict[str, LLM] = {}
+    thread = threading.Thread(
+        target=lambda: built.update(llm=LLM(str(tiny_8_heads), tensor_parallel_size=2))
+    )
+    thread.start()
+    thread.join(300)
+    llm = built["llm"]
+    try:
+        time.sleep(1.0)  # a SIGKILL sent when the thread ended has landed by now
+        assert [process.poll() for process in llm.workers.processes] == [None, None]
+        assert_same_outputs(greedy(llm, [[1, 2, 3]]), greedy(LLM(str(tiny_8_heads)), [[1, 2, 3]]))
+    finally:
+        llm.close()
+
+
 def test_a_split_that_does_not_divide_is_refused_with_the_numbers(tiny_8_heads: Path) -> None:
     done = subprocess.run(
         [*LAUNCH, "--model", str(tiny_8_heads), "--workers", "3", *CPU_FLAGS],
