@@ -277,7 +277,7 @@ def parse_request(
     if chat:
         top_logprobs = read_field(body, "top_logprobs")
         want_logprobs = read_field(body, "logprobs_chat", "logprobs")
-        if top_logprobs is not None and not want_logprobs:
+        if top_logprobs and not want_logprobs:  # 0 (many clients send it) with logprobs off is fine
             raise ApiError("top_logprobs needs logprobs: true", "top_logprobs")
         logprobs = (top_logprobs or 0) if want_logprobs else None
         prompts = []

@@ -99,6 +99,14 @@ def test_logprobs_without_top_logprobs_is_answered(server: InProcessServer) -> N
     status, body = send(server.url + "/v1/completions", {**COMPLETION, "logprobs": 0})
     assert status == 200, body
     assert len(body["choices"][0]["logprobs"]["token_logprobs"]) == 2
+    # session 42's fuzzing: top_logprobs 0 (clients send it by default) with logprobs off was a 400; as vLLM,
+    # only a positive top_logprobs needs logprobs on
+    for logprobs in (False, None):
+        request = {**CHAT, "logprobs": logprobs, "top_logprobs": 0}
+        status, body = send(server.url + "/v1/chat/completions", request)
+        assert status == 200 and body["choices"][0]["logprobs"] is None, body
+    status, body = send(server.url + "/v1/chat/completions", {**CHAT, "top_logprobs": 1})
+    assert status == 400 and body["error"]["param"] == "top_logprobs"
     assert_serves(server)
 
 
