@@ -41,11 +41,18 @@ def test_logprobs_without_top_candidates(llm: LLM) -> None:
 
 
 def test_a_value_the_worker_refuses_fails_that_request_alone(llm: LLM) -> None:
-    """top_p 1e-300 passes SamplingParams but is 0 in float32: the worker refuses that sequence."""
-    zero_top_p = SamplingParams(max_tokens=4, temperature=1.0, top_p=1e-300)
-    seqs = run(llm, ["Hello", "Paris is"], [zero_top_p, GREEDY])
-    assert seqs[0].finish_reason == "error" and "top_p" in seqs[0].error
-    assert seqs[1].finish_reason == "length" and seqs[1].num_outputs == 4
+    """top_p 1e-300 is 0 in float32: the worker refuses that sequence. SamplingParams refuses it too since
+    session 42, so it is set past the check here, in the admitted sequence's params, as a bug could."""
+    engine = llm.engine
+    refused = engine.add_request(llm.encode("Hello"), SamplingParams(max_tokens=4, temperature=1.0))
+    object.__setattr__(refused.params, "top_p", 1e-300)
+    fine = engine.add_request(llm.encode("Paris is"), GREEDY)
+    while engine.has_work:
+        engine.step()
+    assert refused.finish_reason == "error" and "top_p" in refused.error
+    assert fine.finish_reason == "length" and fine.num_outputs == 4
+    blocks = engine.scheduler.block_manager.gpu
+    assert blocks.num_free == blocks.num_blocks
 
 
 def test_an_exception_while_postprocessing_fails_that_sequence_alone(llm: LLM) -> None:
