@@ -75,9 +75,9 @@ def is_local_address(address: str) -> bool:
 def check_bind(address: str | None, token: str | None) -> None:
     """Raise ValueError for a worker that would bind an address others can reach without a token, or an
     ipc:// path that holds something other than a socket (ZeroMQ would replace it: a file lost)."""
-    ipc_path = Path((address or "").removeprefix("ipc://"))
-    if address is not None and address.startswith("ipc://") and ipc_path.exists():
-        if not ipc_path.is_socket():
+    if address is not None and address.startswith("ipc://"):
+        ipc_path = Path(address.removeprefix("ipc://"))
+        if ipc_path.exists() and not ipc_path.is_socket():
             raise ValueError(f"refusing to bind {address}: {ipc_path} exists and is not a socket")
     if token is None and address is not None and not is_local_address(address):
         raise ValueError(
