@@ -23,8 +23,9 @@ SCHEDULE_POLICIES = ("fcfs", "longest-first", "paced")
 
 def option(default: Any, doc: str, **extras: Any) -> Any:
     """A config field: its default, the help text of its flag, and extras: for the flag (`choices`, `flag`,
-    `aliases`) and for the check at construction (`choices` again; `minimum`: an integer at least this, or
-    None where None is the default)."""
+    `aliases`), for the check at construction (`choices` again; `minimum`: an integer at least this, or
+    None where None is the default), and for the commands that take it (`server`: only `swiftctl launch`;
+    `worker`: a worker process too, as a flag of `swiftctl worker`: launch/args.py)."""
     return field(default=default, metadata={"help": doc, **extras})
 
 
@@ -35,20 +36,24 @@ class EngineConfig:
 
     # the model and how the worker runs it
     model: str | None = option(
-        None, "HF-style model directory (default: the embedded SmolLM2-135M-Instruct)"
+        None, "HF-style model directory (default: the embedded SmolLM2-135M-Instruct)", worker=True
     )
-    device: str = option("auto", "auto: cuda if there is one", choices=DEVICES)
+    device: str = option("auto", "auto: cuda if there is one", choices=DEVICES, worker=True)
     dtype: str = option(
         "auto",
         "auto: float32 on cpu; on cuda float16 for a float16 checkpoint, else bfloat16",
         choices=DTYPES,
+        worker=True,
     )
     load_format: str = option(
-        "auto", "dummy: random weights, only config.json is read", choices=LOAD_FORMATS
+        "auto", "dummy: random weights, only config.json is read", choices=LOAD_FORMATS, worker=True
     )
-    cuda_graphs: bool = option(True, "replay decode steps from captured CUDA graphs")
+    cuda_graphs: bool = option(True, "replay decode steps from captured CUDA graphs", worker=True)
     threads: int | None = option(
-        None, "torch threads of a CPU worker (default: max(1, (cores - 1) // workers))", minimum=1
+        None,
+        "torch threads of a CPU worker (default: max(1, (cores - 1) // workers))",
+        minimum=1,
+        worker=True,
     )
     seed: int | None = option(
         None, "seeds the per-request seeds of requests that set none (default: random)", minimum=0
@@ -71,6 +76,7 @@ class EngineConfig:
         0.9,
         "fraction of the GPU's total memory this worker may use for everything (weights, "
         "activations, graphs, KV cache); the KV cache gets what is left",
+        worker=True,
     )
     kv_cache_memory_gb: float = option(1.0, "KV cache size in GiB when the worker is on CPU")
     swap_space_gb: float = option(
@@ -89,9 +95,9 @@ class EngineConfig:
     )
     # the scheduler
     # 512: on the H200 the 1000-request set ran in 19.6 s at 512 and 1024, 23.1 s at 256 (bench/results/h200)
-    max_num_seqs: int = option(512, "sequences running at once", minimum=1)
+    max_num_seqs: int = option(512, "sequences running at once", minimum=1, worker=True)
     max_num_batched_tokens: int = option(
-        2048, "tokens per step: decodes first, prefill chunks fill up", minimum=1
+        2048, "tokens per step: decodes first, prefill chunks fill up", minimum=1, worker=True
     )
     # longest-first: bench/throughput.py on the H200 (docs/performance_log.md, "Offline throughput")
     schedule_policy: str = option(
@@ -115,37 +121,44 @@ class EngineConfig:
     chat_template: str | None = option(None, "a Jinja chat template file, in place of the model's")
     # the server (`swiftctl launch`)
     workers: int = option(
-        1, "worker processes, one per device, the model split over them", minimum=1
+        1, "worker processes, one per device, the model split over them", minimum=1, server=True
     )
     worker_addrs: str | None = option(
         None,
         "attach to workers started by hand (`swiftctl worker --bind ...`): their ZMQ addresses, "
         "comma separated, in rank order",
+        server=True,
     )
-    host: str = option("127.0.0.1", "address the REST server listens on")
-    port: int = option(8000, "0 picks a free port (printed)")
+    host: str = option("127.0.0.1", "address the REST server listens on", server=True)
+    port: int = option(8000, "0 picks a free port (printed)", server=True)
     api_key: str | None = option(
-        None, "require 'Authorization: Bearer KEY' on /v1/ (default: $SWIFTLLM_API_KEY)"
+        None,
+        "require 'Authorization: Bearer KEY' on /v1/ (default: $SWIFTLLM_API_KEY)",
+        server=True,
     )
-    health_timeout: float = option(60.0, "seconds without engine progress = unhealthy")
+    health_timeout: float = option(60.0, "seconds without engine progress = unhealthy", server=True)
     served_model_name: str | None = option(
-        None, "the model's name in the API (default: the model directory's name)"
+        None, "the model's name in the API (default: the model directory's name)", server=True
     )
-    log_requests: bool = option(False, "log one line per finished request (an access log)")
+    log_requests: bool = option(
+        False, "log one line per finished request (an access log)", server=True
+    )
     warm_up: bool = option(
         True, "GPU workers: serve throwaway requests filling one step before listening"
     )
     stats_interval: float = option(
-        5.0, "seconds between the status lines logged while busy (0: none)"
+        5.0, "seconds between the status lines logged while busy (0: none)", server=True
+    )
+    shutdown_timeout: float = option(
+        10.0,
+        "on SIGTERM/SIGINT, seconds running requests get to finish before they end in an error",
+        server=True,
     )
     token_file: str | None = option(
         None,
         "with --worker-addrs: a file (mode 0600) holding the workers' session token "
         "(default: $SWIFTLLM_WORKER_TOKEN)",
-    )
-    shutdown_timeout: float = option(
-        10.0,
-        "on SIGTERM/SIGINT, seconds running requests get to finish before they end in an error",
+        server=True,
     )
 
     def __post_init__(self) -> None:

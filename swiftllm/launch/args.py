@@ -13,34 +13,13 @@ from swiftllm.config import EngineConfig
 _FIELDS = {config_field.name: config_field for config_field in dataclasses.fields(EngineConfig)}
 _TYPES = typing.get_type_hints(EngineConfig)
 
-# what only the server takes (`swiftctl launch` takes these and ENGINE_OPTIONS)
-SERVER_OPTIONS = (
-    "workers",
-    "worker_addrs",
-    "host",
-    "port",
-    "api_key",
-    "health_timeout",
-    "served_model_name",
-    "log_requests",
-    "stats_interval",
-    "shutdown_timeout",
-    "token_file",
-)
+# what only the server takes (`swiftctl launch` takes these and ENGINE_OPTIONS): fields marked `server`
+SERVER_OPTIONS = tuple(name for name in _FIELDS if _FIELDS[name].metadata.get("server"))
 # every other field: what an in-process LLM and a served engine share (`swiftctl generate` takes these)
 ENGINE_OPTIONS = tuple(name for name in _FIELDS if name not in SERVER_OPTIONS)
-# what a worker process is started with (`swiftctl worker`); the launcher passes them on
-WORKER_OPTIONS = (
-    "model",
-    "device",
-    "dtype",
-    "load_format",
-    "cuda_graphs",
-    "threads",
-    "gpu_memory_utilization",
-    "max_num_batched_tokens",
-    "max_num_seqs",
-)
+# what a worker process is started with (`swiftctl worker`), fields marked `worker`; the launcher passes
+# them on
+WORKER_OPTIONS = tuple(name for name in _FIELDS if _FIELDS[name].metadata.get("worker"))
 
 
 class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
