@@ -54,7 +54,7 @@ def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) ->
 
 
 def options_from_args(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, typing.Any]:
-    """The parsed values of the named flags, as EngineConfig keyword arguments."""
+    """The parsed values of the named flags, as keyword arguments (of EngineConfig, or the fields named)."""
     return {name: getattr(args, name) for name in names}
 
 

@@ -16,13 +16,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from swiftllm.llm import LLM
     from swiftllm.sampling_params import SamplingParams
 
-    params = SamplingParams(
-        max_tokens=args.max_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        top_k=args.top_k,
-        ignore_eos=args.ignore_eos,
-    )
+    # generate's own flags (build_parser), named as SamplingParams' fields
+    sampling = ("max_tokens", "temperature", "top_p", "top_k", "ignore_eos")
+    params = SamplingParams(**options_from_args(args, sampling))
     llm = LLM(**options_from_args(args, ENGINE_OPTIONS))
     prompt = [{"role": "user", "content": args.prompt}] if args.chat else args.prompt
     sequence = llm.engine.add_request(llm.encode(prompt), params)
