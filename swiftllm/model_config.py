@@ -7,6 +7,12 @@ from pathlib import Path
 from swiftllm.sampling_params import SamplingParams
 
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM")
+# the rope scaling types we serve, and the keys each needs (all positive numbers; worker/rope.py uses them)
+ROPE_KEYS = {
+    "default": (),
+    "linear": ("factor",),
+    "llama3": ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"),
+}
 
 
 class ModelError(ValueError):
@@ -57,7 +63,8 @@ class ModelConfig:
     @staticmethod
     def from_dict(cfg: dict, generation: dict | None = None) -> "ModelConfig":
         """From config.json's and generation_config.json's contents; what we cannot serve (architecture,
-        rope scaling type) raises ModelError, a missing required key KeyError."""
+        rope scaling type, a rope or norm constant that is missing or not positive) raises ModelError, a
+        missing required key KeyError."""
         arch = (cfg.get("architectures") or ["LlamaForCausalLM"])[0]
         if arch not in SUPPORTED_ARCHITECTURES:
             raise ModelError(
@@ -70,10 +77,19 @@ class ModelConfig:
         rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
         theta = rope.pop("rope_theta", None) or cfg.get("rope_theta", 10000.0)
         rope_type = rope.setdefault("rope_type", rope.get("type", "default"))
-        if rope_type not in ("default", "linear", "llama3"):
+        if rope_type not in ROPE_KEYS:
             raise ModelError(
-                f"unsupported rope scaling type {rope_type!r}; supported: default, linear, llama3"
+                f"unsupported rope scaling type {rope_type!r}; supported: {', '.join(ROPE_KEYS)}"
             )
+        # zero or negative ones gave garbage or a division by zero at the first step, not an error
+        positive = {key: rope.get(key) for key in ROPE_KEYS[rope_type]}
+        positive["rope_theta"] = theta
+        positive["rms_norm_eps"] = cfg.get("rms_norm_eps", 1e-6)
+        for key, value in positive.items():
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ModelError(f"config.json: {key} must be a positive number, not {value!r}")
+        if rope_type == "llama3" and rope["high_freq_factor"] <= rope["low_freq_factor"]:
+            raise ModelError("config.json: llama3 rope needs high_freq_factor > low_freq_factor")
         eos_ids = generation.get("eos_token_id", cfg.get("eos_token_id"))  # an id, a list or none
         if not isinstance(eos_ids, list):
             eos_ids = [] if eos_ids is None else [eos_ids]
@@ -87,7 +103,7 @@ class ModelConfig:
             num_heads=heads,
             num_kv_heads=cfg.get("num_key_value_heads") or heads,
             head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
-            rms_norm_eps=cfg.get("rms_norm_eps", 1e-6),
+            rms_norm_eps=positive["rms_norm_eps"],
             rope_theta=float(theta),
             max_position_embeddings=cfg.get("max_position_embeddings", 2048),
             tie_word_embeddings=cfg.get("tie_word_embeddings", False),
