@@ -30,7 +30,7 @@ from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 class RequestOutput:
     """One prompt's result. logprobs (when asked for): per output token, the chosen token's logprob
     and the top N (token id, logprob) pairs. num_cached_tokens: prompt tokens whose KV came from the
-    prefix cache rather than being computed."""
+    prefix cache rather than being computed. error: why it ended with finish_reason "error"."""
 
     prompt_token_ids: list[int]
     token_ids: list[int]
@@ -38,6 +38,7 @@ class RequestOutput:
     finish_reason: str
     logprobs: list[tuple[float, list[tuple[int, float]]]] | None = None
     num_cached_tokens: int = 0
+    error: str | None = None
 
 
 class LLM:
@@ -105,6 +106,10 @@ class LLM:
 
     def encode(self, prompt: str | list[int] | list[dict]) -> list[int]:
         """Token ids as they are; a string through the tokenizer; chat messages through its template."""
+        if not isinstance(prompt, (str, list)):  # a tuple or an array reached the tokenizer, which
+            # said its own input type was wrong
+            kind = type(prompt).__name__
+            raise TypeError(f"a prompt is a str, a list of token ids or of messages, not a {kind}")
         if isinstance(prompt, list) and all(isinstance(token, int) for token in prompt):
             return prompt
         if self.tokenizer is None:
@@ -156,6 +161,7 @@ class LLM:
                     finish_reason=seq.finish_reason or "abort",
                     logprobs=seq.logprobs if seq.params.logprobs is not None else None,
                     num_cached_tokens=seq.num_prompt_cache_hits or 0,
+                    error=seq.error,
                 )
                 for seq in sequences
             ]

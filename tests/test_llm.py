@@ -7,6 +7,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import full_logits, rel_err
@@ -174,6 +175,35 @@ def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text('{"architectures": ["GPT2LMHeadModel"]}')
     with pytest.raises(ModelError, match="GPT2LMHeadModel"):
         LLM(str(tmp_path))
+    # a tuple or an array of ids reached the tokenizer, whose TypeError named its own input types
+    for prompt in ((1, 2, 3), np.array([1, 2, 3])):
+        with pytest.raises(
+            TypeError, match="a prompt is a str, a list of token ids or of messages"
+        ):
+            llm.generate([prompt], SamplingParams(max_tokens=4))
+    assert not llm.engine.has_work
+
+
+def test_a_request_the_worker_refuses_says_why_on_its_output(tiny_model_dir: Path) -> None:
+    """The output ended with finish_reason "error" and no message (session 42's third pass)."""
+    llm = LLM(tiny_model_dir, max_num_batched_tokens=64, max_model_len=40, kv_cache_memory_gb=0.01)
+    worker = llm.engine.worker
+    receive = worker.recv_step
+
+    refused: list[int] = []
+
+    def refuse_the_first_sequence() -> object:
+        result = receive()
+        refused.append(refused[0] if refused else int(result.seq_ids[0]))
+        if refused[0] in result.seq_ids.tolist():
+            result.errors = {refused[0]: "top_p is 0 in float32"}
+        return result
+
+    worker.recv_step = refuse_the_first_sequence
+    outputs = llm.generate([[5, 6, 7], [8, 9]], SamplingParams(max_tokens=3))
+    assert outputs[0].finish_reason == "error"
+    assert outputs[0].error == "the worker refused this request: top_p is 0 in float32"
+    assert outputs[1].finish_reason == "length" and outputs[1].error is None
 
 
 def test_engine_seed_repeats_unseeded_sampling(tiny_model_dir: Path) -> None:
