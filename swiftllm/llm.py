@@ -131,6 +131,8 @@ class LLM:
                 raise RuntimeError(
                     f"this LLM's worker processes are gone ({self.lost}): create a new LLM"
                 )
+            if self.workers is not None and not self.finalizer.alive:  # was the sockets' ZMQError
+                raise RuntimeError("this LLM is closed (its worker processes are stopped)")
             prompts = [prompts] if isinstance(prompts, str) else prompts
             if not isinstance(params, list):
                 params = [params or SamplingParams()] * len(prompts)

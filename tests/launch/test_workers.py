@@ -102,6 +102,9 @@ def test_a_split_llm_built_in_a_thread_outlives_that_thread(tiny_8_heads: Path) 
         assert_same_outputs(greedy(llm, [[1, 2, 3]]), greedy(LLM(str(tiny_8_heads)), [[1, 2, 3]]))
     finally:
         llm.close()
+    # after close, generate says so (it raised the closed sockets' ZMQError)
+    with pytest.raises(RuntimeError, match="this LLM is closed"):
+        greedy(llm, [[1, 2, 3]])
 
 
 def test_a_split_that_does_not_divide_is_refused_with_the_numbers(tiny_8_heads: Path) -> None:
