@@ -11,12 +11,13 @@
 # 3. The prefetch A/B (ab_new/ = this tree at e041a65 + prefetch_exp_s40.diff; setup in device_call_s40_call2.sh):
 #    bare decode steps at 1-256 rows, main / attn T=2 / attn T=4 / gemv K=1024 / both, then main again.
 # 4. A fresh fcfs server, all at once x2 (same call, as the baseline of 2), if time is left.
-# Run: NEW=<commit> bash bench/results/h200/device_call_s43_combined.sh, carry .whl
+# Run: NEW=<commit> bash bench/results/h200/device_call_s43_combined.sh, carry .whl. With less device time
+# left: LIMIT=<seconds> SKIP_AB=1 (check_kernels, then paced and fcfs all at once, no A/B).
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
 export PYTHONUNBUFFERED=1
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/all.log; }
-left() { echo $(( 585 - ($(date +%s) - T0) )); }
+left() { echo $(( ${LIMIT:-585} - ($(date +%s) - T0) )); }
 ROOT=$(pwd)
 export PYTHONPATH=$ROOT:/tmp/site SWIFTLLM_COMMIT=$NEW
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit --format=csv,noheader | tee -a $OUT/all.log
@@ -39,6 +40,7 @@ ab() {  # dir label attn gemv
       python3 $ROOT/bench/results/h200/step_ab_s35.py $2 $B decode 2>&1 | grep "^AB\|Error" | tee -a $OUT/all.log)
   fi
 }
+if [ -n "$SKIP_AB" ]; then serve fcfs $(( $(left) - 5 )); stamp done; exit; fi
 stamp "prefetch A/B: warm-up compile (not timed)"
 ab $ROOT warm-main 0 0
 ab $ROOT/ab_new warm-new 2 1024
