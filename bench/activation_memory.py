@@ -34,7 +34,7 @@ from activation_formula import Shape, forward_peak, step_peak
 from common import LLAMA3_8B, config_dir, device_info, write_results
 
 from swiftllm.kernels.decode_attention import decode_params
-from swiftllm.protocol.step import StepCommand, f32, i32
+from swiftllm.protocol.step import StepCommand, f32, i32, u64
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
 C = Shape.from_config(LLAMA3_8B)
@@ -75,7 +75,7 @@ def sampled_step(
         temperature=f32([1.0 if top_p < 1 else 0.0] * n),
         top_p=f32([top_p] * n),
         top_k=i32([0] * n),
-        seed=i32(range(n)),
+        seed=u64(range(n)),
         presence_penalty=f32([0.0] * n),
         frequency_penalty=f32([0.0] * n),
         repetition_penalty=f32([1.0] * n),

@@ -34,7 +34,7 @@ from common import (
 
 from swiftllm.kernels.decode_attention import decode_attention, decode_params
 from swiftllm.kernels.prefill_attention import prefill_attention
-from swiftllm.protocol.step import StepCommand, f32, i32
+from swiftllm.protocol.step import StepCommand, f32, i32, u64
 from swiftllm.worker.metadata import AttentionMetadata
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
@@ -69,7 +69,7 @@ def step_cmd(
         temperature=f32([0] * n),
         top_p=f32([1] * n),
         top_k=z,
-        seed=z,
+        seed=u64([0] * n),
         presence_penalty=f32([0] * n),
         frequency_penalty=f32([0] * n),
         repetition_penalty=f32([1] * n),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from swiftllm.protocol.step import StepCommand, f32, i32
+from swiftllm.protocol.step import StepCommand, f32, i32, u64
 from swiftllm.worker.metadata import AttentionMetadata
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
@@ -78,7 +78,7 @@ def make_step(
         temperature=f32([temperature] * n),
         top_p=f32([sampling.get("top_p", 1.0)] * n),
         top_k=i32([sampling.get("top_k", 0)] * n),
-        seed=i32([sampling.get("seed", 0)] * n),
+        seed=u64([sampling.get("seed", 0)] * n),
         presence_penalty=f32([0.0] * n),
         frequency_penalty=f32([0.0] * n),
         repetition_penalty=f32([1.0] * n),

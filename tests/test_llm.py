@@ -88,6 +88,22 @@ def test_seeded_sampling_is_batch_independent(llm: LLM) -> None:
     assert other[0].token_ids != alone[0].token_ids
 
 
+def test_a_seed_is_taken_modulo_2_to_the_64(llm: LLM) -> None:
+    """Every bit of a seed below 2**64 counts (2**31 and 2**32 used to sample as 0); a negative seed is its
+    value modulo 2**64, as the OpenAI API's int64 seeds would be in two's complement."""
+
+    def tokens(seed: int) -> list[int]:
+        params = SamplingParams(max_tokens=16, temperature=1.0, seed=seed, ignore_eos=True)
+        return llm.generate([prompts(llm)[0]], params)[0].token_ids
+
+    zero = tokens(0)
+    assert tokens(0) == zero
+    assert tokens(2**31) != zero
+    assert tokens(2**32) != zero
+    assert tokens(2**64) == zero
+    assert tokens(-1) == tokens(2**64 - 1)
+
+
 def test_stops_on_eos_and_stop_strings(llm: LLM) -> None:
     out = llm.generate(
         [[{"role": "user", "content": CHATS[0]}]], SamplingParams(max_tokens=64, temperature=0)

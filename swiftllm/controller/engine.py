@@ -74,12 +74,12 @@ class Engine:
         if vocab_size and any(not 0 <= token < vocab_size for token in prompt_ids):
             raise ValueError(f"prompt token ids must be in [0, {vocab_size})")
         resolved = params.resolved(self.model_config.generation_defaults)
-        seed = self.seeds.getrandbits(31) if resolved.seed is None else resolved.seed
+        seed = self.seeds.getrandbits(64) if resolved.seed is None else resolved.seed
         seq = Sequence(
             seq_id=next(self.seq_id_counter) % 2**31,
             prompt_ids=list(prompt_ids),
             params=resolved,
-            seed=seed & 0x7FFFFFFF,
+            seed=seed % 2**64,  # any Python int: -1 and 2**64 - 1 are one seed
             arrival=time.monotonic(),
         )
         if self.tokenizer is not None:

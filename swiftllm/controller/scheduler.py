@@ -22,7 +22,7 @@ from swiftllm.config import EngineConfig
 from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManager, block_digest
 from swiftllm.controller.sequence import Sequence, Status, block_array
 from swiftllm.model_config import ModelConfig, ModelError
-from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs
+from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs, u64
 
 # longest-first paces a backlog: a step's budget is the work left spread over the steps the longest
 # request still needs, times PACED_SLACK (prompts come in whole, blocks and seats run short: paced
@@ -176,7 +176,7 @@ class Batch:
             context_lens=i32(context_lens),
             token_ids=i32(new_token_ids),
             block_table=block_table,
-            seed=i32([seq.seed for seq in self.seqs]),
+            seed=u64([seq.seed for seq in self.seqs]),
             sample=i32([end == len(seq.token_ids) for seq, end in zip(self.seqs, context_lens)]),
             top_k=i32([param.top_k for param in params]),
             temperature=f32([param.temperature for param in params]),

@@ -21,7 +21,7 @@ from swiftllm.protocol.messages import (
 )
 from swiftllm.protocol.step import RESULT_ARRAYS, STEP_ARRAYS, StepCommand, StepResult
 
-PROTOCOL_VERSION = 2  # 2: steps may carry repetition_penalty and min_p
+PROTOCOL_VERSION = 3  # 2: steps may carry repetition_penalty and min_p; 3: seeds are uint64
 DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
 # Bulk data travels as bin, so a message needs few maps and arrays, each short; only a hostile peer sends more,
 # and these caps keep its message from making Python allocate far more than the message's size.
@@ -57,7 +57,8 @@ def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
         )
     # dtype.str ("<i4"), not str(dtype): a message is formatted on every call, and str(dtype) is slow Python
     require(isinstance(value, bytes), f"{name} must be bin: packed {prototype.dtype.str}")
-    require(len(value) % 4 == 0, f"{name} has {len(value)} bytes, not a multiple of 4")
+    size = prototype.dtype.itemsize
+    require(len(value) % size == 0, f"{name} has {len(value)} bytes, not a multiple of {size}")
     # a writable copy
     array = np.frombuffer(value, dtype=prototype.dtype.newbyteorder("<")).astype(prototype.dtype)
     if prototype.ndim == 2:

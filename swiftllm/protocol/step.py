@@ -1,7 +1,8 @@
 """The step: what a controller asks a worker to compute in one iteration, and what comes back.
 
 Columnar on purpose: each field is the array a kernel consumes, so the worker does no per-sequence Python work
-and the wire format (codec.py) is these arrays as packed little-endian bytes. Integers are int32, reals float32."""
+and the wire format (codec.py) is these arrays as packed little-endian bytes. Integers are int32 (the seeds uint64),
+reals float32."""
 
 from dataclasses import dataclass, field, fields
 
@@ -12,6 +13,10 @@ LAST_TOKEN = -1  # a token id of -1 means "the token this worker last sampled fo
 
 def i32(values: object = ()) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.int32)
+
+
+def u64(values: object = ()) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.uint64)
 
 
 def f32(values: object = ()) -> np.ndarray:
@@ -37,7 +42,7 @@ class StepCommand:
     temperature: np.ndarray = field(default_factory=f32)  # [S] 0 = greedy
     top_p: np.ndarray = field(default_factory=f32)  # [S] 1 = off
     top_k: np.ndarray = field(default_factory=i32)  # [S] 0 = off
-    seed: np.ndarray = field(default_factory=i32)  # [S] counter-based RNG key, with the position
+    seed: np.ndarray = field(default_factory=u64)  # [S] counter-based RNG key, with the position
     presence_penalty: np.ndarray = field(default_factory=f32)  # [S]
     frequency_penalty: np.ndarray = field(default_factory=f32)  # [S]
     repetition_penalty: np.ndarray = field(default_factory=f32)  # [S] 1 = off

@@ -10,10 +10,10 @@ from swiftllm.worker.metadata import to_device
 
 
 def uniform(seed: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """splitmix64 of (seed, position) -> float64 in [0, 1)."""
-    x = (seed.astype(np.uint32).astype(np.uint64) << np.uint64(32)) | position.astype(np.uint64)
+    """The position-th number of splitmix64 started at seed -> float64 in [0, 1)."""
+    golden = np.uint64(0x9E3779B97F4A7C15)
     with np.errstate(over="ignore"):
-        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = seed.astype(np.uint64) + (position.astype(np.uint64) + np.uint64(1)) * golden
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     x = x ^ (x >> np.uint64(31))

@@ -27,7 +27,7 @@ from swiftllm.protocol.codec import (
     result_fields,
 )
 from swiftllm.protocol.messages import CacheGeometry, ProtocolError, refuse_bad_values
-from swiftllm.protocol.step import StepCommand, StepResult, f32, i32, pairs
+from swiftllm.protocol.step import StepCommand, StepResult, f32, i32, pairs, u64
 
 GEO = CacheGeometry(
     vocab_size=128,
@@ -128,7 +128,7 @@ def steps(draw: st.DrawFn) -> StepCommand:
     reals = st.floats(-2, 2, width=32)
     cmd.sample = i32(per_seq(st.integers(0, 1)))
     cmd.top_k = i32(per_seq(st.integers(0, 200)))
-    cmd.seed = i32(per_seq(st.integers(-(2**31), 2**31 - 1)))
+    cmd.seed = u64(per_seq(st.integers(0, 2**64 - 1)))
     cmd.temperature = f32(per_seq(st.floats(0, 5, width=32)))
     cmd.top_p = f32(per_seq(st.floats(0, 1, exclude_min=True, width=32)))
     cmd.presence_penalty = f32(per_seq(reals))

@@ -35,6 +35,15 @@ def test_uniform_is_deterministic_and_spread() -> None:
     assert len(np.unique(u)) == len(u)
 
 
+def test_seeds_are_64_bit() -> None:
+    """Seeds that agree in their low 31 or 32 bits are still different streams (they were not: a seed was
+    cut to 31 bits, so 2**31 sampled as 0)."""
+    seeds = np.array([0, 1, 2**31, 2**32, 2**32 + 1, 2**63, 2**64 - 1], np.uint64)
+    for position in (0, 1, 1000):
+        u = uniform(seeds, np.full(len(seeds), position, np.int32))
+        assert len(np.unique(u)) == len(seeds)
+
+
 def test_same_seed_same_token_whatever_the_batch() -> None:
     torch.manual_seed(0)
     row = torch.randn(1, 50)
