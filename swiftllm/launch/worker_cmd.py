@@ -76,10 +76,11 @@ def run(args: argparse.Namespace) -> int:
         report(str(e))  # a clear line, not a traceback
         return 2
     report(f"loaded on {runner.device} in {time.monotonic() - started:.1f} s")
-    # a terminated worker still removes its socket dir
+    # a terminated worker still removes its socket dir (or file)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    print(f"swiftllm worker listening on {server.address}", flush=True)
     try:
+        # inside the try: a SIGTERM sent as soon as this line is read still unwinds through close()
+        print(f"swiftllm worker listening on {server.address}", flush=True)
         server.serve()
     except KeyboardInterrupt:
         return 130

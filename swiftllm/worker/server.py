@@ -215,3 +215,6 @@ class WorkerServer:
         self.context.term()
         if self.runtime_dir:
             shutil.rmtree(self.runtime_dir, ignore_errors=True)
+        elif self.address.startswith("ipc://"):
+            # ZeroMQ leaves the socket file of a bound ipc:// path behind
+            Path(self.address.removeprefix("ipc://")).unlink(missing_ok=True)

@@ -82,3 +82,13 @@ def test_token_comparison() -> None:
     assert token_matches("abc", "abc")
     for given in ("abd", "", None, 12, b"abc", ["abc"], "\ud800"):
         assert not token_matches(given, "abc")
+
+
+@pytest.mark.parametrize("port", ["65536", "99999", "-1", "80a", ""])
+def test_a_tcp_port_out_of_range_is_refused(port: str) -> None:
+    """Session 42's fuzzing: `--bind tcp://127.0.0.1:99999` listened on port 99999 - 65536."""
+    for token in (None, "token"):
+        with pytest.raises(ValueError, match=r"the port must be in \[0, 65535\] or \*"):
+            check_bind(f"tcp://127.0.0.1:{port}", token)
+    for port in ("0", "65535", "*"):  # 0 and * pick a free port
+        check_bind(f"tcp://127.0.0.1:{port}", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -227,6 +228,26 @@ def test_worker_command_prints_its_private_address_and_shuts_down(tiny_model_dir
             c.shutdown()
         assert proc.wait(30) == 0
         assert not socket_dir.exists()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_terminated_worker_removes_the_ipc_socket_it_was_told_to_bind(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Session 42: a worker started with --bind ipc://PATH left its socket file at PATH after SIGTERM."""
+    path = tmp_path / "worker.sock"
+    command = [sys.executable, "-m", "swiftllm.launch.worker_cmd", "--model", str(tiny_model_dir)]
+    proc = subprocess.Popen(
+        [*command, "--bind", f"ipc://{path}"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().split()[-1] == f"ipc://{path}"
+        assert path.is_socket()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 143
+        assert not path.exists()
     finally:
         proc.kill()
         proc.wait()
