@@ -70,3 +70,35 @@ def test_from_dir_names_the_problem(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({**BASE, "rms_norm_eps": -1e-5}))
     with pytest.raises(ModelError, match="rms_norm_eps must be a positive number, not -1e-05"):
         ModelConfig.from_dir(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("hidden_size", "64"),
+        ("num_hidden_layers", 2.5),
+        ("vocab_size", None),
+        ("num_attention_heads", [4]),
+        ("intermediate_size", -5),
+        ("num_key_value_heads", True),
+        ("head_dim", 0),
+        ("max_position_embeddings", "x"),
+    ],
+)
+def test_a_size_that_is_not_a_positive_integer_is_refused_naming_it(
+    key: str, value: object
+) -> None:
+    """Session 42's fuzzing: these loaded (and failed later in torch's words, or served garbage)."""
+    with pytest.raises(ModelError, match=f"config.json: {key} must be a positive integer"):
+        ModelConfig.from_dict({**BASE, key: value})
+
+
+def test_optional_sizes_may_be_null_and_required_ones_not_missing() -> None:
+    nulls = {"num_key_value_heads": None, "head_dim": None, "sliding_window": None}
+    config = ModelConfig.from_dict({**BASE, **nulls})
+    assert config.num_kv_heads == config.num_heads
+    assert config.head_dim == config.hidden_size // config.num_heads
+    for key in ("vocab_size", "hidden_size", "intermediate_size"):
+        cfg = {name: value for name, value in BASE.items() if name != key}
+        with pytest.raises(ModelError, match=f"{key} must be a positive integer, not None"):
+            ModelConfig.from_dict(cfg)

@@ -1,5 +1,7 @@
 """SamplingParams.resolved: a temperature too small for float32 means greedy."""
 
+import pytest
+
 from swiftllm.sampling_params import SamplingParams
 
 
@@ -24,3 +26,35 @@ def test_values_float32_would_zero_are_refused_at_construction() -> None:
     # the smallest values accepted are positive in float32, as the worker's rules ask
     assert np.float32(SamplingParams(top_p=1e-38).top_p) > 0
     assert np.float32(SamplingParams(repetition_penalty=1e-6).repetition_penalty) > 0
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"temperature": "0.5"}, "temperature"),
+        ({"temperature": True}, "temperature"),
+        ({"top_p": [1.0]}, "top_p"),
+        ({"presence_penalty": None}, "presence_penalty"),
+        ({"repetition_penalty": "1.1"}, "repetition_penalty"),
+        ({"min_p": {}}, "min_p"),
+        ({"logprobs": 2.5}, "logprobs"),
+        ({"logprobs": "2"}, "logprobs"),
+        ({"stop": 5}, "stop"),
+        ({"stop_token_ids": ["2"]}, "stop_token_ids"),
+        ({"stop_token_ids": [-1]}, "stop_token_ids"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_value_error_naming_its_field(
+    values: dict, named: str
+) -> None:
+    """Before, a comparison raised a TypeError that named no field ("'<=' not supported between
+    instances of 'int' and 'str'"), `stop=5` raised "'int' object is not iterable", and stop token ids
+    that are not integers were accepted (and never matched)."""
+    with pytest.raises(ValueError, match=f"^{named} must be"):
+        SamplingParams(**values)
+
+
+def test_one_stop_string_or_token_id_stands_for_a_list_of_one() -> None:
+    assert SamplingParams(stop="###", stop_token_ids=7).stop == ("###",)
+    assert SamplingParams(stop="###", stop_token_ids=7).stop_token_ids == (7,)
+    assert SamplingParams(stop=["a", "b"], stop_token_ids=(1, 2)).stop_token_ids == (1, 2)
