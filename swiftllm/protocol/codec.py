@@ -207,6 +207,13 @@ def decode_reply(data: bytes) -> dict[str, Any]:
     return reply
 
 
+def is_error_pair(pair: object) -> bool:
+    """One entry of a step reply's errors: [seq id, message]."""
+    return (
+        isinstance(pair, list) and len(pair) == 2 and is_int(pair[0]) and isinstance(pair[1], str)
+    )
+
+
 def decode_result(reply: dict[str, Any]) -> StepResult:
     """A step reply's results; fields this version does not know are ignored, so workers may add some."""
     arrays = {
@@ -221,14 +228,7 @@ def decode_result(reply: dict[str, Any]) -> StepResult:
     )
     errors = reply.get("errors", [])
     require(
-        isinstance(errors, list)
-        and all(
-            isinstance(pair, list)
-            and len(pair) == 2
-            and is_int(pair[0])
-            and isinstance(pair[1], str)
-            for pair in errors
-        ),
+        isinstance(errors, list) and all(map(is_error_pair, errors)),
         "errors must be a list of [seq id, message] pairs",
     )
     return StepResult(
