@@ -44,9 +44,7 @@ def read_token_file(path: str | Path) -> str:
 
 def session_token(token_file: str | None) -> str | None:
     """The token in `token_file` if one is named, else $TOKEN_ENV's; None if neither (no token)."""
-    if token_file:
-        return read_token_file(token_file)
-    return os.environ.get(TOKEN_ENV) or None
+    return read_token_file(token_file) if token_file else (os.environ.get(TOKEN_ENV) or None)
 
 
 def token_matches(given: object, expected: str) -> bool:
