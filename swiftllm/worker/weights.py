@@ -111,8 +111,7 @@ def checkpoint_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
             "mlp.up_proj": (cfg.intermediate_size, hidden),
             "mlp.down_proj": (hidden, cfg.intermediate_size),
         }
-        for name, shape in projections.items():
-            shapes[prefix + name + ".weight"] = shape
+        shapes.update({prefix + name + ".weight": shape for name, shape in projections.items()})
         shapes[prefix + "input_layernorm.weight"] = (hidden,)
         shapes[prefix + "post_attention_layernorm.weight"] = (hidden,)
         if cfg.qkv_bias:
