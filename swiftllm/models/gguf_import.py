@@ -64,8 +64,7 @@ def _hf_name(gguf_name: str) -> str:
 def _unpermute(weight: np.ndarray, num_heads: int) -> np.ndarray:
     # llama.cpp's convert reorders each head's rows from HF's "rotate half" layout to interleaved pairs
     # (rows [x0..x(d/2-1), y0..] -> [x0, y0, x1, y1, ...]); swapping the axes back restores HF's order.
-    per_head = weight.reshape(num_heads, -1, 2, *weight.shape[1:])
-    return per_head.swapaxes(1, 2).reshape(weight.shape)
+    return weight.reshape(num_heads, -1, 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
 
 
 def _build_tokenizer(
