@@ -448,9 +448,8 @@ def choice(
     return {"index": index, **content, "logprobs": logprobs, "finish_reason": finish_reason}
 
 
-def envelope(
-    request_id: str, model: str, chat: bool, chunk: bool, choices: list[dict[str, Any]]
-) -> dict[str, Any]:
+def envelope(request_id: str, model: str, chat: bool, chunk: bool) -> dict[str, Any]:
+    """A response's or a chunk's fields before its choices (each caller adds its own, and usage)."""
     kind = "text_completion"
     if chat:
         kind = "chat.completion.chunk" if chunk else "chat.completion"
@@ -459,5 +458,4 @@ def envelope(
         "object": kind,
         "created": int(time.time()),
         "model": model,
-        "choices": choices,
     }

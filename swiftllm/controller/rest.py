@@ -297,9 +297,8 @@ class RestServer:
                 content = {"message": {"role": "assistant", "content": output.text}}
             logprobs = choice_logprobs(self.tokenizer, spec, output, 0)
             choices.append(choice(index, content, logprobs, output.finish_reason))
-        body = envelope(spec.request_id, self.model_name, spec.chat, False, choices)
-        body["usage"] = usage(prompt_tokens, merged.values(), spec.n)
-        return body
+        head = envelope(spec.request_id, self.model_name, spec.chat, False)
+        return {**head, "choices": choices, "usage": usage(prompt_tokens, merged.values(), spec.n)}
 
     async def stream(
         self,
@@ -316,8 +315,7 @@ class RestServer:
         await response.prepare(request)
         # every chunk is the same envelope around one choice: the envelope is encoded once and each
         # choice spliced in (encoding whole chunks was a tenth of the controller's CPU at 200 streams)
-        head = envelope(spec.request_id, self.model_name, spec.chat, True, [])
-        del head["choices"]
+        head = envelope(spec.request_id, self.model_name, spec.chat, True)
         prefix = b"data: " + json.dumps(head)[:-1].encode() + b', "choices": ['
         # usage is null in every chunk but the last
         suffix = b'], "usage": null}\n\n' if spec.include_usage else b"]}\n\n"
