@@ -36,7 +36,6 @@ from swiftllm.controller.openai_schema import (
     envelope,
     is_text,
     parse_messages,
-    parse_prompt,
     parse_request,
     usage,
 )
@@ -168,9 +167,7 @@ class RestServer:
             messages = parse_messages(body["messages"], self.max_len, self.max_chars)
             tokens = await self.encode_chat(messages)
         elif is_text(body.get("prompt")):
-            # as the completions' check: a prompt of more than max_chars cannot fit the context
-            [prompt] = parse_prompt(body["prompt"], self.max_len, self.max_chars)
-            tokens = await self.encode_prompt(prompt)
+            tokens = await self.encode_prompt(body["prompt"])
         else:
             raise ApiError("give a prompt (a UTF-8 string) or messages", "prompt")
         return web.json_response(
