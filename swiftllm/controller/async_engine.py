@@ -233,8 +233,7 @@ class AsyncEngine:
         """Turn what a step added to each active request into its Output, and deliver them all."""
         deliveries: list[Delivery] = []
         for seq in seqs:
-            request = self.active.get(seq.seq_id)
-            if request is None:
+            if (request := self.active.get(seq.seq_id)) is None:
                 continue  # aborted meanwhile
             if seq.finished:
                 del self.active[seq.seq_id]
