@@ -193,8 +193,7 @@ def read_field(body: dict[str, Any], name: str, key: str | None = None) -> Any:
     """body[key or name] checked as FIELDS[name] says; null means absent (the field's default)."""
     spec = FIELDS[name]
     key = key or name
-    value = body.get(key)
-    if value is None:
+    if (value := body.get(key)) is None:
         return spec.default
     wrong_kind = not isinstance(value, spec.kinds) or (
         isinstance(value, bool) and bool not in spec.kinds
