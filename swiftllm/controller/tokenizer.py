@@ -111,8 +111,7 @@ class Tokenizer:
     def token_bytes(self, token_id: int) -> bytes:
         """The bytes a token stands for, which may be part of a UTF-8 character (decoding it alone would
         give U+FFFD): a byte-fallback piece's byte, a byte-level piece's bytes, else its text."""
-        piece = self.hf.id_to_token(token_id)
-        if piece is None:
+        if (piece := self.hf.id_to_token(token_id)) is None:
             return b""
         if byte_piece := BYTE_PIECE.fullmatch(piece):
             return bytes([int(byte_piece.group(1), 16)])
