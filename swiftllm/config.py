@@ -168,12 +168,8 @@ class EngineConfig:
             choices = config_field.metadata.get("choices")
             if choices is not None and value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
-            # of the default's type (a wrong one would raise a TypeError naming no field, or pass)
-            default = config_field.default
-            if default is not None and not _is_kind_of(value, default):
-                raise ValueError(f"{name} must be of type {type(default).__name__}, not {value!r}")
             minimum = config_field.metadata.get("minimum")
-            unset = value is None and default is None
+            unset = value is None and config_field.default is None
             if minimum is not None and not unset and not _is_int_at_least(value, minimum):
                 raise ValueError(f"{name} must be an integer >= {minimum}")
         checks = [
@@ -272,13 +268,6 @@ def check_tensor_split(model: ModelConfig, world_size: int) -> None:
             f"the model does not split over {world_size} tensor-parallel workers: "
             f"{', '.join(problems)} do not divide by {world_size}"
         )
-
-
-def _is_kind_of(value: object, default: object) -> bool:
-    """Of the default's type: a bool only where the default is one, an int also where it is a float."""
-    if isinstance(value, bool) or isinstance(default, bool):
-        return type(value) is type(default)
-    return isinstance(value, type(default)) or (type(default) is float and type(value) is int)
 
 
 def _is_int_at_least(value: object, minimum: int) -> bool:

@@ -7,10 +7,9 @@ from pathlib import Path
 from swiftllm.sampling_params import SamplingParams
 
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM")
-# config.json's sizes, each a positive integer (a string or a float failed later, in torch's words, or
-# served garbage); the optional ones may also be absent or null
+# config.json's required sizes, each a positive integer (a string or a float failed later, in torch's
+# words, or served garbage)
 SIZES = "vocab_size hidden_size intermediate_size num_hidden_layers num_attention_heads".split()
-OPTIONAL_SIZES = "num_key_value_heads head_dim max_position_embeddings".split()
 # the rope scaling types we serve, and the keys each needs (all positive numbers; worker/rope.py uses them)
 ROPE_KEYS = {
     "default": (),
@@ -74,10 +73,9 @@ class ModelConfig:
             raise ModelError(
                 f"unsupported architecture {arch!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
             )
-        for key in SIZES + OPTIONAL_SIZES:
+        for key in SIZES:
             value = cfg.get(key)
-            absent = key in OPTIONAL_SIZES and value is None
-            if not absent and (type(value) is not int or value < 1):
+            if type(value) is not int or value < 1:
                 raise ModelError(f"config.json: {key} must be a positive integer, not {value!r}")
         # null means unset (a null default would fail every request that inherits it)
         generation = {key: value for key, value in (generation or {}).items() if value is not None}

@@ -6,12 +6,6 @@ from dataclasses import dataclass, replace
 MIN_TEMPERATURE = 1e-5
 
 
-def in_range(value: object, low: float, high: float) -> bool:
-    """A number (not a bool) in [low, high]: False for a value of another type, where a comparison would
-    raise a TypeError that names no field."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
-
-
 @dataclass(frozen=True)
 class SamplingParams:
     """One request's sampling options, checked at construction (a bad value raises ValueError).
@@ -40,34 +34,30 @@ class SamplingParams:
     def __post_init__(self) -> None:
         # one stop string or token id stands for a list of one; the checks below refuse a wrong type
         for name in ("stop", "stop_token_ids"):
-            value = getattr(self, name)
-            object.__setattr__(
-                self, name, tuple(value) if isinstance(value, list | tuple) else (value,)
-            )
+            items = getattr(self, name)
+            items = items if isinstance(items, list | tuple) else [items]
+            object.__setattr__(self, name, tuple(items))
         checks = [
             (
                 isinstance(self.max_tokens, int) and self.max_tokens >= 1,
                 "max_tokens must be an integer >= 1",
             ),
             (
-                self.temperature is None or in_range(self.temperature, 0, 100),
+                self.temperature is None or 0 <= self.temperature <= 100,
                 "temperature must be in [0, 100]",
             ),
             # the worker samples in float32, where a smaller top_p or repetition_penalty is 0 and
             # refused: the request would end in an error (REST's bounds, openai_schema.SAMPLING_FIELDS)
-            (self.top_p is None or in_range(self.top_p, 1e-38, 1), "top_p must be in [1e-38, 1]"),
+            (self.top_p is None or 1e-38 <= self.top_p <= 1, "top_p must be in [1e-38, 1]"),
             (
                 self.top_k is None or (isinstance(self.top_k, int) and -1 <= self.top_k < 2**31),
                 "top_k must be -1, 0 or in [1, 2**31)",
             ),
             (self.seed is None or isinstance(self.seed, int), "seed must be an integer"),
-            (in_range(self.presence_penalty, -2, 2), "presence_penalty must be in [-2, 2]"),
-            (in_range(self.frequency_penalty, -2, 2), "frequency_penalty must be in [-2, 2]"),
-            (
-                in_range(self.repetition_penalty, 1e-6, 100),
-                "repetition_penalty must be in [1e-6, 100]",
-            ),
-            (in_range(self.min_p, 0, 1), "min_p must be in [0, 1]"),
+            (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),
+            (-2 <= self.frequency_penalty <= 2, "frequency_penalty must be in [-2, 2]"),
+            (1e-6 <= self.repetition_penalty <= 100, "repetition_penalty must be in [1e-6, 100]"),
+            (0 <= self.min_p <= 1, "min_p must be in [0, 1]"),
             (self.logprobs is None or self.logprobs in range(21), "logprobs must be in [0, 20]"),
             (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings"),
             (

@@ -78,10 +78,10 @@ def check_bind(address: str | None, token: str | None) -> None:
         ipc_path = Path(address.removeprefix("ipc://"))
         if ipc_path.exists() and not ipc_path.is_socket():
             raise ValueError(f"refusing to bind {address}: {ipc_path} exists and is not a socket")
-    if address is not None and address.startswith("tcp://"):
-        port = address.rpartition(":")[2]  # ZeroMQ would take 99999 as 99999 - 65536
-        if port != "*" and not (port.isdigit() and int(port) < 65536):
-            raise ValueError(f"refusing to bind {address}: the port must be in [0, 65535] or *")
+    # ZeroMQ would take tcp://...:99999 as port 99999 - 65536
+    port = address.rpartition(":")[2] if address and address.startswith("tcp://") else "*"
+    if port != "*" and not (port.isdigit() and int(port) < 65536):
+        raise ValueError(f"refusing to bind {address}: the port must be in [0, 65535] or *")
     if token is None and address is not None and not is_local_address(address):
         raise ValueError(
             f"refusing to bind {address} without a session token: whoever reaches it could take the "
