@@ -21,13 +21,15 @@ left() { echo $(( ${LIMIT:-585} - ($(date +%s) - T0) )); }
 ROOT=$(pwd)
 export PYTHONPATH=$ROOT:/tmp/site SWIFTLLM_COMMIT=$NEW
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit --format=csv,noheader | tee -a $OUT/all.log
+# serving.py compares with vLLM's H200 figures only under an H200 label (session 44 ran this on an H100)
+GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | awk '{print $2}')
 stamp "check_kernels --quick --model-only"
 BENCH_OUT=$OUT timeout 150 python3 bench/check_kernels.py --quick --model-only > $OUT/check_kernels.log 2>&1
 tail -6 $OUT/check_kernels.log | tee -a $OUT/all.log
 python3 bench/make_dummy_model.py --out /tmp/llama3-8b-dummy >/dev/null
 serve() {  # policy seconds
   stamp "all at once x2, $1 server ($(left) s left)"
-  timeout $2 python3 bench/serving.py --num-requests 200 --request-rates inf,inf --seed 0 --label H200 \
+  timeout $2 python3 bench/serving.py --num-requests 200 --request-rates inf,inf --seed 0 --label $GPU \
     --launch "python3 -m swiftllm.launch.cli launch --model /tmp/llama3-8b-dummy --load-format dummy --max-num-batched-tokens 16384 --schedule-policy $1 --port 8000" \
     --out $OUT/serving_s43_inf_$1.json > $OUT/serving_$1.log 2>&1
   grep -v "^\s*$" $OUT/serving_$1.log | grep -v "slowest TTFT" | tail -5 | tee -a $OUT/all.log
