@@ -197,6 +197,8 @@ class EngineConfig:
             ),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
             (self.api_key != "", "api_key must not be empty (leave it out to serve without a key)"),
+            # aiohttp takes "" as every interface: the server would be open where 127.0.0.1 was meant
+            (self.host != "", "host must not be empty: to listen on every interface, give 0.0.0.0"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
             (self.gil_switch_interval > 0, "gil_switch_interval must be > 0"),
             (0 < self.gpu_memory_utilization <= 1, "gpu_memory_utilization must be in (0, 1]"),

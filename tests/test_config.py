@@ -43,6 +43,7 @@ MODEL = ModelConfig.from_dict(
         ({"load_format": "pt"}, "load_format must be one of auto, dummy"),
         # session 41's fuzzing: an empty key served without one; no address divided by zero
         ({"api_key": ""}, "api_key must not be empty"),
+        ({"host": ""}, "host must not be empty"),  # session 44's probe: it listened everywhere
         ({"worker_addrs": ""}, "--worker-addrs names 0 workers"),
         ({"worker_addrs": " , ,"}, "--worker-addrs names 0 workers"),
     ],

@@ -124,8 +124,8 @@ def check_shapes(ckpt: Checkpoint, cfg: ModelConfig) -> None:
     """Raise ModelError, naming the tensor, where the checkpoint disagrees with config.json (before: torch's
     shape error at the first step, the server already up)."""
     for name, shape in checkpoint_shapes(cfg).items():
-        stored = ckpt.shapes.get(name, shape)  # a missing tensor: Checkpoint.read names it
-        if stored != shape:
+        # a missing tensor: Checkpoint.read names it
+        if (stored := ckpt.shapes.get(name, shape)) != shape:
             raise ModelError(
                 f"{name} in {ckpt.path} is {list(stored)}; config.json's sizes make it {list(shape)}"
             )
