@@ -23,9 +23,9 @@ SCHEDULE_POLICIES = ("fcfs", "longest-first", "paced")
 
 def option(default: Any, doc: str, **extras: Any) -> Any:
     """A config field: its default, the help text of its flag, and extras: for the flag (`choices`, `flag`,
-    `aliases`), for the check at construction (`choices` again; `minimum`: an integer at least this, or
-    None where None is the default), and for the commands that take it (`server`: only `swiftctl launch`;
-    `worker`: a worker process too, as a flag of `swiftctl worker`: launch/args.py)."""
+    `aliases`), for the check at construction (`choices` again; `minimum`: an integer at least this and
+    below 2**64, or None where None is the default), and for the commands that take it (`server`: only
+    `swiftctl launch`; `worker`: a worker process too, as a flag of `swiftctl worker`: launch/args.py)."""
     return field(default=default, metadata={"help": doc, **extras})
 
 
@@ -165,13 +165,15 @@ class EngineConfig:
         for config_field in fields(self):
             name = config_field.name
             value = getattr(self, name)
+            if config_field.type is bool and not isinstance(value, bool):  # "no" would mean True
+                raise ValueError(f"{name} must be True or False, not {value!r}")
             choices = config_field.metadata.get("choices")
             if choices is not None and value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
             minimum = config_field.metadata.get("minimum")
             unset = value is None and config_field.default is None
             if minimum is not None and not unset and not _is_int_at_least(value, minimum):
-                raise ValueError(f"{name} must be an integer >= {minimum}")
+                raise ValueError(f"{name} must be an integer in [{minimum}, 2**64)")
         checks = [
             (_is_power_of_two(self.block_size), "block_size must be a positive power of two"),
             (self.swap_space_gb >= 0, "swap_space_gb must be >= 0"),
@@ -196,7 +198,11 @@ class EngineConfig:
                 f"the group has {self.world_size} (--workers)",
             ),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
-            (self.api_key != "", "api_key must not be empty (leave it out to serve without a key)"),
+            # a newline or other control character could never arrive in an Authorization header
+            (
+                self.api_key is None or (self.api_key != "" and self.api_key.isprintable()),
+                "api_key must be printable text, not empty (leave it out to serve without a key)",
+            ),
             # aiohttp takes "" as every interface: the server would be open where 127.0.0.1 was meant
             (self.host != "", "host must not be empty: to listen on every interface, give 0.0.0.0"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
@@ -273,7 +279,9 @@ def check_tensor_split(model: ModelConfig, world_size: int) -> None:
 
 
 def _is_int_at_least(value: object, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    """Below 2**64 too: msgpack packs no larger integer, and a worker told --max-num-seqs 2**64 could
+    not answer hello (its reply holds the limit)."""
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value < 2**64
 
 
 def _is_power_of_two(value: object) -> bool:

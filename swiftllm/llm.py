@@ -6,6 +6,7 @@ import sys
 import threading
 import weakref
 from dataclasses import dataclass, replace
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import WorkerError
 from swiftllm.controller.worker_group import allocate_cache
+from swiftllm.field_rules import is_text
 from swiftllm.launch.args import WORKER_OPTIONS
 from swiftllm.launch.workers import LocalWorkers
 from swiftllm.model_config import ModelConfig, ModelError
@@ -110,12 +112,15 @@ class LLM:
             # said its own input type was wrong
             kind = type(prompt).__name__
             raise TypeError(f"a prompt is a str, a list of token ids or of messages, not a {kind}")
-        if isinstance(prompt, list) and all(isinstance(token, int) for token in prompt):
-            return prompt
+        # Integral: numpy's integers too (they were taken for chat messages)
+        if isinstance(prompt, list) and all(isinstance(token, Integral) for token in prompt):
+            return [int(token) for token in prompt]
         if self.tokenizer is None:
             raise ModelError("this model has no tokenizer.json: pass token ids")
         if isinstance(prompt, list):
             return self.tokenizer.encode_chat(prompt)
+        if not is_text(prompt):  # the tokenizers library's TypeError named neither prompt nor cause
+            raise ValueError("a prompt must be UTF-8 text; this one holds a lone surrogate")
         return self.tokenizer.encode(prompt)
 
     def generate(
@@ -136,6 +141,8 @@ class LLM:
             prompts = [prompts] if isinstance(prompts, str) else prompts
             if not isinstance(params, list):
                 params = [params or SamplingParams()] * len(prompts)
+            if not all(isinstance(item, SamplingParams) for item in params):  # was AttributeError
+                raise TypeError("params must be a SamplingParams or a list of them, one a prompt")
             try:  # a prompt refused half-way aborts the ones added before it (reset), as a failed step does
                 # one params per prompt: strict, so that a list of another length is an error, not fewer outputs
                 sequences = [

@@ -1,6 +1,8 @@
 """What a request asks for: how many tokens, how to pick them, when to stop."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+
+from swiftllm.field_rules import PARAM_FIELDS
 
 # a temperature below this (and above 0) means greedy, vLLM's rule: logits / 1e-40 overflow float32
 MIN_TEMPERATURE = 1e-5
@@ -37,37 +39,13 @@ class SamplingParams:
             items = getattr(self, name)
             items = items if isinstance(items, list | tuple) else [items]
             object.__setattr__(self, name, tuple(items))
-        checks = [
-            (
-                isinstance(self.max_tokens, int) and self.max_tokens >= 1,
-                "max_tokens must be an integer >= 1",
-            ),
-            (
-                self.temperature is None or 0 <= self.temperature <= 100,
-                "temperature must be in [0, 100]",
-            ),
-            # the worker samples in float32, where a smaller top_p or repetition_penalty is 0 and
-            # refused: the request would end in an error (REST's bounds, openai_schema.SAMPLING_FIELDS)
-            (self.top_p is None or 1e-38 <= self.top_p <= 1, "top_p must be in [1e-38, 1]"),
-            (
-                self.top_k is None or (isinstance(self.top_k, int) and -1 <= self.top_k < 2**31),
-                "top_k must be -1, 0 or in [1, 2**31)",
-            ),
-            (self.seed is None or isinstance(self.seed, int), "seed must be an integer"),
-            (-2 <= self.presence_penalty <= 2, "presence_penalty must be in [-2, 2]"),
-            (-2 <= self.frequency_penalty <= 2, "frequency_penalty must be in [-2, 2]"),
-            (1e-6 <= self.repetition_penalty <= 100, "repetition_penalty must be in [1e-6, 100]"),
-            (0 <= self.min_p <= 1, "min_p must be in [0, 1]"),
-            (self.logprobs is None or self.logprobs in range(21), "logprobs must be in [0, 20]"),
-            (all(isinstance(s, str) and s for s in self.stop), "stop must be non-empty strings"),
-            (
-                all(isinstance(t, int) and 0 <= t < 2**31 for t in self.stop_token_ids),
-                "stop_token_ids must be integers in [0, 2**31)",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
+        # the same table REST checks a request against: the same values pass, with the same words
+        for item in fields(self):
+            value = getattr(self, item.name)
+            domain = PARAM_FIELDS[item.name]
+            unset = value is None and item.default is None  # the model's default, or none
+            if not unset and not domain.accepts(value):
+                raise ValueError(f"{item.name} must be {domain.what}")
 
     @property
     def is_penalized(self) -> bool:

@@ -24,17 +24,20 @@ MODEL = ModelConfig.from_dict(
 @pytest.mark.parametrize(
     "options,message",
     [
-        ({"max_num_batched_tokens": 0}, "max_num_batched_tokens must be an integer >= 1"),
+        (
+            {"max_num_batched_tokens": 0},
+            r"max_num_batched_tokens must be an integer in \[1, 2\*\*64\)",
+        ),
         ({"max_num_batched_tokens": 1.5}, "max_num_batched_tokens"),
         ({"block_size": 12}, "block_size must be a positive power of two"),
         ({"block_size": 0}, "block_size"),
         ({"block_size": -16}, "block_size"),
-        ({"max_num_seqs": 0}, "max_num_seqs must be an integer >= 1"),
+        ({"max_num_seqs": 0}, r"max_num_seqs must be an integer in \[1, 2\*\*64\)"),
         ({"swap_space_gb": -1.0}, "swap_space_gb must be >= 0"),
         ({"kv_cache_memory_gb": 0.0}, "kv_cache_memory_gb must be > 0"),
-        ({"max_model_len": 1}, "max_model_len must be an integer >= 2"),
-        ({"num_gpu_blocks": 0}, "num_gpu_blocks must be an integer >= 1"),
-        ({"workers": 0}, "workers must be an integer >= 1"),
+        ({"max_model_len": 1}, r"max_model_len must be an integer in \[2, 2\*\*64\)"),
+        ({"num_gpu_blocks": 0}, r"num_gpu_blocks must be an integer in \[1, 2\*\*64\)"),
+        ({"workers": 0}, r"workers must be an integer in \[1, 2\*\*64\)"),
         ({"port": 70000}, "port must be in"),
         ({"health_timeout": 0.0}, "health_timeout must be > 0"),
         ({"gil_switch_interval": 0.0}, "gil_switch_interval must be > 0"),
@@ -42,8 +45,15 @@ MODEL = ModelConfig.from_dict(
         ({"dtype": "int8"}, "dtype must be one of"),
         ({"load_format": "pt"}, "load_format must be one of auto, dummy"),
         # session 41's fuzzing: an empty key served without one; no address divided by zero
-        ({"api_key": ""}, "api_key must not be empty"),
-        ({"host": ""}, "host must not be empty"),  # session 44's probe: it listened everywhere
+        ({"api_key": ""}, "api_key must be printable text, not empty"),
+        ({"api_key": "key\n"}, "api_key must be printable"),  # no client could send it
+        ({"max_num_seqs": 2**64}, "max_num_seqs must be an integer in"),  # hello could not pack it
+        ({"host": ""}, "host must not be empty"),
+        ({"cuda_graphs": "no"}, "cuda_graphs must be True or False, not 'no'"),  # "no" was True
+        (
+            {"enable_prefix_caching": 0},
+            "enable_prefix_caching must be True or False",
+        ),  # session 44's probe: it listened everywhere
         ({"worker_addrs": ""}, "--worker-addrs names 0 workers"),
         ({"worker_addrs": " , ,"}, "--worker-addrs names 0 workers"),
     ],

@@ -90,7 +90,8 @@ def test_seeded_sampling_is_batch_independent(llm: LLM) -> None:
 
 def test_a_seed_is_taken_modulo_2_to_the_64(llm: LLM) -> None:
     """Every bit of a seed below 2**64 counts (2**31 and 2**32 used to sample as 0); a negative seed is its
-    value modulo 2**64, as the OpenAI API's int64 seeds would be in two's complement."""
+    value modulo 2**64, as the OpenAI API's int64 seeds would be in two's complement. Seeds outside
+    [-2**63, 2**64) are refused, as REST refuses them."""
 
     def tokens(seed: int) -> list[int]:
         params = SamplingParams(max_tokens=16, temperature=1.0, seed=seed, ignore_eos=True)
@@ -100,8 +101,10 @@ def test_a_seed_is_taken_modulo_2_to_the_64(llm: LLM) -> None:
     assert tokens(0) == zero
     assert tokens(2**31) != zero
     assert tokens(2**32) != zero
-    assert tokens(2**64) == zero
+    assert tokens(-(2**63)) == tokens(2**63)  # the rules' extremes (REST's too): [-2**63, 2**64)
     assert tokens(-1) == tokens(2**64 - 1)
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[-2\*\*63, 2\*\*64\)"):
+        SamplingParams(seed=2**64)
 
 
 def test_stops_on_eos_and_stop_strings(llm: LLM) -> None:
@@ -197,7 +200,18 @@ def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
             TypeError, match="a prompt is a str, a list of token ids or of messages"
         ):
             llm.generate([prompt], SamplingParams(max_tokens=4))
+    # session 44's probe: each of these raised the tokenizer's TypeError or an AttributeError
+    with pytest.raises(ValueError, match="a prompt must be UTF-8 text"):
+        llm.generate(["a\ud800b"], SamplingParams(max_tokens=4))
+    for params in ((SamplingParams(),), {"max_tokens": 4}, [SamplingParams(), None]):
+        with pytest.raises(TypeError, match="params must be a SamplingParams or a list of them"):
+            llm.generate(["hi", "ho"], params)  # type: ignore[arg-type]
     assert not llm.engine.has_work
+    # numpy's integers are token ids (they were taken for chat messages)
+    greedy = SamplingParams(max_tokens=3, temperature=0)
+    numpy_ids = llm.generate([list(np.array([1, 2, 3]))], greedy)
+    assert numpy_ids[0].token_ids == llm.generate([[1, 2, 3]], greedy)[0].token_ids
+    assert numpy_ids[0].prompt_token_ids == [1, 2, 3]
 
 
 def test_a_request_the_worker_refuses_says_why_on_its_output(tiny_model_dir: Path) -> None:

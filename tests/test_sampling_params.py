@@ -23,9 +23,10 @@ def test_values_float32_would_zero_are_refused_at_construction() -> None:
         assert np.float32(value) == 0
         with pytest.raises(ValueError, match=name):
             SamplingParams(**{name: value})
-    # the smallest values accepted are positive in float32, as the worker's rules ask
-    assert np.float32(SamplingParams(top_p=1e-38).top_p) > 0
-    assert np.float32(SamplingParams(repetition_penalty=1e-6).repetition_penalty) > 0
+    # small values accepted are positive in float32, as the worker's rules ask (REST's rules since
+    # session 45, which also refuse 1e-38: float32 rounds it below 1e-38)
+    assert np.float32(SamplingParams(top_p=2e-38).top_p) > 0
+    assert np.float32(SamplingParams(repetition_penalty=2e-6).repetition_penalty) > 0
 
 
 @pytest.mark.parametrize(
@@ -36,6 +37,21 @@ def test_values_float32_would_zero_are_refused_at_construction() -> None:
         ({"stop": 5}, "stop"),
         ({"stop_token_ids": ["2"]}, "stop_token_ids"),
         ({"stop_token_ids": [-1]}, "stop_token_ids"),
+        # session 44's probe: an integer field took True (and logprobs 2.0), a boolean anything
+        ({"logprobs": 2.0}, "logprobs"),
+        ({"logprobs": True}, "logprobs"),
+        ({"max_tokens": True}, "max_tokens"),
+        ({"top_k": False}, "top_k"),
+        ({"seed": True}, "seed"),
+        ({"stop_token_ids": [True]}, "stop_token_ids"),
+        ({"ignore_eos": "no"}, "ignore_eos"),
+        ({"include_stop_str_in_output": 1}, "include_stop_str_in_output"),
+        # a string or None where a number belongs: a TypeError that named no field
+        ({"temperature": "0.5"}, "temperature"),
+        ({"presence_penalty": None}, "presence_penalty"),  # None unsets only what defaults to it
+        ({"max_tokens": None}, "max_tokens"),
+        ({"min_p": [0.1]}, "min_p"),
+        ({"stop": ["x"] * 17}, "stop"),  # REST's limit, the same table since session 45
     ],
 )
 def test_a_stop_or_logprobs_value_of_the_wrong_type_is_a_value_error_naming_it(

@@ -12,33 +12,24 @@ Choices where OpenAI leaves them to the server:
 
 import dataclasses
 import itertools
-import math
-import re
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from swiftllm.controller.async_engine import Output
 from swiftllm.controller.tokenizer import Tokenizer
+from swiftllm.field_rules import INT, NUMBER, PARAM_FIELDS, SAMPLING_FIELDS, Field, int_in, is_text
 from swiftllm.sampling_params import SamplingParams
 
 CHAT_DEFAULT_MAX_TOKENS = 4096
 COMPLETION_DEFAULT_MAX_TOKENS = 16
-MAX_STOP = 16  # stop strings (each one is searched for in every step's new text)
-MAX_STOP_TOKEN_IDS = 1024
 MAX_PROMPTS = 256  # prompts in one completions request (each one is a sequence)
-NUMBER = (int, float)
-INT = (int,)
 ANY = (object,)  # any JSON value (a neutral-only field with no neutral value: only null passes)
 # the roles a chat message may have (no tool calls: "tool" messages only as a template renders them)
 ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_CHOICES = 64  # n at most: each choice is a sequence of its own
-# the only code points UTF-8 cannot encode: a string holding one cannot be tokenized
-SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ApiError(Exception):
@@ -62,94 +53,17 @@ def too_long(message: str, param: str) -> ApiError:
     return ApiError(message, param, 400, "context_length_exceeded")
 
 
-def float32(value: float) -> float:
-    """The value as the worker computes with it (float32): 1e-300 is 0 there, 1e39 is inf."""
-    try:
-        with np.errstate(over="ignore"):
-            return float(np.float32(value))
-    except OverflowError:  # an integer beyond any float
-        return math.inf
-
-
-def finite_in(low: float, high: float) -> Callable[[Any], bool]:
-    """A number in [low, high], also after rounding to float32 (NaN and inf never are)."""
-
-    def valid(value: float) -> bool:
-        in_float32 = float32(value)
-        return math.isfinite(in_float32) and low <= in_float32 <= high and low <= value <= high
-
-    return valid
-
-
-def int_in(low: int, high: int) -> Callable[[Any], bool]:
-    return lambda value: low <= value <= high
-
-
-def list_of(kind: type, max_len: int, valid: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda items: (
-        len(items) <= max_len and all(type(item) is kind and valid(item) for item in items)
-    )
-
-
-def is_text(value: object) -> bool:
-    """A string the tokenizer can take: UTF-8-encodable (a lone surrogate such as "\ud800" is not)."""
-    return isinstance(value, str) and SURROGATE.search(value) is None
-
-
-def is_stop(value: object) -> bool:
-    return bool(value) if isinstance(value, str) else list_of(str, MAX_STOP, bool)(value)
-
-
-@dataclass(frozen=True)
-class Field:
-    """How one request field is read: its JSON types (bool is never a number), what a valid value is (the
-    400's wording and the check), and its value when absent or null. `neutral`: for a field we accept
-    but do not implement, the only values allowed (anything else is a 400 "not supported")."""
-
-    kinds: tuple[type, ...]
-    what: str
-    valid: Callable[[Any], bool] = lambda value: True
-    default: Any = None
-    neutral: tuple[Any, ...] | None = None
-
-
-# The request fields that SamplingParams takes as they are, under the same names, read in this
-# order (adding one is one line here). The checks are those of the domain the worker computes in:
-# int32 and float32.
-SAMPLING_FIELDS: dict[str, Field] = {
-    "top_k": Field(INT, "an integer in [-1, 2**31)", int_in(-1, 2**31 - 1)),
-    "stop": Field((str, list), f"a non-empty string or a list of up to {MAX_STOP}", is_stop, ()),
-    "stop_token_ids": Field(
-        (list,),
-        f"a list of up to {MAX_STOP_TOKEN_IDS} token ids",
-        list_of(int, MAX_STOP_TOKEN_IDS, int_in(0, 2**31 - 1)),
-        [],
-    ),
-    "seed": Field(INT, "an integer in [-2**63, 2**64)", int_in(-(2**63), 2**64 - 1)),
-    # below 1e-5: greedy (SamplingParams.resolved)
-    "temperature": Field(NUMBER, "a number in [0, 100]", finite_in(0, 100)),
-    "top_p": Field(NUMBER, "a number in (0, 1], not 0 in float32", finite_in(1e-38, 1)),
-    "ignore_eos": Field((bool,), "a boolean", default=False),
-    "presence_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
-    "frequency_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
-    # vLLM's
-    "min_p": Field(NUMBER, "a number in [0, 1]", finite_in(0, 1), 0.0),
-    "repetition_penalty": Field(NUMBER, "a number in (0, 100]", finite_in(1e-6, 100), 1.0),
-    "include_stop_str_in_output": Field((bool,), "a boolean", default=False),
-}
 # Every request field we read, in one place: adding a field is one line here (and its use in
 # parse_request), or in SAMPLING_FIELDS.
 FIELDS: dict[str, Field] = {
-    **SAMPLING_FIELDS,
+    **PARAM_FIELDS,
     "model": Field((str,), "a string"),
     "stream": Field((bool,), "a boolean", default=False),
     "stream_options": Field((dict,), "an object", default={}),
     "include_usage": Field((bool,), "a boolean", default=False),  # in stream_options
-    "max_tokens": Field(INT, "an integer in [1, 2**31)", int_in(1, 2**31 - 1)),
-    "max_completion_tokens": Field(INT, "an integer in [1, 2**31)", int_in(1, 2**31 - 1)),
+    "max_completion_tokens": PARAM_FIELDS["max_tokens"],
     "logprobs_chat": Field((bool,), "a boolean", default=False),  # chat's "logprobs"
-    "logprobs": Field(INT, "an integer in [0, 20]", int_in(0, 20)),  # completions'
-    "top_logprobs": Field(INT, "an integer in [0, 20]", int_in(0, 20)),
+    "top_logprobs": PARAM_FIELDS["logprobs"],  # completions' logprobs: in PARAM_FIELDS
     # accepted at their neutral values only (null always is)
     "n": Field(INT, f"an integer in [1, {MAX_CHOICES}]", int_in(1, MAX_CHOICES), 1),
     "best_of": Field(INT, f"an integer in [1, {MAX_CHOICES}]", int_in(1, MAX_CHOICES)),
@@ -195,14 +109,11 @@ def read_field(body: dict[str, Any], name: str, key: str | None = None) -> Any:
     key = key or name
     if (value := body.get(key)) is None:
         return spec.default
-    wrong_kind = not isinstance(value, spec.kinds) or (
-        isinstance(value, bool) and bool not in spec.kinds
-    )
     if spec.neutral is not None:
-        if wrong_kind or value not in spec.neutral:
+        if not spec.is_kind(value) or value not in spec.neutral:
             raise ApiError(f"{key}={value!r} is not supported", key)
         return value
-    if wrong_kind or not spec.valid(value):
+    if not spec.accepts(value):
         raise ApiError(f"{key} must be {spec.what}", key)
     return value
 

@@ -110,9 +110,10 @@ class RestServer:
         """Every failure becomes an OpenAI-style error body (error_of)."""
         try:
             if self.api_key and request.path.startswith("/v1/"):
-                # surrogatepass: a header that is not UTF-8 still encodes (and does not match), never a 500
-                header = request.headers.get("Authorization", "")
-                if not token_matches(header, f"Bearer {self.api_key}"):
+                # the scheme is case-insensitive (RFC 9110); token_matches encodes with surrogatepass, so
+                # a header that is not UTF-8 still encodes (and does not match), never a 500
+                scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+                if scheme.lower() != "bearer" or not token_matches(key, self.api_key):
                     raise ApiError("Incorrect API key provided", None, 401, "invalid_api_key")
             return await handler(request)
         except Exception as error:

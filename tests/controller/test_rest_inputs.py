@@ -157,6 +157,12 @@ def test_surrogates_bad_headers_and_false_encodings_are_400s(server: InProcessSe
         send(server.urls[1] + "/v1/completions", COMPLETION, Authorization=f"Bearer {KEY}")[0]
         == 200
     )
+    # the scheme is case-insensitive; another scheme, or the key alone, is not a bearer token
+    for header, expected in [(f"bearer {KEY}", 200), (f"Basic {KEY}", 401), (KEY, 401)]:
+        assert (
+            send(server.urls[1] + "/v1/completions", COMPLETION, Authorization=header)[0]
+            == expected
+        )
     # a body that is not gzip though it says so; and one that is
     status, answer = send(
         server.url + "/v1/completions", b"{not gzip", **{"Content-Encoding": "gzip"}

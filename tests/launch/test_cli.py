@@ -42,7 +42,10 @@ def test_generate_streams_the_greedy_completion() -> None:
         (["--temperature", "-1"], "temperature"),
         (["--max-tokens", "0"], "max_tokens"),
         (["--max-model-len", "99999999"], "exceeds"),
-        (["--max-num-batched-tokens", "0"], "max_num_batched_tokens must be an integer >= 1"),
+        (
+            ["--max-num-batched-tokens", "0"],
+            "max_num_batched_tokens must be an integer in [1, 2**64)",
+        ),
         (["--block-size", "12"], "block_size must be a positive power of two"),
     ],
 )
@@ -55,9 +58,9 @@ def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str) -> Non
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["--threads", "0"], "threads must be an integer >= 1"),
+        (["--threads", "0"], "threads must be an integer in [1, 2**64)"),
         (["--threads", "100000"], "threads must be at most 1024"),  # libgomp crashed at start
-        (["--max-num-seqs", "0"], "max_num_seqs must be an integer >= 1"),
+        (["--max-num-seqs", "0"], "max_num_seqs must be an integer in [1, 2**64)"),
         (["--gpu-memory-utilization", "2"], "gpu_memory_utilization must be in (0, 1]"),
         (["--world-size", "3", "--pp", "2"], "3 workers do not form 2 pipeline stages"),
     ],
@@ -71,6 +74,13 @@ def test_a_worker_checks_its_flags_as_the_server_does(args: list[str], message: 
     r = swiftctl("generate", "--prompt", "hi", *args[:2])  # the same rule for the engine's flags
     if args[0] != "--world-size":
         assert r.returncode != 0 and message in r.stderr
+
+
+def test_a_prompt_that_is_not_utf8_is_one_line() -> None:
+    """Session 44's probe: invalid UTF-8 (a lone surrogate to Python) gave the tokenizer's traceback."""
+    r = swiftctl("generate", "--prompt", b"caf\xe9".decode(errors="surrogateescape"))
+    assert r.returncode != 0 and "a prompt must be UTF-8 text" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_prompt_longer_than_the_context(tmp_path: Path) -> None:
