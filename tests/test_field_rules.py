@@ -1,0 +1,45 @@
+"""swiftllm/field_rules.py: the rules SamplingParams and the REST schema share."""
+
+import math
+
+from swiftllm.field_rules import (
+    INT,
+    NUMBER,
+    PARAM_FIELDS,
+    SAMPLING_FIELDS,
+    Field,
+    finite_in,
+    is_text,
+)
+from swiftllm.sampling_params import SamplingParams
+
+
+def test_a_bool_is_never_a_number_unless_asked_for() -> None:
+    assert Field(INT, "an integer").is_kind(3)
+    assert not Field(INT, "an integer").is_kind(True)
+    assert not Field(NUMBER, "a number").is_kind(False)
+    assert Field((bool,), "a boolean").is_kind(False)
+    assert not Field((bool,), "a boolean").is_kind(0)
+
+
+def test_finite_in_judges_the_float32_value() -> None:
+    valid = finite_in(1e-38, 1)
+    assert valid(1.0) and valid(2e-38)
+    assert not valid(1e-38)  # float32 rounds it to 9.99995e-39, below the bound
+    assert not valid(math.nan) and not valid(math.inf)
+    assert not finite_in(0, 100)(10**400)  # beyond any float: inf, not an OverflowError
+
+
+def test_every_sampling_params_field_has_a_rule() -> None:
+    names = set(SamplingParams.__dataclass_fields__)
+    assert names == set(PARAM_FIELDS)
+    assert set(SAMPLING_FIELDS) == names - {"max_tokens", "logprobs"}
+    # each default passes its own rule (None: unset)
+    for name, rule in PARAM_FIELDS.items():
+        default = SamplingParams.__dataclass_fields__[name].default
+        assert default is None or rule.accepts(default), name
+
+
+def test_text_that_utf8_cannot_encode_is_not_text() -> None:
+    assert is_text("héllo ✓")
+    assert not is_text("a\ud800") and not is_text(b"bytes")
