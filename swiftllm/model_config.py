@@ -125,7 +125,7 @@ class ModelConfig:
         )
         try:  # every request inherits them: checked here, or a bad one would fail the first request
             SamplingParams(**config.generation_defaults)
-        except (TypeError, ValueError) as error:
+        except ValueError as error:  # a wrong type too: SamplingParams checks types (field_rules)
             raise ModelError(f"generation_config.json: {error}") from None
         return config
 

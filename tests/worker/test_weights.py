@@ -121,8 +121,8 @@ def test_generation_config_defaults_and_context_bounds(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("generation", "message"),
     [
-        ({"temperature": -1}, "generation_config.json: temperature must be in"),
-        ({"top_p": 0}, "generation_config.json: top_p must be in"),
+        ({"temperature": -1}, "generation_config.json: temperature must be a number in"),
+        ({"top_p": 0}, "generation_config.json: top_p must be a number in"),
         ({"top_k": 10**12}, "generation_config.json: top_k must be"),
         ({"top_k": "x"}, "generation_config.json"),
     ],
