@@ -17,7 +17,7 @@ from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import WorkerError
-from swiftllm.controller.worker_group import allocate_cache
+from swiftllm.controller.worker_group import start_engine
 from swiftllm.field_rules import is_text
 from swiftllm.launch.args import WORKER_OPTIONS
 from swiftllm.launch.workers import LocalWorkers
@@ -97,9 +97,7 @@ class LLM:
         # asks the workers to shut down (kills those that do not) and removes their sockets, however
         # this object goes (close, GC, exit)
         self.finalizer = weakref.finalize(self, self.workers.stop, polite=True)
-        group = self.workers.connect()
-        scheduler_config = allocate_cache(self.config, group, model_config)
-        return Engine(group, model_config, self.tokenizer, scheduler_config, seed=self.config.seed)
+        return start_engine(self.config, self.workers.connect(), model_config, self.tokenizer)
 
     def close(self) -> None:
         """Stop the worker processes, if any (an in-process model needs nothing)."""

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from swiftllm.config import EngineConfig
+from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
+from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import SharedOps, WorkerClient, WorkerError
 from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.step import StepCommand, StepResult
@@ -139,11 +141,12 @@ class WorkerGroup(SharedOps):
             client.close()
 
 
-def allocate_cache(
-    config: EngineConfig, group: WorkerGroup, model_config: ModelConfig
-) -> SchedulerConfig:
+def start_engine(
+    config: EngineConfig, group: WorkerGroup, model_config: ModelConfig, tokenizer: Tokenizer | None
+) -> Engine:
     """Size the cache (profiled on a GPU: the smallest rank's; kv_cache_memory_gb on CPU; or
-    num_gpu_blocks) and allocate it on every rank."""
+    num_gpu_blocks), allocate it on every rank, and start an Engine on the group (its scheduler's config,
+    `engine.scheduler.cfg`, describes the cache)."""
     profile = group.profile(config.block_size)
     num_gpu_blocks = profile.num_blocks
     if group.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
@@ -154,4 +157,4 @@ def allocate_cache(
         config, model_config, num_gpu_blocks, profile.block_bytes
     )
     group.init_cache(**scheduler_config.cache_fields)
-    return scheduler_config
+    return Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)

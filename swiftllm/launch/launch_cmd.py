@@ -32,7 +32,7 @@ from swiftllm.controller.async_engine import AsyncEngine
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.server_log import ServedModel, StatusLine, startup_summary
 from swiftllm.controller.tokenizer import Tokenizer
-from swiftllm.controller.worker_group import WorkerGroup, allocate_cache
+from swiftllm.controller.worker_group import WorkerGroup, start_engine
 from swiftllm.launch.args import ENGINE_OPTIONS, SERVER_OPTIONS, add_config_flags, options_from_args
 from swiftllm.launch.workers import LocalWorkers
 from swiftllm.model_config import ModelConfig
@@ -180,8 +180,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             group.hello()
-        scheduler_config = allocate_cache(config, group, model_config)
-        engine = Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)
+        engine = start_engine(config, group, model_config, tokenizer)
         if config.warm_up and group.info["device"] != "cpu":
             print("warming up: one step of throwaway requests", file=sys.stderr)
             engine.warm_up()
@@ -190,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
             path=config.model,
             dtype=group.info["dtype"],
             devices=group.devices,
-            cache=scheduler_config,
+            cache=engine.scheduler.cfg,
         )
         outcome = uvloop.run(serve(config, engine, workers, served))
         polite = outcome.engine_stopped
