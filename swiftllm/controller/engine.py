@@ -199,9 +199,10 @@ class Engine:
         if seq.detokenizer is None:
             return
         params = seq.params
+        # finished "stop" by this very token: an EOS or stop token id (the rule lives in
+        # Scheduler.fill_sampled_tokens; stop strings are matched below, in the text)
         if seq.finish_reason == "stop" and not params.include_stop_str_in_output:
-            if token in self.model_config.eos_token_ids or token in params.stop_token_ids:
-                return  # the stop token itself is not text
+            return  # the stop token itself is not text
         old_len = len(seq.text)
         seq.text += seq.detokenizer.add(token)
         matches = []
