@@ -53,6 +53,13 @@ def too_long(message: str, param: str) -> ApiError:
     return ApiError(message, param, 400, "context_length_exceeded")
 
 
+def check_fits(size: int, limit: int, what: str, max_len: int, param: str) -> None:
+    """too_long for a prompt part, `what` (its size said in words), of more than `limit` characters,
+    ids or messages: checked before tokenizing, it cannot fit in max_len tokens."""
+    if size > limit:
+        raise too_long(f"{what} cannot fit the maximum context length of {max_len} tokens", param)
+
+
 # Every request field we read, in one place: adding a field is one line here (and its use in
 # parse_request), or in SAMPLING_FIELDS.
 FIELDS: dict[str, Field] = {
@@ -249,12 +256,10 @@ def parse_prompt(prompt: object, max_len: int, max_chars: int) -> list[str | lis
             "prompt",
         )
     for item in prompts:
-        if len(item) > (max_chars if isinstance(item, str) else max_len):
-            raise too_long(
-                f"a prompt of {len(item)} characters or ids cannot fit the model's "
-                f"maximum context length of {max_len} tokens",
-                "prompt",
-            )
+        limit = max_chars if isinstance(item, str) else max_len
+        check_fits(
+            len(item), limit, f"a prompt of {len(item)} characters or ids", max_len, "prompt"
+        )
     return prompts
 
 
@@ -263,11 +268,7 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
     assistant message). More messages than max_len, or more characters than max_chars, cannot fit."""
     if not isinstance(messages, list) or not messages:
         raise ApiError("messages must be a non-empty list", "messages")
-    if len(messages) > max_len:
-        raise too_long(
-            f"{len(messages)} messages cannot fit the maximum context length of {max_len} tokens",
-            "messages",
-        )
+    check_fits(len(messages), max_len, f"{len(messages)} messages", max_len, "messages")
     parsed = []
     num_chars = 0
     for message in messages:
@@ -288,12 +289,7 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
             raise ApiError(f"role {role!r} is not one of {', '.join(ROLES)}", "messages")
         num_chars += len(content) + len(role)
         parsed.append({"role": role, "content": content})
-    if num_chars > max_chars:
-        raise too_long(
-            f"messages of {num_chars} characters cannot fit the maximum context length of "
-            f"{max_len} tokens",
-            "messages",
-        )
+    check_fits(num_chars, max_chars, f"messages of {num_chars} characters", max_len, "messages")
     return parsed
 
 
