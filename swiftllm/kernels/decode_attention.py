@@ -394,10 +394,9 @@ def decode_attention(
         SPLITS=splits,
         MIN_CHUNK=min_chunk,
         ROTARY=new_tokens is not None,
-        PDL=pdl.ENABLED,
+        **pdl.LAUNCH,
         num_warps=tiles.num_warps,
         num_stages=tiles.num_stages,
-        launch_pdl=pdl.ENABLED,
     )
     if splits > 1:
         _reduce_kernel[(n_seqs, n_heads)](
@@ -412,7 +411,6 @@ def decode_attention(
             BLOCK_N=block_n,
             SPLITS=splits,
             MIN_CHUNK=min_chunk,
-            PDL=pdl.ENABLED,
-            launch_pdl=pdl.ENABLED,
+            **pdl.LAUNCH,
         )
     return out

@@ -231,9 +231,8 @@ def gemv(
         BLOCK_M=block_m,
         BLOCK_N=block_n,
         BLOCK_K=block_k,
-        PDL=pdl.ENABLED,
+        **pdl.LAUNCH,
         num_warps=num_warps,
         num_stages=num_stages,
-        launch_pdl=pdl.ENABLED,
     )
     return y

@@ -3,7 +3,8 @@ kernel before it drains, so the launch latency between the ~350 kernels of a dec
 
 A kernel that takes it has a `PDL: tl.constexpr` argument and starts with `if PDL: gdc()` (or `wait()`),
 before any load or store, so no hazard with its predecessor's reads or writes can arise; launch it with
-`PDL=ENABLED, launch_pdl=ENABLED`. Off in Triton's interpreter and on GPUs before sm_90.
+`**LAUNCH` (its PDL argument and the launch option, always the same). Off in Triton's interpreter and on
+GPUs before sm_90.
 The one exception is a load of memory that no kernel of the step writes: the GEMV (gemv.py) loads its first
 weight tile before the wait, so that the weight stream begins while the kernel before it drains, and RMSNorm
 (rmsnorm.py) its weight."""
@@ -19,6 +20,8 @@ ENABLED = (
     and torch.cuda.is_available()
     and torch.cuda.get_device_capability()[0] >= 9
 )
+# a PDL kernel's launch keywords: the kernel waits (PDL) exactly when it is launched early (launch_pdl)
+LAUNCH = {"PDL": ENABLED, "launch_pdl": ENABLED}
 
 
 @triton.jit

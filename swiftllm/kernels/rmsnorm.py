@@ -80,8 +80,7 @@ def rms_norm(
             PARTS=parts,
             HAS_RESIDUAL=residual is not None,
             BLOCK=block,
-            PDL=pdl.ENABLED,
+            **pdl.LAUNCH,
             num_warps=min(max(block // 512, 1), 16),
-            launch_pdl=pdl.ENABLED,
         )
     return out, new_res

@@ -112,8 +112,7 @@ def rotary_store_kv(
             BLOCK_HQ=triton.next_power_of_2(n_q),
             BLOCK_HK=triton.next_power_of_2(n_kv),
             BLOCK_HALF=triton.next_power_of_2(dim // 2),
-            PDL=pdl.ENABLED,
+            **pdl.LAUNCH,
             num_warps=4,
-            launch_pdl=pdl.ENABLED,
         )
     return q

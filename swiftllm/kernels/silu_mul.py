@@ -34,8 +34,7 @@ def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
             n,
             x.stride(0),
             BLOCK=block,
-            PDL=pdl.ENABLED,
+            **pdl.LAUNCH,
             num_warps=4,
-            launch_pdl=pdl.ENABLED,
         )
     return out
