@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from swiftllm.protocol.step import LAST_TOKEN, STEP_ARRAYS, StepCommand
+from swiftllm.protocol.step import BLOCK_MOVES, LAST_TOKEN, STEP_ARRAYS, StepCommand
 from swiftllm.sampling_params import MIN_TEMPERATURE
 
 MAX_LOGPROBS = 20  # top-N logprobs per sampled token, as OpenAI's API allows
@@ -182,16 +182,12 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
     )
     # -1: the last token sampled
     _in_range("penalty_tokens", cmd.penalty_tokens, LAST_TOKEN, geometry.vocab_size)
-    block_moves = {
-        "swap_out": (geometry.num_blocks, geometry.num_cpu_blocks),
-        "swap_in": (geometry.num_cpu_blocks, geometry.num_blocks),
-        "copy": (geometry.num_blocks, geometry.num_blocks),
-    }
-    for name, (source_blocks, destination_blocks) in block_moves.items():
+    blocks = {"gpu": geometry.num_blocks, "cpu": geometry.num_cpu_blocks}
+    for name, (source, destination) in BLOCK_MOVES.items():
         pairs = getattr(cmd, name)
         require(pairs.ndim == 2 and pairs.shape[1] == 2, f"{name} must be [pairs, 2]")
-        _in_range(f"{name} sources", pairs[:, 0], 0, source_blocks)
-        _in_range(f"{name} destinations", pairs[:, 1], 0, destination_blocks)
+        _in_range(f"{name} sources", pairs[:, 0], 0, blocks[source])
+        _in_range(f"{name} destinations", pairs[:, 1], 0, blocks[destination])
         # each block written once: so a step moves at most the cache's worth (no message of a few
         # kilobytes makes the worker gather gigabytes)
         require(len(np.unique(pairs[:, 1])) == len(pairs), f"{name} destinations must be distinct")

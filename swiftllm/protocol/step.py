@@ -9,6 +9,10 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 LAST_TOKEN = -1  # a token id of -1 means "the token this worker last sampled for this sequence"
+# A step's block moves, run in this order before its forward: each field's [P, 2] pairs are (source block,
+# destination block), read from and written to these sides of the cache. KVCache.apply runs them,
+# messages.validate_step checks each side's block numbers.
+BLOCK_MOVES = {"swap_out": ("gpu", "cpu"), "swap_in": ("cpu", "gpu"), "copy": ("gpu", "gpu")}
 
 
 def i32(values: object = ()) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The paged KV cache on the device, its CPU swap space, and the block moves a step asks for."""
 
-import numpy as np
 import torch
+
+from swiftllm.protocol.step import BLOCK_MOVES, StepCommand
 
 
 class KVCache:
@@ -29,20 +30,16 @@ class KVCache:
         self.cpu_v = torch.empty(cpu_shape, dtype=dtype, pin_memory=pinned)
         self.block_size = block_size
 
-    def apply(self, swap_out: np.ndarray, swap_in: np.ndarray, copy: np.ndarray) -> None:
-        """Run a step's block moves, in this order, before its forward pass; each is [pairs, 2] of
-        (source block, destination block)."""
-        on_gpu = (self.k, self.v)
-        on_cpu = (self.cpu_k, self.cpu_v)
-        for moves, sources, targets in (
-            (swap_out, on_gpu, on_cpu),
-            (swap_in, on_cpu, on_gpu),
-            (copy, on_gpu, on_gpu),
-        ):
+    def apply(self, cmd: StepCommand) -> None:
+        """Run a step's block moves (swap_out, swap_in, copy: step.BLOCK_MOVES), in this order, before its
+        forward pass; each is [pairs, 2] of (source block, destination block)."""
+        sides = {"gpu": (self.k, self.v), "cpu": (self.cpu_k, self.cpu_v)}
+        for name, (source_side, target_side) in BLOCK_MOVES.items():
+            moves = getattr(cmd, name)
             if len(moves):
                 from_blocks = torch.from_numpy(moves[:, 0]).long()
                 to_blocks = torch.from_numpy(moves[:, 1]).long()
-                for source, target in zip(sources, targets):
+                for source, target in zip(sides[source_side], sides[target_side]):
                     # host-to-device may overlap; device-to-host must land before the host reads it
                     moved = source[:, from_blocks.to(source.device)]
                     target[:, to_blocks.to(target.device)] = moved.to(

@@ -330,7 +330,7 @@ class ModelRunner:
             step.begun = timing_event()
             if self.in_flight:
                 step.previous_done = self.in_flight[-1].done
-        self.cache.apply(cmd.swap_out, cmd.swap_in, cmd.copy)
+        self.cache.apply(cmd)
         if cmd.num_seqs:
             tokens, pending = self.resolve_tokens(cmd)
             if self.pipeline.num_stages > 1:
