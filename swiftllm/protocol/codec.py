@@ -159,7 +159,10 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
         raise
 
 
-def decode_step(given: dict[str, Any], geometry: messages.CacheGeometry) -> StepCommand:
+def decode_step(given: dict[str, Any], geometry: messages.CacheGeometry | None) -> StepCommand:
+    """A step's arrays, validated against the cache geometry (None before init_cache, which is checked
+    first: a step then gets CacheNotInitialized, whatever its arrays hold)."""
+    messages.require_cache(geometry)
     messages.require_known_fields("step", given, STEP_ARRAYS)
     require(set(STEP_REQUIRED) <= given.keys(), f"step needs the fields {', '.join(STEP_REQUIRED)}")
     arrays = {name: unpack_array(name, value, STEP_ARRAYS[name]) for name, value in given.items()}

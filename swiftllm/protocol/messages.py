@@ -105,12 +105,18 @@ def check_int_fields(op: str, given: dict[str, Any]) -> dict[str, int]:
     return values
 
 
+def require_cache(geometry: CacheGeometry | None) -> None:
+    """CacheNotInitialized until init_cache has fixed the geometry that steps are validated against."""
+    require(geometry is not None, "send init_cache before the first step", "CacheNotInitialized")
+
+
 def _in_range(name: str, values: np.ndarray, low: int, high: int) -> None:
     require(((values >= low) & (values < high)).all(), f"{name} must lie in [{low}, {high})")
 
 
-def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
-    """Raise ProtocolError (InvalidRequest) unless the step is safe to run on a cache of this geometry.
+def validate_step(cmd: StepCommand, geometry: CacheGeometry | None) -> None:
+    """Raise ProtocolError (InvalidRequest) unless the step is safe to run on a cache of this geometry
+    (CacheNotInitialized while there is none: require_cache).
 
     The contract a worker relies on, checked at its door (the ZeroMQ server and InProcessWorker) so that no
     kernel ever sees an index out of range:
@@ -123,6 +129,7 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry) -> None:
     The sampling values of each sequence are checked apart, by refuse_bad_values: a bad one fails that
     sequence alone. Whether a -1 refers to a token the worker has, only its runner knows: launch raises
     ValueError if not."""
+    require_cache(geometry)
     # the wire guarantees dtypes and ranks (codec.unpack_array); a caller in-process may get them wrong.
     # The messages are formatted on every call: dtype.str ("<i4"), as str(dtype) is slow Python
     for name, prototype in STEP_ARRAYS.items():

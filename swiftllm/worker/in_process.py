@@ -4,12 +4,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
-from swiftllm.protocol.messages import (
-    CacheGeometry,
-    ProtocolError,
-    refuse_bad_values,
-    validate_step,
-)
+from swiftllm.protocol.messages import CacheGeometry, refuse_bad_values, validate_step
 from swiftllm.protocol.step import StepCommand, StepResult
 
 
@@ -35,9 +30,7 @@ class InProcessWorker:
         self.in_flight: deque[tuple[Future, dict[int, str]]] = deque()
 
     def send_step(self, cmd: StepCommand) -> None:
-        if self.runner.geometry is None:
-            raise ProtocolError("CacheNotInitialized", "init_cache before the first step")
-        validate_step(cmd, self.runner.geometry)
+        validate_step(cmd, self.runner.geometry)  # CacheNotInitialized before init_cache
         errors = refuse_bad_values(cmd, self.runner.geometry)
         self.in_flight.append((self.thread.submit(self.runner.launch, cmd), errors))
 

@@ -127,9 +127,7 @@ class WorkerServer:
             if op == "hello" and self.token is not None:
                 if not token_matches(request.fields.get("token"), self.token):
                     raise ProtocolError("Unauthorized", "hello without this worker's session token")
-            if op == "step" and self.runner.geometry is None:
-                raise ProtocolError("CacheNotInitialized", "send init_cache before the first step")
-            if op == "step":
+            if op == "step":  # validated by decode_step (CacheNotInitialized before init_cache)
                 cmd = codec.decode_step(request.fields, self.runner.geometry)
                 errors = refuse_bad_values(cmd, self.runner.geometry)
                 step = self.runner.launch(cmd)
