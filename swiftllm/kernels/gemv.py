@@ -18,6 +18,7 @@ import triton.language as tl
 from swiftllm.kernels import pdl
 
 WIDE = 16384  # output columns from which a matrix counts as wide (an MLP's gate_up, an LM head)
+GEMV_ROW_LIMIT = 64  # the most rows x may have (GATED_BLOCK_M in the gated form)
 
 
 class GemvConfig(NamedTuple):
@@ -196,7 +197,7 @@ def gemv(
     k_dim = w.shape[1]
     wide = n_cols >= WIDE
     block_m = 1
-    row_limit = 64
+    row_limit = GEMV_ROW_LIMIT
     if gated:
         block_m = GATED_BLOCK_M
         row_limit = GATED_BLOCK_M

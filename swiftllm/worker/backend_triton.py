@@ -5,7 +5,7 @@ import torch
 # the ops LlamaModel calls (and GraphRunner, which ModelRunner looks for) come from the kernels as they are
 # (`x as x` re-exports them) or are defined below
 from swiftllm.kernels.decode_attention import NewTokens, decode_attention, decode_variants
-from swiftllm.kernels.gemv import WIDE, gemv, tiles_fit
+from swiftllm.kernels.gemv import GEMV_ROW_LIMIT, WIDE, gemv, tiles_fit
 from swiftllm.kernels.prefill_attention import prefill_attention
 from swiftllm.kernels.rmsnorm import rms_norm as rms_norm
 from swiftllm.kernels.rotary_store import rotary_store_kv as rotary_store_kv
@@ -15,7 +15,6 @@ from swiftllm.worker.metadata import AttentionMetadata, leading_decodes
 
 # up to this many rows our GEMV beats cuBLAS on the H100 (bench/forward.py's gemv table)
 GEMV_MAX_ROWS = 32
-GEMV_ROW_LIMIT = 64  # the kernel's own limit
 
 
 # `linear` is for a model that routes its projections through the backend: at a few rows it streams the weights
