@@ -13,12 +13,20 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from swiftllm.field_rules import NUMBER, Field
 from swiftllm.model_config import ModelConfig, ModelError
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 LOAD_FORMATS = ("auto", "dummy")
 SCHEDULE_POLICIES = ("fcfs", "longest-first", "paced")
+# what a field's annotation asks of its value (a bool is no number; an int is a float here)
+KINDS = {
+    bool: Field((bool,), "True or False"),
+    float: Field(NUMBER, "a number"),
+    str: Field((str,), "a string"),
+    str | None: Field((str, type(None)), "a string"),
+}
 
 
 def option(default: Any, doc: str, **extras: Any) -> Any:
@@ -165,8 +173,11 @@ class EngineConfig:
         for config_field in fields(self):
             name = config_field.name
             value = getattr(self, name)
-            if config_field.type is bool and not isinstance(value, bool):  # "no" would mean True
-                raise ValueError(f"{name} must be True or False, not {value!r}")
+            # a field typed bool, float or str must hold one ("no" was True; None failed a comparison
+            # with a TypeError naming no field); int fields are checked by `minimum`
+            kind = KINDS.get(config_field.type)
+            if kind is not None and not kind.is_kind(value):
+                raise ValueError(f"{name} must be {kind.what}, not {value!r}")
             choices = config_field.metadata.get("choices")
             if choices is not None and value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")

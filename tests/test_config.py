@@ -48,12 +48,16 @@ MODEL = ModelConfig.from_dict(
         ({"api_key": ""}, "api_key must be printable text, not empty"),
         ({"api_key": "key\n"}, "api_key must be printable"),  # no client could send it
         ({"max_num_seqs": 2**64}, "max_num_seqs must be an integer in"),  # hello could not pack it
-        ({"host": ""}, "host must not be empty"),
+        ({"host": ""}, "host must not be empty"),  # session 44's probe: it listened everywhere
         ({"cuda_graphs": "no"}, "cuda_graphs must be True or False, not 'no'"),  # "no" was True
-        (
-            {"enable_prefix_caching": 0},
-            "enable_prefix_caching must be True or False",
-        ),  # session 44's probe: it listened everywhere
+        ({"enable_prefix_caching": 0}, "enable_prefix_caching must be True or False"),
+        # a number or string of the wrong type: a TypeError that named no field (session 45)
+        ({"gpu_memory_utilization": None}, "gpu_memory_utilization must be a number, not None"),
+        ({"health_timeout": "60"}, "health_timeout must be a number, not '60'"),
+        ({"swap_space_gb": True}, "swap_space_gb must be a number"),
+        ({"host": 0}, "host must be a string, not 0"),
+        ({"api_key": 1234}, "api_key must be a string"),
+        ({"model": 7}, "model must be a string"),
         ({"worker_addrs": ""}, "--worker-addrs names 0 workers"),
         ({"worker_addrs": " , ,"}, "--worker-addrs names 0 workers"),
     ],
