@@ -1,5 +1,7 @@
 """The GPU backend: backend_torch's ops, implemented by the Triton kernels in swiftllm/kernels."""
 
+from collections.abc import Callable
+
 import torch
 
 # the ops LlamaModel calls (and GraphRunner, which ModelRunner looks for) come from the kernels as they are
@@ -151,14 +153,17 @@ def rotary_attention(
     k_cache: torch.Tensor,
     v_cache: torch.Tensor,
     scale: float,
+    attend: Callable[..., torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """rotary_store_kv, then attention. A decode-only step does both in the decode kernel (NewTokens)."""
+    """rotary_store_kv, then attention. A decode-only step does both in the decode kernel (NewTokens).
+    attend, if given, runs in attention's place, never fused: FixedGridAttention's, in a mixed graph, whose
+    meta poses as a decode-only step's."""
     dim = q.shape[-1]
-    if meta.max_query_len == 1 and dim & (dim - 1) == 0:
+    if attend is None and meta.max_query_len == 1 and dim & (dim - 1) == 0:
         args = (q, k_cache, v_cache, meta.block_table, meta.context_lens, scale)
         return decode_attention(*args, new_tokens=NewTokens(k, v, cos_sin))
     q = rotary_store_kv(q, k, v, meta.positions, cos_sin, k_cache, v_cache, meta.slot_mapping)
-    return attention(q, k_cache, v_cache, meta, scale)
+    return (attend or attention)(q, k_cache, v_cache, meta, scale)
 
 
 def compile_ahead(k_cache: torch.Tensor, v_cache: torch.Tensor, num_heads: int) -> None:

@@ -27,7 +27,7 @@ context length 0, so they never touch a block a real sequence owns."""
 import sys
 from collections.abc import Callable
 from types import ModuleType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -95,22 +95,9 @@ class FixedGridAttention:
     def __getattr__(self, name: str) -> object:
         return getattr(self.ops, name)
 
-    def rotary_attention(
-        self,
-        q: torch.Tensor,
-        k: torch.Tensor,
-        v: torch.Tensor,
-        meta: AttentionMetadata,
-        cos_sin: torch.Tensor,
-        k_cache: torch.Tensor,
-        v_cache: torch.Tensor,
-        scale: float,
-    ) -> torch.Tensor:
-        """The backend's rotary_store_kv, then this class's attention."""
-        positions = meta.positions
-        slots = meta.slot_mapping
-        q = self.ops.rotary_store_kv(q, k, v, positions, cos_sin, k_cache, v_cache, slots)
-        return self.attention(q, k_cache, v_cache, meta, scale)
+    def rotary_attention(self, *args: Any) -> torch.Tensor:
+        """The backend's rotary_attention (its arguments), with this class's attention."""
+        return self.ops.rotary_attention(*args, attend=self.attention)
 
     def attention(
         self,

@@ -109,6 +109,21 @@ def test_fixed_grid_attention_over_the_staged_views_matches_torch_backend(
     assert out.dtype == dtype
     assert rel_err(out[:num_tokens], ref) < tolerance
     assert torch.equal(out[num_tokens:], torch.zeros_like(out[num_tokens:]))
+    # rotary_attention: the backend's rotary_store_kv, then these grids, though the graph's meta poses as a
+    # decode-only step's (which the backend alone would run as the fused decode kernel)
+    positions = on_device.positions[:padded]
+    slots = on_device.slots[:padded]
+    graph_meta = SimpleNamespace(positions=positions, slot_mapping=slots, max_query_len=1)
+    new_k = torch.randn(padded, kv_heads, dim).to(dtype)
+    new_v = torch.randn(padded, kv_heads, dim).to(dtype)
+    cos_sin = torch.randn(max(contexts), dim)
+    caches = (k_cache.clone(), v_cache.clone())
+    out = attention.rotary_attention(q.clone(), new_k, new_v, graph_meta, cos_sin, *caches, 0.3)
+    rotated = backend_triton.rotary_store_kv(
+        q, new_k, new_v, positions, cos_sin, k_cache, v_cache, slots
+    )
+    assert torch.equal(caches[0], k_cache) and torch.equal(caches[1], v_cache)
+    assert torch.equal(out, attention.attention(rotated, k_cache, v_cache, None, 0.3))
 
 
 def test_which_steps_replay_a_graph() -> None:
