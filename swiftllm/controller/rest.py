@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -48,6 +49,11 @@ log = logging.getLogger("swiftllm.rest")
 SHORT_TEXT_CHARS = 32_768
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 EVENT_STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+MAX_BODY_BYTES = 16 << 20  # a request body, decompressed
+# The AppRunner options of every server of this app (launch_cmd.serve, the tests'): a client that
+# disconnects cancels its handler, which aborts its requests; bodies are decompressed by read_object,
+# whose errors are OpenAI-style (aiohttp's parser answered an encoding it lacks, br or zstd, in plain text)
+RUNNER_OPTIONS = {"handler_cancellation": True, "auto_decompress": False}
 
 
 def reject_constant(name: str) -> None:
@@ -67,6 +73,22 @@ def error_of(error: Exception, path: str) -> ApiError:
         return ApiError(str(error), None, 500)
     log.exception("error serving %s", path)
     return ApiError("internal server error", None, 500)
+
+
+def decompress(body: bytes, encoding: str) -> bytes:
+    """A gzip or deflate body, at most MAX_BODY_BYTES once decompressed (a small body can expand to
+    gigabytes): else a 413, and a body that is not what it claims a 400; another encoding, a 415."""
+    if encoding not in ("gzip", "deflate"):
+        raise ApiError(f"Content-Encoding {encoding} is not supported (gzip, deflate)", None, 415)
+    # window bits that take a gzip or a zlib header (each encoding's RFC form)
+    decompressor = zlib.decompressobj(32 + zlib.MAX_WBITS)
+    try:
+        data = decompressor.decompress(body, MAX_BODY_BYTES + 1)
+    except zlib.error as error:
+        raise ApiError(f"the body is not valid {encoding}: {error}") from None
+    if len(data) > MAX_BODY_BYTES:
+        raise ApiError(f"the decompressed body is over {MAX_BODY_BYTES} bytes", None, 413)
+    return data
 
 
 class RestServer:
@@ -91,7 +113,7 @@ class RestServer:
         self.created = int(time.time())
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="tokenizer")
         self.long_pool = ThreadPoolExecutor(1, thread_name_prefix="tokenizer-long")
-        self.app = web.Application(middlewares=[self.errors], client_max_size=16 << 20)
+        self.app = web.Application(middlewares=[self.errors], client_max_size=MAX_BODY_BYTES)
         self.app.add_routes(
             [
                 web.post("/v1/completions", partial(self.generate, chat=False)),
@@ -152,6 +174,9 @@ class RestServer:
             raise  # too large: 413
         except Exception as error:
             raise ApiError(f"cannot read the request body: {error}") from None
+        encoding = request.headers.get("Content-Encoding", "identity").lower()
+        if encoding != "identity":
+            raw_body = decompress(raw_body, encoding)
         try:
             body = json.loads(raw_body, parse_constant=reject_constant)
         except (ValueError, RecursionError) as error:

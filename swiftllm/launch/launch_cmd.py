@@ -97,7 +97,7 @@ async def serve(
     the way out, one line saying why."""
     from aiohttp import web
 
-    from swiftllm.controller.rest import RestServer
+    from swiftllm.controller.rest import RUNNER_OPTIONS, RestServer
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -105,10 +105,9 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     async_engine = AsyncEngine(engine, loop, config.health_timeout)  # its thread starts stepping
     rest = RestServer(async_engine, engine.tokenizer, served.name, config.model, config.api_key)
-    # handler_cancellation: a client that disconnects cancels its handler, which aborts its requests
     runner = web.AppRunner(
         rest.app,
-        handler_cancellation=True,
+        **RUNNER_OPTIONS,
         access_log=logging.getLogger("swiftllm.access") if config.log_requests else None,
         access_log_format='%a "%r" %s, %b bytes, %Tf s',
         shutdown_timeout=2.0,

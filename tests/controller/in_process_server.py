@@ -9,7 +9,7 @@ import threading
 from aiohttp import web
 
 from swiftllm.controller.async_engine import AsyncEngine
-from swiftllm.controller.rest import RestServer
+from swiftllm.controller.rest import RUNNER_OPTIONS, RestServer
 from swiftllm.llm import LLM
 
 
@@ -39,7 +39,7 @@ class InProcessServer:
         model = str(self.llm.config.model)
         for api_key in self.api_keys:
             rest = RestServer(self.async_engine, self.llm.engine.tokenizer, "m", model, api_key)
-            runner = web.AppRunner(rest.app, handler_cancellation=True, access_log=None)
+            runner = web.AppRunner(rest.app, **RUNNER_OPTIONS, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()

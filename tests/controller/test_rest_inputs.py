@@ -13,6 +13,7 @@ import http.client
 import json
 import math
 import os
+import zlib
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -170,6 +171,23 @@ def test_surrogates_bad_headers_and_false_encodings_are_400s(server: InProcessSe
     assert status == 400, answer
     zipped = gzip.compress(json.dumps(COMPLETION).encode())
     assert send(server.url + "/v1/completions", zipped, **{"Content-Encoding": "gzip"})[0] == 200
+    deflated = zlib.compress(
+        json.dumps(COMPLETION).encode()
+    )  # deflate is the zlib format (RFC 9110)
+    assert (
+        send(server.url + "/v1/completions", deflated, **{"Content-Encoding": "deflate"})[0] == 200
+    )
+    # an encoding we lack: aiohttp's parser answered a plain-text 400 before any handler (session 45: a
+    # 415 with an OpenAI-style body); a body that decompresses past 16 MiB: 413, not gigabytes in memory
+    for encoding in ("br", "zstd", "compress"):
+        status, answer = send(
+            server.url + "/v1/completions", b"\x00" * 8, **{"Content-Encoding": encoding}
+        )
+        assert status == 415 and "is not supported (gzip, deflate)" in answer["error"]["message"]
+    bomb = gzip.compress(b" " * (17 << 20))  # about 17 KB
+    status, answer = send(server.url + "/v1/completions", bomb, **{"Content-Encoding": "gzip"})
+    assert status == 413 and "decompressed body is over" in answer["error"]["message"], answer
+    assert_serves(server)
 
 
 def test_chat_message_without_content_is_a_400(server: InProcessServer) -> None:
