@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from swiftllm.config import check_split, cpu_threads_per_worker
+from swiftllm.config import EngineConfig, check_split, cpu_threads_per_worker
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
@@ -33,11 +33,14 @@ MAX_SLOTS = 2**31
 
 @dataclass(frozen=True)
 class WorkerConfig:
+    """A worker process's configuration. The options it shares with the controller's EngineConfig (the
+    flags of `swiftctl worker`) take their defaults from there: every default is stated once."""
+
     model: str  # path to an HF-style directory
-    device: str = "auto"  # auto | cpu | cuda
-    dtype: str = "auto"  # auto: bfloat16 on cuda, float32 on cpu
+    device: str = EngineConfig.device  # auto | cpu | cuda
+    dtype: str = EngineConfig.dtype  # auto: bfloat16 on cuda, float32 on cpu
     backend: str = "auto"  # auto: triton on cuda, torch on cpu
-    load_format: str = "auto"  # auto | dummy
+    load_format: str = EngineConfig.load_format  # auto | dummy
     rank: int = 0
     # every rank of the group: pipeline_size stages of world_size / pipeline_size tensor-parallel ranks
     world_size: int = 1
@@ -45,14 +48,15 @@ class WorkerConfig:
     # tcp://HEAD:PORT, the torch.distributed rendezvous when world_size > 1
     dist_init: str | None = None
     # torch threads on CPU (default: the cores shared out, config.cpu_threads_per_worker)
-    threads: int | None = None
-    cpu_kv_memory_gb: float = 1.0  # KV budget when profiling on CPU, where free memory means little
+    threads: int | None = EngineConfig.threads
+    # KV budget when profiling on CPU, where free memory means little
+    cpu_kv_memory_gb: float = EngineConfig.kv_cache_memory_gb
     # the fraction of the GPU's total memory this worker may use, weights and activations included
-    gpu_memory_utilization: float = 0.9
-    cuda_graphs: bool = True
+    gpu_memory_utilization: float = EngineConfig.gpu_memory_utilization
+    cuda_graphs: bool = EngineConfig.cuda_graphs
     # the scheduler's limits, which profile keeps room for (activation_bytes)
-    max_num_batched_tokens: int = 2048
-    max_num_seqs: int = 512
+    max_num_batched_tokens: int = EngineConfig.max_num_batched_tokens
+    max_num_seqs: int = EngineConfig.max_num_seqs
 
     @property
     def torch_device(self) -> torch.device:

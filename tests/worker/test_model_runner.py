@@ -207,3 +207,16 @@ def test_the_activation_room_covers_every_step_and_the_graphs_measured_on_the_h2
     assert measured["graphs"]["nbytes"] <= graphs <= 1.5 * measured["graphs"]["nbytes"]
     # the fixed 2 GiB kept before session 39 was short of the default limits' step and graphs
     assert need[(2048, 512)] + measured["graphs"]["nbytes"] > 2 * 2**30
+
+
+def test_worker_defaults_are_the_engine_configs() -> None:
+    """Every default stated once: a WorkerConfig built in Python (tests, a researcher's script) runs as
+    `swiftctl worker` with no flags, whose defaults are EngineConfig's (launch/args.py)."""
+    from swiftllm.config import EngineConfig
+    from swiftllm.launch.args import WORKER_OPTIONS
+
+    worker = WorkerConfig(model="unused")
+    engine = EngineConfig()
+    for name in set(WORKER_OPTIONS) - {"model"}:
+        assert getattr(worker, name) == getattr(engine, name), name
+    assert worker.cpu_kv_memory_gb == engine.kv_cache_memory_gb
