@@ -9,6 +9,7 @@ swiftllm/worker/model_runner.py), whose options the launcher passes on as flags.
 
 Plain data, no torch: the controller process imports this."""
 
+import math
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -187,10 +188,11 @@ class EngineConfig:
                 raise ValueError(f"{name} must be an integer in [{minimum}, 2**64)")
         checks = [
             (_is_power_of_two(self.block_size), "block_size must be a positive power of two"),
-            (self.swap_space_gb >= 0, "swap_space_gb must be >= 0"),
+            # sizes in GiB become block counts: inf overflowed the int conversion in a traceback
+            (0 <= self.swap_space_gb < math.inf, "swap_space_gb must be finite and >= 0"),
             # more than any machine has cores; 100,000 crashed libgomp at the worker's start
             (self.threads is None or self.threads <= 1024, "threads must be at most 1024"),
-            (self.kv_cache_memory_gb > 0, "kv_cache_memory_gb must be > 0"),
+            (0 < self.kv_cache_memory_gb < math.inf, "kv_cache_memory_gb must be finite and > 0"),
             (  # --workers counts every worker: with --tensor-parallel-size, tp x pp (before, tp alone)
                 self.tensor_parallel_size is None or self.workers in (1, self.world_size),
                 f"--workers {self.workers} and --tensor-parallel-size {self.tensor_parallel_size} "
@@ -209,15 +211,23 @@ class EngineConfig:
                 f"the group has {self.world_size} (--workers)",
             ),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),
-            # a newline or other control character could never arrive in an Authorization header
+            # a newline or other control character could never arrive in an Authorization header, and
+            # HTTP strips the header's outer spaces: no client could send such a key
             (
-                self.api_key is None or (self.api_key != "" and self.api_key.isprintable()),
-                "api_key must be printable text, not empty (leave it out to serve without a key)",
+                self.api_key is None
+                or (
+                    self.api_key != ""
+                    and self.api_key.isprintable()
+                    and self.api_key == self.api_key.strip()
+                ),
+                "api_key must be printable text, not empty, without outer spaces (leave it out to "
+                "serve without a key)",
             ),
             # aiohttp takes "" as every interface: the server would be open where 127.0.0.1 was meant
             (self.host != "", "host must not be empty: to listen on every interface, give 0.0.0.0"),
             (self.health_timeout > 0, "health_timeout must be > 0"),
-            (self.gil_switch_interval > 0, "gil_switch_interval must be > 0"),
+            # sys.setswitchinterval takes inf as 0
+            (0 < self.gil_switch_interval < math.inf, "gil_switch_interval must be finite and > 0"),
             (0 < self.gpu_memory_utilization <= 1, "gpu_memory_utilization must be in (0, 1]"),
             (self.stats_interval >= 0, "stats_interval must be >= 0"),
             (self.shutdown_timeout >= 0, "shutdown_timeout must be >= 0"),

@@ -31,11 +31,13 @@ def float32(value: float) -> float:
 
 
 def finite_in(low: float, high: float) -> Callable[[Any], bool]:
-    """A number in [low, high], also after rounding to float32 (NaN and inf never are)."""
+    """A number in [low, high], also after rounding to float32, the bounds rounded too (NaN and inf never
+    are): so 1e-38 passes [1e-38, 1], though float32 rounds it to 9.99995e-39, and is positive there."""
 
     def valid(value: float) -> bool:
         in_float32 = float32(value)
-        return math.isfinite(in_float32) and low <= in_float32 <= high and low <= value <= high
+        in_range = float32(low) <= in_float32 <= float32(high)
+        return math.isfinite(in_float32) and in_range and low <= value <= high
 
     return valid
 
@@ -96,13 +98,14 @@ SAMPLING_FIELDS: dict[str, Field] = {
     "seed": Field(INT, "an integer in [-2**63, 2**64)", int_in(-(2**63), 2**64 - 1)),
     # below 1e-5: greedy (SamplingParams.resolved)
     "temperature": Field(NUMBER, "a number in [0, 100]", finite_in(0, 100)),
-    "top_p": Field(NUMBER, "a number in (0, 1], not 0 in float32", finite_in(1e-38, 1)),
+    # the worker refuses 0, and 1e-46 is 0 in float32
+    "top_p": Field(NUMBER, "a number in [1e-38, 1]", finite_in(1e-38, 1)),
     "ignore_eos": Field((bool,), "a boolean", default=False),
     "presence_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
     "frequency_penalty": Field(NUMBER, "a number in [-2, 2]", finite_in(-2, 2), 0.0),
     # vLLM's
     "min_p": Field(NUMBER, "a number in [0, 1]", finite_in(0, 1), 0.0),
-    "repetition_penalty": Field(NUMBER, "a number in (0, 100]", finite_in(1e-6, 100), 1.0),
+    "repetition_penalty": Field(NUMBER, "a number in [1e-6, 100]", finite_in(1e-6, 100), 1.0),
     "include_stop_str_in_output": Field((bool,), "a boolean", default=False),
 }
 # Every SamplingParams field: the above, and the two REST reads in its own way (chat's

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 
@@ -33,20 +34,25 @@ MODEL = ModelConfig.from_dict(
         ({"block_size": 0}, "block_size"),
         ({"block_size": -16}, "block_size"),
         ({"max_num_seqs": 0}, r"max_num_seqs must be an integer in \[1, 2\*\*64\)"),
-        ({"swap_space_gb": -1.0}, "swap_space_gb must be >= 0"),
-        ({"kv_cache_memory_gb": 0.0}, "kv_cache_memory_gb must be > 0"),
+        ({"swap_space_gb": -1.0}, "swap_space_gb must be finite and >= 0"),
+        ({"kv_cache_memory_gb": 0.0}, "kv_cache_memory_gb must be finite and > 0"),
         ({"max_model_len": 1}, r"max_model_len must be an integer in \[2, 2\*\*64\)"),
         ({"num_gpu_blocks": 0}, r"num_gpu_blocks must be an integer in \[1, 2\*\*64\)"),
         ({"workers": 0}, r"workers must be an integer in \[1, 2\*\*64\)"),
         ({"port": 70000}, "port must be in"),
         ({"health_timeout": 0.0}, "health_timeout must be > 0"),
-        ({"gil_switch_interval": 0.0}, "gil_switch_interval must be > 0"),
+        ({"gil_switch_interval": 0.0}, "gil_switch_interval must be finite and > 0"),
         ({"device": "tpu"}, "device must be one of auto, cpu, cuda, not 'tpu'"),
         ({"dtype": "int8"}, "dtype must be one of"),
         ({"load_format": "pt"}, "load_format must be one of auto, dummy"),
         # session 41's fuzzing: an empty key served without one; no address divided by zero
         ({"api_key": ""}, "api_key must be printable text, not empty"),
         ({"api_key": "key\n"}, "api_key must be printable"),  # no client could send it
+        ({"api_key": " key "}, "without outer spaces"),  # HTTP strips them: no client could either
+        # session 45's probe: inf became an OverflowError's traceback, or (GIL) a 0 s interval
+        ({"kv_cache_memory_gb": math.inf}, "kv_cache_memory_gb must be finite and > 0"),
+        ({"swap_space_gb": math.inf}, "swap_space_gb must be finite and >= 0"),
+        ({"gil_switch_interval": math.inf}, "gil_switch_interval must be finite and > 0"),
         ({"max_num_seqs": 2**64}, "max_num_seqs must be an integer in"),  # hello could not pack it
         ({"host": ""}, "host must not be empty"),  # session 44's probe: it listened everywhere
         ({"cuda_graphs": "no"}, "cuda_graphs must be True or False, not 'no'"),  # "no" was True

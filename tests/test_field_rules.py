@@ -25,7 +25,8 @@ def test_a_bool_is_never_a_number_unless_asked_for() -> None:
 def test_finite_in_judges_the_float32_value() -> None:
     valid = finite_in(1e-38, 1)
     assert valid(1.0) and valid(2e-38)
-    assert not valid(1e-38)  # float32 rounds it to 9.99995e-39, below the bound
+    assert valid(1e-38)  # float32 rounds it to 9.99995e-39, as it rounds the bound
+    assert not valid(1e-39) and not valid(1e-46)  # 1e-46 is 0 in float32
     assert not valid(math.nan) and not valid(math.inf)
     assert not finite_in(0, 100)(10**400)  # beyond any float: inf, not an OverflowError
 

@@ -23,10 +23,9 @@ def test_values_float32_would_zero_are_refused_at_construction() -> None:
         assert np.float32(value) == 0
         with pytest.raises(ValueError, match=name):
             SamplingParams(**{name: value})
-    # small values accepted are positive in float32, as the worker's rules ask (REST's rules since
-    # session 45, which also refuse 1e-38: float32 rounds it below 1e-38)
-    assert np.float32(SamplingParams(top_p=2e-38).top_p) > 0
-    assert np.float32(SamplingParams(repetition_penalty=2e-6).repetition_penalty) > 0
+    # the smallest values accepted are positive in float32, as the worker's rules ask
+    assert np.float32(SamplingParams(top_p=1e-38).top_p) > 0
+    assert np.float32(SamplingParams(repetition_penalty=1e-6).repetition_penalty) > 0
 
 
 @pytest.mark.parametrize(

@@ -142,10 +142,11 @@ class GenerateRequest:
 
     def choice_params(self, params: SamplingParams, sample_index: int) -> SamplingParams:
         """The params of a prompt's choice number `sample_index`: its own random stream (the
-        request's seed + sample_index; with no seed, the engine draws one per choice)."""
+        request's seed + sample_index, modulo 2**64 as the engine takes seeds, so that a seed near 2**64
+        stays one; with no seed, the engine draws one per choice)."""
         if params.seed is None or sample_index == 0:
             return params
-        return dataclasses.replace(params, seed=params.seed + sample_index)
+        return dataclasses.replace(params, seed=(params.seed + sample_index) % 2**64)
 
     def params_for(self, prompt_len: int, max_len: int) -> SamplingParams:
         """The SamplingParams for one prompt, with max_tokens settled against the room left."""

@@ -38,6 +38,7 @@ from swiftllm.controller.openai_schema import (
     is_text,
     parse_messages,
     parse_request,
+    read_field,
     usage,
 )
 from swiftllm.controller.tokenizer import Tokenizer
@@ -190,6 +191,9 @@ class RestServer:
         body = await self.read_object(request)
         check_model(body.get("model"), self.model_names)
         if "messages" in body:
+            # a 400 unless true, as chat completions answers it (it was ignored: the tokens ended with
+            # the assistant's header all the same)
+            read_field(body, "add_generation_prompt")
             messages = parse_messages(body["messages"], self.max_len, self.max_chars)
             tokens = await self.encode_chat(messages)
         elif is_text(body.get("prompt")):

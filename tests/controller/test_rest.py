@@ -308,6 +308,13 @@ def test_vllm_endpoints_and_fields(main: Server, reference: dict) -> None:
     )
     status, chat_ids = post(f"{main.url}/tokenize", {"messages": CHAT})
     assert status == 200 and chat_ids["tokens"] == reference["chat_ids"]
+    # add_generation_prompt false was ignored (session 45's probe): refused, as chat refuses it
+    code, reply = post(f"{main.url}/tokenize", {"messages": CHAT, "add_generation_prompt": False})
+    assert (code, reply["error"]["param"]) == (400, "add_generation_prompt")
+    assert post(f"{main.url}/tokenize", {"messages": CHAT, "add_generation_prompt": True}) == (
+        200,
+        chat_ids,
+    )
     assert post(f"{main.url}/detokenize", {"tokens": ids}) == (200, {"prompt": PROMPTS[1]})
     assert post(f"{main.url}/detokenize", {"tokens": [10**9]})[0] == 400
     assert post(f"{main.url}/tokenize", {"model": "gpt-4", "prompt": "hi"})[0] == 404

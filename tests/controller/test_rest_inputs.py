@@ -190,6 +190,16 @@ def test_surrogates_bad_headers_and_false_encodings_are_400s(server: InProcessSe
     assert_serves(server)
 
 
+def test_n_choices_of_a_seed_near_2_to_the_64_are_served(server: InProcessServer) -> None:
+    """Session 45's probe: choice i's seed, seed + i, passed 2**64 and was a 500; it wraps, as the engine
+    takes every seed modulo 2**64 (so choice 1 of 2**64 - 1 draws as seed 0)."""
+    base = {**COMPLETION, "max_tokens": 4, "temperature": 1.0, "ignore_eos": True}
+    status, body = send(server.url + "/v1/completions", {**base, "n": 2, "seed": 2**64 - 1})
+    assert status == 200, body
+    status, zero = send(server.url + "/v1/completions", {**base, "seed": 0})
+    assert body["choices"][1]["text"] == zero["choices"][0]["text"]
+
+
 def test_chat_message_without_content_is_a_400(server: InProcessServer) -> None:
     """Defect 6: a user message with no content was accepted as empty."""
     for message in ({"role": "user"}, {"role": "user", "content": None}, {"content": "hi"}):
