@@ -187,6 +187,8 @@ def parse_request(
             read_field(body, name)
     check_model(read_field(body, "model"), model_names)
     options = read_field(body, "stream_options")
+    if body.get("stream_options") is not None and not read_field(body, "stream"):
+        raise ApiError("stream_options is allowed only with stream: true", "stream_options")
     # chat: max_completion_tokens, when given; max_tokens is read only without it
     max_tokens_field = "max_tokens"
     if chat and read_field(body, "max_completion_tokens") is not None:

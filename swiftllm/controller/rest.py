@@ -120,6 +120,9 @@ class RestServer:
                 web.post("/v1/completions", partial(self.generate, chat=False)),
                 web.post("/v1/chat/completions", partial(self.generate, chat=True)),
                 web.get("/v1/models", self.models),
+                web.get(
+                    "/v1/models/{model:.+}", self.model
+                ),  # a path served as its own name has slashes
                 web.get("/health", self.health),
                 web.get("/metrics", self.metrics),
                 web.post("/tokenize", self.tokenize),
@@ -144,7 +147,15 @@ class RestServer:
             return web.json_response(api_error.body(), status=api_error.status)
 
     async def models(self, request: web.Request) -> web.Response:
-        card = {
+        return web.json_response({"object": "list", "data": [self.model_card()]})
+
+    async def model(self, request: web.Request) -> web.Response:
+        """GET /v1/models/{id}: our card when the id names our model (as a request's `model` may)."""
+        check_model(request.match_info["model"], self.model_names)
+        return web.json_response(self.model_card())
+
+    def model_card(self) -> dict[str, Any]:
+        return {
             "id": self.model_name,
             "object": "model",
             "created": self.created,
@@ -152,7 +163,6 @@ class RestServer:
             "root": self.model_path,
             "max_model_len": self.max_len,
         }
-        return web.json_response({"object": "list", "data": [card]})
 
     async def health(self, request: web.Request) -> web.Response:
         if problem := self.async_engine.health():

@@ -300,6 +300,12 @@ def test_vllm_endpoints_and_fields(main: Server, reference: dict) -> None:
     api = client(main)
     card = api.models.list().data[0]
     assert (card.id, card.owned_by, card.max_model_len) == (NAME, "swiftllm", 512)
+    # one model by its id: the served name or the path (slashes percent-encoded by the client)
+    assert api.models.retrieve(NAME).model_dump() == card.model_dump()
+    assert api.models.retrieve(str(MODEL)).model_dump() == card.model_dump()
+    with pytest.raises(openai.NotFoundError) as missing:
+        api.models.retrieve("no-such-model")
+    assert missing.value.code == "model_not_found" and missing.value.param == "model"
     assert get(main.url + "/version") == (200, {"version": swiftllm.__version__})
     ids = reference["ids"][PROMPTS[1]]
     assert post(f"{main.url}/tokenize", {"model": NAME, "prompt": PROMPTS[1]}) == (

@@ -200,6 +200,23 @@ def test_n_choices_of_a_seed_near_2_to_the_64_are_served(server: InProcessServer
     assert body["choices"][1]["text"] == zero["choices"][0]["text"]
 
 
+def test_stream_options_need_stream(server: InProcessServer) -> None:
+    """Session 45's probe: stream_options on a request that does not stream passed (OpenAI and vLLM: a 400)."""
+    options = {"include_usage": True}
+    for path, body in (("/v1/completions", COMPLETION), ("/v1/chat/completions", CHAT)):
+        for stream in (False, None):
+            request = {**body, "stream": stream, "stream_options": options}
+            status, answer = send(server.url + path, request)
+            assert status == 400 and answer["error"]["param"] == "stream_options", answer
+        status, answer = send(
+            server.url + path, {**body, "stream": True, "stream_options": options}
+        )
+        assert status == 200 and '"usage": {' in answer, answer
+        status, answer = send(server.url + path, {**body, "stream_options": None})
+        assert status == 200, answer
+    assert_serves(server)
+
+
 def test_chat_message_without_content_is_a_400(server: InProcessServer) -> None:
     """Defect 6: a user message with no content was accepted as empty."""
     for message in ({"role": "user"}, {"role": "user", "content": None}, {"content": "hi"}):
