@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, fields, replace
 
+import numpy as np
+
 from swiftllm.field_rules import PARAM_FIELDS
 
 # a temperature below this (and above 0) means greedy, vLLM's rule: logits / 1e-40 overflow float32
@@ -42,6 +44,11 @@ class SamplingParams:
         # the same table REST checks a request against: the same values pass, with the same words
         for item in fields(self):
             value = getattr(self, item.name)
+            if isinstance(
+                value, np.generic
+            ):  # numpy's scalars (seeds from np.random, ...) as Python's
+                value = value.item()
+                object.__setattr__(self, item.name, value)
             domain = PARAM_FIELDS[item.name]
             unset = value is None and item.default is None  # the model's default, or none
             if not unset and not domain.accepts(value):

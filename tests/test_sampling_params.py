@@ -66,3 +66,30 @@ def test_one_stop_string_or_token_id_stands_for_a_list_of_one() -> None:
     assert SamplingParams(stop="###", stop_token_ids=7).stop == ("###",)
     assert SamplingParams(stop="###", stop_token_ids=7).stop_token_ids == (7,)
     assert SamplingParams(stop=["a", "b"], stop_token_ids=(1, 2)).stop_token_ids == (1, 2)
+
+
+def test_numpy_scalars_are_taken_as_the_numbers_they_hold() -> None:
+    """Session 45's probe: np.int64 seeds (np.random's) and np.float32 temperatures were refused as if
+    they were not numbers. They are kept as Python's own, which the worker protocol's msgpack encodes."""
+    import msgpack
+    import numpy as np
+
+    params = SamplingParams(
+        max_tokens=np.int32(5),
+        temperature=np.float32(0.5),
+        seed=np.uint64(2**64 - 1),
+        top_k=np.int64(3),
+        ignore_eos=np.bool_(True),
+    )
+    assert (params.max_tokens, params.temperature, params.seed) == (5, 0.5, 2**64 - 1)
+    assert (params.top_k, params.ignore_eos) == (3, True)
+    for name in ("max_tokens", "temperature", "seed", "top_k", "ignore_eos"):
+        assert type(getattr(params, name)) in (int, float, bool)
+    msgpack.packb([params.seed, params.temperature, params.ignore_eos])
+    # the rules still hold for them: a numpy bool is no number, and the ranges apply
+    with pytest.raises(ValueError, match="max_tokens must be an integer"):
+        SamplingParams(max_tokens=np.bool_(True))
+    with pytest.raises(ValueError, match="temperature must be a number in"):
+        SamplingParams(temperature=np.float64(np.nan))
+    with pytest.raises(ValueError, match="top_k must be an integer"):
+        SamplingParams(top_k=np.int64(-2))
