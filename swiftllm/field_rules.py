@@ -9,6 +9,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,11 @@ def list_of(kind: type, max_len: int, valid: Callable[[Any], bool]) -> Callable[
 def is_text(value: object) -> bool:
     """A string the tokenizer can take: UTF-8-encodable (a lone surrogate such as "\ud800" is not)."""
     return isinstance(value, str) and SURROGATE.search(value) is None
+
+
+def is_token_id(value: object) -> bool:
+    """An integer, numpy's too (numbers.Integral); a bool is no token id."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def is_stop(value: object) -> bool:

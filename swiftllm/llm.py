@@ -6,7 +6,6 @@ import sys
 import threading
 import weakref
 from dataclasses import dataclass, replace
-from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,12 @@ from tqdm import tqdm
 
 from swiftllm.config import EngineConfig, check_split
 from swiftllm.controller.engine import Engine
+from swiftllm.controller.openai_schema import parse_messages
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import WorkerError
 from swiftllm.controller.worker_group import start_engine
-from swiftllm.field_rules import is_text
+from swiftllm.field_rules import is_text, is_token_id
 from swiftllm.launch.args import WORKER_OPTIONS
 from swiftllm.launch.workers import LocalWorkers
 from swiftllm.model_config import ModelConfig, ModelError
@@ -112,13 +112,15 @@ class LLM:
             # said its own input type was wrong
             kind = type(prompt).__name__
             raise TypeError(f"a prompt is a str, a list of token ids or of messages, not a {kind}")
-        # Integral: numpy's integers too (they were taken for chat messages)
-        if isinstance(prompt, list) and all(isinstance(token, Integral) for token in prompt):
+        # Integral: numpy's integers too (they were taken for chat messages); True is no token id
+        if isinstance(prompt, list) and all(is_token_id(token) for token in prompt):
             return [int(token) for token in prompt]
         if self.tokenizer is None:
             raise ModelError("this model has no tokenizer.json: pass token ids")
-        if isinstance(prompt, list):
-            return self.tokenizer.encode_chat(prompt)
+        if isinstance(prompt, list):  # checked as REST checks them: an ApiError is a ValueError
+            max_len = self.engine.scheduler.max_len
+            messages = parse_messages(prompt, max_len, max_len * self.tokenizer.max_token_chars)
+            return self.tokenizer.encode_chat(messages)
         if not is_text(prompt):  # the tokenizers library's TypeError named neither prompt nor cause
             raise ValueError("a prompt must be UTF-8 text; this one holds a lone surrogate")
         return self.tokenizer.encode(prompt)

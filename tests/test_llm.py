@@ -212,6 +212,21 @@ def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
     numpy_ids = llm.generate([list(np.array([1, 2, 3]))], greedy)
     assert numpy_ids[0].token_ids == llm.generate([[1, 2, 3]], greedy)[0].token_ids
     assert numpy_ids[0].prompt_token_ids == [1, 2, 3]
+    # session 45's probe: bools were token ids 1 and 0, and chat messages were checked less than REST
+    # checks them (a `wizard` role passed; a missing role and content parts gave jinja's errors)
+    bad_chats = {
+        "each message must be an object": [True, False],
+        "role 'wizard' is not one of": [{"role": "wizard", "content": "hi"}],
+        "needs a string role": [{"content": "hi"}],
+        "only text content parts": [{"role": "user", "content": [{"type": "image_url"}]}],
+    }
+    for message, chat in bad_chats.items():
+        with pytest.raises(ValueError, match=message):
+            llm.generate([chat], greedy)
+    assert not llm.engine.has_work
+    parts = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
+    plain = [{"role": "user", "content": "Hi"}]
+    assert llm.encode(parts) == llm.encode(plain)
 
 
 def test_a_request_the_worker_refuses_says_why_on_its_output(tiny_model_dir: Path) -> None:

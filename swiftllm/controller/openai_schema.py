@@ -32,7 +32,9 @@ ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_CHOICES = 64  # n at most: each choice is a sequence of its own
 
 
-class ApiError(Exception):
+class ApiError(ValueError):
+    """A request the API refuses; a ValueError, as the Python API raises for the same input."""
+
     def __init__(
         self, message: str, param: str | None = None, status: int = 400, code: str | None = None
     ) -> None:
