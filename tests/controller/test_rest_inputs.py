@@ -13,6 +13,7 @@ import http.client
 import json
 import math
 import os
+import threading
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -214,6 +215,32 @@ def test_stream_options_need_stream(server: InProcessServer) -> None:
         assert status == 200 and '"usage": {' in answer, answer
         status, answer = send(server.url + path, {**body, "stream_options": None})
         assert status == 200, answer
+    assert_serves(server)
+
+
+def test_echo_decodes_off_the_event_loop(
+    server: InProcessServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Session 45's probe: echo decoded token-id prompts on the event loop (0.49 s for 256 x 8,000 ids,
+    with every other stream waiting). Now in the tokenizer pool; the echo is still the prompt's text."""
+    tokenizer = server.rests[0].tokenizer
+    decode = tokenizer.decode
+    threads = {}
+
+    def traced_decode(ids: list[int], *args: Any, **kwargs: Any) -> str:
+        threads[tuple(ids)] = threading.current_thread().name
+        return decode(ids, *args, **kwargs)
+
+    prompts = [[504, 3575, 282], [1780, 314]]
+    monkeypatch.setattr(tokenizer, "decode", traced_decode)
+    status, body = send(
+        server.url + "/v1/completions", {**COMPLETION, "prompt": prompts, "echo": True}
+    )
+    monkeypatch.undo()
+    assert status == 200, body
+    for prompt, choice in zip(prompts, body["choices"]):
+        assert threads[tuple(prompt)].startswith("tokenizer"), threads
+        assert choice["text"].startswith(decode(prompt))
     assert_serves(server)
 
 
