@@ -9,7 +9,6 @@ from collections.abc import Callable
 import swiftllm
 from swiftllm.launch import launch_cmd, worker_cmd
 from swiftllm.launch.args import ENGINE_OPTIONS, ShowDefaults, add_config_flags, options_from_args
-from swiftllm.model_config import ModelError
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -87,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ModelError, ValueError, OSError, RuntimeError) as e:
+    except (ValueError, OSError, RuntimeError) as e:  # ModelError is a ValueError
         print(f"swiftctl: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

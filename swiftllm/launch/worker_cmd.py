@@ -13,7 +13,6 @@ import zmq
 
 from swiftllm.config import EngineConfig
 from swiftllm.launch.args import WORKER_OPTIONS, add_config_flags, options_from_args
-from swiftllm.model_config import ModelError
 from swiftllm.models.resolve import resolve_model
 from swiftllm.protocol.auth import TOKEN_ENV, check_bind, session_token
 
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         )
         runner = ModelRunner(config)
         server = WorkerServer(runner, bind=args.bind, token=token)
-    except (ModelError, RuntimeError, OSError, ValueError, zmq.ZMQError) as e:
+    except (RuntimeError, OSError, ValueError, zmq.ZMQError) as e:  # ModelError is a ValueError
         report(str(e))  # a clear line, not a traceback
         return 2
     report(f"loaded on {runner.device} in {time.monotonic() - started:.1f} s")
