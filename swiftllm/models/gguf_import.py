@@ -39,6 +39,8 @@ _PER_LAYER = {
     "attn_norm": "input_layernorm",
     "ffn_norm": "post_attention_layernorm",
 }
+# the special tokens: HF's name (bos_token, bos_token_id ...) -> llama.cpp's (tokenizer.ggml.bos_token_id ...)
+_SPECIAL = {"bos": "bos", "eos": "eos", "pad": "padding", "unk": "unknown"}
 # llama.cpp token types
 _CONTROL = 3
 _USER_DEFINED = 4
@@ -124,10 +126,8 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
             weight = np.ascontiguousarray(_unpermute(weight, num_kv_heads))
         tensors[_hf_name(tensor.name)] = weight
     tokens: list[str] = meta["tokenizer.ggml.tokens"]
-    ids = {
-        k: meta.get(f"tokenizer.ggml.{k}_token_id") for k in ("bos", "eos", "padding", "unknown")
-    }
-    names = {k: (None if i is None else tokens[i]) for k, i in ids.items()}
+    ids = {hf: meta.get(f"tokenizer.ggml.{gguf}_token_id") for hf, gguf in _SPECIAL.items()}
+    names = {hf: (None if i is None else tokens[i]) for hf, i in ids.items()}
     add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", False))
     config = {
         "architectures": ["LlamaForCausalLM"],
@@ -145,17 +145,15 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
         "tie_word_embeddings": "lm_head.weight" not in tensors,
         "bos_token_id": ids["bos"],
         "eos_token_id": ids["eos"],
-        "pad_token_id": ids["padding"],
+        "pad_token_id": ids["pad"],
         "hidden_act": "silu",
         "torch_dtype": "float32",
     }
     tokenizer_config = {
         "tokenizer_class": "PreTrainedTokenizerFast",
         "chat_template": meta.get("tokenizer.chat_template"),
-        "bos_token": names["bos"],
-        "eos_token": names["eos"],
-        "pad_token": names["padding"],
-        "unk_token": names["unknown"],
+        # bos_token, eos_token, pad_token, unk_token
+        **{f"{hf}_token": name for hf, name in names.items()},
         "add_bos_token": add_bos,
         "add_eos_token": False,
         "clean_up_tokenization_spaces": False,
