@@ -27,12 +27,6 @@ CHAT_DEFAULT_MAX_TOKENS = 4096
 COMPLETION_DEFAULT_MAX_TOKENS = 16
 MAX_PROMPTS = 256  # prompts in one completions request (each one is a sequence)
 ANY = (object,)  # any JSON value (a neutral-only field with no neutral value: only null passes)
-# OpenAI's and vLLM's fields we accept only absent: any value, but null, is a 400 naming the field
-ABSENT_ONLY = (
-    "audio prediction web_search_options prompt_logprobs allowed_token_ids guided_json guided_regex "
-    "guided_choice guided_grammar guided_decoding_backend structured_outputs truncate_prompt_tokens "
-    "chat_template"
-).split()
 # the roles a chat message may have (no tool calls: "tool" messages only as a template renders them)
 ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_CHOICES = 64  # n at most: each choice is a sequence of its own
@@ -93,17 +87,28 @@ FIELDS: dict[str, Field] = {
     "response_format": Field((dict,), "text", neutral=({"type": "text"},)),
     "parallel_tool_calls": Field((bool,), "a boolean", neutral=(True, False)),
     "modalities": Field((list,), "text", neutral=(["text"],)),
+    "audio": Field(ANY, "absent", neutral=()),
+    "prediction": Field(ANY, "absent", neutral=()),
+    "web_search_options": Field(ANY, "absent", neutral=()),
     "min_tokens": Field(INT, "0", neutral=(0,)),
     "use_beam_search": Field((bool,), "false", neutral=(False,)),
     "length_penalty": Field(NUMBER, "1", neutral=(1,)),
+    "prompt_logprobs": Field(ANY, "absent", neutral=()),
+    "allowed_token_ids": Field(ANY, "absent", neutral=()),
     "bad_words": Field((list,), "empty", neutral=([],)),
+    "guided_json": Field(ANY, "absent", neutral=()),
+    "guided_regex": Field(ANY, "absent", neutral=()),
+    "guided_choice": Field(ANY, "absent", neutral=()),
+    "guided_grammar": Field(ANY, "absent", neutral=()),
+    "guided_decoding_backend": Field(ANY, "absent", neutral=()),
+    "structured_outputs": Field(ANY, "absent", neutral=()),
+    "truncate_prompt_tokens": Field(ANY, "absent", neutral=()),
     "skip_special_tokens": Field((bool,), "true", neutral=(True,)),
     "spaces_between_special_tokens": Field((bool,), "true", neutral=(True,)),
     "add_generation_prompt": Field((bool,), "true", neutral=(True,)),
     "continue_final_message": Field((bool,), "false", neutral=(False,)),
+    "chat_template": Field(ANY, "absent", neutral=()),
     "chat_template_kwargs": Field((dict,), "empty", neutral=({},)),
-    # accepted only absent (or null)
-    **dict.fromkeys(ABSENT_ONLY, Field(ANY, "absent", neutral=())),
 }
 
 
