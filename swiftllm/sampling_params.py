@@ -44,9 +44,8 @@ class SamplingParams:
         # the same table REST checks a request against: the same values pass, with the same words
         for item in fields(self):
             value = getattr(self, item.name)
-            if isinstance(
-                value, np.generic
-            ):  # numpy's scalars (seeds from np.random, ...) as Python's
+            # numpy's scalars (an np.random seed, ...) as the Python numbers they hold
+            if isinstance(value, np.generic):
                 value = value.item()
                 object.__setattr__(self, item.name, value)
             domain = PARAM_FIELDS[item.name]

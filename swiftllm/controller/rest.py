@@ -120,9 +120,8 @@ class RestServer:
                 web.post("/v1/completions", partial(self.generate, chat=False)),
                 web.post("/v1/chat/completions", partial(self.generate, chat=True)),
                 web.get("/v1/models", self.models),
-                web.get(
-                    "/v1/models/{model:.+}", self.model
-                ),  # a path served as its own name has slashes
+                # a model path served as its own name has slashes
+                web.get("/v1/models/{model:.+}", self.model),
                 web.get("/health", self.health),
                 web.get("/metrics", self.metrics),
                 web.post("/tokenize", self.tokenize),
