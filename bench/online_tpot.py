@@ -23,7 +23,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from serving import VLLM_H200
+from serving_sim import load_serving
 
 # vLLM 0.24's decode step on the H200 by latency.py's method (bench/common.py holds the same table; that
 # module imports torch, which this reader does not need)
@@ -65,7 +65,7 @@ def main() -> None:
             f"{rate:4g}  {rows:4.1f}  {run['server']['step_ms_mean']:7.2f}  {at_rows:11.2f}"
             f"  {tpot:11.2f}  {tpot / decode[1]:10.3f}  {tpot / at_rows:16.3f}"
         )
-        peer = VLLM_H200.get(rate)
+        peer = load_serving().VLLM_H200.get(rate)
         if on_h200 and peer is not None:
             peer_tpot = peer.median_tpot_ms
             peer_at_rows = step_at(rows, VLLM_DECODE_MS)
