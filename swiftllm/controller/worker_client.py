@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import zmq
 
 from swiftllm.protocol import codec
-from swiftllm.protocol.step import StepCommand, StepResult
+from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, StepResult
 
 
 class WorkerError(RuntimeError):
@@ -129,10 +129,8 @@ class WorkerClient(SharedOps):
         return codec.decode_result(self.recv())
 
     def step(self, cmd: StepCommand) -> StepResult:
-        if self.in_flight:
-            raise RuntimeError(f"{len(self.in_flight)} requests in flight: use send_step/recv_step")
-        self.send_step(cmd)
-        return self.recv_step()
+        """Send a step and wait for its result (as call: with nothing else in flight)."""
+        return codec.decode_result(self.call("step", **codec.pack_arrays(cmd, STEP_ARRAYS)))
 
     def close(self) -> None:
         self.socket.close()
