@@ -270,32 +270,28 @@ def cpu_threads_per_worker(workers: int) -> int:
 
 def check_split(model: ModelConfig, world_size: int, pipeline_size: int) -> None:
     """Raise ModelError, naming the numbers, if the model cannot run as `pipeline_size` stages of
-    `world_size / pipeline_size` tensor-parallel ranks."""
+    `world_size / pipeline_size` tensor-parallel ranks: a stage needs a layer; heads, intermediate size and
+    vocabulary must divide by the ranks; KV heads must divide or be divided by them (fewer KV heads than
+    ranks are replicated)."""
     if pipeline_size > model.num_layers:
         raise ModelError(
             f"{pipeline_size} pipeline stages need at least as many layers; the model has "
             f"{model.num_layers}"
         )
-    check_tensor_split(model, world_size // pipeline_size)
-
-
-def check_tensor_split(model: ModelConfig, world_size: int) -> None:
-    """Raise ModelError, naming the numbers, if the model cannot be split over `world_size` tensor-parallel
-    ranks: heads, intermediate size and vocabulary must divide; KV heads must divide or be divided by it
-    (fewer KV heads than ranks are replicated)."""
+    ranks = world_size // pipeline_size  # tensor-parallel ranks a stage
     problems = []
-    if model.num_heads % world_size:
+    if model.num_heads % ranks:
         problems.append(f"{model.num_heads} attention heads")
-    if model.num_kv_heads % world_size and world_size % model.num_kv_heads:
-        problems.append(f"{model.num_kv_heads} KV heads (nor is {world_size} a multiple of them)")
-    if model.intermediate_size % world_size:
+    if model.num_kv_heads % ranks and ranks % model.num_kv_heads:
+        problems.append(f"{model.num_kv_heads} KV heads (nor is {ranks} a multiple of them)")
+    if model.intermediate_size % ranks:
         problems.append(f"an intermediate size of {model.intermediate_size}")
-    if model.vocab_size % world_size:
+    if model.vocab_size % ranks:
         problems.append(f"a vocabulary of {model.vocab_size}")
     if problems:
         raise ModelError(
-            f"the model does not split over {world_size} tensor-parallel workers: "
-            f"{', '.join(problems)} do not divide by {world_size}"
+            f"the model does not split over {ranks} tensor-parallel workers: "
+            f"{', '.join(problems)} do not divide by {ranks}"
         )
 
 

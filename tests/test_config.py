@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from swiftllm.config import EngineConfig, check_tensor_split
+from swiftllm.config import EngineConfig, check_split
 from swiftllm.model_config import ModelConfig, ModelError
 
 MODEL = ModelConfig.from_dict(
@@ -130,10 +130,10 @@ def test_the_group_size_comes_from_either_spelling_or_the_addresses() -> None:
 
 
 def test_a_split_names_every_number_that_does_not_divide() -> None:
-    check_tensor_split(MODEL, 2)  # 4 heads, 4 KV heads, 96, 128: all divide
-    check_tensor_split(dataclasses.replace(MODEL, num_kv_heads=1), 4)  # one KV head, replicated
+    check_split(MODEL, 2, 1)  # 4 heads, 4 KV heads, 96, 128: all divide
+    check_split(dataclasses.replace(MODEL, num_kv_heads=1), 4, 1)  # one KV head, replicated
     with pytest.raises(ModelError) as refused:
-        check_tensor_split(MODEL, 3)
+        check_split(MODEL, 3, 1)
     message = str(refused.value)
     assert "does not split over 3" in message
     assert "4 attention heads" in message

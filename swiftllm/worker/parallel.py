@@ -24,7 +24,7 @@ class Parallel:
     group: Any = None  # the stage's torch.distributed group; None: every rank (no pipeline stages)
 
     def rows(self, size: int) -> slice:
-        """This rank's contiguous share of `size` (which must divide evenly: config.check_tensor_split)."""
+        """This rank's contiguous share of `size` (which must divide evenly: config.check_split)."""
         share = size // self.world_size
         return slice(self.rank * share, (self.rank + 1) * share)
 
