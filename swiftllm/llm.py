@@ -52,9 +52,8 @@ class LLM:
     SmolLM2, imported from its GGUF on first use."""
 
     def __init__(self, model: str | Path | None = None, **options: Any) -> None:
-        if isinstance(model, Path):  # EngineConfig holds the directory as text, as flags give it
-            model = str(model)
-        config = EngineConfig(model=model, **options)  # checked before anything loads
+        # checked before anything loads; EngineConfig holds the directory as text, as flags give it
+        config = EngineConfig(model=str(model) if isinstance(model, Path) else model, **options)
         # threads resolved here, as `swiftctl launch` does: the runner and any worker processes get the count
         self.config = replace(config, model=resolve_model(config.model), threads=config.cpu_threads)
         sys.setswitchinterval(self.config.gil_switch_interval)  # this process's: see EngineConfig
