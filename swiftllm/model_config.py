@@ -90,8 +90,7 @@ class ModelConfig:
             )
         # zero or negative ones gave garbage or a division by zero at the first step, not an error
         positive = {key: rope.get(key) for key in ROPE_KEYS[rope_type]}
-        positive["rope_theta"] = theta
-        positive["rms_norm_eps"] = cfg.get("rms_norm_eps", 1e-6)
+        positive.update(rope_theta=theta, rms_norm_eps=cfg.get("rms_norm_eps", 1e-6))
         for key, value in positive.items():
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ModelError(f"config.json: {key} must be a positive number, not {value!r}")
