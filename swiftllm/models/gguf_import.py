@@ -120,10 +120,9 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
         # numpy order is GGUF's `ne` reversed, i.e. HF's (out_features, in_features)
         weight = np.ascontiguousarray(dequantize(tensor.data, tensor.tensor_type), dtype=np.float32)
         weight = weight.reshape(tuple(int(d) for d in reversed(tensor.shape)))
-        if ".attn_q." in tensor.name:
-            weight = np.ascontiguousarray(_unpermute(weight, num_heads))
-        if ".attn_k." in tensor.name:
-            weight = np.ascontiguousarray(_unpermute(weight, num_kv_heads))
+        for projection, heads in ((".attn_q.", num_heads), (".attn_k.", num_kv_heads)):
+            if projection in tensor.name:
+                weight = np.ascontiguousarray(_unpermute(weight, heads))
         tensors[_hf_name(tensor.name)] = weight
     tokens: list[str] = meta["tokenizer.ggml.tokens"]
     ids = {hf: meta.get(f"tokenizer.ggml.{gguf}_token_id") for hf, gguf in _SPECIAL.items()}
