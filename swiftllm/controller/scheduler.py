@@ -557,15 +557,15 @@ class Scheduler:
         """End a sequence in any state (also an abort) and return its blocks."""
         if seq.finished:
             return
-        queue = {
-            Status.WAITING: self.waiting,
-            Status.RUNNING: self.running,
-            Status.SWAPPED: self.swapped,
+        manager = self.block_manager
+        # where a sequence of each status is queued, and the pool its blocks are in
+        queue, pool = {
+            Status.WAITING: (self.waiting, manager.gpu),
+            Status.RUNNING: (self.running, manager.gpu),
+            Status.SWAPPED: (self.swapped, manager.cpu),
         }[seq.status]
         if seq in queue:  # a WAITING one may never have been queued
             queue.remove(seq)
-            manager = self.block_manager
-            pool = manager.cpu if seq.status is Status.SWAPPED else manager.gpu
             pool.free(seq.blocks)
         # a step in flight may still compute tokens for it: they will be ignored
         del seq.token_ids[len(seq.token_ids) - seq.num_pending :]
