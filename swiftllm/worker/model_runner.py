@@ -101,9 +101,8 @@ class LaunchedStep:
 
     def ready(self) -> bool:
         """Whether the device has run the step (reading it back will not wait)."""
-        if self.arrival is not None and not self.arrival.done:
-            return False
-        return self.done is None or self.done.query()
+        arrived = self.arrival is None or self.arrival.done  # the last pipeline stage's tokens
+        return arrived and (self.done is None or self.done.query())
 
     def wait_for_device(self) -> None:
         if self.arrival is not None:
