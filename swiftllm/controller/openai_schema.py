@@ -364,9 +364,4 @@ def envelope(request_id: str, model: str, chat: bool, chunk: bool) -> dict[str, 
     kind = "text_completion"
     if chat:
         kind = "chat.completion.chunk" if chunk else "chat.completion"
-    return {
-        "id": request_id,
-        "object": kind,
-        "created": int(time.time()),
-        "model": model,
-    }
+    return {"id": request_id, "object": kind, "created": int(time.time()), "model": model}
