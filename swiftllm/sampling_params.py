@@ -10,6 +10,14 @@ from swiftllm.field_rules import PARAM_FIELDS
 MIN_TEMPERATURE = 1e-5
 
 
+def python_value(value: object) -> object:
+    """numpy's scalars (an np.random seed, an np.str_ stop string) as the Python values they hold, which
+    the worker protocol's msgpack encodes; anything else as it is."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     """One request's sampling options, checked at construction (a bad value raises ValueError).
@@ -40,14 +48,11 @@ class SamplingParams:
         for name in ("stop", "stop_token_ids"):
             items = getattr(self, name)
             items = items if isinstance(items, list | tuple) else [items]
-            object.__setattr__(self, name, tuple(items))
+            object.__setattr__(self, name, tuple(map(python_value, items)))
         # the same table REST checks a request against: the same values pass, with the same words
         for item in fields(self):
-            value = getattr(self, item.name)
-            # numpy's scalars (an np.random seed, ...) as the Python numbers they hold
-            if isinstance(value, np.generic):
-                value = value.item()
-                object.__setattr__(self, item.name, value)
+            value = python_value(getattr(self, item.name))
+            object.__setattr__(self, item.name, value)
             domain = PARAM_FIELDS[item.name]
             unset = value is None and item.default is None  # the model's default, or none
             if not unset and not domain.accepts(value):

@@ -86,6 +86,13 @@ def test_numpy_scalars_are_taken_as_the_numbers_they_hold() -> None:
     for name in ("max_tokens", "temperature", "seed", "top_k", "ignore_eos"):
         assert type(getattr(params, name)) in (int, float, bool)
     msgpack.packb([params.seed, params.temperature, params.ignore_eos])
+    # in the lists too (the probe found np.str_ stops and numpy stop token ids refused)
+    lists = SamplingParams(stop=np.str_("x"), stop_token_ids=[np.int64(2), np.int32(3)])
+    assert (lists.stop, lists.stop_token_ids) == (("x",), (2, 3))
+    assert [type(value) for value in (*lists.stop, *lists.stop_token_ids)] == [str, int, int]
+    assert SamplingParams(stop=[np.str_("a"), "b"], stop_token_ids=np.int64(7)).stop_token_ids == (
+        7,
+    )
     # the rules still hold for them: a numpy bool is no number, and the ranges apply
     with pytest.raises(ValueError, match="max_tokens must be an integer"):
         SamplingParams(max_tokens=np.bool_(True))
