@@ -1,5 +1,5 @@
 #!/bin/bash
-# Session 46, call 3: on an H200, the prepared H200 call (bench/results/h200/device_call_s45.sh); on any other
+# Session 46, call 4: on an H200, the prepared H200 call (bench/results/h200/device_call_s45.sh); on any other
 # card, where the all-at-once burst's longest request lands in the engine's queue over HTTP, and what `paced`
 # gets for it: a fresh traced server (bench/trace_requests) per run, `paced` twice and fcfs once, all 200 at
 # once, then bench/results/h100/paced_trace_s46.py on each server log. The CPU simulation
