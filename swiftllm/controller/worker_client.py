@@ -64,14 +64,6 @@ class WorkerClient(SharedOps):
         self.next_id = 0
         self.in_flight: deque[SentRequest] = deque()  # oldest first
 
-    def send(self, payload: bytes, op: str) -> int:
-        """Send a request encoded with id self.next_id; returns that id."""
-        request_id = self.next_id
-        self.next_id += 1
-        self.socket.send(payload)
-        self.in_flight.append(SentRequest(request_id, op))
-        return request_id
-
     def recv(self) -> dict[str, Any]:
         """The reply to the oldest request in flight; after a Timeout, calling again keeps waiting
         for it."""
@@ -103,8 +95,12 @@ class WorkerClient(SharedOps):
 
     def send_request(self, op: str, **fields: Any) -> int:
         """Send a request of `op` without waiting for its reply; returns its id."""
+        request_id = self.next_id
         epoch = None if op == "hello" else self.epoch  # a hello opens a new session
-        return self.send(codec.encode_request(op, self.next_id, epoch, **fields), op)
+        self.socket.send(codec.encode_request(op, request_id, epoch, **fields))
+        self.next_id += 1
+        self.in_flight.append(SentRequest(request_id, op))
+        return request_id
 
     def hello(self, token: str | None = None) -> dict[str, Any]:
         """Open a session; `token`: the worker's session token, if it has one (protocol/auth.py)."""
@@ -123,7 +119,7 @@ class WorkerClient(SharedOps):
         return self.call("profile", block_size=block_size)["num_blocks"]
 
     def send_step(self, cmd: StepCommand) -> int:
-        return self.send(codec.encode_step(self.next_id, self.epoch, cmd), "step")
+        return self.send_request("step", **codec.pack_arrays(cmd, STEP_ARRAYS))
 
     def recv_step(self) -> StepResult:
         return codec.decode_result(self.recv())
