@@ -13,9 +13,7 @@ MIN_TEMPERATURE = 1e-5
 def python_value(value: object) -> object:
     """numpy's scalars (an np.random seed, an np.str_ stop string) as the Python values they hold, which
     the worker protocol's msgpack encodes; anything else as it is."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)
