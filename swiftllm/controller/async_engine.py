@@ -295,9 +295,7 @@ class AsyncEngine:
             "swiftllm_gpu_blocks_free", "Free KV blocks on the device", value=gpu.num_free
         )
         yield GaugeMetricFamily(
-            "swiftllm_kv_cache_usage",
-            "Fraction of device KV blocks in use",
-            value=1 - gpu.num_free / max(gpu.num_blocks, 1),
+            "swiftllm_kv_cache_usage", "Fraction of device KV blocks in use", value=gpu.usage
         )
         # the worker's step timings summed (gpu_ms, gpu_idle_ms, ...: StepResult.timings), in seconds
         for name, total_ms in list(self.engine.worker_ms.items()):

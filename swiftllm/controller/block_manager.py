@@ -53,6 +53,11 @@ class BlockPool:
         return len(self.free_ids) + len(self.evictable)
 
     @property
+    def usage(self) -> float:
+        """The fraction of blocks in use: neither free nor evictable."""
+        return 1 - self.num_free / max(self.num_blocks, 1)
+
+    @property
     def num_cached(self) -> int:
         return len(self.block_by_digest)
 

@@ -71,13 +71,11 @@ class StatusLine:
         scheduler = self.async_engine.engine.scheduler
         if not scheduler.has_work and not any(rates.values()):
             return None
-        gpu = scheduler.block_manager.gpu
-        kv_usage = 1 - gpu.num_free / max(gpu.num_blocks, 1)
         line = (
             f"running {len(scheduler.running)}, waiting {len(scheduler.waiting)}, "
             f"swapped {len(scheduler.swapped)} requests; "
             f"prompt {rates['prompt']:.1f} tokens/s, generation {rates['generation']:.1f} tokens/s; "
-            f"KV cache {kv_usage:.1%} used"
+            f"KV cache {scheduler.block_manager.gpu.usage:.1%} used"
         )
         # prompt tokens found in the prefix cache over prompt tokens looked up, if any were
         if queries := scheduler.counters.get("prefix_cache_queries"):
