@@ -118,7 +118,7 @@ class LLM:
             raise ModelError("this model has no tokenizer.json: pass token ids")
         if isinstance(prompt, list):  # checked as REST checks them: an ApiError is a ValueError
             max_len = self.engine.scheduler.max_len
-            messages = parse_messages(prompt, max_len, max_len * self.tokenizer.max_token_chars)
+            messages = parse_messages(prompt, max_len, self.tokenizer.max_chars(max_len))
             return self.tokenizer.encode_chat(messages)
         if not is_text(prompt):  # the tokenizers library's TypeError named neither prompt nor cause
             raise ValueError("a prompt must be UTF-8 text; this one holds a lone surrogate")

@@ -110,7 +110,7 @@ class RestServer:
         self.max_len = async_engine.engine.scheduler.max_len
         self.vocab_size = async_engine.engine.model_config.vocab_size
         # a text longer than this cannot fit in max_len tokens: refused before it is tokenized
-        self.max_chars = self.max_len * tokenizer.max_token_chars
+        self.max_chars = tokenizer.max_chars(self.max_len)
         self.created = int(time.time())
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="tokenizer")
         self.long_pool = ThreadPoolExecutor(1, thread_name_prefix="tokenizer-long")

@@ -86,6 +86,11 @@ class Tokenizer:
         # of those, the tokens whose text stands alone (token_text says which)
         self.standalone_ids: set[int] = set()
 
+    def max_chars(self, max_tokens: int) -> int:
+        """The longest text that can encode to at most max_tokens tokens (max_token_chars each): a longer
+        one is refused before it is encoded, by REST and by LLM alike."""
+        return max_tokens * self.max_token_chars
+
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         return self.hf.encode(text, add_special_tokens=add_special_tokens).ids
 

@@ -419,11 +419,12 @@ class ModelRunner:
         if not pipe.last:
             pipe.send(hidden, pipe.stage + 1)
             pipe.send(residual, pipe.stage + 1)
-            sampled_tokens = torch.zeros(len(sampled), dtype=torch.int32, device=self.device)
             if pipe.first and len(sampled):
                 # received behind our back: the next step's layers run meanwhile (see LaunchedStep.arrival)
+                sampled_tokens = torch.empty(len(sampled), dtype=torch.int32, device=self.device)
                 step.arrival = Arrival(sampled_tokens, pipe.rank_of(pipe.num_stages - 1))
-            return {"tokens": sampled_tokens}
+                return {"tokens": sampled_tokens}
+            return {"tokens": torch.zeros(len(sampled), dtype=torch.int32, device=self.device)}
         logits = self.sampled_logits(hidden, residual, cmd, sampled)
         results = self.sample_results(cmd, sampled, logits)
         if len(sampled):
