@@ -145,6 +145,19 @@ def test_a_stop_string_cuts_at_the_earliest_match_and_wins_over_max_tokens(llm: 
     assert ended.text == texts[i][: start + len(piece) - 2] and ended.finish_reason == "stop"
 
 
+def test_an_output_cut_inside_a_character_keeps_its_bytes(llm: LLM) -> None:
+    """Session 45's probe: max_tokens that ended an output inside a multi-token character dropped that
+    character's bytes from the text. Now the text is the decode of the output's tokens (U+FFFD for the
+    unfinished character), at every cut; SmolLM2 writes each of these emoji in two or three tokens."""
+    greedy = SamplingParams(max_tokens=6, temperature=0, ignore_eos=True)
+    cut_inside = 0
+    for max_tokens in range(1, 7):
+        out = llm.generate(["Emoji party: 🎉🎉"], replace(greedy, max_tokens=max_tokens))[0]
+        assert out.text == llm.tokenizer.decode(out.token_ids) and len(out.token_ids) == max_tokens
+        cut_inside += out.text.endswith("\ufffd")
+    assert cut_inside >= 3
+
+
 def test_params_of_another_length_are_an_error_and_leave_nothing_queued(llm: LLM) -> None:
     """Session 41's fuzzing: three prompts with one SamplingParams in a list gave one output and no
     error (zip), and a prompt refused half-way left the ones before it queued for the next call."""
@@ -215,7 +228,10 @@ def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
     # session 45's probe: bools were token ids 1 and 0, and chat messages were checked less than REST
     # checks them (a `wizard` role passed; a missing role and content parts gave jinja's errors)
     bad_chats = {
-        "each message must be an object": [True, False],
+        # session 46's probe: floats were told that each message must be an object
+        "a list prompt holds token ids \\(integers\\) or chat messages": [True, False],
+        "or chat messages \\(dicts\\)": [1.0, 2.0],
+        "or chat messages": [{"role": "user", "content": "hi"}, 3],
         "role 'wizard' is not one of": [{"role": "wizard", "content": "hi"}],
         "needs a string role": [{"content": "hi"}],
         "only text content parts": [{"role": "user", "content": [{"type": "image_url"}]}],

@@ -204,7 +204,7 @@ class Engine:
         if seq.finish_reason == "stop" and not params.include_stop_str_in_output:
             return  # the stop token itself is not text
         old_len = len(seq.text)
-        seq.text += seq.detokenizer.add(token)
+        seq.text += seq.detokenizer.add(token, seq.finish_reason is not None)
         matches = []
         for stop in params.stop:
             # only a match that uses new text

@@ -77,6 +77,7 @@ FIELDS: dict[str, Field] = {
     "n": Field(INT, f"an integer in [1, {MAX_CHOICES}]", int_in(1, MAX_CHOICES), 1),
     "best_of": Field(INT, f"an integer in [1, {MAX_CHOICES}]", int_in(1, MAX_CHOICES)),
     "echo": Field((bool,), "a boolean", default=False),  # completions only
+    "add_special_tokens": Field((bool,), "a boolean"),  # add_special_tokens_for says its default
     "suffix": Field((str,), "empty", neutral=("",)),
     "logit_bias": Field((dict,), "empty", neutral=({},)),
     "tools": Field((list,), "empty", neutral=([],)),
@@ -141,6 +142,7 @@ class GenerateRequest:
     include_usage: bool
     echo: bool = False  # completions: each choice's text begins with its prompt's
     n: int = 1  # choices per prompt
+    add_special_tokens: bool = True  # completions: the tokenizer's BOS (and the like) before a text
 
     def choice_params(self, params: SamplingParams, sample_index: int) -> SamplingParams:
         """The params of a prompt's choice number `sample_index`: its own random stream (the
@@ -231,7 +233,18 @@ def parse_request(
         read_field(options, "include_usage"),
         echo,
         read_choice_count(body),
+        add_special_tokens_for(body, chat),
     )
+
+
+def add_special_tokens_for(body: dict[str, Any], chat: bool) -> bool:
+    """vLLM's field: whether a text prompt gets the tokenizer's special tokens (BOS and the like), true
+    unless false. Chat's template writes them itself, so there (and for /tokenize's messages) only false
+    is taken, and the answer is false: true would put a second BOS before the template's."""
+    value = read_field(body, "add_special_tokens")
+    if chat and value:
+        raise ApiError("add_special_tokens must be false with messages", "add_special_tokens")
+    return not chat and value is not False
 
 
 def read_choice_count(body: dict[str, Any]) -> int:

@@ -31,6 +31,7 @@ from swiftllm.controller.async_engine import (
 from swiftllm.controller.openai_schema import (
     ApiError,
     GenerateRequest,
+    add_special_tokens_for,
     check_model,
     choice,
     choice_logprobs,
@@ -199,6 +200,7 @@ class RestServer:
         """vLLM's: {model, prompt | messages} -> {count, max_model_len, tokens}."""
         body = await self.read_object(request)
         check_model(body.get("model"), self.model_names)
+        add_special_tokens = add_special_tokens_for(body, "messages" in body)
         if "messages" in body:
             # a 400 unless true, as chat completions answers it (it was ignored: the tokens ended with
             # the assistant's header all the same)
@@ -206,7 +208,7 @@ class RestServer:
             messages = parse_messages(body["messages"], self.max_len, self.max_chars)
             tokens = await self.encode_chat(messages)
         elif is_text(body.get("prompt")):
-            tokens = await self.encode_prompt(body["prompt"])
+            tokens = await self.encode_prompt(body["prompt"], add_special_tokens)
         else:
             raise ApiError("give a prompt (a UTF-8 string) or messages", "prompt")
         return web.json_response(
@@ -238,7 +240,10 @@ class RestServer:
         if chat:
             prompts = [await self.encode_chat(spec.messages)]
         else:
-            prompts = await asyncio.gather(*(self.encode_prompt(prompt) for prompt in spec.prompts))
+            encodes = [
+                self.encode_prompt(prompt, spec.add_special_tokens) for prompt in spec.prompts
+            ]
+            prompts = await asyncio.gather(*encodes)
         params = [spec.params_for(len(ids), self.max_len) for ids in prompts]
         # before echo decodes them: the tokenizer raises on an id beyond 2**32
         if any(not 0 <= token < self.vocab_size for ids in prompts for token in ids):
@@ -275,11 +280,12 @@ class RestServer:
         self.pool.shutdown(wait=False)
         self.long_pool.shutdown(wait=False)
 
-    async def encode_prompt(self, prompt: str | list[int]) -> list[int]:
+    async def encode_prompt(self, prompt: str | list[int], add_special_tokens: bool) -> list[int]:
         """Token ids as they are; a text encoded in the tokenizer pool for its length."""
         if isinstance(prompt, list):
             return prompt
-        return await self.in_pool(len(prompt), partial(self.tokenizer.encode, prompt))
+        encode = partial(self.tokenizer.encode, prompt, add_special_tokens)
+        return await self.in_pool(len(prompt), encode)
 
     async def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
         """The chat template rendered and encoded in the tokenizer pool for the messages' length."""

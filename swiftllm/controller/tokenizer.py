@@ -155,8 +155,11 @@ class Detokenizer:
         self.window_start = 0
         self.emitted_end = len(self.ids)  # ids before this are already emitted
 
-    def add(self, token: int) -> str:
-        """The text this token completes ("" while a character or word is unfinished)."""
+    def add(self, token: int, last: bool = False) -> str:
+        """The text this token completes ("" while a character or word is unfinished). The last token of
+        an output flushes what is held back: bytes of an unfinished character are U+FFFD, as in a whole
+        decode of the output (a completion cut inside a character lost them, and its text_offsets then
+        ran past the text's end)."""
         self.ids.append(token)
         # most tokens stand alone (Tokenizer.token_text): with every id before this one emitted, no decode
         # call (at 256 streams the decodes took ~0.6 ms of a step's host work on a 2-core machine)
@@ -168,7 +171,8 @@ class Detokenizer:
             else:
                 emitted = self.tokenizer.decode(emitted_ids)
             text = self.tokenizer.decode(self.ids[self.window_start :])
-            if text.endswith("\ufffd") or len(text) <= len(emitted):
+            unfinished = text.endswith("\ufffd") and not last
+            if unfinished or len(text) <= len(emitted):
                 return ""  # an incomplete UTF-8 sequence, or a token with no text yet
             new_text = text[len(emitted) :]
         self.window_start = self.emitted_end

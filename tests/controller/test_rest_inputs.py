@@ -244,6 +244,49 @@ def test_echo_decodes_off_the_event_loop(
     assert_serves(server)
 
 
+def tokenize(server: InProcessServer, body: dict[str, Any]) -> tuple[int, Any]:
+    """/tokenize's status and tokens, or its error (not counted by send: no engine request)."""
+    status, answer = request(server.url + "/tokenize", json.dumps(body).encode(), timeout=60)
+    return status, answer["tokens"] if status == 200 else answer["error"]
+
+
+def test_add_special_tokens_is_read(server: InProcessServer) -> None:
+    """Session 45's probe: /tokenize and completions ignored add_special_tokens (vLLM's field). SmolLM2's
+    tokenizer adds no special token, so for this test it is given a post-processor that puts BOS (id 1)
+    first, as Llama's do; true (the default) adds it, false does not; with messages only false passes."""
+    from tokenizers import processors
+
+    tokenizer = server.rests[0].tokenizer.hf
+    plain = tokenizer.encode("hi").ids
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<|im_start|> $A", special_tokens=[("<|im_start|>", 1)]
+    )
+    try:
+        for flag, expected in ((None, [1, *plain]), (True, [1, *plain]), (False, plain)):
+            body = {"prompt": "hi", "add_special_tokens": flag}
+            assert tokenize(server, body) == (200, expected)
+            request = {**COMPLETION, **body}
+            status, answer = send(server.url + "/v1/completions", request)
+            assert status == 200 and answer["usage"]["prompt_tokens"] == len(expected), answer
+        # messages: the template holds BOS; true would add a second one
+        messages = {"messages": CHAT["messages"], "add_special_tokens": True}
+        status, answer = tokenize(server, messages)
+        assert status == 400 and answer["param"] == "add_special_tokens", answer
+        assert tokenize(server, {**messages, "add_special_tokens": False})[0] == 200
+        status, answer = send(server.url + "/v1/chat/completions", {**CHAT, **messages})
+        assert status == 400 and answer["error"]["param"] == "add_special_tokens", answer
+        assert (
+            send(server.url + "/v1/chat/completions", {**CHAT, "add_special_tokens": False})[0]
+            == 200
+        )
+        status, answer = tokenize(server, {"prompt": "hi", "add_special_tokens": 1})
+        assert status == 400 and answer["param"] == "add_special_tokens", answer
+    finally:
+        tokenizer.post_processor = processors.TemplateProcessing(single="$A", special_tokens=[])
+    assert tokenize(server, {"prompt": "hi"}) == (200, plain)
+    assert_serves(server)
+
+
 def test_chat_message_without_content_is_a_400(server: InProcessServer) -> None:
     """Defect 6: a user message with no content was accepted as empty."""
     for message in ({"role": "user"}, {"role": "user", "content": None}, {"content": "hi"}):

@@ -63,6 +63,17 @@ def test_streaming_detokenization_never_breaks_a_character(smol: Path) -> None:
     assert "".join(pieces) == text == tokenizer.decode(ids)
     # multi-token characters were held back, then emitted whole
     assert sum(1 for piece in pieces if piece) < len(ids)
+    # an output's last token flushes what is held back, as U+FFFD (session 45's probe: a completion cut
+    # inside a character lost its bytes): at every cut, the text is the whole decode of the output
+    cut_inside = 0
+    for cut in range(1, len(ids) + 1):
+        detokenizer = Detokenizer(tokenizer, prompt)
+        flushed = [
+            detokenizer.add(token, index == cut - 1) for index, token in enumerate(ids[:cut])
+        ]
+        assert "".join(flushed) == tokenizer.decode(ids[:cut])
+        cut_inside += tokenizer.decode(ids[:cut]).endswith("\ufffd")
+    assert cut_inside >= 5
 
 
 def test_cached_token_texts_stream_the_same_pieces(smol: Path) -> None:
