@@ -60,7 +60,7 @@ def test_an_exception_while_postprocessing_fails_that_sequence_alone(llm: LLM) -
     broken = engine.add_request(llm.encode("Hello"), GREEDY)
     fine = engine.add_request(llm.encode("Paris is"), GREEDY)
 
-    def explode(token: int) -> str:
+    def explode(token: int, last: bool) -> str:
         raise RuntimeError("detokenizer bug")
 
     broken.detokenizer.add = explode
