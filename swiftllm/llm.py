@@ -1,6 +1,8 @@
 """The in-process API: `LLM(model).generate(prompts, params)`, one process, no sockets.
 
-It drives the same Engine as the server, with a ModelRunner in place of worker processes."""
+It drives the same Engine as the server, with a ModelRunner in place of worker processes. A split model
+(`workers`, or `tensor_parallel_size` x `pipeline_parallel_size`, above 1) runs on worker processes instead
+(launch/workers.py), driven over the worker protocol as the server drives them."""
 
 import sys
 import threading

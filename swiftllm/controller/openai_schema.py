@@ -5,8 +5,8 @@ Choices where OpenAI leaves them to the server:
   of the context capped at 4096; either way never more than fits. A max_tokens given that does not
   fit beside the prompt is a 400 (code context_length_exceeded), as OpenAI answers.
 - Fields OpenAI or vLLM define that we do not implement are accepted at their neutral values
-  (logit_bias={}, min_tokens=0 ...: NEUTRAL, listed in docs/api.md); any other value is a 400
-  naming the field. Fields neither defines are ignored, as OpenAI clients expect.
+  (logit_bias={}, min_tokens=0 ...: the FIELDS entries with a `neutral` value, listed in docs/api.md);
+  any other value is a 400 naming the field. Fields neither defines are ignored, as OpenAI clients expect.
 - echo (completions only) puts the prompt's text before each choice's; with logprobs it would need
   the prompt's logprobs, which we do not compute: a 400."""
 

@@ -120,8 +120,9 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry | None) -> None:
 
     The contract a worker relies on, checked at its door (the ZeroMQ server and InProcessWorker) so that no
     kernel ever sees an index out of range:
-    - every field is a numpy array of its field's dtype and rank (int32 or float32; block_table and the
-      block moves 2-D), and every per-sequence array has one entry per sequence; seq_ids are distinct;
+    - every field is a numpy array of its field's dtype and rank (int32, float32, or uint64 for seed;
+      block_table and the block moves 2-D), and every per-sequence array has one entry per sequence;
+      seq_ids are distinct;
     - 1 <= query_len <= context_len <= max_model_len, and token_ids holds sum(query_lens) ids in
       [0, vocab_size), or -1 ("the token last sampled") as the only token of a 1-token query;
     - block_table has a row per sequence, is no wider than max_model_len needs, covers every context, and

@@ -5,7 +5,10 @@ Linear layers are column parallel (output rows split: QKV by head, gate/up by ro
 vocab parallel (rows split; the logits are all-gathered so every rank samples the same tokens). KV heads
 are split like query heads; with fewer KV heads than ranks, each KV head is replicated on the ranks whose
 query heads use it. At world size 1 every collective is a no-op and every slice is the whole tensor, so
-the model code is the same for one worker or many, and one worker does no extra work."""
+the model code is the same for one worker or many, and one worker does no extra work.
+
+Pipeline parallelism (`Pipeline`): each stage holds a contiguous range of layers; activations go to the same
+tensor-parallel rank of the next stage, and the last stage's sampled tokens go back to the first."""
 
 import threading
 from dataclasses import dataclass
