@@ -57,7 +57,7 @@ class EngineConfig:
     load_format: str = option(
         "auto", "dummy: random weights, only config.json is read", choices=LOAD_FORMATS, worker=True
     )
-    cuda_graphs: bool = option(True, "replay decode steps from captured CUDA graphs", worker=True)
+    cuda_graphs: bool = option(True, "replay steps from captured CUDA graphs", worker=True)
     threads: int | None = option(
         None,
         "torch threads of a CPU worker (default: max(1, (cores - 1) // workers))",

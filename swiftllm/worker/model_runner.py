@@ -38,7 +38,7 @@ class WorkerConfig:
 
     model: str  # path to an HF-style directory
     device: str = EngineConfig.device  # auto | cpu | cuda
-    dtype: str = EngineConfig.dtype  # auto: bfloat16 on cuda, float32 on cpu
+    dtype: str = EngineConfig.dtype  # auto: see torch_dtype
     backend: str = "auto"  # auto: triton on cuda, torch on cpu
     load_format: str = EngineConfig.load_format  # auto | dummy
     rank: int = 0
