@@ -395,10 +395,8 @@ class Scheduler:
     def pick_victim(self, seq: Sequence, batch: Batch) -> Sequence:
         """Whom to preempt so that seq can grow: the newest running sequence not yet in this step,
         else seq itself."""
-        candidates = [
-            other for other in self.running if other is not seq and other not in batch.seqs
-        ]
-        return max(candidates, key=lambda candidate: candidate.arrival, default=seq)
+        others = [other for other in self.running if other is not seq and other not in batch.seqs]
+        return max(others, key=lambda other: other.arrival, default=seq)
 
     def swap_back(self, batch: Batch) -> None:
         """Bring swapped sequences back to the GPU, oldest first, while they fit."""

@@ -197,10 +197,9 @@ def gemv(
     k_dim = w.shape[1]
     wide = n_cols >= WIDE
     block_m = 1
-    row_limit = GEMV_ROW_LIMIT
+    row_limit = GATED_BLOCK_M if gated else GEMV_ROW_LIMIT
     if gated:
         block_m = GATED_BLOCK_M
-        row_limit = GATED_BLOCK_M
     elif m_rows > 1:
         block_m = min(max(16, triton.next_power_of_2(m_rows)), 64 if wide else 32)
     assert m_rows <= row_limit and k_in == k_dim and x.stride(1) == 1

@@ -29,12 +29,6 @@ def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
     block = min(triton.next_power_of_2(n), 1024)
     if t:
         _silu_mul_kernel[(t, triton.cdiv(n, block))](
-            x,
-            out,
-            n,
-            x.stride(0),
-            BLOCK=block,
-            **pdl.LAUNCH,
-            num_warps=4,
+            x, out, n, x.stride(0), BLOCK=block, **pdl.LAUNCH, num_warps=4
         )
     return out

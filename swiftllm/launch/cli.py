@@ -55,9 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"swiftctl {swiftllm.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    generate = add_command(
-        commands, "generate", "complete one prompt, streaming to stdout", cmd_generate
-    )
+    generate_help = "complete one prompt, streaming to stdout"
+    generate = add_command(commands, "generate", generate_help, cmd_generate)
     add_config_flags(generate, ENGINE_OPTIONS)
     generate.add_argument("--prompt", required=True)
     generate.add_argument(

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from swiftllm.protocol.step import StepCommand
-from swiftllm.worker.metadata import leading_decodes
+from swiftllm.worker.metadata import leading_decodes, token_places
 
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
 
@@ -84,11 +84,8 @@ def stage_step(
     starts = staged.query_start[: num_seqs + 1]
     starts[0] = 0
     np.cumsum(query_lens, out=starts[1:])
-    seq_of_token = np.repeat(np.arange(num_seqs), query_lens)
-    positions = staged.positions[:num_tokens]
-    positions[:] = (
-        (context_lens - query_lens)[seq_of_token] + np.arange(num_tokens) - starts[seq_of_token]
-    )
+    seq_of_token, positions = token_places(query_lens, context_lens)
+    staged.positions[:num_tokens] = positions
     table[:num_seqs, : cmd.block_table.shape[1]] = cmd.block_table
     staged.slots[:num_tokens] = table[seq_of_token, positions // page] * page + positions % page
     staged.slots[num_tokens:padded] = -1

@@ -29,6 +29,13 @@ class PendingTokens:
         token_ids[self.indices] = self.sampled[self.rows].to(token_ids.dtype)
 
 
+def token_places(query_lens: np.ndarray, context_lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of a step's new tokens goes: its row (sequence), and its position in that sequence.
+    Token t of the step (flat, in row order) is at context_len - cumsum(query_lens) + t of its row."""
+    rows = np.repeat(np.arange(len(query_lens)), query_lens)
+    return rows, np.arange(len(rows)) + (context_lens - np.cumsum(query_lens))[rows]
+
+
 def leading_decodes(query_lens: np.ndarray) -> int:
     """How many sequences lead the step with one new token each (the scheduler puts decodes first)."""
     others = np.flatnonzero(query_lens != 1)
@@ -55,10 +62,7 @@ class AttentionMetadata:
         device: torch.device,
     ) -> "AttentionMetadata":
         query_start = np.concatenate(([0], np.cumsum(query_lens, dtype=np.int64)))
-        seq_of_token = np.repeat(np.arange(len(query_lens)), query_lens)
-        # each token's index within its sequence's query
-        offsets = np.arange(query_start[-1]) - query_start[seq_of_token]
-        positions = (context_lens - query_lens)[seq_of_token] + offsets
+        seq_of_token, positions = token_places(query_lens, context_lens)
         blocks = block_table[seq_of_token, positions // block_size].astype(np.int64)
         slots = blocks * block_size + positions % block_size
         return AttentionMetadata(

@@ -152,6 +152,10 @@ def load_weights(
         matched each dim to the config's size that Parallel splits), on the device."""
         return ckpt.read(name, dim, part).to(device=device, dtype=dtype).contiguous()
 
+    def stacked(parts: dict[str, slice], suffix: str = ".weight") -> torch.Tensor:
+        """A merged projection: each named tensor's (name + suffix) rows parts[name], one above the next."""
+        return torch.cat([get(name + suffix, 0, rows) for name, rows in parts.items()])
+
     q_rows = par.rows(cfg.q_size)
     kv_rows = par.kv_rows(cfg.num_kv_heads, cfg.head_dim)
     intermediate_rows = par.rows(cfg.intermediate_size)
@@ -159,22 +163,18 @@ def load_weights(
     for layer in pipe.layers:
         prefix = f"model.layers.{layer}."
         attn = prefix + "self_attn."
+        mlp = prefix + "mlp."
         qkv_parts = {attn + "q_proj": q_rows, attn + "k_proj": kv_rows, attn + "v_proj": kv_rows}
-        qkv_weight = torch.cat([get(name + ".weight", 0, rows) for name, rows in qkv_parts.items()])
-        qkv_bias = None
-        if cfg.qkv_bias:
-            qkv_bias = torch.cat([get(name + ".bias", 0, rows) for name, rows in qkv_parts.items()])
-        gate = get(prefix + "mlp.gate_proj.weight", 0, intermediate_rows)
-        up = get(prefix + "mlp.up_proj.weight", 0, intermediate_rows)
+        gate_up_parts = {mlp + "gate_proj": intermediate_rows, mlp + "up_proj": intermediate_rows}
         layers.append(
             LayerWeights(
                 input_norm=get(prefix + "input_layernorm.weight"),
-                qkv=qkv_weight,
-                qkv_bias=qkv_bias,
+                qkv=stacked(qkv_parts),
+                qkv_bias=stacked(qkv_parts, ".bias") if cfg.qkv_bias else None,
                 o_proj=get(attn + "o_proj.weight", 1, q_rows),
                 post_norm=get(prefix + "post_attention_layernorm.weight"),
-                gate_up=torch.cat([gate, up]),
-                down=get(prefix + "mlp.down_proj.weight", 1, intermediate_rows),
+                gate_up=stacked(gate_up_parts),
+                down=get(mlp + "down_proj.weight", 1, intermediate_rows),
             )
         )
         ckpt.forget_prefix(prefix)  # free host memory as we go
