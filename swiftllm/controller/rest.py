@@ -170,10 +170,8 @@ class RestServer:
         return web.json_response({"status": "ok"}, status=200)
 
     async def metrics(self, request: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(self.async_engine.registry),
-            headers={"Content-Type": CONTENT_TYPE_LATEST},
-        )
+        body = generate_latest(self.async_engine.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @staticmethod
     async def read_object(request: web.Request) -> dict[str, Any]:
@@ -240,9 +238,7 @@ class RestServer:
         if chat:
             prompts = [await self.encode_chat(spec.messages)]
         else:
-            encodes = [
-                self.encode_prompt(prompt, spec.add_special_tokens) for prompt in spec.prompts
-            ]
+            encodes = [self.encode_prompt(item, spec.add_special_tokens) for item in spec.prompts]
             prompts = await asyncio.gather(*encodes)
         params = [spec.params_for(len(ids), self.max_len) for ids in prompts]
         # before echo decodes them: the tokenizer raises on an id beyond 2**32

@@ -124,14 +124,15 @@ class Tokenizer:
             return bytes(BYTE_LEVEL_ALPHABET[char] for char in piece)
         return piece.replace("\u2581", " ").encode()  # SentencePiece's word-start mark is a space
 
-    def render_chat(self, messages: list[dict], add_generation_prompt: bool = True) -> str:
-        """The template rendered; messages it refuses (its raise_exception, or any error rendering them:
-        a missing field, a sandbox limit, a recursion) raise ValueError."""
+    def render_chat(self, messages: list[dict]) -> str:
+        """The template rendered, with the assistant's header after the messages (add_generation_prompt:
+        REST takes only true); messages it refuses (its raise_exception, or any error rendering them: a
+        missing field, a sandbox limit, a recursion) raise ValueError."""
         if self.chat_template is None:
             raise ModelError("this model has no chat template")
         try:
             return self.chat_template.render(
-                messages=messages, add_generation_prompt=add_generation_prompt, **self.special
+                messages=messages, add_generation_prompt=True, **self.special
             )
         except Exception as error:  # a template is code: whatever it raises, these messages fail it
             raise ValueError(f"{type(error).__name__}: {error}") from None
