@@ -144,6 +144,8 @@ class LLM:
             if self.workers is not None and not self.finalizer.alive:  # was the sockets' ZMQError
                 raise RuntimeError("this LLM is closed (its worker processes are stopped)")
             prompts = [prompts] if isinstance(prompts, str) else prompts
+            if not isinstance(prompts, list | tuple):  # a dict or a set was iterated as prompts
+                raise TypeError(f"prompts is a str or a list, not a {type(prompts).__name__}")
             if not isinstance(params, list):
                 params = [params or SamplingParams()] * len(prompts)
             if not all(isinstance(item, SamplingParams) for item in params):  # was AttributeError

@@ -213,6 +213,12 @@ def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
             TypeError, match="a prompt is a str, a list of token ids or of messages"
         ):
             llm.generate([prompt], SamplingParams(max_tokens=4))
+    # session 47's probe: a dict or a set was iterated as prompts (vLLM's {"prompt_token_ids": ...} ran
+    # the text "prompt_token_ids"), and None had no len()
+    for prompts in ({"prompt_token_ids": [1, 2]}, {"a", "b"}, None, b"hi", 5):
+        with pytest.raises(TypeError, match="prompts is a str or a list, not a"):
+            llm.generate(prompts, SamplingParams(max_tokens=4))  # type: ignore[arg-type]
+    assert len(llm.generate(("hi", [1, 2]), SamplingParams(max_tokens=2))) == 2
     # session 44's probe: each of these raised the tokenizer's TypeError or an AttributeError
     with pytest.raises(ValueError, match="a prompt must be UTF-8 text"):
         llm.generate(["a\ud800b"], SamplingParams(max_tokens=4))

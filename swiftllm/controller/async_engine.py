@@ -49,6 +49,7 @@ class Output:
     text: str
     token_ids: list[int]
     logprobs: list[TokenLogprobs]
+    text_offsets: list[int]  # where each of token_ids' texts begins in the choice's whole text
     finish_reason: str | None
     num_output_tokens: int
     num_cached_tokens: int  # prompt tokens taken from the prefix cache
@@ -61,6 +62,7 @@ class Output:
             text=self.text + later.text,
             token_ids=self.token_ids + later.token_ids,
             logprobs=self.logprobs + later.logprobs,
+            text_offsets=self.text_offsets + later.text_offsets,
         )
 
 
@@ -249,6 +251,7 @@ class AsyncEngine:
                 text=seq.text[request.sent_text : text_end],
                 token_ids=seq.outputs_from(request.sent_tokens),
                 logprobs=seq.logprobs[request.sent_tokens :],
+                text_offsets=seq.text_offsets[request.sent_tokens :],
                 finish_reason=seq.finish_reason,
                 num_output_tokens=seq.num_outputs,
                 num_cached_tokens=seq.num_prompt_cache_hits or 0,

@@ -196,6 +196,7 @@ class Engine:
 
     def detokenize(self, seq: Sequence, token: int) -> None:
         """Append the token's text; a stop string in the new text ends the sequence there."""
+        seq.text_offsets.append(len(seq.text))
         if seq.detokenizer is None:
             return
         params = seq.params

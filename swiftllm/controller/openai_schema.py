@@ -11,7 +11,6 @@ Choices where OpenAI leaves them to the server:
   the prompt's logprobs, which we do not compute: a 400."""
 
 import dataclasses
-import itertools
 import time
 import uuid
 from collections.abc import Collection
@@ -320,10 +319,12 @@ def token_text(tokenizer: Tokenizer, token_id: int) -> str:
 
 
 def choice_logprobs(
-    tokenizer: Tokenizer, spec: GenerateRequest, output: Output, offset: int
+    tokenizer: Tokenizer, spec: GenerateRequest, output: Output
 ) -> dict[str, Any] | None:
     """The output's new tokens' logprobs, if the request asked for them: in chat's shape, or in the
-    legacy one with text_offset counting from `offset`."""
+    legacy one, whose text_offset is where each token's text begins in the choice's text (the engine's
+    count, Sequence.text_offsets: the tokens' own texts would count a character split over two tokens
+    twice, as U+FFFD each, and run past the text's end; no echo precedes it, echo takes no logprobs)."""
     if spec.params.logprobs is None:
         return None
 
@@ -346,7 +347,7 @@ def choice_logprobs(
             {token_text(tokenizer, top_id): top_logprob for top_id, top_logprob in entry.top}
             for entry in output.logprobs
         ],
-        "text_offset": list(itertools.accumulate(map(len, tokens), initial=offset))[:-1],
+        "text_offset": output.text_offsets,
     }
 
 

@@ -337,7 +337,7 @@ class RestServer:
             content = {"text": echoes[index] + output.text}
             if spec.chat:
                 content = {"message": {"role": "assistant", "content": output.text}}
-            logprobs = choice_logprobs(self.tokenizer, spec, output, 0)
+            logprobs = choice_logprobs(self.tokenizer, spec, output)
             choices.append(choice(index, content, logprobs, output.finish_reason))
         head = envelope(spec.request_id, self.model_name, spec.chat, False)
         return {**head, "choices": choices, "usage": usage(prompt_tokens, merged.values(), spec.n)}
@@ -365,7 +365,6 @@ class RestServer:
         def event(index: int, content: dict[str, Any], logprobs: Any, finish: str | None) -> bytes:
             return prefix + json.dumps(choice(index, content, logprobs, finish)).encode() + suffix
 
-        text_offsets = [0] * num_choices  # legacy logprobs' text_offset, per choice
         latest: dict[int, Output] = {}  # choice index -> its latest output (for usage)
         try:
             # each chat choice opens with its role, a completion choice with its echo (if any)
@@ -382,11 +381,9 @@ class RestServer:
                 for output in batch:
                     index = output.index
                     latest[index] = output
-                    logprobs = choice_logprobs(self.tokenizer, spec, output, text_offsets[index])
+                    logprobs = choice_logprobs(self.tokenizer, spec, output)
                     if not (output.text or output.finish_reason or logprobs):
                         continue  # held-back text and nothing else to say
-                    if logprobs and not spec.chat:
-                        text_offsets[index] += sum(map(len, logprobs["tokens"]))
                     content = {"text": output.text}
                     if spec.chat:  # a chunk with no new text has an empty delta
                         content = {"delta": {"content": output.text} if output.text else {}}

@@ -60,6 +60,8 @@ class Sequence:
     finish_reason: str | None = None  # "stop" | "length" | "abort" | "error"
     error: str | None = None  # why it finished with "error": the client reads this
     text: str = ""  # detokenized output so far
+    # where each output token's text begins in `text` (completions' legacy logprobs: text_offset)
+    text_offsets: list[int] = field(default_factory=list)
     logprobs: list[TokenLogprobs] = field(default_factory=list)
     detokenizer: Detokenizer | None = None
 

@@ -28,6 +28,7 @@ from serving import metrics, request
 from swiftllm.controller.openai_schema import FIELDS
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
+from swiftllm.sampling_params import SamplingParams
 
 MODEL = ensure_default_model()
 KEY = "k3y"
@@ -241,6 +242,36 @@ def test_echo_decodes_off_the_event_loop(
     for prompt, choice in zip(prompts, body["choices"]):
         assert threads[tuple(prompt)].startswith("tokenizer"), threads
         assert choice["text"].startswith(decode(prompt))
+    assert_serves(server)
+
+
+def test_text_offsets_are_where_each_token_begins_in_the_text(server: InProcessServer) -> None:
+    """Session 47's probe: text_offset added up the tokens' own texts, where a token holding part of a
+    character is U+FFFD, so after each character split over tokens the offsets ran one further ahead of
+    the text, past its end. Now each is where the token's text begins: the length of the text the tokens
+    before it completed (the whole decode of them, less a character they leave unfinished)."""
+    llm_tokenizer = server.rests[0].tokenizer
+    body = {**COMPLETION, "prompt": "Emoji party: 🎉🎉", "max_tokens": 9, "logprobs": 0}
+    status, whole = send(server.url + "/v1/completions", body)
+    assert status == 200, whole
+    text = whole["choices"][0]["text"]
+    logprobs = whole["choices"][0]["logprobs"]
+    # the same greedy tokens through the Python API (an LLM of its own: the server's steps its engine)
+    alone = LLM(MODEL, kv_cache_memory_gb=0.01)
+    ids = alone.generate([body["prompt"]], SamplingParams(max_tokens=9, temperature=0))[0].token_ids
+    alone.close()
+    assert len(ids) == len(logprobs["tokens"])
+    expected = [len(llm_tokenizer.decode(ids[:i]).rstrip("\ufffd")) for i in range(len(ids))]
+    assert logprobs["text_offset"] == expected and expected[-1] <= len(text)
+    assert len(set(expected)) < len(expected)  # some emoji took more than one token
+    # streamed, the same offsets chunk by chunk
+    status, events = send(server.url + "/v1/completions", {**body, "stream": True})
+    offsets = []
+    for line in events.splitlines():
+        if line.startswith("data: {"):
+            chunk = json.loads(line[len("data: ") :])["choices"][0]
+            offsets += (chunk["logprobs"] or {}).get("text_offset", [])
+    assert offsets == expected
     assert_serves(server)
 
 
