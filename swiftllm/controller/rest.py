@@ -82,10 +82,9 @@ def decompress(body: bytes, encoding: str) -> bytes:
     gigabytes): else a 413, and a body that is not what it claims a 400; another encoding, a 415."""
     if encoding not in ("gzip", "deflate"):
         raise ApiError(f"Content-Encoding {encoding} is not supported (gzip, deflate)", None, 415)
-    # window bits that take a gzip or a zlib header (each encoding's RFC form)
-    decompressor = zlib.decompressobj(32 + zlib.MAX_WBITS)
     try:
-        data = decompressor.decompress(body, MAX_BODY_BYTES + 1)
+        # window bits that take a gzip or a zlib header (each encoding's RFC form)
+        data = zlib.decompressobj(32 + zlib.MAX_WBITS).decompress(body, MAX_BODY_BYTES + 1)
     except zlib.error as error:
         raise ApiError(f"the body is not valid {encoding}: {error}") from None
     if len(data) > MAX_BODY_BYTES:
