@@ -324,16 +324,15 @@ class RestServer:
     ) -> dict[str, Any]:
         """The body of a response that is not streamed: every choice's outputs, concatenated, each
         after its echo."""
-        num_choices = len(echoes)
         merged: dict[int, Output] = {}  # choice index -> its outputs so far, as one
-        async for batch in self.output_batches(queue, num_choices):
+        async for batch in self.output_batches(queue, len(echoes)):
             for output in batch:
                 earlier = merged.get(output.index)
                 merged[output.index] = output if earlier is None else earlier.followed_by(output)
         choices = []
-        for index in range(num_choices):
+        for index, echo in enumerate(echoes):
             output = merged[index]
-            content = {"text": echoes[index] + output.text}
+            content = {"text": echo + output.text}
             if spec.chat:
                 content = {"message": {"role": "assistant", "content": output.text}}
             logprobs = choice_logprobs(self.tokenizer, spec, output)
@@ -351,7 +350,6 @@ class RestServer:
     ) -> web.StreamResponse:
         """A server-sent event per output that says something (after each choice's echo, if any),
         then usage if asked, then [DONE]."""
-        num_choices = len(echoes)
         response = web.StreamResponse(headers=EVENT_STREAM_HEADERS)
         await response.prepare(request)
         # every chunk is the same envelope around one choice: the envelope is encoded once and each
@@ -375,7 +373,7 @@ class RestServer:
             ]
             if openings:
                 await response.write(b"".join(openings))
-            async for batch in self.output_batches(queue, num_choices):
+            async for batch in self.output_batches(queue, len(echoes)):
                 events: list[bytes] = []
                 for output in batch:
                     index = output.index
