@@ -222,8 +222,7 @@ class RestServer:
             raise ApiError(
                 f"tokens must be a list of token ids in [0, {self.vocab_size})", "tokens"
             )
-        text = await self.in_pool(len(tokens), partial(self.tokenizer.decode, tokens))
-        return web.json_response({"prompt": text})
+        return web.json_response({"prompt": await self.prompt_text(tokens)})
 
     async def version(self, request: web.Request) -> web.Response:
         return web.json_response({"version": swiftllm.__version__})
@@ -291,8 +290,9 @@ class RestServer:
             raise ApiError(f"cannot apply the chat template: {error}", "messages") from None
 
     async def prompt_text(self, prompt: str | list[int]) -> str:
-        """What echo repeats: the prompt's text, token ids decoded in the tokenizer pool (256 prompts of
-        8,000 ids took 0.49 s to decode, which the event loop spent serving no one else)."""
+        """A prompt's text, what echo repeats and /detokenize answers: token ids decoded in the tokenizer
+        pool (256 prompts of 8,000 ids took 0.49 s to decode, which the event loop spent serving no one
+        else)."""
         if isinstance(prompt, str):
             return prompt
         return await self.in_pool(len(prompt), partial(self.tokenizer.decode, prompt))
