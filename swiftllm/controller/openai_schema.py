@@ -339,9 +339,8 @@ def choice_logprobs(
             top = [item(top_id, top_logprob) for top_id, top_logprob in entry.top]
             content.append({**item(token_id, entry.logprob), "top_logprobs": top})
         return {"content": content}
-    tokens = [token_text(tokenizer, token_id) for token_id in output.token_ids]
     return {
-        "tokens": tokens,
+        "tokens": [token_text(tokenizer, token_id) for token_id in output.token_ids],
         "token_logprobs": [entry.logprob for entry in output.logprobs],
         "top_logprobs": [
             {token_text(tokenizer, top_id): top_logprob for top_id, top_logprob in entry.top}

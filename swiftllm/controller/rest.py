@@ -82,10 +82,9 @@ def decompress(body: bytes, encoding: str) -> bytes:
     gigabytes): else a 413, and a body that is not what it claims a 400; another encoding, a 415."""
     if encoding not in ("gzip", "deflate"):
         raise ApiError(f"Content-Encoding {encoding} is not supported (gzip, deflate)", None, 415)
-    # window bits that take a gzip or a zlib header (each encoding's RFC form)
-    decompressor = zlib.decompressobj(32 + zlib.MAX_WBITS)
     try:
-        data = decompressor.decompress(body, MAX_BODY_BYTES + 1)
+        # window bits that take a gzip or a zlib header (each encoding's RFC form)
+        data = zlib.decompressobj(32 + zlib.MAX_WBITS).decompress(body, MAX_BODY_BYTES + 1)
     except zlib.error as error:
         raise ApiError(f"the body is not valid {encoding}: {error}") from None
     if len(data) > MAX_BODY_BYTES:
@@ -223,8 +222,7 @@ class RestServer:
             raise ApiError(
                 f"tokens must be a list of token ids in [0, {self.vocab_size})", "tokens"
             )
-        text = await self.in_pool(len(tokens), partial(self.tokenizer.decode, tokens))
-        return web.json_response({"prompt": text})
+        return web.json_response({"prompt": await self.prompt_text(tokens)})
 
     async def version(self, request: web.Request) -> web.Response:
         return web.json_response({"version": swiftllm.__version__})
@@ -292,8 +290,9 @@ class RestServer:
             raise ApiError(f"cannot apply the chat template: {error}", "messages") from None
 
     async def prompt_text(self, prompt: str | list[int]) -> str:
-        """What echo repeats: the prompt's text, token ids decoded in the tokenizer pool (256 prompts of
-        8,000 ids took 0.49 s to decode, which the event loop spent serving no one else)."""
+        """A prompt's text, what echo repeats and /detokenize answers: token ids decoded in the tokenizer
+        pool (256 prompts of 8,000 ids took 0.49 s to decode, which the event loop spent serving no one
+        else)."""
         if isinstance(prompt, str):
             return prompt
         return await self.in_pool(len(prompt), partial(self.tokenizer.decode, prompt))
@@ -325,16 +324,15 @@ class RestServer:
     ) -> dict[str, Any]:
         """The body of a response that is not streamed: every choice's outputs, concatenated, each
         after its echo."""
-        num_choices = len(echoes)
         merged: dict[int, Output] = {}  # choice index -> its outputs so far, as one
-        async for batch in self.output_batches(queue, num_choices):
+        async for batch in self.output_batches(queue, len(echoes)):
             for output in batch:
                 earlier = merged.get(output.index)
                 merged[output.index] = output if earlier is None else earlier.followed_by(output)
         choices = []
-        for index in range(num_choices):
+        for index, echo in enumerate(echoes):
             output = merged[index]
-            content = {"text": echoes[index] + output.text}
+            content = {"text": echo + output.text}
             if spec.chat:
                 content = {"message": {"role": "assistant", "content": output.text}}
             logprobs = choice_logprobs(self.tokenizer, spec, output)
@@ -352,7 +350,6 @@ class RestServer:
     ) -> web.StreamResponse:
         """A server-sent event per output that says something (after each choice's echo, if any),
         then usage if asked, then [DONE]."""
-        num_choices = len(echoes)
         response = web.StreamResponse(headers=EVENT_STREAM_HEADERS)
         await response.prepare(request)
         # every chunk is the same envelope around one choice: the envelope is encoded once and each
@@ -376,7 +373,7 @@ class RestServer:
             ]
             if openings:
                 await response.write(b"".join(openings))
-            async for batch in self.output_batches(queue, num_choices):
+            async for batch in self.output_batches(queue, len(echoes)):
                 events: list[bytes] = []
                 for output in batch:
                     index = output.index
