@@ -10,6 +10,11 @@ SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCa
 # config.json's required sizes, each a positive integer (a string or a float failed later, in torch's
 # words, or served garbage)
 SIZES = "vocab_size hidden_size intermediate_size num_hidden_layers num_attention_heads".split()
+# sizes that may be absent or null (a default, or none), else positive integers too
+OPTIONAL_SIZES = "num_key_value_heads head_dim max_position_embeddings sliding_window".split()
+# the values our forward computes with: any other would be served wrong, silently (a GELU model ran SiLU, a
+# Llama with attention or MLP biases ran without them, and "false" as a string tied the embeddings)
+FIXED = {"hidden_act": ("silu", "swish"), "attention_bias": (False,), "mlp_bias": (False,)}
 # the rope scaling types we serve, and the keys each needs (all positive numbers; worker/rope.py uses them)
 ROPE_KEYS = {
     "default": (),
@@ -73,10 +78,15 @@ class ModelConfig:
             raise ModelError(
                 f"unsupported architecture {arch!r}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}"
             )
-        for key in SIZES:
+        for key in [*SIZES, *(key for key in OPTIONAL_SIZES if cfg.get(key) is not None)]:
             value = cfg.get(key)
             if type(value) is not int or value < 1:
                 raise ModelError(f"config.json: {key} must be a positive integer, not {value!r}")
+        for key, allowed in FIXED.items():
+            if cfg.get(key) not in (None, *allowed):
+                raise ModelError(f"config.json: {key} must be {allowed[0]!r}, not {cfg[key]!r}")
+        if not isinstance(cfg.get("tie_word_embeddings", False), bool):
+            raise ModelError("config.json: tie_word_embeddings must be true or false")
         # null means unset (a null default would fail every request that inherits it)
         generation = {key: value for key, value in (generation or {}).items() if value is not None}
         heads = cfg["num_attention_heads"]
@@ -92,13 +102,16 @@ class ModelConfig:
         positive = {key: rope.get(key) for key in ROPE_KEYS[rope_type]}
         positive.update(rope_theta=theta, rms_norm_eps=cfg.get("rms_norm_eps", 1e-6))
         for key, value in positive.items():
-            if not isinstance(value, (int, float)) or not value > 0:
+            if type(value) not in (int, float) or not 0 < value < float("inf"):  # true is no number
                 raise ModelError(f"config.json: {key} must be a positive number, not {value!r}")
         if rope_type == "llama3" and rope["high_freq_factor"] <= rope["low_freq_factor"]:
             raise ModelError("config.json: llama3 rope needs high_freq_factor > low_freq_factor")
         eos_ids = generation.get("eos_token_id", cfg.get("eos_token_id"))  # an id, a list or none
         if not isinstance(eos_ids, list):
             eos_ids = [] if eos_ids is None else [eos_ids]
+        # "2", true or 2**70 were taken: never matched, matched token 1, or failed the worker's hello
+        if not all(type(eos) is int and 0 <= eos < cfg["vocab_size"] for eos in eos_ids):
+            raise ModelError(f"eos_token_id must hold token ids below vocab_size, not {eos_ids!r}")
         window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
         config = ModelConfig(
             architecture=arch,
@@ -138,5 +151,6 @@ class ModelConfig:
             gen_file = path / "generation_config.json"
             generation = json.loads(gen_file.read_text()) if gen_file.is_file() else {}
             return ModelConfig.from_dict(json.loads((path / "config.json").read_text()), generation)
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
+        # AttributeError: a file that holds JSON but not an object ([1], "x")
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
             raise ModelError(f"malformed config in {path}: {type(e).__name__}: {e}") from None

@@ -99,3 +99,60 @@ def test_optional_sizes_may_be_null_and_required_ones_not_missing() -> None:
         cfg = {name: value for name, value in BASE.items() if name != key}
         with pytest.raises(ModelError, match=f"{key} must be a positive integer, not None"):
             ModelConfig.from_dict(cfg)
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        # optional sizes: absent or null take their defaults, anything else must be a positive integer
+        ({"num_key_value_heads": "4"}, "num_key_value_heads must be a positive integer, not '4'"),
+        ({"num_key_value_heads": 4.0}, "num_key_value_heads must be a positive integer, not 4.0"),
+        ({"max_position_embeddings": "256"}, "max_position_embeddings must be a positive integer"),
+        ({"max_position_embeddings": 0}, "max_position_embeddings must be a positive integer"),
+        ({"sliding_window": -1}, "sliding_window must be a positive integer, not -1"),
+        ({"head_dim": 16.5}, "head_dim must be a positive integer"),
+        # what our forward would compute differently from the model's own, silently
+        ({"hidden_act": "gelu"}, "hidden_act must be 'silu', not 'gelu'"),
+        ({"attention_bias": True}, "attention_bias must be False, not True"),
+        ({"mlp_bias": True}, "mlp_bias must be False, not True"),
+        ({"tie_word_embeddings": "false"}, "tie_word_embeddings must be true or false"),
+        # constants: true is no number, and infinity no constant
+        ({"rms_norm_eps": math.inf}, "rms_norm_eps must be a positive number, not inf"),
+        ({"rms_norm_eps": True}, "rms_norm_eps must be a positive number, not True"),
+        ({"rope_theta": math.inf}, "rope_theta must be a positive number"),
+        # stop tokens: each a token id of this vocabulary
+        ({"eos_token_id": "2"}, r"eos_token_id must hold token ids below vocab_size, not \['2'\]"),
+        ({"eos_token_id": True}, "eos_token_id must hold token ids"),
+        ({"eos_token_id": [2, 2**70]}, "eos_token_id must hold token ids"),
+        ({"eos_token_id": [[2]]}, "eos_token_id must hold token ids"),
+        ({"eos_token_id": -1}, "eos_token_id must hold token ids"),
+        ({"eos_token_id": 128}, "eos_token_id must hold token ids below vocab_size"),
+    ],
+)
+def test_values_that_loaded_and_were_served_wrong_are_refused(changes: dict, message: str) -> None:
+    """Session 47's probe: each loaded. Strings and floats as sizes failed later with a TypeError traceback;
+    a GELU or biased model ran as a SiLU one without biases, "false" tied the embeddings, an infinite eps
+    generated token 0, and stop ids that are no token ids never matched (2**70 failed the worker's hello)."""
+    with pytest.raises(ModelError, match=message):
+        ModelConfig.from_dict({**BASE, **changes})
+
+
+def test_what_the_fixed_keys_allow_still_loads() -> None:
+    fine = {
+        "hidden_act": "silu",
+        "attention_bias": False,
+        "mlp_bias": None,
+        "tie_word_embeddings": True,
+    }
+    assert ModelConfig.from_dict({**BASE, **fine}).tie_word_embeddings is True
+    assert ModelConfig.from_dict({**BASE, "hidden_act": "swish"}).architecture == "LlamaForCausalLM"
+    assert ModelConfig.from_dict({**BASE, "eos_token_id": [0, 127]}).eos_token_ids == (0, 127)
+
+
+@pytest.mark.parametrize("where", ["config.json", "generation_config.json"])
+def test_json_that_is_not_an_object_is_a_model_error(tmp_path: Path, where: str) -> None:
+    """Session 47's probe: [1] as config.json (or generation_config.json) was an AttributeError traceback."""
+    (tmp_path / "config.json").write_text(json.dumps(BASE))
+    (tmp_path / where).write_text("[1]")
+    with pytest.raises(ModelError, match=f"malformed config in {tmp_path}: AttributeError"):
+        ModelConfig.from_dir(tmp_path)

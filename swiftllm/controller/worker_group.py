@@ -105,8 +105,9 @@ class WorkerGroup(SharedOps):
     def wait_for_reply(
         self, rank: int, client: WorkerClient, after_error: WorkerError | None = None
     ) -> None:
-        """Return once the client's reply is there (or its own timeout will decide); a dead worker raises, and
-        so does a rank silent ERROR_GRACE_MS after another rank's error (`after_error`): the group is done for."""
+        """Return once the client's reply is there. A dead worker raises, so does a rank silent for the client's
+        timeout (a frozen process: it waited that long here, then as long again in recv, until session 47), and a
+        rank silent ERROR_GRACE_MS after another rank's error (`after_error`): the group is done for."""
         if self.liveness is None:
             return
         waited_ms = 0.0
@@ -117,8 +118,8 @@ class WorkerGroup(SharedOps):
             if after_error is not None and waited_ms >= ERROR_GRACE_MS:
                 why = f"rank {rank} silent {waited_ms / 1000:g} s after another rank's error: {after_error}"
                 raise WorkerError("Timeout", why)
-            if waited_ms >= client.timeout_s * 1000:
-                return  # client.recv raises the Timeout
+            if waited_ms >= client.timeout_s * 1000:  # a frozen rank: not recv's own wait on top
+                raise WorkerError("Timeout", f"rank {rank} silent for {client.timeout_s:g} s")
 
     def profile(self, block_size: int) -> Profile:
         replies = self.call("profile", block_size=block_size)

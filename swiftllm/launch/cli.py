@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
+import zmq
+
 import swiftllm
 from swiftllm.launch import launch_cmd, worker_cmd
 from swiftllm.launch.args import ENGINE_OPTIONS, ShowDefaults, add_config_flags, options_from_args
@@ -85,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, OSError, RuntimeError) as e:  # ModelError is a ValueError
+    # ModelError is a ValueError; a ZMQError an address ZeroMQ cannot take (--worker-addrs garbage)
+    except (ValueError, OSError, RuntimeError, zmq.ZMQError) as e:
         print(f"swiftctl: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -152,6 +152,21 @@ def test_ranks_silent_after_another_ranks_error_end_the_wait(
     assert time.monotonic() - started < 10
 
 
+def test_a_frozen_rank_times_out_once(context: zmq.Context) -> None:
+    """Session 47's probe: a rank alive but silent (SIGSTOP) was waited for the client's timeout here, then
+    as long again in WorkerClient.recv (600 s with the 300 s default); now the Timeout comes after one."""
+    hanging = rank_answer(1, 2, 300, init_cache=None)
+    group, _ = group_of(context, [rank_answer(0, 2, 300), hanging], liveness=lambda: None)
+    group.hello()
+    for client in group.clients:
+        client.timeout_s = 1
+    started = time.monotonic()
+    with pytest.raises(WorkerError, match="rank 1 silent for 1 s") as error:
+        group.init_cache(block_size=16, num_blocks=10, num_cpu_blocks=0, max_model_len=64)
+    assert error.value.type == "Timeout"
+    assert 0.9 < time.monotonic() - started < 1.8
+
+
 def test_a_rank_whose_reply_was_read_before_an_interrupt_is_skipped_once(
     context: zmq.Context,
 ) -> None:

@@ -76,6 +76,17 @@ def test_a_worker_checks_its_flags_as_the_server_does(args: list[str], message: 
         assert r.returncode != 0 and message in r.stderr
 
 
+def test_a_worker_address_zeromq_refuses_is_one_line() -> None:
+    """Session 47's probe: `--worker-addrs garbage` was a ZMQError traceback."""
+    for address in ("garbage", "tcp://127.0.0.1:abc"):
+        r = swiftctl("launch", "--model", str(ensure_default_model()), "--worker-addrs", address)
+        assert (
+            r.returncode == 1
+            and f"swiftctl: error: Invalid argument (addr='{address}')" in r.stderr
+        )
+        assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
 def test_a_prompt_that_is_not_utf8_is_one_line() -> None:
     """Session 44's probe: invalid UTF-8 (a lone surrogate to Python) gave the tokenizer's traceback."""
     r = swiftctl("generate", "--prompt", b"caf\xe9".decode(errors="surrogateescape"))
