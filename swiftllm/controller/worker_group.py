@@ -19,7 +19,7 @@ from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import SharedOps, WorkerClient, WorkerError
-from swiftllm.model_config import ModelConfig
+from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.step import StepCommand, StepResult
 
 # how often a wait for replies checks that the worker processes live
@@ -27,6 +27,8 @@ LIVENESS_POLL_MS = 500
 # how long the other ranks may stay silent once one has answered a request with an error: a rank whose step
 # failed leaves the others blocked in a collective, whose replies would come only at their timeouts
 ERROR_GRACE_MS = 5000
+# what a worker's model must share with the controller's (its hello's model_config): the same weights' shape
+SHAPE_KEYS = ("vocab_size", "hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim")
 
 
 class Profile(NamedTuple):
@@ -147,7 +149,12 @@ def start_engine(
 ) -> Engine:
     """Size the cache (profiled on a GPU: the smallest rank's; kv_cache_memory_gb on CPU; or
     num_gpu_blocks), allocate it on every rank, and start an Engine on the group (its scheduler's config,
-    `engine.scheduler.cfg`, describes the cache)."""
+    `engine.scheduler.cfg`, describes the cache). Workers that serve another model than `model_config`
+    (attached by --worker-addrs: session 47's probe served one model's tokens through another's tokenizer
+    and name) are a ModelError."""
+    served = group.info["model_config"]
+    if any(served.get(key) != getattr(model_config, key) for key in SHAPE_KEYS):
+        raise ModelError(f"the workers' model is not {config.model}: their shapes differ")
     profile = group.profile(config.block_size)
     num_gpu_blocks = profile.num_blocks
     if group.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set

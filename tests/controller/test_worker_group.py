@@ -185,3 +185,35 @@ def test_a_rank_whose_reply_was_read_before_an_interrupt_is_skipped_once(
     assert [reply["num_blocks"] for reply in second] == [300, 200]
     assert all(not client.in_flight for client in group.clients)
     assert group.profile(16).num_blocks == 200  # and the group serves on
+
+
+def test_workers_serving_another_model_are_refused() -> None:
+    """Session 47's probe: `launch --model A --worker-addrs ...` attached to workers serving model B served
+    B's tokens under A's name and tokenizer. start_engine compares their hello's shapes with A's first."""
+    from dataclasses import asdict
+    from types import SimpleNamespace
+
+    from swiftllm.model_config import ModelConfig, ModelError
+
+    sizes = {"vocab_size": 128, "hidden_size": 64, "intermediate_size": 96}
+    ours = ModelConfig.from_dict({**sizes, "num_hidden_layers": 2, "num_attention_heads": 4})
+    config = SimpleNamespace(model="/models/a", block_size=16)
+
+    def group_serving(model_config: dict[str, Any]) -> SimpleNamespace:
+        def profile(block_size: int) -> None:
+            raise RuntimeError("profiled")  # reached only past the check
+
+        return SimpleNamespace(info={"model_config": model_config}, profile=profile)
+
+    for change in (
+        {"hidden_size": 128},
+        {"num_layers": 3},
+        {"vocab_size": 256},
+        {"num_kv_heads": 2},
+    ):
+        other = group_serving({**asdict(ours), **change})
+        with pytest.raises(ModelError, match="the workers' model is not /models/a"):
+            worker_group.start_engine(config, other, ours, None)  # type: ignore[arg-type]
+    same = group_serving({**asdict(ours), "eos_token_ids": [], "max_context": 2048})
+    with pytest.raises(RuntimeError, match="profiled"):
+        worker_group.start_engine(config, same, ours, None)  # type: ignore[arg-type]
