@@ -37,8 +37,7 @@ class KVCache:
         for name, (source_side, target_side) in BLOCK_MOVES.items():
             moves = getattr(cmd, name)
             if len(moves):
-                from_blocks = torch.from_numpy(moves[:, 0]).long()
-                to_blocks = torch.from_numpy(moves[:, 1]).long()
+                from_blocks, to_blocks = torch.from_numpy(moves.T).long()  # the two columns
                 for source, target in zip(sides[source_side], sides[target_side]):
                     # host-to-device may overlap; device-to-host must land before the host reads it
                     moved = source[:, from_blocks.to(source.device)]
