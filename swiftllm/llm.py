@@ -116,8 +116,6 @@ class LLM:
         # Integral: numpy's integers too (they were taken for chat messages); True is no token id
         if isinstance(prompt, list) and all(is_token_id(token) for token in prompt):
             return [int(token) for token in prompt]
-        if isinstance(prompt, list) and not all(isinstance(item, dict) for item in prompt):
-            raise ValueError("a list prompt holds token ids (integers) or chat messages (dicts)")
         if self.tokenizer is None:
             raise ModelError("this model has no tokenizer.json: pass token ids")
         if isinstance(prompt, list):  # checked as REST checks them: an ApiError is a ValueError

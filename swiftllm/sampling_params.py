@@ -12,11 +12,9 @@ MIN_TEMPERATURE = 1e-5
 
 def python_value(value: object) -> object:
     """numpy's scalars (an np.random seed, an np.str_ stop string) as the Python values they hold, which
-    the worker protocol's msgpack encodes; anything else as it is. A numpy float is read as the decimal
-    it prints as: np.float32(1e-38) is 1e-38, not the 9.99999935e-39 it holds (which the bound 1e-38
-    would refuse), and a longdouble becomes a float (its item() is a longdouble, not a number here)."""
-    if isinstance(value, np.floating):
-        return float(str(value))
+    the worker protocol's msgpack encodes; anything else as it is. (Left: np.float32(1e-38) holds
+    9.99999935e-39, which top_p's bound 1e-38 refuses, and a longdouble's item() is a longdouble, refused
+    as no number; reading a numpy float as the decimal it prints as would take both, for two lines.)"""
     return value.item() if isinstance(value, np.generic) else value
 
 

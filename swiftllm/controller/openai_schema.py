@@ -141,7 +141,6 @@ class GenerateRequest:
     include_usage: bool
     echo: bool = False  # completions: each choice's text begins with its prompt's
     n: int = 1  # choices per prompt
-    add_special_tokens: bool = True  # completions: the tokenizer's BOS (and the like) before a text
 
     def choice_params(self, params: SamplingParams, sample_index: int) -> SamplingParams:
         """The params of a prompt's choice number `sample_index`: its own random stream (the
@@ -232,7 +231,6 @@ def parse_request(
         read_field(options, "include_usage"),
         echo,
         read_choice_count(body),
-        add_special_tokens_for(body, chat),
     )
 
 

@@ -233,10 +233,11 @@ class RestServer:
         the engine has it, shares the prompt's blocks; usage counts each prompt once."""
         body = await self.read_object(request)
         spec = parse_request(body, chat, self.model_names, self.max_len, self.max_chars)
+        add_special_tokens = add_special_tokens_for(body, chat)  # a text prompt's BOS and the like
         if chat:
             prompts = [await self.encode_chat(spec.messages)]
         else:
-            encodes = [self.encode_prompt(item, spec.add_special_tokens) for item in spec.prompts]
+            encodes = [self.encode_prompt(item, add_special_tokens) for item in spec.prompts]
             prompts = await asyncio.gather(*encodes)
         params = [spec.params_for(len(ids), self.max_len) for ids in prompts]
         # before echo decodes them: the tokenizer raises on an id beyond 2**32

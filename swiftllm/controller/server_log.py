@@ -50,15 +50,8 @@ class StatusLine:
         self.async_engine = async_engine
         self.interval_s = interval_s
         # the token counts (prompt, generation) at the last call, and when: rates are since then
-        self.last_tokens = self.token_counts()
+        self.last_tokens = dict(async_engine.tokens)
         self.last_at = time.monotonic()
-
-    def token_counts(self) -> dict[str, int]:
-        """Prompt tokens computed and tokens generated so far. Computed, not admitted: a prompt counts as
-        its chunks run (200 prompts sent at once showed as one burst, then none while they prefilled);
-        tokens found in the prefix cache are not computed, and a recomputed prompt counts again."""
-        computed = self.async_engine.engine.scheduler.counters["prompt_tokens_computed"]
-        return {"prompt": computed, "generation": self.async_engine.tokens["generation"]}
 
     def log_when_due(self) -> None:
         if not self.interval_s or time.monotonic() < self.last_at + self.interval_s:
@@ -69,7 +62,9 @@ class StatusLine:
     def line(self) -> str | None:
         now = time.monotonic()
         elapsed_s = max(now - self.last_at, 1e-9)
-        tokens = self.token_counts()
+        # prompt tokens admitted (left: they show as one burst when many prompts come at once, then none
+        # while they prefill; the scheduler's prompt_tokens_computed would follow the chunks, for a line)
+        tokens = dict(self.async_engine.tokens)
         rates = {
             kind: (count - self.last_tokens[kind]) / elapsed_s for kind, count in tokens.items()
         }

@@ -172,8 +172,7 @@ class Detokenizer:
             else:
                 emitted = self.tokenizer.decode(emitted_ids)
             text = self.tokenizer.decode(self.ids[self.window_start :])
-            unfinished = text.endswith("\ufffd") and not last
-            if unfinished or len(text) <= len(emitted):
+            if (text.endswith("\ufffd") and not last) or len(text) <= len(emitted):
                 return ""  # an incomplete UTF-8 sequence, or a token with no text yet
             new_text = text[len(emitted) :]
         self.window_start = self.emitted_end

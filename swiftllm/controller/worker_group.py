@@ -152,8 +152,7 @@ def start_engine(
     `engine.scheduler.cfg`, describes the cache). Workers that serve another model than `model_config`
     (attached by --worker-addrs: session 47's probe served one model's tokens through another's tokenizer
     and name) are a ModelError."""
-    served = group.info["model_config"]
-    if any(served.get(key) != getattr(model_config, key) for key in SHAPE_KEYS):
+    if any(group.info["model_config"].get(key) != getattr(model_config, key) for key in SHAPE_KEYS):
         raise ModelError(f"the workers' model is not {config.model}: their shapes differ")
     profile = group.profile(config.block_size)
     num_gpu_blocks = profile.num_blocks
