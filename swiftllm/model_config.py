@@ -15,6 +15,12 @@ OPTIONAL_SIZES = "num_key_value_heads head_dim max_position_embeddings sliding_w
 # the values our forward computes with: any other would be served wrong, silently (a GELU model ran SiLU, a
 # Llama with attention or MLP biases ran without them, and "false" as a string tied the embeddings)
 FIXED = {"hidden_act": ("silu", "swish"), "attention_bias": (False,), "mlp_bias": (False,)}
+# keys whose JSON type is checked (a string "linear" as rope_scaling failed in dict's own words)
+TYPED = {
+    "tie_word_embeddings": (bool, "true or false"),
+    "rope_scaling": (dict, "an object"),
+    "rope_parameters": (dict, "an object"),
+}
 # the rope scaling types we serve, and the keys each needs (all positive numbers; worker/rope.py uses them)
 ROPE_KEYS = {
     "default": (),
@@ -85,8 +91,9 @@ class ModelConfig:
         for key, allowed in FIXED.items():
             if cfg.get(key) not in (None, *allowed):
                 raise ModelError(f"config.json: {key} must be {allowed[0]!r}, not {cfg[key]!r}")
-        if not isinstance(cfg.get("tie_word_embeddings", False), bool):
-            raise ModelError("config.json: tie_word_embeddings must be true or false")
+        for key, (kind, what) in TYPED.items():
+            if cfg.get(key) is not None and not isinstance(cfg[key], kind):
+                raise ModelError(f"config.json: {key} must be {what}, not {cfg[key]!r}")
         # null means unset (a null default would fail every request that inherits it)
         generation = {key: value for key, value in (generation or {}).items() if value is not None}
         heads = cfg["num_attention_heads"]
@@ -94,7 +101,7 @@ class ModelConfig:
         rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
         theta = rope.pop("rope_theta", None) or cfg.get("rope_theta", 10000.0)
         rope_type = rope.setdefault("rope_type", rope.get("type", "default"))
-        if rope_type not in ROPE_KEYS:
+        if not isinstance(rope_type, str) or rope_type not in ROPE_KEYS:
             raise ModelError(
                 f"unsupported rope scaling type {rope_type!r}; supported: {', '.join(ROPE_KEYS)}"
             )

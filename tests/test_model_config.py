@@ -116,6 +116,10 @@ def test_optional_sizes_may_be_null_and_required_ones_not_missing() -> None:
         ({"attention_bias": True}, "attention_bias must be False, not True"),
         ({"mlp_bias": True}, "mlp_bias must be False, not True"),
         ({"tie_word_embeddings": "false"}, "tie_word_embeddings must be true or false"),
+        # a string or list where an object belongs failed in dict's own words (session 47's probe)
+        ({"rope_scaling": "linear"}, "rope_scaling must be an object, not 'linear'"),
+        ({"rope_parameters": ["llama3"]}, "rope_parameters must be an object"),
+        ({"rope_scaling": {"rope_type": ["linear"]}}, "unsupported rope scaling type"),
         # constants: true is no number, and infinity no constant
         ({"rms_norm_eps": math.inf}, "rms_norm_eps must be a positive number, not inf"),
         ({"rms_norm_eps": True}, "rms_norm_eps must be a positive number, not True"),

@@ -196,14 +196,16 @@ class Engine:
 
     def detokenize(self, seq: Sequence, token: int) -> None:
         """Append the token's text; a stop string in the new text ends the sequence there."""
-        seq.text_offsets.append(len(seq.text))
-        if seq.detokenizer is None:
-            return
         params = seq.params
         # finished "stop" by this very token: an EOS or stop token id (the rule lives in
-        # Scheduler.fill_sampled_tokens; stop strings are matched below, in the text)
-        if seq.finish_reason == "stop" and not params.include_stop_str_in_output:
-            return  # the stop token itself is not text
+        # Scheduler.fill_sampled_tokens; stop strings are matched below, in the text). The stop token
+        # itself is not text, but part of a character held back before it is (as U+FFFD)
+        stop_token = seq.finish_reason == "stop" and not params.include_stop_str_in_output
+        if stop_token and seq.detokenizer is not None:
+            seq.text += seq.detokenizer.flush()
+        seq.text_offsets.append(len(seq.text))
+        if seq.detokenizer is None or stop_token:
+            return
         old_len = len(seq.text)
         seq.text += seq.detokenizer.add(token, seq.finish_reason is not None)
         matches = []
@@ -218,6 +220,8 @@ class Engine:
         found_at, stop_len = min(matches)
         kept_len = found_at + stop_len if params.include_stop_str_in_output else found_at
         seq.text = seq.text[:kept_len]
+        # the tokens that spelled the stop string begin at most where the kept text ends
+        seq.text_offsets = [min(offset, kept_len) for offset in seq.text_offsets]
         self.scheduler.finish(seq, "stop")
         # the stop string ended it, also when this token reached max_tokens too (finished "length" already)
         seq.finish_reason = "stop"

@@ -178,3 +178,9 @@ class Detokenizer:
         self.window_start = self.emitted_end
         self.emitted_end = len(self.ids)
         return new_text
+
+    def flush(self) -> str:
+        """The text still held back when an EOS or stop token (itself no text) ends the output: bytes of an
+        unfinished character are U+FFFD, as `add(token, last=True)` gives them."""
+        held = self.tokenizer.decode(self.ids[self.window_start :])
+        return held[len(self.tokenizer.decode(self.ids[self.window_start : self.emitted_end])) :]

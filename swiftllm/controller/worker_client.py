@@ -58,6 +58,7 @@ class WorkerClient(SharedOps):
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.DEALER)
         self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.setsockopt(zmq.IPV6, "[" in address)  # a tcp://[IPv6]:port address
         self.socket.connect(address)
         self.epoch = 0  # 0 until hello: the worker refuses any other op before one
         self.info: dict[str, Any] = {}  # the hello reply

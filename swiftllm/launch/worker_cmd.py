@@ -69,7 +69,12 @@ def run(args: argparse.Namespace) -> int:
             pipeline_size=args.pipeline_parallel_size,
             dist_init=args.dist_init,
         )
+        if args.world_size > 1:  # torch's rendezvous is silent until all ranks come (or 30 minutes)
+            report(f"rank {args.rank}: waiting for {args.world_size} ranks at {args.dist_init}")
+        # the rendezvous and the load block in C++, where Python's Ctrl-C handler waits: end at once
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_DFL)
         runner = ModelRunner(config)
+        signal.signal(signal.SIGINT, interrupt)
         server = WorkerServer(runner, bind=args.bind, token=token)
     except (RuntimeError, OSError, ValueError, zmq.ZMQError) as e:  # ModelError is a ValueError
         report(str(e))  # a clear line, not a traceback

@@ -14,6 +14,6 @@ def resolve_model(model: str | Path | None) -> str:
         from swiftllm.models.gguf_import import ensure_default_model
 
         return str(ensure_default_model())
-    if not Path(model).is_dir():
+    if model == "" or not Path(model).is_dir():  # Path("") is the current directory
         raise ModelError(f"model directory {str(model)!r} does not exist")
     return str(model)

@@ -67,6 +67,8 @@ class WorkerServer:
         # Below the protocol's limit an oversized message gets an error reply; far above it ZMQ drops the
         # connection before buffering it, so no peer can make the worker hold gigabytes.
         self.socket.setsockopt(zmq.MAXMSGSIZE, 2 * max_message_bytes + 4096)
+        # tcp://[::1]:... needs IPv6 on; only then, or an IPv4 address would read back as [::ffff:...]
+        self.socket.setsockopt(zmq.IPV6, "[" in bind)
         self.socket.bind(bind)
         # the real port of tcp://...:*
         self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)

@@ -126,3 +126,41 @@ def test_warm_up_raises_when_the_worker_fails_its_requests(tiny_model_dir: Path)
     with pytest.raises(RuntimeError, match="warm-up step failed .*bad values"):
         llm.engine.warm_up()
     assert not llm.engine.scheduler.running and not llm.engine.in_flight
+
+
+def test_a_stop_token_after_part_of_a_character_keeps_its_bytes(llm: LLM) -> None:
+    """Session 47's probe: an EOS or stop token id right after part of a character dropped those bytes
+    from the text (the flush ran only on a token that is text). Now the text is the whole decode of the
+    tokens before the stop token, its unfinished character as U+FFFD."""
+    prompt = "Emoji party: 🎉🎉"
+    free = run(llm, [prompt], [SamplingParams(max_tokens=12, temperature=0.0)])[0]
+    ids = free.outputs_from(0)
+    decode = llm.engine.tokenizer.decode
+    # a token that first comes right after a cut inside a character: as a stop token it ends the output there
+    cuts = [i for i in range(1, len(ids)) if decode(ids[:i]).endswith("\ufffd")]
+    cuts = [i for i in cuts if ids[i] not in ids[:i]]
+    assert cuts, ids
+    for cut in cuts:
+        params = SamplingParams(max_tokens=12, temperature=0.0, stop_token_ids=[ids[cut]])
+        stopped = run(llm, [prompt], [params])[0]
+        assert stopped.finish_reason == "stop"
+        assert stopped.text == decode(ids[:cut])
+        # each offset where its token's text begins; the stop token's at the text's end
+        expected = [len(decode(ids[:i]).rstrip("\ufffd")) for i in range(cut)]
+        assert stopped.text_offsets == expected + [len(stopped.text)]
+
+
+def test_offsets_after_a_stop_string_lie_within_the_kept_text(llm: LLM) -> None:
+    """Session 47's probe: after a stop string's cut, the tokens that spelled it kept offsets past the
+    kept text's end."""
+    free = run(llm, ["The capital of France is"], [SamplingParams(max_tokens=8, temperature=0.0)])[
+        0
+    ]
+    # a stop string that begins inside the text of some token after the first, and runs over the next
+    stop = free.text[free.text_offsets[2] + 1 : free.text_offsets[4] + 1]
+    params = SamplingParams(max_tokens=8, temperature=0.0, stop=[stop])
+    cut = run(llm, ["The capital of France is"], [params])[0]
+    assert cut.finish_reason == "stop" and cut.text == free.text[: free.text.find(stop)]
+    assert len(cut.text_offsets) == 5
+    assert cut.text_offsets == [min(offset, len(cut.text)) for offset in free.text_offsets[:5]]
+    assert cut.text_offsets[-1] == len(cut.text) < free.text_offsets[4]

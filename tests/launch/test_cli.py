@@ -38,6 +38,7 @@ def test_generate_streams_the_greedy_completion() -> None:
     "args,message",
     [
         (["--model", "/nonexistent/dir"], "does not exist"),
+        (["--model", ""], "model directory '' does not exist"),  # was the current directory
         (["--top-p", "1.5"], "top_p"),
         (["--temperature", "-1"], "temperature"),
         (["--max-tokens", "0"], "max_tokens"),

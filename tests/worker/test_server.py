@@ -365,3 +365,19 @@ def test_a_read_back_that_fails_twice_still_gets_its_error_reply(
     finally:
         thread.join(10)
         server.close()
+
+
+def test_a_worker_serves_on_an_ipv6_loopback_address(tiny_model_dir: Path) -> None:
+    """Session 47's probe: tcp://[::1]:... failed to bind (ZeroMQ's IPv6 option was off)."""
+    server = WorkerServer(
+        ModelRunner(WorkerConfig(model=str(tiny_model_dir), device="cpu")), bind="tcp://[::1]:0"
+    )
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    assert server.address.startswith("tcp://[::1]:")
+    with WorkerClient(server.address, timeout_s=30) as c:
+        assert c.hello()["epoch"] >= 1
+        c.shutdown()
+    thread.join(10)
+    server.close()
+    assert not thread.is_alive()
