@@ -377,15 +377,14 @@ class RestServer:
             async for batch in self.output_batches(queue, len(echoes)):
                 events: list[bytes] = []
                 for output in batch:
-                    index = output.index
-                    latest[index] = output
+                    latest[output.index] = output
                     logprobs = choice_logprobs(self.tokenizer, spec, output)
                     if not (output.text or output.finish_reason or logprobs):
                         continue  # held-back text and nothing else to say
                     content = {"text": output.text}
                     if spec.chat:  # a chunk with no new text has an empty delta
                         content = {"delta": {"content": output.text} if output.text else {}}
-                    events.append(event(index, content, logprobs, output.finish_reason))
+                    events.append(event(output.index, content, logprobs, output.finish_reason))
                 if events:
                     await response.write(b"".join(events))
             if spec.include_usage:
