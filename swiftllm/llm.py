@@ -75,12 +75,11 @@ class LLM:
         options = {name: getattr(self.config, name) for name in WORKER_OPTIONS}
         worker_config = WorkerConfig(**options, cpu_kv_memory_gb=self.config.kv_cache_memory_gb)
         self.runner = ModelRunner(worker_config)
-        block_size = self.config.block_size
         scheduler_config = SchedulerConfig.from_engine(
             self.config,
             self.runner.model_config,
-            self.config.num_gpu_blocks or self.runner.profile(block_size),
-            self.runner.block_bytes(block_size),
+            self.config.num_gpu_blocks or self.runner.profile(self.config.block_size),
+            self.runner.block_bytes(self.config.block_size),
         )
         self.runner.init_cache(**scheduler_config.cache_fields)
         return Engine(

@@ -275,7 +275,6 @@ class AsyncEngine:
 
     def collect(self) -> Iterator[Metric]:
         """Prometheus collector: state read at scrape time (plain reads of counts: no lock)."""
-        scheduler = self.engine.scheduler
         requests = CounterMetricFamily(
             "swiftllm_requests",
             "Requests ended, each once: stop, length, abort, error (failed alone), rejected",
@@ -289,11 +288,11 @@ class AsyncEngine:
         for kind, count in list(self.tokens.items()):
             yield CounterMetricFamily(f"swiftllm_{kind}_tokens", token_help[kind], value=count)
         for name in ("running", "waiting", "swapped"):  # the scheduler's queues
-            queue = getattr(scheduler, name)
+            queue = getattr(self.engine.scheduler, name)
             yield GaugeMetricFamily(
                 f"swiftllm_num_requests_{name}", f"Sequences {name}", value=len(queue)
             )
-        gpu = scheduler.block_manager.gpu
+        gpu = self.engine.scheduler.block_manager.gpu
         yield GaugeMetricFamily(
             "swiftllm_gpu_blocks_free", "Free KV blocks on the device", value=gpu.num_free
         )
@@ -309,7 +308,7 @@ class AsyncEngine:
                     value=total_ms / 1e3,
                 )
         # prefix_cache_queries / prefix_cache_hits / prompt_tokens_computed are tokens (scheduler.py)
-        for name, count in list(scheduler.counters.items()):
+        for name, count in list(self.engine.scheduler.counters.items()):
             yield CounterMetricFamily(
                 f"swiftllm_{name}", f"Scheduler {name.replace('_', ' ')}", value=count
             )

@@ -57,10 +57,6 @@ class BlockPool:
         """The fraction of blocks in use: neither free nor evictable."""
         return 1 - self.num_free / max(self.num_blocks, 1)
 
-    @property
-    def num_cached(self) -> int:
-        return len(self.block_by_digest)
-
     def allocate(self, num_blocks: int) -> list[int]:
         if num_blocks > self.num_free:
             raise MemoryError(f"asked for {num_blocks} blocks, {self.num_free} free")

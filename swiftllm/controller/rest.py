@@ -104,14 +104,20 @@ class RestServer:
         self.async_engine = async_engine
         self.tokenizer = tokenizer
         self.model_name = model_name
-        self.model_path = model_path
         self.model_names = (model_name, model_path)  # what a request's `model` may be
         self.api_key = api_key
         self.max_len = async_engine.engine.scheduler.max_len
         self.vocab_size = async_engine.engine.model_config.vocab_size
         # a text longer than this cannot fit in max_len tokens: refused before it is tokenized
         self.max_chars = tokenizer.max_chars(self.max_len)
-        self.created = int(time.time())
+        self.model_card = {  # what /v1/models lists and /v1/models/{id} answers
+            "id": model_name,
+            "object": "model",
+            "created": int(time.time()),
+            "owned_by": "swiftllm",
+            "root": model_path,
+            "max_model_len": self.max_len,
+        }
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="tokenizer")
         self.long_pool = ThreadPoolExecutor(1, thread_name_prefix="tokenizer-long")
         self.app = web.Application(middlewares=[self.errors], client_max_size=MAX_BODY_BYTES)
@@ -146,22 +152,12 @@ class RestServer:
             return web.json_response(api_error.body(), status=api_error.status)
 
     async def models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [self.model_card()]})
+        return web.json_response({"object": "list", "data": [self.model_card]})
 
     async def model(self, request: web.Request) -> web.Response:
         """GET /v1/models/{id}: our card when the id names our model (as a request's `model` may)."""
         check_model(request.match_info["model"], self.model_names)
-        return web.json_response(self.model_card())
-
-    def model_card(self) -> dict[str, Any]:
-        return {
-            "id": self.model_name,
-            "object": "model",
-            "created": self.created,
-            "owned_by": "swiftllm",
-            "root": self.model_path,
-            "max_model_len": self.max_len,
-        }
+        return web.json_response(self.model_card)
 
     async def health(self, request: web.Request) -> web.Response:
         if problem := self.async_engine.health():
@@ -377,15 +373,14 @@ class RestServer:
             async for batch in self.output_batches(queue, len(echoes)):
                 events: list[bytes] = []
                 for output in batch:
-                    index = output.index
-                    latest[index] = output
+                    latest[output.index] = output
                     logprobs = choice_logprobs(self.tokenizer, spec, output)
                     if not (output.text or output.finish_reason or logprobs):
                         continue  # held-back text and nothing else to say
                     content = {"text": output.text}
                     if spec.chat:  # a chunk with no new text has an empty delta
                         content = {"delta": {"content": output.text} if output.text else {}}
-                    events.append(event(index, content, logprobs, output.finish_reason))
+                    events.append(event(output.index, content, logprobs, output.finish_reason))
                 if events:
                     await response.write(b"".join(events))
             if spec.include_usage:

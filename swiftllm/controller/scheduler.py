@@ -555,12 +555,11 @@ class Scheduler:
         """End a sequence in any state (also an abort) and return its blocks."""
         if seq.finished:
             return
-        manager = self.block_manager
         # where a sequence of each status is queued, and the pool its blocks are in
         queue, pool = {
-            Status.WAITING: (self.waiting, manager.gpu),
-            Status.RUNNING: (self.running, manager.gpu),
-            Status.SWAPPED: (self.swapped, manager.cpu),
+            Status.WAITING: (self.waiting, self.block_manager.gpu),
+            Status.RUNNING: (self.running, self.block_manager.gpu),
+            Status.SWAPPED: (self.swapped, self.block_manager.cpu),
         }[seq.status]
         if seq in queue:  # a WAITING one may never have been queued
             queue.remove(seq)

@@ -94,7 +94,7 @@ class WorkerGroup(SharedOps):
                 replies.append(None)
                 continue
             try:
-                self.wait_for_reply(rank, client, first_error)
+                self.wait_for_reply(rank, first_error)
                 replies.append(receive(client))
             except WorkerError as error:
                 if error.lost:
@@ -104,14 +104,13 @@ class WorkerGroup(SharedOps):
             raise first_error
         return replies
 
-    def wait_for_reply(
-        self, rank: int, client: WorkerClient, after_error: WorkerError | None = None
-    ) -> None:
-        """Return once the client's reply is there. A dead worker raises, so does a rank silent for the client's
+    def wait_for_reply(self, rank: int, after_error: WorkerError | None = None) -> None:
+        """Return once the rank's reply is there. A dead worker raises, so does a rank silent for its client's
         timeout (a frozen process: it waited that long here, then as long again in recv, until session 47), and a
         rank silent ERROR_GRACE_MS after another rank's error (`after_error`): the group is done for."""
         if self.liveness is None:
             return
+        client = self.clients[rank]
         waited_ms = 0.0
         while not client.socket.poll(LIVENESS_POLL_MS):
             if problem := self.liveness():

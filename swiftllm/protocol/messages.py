@@ -154,10 +154,9 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry | None) -> None:
         (query_lens >= 1).all() and (query_lens <= context_lens).all(),
         "need 1 <= query_len <= context_len",
     )
-    max_model_len = geometry.max_model_len
     require(
-        (context_lens <= max_model_len).all(),
-        f"context_lens must be <= max_model_len {max_model_len}",
+        (context_lens <= geometry.max_model_len).all(),
+        f"context_lens must be <= max_model_len {geometry.max_model_len}",
     )
     require(
         query_lens.sum() == cmd.num_tokens,
@@ -166,7 +165,7 @@ def validate_step(cmd: StepCommand, geometry: CacheGeometry | None) -> None:
     rows, width = cmd.block_table.shape
     require(rows == num_seqs, f"block_table has {rows} rows for {num_seqs} sequences")
     require(
-        width <= -(-max_model_len // geometry.block_size),
+        width <= -(-geometry.max_model_len // geometry.block_size),
         "block_table is wider than max_model_len needs",
     )
     require(

@@ -210,11 +210,10 @@ class GraphRunner:
     def capture(self, forward: Callable[[], None]) -> torch.cuda.CUDAGraph:
         """A graph of `forward`, after a warm-up run on a side stream that compiles the Triton kernels and
         sets up cuBLAS."""
-        stream = self.warm_up_stream
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
+        self.warm_up_stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(self.warm_up_stream):
             forward()
-        torch.cuda.current_stream().wait_stream(stream)
+        torch.cuda.current_stream().wait_stream(self.warm_up_stream)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, pool=self.pool):
             forward()

@@ -42,13 +42,13 @@ def test_eviction_takes_free_blocks_first_then_the_least_recently_freed() -> Non
         pool.register(block_id, block_digest(ROOT_DIGEST, tokens))
     pool.free(first)  # the sequence's last block goes first: it is evicted first
     pool.free(second)
-    assert pool.num_free == 4 and pool.num_cached == 3
+    assert pool.num_free == 4 and len(pool.block_by_digest) == 3
     assert pool.allocate(1) == [3]  # never cached
     assert pool.allocate(1) == [first[1]]
     assert pool.lookup([block_digest(ROOT_DIGEST, [1])]) == [first[0]]
     assert pool.lookup([block_digest(ROOT_DIGEST, [2])]) == []
     pool.share([first[0]])  # a hit takes it out of the evictable set
-    assert pool.allocate(1) == second and pool.num_free == 0 and pool.num_cached == 1
+    assert pool.allocate(1) == second and pool.num_free == 0 and len(pool.block_by_digest) == 1
 
 
 @dataclass

@@ -565,7 +565,7 @@ def test_prefix_caching_changes_no_output(num_gpu: int, num_cpu: int, abort_ever
         )
         assert engine_off.scheduler.counters["prompt_tokens_computed"] == sum(seqs_admitted)
     if num_gpu == 14:
-        assert counters["preemptions"] > 0 and engine_on.scheduler.block_manager.gpu.num_cached
+        assert counters["preemptions"] > 0 and engine_on.scheduler.block_manager.gpu.block_by_digest
     if num_gpu == 14 and num_cpu:  # a shared block swapped out while another sequence reads it
         assert engine_on.worker.runner.shared_swaps_out > 0
     if num_cpu == 0:
