@@ -16,11 +16,8 @@ OPTIONAL_SIZES = "num_key_value_heads head_dim max_position_embeddings sliding_w
 # Llama with attention or MLP biases ran without them, and "false" as a string tied the embeddings)
 FIXED = {"hidden_act": ("silu", "swish"), "attention_bias": (False,), "mlp_bias": (False,)}
 # keys whose JSON type is checked (a string "linear" as rope_scaling failed in dict's own words)
-TYPED = {
-    "tie_word_embeddings": (bool, "true or false"),
-    "rope_scaling": (dict, "an object"),
-    "rope_parameters": (dict, "an object"),
-}
+TYPED = {"tie_word_embeddings": bool, "rope_scaling": dict, "rope_parameters": dict}
+JSON_WORDS = {bool: "true or false", dict: "an object"}
 # the rope scaling types we serve, and the keys each needs (all positive numbers; worker/rope.py uses them)
 ROPE_KEYS = {
     "default": (),
@@ -91,9 +88,9 @@ class ModelConfig:
         for key, allowed in FIXED.items():
             if cfg.get(key) not in (None, *allowed):
                 raise ModelError(f"config.json: {key} must be {allowed[0]!r}, not {cfg[key]!r}")
-        for key, (kind, what) in TYPED.items():
+        for key, kind in TYPED.items():
             if cfg.get(key) is not None and not isinstance(cfg[key], kind):
-                raise ModelError(f"config.json: {key} must be {what}, not {cfg[key]!r}")
+                raise ModelError(f"config.json: {key} must be {JSON_WORDS[kind]}, not {cfg[key]!r}")
         # null means unset (a null default would fail every request that inherits it)
         generation = {key: value for key, value in (generation or {}).items() if value is not None}
         heads = cfg["num_attention_heads"]
