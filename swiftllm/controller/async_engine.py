@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 import time
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -244,22 +245,25 @@ class AsyncEngine:
                 deliveries.append(Delivery(request.queue, RequestFailed(seq.error)))
                 continue
             text_end = len(seq.text)
+            token_end = seq.num_outputs
             if not seq.finished:  # hold back what a stop string may still cut off
                 text_end = max(request.sent_text, text_end - request.hold_back_chars)
+                # and the tokens whose text begins in it: a cut may still move their offsets back
+                token_end = max(request.sent_tokens, bisect_right(seq.text_offsets, text_end))
             output = Output(
                 index=request.index,
                 text=seq.text[request.sent_text : text_end],
-                token_ids=seq.outputs_from(request.sent_tokens),
-                logprobs=seq.logprobs[request.sent_tokens :],
-                text_offsets=seq.text_offsets[request.sent_tokens :],
+                token_ids=seq.outputs(request.sent_tokens, token_end),
+                logprobs=seq.logprobs[request.sent_tokens : token_end],
+                text_offsets=seq.text_offsets[request.sent_tokens : token_end],
                 finish_reason=seq.finish_reason,
                 num_output_tokens=seq.num_outputs,
                 num_cached_tokens=seq.num_prompt_cache_hits or 0,
             )
             deliveries.append(Delivery(request.queue, output))
-            self.tokens["generation"] += seq.num_outputs - request.sent_tokens
+            self.tokens["generation"] += token_end - request.sent_tokens
             request.sent_text = text_end
-            request.sent_tokens = seq.num_outputs
+            request.sent_tokens = token_end
         self.deliver(deliveries)
 
     def count_end(self, request: Request, reason: str) -> None:

@@ -201,13 +201,14 @@ class Engine:
         # Scheduler.fill_sampled_tokens; stop strings are matched below, in the text). The stop token
         # itself is not text, but part of a character held back before it is (as U+FFFD)
         stop_token = seq.finish_reason == "stop" and not params.include_stop_str_in_output
+        old_len = len(seq.text)
         if stop_token and seq.detokenizer is not None:
             seq.text += seq.detokenizer.flush()
         seq.text_offsets.append(len(seq.text))
-        if seq.detokenizer is None or stop_token:
+        if seq.detokenizer is None:
             return
-        old_len = len(seq.text)
-        seq.text += seq.detokenizer.add(token, seq.finish_reason is not None)
+        if not stop_token:
+            seq.text += seq.detokenizer.add(token, seq.finish_reason is not None)
         matches = []
         for stop in params.stop:
             # only a match that uses new text

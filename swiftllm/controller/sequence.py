@@ -70,12 +70,11 @@ class Sequence:
 
     @property
     def output_ids(self) -> list[int]:
-        return self.outputs_from(0)
+        return self.outputs(0, self.num_outputs)
 
-    def outputs_from(self, start: int) -> list[int]:
-        """The output ids from the start-th on, sampled ones only (a stream's new tokens each step,
-        without copying the ones before)."""
-        return self.token_ids[len(self.prompt_ids) + start : len(self.token_ids) - self.num_pending]
+    def outputs(self, start: int, end: int) -> list[int]:
+        """Output ids start to end (a stream's new tokens each step, without copying the ones before)."""
+        return self.token_ids[len(self.prompt_ids) + start : len(self.prompt_ids) + end]
 
     @property
     def num_outputs(self) -> int:

@@ -134,7 +134,7 @@ def test_a_stop_token_after_part_of_a_character_keeps_its_bytes(llm: LLM) -> Non
     tokens before the stop token, its unfinished character as U+FFFD."""
     prompt = "Emoji party: 🎉🎉"
     free = run(llm, [prompt], [SamplingParams(max_tokens=12, temperature=0.0)])[0]
-    ids = free.outputs_from(0)
+    ids = free.output_ids
     decode = llm.engine.tokenizer.decode
     # a token that first comes right after a cut inside a character: as a stop token it ends the output there
     cuts = [i for i in range(1, len(ids)) if decode(ids[:i]).endswith("\ufffd")]
@@ -148,6 +148,12 @@ def test_a_stop_token_after_part_of_a_character_keeps_its_bytes(llm: LLM) -> Non
         # each offset where its token's text begins; the stop token's at the text's end
         expected = [len(decode(ids[:i]).rstrip("\ufffd")) for i in range(cut)]
         assert stopped.text_offsets == expected + [len(stopped.text)]
+        # a stop string matches the flushed character too (session 48's probe: it was not looked for)
+        params = SamplingParams(
+            max_tokens=12, temperature=0.0, stop_token_ids=[ids[cut]], stop="\ufffd"
+        )
+        cut_again = run(llm, [prompt], [params])[0]
+        assert cut_again.text == stopped.text[: stopped.text.index("\ufffd")]
 
 
 def test_offsets_after_a_stop_string_lie_within_the_kept_text(llm: LLM) -> None:

@@ -275,6 +275,42 @@ def test_text_offsets_are_where_each_token_begins_in_the_text(server: InProcessS
     assert_serves(server)
 
 
+def test_text_offsets_stay_within_the_text_a_stop_string_cut(server: InProcessServer) -> None:
+    """Session 48's probe: a stop string spanning tokens cut the text, but the tokens that spelled it had
+    gone out already (a stream holds back text a stop string may cut, not its tokens), with offsets past
+    the kept text's end: [0, 6, 7, 2] for a text of 2 characters, whole or streamed. Now a token waits
+    with its text."""
+    body = {**COMPLETION, "max_tokens": 8, "logprobs": 0}
+    status, free = send(server.url + "/v1/completions", body)
+    assert status == 200, free
+    text = free["choices"][0]["text"]
+    offsets = free["choices"][0]["logprobs"]["text_offset"]
+    # begins inside a token of 2+ characters and ends two tokens later, inside that one's text
+    first = next(i for i in range(len(offsets) - 3) if offsets[i + 1] - offsets[i] >= 2)
+    stop = text[offsets[first] + 1 : offsets[first + 2] + 1]
+    assert text.find(stop) == offsets[first] + 1, (text, offsets)
+    for stream in (False, True):
+        status, answer = send(
+            server.url + "/v1/completions", {**body, "stop": [stop], "stream": stream}
+        )
+        assert status == 200, answer
+        got_offsets = []
+        got_text = ""
+        if stream:
+            for line in answer.splitlines():
+                if line.startswith("data: {"):
+                    chunk = json.loads(line[len("data: ") :])["choices"][0]
+                    got_text += chunk["text"]
+                    got_offsets += (chunk["logprobs"] or {}).get("text_offset", [])
+        else:
+            got_text = answer["choices"][0]["text"]
+            got_offsets = answer["choices"][0]["logprobs"]["text_offset"]
+        assert got_text == text[: offsets[first] + 1]
+        expected = [min(offset, len(got_text)) for offset in offsets[: first + 3]]
+        assert got_offsets == expected, (stream, got_offsets, expected)
+    assert_serves(server)
+
+
 def tokenize(server: InProcessServer, body: dict[str, Any]) -> tuple[int, Any]:
     """/tokenize's status and tokens, or its error (not counted by send: no engine request)."""
     status, answer = request(server.url + "/tokenize", json.dumps(body).encode(), timeout=60)
