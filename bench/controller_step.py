@@ -2,10 +2,11 @@
 the CPU at 256, 512 or 1,000 running sequences.
 
 A stand-in worker answers every step at once (a random token per sampling row) after a real msgpack
-round trip (`codec.encode_step`, then the reply encoded and decoded), so the figure is the engine's own
-per-step cost: schedule, build the StepCommand, encode it, decode the reply, fill the sampled tokens,
-check stop conditions, detokenize. With the tokenizer of `make_dummy_model.py` (128,256 entries, as the
-served 8B model has), prefix caching on (the default) and off.
+round trip (the step encoded as `WorkerClient.send_step` encodes it, then the reply encoded and
+decoded), so the figure is the engine's own per-step cost: schedule, build the StepCommand, encode it,
+decode the reply, fill the sampled tokens, check stop conditions, detokenize. With the tokenizer of
+`make_dummy_model.py` (128,256 entries, as the served 8B model has), prefix caching on (the default)
+and off.
 
 On the GPU box the engine overlaps this with the device (one step in flight), so it is hidden while it
 stays under the GPU step time: compare the figure with `latency.py`'s ms/step at the same batch. No
@@ -39,7 +40,7 @@ from swiftllm.controller.scheduler import SchedulerConfig  # noqa: E402
 from swiftllm.controller.tokenizer import Tokenizer  # noqa: E402
 from swiftllm.model_config import ModelConfig  # noqa: E402
 from swiftllm.protocol import codec  # noqa: E402
-from swiftllm.protocol.step import StepCommand, StepResult, i32  # noqa: E402
+from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, StepResult, i32  # noqa: E402
 from swiftllm.sampling_params import SamplingParams  # noqa: E402
 
 PROMPT_LEN = 1024  # latency.py's prompts
@@ -55,7 +56,7 @@ class InstantWorker:
         self.vocab_size = vocab_size
 
     def send_step(self, cmd: StepCommand) -> None:
-        codec.encode_step(1, 1, cmd)
+        codec.encode_request("step", 1, 1, **codec.pack_arrays(cmd, STEP_ARRAYS))
         self.sent.append(cmd)
 
     def recv_step(self) -> StepResult:

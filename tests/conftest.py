@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from swiftllm.protocol.step import StepCommand, f32, i32, u64
+from swiftllm.protocol import codec
+from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, f32, i32, u64
 from swiftllm.worker.metadata import AttentionMetadata
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
@@ -52,6 +53,11 @@ def save_tiny_model(
                 p.uniform_(0.5, 1.5)
     model.save_pretrained(path, safe_serialization=safe)
     return model
+
+
+def encode_step(request_id: int, epoch: int, cmd: StepCommand) -> bytes:
+    """A step request's bytes, as WorkerClient.send_step sends them."""
+    return codec.encode_request("step", request_id, epoch, **codec.pack_arrays(cmd, STEP_ARRAYS))
 
 
 def make_step(

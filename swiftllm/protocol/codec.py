@@ -123,10 +123,6 @@ def encode_request(op: str, request_id: int, epoch: int | None = None, **op_fiel
     return pack({**message, **op_fields})
 
 
-def encode_step(request_id: int, epoch: int, cmd: StepCommand) -> bytes:
-    return encode_request("step", request_id, epoch, **pack_arrays(cmd, STEP_ARRAYS))
-
-
 def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Request:
     """Envelope and integer fields; a step's arrays wait for decode_step, which needs the cache geometry."""
     message = unpack_map(data, max_bytes)

@@ -9,7 +9,7 @@ from typing import Any
 import msgpack
 import numpy as np
 import pytest
-from conftest import make_step
+from conftest import encode_step, make_step
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +22,6 @@ from swiftllm.protocol.codec import (
     encode_error,
     encode_reply,
     encode_request,
-    encode_step,
     pack,
     result_fields,
 )

@@ -15,10 +15,10 @@ import msgpack
 import numpy as np
 import pytest
 import zmq
-from conftest import make_step, runner_for, write_token_file
+from conftest import encode_step, make_step, runner_for, write_token_file
 
 from swiftllm.controller.worker_client import WorkerClient, WorkerError
-from swiftllm.protocol.codec import PROTOCOL_VERSION, encode_request, encode_step
+from swiftllm.protocol.codec import PROTOCOL_VERSION, encode_request
 from swiftllm.protocol.step import StepCommand
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 from swiftllm.worker.server import WorkerServer

@@ -15,12 +15,12 @@ import msgpack
 import numpy as np
 import pytest
 import zmq
-from conftest import make_step
+from conftest import encode_step, make_step
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swiftllm.controller.worker_client import WorkerClient
-from swiftllm.protocol.codec import encode_step, pack_array
+from swiftllm.protocol.codec import pack_array
 from swiftllm.protocol.step import STEP_ARRAYS, StepCommand
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 from swiftllm.worker.server import WorkerServer
