@@ -157,10 +157,9 @@ def start_engine(
     num_gpu_blocks = profile.num_blocks
     if group.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
         num_gpu_blocks = int(config.kv_cache_memory_gb * 2**30) // profile.block_bytes
-    if config.num_gpu_blocks is not None:
-        num_gpu_blocks = config.num_gpu_blocks
+    # num_gpu_blocks (None, or at least 1), when set, read as LLM.start_runner reads it
     scheduler_config = SchedulerConfig.from_engine(
-        config, model_config, num_gpu_blocks, profile.block_bytes
+        config, model_config, config.num_gpu_blocks or num_gpu_blocks, profile.block_bytes
     )
     group.init_cache(**scheduler_config.cache_fields)
     return Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)
