@@ -492,12 +492,11 @@ class Scheduler:
 
         With prefix caching, a RUNNING sequence keeps num_registered_blocks == min(num_cached,
         num_known) // block_size, so a block can only become newly full when num_cached or num_known
-        crosses a block's end: mark_sent and fill_sampled_tokens call this only then."""
+        crosses a block's end: mark_sent and fill_sampled_tokens call this only then. None newly full,
+        the range below is empty (their digests were computed when they were registered)."""
         if not self.cfg.enable_prefix_caching or seq.status is not Status.RUNNING:
             return
         num_full = min(seq.num_cached, seq.num_known) // self.cfg.block_size
-        if num_full <= seq.num_registered_blocks:
-            return
         digests = self.block_digests(seq, num_full)
         for index in range(seq.num_registered_blocks, num_full):
             self.block_manager.gpu.register(seq.blocks[index], digests[index])
