@@ -96,7 +96,8 @@ class ModelConfig:
         heads = cfg["num_attention_heads"]
         # transformers 5 writes rope_parameters (theta inside); older configs rope_theta + rope_scaling.
         rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
-        theta = rope.pop("rope_theta", None) or cfg.get("rope_theta", 10000.0)
+        # inside rope_parameters, else beside it; a 0 is refused below, not read as absent
+        theta = rope.pop("rope_theta", cfg.get("rope_theta", 10000.0))
         rope_type = rope.setdefault("rope_type", rope.get("type", "default"))
         if not isinstance(rope_type, str) or rope_type not in ROPE_KEYS:
             raise ModelError(
@@ -128,7 +129,7 @@ class ModelConfig:
             head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
             rms_norm_eps=positive["rms_norm_eps"],
             rope_theta=float(theta),
-            max_position_embeddings=cfg.get("max_position_embeddings", 2048),
+            max_position_embeddings=cfg.get("max_position_embeddings") or 2048,  # null: the default
             tie_word_embeddings=cfg.get("tie_word_embeddings", False),
             qkv_bias=arch == "Qwen2ForCausalLM",
             rope_scaling=rope,

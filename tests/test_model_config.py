@@ -92,8 +92,11 @@ def test_a_size_that_is_not_a_positive_integer_is_refused_naming_it(
 
 def test_optional_sizes_may_be_null_and_required_ones_not_missing() -> None:
     nulls = {"num_key_value_heads": None, "head_dim": None, "sliding_window": None}
+    # max_position_embeddings: null was kept as None, a TypeError at the first max_context (session 48)
+    nulls["max_position_embeddings"] = None
     config = ModelConfig.from_dict({**BASE, **nulls})
     assert config.num_kv_heads == config.num_heads
+    assert config.max_position_embeddings == 2048 and config.max_context == 2048
     assert config.head_dim == config.hidden_size // config.num_heads
     for key in ("vocab_size", "hidden_size", "intermediate_size"):
         cfg = {name: value for name, value in BASE.items() if name != key}
@@ -120,6 +123,8 @@ def test_optional_sizes_may_be_null_and_required_ones_not_missing() -> None:
         ({"rope_scaling": "linear"}, "rope_scaling must be an object, not 'linear'"),
         ({"rope_parameters": ["llama3"]}, "rope_parameters must be an object"),
         ({"rope_scaling": {"rope_type": ["linear"]}}, "unsupported rope scaling type"),
+        # a 0 inside rope_parameters was read as absent: the top level's or 10,000 (session 48's probe)
+        ({"rope_parameters": {"rope_theta": 0}}, "rope_theta must be a positive number, not 0"),
         # constants: true is no number, and infinity no constant
         ({"rms_norm_eps": math.inf}, "rms_norm_eps must be a positive number, not inf"),
         ({"rms_norm_eps": True}, "rms_norm_eps must be a positive number, not True"),
