@@ -203,7 +203,7 @@ class Engine:
         stop_token = seq.finish_reason == "stop" and not params.include_stop_str_in_output
         old_len = len(seq.text)
         if stop_token and seq.detokenizer is not None:
-            seq.text += seq.detokenizer.flush()
+            seq.text += seq.detokenizer.held_text(last=True)
         seq.text_offsets.append(len(seq.text))
         if seq.detokenizer is None:
             return

@@ -166,21 +166,23 @@ class Detokenizer:
         # call (at 256 streams the decodes took ~0.6 ms of a step's host work on a 2-core machine)
         new_text = self.tokenizer.token_text(token)
         if token not in self.tokenizer.standalone_ids or self.emitted_end < len(self.ids) - 1:
-            emitted_ids = self.ids[self.window_start : self.emitted_end]
-            if len(emitted_ids) == 1:  # the last token emitted text alone, as most do
-                emitted = self.tokenizer.token_text(emitted_ids[0])
-            else:
-                emitted = self.tokenizer.decode(emitted_ids)
-            text = self.tokenizer.decode(self.ids[self.window_start :])
-            if (text.endswith("\ufffd") and not last) or len(text) <= len(emitted):
+            new_text = self.held_text(last)
+            if new_text == "":
                 return ""  # an incomplete UTF-8 sequence, or a token with no text yet
-            new_text = text[len(emitted) :]
         self.window_start = self.emitted_end
         self.emitted_end = len(self.ids)
         return new_text
 
-    def flush(self) -> str:
-        """The text still held back when an EOS or stop token (itself no text) ends the output: bytes of an
-        unfinished character are U+FFFD, as `add(token, last=True)` gives them."""
-        held = self.tokenizer.decode(self.ids[self.window_start :])
-        return held[len(self.tokenizer.decode(self.ids[self.window_start : self.emitted_end])) :]
+    def held_text(self, last: bool) -> str:
+        """The text of the ids not emitted yet: "" while it ends inside a character, unless `last` (the
+        output's end, also when an EOS or stop token that is itself no text ends it): then that
+        character's bytes are U+FFFD, as in a whole decode."""
+        emitted_ids = self.ids[self.window_start : self.emitted_end]
+        if len(emitted_ids) == 1:  # the last token emitted text alone, as most do
+            emitted = self.tokenizer.token_text(emitted_ids[0])
+        else:
+            emitted = self.tokenizer.decode(emitted_ids)
+        text = self.tokenizer.decode(self.ids[self.window_start :])
+        if text.endswith("\ufffd") and not last:
+            return ""
+        return text[len(emitted) :]
