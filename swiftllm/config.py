@@ -16,6 +16,7 @@ from typing import Any
 
 from swiftllm.field_rules import NUMBER, Field
 from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.protocol.auth import check_tcp_address
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
@@ -235,6 +236,8 @@ class EngineConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        for address in self.worker_address_list:
+            check_tcp_address(address)
 
     @property
     def cpu_threads(self) -> int:

@@ -66,6 +66,9 @@ MODEL = ModelConfig.from_dict(
         ({"model": 7}, "model must be a string"),
         ({"worker_addrs": ""}, "--worker-addrs names 0 workers"),
         ({"worker_addrs": " , ,"}, "--worker-addrs names 0 workers"),
+        # session 48's probe: ZeroMQ connected to port 70000 - 65536; the unclosed bracket waited 300 s
+        ({"worker_addrs": "tcp://127.0.0.1:70000"}, r"the port must be in \[0, 65535\]"),
+        ({"worker_addrs": "tcp://[::1]:1,tcp://[::1:2"}, "an IPv6 host goes in brackets"),
     ],
 )
 def test_bad_values_fail_at_construction(options: dict, message: str) -> None:

@@ -83,9 +83,10 @@ class SchedulerConfig:
                 f"max_model_len {max_model_len} exceeds the model's context of {model.max_context}"
             )
         if max_model_len > capacity or max_model_len < 2:
-            raise ModelError(
-                f"a context of {max_model_len} tokens does not fit the KV cache "
-                f"({num_gpu_blocks} blocks of {config.block_size} = {capacity} tokens)"
+            raise ModelError(  # max_model_len is at least 2 where set; below it, the cache's capacity
+                f"a context of {max(max_model_len, 2)} tokens does not fit the KV cache ({num_gpu_blocks} "
+                f"blocks of {config.block_size} = {capacity} tokens): give the cache more memory "
+                "(gpu_memory_utilization; kv_cache_memory_gb on a CPU) or lower max_model_len"
             )
         return SchedulerConfig(
             max_model_len=max_model_len,

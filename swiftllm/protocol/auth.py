@@ -65,23 +65,37 @@ def is_local_address(address: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:  # an interface name or "*": every address
         return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1, not loopback to Python 3.11
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def check_tcp_address(address: str) -> None:
+    """Raise ValueError for a tcp:// address that ZeroMQ would misread: a port above 65,535 (it takes
+    the port less 65,536) or an IPv6 host without its closing bracket (a connect to it waits forever)."""
+    if not address.startswith("tcp://"):
+        return
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    if port != "*" and not (port.isdigit() and int(port) < 65536):
+        raise ValueError(f"{address}: the port must be in [0, 65535] or *")
+    if host.startswith("[") != host.endswith("]"):
+        raise ValueError(
+            f"{address}: an IPv6 host goes in brackets before the port, tcp://[host]:port"
+        )
 
 
 def check_bind(address: str | None, token: str | None) -> None:
     """Raise ValueError for a worker that would bind an address others can reach without a token, an
     ipc:// path that holds something other than a socket (ZeroMQ would replace it: a file lost), or a
-    tcp:// port out of range."""
+    tcp:// address that check_tcp_address refuses."""
     if address is not None and address.startswith("ipc://"):
         ipc_path = Path(address.removeprefix("ipc://"))
         if ipc_path.exists() and not ipc_path.is_socket():
             raise ValueError(f"refusing to bind {address}: {ipc_path} exists and is not a socket")
-    # ZeroMQ would take tcp://...:99999 as port 99999 - 65536
-    port = address.rpartition(":")[2] if address and address.startswith("tcp://") else "*"
-    if port != "*" and not (port.isdigit() and int(port) < 65536):
-        raise ValueError(f"refusing to bind {address}: the port must be in [0, 65535] or *")
+    if address is not None:
+        check_tcp_address(address)
     if token is None and address is not None and not is_local_address(address):
         raise ValueError(
             f"refusing to bind {address} without a session token: whoever reaches it could take the "

@@ -41,6 +41,9 @@ def test_token_files_are_private_and_read_back(tmp_path: Path) -> None:
         ("tcp://127.0.0.1:5555", True),
         ("tcp://127.8.0.1:5555", True),
         ("tcp://[::1]:5555", True),
+        ("tcp://[::ffff:127.0.0.1]:5555", True),  # session 48's probe: taken for non-local
+        ("tcp://[::ffff:10.0.0.2]:5555", False),
+        ("tcp://[::]:5555", False),
         ("tcp://localhost:5555", True),
         ("tcp://0.0.0.0:5555", False),
         ("tcp://*:5555", False),
@@ -92,3 +95,13 @@ def test_a_tcp_port_out_of_range_is_refused(port: str) -> None:
             check_bind(f"tcp://127.0.0.1:{port}", token)
     for port in ("0", "65535", "*"):  # 0 and * pick a free port
         check_bind(f"tcp://127.0.0.1:{port}", None)
+
+
+@pytest.mark.parametrize("address", ["tcp://[::1:5555", "tcp://::1]:5555", "tcp://[::1]5555:1"])
+def test_an_ipv6_host_without_its_brackets_is_refused(address: str) -> None:
+    """Session 48's probe: `tcp://[::1:5555` waited out the 300 s attach (connect) or got ZeroMQ's
+    words after the model had loaded (bind)."""
+    for token in (None, "token"):
+        with pytest.raises(ValueError, match="an IPv6 host goes in brackets before the port"):
+            check_bind(address, token)
+    check_bind("tcp://[::1]:5555", None)
