@@ -76,7 +76,8 @@ class EngineConfig:
     )
     pipeline_parallel_size: int = option(
         1,
-        "pipeline stages: the workers form P stages of workers / P tensor-parallel ranks",
+        "pipeline stages: the workers form P stages of workers / P tensor-parallel ranks (alone: "
+        "P workers, one a stage)",
         aliases=("--pp",),
     )
     # the KV cache
@@ -246,11 +247,14 @@ class EngineConfig:
 
     @property
     def world_size(self) -> int:
-        """Worker processes: --workers, or tensor x pipeline parallel sizes, or the addresses given."""
+        """Worker processes: --workers, or tensor x pipeline parallel sizes, or the addresses given;
+        --pp alone, a worker a stage."""
         if self.tensor_parallel_size is not None:
             return self.tensor_parallel_size * self.pipeline_parallel_size
         if self.worker_addrs is not None and self.workers == 1:
             return len(self.worker_address_list)
+        if self.workers == 1:
+            return self.pipeline_parallel_size
         return self.workers
 
     @property

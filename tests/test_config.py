@@ -117,6 +117,10 @@ def test_the_group_size_comes_from_either_spelling_or_the_addresses() -> None:
     assert EngineConfig(workers=4).world_size == 4
     assert EngineConfig(tensor_parallel_size=3).world_size == 3
     assert EngineConfig(worker_addrs="tcp://a:1, tcp://b:2").world_size == 2
+    # pipeline stages alone, a worker each (session 47's probe: "1 workers do not form 2 stages")
+    assert EngineConfig(pipeline_parallel_size=2).world_size == 2
+    with pytest.raises(ValueError, match="2 workers do not form 4 pipeline stages"):
+        EngineConfig(workers=2, pipeline_parallel_size=4)
     with pytest.raises(
         ValueError, match="--workers 2 and --tensor-parallel-size 4 x --pp 1 disagree"
     ):
