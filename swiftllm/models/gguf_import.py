@@ -69,13 +69,14 @@ def _unpermute(weight: np.ndarray, num_heads: int) -> np.ndarray:
     return weight.reshape(num_heads, -1, 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
 
 
-def _build_tokenizer(
-    tokens: list[str], types: list[int], merges: list[str], bos: str | None, add_bos: bool
-) -> Tokenizer:
+def _build_tokenizer(meta: dict, bos: str | None, add_bos: bool) -> Tokenizer:
+    """The GGUF vocabulary (`meta`, its metadata) as an HF tokenizer; `bos` is prepended when add_bos."""
     # Mirrors transformers' GGUF conversion for `tokenizer.ggml.model = gpt2` (integrations/gguf), the oracle:
     # it has no split regex for pre = "smollm", so it keeps GPT-2's ByteLevel regex and adds no Digits step.
     # SmolLM2's vocabulary has no token with two digits, so digits still come out one per token; only a run
     # of spaces before a digit ("a  1") splits differently from SmolLM2's own tokenizer.json and llama.cpp.
+    tokens: list[str] = meta["tokenizer.ggml.tokens"]
+    types: list[int] = meta.get("tokenizer.ggml.token_type", [])
     # GPT-2's byte -> printable character table (the `tokenizers` library does not expose it)
     spelling = {byte: char for char, byte in BYTE_LEVEL_ALPHABET.items()}
     alphabet = set(spelling.values())
@@ -83,7 +84,7 @@ def _build_tokenizer(
         t if set(t) <= alphabet else "".join(spelling[b] for b in t.encode()): i
         for i, t in enumerate(tokens)
     }
-    pairs = [tuple(m.split(" ")) for m in merges]
+    pairs = [tuple(m.split(" ")) for m in meta["tokenizer.ggml.merges"]]
     # "" (not the default None) for prefix and suffix: the same tokenizer.json as transformers writes
     tok = Tokenizer(models.BPE(vocab, pairs, continuing_subword_prefix="", end_of_word_suffix=""))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -166,13 +167,7 @@ def import_gguf(gguf_path: Path, out_dir: Path) -> Path:
     try:
         save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         del tensors
-        _build_tokenizer(
-            tokens,
-            meta.get("tokenizer.ggml.token_type", []),
-            meta["tokenizer.ggml.merges"],
-            names["bos"],
-            add_bos,
-        ).save(str(tmp / "tokenizer.json"))
+        _build_tokenizer(meta, names["bos"], add_bos).save(str(tmp / "tokenizer.json"))
         for name, obj in (
             ("config.json", config),
             ("tokenizer_config.json", tokenizer_config),
