@@ -16,7 +16,6 @@ from typing import Any
 
 from swiftllm.field_rules import NUMBER, Field
 from swiftllm.model_config import ModelConfig, ModelError
-from swiftllm.protocol.auth import check_tcp_address
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
@@ -76,8 +75,7 @@ class EngineConfig:
     )
     pipeline_parallel_size: int = option(
         1,
-        "pipeline stages: the workers form P stages of workers / P tensor-parallel ranks (alone: "
-        "P workers, one a stage)",
+        "pipeline stages: P stages of workers / P tensor-parallel ranks (alone: a worker a stage)",
         aliases=("--pp",),
     )
     # the KV cache
@@ -131,8 +129,9 @@ class EngineConfig:
     # the tokenizer
     chat_template: str | None = option(None, "a Jinja chat template file, in place of the model's")
     # the server (`swiftctl launch`)
-    workers: int = option(
-        1, "worker processes, one per device, the model split over them", minimum=1, server=True
+    # unset: tensor x pipeline parallel sizes, or one a --worker-addrs address, or one a pipeline stage
+    workers: int | None = option(
+        None, "worker processes (default: tp x pp, or one an address)", minimum=1, server=True
     )
     worker_addrs: str | None = option(
         None,
@@ -196,7 +195,7 @@ class EngineConfig:
             (self.threads is None or self.threads <= 1024, "threads must be at most 1024"),
             (0 < self.kv_cache_memory_gb < math.inf, "kv_cache_memory_gb must be finite and > 0"),
             (  # --workers counts every worker: with --tensor-parallel-size, tp x pp (before, tp alone)
-                self.tensor_parallel_size is None or self.workers in (1, self.world_size),
+                self.tensor_parallel_size is None or self.workers in (None, self.world_size),
                 f"--workers {self.workers} and --tensor-parallel-size {self.tensor_parallel_size} "
                 f"x --pp {self.pipeline_parallel_size} disagree (give one)",
             ),
@@ -237,8 +236,6 @@ class EngineConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
-        for address in self.worker_address_list:
-            check_tcp_address(address)
 
     @property
     def cpu_threads(self) -> int:
@@ -251,11 +248,9 @@ class EngineConfig:
         --pp alone, a worker a stage."""
         if self.tensor_parallel_size is not None:
             return self.tensor_parallel_size * self.pipeline_parallel_size
-        if self.worker_addrs is not None and self.workers == 1:
+        if self.worker_addrs is not None and self.workers is None:
             return len(self.worker_address_list)
-        if self.workers == 1:
-            return self.pipeline_parallel_size
-        return self.workers
+        return self.workers or self.pipeline_parallel_size
 
     @property
     def worker_address_list(self) -> list[str]:

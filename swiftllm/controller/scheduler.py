@@ -84,9 +84,8 @@ class SchedulerConfig:
             )
         if max_model_len > capacity or max_model_len < 2:
             raise ModelError(  # max_model_len is at least 2 where set; below it, the cache's capacity
-                f"a context of {max(max_model_len, 2)} tokens does not fit the KV cache ({num_gpu_blocks} "
-                f"blocks of {config.block_size} = {capacity} tokens): give the cache more memory "
-                "(gpu_memory_utilization; kv_cache_memory_gb on a CPU) or lower max_model_len"
+                f"a context of {max(max_model_len, 2)} tokens does not fit the KV cache "
+                f"({num_gpu_blocks} blocks of {config.block_size} = {capacity} tokens)"
             )
         return SchedulerConfig(
             max_model_len=max_model_len,

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import zmq
 
-from swiftllm.protocol import codec
+from swiftllm.protocol import auth, codec
 from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, StepResult
 
 
@@ -53,6 +53,8 @@ class SharedOps:
 
 class WorkerClient(SharedOps):
     def __init__(self, address: str, timeout_s: float = 300.0) -> None:
+        # a port or IPv6 bracket that ZeroMQ would misread: refused now, not 300 s into the hello
+        auth.check_tcp_address(address)
         self.address = address
         self.timeout_s = timeout_s
         self.context = zmq.Context()

@@ -61,29 +61,26 @@ def is_local_address(address: str) -> bool:
         return True
     if scheme != "tcp":
         return False
-    host = rest.rsplit(":", 1)[0].strip("[]")
+    # ::ffff:127.0.0.1 (IPv4 written as IPv6) read as the IPv4 address: Python 3.11 calls it no loopback
+    host = rest.rsplit(":", 1)[0].strip("[]").removeprefix("::ffff:")
     if host == "localhost":
         return True
     try:
-        ip = ipaddress.ip_address(host)
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:  # an interface name or "*": every address
         return False
-    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1, not loopback to Python 3.11
-    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
-def check_tcp_address(address: str) -> None:
+def check_tcp_address(address: str | None) -> None:
     """Raise ValueError for a tcp:// address that ZeroMQ would misread: a port above 65,535 (it takes
     the port less 65,536) or an IPv6 host without its closing bracket (a connect to it waits forever)."""
-    if not address.startswith("tcp://"):
-        return
-    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    tcp = address is not None and address.startswith("tcp://")
+    # any other address (or none) reads as host "" and port "*", which pass
+    host, _, port = address.removeprefix("tcp://").rpartition(":") if tcp else ("", ":", "*")
     if port != "*" and not (port.isdigit() and int(port) < 65536):
         raise ValueError(f"{address}: the port must be in [0, 65535] or *")
     if host.startswith("[") != host.endswith("]"):
-        raise ValueError(
-            f"{address}: an IPv6 host goes in brackets before the port, tcp://[host]:port"
-        )
+        raise ValueError(f"{address}: an IPv6 host goes in brackets, tcp://[host]:port")
 
 
 def check_bind(address: str | None, token: str | None) -> None:
@@ -94,8 +91,7 @@ def check_bind(address: str | None, token: str | None) -> None:
         ipc_path = Path(address.removeprefix("ipc://"))
         if ipc_path.exists() and not ipc_path.is_socket():
             raise ValueError(f"refusing to bind {address}: {ipc_path} exists and is not a socket")
-    if address is not None:
-        check_tcp_address(address)
+    check_tcp_address(address)
     if token is None and address is not None and not is_local_address(address):
         raise ValueError(
             f"refusing to bind {address} without a session token: whoever reaches it could take the "

@@ -84,7 +84,7 @@ def test_a_worker_address_zeromq_refuses_is_one_line() -> None:
         "garbage": "Invalid argument (addr='garbage')",  # ZeroMQ's words
         "tcp://127.0.0.1:abc": "the port must be in [0, 65535] or *",
         "tcp://127.0.0.1:70000": "the port must be in [0, 65535] or *",
-        "tcp://[::1:5555": "an IPv6 host goes in brackets before the port",
+        "tcp://[::1:5555": "an IPv6 host goes in brackets",
     }
     for address, message in cases.items():
         r = swiftctl("launch", "--model", str(ensure_default_model()), "--worker-addrs", address)
