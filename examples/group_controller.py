@@ -7,6 +7,9 @@ Start the ranks (one command each, here or on other hosts; the same --dist-init 
     swiftctl worker --model DIR --rank 1 --world-size 2 --dist-init tcp://127.0.0.1:29500 --bind tcp://127.0.0.1:5551
     .venv/bin/python examples/group_controller.py --worker tcp://127.0.0.1:5550 --worker tcp://127.0.0.1:5551
 
+Ranks bound to other hosts' addresses need a session token (README, Two hosts): pass the same file with
+--token-file to each `swiftctl worker` and to this script.
+
 The group handshake (docs/protocol.md): every request goes to every rank, each over its own socket and with
 the epoch that rank's hello gave; every rank answers every request, in order; rank 0's tokens are used (all
 ranks sample the same ones from the same gathered logits)."""
@@ -26,8 +29,9 @@ class WorkerGroup:
     def __init__(self, addresses: list[str]) -> None:
         self.ranks = [Worker(address) for address in addresses]
 
-    def hello(self) -> dict[str, Any]:
-        infos = [rank.call("hello") for rank in self.ranks]
+    def hello(self, **token: str) -> dict[str, Any]:
+        """`token`: {"token": secret} for ranks started with a session token (all share one)."""
+        infos = [rank.call("hello", **token) for rank in self.ranks]
         for position, (rank, info) in enumerate(zip(self.ranks, infos)):
             if (info["rank"], info["world_size"]) != (position, len(self.ranks)):
                 sys.exit(f"worker #{position} is rank {info['rank']} of {info['world_size']}")
@@ -62,9 +66,14 @@ def main() -> int:
     )
     parser.add_argument("--prompt", default="The capital of France is")
     parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument(
+        "--token-file",
+        help="the ranks' session token, if they have one (the two-host recipe in the README gives one)",
+    )
     args = parser.parse_args()
     group = WorkerGroup(args.worker)
-    info = group.hello()
+    token = {} if args.token_file is None else {"token": Path(args.token_file).read_text().strip()}
+    info = group.hello(**token)
     config = info["model_config"]
     tokenizer = Tokenizer.from_file(str(Path(info["model_dir"]) / "tokenizer.json"))
     prompt = tokenizer.encode(args.prompt).ids

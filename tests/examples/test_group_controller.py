@@ -25,7 +25,14 @@ def test_example_imports_nothing_from_swiftllm() -> None:
 
 
 @pytest.mark.slow
-def test_a_two_rank_group_prints_one_workers_greedy_text(model_dir: Path) -> None:  # noqa: F811
+def test_a_two_rank_group_prints_one_workers_greedy_text(
+    model_dir: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """With a session token, as the README's two-host recipe has (the example had no --token-file)."""
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret\n")
+    token_file.chmod(0o600)
     dist_init = f"tcp://127.0.0.1:{free_port()}"
     addresses = [f"tcp://127.0.0.1:{free_port()}" for _ in range(2)]
     workers = [
@@ -48,6 +55,7 @@ def test_a_two_rank_group_prints_one_workers_greedy_text(model_dir: Path) -> Non
                 addresses[rank],
             ],
             stdout=subprocess.DEVNULL,
+            env={**os.environ, "SWIFTLLM_WORKER_TOKEN": "s3cret"},
         )
         for rank in range(2)
     ]
@@ -62,6 +70,8 @@ def test_a_two_rank_group_prints_one_workers_greedy_text(model_dir: Path) -> Non
                 PROMPT,
                 "--max-tokens",
                 "20",
+                "--token-file",
+                str(token_file),
             ],
             capture_output=True,
             timeout=120,
