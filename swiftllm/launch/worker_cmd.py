@@ -51,7 +51,6 @@ def run(args: argparse.Namespace) -> int:
         report(f"rank {args.rank} is not in [0, {args.world_size})")
         return 2
     started = time.monotonic()
-    report(f"loading {args.model or 'the embedded model'}")
     try:
         token = session_token(args.token_file)
         os.environ.pop(TOKEN_ENV, None)  # not inherited by anything this process starts
@@ -61,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         EngineConfig(
             **options, workers=args.world_size, pipeline_parallel_size=args.pipeline_parallel_size
         )
+        # announced once every flag is checked: a refused flag is the only line
+        report(f"loading {args.model or 'the embedded model'}")
         options["model"] = resolve_model(args.model)
         config = WorkerConfig(
             **options,
