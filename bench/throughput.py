@@ -520,12 +520,14 @@ def main() -> None:
             flush=True,
         )
     write_results(result_name(args), data)
-    print_table(data, args, vllm_reference(args, len(requests)))
+    print_table(data, args, vllm_reference(args, len(requests), data["device"]))
 
 
-def vllm_reference(args: argparse.Namespace, num_requests: int) -> dict[float, float]:
-    """vLLM's seconds by temperature where it ran this very workload (the whole file, on the H200)."""
-    if args.requests is not None:  # no peer ran the synthetic lengths
+def vllm_reference(args: argparse.Namespace, num_requests: int, device: str) -> dict[float, float]:
+    """vLLM's seconds by temperature where it ran this very workload (the whole file) on this kind of
+    GPU: the H200. On any other device there is no peer figure (session 49's H100 run printed vLLM's
+    H200 seconds over its own)."""
+    if args.requests is not None or "H200" not in device:  # no peer ran the synthetic lengths
         return {}
     path = (args.workload or DEFAULT_WORKLOAD).resolve()
     if path == DEFAULT_WORKLOAD.resolve() and num_requests == 1000:

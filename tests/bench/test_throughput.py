@@ -145,15 +145,20 @@ def test_step_breakdown_groups_steps_by_kind() -> None:
     assert kinds["decode, >= 256 rows"]["ms_by_tenth"] == [15.0, 25.0]
 
 
-def test_no_vllm_column_for_other_workloads() -> None:
+def test_no_vllm_column_for_other_workloads_or_gpus() -> None:
+    h200 = "NVIDIA H200"
     whole = argparse.Namespace(requests=None, workload=None)
-    assert throughput.vllm_reference(whole, 1000) == {0.0: 21.83, 1.0: 21.15}
-    assert throughput.vllm_reference(whole, 200) == {}
-    assert throughput.vllm_reference(argparse.Namespace(requests=1000, workload=None), 1000) == {}
+    assert throughput.vllm_reference(whole, 1000, h200) == {0.0: 21.83, 1.0: 21.15}
+    assert throughput.vllm_reference(whole, 200, h200) == {}
+    synthetic = argparse.Namespace(requests=1000, workload=None)
+    assert throughput.vllm_reference(synthetic, 1000, h200) == {}
+    # vLLM's figures are the H200's: an H100 (or the CPU) has none to compare with
+    for device in ("NVIDIA H100 80GB HBM3", "cpu"):
+        assert throughput.vllm_reference(whole, 1000, device) == {}
     relative = argparse.Namespace(requests=None, workload=Path("bench/sharegpt_like_1000.json"))
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(DEFAULT_WORKLOAD.parents[1])
-        assert throughput.vllm_reference(relative, 1000) == {0.0: 21.83, 1.0: 21.15}
+        assert throughput.vllm_reference(relative, 1000, h200) == {0.0: 21.83, 1.0: 21.15}
 
 
 def test_first_run_counters_count_the_triton_cache(tmp_path: Path) -> None:
