@@ -527,7 +527,7 @@ def vllm_reference(args: argparse.Namespace, num_requests: int, device: str) -> 
     """vLLM's seconds by temperature where it ran this very workload (the whole file) on this kind of
     GPU: the H200. On any other device there is no peer figure (session 49's H100 run printed vLLM's
     H200 seconds over its own)."""
-    if args.requests is not None or "H200" not in device:  # no peer ran the synthetic lengths
+    if args.requests is not None or "H200" not in device:  # no peer ran these lengths on this GPU
         return {}
     path = (args.workload or DEFAULT_WORKLOAD).resolve()
     if path == DEFAULT_WORKLOAD.resolve() and num_requests == 1000:
