@@ -293,7 +293,7 @@ def check_split(model: ModelConfig, world_size: int, pipeline_size: int) -> None
     if problems:
         raise ModelError(
             f"the model does not split over {ranks} tensor-parallel workers: "
-            f"{', '.join(problems)} do not divide by {ranks}"
+            f"{ranks} does not divide {', '.join(problems)}"
         )
 
 

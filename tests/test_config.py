@@ -147,7 +147,7 @@ def test_a_split_names_every_number_that_does_not_divide() -> None:
     with pytest.raises(ModelError) as refused:
         check_split(MODEL, 3, 1)
     message = str(refused.value)
-    assert "does not split over 3" in message
+    assert "does not split over 3 tensor-parallel workers: 3 does not divide 4 attention" in message
     assert "4 attention heads" in message
     assert "4 KV heads" in message
     assert "a vocabulary of 128" in message

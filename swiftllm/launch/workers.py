@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 from swiftllm.config import EngineConfig
 from swiftllm.controller.worker_group import WorkerGroup
@@ -118,10 +119,15 @@ def start_worker(
     die_with_parent = None
     if sys.platform == "linux" and threading.current_thread() is threading.main_thread():
         die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGKILL)
+    # `python -m` puts the current directory first on the path, where a grp.py would shadow the standard
+    # library's: PYTHONSAFEPATH (Python 3.11+; 3.10 ignores it) leaves it off, unless swiftllm itself is
+    # found there (a source checkout run from its root, not installed)
+    in_checkout = Path(__file__).resolve().parents[2] == Path.cwd().resolve()
+    safe_path = "" if in_checkout else "1"
     return subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
         start_new_session=True,
         preexec_fn=die_with_parent,
-        env={**os.environ, TOKEN_ENV: token},
+        env={**os.environ, TOKEN_ENV: token, "PYTHONSAFEPATH": safe_path},
     )

@@ -598,4 +598,7 @@ def test_several_workers_the_model_does_not_split_over_are_refused() -> None:
         timeout=120,
     )
     assert out.returncode == 1
-    assert "does not split over 2 tensor-parallel workers: 9 attention heads" in out.stderr
+    assert (
+        "does not split over 2 tensor-parallel workers: 2 does not divide 9 attention heads"
+        in out.stderr
+    )

@@ -19,8 +19,9 @@ import torch
 from conftest import rel_err, save_tiny_model, write_token_file
 from test_launch import child_pids, wait_for_url
 
+from swiftllm.config import EngineConfig
 from swiftllm.controller.worker_client import WorkerError
-from swiftllm.launch.workers import free_port
+from swiftllm.launch.workers import free_port, start_worker
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
 from swiftllm.protocol.auth import new_token
@@ -142,6 +143,19 @@ def test_a_worker_refuses_a_bad_split_before_the_rendezvous(tiny_8_heads: Path) 
     )
     assert done.returncode == 2
     assert "8 attention heads" in done.stderr
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH is Python 3.11's")
+def test_a_module_in_the_current_directory_does_not_shadow_the_workers_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # worker_cmd imports argparse first; a stand-in here would run instead of the standard library's
+    (tmp_path / "argparse.py").write_text("open('shadowed', 'w').close()\nraise SystemExit(3)\n")
+    monkeypatch.chdir(tmp_path)
+    config = EngineConfig(model=str(tmp_path / "no-such-model"), device="cpu")
+    worker = start_worker(config, f"ipc://{tmp_path}/worker.sock", 0, "", new_token())
+    assert worker.wait(timeout=120) == 2  # the real argparse read the flags; the model is missing
+    assert not (tmp_path / "shadowed").exists()
 
 
 def test_a_worker_refuses_stages_that_do_not_divide_its_group(tiny_8_heads: Path) -> None:
