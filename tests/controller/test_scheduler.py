@@ -645,7 +645,7 @@ def test_from_engine_sizes_the_cache() -> None:
         SchedulerConfig.from_engine(EngineConfig(max_model_len=2048), CONTEXT_1024, 1000, 2**20)
     with pytest.raises(ModelError, match="does not fit the KV cache"):
         SchedulerConfig.from_engine(EngineConfig(max_model_len=512), CONTEXT_1024, 10, 2**20)
-    # a cache of no blocks (or one of a token) was "a context of 0 tokens" (README, Reliability)
+    # a cache of no blocks (or one of a token) was "a context of 0 tokens" (docs/reliability_log.md, session 49)
     for blocks in (0, 1):
         with pytest.raises(
             ModelError, match=f"a context of 2 tokens does not fit the KV cache \\({blocks} "
