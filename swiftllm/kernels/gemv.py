@@ -202,8 +202,7 @@ def gemv(
         block_m = GATED_BLOCK_M
     elif m_rows > 1:
         block_m = min(max(16, triton.next_power_of_2(m_rows)), 64 if wide else 32)
-    assert m_rows <= row_limit and k_in == k_dim and x.stride(1) == 1
-    assert w.stride(1) == 1
+    assert m_rows <= row_limit and k_in == k_dim and x.stride(1) == 1 and w.stride(1) == 1
     assert not gated or bias is None  # a bias would land after the SiLU
     block_n, block_k, num_warps, num_stages = config or gemv_config(m_rows, wide, gated)
     m_blocks = triton.cdiv(m_rows, block_m)
