@@ -83,8 +83,7 @@ def _load_x(x_ptr, m, k, k0, m_rows, k_dim, x_stride, EVEN_K: tl.constexpr):
     """x's rows m at K offsets k0 + k, [BLOCK_M, BLOCK_K]."""
     kmask = (k0 + k < k_dim) | EVEN_K
     x_ptrs = x_ptr + m[:, None] * x_stride + k0 + k[None, :]
-    x_mask = (m[:, None] < m_rows) & kmask[None, :]
-    return tl.load(x_ptrs, mask=x_mask, other=0.0)
+    return tl.load(x_ptrs, mask=(m[:, None] < m_rows) & kmask[None, :], other=0.0)
 
 
 @triton.jit
