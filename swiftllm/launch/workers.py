@@ -122,7 +122,7 @@ def start_worker(
     # `python -m` puts the current directory first on the path, where a grp.py would shadow the standard
     # library's: PYTHONSAFEPATH (Python 3.11+; 3.10 ignores it) leaves it off, unless swiftllm itself is
     # found there (a source checkout run from its root, not installed)
-    safe_path = "" if Path(__file__).resolve().parents[2] == Path.cwd().resolve() else "1"
+    safe_path = "" if Path(__file__).parents[2].resolve() == Path.cwd().resolve() else "1"
     return subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
