@@ -1,5 +1,5 @@
 """The controller's host work per decode step, with the worker taken out: what the engine loop costs
-the CPU at 256, 512 or 1,000 running sequences.
+the CPU at 256, 512 or 1,024 running sequences.
 
 A stand-in worker answers every step at once (a random token per sampling row) after a real msgpack
 round trip (the step encoded as `WorkerClient.send_step` encodes it, then the reply encoded and

@@ -7,7 +7,7 @@ long as the profiled prefills (before them and again after), not by a short burs
 
     PYTHONPATH=. python3 bench/prefill_profile.py [--tokens 8192] [--steps 5]
 
-Llama-3-8B shape, dummy bf16 weights, one sequence, eager (a prefill above 512 tokens runs no graph).
+Llama-3-8B shape, dummy bf16 weights, one sequence, eager (a prefill above 2,048 tokens runs no graph).
 Prints each operation class's GPU milliseconds per prefill, its FLOPs and its rate as a share of the
 matmul rate, then the whole step's; writes results/prefill_profile.json."""
 

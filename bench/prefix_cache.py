@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python3 bench/prefix_cache.py [--shared-requests 200] [--system-len 2000] [--tail-len 200]
                                                [--conversations 64] [--turns 5] [--unshared-requests 1000]
-                                               [--max-batched-tokens 16384] [--max-num-seqs 256]
+                                               [--max-batched-tokens 16384] [--max-num-seqs 512]
 
 Llama-3-8B shape with dummy bf16 weights, random token ids (seeded), ignore_eos, greedy, 128 output tokens
 (`--output-len`), every request of a round submitted at once through the engine `LLM.generate` drives.

@@ -137,7 +137,7 @@ def main() -> None:
     ap.add_argument(
         "--prefill-chunks",
         default="",
-        help="COUNTxTOKENS: that many fresh prompt chunks join each batch (a mixed step, eager above 512 "
+        help="COUNTxTOKENS: that many fresh prompt chunks join each batch (a mixed step, eager above 2,048 "
         "tokens); e.g. 6x200 with --batches 495 --context 263 is bench/throughput.py's mean mixed step",
     )
     args = ap.parse_args()

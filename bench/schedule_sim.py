@@ -1,7 +1,7 @@
 """What the scheduler's limits do to offline throughput, without a GPU: the real controller (Engine, Scheduler,
 BlockManager) drives a simulated worker whose step time comes from a cost model fitted to the H200.
 
-    PYTHONPATH=. python3 bench/schedule_sim.py [--budgets 16384,4096,2048] [--seqs 256,512,1024]
+    PYTHONPATH=. python3 bench/schedule_sim.py [--budgets 16384,8192,4096,2048,1024] [--seqs 512]
                                                [--policies fcfs,longest-first]
                                                [--num-requests N] [--ideal] [--what-if fixed_ms=0.5]
 

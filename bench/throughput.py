@@ -2,7 +2,7 @@
 Llama-3-8B shape with dummy bf16 weights, random token-id prompts.
 
     PYTHONPATH=. python3 bench/throughput.py [--workload FILE] [--num-requests N] [--temperatures 0,1]
-                                             [--max-batched-tokens 16384] [--max-num-seqs 256] [--detokenize]
+                                             [--max-batched-tokens 16384] [--max-num-seqs 512] [--detokenize]
                                              [--schedule-policy longest-first]
     PYTHONPATH=. python3 bench/throughput.py --requests 1000   # the synthetic set instead of a file
 
