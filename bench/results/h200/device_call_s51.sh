@@ -1,7 +1,8 @@
 #!/bin/bash
 # Session 51: 74a2896 (the tree that vLLM 0.24's reference figures were timed beside, 2026-12-01) and this tree,
 # timed by bench/bridge.py on one H200, so that vLLM / ours can be read free of the machine (bench/bridge.py).
-# PART=1: offline, 74a2896 then this tree (longest-first), greedy; decode at 64-256 rows, 74a2896 then ours.
+# PART=1: offline, 74a2896 then this tree (longest-first), greedy; decode at 64-256 rows, 74a2896 then ours;
+#         then 256 rows ours then 74a2896 if time is left.
 # PART=2: the other order: decode at 1-32 rows, ours then 74a2896; offline ours then 74a2896; decode at 256
 #         rows ours then 74a2896 if time is left.
 # Run: rm -rf .reference && mkdir .reference && git archive 74a2896 swiftllm | tar -x -C .reference
@@ -38,8 +39,15 @@ if [ "$PART" = 1 ]; then
   bridge new offline_new_lf offline --llm-options "$LF"
   bridge ref decode_ref_big decode --batches 64,128,256
   bridge new decode_new_big decode --batches 64,128,256
-  PYTHONPATH=$ROOT:/tmp/site python3 bench/bridge.py compare $OUT/offline_ref.json $OUT/offline_new_lf.json \
-    $OUT/decode_ref_big.json $OUT/decode_new_big.json | tee -a $OUT/all.log
+  if [ $(left) -gt 150 ]; then  # the other order at 256 rows, whose t(1) carries ~6 s of prefill
+    bridge new decode_new_256 decode --batches 256
+    bridge ref decode_ref_256 decode --batches 256
+  fi
+  for pair in "offline_ref offline_new_lf" "decode_ref_big decode_new_big" "decode_ref_256 decode_new_256"; do
+    set -- $pair
+    [ -f $OUT/$2.json ] && PYTHONPATH=$ROOT:/tmp/site python3 bench/bridge.py compare $OUT/$1.json $OUT/$2.json \
+      2>&1 | tee -a $OUT/all.log
+  done
 else
   bridge new decode_new_small decode --batches 1,8,32
   bridge ref decode_ref_small decode --batches 1,8,32
