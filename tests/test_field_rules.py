@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from swiftllm.field_rules import (
     INT,
     NUMBER,
@@ -10,6 +12,7 @@ from swiftllm.field_rules import (
     Field,
     finite_in,
     is_text,
+    is_token_id,
 )
 from swiftllm.sampling_params import SamplingParams
 
@@ -44,3 +47,12 @@ def test_every_sampling_params_field_has_a_rule() -> None:
 def test_text_that_utf8_cannot_encode_is_not_text() -> None:
     assert is_text("héllo ✓")
     assert not is_text("a\ud800") and not is_text(b"bytes")
+
+
+def test_is_token_id_takes_integers_of_every_kind_but_bool() -> None:
+    # the plain-int fast path and the Integral check must agree on what a token id is
+    assert all(
+        is_token_id(value) for value in (0, 7, 2**40, np.int64(3), np.int32(5), np.uint16(9))
+    )
+    not_ids = (True, False, np.bool_(True), 3.0, np.float32(3), "3", None, [3])
+    assert not any(is_token_id(value) for value in not_ids)
