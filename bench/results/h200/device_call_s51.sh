@@ -5,6 +5,7 @@
 #         then 256 rows ours then 74a2896 if time is left.
 # PART=2: the other order: decode at 1-32 rows, ours then 74a2896; offline ours then 74a2896; decode at 256
 #         rows ours then 74a2896 if time is left.
+# PART=3: a short budget's call: offline and 256 rows, 74a2896 then ours.
 # Run: rm -rf .reference && mkdir .reference && git archive 74a2896 swiftllm | tar -x -C .reference
 #      NEW=<commit> PART=1 bash bench/results/h200/device_call_s51.sh, carry .whl and .reference
 # ANY_CARD=1 runs it on another card too (the trees' ratio there; nothing to bridge to vLLM's H200 figures)
@@ -34,7 +35,17 @@ bridge() {
   grep -E "^N=|^offline|Error|error" $OUT/logs/$name.log | tail -8 | tee -a $OUT/all.log
 }
 LF='{"schedule_policy": "longest-first"}'
-if [ "$PART" = 1 ]; then
+if [ "$PART" = 3 ]; then  # a short budget: offline and 256 rows only, each tree once
+  bridge ref offline_ref offline
+  bridge new offline_new_lf offline --llm-options "$LF"
+  bridge ref decode_ref_256 decode --batches 256
+  bridge new decode_new_256 decode --batches 256
+  for pair in "offline_ref offline_new_lf" "decode_ref_256 decode_new_256"; do
+    set -- $pair
+    [ -f $OUT/$2.json ] && PYTHONPATH=$ROOT:/tmp/site python3 bench/bridge.py compare $OUT/$1.json $OUT/$2.json \
+      2>&1 | tee -a $OUT/all.log
+  done
+elif [ "$PART" = 1 ]; then
   bridge ref offline_ref offline
   bridge new offline_new_lf offline --llm-options "$LF"
   bridge ref decode_ref_big decode --batches 64,128,256
