@@ -50,11 +50,10 @@ from swiftllm.sampling_params import SamplingParams
 # bench/common.py (and latency.py, which imports it) put this checkout first on sys.path: they are imported
 # inside the functions, once `swiftllm` above has been found where PYTHONPATH puts the tree to time
 
-# the reference lease (bench/README.md, "vLLM 0.24 on the H200"): decode ms/step, greedy, 1024-token prompts,
-# token budget 16,384; offline seconds on the 1000-request file, ranges over the runs made that day
-REFERENCE_COMMIT = "74a2896"
+# the reference lease (bench/README.md, "vLLM 0.24 on the H200"): 74a2896's decode ms/step beside vLLM's
+# (common.VLLM_DECODE_MS), greedy, 1024-token prompts, token budget 16,384; offline seconds on the
+# 1000-request file, ranges over the runs made that day
 REFERENCE_DECODE_MS = {1: 4.37, 8: 5.07, 32: 6.13, 64: 7.04, 128: 9.65, 256: 16.30}
-VLLM_DECODE_MS = {1: 4.94, 8: 5.28, 32: 6.34, 64: 7.76, 128: 10.56, 256: 17.94}
 REFERENCE_OFFLINE_S = {0.0: (20.73, 21.21), 1.0: (21.58, 21.58)}
 VLLM_OFFLINE_S = {0.0: (21.83, 22.48), 1.0: (21.15, 21.15)}
 
@@ -208,6 +207,8 @@ def bridged_ratio(
 
 
 def compare_decode(reference: dict, ours: dict) -> list[str]:
+    from common import VLLM_DECODE_MS
+
     lines = [
         f"decode, {reference['tree']} (reference) and {ours['tree']} (ours), {ours.get('device', 'CPU')}",
         f"{'N':>4} {'ref ms':>7} {'ours ms':>7} {'ref/ours':>8} {'ours/roof':>9} {'vLLM/ours':>9} "
