@@ -16,8 +16,9 @@ both orders in one call, or on two machines, shows how far it holds.
 
 What the tree must have: only `LLM(model, load_format=, dtype=, max_model_len=, max_num_batched_tokens=,
 **--llm-options)`, `SamplingParams(max_tokens=, ignore_eos=, temperature=)` and `LLM.generate(token-id
-prompts, params or one per prompt)` returning outputs with `token_ids`: `74a2896` and this tree have them (each at its
-own defaults otherwise: `74a2896` admits 256 sequences and has no prefix caching or policies). The method is
+prompts, params or one per prompt)` returning outputs with `token_ids`: `74a2896` and this tree have them
+(each at its own defaults otherwise: `74a2896` admits 256 sequences and has no prefix caching or policies;
+trees between them were not tried). The method is
 bench/latency.py's and bench/throughput.py's, with nothing read from the engine:
 - decode: N prompts of --prompt-tokens random ids, after one untimed run at each N; ms/step = (median
   t(steps + 1 tokens) - median t(1 token)) / steps over --repeats pairs (DESIGN.md's formula), beside the
