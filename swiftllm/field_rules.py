@@ -62,7 +62,7 @@ def is_text(value: object) -> bool:
 def is_token_id(value: object) -> bool:
     """An integer, numpy's too (numbers.Integral); a bool is no token id. A plain int is asked first:
     isinstance against the Integral ABC costs ~0.4 us a token, 6 ms for a 16,384-token prompt, which
-    LLM.generate checks before its first step: most of the 10-20 ms by which a 16k-token generate ran
+    LLM.generate checks before its first step: much of the 10-20 ms by which a 16k-token generate ran
     behind 74a2896's on an H100 (session 51, bench/results/h100/prefill_kernels_s51)."""
     return type(value) is int or (isinstance(value, Integral) and not isinstance(value, bool))
 
