@@ -248,11 +248,12 @@ def compare_offline(reference: dict, ours: dict) -> list[str]:
         then_low, then_high = REFERENCE_OFFLINE_S[temperature]
         vllm_low, vllm_high = VLLM_OFFLINE_S[temperature]
         # ours as on the reference machine: ours here x (the reference there / the reference here)
-        ours_then = (ours_s * then_low / ref_s, ours_s * then_high / ref_s)
+        ours_then_low = ours_s * then_low / ref_s
+        ours_then_high = ours_s * then_high / ref_s
         lines.append(
-            f"  ours as on the reference machine {ours_then[0]:.2f}-{ours_then[1]:.2f} s; vLLM there "
+            f"  ours as on the reference machine {ours_then_low:.2f}-{ours_then_high:.2f} s; vLLM there "
             f"{vllm_low:.2f}-{vllm_high:.2f} s; vLLM / ours bridged "
-            f"{vllm_low / ours_then[1]:.3f}-{vllm_high / ours_then[0]:.3f} (direct "
+            f"{vllm_low / ours_then_high:.3f}-{vllm_high / ours_then_low:.3f} (direct "
             f"{vllm_low / ours_s:.3f}-{vllm_high / ours_s:.3f})"
         )
     return lines

@@ -34,17 +34,21 @@ bridge() {
   echo "  rc $? $(grep -c . $OUT/logs/$name.log) lines; $(grep '"swiftllm"' $OUT/$name.json)" | tee -a $OUT/all.log
   grep -E "^N=|^offline|Error|error" $OUT/logs/$name.log | tail -8 | tee -a $OUT/all.log
 }
+# compare_pairs "REF OURS" ...: bridge.py compare for each pair of runs whose files exist
+compare_pairs() {
+  for pair in "$@"; do
+    set -- $pair
+    [ -f $OUT/$2.json ] && PYTHONPATH=$ROOT:/tmp/site python3 bench/bridge.py compare $OUT/$1.json $OUT/$2.json \
+      2>&1 | tee -a $OUT/all.log
+  done
+}
 LF='{"schedule_policy": "longest-first"}'
 if [ "$PART" = 3 ]; then  # a short budget: offline and 256 rows only, each tree once
   bridge ref offline_ref offline
   bridge new offline_new_lf offline --llm-options "$LF"
   bridge ref decode_ref_256 decode --batches 256
   bridge new decode_new_256 decode --batches 256
-  for pair in "offline_ref offline_new_lf" "decode_ref_256 decode_new_256"; do
-    set -- $pair
-    [ -f $OUT/$2.json ] && PYTHONPATH=$ROOT:/tmp/site python3 bench/bridge.py compare $OUT/$1.json $OUT/$2.json \
-      2>&1 | tee -a $OUT/all.log
-  done
+  compare_pairs "offline_ref offline_new_lf" "decode_ref_256 decode_new_256"
 elif [ "$PART" = 1 ]; then
   bridge ref offline_ref offline
   bridge new offline_new_lf offline --llm-options "$LF"
@@ -54,11 +58,7 @@ elif [ "$PART" = 1 ]; then
     bridge new decode_new_256 decode --batches 256
     bridge ref decode_ref_256 decode --batches 256
   fi
-  for pair in "offline_ref offline_new_lf" "decode_ref_big decode_new_big" "decode_ref_256 decode_new_256"; do
-    set -- $pair
-    [ -f $OUT/$2.json ] && PYTHONPATH=$ROOT:/tmp/site python3 bench/bridge.py compare $OUT/$1.json $OUT/$2.json \
-      2>&1 | tee -a $OUT/all.log
-  done
+  compare_pairs "offline_ref offline_new_lf" "decode_ref_big decode_new_big" "decode_ref_256 decode_new_256"
 else
   bridge new decode_new_small decode --batches 1,8,32
   bridge ref decode_ref_small decode --batches 1,8,32
@@ -68,11 +68,7 @@ else
     bridge new decode_new_256 decode --batches 256
     bridge ref decode_ref_256 decode --batches 256
   fi
-  for pair in "decode_ref_small decode_new_small" "offline_ref offline_new_lf" "decode_ref_256 decode_new_256"; do
-    set -- $pair
-    [ -f $OUT/$2.json ] && PYTHONPATH=$ROOT:/tmp/site python3 bench/bridge.py compare $OUT/$1.json $OUT/$2.json \
-      2>&1 | tee -a $OUT/all.log
-  done
+  compare_pairs "decode_ref_small decode_new_small" "offline_ref offline_new_lf" "decode_ref_256 decode_new_256"
 fi
 cd $OUT && tar czf logs.tgz logs && rm -rf logs
 stamp done
