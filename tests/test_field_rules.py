@@ -1,6 +1,7 @@
 """swiftllm/field_rules.py: the rules SamplingParams and the REST schema share."""
 
 import math
+import random
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from swiftllm.field_rules import (
     SAMPLING_FIELDS,
     Field,
     finite_in,
+    float32,
     is_text,
     is_token_id,
 )
@@ -32,6 +34,25 @@ def test_finite_in_judges_the_float32_value() -> None:
     assert not valid(1e-39) and not valid(1e-46)  # 1e-46 is 0 in float32
     assert not valid(math.nan) and not valid(math.inf)
     assert not finite_in(0, 100)(10**400)  # beyond any float: inf, not an OverflowError
+
+
+def test_float32_rounds_as_numpy_does() -> None:
+    # the oracle: numpy's float32 cast; random reals over float32's whole range and past it, subnormals,
+    # the largest float32 and its neighbours, and integers beyond any float (signed infinities)
+    rng = random.Random(0)
+    largest = float(np.finfo(np.float32).max)
+    values = [0.0, -0.0, 1e-46, 1e-45, -1e-45, 1e-38, largest, largest * (1 + 2**-25), 2.0**128]
+    values += [math.nan, math.inf, -math.inf, 1e39, -1e39, 10**38, 2**128 - 2**103, -(2**200)]
+    values += [
+        rng.choice((-1, 1)) * rng.random() * 2.0 ** rng.uniform(-160, 140) for _ in range(20000)
+    ]
+    for value in values:
+        with np.errstate(over="ignore"):
+            expected = float(np.float32(value))
+        got = float32(value)
+        assert got == expected or (math.isnan(got) and math.isnan(expected)), value
+        assert math.copysign(1, got) == math.copysign(1, expected), value
+    assert float32(10**400) == math.inf and float32(-(10**400)) == -math.inf
 
 
 def test_every_sampling_params_field_has_a_rule() -> None:
