@@ -170,3 +170,23 @@ def test_offsets_after_a_stop_string_lie_within_the_kept_text(llm: LLM) -> None:
     assert len(cut.text_offsets) == 5
     assert cut.text_offsets == [min(offset, len(cut.text)) for offset in free.text_offsets[:5]]
     assert cut.text_offsets[-1] == len(cut.text) < free.text_offsets[4]
+
+
+def test_add_request_refuses_a_token_id_outside_the_vocabulary_anywhere_in_the_prompt(
+    llm: LLM,
+) -> None:
+    """The range check (min and max of the prompt) against a token-by-token oracle: every id from -1 to
+    vocab_size, at the start, the middle or the end of a prompt; nothing refused is queued."""
+    engine = llm.engine
+    vocab_size = engine.model_config.vocab_size
+    for bad in (-1, -(2**40), vocab_size, vocab_size + 7, 2**40):
+        for prompt in ([bad, 5, 6], [5, bad, 6], [5, 6, bad], [bad]):
+            with pytest.raises(
+                ValueError, match=rf"prompt token ids must be in \[0, {vocab_size}\)"
+            ):
+                engine.add_request(prompt, GREEDY)
+    assert not engine.has_work
+    edge = engine.add_request([0, vocab_size - 1], GREEDY)  # both ends of the vocabulary are ids
+    while engine.has_work:
+        engine.step()
+    assert edge.finish_reason == "length" and edge.num_outputs == 4
