@@ -70,9 +70,9 @@ class Engine:
 
     def add_request(self, prompt_ids: list[int], params: SamplingParams) -> Sequence:
         """Queue a request; raises ValueError if it can never fit."""
-        vocab_size = self.model_config.vocab_size
         # min and max, not a per-token test: C speed for a long prompt
-        if vocab_size and prompt_ids and (min(prompt_ids) < 0 or max(prompt_ids) >= vocab_size):
+        vocab_size = self.model_config.vocab_size
+        if prompt_ids and not 0 <= min(prompt_ids) <= max(prompt_ids) < vocab_size:
             raise ValueError(f"prompt token ids must be in [0, {vocab_size})")
         resolved = params.resolved(self.model_config.generation_defaults)
         seed = self.seeds.getrandbits(64) if resolved.seed is None else resolved.seed
