@@ -6,6 +6,7 @@
 # PART=2: the other order: decode at 1-32 rows, ours then 74a2896; offline ours then 74a2896; decode at 256
 #         rows ours then 74a2896 if time is left.
 # PART=3: a short budget's call: offline and 256 rows, 74a2896 then ours.
+# PART=4: offline only, ours then 74a2896.
 # Run: rm -rf .reference && mkdir .reference && git archive 74a2896 swiftllm | tar -x -C .reference
 #      NEW=<commit> PART=1 bash bench/results/h200/device_call_s51.sh, carry .whl and .reference
 # ANY_CARD=1 runs it on another card too (the trees' ratio there; nothing to bridge to vLLM's H200 figures)
@@ -43,7 +44,11 @@ compare_pairs() {
   done
 }
 LF='{"schedule_policy": "longest-first"}'
-if [ "$PART" = 3 ]; then  # a short budget: offline and 256 rows only, each tree once
+if [ "$PART" = 4 ]; then  # offline only, ours first (session 52's call 5 ran this branch, from a copy)
+  bridge new offline_new_lf offline --llm-options "$LF"
+  bridge ref offline_ref offline
+  compare_pairs "offline_ref offline_new_lf"
+elif [ "$PART" = 3 ]; then  # a short budget: offline and 256 rows only, each tree once
   bridge ref offline_ref offline
   bridge new offline_new_lf offline --llm-options "$LF"
   bridge ref decode_ref_256 decode --batches 256
