@@ -27,7 +27,7 @@ def float32(value: float) -> float:
     np.errstate: each request's SamplingParams rounds some twenty values."""
     try:
         return struct.unpack("f", struct.pack("f", float(value)))[0]
-    except OverflowError:  # an integer beyond any float
+    except OverflowError:  # an integer beyond any float, of either sign
         return math.inf if value > 0 else -math.inf
 
 

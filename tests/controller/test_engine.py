@@ -175,8 +175,9 @@ def test_offsets_after_a_stop_string_lie_within_the_kept_text(llm: LLM) -> None:
 def test_add_request_refuses_a_token_id_outside_the_vocabulary_anywhere_in_the_prompt(
     llm: LLM,
 ) -> None:
-    """The range check (min and max of the prompt) against a token-by-token oracle: every id from -1 to
-    vocab_size, at the start, the middle or the end of a prompt; nothing refused is queued."""
+    """The range check (the prompt's min and max): an id below 0 or at or above vocab_size is refused at the
+    start, the middle or the end of a prompt, and nothing refused is queued; both ends of the vocabulary
+    pass."""
     engine = llm.engine
     vocab_size = engine.model_config.vocab_size
     for bad in (-1, -(2**40), vocab_size, vocab_size + 7, 2**40):
