@@ -19,7 +19,9 @@ What the tree must have: only `LLM(model, load_format=, dtype=, max_model_len=, 
 prompts, params or one per prompt)` returning outputs with `token_ids`: `74a2896` and this tree have them
 (each at its own defaults otherwise: `74a2896` admits 256 sequences and has no prefix caching or policies;
 trees between them were not tried). The method is
-bench/latency.py's and bench/throughput.py's, with nothing read from the engine:
+bench/latency.py's and bench/throughput.py's, with nothing read from the engine for the figures (where the
+tree keeps the worker's device times, `engine.worker_ms` as this tree does, each decode row also records the
+device ms a step, (t(steps + 1) - t(1)) in those, as a diagnostic: kernels or wall time?):
 - decode: N prompts of --prompt-tokens random ids, after one untimed run at each N; ms/step = (median
   t(steps + 1 tokens) - median t(1 token)) / steps over --repeats pairs (DESIGN.md's formula), beside the
   memory floor and issue 16's roofline at the copy bandwidth and matmul rate measured in the same run;
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -98,15 +101,24 @@ def decode_rows(llm: LLM, args: argparse.Namespace, config: dict, ceil: dict | N
 
     rng = np.random.default_rng(0)
     out_tokens = args.steps + 1
+    # a diagnostic only, never in a ratio: the worker's device ms (its CUDA events) where the tree keeps
+    # them (engine.worker_ms, this tree's; 74a2896 has none), to tell a step's kernels from its wall time
+    worker_ms = getattr(getattr(llm, "engine", None), "worker_ms", None)
 
-    def run(n: int, max_tokens: int) -> float:
+    def device_ms() -> float:
+        return float("nan") if worker_ms is None else worker_ms.get("gpu_ms", float("nan"))
+
+    def run(n: int, max_tokens: int) -> tuple[float, float]:
+        """(wall seconds, the worker's device ms) of one generate."""
         prompts = [
             rng.integers(0, config["vocab_size"], args.prompt_tokens).tolist() for _ in range(n)
         ]
         params = SamplingParams(
             max_tokens=max_tokens, ignore_eos=True, temperature=args.temperature
         )
-        return timed_generate(llm, prompts, params)
+        before = device_ms()
+        seconds = timed_generate(llm, prompts, params)
+        return seconds, device_ms() - before
 
     run(4, 8)  # kernels compiled, graphs replayed once
     rows = []
@@ -114,10 +126,13 @@ def decode_rows(llm: LLM, args: argparse.Namespace, config: dict, ceil: dict | N
         run(n, out_tokens)  # first-use costs at this batch stay out, as in bench/latency.py
         with ClockMonitor() as clocks:
             pairs = [(run(n, 1), run(n, out_tokens)) for _ in range(args.repeats)]
-        t1 = float(np.median([short for short, _ in pairs]))
-        t_long = float(np.median([long for _, long in pairs]))
+        t1 = float(np.median([short[0] for short, _ in pairs]))
+        t_long = float(np.median([long[0] for _, long in pairs]))
         ms = (t_long - t1) / args.steps * 1e3
+        device = float(np.median([long[1] - short[1] for short, long in pairs])) / args.steps
         row = {"batch": n, "t1_s": t1, "t_long_s": t_long, "ms_per_step": ms}
+        # None where the tree keeps no device times (74a2896), or on a CPU
+        row["device_ms_per_step"] = None if math.isnan(device) else device
         row["clocks"] = clocks.summary()
         if ceil is not None:
             kv_bytes = n * (args.prompt_tokens + out_tokens / 2) * kv_bytes_per_token(config)
@@ -125,7 +140,11 @@ def decode_rows(llm: LLM, args: argparse.Namespace, config: dict, ceil: dict | N
             row["floor_ms"] = (weights + kv_bytes) / ceil["copy_bw_Bps"] * 1e3
             row["roofline_ms"] = roofline_ms(n, weights, kv_bytes, ceil)
         rows.append(row)
-        print(f"N={n}: {ms:.3f} ms/step (t1 {t1:.3f} s, t{out_tokens} {t_long:.3f} s)", flush=True)
+        print(
+            f"N={n}: {ms:.3f} ms/step (t1 {t1:.3f} s, t{out_tokens} {t_long:.3f} s; "
+            f"device {device:.3f} ms/step)",
+            flush=True,
+        )
     return rows
 
 

@@ -72,6 +72,8 @@ def test_decode_and_offline_runs_and_their_comparison(
     assert [row["batch"] for row in decode_run["rows"]] == [1, 2]
     assert all(row["t_long_s"] > 0 and row["t1_s"] > 0 for row in decode_run["rows"])
     assert decode_run["ceilings"] is None  # measured on a GPU only: no floors here
+    # the worker keeps no device times on a CPU: the diagnostic is null, not NaN (which JSON lacks)
+    assert all(row["device_ms_per_step"] is None for row in decode_run["rows"])
     assert decode_run["llm_options"]["max_num_batched_tokens"] == 16384
     offline_run = json.loads((tmp_path / "offline_ours.json").read_text())
     assert offline_run["offline"]["requests"] == 3
@@ -104,3 +106,31 @@ def test_compare_refuses_an_odd_number_of_files_and_mixed_modes(tmp_path: Path) 
     (tmp_path / "b.json").write_text(json.dumps({"mode": "offline"}))
     with pytest.raises(SystemExit, match="decode run"):
         bridge.compare([str(tmp_path / "a.json"), str(tmp_path / "b.json")])
+
+
+class FakeEngine:
+    def __init__(self) -> None:
+        self.worker_ms = {"gpu_ms": 0.0}
+
+
+class FakeLLM:
+    """Answers generate at once, its worker spending 2 ms of device time a token per prompt's step (so a
+    step of N rows costs 2 ms whatever N): what decode_rows must read back as 2 ms a step."""
+
+    def __init__(self) -> None:
+        self.engine = FakeEngine()
+
+    def generate(self, prompts: list[list[int]], params: object) -> list[object]:
+        self.engine.worker_ms["gpu_ms"] += 2.0 * params.max_tokens  # type: ignore[attr-defined]
+        tokens = [0] * params.max_tokens  # type: ignore[attr-defined]
+        return [type("Out", (), {"token_ids": tokens})() for _ in prompts]
+
+
+def test_decode_rows_reads_the_workers_device_ms_a_step_where_the_tree_keeps_them() -> None:
+    args = type("Args", (), {"steps": 8, "prompt_tokens": 4, "temperature": 0.0})()
+    args.batches = "1,3"
+    args.repeats = 3
+    rows = bridge.decode_rows(FakeLLM(), args, {"vocab_size": 100}, None)
+    # (t(9) - t(1)) in device ms over 8 steps: (18 - 2) / 8
+    assert [row["device_ms_per_step"] for row in rows] == [pytest.approx(2.0)] * 2
+    assert [row["batch"] for row in rows] == [1, 3]
