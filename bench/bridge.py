@@ -40,7 +40,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -95,6 +95,13 @@ def timed_generate(llm: LLM, prompts: list[list[int]], params: Any) -> float:
     return seconds
 
 
+class Generated(NamedTuple):
+    """One timed generate: its wall seconds, and the worker's device ms over it (NaN where not kept)."""
+
+    seconds: float
+    device_ms: float
+
+
 def decode_rows(llm: LLM, args: argparse.Namespace, config: dict, ceil: dict | None) -> list[dict]:
     """One row per batch size: t(1), t(steps + 1), ms a step, and its floors where ceilings were measured."""
     from latency import roofline_ms
@@ -108,8 +115,7 @@ def decode_rows(llm: LLM, args: argparse.Namespace, config: dict, ceil: dict | N
     def device_ms() -> float:
         return float("nan") if worker_ms is None else worker_ms.get("gpu_ms", float("nan"))
 
-    def run(n: int, max_tokens: int) -> tuple[float, float]:
-        """(wall seconds, the worker's device ms) of one generate."""
+    def run(n: int, max_tokens: int) -> Generated:
         prompts = [
             rng.integers(0, config["vocab_size"], args.prompt_tokens).tolist() for _ in range(n)
         ]
@@ -118,7 +124,7 @@ def decode_rows(llm: LLM, args: argparse.Namespace, config: dict, ceil: dict | N
         )
         before = device_ms()
         seconds = timed_generate(llm, prompts, params)
-        return seconds, device_ms() - before
+        return Generated(seconds, device_ms() - before)
 
     run(4, 8)  # kernels compiled, graphs replayed once
     rows = []
@@ -126,10 +132,11 @@ def decode_rows(llm: LLM, args: argparse.Namespace, config: dict, ceil: dict | N
         run(n, out_tokens)  # first-use costs at this batch stay out, as in bench/latency.py
         with ClockMonitor() as clocks:
             pairs = [(run(n, 1), run(n, out_tokens)) for _ in range(args.repeats)]
-        t1 = float(np.median([short[0] for short, _ in pairs]))
-        t_long = float(np.median([long[0] for _, long in pairs]))
+        t1 = float(np.median([short.seconds for short, _ in pairs]))
+        t_long = float(np.median([long.seconds for _, long in pairs]))
         ms = (t_long - t1) / args.steps * 1e3
-        device = float(np.median([long[1] - short[1] for short, long in pairs])) / args.steps
+        device_ms_spent = [long.device_ms - short.device_ms for short, long in pairs]
+        device = float(np.median(device_ms_spent)) / args.steps
         row = {"batch": n, "t1_s": t1, "t_long_s": t_long, "ms_per_step": ms}
         # None where the tree keeps no device times (74a2896), or on a CPU
         row["device_ms_per_step"] = None if math.isnan(device) else device
