@@ -121,8 +121,7 @@ def read_field(body: dict[str, Any], name: str, key: str | None = None) -> Any:
     if spec.neutral is not None:
         if not spec.is_kind(value) or value not in spec.neutral:
             raise ApiError(f"{key}={value!r} is not supported", key)
-        return value
-    if not spec.accepts(value):
+    elif not spec.accepts(value):
         raise ApiError(f"{key} must be {spec.what}", key)
     return value
 

@@ -516,9 +516,9 @@ class Scheduler:
         del self.finished_ids[: len(batch.finished_ids)]  # reported: none finished since schedule()
         block_size = self.cfg.block_size
         for seq, query_len in zip(batch.seqs, batch.query_lens):
-            if seq.num_cached < len(seq.prompt_ids):
-                prompt_end = min(seq.num_cached + query_len, len(seq.prompt_ids))
-                self.counters["prompt_tokens_computed"] += prompt_end - seq.num_cached
+            # the query's tokens that lie in the prompt: none once the prompt is cached
+            prompt_end = min(seq.num_cached + query_len, len(seq.prompt_ids))
+            self.counters["prompt_tokens_computed"] += max(prompt_end - seq.num_cached, 0)
             seq.num_cached += query_len
             if seq.num_cached == len(seq.token_ids):
                 seq.token_ids.append(LAST_TOKEN)
