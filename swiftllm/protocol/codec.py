@@ -43,31 +43,30 @@ def pack_arrays(message: object, prototypes: dict[str, np.ndarray]) -> dict[str,
 
 
 def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
-    if prototype.ndim == 2:
+    if prototype.ndim == 2:  # a map {shape, data}: the data packed as a 1-D array's
         require(
             isinstance(value, dict) and set(value) == {"shape", "data"},
             f"{name} must be a map {{shape, data}}",
         )
-        shape, value = value["shape"], value["data"]
+        shape = value["shape"]
         require(
             isinstance(shape, list)
             and len(shape) == 2
             and all(is_int(size) and 0 <= size < INT32_LIMIT for size in shape),
             f"{name}.shape must be [rows, cols]",
         )
+        array = unpack_array(name, value["data"], prototype.ravel())
+        require(
+            shape[0] * shape[1] == len(array),
+            f"{name}.shape {shape} does not match its {len(array)} values",
+        )
+        return array.reshape(shape)
     # dtype.str ("<i4"), not str(dtype): a message is formatted on every call, and str(dtype) is slow Python
     require(isinstance(value, bytes), f"{name} must be bin: packed {prototype.dtype.str}")
     size = prototype.dtype.itemsize
     require(len(value) % size == 0, f"{name} has {len(value)} bytes, not a multiple of {size}")
     # a writable copy
-    array = np.frombuffer(value, dtype=prototype.dtype.newbyteorder("<")).astype(prototype.dtype)
-    if prototype.ndim == 2:
-        require(
-            shape[0] * shape[1] == len(array),
-            f"{name}.shape {shape} does not match its {len(array)} values",
-        )
-        array = array.reshape(shape)
-    return array
+    return np.frombuffer(value, dtype=prototype.dtype.newbyteorder("<")).astype(prototype.dtype)
 
 
 def pack(message: dict[str, Any]) -> bytes:

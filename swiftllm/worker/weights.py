@@ -73,8 +73,7 @@ class Checkpoint:
 
     def forget_prefix(self, prefix: str) -> None:
         """Drop the tensors under `prefix` (host memory freed as layers are loaded)."""
-        for name in [name for name in self.tensors if name.startswith(prefix)]:
-            del self.tensors[name]
+        self.tensors = {name: t for name, t in self.tensors.items() if not name.startswith(prefix)}
 
 
 class DummyCheckpoint(Checkpoint):
