@@ -59,6 +59,46 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
     assert rel_err(runners[1].cache.k, runners[0].cache.k) < 1e-5
 
 
+# a decode-only step rotates and stores its new K/V inside the decode kernel up to FUSED_ROTARY_MAX_ROWS rows,
+# above that by rotary_store_kv first (here the limit is lowered to 1 row, so the 2-row steps run unfused)
+@pytest.mark.parametrize("max_rows", [1, 2])
+def test_decode_steps_rotate_in_the_kernel_up_to_the_row_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_rows: int
+) -> None:
+    save_tiny_model(tmp_path)
+    runners = [runner_for(tmp_path, backend=b) for b in ("torch", "triton")]
+    monkeypatch.setattr(backend_triton, "FUSED_ROTARY_MAX_ROWS", max_rows)
+    fused = []
+    run = backend_triton.decode_attention
+
+    def recording(*args: object, **kwargs: object) -> torch.Tensor:
+        fused.append(kwargs.get("new_tokens") is not None)
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(backend_triton, "decode_attention", recording)
+    a, b = list(range(10, 33)), list(range(40, 47))
+    steps = [
+        make_step([0, 1], [a, b], [23, 7], [[4, 2], [7]]),
+        make_step([0, 1], [[5], [6]], [24, 8], [[4, 2], [7]]),  # decode only: 2 rows
+        make_step([0], [[8]], [25], [[4, 2]]),  # decode only: 1 row, fused either way
+    ]
+    for cmd in steps:
+        outs = []
+        for r in runners:
+            meta = AttentionMetadata.build(
+                cmd.query_lens, cmd.context_lens, cmd.block_table, 16, r.device
+            )
+            h, res = r.model.forward(
+                torch.from_numpy(cmd.token_ids).long(), meta, r.cache.k, r.cache.v
+            )
+            outs.append(r.model.logits(h, res))
+        assert rel_err(outs[1], outs[0]) < 1e-4
+    assert rel_err(runners[1].cache.k, runners[0].cache.k) < 1e-5
+    assert rel_err(runners[1].cache.v, runners[0].cache.v) < 1e-5
+    layers = len(fused) // 2  # the mixed step has no decode rows: only the two decode steps call it
+    assert fused == [max_rows >= 2] * layers + [True] * layers
+
+
 # o's and down's outputs go to an rms_norm, so at 2-32 rows they come back as split-K partial sums that the norm
 # adds (every layer's o, all but the last layer's down), and above 32 rows down's (K 96 > N 64) from
 # split_k_matmul. The tiny model's K (64, 96) is whole parts of 16-wide K tiles only, so the GEMV's tiles
