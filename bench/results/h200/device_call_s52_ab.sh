@@ -6,7 +6,7 @@
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD:/tmp/site
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit --format=csv,noheader | tee -a $OUT/all.log
-for round in 1 2; do
+for round in ${ROUNDS:-1 2}; do  # session 53 call 2: ROUNDS=1
   for patch in none rotary_unfused_from=129 torch_argmax; do
     name=${patch%%=*}_$round
     timeout 110 python3 bench/results/h200/patched_latency_s52.py $patch --temperature 0 --batches 256 \

@@ -1,0 +1,58 @@
+#!/bin/bash
+# Prepared in session 53 for the next H200 (not yet run): verify and time FUSED_ROTARY_MAX_ROWS = 128 (decode-only
+# steps of 129+ rows run rotary_store_kv, then decode attention; session 53's A/B of the same path by a patch:
+# bench/results/h200/decode_kernels_ab_s53_99c73b4). Two parts, one device call each, on one warm machine:
+# PART=1:
+#   1. check_kernels --quick --model-only on NEW as shipped (ALL OK expected, ~70 s);
+#   2. the same with FUSED_ROTARY_MAX_ROWS = 1 set before the graphs are captured, so that the model check's
+#      3-row decode graphs run the unfused path that 129+ rows now take (its model check decodes 3 rows only);
+#   3. latency.py --temperature 0 --batches 160,256: BEFORE (99c73b4, the fusion at every batch), then NEW.
+# PART=2: latency.py the same, NEW then BEFORE (the second round, in the other order), then, if time is left,
+#   bridge.py decode --batches 256 for 74a2896 and NEW (vLLM / ours bridged at 256 rows).
+# Run: NEW=<literal commit> PART=1 bash bench/results/h200/device_call_s53_verify.sh, carry .whl, .before
+# (rm -rf .before && mkdir .before && git archive 99c73b4 swiftllm bench/*.py | tar -x -C .before) and, for PART=2,
+# .reference (git archive 74a2896 swiftllm).
+nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 || { nvidia-smi --query-gpu=name --format=csv,noheader; echo "not an H200: nothing run"; exit 3; }
+python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
+export PYTHONUNBUFFERED=1
+T0=$(date +%s)
+stamp() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/all.log; }
+ROOT=$(pwd)
+nvidia-smi --query-gpu=name,clocks.max.sm,power.limit --format=csv,noheader | tee -a $OUT/all.log
+latency() {  # latency TREE_DIR COMMIT
+  stamp "latency.py --batches 160,256, $2"
+  (cd $1 && PYTHONPATH=.:/tmp/site SWIFTLLM_COMMIT=$2 BENCH_OUT=$OUT/latency_$2_$RANDOM timeout 200 python3 \
+    bench/latency.py --temperature 0 --batches 160,256 2>&1 | grep -E "^N=|^ +(160|256) " | sed "s/^/$2 /" \
+    | tee -a $OUT/all.log)
+}
+if [ "$PART" = 1 ]; then
+  stamp "check_kernels --quick --model-only ($NEW)"
+  PYTHONPATH=$ROOT:/tmp/site SWIFTLLM_COMMIT=$NEW BENCH_OUT=$OUT/ck timeout 150 python3 bench/check_kernels.py \
+    --quick --model-only > $OUT/check_kernels.log 2>&1
+  tail -4 $OUT/check_kernels.log | tee -a $OUT/all.log
+  stamp "check_kernels --quick --model-only ($NEW, FUSED_ROTARY_MAX_ROWS = 1)"
+  PYTHONPATH=$ROOT:/tmp/site SWIFTLLM_COMMIT=$NEW BENCH_OUT=$OUT/ck1 timeout 150 python3 -c "
+import runpy, sys
+import swiftllm.worker.backend_triton as backend
+backend.FUSED_ROTARY_MAX_ROWS = 1
+sys.argv = ['check_kernels.py', '--quick', '--model-only']
+sys.path.insert(0, 'bench')
+runpy.run_path('bench/check_kernels.py', run_name='__main__')
+" > $OUT/check_kernels_unfused.log 2>&1
+  tail -4 $OUT/check_kernels_unfused.log | tee -a $OUT/all.log
+  latency $ROOT/.before 99c73b4
+  latency $ROOT $NEW
+else
+  latency $ROOT $NEW
+  latency $ROOT/.before 99c73b4
+  MODEL=$(python3 -c "import sys; sys.path.insert(0, 'bench'); from common import config_dir, LLAMA3_8B; print(config_dir(LLAMA3_8B))")
+  for t in "$ROOT/.reference 74a2896" "$ROOT $NEW"; do set -- $t
+    [ $(( $(date +%s) - T0 )) -lt 420 ] || break
+    stamp "bridge.py decode --batches 256, $2"
+    SWIFTLLM_COMMIT=$2 PYTHONPATH=$1:/tmp/site timeout 100 python3 bench/bridge.py decode --batches 256 \
+      --model $MODEL --label $2 --out $OUT/bridge_decode_$2_256.json 2>&1 | grep "^N=" | sed "s/^/$2 /" \
+      | tee -a $OUT/all.log
+  done
+fi
+rm -f $OUT/*.png $OUT/*/*.png
+stamp done
