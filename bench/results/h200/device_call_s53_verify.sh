@@ -9,6 +9,8 @@
 #   3. latency.py --temperature 0 --batches 160,256: BEFORE (99c73b4, the fusion at every batch), then NEW.
 # PART=2: latency.py the same, NEW then BEFORE (the second round, in the other order), then, if time is left,
 #   bridge.py decode --batches 256 for 74a2896 and NEW (vLLM / ours bridged at 256 rows).
+# PART=3 (if the budget allows): is the split worth taking lower? patched_latency_s52.py at 96 and 128 rows, the tree
+#   as shipped against rotary_unfused_from=65, two rounds (~4 x 70 s).
 # Run: NEW=<literal commit> PART=1 bash bench/results/h200/device_call_s53_verify.sh, carry .whl, .before
 # (rm -rf .before && mkdir .before && git archive 99c73b4 swiftllm bench/*.py | tar -x -C .before) and, for PART=2,
 # .reference (git archive 74a2896 swiftllm).
@@ -25,7 +27,18 @@ latency() {  # latency TREE_DIR COMMIT
     bench/latency.py --temperature 0 --batches 160,256 2>&1 | grep -E "^N=|^ +(160|256) " | sed "s/^/$2 /" \
     | tee -a $OUT/all.log)
 }
-if [ "$PART" = 1 ]; then
+if [ "$PART" = 3 ]; then  # where the split pays: unfused from 65 rows against the shipped 129, at 96 and 128 rows
+  export PYTHONPATH=$ROOT:/tmp/site
+  for round in 1 2; do
+    for patch in none rotary_unfused_from=65; do
+      name=${patch%%=*}_$round
+      stamp "patched_latency_s52.py $patch --batches 96,128 ($NEW), round $round"
+      timeout 110 python3 bench/results/h200/patched_latency_s52.py $patch --temperature 0 --batches 96,128 \
+        > $OUT/$name.log 2>&1
+      grep -A2 "  N  ms/step" $OUT/$name.log | tail -2 | sed "s/^/$patch /" | tee -a $OUT/all.log
+    done
+  done
+elif [ "$PART" = 1 ]; then
   stamp "check_kernels --quick --model-only ($NEW)"
   PYTHONPATH=$ROOT:/tmp/site SWIFTLLM_COMMIT=$NEW BENCH_OUT=$OUT/ck timeout 150 python3 bench/check_kernels.py \
     --quick --model-only > $OUT/check_kernels.log 2>&1
