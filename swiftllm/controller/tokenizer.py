@@ -2,6 +2,7 @@
 detokenization."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -185,4 +186,6 @@ class Detokenizer:
         text = self.tokenizer.decode(self.ids[self.window_start :])
         if text.endswith("\ufffd") and not last:
             return ""
-        return text[len(emitted) :]
+        # from where the two decodes part: where `emitted` ends inside a character (a token-id prompt's
+        # last bytes, as U+FFFD), `text` completes it, and the completed character is this token's text
+        return text[len(os.path.commonprefix([emitted, text])) :]

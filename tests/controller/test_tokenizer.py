@@ -76,6 +76,24 @@ def test_streaming_detokenization_never_breaks_a_character(smol: Path) -> None:
     assert cut_inside >= 5
 
 
+def test_a_prompt_ending_inside_a_character_streams_the_character_it_completes(smol: Path) -> None:
+    """A token-id prompt may end inside a character whose last bytes are the output's first token. The
+    output's text then begins with that character: the prompt's whole characters and the streamed text
+    make HF's decode of prompt and output together (a stream that lost it, as before session 53, fails)."""
+    tokenizer = Tokenizer(smol)
+    ids = tokenizer.encode("Prompt: 你好世界 🎉👩‍👩‍👧 café — done")
+    cuts = [cut for cut in range(1, len(ids)) if tokenizer.decode(ids[:cut]).endswith("\ufffd")]
+    assert len(cuts) >= 5
+    for cut in cuts:
+        detokenizer = Detokenizer(tokenizer, ids[:cut])
+        output = ids[cut:]
+        streamed = "".join(
+            detokenizer.add(token, index == len(output) - 1) for index, token in enumerate(output)
+        )
+        prompt_text = tokenizer.decode(ids[:cut]).rstrip("\ufffd")
+        assert prompt_text + streamed == tokenizer.decode(ids)
+
+
 def test_cached_token_texts_stream_the_same_pieces(smol: Path) -> None:
     tokenizer = Tokenizer(smol)
     ids = tokenizer.encode("Héllo wörld — 你好世界 🎉 the the the café")
