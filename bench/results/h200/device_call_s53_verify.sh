@@ -11,8 +11,10 @@
 #   bridge.py decode --batches 256 for 74a2896 and NEW (vLLM / ours bridged at 256 rows).
 # PART=3 (if the budget allows): is the split worth taking lower? patched_latency_s52.py at 96 and 128 rows, the tree
 #   as shipped against rotary_unfused_from=65, two rounds (~4 x 70 s).
+# PART=4: offline (throughput.py longest-first, greedy), BEFORE / NEW / NEW / BEFORE (~4 x 60 s; .before carries
+#   bench/*.py and bench/sharegpt_like_1000.json, which throughput.py reads).
 # Run: NEW=<literal commit> PART=1 bash bench/results/h200/device_call_s53_verify.sh, carry .whl, .before
-# (rm -rf .before && mkdir .before && git archive 99c73b4 swiftllm bench/*.py | tar -x -C .before) and, for PART=2,
+# (rm -rf .before && mkdir .before && git archive 99c73b4 swiftllm bench/*.py bench/sharegpt_like_1000.json | tar -x -C .before) and, for PART=2,
 # .reference (git archive 74a2896 swiftllm).
 nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 || { nvidia-smi --query-gpu=name --format=csv,noheader; echo "not an H200: nothing run"; exit 3; }
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
@@ -27,7 +29,14 @@ latency() {  # latency TREE_DIR COMMIT
     bench/latency.py --temperature 0 --batches 160,256 2>&1 | grep -E "^N=|^ +(160|256) " | sed "s/^/$2 /" \
     | tee -a $OUT/all.log)
 }
-if [ "$PART" = 3 ]; then  # where the split pays: unfused from 65 rows against the shipped 129, at 96 and 128 rows
+if [ "$PART" = 4 ]; then  # offline: decode-only steps of 129-256 rows are most of its steps
+  for t in "$ROOT/.before 99c73b4" "$ROOT $NEW" "$ROOT $NEW" "$ROOT/.before 99c73b4"; do set -- $t
+    stamp "throughput.py longest-first, greedy, $2"
+    (cd $1 && PYTHONPATH=.:/tmp/site SWIFTLLM_COMMIT=$2 BENCH_OUT=$OUT/offline_$2_$RANDOM timeout 110 python3 \
+      bench/throughput.py --schedule-policy longest-first --temperatures 0 2>&1 | tail -3 | sed "s/^/$2 /" \
+      | tee -a $OUT/all.log)
+  done
+elif [ "$PART" = 3 ]; then  # where the split pays: unfused from 65 rows against the shipped 129, at 96 and 128 rows
   export PYTHONPATH=$ROOT:/tmp/site
   for round in 1 2; do
     for patch in none rotary_unfused_from=65; do
