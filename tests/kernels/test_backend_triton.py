@@ -17,10 +17,23 @@ from triton.backends.compiler import BaseBackend
 from swiftllm.kernels import decode_attention, gemv, prefill_attention
 from swiftllm.kernels.decode_attention import decode_variants
 from swiftllm.kernels.gemv import WIDE, GemvConfig
+from swiftllm.protocol.step import StepCommand
 from swiftllm.worker import backend_torch, backend_triton
 from swiftllm.worker.metadata import AttentionMetadata, leading_decodes
+from swiftllm.worker.model_runner import ModelRunner
 
 from .paged import paged_case, tolerance
+
+
+def step_logits(runner: ModelRunner, cmd: StepCommand) -> torch.Tensor:
+    """The logits of one step's forward on `runner` (its K/V stored in the runner's cache)."""
+    meta = AttentionMetadata.build(
+        cmd.query_lens, cmd.context_lens, cmd.block_table, 16, runner.device
+    )
+    h, res = runner.model.forward(
+        torch.from_numpy(cmd.token_ids).long(), meta, runner.cache.k, runner.cache.v
+    )
+    return runner.model.logits(h, res)
 
 
 @pytest.mark.parametrize("kv_heads", [4, 2])
@@ -46,15 +59,7 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
         ),
     ]
     for cmd in steps:
-        outs = []
-        for r in runners:
-            meta = AttentionMetadata.build(
-                cmd.query_lens, cmd.context_lens, cmd.block_table, 16, r.device
-            )
-            h, res = r.model.forward(
-                torch.from_numpy(cmd.token_ids).long(), meta, r.cache.k, r.cache.v
-            )
-            outs.append(r.model.logits(h, res))
+        outs = [step_logits(r, cmd) for r in runners]
         assert rel_err(outs[1], outs[0]) < 1e-4
     assert rel_err(runners[1].cache.k, runners[0].cache.k) < 1e-5
 
@@ -83,15 +88,7 @@ def test_decode_steps_rotate_in_the_kernel_up_to_the_row_limit(
         make_step([0], [[8]], [25], [[4, 2]]),  # decode only: 1 row, fused either way
     ]
     for cmd in steps:
-        outs = []
-        for r in runners:
-            meta = AttentionMetadata.build(
-                cmd.query_lens, cmd.context_lens, cmd.block_table, 16, r.device
-            )
-            h, res = r.model.forward(
-                torch.from_numpy(cmd.token_ids).long(), meta, r.cache.k, r.cache.v
-            )
-            outs.append(r.model.logits(h, res))
+        outs = [step_logits(r, cmd) for r in runners]
         assert rel_err(outs[1], outs[0]) < 1e-4
     assert rel_err(runners[1].cache.k, runners[0].cache.k) < 1e-5
     assert rel_err(runners[1].cache.v, runners[0].cache.v) < 1e-5
