@@ -7,9 +7,10 @@ BlockManager) drives a simulated worker whose step time comes from a cost model 
 
 The workload is bench/throughput.py's (bench/sharegpt_like_1000.json, all at once, ignore_eos). For each
 (schedule policy, token budget, max running sequences) it runs the whole workload through the engine and
-sums the modelled device time of every step: the simulated seconds, the step count, and when the longest
-request got its first token. A research tool: it answers "which limits would shorten the run" in seconds,
-and a GPU run of bench/throughput.py with those limits checks the answer.
+sums the modelled device time of every step: the simulated seconds, the step count, when the longest
+request got its first token, and the steps of each kind (prefill, mixed, decode-only by rows: which kernel
+paths a change has to move to move the run). A research tool: it answers "which limits would shorten the
+run" in seconds, and a GPU run of bench/throughput.py with those limits checks the answer.
 
 The cost model (`StepCostModel`): a step reads every weight once and multiplies its tokens through the linears,
 whichever is longer plus `overlap_loss` of the shorter (kernels do not overlap the two perfectly), reads each
@@ -84,6 +85,46 @@ class StepCostModel:
         return linears_ms + attention_ms + self.fixed_ms
 
 
+# decode-only steps are counted by rows in these bands (upper bounds): the kernels change path at some of them
+# (decode attention's rotary fusion up to backend_triton.FUSED_ROTARY_MAX_ROWS = 128 rows, for one)
+DECODE_ROW_BANDS = (1, 32, 128, 256)
+
+
+def decode_kind_names() -> list[str]:
+    """'decode 1-1 rows', 'decode 2-32 rows', ..., 'decode 257+ rows': one name per band, in order."""
+    names = []
+    low = 1
+    for high in DECODE_ROW_BANDS:
+        names.append(f"decode {low}-{high} rows")
+        low = high + 1
+    names.append(f"decode {low}+ rows")
+    return names
+
+
+STEP_KINDS = ["prefill", "mixed", *decode_kind_names()]
+
+
+def step_kind(cmd: StepCommand) -> str:
+    """'prefill' (no row decodes), 'mixed', or a decode band's name for a decode-only step (a row of one
+    query token counts as decoding: a one-token prompt chunk too)."""
+    decoding = int((cmd.query_lens == 1).sum())
+    rows = len(cmd.query_lens)
+    if decoding == 0:
+        return "prefill"
+    if decoding < rows:
+        return "mixed"
+    band = int(
+        np.searchsorted(DECODE_ROW_BANDS, rows)
+    )  # the first band whose upper bound holds rows
+    return decode_kind_names()[band]
+
+
+@dataclass
+class StepKindTotal:
+    steps: int = 0
+    ms: float = 0.0
+
+
 class SimulatedWorker:
     """Answers each step with a token per sampling row; the device clock runs the steps back to back, each
     for its modelled time."""
@@ -93,9 +134,14 @@ class SimulatedWorker:
         self.in_flight: list[tuple[StepCommand, float]] = []  # each sent step and when it would end
         self.clock_ms = 0.0  # when the last step sent would end
         self.read_step_end_ms = 0.0  # when the step read back last ended
+        self.kinds: dict[str, StepKindTotal] = {}  # steps and modelled time by step_kind
 
     def send_step(self, cmd: StepCommand) -> None:
-        self.clock_ms += self.model.step_ms(cmd)
+        ms = self.model.step_ms(cmd)
+        total = self.kinds.setdefault(step_kind(cmd), StepKindTotal())
+        total.steps += 1
+        total.ms += ms
+        self.clock_ms += ms
         self.in_flight.append((cmd, self.clock_ms))
 
     def recv_step(self) -> StepResult:
@@ -114,6 +160,7 @@ class SimulatedRun:
     steps: int
     longest_first_token_s: float  # modelled, from the start
     host_s: float  # how long the simulation itself took here
+    kinds: dict[str, StepKindTotal]  # steps and modelled time by step_kind
 
 
 def simulated_engine(
@@ -189,6 +236,7 @@ def simulate(
         steps=steps,
         longest_first_token_s=(first_token_ms or 0.0) / 1e3,
         host_s=time.perf_counter() - started,
+        kinds=worker.kinds,
     )
 
 
@@ -242,6 +290,14 @@ def main() -> None:
             f"{name:>9} {run.policy:>13} {run.budget:7d} {run.max_seqs:9d} {run.seconds:8.2f} {run.steps:6d} "
             f"{run.longest_first_token_s:18.2f}"
         )
+    print("\nsteps by kind (count, modelled seconds)")
+    for name, run in runs:
+        kinds = ", ".join(
+            f"{kind} {run.kinds[kind].steps} / {run.kinds[kind].ms / 1e3:.2f} s"
+            for kind in STEP_KINDS
+            if kind in run.kinds
+        )
+        print(f"{name} {run.policy} budget {run.budget}, {run.max_seqs} seqs: {kinds}")
 
 
 if __name__ == "__main__":

@@ -63,3 +63,19 @@ def test_simulate_sums_every_step_of_the_engine() -> None:
     # a budget of 32 tokens chunks the prompts: more steps, more weight reads
     chunked = schedule_sim.simulate(prompts, [3, 1], budget=32, max_seqs=8, model=model)
     assert chunked.steps > run.steps and chunked.seconds > run.seconds
+
+
+def test_steps_are_counted_by_kind_and_their_times_add_up_to_the_run() -> None:
+    assert schedule_sim.step_kind(command([40, 20], [40, 20], [1, 1])) == "prefill"
+    assert schedule_sim.step_kind(command([40, 1], [40, 9], [1, 1])) == "mixed"
+    assert schedule_sim.step_kind(command([1], [9], [1])) == "decode 1-1 rows"
+    assert schedule_sim.step_kind(command([1] * 129, [9] * 129, [1] * 129)) == "decode 129-256 rows"
+    assert schedule_sim.step_kind(command([1] * 300, [9] * 300, [1] * 300)) == "decode 257+ rows"
+    model = schedule_sim.StepCostModel()
+    run = schedule_sim.simulate([[5] * 40, [6] * 20], [3, 1], budget=64, max_seqs=8, model=model)
+    # one prefill step of both prompts, then two decode steps of the first alone
+    assert {kind: total.steps for kind, total in run.kinds.items()} == {
+        "prefill": 1,
+        "decode 1-1 rows": 2,
+    }
+    assert sum(total.ms for total in run.kinds.values()) / 1e3 == pytest.approx(run.seconds)
