@@ -13,6 +13,8 @@
 #   as shipped against rotary_unfused_from=65, two rounds (~4 x 70 s).
 # PART=4: offline (throughput.py longest-first, greedy), BEFORE / NEW / NEW / BEFORE (~4 x 60 s; .before carries
 #   bench/*.py and bench/sharegpt_like_1000.json, which throughput.py reads).
+# PART=5 (session 54): only the bridge at 256 rows, 74a2896 / NEW / NEW / 74a2896, starting a run only before
+#   STOP_AFTER seconds (300); `bridge.py compare` for each round. Carry .whl and .reference.
 # Run: NEW=<literal commit> PART=1 bash bench/results/h200/device_call_s53_verify.sh, carry .whl, .before
 # (rm -rf .before && mkdir .before && git archive 99c73b4 swiftllm bench/*.py bench/sharegpt_like_1000.json | tar -x -C .before) and, for PART=2,
 # .reference (git archive 74a2896 swiftllm).
@@ -34,7 +36,21 @@ latency() {  # latency TREE_DIR COMMIT
     bench/latency.py --temperature 0 --batches 160,256 2>&1 | grep -E "^N=|^ +(160|256) " | sed "s/^/$2 /" \
     | tee -a $OUT/all.log)
 }
-if [ "$PART" = 4 ]; then  # offline: decode-only steps of 129-256 rows are most of its steps
+if [ "$PART" = 5 ]; then  # session 54: the bridge alone at 256 rows, 74a2896 / NEW / NEW / 74a2896 while time is left
+  MODEL=$(python3 -c "import sys; sys.path.insert(0, 'bench'); from common import config_dir, LLAMA3_8B; print(config_dir(LLAMA3_8B))")
+  for t in "$ROOT/.reference 74a2896 1" "$ROOT $NEW 1" "$ROOT $NEW 2" "$ROOT/.reference 74a2896 2"; do set -- $t
+    [ $(( $(date +%s) - T0 )) -lt ${STOP_AFTER:-300} ] || break
+    stamp "bridge.py decode --batches 256, $2, round $3"
+    SWIFTLLM_COMMIT=$2 PYTHONPATH=$1:/tmp/site timeout 110 python3 bench/bridge.py decode --batches 256 \
+      --model $MODEL --label $2 --out $OUT/bridge_decode_$2_256_$3.json 2>&1 | grep "^N=" | sed "s/^/$2 /" \
+      | tee -a $OUT/all.log
+  done
+  for r in 1 2; do
+    [ -f $OUT/bridge_decode_74a2896_256_$r.json ] && [ -f $OUT/bridge_decode_${NEW}_256_$r.json ] && \
+      python3 bench/bridge.py compare $OUT/bridge_decode_74a2896_256_$r.json $OUT/bridge_decode_${NEW}_256_$r.json \
+      2>&1 | tee -a $OUT/all.log
+  done
+elif [ "$PART" = 4 ]; then  # offline: decode-only steps of 129-256 rows are most of its steps
   for t in "$ROOT/.before 99c73b4" "$ROOT $NEW" "$ROOT $NEW" "$ROOT/.before 99c73b4"; do set -- $t
     stamp "throughput.py longest-first, greedy, $2"
     (cd $1 && PYTHONPATH=.:/tmp/site SWIFTLLM_COMMIT=$2 BENCH_OUT=$OUT/offline_$2_$RANDOM timeout 110 python3 \
