@@ -128,7 +128,7 @@ class LLM:
 
     def generate(
         self,
-        prompts: list[str | list[int]] | str,
+        prompts: list[str | list[int] | list[dict]] | str,
         params: SamplingParams | list[SamplingParams] | None = None,
         use_tqdm: bool = False,
     ) -> list[RequestOutput]:

@@ -23,14 +23,14 @@ class SamplingParams:
     """One request's sampling options, checked at construction (a bad value raises ValueError).
 
     None for temperature / top_p / top_k means "the model's generation_config.json default, else the
-    neutral value"; `resolved` fills them in when the request is admitted."""
+    neutral value"; `resolved` fills them in when the engine queues the request."""
 
     max_tokens: int = 16
     # None: model default, else 1.0; 0 (or < MIN_TEMPERATURE) = greedy
     temperature: float | None = None
     top_p: float | None = None  # None: model default, else 1.0 (off)
     top_k: int | None = None  # None: model default, else 0 (off)
-    seed: int | None = None  # None: a random seed, fixed at admission
+    seed: int | None = None  # None: a random seed, fixed when the engine queues the request
     stop: tuple[str, ...] = ()
     stop_token_ids: tuple[int, ...] = ()
     ignore_eos: bool = False

@@ -24,7 +24,7 @@ from swiftllm.sampling_params import SamplingParams
 
 CHAT_DEFAULT_MAX_TOKENS = 4096
 COMPLETION_DEFAULT_MAX_TOKENS = 16
-MAX_PROMPTS = 256  # prompts in one completions request (each one is a sequence)
+MAX_PROMPTS = 256  # prompts in one completions request (each with its n choices)
 ANY = (object,)  # any JSON value (a neutral-only field with no neutral value: only null passes)
 # the roles a chat message may have (no tool calls: "tool" messages only as a template renders them)
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -259,7 +259,7 @@ def is_one_prompt(value: object) -> bool:
 
 
 def parse_prompt(prompt: object, max_len: int, max_chars: int) -> list[str | list[int]]:
-    """A text, a list of texts, token ids, or a list of token-id lists: one choice per prompt. Each is
+    """A text, a list of texts, token ids, or a list of token-id lists: n choices per prompt. Each is
     checked for size before tokenizing: at most max_len ids, or max_chars characters."""
     prompts = [prompt] if is_one_prompt(prompt) else prompt
     well_formed = isinstance(prompts, list) and 0 < len(prompts) <= MAX_PROMPTS

@@ -3,8 +3,9 @@ health, metrics, and vLLM's tokenize, detokenize and version.
 
 Handlers parse and check sizes, tokenize (in a thread pool; long texts in a pool of their own, so
 that they never delay short ones), submit to the engine thread and await its outputs on one asyncio
-queue per HTTP request (one choice per prompt). Whatever ends a handler early, a client disconnect
-included (aiohttp cancels the handler), aborts its requests and frees their blocks. Every accepted
+queue per HTTP request (each of a prompt's `n` choices is an engine sequence). Whatever ends a
+handler early, a client disconnect included (aiohttp cancels the handler), aborts its requests and
+frees their blocks. Every accepted
 request ends explicitly: its result, or an OpenAI-style error (a stream's last event before [DONE])."""
 
 import asyncio

@@ -416,8 +416,8 @@ class Scheduler:
             self.register_full_blocks(seq)
 
     def admit(self, batch: Batch, budget: int, seats: int) -> None:
-        """Start waiting sequences, first come first served, while tokens, blocks and `seats` (of
-        this step) last."""
+        """Start waiting sequences in `waiting`'s order (arrival; longest-first keeps it sorted by
+        longest_first_order) while tokens, blocks and `seats` (of this step) last."""
         while self.waiting and budget and len(self.running) < self.cfg.max_num_seqs:
             if len(batch.seqs) >= seats:
                 break

@@ -37,7 +37,7 @@ class Sequence:
     prompt_ids: list[int]
     params: SamplingParams  # resolved: no None left
     seed: int
-    arrival: float  # time.monotonic() at admission; older sequences go first
+    arrival: float  # time.monotonic() when add_request queued it; older sequences go first
     # prompt, outputs, then `num_pending` placeholders (LAST_TOKEN)
     token_ids: list[int] = field(default_factory=list)
     # tokens sampled by a step in flight, not yet read back (the worker knows them)

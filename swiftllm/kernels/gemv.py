@@ -1,9 +1,11 @@
 """Small-batch linear layer y = x @ W^T (+ bias) for M <= 64 rows: a weight-streaming GEMV. Its gated form
 (M <= 128) computes an MLP's silu_and_mul(x @ gate_up^T) without writing gate_up's output.
 
-A program owns BLOCK_N output columns of BLOCK_M rows over the whole K. Grid: (cdiv(N, BLOCK_N) * cdiv(M, BLOCK_M),)."""
+A program owns BLOCK_N output columns of BLOCK_M rows over the whole K, or over K's p-th part with
+parts > 1. Grid: (cdiv(N, BLOCK_N) * cdiv(M, BLOCK_M), parts)."""
 # Owning whole columns, a program reads W exactly once in long coalesced rows and needs no split-K reduction; x is
-# re-read from L2.
+# re-read from L2. With parts > 1 (a projection whose next op is rms_norm, at 2-32 rows) each part writes float32
+# partial sums [parts, M, N] and rms_norm adds them: more programs for few rows.
 # Decode at small batch is nothing but streaming weights. At one row a multiply-add into a [BLOCK_N, BLOCK_K]
 # accumulator streams an 8B model's layers 8% faster than tl.dot (which pads x to 16 rows); at 2-64 rows tl.dot,
 # as y^T = W x^T so that W's 64-128 columns are the MMA's long side and x's padded rows the short one, beats

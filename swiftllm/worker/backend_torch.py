@@ -12,8 +12,8 @@ def linear(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, partial: bool = False
 ) -> torch.Tensor:
     """x @ weight^T (+ bias). partial: the caller's next op is rms_norm, which also takes a split-K
-    projection's partial sums [P, T, N]; the GPU backend returns those at 2-32 rows (o, down) and 33-512
-    (down), this one whole sums."""
+    projection's partial sums [P, T, N]; the GPU backend returns those at 2-32 rows (o and down, from
+    the GEMV), 33-256 (down) and 65-256 (o, by split_k_matmul), this one whole sums."""
     return torch.nn.functional.linear(x, weight, bias)
 
 

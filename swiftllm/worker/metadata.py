@@ -44,8 +44,9 @@ def leading_decodes(query_lens: np.ndarray) -> int:
 
 @dataclass
 class AttentionMetadata:
-    positions: torch.Tensor  # [T] int64, position of each new token in its sequence
-    slot_mapping: torch.Tensor  # [T] int64, block * block_size + offset where its K/V are stored
+    # positions and slot_mapping: int64 from build(), int32 views of the staging buffer in a CUDA graph
+    positions: torch.Tensor  # [T] position of each new token in its sequence
+    slot_mapping: torch.Tensor  # [T] block * block_size + offset where its K/V are stored
     query_start: torch.Tensor  # [S+1] int32, cumulative query lengths
     context_lens: torch.Tensor  # [S] int32, cached tokens after this step
     block_table: torch.Tensor  # [S, W] int32
