@@ -101,7 +101,8 @@ def decode_kind_names() -> list[str]:
     return names
 
 
-STEP_KINDS = ["prefill", "mixed", *decode_kind_names()]
+DECODE_KINDS = decode_kind_names()
+STEP_KINDS = ["prefill", "mixed", *DECODE_KINDS]
 
 
 def step_kind(cmd: StepCommand) -> str:
@@ -116,7 +117,7 @@ def step_kind(cmd: StepCommand) -> str:
     band = int(
         np.searchsorted(DECODE_ROW_BANDS, rows)
     )  # the first band whose upper bound holds rows
-    return decode_kind_names()[band]
+    return DECODE_KINDS[band]
 
 
 @dataclass

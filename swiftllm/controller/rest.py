@@ -5,8 +5,8 @@ Handlers parse and check sizes, tokenize (in a thread pool; long texts in a pool
 that they never delay short ones), submit to the engine thread and await its outputs on one asyncio
 queue per HTTP request (each of a prompt's `n` choices is an engine sequence). Whatever ends a
 handler early, a client disconnect included (aiohttp cancels the handler), aborts its requests and
-frees their blocks. Every accepted
-request ends explicitly: its result, or an OpenAI-style error (a stream's last event before [DONE])."""
+frees their blocks. Every accepted request ends explicitly: its result, or an OpenAI-style error (a
+stream's last event before [DONE])."""
 
 import asyncio
 import json

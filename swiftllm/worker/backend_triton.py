@@ -147,8 +147,8 @@ def attention(
 # A decode-only step of up to FUSED_ROTARY_MAX_ROWS rows rotates and stores its new K/V inside the decode kernel
 # (session 22's fusion, f0cc659: one kernel a layer fewer; the decode step at 1 / 8 / 32 / 64 rows 4.17 / 4.75 /
 # 5.60 / 6.99 ms against 4.21 / 4.79 / 5.64 / 7.06 before it, H200, one call). Above, the separate
-# rotary_store_kv runs first, as in mixed steps. The 256-row decode step split so (at 129 rows and up) against
-# fused at every batch, alternated over two rounds (H200, session 53, bench/latency.py at 256 rows,
+# rotary_store_kv runs first, as in mixed steps. The 256-row decode step with this split against the fusion
+# at every row count, alternated over two rounds (H200, session 53, bench/latency.py at 256 rows,
 # bench/results/h200/decode_kernels_ab_s53_99c73b4/ab): device time 16.33 / 16.29 ms against 16.61 / 16.48,
 # wall 15.92 / 16.26 against 16.58 / 16.36. Why is not known: by torch.profiler the fused kernel's extra 83-99 us
 # a step is less than rotary_store_kv's 132-137 (decode_kernels_new*.json there). 129-255 rows were not timed

@@ -5,11 +5,11 @@ They are built with numpy on the host and reach the device with one copy: after 
 per-op cost is what bounds a batch-1 step.
 
 A mixed graph of P rows launches attention with grids fixed by P (cuda_graphs.FixedGridAttention), so it
-reads two views of the step's sequences: decode attention reads rows 0..min(P, its own cap)-1 of the
-per-sequence arrays (cuda_graphs caps the decode view at BATCH_SIZES[-1] rows; rows past it are zeros from
-the start), with context length 0 past the step's decodes (those rows only get zeros); prefill attention
-reads its chunks, the sequences after the decodes, from row P on (chunk j at row P + j; past the last
-chunk, query_start stays at the step's token count, so those chunks have no tokens)."""
+reads two views of the step's sequences: decode attention reads rows 0..D-1 of the per-sequence arrays,
+D = min(P, BATCH_SIZES[-1]) (cuda_graphs' cap; the rows past D are zeros from the start), with context
+length 0 past the step's decodes (those rows only get zeros); prefill attention reads its chunks, the
+sequences after the decodes, from row P on (chunk j at row P + j; past the last chunk, query_start stays
+at the step's token count, so those chunks have no tokens)."""
 
 from dataclasses import dataclass
 from typing import Generic, TypeVar
