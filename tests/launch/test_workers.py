@@ -145,13 +145,16 @@ def test_a_worker_refuses_a_bad_split_before_the_rendezvous(tiny_8_heads: Path) 
     assert "8 attention heads" in done.stderr
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH is Python 3.11's")
+@pytest.mark.parametrize("safe_path", ["", "1"])
 def test_a_module_in_the_current_directory_does_not_shadow_the_workers_imports(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, safe_path: str
 ) -> None:
-    # worker_cmd imports argparse first; a stand-in here would run instead of the standard library's
+    # worker_cmd imports argparse first; a stand-in here would run instead of the standard library's. The
+    # worker drops the directory itself (Python 3.10 has no PYTHONSAFEPATH), whether or not our environment
+    # sets PYTHONSAFEPATH (which would leave nothing to drop)
     (tmp_path / "argparse.py").write_text("open('shadowed', 'w').close()\nraise SystemExit(3)\n")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONSAFEPATH", safe_path)
     config = EngineConfig(model=str(tmp_path / "no-such-model"), device="cpu")
     worker = start_worker(config, f"ipc://{tmp_path}/worker.sock", 0, "", new_token())
     assert worker.wait(timeout=120) == 2  # the real argparse read the flags; the model is missing
