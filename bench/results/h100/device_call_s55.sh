@@ -1,20 +1,48 @@
 #!/bin/bash
 # Session 55. One device call, whichever card comes:
-# - an H200: the prepared bridge at 256 rows (session 54's PART=5 of bench/results/h200/device_call_s53_verify.sh:
-#   74a2896 / NEW / NEW / 74a2896, bridge.py compare per round). Carry .whl and .reference.
+# - an H200: the committed tree verified, most wanted first (the bridge at 256 rows, 74a2896 then NEW, and
+#   bridge.py compare; latency.py's table; offline longest-first), each part only if time is left. Carry .whl and
+#   .reference (git archive 74a2896 swiftllm).
 # - any other card (H100): an A/B of the KV block size (block_size_s55.py), alternated, each a fresh process:
 #   WHAT=latency: latency.py --temperature 0 --batches $BATCHES at 16 / 32 / 32 / 16 tokens a block;
 #   WHAT=offline: throughput.py --schedule-policy longest-first --temperatures 0 at 16 / 32 / 32 / 16.
 #   A run starts only before STOP_AFTER seconds (default 420).
-# Run: NEW=<commit> WHAT=latency bash bench/results/h100/device_call_s55.sh
-if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 && [ -z "$SKIP_BRIDGE" ]; then
-  NEW=$NEW PART=5 exec bash bench/results/h200/device_call_s53_verify.sh
-fi
+# Run: NEW=<commit> WHAT=latency bash bench/results/h100/device_call_s55.sh (on an H200, LATENCY_BEFORE=0 /
+# OFFLINE_BEFORE=0 skip those parts)
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
 export PYTHONUNBUFFERED=1 PYTHONPATH=$(pwd):/tmp/site SWIFTLLM_COMMIT=$NEW
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/all.log; }
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit --format=csv,noheader | tee -a $OUT/all.log
+if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 && [ -z "$SKIP_BRIDGE" ]; then
+  # the committed tree on an H200, most wanted first, each part only if started before its second:
+  # the bridge at 256 rows (74a2896 then NEW; < 60 s), latency.py's whole table (< 260 s), offline longest-first
+  # greedy (< 440 s). PYTHONPATH picks the tree: .reference holds 74a2896's swiftllm.
+  MODEL=$(python3 -c "import sys; sys.path.insert(0, 'bench'); from common import config_dir, LLAMA3_8B; print(config_dir(LLAMA3_8B))")
+  for t in "$(pwd)/.reference:/tmp/site 74a2896" "$(pwd):/tmp/site $NEW"; do set -- $t
+    [ $(( $(date +%s) - T0 )) -lt 60 ] || [ "$2" = "$NEW" ] || break
+    stamp "bridge.py decode --batches 256, $2"
+    SWIFTLLM_COMMIT=$2 PYTHONPATH=$1 timeout 110 python3 bench/bridge.py decode --batches 256 --model $MODEL \
+      --label $2 --out $OUT/bridge_decode_$2_256.json 2>&1 | grep "^N=" | sed "s/^/$2 /" | tee -a $OUT/all.log
+  done
+  [ -f $OUT/bridge_decode_74a2896_256.json ] && [ -f $OUT/bridge_decode_${NEW}_256.json ] && python3 \
+    bench/bridge.py compare $OUT/bridge_decode_74a2896_256.json $OUT/bridge_decode_${NEW}_256.json 2>&1 \
+    | tee -a $OUT/all.log
+  if [ $(( $(date +%s) - T0 )) -lt ${LATENCY_BEFORE:-260} ]; then
+    stamp "latency.py --temperature 0 (every N), $NEW"
+    BENCH_OUT=$OUT/latency timeout 200 python3 bench/latency.py --temperature 0 > $OUT/latency.log 2>&1
+    tail -8 $OUT/latency.log | tee -a $OUT/all.log
+  fi
+  if [ $(( $(date +%s) - T0 )) -lt ${OFFLINE_BEFORE:-440} ]; then
+    stamp "throughput.py --schedule-policy longest-first --temperatures 0, $NEW"
+    BENCH_OUT=$OUT/offline timeout 120 python3 bench/throughput.py --schedule-policy longest-first \
+      --temperatures 0 > $OUT/offline.log 2>&1
+    tail -4 $OUT/offline.log | tee -a $OUT/all.log
+  fi
+  rm -f $OUT/*.png $OUT/*/*.png
+  stamp done
+  exit 0
+fi
 SIZES=${SIZES:-16 32 32 16}
 i=0
 for size in $SIZES; do i=$((i + 1))
