@@ -71,7 +71,8 @@ def test_dummy_weights_reach_the_worker_and_the_launcher_maps_no_torch() -> None
         workers = child_pids(proc.pid)
         assert len(workers) == 1
         worker_args = Path(f"/proc/{workers[0]}/cmdline").read_text().split("\0")
-        assert worker_args[1] == "-c"  # workers.start_worker: worker_cmd run by runpy, after `import sys`
+        # workers.start_worker: worker_cmd run by runpy, after `import sys`
+        assert worker_args[1] == "-c"
         assert "runpy.run_module('swiftllm.launch.worker_cmd'" in worker_args[2]
         assert "--no-cuda-graphs" in worker_args
         assert worker_args[worker_args.index("--load-format") + 1] == "dummy"
