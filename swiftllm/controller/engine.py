@@ -191,8 +191,7 @@ class Engine:
         top: list[tuple[int, float]] = []
         if num_top > 0 and result.top_ids.size:
             top_ids = result.top_ids[row, :num_top].tolist()
-            top_logprobs = result.top_logprobs[row, :num_top].tolist()
-            top = list(zip(top_ids, top_logprobs))
+            top = list(zip(top_ids, result.top_logprobs[row, :num_top].tolist()))
         return TokenLogprobs(float(result.logprobs[row]), top)
 
     def detokenize(self, seq: Sequence, token: int) -> None:

@@ -2,8 +2,7 @@
 and stop them all. Used by `swiftctl launch` and by `LLM(..., tensor_parallel_size=T)`.
 
 Each rank is `python -m swiftllm.launch.worker_cmd --rank R --world-size N --dist-init tcp://127.0.0.1:PORT`
-(run through `python -c`, see start_worker) bound to a private ipc:// socket: torch loads there, never in the
-controller's process."""
+bound to a private ipc:// socket: torch loads there, never in the controller's process."""
 
 import contextlib
 import ctypes
@@ -24,7 +23,7 @@ from swiftllm.controller.worker_group import WorkerGroup
 from swiftllm.launch.args import WORKER_OPTIONS, flags_from_config
 from swiftllm.protocol.auth import TOKEN_ENV, new_token
 
-# how start_worker runs worker_cmd, after its first statement (which may drop the current directory from the path)
+# what `python -m swiftllm.launch.worker_cmd` does, for a `python -c` that first drops the current directory
 RUN_WORKER_CMD = "import runpy; runpy.run_module('swiftllm.launch.worker_cmd', run_name='__main__', alter_sys=True)"
 
 
@@ -105,15 +104,10 @@ class LocalWorkers:
 def start_worker(
     config: EngineConfig, address: str, rank: int, dist_init: str, token: str
 ) -> subprocess.Popen:
-    """`python -m swiftllm.launch.worker_cmd` (by `python -c`: see below) with the worker's options from
-    `config`, rank `rank` of `config.world_size`, bound to `address`; the session token goes in its
-    environment, never on its command line (readable in /proc)."""
-    # `python -c` (as `-m`) puts the current directory first on the path, where a grp.py would shadow the
-    # standard library's: the worker's first statement drops it before anything is imported (Python 3.10 has no
-    # PYTHONSAFEPATH), unless swiftllm itself is found there (a source checkout run from its root, not
-    # installed; Path.cwd() is already resolved: getcwd gives the path without symbolic links)
-    drop_cwd = "" if Path(__file__).parents[2].resolve() == Path.cwd() else "del sys.path[0]; "
-    command = [sys.executable, "-c", f"import sys; {drop_cwd}{RUN_WORKER_CMD}"]
+    """`python -m swiftllm.launch.worker_cmd` with the worker's options from `config`, rank `rank` of
+    `config.world_size`, bound to `address`; the session token goes in its environment, never on its
+    command line (readable in /proc)."""
+    command = [sys.executable, "-m", "swiftllm.launch.worker_cmd"]
     command += [*flags_from_config(config, WORKER_OPTIONS), "--bind", address]
     if config.world_size > 1:
         command += ["--rank", str(rank), "--world-size", str(config.world_size)]
@@ -128,11 +122,18 @@ def start_worker(
     die_with_parent = None
     if sys.platform == "linux" and threading.current_thread() is threading.main_thread():
         die_with_parent = functools.partial(ctypes.CDLL(None).prctl, 1, signal.SIGKILL)
+    # `python -m` puts the current directory first on the path, where a grp.py would shadow the standard
+    # library's: PYTHONSAFEPATH (Python 3.11+) leaves it off, unless swiftllm itself is found there (a
+    # source checkout run from its root, not installed). Python 3.10 ignores PYTHONSAFEPATH, so there the
+    # worker runs by `python -c`, whose first statement drops the directory ('' in sys.path[0]) before any
+    # import. Only there: on 3.13, `-c` itself imports linecache and traceback after '' is on the path.
+    safe_path = "" if Path(__file__).parents[2].resolve() == Path.cwd().resolve() else "1"
+    if safe_path and sys.version_info < (3, 11):
+        command[1:3] = ["-c", f"import sys; del sys.path[0]; {RUN_WORKER_CMD}"]
     return subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
         start_new_session=True,
         preexec_fn=die_with_parent,
-        # PYTHONSAFEPATH off, should our environment have it: the first statement decides (it drops path[0])
-        env={**os.environ, TOKEN_ENV: token, "PYTHONSAFEPATH": ""},
+        env={**os.environ, TOKEN_ENV: token, "PYTHONSAFEPATH": safe_path},
     )

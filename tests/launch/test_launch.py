@@ -71,9 +71,7 @@ def test_dummy_weights_reach_the_worker_and_the_launcher_maps_no_torch() -> None
         workers = child_pids(proc.pid)
         assert len(workers) == 1
         worker_args = Path(f"/proc/{workers[0]}/cmdline").read_text().split("\0")
-        # workers.start_worker: worker_cmd run by runpy, after `import sys`
-        assert worker_args[1] == "-c"
-        assert "runpy.run_module('swiftllm.launch.worker_cmd'" in worker_args[2]
+        assert worker_args[1:3] == ["-m", "swiftllm.launch.worker_cmd"]
         assert "--no-cuda-graphs" in worker_args
         assert worker_args[worker_args.index("--load-format") + 1] == "dummy"
         assert "libtorch" in Path(f"/proc/{workers[0]}/maps").read_text()  # the check can see it

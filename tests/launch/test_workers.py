@@ -145,19 +145,45 @@ def test_a_worker_refuses_a_bad_split_before_the_rendezvous(tiny_8_heads: Path) 
     assert "8 attention heads" in done.stderr
 
 
-@pytest.mark.parametrize("safe_path", ["", "1"])
+SHADOW = "open('shadowed', 'w').close()\nraise SystemExit(3)\n"  # an argparse.py stand-in
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH is Python 3.11's")
 def test_a_module_in_the_current_directory_does_not_shadow_the_workers_imports(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, safe_path: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # worker_cmd imports argparse first; a stand-in here would run instead of the standard library's. The
-    # worker drops the directory itself (Python 3.10 has no PYTHONSAFEPATH), whether or not our environment
-    # sets PYTHONSAFEPATH (which would leave nothing to drop)
-    (tmp_path / "argparse.py").write_text("open('shadowed', 'w').close()\nraise SystemExit(3)\n")
+    # worker_cmd imports argparse first; a stand-in here would run instead of the standard library's
+    (tmp_path / "argparse.py").write_text(SHADOW)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PYTHONSAFEPATH", safe_path)
     config = EngineConfig(model=str(tmp_path / "no-such-model"), device="cpu")
     worker = start_worker(config, f"ipc://{tmp_path}/worker.sock", 0, "", new_token())
     assert worker.wait(timeout=120) == 2  # the real argparse read the flags; the model is missing
+    assert not (tmp_path / "shadowed").exists()
+
+
+def test_on_python_3_10_the_worker_drops_the_current_directory_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 3.10 ignores PYTHONSAFEPATH, so there start_worker's command drops '' from the path as its first
+    # statement. Its command is built here as on 3.10 and run by this Python without PYTHONSAFEPATH (as
+    # 3.10 would run it); a command that left the directory on the path would run the stand-in (exit 3)
+    (tmp_path / "argparse.py").write_text(SHADOW)
+    monkeypatch.chdir(tmp_path)
+    started: list[tuple[list[str], dict]] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "version_info", (3, 10, 13, "final", 0))
+        patch.setattr(
+            subprocess, "Popen", lambda command, **kwargs: started.append((command, kwargs))
+        )
+        config = EngineConfig(model=str(tmp_path / "no-such-model"), device="cpu")
+        start_worker(config, f"ipc://{tmp_path}/worker.sock", 0, "", new_token())
+    command, options = started[0]
+    assert command[1] == "-c" and "swiftllm.launch.worker_cmd" in command[2]
+    env = {key: value for key, value in options["env"].items() if key != "PYTHONSAFEPATH"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, (
+        done.stderr
+    )  # the real argparse read the flags; the model is missing
     assert not (tmp_path / "shadowed").exists()
 
 
