@@ -3,7 +3,8 @@
 # - an H200: the committed tree verified, most wanted first (the bridge at 256 rows, 74a2896 then NEW, and
 #   bridge.py compare; latency.py's table; offline longest-first), each part only if time is left. Carry .whl and
 #   .reference (git archive 74a2896 swiftllm).
-# - any other card (H100): an A/B of the KV block size (block_size_s55.py), alternated, each a fresh process:
+# - any other card (H100), only with WHAT set (else exit 3 at once): an A/B of the KV block size
+#   (block_size_s55.py), alternated, each a fresh process:
 #   WHAT=latency: latency.py --temperature 0 --batches $BATCHES at 16 / 32 / 32 / 16 tokens a block;
 #   WHAT=offline: throughput.py --schedule-policy longest-first --temperatures 0 at 16 / 32 / 32 / 16.
 #   A run starts only before STOP_AFTER seconds (default 420).
@@ -43,6 +44,7 @@ if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 && [ -z "$SK
   stamp done
   exit 0
 fi
+[ -n "$WHAT" ] || { echo "not an H200 and no WHAT: nothing run"; exit 3; }
 SIZES=${SIZES:-16 32 32 16}
 i=0
 for size in $SIZES; do i=$((i + 1))
