@@ -181,9 +181,8 @@ def test_on_python_3_10_the_worker_drops_the_current_directory_itself(
     assert command[1] == "-c" and "swiftllm.launch.worker_cmd" in command[2]
     env = {key: value for key, value in options["env"].items() if key != "PYTHONSAFEPATH"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2, (
-        done.stderr
-    )  # the real argparse read the flags; the model is missing
+    # the real argparse read the flags; the model is missing
+    assert done.returncode == 2, done.stderr
     assert not (tmp_path / "shadowed").exists()
 
 
