@@ -296,11 +296,11 @@ class RestServer:
         return await self.in_pool(len(prompt), partial(self.tokenizer.decode, prompt))
 
     @staticmethod
-    async def output_batches(queue: asyncio.Queue, num_choices: int) -> AsyncIterator[list[Output]]:
-        """The request's outputs until each choice has finished, each time all that are queued: a
-        stream that fell behind the engine catches up in one write instead of one per token."""
-        num_unfinished = num_choices
-        while num_unfinished:
+    async def output_batches(queue: asyncio.Queue, unfinished: int) -> AsyncIterator[list[Output]]:
+        """The request's outputs until each of its `unfinished` choices has finished, each time all
+        that are queued: a stream that fell behind the engine catches up in one write instead of one
+        per token."""
+        while unfinished:
             items = [await queue.get()]
             while not queue.empty():
                 items.append(queue.get_nowait())
@@ -313,7 +313,7 @@ class RestServer:
                         raise ApiError(str(item))
                     raise item  # an EngineError or RequestFailed (error_of)
                 if item.finish_reason is not None:
-                    num_unfinished -= 1
+                    unfinished -= 1
                 batch.append(item)
             yield batch
 

@@ -65,9 +65,7 @@ class StatusLine:
         # prompt tokens admitted (left: they show as one burst when many prompts come at once, then none
         # while they prefill; the scheduler's prompt_tokens_computed would follow the chunks, for a line)
         tokens = dict(self.async_engine.tokens)
-        rates = {
-            kind: (count - self.last_tokens[kind]) / elapsed_s for kind, count in tokens.items()
-        }
+        rates = {kind: (tokens[kind] - last) / elapsed_s for kind, last in self.last_tokens.items()}
         self.last_tokens = tokens
         self.last_at = now
         scheduler = self.async_engine.engine.scheduler

@@ -59,7 +59,6 @@ class WorkerGroup(SharedOps):
     def hello(self) -> None:
         """Open a session with every rank and check that they form this group."""
         infos = [client.hello(self.token) for client in self.clients]
-        first = infos[0]
         world_size = len(self.clients)
         for rank, info in enumerate(infos):
             if info["rank"] != rank or info["world_size"] != world_size:
@@ -69,12 +68,12 @@ class WorkerGroup(SharedOps):
                     f"{info['world_size']}, expected rank {rank} of {world_size}",
                 )
             for key in ("model_config", "dtype", "protocol_version", "pipeline_size"):
-                if info.get(key) != first.get(key):
+                if info.get(key) != infos[0].get(key):
                     raise WorkerError("GroupMismatch", f"rank {rank}'s {key} differs from rank 0's")
-        self.info = first
+        self.info = infos[0]
         self.devices = [info["device"] for info in infos]
         # the first rank of the last stage: it samples (the first stage only receives the tokens)
-        self.result_rank = world_size - world_size // first.get("pipeline_size", 1)
+        self.result_rank = world_size - world_size // self.info.get("pipeline_size", 1)
 
     def call(self, op: str, **fields: Any) -> list[dict[str, Any]]:
         """Send the request to every rank, then read every reply; raises the first error."""

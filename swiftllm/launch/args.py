@@ -11,7 +11,6 @@ import typing
 from swiftllm.config import EngineConfig
 
 _FIELDS = {config_field.name: config_field for config_field in dataclasses.fields(EngineConfig)}
-_TYPES = typing.get_type_hints(EngineConfig)
 
 # what only the server takes (`swiftctl launch` takes these and ENGINE_OPTIONS): fields marked `server`
 SERVER_OPTIONS = tuple(name for name in _FIELDS if _FIELDS[name].metadata.get("server"))
@@ -37,7 +36,7 @@ def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) ->
     """One flag per named EngineConfig field; its value lands in `args.<field name>`."""
     for name in names:
         metadata = _FIELDS[name].metadata
-        value_type = _value_type(_TYPES[name])
+        value_type = _value_type(_FIELDS[name].type)
         how_parsed: dict[str, typing.Any] = {"type": value_type}
         if value_type is bool:
             how_parsed = {"action": argparse.BooleanOptionalAction}

@@ -10,15 +10,7 @@ import msgpack
 import numpy as np
 
 from swiftllm.protocol import messages
-from swiftllm.protocol.messages import (
-    INT32_LIMIT,
-    OP_FIELDS,
-    STEP_REQUIRED,
-    ProtocolError,
-    Request,
-    is_int,
-    require,
-)
+from swiftllm.protocol.messages import OP_FIELDS, STEP_REQUIRED, ProtocolError, is_int, require
 from swiftllm.protocol.step import RESULT_ARRAYS, STEP_ARRAYS, StepCommand, StepResult
 
 PROTOCOL_VERSION = 3  # 2: steps may carry repetition_penalty and min_p; 3: seeds are uint64
@@ -52,7 +44,7 @@ def unpack_array(name: str, value: object, prototype: np.ndarray) -> np.ndarray:
         require(
             isinstance(shape, list)
             and len(shape) == 2
-            and all(is_int(size) and 0 <= size < INT32_LIMIT for size in shape),
+            and all(is_int(size) and 0 <= size < messages.INT32_LIMIT for size in shape),
             f"{name}.shape must be [rows, cols]",
         )
         array = unpack_array(name, value["data"], prototype.ravel())
@@ -122,7 +114,7 @@ def encode_request(op: str, request_id: int, epoch: int | None = None, **op_fiel
     return pack({**message, **op_fields})
 
 
-def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Request:
+def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> messages.Request:
     """Envelope and integer fields; a step's arrays wait for decode_step, which needs the cache geometry."""
     message = unpack_map(data, max_bytes)
     request_id = message.get("id")
@@ -148,7 +140,7 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> R
             given = messages.check_int_fields(op, given)
         if token is not None:
             given["token"] = token
-        return Request(op, request_id, epoch, given)
+        return messages.Request(op, request_id, epoch, given)
     except ProtocolError as e:
         e.request_id = request_id
         raise

@@ -92,11 +92,7 @@ class StepResult:
 
 def array_prototypes(cls: type) -> dict[str, np.ndarray]:
     """Each array field's empty default: its dtype and rank are the field's type, in memory and on the wire."""
-    return {
-        item.name: item.default_factory()
-        for item in fields(cls)
-        if item.name not in ("timings", "errors")
-    }
+    return {item.name: item.default_factory() for item in fields(cls) if item.type is np.ndarray}
 
 
 STEP_ARRAYS = array_prototypes(StepCommand)

@@ -30,10 +30,9 @@ class LlamaModel:
         self.kv_heads = par.kv_heads(cfg.num_kv_heads)  # one replicated head when fewer than ranks
         self.scale = cfg.head_dim**-0.5
         freqs = torch.outer(torch.arange(max_positions, dtype=torch.float64), rope_inv_freq(cfg))
+        cos_sin = torch.cat((freqs.cos(), freqs.sin()), -1)
         # float32 keeps positions beyond 2^8 distinct in bf16 models
-        self.cos_sin = torch.cat((freqs.cos(), freqs.sin()), -1).to(
-            weights.norm.device, torch.float32
-        )
+        self.cos_sin = cos_sin.to(weights.norm.device, torch.float32)
 
     def embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         table = self.weights.embed
@@ -64,9 +63,8 @@ class LlamaModel:
         h, residual = (self.embed(token_ids), None) if stage_input is None else stage_input
         for layer, layer_weights in enumerate(self.weights.layers):
             x, residual = ops.rms_norm(h, layer_weights.input_norm, eps, residual)
-            q, k, v = ops.linear(x, layer_weights.qkv, layer_weights.qkv_bias).split(
-                [q_size, kv_size, kv_size], dim=-1
-            )
+            qkv = ops.linear(x, layer_weights.qkv, layer_weights.qkv_bias)
+            q, k, v = qkv.split([q_size, kv_size, kv_size], dim=-1)
             x = ops.rotary_attention(
                 q.view(-1, self.heads, head_dim),
                 k.view(-1, self.kv_heads, head_dim),
@@ -85,7 +83,7 @@ class LlamaModel:
             # the MLP's peak (a prefill's largest) then holds only x, residual and its own tensors: qkv and o's
             # output would otherwise stay bound until the next layer rebinds their names (36 of 136 KiB a
             # token for Llama-3-8B; bench/activation_formula.py)
-            del q, k, v, o_proj, h
+            del qkv, q, k, v, o_proj, h
             last = layer == len(self.weights.layers) - 1
             h = ops.mlp(x, layer_weights.gate_up, layer_weights.down, partial=not last)
             h = self.par.all_reduce(h)

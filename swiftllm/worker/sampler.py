@@ -99,9 +99,8 @@ def draw(
         # one kernel: two reads of the logits, not eight float32 passes
         from swiftllm.kernels.sample import inverse_cdf_sample  # Triton only where kernels run
 
-        return inverse_cdf_sample(
-            logits, row_ids, row_temperatures, to_device(uniforms.astype("f4"), device)
-        )
+        row_uniforms = to_device(uniforms.astype("f4"), device)
+        return inverse_cdf_sample(logits, row_ids, row_temperatures, row_uniforms)
     probs = (logits[row_ids].float() / row_temperatures[:, None]).softmax(-1)
     vocab = probs.shape[-1]
     if truncate:

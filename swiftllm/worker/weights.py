@@ -71,10 +71,6 @@ class Checkpoint:
             raise ModelError(f"checkpoint in {self.path} lacks tensor {name!r}")
         return self.tensors[name][(slice(None),) * dim + (part,)]  # `part` along `dim`
 
-    def forget_prefix(self, prefix: str) -> None:
-        """Drop the tensors under `prefix` (host memory freed as layers are loaded)."""
-        self.tensors = {name: t for name, t in self.tensors.items() if not name.startswith(prefix)}
-
 
 class DummyCheckpoint(Checkpoint):
     """Random weights of the right shapes behind Checkpoint's reads, drawn where they will live (an 8B model
@@ -176,7 +172,8 @@ def load_weights(
                 down=get(mlp + "down_proj.weight", 1, intermediate_rows),
             )
         )
-        ckpt.forget_prefix(prefix)  # free host memory as we go
+        # drop the layer's checkpoint tensors: host memory freed as layers are loaded
+        ckpt.tensors = {name: t for name, t in ckpt.tensors.items() if not name.startswith(prefix)}
     vocab_rows = par.rows(cfg.vocab_size)
     tied = cfg.tie_word_embeddings or "lm_head.weight" not in ckpt.tensors
     embed = None
