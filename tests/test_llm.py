@@ -160,9 +160,10 @@ def test_an_output_cut_inside_a_character_keeps_its_bytes(llm: LLM) -> None:
 
 def test_params_of_another_length_are_an_error_and_leave_nothing_queued(llm: LLM) -> None:
     """Session 41's fuzzing: three prompts with one SamplingParams in a list gave one output and no
-    error (zip), and a prompt refused half-way left the ones before it queued for the next call."""
+    error (zip), and a prompt refused half-way left the ones before it queued for the next call. Session
+    56: the error names the two lengths (zip's named neither)."""
     greedy = SamplingParams(max_tokens=2, temperature=0)
-    with pytest.raises(ValueError, match="zip"):
+    with pytest.raises(ValueError, match="1 SamplingParams for 3 prompts"):
         llm.generate(RAW, [greedy])
     assert not llm.engine.has_work
     with pytest.raises(ValueError, match="prompt token ids"):
@@ -436,3 +437,15 @@ def test_a_generate_that_raises_leaves_the_llm_serving(
     pool = llm.engine.scheduler.block_manager.gpu
     assert pool.num_free == pool.num_blocks
     assert generate_within(llm, prompts, params) == expected
+
+
+def test_stop_strings_without_a_tokenizer_are_refused(tiny_model_dir: Path) -> None:
+    """Session 56's hunt: on a model without tokenizer.json, stop strings were taken and never matched (there
+    is no text). The request is not queued; stop token ids still work."""
+    llm = LLM(tiny_model_dir, max_model_len=40, kv_cache_memory_gb=0.01)
+    with pytest.raises(ValueError, match="stop strings need the model's tokenizer.json"):
+        llm.generate([[5, 6]], SamplingParams(max_tokens=2, stop=["x"]))
+    assert not llm.engine.has_work
+    # stop token ids need no text
+    params = SamplingParams(max_tokens=2, stop_token_ids=[3], ignore_eos=True)
+    assert len(llm.generate([[5, 6]], params)[0].token_ids) in (1, 2)

@@ -74,6 +74,8 @@ class Engine:
         vocab_size = self.model_config.vocab_size
         if prompt_ids and not 0 <= min(prompt_ids) <= max(prompt_ids) < vocab_size:
             raise ValueError(f"prompt token ids must be in [0, {vocab_size})")
+        if params.stop and self.tokenizer is None:  # they would never match: there is no text
+            raise ValueError("stop strings need the model's tokenizer.json (stop_token_ids do not)")
         resolved = params.resolved(self.model_config.generation_defaults)
         seed = self.seeds.getrandbits(64) if resolved.seed is None else resolved.seed
         seq = Sequence(

@@ -288,9 +288,14 @@ class ModelRunner:
         missing = np.nonzero(tokens == LAST_TOKEN)[0]
         owners = cmd.seq_ids[np.searchsorted(np.cumsum(cmd.query_lens), missing, side="right")]
         newest_rows = self.in_flight[-1].rows if self.in_flight else {}
+        # the sequences the step in flight (launch leaves one at most) finished: its token is dropped when
+        # that step is read back, so a -1 sent before that is an error as one sent after it is
+        finished = set(self.in_flight[-1].finished.tolist()) if self.in_flight else set()
         pending_indices = []
         pending_rows = []  # rows of the newest launch's tokens
         for index, seq_id in zip(missing.tolist(), owners.tolist()):
+            if seq_id in finished:
+                raise ValueError(f"token -1 for sequence {seq_id}, which a step before finished")
             if seq_id in newest_rows:
                 pending_indices.append(index)
                 pending_rows.append(newest_rows[seq_id])

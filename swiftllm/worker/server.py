@@ -69,6 +69,9 @@ class WorkerServer:
         self.socket.setsockopt(zmq.MAXMSGSIZE, 2 * max_message_bytes + 4096)
         # tcp://[::1]:... needs IPv6 on; only then, or an IPv4 address would read back as [::ffff:...]
         self.socket.setsockopt(zmq.IPV6, "[" in bind)
+        # A ROUTER silently drops replies to a peer whose queue is full (1,000 by default): a controller
+        # that sends thousands of requests before reading would wait forever for the dropped ones
+        self.socket.setsockopt(zmq.SNDHWM, 0)
         self.socket.bind(bind)
         # the real port of tcp://...:*
         self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
@@ -114,10 +117,12 @@ class WorkerServer:
         behind it cannot read a stale one through a -1. To add an op: an `op_<name>` method returning the
         reply's fields, and its fields in protocol.messages.OP_FIELDS."""
         queue_ms = (time.perf_counter() - received) * 1e3
-        request_id, op = None, None
+        request_id = None
+        # set once the request is the session's: a step of another epoch must not make it forget tokens
+        op = None
         try:
             request = codec.decode_request(payload, self.max_message_bytes)
-            request_id, op = request.id, request.op
+            request_id = request.id
             if request.op != "hello" and (self.epoch == 0 or request.epoch != self.epoch):
                 hint = "another controller took over"
                 if 0 in (self.epoch, request.epoch):
@@ -126,6 +131,7 @@ class WorkerServer:
                 raise ProtocolError(
                     "StaleEpoch", f"epoch {request.epoch} is not the session's: {hint}"
                 )
+            op = request.op
             if op == "hello" and self.token is not None:
                 if not token_matches(request.fields.get("token"), self.token):
                     raise ProtocolError("Unauthorized", "hello without this worker's session token")

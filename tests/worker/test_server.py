@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,6 +127,79 @@ def test_a_failed_step_leaves_no_stale_token_for_the_steps_behind_it(client: Wor
         with pytest.raises(WorkerError) as e:
             client.recv_step()
         assert e.value.type == error_type
+
+
+def test_a_step_of_another_epoch_leaves_the_sessions_sampled_tokens(client: WorkerClient) -> None:
+    """Session 56's hunt: a refused step (StaleEpoch) made the worker forget every sampled token, so that
+    any peer, or a controller's leftover steps after a takeover, broke the session's next -1 decode."""
+    first = client.step(make_step([1], [[5, 6]], [2], [[0]])).tokens.tolist()
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(client.address)
+    try:
+        reply = raw_request(
+            sock, encode_step(7, client.epoch + 1, make_step([1], [[5]], [1], [[1]]))
+        )
+        assert reply["error"]["type"] == "StaleEpoch"
+    finally:
+        sock.close()
+        ctx.term()
+    # the session's -1 still finds sequence 1's token (else a ValueError reply): the same as sequence 2,
+    # the same prompt, decoding that token given explicitly
+    by_reference = client.step(make_step([1], [[-1]], [3], [[0]])).tokens.tolist()
+    assert client.step(make_step([2], [[5, 6]], [2], [[2]])).tokens.tolist() == first
+    assert by_reference == client.step(make_step([2], [first], [3], [[2]])).tokens.tolist()
+
+
+def test_a_minus_one_for_a_sequence_a_step_in_flight_finished_is_an_error(
+    client: WorkerClient,
+) -> None:
+    """Session 56's hunt: a -1 for a sequence that the step before listed in `finished` was an error when
+    that step had been read back, but took the dropped token when the two were sent back to back."""
+    finish_only = StepCommand(
+        block_table=np.zeros((0, 0), np.int32), finished=np.array([1], np.int32)
+    )
+    samples_and_finishes = make_step([2], [[5, 6]], [2], [[2]])
+    samples_and_finishes.finished = np.array([2], np.int32)
+    steps = [
+        make_step([1], [[5, 6]], [2], [[0]]),
+        finish_only,
+        make_step([1], [[-1]], [3], [[0]]),
+        samples_and_finishes,
+        make_step([2], [[-1]], [3], [[2]]),
+    ]
+    for cmd in steps:  # all in flight before the first reply is read
+        client.send_step(cmd)
+    outcomes = []
+    for _ in steps:
+        try:
+            outcomes.append(len(client.recv_step().tokens))
+        except WorkerError as error:
+            outcomes.append(error.type)
+    assert outcomes == [1, 0, "ValueError", 1, "ValueError"]
+
+
+def test_thousands_of_requests_in_flight_are_all_answered(client: WorkerClient) -> None:
+    """A ROUTER socket drops replies beyond its peer queue (1,000 messages by default): session 56's hunt
+    had 2,000 of 3,000 answered and the controller waiting forever for the rest."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVHWM, 10)  # this end queues few: the worker's side must hold the rest
+    sock.connect(client.address)
+    count = 3000
+    try:
+        for request_id in range(count):  # refused at once (another epoch): the cheapest replies
+            sock.send(encode_request("profile", request_id, client.epoch + 1))
+        time.sleep(1)  # every reply sent before the first is read
+        answered = set()
+        while len(answered) < count and sock.poll(30_000):
+            answered.add(msgpack.unpackb(sock.recv())["id"])
+    finally:
+        sock.close()
+        ctx.term()
+    assert answered == set(range(count))
 
 
 def test_newer_hello_takes_over(worker: str) -> None:
