@@ -149,9 +149,7 @@ class LLM:
             if not all(isinstance(item, SamplingParams) for item in params):  # was AttributeError
                 raise TypeError("params must be a SamplingParams or a list of them, one a prompt")
             if len(params) != len(prompts):  # zip(strict=True)'s message named neither
-                raise ValueError(
-                    f"{len(params)} SamplingParams for {len(prompts)} prompts: one a prompt"
-                )
+                raise ValueError(f"{len(params)} SamplingParams for {len(prompts)} prompts")
             try:  # a prompt refused half-way aborts the ones added before it (reset), as a failed step does
                 # one params per prompt: strict, so that a list of another length is an error, not fewer outputs
                 sequences = [

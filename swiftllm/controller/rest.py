@@ -121,6 +121,9 @@ class RestServer:
         }
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="tokenizer")
         self.long_pool = ThreadPoolExecutor(1, thread_name_prefix="tokenizer-long")
+        # requests whose handler has not returned: a shutdown waits for them too, not only for the engine's
+        # (a /tokenize still in the tokenizer pool was cut off with no reply, session 56)
+        self.handling = 0
         self.app = web.Application(middlewares=[self.errors], client_max_size=MAX_BODY_BYTES)
         self.app.add_routes(
             [
@@ -140,6 +143,7 @@ class RestServer:
     @web.middleware
     async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Every failure becomes an OpenAI-style error body (error_of)."""
+        self.handling += 1
         try:
             if self.api_key and request.path.startswith("/v1/"):
                 # the scheme is case-insensitive (RFC 9110); token_matches encodes with surrogatepass, so
@@ -150,7 +154,12 @@ class RestServer:
             return await handler(request)
         except Exception as error:
             api_error = error_of(error, request.path)
-            return web.json_response(api_error.body(), status=api_error.status)
+            response = web.json_response(api_error.body(), status=api_error.status)
+            if isinstance(error, web.HTTPMethodNotAllowed):  # RFC 9110: a 405 names what is allowed
+                response.headers["Allow"] = error.headers["Allow"]
+            return response
+        finally:
+            self.handling -= 1
 
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [self.model_card]})

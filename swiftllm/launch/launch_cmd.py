@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from swiftllm.config import EngineConfig, check_split
 from swiftllm.controller.async_engine import AsyncEngine
@@ -38,6 +38,9 @@ from swiftllm.launch.workers import LocalWorkers
 from swiftllm.model_config import ModelConfig
 from swiftllm.models.resolve import resolve_model
 from swiftllm.protocol.auth import session_token
+
+if TYPE_CHECKING:  # aiohttp is imported only by `serve`
+    from swiftllm.controller.rest import RestServer
 
 WATCH_INTERVAL_S = 0.1  # how often serve() checks the worker process and the engine thread
 # after open requests were failed, how long their handlers get to send the error before HTTP stops
@@ -80,10 +83,10 @@ async def watch(
     return None
 
 
-async def requests_ended(async_engine: AsyncEngine, timeout_s: float) -> None:
+async def requests_ended(async_engine: AsyncEngine, rest: "RestServer", timeout_s: float) -> None:
     """Wait until every open request has ended (its handler returned), or timeout_s."""
     deadline = time.monotonic() + timeout_s
-    while async_engine.open and time.monotonic() < deadline:
+    while (async_engine.open or rest.handling) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
 
 
@@ -125,7 +128,9 @@ async def serve(
         if problem is None:  # a signal: drain
             await site.stop()  # no new connections
             async_engine.failure = "the server is shutting down"  # no new requests; /health 503
-            draining = asyncio.ensure_future(requests_ended(async_engine, config.shutdown_timeout))
+            draining = asyncio.ensure_future(
+                requests_ended(async_engine, rest, config.shutdown_timeout)
+            )
             drained = asyncio.Event()  # watch() waits on an Event
             draining.add_done_callback(lambda _: drained.set())
             problem = await watch(drained, workers, async_engine, status)
@@ -136,7 +141,7 @@ async def serve(
             await asyncio.sleep(UNHEALTHY_LINGER_S)
         else:
             async_engine.fail_open("the server shut down before this request finished")
-        await requests_ended(async_engine, FAIL_GRACE_S)
+        await requests_ended(async_engine, rest, FAIL_GRACE_S)
     finally:
         await runner.cleanup()
         rest.close()

@@ -14,8 +14,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -279,6 +281,9 @@ def test_bad_requests_get_openai_errors(main: Server) -> None:
         assert code == 400 and reply["error"]["type"] == "invalid_request_error", raw[:20]
     assert request(f"{main.url}/v1/nope")[0] == 404
     assert request(f"{main.url}/v1/completions")[0] == 405
+    with pytest.raises(urllib.error.HTTPError) as refused:  # session 56: with the methods allowed
+        urllib.request.urlopen(f"{main.url}/health", data=b"{}", timeout=60)
+    assert refused.value.code == 405 and refused.value.headers["Allow"] == "GET,HEAD"
     with pytest.raises(openai.BadRequestError, match="maximum context length"):
         client(main).completions.create(model=NAME, prompt=TOO_LONG)
     # neutral values of unsupported fields, and unknown fields, are fine
@@ -517,11 +522,30 @@ def tiny_servable(tiny_model_dir: Path, tmp_path: Path) -> str:
 
 
 def test_sigterm_shuts_down_cleanly(tiny_servable: str) -> None:
+    """And a request still in the tokenizer pool when the signal comes gets its reply: session 56's hunt
+    had a long /tokenize cut off with none (the drain waited for the engine's requests only)."""
     server = launch("--model", tiny_servable, "--kv-cache-memory-gb", "0.01").wait_ready()
     workers = server.worker_pids()
     assert len(workers) == 1
+    prompt = "hello world " * 1_250_000  # 15 MB: seconds to encode here
+    replies: list[tuple[int, dict | str]] = []
+    # two: the long-text pool encodes one at a time, so the second waits seconds behind the first
+    senders = [
+        threading.Thread(
+            target=lambda: replies.append(post(f"{server.url}/tokenize", {"prompt": prompt}))
+        )
+        for _ in range(2)
+    ]
+    for sender in senders:
+        sender.start()
+    time.sleep(1.5)  # both bodies are read and the first encode has begun
     server.proc.send_signal(signal.SIGTERM)
+    for sender in senders:
+        sender.join(120)
     assert server.proc.wait(60) == 0
+    count = len(Tokenizer(tiny_servable).encode(prompt))
+    assert [status for status, _ in replies] == [200, 200], replies
+    assert [reply["count"] for _, reply in replies] == [count, count]
     assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -258,3 +260,39 @@ def test_a_malformed_tokenizer_config_is_one_model_error_naming_it(
 def test_a_missing_chat_template_file_is_named(smol: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=f"nope.jinja.*No such file.*{tmp_path}"):
         Tokenizer(smol, str(tmp_path / "nope.jinja"))
+
+
+def test_encode_gives_the_plain_encodes_ids_and_lets_other_threads_run(smol: Path) -> None:
+    """Session 56's hunt: `tokenizers.Tokenizer.encode` holds the GIL throughout, so one long /tokenize
+    stopped the event loop and the engine thread for seconds. A thread that ticks every millisecond got one
+    or two ticks in while `encode` ran; the batch form lets it run."""
+    tokenizer = Tokenizer(smol)
+    for text in (
+        "hello world " * 50,
+        "Ünïcödé ✓ 日本語",
+        "<|im_start|>user\nhi<|im_end|>",
+        "",
+        " \n\t",
+    ):
+        for special in (True, False):
+            plain = tokenizer.hf.encode(text, add_special_tokens=special).ids
+            assert tokenizer.encode(text, special) == plain
+    ticks: list[float] = []
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.001)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    time.sleep(0.05)
+    start = time.perf_counter()
+    tokenizer.encode("hello world " * 200_000)
+    end = time.perf_counter()
+    done.set()
+    ticker.join()
+    during = [stamp for stamp in ticks if start <= stamp <= end]
+    # hundreds at one a millisecond; under a held GIL, one or two
+    assert len(during) >= 20, (len(during), end - start)
