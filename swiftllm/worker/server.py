@@ -70,8 +70,10 @@ class WorkerServer:
         # tcp://[::1]:... needs IPv6 on; only then, or an IPv4 address would read back as [::ffff:...]
         self.socket.setsockopt(zmq.IPV6, "[" in bind)
         # A ROUTER silently drops replies to a peer whose queue is full (1,000 by default): a controller
-        # that sends thousands of requests before reading would wait forever for the dropped ones
-        self.socket.setsockopt(zmq.SNDHWM, 0)
+        # that sent thousands of requests before reading waited forever for the dropped ones. Not
+        # unbounded: a peer without the token still gets error replies, and one that never read them
+        # would grow the worker's memory (~200 bytes a reply; this caps it near 20 MB a connection)
+        self.socket.setsockopt(zmq.SNDHWM, 100_000)
         self.socket.bind(bind)
         # the real port of tcp://...:*
         self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)

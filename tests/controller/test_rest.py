@@ -524,7 +524,9 @@ def tiny_servable(tiny_model_dir: Path, tmp_path: Path) -> str:
 def test_sigterm_shuts_down_cleanly(tiny_servable: str) -> None:
     """And a request still in the tokenizer pool when the signal comes gets its reply: session 56's hunt
     had a long /tokenize cut off with none (the drain waited for the engine's requests only)."""
-    server = launch("--model", tiny_servable, "--kv-cache-memory-gb", "0.01").wait_ready()
+    # a drain long enough for both encodes on a slow machine (~3 s each here)
+    flags = ["--kv-cache-memory-gb", "0.01", "--shutdown-timeout", "60"]
+    server = launch("--model", tiny_servable, *flags).wait_ready()
     workers = server.worker_pids()
     assert len(workers) == 1
     prompt = "hello world " * 1_250_000  # 15 MB: seconds to encode here
