@@ -148,13 +148,13 @@ class LLM:
                 params = [params or SamplingParams()] * len(prompts)
             if not all(isinstance(item, SamplingParams) for item in params):  # was AttributeError
                 raise TypeError("params must be a SamplingParams or a list of them, one a prompt")
-            if len(params) != len(prompts):  # zip(strict=True)'s message named neither
+            # one params per prompt: a list of another length is an error, not fewer outputs
+            if len(params) != len(prompts):
                 raise ValueError(f"{len(params)} SamplingParams for {len(prompts)} prompts")
             try:  # a prompt refused half-way aborts the ones added before it (reset), as a failed step does
-                # one params per prompt: strict, so that a list of another length is an error, not fewer outputs
                 sequences = [
                     self.engine.add_request(self.encode(prompt), prompt_params)
-                    for prompt, prompt_params in zip(prompts, params, strict=True)
+                    for prompt, prompt_params in zip(prompts, params)
                 ]
                 with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
                     while self.engine.has_work:
