@@ -403,7 +403,8 @@ class Scheduler:
         manager = self.block_manager
         while self.swapped and len(self.running) < self.cfg.max_num_seqs:
             seq = self.swapped[0]
-            if manager.gpu.num_free < len(seq.blocks) + 1:  # room for its next token too
+            # room for its next token too, unless it holds the whole cache (it was shared)
+            if manager.gpu.num_free < min(len(seq.blocks) + 1, manager.gpu.num_blocks):
                 break
             copies = manager.move(seq.blocks, manager.cpu, manager.gpu)
             batch.swap_in += copies

@@ -674,3 +674,23 @@ def test_from_engine_takes_the_step_limits() -> None:
         pipeline_stages=1,
         schedule_policy="longest-first",
     )
+
+
+def test_a_sequence_swapped_out_holding_every_block_comes_back() -> None:
+    """A swapped sequence that held all N blocks (some shared with the one that preempted it) comes
+    back once N are free: it waited for N + 1 forever, and the engine spun."""
+    worker = CacheReadingWorker(6, 16, 96)
+    config = SchedulerConfig(96, 6, 16, 16, 16, 256, True, 1, "fcfs")
+    engine = Engine(InProcessWorker(worker), CFG, None, config)
+    params = SamplingParams(max_tokens=20, temperature=0, ignore_eos=True)
+    engine.add_request([50] * 60, params)
+    engine.add_request(list(range(1, 33)), params)  # swapped out for the first one, then back
+    engine.step()
+    # admitted as the second comes back: its first 2 blocks are the second's, then the 4 others
+    late = engine.add_request(list(range(1, 33)) + [7] * 62, SamplingParams(max_tokens=2))
+    for _ in range(200):
+        if not engine.has_work:
+            break
+        engine.step()
+    assert late.finish_reason == "length" and engine.scheduler.counters["swaps_in"] == 2
+    assert_all_blocks_free_or_cached(engine)
