@@ -420,7 +420,9 @@ class Scheduler:
         """Start waiting sequences in `waiting`'s order (arrival; longest-first keeps it sorted by
         longest_first_order) while tokens, blocks and `seats` (of this step) last."""
         while self.waiting and budget and len(self.running) < self.cfg.max_num_seqs:
-            if len(batch.seqs) >= seats:
+            # a sequence recomputed while its step is in flight (pipeline stages) waits for that step's
+            # token: -1 stands only for a decode's one token
+            if len(batch.seqs) >= seats or self.waiting[0].num_pending:
                 break
             seq = self.waiting[0]
             self.take_cached_prefix(seq)

@@ -485,6 +485,7 @@ def run_workload(
     num_gpu: int,
     num_cpu: int,
     abort_every: int = 0,
+    pipeline_stages: int = 1,
 ) -> tuple[list[list[int] | None], Engine]:
     """Submit prompts a few per step, aborting every `abort_every`-th one a step after it was added
     (mid-prefill for long ones); the outputs of those not aborted (None for aborted ones)."""
@@ -497,7 +498,7 @@ def run_workload(
         max_num_seqs=16,
         max_num_batched_tokens=48,
         enable_prefix_caching=prefix_caching,
-        pipeline_stages=1,
+        pipeline_stages=pipeline_stages,
         schedule_policy="fcfs",
     )
     engine = Engine(InProcessWorker(worker), CFG, None, config)
@@ -535,15 +536,20 @@ def assert_all_blocks_free_or_cached(engine: Engine) -> None:
     assert not set(gpu.free_ids) & set(gpu.evictable)
 
 
+# two pipeline stages: a sequence preempted while its step is in flight keeps a placeholder (-1) that the
+# worker takes only as a decode's one token, also when it is recomputed (a step was refused, the engine died)
+@pytest.mark.parametrize("stages", [1, 2])
 @pytest.mark.parametrize(
     ("num_gpu", "num_cpu", "abort_every"),
     [(64, 16, 0), (14, 4, 0), (14, 0, 0), (20, 4, 5)],
     ids=["roomy", "preempting", "recomputing", "aborting"],
 )
-def test_prefix_caching_changes_no_output(num_gpu: int, num_cpu: int, abort_every: int) -> None:
+def test_prefix_caching_changes_no_output(
+    num_gpu: int, num_cpu: int, abort_every: int, stages: int
+) -> None:
     prompts = shared_prefix_prompts(random.Random(num_gpu + num_cpu), 120)
-    uncached, engine_off = run_workload(prompts, False, num_gpu, num_cpu, abort_every)
-    cached, engine_on = run_workload(prompts, True, num_gpu, num_cpu, abort_every)
+    uncached, engine_off = run_workload(prompts, False, num_gpu, num_cpu, abort_every, stages)
+    cached, engine_on = run_workload(prompts, True, num_gpu, num_cpu, abort_every, stages)
     for prompt_index, (without, with_cache) in enumerate(zip(uncached, cached)):
         if without is not None:
             assert with_cache == without, f"request {prompt_index} differs"
