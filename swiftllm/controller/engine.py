@@ -130,6 +130,9 @@ class Engine:
         self.in_flight.clear()
         for seq in [*self.scheduler.running, *self.scheduler.waiting, *self.scheduler.swapped]:
             self.abort(seq)
+        # every block is free now; the prefix cache may name blocks that no step filled (a swap-in
+        # scheduled but never sent, a prefill refused), which later prompts would read: forget it
+        self.scheduler.block_manager.gpu.__init__(self.scheduler.cfg.num_gpu_blocks)
 
     @property
     def has_work(self) -> bool:

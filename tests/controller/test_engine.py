@@ -191,3 +191,47 @@ def test_add_request_refuses_a_token_id_outside_the_vocabulary_anywhere_in_the_p
     while engine.has_work:
         engine.step()
     assert edge.finish_reason == "length" and edge.num_outputs == 4
+
+
+def test_after_reset_the_prefix_cache_serves_no_block_a_step_never_filled() -> None:
+    """An interrupt between schedule and send (Ctrl-C in LLM.generate) left the blocks of a swap-in
+    that never ran indexed in the prefix cache: a later prompt sharing that prefix read stale K/V."""
+    from test_scheduler import CFG, CacheReadingWorker
+
+    from swiftllm.controller.engine import Engine
+    from swiftllm.controller.scheduler import SchedulerConfig
+    from swiftllm.controller.sequence import Status
+    from swiftllm.worker.in_process import InProcessWorker
+
+    def make(num_gpu: int, num_cpu: int) -> Engine:
+        config = SchedulerConfig(256, num_gpu, num_cpu, 16, 16, 64, True, 1, "fcfs")
+        return Engine(InProcessWorker(CacheReadingWorker(num_gpu, num_cpu, 256)), CFG, None, config)
+
+    engine = make(12, 16)
+    params = SamplingParams(max_tokens=40, temperature=0, ignore_eos=True)
+    for i in range(6):
+        engine.add_request([(7 * i + j) % 97 + 1 for j in range(29)], params)
+    send = engine.worker.send_step
+
+    def interrupted_before_a_swap_in(cmd: StepCommand) -> None:
+        if len(cmd.swap_in):
+            raise KeyboardInterrupt
+        send(cmd)
+
+    engine.worker.send_step = interrupted_before_a_swap_in
+    with pytest.raises(KeyboardInterrupt):
+        while engine.has_work:
+            swapped = list(engine.scheduler.swapped)
+            engine.step()
+    # swapped in by the step never sent
+    back = next(seq for seq in swapped if seq.status is not Status.SWAPPED)
+    engine.reset()
+    engine.worker.send_step = send
+    prompt = back.token_ids[:32] + [3, 4, 5]
+    outputs = []
+    for fresh in (engine, make(64, 0)):
+        seq = fresh.add_request(prompt, SamplingParams(max_tokens=10, temperature=0))
+        while fresh.has_work:
+            fresh.step()
+        outputs.append(seq.output_ids)
+    assert outputs[0] == outputs[1]
