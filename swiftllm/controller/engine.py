@@ -20,6 +20,7 @@ import time
 from collections import Counter, deque
 from typing import Protocol
 
+from swiftllm.controller.block_manager import BlockPool
 from swiftllm.controller.scheduler import Batch, Scheduler, SchedulerConfig
 from swiftllm.controller.sequence import Sequence, TokenLogprobs
 from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
@@ -132,7 +133,8 @@ class Engine:
             self.abort(seq)
         # every block is free now; the prefix cache may name blocks that no step filled (a swap-in
         # scheduled but never sent, a prefill refused), which later prompts would read: forget it
-        self.scheduler.block_manager.gpu.__init__(self.scheduler.cfg.num_gpu_blocks)
+        manager = self.scheduler.block_manager
+        manager.gpu = BlockPool(manager.gpu.num_blocks)
 
     @property
     def has_work(self) -> bool:
