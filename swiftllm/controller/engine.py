@@ -148,8 +148,9 @@ class Engine:
         computes no sequence (nothing to overlap with), the steps in flight are read back one per
         call."""
         batch = self.scheduler.schedule()
-        # an empty batch is not sent: its finished ids wait for the next one (mark_sent drops them)
-        if not batch.is_empty:
+        # a batch with nothing for the worker to do (no rows, no block moves) is not sent: its finished
+        # ids wait for the next one (mark_sent drops them)
+        if batch.seqs or batch.swap_out or batch.swap_in:
             self.worker.send_step(batch.command())
             self.in_flight.append(batch)  # next to the send: reset() reads back one reply each
             self.scheduler.mark_sent(batch)

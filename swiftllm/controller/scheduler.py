@@ -138,11 +138,6 @@ class Batch:
         self.seqs = [seq for seq, _ in rows]
         self.query_lens = [query_len for _, query_len in rows]
 
-    @property
-    def is_empty(self) -> bool:
-        """Nothing for the worker to do (finished ids alone wait for the next step)."""
-        return not (self.seqs or self.swap_out or self.swap_in)
-
     def command(self) -> StepCommand:
         """The columnar StepCommand for this batch: one entry per row in every per-sequence array.
 
@@ -291,7 +286,7 @@ class Scheduler:
         - every block moved (preemption, swap back) is listed in swap_out / swap_in;
         - finished_ids carries a copy of self.finished_ids (mark_sent drops those once sent; a batch
           not sent leaves them for the next one).
-        An empty Batch is fine: the engine then sends nothing.
+        An empty Batch (no rows, no block moves) is fine: the engine then sends nothing.
 
         Must not: talk to the worker; advance num_cached or fill token_ids (mark_sent and
         fill_sampled_tokens do that, once the batch is sent and read back; only a preemption to
