@@ -291,18 +291,16 @@ class AsyncEngine:
         token_help = {"prompt": "Prompt tokens admitted", "generation": "Tokens generated"}
         for kind, count in list(self.tokens.items()):
             yield CounterMetricFamily(f"swiftllm_{kind}_tokens", token_help[kind], value=count)
-        for name in ("running", "waiting", "swapped"):  # the scheduler's queues
-            queue = getattr(self.engine.scheduler, name)
-            yield GaugeMetricFamily(
-                f"swiftllm_num_requests_{name}", f"Sequences {name}", value=len(queue)
-            )
         gpu = self.engine.scheduler.block_manager.gpu
-        yield GaugeMetricFamily(
-            "swiftllm_gpu_blocks_free", "Free KV blocks on the device", value=gpu.num_free
-        )
-        yield GaugeMetricFamily(
-            "swiftllm_kv_cache_usage", "Fraction of device KV blocks in use", value=gpu.usage
-        )
+        gauges = [  # name, help, value: the scheduler's queues, then the device's KV blocks
+            ("num_requests_running", "Sequences running", len(self.engine.scheduler.running)),
+            ("num_requests_waiting", "Sequences waiting", len(self.engine.scheduler.waiting)),
+            ("num_requests_swapped", "Sequences swapped", len(self.engine.scheduler.swapped)),
+            ("gpu_blocks_free", "Free KV blocks on the device", gpu.num_free),
+            ("kv_cache_usage", "Fraction of device KV blocks in use", gpu.usage),
+        ]
+        for name, help_text, value in gauges:
+            yield GaugeMetricFamily(f"swiftllm_{name}", help_text, value=value)
         # the worker's step timings summed (gpu_ms, gpu_idle_ms, ...: StepResult.timings), in seconds
         for name, total_ms in list(self.engine.worker_ms.items()):
             if WORKER_TIMING.fullmatch(name):  # a metric name; the worker's names are not trusted
