@@ -284,7 +284,6 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
         raise ApiError("messages must be a non-empty list", "messages")
     check_fits(len(messages), max_len, f"{len(messages)} messages", max_len, "messages")
     parsed = []
-    num_chars = 0
     for message in messages:
         if not isinstance(message, dict):
             raise ApiError("each message must be an object", "messages")
@@ -301,8 +300,8 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
             raise ApiError("each message needs a string role and text content (UTF-8)", "messages")
         if role not in ROLES:
             raise ApiError(f"role {role!r} is not one of {', '.join(ROLES)}", "messages")
-        num_chars += len(content) + len(role)
         parsed.append({"role": role, "content": content})
+    num_chars = sum(len(message["role"]) + len(message["content"]) for message in parsed)
     check_fits(num_chars, max_chars, f"messages of {num_chars} characters", max_len, "messages")
     return parsed
 
