@@ -57,16 +57,12 @@ def token_matches(given: object, expected: str) -> bool:
 def is_local_address(address: str) -> bool:
     """ipc://, inproc:// and tcp:// on a loopback address: reachable from this machine only."""
     scheme, _, rest = address.partition("://")
-    if scheme in ("ipc", "inproc"):
-        return True
     if scheme != "tcp":
-        return False
+        return scheme in ("ipc", "inproc")
     # ::ffff:127.0.0.1 (IPv4 written as IPv6) read as the IPv4 address: Python 3.11 calls it no loopback
     host = rest.rsplit(":", 1)[0].strip("[]").removeprefix("::ffff:")
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:  # an interface name or "*": every address
         return False
 
