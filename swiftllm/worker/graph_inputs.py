@@ -80,27 +80,25 @@ def stage_step(
     `padded`. Returns how many rows of the table the device needs."""
     num_seqs = cmd.num_seqs
     num_tokens = cmd.num_tokens
-    query_lens = cmd.query_lens
-    context_lens = cmd.context_lens
     starts = staged.query_start[: num_seqs + 1]
     starts[0] = 0
-    np.cumsum(query_lens, out=starts[1:])
-    seq_of_token, positions = token_places(query_lens, context_lens)
+    np.cumsum(cmd.query_lens, out=starts[1:])
+    seq_of_token, positions = token_places(cmd.query_lens, cmd.context_lens)
     staged.positions[:num_tokens] = positions
     table[:num_seqs, : cmd.block_table.shape[1]] = cmd.block_table
     staged.slots[:num_tokens] = table[seq_of_token, positions // page] * page + positions % page
     staged.slots[num_tokens:padded] = -1
     staged.tokens[:num_tokens] = tokens
     staged.logit_rows[: len(sampled)] = starts[1:][sampled] - 1
-    staged.context_lens[:num_seqs] = context_lens
+    staged.context_lens[:num_seqs] = cmd.context_lens
     if decode:
         staged.context_lens[num_seqs:padded] = 0
         return num_seqs
-    decodes = leading_decodes(query_lens)
+    decodes = leading_decodes(cmd.query_lens)
     chunks = num_seqs - decodes
     staged.query_start[padded : padded + chunks + 1] = starts[decodes:]
     staged.query_start[padded + chunks + 1 : padded + CHUNKS + 1] = num_tokens
-    staged.context_lens[padded : padded + chunks] = context_lens[decodes:]
+    staged.context_lens[padded : padded + chunks] = cmd.context_lens[decodes:]
     # the decode view: prompt tokens' rows are prefill attention's (-1: decode attention leaves them, so
     # the two can run at once), padded rows get zeros
     staged.context_lens[decodes:num_tokens] = -1
