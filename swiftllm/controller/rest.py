@@ -202,7 +202,7 @@ class RestServer:
     async def tokenize(self, request: web.Request) -> web.Response:
         """vLLM's: {model, prompt | messages} -> {count, max_model_len, tokens}."""
         body = await self.read_object(request)
-        check_model(body.get("model"), self.model_names)
+        check_model(read_field(body, "model"), self.model_names)
         add_special_tokens = add_special_tokens_for(body, "messages" in body)
         if "messages" in body:
             # a 400 unless true, as chat completions answers it (it was ignored: the tokens ended with
@@ -221,7 +221,7 @@ class RestServer:
     async def detokenize(self, request: web.Request) -> web.Response:
         """vLLM's: {model, tokens} -> {prompt}."""
         body = await self.read_object(request)
-        check_model(body.get("model"), self.model_names)
+        check_model(read_field(body, "model"), self.model_names)
         tokens = body.get("tokens")
         well_formed = isinstance(tokens, list) and all(type(token) is int for token in tokens)
         if not well_formed or any(not 0 <= token < self.vocab_size for token in tokens):

@@ -328,6 +328,12 @@ def test_vllm_endpoints_and_fields(main: Server, reference: dict) -> None:
     )
     assert post(f"{main.url}/detokenize", {"tokens": ids}) == (200, {"prompt": PROMPTS[1]})
     assert post(f"{main.url}/detokenize", {"tokens": [10**9]})[0] == 400
+    # a model that is not a string is a bad field (400), as completions answers it; an unknown name a 404
+    for route in ("/tokenize", "/detokenize"):
+        code, reply = post(f"{main.url}{route}", {"model": 7, "prompt": "hi", "tokens": [1]})
+        assert (code, reply["error"]["param"]) == (400, "model")
+        code, reply = post(f"{main.url}{route}", {"model": "x", "prompt": "hi", "tokens": [1]})
+        assert (code, reply["error"]["code"]) == (404, "model_not_found")
     assert post(f"{main.url}/tokenize", {"model": "gpt-4", "prompt": "hi"})[0] == 404
     # a lone surrogate cannot be tokenized: a 400 naming the prompt, not a 500 (session 41's fuzzing)
     code, reply = post(f"{main.url}/tokenize", {"prompt": "a\ud800b"})
