@@ -35,20 +35,28 @@ def _inverse_cdf_kernel(
     below = 0.0  # mass of the chunks before this one
     start = -1  # the crossing chunk's first token
     start_below = 0.0  # mass before it
+    last_start = 0  # the last chunk with any mass, and the mass before it
+    last_below = 0.0
     for v0 in range(0, vocab, BLOCK):
         x = tl.load(base + v0 + v, mask=v0 + v < vocab, other=float("-inf")).to(tl.float32) * scale
         mass = tl.sum(tl.exp(x - top))
         crossing = (below <= target) & (below + mass > target)
         start = tl.where(crossing, v0, start)
         start_below = tl.where(crossing, below, start_below)
+        last_start = tl.where(mass > 0, v0, last_start)
+        last_below = tl.where(mass > 0, below, last_below)
         below += mass
-    # then the first token in it whose cumulative mass passes target; rounding can leave no such token: u * total
-    # past the last sum takes the last token (as torch's clamp), a boundary between chunks the chunk's last
-    x = tl.load(base + start + v, mask=(start >= 0) & (start + v < vocab), other=float("-inf")).to(
-        tl.float32
-    )
-    passed = (start_below + tl.cumsum(tl.exp(x * scale - top), 0) > target) & (start + v < vocab)
-    last = tl.where(start < 0, vocab - 1, tl.minimum(start + BLOCK, vocab) - 1)
+    # then the first token in it whose cumulative mass passes target. Rounding can leave no such token (the
+    # chunks' sums fall short of the normaliser by ~1e-6 of it, so u within that of 1, and u rounded to float32
+    # 1.0): u * total past the last sum takes the last chunk with mass, and a chunk passed by no token its last
+    # token with mass, as sampler.draw does. The vocabulary's or the chunk's last token, as before, drew tokens
+    # of probability 0 (on the CPU, u in [1 - 4e-6, 1) at V = 49,152: a few draws in a million)
+    start_below = tl.where(start < 0, last_below, start_below)
+    start = tl.where(start < 0, last_start, start)
+    x = tl.load(base + start + v, mask=start + v < vocab, other=float("-inf")).to(tl.float32)
+    p = tl.exp(x * scale - top)
+    passed = (start_below + tl.cumsum(p, 0) > target) & (start + v < vocab)
+    last = tl.max(tl.where(p > 0, start + v, start))
     token = tl.minimum(tl.min(tl.where(passed, start + v, vocab)), last)
     tl.store(out_ptr + i, token)
 

@@ -107,15 +107,22 @@ def draw(
         probs, order = probs.sort(-1, descending=True)
         rank = torch.arange(vocab, device=device)[None, :]
         kept = to_device(np.where(top_k[rows] > 0, top_k[rows], vocab), device)[:, None]
+        # top-p over what top-k keeps, renormalised, as vLLM and HF apply them (top_p 0.55 after top_k 2 of
+        # [0.4, 0.3, 0.3] keeps one token, 0.4 / 0.7 >= 0.55; over the whole distribution it kept two)
+        probs = probs.masked_fill(rank >= kept, 0.0)
         mass_before = probs.cumsum(-1) - probs
         top_p_rows = to_device(top_p[rows], device)[:, None]
-        outside = (rank >= kept) | ((mass_before >= top_p_rows) & (rank > 0))
+        outside = (mass_before >= top_p_rows * probs.sum(-1, keepdim=True)) & (rank > 0)
         if min_p is not None:  # sorted: the first column is the most likely token's probability
             outside |= probs < to_device(min_p[rows], device)[:, None] * probs[:, :1]
         probs = probs.masked_fill(outside, 0.0)
     cdf = probs.cumsum(-1)
     targets = to_device(uniforms, device)[:, None] * cdf[:, -1:].double()
-    index = torch.searchsorted(cdf, targets.to(cdf.dtype), right=True).clamp(max=vocab - 1)
+    # float32 can round u * total up to the total (u within ~2**-25 of 1), where searchsorted finds no token:
+    # then the last token with any mass (the first where the cdf reaches its total). A clamp to the
+    # vocabulary's last token drew a token of probability 0, or the least likely one past top-k / top-p
+    last = (cdf < cdf[:, -1:]).sum(-1, keepdim=True)
+    index = torch.searchsorted(cdf, targets.to(cdf.dtype), right=True).minimum(last)
     if truncate:
         index = order.gather(-1, index)
     return index.squeeze(-1)

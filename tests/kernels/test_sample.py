@@ -49,6 +49,21 @@ def test_follows_the_distribution() -> None:
     assert toks[0] == 4 and not (toks == 2).any()  # the zero-mass token is never drawn
 
 
+def test_u_near_one_draws_a_token_with_mass() -> None:
+    """u within rounding of 1 (float32 rounds 1 - 2**-30 to 1.0; the chunks' sums fall ~1e-6 short of the
+    normaliser) draws the last token with mass, as sampler.draw does: the vocabulary's last token, of
+    probability 0 here, was drawn for u in [1 - 4e-6, 1) at this size."""
+    vocab = 49152  # SmolLM2's: six chunks
+    logits = torch.randn(8, vocab, generator=torch.Generator().manual_seed(1)) * 4
+    logits[:, -3:] = float("-inf")
+    u = 1 - np.array([2.0**-30, 2.0**-24, 1e-6, 2e-6, 3e-6, 4e-6, 2.0**-30, 2.0**-24])
+    rows = np.arange(8)
+    got = inverse_cdf_sample(logits, torch.from_numpy(rows), torch.ones(8), torch.from_numpy(u))
+    assert (logits[rows, got] > float("-inf")).all()
+    ref = draw(logits, rows, np.ones(8, np.float32), np.ones(8), np.zeros(8), u, truncate=False)
+    assert (logits[rows, ref] > float("-inf")).all()
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 # several chunks of 256: ragged, and a whole number of them
 @pytest.mark.parametrize("vocab", [1000, 2560])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from swiftllm.worker.sampler import apply_penalties, sample, uniform
+from swiftllm.worker.sampler import apply_penalties, draw, sample, uniform
 
 
 def sample_rows(
@@ -139,3 +139,42 @@ def test_min_p_drops_tokens_below_its_share_of_the_top_one() -> None:
     )
     freq = np.bincount(tokens.numpy(), minlength=5) / n
     assert np.allclose(freq, [4 / 7, 3 / 7, 0, 0, 0], atol=0.03)
+
+
+def test_u_rounding_to_the_total_draws_a_kept_token() -> None:
+    """u * total can round up to the total in float32 (u within ~2**-25 of 1: one draw in ~3e7; a seed gets
+    any u at a given position, splitmix64 being invertible); searchsorted then finds no token. It took the
+    vocabulary's last (probability 0 here) or, after top-k / top-p / min-p, the least likely token of all."""
+    logits = torch.randn(4, 1000, generator=torch.Generator().manual_seed(0)) * 3
+    logits[:, -1] = float("-inf")
+    u = np.full(4, 1 - 2.0**-53)
+    rows = np.arange(4)
+    top_p = np.array([1, 0.5, 1, 1], np.float32)
+    top_k = np.array([0, 0, 5, 0], np.int32)
+    min_p = np.array([0, 0, 0, 0.5], np.float32)
+    for truncate in (False, True):
+        got = draw(logits, rows, np.ones(4, np.float32), top_p, top_k, u, truncate, min_p)
+        assert (logits[rows, got] > float("-inf")).all()
+        if truncate:  # the least likely token each row keeps
+            probs = logits.softmax(-1)
+            assert got[2] == probs[2].topk(5).indices[-1]
+            chosen = probs[rows, got]
+            assert (chosen[1:] >= 0.02).all(), chosen
+
+
+def test_top_p_applies_to_what_top_k_keeps() -> None:
+    """vLLM's and HF's order: top-k, then top-p over the kept tokens renormalised. top_k 2 of [0.4, 0.3,
+    0.3) leaves [4/7, 3/7]: top_p 0.55 keeps token 0 alone (it kept both, measuring 0.4 < 0.55 over the
+    whole distribution)."""
+    n = 2000
+    logits = torch.tensor([0.4, 0.3, 0.299, 0.001]).log().repeat(n, 1)
+    ones = np.ones(n, np.float32)
+    tokens = sample(
+        logits,
+        ones,
+        np.full(n, 0.55, np.float32),
+        np.full(n, 2, np.int32),
+        np.arange(n, dtype=np.uint64),
+        np.zeros(n, np.int32),
+    )
+    assert (tokens == 0).all()
