@@ -120,8 +120,9 @@ def draw(
     targets = to_device(uniforms, device)[:, None] * cdf[:, -1:].double()
     # float32 can round u * total up to the total (u within ~2**-25 of 1), where searchsorted finds no token:
     # then the last token with any mass (the first where the cdf reaches its total). A clamp to the
-    # vocabulary's last token drew a token of probability 0, or the least likely one past top-k / top-p
-    last = (cdf < cdf[:, -1:]).sum(-1, keepdim=True)
+    # vocabulary's last token drew a token of probability 0, or the least likely one past top-k / top-p.
+    # A search, not (cdf < total).sum(): the sum of a bool mask makes an int64 copy, 8 B a logit
+    last = torch.searchsorted(cdf, cdf[:, -1:].contiguous())
     index = torch.searchsorted(cdf, targets.to(cdf.dtype), right=True).minimum(last)
     if truncate:
         index = order.gather(-1, index)
