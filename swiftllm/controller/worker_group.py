@@ -149,7 +149,7 @@ def start_engine(
     num_gpu_blocks), allocate it on every rank, and start an Engine on the group (its scheduler's config,
     `engine.scheduler.cfg`, describes the cache). Workers that serve another model than `model_config`
     (attached by --worker-addrs: session 47's probe served one model's tokens through another's tokenizer
-    and name) are a ModelError."""
+    and name) are a ModelError, and so are workers that take smaller steps than `config` allows."""
     if any(group.info["model_config"].get(key) != getattr(model_config, key) for key in SHAPE_KEYS):
         raise ModelError(f"the workers' model is not {config.model}: their shapes differ")
     profile = group.profile(config.block_size)
@@ -161,4 +161,10 @@ def start_engine(
         config, model_config, config.num_gpu_blocks or num_gpu_blocks, profile.block_bytes
     )
     group.init_cache(**scheduler_config.cache_fields)
+    # Workers started by hand take steps up to their own --max-num-seqs / --max-num-batched-tokens, which
+    # hello reports once a cache is set: a larger step (the first long prompt) was refused and ended the
+    # server (session 57's probe), so a controller whose limits are larger does not start.
+    group.hello()
+    if any(v < getattr(config, k) for k, v in group.info["cache"].items() if "max_num" in k):
+        raise ModelError(f"the workers' step limits are below this server's: {group.info['cache']}")
     return Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)

@@ -217,3 +217,41 @@ def test_workers_serving_another_model_are_refused() -> None:
     same = group_serving({**asdict(ours), "eos_token_ids": [], "max_context": 2048})
     with pytest.raises(RuntimeError, match="profiled"):
         worker_group.start_engine(config, same, ours, None)  # type: ignore[arg-type]
+
+
+def test_workers_that_take_smaller_steps_than_the_server_are_refused(context: zmq.Context) -> None:
+    """Session 57's probe: `swiftctl worker --max-num-batched-tokens 64` attached by a `launch` of the default
+    2,048 served until the first prompt of more than 64 tokens, whose step the worker refused ("more tokens
+    than the worker takes"), and that error ended the server. start_engine now reads the workers' limits
+    from hello once the cache is set, and refuses to start with larger ones of its own."""
+    from dataclasses import asdict
+
+    from swiftllm.config import EngineConfig
+    from swiftllm.model_config import ModelConfig, ModelError
+
+    sizes = {"vocab_size": 128, "hidden_size": 64, "intermediate_size": 96}
+    ours = ModelConfig.from_dict({**sizes, "num_hidden_layers": 2, "num_attention_heads": 4})
+
+    def worker_of(max_num_seqs: int, max_num_batched_tokens: int) -> Answer:
+        cache: dict[str, Any] = {}
+
+        def answer(op: str, fields: dict[str, Any]) -> dict[str, Any]:
+            # as a real worker: its own limits beside the geometry it is sent
+            if op == "init_cache":
+                cache.update(fields, vocab_size=128, max_num_seqs=max_num_seqs)
+                cache.update(max_num_batched_tokens=max_num_batched_tokens)
+            hello = {**hello_fields(0, 1), "model_config": asdict(ours), "cache": cache or None}
+            return rank_answer(0, 1, 1000, hello=hello)(op, fields)
+
+        return answer
+
+    config = EngineConfig(model="/models/a", max_model_len=64, kv_cache_memory_gb=0.01)
+    for limits in ((512, 64), (4, 2048), (4, 64)):
+        group, _ = group_of(context, [worker_of(*limits)])
+        group.hello()  # as launch does before start_engine
+        with pytest.raises(ModelError, match="the workers' step limits are below this server's"):
+            worker_group.start_engine(config, group, ours, None)
+    group, _ = group_of(context, [worker_of(512, 2048)])  # the defaults on both sides
+    group.hello()
+    engine = worker_group.start_engine(config, group, ours, None)
+    assert engine.scheduler.cfg.max_num_batched_tokens == 2048
