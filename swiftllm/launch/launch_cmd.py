@@ -201,5 +201,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if workers is not None:
             workers.stop(polite)
-        elif group is not None:
-            group.close()  # attached workers serve on, for the next controller
+        elif group is not None and polite:  # attached workers serve on, for the next controller
+            # not while the engine thread may still wait on a socket (a worker stopped mid-step): closed
+            # under it, that thread died in a ZMQError traceback after the shutdown line (session 57)
+            group.close()

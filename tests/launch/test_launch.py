@@ -83,3 +83,62 @@ def test_dummy_weights_reach_the_worker_and_the_launcher_maps_no_torch() -> None
             proc.kill()
             code = proc.wait()
     assert code == 0
+
+
+def test_a_signal_while_an_attached_worker_is_stopped_mid_step_exits_cleanly(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Session 57's probe: `launch --worker-addrs` stopped (SIGINT) while its worker hung in a step closed the
+    worker sockets under the engine thread still waiting on one, which died in a ZMQError traceback (`Socket
+    operation on non-socket`) after the shutdown line. The sockets are now left to the process's exit then."""
+    import shutil
+
+    from swiftllm.launch.workers import free_port
+    from swiftllm.models.gguf_import import ensure_default_model
+
+    model = tmp_path / "tiny"
+    shutil.copytree(tiny_model_dir, model)
+    shutil.copy(ensure_default_model() / "tokenizer.json", model)  # prompts: token ids below 128
+    address = f"tcp://127.0.0.1:{free_port()}"
+    cli = [sys.executable, "-m", "swiftllm.launch.cli"]
+    worker = subprocess.Popen(
+        [*cli, "worker", "--model", str(model), "--bind", address, "--threads", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SWIFTLLM_API_KEY"}
+    launch = None
+    try:
+        assert "listening" in worker.stdout.readline()
+        launch = subprocess.Popen(
+            [*cli, "launch", "--port", "0", "--model", str(model), "--worker-addrs", address]
+            + ["--shutdown-timeout", "0.5", "--kv-cache-memory-gb", "0.05"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**env, "PYTHONUNBUFFERED": "1"},
+        )
+        url = wait_for_url(launch)
+        body = {"prompt": [1, 2, 3], "max_tokens": 200, "ignore_eos": True, "stream": True}
+        request = urllib.request.Request(
+            url + "/v1/completions",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.readline().startswith(b"data: ")  # its steps are running
+            worker.send_signal(signal.SIGSTOP)  # the step in flight is never answered
+            time.sleep(0.5)
+            launch.send_signal(signal.SIGINT)
+            assert b"data: [DONE]" in response.read()  # the stream still ends
+        assert launch.wait(60) == 0
+        stderr = launch.stderr.read()
+        assert "stopped by a signal" in stderr
+        assert "Traceback" not in stderr and "ZMQError" not in stderr, stderr
+    finally:
+        if launch is not None and launch.poll() is None:
+            launch.kill()
+        worker.send_signal(signal.SIGCONT)
+        worker.kill()
+        worker.wait()
