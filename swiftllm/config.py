@@ -77,6 +77,7 @@ class EngineConfig:
         1,
         "pipeline stages: P stages of workers / P tensor-parallel ranks (alone: a worker a stage)",
         aliases=("--pp",),
+        minimum=1,  # checked before the stages' split below (--pp 0 was "0 workers do not form 0 stages")
     )
     # the KV cache
     block_size: int = option(16, "tokens per KV cache block (a power of two)")
@@ -200,8 +201,7 @@ class EngineConfig:
                 f"x --pp {self.pipeline_parallel_size} disagree (give one)",
             ),
             (
-                _is_int_at_least(self.pipeline_parallel_size, 1)
-                and self.world_size % self.pipeline_parallel_size == 0,
+                self.world_size % self.pipeline_parallel_size == 0,
                 f"{self.world_size} workers do not form {self.pipeline_parallel_size} pipeline stages "
                 "of equal size (--workers counts every worker; --tensor-parallel-size, those a stage)",
             ),

@@ -133,6 +133,10 @@ def test_the_group_size_comes_from_either_spelling_or_the_addresses() -> None:
     # --workers counts every worker (session 41: 2 with tp 2 x pp 2 started 4, and 4 was refused)
     with pytest.raises(ValueError, match="--workers 2 and --tensor-parallel-size 2 x --pp 2"):
         EngineConfig(workers=2, tensor_parallel_size=2, pipeline_parallel_size=2)
+    # session 57's probe: --pp 0 was "0 workers do not form 0 pipeline stages of equal size"
+    for stages in (0, -1, True):
+        with pytest.raises(ValueError, match=r"pipeline_parallel_size must be an integer in \[1,"):
+            EngineConfig(pipeline_parallel_size=stages)
     both = EngineConfig(workers=4, tensor_parallel_size=2, pipeline_parallel_size=2)
     assert both.world_size == 4
     with pytest.raises(ValueError, match="--worker-addrs names 3 workers, the group has 2"):
