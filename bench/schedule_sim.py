@@ -203,7 +203,10 @@ def what_if_model(ap: argparse.ArgumentParser, changes: list[str]) -> StepCostMo
             ap.error(
                 f"--what-if: {name!r} is not one of {', '.join(StepCostModel.__dataclass_fields__)}"
             )
-        model = replace(model, **{name: float(value)})
+        try:  # "fixed_ms" alone or "fixed_ms=fast" was float()'s traceback (session 57's probe)
+            model = replace(model, **{name: float(value)})
+        except ValueError:
+            ap.error(f"--what-if: {change!r} is not FIELD=NUMBER, e.g. fixed_ms=0.5")
     return model
 
 

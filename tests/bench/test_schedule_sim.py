@@ -79,3 +79,18 @@ def test_steps_are_counted_by_kind_and_their_times_add_up_to_the_run() -> None:
         "decode 1-1 rows": 2,
     }
     assert sum(total.ms for total in run.kinds.values()) / 1e3 == pytest.approx(run.seconds)
+
+
+@pytest.mark.parametrize("change", ["fixed_ms", "fixed_ms=", "fixed_ms=fast"])
+def test_a_what_if_without_a_number_is_a_usage_error(
+    change: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Session 57's probe: `--what-if fixed_ms` (no value) ended in float()'s traceback."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    with pytest.raises(SystemExit) as exit_info:
+        schedule_sim.what_if_model(ap, [change])
+    assert exit_info.value.code == 2
+    assert f"--what-if: {change!r} is not FIELD=NUMBER" in capsys.readouterr().err
+    assert schedule_sim.what_if_model(ap, ["fixed_ms=0.5"]).fixed_ms == 0.5
