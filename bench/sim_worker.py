@@ -46,7 +46,8 @@ from swiftllm.protocol.messages import CacheGeometry, ProtocolError  # noqa: E40
 from swiftllm.protocol.step import StepCommand, StepResult, f32, i32  # noqa: E402
 
 MAX_POLL_MS = 100.0
-# Llama-3-8B's K and V of one 16-token block in bf16 (128 KiB): what profile reports
+# Llama-3-8B's K and V of one 16-token block in bf16, every layer (2 MiB: 64 KiB a layer): what profile
+# reports (the comment said 128 KiB until session 57)
 BLOCK_BYTES = 2 * 32 * 8 * 128 * 2 * 16
 
 
