@@ -127,11 +127,8 @@ class FixedGridAttention:
                 scale,
                 out,
             )
-        table = self.decode_table
-        lens = self.decode_context_lens
-        self.ops.decode_attention(
-            q[:rows], k_cache, v_cache, table, lens, scale, out=out[:rows], tiles=self.decode_tiles
-        )
+        args = (q[:rows], k_cache, v_cache, self.decode_table, self.decode_context_lens, scale)
+        self.ops.decode_attention(*args, out=out[:rows], tiles=self.decode_tiles)
         if self.side_stream is not None:
             torch.cuda.current_stream().wait_stream(self.side_stream)
         return out
