@@ -125,16 +125,19 @@ class Engine:
         read back the steps still in flight, whatever they hold, and abort every sequence. Without this the
         sequences of a step never read back kept placeholders for tokens that never came, and every later
         schedule() came back empty: LLM.generate spun forever (session 37)."""
+        # only a sequence that was scheduled (running, or in a step in flight) can have left blocks in the
+        # prefix cache that no step filled: a prompt refused by add_request keeps the cache
+        scheduled = bool(self.in_flight or self.scheduler.running)
         for _ in range(len(self.in_flight)):
             with contextlib.suppress(Exception):
                 self.worker.recv_step()
         self.in_flight.clear()
         for seq in [*self.scheduler.running, *self.scheduler.waiting, *self.scheduler.swapped]:
             self.abort(seq)
-        # every block is free now; the prefix cache may name blocks that no step filled (a swap-in
-        # scheduled but never sent, a prefill refused), which later prompts would read: forget it
-        manager = self.scheduler.block_manager
-        manager.gpu = BlockPool(manager.gpu.num_blocks)
+        if scheduled:
+            # every block is free now; the prefix cache may name blocks that no step filled (a swap-in
+            # scheduled but never sent, a prefill refused), which later prompts would read: forget it
+            self.scheduler.block_manager.gpu = BlockPool(self.scheduler.cfg.num_gpu_blocks)
 
     @property
     def has_work(self) -> bool:

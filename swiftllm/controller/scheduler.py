@@ -293,7 +293,10 @@ class Scheduler:
         recompute resets num_cached to 0, and an admission sets it to the prefix cache's hit); lose a
         block, or let a step write into a block another sequence holds (blocks are shared only when
         full and cached; tests/controller/test_scheduler.py checks both); schedule a sequence whose
-        pending token will be its last (done_when_read).
+        pending token will be its last (done_when_read); schedule a sequence with a pending token (its
+        -1 placeholder) other than as a one-token decode: with pipeline stages a sequence recomputed
+        while its step is in flight waits in `waiting` for that token (admit stops at it; the worker
+        refuses -1 anywhere but as a decode's one token).
 
         This policy: running sequences first (decodes, then prefill chunks, oldest first),
         preempting the newest when blocks run out; then, unless someone was preempted, swapped

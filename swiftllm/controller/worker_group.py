@@ -165,6 +165,8 @@ def start_engine(
     # hello reports once a cache is set: a larger step (the first long prompt) was refused and ended the
     # server (session 57's probe), so a controller whose limits are larger does not start.
     group.hello()
-    if any(v < getattr(config, k) for k, v in group.info["cache"].items() if "max_num" in k):
-        raise ModelError(f"the workers' step limits are below this server's: {group.info['cache']}")
+    for client in group.clients:  # each rank refuses the steps beyond its own limits
+        for key in ("max_num_seqs", "max_num_batched_tokens"):
+            if client.info["cache"][key] < getattr(config, key):
+                raise ModelError(f"{client.address} takes {key} < {getattr(config, key)}, ours")
     return Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)

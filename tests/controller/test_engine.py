@@ -235,3 +235,27 @@ def test_after_reset_the_prefix_cache_serves_no_block_a_step_never_filled() -> N
             fresh.step()
         outputs.append(seq.output_ids)
     assert outputs[0] == outputs[1]
+
+
+def test_a_reset_with_nothing_scheduled_keeps_the_prefix_cache() -> None:
+    """LLM.generate resets the engine when add_request refuses a prompt (too long, an id out of range);
+    nothing was scheduled, so nothing stale can be indexed: the prefixes cached by earlier calls stay."""
+    from test_scheduler import CFG, CacheReadingWorker
+
+    from swiftllm.controller.engine import Engine
+    from swiftllm.controller.scheduler import SchedulerConfig
+    from swiftllm.worker.in_process import InProcessWorker
+
+    config = SchedulerConfig(256, 12, 0, 16, 16, 64, True, 1, "fcfs")
+    engine = Engine(InProcessWorker(CacheReadingWorker(12, 0, 256)), CFG, None, config)
+    params = SamplingParams(max_tokens=2, temperature=0, ignore_eos=True)
+    prompt = [(5 * j) % 97 + 1 for j in range(40)]
+    engine.add_request(prompt, params)
+    while engine.has_work:
+        engine.step()
+    engine.add_request(prompt[:20], params)  # queued, never scheduled: a prompt refused after it
+    engine.reset()
+    again = engine.add_request(prompt, params)
+    while engine.has_work:
+        engine.step()
+    assert again.num_prompt_cache_hits == 32  # two full blocks of 16

@@ -232,7 +232,9 @@ def test_workers_that_take_smaller_steps_than_the_server_are_refused(context: zm
     sizes = {"vocab_size": 128, "hidden_size": 64, "intermediate_size": 96}
     ours = ModelConfig.from_dict({**sizes, "num_hidden_layers": 2, "num_attention_heads": 4})
 
-    def worker_of(max_num_seqs: int, max_num_batched_tokens: int) -> Answer:
+    def worker_of(
+        max_num_seqs: int, max_num_batched_tokens: int, rank: int = 0, world_size: int = 1
+    ) -> Answer:
         cache: dict[str, Any] = {}
 
         def answer(op: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -240,17 +242,28 @@ def test_workers_that_take_smaller_steps_than_the_server_are_refused(context: zm
             if op == "init_cache":
                 cache.update(fields, vocab_size=128, max_num_seqs=max_num_seqs)
                 cache.update(max_num_batched_tokens=max_num_batched_tokens)
-            hello = {**hello_fields(0, 1), "model_config": asdict(ours), "cache": cache or None}
-            return rank_answer(0, 1, 1000, hello=hello)(op, fields)
+            hello = {
+                **hello_fields(rank, world_size),
+                "model_config": asdict(ours),
+                "cache": cache or None,
+            }
+            return rank_answer(rank, world_size, 1000, hello=hello)(op, fields)
 
         return answer
 
     config = EngineConfig(model="/models/a", max_model_len=64, kv_cache_memory_gb=0.01)
+    refused = "takes max_num_.* < .*, ours"
     for limits in ((512, 64), (4, 2048), (4, 64)):
         group, _ = group_of(context, [worker_of(*limits)])
         group.hello()  # as launch does before start_engine
-        with pytest.raises(ModelError, match="the workers' step limits are below this server's"):
+        with pytest.raises(ModelError, match=refused):
             worker_group.start_engine(config, group, ours, None)
+    # every rank checks a step against its own limits: a second rank's smaller ones are refused too
+    group, _ = group_of(context, [worker_of(512, 2048, 0, 2), worker_of(512, 64, 1, 2)])
+    group.hello()
+    with pytest.raises(ModelError, match=refused) as second:
+        worker_group.start_engine(config, group, ours, None)
+    assert group.clients[1].address in str(second.value)
     group, _ = group_of(context, [worker_of(512, 2048)])  # the defaults on both sides
     group.hello()
     engine = worker_group.start_engine(config, group, ours, None)
