@@ -101,7 +101,9 @@ def draw(
 
         row_uniforms = to_device(uniforms.astype("f4"), device)
         return inverse_cdf_sample(logits, row_ids, row_temperatures, row_uniforms)
-    probs = (logits[row_ids].float() / row_temperatures[:, None]).softmax(-1)
+    # nan_to_num: a logit of +inf (finite penalties can overflow one: frequency -3e38 on a token seen twice) made
+    # the softmax NaN and the draw token V, past the vocabulary; as the largest float, +inf tokens take the mass
+    probs = (logits[row_ids].float() / row_temperatures[:, None]).nan_to_num().softmax(-1)
     vocab = probs.shape[-1]
     if truncate:
         probs, order = probs.sort(-1, descending=True)

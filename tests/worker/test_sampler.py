@@ -162,6 +162,24 @@ def test_u_rounding_to_the_total_draws_a_kept_token() -> None:
             assert (chosen[1:] >= 0.02).all(), chosen
 
 
+def test_a_logit_overflowed_to_inf_draws_its_token_within_the_vocabulary() -> None:
+    """Finite penalties, as the protocol allows them, can overflow a logit: frequency_penalty -3e38 on a token
+    seen twice makes it +inf. The softmax was then NaN and the draw gave token V, one past the vocabulary (a
+    tensor-parallel group embedded it as zeros, a pipeline's first stage failed the next step and its peer
+    aborted in gloo), or, after top-k, raised for the whole step (a pipeline's first stage then waited forever
+    for the tokens). Now the +inf tokens take the mass; a NaN row draws some token of the vocabulary."""
+    zeros = np.zeros(2, np.float32)
+    seen = np.array([2, 2], np.int32)
+    logits = apply_penalties(
+        torch.zeros(2, 10), zeros, np.full(2, -3e38, np.float32), seen, np.array([3, 3, 6, 6])
+    )
+    assert logits[[0, 1], [3, 6]].isinf().all()
+    for top_k in (0, 5):
+        assert sample_rows(logits, 0.5, k=top_k, seed=1).tolist() == [3, 6]
+        nan_row = torch.full((1, 10), float("nan"))
+        assert 0 <= sample_rows(nan_row, 1.0, k=top_k).item() < 10
+
+
 def test_top_p_applies_to_what_top_k_keeps() -> None:
     """vLLM's and HF's order: top-k, then top-p over the kept tokens renormalised. top_k 2 of [0.4, 0.3,
     0.3) leaves [4/7, 3/7]: top_p 0.55 keeps token 0 alone (it kept both, measuring 0.4 < 0.55 over the
