@@ -1,7 +1,8 @@
 """Token sampling for a batch, each row with its own parameters.
 
-Randomness is counter-based: a row's uniform number is a hash of (seed, position), so a seeded request samples
-the same tokens whatever else shares its batch, on any device."""
+Randomness is counter-based: a row's uniform number is a hash of (seed, position), so a seeded request draws
+the same numbers whatever else shares its batch, on any device (its logits may still differ by rounding with the
+batch's shape, so a high-temperature text can diverge: docs/protocol.md)."""
 
 import numpy as np
 import torch
