@@ -124,6 +124,11 @@ class BlockManager:
         block_ids.extend(self.gpu.allocate(num_missing))
         return True
 
+    def reset_prefix_cache(self) -> None:
+        """Forget every cached block (vLLM's name). Only once no sequence holds a GPU block (Engine.reset,
+        every sequence aborted): a fresh pool, every block free, the digests dropped."""
+        self.gpu = BlockPool(self.gpu.num_blocks)
+
     @staticmethod
     def move(
         block_ids: Sequence[int], source: BlockPool, destination: BlockPool

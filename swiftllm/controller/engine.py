@@ -20,7 +20,6 @@ import time
 from collections import Counter, deque
 from typing import Protocol
 
-from swiftllm.controller.block_manager import BlockPool
 from swiftllm.controller.scheduler import Batch, Scheduler, SchedulerConfig
 from swiftllm.controller.sequence import Sequence, TokenLogprobs
 from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
@@ -137,7 +136,7 @@ class Engine:
         if scheduled:
             # every block is free now; the prefix cache may name blocks that no step filled (a swap-in
             # scheduled but never sent, a prefill refused), which later prompts would read: forget it
-            self.scheduler.block_manager.gpu = BlockPool(self.scheduler.cfg.num_gpu_blocks)
+            self.scheduler.block_manager.reset_prefix_cache()
 
     @property
     def has_work(self) -> bool:

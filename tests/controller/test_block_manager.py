@@ -51,6 +51,17 @@ def test_eviction_takes_free_blocks_first_then_the_least_recently_freed() -> Non
     assert pool.allocate(1) == second and pool.num_free == 0 and len(pool.block_by_digest) == 1
 
 
+def test_reset_prefix_cache_frees_and_forgets_every_block() -> None:
+    manager = BlockManager(BLOCK_SIZE, 4, 2)
+    blocks: list[int] = []
+    assert manager.grow(blocks, 2 * BLOCK_SIZE)
+    manager.gpu.register(blocks[0], digests_of([1] * BLOCK_SIZE, 1)[0])
+    manager.gpu.free(blocks)
+    manager.reset_prefix_cache()
+    assert manager.gpu.num_free == manager.gpu.num_blocks == 4 and not manager.gpu.evictable
+    assert manager.gpu.lookup(digests_of([1] * BLOCK_SIZE, 1)) == []
+
+
 @dataclass
 class ModelSequence:
     token_ids: list[int]
