@@ -64,6 +64,7 @@ def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str) -> Non
         (["--max-num-seqs", "0"], "max_num_seqs must be an integer in [1, 2**64)"),
         (["--gpu-memory-utilization", "2"], "gpu_memory_utilization must be in (0, 1]"),
         (["--world-size", "3", "--pp", "2"], "3 workers do not form 2 pipeline stages"),
+        (["--world-size", "2"], "--world-size 2 needs --dist-init tcp://HEAD:PORT"),  # session 57
         (["--bind", "tcp://0.0.0.0:5555"], "without a session token"),
         (["--bind", "tcp://127.0.0.1:70000"], "the port must be in [0, 65535] or *"),
     ],
