@@ -4,11 +4,15 @@ It drives the same Engine as the server, with a ModelRunner in place of worker p
 (`workers`, or `tensor_parallel_size` x `pipeline_parallel_size`, above 1) runs on worker processes instead
 (launch/workers.py), driven over the worker protocol as the server drives them."""
 
+import contextlib
+import signal
 import sys
 import threading
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from tqdm import tqdm
@@ -65,6 +69,7 @@ class LLM:
         # why the worker processes are gone, once a rank died or stopped answering: no later call can run
         self.lost: WorkerError | None = None
         self.generating = threading.Lock()  # held by the one generate call running
+        self.interrupted = False  # a Ctrl-C came during this generate call (ctrl_c_deferred)
         if (Path(self.config.model) / "tokenizer.json").is_file():
             self.tokenizer = Tokenizer(self.config.model, self.config.chat_template)
         self.engine = self.start_workers() if self.config.world_size > 1 else self.start_runner()
@@ -126,6 +131,31 @@ class LLM:
             raise ValueError("a prompt must be UTF-8 text; this one holds a lone surrogate")
         return self.tokenizer.encode(prompt)
 
+    @contextlib.contextmanager
+    def ctrl_c_deferred(self) -> Iterator[None]:
+        """Within: Ctrl-C sets `self.interrupted`, which generate reads between steps, and a second one raises
+        KeyboardInterrupt at once (a user who presses it again will not wait for a slow or hung step).
+
+        Python's own handler raises KeyboardInterrupt wherever the main thread is: about one interrupt in
+        3,000 landed while ThreadPoolExecutor (the in-process worker) or tqdm held a lock, and the next call
+        waited on that lock forever (session 56's probe). Only Python's own handler is replaced, and only in
+        the main thread (the one signal handlers run in): a handler the program set, or SIG_IGN, is kept."""
+        self.interrupted = False
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        deferred = in_main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        if deferred:
+            signal.signal(signal.SIGINT, self.on_ctrl_c)
+        try:
+            yield
+        finally:
+            if deferred:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def on_ctrl_c(self, signum: int, frame: FrameType | None) -> None:
+        if self.interrupted:  # the second
+            raise KeyboardInterrupt
+        self.interrupted = True
+
     def generate(
         self,
         prompts: list[str | list[int] | list[dict]] | str,
@@ -133,8 +163,9 @@ class LLM:
         use_tqdm: bool = False,
     ) -> list[RequestOutput]:
         """Run every prompt to completion (all submitted at once); outputs in prompt order. One call at a
-        time: a second thread's call waits for the first (two stepping one engine corrupted its state)."""
-        with self.generating:
+        time: a second thread's call waits for the first (two stepping one engine corrupted its state).
+        Ctrl-C stops it at the end of the step running (see ctrl_c_deferred); the engine serves on."""
+        with self.generating, self.ctrl_c_deferred():
             if self.lost is not None:
                 raise RuntimeError(
                     f"this LLM's worker processes are gone ({self.lost}): create a new LLM"
@@ -157,8 +188,12 @@ class LLM:
                     for prompt, prompt_params in zip(prompts, params)
                 ]
                 with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
-                    while self.engine.has_work:
+                    while self.engine.has_work and not self.interrupted:
                         bar.update(sum(seq.finished for seq in self.engine.step()))
+                # raised here, between steps (or after the last: the interrupt is not lost); the reset
+                # below aborts what is left
+                if self.interrupted:
+                    raise KeyboardInterrupt
             except BaseException as error:
                 if isinstance(error, WorkerError) and error.lost:
                     # a rank died, or is blocked in a collective after another's failed step: the steps in

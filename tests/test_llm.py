@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 from dataclasses import replace
@@ -437,6 +438,86 @@ def test_a_generate_that_raises_leaves_the_llm_serving(
     pool = llm.engine.scheduler.block_manager.gpu
     assert pool.num_free == pool.num_blocks
     assert generate_within(llm, prompts, params) == expected
+
+
+class InterruptedWhileHeld:
+    """A lock that receives a SIGINT once it is held, on its `interrupt_at`-th acquire: where one in ~3,000 of
+    session 56's random Ctrl-Cs landed (Python's own handler raises there, and the lock stays held). An acquire
+    gives up after 5 s with an AssertionError, so that a lock left held fails the test instead of hanging it."""
+
+    def __init__(self, interrupt_at: int) -> None:
+        self.lock = threading.Lock()
+        self.acquires = 0
+        self.interrupt_at = interrupt_at
+
+    def __enter__(self) -> None:
+        assert self.lock.acquire(timeout=5), "waiting forever on a lock an interrupt left held"
+        self.acquires += 1
+        if self.acquires == self.interrupt_at:
+            signal.raise_signal(signal.SIGINT)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.lock.release()
+
+
+def test_ctrl_c_anywhere_in_generate_leaves_the_llm_serving(tiny_model_dir: Path) -> None:
+    """A Ctrl-C in each of generate's calls into its ThreadPoolExecutor (every step's send and read) while the
+    executor holds its lock: generate raises KeyboardInterrupt, and the next call returns what a fresh LLM
+    returns. Before session 58 the first one left the lock held and every later call waited on it forever."""
+    llm = LLM(str(tiny_model_dir), kv_cache_memory_gb=0.01, max_num_batched_tokens=16)
+    params = SamplingParams(max_tokens=12, ignore_eos=True, temperature=0)
+    prompts = [[1, 2, 3], [4, 5, 6, 7]]
+    executor = llm.engine.worker.thread
+    executor._shutdown_lock = counting = InterruptedWhileHeld(interrupt_at=0)
+    expected = [out.token_ids for out in llm.generate(prompts, params)]
+    assert counting.acquires > 20  # a send and a read a step
+    for interrupt_at in range(1, counting.acquires + 1):
+        executor._shutdown_lock = InterruptedWhileHeld(interrupt_at)
+        with pytest.raises(KeyboardInterrupt):
+            llm.generate(prompts, params)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        pool = llm.engine.scheduler.block_manager.gpu
+        assert not llm.engine.has_work and pool.num_free == pool.num_blocks
+        assert [out.token_ids for out in llm.generate(prompts, params)] == expected
+
+
+def test_a_second_ctrl_c_raises_at_once_and_a_handler_of_the_program_is_kept(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first Ctrl-C waits for the step to end; a second one does not (a step may hang). A SIGINT handler
+    the program set is left in place and called, and generate then runs to the end."""
+    llm = LLM(str(tiny_model_dir), kv_cache_memory_gb=0.01, max_num_batched_tokens=16)
+    params = SamplingParams(max_tokens=12, ignore_eos=True, temperature=0)
+    expected = [out.token_ids for out in llm.generate([[1, 2, 3]], params)]
+    receive = llm.engine.worker.recv_step
+    reached: list[str] = []
+
+    def interrupted_twice() -> object:
+        if not reached:
+            signal.raise_signal(signal.SIGINT)
+            reached.append("after the first")
+            signal.raise_signal(signal.SIGINT)
+            reached.append("after the second")
+        return receive()
+
+    monkeypatch.setattr(llm.engine.worker, "recv_step", interrupted_twice)
+    with pytest.raises(KeyboardInterrupt):
+        llm.generate([[1, 2, 3]], params)
+    assert reached == ["after the first"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    reached.clear()
+    handled: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        handled.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        outputs = llm.generate([[1, 2, 3]], params)
+        assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert handled == [signal.SIGINT] * 2 and [out.token_ids for out in outputs] == expected
 
 
 def test_stop_strings_without_a_tokenizer_are_refused(tiny_model_dir: Path) -> None:
