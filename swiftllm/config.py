@@ -254,8 +254,7 @@ class EngineConfig:
 
     @property
     def worker_address_list(self) -> list[str]:
-        addresses = (self.worker_addrs or "").split(",")
-        return [address.strip() for address in addresses if address.strip()]
+        return [part.strip() for part in (self.worker_addrs or "").split(",") if part.strip()]
 
 
 def cpu_threads_per_worker(workers: int) -> int:
