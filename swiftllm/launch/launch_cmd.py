@@ -17,7 +17,6 @@ The options are EngineConfig's (swiftllm/config.py). Each worker starts as `pyth
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -66,20 +65,19 @@ def add_arguments(parser: argparse.ArgumentParser, positional_model: bool = Fals
 
 
 async def watch(
-    stop: asyncio.Event, workers: LocalWorkers | None, async_engine: AsyncEngine, status: StatusLine
+    done: asyncio.Task, workers: LocalWorkers | None, async_engine: AsyncEngine, status: StatusLine
 ) -> str | None:
-    """Wait until `stop` is set (then None) or a problem shows (then why serving must stop: a worker
+    """Wait until `done` is done (then None) or a problem shows (then why serving must stop: a worker
     that exited, or an engine thread that failed; a worker taken over by another controller shows
     there, as its steps get StaleEpoch); meanwhile log the status line every `status.interval_s`
-    seconds."""
-    while not stop.is_set():
+    seconds. `done` is left as it is (neither cancelled nor awaited)."""
+    while not done.done():
         if workers is not None and (problem := workers.problem()):
             return problem
         if async_engine.error:
             return async_engine.health()
         status.log_when_due()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), WATCH_INTERVAL_S)
+        await asyncio.wait([done], timeout=WATCH_INTERVAL_S)
     return None
 
 
@@ -124,16 +122,14 @@ async def serve(
         # stdout carries only the serving line (scripts wait for it); the rest is for people: stderr
         print(startup_summary(served, url), file=sys.stderr)
         print(f"SwiftLLM serving {served.name} on {url}", flush=True)
-        problem = await watch(stop, workers, async_engine, status)
+        problem = await watch(asyncio.ensure_future(stop.wait()), workers, async_engine, status)
         if problem is None:  # a signal: drain
             await site.stop()  # no new connections
             async_engine.failure = "the server is shutting down"  # no new requests; /health 503
             draining = asyncio.ensure_future(
                 requests_ended(async_engine, rest, config.shutdown_timeout)
             )
-            drained = asyncio.Event()  # watch() waits on an Event
-            draining.add_done_callback(lambda _: drained.set())
-            problem = await watch(drained, workers, async_engine, status)
+            problem = await watch(draining, workers, async_engine, status)
             draining.cancel()
         if problem is not None:
             print(f"swiftctl: error: {problem}; shutting down", file=sys.stderr)
