@@ -117,8 +117,13 @@ class ModelConfig:
         # "2", true or 2**70 were taken: never matched, matched token 1, or failed the worker's hello
         if not all(type(eos) is int and 0 <= eos < cfg["vocab_size"] for eos in eos_ids):
             raise ModelError(f"eos_token_id must hold token ids below vocab_size, not {eos_ids!r}")
+        defaults = {k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation}
+        try:  # every request inherits them: checked here, or a bad one would fail the first request
+            SamplingParams(**defaults)
+        except ValueError as error:  # a wrong type too: SamplingParams checks types (field_rules)
+            raise ModelError(f"generation_config.json: {error}") from None
         window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
-        config = ModelConfig(
+        return ModelConfig(
             architecture=arch,
             vocab_size=cfg["vocab_size"],
             hidden_size=cfg["hidden_size"],
@@ -136,15 +141,8 @@ class ModelConfig:
             sliding_window=window if arch == "MistralForCausalLM" else None,
             torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"),
             eos_token_ids=tuple(eos_ids),
-            generation_defaults={
-                k: generation[k] for k in ("temperature", "top_p", "top_k") if k in generation
-            },
+            generation_defaults=defaults,
         )
-        try:  # every request inherits them: checked here, or a bad one would fail the first request
-            SamplingParams(**config.generation_defaults)
-        except ValueError as error:  # a wrong type too: SamplingParams checks types (field_rules)
-            raise ModelError(f"generation_config.json: {error}") from None
-        return config
 
     @staticmethod
     def from_dir(path: str | Path) -> "ModelConfig":
