@@ -58,8 +58,7 @@ class BlockPool:
         return 1 - self.num_free / max(self.num_blocks, 1)
 
     def allocate(self, num_blocks: int) -> list[int]:
-        if num_blocks > self.num_free:
-            raise MemoryError(f"asked for {num_blocks} blocks, {self.num_free} free")
+        assert num_blocks <= self.num_free, f"asked for {num_blocks} blocks, {self.num_free} free"
         block_ids = [self.take_one() for _ in range(num_blocks)]
         for block_id in block_ids:
             self.refs[block_id] = 1
