@@ -18,7 +18,8 @@ FIXED = {"hidden_act": ("silu", "swish"), "attention_bias": (False,), "mlp_bias"
 # keys whose JSON type is checked (a string "linear" as rope_scaling failed in dict's own words)
 TYPED = {"tie_word_embeddings": bool, "rope_scaling": dict, "rope_parameters": dict}
 JSON_WORDS = {bool: "true or false", dict: "an object"}
-# the rope scaling types we serve, and the keys each needs (all positive numbers; worker/rope.py uses them)
+# the rope scaling types we serve, and the keys each needs (all positive numbers; worker/model.py's
+# rope_inv_freq uses them)
 ROPE_KEYS = {
     "default": (),
     "linear": ("factor",),
@@ -35,7 +36,7 @@ class ModelConfig:
     """A model's shape, rotary settings and stop tokens, as both processes need them.
 
     Read with `from_dir`; plain data (no torch), so the controller reads it too. The worker turns it into
-    tensors (swiftllm/worker/model.py, swiftllm/worker/rope.py)."""
+    tensors (swiftllm/worker/model.py)."""
 
     architecture: str
     vocab_size: int
