@@ -132,8 +132,7 @@ class WorkerClient(SharedOps):
         return codec.decode_result(self.call("step", **codec.pack_arrays(cmd, STEP_ARRAYS)))
 
     def close(self) -> None:
-        self.socket.close()
-        self.context.term()
+        self.context.destroy()  # closes the socket (LINGER 0: unsent requests are dropped), then terms
 
     def __enter__(self) -> "WorkerClient":
         return self

@@ -216,11 +216,10 @@ class WorkerServer:
         return {}
 
     def close(self) -> None:
-        self.waiter.shutdown()
-        self.wake.close()
-        self.wake_sender.close()
-        self.socket.close(linger=1000)  # time for the last reply (a shutdown's) to leave
-        self.context.term()
+        self.waiter.shutdown()  # its thread's wake_sender is not in use while the sockets close
+        # closes every socket of the context (the ROUTER, the wake pair), then terminates it; a second
+        # for the last reply (a shutdown's) to leave
+        self.context.destroy(linger=1000)
         if self.runtime_dir:
             shutil.rmtree(self.runtime_dir, ignore_errors=True)
         elif self.address.startswith("ipc://"):
