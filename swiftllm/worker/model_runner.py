@@ -393,10 +393,10 @@ class ModelRunner:
         )
         stage_input = None
         if not pipe.first:
+            # the previous stage's hidden, then its residual, alike in shape (staged_results sends both)
             shape = (len(tokens), self.model_config.hidden_size)
-            hidden = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
-            residual = pipe.recv(shape, self.dtype, self.device, pipe.stage - 1)
-            stage_input = (hidden, residual)
+            recv_args = (shape, self.dtype, self.device, pipe.stage - 1)
+            stage_input = (pipe.recv(*recv_args), pipe.recv(*recv_args))
         return self.model.forward(ids, meta, self.cache.k, self.cache.v, stage_input)
 
     def sampled_logits(
