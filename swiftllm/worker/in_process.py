@@ -4,7 +4,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
-from swiftllm.protocol.messages import CacheGeometry, refuse_bad_values, validate_step
+from swiftllm.protocol.messages import CacheGeometry, validate_step
 from swiftllm.protocol.step import StepCommand, StepResult
 
 
@@ -21,21 +21,20 @@ class InProcessWorker:
     engine waits for step N's tokens (the runner waits on the GPU with the GIL released).
 
     A step is validated as the server validates one (protocol.messages.validate_step) before it is queued:
-    a bad step raises ProtocolError from send_step and never reaches the kernels."""
+    a bad step raises ProtocolError from send_step and never reaches the kernels. A sequence whose sampling
+    values are out of range is refused by the runner (ModelRunner.launch), as behind the server: the step
+    runs, and its result's errors name that sequence."""
 
     def __init__(self, runner: StepRunner) -> None:
         self.runner = runner
         self.thread = ThreadPoolExecutor(1, "worker")
-        # steps sent and not received, oldest first: each one's launch and its refused sequences
-        self.in_flight: deque[tuple[Future, dict[int, str]]] = deque()
+        # steps sent and not received (their launches), oldest first
+        self.in_flight: deque[Future] = deque()
 
     def send_step(self, cmd: StepCommand) -> None:
         validate_step(cmd, self.runner.geometry)  # CacheNotInitialized before init_cache
-        errors = refuse_bad_values(cmd, self.runner.geometry)
-        self.in_flight.append((self.thread.submit(self.runner.launch, cmd), errors))
+        self.in_flight.append(self.thread.submit(self.runner.launch, cmd))
 
     def recv_step(self) -> StepResult:
-        launch, errors = self.in_flight.popleft()
-        result = self.thread.submit(self.runner.collect, launch.result()).result()
-        result.errors = errors
-        return result
+        launch = self.in_flight.popleft()
+        return self.thread.submit(self.runner.collect, launch.result()).result()

@@ -16,7 +16,7 @@ import torch
 
 from swiftllm.config import EngineConfig, check_split, cpu_threads_per_worker
 from swiftllm.model_config import ModelConfig, ModelError
-from swiftllm.protocol.messages import CacheGeometry
+from swiftllm.protocol.messages import CacheGeometry, refuse_bad_values
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, StepResult
 from swiftllm.worker.kv_cache import KVCache
 from swiftllm.worker.metadata import AttentionMetadata, PendingTokens, to_device
@@ -97,6 +97,8 @@ class LaunchedStep:
     rows: dict[int, int] = field(default_factory=dict)
     arrival: Arrival | None = None  # first pipeline stage: the receive that fills device `tokens`
     timings: dict[str, float] = field(default_factory=dict)
+    # sequences refused for their sampling values (protocol.messages.refuse_bad_values): id -> why
+    errors: dict[int, str] = field(default_factory=dict)
     result: StepResult | None = None  # set once read back
 
     def ready(self) -> bool:
@@ -323,8 +325,10 @@ class ModelRunner:
     def launch(self, cmd: StepCommand) -> LaunchedStep:
         """Queue the step on the device and return at once; `collect` waits for its result.
 
-        The step must be valid (protocol.messages.validate_step and refuse_bad_values: the server and
-        InProcessWorker check it first). Its token -1s may refer to the step launched just before, not read
+        The step must be valid (protocol.messages.validate_step: the server and InProcessWorker check it
+        first). A sequence whose sampling values are out of range (protocol.messages.refuse_bad_values) is
+        computed with neutral ones and named in the result's errors, so that the step still runs for the
+        others. Its token -1s may refer to the step launched just before, not read
         back yet: steps older than that are read back first, and every one is when the step has penalties
         (they read the host's tokens)."""
         assert self.cache is not None and self.model is not None, "init_cache first"
@@ -334,6 +338,7 @@ class ModelRunner:
         start = time.perf_counter()
         sampled = np.nonzero(cmd.sample)[0]
         step = LaunchedStep(cmd.seq_ids[sampled], cmd.finished)
+        step.errors = refuse_bad_values(cmd, self.geometry)  # before anything reads the values
         if self.device.type == "cuda":
             step.begun = timing_event()
             if self.in_flight:
@@ -458,7 +463,9 @@ class ModelRunner:
                 idle_ms = oldest.previous_done.elapsed_time(oldest.begun)
                 oldest.timings["gpu_idle_ms"] = max(idle_ms, 0.0)
         host_arrays = {name: tensor.numpy() for name, tensor in oldest.host_results.items()}
-        oldest.result = StepResult(oldest.seq_ids, **host_arrays, timings=oldest.timings)
+        oldest.result = StepResult(
+            oldest.seq_ids, **host_arrays, timings=oldest.timings, errors=oldest.errors
+        )
         self.last_tokens.update(
             zip(oldest.seq_ids.tolist(), oldest.result.tokens.tolist(), strict=True)
         )

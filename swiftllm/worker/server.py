@@ -22,7 +22,7 @@ import zmq
 
 from swiftllm.protocol import codec
 from swiftllm.protocol.auth import check_bind, token_matches
-from swiftllm.protocol.messages import ProtocolError, refuse_bad_values
+from swiftllm.protocol.messages import ProtocolError
 from swiftllm.worker.model_runner import LaunchedStep, ModelRunner
 
 # requests read ahead of the one running (stamped on arrival); the rest wait in ZMQ's queue
@@ -36,8 +36,6 @@ class StepInFlight(NamedTuple):
     request_id: int
     step: LaunchedStep
     queue_ms: float  # from arrival to launch
-    # sequences refused for their sampling values (messages.refuse_bad_values)
-    errors: dict[int, str]
 
 
 class WorkerServer:
@@ -139,10 +137,9 @@ class WorkerServer:
                     raise ProtocolError("Unauthorized", "hello without this worker's session token")
             if op == "step":  # validated by decode_step (CacheNotInitialized before init_cache)
                 cmd = codec.decode_step(request.fields, self.runner.geometry)
-                errors = refuse_bad_values(cmd, self.runner.geometry)
-                step = self.runner.launch(cmd)
+                step = self.runner.launch(cmd)  # refuses bad sampling values (result.errors)
                 self.answer_step()
-                self.step_in_flight = StepInFlight(envelope, request_id, step, queue_ms, errors)
+                self.step_in_flight = StepInFlight(envelope, request_id, step, queue_ms)
                 self.waiter.submit(self.wake_when_done, step)
                 return
             self.answer_step()
@@ -171,7 +168,6 @@ class WorkerServer:
         try:
             result = self.runner.collect(in_flight.step)
             result.timings["queue_ms"] = in_flight.queue_ms
-            result.errors = in_flight.errors
             reply = codec.encode_reply(in_flight.request_id, **codec.result_fields(result))
         except Exception as e:
             reply = codec.encode_error(in_flight.request_id, type(e).__name__, str(e) or repr(e))
