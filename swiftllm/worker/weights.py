@@ -132,12 +132,12 @@ def load_weights(
     par: Parallel,
     dtype: torch.dtype,
     device: torch.device,
-    load_format: str = "auto",
-    pipe: Pipeline | None = None,
+    load_format: str,
+    pipe: Pipeline,
 ) -> ModelWeights:
-    """This rank's weights: its tensor-parallel slices of its pipeline stage's layers (all by default). The
-    split must divide the model (config.check_split: ModelRunner checks it before the rendezvous)."""
-    pipe = Pipeline(layers=range(cfg.num_layers)) if pipe is None else pipe
+    """This rank's weights: its tensor-parallel slices of its pipeline stage's layers (`load_format` "dummy":
+    random ones of the same shapes). The split must divide the model (config.check_split: ModelRunner checks
+    it before the rendezvous)."""
     # dummy: every rank draws the whole model from the same seed, then keeps its slices: ranks agree
     ckpt = DummyCheckpoint(cfg, device, dtype) if load_format == "dummy" else Checkpoint(Path(path))
     check_shapes(ckpt, cfg)

@@ -216,7 +216,7 @@ def test_each_rank_reads_its_heads_and_replicates_kv_heads_when_fewer_than_ranks
     tmp_path: Path, safe: bool
 ) -> None:
     from swiftllm.model_config import ModelConfig
-    from swiftllm.worker.parallel import Parallel
+    from swiftllm.worker.parallel import Parallel, Pipeline
     from swiftllm.worker.weights import load_weights
 
     hf = save_tiny_model(
@@ -227,8 +227,10 @@ def test_each_rank_reads_its_heads_and_replicates_kv_heads_when_fewer_than_ranks
     head_dim = cfg.head_dim
     for world_size in (2, 4):
         for rank in range(world_size):
+            par = Parallel(rank, world_size)
+            every_layer = Pipeline(layers=range(cfg.num_layers))
             weights = load_weights(
-                tmp_path, cfg, Parallel(rank, world_size), torch.float32, torch.device("cpu")
+                tmp_path, cfg, par, torch.float32, torch.device("cpu"), "auto", every_layer
             )
             q_rows = 8 // world_size * head_dim
             kv_head = rank * 2 // world_size  # the KV head this rank's query heads use
