@@ -138,9 +138,7 @@ def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> m
         require(token is None or isinstance(token, str), "hello.token must be a string")
         if op != "step":  # a step's arrays are checked by decode_step
             given = messages.check_int_fields(op, given)
-        if token is not None:
-            given["token"] = token
-        return messages.Request(op, request_id, epoch, given)
+        return messages.Request(op, request_id, epoch, given, token)
     except ProtocolError as e:
         e.request_id = request_id
         raise

@@ -16,7 +16,7 @@ INT32_LIMIT = 2**31
 
 # The small ops' fields, all integers: name -> (minimum, default); a default of None means required.
 # A step's fields are StepCommand's arrays instead, checked by validate_step once the cache geometry is known.
-# hello's only field, `token` (a string), is read apart: see protocol/auth.py.
+# hello's only field, `token` (a string), is read apart (Request.token): see protocol/auth.py.
 OP_FIELDS: dict[str, dict[str, tuple[int, int | None]]] = {
     "hello": {},
     "profile": {"block_size": (1, 16)},
@@ -61,6 +61,7 @@ class Request:
     id: int
     epoch: int | None  # None only for a hello
     fields: dict[str, Any]  # checked integers; for a step, its still-encoded arrays
+    token: str | None = None  # a hello's session token (protocol/auth.py), checked by the worker
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ class WorkerServer:
                 )
             op = request.op
             if op == "hello" and self.token is not None:
-                if not token_matches(request.fields.get("token"), self.token):
+                if not token_matches(request.token, self.token):
                     raise ProtocolError("Unauthorized", "hello without this worker's session token")
             if op == "step":  # validated by decode_step (CacheNotInitialized before init_cache)
                 cmd = codec.decode_step(request.fields, self.runner.geometry)
