@@ -35,7 +35,6 @@ class StepInFlight(NamedTuple):
     envelope: list[bytes]  # the routing frames to answer to
     request_id: int
     step: LaunchedStep
-    queue_ms: float  # from arrival to launch
 
 
 class WorkerServer:
@@ -138,8 +137,9 @@ class WorkerServer:
             if op == "step":  # validated by decode_step (CacheNotInitialized before init_cache)
                 cmd = codec.decode_step(request.fields, self.runner.geometry)
                 step = self.runner.launch(cmd)  # refuses bad sampling values (result.errors)
+                step.timings["queue_ms"] = queue_ms  # from its arrival to the start of its handling
                 self.answer_step()
-                self.step_in_flight = StepInFlight(envelope, request_id, step, queue_ms)
+                self.step_in_flight = StepInFlight(envelope, request_id, step)
                 self.waiter.submit(self.wake_when_done, step)
                 return
             self.answer_step()
@@ -167,7 +167,6 @@ class WorkerServer:
         self.step_in_flight = None
         try:
             result = self.runner.collect(in_flight.step)
-            result.timings["queue_ms"] = in_flight.queue_ms
             reply = codec.encode_reply(in_flight.request_id, **codec.result_fields(result))
         except Exception as e:
             reply = codec.encode_error(in_flight.request_id, type(e).__name__, str(e) or repr(e))
