@@ -213,11 +213,9 @@ def parse_request(
     if echo and logprobs is not None:
         raise ApiError("echo with logprobs needs the prompt's logprobs: not supported", "echo")
     sampling = {name: read_field(body, name) for name in SAMPLING_FIELDS}
-    try:  # max_tokens: a placeholder until params_for settles it against the prompt's length
-        params = SamplingParams(max_tokens=max_tokens or 1, logprobs=logprobs, **sampling)
-    except ValueError as error:  # a check of SamplingParams' own that FIELDS missed: still a 400
-        # SamplingParams' messages begin with the field's name
-        raise ApiError(str(error), str(error).split()[0]) from None
+    # every value was read above by the rules SamplingParams checks (field_rules), so it cannot refuse
+    # them; max_tokens: a placeholder until params_for settles it against the prompt's length
+    params = SamplingParams(max_tokens=max_tokens or 1, logprobs=logprobs, **sampling)
     return GenerateRequest(
         chat,
         f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
