@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         EngineConfig(
             **options, workers=args.world_size, pipeline_parallel_size=args.pipeline_parallel_size
         )
-        # ModelRunner refuses it too, but after the two lines below (session 57)
+        # ModelRunner would take torch's env:// rendezvous, which this command does not document
         if args.world_size > 1 and args.dist_init is None:
             raise ValueError(f"--world-size {args.world_size} needs --dist-init tcp://HEAD:PORT")
         # announced once every flag is checked: a refused flag is the only line

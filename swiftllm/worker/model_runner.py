@@ -45,7 +45,8 @@ class WorkerConfig:
     # every rank of the group: pipeline_size stages of world_size / pipeline_size tensor-parallel ranks
     world_size: int = 1
     pipeline_size: int = 1
-    # tcp://HEAD:PORT, the torch.distributed rendezvous when world_size > 1
+    # tcp://HEAD:PORT, the torch.distributed rendezvous when world_size > 1; None there: torch's env://
+    # (MASTER_ADDR / MASTER_PORT, as torchrun sets them). `swiftctl worker` asks for --dist-init instead
     dist_init: str | None = None
     # torch threads on CPU (default: the cores shared out, config.cpu_threads_per_worker)
     threads: int | None = EngineConfig.threads
@@ -142,8 +143,6 @@ class ModelRunner:
         # checked before the rendezvous: a refusal needs no peers. That the stages divide the workers,
         # EngineConfig checks (swiftctl worker's flags, LocalWorkers' and LLM's options all pass through one)
         check_split(self.model_config, cfg.world_size, cfg.pipeline_size)
-        if cfg.world_size > 1 and cfg.dist_init is None:
-            raise ModelError(f"world size {cfg.world_size} needs a dist_init rendezvous address")
         self.pipeline = Pipeline.of_rank(
             cfg.rank, cfg.world_size, cfg.pipeline_size, self.model_config.num_layers
         )

@@ -118,9 +118,10 @@ class Arrival:
 
 
 def init_process_group(
-    rank: int, world_size: int, pipeline_size: int, dist_init: str, device: torch.device
+    rank: int, world_size: int, pipeline_size: int, dist_init: str | None, device: torch.device
 ) -> Any:
-    """Join the `world_size` ranks at the rendezvous `dist_init` (tcp://HEAD:PORT): NCCL between GPUs,
+    """Join the `world_size` ranks at the rendezvous `dist_init` (tcp://HEAD:PORT; None: torch's env://, the
+    MASTER_ADDR / MASTER_PORT that torchrun sets): NCCL between GPUs,
     gloo on CPU. Returns this rank's stage group for the tensor-parallel collectives (None: all ranks).
     The rendezvous port is unauthenticated (docs/security.md)."""
     backend = "nccl" if device.type == "cuda" else "gloo"

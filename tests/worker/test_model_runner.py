@@ -220,3 +220,35 @@ def test_worker_defaults_are_the_engine_configs() -> None:
     for name in set(WORKER_OPTIONS) - {"model"}:
         assert getattr(worker, name) == getattr(engine, name), name
     assert worker.cpu_kv_memory_gb == engine.kv_cache_memory_gb
+
+
+def env_rendezvous_rank(path: str, rank: int, port: int, out: object) -> None:
+    """One rank of a tensor-parallel pair with no dist_init: torch's env:// (as torchrun sets it)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))  # conftest's helpers, in a spawned process
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    runner = runner_for(Path(path), world_size=2, rank=rank, threads=1)
+    out.put((rank, decode_chain(runner, launch_ahead=0)))
+
+
+def test_a_group_without_dist_init_meets_at_torchs_env_rendezvous(tiny_model_dir: Path) -> None:
+    import multiprocessing
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    ranks = [
+        context.Process(target=env_rendezvous_rank, args=(str(tiny_model_dir), rank, port, out))
+        for rank in range(2)
+    ]
+    for process in ranks:
+        process.start()
+    chains = dict(out.get(timeout=120) for _ in ranks)
+    for process in ranks:
+        process.join(timeout=30)
+    # one worker is the oracle: both ranks sample the whole vocabulary's greedy token
+    assert chains[0] == chains[1] == decode_chain(runner_for(tiny_model_dir), launch_ahead=0)
