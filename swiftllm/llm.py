@@ -134,7 +134,9 @@ class LLM:
     @contextlib.contextmanager
     def ctrl_c_deferred(self) -> Iterator[None]:
         """Within: Ctrl-C sets `self.interrupted`, which generate reads between steps, and a second one raises
-        KeyboardInterrupt at once (a user who presses it again will not wait for a slow or hung step).
+        KeyboardInterrupt at once (a user who presses it again will not wait for a slow or hung step). On
+        leaving (the handler put back first), a Ctrl-C that came raises KeyboardInterrupt: one during the last
+        step, or after generate's last check, is not lost.
 
         Python's own handler raises KeyboardInterrupt wherever the main thread is: about one interrupt in
         3,000 landed while ThreadPoolExecutor (the in-process worker) or tqdm held a lock, and the next call
@@ -150,6 +152,8 @@ class LLM:
         finally:
             if deferred:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
+        if self.interrupted:  # reached only if the block raised nothing
+            raise KeyboardInterrupt
 
     def on_ctrl_c(self, signum: int, frame: FrameType | None) -> None:
         if self.interrupted:  # the second
@@ -165,7 +169,7 @@ class LLM:
         """Run every prompt to completion (all submitted at once); outputs in prompt order. One call at a
         time: a second thread's call waits for the first (two stepping one engine corrupted its state).
         Ctrl-C stops it at the end of the step running (see ctrl_c_deferred); the engine serves on."""
-        with self.generating, self.ctrl_c_deferred():
+        with self.generating:
             if self.lost is not None:
                 raise RuntimeError(
                     f"this LLM's worker processes are gone ({self.lost}): create a new LLM"
@@ -187,13 +191,12 @@ class LLM:
                     self.engine.add_request(self.encode(prompt), prompt_params)
                     for prompt, prompt_params in zip(prompts, params)
                 ]
-                with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
-                    while self.engine.has_work and not self.interrupted:
-                        bar.update(sum(seq.finished for seq in self.engine.step()))
-                # raised here, between steps (or after the last: the interrupt is not lost); the reset
-                # below aborts what is left
-                if self.interrupted:
-                    raise KeyboardInterrupt
+                # the steps and tqdm (both take locks that an interrupt raised inside left held) run with
+                # Ctrl-C deferred; it is raised here, between steps, and the reset below aborts what is left
+                with self.ctrl_c_deferred():
+                    with tqdm(total=len(sequences), disable=not use_tqdm, desc="generate") as bar:
+                        while self.engine.has_work and not self.interrupted:
+                            bar.update(sum(seq.finished for seq in self.engine.step()))
             except BaseException as error:
                 if isinstance(error, WorkerError) and error.lost:
                     # a rank died, or is blocked in a collective after another's failed step: the steps in

@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import full_logits, rel_err
 
+from swiftllm import llm as llm_module
 from swiftllm.llm import LLM
 from swiftllm.model_config import ModelError
 from swiftllm.models.gguf_import import ensure_default_model
@@ -479,6 +480,45 @@ def test_ctrl_c_anywhere_in_generate_leaves_the_llm_serving(tiny_model_dir: Path
         pool = llm.engine.scheduler.block_manager.gpu
         assert not llm.engine.has_work and pool.num_free == pool.num_blocks
         assert [out.token_ids for out in llm.generate(prompts, params)] == expected
+
+
+def test_a_ctrl_c_after_the_last_step_is_not_lost(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C during the last step, or while the outputs are built (after the loop's last check), still
+    raises KeyboardInterrupt: the review of session 58's fix found the second one returned normally, the
+    interrupt swallowed."""
+    llm = LLM(str(tiny_model_dir), kv_cache_memory_gb=0.01, max_num_batched_tokens=16)
+    params = SamplingParams(max_tokens=4, ignore_eos=True, temperature=0)
+    expected = [out.token_ids for out in llm.generate([[1, 2, 3]], params)]
+    make_output = llm_module.RequestOutput
+    interrupts: list[str] = []
+
+    def output_interrupted(**fields: object) -> object:
+        if not interrupts:
+            interrupts.append("while building the outputs")
+            signal.raise_signal(signal.SIGINT)
+        return make_output(**fields)
+
+    monkeypatch.setattr(llm_module, "RequestOutput", output_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        llm.generate([[1, 2, 3]], params)
+    assert interrupts == ["while building the outputs"]
+    monkeypatch.setattr(llm_module, "RequestOutput", make_output)
+    step = llm.engine.step
+
+    def last_step_interrupted() -> object:
+        finished = step()
+        if finished and all(seq.finished for seq in finished):
+            signal.raise_signal(signal.SIGINT)  # the step that ended the last sequence
+        return finished
+
+    monkeypatch.setattr(llm.engine, "step", last_step_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        llm.generate([[1, 2, 3]], params)
+    monkeypatch.setattr(llm.engine, "step", step)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert [out.token_ids for out in llm.generate([[1, 2, 3]], params)] == expected
 
 
 def test_a_second_ctrl_c_raises_at_once_and_a_handler_of_the_program_is_kept(

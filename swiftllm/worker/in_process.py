@@ -36,5 +36,5 @@ class InProcessWorker:
         self.in_flight.append(self.thread.submit(self.runner.launch, cmd))
 
     def recv_step(self) -> StepResult:
-        launch = self.in_flight.popleft()
-        return self.thread.submit(self.runner.collect, launch.result()).result()
+        # the oldest step's launch, then its collect on the worker thread
+        return self.thread.submit(self.runner.collect, self.in_flight.popleft().result()).result()
