@@ -5,7 +5,8 @@
 # - an H100: the sampling fix (kernels/sample.py, sampler.draw) checked and timed: check_kernels.py --quick
 #   --skip-model (or CHECK_ARGS), then throughput.py --schedule-policy longest-first --temperatures 1 alternated with the tree
 #   before it (carried as .before/swiftllm, label BEFORE), each a fresh process. Carry .whl and .before.
-# Run: NEW=<commit> BEFORE=<commit> bash bench/results/h100/device_call_s57.sh
+# Run: NEW=<commit> BEFORE=<commit> bash bench/results/h100/device_call_s57.sh (TEMPERATURE, default 1, for the
+# offline runs; session 58's call sets 0)
 if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   exec bash bench/results/h100/device_call_s55.sh
 fi
@@ -21,9 +22,9 @@ grep -iE "sample|ALL OK|FAIL" $OUT/check.log | tail -8 | tee -a $OUT/all.log
 i=0
 for t in "$(pwd)/.before $BEFORE" "$(pwd) $NEW" "$(pwd) $NEW" "$(pwd)/.before $BEFORE"; do set -- $t; i=$((i + 1))
   [ $(( $(date +%s) - T0 )) -lt ${STOP_AFTER:-450} ] || break
-  stamp "throughput.py longest-first, temperature 1, $2 (run $i)"
+  stamp "throughput.py longest-first, temperature ${TEMPERATURE:-1}, $2 (run $i)"
   SWIFTLLM_COMMIT=$2 PYTHONPATH=$1:/tmp/site BENCH_OUT=$OUT/offline_$2_$i timeout 140 python3 bench/throughput.py \
-    --schedule-policy longest-first --temperatures 1 > $OUT/offline_$2_$i.log 2>&1
+    --schedule-policy longest-first --temperatures ${TEMPERATURE:-1} > $OUT/offline_$2_$i.log 2>&1
   tail -1 $OUT/offline_$2_$i.log | sed "s/^/$2: /" | tee -a $OUT/all.log
 done
 rm -f $OUT/*.png $OUT/*/*.png
