@@ -253,6 +253,17 @@ def check_sample() -> None:
         )
         differ = float((got.cpu() != ref).double().mean())
         record("sample", f"{rows} rows V={vocab} (share of tokens differing)", differ, tol=0.02)
+    # a logit of +inf (finite penalties can overflow one) takes the mass, as in sampler.draw's nan_to_num_
+    logits = torch.randn(3, 128256, device=DEV).to(BF16)
+    logits[0, 100000] = float("inf")
+    logits[1:, [5, 128255]] = float("inf")
+    idx = np.arange(3)
+    temperature = np.ones(3, np.float32)
+    u = np.array([0.5, 0.3, 0.7], np.float32)
+    got = inverse_cdf_sample(logits, *(torch.from_numpy(a).to(DEV) for a in (idx, temperature, u)))
+    ref = draw(logits.cpu(), idx, temperature, np.ones(3), np.zeros(3, np.int32), u, False)
+    wrong = float((got.cpu() != ref).double().sum()) + float(ref.tolist() != [100000, 5, 128255])
+    record("sample", "a +inf logit takes the mass (tokens wrong)", wrong, tol=0.0)
     # greedy tokens: exactly torch.argmax's, ties across chunks and NaN (the first NaN wins) included
     for rows in (1, 64, 512):
         logits = (torch.randn(2 * rows, 128256, device=DEV) * 4).to(BF16)[::2]  # a strided view

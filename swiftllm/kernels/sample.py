@@ -14,6 +14,15 @@ import triton.language as tl
 
 
 @triton.jit
+def _scaled_logits(base, index, vocab, scale):
+    """logits / temperature as float32, +inf (finite penalties can overflow a logit) clamped to the largest
+    float as sampler.draw's nan_to_num_ does: +inf tokens then take the mass (an inf made the sums NaN and the
+    draw token 0). Lanes past the vocabulary read -inf, which stays (no mass)."""
+    x = tl.load(base + index, mask=index < vocab, other=float("-inf")).to(tl.float32) * scale
+    return tl.minimum(x, 3.4028234663852886e38)
+
+
+@triton.jit
 def _inverse_cdf_kernel(
     logits_ptr, rows_ptr, temp_ptr, u_ptr, out_ptr, vocab, stride, BLOCK: tl.constexpr
 ):
@@ -25,7 +34,7 @@ def _inverse_cdf_kernel(
     m = tl.full([BLOCK], -3.0e38, tl.float32)
     s = tl.zeros([BLOCK], tl.float32)
     for v0 in range(0, vocab, BLOCK):
-        x = tl.load(base + v0 + v, mask=v0 + v < vocab, other=float("-inf")).to(tl.float32) * scale
+        x = _scaled_logits(base, v0 + v, vocab, scale)
         m_new = tl.maximum(m, x)
         s = s * tl.exp(m - m_new) + tl.exp(x - m_new)
         m = m_new
@@ -38,7 +47,7 @@ def _inverse_cdf_kernel(
     last_start = 0  # the last chunk with any mass, and the mass before it
     last_below = 0.0
     for v0 in range(0, vocab, BLOCK):
-        x = tl.load(base + v0 + v, mask=v0 + v < vocab, other=float("-inf")).to(tl.float32) * scale
+        x = _scaled_logits(base, v0 + v, vocab, scale)
         mass = tl.sum(tl.exp(x - top))
         crossing = (below <= target) & (below + mass > target)
         start = tl.where(crossing, v0, start)
@@ -53,8 +62,7 @@ def _inverse_cdf_kernel(
     # of probability 0 (on the CPU, u in [1 - 4e-6, 1) at V = 49,152: a few draws in a million)
     start_below = tl.where(start < 0, last_below, start_below)
     start = tl.where(start < 0, last_start, start)
-    x = tl.load(base + start + v, mask=start + v < vocab, other=float("-inf")).to(tl.float32)
-    p = tl.exp(x * scale - top)
+    p = tl.exp(_scaled_logits(base, start + v, vocab, scale) - top)
     passed = (start_below + tl.cumsum(p, 0) > target) & (start + v < vocab)
     last = tl.max(tl.where(p > 0, start + v, start))
     token = tl.minimum(tl.min(tl.where(passed, start + v, vocab)), last)

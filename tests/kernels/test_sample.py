@@ -11,6 +11,28 @@ from swiftllm.kernels.sample import greedy_tokens, inverse_cdf_sample
 from swiftllm.worker.sampler import draw, uniform
 
 
+def test_a_logit_of_inf_draws_its_token_as_torch_does() -> None:
+    """Finite penalties on the worker socket can overflow a logit to +inf. The kernel's running sums were then
+    NaN and it drew token 0; now, as sampler.draw (nan_to_num_), the +inf tokens take the mass: the one token
+    alone, or one of two as torch picks it. A finite logit over float32's range after the temperature (1e38
+    at 0.25) counts as +inf too."""
+    vocab = 9000  # two chunks: +inf in the first and in the second
+    logits = torch.randn(4, vocab, generator=torch.Generator().manual_seed(2))
+    logits[0, 8500] = float("inf")
+    logits[1, [17, 8999]] = float("inf")
+    logits[2, [17, 8999]] = float("inf")
+    logits[3, 4000] = 1e38
+    rows = np.arange(4)
+    temperature = np.array([1.0, 0.7, 1.3, 0.25], np.float32)
+    u = np.array([0.9, 0.2, 0.8, 0.5], np.float32)
+    got = inverse_cdf_sample(
+        logits, torch.from_numpy(rows), torch.from_numpy(temperature), torch.from_numpy(u)
+    )
+    ref = draw(logits, rows, temperature, np.ones(4), np.zeros(4), u, truncate=False)
+    assert ref.tolist() == [8500, 17, 8999, 4000]
+    assert got.tolist() == ref.tolist()
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 # past one chunk and ragged; a whole number of chunks
 @pytest.mark.parametrize("vocab", [9000, 8192])
