@@ -250,6 +250,7 @@ def check_sample() -> None:
             np.zeros(rows, np.int32),
             u,
             False,
+            np.zeros(rows),
         )
         differ = float((got.cpu() != ref).double().mean())
         record("sample", f"{rows} rows V={vocab} (share of tokens differing)", differ, tol=0.02)
@@ -261,9 +262,14 @@ def check_sample() -> None:
     temperature = np.ones(3, np.float32)
     u = np.array([0.5, 0.3, 0.7], np.float32)
     got = inverse_cdf_sample(logits, *(torch.from_numpy(a).to(DEV) for a in (idx, temperature, u)))
-    ref = draw(logits.cpu(), idx, temperature, np.ones(3), np.zeros(3, np.int32), u, False)
+    ref = draw(
+        logits.cpu(), idx, temperature, np.ones(3), np.zeros(3, np.int32), u, False, np.zeros(3)
+    )
     wrong = float((got.cpu() != ref).double().sum()) + float(ref.tolist() != [100000, 5, 128255])
     record("sample", "a +inf logit takes the mass (tokens wrong)", wrong, tol=0.0)
+    none = torch.zeros(0, device=DEV)
+    empty = inverse_cdf_sample(logits, none.long(), none, none)  # an empty grid: no launch
+    record("sample", "no rows (tokens returned)", float(len(empty)), tol=0.0)
     # greedy tokens: exactly torch.argmax's, ties across chunks and NaN (the first NaN wins) included
     for rows in (1, 64, 512):
         logits = (torch.randn(2 * rows, 128256, device=DEV) * 4).to(BF16)[::2]  # a strided view

@@ -74,18 +74,18 @@ def inverse_cdf_sample(
 ) -> torch.Tensor:
     """Token ids [R] int64 drawn for logits[rows] [R, V] at temperature [R], uniforms u [R] in [0, 1)."""
     out = torch.empty(len(rows), dtype=torch.int64, device=logits.device)
-    if len(rows):
-        _inverse_cdf_kernel[(len(rows),)](
-            logits,
-            rows,
-            temperature.float(),
-            u.float(),
-            out,
-            logits.shape[1],
-            logits.stride(0),
-            BLOCK=8192,
-            num_warps=16,
-        )
+    # no rows: an empty grid launches nothing
+    _inverse_cdf_kernel[(len(rows),)](
+        logits,
+        rows,
+        temperature.float(),
+        u.float(),
+        out,
+        logits.shape[1],
+        logits.stride(0),
+        BLOCK=8192,
+        num_warps=16,
+    )
     return out
 
 

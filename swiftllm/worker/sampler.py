@@ -54,10 +54,10 @@ def sample(
     top_k: np.ndarray,
     seed: np.ndarray,
     position: np.ndarray,
-    min_p: np.ndarray | None = None,
+    min_p: np.ndarray,
 ) -> torch.Tensor:
-    """logits [K, V] -> token ids [K] int64. temperature 0 is greedy (lowest id on ties). min_p (None: 0
-    for every row) keeps the tokens at least min_p times as likely as the most likely one."""
+    """logits [K, V] -> token ids [K] int64. temperature 0 is greedy (lowest id on ties). min_p keeps the
+    tokens at least min_p times as likely as the most likely one (0: off; the default is the protocol's)."""
     if logits.device.type == "cuda":
         # chunks of each row in parallel: torch's argmax reads a row with one block (37 us a step, H200)
         from swiftllm.kernels.sample import greedy_tokens  # Triton only where kernels run
@@ -65,7 +65,6 @@ def sample(
         tokens = greedy_tokens(logits)
     else:
         tokens = logits.argmax(-1)
-    min_p = np.zeros(len(temperature), np.float32) if min_p is None else min_p
     # rows that cut the distribution take the sorted torch path (the CUDA kernel draws from all of it)
     cut = (top_k > 0) | (top_p < 1) | (min_p > 0)
     # a row's method depends on its own parameters only, so its draw does not depend on its neighbours; rows
@@ -88,7 +87,7 @@ def draw(
     top_k: np.ndarray,
     uniforms: np.ndarray,
     truncate: bool,
-    min_p: np.ndarray | None = None,
+    min_p: np.ndarray,
 ) -> torch.Tensor:
     """Tokens for the given rows by inverting each one's cumulative distribution at its uniform number,
     over the probabilities sorted and cut to top-k / top-p / min-p when truncate, else in vocabulary
@@ -117,8 +116,8 @@ def draw(
         mass_before = probs.cumsum(-1) - probs
         top_p_rows = to_device(top_p[rows], device)[:, None]
         outside = (mass_before >= top_p_rows * probs.sum(-1, keepdim=True)) & (rank > 0)
-        if min_p is not None:  # sorted: the first column is the most likely token's probability
-            outside |= probs < to_device(min_p[rows], device)[:, None] * probs[:, :1]
+        # sorted: the first column is the most likely token's probability
+        outside |= probs < to_device(min_p[rows], device)[:, None] * probs[:, :1]
         probs = probs.masked_fill(outside, 0.0)
     cdf = probs.cumsum(-1)
     targets = to_device(uniforms, device)[:, None] * cdf[:, -1:].double()

@@ -28,7 +28,7 @@ def test_a_logit_of_inf_draws_its_token_as_torch_does() -> None:
     got = inverse_cdf_sample(
         logits, torch.from_numpy(rows), torch.from_numpy(temperature), torch.from_numpy(u)
     )
-    ref = draw(logits, rows, temperature, np.ones(4), np.zeros(4), u, truncate=False)
+    ref = draw(logits, rows, temperature, np.ones(4), np.zeros(4), u, False, np.zeros(len(rows)))
     assert ref.tolist() == [8500, 17, 8999, 4000]
     assert got.tolist() == ref.tolist()
 
@@ -53,7 +53,8 @@ def test_same_tokens_as_torch_draw(dtype: torch.dtype, vocab: int) -> None:
         np.ones(12, np.float32),
         np.zeros(12, np.int32),
         u,
-        truncate=False,
+        False,
+        np.zeros(12),
     )
     assert got.dtype == torch.int64 and got.tolist() == ref.tolist()
 
@@ -82,7 +83,9 @@ def test_u_near_one_draws_a_token_with_mass() -> None:
     rows = np.arange(8)
     got = inverse_cdf_sample(logits, torch.from_numpy(rows), torch.ones(8), torch.from_numpy(u))
     assert (logits[rows, got] > float("-inf")).all()
-    ref = draw(logits, rows, np.ones(8, np.float32), np.ones(8), np.zeros(8), u, truncate=False)
+    ref = draw(
+        logits, rows, np.ones(8, np.float32), np.ones(8), np.zeros(8), u, False, np.zeros(len(rows))
+    )
     assert (logits[rows, ref] > float("-inf")).all()
 
 

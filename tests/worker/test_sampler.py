@@ -19,6 +19,7 @@ def sample_rows(
         np.full(n, k, np.int32),
         np.full(n, seed, np.int32),
         np.full(n, pos, np.int32),
+        np.zeros(n, np.float32),
     )
 
 
@@ -53,7 +54,9 @@ def test_same_seed_same_token_whatever_the_batch() -> None:
     # neighbours with top-k must not change row 3's draw
     top_k = np.array([5, 0, 0, 0, 9, 0, 0, 0], np.int32)
     for t in (np.ones(8, np.float32), np.array([0, 1, 1, 1, 0, 1, 1, 1], np.float32)):
-        got = sample(batch, t, np.ones(8, np.float32), top_k, seeds, np.full(8, 3, np.int32))
+        got = sample(
+            batch, t, np.ones(8, np.float32), top_k, seeds, np.full(8, 3, np.int32), np.zeros(8)
+        )
         assert got[3] == alone[0]
 
 
@@ -71,6 +74,7 @@ def test_distribution_top_k_and_top_p() -> None:
             np.full(n, k, np.int32),
             seeds,
             pos,
+            np.zeros(n, np.float32),
         )
         return np.bincount(toks.numpy(), minlength=4) / n
 
@@ -106,6 +110,7 @@ def test_a_truncated_row_draws_the_same_among_plain_neighbours() -> None:
         np.array([0, 0, 20, 0, 0], np.int32),
         np.array([1, 2, 11, 3, 4], np.int32),
         np.full(n, 5, np.int32),
+        np.zeros(n, np.float32),
     )
     assert got[2] == alone[0]
 
@@ -194,5 +199,6 @@ def test_top_p_applies_to_what_top_k_keeps() -> None:
         np.full(n, 2, np.int32),
         np.arange(n, dtype=np.uint64),
         np.zeros(n, np.int32),
+        np.zeros(n, np.float32),
     )
     assert (tokens == 0).all()
