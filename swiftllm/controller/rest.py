@@ -385,7 +385,8 @@ class RestServer:
                 for output in batch:
                     latest[output.index] = output
                     logprobs = choice_logprobs(self.tokenizer, spec, output)
-                    if not (output.text or output.finish_reason or logprobs):
+                    # (logprobs is an object, also for an output that holds no token)
+                    if not (output.text or output.finish_reason or (logprobs and output.token_ids)):
                         continue  # held-back text and nothing else to say
                     content = {"text": output.text}
                     if spec.chat:  # a chunk with no new text has an empty delta

@@ -311,6 +311,29 @@ def test_text_offsets_stay_within_the_text_a_stop_string_cut(server: InProcessSe
     assert_serves(server)
 
 
+def test_a_held_back_stream_with_logprobs_sends_no_empty_chunks(server: InProcessServer) -> None:
+    """Hunt probe: with logprobs on, a stream whose text a stop string held back sent a chunk per step with
+    no text, no token and no finish reason (chat: an empty delta, logprobs {"content": []}): the check
+    that skips such chunks took the empty logprobs object for something to say."""
+    stop = {"stop": ["a stop string that never comes"], "ignore_eos": True, "stream": True}
+    for path, body in (
+        ("/v1/completions", {**COMPLETION, "max_tokens": 8, "logprobs": 0, **stop}),
+        ("/v1/chat/completions", {**CHAT, "max_completion_tokens": 8, "logprobs": True, **stop}),
+    ):
+        status, answer = send(server.url + path, body)
+        assert status == 200, answer
+        chunks = [
+            json.loads(line[len("data: ") :])["choices"][0]
+            for line in answer.splitlines()
+            if line.startswith("data: {")
+        ]
+        for chunk in chunks[1:] if "chat" in path else chunks:  # chat opens with its role
+            tokens = chunk["logprobs"].get("content") or chunk["logprobs"].get("tokens")
+            text = chunk.get("text") or chunk.get("delta", {}).get("content")
+            assert tokens or text or chunk["finish_reason"], (path, chunks)
+    assert_serves(server)
+
+
 def tokenize(server: InProcessServer, body: dict[str, Any]) -> tuple[int, Any]:
     """/tokenize's status and tokens, or its error (not counted by send: no engine request)."""
     status, answer = request(server.url + "/tokenize", json.dumps(body).encode(), timeout=60)
