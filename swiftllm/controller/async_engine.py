@@ -15,7 +15,7 @@ import logging
 import re
 import threading
 import time
-from bisect import bisect_right
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -248,8 +248,9 @@ class AsyncEngine:
             token_end = seq.num_outputs
             if not seq.finished:  # hold back what a stop string may still cut off
                 text_end = max(request.sent_text, text_end - request.hold_back_chars)
-                # and the tokens whose text begins in it: a cut may still move their offsets back
-                token_end = max(request.sent_tokens, bisect_right(seq.text_offsets, text_end))
+                # and the tokens whose text begins in it: a cut may still move their offsets back (one
+                # beginning where it ends waits for its text, as a token of an unfinished character does)
+                token_end = max(request.sent_tokens, bisect_left(seq.text_offsets, text_end))
             output = Output(
                 index=request.index,
                 text=seq.text[request.sent_text : text_end],

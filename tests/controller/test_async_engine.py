@@ -86,3 +86,52 @@ def test_each_request_is_counted_once_even_when_submit_and_abort_share_a_drain()
     finished, aborted, still_open = asyncio.run(scenario())
     assert finished == {"abort": 2}
     assert aborted == [2] and not still_open
+
+
+class GrowingSequence:
+    """What publish reads of a Sequence: its text so far, and where each output token's text begins."""
+
+    def __init__(self, token_ids: list[int], text: str, text_offsets: list[int]) -> None:
+        self.seq_id = 0
+        self.finished = False
+        self.finish_reason = None
+        self.num_prompt_cache_hits = 0
+        self.token_ids = token_ids
+        self.text = text
+        self.text_offsets = text_offsets
+        self.logprobs = [None] * len(token_ids)
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.token_ids)
+
+    def outputs(self, start: int, end: int) -> list[int]:
+        return self.token_ids[start:end]
+
+
+def test_a_stream_sends_each_token_with_its_text() -> None:
+    """Hunt probe: an unfinished output took the tokens whose text begins where the text sent ends, so a
+    token went out a chunk before its text (a stream's logprobs ran ahead of its text): the first token of a
+    text a stop string held back, and each token of a character split over tokens."""
+
+    async def scenario() -> list[tuple[str, list[int]]]:
+        loop = asyncio.get_running_loop()
+        async_engine = AsyncEngine(IdleEngine(), loop)  # type: ignore[arg-type]
+        queue: asyncio.Queue = asyncio.Queue()
+        sent = []
+        # what submit holds back for a stop string of 6 characters
+        held_back = Request([1], SamplingParams(), queue, 0, hold_back_chars=5)
+        async_engine.active[0] = held_back
+        async_engine.publish([GrowingSequence([5], ",", [0])])  # type: ignore[list-item]
+        # the two bytes of "é" in two tokens: the first completes no text
+        split = Request([1], SamplingParams(), queue, 1)
+        async_engine.active[0] = split
+        async_engine.publish([GrowingSequence([7], "", [0])])  # type: ignore[list-item]
+        async_engine.publish([GrowingSequence([7, 8], "é", [0, 0])])  # type: ignore[list-item]
+        for _ in range(3):
+            output = await queue.get()
+            sent.append((output.text, output.token_ids))
+        async_engine.stop()
+        return sent
+
+    assert asyncio.run(scenario()) == [("", []), ("", []), ("é", [7, 8])]
