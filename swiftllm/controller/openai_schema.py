@@ -69,6 +69,8 @@ FIELDS: dict[str, Field] = {
     "stream": Field((bool,), "a boolean", default=False),
     "stream_options": Field((dict,), "an object", default={}),
     "include_usage": Field((bool,), "a boolean", default=False),  # in stream_options
+    # vLLM's, in stream_options (usage in every chunk)
+    "continuous_usage_stats": Field((bool,), "false", neutral=(False,)),
     "max_completion_tokens": PARAM_FIELDS["max_tokens"],
     "logprobs_chat": Field((bool,), "a boolean", default=False),  # chat's "logprobs"
     "top_logprobs": PARAM_FIELDS["logprobs"],  # completions' logprobs: in PARAM_FIELDS
@@ -190,11 +192,13 @@ def parse_request(
     options = read_field(body, "stream_options")
     if body.get("stream_options") is not None and not read_field(body, "stream"):
         raise ApiError("stream_options is allowed only with stream: true", "stream_options")
-    # chat: max_completion_tokens, when given; max_tokens is read only without it
+    read_field(options, "continuous_usage_stats")
+    # chat: max_completion_tokens, when given, over max_tokens (which must be valid all the same)
     max_tokens_field = "max_tokens"
+    max_tokens = read_field(body, "max_tokens")
     if chat and read_field(body, "max_completion_tokens") is not None:
         max_tokens_field = "max_completion_tokens"
-    max_tokens = read_field(body, max_tokens_field)
+        max_tokens = read_field(body, max_tokens_field)
     if chat:
         top_logprobs = read_field(body, "top_logprobs")
         want_logprobs = read_field(body, "logprobs_chat", "logprobs")
