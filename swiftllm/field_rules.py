@@ -32,13 +32,12 @@ def float32(value: float) -> float:
 
 
 def finite_in(low: float, high: float) -> Callable[[Any], bool]:
-    """A number in [low, high], also after rounding to float32, the bounds rounded too (NaN and inf never
-    are): so 1e-38 passes [1e-38, 1], though float32 rounds it to 9.99995e-39, and is positive there."""
+    """A number in [low, high] (finite bounds), also after rounding to float32, the bounds rounded too
+    (NaN and inf never are: every comparison with a finite bound fails them, as it does a value that float32
+    rounds to inf): so 1e-38 passes [1e-38, 1], though float32 rounds it to 9.99995e-39, and is positive there."""
 
     def valid(value: float) -> bool:
-        in_float32 = float32(value)
-        in_range = float32(low) <= in_float32 <= float32(high)
-        return math.isfinite(in_float32) and in_range and low <= value <= high
+        return float32(low) <= float32(value) <= float32(high) and low <= value <= high
 
     return valid
 

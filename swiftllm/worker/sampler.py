@@ -27,18 +27,17 @@ def apply_penalties(
     frequency: np.ndarray,
     lens: np.ndarray,
     tokens: np.ndarray,
-    repetition: np.ndarray | None = None,
+    repetition: np.ndarray,
 ) -> torch.Tensor:
     """Over the tokens generated so far: the repetition penalty (a seen token's logit divided by it when
     positive, multiplied when not: always less likely), then OpenAI's penalties (logit -= presence *
-    [count > 0] + frequency * count). repetition None: 1 (off) for every row."""
+    [count > 0] + frequency * count)."""
     device = logits.device
     counts = torch.zeros_like(logits)
     rows = to_device(np.repeat(np.arange(len(lens)), lens), device)
     token_ids = to_device(tokens, device, torch.int64)
     counts.index_put_((rows, token_ids), torch.ones(len(tokens), device=device), accumulate=True)
     seen = counts > 0
-    repetition = np.ones(len(lens), np.float32) if repetition is None else repetition
     repetition_column = to_device(repetition, device)[:, None]
     repeated = torch.where(logits > 0, logits / repetition_column, logits * repetition_column)
     logits = torch.where(seen, repeated, logits)

@@ -92,6 +92,7 @@ def test_penalties_follow_openai_formula() -> None:
         np.array([0.25, 1.0], np.float32),
         np.array([3, 1]),
         np.array([1, 1, 3, 4]),
+        np.ones(2, np.float32),
     )
     assert torch.allclose(out[0], torch.tensor([0, -1.0, 0, -0.75, 0]))
     assert torch.allclose(out[1], torch.tensor([0, 0, 0, 0, -1.0]))
@@ -176,7 +177,12 @@ def test_a_logit_overflowed_to_inf_draws_its_token_within_the_vocabulary() -> No
     zeros = np.zeros(2, np.float32)
     seen = np.array([2, 2], np.int32)
     logits = apply_penalties(
-        torch.zeros(2, 10), zeros, np.full(2, -3e38, np.float32), seen, np.array([3, 3, 6, 6])
+        torch.zeros(2, 10),
+        zeros,
+        np.full(2, -3e38, np.float32),
+        seen,
+        np.array([3, 3, 6, 6]),
+        np.ones(2, np.float32),
     )
     assert logits[[0, 1], [3, 6]].isinf().all()
     for top_k in (0, 5):
