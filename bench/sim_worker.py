@@ -15,7 +15,8 @@ of TTFT and TPOT, on this CPU; bench/trace_requests splits it further (bench/REA
 The device clock: a step starts when it arrives or when the step before it ends, whichever is later, runs for its
 modelled time, and is answered at its end; so, as on a GPU, a step queued behind another runs right after it,
 and a controller that falls behind leaves the device idle. Requests are decoded and validated as a real worker
-does (codec.decode_step), and any bad one gets an error reply. What it leaves out: the K/V and the model (token
+does (codec.decode_step), and any bad one gets an error reply; a sequence whose sampling values are out of
+range is named in the reply's errors (messages.refuse_bad_values). What it leaves out: the K/V and the model (token
 ids are drawn uniformly from the vocabulary, from --seed), the -1 token's bookkeeping (a -1 is accepted without
 checking that a token was sampled), CPU swap's time, and the host time a real worker spends launching a step.
 Timings reported: queue_ms, gpu_ms (the modelled time) and wait_ms (from arrival to the answer)."""
@@ -42,7 +43,7 @@ from schedule_sim import KV_CACHE_BLOCKS, StepCostModel, add_what_if_flag, what_
 from swiftllm.model_config import ModelConfig  # noqa: E402
 from swiftllm.protocol import codec  # noqa: E402
 from swiftllm.protocol.auth import check_bind, is_local_address  # noqa: E402
-from swiftllm.protocol.messages import CacheGeometry, ProtocolError  # noqa: E402
+from swiftllm.protocol.messages import CacheGeometry, ProtocolError, refuse_bad_values  # noqa: E402
 from swiftllm.protocol.step import StepCommand, StepResult, f32, i32  # noqa: E402
 
 MAX_POLL_MS = 100.0
@@ -139,12 +140,14 @@ class SimulatedWorkerServer:
         if self.geometry is None:
             raise ProtocolError("CacheNotInitialized", "send init_cache before the first step")
         cmd = codec.decode_step(fields, self.geometry)
+        errors = refuse_bad_values(cmd, self.geometry)  # neutral values in cmd, as a real worker's
         step_s = self.cost.step_ms(cmd) / 1e3
         start = max(received, self.device_free_at)
         self.device_free_at = start + step_s
         self.steps += 1
         self.device_busy_s += step_s
         result = self.sample(cmd)
+        result.errors = errors
         result.timings = {
             "queue_ms": 0.0,
             "gpu_ms": step_s * 1e3,

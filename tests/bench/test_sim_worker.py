@@ -136,6 +136,29 @@ def test_logprobs_come_back_for_every_sampled_row_once_one_asks(worker: WorkerCl
     assert np.all(result.logprobs < 0)
 
 
+def test_sampling_values_out_of_range_fail_their_sequence_alone_as_on_a_real_worker(
+    worker: WorkerClient,
+) -> None:
+    """A real worker names a sequence whose sampling values are out of range in the reply's errors and
+    computes it with neutral values (docs/protocol.md); the simulated one sampled it as if they were fine,
+    and drew top logprobs for a num_logprobs beyond 20."""
+    worker.init_cache(block_size=16, num_blocks=100, num_cpu_blocks=0, max_model_len=64)
+    cmd = command(
+        seq_ids=i32([1, 2]),
+        query_lens=i32([1, 1]),
+        context_lens=i32([3, 4]),
+        token_ids=i32([5, 6]),
+        block_table=i32([[0], [1]]),
+        temperature=np.array([-1.0, 0.0], np.float32),
+        num_logprobs=i32([-1, 1000]),
+    )
+    result = worker.step(cmd)
+    assert set(result.errors) == {1, 2}
+    assert "temperature" in result.errors[1] and "num_logprobs" in result.errors[2]
+    assert list(result.seq_ids) == [1, 2]  # the step still ran for both
+    assert result.top_ids.shape[1] <= 20
+
+
 def test_an_address_other_machines_reach_is_refused(model_dir: Path) -> None:
     with pytest.raises(SystemExit):  # a usage error, before binding anything
         sim_worker.main(["--model", str(model_dir), "--bind", "tcp://0.0.0.0:*"])
