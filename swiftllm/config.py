@@ -208,7 +208,7 @@ class EngineConfig:
             (
                 self.worker_addrs is None
                 or (self.worker_address_list and len(self.worker_address_list) == self.world_size),
-                f"--worker-addrs names {len(self.worker_address_list)} workers, "
+                f"--worker-addrs names {len(self.worker_address_list)} workers (at least one), "
                 f"the group has {self.world_size} (--workers)",
             ),
             (_is_int_at_least(self.port, 0) and self.port <= 65535, "port must be in [0, 65535]"),

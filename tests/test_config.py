@@ -64,8 +64,8 @@ MODEL = ModelConfig.from_dict(
         ({"host": 0}, "host must be a string, not 0"),
         ({"api_key": 1234}, "api_key must be a string"),
         ({"model": 7}, "model must be a string"),
-        ({"worker_addrs": ""}, "--worker-addrs names 0 workers"),
-        ({"worker_addrs": " , ,"}, "--worker-addrs names 0 workers"),
+        ({"worker_addrs": ""}, r"--worker-addrs names 0 workers \(at least one\)"),
+        ({"worker_addrs": " , ,"}, r"--worker-addrs names 0 workers \(at least one\)"),
     ],
 )
 def test_bad_values_fail_at_construction(options: dict, message: str) -> None:
@@ -124,7 +124,9 @@ def test_the_group_size_comes_from_either_spelling_or_the_addresses() -> None:
             EngineConfig(workers=workers, pipeline_parallel_size=4)
     with pytest.raises(ValueError, match="--workers 1 and --tensor-parallel-size 2 x --pp 1"):
         EngineConfig(workers=1, tensor_parallel_size=2)
-    with pytest.raises(ValueError, match="--worker-addrs names 2 workers, the group has 1"):
+    with pytest.raises(
+        ValueError, match=r"--worker-addrs names 2 workers \(at least one\), the group has 1"
+    ):
         EngineConfig(workers=1, worker_addrs="tcp://a:1,tcp://b:2")
     with pytest.raises(
         ValueError, match="--workers 2 and --tensor-parallel-size 4 x --pp 1 disagree"
@@ -139,7 +141,9 @@ def test_the_group_size_comes_from_either_spelling_or_the_addresses() -> None:
             EngineConfig(pipeline_parallel_size=stages)
     both = EngineConfig(workers=4, tensor_parallel_size=2, pipeline_parallel_size=2)
     assert both.world_size == 4
-    with pytest.raises(ValueError, match="--worker-addrs names 3 workers, the group has 2"):
+    with pytest.raises(
+        ValueError, match=r"--worker-addrs names 3 workers \(at least one\), the group has 2"
+    ):
         EngineConfig(workers=2, worker_addrs="a,b,c")
     with pytest.raises(ValueError, match="threads must be"):
         EngineConfig(threads=0)
