@@ -153,7 +153,7 @@ class Engine:
         # a batch with nothing for the worker to do (no rows, no block moves) is not sent: its finished
         # ids wait for the next one (mark_sent drops them)
         if batch.seqs or batch.swap_out or batch.swap_in:
-            self.worker.send_step(batch.command())
+            self.worker.send_step(batch.command(self.scheduler.cfg.block_size))
             self.in_flight.append(batch)  # next to the send: reset() reads back one reply each
             self.scheduler.mark_sent(batch)
         # one step in flight ahead, or one per pipeline stage (each of its own group of sequences)

@@ -138,10 +138,13 @@ class Batch:
         self.seqs = [seq for seq, _ in rows]
         self.query_lens = [query_len for _, query_len in rows]
 
-    def command(self) -> StepCommand:
+    def command(self, block_size: int) -> StepCommand:
         """The columnar StepCommand for this batch: one entry per row in every per-sequence array.
 
-        Call it before `Scheduler.mark_sent` moves num_cached on. For row i:
+        Call it before `Scheduler.mark_sent` moves num_cached on. A row whose sequence is not RUNNING or
+        lacks blocks for its context (a replacement policy breaking schedule()'s contract) raises
+        RuntimeError: its block table would be padding, block 0, and the worker would write its K/V into
+        another sequence's block without an error. For row i:
         - token_ids gets seqs[i].token_ids[num_cached : num_cached + query_lens[i]], flattened in
           row order; a LAST_TOKEN placeholder among them means the worker's last sampled token;
         - context_lens[i] = num_cached + query_lens[i], the tokens in the cache after the step;
@@ -155,6 +158,8 @@ class Batch:
         penalty_tokens: list[int] = []
         for seq, query_len in zip(self.seqs, self.query_lens):
             context_lens.append(seq.num_cached + query_len)
+            if seq.status is not Status.RUNNING or len(seq.blocks) * block_size < context_lens[-1]:
+                raise RuntimeError(f"schedule() gave seq {seq.seq_id}, not RUNNING with blocks")
             new_token_ids += seq.token_ids[seq.num_cached : seq.num_cached + query_len]
             outputs = seq.token_ids[len(seq.prompt_ids) :] if seq.params.is_penalized else []
             penalty_lens.append(len(outputs))

@@ -400,8 +400,38 @@ def test_a_prompt_that_can_never_fit_is_rejected() -> None:
     assert not engine.has_work
 
 
+@pytest.mark.parametrize("status", ["waiting", "finished"])
+def test_a_policy_that_schedules_a_sequence_without_blocks_raises_before_sending(
+    status: str,
+) -> None:
+    """A replacement policy that breaks schedule()'s contract by putting a sequence that is not RUNNING
+    in a step (one still waiting, or one finished: neither holds blocks) gets an error naming the
+    contract, and nothing is sent. Before, the row's block table was all padding, block 0, so the worker
+    wrote its K/V into another sequence's block and that sequence's output changed without an error."""
+    engine, worker = make_engine(budget=16)
+    done = engine.add_request(list(range(1, 5)), SamplingParams(max_tokens=1, temperature=0))
+    while engine.has_work:
+        engine.step()
+    engine.add_request(list(range(1, 17)), SamplingParams(max_tokens=4, temperature=0))
+    waiting = engine.add_request(list(range(20, 36)), SamplingParams(max_tokens=4, temperature=0))
+    sent = len(worker.steps)
+    policy = engine.scheduler.schedule
+
+    def misbehaving_policy() -> Batch:
+        batch = policy()
+        assert waiting.status is Status.WAITING  # the budget took the first prompt only
+        intruder = waiting if status == "waiting" else done
+        batch.add(intruder, intruder.num_uncached or 1)
+        return batch
+
+    engine.scheduler.schedule = misbehaving_policy  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="not RUNNING with blocks"):
+        engine.step()
+    assert len(worker.steps) == sent
+
+
 def test_a_step_that_only_moves_blocks_has_an_empty_block_table() -> None:
-    cmd = Batch(swap_out=[(3, 0)], swap_in=[(1, 2)]).command()
+    cmd = Batch(swap_out=[(3, 0)], swap_in=[(1, 2)]).command(16)
     assert cmd.num_seqs == 0 and cmd.block_table.shape == (0, 0)
     assert cmd.swap_out.tolist() == [[3, 0]] and cmd.swap_in.tolist() == [[1, 2]]
 
