@@ -70,6 +70,18 @@ def decode(seq_id: int, context_len: int, block: int = 0) -> StepCommand:
     )
 
 
+def two_decodes(**arrays: np.ndarray) -> StepCommand:
+    """Sequences 1 and 2 decoding a token each (blocks 0 and 1), with the given per-row arrays."""
+    return command(
+        seq_ids=i32([1, 2]),
+        query_lens=i32([1, 1]),
+        context_lens=i32([3, 4]),
+        token_ids=i32([5, 6]),
+        block_table=i32([[0], [1]]),
+        **arrays,
+    )
+
+
 def test_hello_describes_the_model_and_profile_the_cache(
     worker: WorkerClient, model_dir: Path
 ) -> None:
@@ -122,15 +134,7 @@ def test_a_bad_request_gets_an_error_and_the_worker_serves_on(worker: WorkerClie
 
 def test_logprobs_come_back_for_every_sampled_row_once_one_asks(worker: WorkerClient) -> None:
     worker.init_cache(block_size=16, num_blocks=100, num_cpu_blocks=0, max_model_len=64)
-    cmd = command(
-        seq_ids=i32([1, 2]),
-        query_lens=i32([1, 1]),
-        context_lens=i32([3, 4]),
-        token_ids=i32([5, 6]),
-        block_table=i32([[0], [1]]),
-        num_logprobs=i32([-1, 3]),
-    )
-    result = worker.step(cmd)
+    result = worker.step(two_decodes(num_logprobs=i32([-1, 3])))
     assert result.logprobs.shape == (2,)
     assert result.top_ids.shape == (2, 3)
     assert np.all(result.logprobs < 0)
@@ -143,15 +147,7 @@ def test_sampling_values_out_of_range_fail_their_sequence_alone_as_on_a_real_wor
     computes it with neutral values (docs/protocol.md); the simulated one sampled it as if they were fine,
     and drew top logprobs for a num_logprobs beyond 20."""
     worker.init_cache(block_size=16, num_blocks=100, num_cpu_blocks=0, max_model_len=64)
-    cmd = command(
-        seq_ids=i32([1, 2]),
-        query_lens=i32([1, 1]),
-        context_lens=i32([3, 4]),
-        token_ids=i32([5, 6]),
-        block_table=i32([[0], [1]]),
-        temperature=np.array([-1.0, 0.0], np.float32),
-        num_logprobs=i32([-1, 1000]),
-    )
+    cmd = two_decodes(temperature=np.array([-1.0, 0.0], np.float32), num_logprobs=i32([-1, 1000]))
     result = worker.step(cmd)
     assert set(result.errors) == {1, 2}
     assert "temperature" in result.errors[1] and "num_logprobs" in result.errors[2]
