@@ -46,7 +46,7 @@ from workload import DEFAULT_WORKLOAD, load_workload, random_prompts  # noqa: E4
 
 from swiftllm.config import SCHEDULE_POLICIES  # noqa: E402
 from swiftllm.controller.engine import Engine  # noqa: E402
-from swiftllm.controller.scheduler import SchedulerConfig  # noqa: E402
+from swiftllm.controller.scheduler import SchedulerConfig, scheduler_class  # noqa: E402
 from swiftllm.model_config import ModelConfig  # noqa: E402
 from swiftllm.protocol.step import StepCommand, StepResult, i32  # noqa: E402
 from swiftllm.sampling_params import SamplingParams  # noqa: E402
@@ -251,7 +251,9 @@ def main() -> None:
     ap.add_argument(
         "--policies",
         default="fcfs",
-        help=f"schedule policies, comma separated ({', '.join(SCHEDULE_POLICIES)})",
+        help=f"schedule policies, comma separated ({', '.join(SCHEDULE_POLICIES)}, or module:Class: a "
+        "Scheduler subclass on PYTHONPATH, e.g. shortest_prompt_first:ShortestPromptFirst with "
+        "examples/ on it)",
     )
     ap.add_argument("--num-requests", type=int, default=None, help="the workload file's first N")
     ap.add_argument(
@@ -271,8 +273,10 @@ def main() -> None:
         models["roofline"] = StepCostModel(overlap_loss=0.0, attention_factor=1.0, fixed_ms=0.0)
     policies = args.policies.split(",")
     for policy in policies:
-        if policy not in SCHEDULE_POLICIES:
-            ap.error(f"--policies: {policy!r} is not one of {', '.join(SCHEDULE_POLICIES)}")
+        try:
+            scheduler_class(policy)  # a built-in policy, or module:Class (a Scheduler subclass)
+        except ValueError as e:
+            ap.error(f"--policies: {e}")
     runs: list[tuple[str, SimulatedRun]] = []
     for policy in policies:
         for max_seqs in (int(value) for value in args.seqs.split(",")):

@@ -360,7 +360,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
     ap.add_argument("--max-num-seqs", type=int, default=EngineConfig().max_num_seqs)
     ap.add_argument(
-        "--schedule-policy", default=EngineConfig().schedule_policy, choices=SCHEDULE_POLICIES
+        "--schedule-policy",
+        default=EngineConfig().schedule_policy,
+        help=f"{', '.join(SCHEDULE_POLICIES)}, or module:Class (a Scheduler subclass on PYTHONPATH)",
     )
     ap.add_argument(
         "--detokenize", action="store_true", help="serve a dummy model dir with a tokenizer"
@@ -379,6 +381,10 @@ def parse_args() -> argparse.Namespace:
         "kernels printed (that run's seconds then include the profiler)",
     )
     args = ap.parse_args()
+    try:
+        EngineConfig(schedule_policy=args.schedule_policy)  # imports a module:Class policy
+    except ValueError as e:
+        ap.error(str(e))
     if args.requests is not None and args.num_requests is not None:
         ap.error("--num-requests selects from a workload file; --requests is the synthetic set")
     return args
@@ -393,7 +399,9 @@ def result_name(args: argparse.Namespace) -> str:
     if args.detokenize:
         name += "_detokenized"
     if args.schedule_policy != "fcfs":
-        name += f"_{args.schedule_policy}"
+        name += "_" + args.schedule_policy.replace(
+            ":", "."
+        )  # module:Class: no colon in a file name
     if args.worker_process:
         name += "_worker_process"
     if args.temperatures != DEFAULT_TEMPERATURES:

@@ -117,8 +117,10 @@ class EngineConfig:
         "longest requests first and spreads the work evenly over their steps (higher throughput, "
         "later first tokens), longest first within an arrival group of a second, a later group behind "
         "an earlier one; without a backlog, as fcfs (controller/scheduler.py). paced: fcfs's order "
-        "with longest-first's pacing of a backlog",
-        choices=SCHEDULE_POLICIES,
+        "with longest-first's pacing of a backlog. module:Class: a subclass of "
+        "swiftllm.controller.scheduler.Scheduler, imported from the module (on PYTHONPATH), that "
+        "replaces the policy (docs/architecture.md)",
+        aliases=("--scheduler-policy",),
     )
     # the controller's engine thread shares the GIL with the REST event loop (LLM: with the model's thread);
     # at Python's 0.005 s a step's tokens could wait that long for it. All 200 at once over HTTP on the H200:
@@ -236,6 +238,11 @@ class EngineConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        # a policy other than the built-in ones names a Scheduler subclass: imported now, so a bad one
+        # fails before any model loads (imported here: scheduler.py imports this module)
+        from swiftllm.controller.scheduler import scheduler_class
+
+        scheduler_class(self.schedule_policy)
 
     @property
     def cpu_threads(self) -> int:

@@ -86,11 +86,27 @@ def test_defaults_are_valid_and_frozen() -> None:
         config.block_size = 32  # type: ignore[misc]
 
 
-def test_schedule_policy_is_checked() -> None:
-    with pytest.raises(
-        ValueError, match="schedule_policy must be one of fcfs, longest-first, paced"
-    ):
-        EngineConfig(schedule_policy="shortest-first")
+@pytest.mark.parametrize(
+    "policy,message",
+    [
+        ("shortest-first", "No module named 'shortest-first'"),  # neither built in nor module:Class
+        ("nosuch.module:Policy", "No module named 'nosuch'"),
+        ("swiftllm.controller.scheduler:Nope", "has no attribute 'Nope'"),
+        (":Policy", "Empty module name"),
+        ("swiftllm.controller.scheduler", "has no attribute ''"),  # a module without :Class
+        ("swiftllm.controller.scheduler:Batch", "is not a subclass of Scheduler"),
+        ("os:sep", "is not a subclass of Scheduler"),  # not a class at all
+    ],
+)
+def test_schedule_policy_is_checked_when_the_config_is_built(policy: str, message: str) -> None:
+    """A policy is built in or names a Scheduler subclass that imports; found out before any model loads."""
+    with pytest.raises(ValueError) as refused:
+        EngineConfig(schedule_policy=policy)
+    assert message in str(refused.value)
+
+    assert f"schedule_policy {policy!r}" in str(refused.value)
+    policy = "swiftllm.controller.scheduler:Scheduler"  # a class that subclasses Scheduler: itself
+    assert EngineConfig(schedule_policy=policy).schedule_policy == policy
 
 
 def test_cpu_threads_leave_a_core_to_the_controller(monkeypatch: pytest.MonkeyPatch) -> None:

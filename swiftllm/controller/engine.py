@@ -20,7 +20,7 @@ import time
 from collections import Counter, deque
 from typing import Protocol
 
-from swiftllm.controller.scheduler import Batch, Scheduler, SchedulerConfig
+from swiftllm.controller.scheduler import Batch, SchedulerConfig, scheduler_class
 from swiftllm.controller.sequence import Sequence, TokenLogprobs
 from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
 from swiftllm.model_config import ModelConfig
@@ -58,7 +58,8 @@ class Engine:
         self.worker = worker
         self.model_config = model_config
         self.tokenizer = tokenizer
-        self.scheduler = Scheduler(scheduler_config)
+        # Scheduler, or the subclass `--schedule-policy module:Class` names
+        self.scheduler = scheduler_class(scheduler_config.schedule_policy)(scheduler_config)
         self.seq_id_counter = itertools.count()
         self.overlap = overlap
         # draws the seed of each request that sets none: a seeded engine repeats its whole run

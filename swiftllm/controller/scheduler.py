@@ -11,6 +11,7 @@ left. With prefix caching, an admitted sequence starts from the longest run of c
 tokens begin with (block_manager.py) and computes only the rest."""
 
 import bisect
+import importlib
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from swiftllm.config import EngineConfig
+from swiftllm.config import SCHEDULE_POLICIES, EngineConfig
 from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManager, block_digest
 from swiftllm.controller.sequence import Sequence, Status, block_array
 from swiftllm.model_config import ModelConfig, ModelError
@@ -65,7 +66,9 @@ class SchedulerConfig:
     enable_prefix_caching: bool
     # P > 1: the sequences go in P disjoint groups, one step of each in flight (pipeline stages overlap)
     pipeline_stages: int
-    schedule_policy: str  # "fcfs", "longest-first" or "paced" (config.SCHEDULE_POLICIES)
+    # "fcfs", "longest-first" or "paced" (config.SCHEDULE_POLICIES), or "module:Class": a Scheduler
+    # subclass that replaces the policy (scheduler_class)
+    schedule_policy: str
 
     @staticmethod
     def from_engine(
@@ -321,7 +324,7 @@ class Scheduler:
         self.stepped_since_group_start = True
         budget = self.cfg.max_num_batched_tokens
         # longest-first and paced pace a backlog; fcfs never does
-        if self.cfg.schedule_policy != "fcfs" and self.backlogged(budget):
+        if self.cfg.schedule_policy in ("longest-first", "paced") and self.backlogged(budget):
             budget = self.paced_budget()
         # a preemption means blocks are short: then nobody comes in this step
         if not self.continue_running(batch, budget, seats):
@@ -576,3 +579,22 @@ class Scheduler:
         seq.status = Status.FINISHED
         seq.finish_reason = reason
         self.finished_ids.append(seq.seq_id)
+
+
+def scheduler_class(policy: str) -> type[Scheduler]:
+    """The class that schedules under `policy`: Scheduler for a built-in policy, else the class that
+    "module:Class" names, which must subclass Scheduler (the engine builds it from the SchedulerConfig
+    and calls the methods Engine calls; docs/architecture.md, "Replacing the scheduling policy").
+    Raises ValueError naming the policy if the module cannot be imported or the class is not one.
+    Its `cfg.schedule_policy` is then "module:Class": what Scheduler does for it is fcfs's order,
+    no pacing."""
+    if policy in SCHEDULE_POLICIES:
+        return Scheduler
+    module_name, _, class_name = policy.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as e:  # ValueError: an empty module name
+        raise ValueError(f"schedule_policy {policy!r}: no such policy or module:Class ({e})") from e
+    if not (isinstance(found, type) and issubclass(found, Scheduler)):
+        raise ValueError(f"schedule_policy {policy!r} is not a subclass of Scheduler")
+    return found

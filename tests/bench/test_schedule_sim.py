@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from bench_scripts import load_script
@@ -9,6 +11,7 @@ from bench_scripts import load_script
 from swiftllm.protocol.step import f32, i32
 
 schedule_sim = load_script("schedule_sim")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def command(query_lens: list[int], context_lens: list[int], sample: list[int]) -> object:
@@ -94,3 +97,31 @@ def test_a_what_if_without_a_number_is_a_usage_error(
     assert exit_info.value.code == 2
     assert f"--what-if: {change!r} is not FIELD=NUMBER" in capsys.readouterr().err
     assert schedule_sim.what_if_model(ap, ["fixed_ms=0.5"]).fixed_ms == 0.5
+
+
+def test_a_module_class_policy_is_simulated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--policies module:Class` simulates a policy from outside the core (examples/): one seat, so
+    shortest-prompt-first starts the 20-token prompt first and the 40-token one's first token comes later."""
+    monkeypatch.syspath_prepend(str(REPO / "examples"))
+    policy = "shortest_prompt_first:ShortestPromptFirst"
+    model = schedule_sim.StepCostModel()
+    prompts = [[5] * 40, [6] * 20]
+    fcfs = schedule_sim.simulate(prompts, [3, 1], budget=64, max_seqs=1, model=model)
+    shortest = schedule_sim.simulate(prompts, [3, 1], 64, 1, model, policy)
+    assert fcfs.longest_first_token_s == pytest.approx(
+        model.step_ms(command([40], [40], [1])) / 1e3
+    )
+    assert shortest.policy == policy
+    assert shortest.longest_first_token_s == pytest.approx(
+        (model.step_ms(command([20], [20], [1])) + model.step_ms(command([40], [40], [1]))) / 1e3
+    )
+
+
+def test_an_unknown_policy_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.argv", ["schedule_sim.py", "--policies", "fcfs,nosuch:Policy"])
+    with pytest.raises(SystemExit) as exit_info:
+        schedule_sim.main()
+    assert exit_info.value.code == 2
+    assert "--policies: schedule_policy 'nosuch:Policy'" in capsys.readouterr().err

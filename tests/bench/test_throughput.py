@@ -185,3 +185,15 @@ def test_result_name_keeps_runs_of_other_temperatures_apart(
     assert greedy == "throughput_longest-first_t0"
     assert sampled == "throughput_longest-first_t1"
     assert name("--temperatures", "0,0.5") == "throughput_t0_0.5"
+    policy = "swiftllm.controller.scheduler:Scheduler"  # module:Class, a Scheduler subclass
+    assert name("--schedule-policy", policy) == "throughput_swiftllm.controller.scheduler.Scheduler"
+
+
+def test_a_policy_that_does_not_import_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.argv", ["throughput.py", "--schedule-policy", "nosuch:Policy"])
+    with pytest.raises(SystemExit) as exit_info:
+        throughput.parse_args()
+    assert exit_info.value.code == 2
+    assert "No module named 'nosuch'" in capsys.readouterr().err

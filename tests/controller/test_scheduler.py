@@ -17,9 +17,11 @@ from swiftllm.controller.scheduler import (
     PACED_QUANTUM,
     PACED_SLACK,
     Batch,
+    Scheduler,
     SchedulerConfig,
+    scheduler_class,
 )
-from swiftllm.controller.sequence import Status
+from swiftllm.controller.sequence import Sequence, Status
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import StepCommand, StepResult, i32
@@ -730,3 +732,29 @@ def test_a_sequence_swapped_out_holding_every_block_comes_back() -> None:
         engine.step()
     assert late.finish_reason == "length" and engine.scheduler.counters["swaps_in"] == 2
     assert_all_blocks_free_or_cached(engine)
+
+
+class NewestFirst(Scheduler):
+    """A policy from outside: admits the newest waiting sequence first (a test's module:Class)."""
+
+    def add(self, seq: Sequence) -> None:
+        super().add(seq)
+        self.waiting.rotate(1)  # the one just queued last goes first
+
+
+def test_a_module_class_policy_replaces_the_scheduler() -> None:
+    """schedule_policy "module:Class" builds that Scheduler subclass; the built-in names build Scheduler.
+    It takes Scheduler's place in the engine, and its order decides admission."""
+    assert all(scheduler_class(name) is Scheduler for name in SCHEDULE_POLICIES)
+    policy = f"{__name__}:NewestFirst"
+    assert scheduler_class(policy) is NewestFirst
+    engine, worker = make_engine(num_gpu=256, budget=96, schedule_policy=policy)
+    assert type(engine.scheduler) is NewestFirst
+    seqs = [engine.add_request([1] * 40, SamplingParams(max_tokens=2)) for _ in range(3)]
+    while engine.has_work:
+        engine.step()
+    # newest first: the budget of 96 tokens goes to the third, the second, then 16 of the first's 40
+    first_rows = worker.steps[0].seq_ids.tolist()
+    assert first_rows == [seqs[2].seq_id, seqs[1].seq_id, seqs[0].seq_id]
+    assert worker.steps[0].query_lens.tolist() == [40, 40, 16]
+    assert all(seq.finished and seq.num_outputs == 2 for seq in seqs)

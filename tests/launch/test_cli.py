@@ -48,6 +48,8 @@ def test_generate_streams_the_greedy_completion() -> None:
             "max_num_batched_tokens must be an integer in [1, 2**64)",
         ),
         (["--block-size", "12"], "block_size must be a positive power of two"),
+        (["--scheduler-policy", "nosuch:Policy"], "No module named 'nosuch'"),
+        (["--schedule-policy", "os:sep"], "is not a subclass of Scheduler"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args: list[str], message: str) -> None:

@@ -1,5 +1,6 @@
 """`swiftctl launch --load-format dummy` end to end: the worker gets the weight format and the CUDA-graph
-switch, the server answers, and the launch process itself never maps libtorch (only its worker does)."""
+switch, the server answers, `--scheduler-policy module:Class` schedules its steps, and the launch process
+itself never maps libtorch (only its worker does)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,26 @@ def wait_for_url(proc: subprocess.Popen, timeout_s: float = 240.0) -> str:
     raise RuntimeError(f"swiftctl launch did not start (exit code {proc.poll()})")
 
 
-def test_dummy_weights_reach_the_worker_and_the_launcher_maps_no_torch() -> None:
+# a policy from outside the core, found on PYTHONPATH: Scheduler's own, noting each step it schedules
+MARKING_POLICY = """
+import os
+from swiftllm.controller.scheduler import Scheduler
+
+class MarkingPolicy(Scheduler):
+    def schedule(self):
+        batch = super().schedule()
+        with open(os.environ["POLICY_MARKS"], "a") as marks:
+            marks.write(f"{sum(batch.query_lens)}\\n")
+        return batch
+"""
+
+
+def test_dummy_weights_reach_the_worker_and_the_launcher_maps_no_torch(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SWIFTLLM_API_KEY"}
+    (tmp_path / "marking_policy.py").write_text(MARKING_POLICY)
+    marks = tmp_path / "marks.txt"
+    python_path = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    env.update(PYTHONPATH=python_path, POLICY_MARKS=str(marks))
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -53,6 +72,8 @@ def test_dummy_weights_reach_the_worker_and_the_launcher_maps_no_torch() -> None
             "0.05",
             "--max-model-len",
             "256",
+            "--scheduler-policy",
+            "marking_policy:MarkingPolicy",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -67,6 +88,9 @@ def test_dummy_weights_reach_the_worker_and_the_launcher_maps_no_torch() -> None
         with urllib.request.urlopen(request, timeout=120) as response:
             assert response.status == 200
             assert json.loads(response.read())["usage"]["completion_tokens"] == 4
+        # the policy scheduled the request's steps: its 3 prompt tokens, then a decode per step
+        tokens_per_step = [int(line) for line in marks.read_text().split()]
+        assert [3, 1, 1, 1] == [count for count in tokens_per_step if count][-4:]
         assert "libtorch" not in Path(f"/proc/{proc.pid}/maps").read_text()
         workers = child_pids(proc.pid)
         assert len(workers) == 1
