@@ -163,7 +163,7 @@ class LLM:
     def generate(
         self,
         prompts: list[str | list[int] | list[dict]] | str,
-        params: SamplingParams | list[SamplingParams] | None = None,
+        params: SamplingParams | list[SamplingParams] | tuple[SamplingParams, ...] | None = None,
         use_tqdm: bool = False,
     ) -> list[RequestOutput]:
         """Run every prompt to completion (all submitted at once); outputs in prompt order. One call at a
@@ -179,7 +179,7 @@ class LLM:
             prompts = [prompts] if isinstance(prompts, str) else prompts
             if not isinstance(prompts, list | tuple):  # a dict or a set was iterated as prompts
                 raise TypeError(f"prompts is a str or a list, not a {type(prompts).__name__}")
-            if not isinstance(params, list):
+            if not isinstance(params, list | tuple):  # one for every prompt (tuples: as prompts)
                 params = [params or SamplingParams()] * len(prompts)
             if not all(isinstance(item, SamplingParams) for item in params):  # was AttributeError
                 raise TypeError("params must be a SamplingParams or a list of them, one a prompt")

@@ -225,9 +225,15 @@ def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
     # session 44's probe: each of these raised the tokenizer's TypeError or an AttributeError
     with pytest.raises(ValueError, match="a prompt must be UTF-8 text"):
         llm.generate(["a\ud800b"], SamplingParams(max_tokens=4))
-    for params in ((SamplingParams(),), {"max_tokens": 4}, [SamplingParams(), None]):
+    for params in ({"max_tokens": 4}, [SamplingParams(), None], (SamplingParams(), 4)):
         with pytest.raises(TypeError, match="params must be a SamplingParams or a list of them"):
             llm.generate(["hi", "ho"], params)  # type: ignore[arg-type]
+    # a tuple of params is taken as a tuple of prompts is (session 59 noted it was refused)
+    with pytest.raises(ValueError, match="1 SamplingParams for 2 prompts"):
+        llm.generate(["hi", "ho"], (SamplingParams(),))
+    per_prompt = (SamplingParams(max_tokens=1), SamplingParams(max_tokens=3, ignore_eos=True))
+    lengths = [len(out.token_ids) for out in llm.generate(["hi", "ho"], per_prompt)]
+    assert lengths == [1, 3]
     assert not llm.engine.has_work
     # numpy's integers are token ids (they were taken for chat messages)
     greedy = SamplingParams(max_tokens=3, temperature=0)
