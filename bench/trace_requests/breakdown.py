@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-LINE = re.compile(r"\[req (\w+) t=([0-9.]+)((?: \w+=[0-9.,]*)*)\]")
+# values are numbers, lists of them, or a word (`finished`'s reason)
+LINE = re.compile(r"\[req (\w+) t=([0-9.]+)((?: \w+=[\w.,]*)*)\]")
 STAGES = ("inbox", "to_send", "on_device", "publish", "deliver")
 
 
@@ -40,11 +41,22 @@ class SentStep:
     firsts: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A request's end: when, how many tokens it generated, and why (stop, length, abort, ...)."""
+
+    t: float
+    tokens: int
+    reason: str
+
+
 @dataclass
 class Trace:
     """The events of one log, by what they name."""
 
     posted: dict[int, tuple[float, int]] = field(default_factory=dict)  # rid -> (t, prompt tokens)
+    # rid -> its max_tokens (logs from before that field: none)
+    max_tokens: dict[int, int] = field(default_factory=dict)
     # rid -> when its REST handler began (logs from before that field: the post's own time)
     entered: dict[int, float] = field(default_factory=dict)
     added: dict[int, tuple[float, int]] = field(default_factory=dict)  # rid -> (t, seq id)
@@ -55,6 +67,7 @@ class Trace:
     )  # step -> the worker's timings, ms
     published: dict[int, float] = field(default_factory=dict)  # seq id -> t of its first token
     delivered: dict[int, float] = field(default_factory=dict)  # rid -> t
+    finished: dict[int, Finished] = field(default_factory=dict)  # rid -> its end
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,8 @@ def parse(lines: list[str]) -> Trace:
             rid = int(fields["rid"])
             trace.posted[rid] = (t, int(fields["prompt"]))
             trace.entered[rid] = float(fields.get("entered", t))
+            if "max_tokens" in fields:
+                trace.max_tokens[rid] = int(fields["max_tokens"])
         elif event == "added":
             trace.added[int(fields["rid"])] = (t, int(fields["seq"]))
         elif event == "sent":
@@ -107,6 +122,9 @@ def parse(lines: list[str]) -> Trace:
         elif event == "delivered":
             for rid in numbers(fields["rids"]):
                 trace.delivered.setdefault(rid, t)
+        elif event == "finished":
+            finished = Finished(t, int(fields["tokens"]), fields["reason"])
+            trace.finished.setdefault(int(fields["rid"]), finished)
     return trace
 
 

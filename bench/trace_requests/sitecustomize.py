@@ -4,13 +4,15 @@ read back, and when its first token was published and picked up by the event loo
 
     TRACE_REQUESTS=1 PYTHONPATH=bench/trace_requests:$PYTHONPATH swiftctl launch ... 2> server.log
     python3 bench/trace_requests/breakdown.py server.log
+    python3 bench/trace_requests/arrival_trace.py server.log trace.json   # for serving.py --arrival-trace
 
 Python imports sitecustomize at start-up from the path. In each process where TRACE_REQUESTS is set, this one
 wraps a few controller methods (never the worker's: it only imports controller modules, which import no torch).
 Each event is one stderr line, `[req EVENT t=SECONDS key=value ...]`, with t from one monotonic clock
 (time.perf_counter) of the controller process:
-- `post rid=R prompt=N entered=T`: the handler queued request R (event loop thread); T is when that handler
-  began (RestServer.generate entered: before it read and checked the body);
+- `post rid=R prompt=N max_tokens=M entered=T`: the handler queued request R (event loop thread) with a
+  prompt of N tokens and at most M to generate; T is when that handler began (RestServer.generate entered:
+  before it read and checked the body);
 - `added rid=R seq=S`: the engine thread added it between steps, as sequence S;
 - `sent step=K rows=N tokens=T firsts=S1,S2`: step K went to the worker; `firsts` are the sequences whose
   prompt it finishes (sampled rows with more than one new token: a prompt whose last chunk is a single token
@@ -19,7 +21,10 @@ Each event is one stderr line, `[req EVENT t=SECONDS key=value ...]`, with t fro
   worker's timings of it (StepResult.timings: forward_ms is the host's time to launch its forward, gpu_ms the
   device's from the step's first event to its last, which includes waiting for a slow launch);
 - `published seqs=S1,S2`: the engine thread handed over these sequences' first tokens;
-- `delivered rids=R1,R2`: the event loop put those first tokens on their handlers' queues.
+- `delivered rids=R1,R2`: the event loop put those first tokens on their handlers' queues;
+- `finished rid=R tokens=N reason=WHY`: request R ended (engine thread) after generating N tokens; WHY is its
+  finish reason as swiftllm_requests_total counts it (stop, length, abort, error, rejected), logged once.
+`post` and `finished` are what trace_requests/arrival_trace.py turns into an arrival trace to replay.
 Warm-up steps are logged too; they carry no posted request. A research aid, opt-in and off the serving path
 when unset: the wrappers cost a few microseconds per step and per request."""
 
@@ -118,7 +123,13 @@ if os.environ.get("TRACE_REQUESTS"):
             rid_of_queue[id(request.queue)] = rid
             not_added.add(request)
         entered = handler_entered.get(time.perf_counter())  # a post from no handler: now
-        log("post", rid=rid, prompt=len(request.prompt_ids), entered=f"{entered:.6f}")
+        log(
+            "post",
+            rid=rid,
+            prompt=len(request.prompt_ids),
+            max_tokens=request.params.max_tokens,
+            entered=f"{entered:.6f}",
+        )
         return post(self, request)
 
     async_engine.AsyncEngine.post = traced_post
@@ -161,3 +172,20 @@ if os.environ.get("TRACE_REQUESTS"):
             log("delivered", rids=ids(firsts))
 
     async_engine.put_all = traced_put_all
+
+    count_end = async_engine.AsyncEngine.count_end
+
+    def traced_count_end(
+        self: async_engine.AsyncEngine, request: async_engine.Request, reason: str
+    ) -> None:
+        # every end of a request passes here (finished, aborted, refused); `counted` makes the first the
+        # only one, as it does for the metric
+        rid = getattr(request, "trace_rid", None)
+        if rid is not None and not request.counted:
+            tokens = 0  # refused before it became a sequence
+            if request.seq is not None:
+                tokens = request.seq.num_outputs
+            log("finished", rid=rid, tokens=tokens, reason=reason)
+        count_end(self, request, reason)
+
+    async_engine.AsyncEngine.count_end = traced_count_end

@@ -60,6 +60,28 @@ def test_stages_from_hand_written_events() -> None:
     assert "request 1 (" not in text  # only the slowest one
 
 
+def test_ends_and_max_tokens_are_read_beside_the_stages() -> None:
+    """The hook's `finished` events (a word among the values) and `post`'s max_tokens: a replay's lengths
+    (trace_requests/arrival_trace.py). The stages of the log above do not change."""
+    ends = (
+        "[req post t=3.000000 rid=3 prompt=12 max_tokens=9 entered=2.990000]\n"
+        "[req finished t=3.500000 rid=3 tokens=0 reason=rejected]\n"
+        "[req finished t=1.050000 rid=0 tokens=4 reason=stop][req finished t=1.060000 rid=1 tokens=7 "
+        "reason=length]\n"
+        "[req finished t=1.070000 rid=1 tokens=8 reason=abort]\n"  # an end is logged once: the first kept
+    )
+    lines = (LOG + ends).splitlines()
+    trace = breakdown.parse(lines)
+    assert trace.max_tokens == {3: 9}  # the older posts above have no max_tokens
+    assert trace.finished == {
+        0: breakdown.Finished(1.05, 4, "stop"),
+        1: breakdown.Finished(1.06, 7, "length"),
+        3: breakdown.Finished(3.5, 0, "rejected"),
+    }
+    before = breakdown.breakdowns(breakdown.parse(LOG.splitlines()))
+    assert breakdown.breakdowns(trace) == before
+
+
 def test_a_log_without_events_says_so(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     log = tmp_path / "server.log"
     log.write_text("SwiftLLM serving\n")
