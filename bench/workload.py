@@ -2,11 +2,16 @@
 
 bench/sharegpt_like_1000.json is the project's 1000-request file (199,305 prompt + 198,953 output tokens).
 Prompts are random token ids of each input length (the lengths matter to the engine, not the words), and
-every request generates exactly its output length (ignore_eos)."""
+every request generates exactly its output length (ignore_eos).
+
+Arrival traces (bench/trace_requests/arrival_trace.py writes them from a live server's log): a JSON list of
+{"t": seconds since the first arrival, "input_len": N, "output_len": M}, one per request, sorted by t; a
+workload that also says when each request arrives. Other keys in an entry are ignored."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -52,6 +57,57 @@ def load_workload(path: str | Path, num_requests: int | None = None) -> list[Req
     if not 1 <= num_requests <= len(requests):
         raise WorkloadError(f"--num-requests {num_requests}: {path} holds {len(requests)} requests")
     return requests[:num_requests]
+
+
+class TracedRequest(NamedTuple):
+    t: float  # seconds after the trace's first arrival
+    input_len: int
+    output_len: int
+
+
+TRACE_KEYS = ("t", "input_len", "output_len")
+
+
+def is_time(value: object) -> bool:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number and math.isfinite(value) and value >= 0
+
+
+def load_arrival_trace(path: str | Path, num_requests: int | None = None) -> list[TracedRequest]:
+    """The first `num_requests` arrivals of the trace (all of them if None), in order of arrival, their times
+    from the first of them: a replay starts with its first request."""
+    path = Path(path)
+    try:
+        entries = json.loads(path.read_text())
+    except OSError as e:
+        raise WorkloadError(f"cannot read arrival trace {path}: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise WorkloadError(f"arrival trace {path} is not JSON: {e}") from None
+    if not isinstance(entries, list) or not entries:
+        raise WorkloadError(f"arrival trace {path} must hold a non-empty list of requests")
+    requests = []
+    for index, entry in enumerate(entries):
+        is_entry = isinstance(entry, dict) and all(key in entry for key in TRACE_KEYS)
+        if not is_entry or not is_time(entry["t"]):
+            raise WorkloadError(
+                f'{path}: entry {index} is {entry!r:.200}; expected {{"t": seconds >= 0, '
+                '"input_len": N, "output_len": M}'
+            )
+        if not (is_length(entry["input_len"]) and is_length(entry["output_len"])):
+            raise WorkloadError(
+                f"{path}: entry {index} is {entry!r:.200}; input_len and output_len must be "
+                "integers >= 1"
+            )
+        requests.append(TracedRequest(float(entry["t"]), entry["input_len"], entry["output_len"]))
+    requests.sort(key=lambda request: request.t)  # stable: requests of one time keep their order
+    if num_requests is not None:
+        if not 1 <= num_requests <= len(requests):
+            raise WorkloadError(
+                f"--num-requests {num_requests}: {path} holds {len(requests)} requests"
+            )
+        requests = requests[:num_requests]
+    first = requests[0].t
+    return [request._replace(t=request.t - first) for request in requests]
 
 
 def random_prompts(

@@ -79,3 +79,60 @@ def test_random_prompts_have_the_lengths_and_repeat_by_seed() -> None:
     assert all(isinstance(t, int) for p in prompts for t in p)
     assert random_prompts([3, 1, 50], vocab_size=7, seed=5) == prompts
     assert random_prompts([3, 1, 50], vocab_size=7, seed=6) != prompts
+
+
+TracedRequest = workload.TracedRequest
+load_arrival_trace = workload.load_arrival_trace
+
+
+def trace_rows(*rows: tuple[float, int, int]) -> list[dict]:
+    return [{"t": t, "input_len": n, "output_len": m} for t, n, m in rows]
+
+
+def test_an_arrival_trace_is_read_in_order_of_arrival_from_its_first(tmp_path: Path) -> None:
+    # out of order, a later start, an extra key (ignored), two requests at one time (kept in file order)
+    rows = trace_rows((2.5, 10, 3), (1.0, 20, 4), (4.0, 5, 1), (2.5, 7, 2))
+    rows[0]["model"] = "m"
+    path = write(tmp_path / "trace.json", rows)
+    assert load_arrival_trace(path) == [
+        TracedRequest(0.0, 20, 4),
+        TracedRequest(1.5, 10, 3),
+        TracedRequest(1.5, 7, 2),
+        TracedRequest(3.0, 5, 1),
+    ]
+    # the first two arrivals; an integer time reads as seconds too
+    path = write(tmp_path / "ints.json", trace_rows((3, 10, 3), (5, 20, 4), (9, 5, 1)))
+    assert load_arrival_trace(path, 2) == [TracedRequest(0.0, 10, 3), TracedRequest(2.0, 20, 4)]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"t": 0, "input_len": 1, "output_len": 1},
+        [],
+        [[0, 1, 1]],
+        [{"t": 0, "input_len": 1}],
+        [{"t": -1, "input_len": 1, "output_len": 1}],
+        [{"t": "0", "input_len": 1, "output_len": 1}],
+        [{"t": True, "input_len": 1, "output_len": 1}],
+        [{"t": 0, "input_len": 0, "output_len": 1}],
+        [{"t": 0, "input_len": 1, "output_len": 2.5}],
+    ],
+)
+def test_malformed_arrival_traces_are_refused_with_the_entry(
+    tmp_path: Path, content: object
+) -> None:
+    path = write(tmp_path / "trace.json", content)
+    with pytest.raises(WorkloadError, match="trace.json"):
+        load_arrival_trace(path)
+
+
+def test_unreadable_arrival_traces_and_too_many_requests(tmp_path: Path) -> None:
+    with pytest.raises(WorkloadError, match="cannot read arrival trace"):
+        load_arrival_trace(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text('[{"t": 0,')
+    with pytest.raises(WorkloadError, match="not JSON"):
+        load_arrival_trace(tmp_path / "bad.json")
+    path = write(tmp_path / "trace.json", trace_rows((0, 1, 1), (1, 1, 1)))
+    with pytest.raises(WorkloadError, match="holds 2 requests"):
+        load_arrival_trace(path, 3)
