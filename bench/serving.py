@@ -4,6 +4,8 @@ both are measured by the same code. Requests arrive as a Poisson process at each
     PYTHONPATH=. python3 bench/serving.py --base-url http://127.0.0.1:8000 [--model NAME]
         [--workload bench/sharegpt_like_1000.json] [--num-requests 200] [--request-rates 2,4,8,16,inf]
         [--seed 0] [--vocab-size 128000] [--label H200] [--launch "python -m swiftllm.launch.cli launch ..."]
+    PYTHONPATH=. python3 bench/serving.py --base-url ... --arrival-trace trace.json [--time-scale 0.5]
+        [--num-requests N] [--seed 0] [--vocab-size 128000] [--label H200] [--launch ...]
 
 Workload: the first N [input_len, output_len] pairs of the file; each prompt is input_len random token ids
 (seeded; sent as `prompt: [ids]` to /v1/completions), max_tokens = output_len, ignore_eos, temperature 0,
@@ -15,6 +17,14 @@ by the rate before (until 2026-12-01 every rate re-sent the same prompts, and ou
 them from its cache); our server's prompt tokens found in its cache are reported per rate. One untimed request
 first, its prompt drawn apart (connections, first-use costs); at most 400 requests per rate, so a sweep fits a
 10-minute call.
+
+--arrival-trace FILE replays a recorded trace instead (bench/trace_requests/arrival_trace.py writes one from
+a live server's log; the format is in bench/workload.py): one run, named `trace` in the results, whose
+requests are the trace's (its first --num-requests, all by default, with no cap: it runs as long as the trace
+did, times the scale), each sent at its recorded time from the first times --time-scale (0.5: twice as fast),
+with prompts of random ids of its input_len (seeded, as above) and max_tokens = its output_len, ignore_eos:
+each request generates as many tokens as it did when recorded. The rate it reports is the trace's mean
+(requests - 1 over its span).
 
 Metrics, as vLLM's serving benchmark defines them (times from the moment a request is sent):
 - TTFT: until the first chunk that carries a choice (its text may be empty);
@@ -58,13 +68,24 @@ import aiohttp
 import numpy as np
 from gpu_clocks import ClockMonitor, mhz
 from run_info import RESULTS, git_commit, host_info, host_line, none_if_nan, utc_now
-from workload import DEFAULT_WORKLOAD, WorkloadError, load_workload, random_prompts
+from workload import (
+    DEFAULT_WORKLOAD,
+    RequestLengths,
+    TracedRequest,
+    WorkloadError,
+    load_arrival_trace,
+    load_workload,
+    random_prompts,
+)
 
 MAX_REQUESTS_PER_RATE = 400
+DEFAULT_NUM_REQUESTS = 200  # of the workload file, as DESIGN.md's online scenario sends them
 PERCENTILES = (50, 90, 99)
 REQUEST_TIMEOUT_S = 3600.0
 SLOWEST_REPORTED = 3  # a rate's slowest requests to their first token, kept with the results
 QUEUE_WINDOW_S = 0.1  # "sent just before" a slow request
+# an arrival trace's run in the results, where a sweep's runs are named by their rates
+TRACE_RUN = "trace"
 
 
 class PeerFigures(NamedTuple):
@@ -95,7 +116,9 @@ class ServingConfig:
     base_url: str
     model: str | None = None  # None: the first model the server lists
     workload: Path = DEFAULT_WORKLOAD
-    num_requests: int = 200
+    # the workload's first N pairs, or the arrival trace's first N requests; None: the workload's first
+    # DEFAULT_NUM_REQUESTS, or the whole trace
+    num_requests: int | None = None
     request_rates: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0, math.inf)
     seed: int = 0
     vocab_size: int = (
@@ -104,12 +127,26 @@ class ServingConfig:
     burstiness: float = 1.0
     temperature: float = 0.0
     label: str = ""
+    # a recorded arrival trace to replay instead of the workload at Poisson rates (request_rates,
+    # burstiness and workload unused), its times multiplied by time_scale
+    arrival_trace: Path | None = None
+    time_scale: float = 1.0
 
 
 @dataclass(frozen=True)
 class RequestSpec:
     prompt_ids: list[int]
     output_len: int
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """One run of a benchmark: its requests and when each is sent, in seconds after the run's start."""
+
+    name: str  # in the results: a Poisson rate's ("2", "inf"), or TRACE_RUN
+    rate: float  # the Poisson rate, or an arrival trace's mean rate (inf: all at once)
+    specs: list[RequestSpec]
+    offsets: list[float]
 
 
 @dataclass
@@ -258,6 +295,8 @@ class RateResult:
     clocks: dict | None = None
     # the slowest first, when sent times are known
     slowest_ttft: list[SlowRequest] = field(default_factory=list)
+    # its name in the results: rate_name(rate) for a rate of a sweep (also where ""), TRACE_RUN for a trace's
+    name: str = ""
     # what the client saw of each request (left out of the JSON)
     records: list[RequestRecord] = field(default_factory=list, repr=False)
 
@@ -265,7 +304,10 @@ class RateResult:
         """A dict for json.dumps: the rate as a string ("inf"), a missing value (NaN) as null."""
         data = asdict(dataclasses.replace(self, records=[]))  # asdict would deep-copy every record
         del data["records"]
-        data["rate"] = rate_name(self.rate)
+        del data["name"]
+        data["rate"] = self.name or rate_name(self.rate)
+        if self.name == TRACE_RUN:  # "rate" names the run; its mean rate goes beside
+            data["mean_rate"] = rate_name(self.rate)
         for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
             data[key] = {k: none_if_nan(v) for k, v in data[key].items()}
         if self.server is not None:
@@ -300,9 +342,10 @@ def summarize(
     rate: float,
     client_cpu_s: float = 0.0,
     sent_s: list[float] | None = None,
+    name: str = "",
 ) -> RateResult:
     """vLLM's serving metrics over the requests that completed (see the module docstring); sent_s, each
-    request's send time, adds its slowest requests to the first token."""
+    request's send time, adds its slowest requests to the first token; name: RateResult.name."""
     done = [r for r in records if r.ok]
     slowest = []
     if sent_s is not None:
@@ -335,6 +378,7 @@ def summarize(
         client_cpu_fraction=client_cpu_s / duration_s,
         errors=[r.error for r in records if r.error][:5],
         slowest_ttft=slowest,
+        name=name,
     )
 
 
@@ -345,6 +389,14 @@ def arrival_offsets(num_requests: int, rate: float, burstiness: float, seed: int
     rng = np.random.default_rng(seed)
     gaps = rng.gamma(shape=burstiness, scale=1.0 / (rate * burstiness), size=num_requests - 1)
     return [0.0, *np.cumsum(gaps).tolist()]
+
+
+def mean_rate(offsets: list[float]) -> float:
+    """Requests per second of sorted send times: their gaps' count over their span (inf: all at once)."""
+    span = offsets[-1] - offsets[0]
+    if span <= 0:
+        return math.inf
+    return (len(offsets) - 1) / span
 
 
 def parse_chunk(record: RequestRecord, line: bytes, elapsed_s: float) -> bool:
@@ -402,11 +454,9 @@ async def run_rate(
     session: aiohttp.ClientSession,
     url: str,
     model: str,
-    specs: list[RequestSpec],
-    rate: float,
+    arrivals: Arrivals,
     config: ServingConfig,
 ) -> RateResult:
-    offsets = arrival_offsets(len(specs), rate, config.burstiness, config.seed)
     metrics_before = await scrape_metrics(session, config.base_url)
     cpu_start = time.process_time()
     start = time.perf_counter()
@@ -417,10 +467,12 @@ async def run_rate(
             await asyncio.sleep(delay)
         return await send_request(session, url, model, spec, config.temperature)
 
-    records = await asyncio.gather(*(send_at(spec, offset) for spec, offset in zip(specs, offsets)))
+    sends = (send_at(spec, offset) for spec, offset in zip(arrivals.specs, arrivals.offsets))
+    records = await asyncio.gather(*sends)
     duration = time.perf_counter() - start
     client_cpu_s = time.process_time() - cpu_start
-    result = summarize(list(records), duration, rate, client_cpu_s, offsets)
+    offsets = arrivals.offsets
+    result = summarize(list(records), duration, arrivals.rate, client_cpu_s, offsets, arrivals.name)
     counters = server_counters(metrics_before, await scrape_metrics(session, config.base_url))
     return dataclasses.replace(result, server=counters, records=list(records))
 
@@ -465,13 +517,12 @@ async def run_all(config: ServingConfig) -> tuple[str, list[RateResult]]:
         if not warmup.ok:
             raise BenchmarkError(f"the warm-up request to {url} failed: {warmup.error}")
         results = []
-        for draw, rate in enumerate(config.request_rates, start=1):
-            specs = request_specs(config, draw)
+        for arrivals in arrival_runs(config):
             with ClockMonitor() as clocks:
-                result = await run_rate(session, url, model, specs, rate, config)
+                result = await run_rate(session, url, model, arrivals, config)
             result = dataclasses.replace(result, clocks=clocks.summary())
             print(
-                f"rate {rate_name(rate)}: {result.completed}/{len(specs)} completed in "
+                f"rate {arrivals.name}: {result.completed}/{len(arrivals.specs)} completed in "
                 f"{result.duration_s:.1f} s, {result.output_throughput:.0f} output tok/s, "
                 f"this machine's GPU at a median {mhz(result.clocks)} MHz",
                 flush=True,
@@ -480,18 +531,54 @@ async def run_all(config: ServingConfig) -> tuple[str, list[RateResult]]:
     return model, results
 
 
+def request_lengths(config: ServingConfig) -> list[RequestLengths] | list[TracedRequest]:
+    """The lengths of the requests each run sends: the workload file's first pairs, or the arrival
+    trace's requests in order of arrival."""
+    if config.arrival_trace is not None:
+        return load_arrival_trace(config.arrival_trace, config.num_requests)
+    return load_workload(config.workload, sweep_size(config))
+
+
+def sweep_size(config: ServingConfig) -> int:
+    """How many of the workload's pairs each rate of a sweep sends."""
+    if config.num_requests is None:
+        return DEFAULT_NUM_REQUESTS
+    return config.num_requests
+
+
 def request_specs(config: ServingConfig, draw: int) -> list[RequestSpec]:
-    """The workload's requests with prompts of random ids from (seed, draw): draw 0 for the warm-up request,
+    """The requests' lengths with prompts of random ids from (seed, draw): draw 0 for the warm-up request,
     k for the k-th rate of the sweep, so that no rate re-sends another's prompts."""
-    lengths = load_workload(config.workload, config.num_requests)
+    lengths = request_lengths(config)
     prompts = random_prompts([r.input_len for r in lengths], config.vocab_size, (config.seed, draw))
     return [RequestSpec(prompt, r.output_len) for prompt, r in zip(prompts, lengths)]
 
 
+def arrival_runs(config: ServingConfig) -> Iterator[Arrivals]:
+    """Each run in turn: one per rate of the sweep, with Poisson (gamma) send times, or an arrival trace's
+    one run, its requests sent at their recorded times multiplied by time_scale."""
+    if config.arrival_trace is not None:
+        trace = load_arrival_trace(config.arrival_trace, config.num_requests)
+        offsets = [request.t * config.time_scale for request in trace]
+        yield Arrivals(TRACE_RUN, mean_rate(offsets), request_specs(config, draw=1), offsets)
+        return
+    for draw, rate in enumerate(config.request_rates, start=1):
+        specs = request_specs(config, draw)
+        offsets = arrival_offsets(len(specs), rate, config.burstiness, config.seed)
+        yield Arrivals(rate_name(rate), rate, specs, offsets)
+
+
 def run_benchmark(config: ServingConfig) -> dict:
-    """Every rate in turn against the server at config.base_url; the run as a JSON-ready dict."""
-    if not 1 <= config.num_requests <= MAX_REQUESTS_PER_RATE:
+    """Every rate in turn (or the arrival trace's one run) against the server at config.base_url; the run
+    as a JSON-ready dict."""
+    is_sweep = config.arrival_trace is None
+    if is_sweep and not 1 <= sweep_size(config) <= MAX_REQUESTS_PER_RATE:
         raise BenchmarkError(f"--num-requests must be in [1, {MAX_REQUESTS_PER_RATE}]")
+    # a file it cannot replay fails here, before any request
+    num_requests = len(request_lengths(config))
+    workload = config.workload
+    if not is_sweep:
+        workload = config.arrival_trace
     host = host_info()
     model, results = event_loop_run(run_all(config))
     return {
@@ -501,12 +588,14 @@ def run_benchmark(config: ServingConfig) -> dict:
         "host": host,
         "base_url": config.base_url,
         "model": model,
-        "workload": str(config.workload),
-        "num_requests": config.num_requests,
+        "workload": str(workload),
+        "num_requests": num_requests,
         "seed": config.seed,
         "vocab_size": config.vocab_size,
         "burstiness": config.burstiness,
         "temperature": config.temperature,
+        "arrival_trace": not is_sweep,  # "workload" then names the trace
+        "time_scale": config.time_scale,
         "rates": [result.to_json() for result in results],
     }
 
@@ -569,6 +658,19 @@ def launched_server(
             stop_server(server)
 
 
+def rate_order(row: dict) -> float:
+    """A run's place on the plot's axis: its rate ("inf" last), a trace's run its mean rate."""
+    return float(row.get("mean_rate", row["rate"]))
+
+
+def requests_sent(data: dict) -> str:
+    """What each run sent, for a title: "200 requests of sharegpt_like_1000.json"."""
+    text = f"{data['num_requests']} requests of {Path(data['workload']).name}"
+    if data.get("arrival_trace"):  # absent from results written before traces
+        text += f" at their recorded times x {data['time_scale']:g}"
+    return text
+
+
 def write_plot(data: dict, path: Path) -> None:
     """Median and p99 of each latency metric against the request rate ("inf" last)."""
     import matplotlib
@@ -576,7 +678,7 @@ def write_plot(data: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = sorted(data["rates"], key=lambda row: float(row["rate"]))  # "inf" sorts last
+    rows = sorted(data["rates"], key=rate_order)
     rates = [row["rate"] for row in rows]
     positions = list(range(len(rates)))
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
@@ -593,8 +695,7 @@ def write_plot(data: dict, path: Path) -> None:
         ax.set_yscale("log")
         ax.legend(fontsize=8)
     fig.suptitle(
-        f"{data['model']} {data['label']}  {data['num_requests']} requests of {Path(data['workload']).name}"
-        f"  commit {data['commit']}",
+        f"{data['model']} {data['label']}  {requests_sent(data)}  commit {data['commit']}",
         fontsize=9,
     )
     fig.tight_layout()
@@ -625,7 +726,7 @@ def milliseconds(value: float | None) -> str:
 def print_table(data: dict) -> None:
     print(
         f"\n{data['label'] or 'serving'}  commit {data['commit']}  model {data['model']}  "
-        f"{data['num_requests']} requests of {Path(data['workload']).name}, seed {data['seed']}, "
+        f"{requests_sent(data)}, seed {data['seed']}, "
         f"temperature {data['temperature']:g}; latencies in ms: mean / median / p90 / p99"
     )
     print(host_line(data["host"]))
@@ -707,9 +808,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--model", default=None, help="model name to send (default: the server's first)"
     )
-    ap.add_argument("--workload", type=Path, default=DEFAULT_WORKLOAD)
-    ap.add_argument("--num-requests", type=int, default=200, help="the workload's first N pairs")
-    ap.add_argument("--request-rates", type=parse_rates, default=ServingConfig.request_rates)
+    requests = ap.add_mutually_exclusive_group()
+    requests.add_argument("--workload", type=Path, default=DEFAULT_WORKLOAD)
+    requests.add_argument(
+        "--arrival-trace",
+        type=Path,
+        default=None,
+        help="replay this trace's arrivals and lengths (see the docstring) instead of a sweep",
+    )
+    ap.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="with --arrival-trace: multiply its times by this (0.5: twice as fast; default 1)",
+    )
+    ap.add_argument(
+        "--num-requests",
+        type=int,
+        default=None,
+        help="the workload's first N pairs (default 200), or the trace's first N (default all)",
+    )
+    ap.add_argument(
+        "--request-rates",
+        type=parse_rates,
+        default=None,
+        help=f"default {','.join(map(rate_name, ServingConfig.request_rates))}",
+    )
     ap.add_argument("--seed", type=int, default=0, help="prompts and arrival times")
     ap.add_argument("--vocab-size", type=int, default=ServingConfig.vocab_size)
     ap.add_argument("--burstiness", type=float, default=1.0, help="gamma shape; 1: Poisson")
@@ -719,11 +843,45 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--launch-timeout", type=float, default=900.0, help="seconds to become healthy")
     ap.add_argument("--out", type=Path, default=None, help="JSON path (the PNG goes beside it)")
     args = ap.parse_args(argv)
-    if not 1 <= args.num_requests <= MAX_REQUESTS_PER_RATE:
-        ap.error(f"--num-requests must be in [1, {MAX_REQUESTS_PER_RATE}]")
+    if args.arrival_trace is None:
+        check_sweep_args(ap, args)
+    else:
+        check_trace_args(ap, args)
     if not args.burstiness > 0:
         ap.error("--burstiness must be > 0")
     return args
+
+
+def check_sweep_args(
+    ap: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    max_requests: int | None = MAX_REQUESTS_PER_RATE,
+) -> None:
+    """A sweep's flags, their defaults filled in where absent; max_requests None: no cap but the
+    workload file's length (serving_sim.py, which runs no device call)."""
+    if args.time_scale is not None:
+        ap.error("--time-scale scales an --arrival-trace's times")
+    if args.num_requests is None:
+        args.num_requests = DEFAULT_NUM_REQUESTS
+    if args.num_requests < 1:
+        ap.error("--num-requests must be >= 1")
+    if max_requests is not None and args.num_requests > max_requests:
+        ap.error(f"--num-requests must be in [1, {max_requests}]")
+    if args.request_rates is None:
+        args.request_rates = ServingConfig.request_rates
+
+
+def check_trace_args(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """An arrival trace's flags, time_scale's default filled in where absent (the trace's own length
+    bounds --num-requests: load_arrival_trace checks it)."""
+    if args.request_rates is not None:
+        ap.error("--request-rates: an --arrival-trace's requests arrive at their recorded times")
+    if args.num_requests is not None and args.num_requests < 1:
+        ap.error("--num-requests must be >= 1")
+    if args.time_scale is None:
+        args.time_scale = ServingConfig.time_scale
+    if not 0 < args.time_scale < math.inf:  # also NaN
+        ap.error("--time-scale must be > 0 and finite")
 
 
 def output_path(args: argparse.Namespace) -> Path:
@@ -731,6 +889,8 @@ def output_path(args: argparse.Namespace) -> Path:
         return args.out
     label = "".join(c if c.isalnum() or c in "-." else "_" for c in args.label)
     stem = f"serving_{label}_{git_commit()}" if label else f"serving_{git_commit()}"
+    if args.arrival_trace is not None:  # never over a sweep's results of the same commit
+        stem += "_trace"
     return RESULTS / f"{stem}.json"
 
 
@@ -747,9 +907,12 @@ def main(argv: list[str] | None = None) -> int:
         burstiness=args.burstiness,
         temperature=args.temperature,
         label=args.label,
+        arrival_trace=args.arrival_trace,
+        time_scale=args.time_scale or ServingConfig.time_scale,
     )
     json_path = output_path(args)
     try:
+        request_lengths(config)  # a file it cannot replay fails before a server is launched for it
         if args.launch:
             log_path = json_path.with_name(json_path.stem + "_server.log")
             with launched_server(args.launch, args.base_url, log_path, args.launch_timeout):
@@ -764,7 +927,9 @@ def main(argv: list[str] | None = None) -> int:
     write_plot(data, json_path.with_suffix(".png"))
     print(f"wrote {json_path} and {json_path.with_suffix('.png').name}")
     is_design_workload = (
-        config.workload.resolve() == DEFAULT_WORKLOAD.resolve() and config.num_requests == 200
+        config.arrival_trace is None
+        and config.workload.resolve() == DEFAULT_WORKLOAD.resolve()
+        and config.num_requests == DEFAULT_NUM_REQUESTS
     )
     # vLLM's reference figures were timed on an H200: a run labelled as another device is not compared
     if is_design_workload and "H200" in config.label.upper():

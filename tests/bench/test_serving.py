@@ -4,6 +4,7 @@ against our CPU server (the embedded SmolLM2) started the way --launch starts on
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -171,6 +172,74 @@ def test_each_rate_draws_its_own_prompts(tmp_path: Path) -> None:
     assert len(set(prompts)) == len(prompts)
 
 
+# (t, input_len, output_len): the arrival trace the replay tests send
+TRACE = [(0.0, 12, 4), (0.6, 30, 3), (0.9, 5, 2), (1.6, 20, 1)]
+
+
+def write_trace(path: Path, rows: list[tuple[float, int, int]]) -> Path:
+    path.write_text(json.dumps([{"t": t, "input_len": n, "output_len": m} for t, n, m in rows]))
+    return path
+
+
+def test_a_trace_is_one_run_at_its_recorded_times_scaled(tmp_path: Path) -> None:
+    trace = write_trace(tmp_path / "trace.json", TRACE)
+    config = serving.ServingConfig(base_url="", arrival_trace=trace, time_scale=0.5)
+    (run,) = serving.arrival_runs(config)  # whatever request_rates says: one run
+    assert run.name == "trace"
+    assert run.offsets == pytest.approx([0.0, 0.3, 0.45, 0.8])
+    assert [(len(s.prompt_ids), s.output_len) for s in run.specs] == [(n, m) for _, n, m in TRACE]
+    assert run.rate == pytest.approx(3 / 0.8)  # three gaps over its span
+    # the warm-up request's prompt (draw 0) is not the run's
+    assert serving.request_specs(config, 0)[0].prompt_ids != run.specs[0].prompt_ids
+    (first_two,) = serving.arrival_runs(dataclasses.replace(config, num_requests=2))
+    assert first_two.offsets == pytest.approx([0.0, 0.3])
+    at_once = write_trace(tmp_path / "at_once.json", [(2.0, 5, 1), (2.0, 6, 1)])
+    (burst,) = serving.arrival_runs(dataclasses.replace(config, arrival_trace=at_once))
+    assert (burst.offsets, burst.rate) == ([0.0, 0.0], math.inf)
+
+
+def test_a_trace_runs_results_name_it() -> None:
+    records = [record([0.1, 0.2], max_tokens=2)]
+    result = serving.summarize(records, duration_s=1.0, rate=3.75, name="trace")
+    as_json = result.to_json()
+    assert (as_json["rate"], as_json["mean_rate"]) == ("trace", "3.75")
+    assert "name" not in as_json
+    assert serving.rate_order(as_json) == 3.75
+    rate_json = serving.summarize(records, duration_s=1.0, rate=4.0, name="4").to_json()
+    assert rate_json["rate"] == "4"
+    assert "mean_rate" not in rate_json
+
+
+def test_trace_flags_are_checked(tmp_path: Path) -> None:
+    trace = str(write_trace(tmp_path / "trace.json", TRACE))
+    wrong = [
+        ["--arrival-trace", trace, "--request-rates", "2"],
+        ["--arrival-trace", trace, "--workload", trace],
+        ["--arrival-trace", trace, "--time-scale", "0"],
+        ["--arrival-trace", trace, "--time-scale", "nan"],
+        ["--arrival-trace", trace, "--num-requests", "0"],
+        ["--time-scale", "0.5"],  # without a trace
+    ]
+    for argv in wrong:
+        with pytest.raises(SystemExit):
+            serving.parse_args(argv)
+    args = serving.parse_args(["--arrival-trace", trace, "--num-requests", "1000"])
+    assert (args.num_requests, args.time_scale) == (1000, 1.0)  # no cap: the trace bounds it
+    assert serving.parse_args(["--arrival-trace", trace]).num_requests is None  # all of it
+    args = serving.parse_args([])
+    assert (args.num_requests, args.request_rates) == (200, serving.ServingConfig.request_rates)
+
+
+def test_a_trace_it_cannot_replay_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    trace = str(write_trace(tmp_path / "trace.json", TRACE))
+    # refused before any request is sent: no server at this address is ever asked
+    argv = ["--base-url", "http://127.0.0.1:9", "--arrival-trace", trace, "--num-requests", "5"]
+    assert serving.main(argv) == 1
+    assert "holds 4 requests" in capsys.readouterr().err
+
+
 def test_flags_are_checked() -> None:
     with pytest.raises(SystemExit):
         serving.parse_args(["--num-requests", "401"])
@@ -254,3 +323,43 @@ def test_live_request_record(server_url: str) -> None:
     assert 1 <= len(rec.chunk_times) <= 5  # text held back for a split character shares a chunk
     assert rec.chunk_times == sorted(rec.chunk_times)
     assert 0 < rec.chunk_times[0] <= rec.chunk_times[-1]
+
+
+def test_live_replay_of_a_trace_sends_at_its_recorded_times(
+    server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    trace = write_trace(tmp_path / "trace.json", TRACE)
+    runs: list[serving.RateResult] = []  # what the client saw of each request, with its send time
+    run_rate = serving.run_rate
+
+    async def keeping_run_rate(*args: object) -> serving.RateResult:
+        result = await run_rate(*args)
+        runs.append(result)
+        return result
+
+    monkeypatch.setattr(serving, "run_rate", keeping_run_rate)
+    out = tmp_path / "replay.json"
+    argv = ["--base-url", server_url, "--arrival-trace", str(trace), "--time-scale", "0.5"]
+    argv += ["--vocab-size", str(SMOLLM2_VOCAB), "--out", str(out)]
+    assert serving.main(argv) == 0
+    (result,) = runs
+    # sent in the trace's order at its times x 0.5 (the event loop's sleep never wakes early by more than
+    # its clock's resolution; late by the client's own work); unscaled, the last would go 0.8 s later
+    sent = [rec.sent_at - result.records[0].sent_at for rec in result.records]
+    for at, (t, _, _) in zip(sent, TRACE, strict=True):
+        assert t * 0.5 - 0.005 <= at <= t * 0.5 + 0.1
+    assert [(rec.prompt_len, rec.max_tokens) for rec in result.records] == [
+        (n, m) for _, n, m in TRACE
+    ]
+    data = json.loads(out.read_text())
+    assert (data["workload"], data["num_requests"], data["arrival_trace"]) == (str(trace), 4, True)
+    (row,) = data["rates"]
+    assert (row["rate"], row["mean_rate"]) == ("trace", serving.rate_name(3 / 0.8))
+    assert (row["completed"], row["failed"], row["incomplete"]) == (4, 0, 0)
+    assert row["output_tokens"] == sum(m for _, _, m in TRACE)
+    assert row["input_tokens"] == sum(n for _, n, _ in TRACE)
+    assert row["duration_s"] >= TRACE[-1][0] * 0.5
+    assert out.with_suffix(".png").stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "4 requests of trace.json at their recorded times x 0.5" in printed
+    assert "vLLM" not in printed  # a trace is not the workload vLLM's figures were measured on
