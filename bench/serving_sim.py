@@ -5,9 +5,14 @@ bench/schedule_sim.py's simulated worker, with requests arriving on a simulated 
                                               [--max-batched-tokens 16384] [--what-if fixed_ms=0.5]
                                               [--compare bench/results/h200/serving_H200_2c0a441.json]
                                               [--no-overlap]
+    PYTHONPATH=. python3 bench/serving_sim.py --arrival-trace trace.json [--time-scale 0.5] [--num-requests N]
+                                              [--schedule-policy longest-first] [--compare FILE] ...
 
 The requests are serving.py's: the workload file's first N pairs, Poisson arrivals (gamma gaps) from the same
-seed, ignore_eos, greedy. The clock follows the engine loop as it runs against a GPU worker: one step stays in
+seed, ignore_eos, greedy. With --arrival-trace, serving.py's replay of a recorded trace instead
+(bench/trace_requests/arrival_trace.py): one run named `trace`, each request arriving at its recorded time
+times --time-scale and generating its recorded output_len; --compare takes serving.py's JSON of the same
+replay. The clock follows the engine loop as it runs against a GPU worker: one step stays in
 flight ahead, so the step sent after step k-1 is read back holds what arrived by the end of step k-1 and runs
 once step k ends; the device runs steps back to back for their modelled time (StepCostModel, fitted to the H200)
 and idles while nothing is queued. A sequence's token arrives when its step ends. Per rate it prints serving.py's
@@ -25,8 +30,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -101,6 +106,23 @@ def simulate_rate(
     return records, last_token_s
 
 
+def simulate_arrivals(
+    arrivals: serving.Arrivals,
+    budget: int,
+    max_seqs: int,
+    model: StepCostModel,
+    overlap: bool = True,
+    policy: str = "fcfs",
+) -> serving.RateResult:
+    """One of serving.py's runs (a rate of its sweep, or an arrival trace's replay), simulated: its metrics,
+    named as serving.py names the run, with each request's record."""
+    records, duration = simulate_rate(
+        arrivals.specs, arrivals.offsets, budget, max_seqs, model, overlap, policy
+    )
+    result = serving.summarize(records, duration, arrivals.rate, name=arrivals.name)
+    return replace(result, records=records)
+
+
 def measured_rates(path: Path | None) -> dict[str, dict]:
     """A serving.py JSON's per-rate results by rate name ({} without one)."""
     if path is None:
@@ -109,12 +131,19 @@ def measured_rates(path: Path | None) -> dict[str, dict]:
     return {str(result["rate"]): result for result in data["rates"]}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--num-requests", type=int, default=200, help="the workload file's first N")
     ap.add_argument(
-        "--request-rates", type=serving.parse_rates, default=(2.0, 4.0, 8.0, 16.0, math.inf)
+        "--num-requests",
+        type=int,
+        default=None,
+        help="the workload file's first N (default 200), or the trace's first N (default all)",
     )
+    ap.add_argument("--request-rates", type=serving.parse_rates, default=None)
+    ap.add_argument(
+        "--arrival-trace", type=Path, default=None, help="replay this trace (see the docstring)"
+    )
+    ap.add_argument("--time-scale", type=float, default=None, help="with --arrival-trace")
     ap.add_argument(
         "--seed", type=int, default=0, help="prompts and arrival times, as serving.py's"
     )
@@ -127,33 +156,45 @@ def main() -> None:
     ap.add_argument(
         "--no-overlap", action="store_true", help="no step in flight ahead (see the docstring)"
     )
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    # serving.py's own checks and defaults: the same flags mean the same requests
+    if args.arrival_trace is None:
+        serving.check_sweep_args(ap, args, max_requests=None)
+    else:
+        serving.check_trace_args(ap, args)
     model = what_if_model(ap, args.what_if)
     config = serving.ServingConfig(
         base_url="",
         num_requests=args.num_requests,
+        request_rates=args.request_rates,
         seed=args.seed,
         burstiness=args.burstiness,
+        arrival_trace=args.arrival_trace,
+        time_scale=args.time_scale or serving.ServingConfig.time_scale,
     )
+    try:
+        num_requests = len(serving.request_lengths(config))
+    except serving.WorkloadError as e:
+        ap.error(str(e))
     measured = measured_rates(args.compare)
     steps_ahead = "no step in flight ahead" if args.no_overlap else "one step in flight ahead"
-    print(f"{args.num_requests} requests, seed {args.seed}, simulated ({model}; {steps_ahead})")
+    requests = f"{num_requests} requests"
+    if args.arrival_trace is not None:
+        requests += f" of {args.arrival_trace.name} at their recorded times x {config.time_scale:g}"
+    print(f"{requests}, seed {args.seed}, simulated ({model}; {steps_ahead})")
     print(
         f"{'rate':>5} {'source':>9} {'out tok/s':>10} {'med TPOT':>9} {'p99 TTFT':>9} {'med TTFT':>9}"
     )
-    for draw, rate in enumerate(args.request_rates, start=1):
-        specs = serving.request_specs(config, draw)  # serving.py's prompts for this rate
-        send_times = serving.arrival_offsets(len(specs), rate, args.burstiness, args.seed)
-        records, duration = simulate_rate(
-            specs,
-            send_times,
+    # serving.py's runs: the same prompts and send times, rate by rate
+    for arrivals in serving.arrival_runs(config):
+        result = simulate_arrivals(
+            arrivals,
             args.max_batched_tokens,
             args.max_num_seqs,
             model,
             not args.no_overlap,
             args.schedule_policy,
         )
-        result = serving.summarize(records, duration, rate)
         rows = [
             (
                 "simulated",
@@ -163,7 +204,7 @@ def main() -> None:
                 result.ttft_ms.median,
             )
         ]
-        name = serving.rate_name(rate)
+        name = arrivals.name
         if name in measured:
             run = measured[name]
             rows.append(
@@ -175,8 +216,9 @@ def main() -> None:
                     run["ttft_ms"]["median"],
                 )
             )
-        peer = serving.VLLM_H200.get(rate)
-        if peer is not None and args.num_requests == 200 and args.seed == 0:
+        peer = serving.VLLM_H200.get(arrivals.rate)
+        is_design_run = args.arrival_trace is None and num_requests == 200 and args.seed == 0
+        if peer is not None and is_design_run:
             rows.append(
                 (
                     "vLLM",

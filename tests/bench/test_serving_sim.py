@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 from bench_scripts import load_script
 
 serving_sim = load_script("serving_sim")
+serving = serving_sim.serving
+SCHEDULE_POLICIES = serving_sim.SCHEDULE_POLICIES
 
 # every step takes 10 ms whatever it holds: no compute term (an unreachable matmul rate), no KV, no fixed cost
 TEN_MS_A_STEP = serving_sim.StepCostModel(
@@ -85,3 +91,63 @@ def test_the_schedule_policy_reaches_the_engine() -> None:
         )
         first_tokens[policy] = records[2].chunk_times[0]
     assert first_tokens == pytest.approx({"fcfs": 0.020, "longest-first": 0.010})
+
+
+def write_trace(path: Path, rows: list[tuple[float, int, int]]) -> Path:
+    path.write_text(json.dumps([{"t": t, "input_len": n, "output_len": m} for t, n, m in rows]))
+    return path
+
+
+def test_a_trace_replays_on_the_simulated_clock(tmp_path: Path) -> None:
+    # the second arrives at 1.0 x 0.5 s, long after the first ended: an idle engine starts it at once
+    trace = write_trace(tmp_path / "trace.json", [(0.0, 30, 4), (1.0, 20, 2)])
+    config = serving.ServingConfig(base_url="", arrival_trace=trace, time_scale=0.5)
+    (run,) = serving.arrival_runs(config)
+    result = serving_sim.simulate_arrivals(run, budget=64, max_seqs=8, model=TEN_MS_A_STEP)
+    first, second = result.records
+    assert first.chunk_times == pytest.approx([0.010, 0.020, 0.030, 0.040])
+    assert second.chunk_times == pytest.approx([0.010, 0.020])
+    assert result.duration_s == pytest.approx(0.520)
+    assert result.to_json()["rate"] == "trace"
+
+
+@pytest.mark.parametrize("policy", SCHEDULE_POLICIES)
+def test_every_request_of_a_trace_ends_with_its_recorded_output(
+    tmp_path: Path, policy: str
+) -> None:
+    # a burst and stragglers: prompts longer than a step's budget, more sequences than it may run at once
+    rng = np.random.default_rng(0)
+    times = np.sort(rng.uniform(0.0, 0.2, 40)).tolist()
+    rows = [(t, int(rng.integers(1, 200)), int(rng.integers(1, 30))) for t in times]
+    trace = write_trace(tmp_path / "trace.json", rows)
+    config = serving.ServingConfig(base_url="", arrival_trace=trace)
+    (run,) = serving.arrival_runs(config)
+    result = serving_sim.simulate_arrivals(
+        run, budget=128, max_seqs=8, model=TEN_MS_A_STEP, policy=policy
+    )
+    assert [rec.output_tokens for rec in result.records] == [m for _, _, m in rows]
+    assert (result.completed, result.incomplete) == (40, 0)
+    # a request's first token comes after it was sent, from a step that began no earlier
+    assert all(rec.chunk_times[0] >= 0.010 for rec in result.records)
+
+
+def test_main_replays_a_trace_beside_its_measured_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    trace = write_trace(tmp_path / "trace.json", [(0.0, 100, 20), (0.05, 300, 10), (0.3, 30, 40)])
+    measured = (
+        tmp_path / "serving.json"
+    )  # serving.py's JSON of the same replay, its figures made up
+    row = {"rate": "trace", "output_throughput": 123.0, "tpot_ms": {"median": 4.5}}
+    row["ttft_ms"] = {"p99": 30.0, "median": 20.0}
+    measured.write_text(json.dumps({"rates": [row]}))
+    argv = ["--arrival-trace", str(trace), "--time-scale", "2", "--compare", str(measured)]
+    serving_sim.main(argv)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("3 requests of trace.json at their recorded times x 2, seed 0")
+    assert lines[2].split()[:2] == ["trace", "simulated"]
+    assert lines[3].split() == ["trace", "measured", "123", "4.50", "30.0", "20.0"]
+    assert len(lines) == 4  # no vLLM row: a trace is not the workload its figures were measured on
+    with pytest.raises(SystemExit):
+        serving_sim.main(["--arrival-trace", str(trace), "--num-requests", "4"])
+    assert "holds 3 requests" in capsys.readouterr().err
