@@ -1,10 +1,11 @@
 """bench/trace_requests/: the breakdown of hand-written event lines against hand-computed stages, and a live CPU
 server (the embedded SmolLM2) under the sitecustomize hook, whose server-side times must fit inside what a
-client measured."""
+client measured, and whose log must give back the arrival trace that serving.py replayed to it."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 
@@ -13,7 +14,10 @@ import pytest
 from bench_scripts import BENCH_DIR, cpu_server, load_script
 
 breakdown = load_script("trace_requests/breakdown", "bench_trace_breakdown")
+arrival_trace = load_script("trace_requests/arrival_trace", "bench_arrival_trace")
 serving = load_script("serving", "bench_serving")
+workload = load_script("workload")
+SMOLLM2_VOCAB = 49152
 
 LOG = """\
 capturing CUDA graphs: 100%
@@ -123,3 +127,35 @@ def test_live_server_times_fit_inside_the_clients(tmp_path: Path) -> None:
     )
     for (_, server), (_, client) in zip(server_ms, client_ms, strict=True):
         assert server < client
+
+
+@pytest.mark.slow
+def test_a_replayed_trace_is_recorded_as_it_was_sent(tmp_path: Path) -> None:
+    """Record, convert and replay end to end: serving.py replays a trace to a traced server, and the log's
+    arrival trace has the lengths it sent, at the times it sent them."""
+    sent = [(0.0, 20, 4), (0.3, 7, 2), (0.7, 33, 5), (1.2, 12, 1)]  # (t, input_len, output_len)
+    replayed = tmp_path / "replayed.json"
+    replayed.write_text(json.dumps([{"t": t, "input_len": n, "output_len": m} for t, n, m in sent]))
+    log = tmp_path / "server.log"
+    hook_path = str(BENCH_DIR / "trace_requests")
+    python_path = os.pathsep.join(
+        [hook_path, str(BENCH_DIR.parent), os.environ.get("PYTHONPATH", "")]
+    )
+    with cpu_server(log, TRACE_REQUESTS="1", PYTHONPATH=python_path) as url:
+        config = serving.ServingConfig(
+            base_url=url, arrival_trace=replayed, vocab_size=SMOLLM2_VOCAB, time_scale=0.5
+        )
+        _, (result,) = serving.event_loop_run(serving.run_all(config))
+    assert result.completed == len(sent), result.errors
+    recorded = tmp_path / "recorded.json"
+    assert arrival_trace.main([str(log), str(recorded)]) == 0
+    warmup, *requests = workload.load_arrival_trace(recorded)
+    # serving.py's untimed warm-up request first: the first prompt's length, at most 16 tokens
+    assert (warmup.input_len, warmup.output_len) == (20, 4)
+    assert [(r.input_len, r.output_len) for r in requests] == [(n, m) for _, n, m in sent]
+    # the server's arrival times, from the replay's first, are the client's sends (one clock: the client's
+    # own work and the server's loop between a send and its handler beginning)
+    client = [rec.sent_at - result.records[0].sent_at for rec in result.records]
+    server = [r.t - requests[0].t for r in requests]
+    assert server == pytest.approx(client, abs=0.05)
+    assert client == pytest.approx([t * 0.5 for t, _, _ in sent], abs=0.1)
