@@ -471,8 +471,9 @@ async def run_rate(
     records = await asyncio.gather(*sends)
     duration = time.perf_counter() - start
     client_cpu_s = time.process_time() - cpu_start
-    offsets = arrivals.offsets
-    result = summarize(list(records), duration, arrivals.rate, client_cpu_s, offsets, arrivals.name)
+    result = summarize(
+        list(records), duration, arrivals.rate, client_cpu_s, arrivals.offsets, arrivals.name
+    )
     counters = server_counters(metrics_before, await scrape_metrics(session, config.base_url))
     return dataclasses.replace(result, server=counters, records=list(records))
 
@@ -548,7 +549,8 @@ def sweep_size(config: ServingConfig) -> int:
 
 def request_specs(config: ServingConfig, draw: int) -> list[RequestSpec]:
     """The requests' lengths with prompts of random ids from (seed, draw): draw 0 for the warm-up request,
-    k for the k-th rate of the sweep, so that no rate re-sends another's prompts."""
+    k for the k-th rate of the sweep (1 for an arrival trace's run), so that no rate re-sends another's
+    prompts."""
     lengths = request_lengths(config)
     prompts = random_prompts([r.input_len for r in lengths], config.vocab_size, (config.seed, draw))
     return [RequestSpec(prompt, r.output_len) for prompt, r in zip(prompts, lengths)]
