@@ -325,6 +325,7 @@ def test_live_request_record(server_url: str) -> None:
     assert 0 < rec.chunk_times[0] <= rec.chunk_times[-1]
 
 
+@pytest.mark.slow
 def test_live_replay_of_a_trace_sends_at_its_recorded_times(
     server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
