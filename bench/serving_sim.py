@@ -12,7 +12,8 @@ The requests are serving.py's: the workload file's first N pairs, Poisson arriva
 seed, ignore_eos, greedy. With --arrival-trace, serving.py's replay of a recorded trace instead
 (bench/trace_requests/arrival_trace.py): one run named `trace`, each request arriving at its recorded time
 times --time-scale and generating its recorded output_len; --compare takes serving.py's JSON of the same
-replay. The clock follows the engine loop as it runs against a GPU worker: one step stays in
+replay. --schedule-policy takes a built-in policy or module:Class, a Scheduler subclass on PYTHONPATH (as the
+server's --scheduler-policy does). The clock follows the engine loop as it runs against a GPU worker: one step stays in
 flight ahead, so the step sent after step k-1 is read back holds what arrived by the end of step k-1 and runs
 once step k ends; the device runs steps back to back for their modelled time (StepCostModel, fitted to the H200)
 and idles while nothing is queued. A sequence's token arrives when its step ends. Per rate it prints serving.py's
@@ -45,6 +46,7 @@ from schedule_sim import (  # noqa: E402
 )
 
 from swiftllm.config import SCHEDULE_POLICIES  # noqa: E402
+from swiftllm.controller.scheduler import scheduler_class  # noqa: E402
 from swiftllm.sampling_params import SamplingParams  # noqa: E402
 
 
@@ -151,7 +153,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
     ap.add_argument("--max-num-seqs", type=int, default=512)
     add_what_if_flag(ap)
-    ap.add_argument("--schedule-policy", choices=SCHEDULE_POLICIES, default="fcfs")
+    ap.add_argument(
+        "--schedule-policy",
+        default="fcfs",
+        help=f"{', '.join(SCHEDULE_POLICIES)}, or module:Class (a Scheduler subclass on PYTHONPATH)",
+    )
     ap.add_argument("--compare", type=Path, help="a serving.py JSON to print beside the simulation")
     ap.add_argument(
         "--no-overlap", action="store_true", help="no step in flight ahead (see the docstring)"
@@ -162,6 +168,10 @@ def main(argv: list[str] | None = None) -> None:
         serving.check_sweep_args(ap, args, max_requests=None)
     else:
         serving.check_trace_args(ap, args)
+    try:
+        scheduler_class(args.schedule_policy)  # a built-in policy, or module:Class
+    except ValueError as e:
+        ap.error(f"--schedule-policy: {e}")
     model = what_if_model(ap, args.what_if)
     config = serving.ServingConfig(
         base_url="",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bench_scripts import load_script
+from bench_scripts import BENCH_DIR, load_script
 
 serving_sim = load_script("serving_sim")
 serving = serving_sim.serving
@@ -151,3 +151,27 @@ def test_main_replays_a_trace_beside_its_measured_replay(
     with pytest.raises(SystemExit):
         serving_sim.main(["--arrival-trace", str(trace), "--num-requests", "4"])
     assert "holds 3 requests" in capsys.readouterr().err
+
+
+def test_a_trace_replays_under_a_scheduler_policy_from_outside_the_core(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(BENCH_DIR.parent / "examples"))
+    # a burst whose shortest prompt comes last: fcfs prefills it with the second's last 16 tokens in step 3
+    # (32-token steps: 32 of the first; its last 8 and 24 of the second; the rest); shortest prompt first
+    # puts it first, in step 1
+    trace = write_trace(tmp_path / "trace.json", [(0.0, 40, 1), (0.0, 40, 1), (0.0, 8, 1)])
+    (run,) = serving.arrival_runs(serving.ServingConfig(base_url="", arrival_trace=trace))
+    policy = "shortest_prompt_first:ShortestPromptFirst"
+    first_tokens = {}
+    for name in ("fcfs", policy):
+        result = serving_sim.simulate_arrivals(
+            run, budget=32, max_seqs=8, model=TEN_MS_A_STEP, policy=name
+        )
+        first_tokens[name] = result.records[2].chunk_times[0]
+    assert first_tokens == pytest.approx({"fcfs": 0.030, policy: 0.010})
+    serving_sim.main(["--arrival-trace", str(trace), "--schedule-policy", policy])
+    assert capsys.readouterr().out.splitlines()[2].split()[:2] == ["trace", "simulated"]
+    with pytest.raises(SystemExit):
+        serving_sim.main(["--arrival-trace", str(trace), "--schedule-policy", "no_such:Policy"])
+    assert "--schedule-policy: schedule_policy 'no_such:Policy'" in capsys.readouterr().err
