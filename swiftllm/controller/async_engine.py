@@ -10,7 +10,6 @@ thread touches the Engine and its Sequences; two hand-offs cross between the thr
   `call_soon_threadsafe`, which puts each on the asyncio queue its handler awaits."""
 
 import asyncio
-import dataclasses
 import logging
 import re
 import threading
@@ -18,7 +17,7 @@ import time
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry, Histogram, ProcessCollector
@@ -58,7 +57,7 @@ class Output:
     def followed_by(self, later: "Output") -> "Output":
         """This output and a later one of the same choice as one: the later one's finish reason and
         counts (running totals), both ones' text, tokens and logprobs."""
-        return dataclasses.replace(
+        return replace(
             later,
             text=self.text + later.text,
             token_ids=self.token_ids + later.token_ids,

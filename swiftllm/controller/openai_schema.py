@@ -10,11 +10,10 @@ Choices where OpenAI leaves them to the server:
 - echo (completions only) puts the prompt's text before each choice's; with logprobs it would need
   the prompt's logprobs, which we do not compute: a 400."""
 
-import dataclasses
 import time
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from swiftllm.controller.async_engine import Output
@@ -147,7 +146,7 @@ class GenerateRequest:
         stays one; with no seed, the engine draws one per choice)."""
         if params.seed is None or sample_index == 0:
             return params
-        return dataclasses.replace(params, seed=(params.seed + sample_index) % 2**64)
+        return replace(params, seed=(params.seed + sample_index) % 2**64)
 
     def params_for(self, prompt_len: int, max_len: int) -> SamplingParams:
         """The SamplingParams for one prompt, with max_tokens settled against the room left."""
@@ -169,7 +168,7 @@ class GenerateRequest:
                 self.max_tokens_field if room >= 1 else prompt_field,
             )
         default = CHAT_DEFAULT_MAX_TOKENS if self.chat else COMPLETION_DEFAULT_MAX_TOKENS
-        return dataclasses.replace(self.params, max_tokens=self.max_tokens or min(room, default))
+        return replace(self.params, max_tokens=self.max_tokens or min(room, default))
 
 
 def check_model(model: object, model_names: tuple[str, ...]) -> None:

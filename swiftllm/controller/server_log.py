@@ -28,16 +28,14 @@ class ServedModel:
 
 def startup_summary(served: ServedModel, url: str) -> str:
     cache = served.cache
-    return "\n".join(
-        [
-            f"model      {served.name} ({served.path})",
-            f"dtype      {served.dtype}",
-            f"devices    {', '.join(served.devices)} ({len(served.devices)} worker(s))",
-            f"KV cache   {cache.num_gpu_blocks} blocks x {cache.block_size} tokens = "
-            f"{cache.num_gpu_blocks * cache.block_size} tokens; {cache.num_cpu_blocks} swap blocks",
-            f"context    {cache.max_model_len} tokens at most",
-            f"address    {url}",
-        ]
+    return (
+        f"model      {served.name} ({served.path})\n"
+        f"dtype      {served.dtype}\n"
+        f"devices    {', '.join(served.devices)} ({len(served.devices)} worker(s))\n"
+        f"KV cache   {cache.num_gpu_blocks} blocks x {cache.block_size} tokens = "
+        f"{cache.num_gpu_blocks * cache.block_size} tokens; {cache.num_cpu_blocks} swap blocks\n"
+        f"context    {cache.max_model_len} tokens at most\n"
+        f"address    {url}"
     )
 
 

@@ -107,8 +107,7 @@ class WorkerClient(SharedOps):
 
     def hello(self, token: str | None = None) -> dict[str, Any]:
         """Open a session; `token`: the worker's session token, if it has one (protocol/auth.py)."""
-        fields = {} if token is None else {"token": token}
-        self.info = self.call("hello", **fields)
+        self.info = self.call("hello", **({} if token is None else {"token": token}))
         if self.info.get("protocol_version") != codec.PROTOCOL_VERSION:
             raise WorkerError(
                 "ProtocolVersion",

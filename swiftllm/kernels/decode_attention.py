@@ -318,9 +318,8 @@ def decode_variants() -> list[tuple[int, int]]:
     """Every (splits, min_chunk) that decode_params can return, each a separate compile of the kernels: powers
     of two at MIN_CHUNK from 2 (small batches: fewer than two programs per SM want at least 2 per SM), and from 1
     at LONG_CHUNK (large ones, any block-table width)."""
-    small = [(2**i, MIN_CHUNK) for i in range(1, MAX_SPLITS.bit_length())]
-    large = [(2**i, LONG_CHUNK) for i in range(MAX_SPLITS.bit_length())]
-    return small + large
+    splits = [2**i for i in range(MAX_SPLITS.bit_length())]
+    return [(split, MIN_CHUNK) for split in splits[1:]] + [(split, LONG_CHUNK) for split in splits]
 
 
 def decode_attention(

@@ -48,13 +48,10 @@ TOKEN_SIZES = tuple(range(16, 129, 16)) + tuple(range(160, 257, 32)) + tuple(ran
 def table_widths(max_model_len: int, block_size: int) -> tuple[int, ...]:
     """The block-table widths (in blocks, ascending) that decode graphs are captured at: LONG_CHUNK * 4^k
     tokens below max_model_len, and max_model_len's own."""
-    widths = []
-    tokens = LONG_CHUNK
-    while tokens < max_model_len:
-        widths.append(-(-tokens // block_size))
-        tokens *= 4
-    widths.append(-(-max_model_len // block_size))
-    return tuple(widths)
+    # a power of 4 below max_model_len has an exponent below its bit length
+    spans = [LONG_CHUNK * 4**k for k in range(max_model_len.bit_length())]
+    tokens = [span for span in spans if span < max_model_len] + [max_model_len]
+    return tuple(-(-span // block_size) for span in tokens)
 
 
 class DecodeGraph(NamedTuple):

@@ -135,8 +135,8 @@ class WorkerServer:
                 if not token_matches(request.token, self.token):
                     raise ProtocolError("Unauthorized", "hello without this worker's session token")
             if op == "step":  # validated by decode_step (CacheNotInitialized before init_cache)
-                cmd = codec.decode_step(request.fields, self.runner.geometry)
-                step = self.runner.launch(cmd)  # refuses bad sampling values (result.errors)
+                # the runner refuses bad sampling values (result.errors)
+                step = self.runner.launch(codec.decode_step(request.fields, self.runner.geometry))
                 step.timings["queue_ms"] = queue_ms  # from its arrival to the start of its handling
                 self.answer_step()
                 self.step_in_flight = StepInFlight(envelope, request_id, step)
