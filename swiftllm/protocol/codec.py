@@ -177,18 +177,15 @@ def decode_reply(data: bytes) -> dict[str, Any]:
     """A reply map with a checked `id` (nil when the worker could not read the request) and `error`, if any."""
     reply = unpack_map(data)
     request_id = reply.get("id")
-    error = reply.get("error")
+    # absent, there is no error; present, it must be this map (a nil was taken, then read as one)
+    error = reply.get("error", {"type": "", "message": ""})
     require(
         request_id is None or is_int(request_id),
         "a reply's id must be an integer or nil",
         "MalformedMessage",
     )
     require(
-        error is None
-        or (
-            isinstance(error, dict)
-            and all(isinstance(error.get(key), str) for key in ("type", "message"))
-        ),
+        isinstance(error, dict) and all(isinstance(error.get(f), str) for f in ("type", "message")),
         "a reply's error must be {type: str, message: str}",
         "MalformedMessage",
     )

@@ -227,8 +227,10 @@ def test_replies_roundtrip() -> None:
         "type": "MalformedMessage",
         "message": "x",
     }
-    with pytest.raises(ProtocolError):
-        decode_reply(pack({"id": 1, "error": "boom"}))
+    # a nil error was taken, and WorkerClient.recv then failed on reading its type (a TypeError)
+    for error in ("boom", None, {"type": "X"}, {"type": "X", "message": 3}):
+        with pytest.raises(ProtocolError, match="a reply's error must be"):
+            decode_reply(pack({"id": 1, "error": error}))
 
 
 def mutate(**changes: Any) -> Callable[[StepCommand], None]:
