@@ -11,8 +11,8 @@ left. With prefix caching, an admitted sequence starts from the longest run of c
 tokens begin with (block_manager.py) and computes only the rest."""
 
 import bisect
-import importlib
 import math
+import pkgutil
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -590,10 +590,9 @@ def scheduler_class(policy: str) -> type[Scheduler]:
     no pacing."""
     if policy in SCHEDULE_POLICIES:
         return Scheduler
-    module_name, _, class_name = policy.partition(":")
     try:
-        found = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError, ValueError) as e:  # ValueError: an empty module name
+        found = pkgutil.resolve_name(policy)  # "module:Class" (or "module.Class")
+    except (ImportError, AttributeError, ValueError) as e:  # ValueError: not a name of that form
         raise ValueError(f"schedule_policy {policy!r}: no such policy or module:Class ({e})") from e
     if not (isinstance(found, type) and issubclass(found, Scheduler)):
         raise ValueError(f"schedule_policy {policy!r} is not a subclass of Scheduler")
