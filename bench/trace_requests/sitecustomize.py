@@ -26,7 +26,13 @@ Each event is one stderr line, `[req EVENT t=SECONDS key=value ...]`, with t fro
   finish reason as swiftllm_requests_total counts it (stop, length, abort, error, rejected), logged once.
 `post` and `finished` are what trace_requests/arrival_trace.py turns into an arrival trace to replay.
 Warm-up steps are logged too; they carry no posted request. A research aid, opt-in and off the serving path
-when unset: the wrappers cost a few microseconds per step and per request."""
+when unset: the wrappers cost a few microseconds per step and per request.
+
+TRACE_STEPS=PATH (either variable, or both) records every step the engine sends to its worker and every
+result read back to PATH, for bench/replay_steps.py to replay against a worker (step_recorder.py says how):
+
+    TRACE_STEPS=steps.msgpack PYTHONPATH=bench/trace_requests:. swiftctl launch ...
+    PYTHONPATH=. python3 bench/replay_steps.py steps.msgpack --check-tokens"""
 
 from __future__ import annotations
 
@@ -189,3 +195,9 @@ if os.environ.get("TRACE_REQUESTS"):
         count_end(self, request, reason)
 
     async_engine.AsyncEngine.count_end = traced_count_end
+
+if os.environ.get("TRACE_STEPS"):
+    # this folder is on the path (how this file was found): its step_recorder imports no torch
+    import step_recorder
+
+    step_recorder.install(os.environ["TRACE_STEPS"])
