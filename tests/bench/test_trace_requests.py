@@ -1,22 +1,30 @@
 """bench/trace_requests/: the breakdown of hand-written event lines against hand-computed stages, and a live CPU
 server (the embedded SmolLM2) under the sitecustomize hook, whose server-side times must fit inside what a
-client measured, and whose log must give back the arrival trace that serving.py replayed to it."""
+client measured, and whose log must give back the arrival trace that serving.py replayed to it. The hook's
+TRACE_STEPS: a script's LLMs and a live server record their steps, which bench/replay_steps.py replays to the
+same tokens (the replay itself: tests/bench/test_replay_steps.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 from bench_scripts import BENCH_DIR, cpu_server, load_script
+from conftest import TINY
 
 breakdown = load_script("trace_requests/breakdown", "bench_trace_breakdown")
 arrival_trace = load_script("trace_requests/arrival_trace", "bench_arrival_trace")
 serving = load_script("serving", "bench_serving")
 workload = load_script("workload")
+replay_steps = load_script("replay_steps")
+import step_recorder  # noqa: E402 (bench/trace_requests, on the path once replay_steps is loaded)
+
 SMOLLM2_VOCAB = 49152
 
 LOG = """\
@@ -159,3 +167,100 @@ def test_a_replayed_trace_is_recorded_as_it_was_sent(tmp_path: Path) -> None:
     server = [r.t - requests[0].t for r in requests]
     assert server == pytest.approx(client, abs=0.05)
     assert client == pytest.approx([t * 0.5 for t, _, _ in sent], abs=0.1)
+
+
+def hook_path() -> str:
+    """PYTHONPATH for a process under the hook: bench/trace_requests (its sitecustomize), then the repository."""
+    parts = [str(BENCH_DIR / "trace_requests"), str(BENCH_DIR.parent)]
+    return os.pathsep.join([*parts, os.environ.get("PYTHONPATH", "")])
+
+
+LLM_SCRIPT = """
+import sys
+from swiftllm.llm import LLM
+from swiftllm.sampling_params import SamplingParams
+options = dict(device="cpu", max_model_len=64, kv_cache_memory_gb=0.01, swap_space_gb=0.001)
+for max_tokens in (4, 2):  # two LLMs: two traces
+    llm = LLM(sys.argv[1], **options)
+    outputs = llm.generate([[1, 2, 3], list(range(20))], SamplingParams(max_tokens=max_tokens, ignore_eos=True))
+    print([out.token_ids for out in outputs])
+"""
+
+
+def test_trace_steps_records_each_llm_of_a_script(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """TRACE_STEPS beside TRACE_REQUESTS: both hooks wrap the engine's worker, and each sees every step."""
+    trace = tmp_path / "steps.msgpack"
+    env = {
+        **os.environ,
+        "TRACE_STEPS": str(trace),
+        "TRACE_REQUESTS": "1",
+        "PYTHONPATH": hook_path(),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", LLM_SCRIPT, str(tiny_model_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    outputs = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [len(tokens) for tokens in outputs[0]] == [4, 4]
+    # TRACE_REQUESTS's step lines, both LLMs' (its step counter starts at 0 in each)
+    sent = [line for line in run.stderr.splitlines() if line.startswith("[req sent ")]
+    first = step_recorder.read_trace(trace)
+    second = step_recorder.read_trace(f"{trace}.1")
+    assert len(sent) == len(first.steps) + len(second.steps)
+    assert first.header["model_dir"] == str(tiny_model_dir.resolve())
+    assert first.header["model_config"]["vocab_size"] == TINY["vocab_size"]
+    assert first.header["worker"]["transport"] == "in-process"
+    # the first LLM's run, read back from its trace: the tokens its script printed
+    tokens: dict[int, list[int]] = {}
+    for result in first.results.values():
+        for seq_id, token in zip(result.seq_ids.tolist(), result.tokens.tolist(), strict=True):
+            tokens.setdefault(seq_id, []).append(token)
+    assert [tokens[seq_id] for seq_id in sorted(tokens)] == outputs[0]
+    out = tmp_path / "replay.json"
+    assert replay_steps.main([str(trace), "--check-tokens", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["tokens"]["equal"] == 8
+
+
+@pytest.mark.slow
+def test_a_live_servers_steps_replay_to_the_same_tokens(tmp_path: Path) -> None:
+    """`swiftctl launch` (a worker process over ZeroMQ) under TRACE_STEPS; the trace, replayed on an
+    in-process worker of the same model and one torch thread as the server's, samples every token again."""
+    log = tmp_path / "server.log"
+    trace = tmp_path / "steps.msgpack"
+    specs = [
+        serving.RequestSpec(list(range(100, 100 + n)), m) for n, m in ((60, 3), (5, 6), (25, 4))
+    ]
+
+    async def send_all(url: str) -> list[serving.RequestRecord]:
+        async with aiohttp.ClientSession() as session:
+            endpoint = f"{url}/v1/completions"
+            sends = [
+                serving.send_request(session, endpoint, "SmolLM2-135M-Instruct", spec, 0.0)
+                for spec in specs
+            ]
+            return await asyncio.gather(*sends)
+
+    with cpu_server(log, TRACE_STEPS=str(trace), PYTHONPATH=hook_path()) as url:
+        records = asyncio.run(send_all(url))
+    assert all(record.ok for record in records), [record.error for record in records]
+    recorded = step_recorder.read_trace(trace)
+    assert recorded.header["worker"]["transport"] == "zmq"
+    assert recorded.header["cache"]["max_model_len"] == 512
+    assert recorded.header["model_config"]["vocab_size"] == SMOLLM2_VOCAB
+    sampled = sum(
+        len(result.tokens) for result in recorded.results.values() if result.tokens is not None
+    )
+    assert sampled == sum(spec.output_len for spec in specs)  # no warm-up on a CPU server
+    out = tmp_path / "replay.json"
+    flags = ["--check-tokens", "--device", "cpu", "--threads", "1", "--out", str(out)]
+    assert replay_steps.main([str(trace), *flags]) == 0
+    data = json.loads(out.read_text())
+    assert data["steps"] == len(recorded.steps)
+    assert data["tokens"]["equal"] == data["tokens"]["checked"] == sampled
