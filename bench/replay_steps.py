@@ -25,10 +25,11 @@ mixed, decode by rows) measured from when the worker could start it (its send, o
 before, whichever came later) to its result's read; the worker's own StepResult.timings summed; with
 --check-tokens, the share of the recorded sampled tokens the replay sampled too (greedy steps on the same
 model, dtype and device must match exactly; seeded sampling too where the kernels are deterministic; the
-exit status is 3 when any differs). `--repeat R` replays R times, each from a fresh init_cache, and reports
-the last pass (the first pays first-use costs: kernel compiles, allocator growth). A trace cut off mid-record
-(a killed server) replays the whole records before the cut, and says so. The table comes last; the JSON
-(--out, default results/replay_steps.json) adds the device, date and commit."""
+exit status is 3 when any differs; a step that failed when recorded and runs here ends the comparison, since
+the recording's worker dropped its sampled tokens there). `--repeat R` replays R times, each from a fresh
+init_cache, and reports the last pass (the first pays first-use costs: kernel compiles, allocator growth). A
+trace cut off mid-record (a killed server) replays the whole records before the cut, and says so. The table
+comes last; the JSON (--out, default results/replay_steps.json) adds the device, date and commit."""
 
 from __future__ import annotations
 
@@ -91,6 +92,8 @@ class Replay:
     tokens_checked: int = 0
     tokens_equal: int = 0
     first_difference: int | None = None  # the first step whose tokens differ
+    # a step the recording's worker failed and this one ran: no token is compared from its read on
+    diverged_at: int | None = None
     expected_errors: int = 0  # steps the worker failed, as it failed them when recorded
 
     @property
@@ -215,7 +218,12 @@ def refused(trace: StepTrace, step: int, error: Exception, replay: Replay) -> No
 
 
 def compare_tokens(replay: Replay, step: int, recorded: Any, result: StepResult) -> None:
-    if recorded is None or recorded.tokens is None:  # never read back, or failed when recorded
+    if recorded is None or replay.diverged_at is not None:  # never read back, or compared no more
+        return
+    if recorded.error is not None:
+        # a failed step drops every token the worker sampled, so the recording's -1 tokens took other values
+        # than this worker's from here on (the steps already sent behind it too): their tokens may differ
+        replay.diverged_at = step
         return
     replay.tokens_checked += len(recorded.tokens)
     equal = 0
@@ -284,6 +292,11 @@ def token_line(replay: Replay) -> str:
     text = f"tokens: {replay.tokens_equal} of {replay.tokens_checked} equal to the recorded ({share:.1%})"
     if replay.first_difference is not None:
         text += f"; the first difference at step {replay.first_difference}"
+    if replay.diverged_at is not None:
+        text += (
+            f"; none compared from step {replay.diverged_at} on, which the recording's worker failed "
+            "and this one ran"
+        )
     return text
 
 
@@ -321,6 +334,7 @@ def report(
             "checked": replay.tokens_checked,
             "equal": replay.tokens_equal,
             "first_difference": replay.first_difference,
+            "diverged_at": replay.diverged_at,
         }
     return {
         "device": attached.device,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -21,6 +21,7 @@ from conftest import save_tiny_model
 from swiftllm.controller.worker_client import WorkerClient
 from swiftllm.llm import LLM, RequestOutput
 from swiftllm.protocol import codec
+from swiftllm.protocol.step import StepResult
 from swiftllm.sampling_params import SamplingParams
 
 replay_steps = load_script("replay_steps")
@@ -122,7 +123,13 @@ def test_a_replay_on_the_same_model_samples_every_recorded_token(
         status, data = replay(recording.path, tmp_path / "replay.json", *flags)
         assert status == 0, capsys.readouterr().err
         assert data["steps"] == len(trace.steps)
-        assert data["tokens"] == {"checked": sampled, "equal": sampled, "first_difference": None}
+        expected = {
+            "checked": sampled,
+            "equal": sampled,
+            "first_difference": None,
+            "diverged_at": None,
+        }
+        assert data["tokens"] == expected
         assert data["order"] == ("serial" if order else "recorded")
         assert sum(kind["steps"] for kind in data["kinds"].values()) == len(trace.steps)
         assert data["worker_ms"]["forward_ms"] > 0
@@ -294,3 +301,61 @@ def test_a_replay_against_a_worker_process(
     # the worker's own timings came over the wire
     assert data["worker_ms"]["forward_ms"] > 0
     assert np.isfinite(data["wall_s"])
+
+
+def test_a_step_that_failed_when_recorded_is_in_the_trace_with_its_error(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """The recording's worker failed a step: the trace says so, a replay whose worker fails it too goes on
+    (and counts it), and one whose worker runs it compares no token from there on."""
+    llm = LLM(tiny_model_dir, **LLM_OPTIONS)
+    path = tmp_path / "failed.msgpack"
+    recorder = step_recorder.record(llm.engine, path)
+    launch = llm.runner.launch
+    launches = iter(range(100))
+
+    def failing_launch(cmd: Any) -> Any:
+        if next(launches) == 2:
+            raise RuntimeError("the device fell over")
+        return launch(cmd)
+
+    llm.runner.launch = failing_launch
+    with pytest.raises(RuntimeError, match="fell over"):
+        llm.generate(PROMPTS, PARAMS)
+    recorder.close()
+    trace = step_recorder.read_trace(path)
+    failed = [step for step, result in trace.results.items() if result.error is not None]
+    assert failed and failed[0] == 2
+    assert trace.results[2].error == "RuntimeError: the device fell over"
+
+    class FailsWhereRecorded:
+        """Answers each step with its recorded tokens, and fails the steps that failed when recorded."""
+
+        def __init__(self) -> None:
+            self.unread: deque[int] = deque()  # steps sent and not read back, oldest first
+            self.sent = 0
+
+        def send_step(self, cmd: Any) -> None:
+            self.unread.append(self.sent)
+            self.sent += 1
+
+        def recv_step(self) -> StepResult:
+            recorded = trace.results.get(self.unread.popleft())
+            if recorded is None or recorded.error is not None:
+                raise RuntimeError("failed again")
+            return StepResult(seq_ids=recorded.seq_ids, tokens=recorded.tokens)
+
+    replayed = replay_steps.replay_once(FailsWhereRecorded(), trace, False, True)
+    assert replayed.expected_errors == len(failed)
+    assert replayed.tokens_equal == replayed.tokens_checked > 0
+    assert replayed.diverged_at is None
+    # a worker that runs the failed step: its state is another from there (the recording's worker dropped its
+    # sampled tokens), so the tokens are compared up to that step alone
+    status, data = replay(path, tmp_path / "replay.json", "--check-tokens")
+    assert status == 0
+    assert data["expected_errors"] == 0
+    assert data["steps"] == len(trace.steps)
+    assert data["tokens"]["diverged_at"] == failed[0]
+    before = [trace.results[step] for step in range(failed[0])]
+    assert data["tokens"]["checked"] == sum(len(result.tokens) for result in before)
+    assert data["tokens"]["equal"] == data["tokens"]["checked"]
