@@ -111,7 +111,7 @@ class WorkerClient(SharedOps):
         if self.info.get("protocol_version") != codec.PROTOCOL_VERSION:
             raise WorkerError(
                 "ProtocolVersion",
-                f"worker speaks version {self.info.get('protocol_version')}, "
+                f"worker speaks version {self.info.get('protocol_version')!r}, "
                 f"this controller {codec.PROTOCOL_VERSION}",
             )
         self.epoch = self.info["epoch"]

@@ -64,8 +64,8 @@ class WorkerGroup(SharedOps):
             if info["rank"] != rank or info["world_size"] != world_size:
                 raise WorkerError(
                     "GroupMismatch",
-                    f"worker #{rank} at {self.clients[rank].address} is rank {info['rank']} of "
-                    f"{info['world_size']}, expected rank {rank} of {world_size}",
+                    f"worker #{rank} at {self.clients[rank].address} is rank {info['rank']!r} of "
+                    f"{info['world_size']!r}, expected rank {rank} of {world_size}",
                 )
             for key in ("model_config", "dtype", "protocol_version", "pipeline_size"):
                 if info.get(key) != infos[0].get(key):

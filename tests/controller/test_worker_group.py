@@ -113,6 +113,17 @@ def test_a_rank_of_another_dtype_is_refused(context: zmq.Context) -> None:
         group.hello()
 
 
+def test_a_mistyped_rank_or_version_is_named_as_sent(context: zmq.Context) -> None:
+    """A worker's hello with the string "0" as its rank (or "3" as its protocol version) was refused as
+    "is rank 0 of 1, expected rank 0 of 1" ("speaks version 3, this controller 3"): the values are quoted."""
+    group, _ = group_of(context, [rank_answer(0, 1, 300, hello={"rank": "0"})])
+    with pytest.raises(WorkerError, match="is rank '0' of 1, expected rank 0 of 1"):
+        group.hello()
+    group, _ = group_of(context, [rank_answer(0, 1, 300, hello={"protocol_version": "3"})])
+    with pytest.raises(WorkerError, match="worker speaks version '3', this controller 3"):
+        group.hello()
+
+
 def test_an_error_is_raised_after_every_rank_answered(context: zmq.Context) -> None:
     failing = rank_answer(0, 2, 300, init_cache={"error": "ModelError"})
     group, _ = group_of(context, [failing, rank_answer(1, 2, 300)])
