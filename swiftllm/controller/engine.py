@@ -23,6 +23,7 @@ from typing import Protocol
 from swiftllm.controller.scheduler import Batch, SchedulerConfig, scheduler_class
 from swiftllm.controller.sequence import Sequence, TokenLogprobs
 from swiftllm.controller.tokenizer import Detokenizer, Tokenizer
+from swiftllm.controller.worker_client import WorkerError
 from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.step import StepCommand, StepResult
 from swiftllm.sampling_params import SamplingParams
@@ -172,8 +173,16 @@ class Engine:
         A sequence the worker reported a problem for (result.errors), or whose postprocessing raises, is
         failed alone (finish reason "error", `seq.error` saying why); the other sequences go on."""
         tokens = result.tokens.tolist()
+        # a worker's reply is checked before any of it is used: a row missing left its sequence waiting for a
+        # token forever, an unknown or repeated seq id raised KeyError or IndexError, and a token outside the
+        # vocabulary was streamed to the client (probed with a misbehaving worker)
+        seq_ids = result.seq_ids.tolist()
+        in_vocab = all(0 <= token < self.model_config.vocab_size for token in tokens)
+        if seq_ids != batch.sampled or len(tokens) != len(seq_ids) or not in_vocab:
+            why = f"tokens {tokens!s:.200} for sequences {seq_ids!s:.200}, not one in [0, vocab)"
+            raise WorkerError("InvalidReply", f"{why} for each of {batch.sampled!s:.200}")
         sampled = self.scheduler.fill_sampled_tokens(
-            batch, result.seq_ids.tolist(), tokens, self.model_config.eos_token_ids
+            batch, seq_ids, tokens, self.model_config.eos_token_ids
         )
         for row, seq in sampled:
             if (problem := result.errors.get(seq.seq_id)) is not None:

@@ -127,6 +127,8 @@ class Batch:
     swap_out: list[BlockCopy] = field(default_factory=list)
     swap_in: list[BlockCopy] = field(default_factory=list)
     finished_ids: list[int] = field(default_factory=list)
+    # the rows that sample, as seq ids in row order (set by mark_sent): what the step's reply must list
+    sampled: list[int] = field(default_factory=list)
 
     def add(self, seq: Sequence, query_len: int) -> None:
         self.seqs.append(seq)
@@ -530,6 +532,7 @@ class Scheduler:
             self.counters["prompt_tokens_computed"] += max(prompt_end - seq.num_cached, 0)
             seq.num_cached += query_len
             if seq.num_cached == len(seq.token_ids):
+                batch.sampled.append(seq.seq_id)
                 seq.token_ids.append(LAST_TOKEN)
                 seq.num_pending += 1
             if seq.num_cached // block_size > (seq.num_cached - query_len) // block_size:

@@ -61,11 +61,11 @@ class WorkerGroup(SharedOps):
         infos = [client.hello(self.token) for client in self.clients]
         world_size = len(self.clients)
         for rank, info in enumerate(infos):
-            if info["rank"] != rank or info["world_size"] != world_size:
+            if info.get("rank") != rank or info.get("world_size") != world_size:
                 raise WorkerError(
                     "GroupMismatch",
-                    f"worker #{rank} at {self.clients[rank].address} is rank {info['rank']} of "
-                    f"{info['world_size']}, expected rank {rank} of {world_size}",
+                    f"worker #{rank} at {self.clients[rank].address} is rank {info.get('rank')!r} of "
+                    f"{info.get('world_size')!r}, expected rank {rank} of {world_size}",
                 )
             for key in ("model_config", "dtype", "protocol_version", "pipeline_size"):
                 if info.get(key) != infos[0].get(key):
@@ -73,7 +73,10 @@ class WorkerGroup(SharedOps):
         self.info = infos[0]
         self.devices = [info["device"] for info in infos]
         # the first rank of the last stage: it samples (the first stage only receives the tokens)
-        self.result_rank = world_size - world_size // self.info.get("pipeline_size", 1)
+        stages = self.info["pipeline_size"]  # an int (WorkerClient.hello checks)
+        if stages < 1 or world_size % stages != 0:
+            raise WorkerError("GroupMismatch", f"{world_size} ranks in {stages} pipeline stages")
+        self.result_rank = world_size - world_size // stages
 
     def call(self, op: str, **fields: Any) -> list[dict[str, Any]]:
         """Send the request to every rank, then read every reply; raises the first error."""
@@ -123,10 +126,12 @@ class WorkerGroup(SharedOps):
 
     def profile(self, block_size: int) -> Profile:
         replies = self.call("profile", block_size=block_size)
-        return Profile(
-            num_blocks=min(reply["num_blocks"] for reply in replies),
-            block_bytes=max(reply["block_bytes"] for reply in replies),
-        )
+        # integers, block_bytes > 0: one missing raised a bare KeyError, a string TypeError, block_bytes 0 on
+        # the CPU a ZeroDivisionError; num_blocks < 1 is start_engine's ModelError
+        sizes = [(reply.get("num_blocks"), reply.get("block_bytes")) for reply in replies]
+        if not all(type(num) is int and type(size) is int and size > 0 for num, size in sizes):
+            raise WorkerError("InvalidReply", f"profile (num_blocks, block_bytes): {sizes!s:.200}")
+        return Profile(min(num for num, _ in sizes), max(size for _, size in sizes))
 
     def send_step(self, cmd: StepCommand) -> None:
         for client in self.clients:
@@ -166,7 +171,12 @@ def start_engine(
     # server (session 57's probe), so a controller whose limits are larger does not start.
     group.hello()
     for client in group.clients:  # each rank refuses the steps beyond its own limits
+        # a worker whose hello has no cache map with these integers (nil, say: it raised a bare TypeError)
+        # takes no step we know of
+        cache = client.info.get("cache")
         for key in ("max_num_seqs", "max_num_batched_tokens"):
-            if client.info["cache"][key] < getattr(config, key):
-                raise ModelError(f"{client.address} takes {key} < {getattr(config, key)}, ours")
+            limit = cache.get(key) if isinstance(cache, dict) else None
+            ours = getattr(config, key)
+            if type(limit) is not int or limit < ours:
+                raise ModelError(f"{client.address} takes {key} {limit!r} < {ours}, ours")
     return Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)

@@ -179,9 +179,9 @@ def decode_reply(data: bytes) -> dict[str, Any]:
     request_id = reply.get("id")
     # absent, there is no error; present, it must be this map (a nil was taken, then read as one)
     error = reply.get("error", {"type": "", "message": ""})
-    require(
-        request_id is None or is_int(request_id),
-        "a reply's id must be an integer or nil",
+    require(  # nil only in an error reply: the worker could not read the request (a success must name it)
+        is_int(request_id) or (request_id is None and "error" in reply),
+        "a reply's id must be an integer, or nil in an error reply",
         "MalformedMessage",
     )
     require(

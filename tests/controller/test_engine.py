@@ -3,9 +3,11 @@ sequences go on, and its blocks are freed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from swiftllm.controller.sequence import Sequence
@@ -259,3 +261,59 @@ def test_a_reset_with_nothing_scheduled_keeps_the_prefix_cache() -> None:
     while engine.has_work:
         engine.step()
     assert again.num_prompt_cache_hits == 32  # two full blocks of 16
+
+
+def packed(values: list[int]) -> bytes:
+    return np.asarray(values, "<i4").tobytes()
+
+
+# a worker's step reply (as its fields on the wire) changed into one that does not answer the step: each hung
+# the engine (a sequence waiting forever for its token), raised a bare KeyError or IndexError from
+# fill_sampled_tokens, or streamed a token outside the vocabulary to the client
+BAD_REPLIES: dict[str, Callable[[dict[str, Any]], None]] = {
+    "a row missing": lambda f: f.update(seq_ids=f["seq_ids"][4:], tokens=f["tokens"][4:]),
+    "a token missing": lambda f: f.update(tokens=f["tokens"][4:]),
+    "no rows": lambda f: f.update(seq_ids=b"", tokens=b""),
+    "no fields": lambda f: f.clear(),
+    "a token too many": lambda f: f.update(tokens=f["tokens"] + packed([5])),
+    "a seq id not in the step": lambda f: f.update(seq_ids=packed([999]) + f["seq_ids"][4:]),
+    "a seq id twice": lambda f: f.update(seq_ids=f["seq_ids"][:4] * 3),
+    "rows out of order": lambda f: f.update(seq_ids=f["seq_ids"][4:] + f["seq_ids"][:4]),
+    "a negative token": lambda f: f.update(tokens=packed([-7]) + f["tokens"][4:]),
+    "token -1": lambda f: f.update(tokens=packed([-1]) + f["tokens"][4:]),
+    "a token = vocab_size": lambda f: f.update(tokens=packed([100]) + f["tokens"][4:]),
+    "a huge token": lambda f: f.update(tokens=packed([2**31 - 1]) + f["tokens"][4:]),
+}
+
+
+@pytest.mark.parametrize("name", BAD_REPLIES)
+def test_a_step_reply_that_does_not_answer_the_step_is_a_worker_error(name: str) -> None:
+    from test_scheduler import CFG, FakeWorker
+
+    from swiftllm.controller.engine import Engine
+    from swiftllm.controller.scheduler import SchedulerConfig
+    from swiftllm.controller.worker_client import WorkerError
+    from swiftllm.protocol import codec
+    from swiftllm.worker.in_process import InProcessWorker
+
+    class BadReplies(InProcessWorker):
+        """The reply to the second step goes over the wire changed (the first is every prompt's prefill)."""
+
+        replies = 0
+
+        def recv_step(self) -> StepResult:
+            fields = codec.result_fields(super().recv_step())
+            self.replies += 1
+            if self.replies == 2:
+                BAD_REPLIES[name](fields)
+            return codec.decode_result(codec.decode_reply(codec.encode_reply(1, **fields)))
+
+    config = SchedulerConfig(256, 12, 0, 16, 16, 64, True, 1, "fcfs")
+    engine = Engine(BadReplies(FakeWorker(12, 0, 256)), CFG, None, config)
+    params = SamplingParams(max_tokens=8, temperature=0, ignore_eos=True)
+    seqs = [engine.add_request([i + 1] * 5, params) for i in range(3)]
+    with pytest.raises(WorkerError, match="expected|not one in") as error:
+        for _ in range(50):  # the whole run is 9 steps
+            engine.step()
+    assert error.value.type == "InvalidReply"
+    assert all(0 <= token < CFG.vocab_size for seq in seqs for token in seq.output_ids)

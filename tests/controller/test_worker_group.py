@@ -113,6 +113,101 @@ def test_a_rank_of_another_dtype_is_refused(context: zmq.Context) -> None:
         group.hello()
 
 
+def test_a_mistyped_rank_or_version_is_named_as_sent(context: zmq.Context) -> None:
+    """A worker's hello with the string "0" as its rank (or "3" as its protocol version) was refused as
+    "is rank 0 of 1, expected rank 0 of 1" ("speaks version 3, this controller 3"): the values are quoted."""
+    group, _ = group_of(context, [rank_answer(0, 1, 300, hello={"rank": "0"})])
+    with pytest.raises(WorkerError, match="is rank '0' of 1, expected rank 0 of 1"):
+        group.hello()
+    group, _ = group_of(context, [rank_answer(0, 1, 300, hello={"protocol_version": "3"})])
+    with pytest.raises(WorkerError, match="worker speaks version '3', this controller 3"):
+        group.hello()
+
+
+# hellos that a group's controller cannot work with: each raised a bare KeyError (a field missing), TypeError,
+# AttributeError (a model_config not a map) or ZeroDivisionError (pipeline_size 0), or set a sampling rank past
+# the group (pipeline_size 3 or -1 of 2), whose first step then raised IndexError
+BAD_HELLOS: dict[str, tuple[dict[str, Any], str]] = {
+    "no epoch": ({"epoch": None}, r"hello has no valid \['epoch'\]"),
+    "a string epoch": ({"epoch": "5"}, r"hello has no valid \['epoch'\]"),
+    "a bool epoch": ({"epoch": True}, r"hello has no valid \['epoch'\]"),
+    "a model_config list": ({"model_config": [8]}, r"no valid \['model_config'\]"),
+    "no device": ({"device": None}, r"no valid \['device'\]"),
+    "no dtype": ({"dtype": None}, r"no valid \['dtype'\]"),
+    "a string pipeline_size": ({"pipeline_size": "1"}, r"no valid \['pipeline_size'\]"),
+    "no pipeline_size": ({"pipeline_size": None}, r"no valid \['pipeline_size'\]"),
+    "pipeline_size 0": ({"pipeline_size": 0}, "2 ranks in 0 pipeline stages"),
+    "pipeline_size -1": ({"pipeline_size": -1}, "2 ranks in -1 pipeline stages"),
+    "pipeline_size 3": ({"pipeline_size": 3}, "2 ranks in 3 pipeline stages"),
+    "no rank": ({"rank": None}, "is rank None of 2, expected rank 0 of 2"),
+    "no world_size": ({"world_size": None}, "is rank 0 of None, expected rank 0 of 2"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_HELLOS)
+def test_a_hello_the_controller_cannot_read_is_a_worker_error(
+    context: zmq.Context, name: str
+) -> None:
+    changes, message = BAD_HELLOS[name]
+
+    def hello(rank: int) -> Answer:
+        fields = {**hello_fields(rank, 2), **changes}  # None: the field is left out
+        return lambda op, _: {key: value for key, value in fields.items() if value is not None}
+
+    group, _ = group_of(context, [hello(0), hello(1)])
+    with pytest.raises(WorkerError, match=message):
+        group.hello()
+
+
+@pytest.mark.parametrize(
+    "num_blocks, block_bytes", [(None, 1024), ("300", 1024), (300.0, 1024), (300, 0), (300, None)]
+)
+def test_a_profile_reply_the_controller_cannot_read_is_a_worker_error(
+    context: zmq.Context, num_blocks: object, block_bytes: object
+) -> None:
+    """A missing number raised a bare KeyError, a string TypeError (in min() over the ranks), and block_bytes 0
+    a ZeroDivisionError where a CPU group sizes its cache from the memory budget."""
+    sizes = {"num_blocks": num_blocks, "block_bytes": block_bytes}
+
+    def odd_profile(op: str, fields: dict[str, Any]) -> dict[str, Any]:
+        if op == "profile":  # None: the field is left out
+            return {key: value for key, value in sizes.items() if value is not None}
+        return rank_answer(1, 2, 300)(op, fields)
+
+    group, _ = group_of(context, [rank_answer(0, 2, 300), odd_profile])
+    group.hello()
+    with pytest.raises(
+        WorkerError, match=r"profile \(num_blocks, block_bytes\): \[\(300, 1024\), "
+    ) as error:
+        group.profile(16)
+    assert error.value.type == "InvalidReply"
+    assert all(not client.in_flight for client in group.clients)  # both replies read: still in step
+
+
+def test_a_hello_without_the_cache_limits_after_init_cache_is_refused(context: zmq.Context) -> None:
+    """A worker whose hello reports no cache map once init_cache succeeded (nil, as a minimal worker might
+    always send) made start_engine raise a bare TypeError; it is refused as one whose limits are too small."""
+    from dataclasses import asdict
+
+    from swiftllm.config import EngineConfig
+    from swiftllm.model_config import ModelConfig, ModelError
+
+    sizes = {"vocab_size": 128, "hidden_size": 64, "intermediate_size": 96}
+    ours = ModelConfig.from_dict({**sizes, "num_hidden_layers": 2, "num_attention_heads": 4})
+    config = EngineConfig(model="/models/a", max_model_len=64, kv_cache_memory_gb=0.01)
+    odd_caches = [
+        (None, "None"),
+        ({"max_num_seqs": "512", "max_num_batched_tokens": 2048}, "'512'"),
+        ([512, 2048], "None"),  # not a map
+    ]
+    for cache, shown in odd_caches:
+        hello = {**hello_fields(0, 1), "model_config": asdict(ours), "cache": cache}
+        group, _ = group_of(context, [rank_answer(0, 1, 1000, hello=hello)])
+        group.hello()
+        with pytest.raises(ModelError, match=f"takes max_num_seqs {shown} < 512, ours"):
+            worker_group.start_engine(config, group, ours, None)
+
+
 def test_an_error_is_raised_after_every_rank_answered(context: zmq.Context) -> None:
     failing = rank_answer(0, 2, 300, init_cache={"error": "ModelError"})
     group, _ = group_of(context, [failing, rank_answer(1, 2, 300)])

@@ -233,6 +233,17 @@ def test_replies_roundtrip() -> None:
             decode_reply(pack({"id": 1, "error": error}))
 
 
+def test_a_success_reply_must_name_its_request() -> None:
+    """A nil id means the worker could not read the request, so it comes only with an error: a success reply
+    with a nil id was taken as the answer to whatever request was oldest."""
+    for reply in ({"id": None, "num_blocks": 3}, {"id": None}):
+        with pytest.raises(
+            ProtocolError, match="a reply's id must be an integer, or nil in an error"
+        ):
+            decode_reply(pack(reply))
+    assert decode_reply(encode_error(None, "MalformedMessage", "x"))["id"] is None
+
+
 def mutate(**changes: Any) -> Callable[[StepCommand], None]:
     def change(cmd: StepCommand) -> None:
         for name, value in changes.items():
