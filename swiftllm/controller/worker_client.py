@@ -40,11 +40,8 @@ class SentRequest(NamedTuple):
 
 
 class SharedOps:
-    """The ops a WorkerClient and a WorkerGroup send the same way: their `call` reaches the one worker,
-    or every rank of the group."""
-
-    def call(self, op: str, **fields: Any) -> Any:
-        raise NotImplementedError
+    """The ops a WorkerClient and a WorkerGroup send the same way, through the `call(op, **fields)` each
+    subclass defines: it reaches the one worker, or every rank of the group."""
 
     def init_cache(self, **fields: int) -> None:
         """Fields: block_size, num_blocks, num_cpu_blocks, max_model_len (SchedulerConfig.cache_fields;
