@@ -176,14 +176,12 @@ class Engine:
         # a worker's reply is checked before any of it is used: a row missing left its sequence waiting for a
         # token forever, an unknown or repeated seq id raised KeyError or IndexError, and a token outside the
         # vocabulary was streamed to the client (probed with a misbehaving worker)
-        seq_ids = result.seq_ids.tolist()
+        expected = [seq.seq_id for seq in batch.sampled]
         in_vocab = all(0 <= token < self.model_config.vocab_size for token in tokens)
-        if seq_ids != batch.sampled or len(tokens) != len(seq_ids) or not in_vocab:
-            why = f"tokens {tokens!s:.200} for sequences {seq_ids!s:.200}, not one in [0, vocab)"
-            raise WorkerError("InvalidReply", f"{why} for each of {batch.sampled!s:.200}")
-        sampled = self.scheduler.fill_sampled_tokens(
-            batch, seq_ids, tokens, self.model_config.eos_token_ids
-        )
+        if result.seq_ids.tolist() != expected or len(tokens) != len(expected) or not in_vocab:
+            why = f"tokens {tokens!s:.200} for {result.seq_ids.tolist()!s:.200}, not one in [0, vocab)"
+            raise WorkerError("InvalidReply", f"{why} for each of {expected!s:.200}")
+        sampled = self.scheduler.fill_sampled_tokens(batch, tokens, self.model_config.eos_token_ids)
         for row, seq in sampled:
             if (problem := result.errors.get(seq.seq_id)) is not None:
                 self.fail(seq, f"the worker refused this request: {problem}")

@@ -127,8 +127,8 @@ class Batch:
     swap_out: list[BlockCopy] = field(default_factory=list)
     swap_in: list[BlockCopy] = field(default_factory=list)
     finished_ids: list[int] = field(default_factory=list)
-    # the rows that sample, as seq ids in row order (set by mark_sent): what the step's reply must list
-    sampled: list[int] = field(default_factory=list)
+    # the rows that sample, in row order (set by mark_sent): the step's reply must list their seq ids so
+    sampled: list[Sequence] = field(default_factory=list)
 
     def add(self, seq: Sequence, query_len: int) -> None:
         self.seqs.append(seq)
@@ -532,21 +532,20 @@ class Scheduler:
             self.counters["prompt_tokens_computed"] += max(prompt_end - seq.num_cached, 0)
             seq.num_cached += query_len
             if seq.num_cached == len(seq.token_ids):
-                batch.sampled.append(seq.seq_id)
+                batch.sampled.append(seq)
                 seq.token_ids.append(LAST_TOKEN)
                 seq.num_pending += 1
             if seq.num_cached // block_size > (seq.num_cached - query_len) // block_size:
                 self.register_full_blocks(seq)  # a block newly computed: maybe newly full
 
     def fill_sampled_tokens(
-        self, batch: Batch, seq_ids: list[int], tokens: list[int], eos_ids: tuple[int, ...]
+        self, batch: Batch, tokens: list[int], eos_ids: tuple[int, ...]
     ) -> list[SampledRow]:
-        """Fill each sequence's oldest placeholder with its sampled token; finish the done ones.
+        """Fill each sampling sequence's oldest placeholder with its token (one for each of
+        batch.sampled, in order: the engine has checked the reply); finish the done ones.
         Returns the sequences that took a token (one finished or aborted meanwhile takes none)."""
-        seq_by_id = {seq.seq_id: seq for seq in batch.seqs}
         sampled: list[SampledRow] = []
-        for row, (seq_id, token) in enumerate(zip(seq_ids, tokens)):
-            seq = seq_by_id[seq_id]
+        for row, (seq, token) in enumerate(zip(batch.sampled, tokens)):
             if seq.finished:
                 continue  # finished (or aborted) while this step was in flight
             sampled.append(SampledRow(row, seq))
