@@ -82,21 +82,14 @@ class LlamaModel:
         eps = self.cfg.rms_norm_eps
         head_dim = self.cfg.head_dim
         q_size = self.heads * head_dim
-        kv_size = self.kv_heads * head_dim
         h, residual = (self.embed(token_ids), None) if stage_input is None else stage_input
         for layer, layer_weights in enumerate(self.weights.layers):
             x, residual = ops.rms_norm(h, layer_weights.input_norm, eps, residual)
             qkv = ops.linear(x, layer_weights.qkv, layer_weights.qkv_bias)
-            q, k, v = qkv.split([q_size, kv_size, kv_size], dim=-1)
+            heads = qkv.view(-1, self.heads + 2 * self.kv_heads, head_dim)  # [T, H + 2 Hkv, D]
+            q, k, v = heads.split([self.heads, self.kv_heads, self.kv_heads], dim=1)
             x = ops.rotary_attention(
-                q.view(-1, self.heads, head_dim),
-                k.view(-1, self.kv_heads, head_dim),
-                v.view(-1, self.kv_heads, head_dim),
-                meta,
-                self.cos_sin,
-                k_cache[layer],
-                v_cache[layer],
-                self.scale,
+                q, k, v, meta, self.cos_sin, k_cache[layer], v_cache[layer], self.scale
             )
             # partial: o's and down's outputs go to an rms_norm, which may add split-K partial sums (the
             # GPU backend's); the last layer's leaves forward, so it is whole
@@ -106,7 +99,7 @@ class LlamaModel:
             # the MLP's peak (a prefill's largest) then holds only x, residual and its own tensors: qkv and o's
             # output would otherwise stay bound until the next layer rebinds their names (36 of 136 KiB a
             # token for Llama-3-8B; bench/activation_formula.py)
-            del qkv, q, k, v, o_proj, h
+            del qkv, heads, q, k, v, o_proj, h
             last = layer == len(self.weights.layers) - 1
             h = ops.mlp(x, layer_weights.gate_up, layer_weights.down, partial=not last)
             h = self.par.all_reduce(h)
