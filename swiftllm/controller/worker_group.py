@@ -168,7 +168,12 @@ def start_engine(
     # server (session 57's probe), so a controller whose limits are larger does not start.
     group.hello()
     for client in group.clients:  # each rank refuses the steps beyond its own limits
+        # a worker whose hello has no cache map with these integers (nil, say: it raised a bare TypeError)
+        # takes no step we know of
+        cache = client.info.get("cache")
         for key in ("max_num_seqs", "max_num_batched_tokens"):
-            if client.info["cache"][key] < getattr(config, key):
-                raise ModelError(f"{client.address} takes {key} < {getattr(config, key)}, ours")
+            limit = cache.get(key) if isinstance(cache, dict) else None
+            ours = getattr(config, key)
+            if type(limit) is not int or limit < ours:
+                raise ModelError(f"{client.address} takes {key} {limit!r} < {ours}, ours")
     return Engine(group, model_config, tokenizer, scheduler_config, seed=config.seed)

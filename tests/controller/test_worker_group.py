@@ -304,3 +304,27 @@ def test_workers_that_take_smaller_steps_than_the_server_are_refused(context: zm
     group.hello()
     engine = worker_group.start_engine(config, group, ours, None)
     assert engine.scheduler.cfg.max_num_batched_tokens == 2048
+
+
+def test_a_hello_without_the_cache_limits_after_init_cache_is_refused(context: zmq.Context) -> None:
+    """A worker whose hello reports no cache map once init_cache succeeded (nil, as a minimal worker might
+    always send) made start_engine raise a bare TypeError; it is refused as one whose limits are too small."""
+    from dataclasses import asdict
+
+    from swiftllm.config import EngineConfig
+    from swiftllm.model_config import ModelConfig, ModelError
+
+    sizes = {"vocab_size": 128, "hidden_size": 64, "intermediate_size": 96}
+    ours = ModelConfig.from_dict({**sizes, "num_hidden_layers": 2, "num_attention_heads": 4})
+    config = EngineConfig(model="/models/a", max_model_len=64, kv_cache_memory_gb=0.01)
+    odd_caches = [
+        (None, "None"),
+        ({"max_num_seqs": "512", "max_num_batched_tokens": 2048}, "'512'"),
+        ([512, 2048], "None"),  # not a map
+    ]
+    for cache, shown in odd_caches:
+        hello = {**hello_fields(0, 1), "model_config": asdict(ours), "cache": cache}
+        group, _ = group_of(context, [rank_answer(0, 1, 1000, hello=hello)])
+        group.hello()
+        with pytest.raises(ModelError, match=f"takes max_num_seqs {shown} < 512, ours"):
+            worker_group.start_engine(config, group, ours, None)
