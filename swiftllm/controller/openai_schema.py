@@ -68,6 +68,8 @@ FIELDS: dict[str, Field] = {
     "stream": Field((bool,), "a boolean", default=False),
     "stream_options": Field((dict,), "an object", default={}),
     "include_usage": Field((bool,), "a boolean", default=False),  # in stream_options
+    # vLLM's, in stream_options: usage in every chunk, not implemented
+    "continuous_usage_stats": Field((bool,), "false", neutral=(False,)),
     "max_completion_tokens": PARAM_FIELDS["max_tokens"],
     "logprobs_chat": Field((bool,), "a boolean", default=False),  # chat's "logprobs"
     "top_logprobs": PARAM_FIELDS["logprobs"],  # completions' logprobs: in PARAM_FIELDS
@@ -189,6 +191,7 @@ def parse_request(
     options = read_field(body, "stream_options")
     if body.get("stream_options") is not None and not read_field(body, "stream"):
         raise ApiError("stream_options is allowed only with stream: true", "stream_options")
+    read_field(options, "continuous_usage_stats")  # the loop above read it at the top level only
     # chat: max_completion_tokens, when given, over max_tokens (which must be valid all the same)
     max_tokens_field = "max_tokens"
     max_tokens = read_field(body, "max_tokens")
