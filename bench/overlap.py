@@ -154,7 +154,7 @@ def main() -> None:
         blocks = 2048
         client.init_cache(block_size=16, num_blocks=blocks, num_cpu_blocks=0, max_model_len=1024)
         config = EngineConfig(max_model_len=1024, swap_space_gb=0.0)
-        sched = SchedulerConfig.from_engine(config, mc, blocks, 1)  # no swap: any block size
+        sched = config.scheduler_config(mc, blocks, 1)  # no swap: any block size
         run(client, mc, sched, True, args)  # warm up
         rows = [run(client, mc, sched, overlap, args) for overlap in (False, True, False, True)]
         client.shutdown()

@@ -44,9 +44,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shapes import LLAMA3_8B, parameter_count  # noqa: E402
 from workload import DEFAULT_WORKLOAD, load_workload, random_prompts  # noqa: E402
 
-from swiftllm.config import SCHEDULE_POLICIES  # noqa: E402
 from swiftllm.controller.engine import Engine  # noqa: E402
-from swiftllm.controller.scheduler import SchedulerConfig, scheduler_class  # noqa: E402
+from swiftllm.controller.scheduler import (  # noqa: E402
+    SCHEDULE_POLICIES,
+    SchedulerConfig,
+    scheduler_class,
+)
 from swiftllm.model_config import ModelConfig  # noqa: E402
 from swiftllm.protocol.step import StepCommand, StepResult, i32  # noqa: E402
 from swiftllm.sampling_params import SamplingParams  # noqa: E402

@@ -45,8 +45,10 @@ from schedule_sim import (  # noqa: E402
     what_if_model,
 )
 
-from swiftllm.config import SCHEDULE_POLICIES  # noqa: E402
-from swiftllm.controller.scheduler import scheduler_class  # noqa: E402
+from swiftllm.controller.scheduler import (
+    SCHEDULE_POLICIES,  # noqa: E402
+    scheduler_class,  # noqa: E402
+)
 from swiftllm.sampling_params import SamplingParams  # noqa: E402
 
 

@@ -58,8 +58,8 @@ from run_info import host_info, host_line, none_if_nan
 from shapes import parameter_count
 from workload import DEFAULT_WORKLOAD, RequestLengths, load_workload, random_prompts
 
-from swiftllm.config import SCHEDULE_POLICIES, EngineConfig
-from swiftllm.controller.scheduler import Batch
+from swiftllm.config import EngineConfig
+from swiftllm.controller.scheduler import SCHEDULE_POLICIES, Batch
 from swiftllm.controller.sequence import Sequence
 from swiftllm.llm import LLM
 from swiftllm.protocol.step import StepResult

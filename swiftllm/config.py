@@ -4,23 +4,24 @@
 text: swiftllm/launch/args.py), and `LLM(model, **options)` passes its keyword arguments straight to
 `EngineConfig`, so a default or a check written here holds for all three. Values are checked when the
 config is built, before any model loads. The scheduler gets what it needs, and the cache its size, through
-`SchedulerConfig.from_engine`; the worker process has its own config (`WorkerConfig`,
+`EngineConfig.scheduler_config`; the worker process has its own config (`WorkerConfig`,
 swiftllm/worker/model_runner.py), whose options the launcher passes on as flags.
 
-Plain data, no torch: the controller process imports this."""
+Plain data, no torch: the controller process imports this (and controller/scheduler.py, whose `SchedulerConfig`
+it derives and whose policy it checks)."""
 
 import math
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from swiftllm.controller.scheduler import SchedulerConfig, scheduler_class
 from swiftllm.field_rules import NUMBER, Field
 from swiftllm.model_config import ModelConfig, ModelError
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 LOAD_FORMATS = ("auto", "dummy")
-SCHEDULE_POLICIES = ("fcfs", "longest-first", "paced")
 # what a field's annotation asks of its value (a bool is no number; an int is a float here)
 KINDS = {
     bool: Field((bool,), "True or False"),
@@ -239,10 +240,39 @@ class EngineConfig:
             if not ok:
                 raise ValueError(message)
         # a policy other than the built-in ones names a Scheduler subclass: imported now, so a bad one
-        # fails before any model loads (imported here: scheduler.py imports this module)
-        from swiftllm.controller.scheduler import scheduler_class
-
+        # fails before any model loads
         scheduler_class(self.schedule_policy)
+
+    def scheduler_config(
+        self, model: ModelConfig, num_gpu_blocks: int, block_bytes: int
+    ) -> SchedulerConfig:
+        """The cache to allocate and the step limits, given `num_gpu_blocks` device blocks (this config's
+        if set, else what the worker profiled) of `block_bytes` each.
+
+        The longest sequence defaults to what both the model and the cache allow; one that does not fit
+        either raises ModelError. Swap gets `swap_space_gb` worth of blocks."""
+        capacity = num_gpu_blocks * self.block_size
+        max_model_len = self.max_model_len or min(model.max_context, capacity)
+        if max_model_len > model.max_context:
+            raise ModelError(
+                f"max_model_len {max_model_len} exceeds the model's context of {model.max_context}"
+            )
+        if max_model_len > capacity or max_model_len < 2:
+            raise ModelError(  # max_model_len is at least 2 where set; below it, the cache's capacity
+                f"a context of {max(max_model_len, 2)} tokens does not fit the KV cache "
+                f"({num_gpu_blocks} blocks of {self.block_size} = {capacity} tokens)"
+            )
+        return SchedulerConfig(
+            max_model_len=max_model_len,
+            num_gpu_blocks=num_gpu_blocks,
+            num_cpu_blocks=int(self.swap_space_gb * 2**30) // block_bytes,
+            block_size=self.block_size,
+            max_num_seqs=self.max_num_seqs,
+            max_num_batched_tokens=self.max_num_batched_tokens,
+            enable_prefix_caching=self.enable_prefix_caching,
+            pipeline_stages=self.pipeline_parallel_size,
+            schedule_policy=self.schedule_policy,
+        )
 
     @property
     def cpu_threads(self) -> int:

@@ -20,7 +20,6 @@ from tqdm import tqdm
 from swiftllm.config import EngineConfig, check_split
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.openai_schema import parse_messages
-from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import WorkerError
 from swiftllm.controller.worker_group import start_engine
@@ -80,8 +79,7 @@ class LLM:
         options = {name: getattr(self.config, name) for name in WORKER_OPTIONS}
         worker_config = WorkerConfig(**options, cpu_kv_memory_gb=self.config.kv_cache_memory_gb)
         self.runner = ModelRunner(worker_config)
-        scheduler_config = SchedulerConfig.from_engine(
-            self.config,
+        scheduler_config = self.config.scheduler_config(
             self.runner.model_config,
             self.config.num_gpu_blocks or self.runner.profile(self.config.block_size),
             self.runner.block_bytes(self.config.block_size),

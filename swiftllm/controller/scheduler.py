@@ -19,12 +19,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from swiftllm.config import SCHEDULE_POLICIES, EngineConfig
 from swiftllm.controller.block_manager import ROOT_DIGEST, BlockCopy, BlockManager, block_digest
 from swiftllm.controller.sequence import Sequence, Status, block_array
-from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.protocol.step import LAST_TOKEN, StepCommand, f32, i32, pairs, u64
 
+# the built-in policies (EngineConfig.schedule_policy); any other is a module:Class (scheduler_class)
+SCHEDULE_POLICIES = ("fcfs", "longest-first", "paced")
 # longest-first paces a backlog: a step's budget is the work left spread over the steps the longest
 # request still needs, times PACED_SLACK (prompts come in whole, blocks and seats run short: paced
 # exactly, the work would overrun the longest's steps), rounded up to PACED_QUANTUM, at least
@@ -54,8 +54,9 @@ ARRIVAL_GROUP_S = 1.0
 class SchedulerConfig:
     """What the scheduler needs: the cache it manages and the limits of one step.
 
-    No defaults of its own: build it with `from_engine` from an EngineConfig (whose defaults and checks
-    are the only ones) and the worker's cache; the worker then allocates the cache it describes."""
+    No defaults of its own: `EngineConfig.scheduler_config` derives it from the engine's config (whose
+    defaults and checks are the only ones) and the worker's cache; the worker then allocates the cache it
+    describes."""
 
     max_model_len: int
     num_gpu_blocks: int
@@ -66,41 +67,9 @@ class SchedulerConfig:
     enable_prefix_caching: bool
     # P > 1: the sequences go in P disjoint groups, one step of each in flight (pipeline stages overlap)
     pipeline_stages: int
-    # "fcfs", "longest-first" or "paced" (config.SCHEDULE_POLICIES), or "module:Class": a Scheduler
+    # "fcfs", "longest-first" or "paced" (SCHEDULE_POLICIES), or "module:Class": a Scheduler
     # subclass that replaces the policy (scheduler_class)
     schedule_policy: str
-
-    @staticmethod
-    def from_engine(
-        config: EngineConfig, model: ModelConfig, num_gpu_blocks: int, block_bytes: int
-    ) -> "SchedulerConfig":
-        """The cache to allocate and the step limits, given `num_gpu_blocks` device blocks (`config`'s if
-        set, else what the worker profiled) of `block_bytes` each.
-
-        The longest sequence defaults to what both the model and the cache allow; one that does not fit
-        either raises ModelError. Swap gets `swap_space_gb` worth of blocks."""
-        capacity = num_gpu_blocks * config.block_size
-        max_model_len = config.max_model_len or min(model.max_context, capacity)
-        if max_model_len > model.max_context:
-            raise ModelError(
-                f"max_model_len {max_model_len} exceeds the model's context of {model.max_context}"
-            )
-        if max_model_len > capacity or max_model_len < 2:
-            raise ModelError(  # max_model_len is at least 2 where set; below it, the cache's capacity
-                f"a context of {max(max_model_len, 2)} tokens does not fit the KV cache "
-                f"({num_gpu_blocks} blocks of {config.block_size} = {capacity} tokens)"
-            )
-        return SchedulerConfig(
-            max_model_len=max_model_len,
-            num_gpu_blocks=num_gpu_blocks,
-            num_cpu_blocks=int(config.swap_space_gb * 2**30) // block_bytes,
-            block_size=config.block_size,
-            max_num_seqs=config.max_num_seqs,
-            max_num_batched_tokens=config.max_num_batched_tokens,
-            enable_prefix_caching=config.enable_prefix_caching,
-            pipeline_stages=config.pipeline_parallel_size,
-            schedule_policy=config.schedule_policy,
-        )
 
     @property
     def cache_fields(self) -> dict[str, int]:

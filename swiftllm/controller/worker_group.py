@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 
 from swiftllm.config import EngineConfig
 from swiftllm.controller.engine import Engine
-from swiftllm.controller.scheduler import SchedulerConfig
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import SharedOps, WorkerClient, WorkerError
 from swiftllm.model_config import ModelConfig, ModelError
@@ -159,8 +158,8 @@ def start_engine(
     if group.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
         num_gpu_blocks = int(config.kv_cache_memory_gb * 2**30) // profile.block_bytes
     # num_gpu_blocks (None, or at least 1), when set, read as LLM.start_runner reads it
-    scheduler_config = SchedulerConfig.from_engine(
-        config, model_config, config.num_gpu_blocks or num_gpu_blocks, profile.block_bytes
+    scheduler_config = config.scheduler_config(
+        model_config, config.num_gpu_blocks or num_gpu_blocks, profile.block_bytes
     )
     group.init_cache(**scheduler_config.cache_fields)
     # Workers started by hand take steps up to their own --max-num-seqs / --max-num-batched-tokens, which

@@ -8,7 +8,6 @@ import random
 import numpy as np
 import pytest
 
-from swiftllm.config import SCHEDULE_POLICIES, EngineConfig
 from swiftllm.controller.engine import Engine
 from swiftllm.controller.scheduler import (
     ARRIVAL_GROUP_S,
@@ -16,13 +15,14 @@ from swiftllm.controller.scheduler import (
     PACED_MIN_TOKENS,
     PACED_QUANTUM,
     PACED_SLACK,
+    SCHEDULE_POLICIES,
     Batch,
     Scheduler,
     SchedulerConfig,
     scheduler_class,
 )
 from swiftllm.controller.sequence import Sequence, Status
-from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.model_config import ModelConfig
 from swiftllm.protocol.messages import CacheGeometry
 from swiftllm.protocol.step import StepCommand, StepResult, i32
 from swiftllm.sampling_params import SamplingParams
@@ -656,62 +656,6 @@ def test_pipeline_stages_keep_one_step_of_each_disjoint_group_in_flight() -> Non
     assert most_in_flight == 2
     assert max(step.num_seqs for step in worker.steps) == 3  # half of 5, rounded up
     assert all(seq.finish_reason == "length" and seq.num_outputs == 10 for seq in seqs)
-
-
-CONTEXT_1024 = ModelConfig.from_dict(
-    {
-        "vocab_size": 128,
-        "hidden_size": 64,
-        "intermediate_size": 96,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "max_position_embeddings": 1024,
-    }
-)
-
-
-def test_from_engine_sizes_the_cache() -> None:
-    config = EngineConfig(swap_space_gb=1.0)
-    # the longest sequence defaults to what both model (1024) and cache (10 blocks of 16) allow; a GiB of
-    # swap is 1024 blocks of a MiB
-    small = SchedulerConfig.from_engine(config, CONTEXT_1024, 10, 2**20)
-    assert (small.num_gpu_blocks, small.num_cpu_blocks, small.max_model_len) == (10, 1024, 160)
-    assert SchedulerConfig.from_engine(config, CONTEXT_1024, 1000, 2**20).max_model_len == 1024
-    short = EngineConfig(max_model_len=100)
-    assert SchedulerConfig.from_engine(short, CONTEXT_1024, 10, 2**20).max_model_len == 100
-    with pytest.raises(ModelError, match="exceeds the model's context of 1024"):
-        SchedulerConfig.from_engine(EngineConfig(max_model_len=2048), CONTEXT_1024, 1000, 2**20)
-    with pytest.raises(ModelError, match="does not fit the KV cache"):
-        SchedulerConfig.from_engine(EngineConfig(max_model_len=512), CONTEXT_1024, 10, 2**20)
-    # a cache of no blocks (or one of a token) was "a context of 0 tokens" (docs/reliability_log.md, session 49)
-    for blocks in (0, 1):
-        with pytest.raises(
-            ModelError, match=f"a context of 2 tokens does not fit the KV cache \\({blocks} "
-        ):
-            SchedulerConfig.from_engine(EngineConfig(block_size=1), CONTEXT_1024, blocks, 2**20)
-
-
-def test_from_engine_takes_the_step_limits() -> None:
-    config = EngineConfig(
-        block_size=32,
-        max_num_seqs=8,
-        max_num_batched_tokens=100,
-        schedule_policy="longest-first",
-        max_model_len=400,
-        swap_space_gb=7 / 1024,
-    )
-    scheduler = SchedulerConfig.from_engine(config, CONTEXT_1024, 50, 2**20)
-    assert scheduler == SchedulerConfig(
-        max_model_len=400,
-        num_gpu_blocks=50,
-        num_cpu_blocks=7,
-        block_size=32,
-        max_num_seqs=8,
-        max_num_batched_tokens=100,
-        enable_prefix_caching=True,
-        pipeline_stages=1,
-        schedule_policy="longest-first",
-    )
 
 
 def test_a_sequence_swapped_out_holding_every_block_comes_back() -> None:
