@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -87,11 +88,16 @@ def simulate_rate(
         while arrived < len(specs) and send_times_s[arrived] * 1e3 <= now_ms:
             spec = specs[arrived]
             params = SamplingParams(max_tokens=spec.output_len, ignore_eos=True, temperature=0.0)
-            seq = engine.add_request(spec.prompt_ids, params)
-            request_of_seq[seq.seq_id] = arrived
+            try:
+                seq = engine.add_request(spec.prompt_ids, params)
+            except ValueError as e:  # more than the context holds: the server answers it with a 400
+                records[arrived].error = str(e)
+            else:
+                request_of_seq[seq.seq_id] = arrived
             arrived += 1
-        if not engine.has_work:  # idle until the next request arrives
-            now_ms = send_times_s[arrived] * 1e3
+        if not engine.has_work:  # idle until the next request arrives (none left: all refused)
+            if arrived < len(specs):
+                now_ms = send_times_s[arrived] * 1e3
             continue
         # a step sent now starts when the device is free, or now if it idles
         worker.clock_ms = max(worker.clock_ms, now_ms)
@@ -101,9 +107,12 @@ def simulate_rate(
         # engine.step returned once the previous step was read back, that is once it ended
         now_ms = max(now_ms, worker.read_step_end_ms)
     last_token_s = max(
-        send + record.chunk_times[-1]
-        for send, record in zip(send_times_s, records)
-        if record.chunk_times
+        (
+            send + record.chunk_times[-1]
+            for send, record in zip(send_times_s, records)
+            if record.chunk_times
+        ),
+        default=math.nan,  # every request refused: no token, no rate
     )
     return records, last_token_s
 
@@ -214,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
                 result.ttft_ms.median,
             )
         ]
+        if result.failed:  # a trace recorded on a longer context than the simulated model's 8,192
+            print(f"{result.failed} requests refused by the engine, e.g.: {result.errors[0]}")
         name = arrivals.name
         if name in measured:
             run = measured[name]
