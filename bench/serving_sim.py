@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--seed", type=int, default=0, help="prompts and arrival times, as serving.py's"
     )
-    ap.add_argument("--burstiness", type=float, default=1.0)
+    ap.add_argument("--burstiness", type=float, default=None, help="gamma shape; 1: Poisson")
     ap.add_argument("--max-batched-tokens", type=int, default=16384)
     ap.add_argument("--max-num-seqs", type=int, default=512)
     add_what_if_flag(ap)

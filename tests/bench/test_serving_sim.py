@@ -193,3 +193,25 @@ def test_a_prompt_longer_than_the_context_is_a_failed_request_not_a_crash(
     out = capsys.readouterr().out.splitlines()
     assert out[2].startswith("1 requests refused by the engine, e.g.: the prompt has 10000 tokens")
     assert out[3].split() == ["trace", "simulated", "nan", "nan", "nan", "nan"]
+
+
+@pytest.mark.parametrize("burstiness", ["0", "-1", "nan", "inf"])
+def test_a_burstiness_that_shapes_no_gaps_is_a_usage_error(
+    burstiness: str, capsys: pytest.CaptureFixture
+) -> None:
+    """serving.py's check of --burstiness, here too (a ZeroDivisionError or a numpy ValueError traceback
+    before, and NaN gaps ran)."""
+    with pytest.raises(SystemExit):
+        serving_sim.main(
+            ["--burstiness", burstiness, "--request-rates", "4", "--num-requests", "2"]
+        )
+    assert "--burstiness must be > 0 and finite" in capsys.readouterr().err
+
+
+def test_burstiness_with_an_arrival_trace_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    trace = write_trace(tmp_path / "trace.json", [(0.0, 30, 4)])
+    with pytest.raises(SystemExit):
+        serving_sim.main(["--arrival-trace", str(trace), "--burstiness", "2"])
+    assert "--burstiness: an --arrival-trace's requests arrive" in capsys.readouterr().err
