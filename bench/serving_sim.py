@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from schedule_sim import (  # noqa: E402
     StepCostModel,
     add_what_if_flag,
+    positive_int,
     simulated_engine,
     what_if_model,
 )
@@ -159,8 +160,8 @@ def main(argv: list[str] | None = None) -> None:
         "--seed", type=int, default=0, help="prompts and arrival times, as serving.py's"
     )
     ap.add_argument("--burstiness", type=float, default=None, help="gamma shape; 1: Poisson")
-    ap.add_argument("--max-batched-tokens", type=int, default=16384)
-    ap.add_argument("--max-num-seqs", type=int, default=512)
+    ap.add_argument("--max-batched-tokens", type=positive_int, default=16384)
+    ap.add_argument("--max-num-seqs", type=positive_int, default=512)
     add_what_if_flag(ap)
     ap.add_argument(
         "--schedule-policy",

@@ -215,3 +215,14 @@ def test_burstiness_with_an_arrival_trace_is_a_usage_error(
     with pytest.raises(SystemExit):
         serving_sim.main(["--arrival-trace", str(trace), "--burstiness", "2"])
     assert "--burstiness: an --arrival-trace's requests arrive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--max-batched-tokens", "--max-num-seqs"])
+def test_a_limit_of_zero_is_a_usage_error(
+    flag: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """0 lets no sequence run: the simulated clock stepped forever before."""
+    trace = write_trace(tmp_path / "trace.json", [(0.0, 30, 4)])
+    with pytest.raises(SystemExit):
+        serving_sim.main(["--arrival-trace", str(trace), flag, "0"])
+    assert f"argument {flag}: '0' is not an integer >= 1" in capsys.readouterr().err
