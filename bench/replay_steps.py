@@ -307,7 +307,9 @@ def report(
     recorded_worker = header.get("worker", {})
     order = "serial (each step read back before the next)"
     if not args.serial:
-        order = "as recorded (one step in flight ahead)"
+        stages = header.get("pipeline_stages", 1)  # the engine keeps a step in flight per stage
+        ahead = "one step" if stages == 1 else f"{stages} steps"
+        order = f"as recorded ({ahead} in flight ahead)"
     print(
         f"{path}: {len(trace.steps)} steps recorded {header.get('recorded_at', '?')} on "
         f"{recorded_worker.get('device', '?')} ({recorded_worker.get('dtype', '?')}), model "

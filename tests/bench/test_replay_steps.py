@@ -359,3 +359,20 @@ def test_a_step_that_failed_when_recorded_is_in_the_trace_with_its_error(
     before = [trace.results[step] for step in range(failed[0])]
     assert data["tokens"]["checked"] == sum(len(result.tokens) for result in before)
     assert data["tokens"]["equal"] == data["tokens"]["checked"]
+
+
+def test_the_report_says_how_many_steps_the_recording_kept_in_flight(
+    recording: Recording, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A trace recorded with pipeline stages kept a step in flight per stage, and the replay follows its
+    order: the report said "one step in flight ahead" for every trace."""
+    assert replay(recording.path, tmp_path / "one.json")[0] == 0
+    assert "as recorded (one step in flight ahead)" in capsys.readouterr().out
+
+    def three_stages(items: list[dict]) -> list[dict]:
+        items[0]["pipeline_stages"] = 3  # the header
+        return items
+
+    staged = rewrite(recording.path, tmp_path / "staged.msgpack", three_stages)
+    assert replay(staged, tmp_path / "three.json")[0] == 0
+    assert "as recorded (3 steps in flight ahead)" in capsys.readouterr().out
