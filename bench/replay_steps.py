@@ -319,6 +319,11 @@ def report(
         print(
             f"the trace is cut off at byte {trace.truncated_at}: replayed the whole records before it"
         )
+    if trace.refused_step is not None:
+        print(
+            f"step {trace.refused_step} is one a worker refuses, as the recording's worker did "
+            f"({trace.refused_error}): replayed the steps before it"
+        )
     passes = ""
     if args.repeat > 1:
         passes = f", the last of {args.repeat} passes"
@@ -347,6 +352,8 @@ def report(
             key: header.get(key) for key in ("recorded_at", "model_dir", "cache", "worker")
         },
         "truncated_at": trace.truncated_at,
+        "refused_step": trace.refused_step,  # None, or the step the recording's worker refused
+        "refused_error": trace.refused_error,
         "order": "serial" if args.serial else "recorded",
         "repeat": args.repeat,
         "steps": replay.steps,
