@@ -307,7 +307,9 @@ def report(
     recorded_worker = header.get("worker", {})
     order = "serial (each step read back before the next)"
     if not args.serial:
-        order = "as recorded (one step in flight ahead)"
+        stages = header.get("pipeline_stages", 1)  # the engine keeps a step in flight per stage
+        ahead = "one step" if stages == 1 else f"{stages} steps"
+        order = f"as recorded ({ahead} in flight ahead)"
     print(
         f"{path}: {len(trace.steps)} steps recorded {header.get('recorded_at', '?')} on "
         f"{recorded_worker.get('device', '?')} ({recorded_worker.get('dtype', '?')}), model "
@@ -316,6 +318,11 @@ def report(
     if trace.truncated_at is not None:
         print(
             f"the trace is cut off at byte {trace.truncated_at}: replayed the whole records before it"
+        )
+    if trace.refused_step is not None:
+        print(
+            f"step {trace.refused_step} is one a worker refuses, as the recording's worker did "
+            f"({trace.refused_error}): replayed the steps before it"
         )
     passes = ""
     if args.repeat > 1:
@@ -345,6 +352,8 @@ def report(
             key: header.get(key) for key in ("recorded_at", "model_dir", "cache", "worker")
         },
         "truncated_at": trace.truncated_at,
+        "refused_step": trace.refused_step,  # None, or the step the recording's worker refused
+        "refused_error": trace.refused_error,
         "order": "serial" if args.serial else "recorded",
         "repeat": args.repeat,
         "steps": replay.steps,

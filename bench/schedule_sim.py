@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from shapes import LLAMA3_8B, parameter_count  # noqa: E402
-from workload import DEFAULT_WORKLOAD, load_workload, random_prompts  # noqa: E402
+from workload import DEFAULT_WORKLOAD, WorkloadError, load_workload, random_prompts  # noqa: E402
 
 from swiftllm.controller.engine import Engine  # noqa: E402
 from swiftllm.controller.scheduler import (  # noqa: E402
@@ -187,6 +187,23 @@ def simulated_engine(
     return engine, worker
 
 
+def positive_int(text: str) -> int:
+    """An integer >= 1 (an argparse type): a step budget or a sequence limit of 0 lets no sequence run,
+    and a simulation would step forever."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
+    return value
+
+
+def positive_ints(text: str) -> list[int]:
+    """A comma-separated list of integers >= 1 (an argparse type)."""
+    return [positive_int(value) for value in text.split(",")]
+
+
 def add_what_if_flag(ap: argparse.ArgumentParser) -> None:
     ap.add_argument(
         "--what-if",
@@ -249,8 +266,8 @@ def simulate(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--budgets", default="16384,8192,4096,2048,1024")
-    ap.add_argument("--seqs", default="512")
+    ap.add_argument("--budgets", type=positive_ints, default="16384,8192,4096,2048,1024")
+    ap.add_argument("--seqs", type=positive_ints, default="512")
     ap.add_argument(
         "--policies",
         default="fcfs",
@@ -268,7 +285,10 @@ def main() -> None:
     add_what_if_flag(ap)
     args = ap.parse_args()
     fitted = what_if_model(ap, args.what_if)
-    requests = load_workload(DEFAULT_WORKLOAD, args.num_requests)
+    try:
+        requests = load_workload(DEFAULT_WORKLOAD, args.num_requests)
+    except WorkloadError as e:
+        ap.error(str(e))
     prompts = random_prompts([r.input_len for r in requests], LLAMA3_8B["vocab_size"], seed=0)
     output_lens = [r.output_len for r in requests]
     models = {"fitted": fitted}
@@ -282,8 +302,8 @@ def main() -> None:
             ap.error(f"--policies: {e}")
     runs: list[tuple[str, SimulatedRun]] = []
     for policy in policies:
-        for max_seqs in (int(value) for value in args.seqs.split(",")):
-            for budget in (int(value) for value in args.budgets.split(",")):
+        for max_seqs in args.seqs:
+            for budget in args.budgets:
                 for name, model in models.items():
                     run = simulate(prompts, output_lens, budget, max_seqs, model, policy)
                     print(

@@ -838,7 +838,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--seed", type=int, default=0, help="prompts and arrival times")
     ap.add_argument("--vocab-size", type=int, default=ServingConfig.vocab_size)
-    ap.add_argument("--burstiness", type=float, default=1.0, help="gamma shape; 1: Poisson")
+    ap.add_argument("--burstiness", type=float, default=None, help="gamma shape; 1: Poisson")
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--label", default="", help="the device or setup, recorded in the results")
     ap.add_argument("--launch", default=None, help="command that starts the server (stopped after)")
@@ -849,8 +849,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         check_sweep_args(ap, args)
     else:
         check_trace_args(ap, args)
-    if not args.burstiness > 0:
-        ap.error("--burstiness must be > 0")
     return args
 
 
@@ -859,7 +857,7 @@ def check_sweep_args(
     args: argparse.Namespace,
     max_requests: int | None = MAX_REQUESTS_PER_RATE,
 ) -> None:
-    """A sweep's flags, their defaults filled in where absent; max_requests None: no cap but the
+    """A sweep's flags, checked, their defaults filled in where absent; max_requests None: no cap but the
     workload file's length (serving_sim.py, which runs no device call)."""
     if args.time_scale is not None:
         ap.error("--time-scale scales an --arrival-trace's times")
@@ -871,6 +869,10 @@ def check_sweep_args(
         ap.error(f"--num-requests must be in [1, {max_requests}]")
     if args.request_rates is None:
         args.request_rates = ServingConfig.request_rates
+    if args.burstiness is None:
+        args.burstiness = ServingConfig.burstiness
+    if not 0 < args.burstiness < math.inf:  # also NaN
+        ap.error("--burstiness must be > 0 and finite")
 
 
 def check_trace_args(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -878,6 +880,9 @@ def check_trace_args(ap: argparse.ArgumentParser, args: argparse.Namespace) -> N
     bounds --num-requests: load_arrival_trace checks it)."""
     if args.request_rates is not None:
         ap.error("--request-rates: an --arrival-trace's requests arrive at their recorded times")
+    if args.burstiness is not None:
+        ap.error("--burstiness: an --arrival-trace's requests arrive at their recorded times")
+    args.burstiness = ServingConfig.burstiness  # unused
     if args.num_requests is not None and args.num_requests < 1:
         ap.error("--num-requests must be >= 1")
     if args.time_scale is None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from schedule_sim import (  # noqa: E402
     StepCostModel,
     add_what_if_flag,
+    positive_int,
     simulated_engine,
     what_if_model,
 )
@@ -89,11 +91,16 @@ def simulate_rate(
         while arrived < len(specs) and send_times_s[arrived] * 1e3 <= now_ms:
             spec = specs[arrived]
             params = SamplingParams(max_tokens=spec.output_len, ignore_eos=True, temperature=0.0)
-            seq = engine.add_request(spec.prompt_ids, params)
-            request_of_seq[seq.seq_id] = arrived
+            try:
+                seq = engine.add_request(spec.prompt_ids, params)
+            except ValueError as e:  # more than the context holds: the server answers it with a 400
+                records[arrived].error = str(e)
+            else:
+                request_of_seq[seq.seq_id] = arrived
             arrived += 1
-        if not engine.has_work:  # idle until the next request arrives
-            now_ms = send_times_s[arrived] * 1e3
+        if not engine.has_work:  # idle until the next request arrives (none left: all refused)
+            if arrived < len(specs):
+                now_ms = send_times_s[arrived] * 1e3
             continue
         # a step sent now starts when the device is free, or now if it idles
         worker.clock_ms = max(worker.clock_ms, now_ms)
@@ -103,9 +110,12 @@ def simulate_rate(
         # engine.step returned once the previous step was read back, that is once it ended
         now_ms = max(now_ms, worker.read_step_end_ms)
     last_token_s = max(
-        send + record.chunk_times[-1]
-        for send, record in zip(send_times_s, records)
-        if record.chunk_times
+        (
+            send + record.chunk_times[-1]
+            for send, record in zip(send_times_s, records)
+            if record.chunk_times
+        ),
+        default=math.nan,  # every request refused: no token, no rate
     )
     return records, last_token_s
 
@@ -151,9 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--seed", type=int, default=0, help="prompts and arrival times, as serving.py's"
     )
-    ap.add_argument("--burstiness", type=float, default=1.0)
-    ap.add_argument("--max-batched-tokens", type=int, default=16384)
-    ap.add_argument("--max-num-seqs", type=int, default=512)
+    ap.add_argument("--burstiness", type=float, default=None, help="gamma shape; 1: Poisson")
+    ap.add_argument("--max-batched-tokens", type=positive_int, default=16384)
+    ap.add_argument("--max-num-seqs", type=positive_int, default=512)
     add_what_if_flag(ap)
     ap.add_argument(
         "--schedule-policy",
@@ -216,6 +226,8 @@ def main(argv: list[str] | None = None) -> None:
                 result.ttft_ms.median,
             )
         ]
+        if result.failed:  # a trace recorded on a longer context than the simulated model's 8,192
+            print(f"{result.failed} requests refused by the engine, e.g.: {result.errors[0]}")
         name = arrivals.name
         if name in measured:
             run = measured[name]

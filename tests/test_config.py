@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 
@@ -108,6 +109,31 @@ def test_schedule_policy_is_checked_when_the_config_is_built(policy: str, messag
     assert f"schedule_policy {policy!r}" in str(refused.value)
     policy = "swiftllm.controller.scheduler:Scheduler"  # a class that subclasses Scheduler: itself
     assert EngineConfig(schedule_policy=policy).schedule_policy == policy
+
+
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ("class P(Scheduler)\n", "expected ':'"),  # a SyntaxError: a traceback before
+        ("raise RuntimeError('no GPU here')\n", "no GPU here"),  # one line, no policy named
+        ("1 / 0\n", "division by zero"),  # a traceback before
+        ("import nosuch_dependency\n", "No module named 'nosuch_dependency'"),
+    ],
+)
+def test_a_policy_module_that_fails_to_import_is_refused_naming_the_policy(
+    source: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever importing the policy's module raises, the config refuses it with one ValueError that
+    names the policy and says why (session 60's catch let a SyntaxError or a module's own exception
+    through: a traceback from swiftctl, or the module's message with no policy named)."""
+    (tmp_path / "broken_policy.py").write_text(
+        "from swiftllm.controller.scheduler import Scheduler\n" + source
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError) as refused:
+        EngineConfig(schedule_policy="broken_policy:P")
+    assert "schedule_policy 'broken_policy:P': no such policy or module:Class" in str(refused.value)
+    assert message in str(refused.value)
 
 
 def test_cpu_threads_leave_a_core_to_the_controller(monkeypatch: pytest.MonkeyPatch) -> None:

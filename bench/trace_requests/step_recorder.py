@@ -234,6 +234,11 @@ class StepTrace:
     events: list[Event]  # sends and reads in recorded order
     results: dict[int, RecordedResult]  # step -> what the recording read back (absent: never read)
     truncated_at: int | None = None  # the byte where an incomplete last record began, if any
+    # a step a worker refuses (codec.decode_step), which the recording's worker refused too (its result
+    # is an error: a policy that broke schedule()'s contract): the steps end before it, the error is kept
+    refused_step: int | None = None
+    refused_error: str = ""
+    refused_confirmed: bool = False  # its result, an error, was read
 
     @property
     def geometry(self) -> CacheGeometry:
@@ -324,6 +329,11 @@ def read_trace(path: str | Path) -> StepTrace:
             raise TraceError(f"{path}: a corrupt record after byte {end}: {error}") from None
     if header is None:
         raise TraceError(f"{path} holds no whole record: an empty or cut-off trace")
+    if trace.refused_step is not None and not trace.refused_confirmed:
+        raise TraceError(
+            f"{path}: step {trace.refused_step} is one a worker refuses ({trace.refused_error}), "
+            "and the trace holds no error for it: a corrupt record"
+        )
     if end < size:
         trace.truncated_at = end
     return trace
@@ -335,10 +345,31 @@ def add_record(trace: StepTrace, item: object, geometry: CacheGeometry) -> None:
     kind = item.get("record")
     step = item.get("step")
     if kind == "step":
+        if (
+            trace.refused_step is not None
+        ):  # the engine that sent a refused step failed: none came after
+            return
         if step != len(trace.steps):
             raise TraceError(f"step {step} comes where step {len(trace.steps)} belongs")
-        trace.steps.append(codec.decode_step(item["fields"], geometry))
+        try:
+            cmd = codec.decode_step(item["fields"], geometry)
+        except ProtocolError as error:
+            # kept only if the recording's worker refused it too: its result, a later record, says so
+            trace.refused_step, trace.refused_error = step, str(error)
+            return
+        trace.steps.append(cmd)
         trace.events.append(Event("send", step))
+        return
+    is_after_refused = trace.refused_step is not None and isinstance(step, int)
+    if kind == "result" and is_after_refused and step >= trace.refused_step:
+        if (
+            step == trace.refused_step and "error" not in item
+        ):  # the worker ran it: a corrupt record
+            raise TraceError(
+                f"a corrupt record: step {step} is one a worker refuses ({trace.refused_error}), yet "
+                "its result holds no error"
+            )
+        trace.refused_confirmed = trace.refused_confirmed or step == trace.refused_step
         return
     if kind == "result":
         if not isinstance(step, int) or step >= len(trace.steps) or step in trace.results:

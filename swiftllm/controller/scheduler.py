@@ -555,15 +555,17 @@ class Scheduler:
 def scheduler_class(policy: str) -> type[Scheduler]:
     """The class that schedules under `policy`: Scheduler for a built-in policy, else the class that
     "module:Class" names, which must subclass Scheduler (the engine builds it from the SchedulerConfig
-    and calls the methods Engine calls; docs/architecture.md, "Replacing the scheduling policy").
-    Raises ValueError naming the policy if the module cannot be imported or the class is not one.
+    and calls the methods Engine calls; docs/architecture.md, "Where to change what").
+    Raises ValueError naming the policy if the module cannot be imported (whatever importing it raised:
+    a SyntaxError in it, an exception its top level raised) or the class is not one.
     Its `cfg.schedule_policy` is then "module:Class": what Scheduler does for it is fcfs's order,
     no pacing."""
     if policy in SCHEDULE_POLICIES:
         return Scheduler
     try:
         found = pkgutil.resolve_name(policy)  # "module:Class" (or "module.Class")
-    except (ImportError, AttributeError, ValueError) as e:  # ValueError: not a name of that form
+    # ImportError, AttributeError, ValueError (not a name of that form), or what the module raised
+    except Exception as e:
         raise ValueError(f"schedule_policy {policy!r}: no such policy or module:Class ({e})") from e
     if not (isinstance(found, type) and issubclass(found, Scheduler)):
         raise ValueError(f"schedule_policy {policy!r} is not a subclass of Scheduler")

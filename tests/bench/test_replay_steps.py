@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -21,7 +22,7 @@ from conftest import save_tiny_model
 from swiftllm.controller.worker_client import WorkerClient
 from swiftllm.llm import LLM, RequestOutput
 from swiftllm.protocol import codec
-from swiftllm.protocol.step import StepResult
+from swiftllm.protocol.step import STEP_ARRAYS, StepResult
 from swiftllm.sampling_params import SamplingParams
 
 replay_steps = load_script("replay_steps")
@@ -359,3 +360,66 @@ def test_a_step_that_failed_when_recorded_is_in_the_trace_with_its_error(
     before = [trace.results[step] for step in range(failed[0])]
     assert data["tokens"]["checked"] == sum(len(result.tokens) for result in before)
     assert data["tokens"]["equal"] == data["tokens"]["checked"]
+
+
+def test_the_report_says_how_many_steps_the_recording_kept_in_flight(
+    recording: Recording, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A trace recorded with pipeline stages kept a step in flight per stage, and the replay follows its
+    order: the report said "one step in flight ahead" for every trace."""
+    assert replay(recording.path, tmp_path / "one.json")[0] == 0
+    assert "as recorded (one step in flight ahead)" in capsys.readouterr().out
+
+    def three_stages(items: list[dict]) -> list[dict]:
+        items[0]["pipeline_stages"] = 3  # the header
+        return items
+
+    staged = rewrite(recording.path, tmp_path / "staged.msgpack", three_stages)
+    assert replay(staged, tmp_path / "three.json")[0] == 0
+    assert "as recorded (3 steps in flight ahead)" in capsys.readouterr().out
+
+
+def test_a_step_the_recordings_worker_refused_ends_the_steps_replayed(
+    recording: Recording, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A policy that broke schedule()'s contract: its server sent a step the worker refused (a duplicate
+    row, a query length of 0) and the trace holds that step with its error. The replay runs the steps
+    before it and says so; before, the whole trace was refused as "a corrupt record"."""
+    trace = step_recorder.read_trace(recording.path)
+    bad = 3
+    query_lens = trace.steps[bad].query_lens.copy()
+    query_lens[0] = 0
+    fields = codec.pack_arrays(replace(trace.steps[bad], query_lens=query_lens), STEP_ARRAYS)
+    error = "InvalidRequest: need 1 <= query_len <= context_len"
+
+    def refuse_step(with_error: bool) -> Callable[[list[dict]], list[dict]]:
+        def edit(items: list[dict]) -> list[dict]:
+            for item in items:
+                if item.get("step") == bad and item["record"] == "step":
+                    item["fields"] = fields
+                elif item.get("step") == bad and with_error:  # its result
+                    item.clear()
+                    item.update(record="result", step=bad, t=0.0, error=error)
+            return items
+
+        return edit
+
+    refused = rewrite(recording.path, tmp_path / "refused.msgpack", refuse_step(True))
+    read = step_recorder.read_trace(refused)
+    assert (read.refused_step, len(read.steps)) == (bad, bad)
+    assert "need 1 <= query_len" in read.refused_error
+    assert sorted(read.results) == list(
+        range(bad)
+    )  # the results read after the refused step's send
+    status, data = replay(refused, tmp_path / "replay.json", "--check-tokens")
+    assert status == 0
+    assert (data["steps"], data["refused_step"]) == (bad, bad)
+    checked = sum(len(trace.results[step].tokens) for step in range(bad))
+    assert data["tokens"]["equal"] == data["tokens"]["checked"] == checked
+    assert f"step {bad} is one a worker refuses, as the recording's worker did" in (
+        capsys.readouterr().out
+    )
+    # a step a worker refuses whose recorded result is no error: the recording's worker did not refuse it
+    ran = rewrite(recording.path, tmp_path / "ran.msgpack", refuse_step(False))
+    message = error_of(ran, tmp_path, capsys)
+    assert "a corrupt record" in message and "yet its result holds no error" in message

@@ -125,3 +125,25 @@ def test_an_unknown_policy_is_a_usage_error(
         schedule_sim.main()
     assert exit_info.value.code == 2
     assert "--policies: schedule_policy 'nosuch:Policy'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--budgets", "4096,0"], "argument --budgets: '0' is not an integer >= 1"),  # hung before
+        (["--seqs", "0"], "argument --seqs: '0' is not an integer >= 1"),  # hung before
+        (["--budgets", "2k"], "argument --budgets: '2k' is not an integer >= 1"),  # a traceback
+        (["--num-requests", "1001"], "--num-requests 1001: "),  # a WorkloadError traceback
+    ],
+)
+def test_a_limit_or_a_count_it_cannot_run_is_a_usage_error(
+    args: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("sys.argv", ["schedule_sim.py", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        schedule_sim.main()
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -218,6 +218,8 @@ def test_trace_flags_are_checked(tmp_path: Path) -> None:
         ["--arrival-trace", trace, "--time-scale", "0"],
         ["--arrival-trace", trace, "--time-scale", "nan"],
         ["--arrival-trace", trace, "--num-requests", "0"],
+        # a trace's requests arrive at their recorded times: no gamma gaps to shape (ignored before)
+        ["--arrival-trace", trace, "--burstiness", "2"],
         ["--time-scale", "0.5"],  # without a trace
     ]
     for argv in wrong:

@@ -175,3 +175,54 @@ def test_a_trace_replays_under_a_scheduler_policy_from_outside_the_core(
     with pytest.raises(SystemExit):
         serving_sim.main(["--arrival-trace", str(trace), "--schedule-policy", "no_such:Policy"])
     assert "--schedule-policy: schedule_policy 'no_such:Policy'" in capsys.readouterr().err
+
+
+def test_a_prompt_longer_than_the_context_is_a_failed_request_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A trace recorded on a longer context than the simulated model's 8,192 tokens: the engine refuses
+    the longer prompts, as the server answers them with a 400, and the replay counts them failed and
+    goes on (a ValueError traceback before), even when it refuses every request (an IndexError)."""
+    trace = write_trace(tmp_path / "trace.json", [(0.0, 10_000, 4), (0.1, 30, 4)])
+    (run,) = serving.arrival_runs(serving.ServingConfig(base_url="", arrival_trace=trace))
+    result = serving_sim.simulate_arrivals(run, budget=64, max_seqs=8, model=TEN_MS_A_STEP)
+    assert (result.completed, result.failed) == (1, 1)
+    assert "the prompt has 10000 tokens" in result.errors[0]
+    assert result.records[1].chunk_times == pytest.approx([0.010, 0.020, 0.030, 0.040])
+    serving_sim.main(["--arrival-trace", str(trace), "--num-requests", "1"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[2].startswith("1 requests refused by the engine, e.g.: the prompt has 10000 tokens")
+    assert out[3].split() == ["trace", "simulated", "nan", "nan", "nan", "nan"]
+
+
+@pytest.mark.parametrize("burstiness", ["0", "-1", "nan", "inf"])
+def test_a_burstiness_that_shapes_no_gaps_is_a_usage_error(
+    burstiness: str, capsys: pytest.CaptureFixture
+) -> None:
+    """serving.py's check of --burstiness, here too (a ZeroDivisionError or a numpy ValueError traceback
+    before, and NaN gaps ran)."""
+    with pytest.raises(SystemExit):
+        serving_sim.main(
+            ["--burstiness", burstiness, "--request-rates", "4", "--num-requests", "2"]
+        )
+    assert "--burstiness must be > 0 and finite" in capsys.readouterr().err
+
+
+def test_burstiness_with_an_arrival_trace_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    trace = write_trace(tmp_path / "trace.json", [(0.0, 30, 4)])
+    with pytest.raises(SystemExit):
+        serving_sim.main(["--arrival-trace", str(trace), "--burstiness", "2"])
+    assert "--burstiness: an --arrival-trace's requests arrive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--max-batched-tokens", "--max-num-seqs"])
+def test_a_limit_of_zero_is_a_usage_error(
+    flag: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """0 lets no sequence run: the simulated clock stepped forever before."""
+    trace = write_trace(tmp_path / "trace.json", [(0.0, 30, 4)])
+    with pytest.raises(SystemExit):
+        serving_sim.main(["--arrival-trace", str(trace), flag, "0"])
+    assert f"argument {flag}: '0' is not an integer >= 1" in capsys.readouterr().err
