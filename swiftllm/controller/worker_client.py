@@ -11,6 +11,10 @@ import zmq
 from swiftllm.protocol import auth, codec
 from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, StepResult
 
+# the hello reply's fields a controller reads, and their types (a bool is no int here): one missing raised a bare
+# KeyError, a pipeline_size of 0 a ZeroDivisionError, a model_config list an AttributeError
+HELLO_FIELDS = dict(epoch=int, model_config=dict, pipeline_size=int, device=str, dtype=str)
+
 
 class WorkerError(RuntimeError):
     """An error reply (`type` as in docs/protocol.md), or a worker that did not answer in time
@@ -111,6 +115,8 @@ class WorkerClient(SharedOps):
                 f"worker speaks version {self.info.get('protocol_version')!r}, "
                 f"this controller {codec.PROTOCOL_VERSION}",
             )
+        if bad := [k for k, kind in HELLO_FIELDS.items() if type(self.info.get(k)) is not kind]:
+            raise WorkerError("InvalidReply", f"{self.address}'s hello has no valid {bad}")
         self.epoch = self.info["epoch"]
         return self.info
 

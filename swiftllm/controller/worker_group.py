@@ -60,11 +60,11 @@ class WorkerGroup(SharedOps):
         infos = [client.hello(self.token) for client in self.clients]
         world_size = len(self.clients)
         for rank, info in enumerate(infos):
-            if info["rank"] != rank or info["world_size"] != world_size:
+            if info.get("rank") != rank or info.get("world_size") != world_size:
                 raise WorkerError(
                     "GroupMismatch",
-                    f"worker #{rank} at {self.clients[rank].address} is rank {info['rank']!r} of "
-                    f"{info['world_size']!r}, expected rank {rank} of {world_size}",
+                    f"worker #{rank} at {self.clients[rank].address} is rank {info.get('rank')!r} of "
+                    f"{info.get('world_size')!r}, expected rank {rank} of {world_size}",
                 )
             for key in ("model_config", "dtype", "protocol_version", "pipeline_size"):
                 if info.get(key) != infos[0].get(key):
@@ -72,7 +72,10 @@ class WorkerGroup(SharedOps):
         self.info = infos[0]
         self.devices = [info["device"] for info in infos]
         # the first rank of the last stage: it samples (the first stage only receives the tokens)
-        self.result_rank = world_size - world_size // self.info.get("pipeline_size", 1)
+        stages = self.info["pipeline_size"]  # an int (WorkerClient.hello checks)
+        if stages < 1 or world_size % stages != 0:
+            raise WorkerError("GroupMismatch", f"{world_size} ranks in {stages} pipeline stages")
+        self.result_rank = world_size - world_size // stages
 
     def call(self, op: str, **fields: Any) -> list[dict[str, Any]]:
         """Send the request to every rank, then read every reply; raises the first error."""

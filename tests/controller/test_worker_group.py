@@ -124,6 +124,41 @@ def test_a_mistyped_rank_or_version_is_named_as_sent(context: zmq.Context) -> No
         group.hello()
 
 
+# hellos that a group's controller cannot work with: each raised a bare KeyError (a field missing), TypeError,
+# AttributeError (a model_config not a map) or ZeroDivisionError (pipeline_size 0), or set a sampling rank past
+# the group (pipeline_size 3 or -1 of 2), whose first step then raised IndexError
+BAD_HELLOS: dict[str, tuple[dict[str, Any], str]] = {
+    "no epoch": ({"epoch": None}, r"hello has no valid \['epoch'\]"),
+    "a string epoch": ({"epoch": "5"}, r"hello has no valid \['epoch'\]"),
+    "a bool epoch": ({"epoch": True}, r"hello has no valid \['epoch'\]"),
+    "a model_config list": ({"model_config": [8]}, r"no valid \['model_config'\]"),
+    "no device": ({"device": None}, r"no valid \['device'\]"),
+    "no dtype": ({"dtype": None}, r"no valid \['dtype'\]"),
+    "a string pipeline_size": ({"pipeline_size": "1"}, r"no valid \['pipeline_size'\]"),
+    "no pipeline_size": ({"pipeline_size": None}, r"no valid \['pipeline_size'\]"),
+    "pipeline_size 0": ({"pipeline_size": 0}, "2 ranks in 0 pipeline stages"),
+    "pipeline_size -1": ({"pipeline_size": -1}, "2 ranks in -1 pipeline stages"),
+    "pipeline_size 3": ({"pipeline_size": 3}, "2 ranks in 3 pipeline stages"),
+    "no rank": ({"rank": None}, "is rank None of 2, expected rank 0 of 2"),
+    "no world_size": ({"world_size": None}, "is rank 0 of None, expected rank 0 of 2"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_HELLOS)
+def test_a_hello_the_controller_cannot_read_is_a_worker_error(
+    context: zmq.Context, name: str
+) -> None:
+    changes, message = BAD_HELLOS[name]
+
+    def hello(rank: int) -> Answer:
+        fields = {**hello_fields(rank, 2), **changes}  # None: the field is left out
+        return lambda op, _: {key: value for key, value in fields.items() if value is not None}
+
+    group, _ = group_of(context, [hello(0), hello(1)])
+    with pytest.raises(WorkerError, match=message):
+        group.hello()
+
+
 @pytest.mark.parametrize(
     "num_blocks, block_bytes", [(None, 1024), ("300", 1024), (300.0, 1024), (300, 0), (300, None)]
 )
