@@ -33,17 +33,23 @@ def is_length(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
+def read_json_list(path: Path, what: str, items: str) -> list:
+    """The non-empty JSON list a workload file or an arrival trace holds; WorkloadError naming `what` else."""
+    try:
+        entries = json.loads(path.read_text())
+    except OSError as e:
+        raise WorkloadError(f"cannot read {what} {path}: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise WorkloadError(f"{what} {path} is not JSON: {e}") from None
+    if not isinstance(entries, list) or not entries:
+        raise WorkloadError(f"{what} {path} must hold a non-empty list of {items}")
+    return entries
+
+
 def load_workload(path: str | Path, num_requests: int | None = None) -> list[RequestLengths]:
     """The first `num_requests` pairs of the file (all of them if None)."""
     path = Path(path)
-    try:
-        pairs = json.loads(path.read_text())
-    except OSError as e:
-        raise WorkloadError(f"cannot read workload file {path}: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise WorkloadError(f"workload file {path} is not JSON: {e}") from None
-    if not isinstance(pairs, list) or not pairs:
-        raise WorkloadError(f"workload file {path} must hold a non-empty list of pairs")
+    pairs = read_json_list(path, "workload file", "pairs")
     requests = []
     for index, pair in enumerate(pairs):
         if not (isinstance(pair, list) and len(pair) == 2 and all(map(is_length, pair))):
@@ -77,14 +83,7 @@ def load_arrival_trace(path: str | Path, num_requests: int | None = None) -> lis
     """The first `num_requests` arrivals of the trace (all of them if None), in order of arrival, their times
     from the first of them: a replay starts with its first request."""
     path = Path(path)
-    try:
-        entries = json.loads(path.read_text())
-    except OSError as e:
-        raise WorkloadError(f"cannot read arrival trace {path}: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise WorkloadError(f"arrival trace {path} is not JSON: {e}") from None
-    if not isinstance(entries, list) or not entries:
-        raise WorkloadError(f"arrival trace {path} must hold a non-empty list of requests")
+    entries = read_json_list(path, "arrival trace", "requests")
     requests = []
     for index, entry in enumerate(entries):
         is_entry = isinstance(entry, dict) and all(key in entry for key in TRACE_KEYS)

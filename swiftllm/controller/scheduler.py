@@ -96,7 +96,7 @@ class Batch:
     swap_out: list[BlockCopy] = field(default_factory=list)
     swap_in: list[BlockCopy] = field(default_factory=list)
     finished_ids: list[int] = field(default_factory=list)
-    # the rows that sample, in row order (set by mark_sent): the step's reply must list their seq ids so
+    # the rows that sample, in row order (set by mark_sent): the step's reply lists their seq ids in it
     sampled: list[Sequence] = field(default_factory=list)
 
     def add(self, seq: Sequence, query_len: int) -> None:

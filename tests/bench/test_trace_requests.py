@@ -102,6 +102,17 @@ def test_a_log_without_events_says_so(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.slow
+async def send_all(url: str, specs: list[serving.RequestSpec]) -> list[serving.RequestRecord]:
+    """serving.py's requests sent to a live server at once, as serving.py sends them."""
+    async with aiohttp.ClientSession() as session:
+        endpoint = f"{url}/v1/completions"
+        sends = [
+            serving.send_request(session, endpoint, "SmolLM2-135M-Instruct", spec, 0.0)
+            for spec in specs
+        ]
+        return await asyncio.gather(*sends)
+
+
 def test_live_server_times_fit_inside_the_clients(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     hook_path = str(BENCH_DIR / "trace_requests")
@@ -109,17 +120,8 @@ def test_live_server_times_fit_inside_the_clients(tmp_path: Path) -> None:
     python_path = os.pathsep.join([hook_path, repo, os.environ.get("PYTHONPATH", "")])
     specs = [serving.RequestSpec(list(range(100, 100 + n)), 3) for n in (60, 5, 25)]
 
-    async def send_all(url: str) -> list[serving.RequestRecord]:
-        async with aiohttp.ClientSession() as session:
-            endpoint = f"{url}/v1/completions"
-            sends = [
-                serving.send_request(session, endpoint, "SmolLM2-135M-Instruct", spec, 0.0)
-                for spec in specs
-            ]
-            return await asyncio.gather(*sends)
-
     with cpu_server(log, TRACE_REQUESTS="1", PYTHONPATH=python_path) as url:
-        records = asyncio.run(send_all(url))
+        records = asyncio.run(send_all(url, specs))
     assert all(record.ok for record in records), [record.error for record in records]
     rows = breakdown.breakdowns(breakdown.parse(log.read_text(errors="replace").splitlines()))
     assert sorted(row.prompt_tokens for row in rows) == [5, 25, 60]
@@ -238,17 +240,8 @@ def test_a_live_servers_steps_replay_to_the_same_tokens(tmp_path: Path) -> None:
         serving.RequestSpec(list(range(100, 100 + n)), m) for n, m in ((60, 3), (5, 6), (25, 4))
     ]
 
-    async def send_all(url: str) -> list[serving.RequestRecord]:
-        async with aiohttp.ClientSession() as session:
-            endpoint = f"{url}/v1/completions"
-            sends = [
-                serving.send_request(session, endpoint, "SmolLM2-135M-Instruct", spec, 0.0)
-                for spec in specs
-            ]
-            return await asyncio.gather(*sends)
-
     with cpu_server(log, TRACE_STEPS=str(trace), PYTHONPATH=hook_path()) as url:
-        records = asyncio.run(send_all(url))
+        records = asyncio.run(send_all(url, specs))
     assert all(record.ok for record in records), [record.error for record in records]
     recorded = step_recorder.read_trace(trace)
     assert recorded.header["worker"]["transport"] == "zmq"
