@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from swiftllm.config import EngineConfig, check_split
-from swiftllm.controller.scheduler import SchedulerConfig
+from swiftllm.controller.scheduler import Scheduler, SchedulerConfig
 from swiftllm.model_config import ModelConfig, ModelError
 
 MODEL = ModelConfig.from_dict(
@@ -134,6 +134,51 @@ def test_a_policy_module_that_fails_to_import_is_refused_naming_the_policy(
         EngineConfig(schedule_policy="broken_policy:P")
     assert "schedule_policy 'broken_policy:P': no such policy or module:Class" in str(refused.value)
     assert message in str(refused.value)
+
+
+class NeedsAThreshold(Scheduler):
+    """A policy whose __init__ wants more than the SchedulerConfig the engine builds it with."""
+
+    def __init__(self, cfg: SchedulerConfig, threshold: int) -> None:
+        super().__init__(cfg)
+        self.threshold = threshold
+
+
+class TakesNothing(Scheduler):
+    """A policy whose __init__ takes no config at all."""
+
+    def __init__(self) -> None:
+        pass
+
+
+class KeywordsWithDefaults(Scheduler):
+    """A policy whose extra arguments have defaults: built as Class(config), it is accepted."""
+
+    def __init__(self, cfg: SchedulerConfig, threshold: int = 3, **options: object) -> None:
+        super().__init__(cfg)
+        self.threshold = threshold
+
+
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("NeedsAThreshold", "missing a required argument: 'threshold'"),
+        ("TakesNothing", "too many positional arguments"),
+    ],
+)
+def test_a_policy_that_cannot_be_built_from_the_config_is_refused_before_any_model_loads(
+    name: str, message: str
+) -> None:
+    """The engine builds a policy as Class(scheduler_config): another __init__ signature is refused when the
+    config is built, naming the policy (session 60 let it through: a TypeError traceback once the workers had
+    loaded the model)."""
+    policy = f"{__name__}:{name}"
+    with pytest.raises(ValueError) as refused:
+        EngineConfig(schedule_policy=policy)
+    assert f"schedule_policy {policy!r} is not built as Class(config)" in str(refused.value)
+    assert message in str(refused.value)
+    policy = f"{__name__}:KeywordsWithDefaults"
+    assert EngineConfig(schedule_policy=policy).schedule_policy == policy
 
 
 def test_cpu_threads_leave_a_core_to_the_controller(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,7 @@ left. With prefix caching, an admitted sequence starts from the longest run of c
 tokens begin with (block_manager.py) and computes only the rest."""
 
 import bisect
+import inspect
 import math
 import pkgutil
 from collections import deque
@@ -557,7 +558,9 @@ def scheduler_class(policy: str) -> type[Scheduler]:
     "module:Class" names, which must subclass Scheduler (the engine builds it from the SchedulerConfig
     and calls the methods Engine calls; docs/architecture.md, "Where to change what").
     Raises ValueError naming the policy if the module cannot be imported (whatever importing it raised:
-    a SyntaxError in it, an exception its top level raised) or the class is not one.
+    a SyntaxError in it, an exception its top level raised; the module is looked for on sys.path, so
+    PYTHONPATH for a file of one's own), if the class is not one, or if it cannot be called with the
+    one SchedulerConfig.
     Its `cfg.schedule_policy` is then "module:Class": what Scheduler does for it is fcfs's order,
     no pacing."""
     if policy in SCHEDULE_POLICIES:
@@ -569,4 +572,10 @@ def scheduler_class(policy: str) -> type[Scheduler]:
         raise ValueError(f"schedule_policy {policy!r}: no such policy or module:Class ({e})") from e
     if not (isinstance(found, type) and issubclass(found, Scheduler)):
         raise ValueError(f"schedule_policy {policy!r} is not a subclass of Scheduler")
+    # the engine builds it as found(cfg): a class whose __init__ takes other arguments raised TypeError
+    # only once the workers had loaded the model (session 60)
+    try:
+        inspect.signature(found).bind(None)
+    except TypeError as e:
+        raise ValueError(f"schedule_policy {policy!r} is not built as Class(config): {e}") from e
     return found
