@@ -20,6 +20,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import replace
@@ -162,6 +163,12 @@ def run(args: argparse.Namespace) -> int:
     model_config = ModelConfig.from_dir(config.model)
     check_split(model_config, config.world_size, config.pipeline_parallel_size)
     tokenizer = Tokenizer(config.model, config.chat_template)
+    # and the address to serve on: a host that does not resolve failed only once the workers had loaded
+    # the model, with the resolver's words alone (session 59)
+    try:
+        socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise ValueError(f"--host {config.host!r}: {e.strerror}") from e
     # until the server handles signals, SIGTERM unwinds like Ctrl-C, through the cleanup below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workers = None

@@ -98,6 +98,15 @@ def test_a_worker_address_zeromq_refuses_is_one_line() -> None:
         assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+def test_a_host_that_does_not_resolve_is_refused_before_any_worker_starts() -> None:
+    """`--host` is resolved before the workers start (it failed once they had loaded the model, without
+    naming the host); a worker started would print its loading lines, so one line alone shows none did."""
+    model = ensure_default_model()
+    r = swiftctl("launch", "--model", str(model), "--device", "cpu", "--host", "999.1.1.1")
+    assert r.returncode == 1 and "swiftctl: error: --host '999.1.1.1': " in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
 def test_a_prompt_that_is_not_utf8_is_one_line() -> None:
     """Session 44's probe: invalid UTF-8 (a lone surrogate to Python) gave the tokenizer's traceback."""
     r = swiftctl("generate", "--prompt", b"caf\xe9".decode(errors="surrogateescape"))
