@@ -69,7 +69,11 @@ def is_local_address(address: str) -> bool:
 
 def check_tcp_address(address: str | None) -> None:
     """Raise ValueError for a tcp:// address that ZeroMQ would misread: a port above 65,535 (it takes
-    the port less 65,536) or an IPv6 host without its closing bracket (a connect to it waits forever)."""
+    the port less 65,536) or an IPv6 host without its closing bracket (a connect to it waits forever),
+    and an address of no transport at all (a worker bound it only once the model had loaded; without a
+    token it was told a token was missing)."""
+    if address is not None and "://" not in address:
+        raise ValueError(f"{address!r} is no ZeroMQ address such as tcp://HOST:PORT or ipc://PATH")
     tcp = address is not None and address.startswith("tcp://")
     # any other address (or none) reads as host "" and port "*", which pass
     host, _, port = address.removeprefix("tcp://").rpartition(":") if tcp else ("", ":", "*")
