@@ -15,6 +15,7 @@ text is detokenized."""
 import contextlib
 import itertools
 import logging
+import math
 import random
 import time
 from collections import Counter, deque
@@ -206,12 +207,17 @@ class Engine:
 
     @staticmethod
     def token_logprobs(result: StepResult, row: int, num_top: int) -> TokenLogprobs:
-        """The chosen token's logprob and the top `num_top` (none when no row of the step asked for any)."""
+        """The chosen token's logprob and the top `num_top` (none when no row of the step asked for any).
+        A value that is not finite (NaN from a broken model, or a worker's own) raises ValueError: the
+        request fails alone, since JSON has no NaN (REST sent a bare NaN that strict parsers refuse)."""
         top: list[tuple[int, float]] = []
         if num_top > 0 and result.top_ids.size:
             top_ids = result.top_ids[row, :num_top].tolist()
             top = list(zip(top_ids, result.top_logprobs[row, :num_top].tolist()))
-        return TokenLogprobs(float(result.logprobs[row]), top)
+        logprob = float(result.logprobs[row])
+        if not all(math.isfinite(value) for value in [logprob, *(value for _, value in top)]):
+            raise ValueError(f"the model's logprobs are not finite: {logprob} and top {top!s:.200}")
+        return TokenLogprobs(logprob, top)
 
     def detokenize(self, seq: Sequence, token: int) -> None:
         """Append the token's text; a stop string in the new text ends the sequence there."""

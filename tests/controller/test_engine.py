@@ -317,3 +317,50 @@ def test_a_step_reply_that_does_not_answer_the_step_is_a_worker_error(name: str)
             engine.step()
     assert error.value.type == "InvalidReply"
     assert all(0 <= token < CFG.vocab_size for seq in seqs for token in seq.output_ids)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("where", ["chosen", "top"])
+def test_a_logprob_that_is_not_finite_fails_its_request_alone(bad: float, where: str) -> None:
+    """A NaN logprob (a broken model) reached the REST response as a bare NaN, which JSON has not: strict
+    parsers refused the whole body. Now that request fails with a message; the others and the engine go on."""
+    from test_scheduler import CFG, FakeWorker
+
+    from swiftllm.controller.engine import Engine
+    from swiftllm.controller.scheduler import SchedulerConfig
+    from swiftllm.worker.in_process import InProcessWorker
+
+    class BadLogprobs(FakeWorker):
+        """Logprobs -0.5 for every row, top ones too; `bad` in the first request's from its third token."""
+
+        def launch(self, cmd: StepCommand) -> StepResult:
+            result = super().launch(cmd)
+            rows = len(result.seq_ids)
+            logprobs = np.full(rows, -0.5, np.float32)
+            top_logprobs = np.full((rows, 2), -0.5, np.float32)
+            if len(self.steps) >= 3:
+                victim = result.seq_ids == seqs[0].seq_id
+                if where == "chosen":
+                    logprobs[victim] = bad
+                else:
+                    top_logprobs[victim, 1] = bad
+            top_ids = np.ones((rows, 2), np.int32)
+            return StepResult(result.seq_ids, result.tokens, logprobs, top_ids, top_logprobs)
+
+    config = SchedulerConfig(256, 12, 0, 16, 16, 64, True, 1, "fcfs")
+    engine = Engine(InProcessWorker(BadLogprobs(12, 0, 256)), CFG, None, config)
+    params = SamplingParams(max_tokens=8, temperature=0, ignore_eos=True, logprobs=2)
+    seqs = [engine.add_request([i + 1] * 5, params) for i in range(3)]
+    while engine.has_work:
+        engine.step()
+    assert seqs[0].finish_reason == "error" and "logprobs are not finite" in seqs[0].error
+    for seq in seqs[1:]:
+        assert seq.finish_reason == "length" and len(seq.logprobs) == 8
+        assert all(entry.logprob == -0.5 and len(entry.top) == 2 for entry in seq.logprobs)
+    again = engine.add_request(
+        [7] * 5, SamplingParams(max_tokens=3, temperature=0, ignore_eos=True)
+    )
+    while engine.has_work:
+        engine.step()
+    assert again.finish_reason == "length" and again.num_outputs == 3
+    assert engine.scheduler.block_manager.gpu.num_free == 12
