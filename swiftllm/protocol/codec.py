@@ -4,6 +4,7 @@ A request is {"op", "id", "epoch", ...op fields}; a reply is {"id", ...results} 
 "message"}}. What the fields mean and which values are valid: messages.py and docs/protocol.md.
 msgpack only: no pickle, no extension types, and limits on everything before Python allocates it."""
 
+import math
 from typing import Any
 
 import msgpack
@@ -216,6 +217,6 @@ def decode_result(reply: dict[str, Any]) -> StepResult:
         isinstance(errors, list) and all(map(is_error_pair, errors)),
         "errors must be a list of [seq id, message] pairs",
     )
-    return StepResult(
-        **arrays, timings={name: float(ms) for name, ms in timings.items()}, errors=dict(errors)
-    )
+    # a timing that is not finite (a worker's own) is dropped: in /metrics' running totals a NaN stayed NaN
+    finite = {name: float(ms) for name, ms in timings.items() if math.isfinite(ms)}
+    return StepResult(**arrays, timings=finite, errors=dict(errors))
