@@ -211,17 +211,12 @@ class Scheduler:
         self.running: list[Sequence] = []
         self.swapped: list[Sequence] = []
         self.finished_ids: list[int] = []  # reported to the worker with the next step
-        self.counters = {
-            "preemptions": 0,
-            "swaps_out": 0,
-            "swaps_in": 0,
-            "recomputes": 0,
-            # tokens, as vLLM counts them: prompt tokens looked up in the prefix cache at first
-            # admission, those found there, and prompt tokens actually prefilled (recomputes too)
-            "prefix_cache_queries": 0,
-            "prefix_cache_hits": 0,
-            "prompt_tokens_computed": 0,
-        }
+        # every counter from 0 (as Engine.warm_up resets them): preemptions and where they went, then
+        # tokens, as vLLM counts them: prompt tokens looked up in the prefix cache at first admission,
+        # those found there, and prompt tokens actually prefilled (recomputes too)
+        preemptions = ("preemptions", "swaps_out", "swaps_in", "recomputes")
+        prompt_tokens = ("prefix_cache_queries", "prefix_cache_hits", "prompt_tokens_computed")
+        self.counters = dict.fromkeys(preemptions + prompt_tokens, 0)
         # longest sequence: the model's context, or what the whole cache holds if that is less
         self.max_len = min(cfg.max_model_len, cfg.num_gpu_blocks * cfg.block_size)
         # the latest arrival group's first arrival, and whether a step was scheduled since it began
