@@ -107,10 +107,9 @@ class Engine:
         prompt_len = min(max(tokens // len(WARM_UP_SAMPLING), 1), self.scheduler.max_len - 2)
         if prompt_len < 1:
             return
-        seqs = []
-        for token in range(max(tokens // prompt_len, 1)):
-            params = WARM_UP_SAMPLING[token % len(WARM_UP_SAMPLING)]
-            seqs.append(self.add_request([token] * prompt_len, params))
+        # prompt i of token i, with the next way of sampling in turn
+        turns = zip(range(max(tokens // prompt_len, 1)), itertools.cycle(WARM_UP_SAMPLING))
+        seqs = [self.add_request([token] * prompt_len, params) for token, params in turns]
         while self.has_work:
             self.step()
         self.worker_ms.clear()
