@@ -14,7 +14,9 @@ streamed with `stream_options: {include_usage: true}`. Arrivals: gamma-distribut
 gives, scaled by 1 / rate, the same arrival pattern at every rate. Each rate draws its own prompts (from the
 seed and the rate's place in the sweep): a server with prefix caching must not find one rate's prompts cached
 by the rate before (until 2026-12-01 every rate re-sent the same prompts, and our server's later rates read
-them from its cache); our server's prompt tokens found in its cache are reported per rate. One untimed request
+them from its cache); our server's prompt tokens found in its cache are reported per rate. The prompts are a
+function of --seed alone, so a second run with the same seed against the same live server finds them cached
+(its TTFT flattered): give each run a fresh server (--launch) or another --seed. One untimed request
 first, its prompt drawn apart (connections, first-use costs); at most 400 requests per rate, so a sweep fits a
 10-minute call.
 
@@ -777,7 +779,8 @@ def print_table(data: dict) -> None:
         "engine's (schedule + worker + update) from /metrics; ctl cpu: the server process's CPU ms "
         "per step; idle%: the device's idle share between back-to-back steps (worker CUDA events); "
         "unbusy: the rate's seconds less the device's busy seconds (all at once: the host's share); "
-        "cached: prompt tokens our server found in its prefix cache (each rate draws fresh prompts: 0)"
+        "cached: prompt tokens our server found in its prefix cache (each rate draws fresh prompts: 0, "
+        "unless this server already served a run with this --seed)"
     )
     for row in data["rates"]:
         if row["failed"] or row["incomplete"]:
