@@ -81,7 +81,6 @@ class LlamaModel:
         ops = self.ops
         eps = self.cfg.rms_norm_eps
         head_dim = self.cfg.head_dim
-        q_size = self.heads * head_dim
         h, residual = (self.embed(token_ids), None) if stage_input is None else stage_input
         for layer, layer_weights in enumerate(self.weights.layers):
             x, residual = ops.rms_norm(h, layer_weights.input_norm, eps, residual)
@@ -93,7 +92,7 @@ class LlamaModel:
             )
             # partial: o's and down's outputs go to an rms_norm, which may add split-K partial sums (the
             # GPU backend's); the last layer's leaves forward, so it is whole
-            o_proj = ops.linear(x.view(-1, q_size), layer_weights.o_proj, partial=True)
+            o_proj = ops.linear(x.flatten(1), layer_weights.o_proj, partial=True)  # [T, H D]
             h = self.par.all_reduce(o_proj)
             x, residual = ops.rms_norm(h, layer_weights.post_norm, eps, residual)
             # the MLP's peak (a prefill's largest) then holds only x, residual and its own tensors: qkv and o's
