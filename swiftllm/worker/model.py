@@ -80,12 +80,11 @@ class LlamaModel:
         residual), in place of the embedding of token_ids."""
         ops = self.ops
         eps = self.cfg.rms_norm_eps
-        head_dim = self.cfg.head_dim
         h, residual = (self.embed(token_ids), None) if stage_input is None else stage_input
         for layer, layer_weights in enumerate(self.weights.layers):
             x, residual = ops.rms_norm(h, layer_weights.input_norm, eps, residual)
             qkv = ops.linear(x, layer_weights.qkv, layer_weights.qkv_bias)
-            heads = qkv.view(-1, self.heads + 2 * self.kv_heads, head_dim)  # [T, H + 2 Hkv, D]
+            heads = qkv.unflatten(1, (-1, self.cfg.head_dim))  # [T, H + 2 Hkv, D]
             q, k, v = heads.split([self.heads, self.kv_heads, self.kv_heads], dim=1)
             x = ops.rotary_attention(
                 q, k, v, meta, self.cos_sin, k_cache[layer], v_cache[layer], self.scale
