@@ -113,17 +113,8 @@ class FixedGridAttention:
         if self.side_stream is not None:
             self.side_stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(self.side_stream):  # no-op when None
-            self.ops.prefill_attention(
-                q,
-                k_cache,
-                v_cache,
-                self.chunk_start,
-                self.chunk_context_lens,
-                self.chunk_table,
-                len(q),
-                scale,
-                out,
-            )
+            chunk_view = (self.chunk_start, self.chunk_context_lens, self.chunk_table)
+            self.ops.prefill_attention(q, k_cache, v_cache, *chunk_view, len(q), scale, out)
         args = (q[:rows], k_cache, v_cache, self.decode_table, self.decode_context_lens, scale)
         self.ops.decode_attention(*args, out=out[:rows], tiles=self.decode_tiles)
         if self.side_stream is not None:
