@@ -92,10 +92,9 @@ def _prefill_kernel(
             (acc, m, l_sum), q, cache, n0, end, pos, d, qk_scale, D, BLOCK_D, PAGE, BLOCK_N, True
         )
 
-    o = acc / tl.where(l_sum > 0, l_sum, 1.0)[:, None]
     tl.store(
         out_ptr + tok_row[:, None] * o_stride_t + head[:, None] * o_stride_h + d[None, :],
-        o.to(out_ptr.dtype.element_ty),
+        (acc / tl.where(l_sum > 0, l_sum, 1.0)[:, None]).to(out_ptr.dtype.element_ty),
         mask=qmask,
     )
 
