@@ -65,8 +65,7 @@ def _inverse_cdf_kernel(
     p = tl.exp(_scaled_logits(base, start + v, vocab, scale) - top)
     passed = (start_below + tl.cumsum(p, 0) > target) & (start + v < vocab)
     last = tl.max(tl.where(p > 0, start + v, start))
-    token = tl.minimum(tl.min(tl.where(passed, start + v, vocab)), last)
-    tl.store(out_ptr + i, token)
+    tl.store(out_ptr + i, tl.minimum(tl.min(tl.where(passed, start + v, vocab)), last))
 
 
 def inverse_cdf_sample(
