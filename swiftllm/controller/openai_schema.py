@@ -216,15 +216,15 @@ def parse_request(
     if echo and logprobs is not None:
         raise ApiError("echo with logprobs needs the prompt's logprobs: not supported", "echo")
     sampling = {name: read_field(body, name) for name in SAMPLING_FIELDS}
-    # every value was read above by the rules SamplingParams checks (field_rules), so it cannot refuse
-    # them; max_tokens: a placeholder until params_for settles it against the prompt's length
-    params = SamplingParams(max_tokens=max_tokens or 1, logprobs=logprobs, **sampling)
     return GenerateRequest(
         chat,
         f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
         prompts,
         messages,
-        params,
+        # every value was read above by the rules SamplingParams checks (field_rules), so it cannot
+        # refuse them; max_tokens: a placeholder until params_for settles it against the prompt's
+        # length
+        SamplingParams(max_tokens=max_tokens or 1, logprobs=logprobs, **sampling),
         max_tokens,
         max_tokens_field,
         read_field(body, "stream"),
