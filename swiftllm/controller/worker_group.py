@@ -19,6 +19,7 @@ from swiftllm.controller.engine import Engine
 from swiftllm.controller.tokenizer import Tokenizer
 from swiftllm.controller.worker_client import SharedOps, WorkerClient, WorkerError
 from swiftllm.model_config import ModelConfig, ModelError
+from swiftllm.protocol.messages import ProtocolError
 from swiftllm.protocol.step import StepCommand, StepResult
 
 # how often a wait for replies checks that the worker processes live
@@ -101,6 +102,9 @@ class WorkerGroup(SharedOps):
                 if error.lost:
                     raise  # its reply will never come: the group is done for
                 first_error = first_error or error
+            except ProtocolError as error:  # a reply it cannot read: which rank sent it, said
+                invalid = WorkerError("InvalidReply", f"worker at {client.address}: {error}")
+                first_error = first_error or invalid
         if first_error is not None:
             raise first_error
         return replies

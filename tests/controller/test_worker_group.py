@@ -41,7 +41,9 @@ class FakeRank:
             fields = self.answer(request.op, request.fields)
             if fields is None:
                 continue
-            if "error" in fields:
+            if "raw" in fields:  # bytes of its own (given the request's id), a reply or not
+                reply = fields["raw"](request.id)
+            elif "error" in fields:
                 reply = codec.encode_error(request.id, fields["error"], "fake failure")
             else:
                 reply = codec.encode_reply(request.id, **fields)
@@ -192,6 +194,32 @@ def test_an_error_is_raised_after_every_rank_answered(context: zmq.Context) -> N
         group.init_cache(block_size=16, num_blocks=10, num_cpu_blocks=0, max_model_len=64)
     assert all(not client.in_flight for client in group.clients)  # rank 1's reply was read too
     assert len(group.call("shutdown")) == 2  # the streams are still in step
+
+
+def not_msgpack(request_id: int) -> bytes:
+    return b"\xc1 not msgpack"
+
+
+def torn_array(request_id: int) -> bytes:
+    """A step reply whose seq_ids are 3 bytes: no whole number of int32s."""
+    return codec.encode_reply(request_id, seq_ids=b"ab3")
+
+
+@pytest.mark.parametrize("raw", [not_msgpack, torn_array])
+def test_a_reply_the_controller_cannot_read_names_its_worker(
+    context: zmq.Context, raw: Callable[[int], bytes]
+) -> None:
+    """A reply the codec cannot read raised its ProtocolError, naming no worker, before the other ranks'
+    replies were read: now a WorkerError naming the rank's address, once every rank answered."""
+    group, ranks = group_of(context, [rank_answer(0, 2, 300), rank_answer(1, 2, 300)])
+    group.hello()
+    ranks[1].answer = lambda op, fields: {"raw": raw}
+    for client in group.clients:
+        client.send_request("shutdown")
+    with pytest.raises(WorkerError, match=f"worker at {ranks[1].address}: ") as error:
+        group.recv_all(lambda client: codec.decode_result(client.recv()))
+    assert error.value.type == "InvalidReply"
+    assert all(not client.in_flight for client in group.clients)  # every reply read: still in step
 
 
 def test_a_dead_rank_is_reported_while_waiting(context: zmq.Context) -> None:
