@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from swiftllm.controller.worker_client import WorkerClient
 from swiftllm.protocol import codec
 from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, f32, i32, u64
 from swiftllm.worker.metadata import AttentionMetadata
@@ -146,3 +150,31 @@ def write_token_file(path: str | Path, token: str) -> Path:
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
         file.write(token + "\n")
     return Path(path)
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_cpu_worker(model_dir: Path, *flags: str) -> subprocess.Popen:
+    """`swiftctl worker` on the CPU for model_dir, from the repository root; the first line it prints ends
+    with its address."""
+    command = [sys.executable, "-m", "swiftllm.launch.worker_cmd", "--model", str(model_dir)]
+    return subprocess.Popen(
+        [*command, "--device", "cpu", *flags], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT
+    )
+
+
+def serve_cpu_worker(model_dir: Path) -> Iterator[str]:
+    """For a fixture (`yield from`): a worker process's address (ipc, no token); afterwards the worker is
+    asked to shut down and must exit 0, and is killed whatever happened."""
+    proc = start_cpu_worker(model_dir)
+    try:
+        address = proc.stdout.readline().split()[-1]
+        yield address
+        with WorkerClient(address, timeout_s=30) as client:
+            client.hello()
+            client.shutdown()
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.wait()

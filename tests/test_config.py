@@ -250,37 +250,26 @@ def test_a_split_names_every_number_that_does_not_divide() -> None:
     assert "intermediate" not in message  # 96 divides by 3
 
 
-CONTEXT_1024 = ModelConfig.from_dict(
-    {
-        "vocab_size": 128,
-        "hidden_size": 64,
-        "intermediate_size": 96,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "max_position_embeddings": 1024,
-    }
-)
-
-
 def test_scheduler_config_sizes_the_cache() -> None:
     config = EngineConfig(swap_space_gb=1.0)
-    # the longest sequence defaults to what both model (1024) and cache (10 blocks of 16) allow; a GiB of
+    # the longest sequence defaults to what both MODEL (a context of 1024) and the cache (10 blocks of 16)
+    # allow; a GiB of
     # swap is 1024 blocks of a MiB
-    small = config.scheduler_config(CONTEXT_1024, 10, 2**20)
+    small = config.scheduler_config(MODEL, 10, 2**20)
     assert (small.num_gpu_blocks, small.num_cpu_blocks, small.max_model_len) == (10, 1024, 160)
-    assert config.scheduler_config(CONTEXT_1024, 1000, 2**20).max_model_len == 1024
+    assert config.scheduler_config(MODEL, 1000, 2**20).max_model_len == 1024
     short = EngineConfig(max_model_len=100)
-    assert short.scheduler_config(CONTEXT_1024, 10, 2**20).max_model_len == 100
+    assert short.scheduler_config(MODEL, 10, 2**20).max_model_len == 100
     with pytest.raises(ModelError, match="exceeds the model's context of 1024"):
-        EngineConfig(max_model_len=2048).scheduler_config(CONTEXT_1024, 1000, 2**20)
+        EngineConfig(max_model_len=2048).scheduler_config(MODEL, 1000, 2**20)
     with pytest.raises(ModelError, match="does not fit the KV cache"):
-        EngineConfig(max_model_len=512).scheduler_config(CONTEXT_1024, 10, 2**20)
+        EngineConfig(max_model_len=512).scheduler_config(MODEL, 10, 2**20)
     # a cache of no blocks (or one of a token) was "a context of 0 tokens" (docs/reliability_log.md, session 49)
     for blocks in (0, 1):
         with pytest.raises(
             ModelError, match=f"a context of 2 tokens does not fit the KV cache \\({blocks} "
         ):
-            EngineConfig(block_size=1).scheduler_config(CONTEXT_1024, blocks, 2**20)
+            EngineConfig(block_size=1).scheduler_config(MODEL, blocks, 2**20)
 
 
 def test_scheduler_config_takes_the_step_limits() -> None:
@@ -292,7 +281,7 @@ def test_scheduler_config_takes_the_step_limits() -> None:
         max_model_len=400,
         swap_space_gb=7 / 1024,
     )
-    scheduler = config.scheduler_config(CONTEXT_1024, 50, 2**20)
+    scheduler = config.scheduler_config(MODEL, 50, 2**20)
     assert scheduler == SchedulerConfig(
         max_model_len=400,
         num_gpu_blocks=50,

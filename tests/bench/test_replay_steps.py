@@ -5,8 +5,6 @@ weights it must not; and each way a trace or a worker can be wrong ends in one c
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -16,10 +14,9 @@ from typing import Any, NamedTuple
 import msgpack
 import numpy as np
 import pytest
-from bench_scripts import BENCH_DIR, load_script
-from conftest import save_tiny_model
+from bench_scripts import load_script
+from conftest import save_tiny_model, serve_cpu_worker
 
-from swiftllm.controller.worker_client import WorkerClient
 from swiftllm.llm import LLM, RequestOutput
 from swiftllm.protocol import codec
 from swiftllm.protocol.step import STEP_ARRAYS, StepResult
@@ -270,20 +267,7 @@ def test_a_step_the_worker_refuses_ends_the_replay_with_its_error(
 @pytest.fixture()
 def worker_process(tiny_model_dir: Path) -> Iterator[str]:
     """`swiftctl worker` on the tiny model (an ipc address, no token); yields its address."""
-    command = [sys.executable, "-m", "swiftllm.launch.worker_cmd", "--model", str(tiny_model_dir)]
-    proc = subprocess.Popen(
-        [*command, "--device", "cpu"], stdout=subprocess.PIPE, text=True, cwd=BENCH_DIR.parent
-    )
-    try:
-        address = proc.stdout.readline().split()[-1]
-        yield address
-        with WorkerClient(address, timeout_s=30) as client:
-            client.hello()
-            client.shutdown()
-        assert proc.wait(30) == 0
-    finally:
-        proc.kill()
-        proc.wait()
+    yield from serve_cpu_worker(tiny_model_dir)
 
 
 @pytest.mark.slow

@@ -9,10 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_step, runner_for, save_tiny_model, write_token_file
+from conftest import (
+    make_step,
+    runner_for,
+    save_tiny_model,
+    serve_cpu_worker,
+    start_cpu_worker,
+    write_token_file,
+)
 from tokenizers import Tokenizer, decoders, models
 
-from swiftllm.controller.worker_client import WorkerClient
 from swiftllm.protocol.auth import new_token
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,26 +46,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def start_worker(model_dir: Path, *flags: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "swiftllm.launch.worker_cmd", "--model", str(model_dir)]
-    return subprocess.Popen(
-        [*command, "--device", "cpu", *flags], stdout=subprocess.PIPE, text=True, cwd=REPO
-    )
-
-
 @pytest.fixture(scope="module")
 def worker(model_dir: Path) -> Iterator[str]:
-    proc = start_worker(model_dir)
-    try:
-        address = proc.stdout.readline().split()[-1]
-        yield address
-        with WorkerClient(address, timeout_s=30) as client:
-            client.hello()
-            client.shutdown()
-        assert proc.wait(30) == 0
-    finally:
-        proc.kill()
-        proc.wait()
+    yield from serve_cpu_worker(model_dir)
 
 
 def run_example(worker: str, max_tokens: int, *flags: str) -> subprocess.CompletedProcess:
@@ -103,7 +92,7 @@ def test_example_attaches_to_a_worker_with_a_session_token(model_dir: Path, tmp_
     """A worker started with --token-file (as `swiftctl launch` starts each, and as any bound to a network
     address must be) refuses the example's hello without the token and serves it with --token-file."""
     token_file = write_token_file(tmp_path / "token", new_token())
-    proc = start_worker(model_dir, "--token-file", str(token_file))
+    proc = start_cpu_worker(model_dir, "--token-file", str(token_file))
     try:
         address = proc.stdout.readline().split()[-1]
         refused = run_example(address, 4)
