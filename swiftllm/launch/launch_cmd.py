@@ -146,7 +146,7 @@ async def serve(
     # a dead worker may hold the engine thread in a receive: do not wait long for it
     engine_stopped = async_engine.stop(timeout_s=1.0)
     served_count = sum(async_engine.finished.values())
-    print(f"SwiftLLM shut down ({reason}) after {served_count} requests", file=sys.stderr)
+    print(f"SwiftLLM shut down ({reason}); requests ended: {served_count}", file=sys.stderr)
     return ServeOutcome(exit_code=0 if problem is None else 1, engine_stopped=engine_stopped)
 
 
