@@ -197,6 +197,23 @@ def test_other_decoders_stream_through_the_window_decode(tmp_path: Path, make) -
     assert tokenizer.standalone_ids == set()
 
 
+def test_token_bytes_of_a_sentencepiece_tokenizer_spell_its_text(tmp_path: Path) -> None:
+    """logprobs' `bytes` under SentencePiece decoders (Llama 2's): a byte piece is its one byte, a word piece
+    its text with the word-start mark as a space, and a text's tokens' bytes joined are its UTF-8 (with the
+    leading space the decoder strips); an id past the vocabulary has none."""
+    byte_fallback_tokenizer(tmp_path)
+    tokenizer = Tokenizer(tmp_path)
+    assert not tokenizer.byte_level
+    vocab = tokenizer.hf.get_vocab()
+    assert tokenizer.token_bytes(vocab["<0xE2>"]) == b"\xe2"
+    assert tokenizer.token_bytes(vocab["\u2581hello"]) == b" hello"
+    assert tokenizer.token_bytes(vocab["llo"]) == b"llo"
+    for text in ("hello world", "hello héllo 你好 €", "€"):
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        assert b"".join(map(tokenizer.token_bytes, ids)) == f" {text}".encode()
+    assert tokenizer.token_bytes(len(vocab) + 5) == b""
+
+
 @pytest.mark.parametrize(
     "template, error, match",
     [
