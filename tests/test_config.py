@@ -293,3 +293,19 @@ def test_scheduler_config_takes_the_step_limits() -> None:
         pipeline_stages=1,
         schedule_policy="longest-first",
     )
+
+
+def test_more_pipeline_stages_than_layers_are_refused() -> None:
+    """Each pipeline stage needs a layer: 3 stages of a 2-layer model are refused, naming both numbers."""
+    check_split(MODEL, 2, 2)
+    with pytest.raises(
+        ModelError, match="3 pipeline stages need at least as many layers; the model has 2"
+    ):
+        check_split(MODEL, 3, 3)
+
+
+def test_an_intermediate_size_that_does_not_divide_is_named() -> None:
+    """An intermediate size of 97 does not split over 2 ranks: it is the one number named."""
+    model = dataclasses.replace(MODEL, intermediate_size=97)
+    with pytest.raises(ModelError, match="2 does not divide an intermediate size of 97$"):
+        check_split(model, 2, 1)

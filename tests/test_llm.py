@@ -576,3 +576,13 @@ def test_stop_strings_without_a_tokenizer_are_refused(tiny_model_dir: Path) -> N
     # stop token ids need no text
     params = SamplingParams(max_tokens=2, stop_token_ids=[3], ignore_eos=True)
     assert len(llm.generate([[5, 6]], params)[0].token_ids) in (1, 2)
+
+
+def test_a_text_prompt_without_a_tokenizer_is_refused(tiny_model_dir: Path) -> None:
+    """Without tokenizer.json a text or chat prompt cannot be encoded: a ModelError asks for token ids."""
+    llm = LLM(tiny_model_dir, max_model_len=40, kv_cache_memory_gb=0.01)
+    with pytest.raises(ModelError, match="this model has no tokenizer.json: pass token ids"):
+        llm.generate(["hello"], SamplingParams(max_tokens=2))
+    with pytest.raises(ModelError, match="this model has no tokenizer.json"):
+        llm.encode([{"role": "user", "content": "hello"}])
+    assert not llm.engine.has_work

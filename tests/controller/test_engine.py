@@ -364,3 +364,14 @@ def test_a_logprob_that_is_not_finite_fails_its_request_alone(bad: float, where:
         engine.step()
     assert again.finish_reason == "length" and again.num_outputs == 3
     assert engine.scheduler.block_manager.gpu.num_free == 12
+
+
+def test_warm_up_steps_nothing_when_the_context_has_no_room_for_a_prompt(
+    tiny_model_dir: Path,
+) -> None:
+    """max_model_len 2 leaves no room for a prompt and its token: warm_up returns without a step."""
+    llm = LLM(tiny_model_dir, max_model_len=2, kv_cache_memory_gb=0.01)
+    recorder = RecordingWorker(llm.engine.worker)
+    llm.engine.worker = recorder
+    llm.engine.warm_up()
+    assert recorder.step_tokens == [] and not llm.engine.has_work

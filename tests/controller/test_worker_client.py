@@ -1,8 +1,10 @@
 """swiftllm/controller/worker_client.py: what a client refuses before it connects."""
 
 import pytest
+import zmq
 
 from swiftllm.controller.worker_client import WorkerClient
+from swiftllm.protocol import codec
 
 
 @pytest.mark.parametrize(
@@ -28,3 +30,32 @@ def test_a_good_address_connects_lazily() -> None:
     with WorkerClient("tcp://[::1]:9", timeout_s=0.1) as client:
         with pytest.raises(WorkerError, match=r"worker at tcp://\[::1\]:9 did not answer hello"):
             client.hello()
+
+
+def test_a_reply_to_another_request_is_out_of_order() -> None:
+    """A reply naming a request other than the oldest in flight is WorkerError OutOfOrder, naming both."""
+    from swiftllm.controller.worker_client import WorkerError
+
+    context = zmq.Context()
+    worker = context.socket(zmq.ROUTER)  # a fake worker, answered by hand on this thread
+    worker.setsockopt(zmq.LINGER, 0)
+    worker.setsockopt(zmq.RCVTIMEO, 5000)
+    worker.bind("tcp://127.0.0.1:*")
+    try:
+        with WorkerClient(worker.getsockopt_string(zmq.LAST_ENDPOINT), timeout_s=5) as client:
+            request_id = client.send_request("hello")
+            envelope, _ = worker.recv_multipart()
+            worker.send_multipart([envelope, codec.encode_reply(request_id + 1, epoch=1)])
+            with pytest.raises(WorkerError, match="OutOfOrder: expected the reply to #0, got #1"):
+                client.recv()
+    finally:
+        context.destroy()
+
+
+def test_call_refuses_while_requests_are_in_flight() -> None:
+    """call() waits for its own reply only: with a request in flight it raises, and sends nothing."""
+    with WorkerClient("tcp://[::1]:9", timeout_s=0.1) as client:
+        client.send_request("profile", block_size=16)
+        with pytest.raises(RuntimeError, match="1 requests in flight: receive them before sending"):
+            client.call("shutdown")
+        assert [sent.op for sent in client.in_flight] == ["profile"]

@@ -10,6 +10,7 @@ from conftest import write_token_file
 from swiftllm.protocol.auth import (
     TokenError,
     check_bind,
+    check_tcp_address,
     is_local_address,
     new_token,
     read_token_file,
@@ -105,3 +106,10 @@ def test_an_ipv6_host_without_its_brackets_is_refused(address: str) -> None:
         with pytest.raises(ValueError, match="an IPv6 host goes in brackets"):
             check_bind(address, token)
     check_bind("tcp://[::1]:5555", None)
+
+
+def test_an_address_of_no_transport_is_refused_naming_it() -> None:
+    """A string without "://" is no ZeroMQ address: refused in words that name it and the forms expected."""
+    with pytest.raises(ValueError, match=r"'garbage' is no ZeroMQ address such as tcp://HOST:PORT"):
+        check_tcp_address("garbage")
+    check_tcp_address(None)  # no address (the default) passes

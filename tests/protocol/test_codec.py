@@ -449,3 +449,11 @@ def test_size_limit_checked_before_unpacking() -> None:
     with pytest.raises(ProtocolError) as e:
         decode_request(data, max_bytes=len(data) - 1)
     assert e.value.type == "MessageTooLarge"
+
+
+def test_an_extension_type_that_passes_the_length_cap_is_refused_by_its_hook() -> None:
+    """An empty ext payload passes max_ext_len=0 and reaches the ext hook, which must refuse it too."""
+    data = pack({"op": "hello", "id": 1, "x": msgpack.ExtType(5, b"")})
+    with pytest.raises(ProtocolError, match="msgpack extension type 5 is not allowed") as e:
+        decode_request(data)
+    assert e.value.type == "MalformedMessage"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,11 @@ def test_a_split_that_does_not_divide_is_refused_before_loading(tmp_path: Path) 
     # refused before the rendezvous too: world size 2 with no dist_init gets this error, not that one
     with pytest.raises(ModelError, match="3 attention heads, 3 KV heads"):
         ModelRunner(WorkerConfig(model=str(tmp_path), device="cpu", world_size=2))
+
+
+def test_a_model_dir_without_weights_is_refused_naming_it(tmp_path: Path) -> None:
+    """A config.json with no *.safetensors or pytorch_model*.bin beside it: a ModelError naming the dir."""
+    save_tiny_model(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    with pytest.raises(ModelError, match=f"no weights in {re.escape(str(tmp_path))} \\(expected"):
+        LLM(str(tmp_path))
