@@ -645,3 +645,52 @@ def test_several_workers_the_model_does_not_split_over_are_refused() -> None:
         "does not split over 2 tensor-parallel workers: 2 does not divide 9 attention heads"
         in out.stderr
     )
+
+
+def test_a_request_that_fails_in_the_engine_ends_with_its_error_and_the_server_serves_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A request the engine fails alone (Engine.fail: its postprocessing raised, a worker refused it) ends
+    over REST too: not streamed, a 500 with the engine's words; streamed, the text before the failure and
+    then the error as the stream's last event. Requests beside it and after it are served, and it holds no
+    KV block. (A coverage run found these paths of rest.py run by no test.)"""
+    from in_process_server import InProcessServer
+
+    llm = LLM(MODEL, kv_cache_memory_gb=0.05, max_num_seqs=8)
+    poisoned = [7, 7, 7, 9]  # a prompt whose third output token fails in postprocessing
+    detokenize = llm.engine.detokenize
+
+    def fail_poisoned(seq: object, token: int) -> None:
+        if seq.prompt_ids == poisoned and seq.num_outputs == 3:
+            raise RuntimeError("poisoned")
+        detokenize(seq, token)
+
+    monkeypatch.setattr(llm.engine, "detokenize", fail_poisoned)
+    served = InProcessServer(llm)
+    try:
+        client = openai.OpenAI(base_url=served.url + "/v1", api_key="none", max_retries=0)
+        options = {
+            "model": "m",
+            "max_tokens": 6,
+            "temperature": 0,
+            "extra_body": {"ignore_eos": True},
+        }
+        why = r"internal error while postprocessing: RuntimeError\('poisoned'\)"
+        with pytest.raises(openai.InternalServerError, match=why) as failed:
+            client.completions.create(prompt=poisoned, **options)
+        assert failed.value.status_code == 500  # the engine serves on: not a 503
+        texts = []
+        with pytest.raises(openai.APIError, match=why):
+            for chunk in client.completions.create(prompt=poisoned, stream=True, **options):
+                texts.append(chunk.choices[0].text)
+        healthy = client.completions.create(prompt=[7, 7, 9], **options)
+        assert healthy.choices[0].finish_reason == "length"
+        # the two tokens before the failure streamed as the whole request's first two would
+        first_two = client.completions.create(prompt=poisoned, **{**options, "max_tokens": 2})
+        assert "".join(texts) == first_two.choices[0].text
+        assert len(texts) >= 1
+        engine = llm.engine
+        assert not engine.has_work
+        assert engine.scheduler.block_manager.gpu.num_free == engine.scheduler.cfg.num_gpu_blocks
+    finally:
+        served.close()
