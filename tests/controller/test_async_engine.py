@@ -1,12 +1,16 @@
-"""AsyncEngine's health: a stalled engine loop is reported, a working one is not."""
+"""AsyncEngine: its health (a stalled engine loop is reported, a working one is not), what it counts, what it
+refuses and how its loop fails."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import types
 
-from swiftllm.controller.async_engine import AsyncEngine, Request
+import pytest
+
+from swiftllm.controller.async_engine import AsyncEngine, EngineError, Request
 from swiftllm.sampling_params import SamplingParams
 
 
@@ -135,3 +139,138 @@ def test_a_stream_sends_each_token_with_its_text() -> None:
         return sent
 
     assert asyncio.run(scenario()) == [("", []), ("", []), ("é", [7, 8])]
+
+
+def test_submit_to_an_engine_that_is_not_running_raises_engine_error_saying_why() -> None:
+    """Each of a failure set by the event loop (a dead worker, a takeover) and a stop refuses new requests
+    with an EngineError naming it; nothing is queued."""
+
+    async def scenario() -> tuple[list[str], list]:
+        loop = asyncio.get_running_loop()
+        async_engine = AsyncEngine(IdleEngine(), loop)  # type: ignore[arg-type]
+        refusals = []
+        async_engine.fail_open("worker rank 0 exited")
+        with pytest.raises(EngineError) as failed:
+            async_engine.submit([1], SamplingParams(), asyncio.Queue(), 0)
+        refusals.append(str(failed.value))
+        async_engine.failure = None
+        async_engine.stop()
+        with pytest.raises(EngineError) as stopped:
+            async_engine.submit([1], SamplingParams(), asyncio.Queue(), 0)
+        refusals.append(str(stopped.value))
+        return refusals, [*async_engine.open, *async_engine.inbox]
+
+    refusals, queued = asyncio.run(scenario())
+    assert refusals == [
+        "the engine is not running: worker rank 0 exited",
+        "the engine is not running: shutting down",
+    ]
+    assert not queued
+
+
+class CrashingEngine(IdleEngine):
+    """Admits requests; its first step, once released, raises what no worker raises: a bug in the
+    controller."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def add_request(self, prompt_ids: list[int], params: object) -> object:
+        self.has_work = True
+        return super().add_request(prompt_ids, params)
+
+    def step(self) -> list:
+        self.release.wait(10)
+        raise KeyError("no such sequence")
+
+
+def test_an_engine_loop_dying_of_a_bug_logs_its_traceback_and_fails_every_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Not a WorkerError: the loop's death is logged with its traceback (a WorkerError is one info line
+    that health() reports), each request admitted or still in the inbox ends with an EngineError, health()
+    names the error and later submits are refused."""
+
+    async def scenario() -> tuple[list, str | None]:
+        loop = asyncio.get_running_loop()
+        engine = CrashingEngine()
+        async_engine = AsyncEngine(engine, loop)  # type: ignore[arg-type]
+        queues = [asyncio.Queue(), asyncio.Queue()]
+        for index, queue in enumerate(queues):
+            async_engine.submit([1] * (index + 1), SamplingParams(), queue, index)
+        engine.release.set()
+        ends = [await asyncio.wait_for(queue.get(), 10) for queue in queues]
+        async_engine.thread.join(10)
+        with pytest.raises(EngineError, match="the engine is not running: 'no such sequence'"):
+            async_engine.submit([1], SamplingParams(), asyncio.Queue(), 0)
+        return ends, async_engine.health()
+
+    with caplog.at_level(logging.INFO, logger="swiftllm.controller"):
+        ends, health = asyncio.run(scenario())
+    assert [type(end) for end in ends] == [EngineError, EngineError]
+    assert {str(end) for end in ends} == {"engine failed: 'no such sequence'"}
+    assert health == "engine loop died: KeyError('no such sequence')"
+    [record] = [r for r in caplog.records if r.name == "swiftllm.controller"]
+    assert record.levelno == logging.ERROR and record.getMessage() == "engine loop died"
+    assert record.exc_info is not None and record.exc_info[0] is KeyError
+
+
+class RefusingEngine(IdleEngine):
+    """Refuses a prompt of more than two tokens, as Engine.add_request refuses one REST let through."""
+
+    def add_request(self, prompt_ids: list[int], params: object) -> object:
+        if len(prompt_ids) > 2:
+            raise ValueError(f"the prompt has {len(prompt_ids)} tokens; at most 2 fit")
+        return super().add_request(prompt_ids, params)
+
+
+def test_a_request_the_engine_refuses_is_answered_with_its_value_error_and_counted_rejected() -> (
+    None
+):
+    async def scenario() -> tuple[object, dict[str, int], list[int]]:
+        loop = asyncio.get_running_loop()
+        async_engine = AsyncEngine(RefusingEngine(), loop)  # type: ignore[arg-type]
+        refused_queue: asyncio.Queue = asyncio.Queue()
+        refused = async_engine.submit([1, 2, 3], SamplingParams(), refused_queue, 0)
+        admitted = async_engine.submit([1, 2], SamplingParams(), asyncio.Queue(), 0)
+        answer = await asyncio.wait_for(refused_queue.get(), 10)
+        await asyncio.sleep(0.1)  # the other one is admitted by now
+        active = list(async_engine.active)
+        async_engine.abort(refused)  # its handler ends it: counted once still
+        async_engine.abort(admitted)
+        await asyncio.sleep(0.3)
+        async_engine.stop()
+        return answer, dict(async_engine.finished), active
+
+    answer, finished, active = asyncio.run(scenario())
+    assert (
+        isinstance(answer, ValueError) and str(answer) == "the prompt has 3 tokens; at most 2 fit"
+    )
+    assert active == [2]  # the refused one never became active
+    assert finished == {"rejected": 1, "abort": 1}
+
+
+def test_publish_skips_a_sequence_aborted_since_its_step_began() -> None:
+    """A step's sequences include one whose handler aborted it while the step ran (the engine thread drained
+    the abort and dropped it from `active`): it gets no output; the others do."""
+
+    async def scenario() -> list[tuple[int, str]]:
+        loop = asyncio.get_running_loop()
+        async_engine = AsyncEngine(IdleEngine(), loop)  # type: ignore[arg-type]
+        queue: asyncio.Queue = asyncio.Queue()
+        async_engine.active[1] = Request([1], SamplingParams(), queue, 1)
+        aborted = GrowingSequence([5], "a", [0])
+        aborted.seq_id = 0  # in no request of `active`
+        kept = GrowingSequence([6], "b", [0])
+        kept.seq_id = 1
+        async_engine.publish([aborted, kept])  # type: ignore[list-item]
+        await asyncio.sleep(0.1)
+        outputs = []
+        while not queue.empty():
+            output = queue.get_nowait()
+            outputs.append((output.index, output.token_ids))
+        async_engine.stop()
+        return outputs
+
+    assert asyncio.run(scenario()) == [(1, [6])]

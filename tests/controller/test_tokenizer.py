@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -272,6 +273,25 @@ def test_a_malformed_tokenizer_config_is_one_model_error_naming_it(
         (tmp_path / "chat_template.jinja").write_bytes(jinja_bytes)
     with pytest.raises(ModelError, match=f"{tmp_path}: chat template or tokenizer config"):
         Tokenizer(tmp_path)
+
+
+def test_a_model_directory_without_tokenizer_json_is_a_model_error_naming_it(
+    smol: Path, tmp_path: Path
+) -> None:
+    shutil.copy(smol / "tokenizer_config.json", tmp_path / "tokenizer_config.json")
+    with pytest.raises(ModelError, match=f"^{re.escape(str(tmp_path))} has no tokenizer.json$"):
+        Tokenizer(tmp_path)
+
+
+def test_chat_without_a_chat_template_is_a_model_error(smol: Path, tmp_path: Path) -> None:
+    """A tokenizer.json alone (no tokenizer_config.json, no chat_template.jinja): plain text encodes, chat
+    messages are refused with a ModelError (a ValueError: REST answers it with a 400)."""
+    shutil.copy(smol / "tokenizer.json", tmp_path / "tokenizer.json")
+    tokenizer = Tokenizer(tmp_path)
+    assert tokenizer.chat_template is None and tokenizer.encode("Hi there!")
+    for call in (tokenizer.render_chat, tokenizer.encode_chat):
+        with pytest.raises(ModelError, match="^this model has no chat template$"):
+            call(MESSAGES)
 
 
 def test_a_missing_chat_template_file_is_named(smol: Path, tmp_path: Path) -> None:

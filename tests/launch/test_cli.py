@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,32 @@ def test_version_and_help_show_defaults() -> None:
     text = " ".join(usage.stdout.split())  # argparse wraps lines
     assert "--gpu-memory-utilization" in text and "(default: 0.9)" in text
     assert "--served-model-name" in text and "--threads" in text and "(default: 512)" in text
+
+
+def test_pull_prints_the_embedded_models_directory() -> None:
+    r = swiftctl("pull")
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout == f"{ensure_default_model()}\n"
+
+
+def test_ctrl_c_while_launch_waits_for_its_workers_exits_130_without_a_traceback() -> None:
+    """`main` ends a command interrupted by Ctrl-C with exit code 130 (the shell's), quietly: here
+    `swiftctl launch --worker-addrs` waiting for a worker that never answers."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    launch = subprocess.Popen(
+        [sys.executable, "-m", "swiftllm.launch.cli", "launch", "--worker-addrs", address],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        waiting = launch.stderr.readline()
+        assert waiting == f"waiting up to 300 s for the workers at {address}\n"
+        time.sleep(0.3)  # in its wait for the worker's hello reply
+        launch.send_signal(signal.SIGINT)
+        assert launch.wait(30) == 130
+        assert launch.stderr.read() == ""
+    finally:
+        launch.kill()
+        launch.wait()

@@ -44,3 +44,40 @@ def test_a_rank_waiting_at_the_rendezvous_says_so_and_ends_on_ctrl_c(tiny_model_
     finally:
         rank.kill()
         rank.wait()
+
+
+def test_a_rank_outside_the_group_is_refused_before_loading() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "swiftllm.launch.cli", "worker", "--rank", "2", "--world-size", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "swiftllm worker: rank 2 is not in [0, 2)\n"
+
+
+def test_ctrl_c_while_serving_ends_the_worker_with_130(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """A worker serving (its listening line printed) ends on Ctrl-C with exit code 130, its socket file
+    removed (server.close in the finally)."""
+    bind = f"ipc://{tmp_path}/worker.sock"
+    worker = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "swiftllm.launch.cli", "worker"],
+            *["--model", str(tiny_model_dir), "--device", "cpu", "--bind", bind],
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stdout.readline() == f"swiftllm worker listening on {bind}\n"
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(30) == 130
+        assert "Traceback" not in worker.stderr.read()
+        assert not Path(bind.removeprefix("ipc://")).exists()
+    finally:
+        worker.kill()
+        worker.wait()

@@ -21,7 +21,7 @@ from test_launch import child_pids, wait_for_url
 
 from swiftllm.config import EngineConfig
 from swiftllm.controller.worker_client import WorkerError
-from swiftllm.launch.workers import free_port, start_worker
+from swiftllm.launch.workers import LocalWorkers, free_port, start_worker
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
 from swiftllm.protocol.auth import new_token
@@ -143,6 +143,35 @@ def test_a_worker_refuses_a_bad_split_before_the_rendezvous(tiny_8_heads: Path) 
     )
     assert done.returncode == 2
     assert "8 attention heads" in done.stderr
+
+
+def test_a_rank_that_exits_while_starting_fails_connect_with_its_exit_code(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """LocalWorkers.connect (swiftctl launch, a split LLM) raises when a rank exits before binding its
+    socket, naming the rank, its pid and its exit code; the rank's own line says why."""
+    missing = tmp_path / "no-such-model"
+    workers = LocalWorkers(EngineConfig(model=str(missing), device="cpu"))
+    try:
+        pid = workers.processes[0].pid
+        why = rf"^worker rank 0 \(pid {pid}\) exited with code 2 while starting$"
+        with pytest.raises(RuntimeError, match=why):
+            workers.connect(timeout_s=120)
+    finally:
+        workers.stop(polite=False)
+    assert f"swiftllm worker: model directory '{missing}' does not exist" in capfd.readouterr().err
+    assert not Path(workers.runtime_dir).exists()
+
+
+def test_workers_that_do_not_bind_in_time_fail_connect(tiny_model_dir: Path) -> None:
+    workers = LocalWorkers(EngineConfig(model=str(tiny_model_dir), device="cpu"))
+    try:
+        with pytest.raises(RuntimeError, match=r"^the workers did not start within 0.05 s$"):
+            workers.connect(timeout_s=0.05)  # a worker takes seconds to import torch and load
+        assert workers.problem() is None  # still starting: not a rank that died
+    finally:
+        workers.stop(polite=False)
+    assert workers.processes[0].poll() is not None and not Path(workers.runtime_dir).exists()
 
 
 SHADOW = "open('shadowed', 'w').close()\nraise SystemExit(3)\n"  # an argparse.py stand-in

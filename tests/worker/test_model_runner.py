@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import queue
+import time
 import weakref
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import make_step, runner_for
+from conftest import make_step, runner_for, save_tiny_model
 
 from swiftllm.model_config import ModelConfig, ModelError
 from swiftllm.worker import model_runner
@@ -159,6 +162,15 @@ def test_device_cuda_without_a_cuda_device_is_a_one_line_error(
         print(config.torch_device)
 
 
+def test_a_dtype_torch_has_no_kernels_for_here_is_a_one_line_error(tiny_model_dir: Path) -> None:
+    """A WorkerConfig built in Python is not checked by EngineConfig's choices: its dtype is checked when
+    the runner resolves it."""
+    config = WorkerConfig(model=str(tiny_model_dir), device="cpu", dtype="float64")
+    why = "^unsupported dtype 'float64'; choose from float32, float16, bfloat16$"
+    with pytest.raises(ModelError, match=why):
+        model_runner.ModelRunner(config)
+
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 # bench/activation_memory.py on the H200 (session 39): eager steps of the Llama-3-8B shape, bf16
 H200_MEMORY = BENCH / "results/h200/activation_memory_s39_3cc7228.json"
@@ -252,3 +264,50 @@ def test_a_group_without_dist_init_meets_at_torchs_env_rendezvous(tiny_model_dir
         process.join(timeout=30)
     # one worker is the oracle: both ranks sample the whole vocabulary's greedy token
     assert chains[0] == chains[1] == decode_chain(runner_for(tiny_model_dir), launch_ahead=0)
+
+
+def pipeline_rank(path: str, rank: int, dist_init: str, out: object) -> None:
+    """One rank of a three-stage pipeline of one worker each, its steps launched one ahead."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))  # conftest's helpers, in a spawned process
+    runner = runner_for(Path(path), world_size=3, pipeline_size=3, rank=rank, dist_init=dist_init)
+    out.put((rank, decode_chain(runner, launch_ahead=1)))
+
+
+def test_a_three_stage_pipeline_decodes_what_one_worker_does(tmp_path: Path) -> None:
+    """Each step is launched before the one before it is collected, its -1s naming that step's tokens:
+    the first stage waits for them to arrive from the last before it embeds them, the middle stage returns
+    zeros in their place, and the first and last stages read back the tokens one worker samples."""
+    import multiprocessing
+
+    from swiftllm.launch.workers import free_port
+
+    save_tiny_model(tmp_path, num_hidden_layers=3)
+    dist_init = f"tcp://127.0.0.1:{free_port()}"
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    ranks = [
+        context.Process(target=pipeline_rank, args=(str(tmp_path), rank, dist_init, out))
+        for rank in range(3)
+    ]
+    for process in ranks:
+        process.start()
+    chains: dict[int, list[list[int]]] = {}
+    deadline = time.monotonic() + 120
+    try:
+        while len(chains) < len(ranks):  # a rank that dies fails the test now, not at the deadline
+            with contextlib.suppress(queue.Empty):
+                rank, chain = out.get(timeout=0.2)
+                chains[rank] = chain
+            died = {rank: process.exitcode for rank, process in enumerate(ranks)}
+            died = {rank: code for rank, code in died.items() if code not in (None, 0)}
+            assert not died and time.monotonic() < deadline, f"ranks' exit codes: {died}"
+    finally:
+        for process in ranks:
+            process.join(timeout=30 if len(chains) == len(ranks) else 0)
+            process.kill()
+    reference = decode_chain(runner_for(tmp_path), launch_ahead=0)
+    assert len({tuple(tokens) for tokens in reference}) > 1  # the chain really moves
+    assert chains[0] == chains[2] == reference
+    assert chains[1] == [[0, 0]] * len(reference)
