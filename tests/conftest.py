@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,13 @@ from swiftllm.protocol import codec
 from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, f32, i32, u64
 from swiftllm.worker.metadata import AttentionMetadata
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
+
+# A suite started in the background (`bash .ci/run &` in a script without job control) inherits SIGINT ignored,
+# and so would every process it starts: the Ctrl-C tests (LLM.generate, `swiftctl launch` and `worker`) need
+# Python's own handler, which the processes started from here then get too (a handled signal is default again
+# after exec; an ignored one stays ignored).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 TINY = dict(
     vocab_size=128,
