@@ -244,24 +244,43 @@ def env_rendezvous_rank(path: str, rank: int, port: int, out: object) -> None:
     out.put((rank, decode_chain(runner, launch_ahead=0)))
 
 
-def test_a_group_without_dist_init_meets_at_torchs_env_rendezvous(tiny_model_dir: Path) -> None:
+def rank_chains(target: object, path: Path, shared: object, world_size: int) -> dict[int, list]:
+    """Each rank's decode chain, `target(str(path), rank, shared, out)` run in a spawned process a rank,
+    by rank. A rank that dies fails the test at once, not at the 120 s deadline."""
     import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    ranks = [
+        context.Process(target=target, args=(str(path), rank, shared, out))
+        for rank in range(world_size)
+    ]
+    for process in ranks:
+        process.start()
+    chains: dict[int, list] = {}
+    deadline = time.monotonic() + 120
+    try:
+        while len(chains) < len(ranks):
+            with contextlib.suppress(queue.Empty):
+                rank, chain = out.get(timeout=0.2)
+                chains[rank] = chain
+            died = {rank: process.exitcode for rank, process in enumerate(ranks)}
+            died = {rank: code for rank, code in died.items() if code not in (None, 0)}
+            assert not died and time.monotonic() < deadline, f"ranks' exit codes: {died}"
+    finally:
+        for process in ranks:
+            process.join(timeout=30 if len(chains) == len(ranks) else 0)
+            process.kill()
+    return chains
+
+
+def test_a_group_without_dist_init_meets_at_torchs_env_rendezvous(tiny_model_dir: Path) -> None:
     import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    ranks = [
-        context.Process(target=env_rendezvous_rank, args=(str(tiny_model_dir), rank, port, out))
-        for rank in range(2)
-    ]
-    for process in ranks:
-        process.start()
-    chains = dict(out.get(timeout=120) for _ in ranks)
-    for process in ranks:
-        process.join(timeout=30)
+    chains = rank_chains(env_rendezvous_rank, tiny_model_dir, port, world_size=2)
     # one worker is the oracle: both ranks sample the whole vocabulary's greedy token
     assert chains[0] == chains[1] == decode_chain(runner_for(tiny_model_dir), launch_ahead=0)
 
@@ -279,34 +298,11 @@ def test_a_three_stage_pipeline_decodes_what_one_worker_does(tmp_path: Path) -> 
     """Each step is launched before the one before it is collected, its -1s naming that step's tokens:
     the first stage waits for them to arrive from the last before it embeds them, the middle stage returns
     zeros in their place, and the first and last stages read back the tokens one worker samples."""
-    import multiprocessing
-
     from swiftllm.launch.workers import free_port
 
     save_tiny_model(tmp_path, num_hidden_layers=3)
     dist_init = f"tcp://127.0.0.1:{free_port()}"
-    context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    ranks = [
-        context.Process(target=pipeline_rank, args=(str(tmp_path), rank, dist_init, out))
-        for rank in range(3)
-    ]
-    for process in ranks:
-        process.start()
-    chains: dict[int, list[list[int]]] = {}
-    deadline = time.monotonic() + 120
-    try:
-        while len(chains) < len(ranks):  # a rank that dies fails the test now, not at the deadline
-            with contextlib.suppress(queue.Empty):
-                rank, chain = out.get(timeout=0.2)
-                chains[rank] = chain
-            died = {rank: process.exitcode for rank, process in enumerate(ranks)}
-            died = {rank: code for rank, code in died.items() if code not in (None, 0)}
-            assert not died and time.monotonic() < deadline, f"ranks' exit codes: {died}"
-    finally:
-        for process in ranks:
-            process.join(timeout=30 if len(chains) == len(ranks) else 0)
-            process.kill()
+    chains = rank_chains(pipeline_rank, tmp_path, dist_init, world_size=3)
     reference = decode_chain(runner_for(tmp_path), launch_ahead=0)
     assert len({tuple(tokens) for tokens in reference}) > 1  # the chain really moves
     assert chains[0] == chains[2] == reference
