@@ -29,7 +29,8 @@ Each run's steps are grouped by kind (prefill only, mixed, decode by rows) with 
 `paced_budget`): longest requests first, each step's tokens paced to the longest one's remaining steps. vLLM's
 figures ran first come first served, the engine's default.
 Writes results/throughput[_synthetic][_detokenized][_longest-first][_worker_process][_t<temperatures>].json
-(the temperatures named where they are not the default 0,1); prints a table last.
+(the temperatures named where they are not the default 0,1) and a .png beside it (each run's step kinds, device
+ms a step by tenth of their steps); prints a table last.
 """
 
 from __future__ import annotations
@@ -527,7 +528,8 @@ def main() -> None:
             f"from the prefix cache, {trace.preemptions} preemptions, {paid_once}",
             flush=True,
         )
-    write_results(result_name(args), data)
+    path = write_results(result_name(args), data)
+    plot(data, path.with_suffix(".png"))
     print_table(data, args, vllm_reference(args, len(requests), data["device"]))
 
 
@@ -600,6 +602,41 @@ def print_table(data: dict, args: argparse.Namespace, vllm_s: dict[float, float]
             f"{run['longest_bound_s']:11.2f} {idle_percent(run['gpu_idle_fraction'])} {ratio} "
             f"{mhz(run['clocks']):>6}"
         )
+
+
+def plot(data: dict, path: Path) -> None:
+    """Each run's steps by kind: mean device ms a step by tenth of that kind's steps, in order, beside the
+    batch-1 step and the weight read (so the paced mixed steps read against the step the longest request
+    could take alone); the title holds each run's seconds and the floors."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    longest = data["longest"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for run in data["runs"]:
+        for kind in run["step_kinds"]:
+            tenths = kind["ms_by_tenth"]
+            xs = [100 * (i + 0.5) / len(tenths) for i in range(len(tenths))]
+            label = f"T={run['temperature']:g}: {kind['kind']} ({kind['steps']} steps)"
+            ax.plot(xs, tenths, "o-", label=label)
+    ax.axhline(longest["batch1_step_ms"], color="k", ls="--", label="batch-1 step")
+    ax.axhline(longest["weight_read_ms"], color="k", ls=":", label="weight read")
+    seconds = ", ".join(f"T={run['temperature']:g} {run['seconds']:.2f} s" for run in data["runs"])
+    ax.set(
+        xlabel="% of that kind's steps, in order",
+        ylabel="device ms / step",
+        ylim=(0, None),
+        title=f"{data['workload']}, {data['schedule_policy']}, {data['device']}\n"
+        f"{seconds}; floors: compute {data['compute_floor_s']:.2f} s, "
+        f"longest request serial {longest['serial_floor_s']:.2f} s",
+    )
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def idle_percent(fraction: float | None) -> str:

@@ -197,3 +197,45 @@ def test_a_policy_that_does_not_import_is_a_usage_error(
         throughput.parse_args()
     assert exit_info.value.code == 2
     assert "No module named 'nosuch'" in capsys.readouterr().err
+
+
+def test_plot_draws_each_kind_of_each_run(tmp_path: Path) -> None:
+    """The PNG beside the JSON (GPU results are recorded as JSON + PNG): one line a kind of step a run,
+    each point a tenth of that kind's steps, and the floors as horizontal lines."""
+    import matplotlib.pyplot as plt
+
+    kinds = [
+        {"kind": "mixed, <= 512 tokens", "steps": 20, "ms_by_tenth": [9.0 + i / 10 for i in range(10)]},
+        {"kind": "decode, < 64 rows", "steps": 3, "ms_by_tenth": [5.5, 5.6, 5.7]},
+    ]
+    runs = [{"temperature": t, "seconds": 18.0 + t, "step_kinds": kinds} for t in (0.0, 1.0)]
+    data = {
+        "workload": "w.json x4",
+        "schedule_policy": "longest-first",
+        "device": "cpu",
+        "compute_floor_s": 8.0,
+        "longest": {"batch1_step_ms": 5.3, "weight_read_ms": 5.0, "serial_floor_s": 10.25},
+        "runs": runs,
+    }
+    drawn = []
+    original_savefig = plt.Figure.savefig
+
+    def keep(figure: plt.Figure, path: Path, **kwargs: object) -> None:
+        drawn.append(figure)
+        original_savefig(figure, path, **kwargs)
+
+    path = tmp_path / "throughput.png"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plt.Figure, "savefig", keep)
+        throughput.plot(data, path)
+    assert path.stat().st_size > 1000
+    (ax,) = drawn[0].axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    mixed = lines["T=1: mixed, <= 512 tokens (20 steps)"]
+    assert list(mixed.get_xdata()) == pytest.approx([5 + 10 * i for i in range(10)])
+    assert list(mixed.get_ydata()) == kinds[0]["ms_by_tenth"]
+    decode = lines["T=0: decode, < 64 rows (3 steps)"]
+    assert list(decode.get_xdata()) == pytest.approx([100 / 6, 50, 500 / 6])
+    assert list(lines["batch-1 step"].get_ydata()) == [5.3, 5.3]
+    assert "T=0 18.00 s, T=1 19.00 s" in ax.get_title()
+    assert len(lines) == 2 * len(kinds) + 2
