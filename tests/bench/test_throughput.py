@@ -205,7 +205,11 @@ def test_plot_draws_each_kind_of_each_run(tmp_path: Path) -> None:
     import matplotlib.pyplot as plt
 
     kinds = [
-        {"kind": "mixed, <= 512 tokens", "steps": 20, "ms_by_tenth": [9.0 + i / 10 for i in range(10)]},
+        {
+            "kind": "mixed, <= 512 tokens",
+            "steps": 20,
+            "ms_by_tenth": [9.0 + i / 10 for i in range(10)],
+        },
         {"kind": "decode, < 64 rows", "steps": 3, "ms_by_tenth": [5.5, 5.6, 5.7]},
     ]
     runs = [{"temperature": t, "seconds": 18.0 + t, "step_kinds": kinds} for t in (0.0, 1.0)]
