@@ -164,11 +164,15 @@ def test_a_replayed_trace_is_recorded_as_it_was_sent(tmp_path: Path) -> None:
     assert (warmup.input_len, warmup.output_len) == (20, 4)
     assert [(r.input_len, r.output_len) for r in requests] == [(n, m) for _, n, m in sent]
     # the server's arrival times, from the replay's first, are the client's sends (one clock: the client's
-    # own work and the server's loop between a send and its handler beginning)
+    # own work and the server's loop between a send and its handler beginning). The tolerances are under the
+    # sends' spacing (0.15 s and more at this time scale) and above what a loaded 2-core machine adds (abs
+    # 0.05 / 0.1, session 62: the test failed once with several servers on 2 cores): the lengths above already
+    # pin which send is which
     client = [rec.sent_at - result.records[0].sent_at for rec in result.records]
     server = [r.t - requests[0].t for r in requests]
-    assert server == pytest.approx(client, abs=0.05)
-    assert client == pytest.approx([t * 0.5 for t, _, _ in sent], abs=0.1)
+    assert server == pytest.approx(client, abs=0.1)
+    # the time scale was applied: unscaled, the last send would come 0.6 s later
+    assert client == pytest.approx([t * 0.5 for t, _, _ in sent], abs=0.12)
 
 
 def hook_path() -> str:
