@@ -5,7 +5,7 @@
 #   decodes at 438 and one 129-token chunk; profile_step.py's unprofiled step and kernels), each a fresh
 #   process, alternated: A = this tree (grid: tiles x chunks x KV heads, 1,024 programs of which 40 work);
 #   B = .variant (git archive HEAD swiftllm with the grid's last two axes swapped: tiles x KV heads x chunks, so
-#   the working chunk's programs come first); C = this tree with CHUNKS = 1 (128 programs: the bound of what
+#   the working chunk's programs come first); C = this tree with CHUNKS = 1 (64 programs: the bound of what
 #   fewer empty programs give). Order A B C C B A, then D = the 127-row decode step alone.
 # Run: NEW=<commit> bash bench/results/h100/device_call_s63c.sh (carry .whl, .reference, .variant)
 if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
