@@ -128,6 +128,15 @@ def print_gap(rows: list[dict]) -> None:
         )
 
 
+def disable_pdl() -> None:
+    """Every kernel launched without PDL from now on: the launches read pdl.LAUNCH (PDL and launch_pdl) at each
+    call and the graphs capture them at init_cache, so this must run before the runner's cache. Setting
+    pdl.ENABLED alone no longer did it once the launches took pdl.LAUNCH (commit 909d5ef, 2026-12-05): session
+    63's first --no-pdl runs were PDL runs."""
+    pdl.ENABLED = False
+    pdl.LAUNCH.update(PDL=False, launch_pdl=False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", default="32,64")
@@ -151,8 +160,7 @@ def main() -> None:
     ceil = ceilings()
     data = {**device_info(), "ceilings": ceil, "pdl": not args.no_pdl, "steps": []}
     if args.no_pdl:
-        # the kernels read it at each launch; the graphs capture it at init_cache
-        pdl.ENABLED = False
+        disable_pdl()
     runner = ModelRunner(
         WorkerConfig(model=config_dir(LLAMA3_8B), load_format="dummy", dtype="bfloat16")
     )

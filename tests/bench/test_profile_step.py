@@ -3,6 +3,8 @@ each kind's floor, checked against the model's sizes computed here another way."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from bench_scripts import load_script
 from shapes import LLAMA3_8B, parameter_count
@@ -77,3 +79,23 @@ def test_gap_rows_add_each_kinds_kernels_and_total_them() -> None:
     assert rows[profile_step.OTHER]["us"] == 20 and rows[profile_step.OTHER]["excess_us"] == 20
     assert rows["all kernels"]["us"] == 470 and rows["all kernels"]["floor_us"] == 390
     assert rows["all kernels"]["excess_us"] == 80
+
+
+def test_no_pdl_reaches_every_kernel_launch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--no-pdl must change what the launches pass, pdl.LAUNCH (PDL and launch_pdl), not only pdl.ENABLED:
+    session 63's first --no-pdl runs on an H100 set ENABLED alone and ran every kernel with PDL all the same
+    (the same times as PDL runs, their kernels summing past the step)."""
+    import importlib
+
+    from swiftllm.kernels import pdl
+
+    monkeypatch.setattr(pdl, "ENABLED", True)
+    monkeypatch.setattr(pdl, "LAUNCH", {"PDL": True, "launch_pdl": True})
+    profile_step.disable_pdl()
+    assert pdl.ENABLED is False
+    assert pdl.LAUNCH == {"PDL": False, "launch_pdl": False}
+    # each kernel module launches with **pdl.LAUNCH read at the call, from this very module
+    for name in ("decode_attention", "gemv", "rmsnorm", "silu_mul", "rotary_store"):
+        module = importlib.import_module(f"swiftllm.kernels.{name}")
+        assert module.pdl is pdl, name
+        assert "**pdl.LAUNCH" in Path(module.__file__).read_text(), name
