@@ -11,12 +11,13 @@ import matplotlib.pyplot as plt
 
 HERE = Path(__file__).parent
 fig, ax = plt.subplots(figsize=(7, 4))
+LABELS = {"pdl": "PDL", "no-pdl": "PDL again (--no-pdl was a no-op then)"}
 for offset, mode in ((-0.2, "pdl"), (0.2, "no-pdl")):
     data = json.loads((HERE / f"profile_step_127x438_chunks1x129_{mode}.json").read_text())
     (step,) = data["steps"]
     kinds = [kind for kind in step["gap"] if kind["kind"] != "all kernels"]
     xs = [i + offset for i in range(len(kinds))]
-    ax.bar(xs, [kind["us"] for kind in kinds], width=0.4, label=f"measured ({mode})")
+    ax.bar(xs, [kind["us"] for kind in kinds], width=0.4, label=LABELS[mode])
     ax.bar(xs, [kind["floor_us"] for kind in kinds], width=0.4, fill=False, hatch="//", label=None)
 ax.set_xticks(range(len(kinds)), [kind["kind"] for kind in kinds], fontsize=8)
 ax.set(
