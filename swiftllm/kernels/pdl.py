@@ -20,7 +20,10 @@ ENABLED = (
     and torch.cuda.is_available()
     and torch.cuda.get_device_capability()[0] >= 9
 )
-# a PDL kernel's launch keywords: the kernel waits (PDL) exactly when it is launched early (launch_pdl)
+# a PDL kernel's launch keywords: the kernel waits (PDL) exactly when it is launched early (launch_pdl). The
+# launches read this dict, not ENABLED: to turn PDL off at run time (a profile of each kernel's own time), set both
+# of its keys False, and ENABLED for code that reads it, before any CUDA graph is captured; setting ENABLED alone
+# changes no launch (bench/profile_step.py's --no-pdl did only that from 909d5ef to session 63)
 LAUNCH = {"PDL": ENABLED, "launch_pdl": ENABLED}
 
 
