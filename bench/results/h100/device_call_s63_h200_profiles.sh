@@ -8,6 +8,8 @@
 #      SiLU x mul fusion where the H200 misses 1.15x);
 #   3. offline's mean mixed step (127 decodes at 438, a 129-token chunk) --no-pdl.
 # Run: NEW=<commit> bash bench/results/h100/device_call_s63_h200_profiles.sh (carry .whl)
+# Then: python3 bench/profile_diff.py bench/results/h100/decode_profile_s63/profile_step_decode_nopdl.json
+#   $OUT/decode_nopdl/profile_step_1x1088_8x1088_32x1088_64x1088_128x1088_256x1088.json (the H100 beside the H200)
 if ! nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   nvidia-smi --query-gpu=name --format=csv,noheader
   echo "not an H200: nothing run"
