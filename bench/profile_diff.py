@@ -87,21 +87,21 @@ def print_diff(a: dict, b: dict, a_name: str, b_name: str, kernels: int) -> None
             f"\n{label(key)}: step {a_step['step_ms_unprofiled']:.3f} / {b_step['step_ms_unprofiled']:.3f} ms, "
             f"{step_ratio(a_step):.3f} / {step_ratio(b_step):.3f} x floor (A / B)"
         )
-        floors_a = {g["kind"]: g for g in a_step["gap"]}
-        floors_b = {g["kind"]: g for g in b_step["gap"]}
+        gap_b = {g["kind"]: g for g in b_step["gap"]}
         excess_a = excess_by_kind(a_step)
         excess_b = excess_by_kind(b_step)
         print(
             f"{'kind':22} {'A us':>9} {'floor':>9} {'excess':>9} | {'B us':>9} {'floor':>9} {'excess':>9}"
         )
-        for kind in excess_a:
-            if kind in floors_a and kind in floors_b:
-                ga = floors_a[kind]
-                gb = floors_b[kind]
-                print(
-                    f"{kind:22} {ga['us']:9.1f} {ga['floor_us']:9.1f} {excess_a[kind]:9.1f} | "
-                    f"{gb['us']:9.1f} {gb['floor_us']:9.1f} {excess_b.get(kind, 0.0):9.1f}"
-                )
+        # the kinds both profiled (a rebuilt result may lack some); "between kernels" is printed below
+        for ga in a_step["gap"]:
+            gb = gap_b.get(ga["kind"])
+            if ga["kind"] == ALL or gb is None:
+                continue
+            print(
+                f"{ga['kind']:22} {ga['us']:9.1f} {ga['floor_us']:9.1f} {excess_a[ga['kind']]:9.1f} | "
+                f"{gb['us']:9.1f} {gb['floor_us']:9.1f} {excess_b[gb['kind']]:9.1f}"
+            )
         print(
             f"{'between kernels':22} {'':>9} {'':>9} {excess_a['between kernels']:9.1f} | "
             f"{'':>9} {'':>9} {excess_b['between kernels']:9.1f}"
