@@ -67,7 +67,8 @@ def kernel_changes(a_step: dict, b_step: dict, count: int) -> list[tuple[str, fl
     a_us = a_step.get("kernels_us", {})  # a result rebuilt from a log may hold the kinds only
     b_us = b_step.get("kernels_us", {})
     rows = [(name, a_us.get(name, 0.0), b_us.get(name, 0.0)) for name in set(a_us) | set(b_us)]
-    rows.sort(key=lambda row: -abs(row[2] - row[1]))
+    # by name where two differ alike: the same files always print the same list
+    rows.sort(key=lambda row: (-abs(row[2] - row[1]), row[0]))
     return rows[:count]
 
 
