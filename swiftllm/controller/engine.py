@@ -233,11 +233,9 @@ class Engine:
             return
         if not stop_token:
             seq.text += seq.detokenizer.add(token, seq.finish_reason is not None)
-        matches = []
-        for stop in params.stop:
-            # only a match that uses new text
-            if (found_at := seq.text.find(stop, max(0, old_len - len(stop) + 1))) >= 0:
-                matches.append((found_at, len(stop)))
+        # only a match that uses new text
+        found = {stop: seq.text.find(stop, max(0, old_len - len(stop) + 1)) for stop in params.stop}
+        matches = [(found_at, len(stop)) for stop, found_at in found.items() if found_at >= 0]
         if not matches:
             return
         # the earliest in the text (then the shortest), whatever the order of the list: the text kept holds

@@ -53,6 +53,9 @@ SHORT_TEXT_CHARS = 32_768
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 EVENT_STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 MAX_BODY_BYTES = 16 << 20  # a request body, decompressed
+# seconds a request's body may take to arrive: one that stalls (a client gone silent after its headers) was
+# held with its connection until the client left, as aiohttp sets no body read timeout; 16 MiB at 4 Mbit/s fits
+BODY_TIMEOUT = 60.0
 # The AppRunner options of every server of this app (launch_cmd.serve, the tests'): a client that
 # disconnects cancels its handler, which aborts its requests; bodies are decompressed by read_object,
 # whose errors are OpenAI-style (aiohttp's parser answered an encoding it lacks, br or zstd, in plain text)
@@ -183,9 +186,13 @@ class RestServer:
         """The body, decompressed, as a JSON object: a body that is not what its Content-Encoding
         says, not JSON (NaN and Infinity are not), or not an object is a 400."""
         try:
-            raw_body = await request.read()
+            raw_body = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
         except web.HTTPException:
             raise  # too large: 413
+        except TimeoutError:
+            raise ApiError(
+                f"the body did not arrive within {BODY_TIMEOUT:g} s", None, 408
+            ) from None
         except Exception as error:
             raise ApiError(f"cannot read the request body: {error}") from None
         encoding = request.headers.get("Content-Encoding", "identity").lower()

@@ -25,9 +25,7 @@ MAX_STR_LEN = 1 << 20
 
 def pack_array(array: np.ndarray, prototype: np.ndarray) -> bytes | dict[str, Any]:
     data = np.ascontiguousarray(array, dtype=prototype.dtype.newbyteorder("<")).tobytes()
-    if prototype.ndim == 1:
-        return data
-    return {"shape": [int(size) for size in array.shape], "data": data}
+    return data if prototype.ndim == 1 else {"shape": list(array.shape), "data": data}
 
 
 def pack_arrays(message: object, prototypes: dict[str, np.ndarray]) -> dict[str, Any]:

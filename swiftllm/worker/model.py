@@ -90,14 +90,13 @@ class LlamaModel:
                 q, k, v, meta, self.cos_sin, k_cache[layer], v_cache[layer], self.scale
             )
             # partial: o's and down's outputs go to an rms_norm, which may add split-K partial sums (the
-            # GPU backend's); the last layer's leaves forward, so it is whole
-            o_proj = ops.linear(x.flatten(1), layer_weights.o_proj, partial=True)  # [T, H D]
-            h = self.par.all_reduce(o_proj)
+            # GPU backend's); the last layer's leaves forward, so it is whole. x.flatten(1): [T, H D]
+            h = self.par.all_reduce(ops.linear(x.flatten(1), layer_weights.o_proj, partial=True))
             x, residual = ops.rms_norm(h, layer_weights.post_norm, eps, residual)
             # the MLP's peak (a prefill's largest) then holds only x, residual and its own tensors: qkv and o's
             # output would otherwise stay bound until the next layer rebinds their names (36 of 136 KiB a
             # token for Llama-3-8B; bench/activation_formula.py)
-            del qkv, heads, q, k, v, o_proj, h
+            del qkv, heads, q, k, v, h
             last = layer == len(self.weights.layers) - 1
             h = ops.mlp(x, layer_weights.gate_up, layer_weights.down, partial=not last)
             h = self.par.all_reduce(h)

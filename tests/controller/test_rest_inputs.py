@@ -14,6 +14,7 @@ import json
 import math
 import os
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 from in_process_server import InProcessServer
 from serving import metrics, request
 
+from swiftllm.controller import rest
 from swiftllm.controller.openai_schema import FIELDS
 from swiftllm.llm import LLM
 from swiftllm.models.gguf_import import ensure_default_model
@@ -189,6 +191,34 @@ def test_surrogates_bad_headers_and_false_encodings_are_400s(server: InProcessSe
     bomb = gzip.compress(b" " * (17 << 20))  # about 17 KB
     status, answer = send(server.url + "/v1/completions", bomb, **{"Content-Encoding": "gzip"})
     assert status == 413 and "decompressed body is over" in answer["error"]["message"], answer
+    assert_serves(server)
+
+
+def test_a_body_that_stalls_is_a_408(
+    server: InProcessServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Session 62's known gap: a body that stopped arriving held its connection until the client left.
+    Now the handler answers a 408 (OpenAI-style) after BODY_TIMEOUT, and the server keeps serving."""
+    monkeypatch.setattr(rest, "BODY_TIMEOUT", 0.5)
+    address = urlparse(server.url)
+    for chunked in (False, True):
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+        connection.putrequest("POST", "/v1/completions")
+        connection.putheader("Content-Type", "application/json")
+        if chunked:  # one chunk of a body whose end never comes
+            connection.putheader("Transfer-Encoding", "chunked")
+            connection.endheaders(b'b\r\n{"model": "\r\n')
+        else:  # 10 of the 100 bytes announced
+            connection.putheader("Content-Length", "100")
+            connection.endheaders(b'{"model": ')
+        started = time.monotonic()
+        response = connection.getresponse()
+        waited = time.monotonic() - started
+        answer = json.loads(response.read())
+        assert response.status == 408, answer
+        assert "did not arrive within 0.5 s" in answer["error"]["message"]
+        assert 0.3 < waited < 10, waited
+        connection.close()
     assert_serves(server)
 
 
