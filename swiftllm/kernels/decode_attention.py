@@ -180,6 +180,8 @@ def _decode_kernel(
     ROTARY: tl.constexpr,
     PDL: tl.constexpr,
 ):
+    if PDL:  # wait only, see above
+        pdl.wait()
     # three axes, KV head fastest. One axis for (sequence, KV head) made the decode step at 32 sequences (two
     # splits) 6.05 against 5.73 ms, the same at 8 (H200, bench/results/h200/device_call_s17_grid3.log; cause
     # not found), so the sequences keep the second axis and its 65,535 limit (decode_attention checks it)
@@ -206,26 +208,15 @@ def _decode_kernel(
     q_row = q_ptr + seq * q_stride_s + heads[:, None] * q_stride_h
     table_row = table_ptr + seq * table_stride
     head_off = kvh.to(tl.int64) * c_stride_h
-    if ROTARY:  # the new token's position (a padded row's ctx is 0) and its rotary angles
-        half = D // 2
-        i = tl.arange(0, D // 2)
-        last = tl.maximum(ctx - 1, 0)
-        cos = tl.load(cs_ptr + last * D + i)
-        sin = tl.load(cs_ptr + last * D + half + i)
-    # what comes above reads only the step's inputs and the rotary table, which no kernel of the step writes
-    # (pdl.py), so it runs while the kernel before (q's projection) drains; q and the new K/V are its output.
-    # Programs with no work (a split past the context, a prompt token's row) now exit without waiting: at one
-    # sequence, where 47 of 64 splits have none, the decode step took 5.64-5.68 against 5.84-5.85 ms, level at
-    # 8-64 (H100, profile_step.py's unprofiled step, three alternated pairs: bench/results/h100/prewait_s64/).
-    # The kernel still ends after its predecessor, as PDL's chain needs (a kernel's wait covers only the one
-    # before it): split 0 of a row with ctx >= 0 always waits, and where a mixed graph's rows are all prompt
-    # tokens (-1), the prefill kernel, fully ordered after the projection, is joined before the next kernel.
-    if PDL:  # wait only, see above
-        pdl.wait()
     if not ROTARY:
         q = tl.load(q_row + d[None, :], mask=qmask, other=0.0)
     else:  # NewTokens: rotate-half in float32, rounded to q's dtype, as rotary_store.py
         # (two halves joined: a rotated copy of the whole q tile took 154 registers against 126 at sm_90)
+        half = D // 2
+        i = tl.arange(0, D // 2)
+        last = tl.maximum(ctx - 1, 0)  # the new token's position (a padded row's ctx is 0)
+        cos = tl.load(cs_ptr + last * D + i)
+        sin = tl.load(cs_ptr + last * D + half + i)
         hmask = g[:, None] < G
         q1 = tl.load(q_row + i[None, :], mask=hmask, other=0.0).to(tl.float32)
         q2 = tl.load(q_row + half + i[None, :], mask=hmask, other=0.0).to(tl.float32)

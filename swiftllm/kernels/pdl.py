@@ -6,9 +6,8 @@ before any load or store, so no hazard with its predecessor's reads or writes ca
 `**LAUNCH` (its PDL argument and the launch option, always the same). Off in Triton's interpreter and on
 GPUs before sm_90.
 The one exception is a load of memory that no kernel of the step writes: the GEMV (gemv.py) loads its first
-weight tile before the wait, so that the weight stream begins while the kernel before it drains, RMSNorm
-(rmsnorm.py) its weight, and decode attention (decode_attention.py) its sequence's context length and rotary
-angles (the step's inputs, copied in before its first kernel, and a constant table)."""
+weight tile before the wait, so that the weight stream begins while the kernel before it drains, and RMSNorm
+(rmsnorm.py) its weight."""
 
 import os
 
