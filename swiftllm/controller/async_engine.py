@@ -196,6 +196,9 @@ class AsyncEngine:
                     with self.step_seconds.time():
                         seqs = self.engine.step()
                     self.publish(seqs)
+            # the aborts posted while the server shut down (its handlers end every open request): counted,
+            # so that swiftllm_requests_total and the shutdown line hold the requests the shutdown ended
+            self.drain_inbox()
         except BaseException as error:  # a worker failure: fail every request rather than hang it
             if isinstance(error, WorkerError):  # whoever serves reports it (health(), one line)
                 log.info("engine loop died: %s", error)

@@ -276,6 +276,8 @@ def test_sigterm_lets_short_requests_finish_and_ends_long_ones_with_an_error() -
             result.finish_reasons
         )  # an error or a finish, never both
     assert all("shut down" in result.errors[0]["message"] for result in cut)
+    # every request counted, those the shutdown ended too (session 64's soak: the line said 0 for them)
+    assert server.stderr_lines[-1].endswith("requests ended: 5"), server.stderr_lines[-1]
 
 
 @pytest.mark.slow
