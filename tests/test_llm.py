@@ -59,6 +59,7 @@ def test_smollm2_logits_match_hf(llm: LLM, hf: torch.nn.Module) -> None:
     assert rel_err(full_logits(llm.runner, ids, list(range(8))), ref) < 1e-4
 
 
+@pytest.mark.slow
 def test_smollm2_greedy_matches_hf_generate(llm: LLM, hf: torch.nn.Module) -> None:
     ps = prompts(llm)
     outs = llm.generate(ps, SamplingParams(max_tokens=32, temperature=0, ignore_eos=True))
@@ -90,6 +91,7 @@ def test_seeded_sampling_is_batch_independent(llm: LLM) -> None:
     assert other[0].token_ids != alone[0].token_ids
 
 
+@pytest.mark.slow
 def test_a_seed_is_taken_modulo_2_to_the_64(llm: LLM) -> None:
     """Every bit of a seed below 2**64 counts (2**31 and 2**32 used to sample as 0); a negative seed is its
     value modulo 2**64, as the OpenAI API's int64 seeds would be in two's complement. Seeds outside
@@ -174,6 +176,7 @@ def test_params_of_another_length_are_an_error_and_leave_nothing_queued(llm: LLM
     assert len(llm.generate(RAW, [greedy] * 3)) == 3
 
 
+@pytest.mark.slow
 def test_two_threads_generating_at_once_get_what_each_gets_alone(llm: LLM) -> None:
     """Session 42's fuzzing: two threads calling generate on one LLM both failed (IndexError, KeyError or a
     ProtocolError from the engine's state, every trial of 20). Now the second waits for the first."""
@@ -343,6 +346,7 @@ def shared_prefix_prompts(llm: LLM) -> list[list[int]]:
     ]
 
 
+@pytest.mark.slow
 def test_prefix_caching_changes_no_output(small_caches: dict[bool, LLM]) -> None:
     prompts = shared_prefix_prompts(small_caches[True])
     for params in (

@@ -135,6 +135,7 @@ def measured_step(runner: ModelRunner, cmd: StepCommand) -> int:
     return peak
 
 
+@pytest.mark.slow
 def test_a_prefill_peaks_in_the_mlp_as_the_formula_says(runner: ModelRunner) -> None:
     T = 300  # above the split-K matmul's 256 rows: every projection a whole one
     got = measured_step(runner, step_command([T], [T]))
@@ -143,6 +144,7 @@ def test_a_prefill_peaks_in_the_mlp_as_the_formula_says(runner: ModelRunner) -> 
     assert abs(got - want["peak"]) / want["peak"] < TOLERANCE, (got, want)
 
 
+@pytest.mark.slow
 def test_a_split_k_prefill_counts_the_float32_partial_sums(runner: ModelRunner) -> None:
     T = 200  # o and down as split_k_matmul: [2, T, H] float32 each, which the formula must count
     got = measured_step(runner, step_command([T], [T]))
@@ -152,6 +154,7 @@ def test_a_split_k_prefill_counts_the_float32_partial_sums(runner: ModelRunner) 
     assert abs(got - want["peak"]) / want["peak"] < TOLERANCE, (got, want)
 
 
+@pytest.mark.slow
 def test_a_top_p_decode_step_peaks_in_the_sort_as_the_formula_says(runner: ModelRunner) -> None:
     rows = 64
     got = measured_step(runner, step_command([1] * rows, [48] * rows, top_p=0.9))

@@ -13,6 +13,7 @@ from pathlib import Path
 # the kernels below run in Triton's interpreter; tests/kernels/conftest.py sets this first in a whole run
 os.environ["TRITON_INTERPRET"] = "1"
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 from bench_scripts import BENCH_DIR, load_script  # noqa: E402
 
@@ -49,6 +50,7 @@ def test_the_check_would_see_a_wrong_second_stage() -> None:
     assert persistent_gemv.rel_err(out, persistent_gemv.reference(x, w1, -w2)) > 1.0
 
 
+@pytest.mark.slow
 def test_the_persistent_pair_compiles_for_hopper_and_fits_an_sm() -> None:
     env = {key: value for key, value in os.environ.items() if key != "TRITON_INTERPRET"}
     env["PYTHONPATH"] = str(BENCH_DIR.parent)

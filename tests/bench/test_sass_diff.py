@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from bench_scripts import BENCH_DIR
 
 REPO = BENCH_DIR.parent
@@ -46,6 +47,7 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+@pytest.mark.slow
 def test_a_copy_of_this_tree_compiles_to_identical_sass(tmp_path: Path) -> None:
     done = run_diff(copy_tree(tmp_path))
     assert done.returncode == 0, done.stderr
@@ -54,6 +56,7 @@ def test_a_copy_of_this_tree_compiles_to_identical_sass(tmp_path: Path) -> None:
     assert verdicts(done.stdout) == {"inverse_cdf_sample": "identical", "silu_mul": "identical"}
 
 
+@pytest.mark.slow
 def test_a_changed_constant_is_different_and_a_moved_line_is_reordered(tmp_path: Path) -> None:
     root = copy_tree(tmp_path)
     sample = root / "swiftllm" / "kernels" / "sample.py"
@@ -75,6 +78,7 @@ def test_a_changed_constant_is_different_and_a_moved_line_is_reordered(tmp_path:
     assert done.returncode == 1
 
 
+@pytest.mark.slow
 def test_a_kernel_that_no_longer_compiles_as_launched_is_not_comparable(tmp_path: Path) -> None:
     root = copy_tree(tmp_path)
     # the old tree's SiLU x mul names its block otherwise: this tree's launch (BLOCK=...) does not fit it

@@ -266,6 +266,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow
 def test_live_run_completes_every_request(server_url: str, tmp_path: Path) -> None:
     workload = tmp_path / "workload.json"
     workload.write_text(json.dumps(LENGTHS))

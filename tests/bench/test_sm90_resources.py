@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from bench_scripts import BENCH_DIR
 
 from swiftllm.kernels.gemv import GEMV_CONFIGS
@@ -22,6 +23,7 @@ def run_script(tmp_path: Path, **env_changes: str) -> subprocess.CompletedProces
     return subprocess.run([sys.executable, script], env=env, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_every_decode_step_kernel_compiles_for_hopper_and_reports_its_resources(
     tmp_path: Path,
 ) -> None:

@@ -113,6 +113,7 @@ async def send_all(url: str, specs: list[serving.RequestSpec]) -> list[serving.R
         return await asyncio.gather(*sends)
 
 
+@pytest.mark.slow
 def test_live_server_times_fit_inside_the_clients(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     hook_path = str(BENCH_DIR / "trace_requests")

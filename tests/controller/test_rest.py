@@ -498,6 +498,7 @@ def test_disconnect_aborts_and_frees_blocks(main: Server) -> None:
     assert get(main.url + "/health")[0] == 200
 
 
+@pytest.mark.slow
 def test_preemption_by_swap_and_recompute_keeps_greedy_results(
     small: Server, reference: dict
 ) -> None:
@@ -538,6 +539,7 @@ def tiny_servable(tiny_model_dir: Path, tmp_path: Path) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_sigterm_shuts_down_cleanly(tiny_servable: str) -> None:
     """And a request still in the tokenizer pool when the signal comes gets its reply: session 56's hunt
     had a long /tokenize cut off with none (the drain waited for the engine's requests only)."""

@@ -492,6 +492,7 @@ FUZZ = settings(
 )
 
 
+@pytest.mark.slow
 @FUZZ
 @given(body=fuzzed_body(COMPLETION, protected=set()))
 def test_fuzz_completions(server: InProcessServer, body: dict[str, Any]) -> None:
@@ -499,6 +500,7 @@ def test_fuzz_completions(server: InProcessServer, body: dict[str, Any]) -> None
     assert_serves(server)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(body=fuzzed_body(CHAT, protected={"max_completion_tokens"}))
 def test_fuzz_chat(server: InProcessServer, body: dict[str, Any]) -> None:
@@ -506,6 +508,7 @@ def test_fuzz_chat(server: InProcessServer, body: dict[str, Any]) -> None:
     assert_serves(server)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(body=garbage, raw=st.binary(max_size=64))
 def test_fuzz_whole_bodies(server: InProcessServer, body: Any, raw: bytes) -> None:

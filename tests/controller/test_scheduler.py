@@ -352,6 +352,7 @@ def test_preemption_swaps_then_recomputes_and_finishes_everything(
     assert block_manager.gpu.num_free == 12 and block_manager.cpu.num_free == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("schedule_policy", SCHEDULE_POLICIES)
 @pytest.mark.parametrize("prefix_caching", [False, True])
 def test_thousands_of_random_requests_and_aborts_leak_no_block(

@@ -66,6 +66,7 @@ def test_triton_backend_matches_torch_backend(tmp_path: Path, kv_heads: int) -> 
 
 # a decode-only step rotates and stores its new K/V inside the decode kernel up to FUSED_ROTARY_MAX_ROWS rows,
 # above that by rotary_store_kv first (here the limit is lowered to 1 row, so the 2-row steps run unfused)
+@pytest.mark.slow
 @pytest.mark.parametrize("max_rows", [1, 2])
 def test_decode_steps_rotate_in_the_kernel_up_to_the_row_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_rows: int
@@ -100,6 +101,7 @@ def test_decode_steps_rotate_in_the_kernel_up_to_the_row_limit(
 # adds (every layer's o, all but the last layer's down), and above 32 rows down's (K 96 > N 64) from
 # split_k_matmul. The tiny model's K (64, 96) is whole parts of 16-wide K tiles only, so the GEMV's tiles
 # shrink to those here
+@pytest.mark.slow
 def test_model_with_split_k_projections_matches_torch_backend(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,6 +25,7 @@ def swiftctl(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_generate_streams_the_greedy_completion() -> None:
     model = ensure_default_model()
     r = swiftctl(
@@ -112,6 +113,7 @@ def test_a_host_that_does_not_resolve_is_refused_before_any_worker_starts() -> N
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+@pytest.mark.slow
 def test_a_prompt_that_is_not_utf8_is_one_line() -> None:
     """Session 44's probe: invalid UTF-8 (a lone surrogate to Python) gave the tokenizer's traceback."""
     r = swiftctl("generate", "--prompt", b"caf\xe9".decode(errors="surrogateescape"))
@@ -119,6 +121,7 @@ def test_a_prompt_that_is_not_utf8_is_one_line() -> None:
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_prompt_longer_than_the_context(tmp_path: Path) -> None:
     r = swiftctl("generate", "--prompt", "word " * 300, "--max-model-len", "128")
     assert r.returncode != 0 and "context" in r.stderr and "Traceback" not in r.stderr

@@ -422,6 +422,7 @@ def test_two_hosts_on_loopback_serve_the_same_text(tiny_8_heads: Path, tmp_path:
             worker.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("interrupted_rank", [0, 1])
 def test_a_generate_interrupted_mid_reply_leaves_the_split_llm_serving(
     tiny_8_heads: Path, interrupted_rank: int
@@ -455,6 +456,7 @@ def test_a_generate_interrupted_mid_reply_leaves_the_split_llm_serving(
         llm.close()
 
 
+@pytest.mark.slow
 def test_a_rank_silent_after_another_ranks_failed_step_ends_the_split_llm_at_once(
     tiny_8_heads: Path,
 ) -> None:

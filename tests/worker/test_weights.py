@@ -83,6 +83,7 @@ def test_logits_and_greedy_match_hf(tmp_path: Path, case: str, fmt: str) -> None
     assert forced == out.token_ids
 
 
+@pytest.mark.slow
 def test_list_of_eos_ids_stops_on_each(tmp_path: Path) -> None:
     save_tiny_model(tmp_path)
     llm = LLM(str(tmp_path), max_model_len=128)
@@ -102,6 +103,7 @@ def test_list_of_eos_ids_stops_on_each(tmp_path: Path) -> None:
         assert out.token_ids == free[: k + 1] and out.finish_reason == "stop"
 
 
+@pytest.mark.slow
 def test_generation_config_defaults_and_context_bounds(tmp_path: Path) -> None:
     save_tiny_model(tmp_path, max_position_embeddings=64)
     (tmp_path / "generation_config.json").write_text(
