@@ -99,17 +99,21 @@ class Engine:
         kernels that no captured graph holds and grows its allocator to the step's activations; a server
         that skipped this would make its first burst of requests wait for them. The prompts take each way of
         sampling in turn (WARM_UP_SAMPLING), as sampling runs outside the graphs too. Each prompt repeats its
-        own token, so none is a prefix of another. Afterwards the engine holds no sequence and no step, and its
-        counters start from zero (prompts that repeat those tokens may hit the prefix cache: correctly).
+        own token, so none is a prefix of another (but where more prompts than the vocabulary's tokens wrap
+        round it: a tiny model's, with a short context and a large budget). Afterwards the engine holds no
+        sequence and no step, and its counters start from zero (prompts that repeat those tokens may hit the
+        prefix cache: correctly).
         Raises RuntimeError if the worker failed a warm-up request."""
         cfg = self.scheduler.cfg
         tokens = min(cfg.max_num_batched_tokens, cfg.num_gpu_blocks * cfg.block_size // 2)
         prompt_len = min(max(tokens // len(WARM_UP_SAMPLING), 1), self.scheduler.max_len - 2)
         if prompt_len < 1:
             return
-        # prompt i of token i, with the next way of sampling in turn
+        # prompt i of token i modulo the vocabulary (session 65's hunt: add_request refused token 128 of a
+        # 128-token vocabulary), with the next way of sampling in turn
         turns = zip(range(max(tokens // prompt_len, 1)), itertools.cycle(WARM_UP_SAMPLING))
-        seqs = [self.add_request([token] * prompt_len, params) for token, params in turns]
+        vocab = self.model_config.vocab_size
+        seqs = [self.add_request([token % vocab] * prompt_len, params) for token, params in turns]
         while self.has_work:
             self.step()
         self.worker_ms.clear()

@@ -366,6 +366,22 @@ def test_a_logprob_that_is_not_finite_fails_its_request_alone(bad: float, where:
     assert engine.scheduler.block_manager.gpu.num_free == 12
 
 
+def test_warm_up_with_more_prompts_than_the_vocabulary_has_tokens(tiny_model_dir: Path) -> None:
+    """Session 65's hunt: prompt i of token i, and a context of 4 capping each prompt at 2 tokens, made a
+    budget of 512 into 256 prompts, past the tiny model's 128 tokens: add_request refused token 128 and the
+    warm-up raised with prompts left queued. Now the tokens wrap, and the warm-up fills its step as before."""
+    llm = LLM(tiny_model_dir, max_model_len=4, max_num_batched_tokens=512, kv_cache_memory_gb=0.01)
+    assert llm.engine.model_config.vocab_size < 512 // 2
+    recorder = RecordingWorker(llm.engine.worker)
+    llm.engine.worker = recorder
+    llm.engine.warm_up()
+    assert recorder.step_tokens[0] == 512 and not llm.engine.has_work
+    assert (
+        max(max(cmd.token_ids.tolist()) for cmd in recorder.commands)
+        < llm.engine.model_config.vocab_size
+    )
+
+
 def test_warm_up_steps_nothing_when_the_context_has_no_room_for_a_prompt(
     tiny_model_dir: Path,
 ) -> None:
