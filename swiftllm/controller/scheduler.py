@@ -241,7 +241,9 @@ class Scheduler:
         if self.cfg.schedule_policy == "longest-first":
             # most remaining_outputs first within an arrival group, behind every earlier group (so
             # no one waits forever behind longer ones that keep coming); a tie goes behind the earlier
-            # ones. A sequence preempted to recompute goes to the front (preempt), ahead of this order.
+            # ones. A sequence preempted to recompute goes to the front (preempt), ahead of this order;
+            # bisect reads that front as sorted, so a later arrival of the same group with more outputs left
+            # may still be placed ahead of it (session 65's hunt: admission order only, never outputs).
             bisect.insort(self.waiting, seq, key=longest_first_order)
             return
         self.waiting.append(seq)
