@@ -185,7 +185,9 @@ def parse_request(
     """Check every field (FIELDS) and the prompt's size before any tokenizing: `max_len` tokens per
     sequence, `max_chars` characters per prompt (a longer one cannot fit in max_len tokens)."""
     for name, spec in FIELDS.items():
-        if spec.neutral is not None:
+        # continuous_usage_stats is a field of stream_options only (read below): at the top level, a field
+        # no API defines, ignored as others are (it was refused)
+        if spec.neutral is not None and name != "continuous_usage_stats":
             read_field(body, name)
     check_model(read_field(body, "model"), model_names)
     options = read_field(body, "stream_options")
@@ -312,7 +314,13 @@ def is_text_part(part: object) -> bool:
 
 
 def token_text(tokenizer: Tokenizer, token_id: int) -> str:
-    return tokenizer.hf.decode([token_id], skip_special_tokens=False)
+    """A token's text in logprobs; a part of a UTF-8 character (U+FFFD alone) is named by its bytes, as
+    OpenAI does ("bytes:\\xe6\\x96"): as U+FFFD, a step's top tokens that were such parts shared one key of
+    the legacy top_logprobs map, the last (least likely) one's value overwriting the others (session 65)."""
+    text = tokenizer.hf.decode([token_id], skip_special_tokens=False)
+    if "\ufffd" in text:
+        text = "bytes:" + "".join(f"\\x{byte:02x}" for byte in tokenizer.token_bytes(token_id))
+    return text
 
 
 def choice_logprobs(

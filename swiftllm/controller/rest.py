@@ -152,7 +152,8 @@ class RestServer:
                 # the scheme is case-insensitive (RFC 9110); token_matches encodes with surrogatepass, so
                 # a header that is not UTF-8 still encodes (and does not match), never a 500
                 scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-                if scheme.lower() != "bearer" or not token_matches(key, self.api_key):
+                # RFC 9110 allows several spaces after the scheme ("Bearer  KEY" was a 401)
+                if scheme.lower() != "bearer" or not token_matches(key.lstrip(" "), self.api_key):
                     raise ApiError("Incorrect API key provided", None, 401, "invalid_api_key")
             return await handler(request)
         except Exception as error:

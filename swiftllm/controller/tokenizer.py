@@ -53,6 +53,10 @@ class Tokenizer:
             self.hf = HFTokenizer.from_file(str(model_dir / "tokenizer.json"))
         except Exception as error:  # tokenizers raises a bare Exception for a file it cannot parse
             raise ModelError(f"cannot read {model_dir / 'tokenizer.json'}: {error}") from None
+        # a tokenizer.json may carry truncation or padding, which encode would apply to every prompt (one cut
+        # to 8 tokens, its chat template's end lost: session 65's hunt); transformers turns them off too
+        self.hf.no_truncation()
+        self.hf.no_padding()
         self.byte_level = type(self.hf.decoder).__name__ == "ByteLevel"
         # the most characters one token stands for (its vocab string: one character per byte in byte-level
         # BPE): a text longer than max_model_len times this cannot fit, and is refused before encoding
@@ -80,9 +84,8 @@ class Tokenizer:
                 self.special[name] = token.get("content", "") if isinstance(token, dict) else token
         except (OSError, ValueError, LookupError, AttributeError, TypeError) as error:
             where = chat_template_file or f"{config_file.name} / {template_file.name}"
-            raise ModelError(
-                f"{model_dir}: chat template or tokenizer config ({where}): {error}"
-            ) from None
+            why = f"{model_dir}: chat template or tokenizer config ({where}): {error}"
+            raise ModelError(why) from None
         self.token_texts: dict[int, str] = {}  # token_text's, at most one per token id decoded
         # of those, the tokens whose text stands alone (token_text says which)
         self.standalone_ids: set[int] = set()

@@ -244,9 +244,7 @@ class ModelRunner:
         ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGESIZE") / 2**30
         # the kernel would kill us on first touch instead
         if need > ram:
-            raise ModelError(
-                f"{host_blocks} KV blocks in host memory: {need:.1f} GiB; RAM {ram:.1f}"
-            )
+            raise ModelError(f"{host_blocks} host-memory KV blocks: {need:.1f} GiB; RAM {ram:.1f}")
         self.cache = KVCache(
             len(self.pipeline.layers),
             self.parallel.kv_heads(model_config.num_kv_heads),
@@ -379,9 +377,7 @@ class ModelRunner:
         sampled token here (all steps before a penalised one are read back, so last_tokens is complete)."""
         owners = np.repeat(cmd.seq_ids, cmd.penalty_lens)[cmd.penalty_tokens == LAST_TOKEN]
         if unknown := set(owners.tolist()) - self.last_tokens.keys():
-            raise ValueError(
-                f"penalty token -1 for sequences {sorted(unknown)} with no sampled token"
-            )
+            raise ValueError(f"penalty token -1 for sequences {sorted(unknown)}: no sampled token")
 
     def eager_forward(
         self, tokens: np.ndarray, pending: PendingTokens | None, cmd: StepCommand

@@ -534,3 +534,43 @@ def test_zz_nothing_is_left_behind(server: InProcessServer) -> None:
     print(
         f"REST fuzzing: {sent['requests']} requests sent, {int(total)} reached the engine, lost: 0"
     )
+
+
+def test_bearer_with_several_spaces_before_the_key(server: InProcessServer) -> None:
+    """Session 65's hunt: RFC 9110 allows one or more spaces between the scheme and the credentials;
+    "Bearer  KEY" was a 401."""
+    status, answer = request(
+        server.urls[1] + "/v1/completions",
+        json.dumps(COMPLETION).encode(),
+        headers={"Authorization": f"Bearer  {KEY}"},
+    )
+    assert status == 200, answer
+
+
+def test_continuous_usage_stats_at_the_top_level_is_ignored(server: InProcessServer) -> None:
+    """Session 65's hunt: the field belongs to stream_options; at the top level it is a field no API
+    defines, ignored as the others are (it was a 400). Inside stream_options, true is still refused."""
+    body = {**COMPLETION, "continuous_usage_stats": True}
+    status, answer = request(server.url + "/v1/completions", json.dumps(body).encode())
+    assert status == 200, answer
+    options = {"include_usage": True, "continuous_usage_stats": True}
+    body = {**COMPLETION, "stream": True, "stream_options": options}
+    status, answer = request(server.url + "/v1/completions", json.dumps(body).encode())
+    assert status == 400 and answer["error"]["param"] == "continuous_usage_stats", answer
+
+
+def test_legacy_top_logprobs_keep_every_candidate(server: InProcessServer) -> None:
+    """Session 65's hunt: the legacy top_logprobs map is keyed by token text, and every token that is part of
+    a UTF-8 character decoded to U+FFFD, so such candidates merged into one key (2 of 5 entries here), the
+    least likely one's value kept. Now they are named by their bytes, as OpenAI does ("bytes:\\xe6\\x96")."""
+    body = {"prompt": "日本語の文章：", "max_tokens": 3, "temperature": 0, "logprobs": 5}
+    status, answer = request(server.url + "/v1/completions", json.dumps(body).encode())
+    assert status == 200, answer
+    logprobs = answer["choices"][0]["logprobs"]
+    assert any(token.startswith("bytes:\\x") for token in logprobs["tokens"]), logprobs["tokens"]
+    for token, logprob, top in zip(
+        logprobs["tokens"], logprobs["token_logprobs"], logprobs["top_logprobs"]
+    ):
+        assert len(top) == 5, top
+        # greedy: the chosen token is the most likely, under its own key
+        assert top[token] == pytest.approx(logprob, abs=1e-4) == max(top.values()), (token, top)

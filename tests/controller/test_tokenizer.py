@@ -333,3 +333,34 @@ def test_encode_gives_the_plain_encodes_ids_and_lets_other_threads_run(smol: Pat
     during = [stamp for stamp in ticks if start <= stamp <= end]
     # hundreds at one a millisecond; under a held GIL, one or two
     assert len(during) >= 20, (len(during), end - start)
+
+
+def test_a_truncation_or_padding_in_tokenizer_json_is_not_applied(
+    smol: Path, tmp_path: Path
+) -> None:
+    """Session 65's hunt: a tokenizer.json saved with truncation (or padding) cut every prompt it encoded (to 8
+    tokens here, the chat template's end lost); transformers turns both off unless asked, and so do we."""
+    for name in ("config.json", "tokenizer_config.json"):
+        shutil.copy(smol / name, tmp_path / name)
+    data = json.loads((smol / "tokenizer.json").read_text())
+    data["truncation"] = {
+        "direction": "Right",
+        "max_length": 8,
+        "strategy": "LongestFirst",
+        "stride": 0,
+    }
+    data["padding"] = {
+        "strategy": {"Fixed": 32},
+        "direction": "Right",
+        "pad_to_multiple_of": None,
+        "pad_id": 0,
+        "pad_type_id": 0,
+        "pad_token": "<|endoftext|>",
+    }
+    (tmp_path / "tokenizer.json").write_text(json.dumps(data))
+    text = "one two three four five six seven eight nine ten eleven twelve"
+    plain = Tokenizer(smol)
+    configured = Tokenizer(tmp_path)
+    assert len(plain.encode(text)) > 8
+    assert configured.encode(text) == plain.encode(text)
+    assert configured.encode_chat(MESSAGES) == plain.encode_chat(MESSAGES)
