@@ -250,6 +250,7 @@ def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
         "role 'wizard' is not one of": [{"role": "wizard", "content": "hi"}],
         "needs a string role": [{"content": "hi"}],
         "only text content parts": [{"role": "user", "content": [{"type": "image_url"}]}],
+        "one or more": [{"role": "user", "content": []}],
     }
     for message, chat in bad_chats.items():
         with pytest.raises(ValueError, match=message):

@@ -79,6 +79,7 @@ class Request:
     # characters held back while unfinished: a stop string may still complete and cut them off
     hold_back_chars: int = 0
     counted: bool = False  # its end is in `finished` (engine thread only): each request counts once
+    counted_tokens: int = 0  # output tokens in swiftllm_generation_tokens_total
 
 
 class Delivery(NamedTuple):
@@ -243,6 +244,10 @@ class AsyncEngine:
             if seq.finished:
                 del self.active[seq.seq_id]
                 self.count_end(request, seq.finish_reason or "abort")
+            # every token generated counts, delivered or not (one held back for a stop string when its
+            # request is aborted or fails is never delivered), as vLLM counts
+            self.tokens["generation"] += seq.num_outputs - request.counted_tokens
+            request.counted_tokens = seq.num_outputs
             if seq.finish_reason == "error":  # failed alone (Engine.fail): finished too
                 deliveries.append(Delivery(request.queue, RequestFailed(seq.error)))
                 continue
@@ -264,7 +269,6 @@ class AsyncEngine:
                 num_cached_tokens=seq.num_prompt_cache_hits or 0,
             )
             deliveries.append(Delivery(request.queue, output))
-            self.tokens["generation"] += token_end - request.sent_tokens
             request.sent_text = text_end
             request.sent_tokens = token_end
         self.deliver(deliveries)

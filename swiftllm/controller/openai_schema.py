@@ -292,8 +292,9 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
             raise ApiError("each message must be an object", "messages")
         content = message.get("content")
         if isinstance(content, list):  # content parts: only text ones
-            if not all(is_text_part(part) for part in content):
-                raise ApiError("only text content parts are supported", "messages")
+            # an empty list is refused, as OpenAI does: not served as an empty message
+            if not content or not all(is_text_part(part) for part in content):
+                raise ApiError("content parts: one or more, only text content parts", "messages")
             content = "\n".join(part["text"] for part in content)
         role = message.get("role")
         # an assistant message may carry tool calls instead of content (OpenAI); we have no tools

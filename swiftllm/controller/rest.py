@@ -86,13 +86,19 @@ def decompress(body: bytes, encoding: str) -> bytes:
     gigabytes): else a 413, and a body that is not what it claims a 400; another encoding, a 415."""
     if encoding not in ("gzip", "deflate"):
         raise ApiError(f"Content-Encoding {encoding} is not supported (gzip, deflate)", None, 415)
-    try:
+    data = b""
+    while body:  # member by member: a gzip body may hold several, read as one (RFC 1952)
         # window bits that take a gzip or a zlib header (each encoding's RFC form)
-        data = zlib.decompressobj(32 + zlib.MAX_WBITS).decompress(body, MAX_BODY_BYTES + 1)
-    except zlib.error as error:
-        raise ApiError(f"the body is not valid {encoding}: {error}") from None
-    if len(data) > MAX_BODY_BYTES:
-        raise ApiError(f"the decompressed body is over {MAX_BODY_BYTES} bytes", None, 413)
+        member = zlib.decompressobj(32 + zlib.MAX_WBITS)
+        try:
+            data += member.decompress(body, MAX_BODY_BYTES + 1 - len(data))
+        except zlib.error as error:
+            raise ApiError(f"the body is not valid {encoding}: {error}") from None
+        if len(data) > MAX_BODY_BYTES:
+            raise ApiError(f"the decompressed body is over {MAX_BODY_BYTES} bytes", None, 413)
+        if not member.eof:  # cut off before its trailer (and checksum)
+            raise ApiError(f"the body is not valid {encoding}: it ends early")
+        body = member.unused_data
     return data
 
 

@@ -274,3 +274,32 @@ def test_publish_skips_a_sequence_aborted_since_its_step_began() -> None:
         return outputs
 
     assert asyncio.run(scenario()) == [(1, [6])]
+
+
+def test_generation_tokens_count_every_token_generated_delivered_or_not() -> None:
+    """Session 65's known gap: swiftllm_generation_tokens_total counted tokens as they were delivered, so
+    those a stream held back for a stop string were never counted when its request failed (or was
+    aborted); vLLM counts every token generated."""
+
+    async def scenario() -> list[int]:
+        loop = asyncio.get_running_loop()
+        async_engine = AsyncEngine(IdleEngine(), loop)  # type: ignore[arg-type]
+        queue: asyncio.Queue = asyncio.Queue()
+        async_engine.active[0] = Request([1], SamplingParams(), queue, 0, hold_back_chars=5)
+        counts = []
+        async_engine.publish([GrowingSequence([5], ",", [0])])  # type: ignore[list-item]
+        counts.append(async_engine.tokens["generation"])  # one token, held back
+        async_engine.publish([GrowingSequence([5, 6, 7], ", ab", [0, 1, 3])])  # type: ignore[list-item]
+        counts.append(async_engine.tokens["generation"])
+        failed = GrowingSequence([5, 6, 7, 8], ", abc", [0, 1, 3, 4])
+        failed.finished = True
+        failed.finish_reason = "error"
+        failed.error = "the worker refused it"
+        async_engine.publish([failed])  # type: ignore[list-item]
+        counts.append(async_engine.tokens["generation"])
+        async_engine.publish([failed])  # no longer active: nothing more
+        counts.append(async_engine.tokens["generation"])
+        async_engine.stop()
+        return counts
+
+    assert asyncio.run(scenario()) == [1, 3, 4, 4]

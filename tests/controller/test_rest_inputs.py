@@ -574,3 +574,25 @@ def test_legacy_top_logprobs_keep_every_candidate(server: InProcessServer) -> No
         assert len(top) == 5, top
         # greedy: the chosen token is the most likely, under its own key
         assert top[token] == pytest.approx(logprob, abs=1e-4) == max(top.values()), (token, top)
+
+
+def test_a_gzip_body_of_several_members_is_read_whole_and_one_cut_short_is_refused() -> None:
+    """Session 65's known gap: only a gzip body's first member was read (the JSON split over two
+    members was a 400), and one cut off before its trailer (its checksum unread) was accepted."""
+    body = json.dumps(COMPLETION).encode()
+    half = len(body) // 2
+    two_members = gzip.compress(body[:half]) + gzip.compress(body[half:])
+    assert rest.decompress(two_members, "gzip") == body == gzip.decompress(two_members)
+    whole = gzip.compress(body)
+    for cut in (whole[:-4], whole[:-8], zlib.compress(body)[:-2]):
+        with pytest.raises(rest.ApiError, match="it ends early"):
+            rest.decompress(cut, "gzip")
+    # a member after a deflate (zlib) stream, or bytes after the last member, are not a body either
+    with pytest.raises(rest.ApiError, match="not valid deflate"):
+        rest.decompress(zlib.compress(body) + b"junk", "deflate")
+    # the limit counts every member's bytes: two of 9 MiB are over 16 MiB
+    nine_mib = gzip.compress(b" " * (9 << 20))
+    with pytest.raises(rest.ApiError, match="decompressed body is over") as raised:
+        rest.decompress(nine_mib + nine_mib, "gzip")
+    assert raised.value.status == 413
+    assert rest.decompress(nine_mib, "gzip") == b" " * (9 << 20)
