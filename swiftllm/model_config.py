@@ -68,7 +68,7 @@ class ModelConfig:
 
     @property
     def max_context(self) -> int:
-        """Longest context served: the position limit, or Mistral's window (we do not implement sliding)."""
+        """Longest context served: the position limit, or a sliding window (we do not implement sliding)."""
         window = self.sliding_window or self.max_position_embeddings
         return min(self.max_position_embeddings, window)
 
@@ -92,9 +92,18 @@ class ModelConfig:
         for key, kind in TYPED.items():
             if cfg.get(key) is not None and not isinstance(cfg[key], kind):
                 raise ModelError(f"config.json: {key} must be {JSON_WORDS[kind]}, not {cfg[key]!r}")
+        if cfg.get("quantization_config") is not None:  # FP8 weights ran without their scales
+            raise ModelError(
+                "config.json: quantized checkpoints (quantization_config) are not supported"
+            )
         # null means unset (a null default would fail every request that inherits it)
         generation = {key: value for key, value in (generation or {}).items() if value is not None}
         heads = cfg["num_attention_heads"]
+        kv_heads = cfg.get("num_key_value_heads") or heads
+        if heads % kv_heads:  # failed at the first step, in einsum's words
+            raise ModelError(
+                f"config.json: num_key_value_heads {kv_heads} must divide num_attention_heads {heads}"
+            )
         # transformers 5 writes rope_parameters (theta inside); older configs rope_theta + rope_scaling.
         rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
         # inside rope_parameters, else beside it; a 0 is refused below, not read as absent
@@ -123,7 +132,11 @@ class ModelConfig:
             SamplingParams(**defaults)
         except ValueError as error:  # a wrong type too: SamplingParams checks types (field_rules)
             raise ModelError(f"generation_config.json: {error}") from None
-        window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
+        # transformers slides every Mistral layer, and a Qwen2's only with use_sliding_window (those from
+        # max_window_layers on: the context is limited here whichever layers slide); 4096 its default
+        qwen_slides = arch == "Qwen2ForCausalLM" and cfg.get("use_sliding_window")
+        slides = arch == "MistralForCausalLM" or qwen_slides
+        window = cfg.get("sliding_window", 4096) if slides else None
         return ModelConfig(
             architecture=arch,
             vocab_size=cfg["vocab_size"],
@@ -131,7 +144,7 @@ class ModelConfig:
             intermediate_size=cfg["intermediate_size"],
             num_layers=cfg["num_hidden_layers"],
             num_heads=heads,
-            num_kv_heads=cfg.get("num_key_value_heads") or heads,
+            num_kv_heads=kv_heads,
             head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
             rms_norm_eps=positive["rms_norm_eps"],
             rope_theta=float(theta),
@@ -139,7 +152,7 @@ class ModelConfig:
             tie_word_embeddings=cfg.get("tie_word_embeddings", False),
             qkv_bias=arch == "Qwen2ForCausalLM",
             rope_scaling=rope,
-            sliding_window=window if arch == "MistralForCausalLM" else None,
+            sliding_window=window,
             torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"),
             eos_token_ids=tuple(eos_ids),
             generation_defaults=defaults,

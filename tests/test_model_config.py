@@ -165,3 +165,55 @@ def test_json_that_is_not_an_object_is_a_model_error(tmp_path: Path, where: str)
     (tmp_path / where).write_text("[1]")
     with pytest.raises(ModelError, match=f"malformed config in {tmp_path}: AttributeError"):
         ModelConfig.from_dir(tmp_path)
+
+
+QWEN2 = {**BASE, "architectures": ["Qwen2ForCausalLM"], "sliding_window": 32}
+
+
+@pytest.mark.parametrize(
+    "changes,window",
+    [
+        ({"use_sliding_window": True, "max_window_layers": 0}, 32),  # every layer slides
+        ({"use_sliding_window": True, "max_window_layers": 1}, 32),  # layer 1 of 2 slides
+        # none does (max_window_layers defaults to 28): limited all the same, which serves less than it
+        # could but nothing wrong (real Qwen2 configs leave use_sliding_window false)
+        ({"use_sliding_window": True, "max_window_layers": 2}, 32),
+        ({"use_sliding_window": True}, 32),
+        ({"use_sliding_window": True, "layer_types": ["full_attention", "sliding_attention"]}, 32),
+        ({"use_sliding_window": False, "max_window_layers": 0}, None),
+        ({"max_window_layers": 0}, None),  # use_sliding_window defaults to false
+    ],
+)
+def test_a_qwen2_whose_layers_slide_is_served_only_within_its_window(
+    changes: dict, window: int | None
+) -> None:
+    """transformers slides Qwen2's layers from max_window_layers on when use_sliding_window is set; we served
+    such a model past its window with full attention (0.13 relative error beyond it, probe p3_sliding)."""
+    config = ModelConfig.from_dict({**QWEN2, **changes})
+    assert config.sliding_window == window
+    assert config.max_context == min(window or 1 << 30, BASE["max_position_embeddings"])
+
+
+def test_a_mistral_slides_whatever_use_sliding_window_says() -> None:
+    """transformers' Mistral ignores use_sliding_window; we read `false` there as no window and served past
+    it with full attention (0.75 relative error beyond it, session 66's probe p13_mistral_usw)."""
+    mistral = {**BASE, "architectures": ["MistralForCausalLM"], "sliding_window": 32}
+    for use_sliding_window in (False, True, None):
+        config = ModelConfig.from_dict({**mistral, "use_sliding_window": use_sliding_window})
+        assert config.sliding_window == 32 and config.max_context == 32
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        # FP8 weights (F8_E4M3 tensors beside weight_scale ones) loaded and ran without their scales
+        ({"quantization_config": {"quant_method": "fp8"}}, "quantized checkpoints"),
+        ({"quantization_config": {"quant_method": "compressed-tensors"}}, "quantized checkpoints"),
+        # failed at the first step in einsum's words
+        ({"num_key_value_heads": 3}, "num_key_value_heads 3 must divide num_attention_heads 4"),
+        ({"num_key_value_heads": 8}, "num_key_value_heads 8 must divide num_attention_heads 4"),
+    ],
+)
+def test_quantized_or_unevenly_grouped_models_are_refused(changes: dict, message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        ModelConfig.from_dict({**BASE, **changes})
