@@ -198,7 +198,7 @@ class Engine:
             except Exception as error:  # one sequence's bad data must not end the engine
                 log.exception("postprocessing sequence %d failed", seq.seq_id)
                 self.fail(seq, f"internal error while postprocessing: {error!r}")
-        return [entry.seq for entry in sampled]
+        return [seq for _, seq in sampled]
 
     def fail(self, seq: Sequence, why: str) -> None:
         """End one sequence with an error its client will read; its blocks are freed."""

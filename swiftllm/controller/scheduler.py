@@ -16,7 +16,6 @@ import math
 import pkgutil
 from collections import deque
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
@@ -193,13 +192,6 @@ def remaining_outputs(seq: Sequence) -> int:
 def longest_first_order(seq: Sequence) -> tuple[float, int]:
     """The longest-first policy's waiting order: by arrival group, then most remaining_outputs first."""
     return seq.arrival_group, -remaining_outputs(seq)
-
-
-class SampledRow(NamedTuple):
-    """A sequence that took a token from a step's result, and its row in that StepResult."""
-
-    row: int
-    seq: Sequence
 
 
 class Scheduler:
@@ -507,15 +499,16 @@ class Scheduler:
 
     def fill_sampled_tokens(
         self, batch: Batch, tokens: list[int], eos_ids: tuple[int, ...]
-    ) -> list[SampledRow]:
+    ) -> list[tuple[int, Sequence]]:
         """Fill each sampling sequence's oldest placeholder with its token (one for each of
         batch.sampled, in order: the engine has checked the reply); finish the done ones.
-        Returns the sequences that took a token (one finished or aborted meanwhile takes none)."""
-        sampled: list[SampledRow] = []
+        Returns (row, sequence) for each sequence that took a token, its row in the step's result
+        (one finished or aborted meanwhile takes none)."""
+        sampled: list[tuple[int, Sequence]] = []
         for row, (seq, token) in enumerate(zip(batch.sampled, tokens)):
             if seq.finished:
                 continue  # finished (or aborted) while this step was in flight
-            sampled.append(SampledRow(row, seq))
+            sampled.append((row, seq))
             position = len(seq.token_ids) - seq.num_pending
             seq.token_ids[position] = token
             seq.num_pending -= 1
