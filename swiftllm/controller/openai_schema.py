@@ -217,6 +217,10 @@ def parse_request(
         raise ApiError("echo=True is not supported in chat", "echo")
     if echo and logprobs is not None:
         raise ApiError("echo with logprobs needs the prompt's logprobs: not supported", "echo")
+    # n, the choices per prompt; best_of only as absent or equal to n (no ranking of candidates)
+    n = read_field(body, "n")
+    if (best_of := read_field(body, "best_of")) is not None and best_of != n:
+        raise ApiError(f"best_of={best_of} is not supported: only best_of = n ({n})", "best_of")
     sampling = {name: read_field(body, name) for name in SAMPLING_FIELDS}
     return GenerateRequest(
         chat,
@@ -232,7 +236,7 @@ def parse_request(
         read_field(body, "stream"),
         read_field(options, "include_usage"),
         echo,
-        read_choice_count(body),
+        n,
     )
 
 
@@ -244,14 +248,6 @@ def add_special_tokens_for(body: dict[str, Any], chat: bool) -> bool:
     if chat and value:
         raise ApiError("add_special_tokens must be false with messages", "add_special_tokens")
     return not chat and value is not False
-
-
-def read_choice_count(body: dict[str, Any]) -> int:
-    """n, the choices per prompt; best_of only as absent or equal to n (no ranking of candidates)."""
-    n = read_field(body, "n")
-    if (best_of := read_field(body, "best_of")) is not None and best_of != n:
-        raise ApiError(f"best_of={best_of} is not supported: only best_of = n ({n})", "best_of")
-    return n
 
 
 def is_one_prompt(value: object) -> bool:
