@@ -16,7 +16,7 @@ import torch
 
 from swiftllm.controller.worker_client import WorkerClient
 from swiftllm.protocol import codec
-from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, f32, i32, u64
+from swiftllm.protocol.step import STEP_ARRAYS, StepCommand, StepResult, f32, i32, u64
 from swiftllm.worker.metadata import AttentionMetadata
 from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
 
@@ -70,6 +70,11 @@ def save_tiny_model(
 def encode_step(request_id: int, epoch: int, cmd: StepCommand) -> bytes:
     """A step request's bytes, as WorkerClient.send_step sends them."""
     return codec.encode_request("step", request_id, epoch, **codec.pack_arrays(cmd, STEP_ARRAYS))
+
+
+def client_step(client: WorkerClient, cmd: StepCommand) -> StepResult:
+    """Send a step and wait for its result (as WorkerClient.call: with nothing else in flight)."""
+    return codec.decode_result(client.call("step", **codec.pack_arrays(cmd, STEP_ARRAYS)))
 
 
 def make_step(

@@ -120,18 +120,11 @@ class WorkerClient(SharedOps):
         self.epoch = self.info["epoch"]
         return self.info
 
-    def profile(self, block_size: int = 16) -> int:
-        return self.call("profile", block_size=block_size)["num_blocks"]
-
     def send_step(self, cmd: StepCommand) -> int:
         return self.send_request("step", **codec.pack_arrays(cmd, STEP_ARRAYS))
 
     def recv_step(self) -> StepResult:
         return codec.decode_result(self.recv())
-
-    def step(self, cmd: StepCommand) -> StepResult:
-        """Send a step and wait for its result (as call: with nothing else in flight)."""
-        return codec.decode_result(self.call("step", **codec.pack_arrays(cmd, STEP_ARRAYS)))
 
     def close(self) -> None:
         self.context.destroy()  # closes the socket (LINGER 0: unsent requests are dropped), then terms

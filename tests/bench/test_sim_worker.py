@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import zmq
 from bench_scripts import load_script
+from conftest import client_step
 
 from swiftllm.controller.worker_client import WorkerClient, WorkerError
 from swiftllm.model_config import ModelConfig
@@ -90,7 +91,7 @@ def test_hello_describes_the_model_and_profile_the_cache(
     assert worker.info["model_config"]["max_context"] == config.max_context
     assert worker.info["model_dir"] == str(model_dir.resolve())
     assert worker.info["cache"] is None
-    assert worker.profile() == 100
+    assert worker.call("profile")["num_blocks"] == 100
 
 
 def test_steps_run_back_to_back_for_their_modelled_time(worker: WorkerClient) -> None:
@@ -115,26 +116,26 @@ def test_steps_run_back_to_back_for_their_modelled_time(worker: WorkerClient) ->
 
 def test_a_bad_request_gets_an_error_and_the_worker_serves_on(worker: WorkerClient) -> None:
     with pytest.raises(WorkerError) as before_cache:
-        worker.step(decode(1, 5))
+        client_step(worker, decode(1, 5))
     assert before_cache.value.type == "CacheNotInitialized"
     worker.init_cache(block_size=16, num_blocks=100, num_cpu_blocks=0, max_model_len=64)
     with pytest.raises(WorkerError) as bad_block:
-        worker.step(decode(1, 5, block=100))  # blocks are 0..99
+        client_step(worker, decode(1, 5, block=100))  # blocks are 0..99
     assert bad_block.value.type == "InvalidRequest"
     with pytest.raises(WorkerError) as too_long:
         worker.init_cache(block_size=16, num_blocks=100, num_cpu_blocks=0, max_model_len=10**9)
     assert too_long.value.type == "ValueError"
     with pytest.raises(WorkerError) as after_failure:
-        worker.step(decode(1, 5))
+        client_step(worker, decode(1, 5))
     assert after_failure.value.type == "CacheNotInitialized"  # as a real worker: no cache now
     worker.init_cache(block_size=16, num_blocks=100, num_cpu_blocks=0, max_model_len=64)
-    result = worker.step(decode(3, 5))
+    result = client_step(worker, decode(3, 5))
     assert list(result.seq_ids) == [3]
 
 
 def test_logprobs_come_back_for_every_sampled_row_once_one_asks(worker: WorkerClient) -> None:
     worker.init_cache(block_size=16, num_blocks=100, num_cpu_blocks=0, max_model_len=64)
-    result = worker.step(two_decodes(num_logprobs=i32([-1, 3])))
+    result = client_step(worker, two_decodes(num_logprobs=i32([-1, 3])))
     assert result.logprobs.shape == (2,)
     assert result.top_ids.shape == (2, 3)
     assert np.all(result.logprobs < 0)
@@ -148,7 +149,7 @@ def test_sampling_values_out_of_range_fail_their_sequence_alone_as_on_a_real_wor
     and drew top logprobs for a num_logprobs beyond 20."""
     worker.init_cache(block_size=16, num_blocks=100, num_cpu_blocks=0, max_model_len=64)
     cmd = two_decodes(temperature=np.array([-1.0, 0.0], np.float32), num_logprobs=i32([-1, 1000]))
-    result = worker.step(cmd)
+    result = client_step(worker, cmd)
     assert set(result.errors) == {1, 2}
     assert "temperature" in result.errors[1] and "num_logprobs" in result.errors[2]
     assert list(result.seq_ids) == [1, 2]  # the step still ran for both
@@ -183,4 +184,6 @@ def test_garbage_gets_an_error_reply_and_the_session_goes_on(worker: WorkerClien
     assert replies[0]["error"]["type"] == "MalformedMessage"
     assert replies[1]["id"] == 3
     assert replies[1]["error"]["type"] == "UnknownOp"
-    assert list(worker.step(decode(4, 5)).seq_ids) == [4]  # the session's owner is served on
+    assert list(client_step(worker, decode(4, 5)).seq_ids) == [
+        4
+    ]  # the session's owner is served on

@@ -16,7 +16,7 @@ import msgpack
 import numpy as np
 import pytest
 import zmq
-from conftest import encode_step, make_step, runner_for, write_token_file
+from conftest import client_step, encode_step, make_step, runner_for, write_token_file
 
 from swiftllm.controller.worker_client import WorkerClient, WorkerError
 from swiftllm.protocol.codec import PROTOCOL_VERSION, encode_request
@@ -92,14 +92,15 @@ def test_hello_profile_and_greedy_steps_match_model_runner(
             "float32",
         )
         assert Path(info["model_dir"]) == tiny_model_dir.resolve()
-        assert client.profile(16) == runner_for(tiny_model_dir, num_blocks=1).profile(16)
+        profiled = client.call("profile", block_size=16)["num_blocks"]
+        assert profiled == runner_for(tiny_model_dir, num_blocks=1).profile(16)
         client.init_cache(block_size=16, num_blocks=64, num_cpu_blocks=8, max_model_len=256)
-        got = [client.step(cmd) for cmd in prefill_steps()]
+        got = [client_step(client, cmd) for cmd in prefill_steps()]
         assert set(got[-1].timings) == {"queue_ms", "forward_ms", "sample_ms", "wait_ms"}
         tokens = [r.tokens.tolist() for r in got]
         for i in range(3):
             cmd = decode_step(tokens[-1], [len(PROMPTS[3]) + i + 1, len(PROMPTS[8]) + i + 1])
-            tokens.append(client.step(cmd).tokens.tolist())
+            tokens.append(client_step(client, cmd).tokens.tolist())
         assert tokens == reference_tokens(tiny_model_dir, 3)
         assert got[0].seq_ids.tolist() == [] and got[1].seq_ids.tolist() == [3, 8]
 
@@ -132,7 +133,7 @@ def test_a_failed_step_leaves_no_stale_token_for_the_steps_behind_it(client: Wor
 def test_a_step_of_another_epoch_leaves_the_sessions_sampled_tokens(client: WorkerClient) -> None:
     """Session 56's hunt: a refused step (StaleEpoch) made the worker forget every sampled token, so that
     any peer, or a controller's leftover steps after a takeover, broke the session's next -1 decode."""
-    first = client.step(make_step([1], [[5, 6]], [2], [[0]])).tokens.tolist()
+    first = client_step(client, make_step([1], [[5, 6]], [2], [[0]])).tokens.tolist()
     ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
@@ -147,9 +148,9 @@ def test_a_step_of_another_epoch_leaves_the_sessions_sampled_tokens(client: Work
         ctx.term()
     # the session's -1 still finds sequence 1's token (else a ValueError reply): the same as sequence 2,
     # the same prompt, decoding that token given explicitly
-    by_reference = client.step(make_step([1], [[-1]], [3], [[0]])).tokens.tolist()
-    assert client.step(make_step([2], [[5, 6]], [2], [[2]])).tokens.tolist() == first
-    assert by_reference == client.step(make_step([2], [first], [3], [[2]])).tokens.tolist()
+    by_reference = client_step(client, make_step([1], [[-1]], [3], [[0]])).tokens.tolist()
+    assert client_step(client, make_step([2], [[5, 6]], [2], [[2]])).tokens.tolist() == first
+    assert by_reference == client_step(client, make_step([2], [first], [3], [[2]])).tokens.tolist()
 
 
 def test_a_minus_one_for_a_sequence_a_step_in_flight_finished_is_an_error(
@@ -208,10 +209,10 @@ def test_newer_hello_takes_over(worker: str) -> None:
         second.hello()
         assert second.epoch != first.epoch and 0 < second.epoch < 2**63
         with pytest.raises(WorkerError) as e:
-            first.profile()
+            first.call("profile")
         # the refusal does not tell the session's epoch, which would let any peer act in it
         assert e.value.type == "StaleEpoch" and str(second.epoch) not in str(e.value)
-        assert second.profile() > 0
+        assert second.call("profile")["num_blocks"] > 0
         first.hello()  # and back
         with pytest.raises(WorkerError, match="StaleEpoch"):
             second.init_cache(block_size=16, num_blocks=8, num_cpu_blocks=0, max_model_len=64)
@@ -219,7 +220,7 @@ def test_newer_hello_takes_over(worker: str) -> None:
             pytest.raises(WorkerError, match="send hello first"),
             WorkerClient(worker, timeout_s=30) as fresh,
         ):
-            fresh.profile()
+            fresh.call("profile")
 
 
 def raw_request(sock: zmq.Socket, payload: bytes) -> dict:
@@ -274,7 +275,7 @@ def test_malformed_requests_get_error_replies_and_the_worker_serves_on(
     client.init_cache(
         block_size=16, num_blocks=64, num_cpu_blocks=8, max_model_len=256
     )  # still serving
-    assert client.step(make_step([1], [[5, 6]], [2], [[0]])).seq_ids.tolist() == [1]
+    assert client_step(client, make_step([1], [[5, 6]], [2], [[0]])).seq_ids.tolist() == [1]
 
 
 def test_worker_command_prints_its_private_address_and_shuts_down(tiny_model_dir: Path) -> None:
@@ -331,10 +332,10 @@ def test_bad_sampling_values_fail_their_sequence_alone(client: WorkerClient) -> 
     """A sequence whose values the worker cannot compute with is named in the reply's errors; the step
     runs for the others, whose tokens match a step without the bad sequence."""
     good = make_step([21], [[5, 6, 7]], [3], [[0]])
-    alone = client.step(good)
+    alone = client_step(client, good)
     mixed = make_step([21, 22], [[5, 6, 7], [8, 9]], [3, 2], [[0], [1]])
     mixed.top_p[1] = 0.0  # what 1e-300 becomes in float32
-    result = client.step(mixed)
+    result = client_step(client, mixed)
     assert result.seq_ids.tolist() == [21, 22]
     assert result.tokens[0] == alone.tokens[0]
     assert set(result.errors) == {22} and "top_p" in result.errors[22]
@@ -346,9 +347,9 @@ def test_penalty_minus_one_without_a_sampled_token_is_an_error_reply(client: Wor
     cmd.penalty_lens[:] = 1
     cmd.penalty_tokens = np.array([-1], dtype=np.int32)
     with pytest.raises(WorkerError) as e:
-        client.step(cmd)
+        client_step(client, cmd)
     assert e.value.type == "ValueError" and "no sampled token" in e.value.message
-    assert client.step(make_step([32], [[5, 6]], [2], [[0]])).seq_ids.tolist() == [32]
+    assert client_step(client, make_step([32], [[5, 6]], [2], [[0]])).seq_ids.tolist() == [32]
 
 
 def test_a_token_is_required_to_bind_beyond_loopback(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import msgpack
 import numpy as np
 import pytest
 import zmq
-from conftest import encode_step, make_step
+from conftest import client_step, encode_step, make_step
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -63,7 +63,7 @@ class Harness:
         return reply
 
     def assert_serves(self) -> None:
-        result = self.client.step(make_step([5000], [[3, 4, 5]], [3], [[0]]))
+        result = client_step(self.client, make_step([5000], [[3, 4, 5]], [3], [[0]]))
         assert result.seq_ids.tolist() == [5000] and 0 <= result.tokens[0] < 128
 
 
