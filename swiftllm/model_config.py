@@ -93,17 +93,13 @@ class ModelConfig:
             if cfg.get(key) is not None and not isinstance(cfg[key], kind):
                 raise ModelError(f"config.json: {key} must be {JSON_WORDS[kind]}, not {cfg[key]!r}")
         if cfg.get("quantization_config") is not None:  # FP8 weights ran without their scales
-            raise ModelError(
-                "config.json: quantized checkpoints (quantization_config) are not supported"
-            )
+            raise ModelError("config.json: quantized checkpoints are not supported")
         # null means unset (a null default would fail every request that inherits it)
         generation = {key: value for key, value in (generation or {}).items() if value is not None}
         heads = cfg["num_attention_heads"]
         kv_heads = cfg.get("num_key_value_heads") or heads
         if heads % kv_heads:  # failed at the first step, in einsum's words
-            raise ModelError(
-                f"config.json: num_key_value_heads {kv_heads} must divide num_attention_heads {heads}"
-            )
+            raise ModelError(f"config.json: {kv_heads} KV heads must divide the {heads} heads")
         # transformers 5 writes rope_parameters (theta inside); older configs rope_theta + rope_scaling.
         rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
         # inside rope_parameters, else beside it; a 0 is refused below, not read as absent
