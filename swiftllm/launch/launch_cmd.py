@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from swiftllm.config import EngineConfig, check_split
 from swiftllm.controller.async_engine import AsyncEngine
@@ -47,13 +47,6 @@ WATCH_INTERVAL_S = 0.1  # how often serve() checks the worker process and the en
 FAIL_GRACE_S = 1.0
 # how long /health answers 503 before the port closes after a fault, so that probes see why
 UNHEALTHY_LINGER_S = 0.5
-
-
-class ServeOutcome(NamedTuple):
-    """How serving ended."""
-
-    exit_code: int  # 0 after a signal, 1 after a dead worker or engine
-    engine_stopped: bool  # the engine thread ended, so the worker client is free to send a shutdown
 
 
 def add_arguments(parser: argparse.ArgumentParser, positional_model: bool = False) -> None:
@@ -91,8 +84,9 @@ async def requests_ended(async_engine: AsyncEngine, rest: "RestServer", timeout_
 
 async def serve(
     config: EngineConfig, engine: Engine, workers: LocalWorkers | None, served: ServedModel
-) -> ServeOutcome:
-    """Serve the REST API until a signal (exit 0) or a dead worker or engine (exit 1).
+) -> tuple[int, bool]:
+    """Serve the REST API until a signal (exit 0) or a dead worker or engine (exit 1). Returns the exit
+    code and whether the engine thread stopped (only then is the worker client free to send a shutdown).
 
     Prints the start-up summary (stderr), then the line saying where it serves (stdout, alone there:
     tests and scripts wait for it); while busy, logs a status line every `stats_interval` seconds; on
@@ -147,7 +141,7 @@ async def serve(
     engine_stopped = async_engine.stop(timeout_s=1.0)
     served_count = sum(async_engine.finished.values())
     print(f"SwiftLLM shut down ({reason}); requests ended: {served_count}", file=sys.stderr)
-    return ServeOutcome(exit_code=0 if problem is None else 1, engine_stopped=engine_stopped)
+    return (0 if problem is None else 1), engine_stopped
 
 
 def run(args: argparse.Namespace) -> int:
@@ -198,9 +192,8 @@ def run(args: argparse.Namespace) -> int:
             devices=group.devices,
             cache=engine.scheduler.cfg,
         )
-        outcome = uvloop.run(serve(config, engine, workers, served))
-        polite = outcome.engine_stopped
-        return outcome.exit_code
+        exit_code, polite = uvloop.run(serve(config, engine, workers, served))
+        return exit_code
     finally:
         if workers is not None:
             workers.stop(polite)
