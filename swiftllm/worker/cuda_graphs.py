@@ -27,7 +27,7 @@ context length 0, so they never touch a block a real sequence owns."""
 import sys
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,10 +54,8 @@ def table_widths(max_model_len: int, block_size: int) -> tuple[int, ...]:
     return tuple(-(-span // block_size) for span in tokens)
 
 
-class DecodeGraph(NamedTuple):
-    graph: torch.cuda.CUDAGraph
-    # [batch size, V]: a view of the buffer that every decode graph's replay rewrites
-    logits: torch.Tensor
+# a decode graph and its logits [batch size, V]: a view of the buffer that every decode graph's replay rewrites
+DecodeGraph = tuple[torch.cuda.CUDAGraph, torch.Tensor]
 
 
 class FixedGridAttention:
@@ -211,7 +209,7 @@ class GraphRunner:
             hidden, residual = self.static_forward(batch_size, width)
             logits.copy_(self.model.logits(hidden, residual))
 
-        return DecodeGraph(self.capture(forward), logits)
+        return self.capture(forward), logits
 
     def capture_mixed(self, num_tokens: int, width: int) -> torch.cuda.CUDAGraph:
         model = self.model
