@@ -4,6 +4,7 @@ detokenization."""
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 from jinja2 import Template, TemplateError
@@ -37,7 +38,11 @@ def compile_chat_template(template: str) -> Template:
     """A chat template compiled in a sandbox (a template is code from the model directory); one that does
     not compile is a ModelError naming its line."""
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    env.globals["raise_exception"] = raise_exception
+    # what transformers gives templates: {% break %} / {% continue %}, the date (Llama 3.2's system prompt,
+    # gpt-oss's), and its tojson (json.dumps with non-ASCII kept, not Jinja's sorted, HTML-escaped one)
+    env.add_extension("jinja2.ext.loopcontrols")
+    env.globals.update(raise_exception=raise_exception, strftime_now=time.strftime)
+    env.filters["tojson"] = lambda x, **kw: json.dumps(x, **{"ensure_ascii": False, **kw})
     try:
         return env.from_string(template)
     except TemplateError as error:
@@ -77,8 +82,9 @@ class Tokenizer:
             # compiled once (a request renders it, compiling would cost more than rendering); a template
             # that does not compile fails here, not at the first chat request
             self.chat_template = compile_chat_template(template) if template else None
-            # the special tokens the template may name; each a string, or a dict with its "content"
-            self.special: dict[str, str] = {}
+            # the special tokens the template may name (each a string, or a dict with its "content"), and
+            # tools and documents as transformers passes them without any (a template may test `is not none`)
+            self.special: dict[str, str | None] = {"tools": None, "documents": None}
             for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
                 token = config.get(name) or ""
                 self.special[name] = token.get("content", "") if isinstance(token, dict) else token

@@ -364,3 +364,39 @@ def test_a_truncation_or_padding_in_tokenizer_json_is_not_applied(
     assert len(plain.encode(text)) > 8
     assert configured.encode(text) == plain.encode(text)
     assert configured.encode_chat(MESSAGES) == plain.encode_chat(MESSAGES)
+
+
+HF_ENV_TEMPLATES = {
+    # Llama-3.2's date: HF (and vLLM through it) give templates strftime_now; without it, a fixed 2024 date
+    "strftime_now": "{% if strftime_now is defined %}{{ strftime_now('%d %b %Y') }}{% else %}26 Jul 2024"
+    "{% endif %}{% for m in messages %}{{ m['content'] }}{% endfor %}",
+    # HF's tojson: plain json.dumps (keys in order, no HTML escapes, non-ASCII kept), not Jinja's own
+    "tojson": "{% for m in messages %}{{ m | tojson }}{{ m['content'] | tojson(indent=2) }}{% endfor %}",
+    # jinja2.ext.loopcontrols: a template with {% break %} did not compile (the model did not load)
+    "loop_controls": "{% for m in messages %}{% if m['role'] == 'system' %}{% continue %}{% endif %}"
+    "{{ m['content'] }}{% break %}{% endfor %}",
+    # HF passes tools=None and documents=None: a template testing `is not none` unguarded
+    "tools_none": "{% if tools is not none %}{{ tools | tojson }}{% endif %}{% if documents is not none %}"
+    "D{% endif %}{{ messages[-1]['content'] }}",
+}
+
+
+@pytest.mark.parametrize("name", HF_ENV_TEMPLATES)
+def test_chat_templates_see_what_hf_gives_them(smol: Path, tmp_path: Path, name: str) -> None:
+    """Session 67's hunt: HF's chat-template environment (strftime_now, its tojson, loop controls, tools and
+    documents as none), rendered as AutoTokenizer.apply_chat_template does."""
+    from transformers import AutoTokenizer
+
+    shutil.copy(smol / "tokenizer.json", tmp_path / "tokenizer.json")
+    config = json.loads((smol / "tokenizer_config.json").read_text())
+    (tmp_path / "tokenizer_config.json").write_text(
+        json.dumps({**config, "chat_template": HF_ENV_TEMPLATES[name]})
+    )
+    messages = [
+        {"role": "system", "content": "Be <b>brief</b> & kind"},
+        {"role": "user", "content": "Café 你好 'quoted'"},
+    ]
+    expected = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True
+    )
+    assert Tokenizer(tmp_path).render_chat(messages) == expected
