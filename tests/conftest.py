@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -184,7 +185,7 @@ def serve_cpu_worker(model_dir: Path) -> Iterator[str]:
     try:
         address = proc.stdout.readline().split()[-1]
         yield address
-        with WorkerClient(address, timeout_s=30) as client:
+        with closing(WorkerClient(address, timeout_s=30)) as client:
             client.hello()
             client.shutdown()
         assert proc.wait(30) == 0

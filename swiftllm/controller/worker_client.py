@@ -128,9 +128,3 @@ class WorkerClient(SharedOps):
 
     def close(self) -> None:
         self.context.destroy()  # closes the socket (LINGER 0: unsent requests are dropped), then terms
-
-    def __enter__(self) -> "WorkerClient":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

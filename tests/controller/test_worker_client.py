@@ -1,5 +1,7 @@
 """swiftllm/controller/worker_client.py: what a client refuses before it connects."""
 
+from contextlib import closing
+
 import pytest
 import zmq
 
@@ -27,7 +29,7 @@ def test_a_good_address_connects_lazily() -> None:
     first call times out (here after 0.1 s) with the address in the error."""
     from swiftllm.controller.worker_client import WorkerError
 
-    with WorkerClient("tcp://[::1]:9", timeout_s=0.1) as client:
+    with closing(WorkerClient("tcp://[::1]:9", timeout_s=0.1)) as client:
         with pytest.raises(WorkerError, match=r"worker at tcp://\[::1\]:9 did not answer hello"):
             client.hello()
 
@@ -42,7 +44,9 @@ def test_a_reply_to_another_request_is_out_of_order() -> None:
     worker.setsockopt(zmq.RCVTIMEO, 5000)
     worker.bind("tcp://127.0.0.1:*")
     try:
-        with WorkerClient(worker.getsockopt_string(zmq.LAST_ENDPOINT), timeout_s=5) as client:
+        with closing(
+            WorkerClient(worker.getsockopt_string(zmq.LAST_ENDPOINT), timeout_s=5)
+        ) as client:
             request_id = client.send_request("hello")
             envelope, _ = worker.recv_multipart()
             worker.send_multipart([envelope, codec.encode_reply(request_id + 1, epoch=1)])
@@ -54,7 +58,7 @@ def test_a_reply_to_another_request_is_out_of_order() -> None:
 
 def test_call_refuses_while_requests_are_in_flight() -> None:
     """call() waits for its own reply only: with a request in flight it raises, and sends nothing."""
-    with WorkerClient("tcp://[::1]:9", timeout_s=0.1) as client:
+    with closing(WorkerClient("tcp://[::1]:9", timeout_s=0.1)) as client:
         client.send_request("profile", block_size=16)
         with pytest.raises(RuntimeError, match="1 requests in flight: receive them before sending"):
             client.call("shutdown")

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -292,7 +293,7 @@ def test_a_worker_taken_over_refuses_strangers_then_ends_the_server(tiny_servabl
     assert len(token) == 64 and not any(token in argument for argument in command_line)
     address = command_line[command_line.index(b"--bind") + 1].decode()
     body = {"prompt": [1, 2, 3], "max_tokens": 2, "ignore_eos": True}
-    with WorkerClient(address, timeout_s=30) as stranger:
+    with closing(WorkerClient(address, timeout_s=30)) as stranger:
         with pytest.raises(WorkerError, match="Unauthorized"):
             stranger.hello()
         assert stream(server.url, body).finish_reasons == ["length"]  # nothing changed

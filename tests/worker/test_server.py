@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import msgpack
@@ -37,7 +38,7 @@ def worker(tiny_model_dir: Path) -> Iterator[str]:
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     yield server.address
-    with WorkerClient(server.address, timeout_s=30) as client:
+    with closing(WorkerClient(server.address, timeout_s=30)) as client:
         client.hello()
         client.shutdown()
     thread.join(10)
@@ -47,7 +48,7 @@ def worker(tiny_model_dir: Path) -> Iterator[str]:
 
 @pytest.fixture
 def client(worker: str) -> Iterator[WorkerClient]:
-    with WorkerClient(worker, timeout_s=30) as c:
+    with closing(WorkerClient(worker, timeout_s=30)) as c:
         c.hello()
         c.init_cache(block_size=16, num_blocks=64, num_cpu_blocks=8, max_model_len=256)
         yield c
@@ -79,7 +80,7 @@ def reference_tokens(model_dir: Path, decodes: int) -> list[list[int]]:
 def test_hello_profile_and_greedy_steps_match_model_runner(
     worker: str, tiny_model_dir: Path
 ) -> None:
-    with WorkerClient(worker, timeout_s=30) as client:
+    with closing(WorkerClient(worker, timeout_s=30)) as client:
         info = client.hello()
         assert info["protocol_version"] == PROTOCOL_VERSION and info["epoch"] >= 1
         assert (
@@ -204,7 +205,10 @@ def test_thousands_of_requests_in_flight_are_all_answered(client: WorkerClient) 
 
 
 def test_newer_hello_takes_over(worker: str) -> None:
-    with WorkerClient(worker, timeout_s=30) as first, WorkerClient(worker, timeout_s=30) as second:
+    with (
+        closing(WorkerClient(worker, timeout_s=30)) as first,
+        closing(WorkerClient(worker, timeout_s=30)) as second,
+    ):
         first.hello()
         second.hello()
         assert second.epoch != first.epoch and 0 < second.epoch < 2**63
@@ -218,7 +222,7 @@ def test_newer_hello_takes_over(worker: str) -> None:
             second.init_cache(block_size=16, num_blocks=8, num_cpu_blocks=0, max_model_len=64)
         with (
             pytest.raises(WorkerError, match="send hello first"),
-            WorkerClient(worker, timeout_s=30) as fresh,
+            closing(WorkerClient(worker, timeout_s=30)) as fresh,
         ):
             fresh.call("profile")
 
@@ -298,7 +302,7 @@ def test_worker_command_prints_its_private_address_and_shuts_down(tiny_model_dir
         address = line.split()[-1]
         socket_dir = Path(address.removeprefix("ipc://")).parent
         assert stat.S_IMODE(os.stat(socket_dir).st_mode) == 0o700
-        with WorkerClient(address, timeout_s=30) as c:
+        with closing(WorkerClient(address, timeout_s=30)) as c:
             assert c.hello()["epoch"] >= 1
             c.shutdown()
         assert proc.wait(30) == 0
@@ -386,7 +390,7 @@ def test_worker_command_takes_its_token_from_a_file(tiny_model_dir: Path, tmp_pa
     )
     try:
         address = proc.stdout.readline().split()[-1]
-        with WorkerClient(address, timeout_s=30) as c:
+        with closing(WorkerClient(address, timeout_s=30)) as c:
             with pytest.raises(WorkerError, match="Unauthorized"):
                 c.hello()
             c.hello("s3cret")
@@ -420,7 +424,7 @@ def test_a_read_back_that_fails_twice_still_gets_its_error_reply(
         raise RuntimeError("device read-back failed again")
 
     try:
-        with WorkerClient(server.address, timeout_s=30) as client:
+        with closing(WorkerClient(server.address, timeout_s=30)) as client:
             client.hello()
             client.init_cache(block_size=16, num_blocks=64, num_cpu_blocks=8, max_model_len=256)
             monkeypatch.setattr(runner, "collect", collect_fails_once)
@@ -450,7 +454,7 @@ def test_a_worker_serves_on_an_ipv6_loopback_address(tiny_model_dir: Path) -> No
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     assert server.address.startswith("tcp://[::1]:")
-    with WorkerClient(server.address, timeout_s=30) as c:
+    with closing(WorkerClient(server.address, timeout_s=30)) as c:
         assert c.hello()["epoch"] >= 1
         c.shutdown()
     thread.join(10)
