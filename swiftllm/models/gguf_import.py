@@ -49,7 +49,7 @@ _USER_DEFINED = 4
 def default_model_dir() -> Path:
     """Where the embedded model is imported to: $SWIFTLLM_HOME/models/..., or ~/.cache/swiftllm/models/..."""
     home = os.environ.get("SWIFTLLM_HOME") or Path.home() / ".cache" / "swiftllm"
-    return Path(home) / "models" / DEFAULT_MODEL_NAME
+    return Path(home).expanduser() / "models" / DEFAULT_MODEL_NAME  # "~/x" from a quoted value
 
 
 def _hf_name(gguf_name: str) -> str:

