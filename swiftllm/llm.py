@@ -1,4 +1,4 @@
-"""The in-process API: `LLM(model).generate(prompts, params)`, one process, no sockets.
+"""The in-process API: `LLM(model).generate(prompts, sampling_params)`, one process, no sockets.
 
 It drives the same Engine as the server, with a ModelRunner in place of worker processes. A split model
 (`workers`, or `tensor_parallel_size` x `pipeline_parallel_size`, above 1) runs on worker processes instead
@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
@@ -49,7 +49,7 @@ class RequestOutput:
 
 
 class LLM:
-    """An engine in this process: `LLM(model, **options).generate(prompts, params)`.
+    """An engine in this process: `LLM(model, **options).generate(prompts, sampling_params)`.
 
     `options` are EngineConfig fields (swiftllm/config.py: their defaults and checks), e.g.
     `LLM(path, max_model_len=1024, max_num_batched_tokens=64)` or `LLM(path, load_format="dummy")`;
@@ -161,7 +161,7 @@ class LLM:
     def generate(
         self,
         prompts: list[str | list[int] | list[dict]] | str,
-        params: SamplingParams | list[SamplingParams] | tuple[SamplingParams, ...] | None = None,
+        sampling_params: SamplingParams | Sequence[SamplingParams] | None = None,
         use_tqdm: bool = False,
     ) -> list[RequestOutput]:
         """Run every prompt to completion (all submitted at once); outputs in prompt order. One call at a
@@ -177,10 +177,11 @@ class LLM:
             prompts = [prompts] if isinstance(prompts, str) else prompts
             if not isinstance(prompts, list | tuple):  # a dict or a set was iterated as prompts
                 raise TypeError(f"prompts is a str or a list, not a {type(prompts).__name__}")
+            params = sampling_params  # the keyword's name is vLLM's
             if not isinstance(params, list | tuple):  # one for every prompt (tuples: as prompts)
                 params = [params or SamplingParams()] * len(prompts)
             if not all(isinstance(item, SamplingParams) for item in params):  # was AttributeError
-                raise TypeError("params must be a SamplingParams or a list of them, one a prompt")
+                raise TypeError("sampling_params: a SamplingParams or a list of them, one a prompt")
             # one params per prompt: a list of another length is an error, not fewer outputs
             if len(params) != len(prompts):
                 raise ValueError(f"{len(params)} SamplingParams for {len(prompts)} prompts")

@@ -18,7 +18,8 @@ def python_value(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-@dataclass(frozen=True)
+# fields by name only: vLLM's SamplingParams(2) is n=2, which here would have been max_tokens=2
+@dataclass(frozen=True, kw_only=True)
 class SamplingParams:
     """One request's sampling options, checked at construction (a bad value raises ValueError).
 
@@ -47,6 +48,7 @@ class SamplingParams:
         # one stop string or token id stands for a list of one; the checks below refuse a wrong type
         for name in ("stop", "stop_token_ids"):
             items = getattr(self, name)
+            items = () if items is None else items  # None: vLLM's default for both
             items = items if isinstance(items, list | tuple) else [items]
             object.__setattr__(self, name, tuple(map(python_value, items)))
         # the same table REST checks a request against: the same values pass, with the same words

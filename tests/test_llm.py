@@ -229,7 +229,7 @@ def test_bad_input_gives_clear_errors(llm: LLM, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="a prompt must be UTF-8 text"):
         llm.generate(["a\ud800b"], SamplingParams(max_tokens=4))
     for params in ({"max_tokens": 4}, [SamplingParams(), None], (SamplingParams(), 4)):
-        with pytest.raises(TypeError, match="params must be a SamplingParams or a list of them"):
+        with pytest.raises(TypeError, match="sampling_params: a SamplingParams or a list of them"):
             llm.generate(["hi", "ho"], params)  # type: ignore[arg-type]
     # a tuple of params is taken as a tuple of prompts is (session 59 noted it was refused)
     with pytest.raises(ValueError, match="1 SamplingParams for 2 prompts"):
@@ -591,3 +591,13 @@ def test_a_text_prompt_without_a_tokenizer_is_refused(tiny_model_dir: Path) -> N
     with pytest.raises(ModelError, match="this model has no tokenizer.json"):
         llm.encode([{"role": "user", "content": "hello"}])
     assert not llm.engine.has_work
+
+
+def test_generate_takes_its_params_under_vllm_s_keyword(tiny_model_dir: Path) -> None:
+    """Session 66's porting probe: `generate(prompts, sampling_params=...)`, vLLM's spelling, was a
+    TypeError (the keyword was `params`)."""
+    llm = LLM(tiny_model_dir, max_model_len=40, kv_cache_memory_gb=0.01)
+    greedy = SamplingParams(max_tokens=4, temperature=0)
+    by_keyword = llm.generate([[1, 2, 3]], sampling_params=greedy)[0]
+    assert by_keyword.token_ids == llm.generate([[1, 2, 3]], greedy)[0].token_ids
+    assert len(by_keyword.token_ids) == 4

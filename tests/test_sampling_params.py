@@ -100,3 +100,13 @@ def test_numpy_scalars_are_taken_as_the_numbers_they_hold() -> None:
         SamplingParams(temperature=np.float64(np.nan))
     with pytest.raises(ValueError, match="top_k must be an integer"):
         SamplingParams(top_k=np.int64(-2))
+
+
+def test_what_a_vllm_script_passes_means_what_it_means_there() -> None:
+    """Session 66's porting probe: `stop=None` and `stop_token_ids=None` (vLLM's defaults) were refused
+    ("stop must be ..."), and `SamplingParams(2)`, vLLM's n=2, was taken as max_tokens=2."""
+    params = SamplingParams(stop=None, stop_token_ids=None)
+    assert params.stop == () and params.stop_token_ids == ()
+    assert SamplingParams(stop_token_ids=0).stop_token_ids == (0,)  # token 0 is not None
+    with pytest.raises(TypeError, match="positional"):
+        SamplingParams(2)  # type: ignore[misc]

@@ -60,6 +60,17 @@ def check_fits(size: int, limit: int, what: str, max_len: int, param: str) -> No
         raise too_long(f"{what} cannot fit the maximum context length of {max_len} tokens", param)
 
 
+# OpenAI's and vLLM's fields we do not implement that have no neutral value but absence: a request giving
+# one is refused (a 400 naming it) rather than served as if it were absent (return_token_ids would return
+# none, cache_salt would share the prefix cache, documents would not reach the chat template)
+ABSENT_ONLY = (
+    "audio prediction web_search_options prompt_logprobs allowed_token_ids guided_json guided_regex "
+    "guided_choice guided_grammar guided_decoding_backend structured_outputs truncate_prompt_tokens "
+    "chat_template return_token_ids return_tokens_as_token_ids logits_processors cache_salt "
+    "documents structural_tag guided_whitespace_pattern mm_processor_kwargs kv_transfer_params "
+    "vllm_xargs"
+).split()
+
 # Every request field we read, in one place: adding a field is one line here (and its use in
 # parse_request), or in SAMPLING_FIELDS.
 FIELDS: dict[str, Field] = {
@@ -88,28 +99,17 @@ FIELDS: dict[str, Field] = {
     "response_format": Field((dict,), "text", neutral=({"type": "text"},)),
     "parallel_tool_calls": Field((bool,), "a boolean", neutral=(True, False)),
     "modalities": Field((list,), "text", neutral=(["text"],)),
-    "audio": Field(ANY, "absent", neutral=()),
-    "prediction": Field(ANY, "absent", neutral=()),
-    "web_search_options": Field(ANY, "absent", neutral=()),
     "min_tokens": Field(INT, "0", neutral=(0,)),
     "use_beam_search": Field((bool,), "false", neutral=(False,)),
     "length_penalty": Field(NUMBER, "1", neutral=(1,)),
-    "prompt_logprobs": Field(ANY, "absent", neutral=()),
-    "allowed_token_ids": Field(ANY, "absent", neutral=()),
     "bad_words": Field((list,), "empty", neutral=([],)),
-    "guided_json": Field(ANY, "absent", neutral=()),
-    "guided_regex": Field(ANY, "absent", neutral=()),
-    "guided_choice": Field(ANY, "absent", neutral=()),
-    "guided_grammar": Field(ANY, "absent", neutral=()),
-    "guided_decoding_backend": Field(ANY, "absent", neutral=()),
-    "structured_outputs": Field(ANY, "absent", neutral=()),
-    "truncate_prompt_tokens": Field(ANY, "absent", neutral=()),
     "skip_special_tokens": Field((bool,), "true", neutral=(True,)),
     "spaces_between_special_tokens": Field((bool,), "true", neutral=(True,)),
     "add_generation_prompt": Field((bool,), "true", neutral=(True,)),
     "continue_final_message": Field((bool,), "false", neutral=(False,)),
-    "chat_template": Field(ANY, "absent", neutral=()),
     "chat_template_kwargs": Field((dict,), "empty", neutral=({},)),
+    "priority": Field(INT, "0", neutral=(0,)),  # vLLM's, for its priority scheduling
+    **{name: Field(ANY, "absent", neutral=()) for name in ABSENT_ONLY},
 }
 
 
