@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 import torch
-from common import LLAMA3_8B, SMOLLM2, device_info, write_results
+from common import LLAMA3_8B, QWEN2_HEAD80, SMOLLM2, device_info, write_results
 
 from swiftllm.kernels.decode_attention import decode_attention, decode_params
 from swiftllm.kernels.gemv import gemv
@@ -133,22 +133,6 @@ GQA = ((8, 8), (9, 3), (32, 8), (64, 8))  # ratios 1, 3, 4, 8
 # head dims: the Llama shapes', and 80, not a power of two, whose tiles the kernels pad to 128 and mask
 # (checked before only in the interpreter)
 HEAD_DIMS = (64, 80, 128)
-# a Qwen2 shape (qkv bias, tied embeddings) with 80-wide heads, 16 over 4 KV heads: the whole model on
-# paths the Llama shapes do not take
-QWEN2_HEAD80 = dict(
-    architectures=["Qwen2ForCausalLM"],
-    hidden_size=1280,
-    intermediate_size=3456,
-    num_hidden_layers=4,
-    num_attention_heads=16,
-    num_key_value_heads=4,
-    vocab_size=32000,
-    max_position_embeddings=32768,
-    rms_norm_eps=1e-6,
-    rope_theta=1000000.0,
-    tie_word_embeddings=True,
-    torch_dtype="bfloat16",
-)
 
 
 def check_gemv() -> None:

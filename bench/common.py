@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 from run_info import RESULTS, git_commit, utc_now
-from shapes import LLAMA3_8B, SMOLLM2  # noqa: F401 (the scripts import the shapes from here)
+from shapes import LLAMA3_8B, QWEN2_HEAD80, SMOLLM2  # noqa: F401 (the scripts import the shapes from here)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

@@ -32,6 +32,23 @@ SMOLLM2 = dict(
     torch_dtype="bfloat16",
 )
 
+# bench/check_kernels.py's third whole model: a Qwen2 shape (qkv bias, tied embeddings) with 80-wide heads,
+# 16 over 4 KV heads, on paths the Llama shapes do not take
+QWEN2_HEAD80 = dict(
+    architectures=["Qwen2ForCausalLM"],
+    hidden_size=1280,
+    intermediate_size=3456,
+    num_hidden_layers=4,
+    num_attention_heads=16,
+    num_key_value_heads=4,
+    vocab_size=32000,
+    max_position_embeddings=32768,
+    rms_norm_eps=1e-6,
+    rope_theta=1000000.0,
+    tie_word_embeddings=True,
+    torch_dtype="bfloat16",
+)
+
 
 def parameter_count(cfg: dict) -> int:
     """Parameters of a LLaMA-family config: embedding, LM head unless tied, and every layer's weights."""
