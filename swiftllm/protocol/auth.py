@@ -31,12 +31,12 @@ def new_token() -> str:
 def read_token_file(path: str | Path) -> str:
     """The token in `path`; refused if the file is readable by group or others, or holds none."""
     try:
-        mode = os.stat(path).st_mode
+        # checked before it is read: /dev/zero (mode 0666) was read until memory ran out
+        if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise TokenError(f"{path} is readable by others: chmod 600 it")
         token = Path(path).read_text().strip()
     except OSError as error:
         raise TokenError(f"cannot read the token file: {error}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise TokenError(f"{path} is readable by others: chmod 600 it")
     if not token:
         raise TokenError(f"{path} holds no token")
     return token

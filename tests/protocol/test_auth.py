@@ -34,6 +34,16 @@ def test_token_files_are_private_and_read_back(tmp_path: Path) -> None:
         read_token_file(tmp_path / "missing")
 
 
+def test_a_token_file_readable_by_others_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """Session 67's hunt: the file was read first, so `--token-file /dev/zero` (mode 0666) read until
+    memory ran out, and a FIFO waited forever; one that is not UTF-8 stands for them here."""
+    path = tmp_path / "token"
+    path.write_bytes(b"\xff\xfe")
+    path.chmod(0o644)
+    with pytest.raises(TokenError, match="readable by others"):
+        read_token_file(path)
+
+
 @pytest.mark.parametrize(
     "address, local",
     [
