@@ -175,7 +175,8 @@ def load_weights(
         # drop the layer's checkpoint tensors: host memory freed as layers are loaded
         ckpt.tensors = {name: t for name, t in ckpt.tensors.items() if not name.startswith(prefix)}
     vocab_rows = par.rows(cfg.vocab_size)
-    tied = cfg.tie_word_embeddings or "lm_head.weight" not in ckpt.tensors
+    # untied but no lm_head.weight: refused (Checkpoint.read names it), not served with the embedding
+    tied = cfg.tie_word_embeddings
     embed = None
     if pipe.first or (pipe.last and tied):
         embed = get("model.embed_tokens.weight", 0, vocab_rows)

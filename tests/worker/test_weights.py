@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import full_logits, rel_err, runner_for, save_tiny_model
+from conftest import full_logits, read_json, rel_err, runner_for, save_tiny_model
 
 from swiftllm.llm import LLM
 from swiftllm.model_config import ModelConfig, ModelError
@@ -186,6 +186,20 @@ def test_checkpoint_missing_a_tensor_is_a_clear_error(tmp_path: Path) -> None:
     del state["model.layers.1.mlp.up_proj.weight"]
     save_file(state, str(tmp_path / "model.safetensors"))
     with pytest.raises(ModelError, match="up_proj"):
+        LLM(str(tmp_path))
+
+
+def test_an_untied_config_without_lm_head_weight_is_refused_not_served_tied(tmp_path: Path) -> None:
+    """tie_word_embeddings false and no lm_head.weight: before, the embedding was silently used as the
+    LM head (transformers would leave it random); now a ModelError naming the tensor."""
+    from safetensors.torch import load_file, save_file
+
+    save_tiny_model(tmp_path)
+    state = load_file(str(tmp_path / "model.safetensors"))
+    del state["lm_head.weight"]
+    save_file(state, str(tmp_path / "model.safetensors"))
+    assert read_json(tmp_path / "config.json")["tie_word_embeddings"] is False
+    with pytest.raises(ModelError, match="lacks tensor 'lm_head.weight'"):
         LLM(str(tmp_path))
 
 
