@@ -366,6 +366,44 @@ def test_a_logprob_that_is_not_finite_fails_its_request_alone(bad: float, where:
     assert engine.scheduler.block_manager.gpu.num_free == 12
 
 
+@pytest.mark.parametrize("short", ["logprobs", "top_ids", "top_logprobs", "tops"])
+def test_logprob_arrays_short_of_the_rows_are_a_worker_error(short: str) -> None:
+    """A reply whose logprobs (or top ones) stop short of its sampled rows failed the rows past the end with a
+    bare IndexError message; now it is an InvalidReply, as a reply short of tokens is."""
+    from test_scheduler import CFG, FakeWorker
+
+    from swiftllm.controller.engine import Engine
+    from swiftllm.controller.scheduler import SchedulerConfig
+    from swiftllm.controller.worker_client import WorkerError
+    from swiftllm.worker.in_process import InProcessWorker
+
+    class ShortLogprobs(FakeWorker):
+        """Logprobs and two top ones for every row; from the third step, the `short` ones lack the last."""
+
+        def launch(self, cmd: StepCommand) -> StepResult:
+            result = super().launch(cmd)
+            rows = len(result.seq_ids)
+            arrays = {
+                "logprobs": np.full(rows, -0.5, np.float32),
+                "top_ids": np.ones((rows, 2), np.int32),
+                "top_logprobs": np.full((rows, 2), -0.5, np.float32),
+            }
+            if len(self.steps) >= 3:
+                for name in ("top_ids", "top_logprobs") if short == "tops" else (short,):
+                    arrays[name] = arrays[name][:-1]
+            return StepResult(result.seq_ids, result.tokens, **arrays)
+
+    config = SchedulerConfig(256, 12, 0, 16, 16, 64, True, 1, "fcfs")
+    engine = Engine(InProcessWorker(ShortLogprobs(12, 0, 256)), CFG, None, config)
+    params = SamplingParams(max_tokens=8, temperature=0, ignore_eos=True, logprobs=2)
+    seqs = [engine.add_request([i + 1] * 5, params) for i in range(3)]
+    with pytest.raises(WorkerError, match="not 0 or 3 rows") as error:
+        for _ in range(50):  # the whole run is 9 steps
+            engine.step()
+    assert error.value.type == "InvalidReply"
+    assert all(seq.error is None for seq in seqs)
+
+
 def test_warm_up_with_more_prompts_than_the_vocabulary_has_tokens(tiny_model_dir: Path) -> None:
     """Session 65's hunt: prompt i of token i, and a context of 4 capping each prompt at 2 tokens, made a
     budget of 512 into 256 prompts, past the tiny model's 128 tokens: add_request refused token 128 and the
