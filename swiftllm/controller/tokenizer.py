@@ -13,6 +13,8 @@ from tokenizers import Tokenizer as HFTokenizer
 
 from swiftllm.model_config import ModelError
 
+# the special tokens transformers' apply_chat_template passes a template (its SPECIAL_TOKENS_ATTRIBUTES)
+SPECIAL_TOKENS = "bos_token eos_token unk_token sep_token pad_token cls_token mask_token".split()
 # a SentencePiece byte-fallback piece: one raw byte
 BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
 
@@ -85,7 +87,7 @@ class Tokenizer:
             # the special tokens the template may name (each a string, or a dict with its "content"), and
             # tools and documents as transformers passes them without any (a template may test `is not none`)
             self.special: dict[str, str | None] = {"tools": None, "documents": None}
-            for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
+            for name in SPECIAL_TOKENS:
                 token = config.get(name) or ""
                 self.special[name] = token.get("content", "") if isinstance(token, dict) else token
         except (OSError, ValueError, LookupError, AttributeError, TypeError) as error:

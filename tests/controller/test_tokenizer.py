@@ -400,3 +400,32 @@ def test_chat_templates_see_what_hf_gives_them(smol: Path, tmp_path: Path, name:
         messages, tokenize=False, add_generation_prompt=True
     )
     assert Tokenizer(tmp_path).render_chat(messages) == expected
+
+
+def test_chat_templates_see_every_special_token_hf_gives_them(tmp_path: Path) -> None:
+    """HF passes a template each special token its tokenizer has: sep_token, cls_token and mask_token were
+    missing here (empty), as a tiny BERT-style tokenizer with all seven shows against apply_chat_template."""
+    from tokenizers import Tokenizer as HFTokenizer
+    from tokenizers import models, pre_tokenizers
+    from transformers import AutoTokenizer
+
+    specials = ["<s>", "</s>", "[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"]
+    vocab = {token: i for i, token in enumerate([*specials, "hi", "there"])}
+    hf_tokenizer = HFTokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    hf_tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    hf_tokenizer.add_special_tokens(specials)
+    hf_tokenizer.save(str(tmp_path / "tokenizer.json"))
+    names = "bos_token eos_token unk_token sep_token pad_token cls_token mask_token".split()
+    config: dict[str, object] = dict(zip(names, specials))
+    # a token given as an AddedToken map, as tokenizer_config.json files often do
+    config["mask_token"] = {"__type": "AddedToken", "content": "[MASK]", "normalized": False}
+    shown = "|".join("{{ " + name + " }}" for name in names)
+    loop = "{% for m in messages %}{{ cls_token }}{{ m['content'] }}{{ sep_token }}{% endfor %}"
+    config.update(tokenizer_class="PreTrainedTokenizerFast", chat_template=shown + loop)
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
+    messages = [{"role": "user", "content": "hi there"}]
+    expected = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True
+    )
+    assert expected == "<s>|</s>|[UNK]|[SEP]|[PAD]|[CLS]|[MASK][CLS]hi there[SEP]"
+    assert Tokenizer(tmp_path).render_chat(messages) == expected
