@@ -10,6 +10,7 @@ Choices where OpenAI leaves them to the server:
 - echo (completions only) puts the prompt's text before each choice's; with logprobs it would need
   the prompt's logprobs, which we do not compute: a 400."""
 
+import json
 import time
 import uuid
 from collections.abc import Collection
@@ -27,6 +28,10 @@ MAX_PROMPTS = 256  # prompts in one completions request (each with its n choices
 ANY = (object,)  # any JSON value (a neutral-only field with no neutral value: only null passes)
 # the roles a chat message may have (no tool calls: "tool" messages only as a template renders them)
 ROLES = ("system", "developer", "user", "assistant", "tool")
+# a chat message's fields besides role and content that reach the template as sent (HF passes them, and
+# vLLM), and what each must be; null is absent, and so is an empty tool_calls (as vLLM drops it: a
+# template that tests `'tool_calls' in message` would take an ordinary turn for one of tool calls)
+MESSAGE_EXTRAS = {"name": "a string", "tool_call_id": "a string", "tool_calls": "a list of objects"}
 MAX_CHOICES = 64  # n at most: each choice is a sequence of its own
 
 
@@ -132,7 +137,7 @@ class GenerateRequest:
     chat: bool  # /v1/chat/completions, else /v1/completions
     request_id: str  # the response's id
     prompts: list[str | list[int]]  # completions: texts or token ids; chat: empty
-    messages: list[dict[str, str]]  # chat only
+    messages: list[dict[str, Any]]  # chat only
     params: SamplingParams  # max_tokens still a placeholder: see params_for
     max_tokens: int | None
     # the field that gave max_tokens (chat: max_completion_tokens or max_tokens), named in its errors
@@ -276,9 +281,10 @@ def parse_prompt(prompt: object, max_len: int, max_chars: int) -> list[str | lis
     return prompts
 
 
-def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[str, str]]:
+def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[str, Any]]:
     """Chat messages: each a string role and content (a string, or text parts; null only for an
-    assistant message). More messages than max_len, or more characters than max_chars, cannot fit."""
+    assistant message), and any of MESSAGE_EXTRAS as sent. More messages than max_len, or more characters
+    than max_chars, cannot fit."""
     if not isinstance(messages, list) or not messages:
         raise ApiError("messages must be a non-empty list", "messages")
     check_fits(len(messages), max_len, f"{len(messages)} messages", max_len, "messages")
@@ -293,14 +299,21 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
                 raise ApiError("content parts: one or more, only text content parts", "messages")
             content = "\n".join(part["text"] for part in content)
         role = message.get("role")
-        # an assistant message may carry tool calls instead of content (OpenAI); we have no tools
+        # an assistant message may carry tool calls instead of content (OpenAI)
         if content is None and role == "assistant" and "content" in message:
             content = ""
         if not (is_text(role) and is_text(content)):
             raise ApiError("each message needs a string role and text content (UTF-8)", "messages")
         if role not in ROLES:
             raise ApiError(f"role {role!r} is not one of {', '.join(ROLES)}", "messages")
-        parsed.append({"role": role, "content": content})
+        extras = {key: message[key] for key in MESSAGE_EXTRAS if message.get(key) not in (None, [])}
+        for key, value in extras.items():
+            is_list = isinstance(value, list) and all(isinstance(item, dict) for item in value)
+            is_kind = is_list if key == "tool_calls" else isinstance(value, str)
+            # the strings inside tool_calls (its arguments) too: the template may write them in the prompt
+            if not (is_kind and is_text(json.dumps(value, ensure_ascii=False, default=str))):
+                raise ApiError(f"message {key} must be {MESSAGE_EXTRAS[key]} (UTF-8)", "messages")
+        parsed.append({"role": role, "content": content, **extras})
     num_chars = sum(len(message["role"]) + len(message["content"]) for message in parsed)
     check_fits(num_chars, max_chars, f"messages of {num_chars} characters", max_len, "messages")
     return parsed

@@ -308,7 +308,7 @@ class RestServer:
         encode = partial(self.tokenizer.encode, prompt, add_special_tokens)
         return await self.in_pool(len(prompt), encode)
 
-    async def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
+    async def encode_chat(self, messages: list[dict[str, Any]]) -> list[int]:
         """The chat template rendered and encoded in the tokenizer pool for the messages' length."""
         num_chars = sum(len(message["content"]) for message in messages)
         try:  # the template's refusal (or none to apply), raised in the pool, reaches us here

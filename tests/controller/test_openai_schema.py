@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from swiftllm.controller.openai_schema import ApiError, parse_request
+from swiftllm.controller.openai_schema import ApiError, parse_messages, parse_request
+from swiftllm.controller.tokenizer import Tokenizer
+from swiftllm.models.gguf_import import ensure_default_model
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 COMPLETION = {"prompt": "hi"}
@@ -83,3 +88,83 @@ def test_vllm_fields_we_do_not_implement_are_refused_unless_absent(field: str, v
         parse({**body, field: None}, chat)  # null is absent
     assert parse({**COMPLETION, "priority": 0}, False) is not None
     assert parse({**COMPLETION, "request_id": "mine"}, False) is not None  # ignored: our own id
+
+
+# renders each message's name, the function of each tool call, and the call a tool message answers
+TOOL_TEMPLATE = (
+    "{% for m in messages %}[{{ m['role'] }}{% if m.name %} {{ m.name }}{% endif %}]{{ m['content'] }}"
+    "{% for call in m.tool_calls or [] %}<call {{ call.id }} {{ call.function.name }}>{% endfor %}"
+    "{% if m.tool_call_id %}<answers {{ m.tool_call_id }}>{% endif %}|{% endfor %}"
+)
+TOOL_CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+}
+
+
+def test_name_tool_calls_and_tool_call_id_reach_the_chat_template(tmp_path: Path) -> None:
+    """They were dropped before the template (an assistant turn of tool calls rendered empty); HF passes the
+    messages as they are, vLLM passes these three: each now reaches the template as sent."""
+    from transformers import AutoTokenizer
+
+    smol = ensure_default_model()
+    shutil.copy(smol / "tokenizer.json", tmp_path / "tokenizer.json")
+    config = json.loads((smol / "tokenizer_config.json").read_text())
+    config["chat_template"] = TOOL_TEMPLATE
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
+    messages = [
+        {"role": "system", "content": "Be brief.", "name": "rules"},
+        {"role": "user", "content": "Weather in Paris?", "name": "ann"},
+        {"role": "assistant", "content": "", "tool_calls": [TOOL_CALL]},
+        {"role": "tool", "content": "sunny", "tool_call_id": "call_1"},
+    ]
+    rendered = Tokenizer(tmp_path).render_chat(parse_messages(messages, 64, 1000))
+    assert rendered == (
+        "[system rules]Be brief.|[user ann]Weather in Paris?|[assistant]<call call_1 get_weather>|"
+        "[tool]sunny<answers call_1>|"
+    )
+    expected = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True
+    )
+    assert rendered == expected
+    # a null content beside tool calls is empty text, as before
+    calls_only = {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]}
+    assert parse_messages([calls_only], 64, 1000) == [{**calls_only, "content": ""}]
+
+
+def test_messages_without_those_fields_keep_role_and_content_alone() -> None:
+    """Role and content as before: text parts joined, null fields absent (an empty tool_calls too, as vLLM
+    drops it), unknown fields dropped."""
+    messages = [
+        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+        {"role": "assistant", "content": None, "name": None, "tool_calls": None, "other": 1},
+        {"role": "assistant", "content": "y", "tool_calls": []},
+        {"role": "tool", "content": "x", "tool_call_id": None},
+    ]
+    assert parse_messages(messages, 64, 1000) == [
+        {"role": "user", "content": "a\nb"},
+        {"role": "assistant", "content": ""},
+        {"role": "assistant", "content": "y"},
+        {"role": "tool", "content": "x"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", 5),
+        ("name", ["ann"]),
+        ("name", "\ud800"),
+        ("tool_call_id", 7),
+        ("tool_call_id", {"id": "call_1"}),
+        ("tool_calls", TOOL_CALL),
+        ("tool_calls", ["call_1"]),
+        ("tool_calls", [{"function": {"name": "f", "arguments": '{"x": "\ud800"}'}}]),
+    ],
+)
+def test_a_message_field_of_the_wrong_type_is_a_400_naming_it(field: str, value: Any) -> None:
+    message = {"role": "assistant", "content": "hi", field: value}
+    with pytest.raises(ApiError, match=f"message {field} must be ") as refused:
+        parse({"messages": [message]}, True)
+    assert refused.value.param == "messages" and refused.value.status == 400
