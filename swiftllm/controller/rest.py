@@ -59,6 +59,9 @@ MAX_MEMBERS = 16
 # seconds a request's body may take to arrive: one that stalls (a client gone silent after its headers) was
 # held with its connection until the client left, as aiohttp sets no body read timeout; 16 MiB at 4 Mbit/s fits
 BODY_TIMEOUT = 60.0
+# the routes open without the API key: probes, Prometheus and the version (they do no work for a client);
+# /tokenize and /detokenize do (vLLM leaves them open: a keyless client could fill the tokenizer pool)
+OPEN_ROUTES = ("/health", "/metrics", "/version")
 # The AppRunner options of every server of this app (launch_cmd.serve, the tests'): a client that
 # disconnects cancels its handler, which aborts its requests; bodies are decompressed by read_object,
 # whose errors are OpenAI-style (aiohttp's parser answered an encoding it lacks, br or zstd, in plain text)
@@ -160,7 +163,7 @@ class RestServer:
         """Every failure becomes an OpenAI-style error body (error_of)."""
         self.handling += 1
         try:
-            if self.api_key and request.path.startswith("/v1/"):
+            if self.api_key and request.path not in OPEN_ROUTES:
                 # the scheme is case-insensitive (RFC 9110); token_matches encodes with surrogatepass, so
                 # a header that is not UTF-8 still encodes (and does not match), never a 500
                 scheme, _, key = request.headers.get("Authorization", "").partition(" ")

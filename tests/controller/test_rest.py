@@ -526,6 +526,11 @@ def test_api_key(small: Server) -> None:
             client(small, key or "none").models.list()
     assert post(f"{small.url}/v1/completions", {"prompt": "hi"})[0] == 401
     assert get(small.url + "/health")[0] == 200  # probes need no key
+    assert get(small.url + "/metrics")[0] == 200
+    assert get(small.url + "/version")[0] == 200
+    # /tokenize and /detokenize do work for a client, so they need the key (vLLM's do not)
+    assert post(f"{small.url}/tokenize", {"prompt": "hi"})[0] == 401
+    assert post(f"{small.url}/detokenize", {"tokens": [1]})[0] == 401
     assert [model.id for model in client(small, KEY).models.list()] == [NAME]
 
 
