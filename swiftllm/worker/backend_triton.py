@@ -121,27 +121,13 @@ def attention(
     decodes = leading_decodes(meta.query_lens_host)
     out = torch.empty_like(q) if out is None else out
     if decodes:
-        decode_attention(
-            q[:decodes],
-            k_cache,
-            v_cache,
-            meta.block_table[:decodes],
-            meta.context_lens[:decodes],
-            scale,
-            out=out[:decodes],
-        )
-    # query_start[decodes:] still indexes the whole q, so the chunks' rows need no renumbering
-    return prefill_attention(
-        q,
-        k_cache,
-        v_cache,
-        meta.query_start[decodes:],
-        meta.context_lens[decodes:],
-        meta.block_table[decodes:],
-        meta.max_query_len,
-        scale,
-        out,
-    )
+        # the decode rows' view (block table, context lengths), as FixedGridAttention passes one
+        decodes_view = (meta.block_table[:decodes], meta.context_lens[:decodes])
+        decode_attention(q[:decodes], k_cache, v_cache, *decodes_view, scale, out=out[:decodes])
+    # the chunks' view (query_start, context lengths, block table): query_start[decodes:] still indexes the
+    # whole q, so the chunks' rows need no renumbering
+    chunks = (meta.query_start[decodes:], meta.context_lens[decodes:], meta.block_table[decodes:])
+    return prefill_attention(q, k_cache, v_cache, *chunks, meta.max_query_len, scale, out)
 
 
 # A decode-only step of up to FUSED_ROTARY_MAX_ROWS rows rotates and stores its new K/V inside the decode kernel
