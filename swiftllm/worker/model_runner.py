@@ -474,15 +474,9 @@ class ModelRunner:
         """The step's result arrays, on the device: tokens, and logprobs if any row asked."""
         if len(cmd.penalty_tokens) and len(sampled):
             logits = self.penalized(cmd, sampled, logits)
-        tokens = sample(
-            logits,
-            cmd.temperature[sampled],
-            cmd.top_p[sampled],
-            cmd.top_k[sampled],
-            cmd.seed[sampled],
-            cmd.context_lens[sampled],
-            cmd.min_p[sampled],
-        )
+        # the sampled rows' values, in sample's order (a row's position: its context length)
+        columns = (cmd.temperature, cmd.top_p, cmd.top_k, cmd.seed, cmd.context_lens, cmd.min_p)
+        tokens = sample(logits, *(column[sampled] for column in columns))
         results = {"tokens": tokens.int()}  # named and typed as StepResult's fields
         num_top = int(cmd.num_logprobs[sampled].max(initial=-1)) if len(cmd.num_logprobs) else -1
         if num_top >= 0:
