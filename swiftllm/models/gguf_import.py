@@ -94,11 +94,8 @@ def _build_tokenizer(meta: dict, bos: str | None, add_bos: bool) -> Tokenizer:
     user_defined = [t for t, k in zip(tokens, types) if k == _USER_DEFINED and t in vocab]
     tok.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in control])
     tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in user_defined])
-    single = "$A:0"
-    special = []
-    if add_bos and bos:
-        single = f"{bos}:0 $A:0"
-        special = [(bos, vocab[bos])]
+    special = [(bos, vocab[bos])] if add_bos and bos else []
+    single = f"{bos}:0 $A:0" if special else "$A:0"  # the BOS first, if it is added
     tok.post_processor = processors.TemplateProcessing(
         single=single, pair=f"{single} $B:1", special_tokens=special
     )
