@@ -342,8 +342,7 @@ def decode_attention(
     group = n_heads // n_kv
     assert q.stride(2) == 1 and block_table.stride(1) == 1 and n_heads % n_kv == 0
     assert k_cache.is_contiguous() and v_cache.is_contiguous()
-    if out is None:
-        out = torch.empty((n_seqs, n_heads, dim), dtype=q.dtype, device=q.device)
+    out = torch.empty(q.shape, dtype=q.dtype, device=q.device) if out is None else out
     if n_seqs == 0:
         return out
     if n_seqs > MAX_GRID_Y:
