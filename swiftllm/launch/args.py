@@ -36,7 +36,9 @@ def add_config_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) ->
     """One flag per named EngineConfig field; its value lands in `args.<field name>`."""
     for name in names:
         metadata = _FIELDS[name].metadata
-        value_type = _value_type(_FIELDS[name].type)
+        # the type a flag's text converts to: `int` for both `int` and `int | None`
+        hint = _FIELDS[name].type
+        value_type = next((arg for arg in typing.get_args(hint) if arg is not type(None)), hint)
         how_parsed: dict[str, typing.Any] = {"type": value_type}
         if value_type is bool:
             how_parsed = {"action": argparse.BooleanOptionalAction}
@@ -69,8 +71,3 @@ def flags_from_config(config: EngineConfig, names: tuple[str, ...]) -> list[str]
         elif value is not None:
             flags += [flag_of(name), str(value)]
     return flags
-
-
-def _value_type(hint: object) -> type:
-    """The type a flag's text converts to: `int` for both `int` and `int | None`."""
-    return next((arg for arg in typing.get_args(hint) if arg is not type(None)), hint)
