@@ -47,11 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from swiftllm.worker.model_runner import ModelRunner, WorkerConfig
     from swiftllm.worker.server import WorkerServer
 
-    if not 0 <= args.rank < args.world_size:
-        report(f"rank {args.rank} is not in [0, {args.world_size})")
-        return 2
     started = time.monotonic()
     try:
+        if not 0 <= args.rank < args.world_size:
+            raise ValueError(f"rank {args.rank} is not in [0, {args.world_size})")
         token = session_token(args.token_file)
         os.environ.pop(TOKEN_ENV, None)  # not inherited by anything this process starts
         check_bind(args.bind, token)  # before loading the model
