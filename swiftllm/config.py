@@ -147,7 +147,7 @@ class EngineConfig:
     port: int = option(8000, "0 picks a free port (printed)", server=True)
     api_key: str | None = option(
         None,
-        "require 'Authorization: Bearer KEY' on /v1/ (default: $SWIFTLLM_API_KEY)",
+        "require 'Authorization: Bearer KEY' on all but /health, /metrics, /version (default: $SWIFTLLM_API_KEY)",
         server=True,
     )
     health_timeout: float = option(60.0, "seconds without engine progress = unhealthy", server=True)
