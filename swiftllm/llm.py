@@ -218,3 +218,15 @@ class LLM:
                 )
                 for seq in sequences
             ]
+
+    def chat(
+        self,
+        messages: list[dict] | list[list[dict]],
+        sampling_params: SamplingParams | Sequence[SamplingParams] | None = None,
+        use_tqdm: bool = False,
+    ) -> list[RequestOutput]:
+        """vLLM's `llm.chat`: one conversation (a list of messages) or a list of them, each through the
+        chat template as generate takes one; an output per conversation."""
+        one = bool(messages) and isinstance(messages[0], dict)
+        conversations = [messages] if one else messages
+        return self.generate(conversations, sampling_params, use_tqdm)

@@ -601,3 +601,21 @@ def test_generate_takes_its_params_under_vllm_s_keyword(tiny_model_dir: Path) ->
     by_keyword = llm.generate([[1, 2, 3]], sampling_params=greedy)[0]
     assert by_keyword.token_ids == llm.generate([[1, 2, 3]], greedy)[0].token_ids
     assert len(by_keyword.token_ids) == 4
+
+
+def test_chat_takes_one_conversation_or_a_list_as_vllm_s(llm: LLM) -> None:
+    """`llm.chat`, vLLM's call for chat (an AttributeError until session 67): one conversation gives one
+    output, a list of conversations one each, the same tokens as generate gives them."""
+    greedy = SamplingParams(max_tokens=4, temperature=0)
+    conversation = [{"role": "user", "content": CHATS[0]}]
+    other = [{"role": "user", "content": CHATS[1]}]
+    expected = [out.token_ids for out in llm.generate([conversation, other], greedy)]
+    one = llm.chat(conversation, greedy)
+    assert [out.token_ids for out in one] == expected[:1]
+    assert one[0].prompt_token_ids == llm.encode(conversation)
+    both = llm.chat([conversation, other], sampling_params=greedy)
+    assert [out.token_ids for out in both] == expected
+    assert len(expected[1]) == 4
+    with pytest.raises(ValueError, match="role 'wizard' is not one of"):
+        llm.chat([{"role": "wizard", "content": "hi"}], greedy)
+    assert not llm.engine.has_work
