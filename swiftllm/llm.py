@@ -227,6 +227,9 @@ class LLM:
     ) -> list[RequestOutput]:
         """vLLM's `llm.chat`: one conversation (a list of messages) or a list of them, each through the
         chat template as generate takes one; an output per conversation."""
+        if not isinstance(messages, list):  # a string was served as a plain prompt
+            kind = type(messages).__name__
+            raise TypeError(f"messages is a list of messages or of conversations, not a {kind}")
         one = bool(messages) and isinstance(messages[0], dict)
         conversations = [messages] if one else messages
         return self.generate(conversations, sampling_params, use_tqdm)

@@ -618,4 +618,7 @@ def test_chat_takes_one_conversation_or_a_list_as_vllm_s(llm: LLM) -> None:
     assert len(expected[1]) == 4
     with pytest.raises(ValueError, match="role 'wizard' is not one of"):
         llm.chat([{"role": "wizard", "content": "hi"}], greedy)
+    for not_messages in ("hi", {"role": "user", "content": "hi"}):
+        with pytest.raises(TypeError, match="messages is a list of messages or of conversations"):
+            llm.chat(not_messages, greedy)  # type: ignore[arg-type]
     assert not llm.engine.has_work
