@@ -56,7 +56,7 @@ class EngineConfig:
         worker=True,
     )
     load_format: str = option(
-        "auto", "dummy: random weights, only config.json is read", choices=LOAD_FORMATS, worker=True
+        "auto", "dummy: random weights, no weight file is read", choices=LOAD_FORMATS, worker=True
     )
     cuda_graphs: bool = option(True, "replay steps from captured CUDA graphs", worker=True)
     threads: int | None = option(
