@@ -155,7 +155,7 @@ class EngineConfig:
         None, "the model's name in the API (default: the model directory's name)", server=True
     )
     log_requests: bool = option(
-        False, "log one line per finished request (an access log)", server=True
+        False, "log one line per HTTP request, /health probes too (an access log)", server=True
     )
     warm_up: bool = option(
         True, "GPU workers: serve throwaway requests filling one step before listening"
