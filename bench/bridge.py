@@ -309,7 +309,7 @@ def main() -> None:
     )
     ap.add_argument("--model", help="a model directory with config.json (weights: dummy)")
     ap.add_argument("--out", help="the JSON to write")
-    ap.add_argument("--label", default="", help="a name for the tree (else $SWIFTLLM_COMMIT)")
+    ap.add_argument("--label", default="", help="the tree's name, unless $SWIFTLLM_COMMIT is set")
     ap.add_argument("--batches", default="1,8,32,64,128,256")
     ap.add_argument("--prompt-tokens", type=int, default=1024)
     ap.add_argument(
