@@ -67,7 +67,7 @@ def shipped(rows: int, name: str) -> GemvConfig:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", default="1,4,8,16,32,64")
-    ap.add_argument("--quick", action="store_true", help="a sixth of the candidates")
+    ap.add_argument("--quick", action="store_true", help="six of the candidates, evenly spaced")
     args = ap.parse_args()
     ceil = ceilings()
     bandwidth = ceil["copy_bw_Bps"]
