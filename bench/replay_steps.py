@@ -377,7 +377,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--worker", help="a running worker's address (tcp://HOST:PORT, ipc://PATH) instead"
     )
     ap.add_argument(
-        "--token-file", help="the worker's session token (default: $SWIFTLLM_WORKER_TOKEN)"
+        "--token-file", help="a file holding the worker's token (default: $SWIFTLLM_WORKER_TOKEN)"
     )
     ap.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for a remote reply"
