@@ -25,7 +25,9 @@ class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
     """`--help` appends each flag's default, except None, whose meaning the help text states."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        return action.help if action.default is None else super()._get_help_string(action)
+        # the API key's default is $SWIFTLLM_API_KEY's value: a secret, never printed (it was, session 67)
+        hidden = action.default is None or action.dest == "api_key"
+        return action.help if hidden else super()._get_help_string(action)
 
 
 def flag_of(name: str) -> str:

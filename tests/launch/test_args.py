@@ -83,3 +83,16 @@ def test_worker_flags_round_trip(cuda_graphs: bool) -> None:
     }
     assert args.bind == "ipc:///x"
     assert WorkerConfig(**options_from_args(args, WORKER_OPTIONS)).max_num_batched_tokens == 16384
+
+
+@pytest.mark.parametrize("command", ["launch", "serve"])
+def test_help_never_prints_the_api_key_from_the_environment(
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Session 67's help hunt: `--help` showed `(default: sk-...)`, $SWIFTLLM_API_KEY's value."""
+    monkeypatch.setenv("SWIFTLLM_API_KEY", "sk-secret-123")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    help_text = capsys.readouterr().out
+    assert "--api-key" in help_text
+    assert "sk-secret-123" not in help_text
