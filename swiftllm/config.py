@@ -229,7 +229,8 @@ class EngineConfig:
             ),
             # aiohttp takes "" as every interface: the server would be open where 127.0.0.1 was meant
             (self.host != "", "host must not be empty: to listen on every interface, give 0.0.0.0"),
-            (self.health_timeout > 0, "health_timeout must be > 0"),
+            # an idle engine beats once a second: at 1 s or less /health flapped 200 / 503 (session 67)
+            (self.health_timeout >= 2, "health_timeout must be >= 2 (seconds)"),
             # sys.setswitchinterval takes inf as 0
             (0 < self.gil_switch_interval < math.inf, "gil_switch_interval must be finite and > 0"),
             (0 < self.gpu_memory_utilization <= 1, "gpu_memory_utilization must be in (0, 1]"),
