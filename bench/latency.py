@@ -76,13 +76,15 @@ def main() -> None:
         "--repeats", type=int, default=3, help="(t1, t129) pairs per N; their medians are used"
     )
     ap.add_argument(
-        "--switch-interval", type=float, default=None, help="sys.setswitchinterval for this run"
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="the GIL switch interval for this run (LLM's gil_switch_interval)",
     )
     args = ap.parse_args()
-    if (
-        args.switch_interval
-    ):  # how long the engine thread may hold the GIL while the device thread waits
-        sys.setswitchinterval(args.switch_interval)
+    # how long the engine thread may hold the GIL while the device thread waits: LLM sets it from its
+    # gil_switch_interval (a sys.setswitchinterval here was undone by LLM(), session 67's help hunt)
+    switch = {"gil_switch_interval": args.switch_interval} if args.switch_interval else {}
     data = {
         **device_info(),
         "shape": "Llama-3-8B (dummy bf16)",
@@ -100,7 +102,9 @@ def main() -> None:
         dtype="bfloat16",
         max_model_len=args.max_model_len,
         max_num_batched_tokens=args.max_batched_tokens,
+        **switch,
     )
+    data["switch_interval"] = sys.getswitchinterval()
     w = llm.runner.weights
     weight_bytes = model_bytes(w) - w.embed.numel() * w.embed.element_size()
     kv_token_bytes = 32 * 8 * 128 * 2 * 2
