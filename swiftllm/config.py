@@ -157,8 +157,9 @@ class EngineConfig:
     log_requests: bool = option(
         False, "log one line per HTTP request, /health probes too (an access log)", server=True
     )
+    # a server's only: only a server listens (generate took the flag and did nothing, session 67)
     warm_up: bool = option(
-        True, "GPU workers: serve throwaway requests filling one step before listening"
+        True, "GPU workers: fill one step with throwaway requests before listening", server=True
     )
     stats_interval: float = option(
         5.0, "seconds between the status lines logged while busy (0: none)", server=True

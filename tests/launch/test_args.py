@@ -96,3 +96,11 @@ def test_help_never_prints_the_api_key_from_the_environment(
     help_text = capsys.readouterr().out
     assert "--api-key" in help_text
     assert "sk-secret-123" not in help_text
+
+
+def test_warm_up_is_a_server_flag() -> None:
+    """Only a server warms up before listening: `generate --no-warm-up` was taken and did nothing."""
+    parser = build_parser()
+    assert parser.parse_args(["launch", "--no-warm-up"]).warm_up is False
+    with pytest.raises(SystemExit):
+        parser.parse_args(["generate", "--prompt", "hi", "--no-warm-up"])
