@@ -217,7 +217,9 @@ class ModelRunner:
         # hidden and residual rows kept alive through it fall within the forward's 1.5x
         room = self.cfg.max_num_batched_tokens * per_token + 2**29
         room += self.cfg.max_num_seqs * (per_row + (b + 40) * m.vocab_size)
-        if self.cfg.cuda_graphs and world == 1:  # as init_cache captures them
+        # as init_cache captures them: for a group of one worker (a pipeline stage's tensor-parallel
+        # world is 1 too, but staged steps never replay graphs: its stages captured them for nothing)
+        if self.cfg.cuda_graphs and self.cfg.world_size == 1:
             # the mixed graphs' pool, the decode graphs' pool and their logits: per decode row, two
             # rows' partials (one in each pool) and a row of logits
             graph_row = 2 * per_row + b * m.vocab_size
@@ -259,8 +261,9 @@ class ModelRunner:
         self.forget()
         if self.device.type == "cuda" and hasattr(self.ops, "compile_ahead"):
             self.ops.compile_ahead(self.cache.k[0], self.cache.v[0], self.model.heads)
-        # graphs are captured for one worker only: collectives inside a capture are not tested yet
-        use_graphs = self.cfg.cuda_graphs and self.parallel.world_size == 1
+        # graphs are captured for one worker only: collectives inside a capture are not tested yet, and
+        # pipeline stages step through staged_results, which replays none
+        use_graphs = self.cfg.cuda_graphs and self.cfg.world_size == 1
         if use_graphs and self.device.type == "cuda" and hasattr(self.ops, "GraphRunner"):
             self.graphs = self.ops.GraphRunner(self.model, self.cache, max_model_len)
         self.geometry = CacheGeometry(

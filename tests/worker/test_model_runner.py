@@ -183,10 +183,16 @@ def llama3_8b() -> ModelConfig:
     return ModelConfig.from_dict(shapes.LLAMA3_8B)
 
 
-def activation_bytes(tokens: int, rows: int, cuda_graphs: bool) -> int:
-    """ModelRunner.activation_bytes at the Llama-3-8B shape in bfloat16, one worker, without a runner."""
+def activation_bytes(tokens: int, rows: int, cuda_graphs: bool, stages: int = 1) -> int:
+    """ModelRunner.activation_bytes at the Llama-3-8B shape in bfloat16, without a runner: one worker, or
+    a stage of a pipeline of `stages` workers (its tensor-parallel world is 1 either way)."""
     config = WorkerConfig(
-        "m", cuda_graphs=cuda_graphs, max_num_batched_tokens=tokens, max_num_seqs=rows
+        "m",
+        cuda_graphs=cuda_graphs,
+        max_num_batched_tokens=tokens,
+        max_num_seqs=rows,
+        world_size=stages,
+        pipeline_size=stages,
     )
     runner = SimpleNamespace(
         model_config=llama3_8b(),
@@ -219,6 +225,14 @@ def test_the_activation_room_covers_every_step_and_the_graphs_measured_on_the_h2
     assert measured["graphs"]["nbytes"] <= graphs <= 1.5 * measured["graphs"]["nbytes"]
     # the fixed 2 GiB kept before session 39 was short of the default limits' step and graphs
     assert need[(2048, 512)] + measured["graphs"]["nbytes"] > 2 * 2**30
+
+
+def test_pipeline_stages_keep_no_room_for_graphs() -> None:
+    """A pipeline stage steps through staged_results, which replays no graph: session 67's help hunt found
+    its stages capturing graphs (and keeping their room) for nothing, as its tensor-parallel world is 1."""
+    staged = activation_bytes(2048, 512, cuda_graphs=True, stages=2)
+    assert staged == activation_bytes(2048, 512, cuda_graphs=False, stages=2)
+    assert activation_bytes(2048, 512, cuda_graphs=True) > staged
 
 
 def test_worker_defaults_are_the_engine_configs() -> None:
