@@ -186,11 +186,15 @@ class Engine:
         if result.seq_ids.tolist() != expected or len(tokens) != len(expected) or not in_vocab:
             why = f"tokens {tokens!s:.200} for {result.seq_ids.tolist()!s:.200}, not one in [0, vocab)"
             raise WorkerError("InvalidReply", f"{why} for each of {expected!s:.200}")
-        # logprob arrays cover every sampled row or none (a short one failed its requests, IndexError)
+        # the logprob arrays as docs/protocol.md shapes them when a row the worker did not refuse asked:
+        # every sampled row's, with the top N of the most any asked (short arrays had failed their requests
+        # with an IndexError; missing or narrow ones had left them without their logprobs, silently)
+        asked = [seq.params.logprobs for seq in batch.sampled if seq.seq_id not in result.errors]
+        num_top = max((n for n in asked if n is not None), default=-1)
+        tops = (len(expected), num_top) if num_top > 0 else (0, 0)
         shapes = [result.logprobs.shape, result.top_ids.shape, result.top_logprobs.shape]
-        if {shape[0] for shape in shapes} - {0, len(expected)} or shapes[1] != shapes[2]:
-            why = f"logprobs, top_ids, top_logprobs of shapes {shapes}"
-            raise WorkerError("InvalidReply", f"{why}: not 0 or {len(expected)} rows, tops alike")
+        if num_top >= 0 and shapes != [(len(expected),), tops, tops]:
+            raise WorkerError("InvalidReply", f"logprob arrays of shapes {shapes}, tops not {tops}")
         sampled = self.scheduler.fill_sampled_tokens(batch, tokens, self.model_config.eos_token_ids)
         for row, seq in sampled:
             if (problem := result.errors.get(seq.seq_id)) is not None:

@@ -366,10 +366,11 @@ def test_a_logprob_that_is_not_finite_fails_its_request_alone(bad: float, where:
     assert engine.scheduler.block_manager.gpu.num_free == 12
 
 
-@pytest.mark.parametrize("short", ["logprobs", "top_ids", "top_logprobs", "tops"])
+@pytest.mark.parametrize("short", ["logprobs", "top_ids", "top_logprobs", "tops", "none", "narrow"])
 def test_logprob_arrays_short_of_the_rows_are_a_worker_error(short: str) -> None:
     """A reply whose logprobs (or top ones) stop short of its sampled rows failed the rows past the end with a
-    bare IndexError message; now it is an InvalidReply, as a reply short of tokens is."""
+    bare IndexError message, and one with none, or with fewer top entries than asked, left its requests
+    without them, silently; now each is an InvalidReply, as a reply short of tokens is."""
     from test_scheduler import CFG, FakeWorker
 
     from swiftllm.controller.engine import Engine
@@ -388,7 +389,14 @@ def test_logprob_arrays_short_of_the_rows_are_a_worker_error(short: str) -> None
                 "top_ids": np.ones((rows, 2), np.int32),
                 "top_logprobs": np.full((rows, 2), -0.5, np.float32),
             }
-            if len(self.steps) >= 3:
+            if len(self.steps) >= 3 and short == "none":
+                arrays = {}
+            elif len(self.steps) >= 3 and short == "narrow":
+                arrays = {
+                    name: array[:, :1] for name, array in arrays.items() if name != "logprobs"
+                }
+                arrays["logprobs"] = np.full(rows, -0.5, np.float32)
+            elif len(self.steps) >= 3:
                 for name in ("top_ids", "top_logprobs") if short == "tops" else (short,):
                     arrays[name] = arrays[name][:-1]
             return StepResult(result.seq_ids, result.tokens, **arrays)
@@ -397,7 +405,9 @@ def test_logprob_arrays_short_of_the_rows_are_a_worker_error(short: str) -> None
     engine = Engine(InProcessWorker(ShortLogprobs(12, 0, 256)), CFG, None, config)
     params = SamplingParams(max_tokens=8, temperature=0, ignore_eos=True, logprobs=2)
     seqs = [engine.add_request([i + 1] * 5, params) for i in range(3)]
-    with pytest.raises(WorkerError, match="not 0 or 3 rows") as error:
+    with pytest.raises(
+        WorkerError, match=r"logprob arrays of shapes .*, tops not \(3, 2\)"
+    ) as error:
         for _ in range(50):  # the whole run is 9 steps
             engine.step()
     assert error.value.type == "InvalidReply"
