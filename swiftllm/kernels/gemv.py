@@ -96,7 +96,7 @@ def _accumulate(acc, w, x, BLOCK_M: tl.constexpr):
     if BLOCK_M == 1:
         acc += w.to(tl.float32) * x.to(tl.float32)
     else:  # y^T = W x^T: W's columns are the MMA's long side
-        acc = tl.dot(w, tl.trans(x), acc)
+        acc = tl.dot(w, tl.trans(x), acc, input_precision="ieee")  # float32 not rounded to TF32
     return acc
 
 
