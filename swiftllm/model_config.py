@@ -100,6 +100,9 @@ class ModelConfig:
         kv_heads = cfg.get("num_key_value_heads") or heads
         if heads % kv_heads:  # failed at the first step, in einsum's words
             raise ModelError(f"config.json: {kv_heads} KV heads must divide the {heads} heads")
+        head_dim = cfg.get("head_dim") or cfg["hidden_size"] // heads
+        if head_dim < 2 or head_dim % 2:  # rotary turns pairs: an odd one failed the first step
+            raise ModelError(f"config.json: a head dimension of {head_dim} must be even and positive")
         # transformers 5 writes rope_parameters (theta inside); older configs rope_theta + rope_scaling.
         rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
         # inside rope_parameters, else beside it; a 0 is refused below, not read as absent
@@ -141,7 +144,7 @@ class ModelConfig:
             num_layers=cfg["num_hidden_layers"],
             num_heads=heads,
             num_kv_heads=kv_heads,
-            head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
+            head_dim=head_dim,
             rms_norm_eps=positive["rms_norm_eps"],
             rope_theta=float(theta),
             max_position_embeddings=cfg.get("max_position_embeddings") or 2048,  # null: the default

@@ -212,8 +212,13 @@ def test_a_mistral_slides_whatever_use_sliding_window_says() -> None:
         # failed at the first step in einsum's words
         ({"num_key_value_heads": 3}, "3 KV heads must divide the 4 heads"),
         ({"num_key_value_heads": 8}, "8 KV heads must divide the 4 heads"),
+        # rotary turns pairs of a head's dimensions: an odd head failed at the first step, in a shape
+        # error (torch backend) or a bare AssertionError (Triton), session 68's kernel hunt
+        ({"hidden_size": 100}, "a head dimension of 25 must be even and positive"),
+        ({"head_dim": 15}, "a head dimension of 15 must be even and positive"),
+        ({"hidden_size": 3, "head_dim": None}, "a head dimension of 0 must be even and positive"),
     ],
 )
-def test_quantized_or_unevenly_grouped_models_are_refused(changes: dict, message: str) -> None:
+def test_quantized_odd_or_unevenly_grouped_models_are_refused(changes: dict, message: str) -> None:
     with pytest.raises(ModelError, match=message):
         ModelConfig.from_dict({**BASE, **changes})
