@@ -102,7 +102,7 @@ class ModelConfig:
             raise ModelError(f"config.json: {kv_heads} KV heads must divide the {heads} heads")
         head_dim = cfg.get("head_dim") or cfg["hidden_size"] // heads
         if head_dim < 2 or head_dim % 2:  # rotary turns pairs: an odd one failed the first step
-            raise ModelError(f"config.json: a head dimension of {head_dim} must be even and positive")
+            raise ModelError(f"config.json: head_dim {head_dim} must be even and positive")
         # transformers 5 writes rope_parameters (theta inside); older configs rope_theta + rope_scaling.
         rope = dict(cfg.get("rope_parameters") or cfg.get("rope_scaling") or {})
         # inside rope_parameters, else beside it; a 0 is refused below, not read as absent

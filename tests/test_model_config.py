@@ -214,9 +214,9 @@ def test_a_mistral_slides_whatever_use_sliding_window_says() -> None:
         ({"num_key_value_heads": 8}, "8 KV heads must divide the 4 heads"),
         # rotary turns pairs of a head's dimensions: an odd head failed at the first step, in a shape
         # error (torch backend) or a bare AssertionError (Triton), session 68's kernel hunt
-        ({"hidden_size": 100}, "a head dimension of 25 must be even and positive"),
-        ({"head_dim": 15}, "a head dimension of 15 must be even and positive"),
-        ({"hidden_size": 3, "head_dim": None}, "a head dimension of 0 must be even and positive"),
+        ({"hidden_size": 100}, "head_dim 25 must be even and positive"),
+        ({"head_dim": 15}, "head_dim 15 must be even and positive"),
+        ({"hidden_size": 3, "head_dim": None}, "head_dim 0 must be even and positive"),
     ],
 )
 def test_quantized_odd_or_unevenly_grouped_models_are_refused(changes: dict, message: str) -> None:
