@@ -269,7 +269,8 @@ class Scheduler:
 
         This policy: running sequences first (decodes, then prefill chunks, oldest first),
         preempting the newest when blocks run out; then, unless someone was preempted, swapped
-        sequences come back and waiting ones are admitted, first come first served. With
+        sequences come back and, once none is left swapped, waiting ones are admitted, first come
+        first served. With
         schedule_policy "longest-first", the waiting ones are admitted most remaining_outputs first
         (within an arrival group: longest_first_order), and while a backlog waits (backlogged) the
         step's token budget is paced_budget(); "paced" paces a backlog the same way but admits first come
@@ -290,7 +291,10 @@ class Scheduler:
         # a preemption means blocks are short: then nobody comes in this step
         if not self.continue_running(batch, budget, seats):
             self.swap_back(batch)
-            self.admit(batch, budget - sum(batch.query_lens), seats)
+            # one still swapped goes before new ones: admitted, they took each block it waited for, and
+            # it stayed out while arrivals lasted (session 68's hunt)
+            if not self.swapped:
+                self.admit(batch, budget - sum(batch.query_lens), seats)
         batch.order_rows()
         return batch
 

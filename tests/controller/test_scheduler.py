@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -677,6 +678,29 @@ def test_a_sequence_swapped_out_holding_every_block_comes_back() -> None:
         engine.step()
     assert late.finish_reason == "length" and engine.scheduler.counters["swaps_in"] == 2
     assert_all_blocks_free_or_cached(engine)
+
+
+@pytest.mark.parametrize("schedule_policy", SCHEDULE_POLICIES)
+def test_a_swapped_sequence_comes_back_before_new_arrivals(schedule_policy: str) -> None:
+    """Requests that keep arriving while one is swapped out wait for it. They had been admitted into the
+    blocks it waited for, so it stayed out for as long as they came: 400 of 400 arrivals finished before
+    it (session 68's hunt, probes/p4_swap_starvation.py); vLLM admits nobody while one is swapped."""
+    engine, _ = make_engine(num_gpu=6, max_len=64, schedule_policy=schedule_policy)
+    greedy = SamplingParams(max_tokens=10, temperature=0, ignore_eos=True)
+    engine.add_request([5] * 30, greedy)  # grows into a third block at its 33rd token
+    swapped = engine.add_request([6] * 60, replace(greedy, max_tokens=4))  # preempted for it
+    arrivals = []
+    for step in range(400):
+        if swapped.finished:
+            break
+        if swapped.status is Status.SWAPPED and step % 2 == 0:  # a block each, well within the rate
+            arrivals.append(engine.add_request([7] * 2, replace(greedy, max_tokens=6)))
+        engine.step()
+    assert engine.scheduler.counters["swaps_out"] == 1 and swapped.finish_reason == "length"
+    assert arrivals and sum(seq.finished for seq in arrivals) <= 2
+    while engine.has_work:
+        engine.step()
+    assert all(seq.finish_reason == "length" for seq in arrivals)
 
 
 class NewestFirst(Scheduler):
