@@ -195,7 +195,10 @@ class EngineConfig:
         checks = [
             (_is_power_of_two(self.block_size), "block_size must be a positive power of two"),
             # sizes in GiB become block counts: inf overflowed the int conversion in a traceback
-            (0 <= self.swap_space_gb < math.inf, "swap_space_gb must be finite and >= 0"),
+            (
+                0 <= self.swap_space_gb < math.inf,
+                "swap_space_gb (--swap-space) must be finite and >= 0",
+            ),
             # more than any machine has cores; 100,000 crashed libgomp at the worker's start
             (self.threads is None or self.threads <= 1024, "threads must be at most 1024"),
             (0 < self.kv_cache_memory_gb < math.inf, "kv_cache_memory_gb must be finite and > 0"),
@@ -207,7 +210,8 @@ class EngineConfig:
             (
                 self.world_size % self.pipeline_parallel_size == 0,
                 f"{self.world_size} workers do not form {self.pipeline_parallel_size} pipeline stages "
-                "of equal size (--workers counts every worker; --tensor-parallel-size, those a stage)",
+                "of equal size (--workers, or a worker's --world-size, counts every worker; "
+                "--tensor-parallel-size, those a stage)",
             ),
             (
                 self.worker_addrs is None

@@ -36,7 +36,7 @@ MODEL = ModelConfig.from_dict(
         ({"block_size": 0}, "block_size"),
         ({"block_size": -16}, "block_size"),
         ({"max_num_seqs": 0}, r"max_num_seqs must be an integer in \[1, 2\*\*64\)"),
-        ({"swap_space_gb": -1.0}, "swap_space_gb must be finite and >= 0"),
+        ({"swap_space_gb": -1.0}, r"swap_space_gb \(--swap-space\) must be finite and >= 0"),
         ({"kv_cache_memory_gb": 0.0}, "kv_cache_memory_gb must be finite and > 0"),
         ({"max_model_len": 1}, r"max_model_len must be an integer in \[2, 2\*\*64\)"),
         ({"num_gpu_blocks": 0}, r"num_gpu_blocks must be an integer in \[1, 2\*\*64\)"),
@@ -54,7 +54,7 @@ MODEL = ModelConfig.from_dict(
         ({"api_key": " key "}, "without outer spaces"),  # HTTP strips them: no client could either
         # session 45's probe: inf became an OverflowError's traceback, or (GIL) a 0 s interval
         ({"kv_cache_memory_gb": math.inf}, "kv_cache_memory_gb must be finite and > 0"),
-        ({"swap_space_gb": math.inf}, "swap_space_gb must be finite and >= 0"),
+        ({"swap_space_gb": math.inf}, r"swap_space_gb \(--swap-space\) must be finite and >= 0"),
         ({"gil_switch_interval": math.inf}, "gil_switch_interval must be finite and > 0"),
         ({"max_num_seqs": 2**64}, "max_num_seqs must be an integer in"),  # hello could not pack it
         ({"host": ""}, "host must not be empty"),  # session 44's probe: it listened everywhere
