@@ -35,11 +35,7 @@ def finite_in(low: float, high: float) -> Callable[[Any], bool]:
     """A number in [low, high] (finite bounds), also after rounding to float32, the bounds rounded too
     (NaN and inf never are: every comparison with a finite bound fails them, as it does a value that float32
     rounds to inf): so 1e-38 passes [1e-38, 1], though float32 rounds it to 9.99995e-39, and is positive there."""
-
-    def valid(value: float) -> bool:
-        return float32(low) <= float32(value) <= float32(high) and low <= value <= high
-
-    return valid
+    return lambda value: float32(low) <= float32(value) <= float32(high) and low <= value <= high
 
 
 def int_in(low: int, high: int) -> Callable[[Any], bool]:

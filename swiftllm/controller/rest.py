@@ -205,7 +205,7 @@ class RestServer:
             raw_body = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
         except web.HTTPException:
             raise  # too large: 413
-        except TimeoutError:
+        except asyncio.TimeoutError:  # TimeoutError from Python 3.11; on 3.10 a class of its own
             raise ApiError(
                 f"the body did not arrive within {BODY_TIMEOUT:g} s", None, 408
             ) from None

@@ -12,7 +12,7 @@ list and the same world size, model and dtype; profile to each, the cache is the
 num_blocks); init_cache to each with that geometry."""
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from swiftllm.config import EngineConfig
 from swiftllm.controller.engine import Engine
@@ -29,13 +29,6 @@ LIVENESS_POLL_MS = 500
 ERROR_GRACE_MS = 5000
 # what a worker's model must share with the controller's (its hello's model_config): the same weights' shape
 SHAPE_KEYS = ("vocab_size", "hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim")
-
-
-class Profile(NamedTuple):
-    """What the group's KV cache can hold: the minimum over ranks, and one block's bytes on a rank."""
-
-    num_blocks: int
-    block_bytes: int
 
 
 class WorkerGroup(SharedOps):
@@ -127,14 +120,16 @@ class WorkerGroup(SharedOps):
             if waited_ms >= client.timeout_s * 1000:  # a frozen rank: not recv's own wait on top
                 raise WorkerError("Timeout", f"rank {rank} silent for {client.timeout_s:g} s")
 
-    def profile(self, block_size: int) -> Profile:
+    def profile(self, block_size: int) -> tuple[int, int]:
+        """What the group's KV cache can hold, (num_blocks, block_bytes): the minimum of the ranks' blocks, and
+        one block's bytes on a rank (the largest)."""
         replies = self.call("profile", block_size=block_size)
         # integers, block_bytes > 0: one missing raised a bare KeyError, a string TypeError, block_bytes 0 on
         # the CPU a ZeroDivisionError; num_blocks < 1 is start_engine's ModelError
         sizes = [(reply.get("num_blocks"), reply.get("block_bytes")) for reply in replies]
         if not all(type(num) is int and type(size) is int and size > 0 for num, size in sizes):
             raise WorkerError("InvalidReply", f"profile (num_blocks, block_bytes): {sizes!s:.200}")
-        return Profile(min(num for num, _ in sizes), max(size for _, size in sizes))
+        return min(num for num, _ in sizes), max(size for _, size in sizes)
 
     def send_step(self, cmd: StepCommand) -> None:
         for client in self.clients:
@@ -160,13 +155,12 @@ def start_engine(
     and name) are a ModelError, and so are workers that take smaller steps than `config` allows."""
     if any(group.info["model_config"].get(key) != getattr(model_config, key) for key in SHAPE_KEYS):
         raise ModelError(f"the workers' model is not {config.model}: their shapes differ")
-    profile = group.profile(config.block_size)
-    num_gpu_blocks = profile.num_blocks
+    num_gpu_blocks, block_bytes = group.profile(config.block_size)
     if group.info["device"] == "cpu":  # profiling means nothing on CPU: the budget is ours to set
-        num_gpu_blocks = int(config.kv_cache_memory_gb * 2**30) // profile.block_bytes
+        num_gpu_blocks = int(config.kv_cache_memory_gb * 2**30) // block_bytes
     # num_gpu_blocks (None, or at least 1), when set, read as LLM.start_runner reads it
     scheduler_config = config.scheduler_config(
-        model_config, config.num_gpu_blocks or num_gpu_blocks, profile.block_bytes
+        model_config, config.num_gpu_blocks or num_gpu_blocks, block_bytes
     )
     group.init_cache(**scheduler_config.cache_fields)
     # Workers started by hand take steps up to their own --max-num-seqs / --max-num-batched-tokens, which

@@ -64,23 +64,23 @@ def rms_norm(
     dtype = x.dtype if residual is None else residual.dtype
     out = torch.empty((t, n), dtype=dtype, device=x.device)
     new_res = torch.empty_like(out) if residual is not None else x
-    if t:
-        block = triton.next_power_of_2(n)
-        _rms_norm_kernel[(t,)](
-            x,
-            residual if residual is not None else x,
-            weight,
-            out,
-            new_res,
-            n,
-            x.stride(-2),
-            x.stride(0),
-            residual.stride(0) if residual is not None else 0,
-            eps,
-            PARTS=parts,
-            HAS_RESIDUAL=residual is not None,
-            BLOCK=block,
-            **pdl.LAUNCH,
-            num_warps=min(max(block // 512, 1), 16),
-        )
+    # no rows (a step that samples none): an empty grid launches nothing
+    block = triton.next_power_of_2(n)
+    _rms_norm_kernel[(t,)](
+        x,
+        residual if residual is not None else x,
+        weight,
+        out,
+        new_res,
+        n,
+        x.stride(-2),
+        x.stride(0),
+        residual.stride(0) if residual is not None else 0,
+        eps,
+        PARTS=parts,
+        HAS_RESIDUAL=residual is not None,
+        BLOCK=block,
+        **pdl.LAUNCH,
+        num_warps=min(max(block // 512, 1), 16),
+    )
     return out, new_res

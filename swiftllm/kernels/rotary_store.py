@@ -91,28 +91,28 @@ def rotary_store_kv(
     assert q.stride(2) == 1 and k.stride(2) == 1 and v.stride(2) == 1 and dim % 2 == 0
     assert cos_sin.shape[1] == dim and cos_sin.is_contiguous()
     assert k_cache.is_contiguous() and v_cache.is_contiguous()
-    if t:
-        _rotary_store_kernel[(t,)](
-            q,
-            k,
-            v,
-            positions,
-            cos_sin,
-            k_cache,
-            v_cache,
-            slot_mapping,
-            *q.stride()[:2],
-            *k.stride()[:2],
-            *v.stride()[:2],
-            *k_cache.stride()[:3],
-            n_q,
-            n_kv,
-            HALF=dim // 2,
-            PAGE=k_cache.shape[2],
-            BLOCK_HQ=triton.next_power_of_2(n_q),
-            BLOCK_HK=triton.next_power_of_2(n_kv),
-            BLOCK_HALF=triton.next_power_of_2(dim // 2),
-            **pdl.LAUNCH,
-            num_warps=4,
-        )
+    # no tokens: an empty grid launches nothing
+    _rotary_store_kernel[(t,)](
+        q,
+        k,
+        v,
+        positions,
+        cos_sin,
+        k_cache,
+        v_cache,
+        slot_mapping,
+        *q.stride()[:2],
+        *k.stride()[:2],
+        *v.stride()[:2],
+        *k_cache.stride()[:3],
+        n_q,
+        n_kv,
+        HALF=dim // 2,
+        PAGE=k_cache.shape[2],
+        BLOCK_HQ=triton.next_power_of_2(n_q),
+        BLOCK_HK=triton.next_power_of_2(n_kv),
+        BLOCK_HALF=triton.next_power_of_2(dim // 2),
+        **pdl.LAUNCH,
+        num_warps=4,
+    )
     return q

@@ -27,8 +27,8 @@ def silu_and_mul(x: torch.Tensor) -> torch.Tensor:
     n = n2 // 2
     out = torch.empty((t, n), dtype=x.dtype, device=x.device)
     block = min(triton.next_power_of_2(n), 1024)
-    if t:
-        _silu_mul_kernel[(t, triton.cdiv(n, block))](
-            x, out, n, x.stride(0), BLOCK=block, **pdl.LAUNCH, num_warps=4
-        )
+    # no rows: an empty grid launches nothing
+    _silu_mul_kernel[(t, triton.cdiv(n, block))](
+        x, out, n, x.stride(0), BLOCK=block, **pdl.LAUNCH, num_warps=4
+    )
     return out

@@ -91,8 +91,8 @@ def stage_step(
     staged.tokens[:num_tokens] = tokens
     staged.logit_rows[: len(sampled)] = starts[1:][sampled] - 1
     staged.context_lens[:num_seqs] = cmd.context_lens
+    staged.context_lens[num_tokens:padded] = 0  # padded rows (a decode step's tokens are its rows)
     if decode:
-        staged.context_lens[num_seqs:padded] = 0
         return num_seqs
     decodes = leading_decodes(cmd.query_lens)
     chunks = num_seqs - decodes
@@ -100,9 +100,8 @@ def stage_step(
     staged.query_start[padded + chunks + 1 : padded + CHUNKS + 1] = num_tokens
     staged.context_lens[padded : padded + chunks] = cmd.context_lens[decodes:]
     # the decode view: prompt tokens' rows are prefill attention's (-1: decode attention leaves them, so
-    # the two can run at once), padded rows get zeros
+    # the two can run at once); padded rows got zeros above
     staged.context_lens[decodes:num_tokens] = -1
-    staged.context_lens[num_tokens:padded] = 0
     table[padded : padded + chunks] = table[decodes:num_seqs]
     return padded + chunks
 

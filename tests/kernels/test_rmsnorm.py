@@ -43,3 +43,10 @@ def test_rms_norm_adds_partial_sums(dtype: torch.dtype, parts: int) -> None:
     assert out.dtype == dtype and res.dtype == dtype and out.shape == (5, 96)
     assert rel_err(res, ref_res) < tolerance(dtype)
     assert rel_err(out, ref_out) < tolerance(dtype) * 2
+
+
+def test_rms_norm_of_no_rows_launches_nothing() -> None:
+    """A step that samples no row takes the logits of none: an empty grid (rms_norm has no guard of its own)."""
+    x = torch.randn(0, 64)
+    out, res = rms_norm(x, torch.ones(64), 1e-5, torch.randn(0, 64))
+    assert out.shape == (0, 64) and res.shape == (0, 64)

@@ -50,3 +50,20 @@ def test_rotary_store_matches_rotary_then_store(
     assert torch.equal(v_cache, ref_v)  # v is copied exactly
     # k is rotated only on its way into the cache
     assert torch.equal(qkv[:, heads * dim :], kv_before)
+
+
+def test_rotary_store_of_no_tokens_launches_nothing() -> None:
+    q, k = torch.randn(0, 4, 64), torch.randn(0, 2, 64)
+    k_cache, v_cache = torch.randn(2, 3, 2, 16, 64)
+    before = k_cache.clone()
+    out = rotary_store_kv(
+        q,
+        k,
+        k,
+        torch.zeros(0, dtype=torch.long),
+        cos_sin(8, 64),
+        k_cache,
+        v_cache,
+        torch.zeros(0, dtype=torch.long),
+    )
+    assert out.shape == (0, 4, 64) and torch.equal(k_cache, before)

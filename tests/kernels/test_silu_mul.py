@@ -18,3 +18,7 @@ def test_silu_and_mul_matches_reference(dtype: torch.dtype, inter: int) -> None:
     ref = backend_torch.silu_and_mul(x.float())
     assert out.shape == (3, inter) and not out.isnan().any()
     assert rel_err(out, ref) < tolerance(dtype)
+
+
+def test_silu_and_mul_of_no_rows_launches_nothing() -> None:
+    assert silu_and_mul(torch.randn(0, 96)).shape == (0, 48)
