@@ -5,6 +5,7 @@
 # - an H200: device_call_s67.sh's H200 part (the 256-row bridge against .reference = 74a2896, latency.py's table
 #   if before LATENCY_BEFORE s, offline longest-first if before OFFLINE_BEFORE s, check_kernels --quick if before
 #   CHECK_BEFORE s).
+# - then float32_engine_s68.py: does --dtype float32 serve on this GPU (the SmolLM2 and 2-layer Llama-3-8B shapes)?
 # - any other card: bench/check_kernels.py in full (bf16 unchanged by "ieee"), then latency.py --switch-interval
 #   0.001 at N = 1, 64, 256 (session 67's fix), then the 256-row bridge, .reference then NEW, while time is left.
 # Run: NEW=<commit> LATENCY_BEFORE=300 OFFLINE_BEFORE=400 CHECK_BEFORE=470 bash bench/results/h100/device_call_s68.sh
@@ -20,8 +21,16 @@ for t in "$(pwd)/.prefix68:/tmp/site 10c5420" "$(pwd):/tmp/site $NEW"; do set --
 done
 if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   bash bench/results/h100/device_call_s67.sh
+  if [ $(( $(date +%s) - T0 )) -lt 450 ]; then
+    stamp "float32_engine_s68.py, $NEW"
+    PYTHONPATH=$(pwd):/tmp/site timeout 120 python3 bench/results/h100/float32_engine_s68.py 2>&1 \
+      | grep -v "it/s" | tail -30 | tee -a $OUT/all.log
+  fi
   exit 0
 fi
+stamp "float32_engine_s68.py, $NEW"
+PYTHONPATH=$(pwd):/tmp/site timeout 150 python3 bench/results/h100/float32_engine_s68.py 2>&1 | grep -v "it/s" \
+  | tail -30 | tee -a $OUT/all.log
 export PYTHONPATH=$(pwd):/tmp/site SWIFTLLM_COMMIT=$NEW
 stamp "check_kernels.py, $NEW"
 BENCH_OUT=$OUT/check timeout 300 python3 bench/check_kernels.py > $OUT/check.log 2>&1
