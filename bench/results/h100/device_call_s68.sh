@@ -23,13 +23,13 @@ if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   bash bench/results/h100/device_call_s67.sh
   if [ $(( $(date +%s) - T0 )) -lt 450 ]; then
     stamp "float32_engine_s68.py, $NEW"
-    PYTHONPATH=$(pwd):/tmp/site timeout 120 python3 bench/results/h100/float32_engine_s68.py 2>&1 \
+    PYTHONPATH=$(pwd):/tmp/site timeout 150 python3 bench/results/h100/float32_engine_s68.py 2>&1 \
       | grep -v "it/s" | tail -30 | tee -a $OUT/all.log
   fi
   exit 0
 fi
 stamp "float32_engine_s68.py, $NEW"
-PYTHONPATH=$(pwd):/tmp/site timeout 150 python3 bench/results/h100/float32_engine_s68.py 2>&1 | grep -v "it/s" \
+PYTHONPATH=$(pwd):/tmp/site timeout 200 python3 bench/results/h100/float32_engine_s68.py 2>&1 | grep -v "it/s" \
   | tail -30 | tee -a $OUT/all.log
 export PYTHONPATH=$(pwd):/tmp/site SWIFTLLM_COMMIT=$NEW
 stamp "check_kernels.py, $NEW"
