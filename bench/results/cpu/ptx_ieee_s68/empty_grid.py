@@ -3,7 +3,7 @@ rather than skip it: Triton's launcher skips a grid of 0) compile a kernel of it
 its arguments specialised differently from a call with rows. Compiled for sm_90 on a CPU machine (a fake driver,
 every launch a warmup): rows 5, then 0, then 7; prints the compiles after each.
 
-    .venv/bin/python bench/results/cpu/empty_grid_s68.py .
+    .venv/bin/python bench/results/cpu/ptx_ieee_s68/empty_grid.py .
 
 Result at fd1a48c, Triton 3.6.0: 4 compiles after 5 rows (rms_norm with and without a residual, silu_and_mul,
 rotary_store_kv), still 4 after 0 and after 7 rows: a zero-row call reuses the kernels of calls with rows (an
@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, sys.argv[1])
 
 import torch  # noqa: E402
-from triton.backends.compiler import GPUTarget  # noqa: E402
+from compile_all import FakeDriver  # noqa: E402 - the same fake sm_90 driver, beside this file
 from triton.runtime import driver, jit  # noqa: E402
 
 from swiftllm.kernels import pdl  # noqa: E402
@@ -23,22 +23,6 @@ from swiftllm.kernels.rotary_store import rotary_store_kv  # noqa: E402
 from swiftllm.kernels.silu_mul import silu_and_mul  # noqa: E402
 
 COMPILES: list[str] = []
-
-
-class FakeDriver:
-    """What JITFunction.run asks of the driver before it compiles: an sm_90 target, device 0."""
-
-    def get_current_target(self) -> GPUTarget:
-        return GPUTarget("cuda", 90, 32)
-
-    def get_current_device(self) -> int:
-        return 0
-
-    def get_current_stream(self, device: int | None = None) -> int:
-        return 0
-
-    def get_active_torch_device(self) -> torch.device:
-        return torch.device("cpu")
 
 
 do_compile = jit.JITFunction._do_compile
