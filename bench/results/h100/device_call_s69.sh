@@ -1,0 +1,49 @@
+#!/bin/bash
+# Session 69. One device call, useful on whichever card comes (carry .whl, .reference and .prefix68):
+# - first, on any card: float32_s68.py on .prefix68 (= 10c5420, tl.dot at Triton's default precision) and on NEW
+#   (input_precision "ieee"); the script now prints which swiftllm tree ran and TRITON_F32_DEFAULT (session 68's
+#   puzzle: both passed identically on an H100).
+# - an H200: device_call_s67.sh's H200 part (256-row bridge vs .reference = 74a2896, latency.py, offline
+#   longest-first, check_kernels --quick, each if time allows), then float32_engine_s68.py if time is left.
+# - any other card: float32_engine_s68.py (does --dtype float32 serve on this GPU?), then the 256-row bridge
+#   A B A B (.reference = 74a2896, NEW) for a spread on session 68's 0.992, then profile_step.py --batches 256 at NEW.
+# Run: NEW=<commit> LATENCY_BEFORE=300 OFFLINE_BEFORE=400 CHECK_BEFORE=470 bash bench/results/h100/device_call_s69.sh
+T0=$(date +%s)
+python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
+export PYTHONUNBUFFERED=1
+stamp() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/all.log; }
+nvidia-smi --query-gpu=name,clocks.max.sm,power.limit --format=csv,noheader | tee -a $OUT/all.log
+for t in "$(pwd)/.prefix68:/tmp/site 10c5420" "$(pwd):/tmp/site $NEW"; do set -- $t
+  stamp "float32_s68.py, $2"
+  PYTHONPATH=$1 timeout 90 python3 bench/results/h100/float32_s68.py > $OUT/float32_$2.log 2>&1
+  sed "s/^/$2 /" $OUT/float32_$2.log | grep -v "it/s" | tail -20 | tee -a $OUT/all.log
+done
+if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
+  bash bench/results/h100/device_call_s67.sh
+  if [ $(( $(date +%s) - T0 )) -lt 450 ]; then
+    stamp "float32_engine_s68.py, $NEW"
+    PYTHONPATH=$(pwd):/tmp/site timeout 140 python3 bench/results/h100/float32_engine_s68.py 2>&1 \
+      | grep -v "it/s" | tail -30 | tee -a $OUT/all.log
+  fi
+  exit 0
+fi
+stamp "float32_engine_s68.py, $NEW"
+PYTHONPATH=$(pwd):/tmp/site timeout 200 python3 bench/results/h100/float32_engine_s68.py 2>&1 | grep -v "it/s" \
+  | tail -30 | tee -a $OUT/all.log
+MODEL=$(PYTHONPATH=$(pwd):/tmp/site python3 -c "import sys; sys.path.insert(0, 'bench'); from common import config_dir, LLAMA3_8B; print(config_dir(LLAMA3_8B))")
+for round in 1 2; do
+  for t in "$(pwd)/.reference:/tmp/site 74a2896" "$(pwd):/tmp/site $NEW"; do set -- $t
+    [ $(( $(date +%s) - T0 )) -lt 460 ] || break 2
+    stamp "bridge.py decode --batches 256, $2, round $round"
+    SWIFTLLM_COMMIT=$2 PYTHONPATH=$1 timeout 110 python3 bench/bridge.py decode --batches 256 --model $MODEL \
+      --label $2 --out $OUT/bridge_decode_$2_256_r$round.json 2>&1 | grep "^N=" | sed "s/^/$2 /" | tee -a $OUT/all.log
+  done
+done
+if [ $(( $(date +%s) - T0 )) -lt 500 ]; then
+  stamp "profile_step.py --batches 256, $NEW"
+  SWIFTLLM_COMMIT=$NEW PYTHONPATH=$(pwd):/tmp/site BENCH_OUT=$OUT/profile timeout 90 python3 bench/profile_step.py \
+    --batches 256 > $OUT/profile.log 2>&1
+  grep -v "it/s" $OUT/profile.log | tail -25 | tee -a $OUT/all.log
+fi
+rm -f $OUT/*.png $OUT/*/*.png
+stamp done
