@@ -64,10 +64,11 @@ def block_shared_memory(device: torch.device) -> float:
     return getattr(torch.cuda.get_device_properties(device), "shared_memory_per_block_optin", 0)
 
 
-def tiles_fit(device: torch.device) -> bool:
-    """Whether a block on `device` may have every tile's shared memory. Where not (before Hopper), the tl.dot
-    tiles of 2 or more rows would not launch (Triton's OutOfResources): the backend keeps cuBLAS there."""
-    return block_shared_memory(device) >= TILE_SHARED_MEMORY
+def tiles_fit(x: torch.Tensor) -> bool:
+    """Whether a block on x's device may have every tile's shared memory in x's dtype. Where not (before Hopper;
+    float32 anywhere: its x and W tiles are twice as large, 245-295 KB on sm_90 by session 68's compile), the
+    tl.dot tiles of 2 or more rows would not launch (Triton's OutOfResources): the backend keeps cuBLAS there."""
+    return block_shared_memory(x.device) >= TILE_SHARED_MEMORY * x.element_size() // 2
 
 
 def gemv_config(m_rows: int, wide: bool, gated: bool = False) -> GemvConfig:

@@ -124,8 +124,11 @@ def prefill_attention(
     block_d = triton.next_power_of_2(dim)
     rows = max(triton.next_power_of_2(group), 128 if block_d <= 128 else 64)
     tok = rows // group
-    if block_n is None:  # measured: 128 keys x 3 stages best on H100
-        block_n = 128 if block_d <= 128 else 32
+    # measured: 128 keys x 3 stages best on H100 in bf16. 256 bytes of a row's head dims or more (head dim 256, or
+    # float32 at 128) take 32 keys a tile, so that the K and V tiles fit shared memory (float32 at head dim 128 with
+    # 128 keys: 257 KB, over the 227 KB a Hopper block may have; bench/results/cpu/ptx_ieee_s68/)
+    if block_n is None:
+        block_n = 128 if block_d * q.element_size() <= 256 else 32
     n_tiles = triton.cdiv(max_query_len, tok)
     _prefill_kernel[(n_tiles, len(context_lens), n_kv)](
         q,

@@ -59,7 +59,7 @@ def linear(
     max_rows = GEMV_MAX_ROWS
     if out_features >= WIDE or out_features == in_features:
         max_rows = GEMV_ROW_LIMIT
-    if rows > 1 and not tiles_fit(x.device):
+    if rows > 1 and not tiles_fit(x):
         max_rows = 1
     parts = SPLIT_K_PARTS if partial and 1 < rows <= GEMV_MAX_ROWS else 1
     if rows <= max_rows and x.stride(-1) == 1:
@@ -96,7 +96,7 @@ def mlp(
     x: torch.Tensor, gate_up: torch.Tensor, down: torch.Tensor, partial: bool = False
 ) -> torch.Tensor:
     """linear(silu_and_mul(linear(x, gate_up)), down, partial)."""
-    if x.shape[0] in GATED_ROWS and tiles_fit(x.device):
+    if x.shape[0] in GATED_ROWS and tiles_fit(x):
         return linear(gemv(x, gate_up, gated=True), down, partial=partial)
     return linear(silu_and_mul(linear(x, gate_up)), down, partial=partial)
 

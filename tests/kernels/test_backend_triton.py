@@ -172,7 +172,7 @@ def test_model_with_split_k_projections_matches_torch_backend(
 def test_partial_linear_then_rms_norm_matches_torch_backend(
     monkeypatch: pytest.MonkeyPatch, rows: int, fits: bool, n: int, k: int, parts: int
 ) -> None:
-    monkeypatch.setattr(backend_triton, "tiles_fit", lambda device: fits)
+    monkeypatch.setattr(backend_triton, "tiles_fit", lambda x: fits)
     x, w = torch.randn(rows, k).to(torch.float16), (torch.randn(n, k) / 8).to(torch.float16)
     residual = torch.randn(rows, n).to(torch.float16)
     norm = (torch.rand(n) + 0.5).to(torch.float16)
@@ -242,7 +242,7 @@ def test_linear_and_mlp_keep_the_gemv_to_one_row_where_its_tiles_do_not_fit(
 
     backend_triton_gemv = backend_triton.gemv
     monkeypatch.setattr(backend_triton, "gemv", counted_gemv)
-    monkeypatch.setattr(backend_triton, "tiles_fit", lambda device: False)
+    monkeypatch.setattr(backend_triton, "tiles_fit", lambda x: False)
     x = torch.randn(rows, 96)
     gate_up = torch.randn(600, 96) / 4
     down = torch.randn(41, 300)

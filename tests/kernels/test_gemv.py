@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 import torch
 from conftest import rel_err
@@ -47,18 +49,31 @@ def test_gemv_gated_matches_silu_and_mul_of_matmul(dtype: torch.dtype, rows: int
     assert rel_err(out, ref) < tolerance(dtype)
 
 
+class OnCuda(NamedTuple):
+    """What tiles_fit reads of a tensor, as if on a GPU (this machine has none)."""
+
+    dtype: torch.dtype
+    device: torch.device = torch.device("cuda", 0)
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+
 def test_tiles_fit_asks_the_device_how_much_shared_memory_a_block_may_have(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert tiles_fit(torch.device("cpu"))  # the interpreter
+    assert tiles_fit(torch.zeros(1, dtype=torch.float32))  # the interpreter
 
     class Properties:
         shared_memory_per_block_optin = 227 * 1024  # Hopper
 
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: Properties)
-    assert tiles_fit(torch.device("cuda", 0))
+    assert tiles_fit(OnCuda(torch.bfloat16))
+    assert tiles_fit(OnCuda(torch.float16))
+    # float32's tiles took 245-295 KB compiled for sm_90 (bench/results/cpu/ptx_ieee_s68/)
+    assert not tiles_fit(OnCuda(torch.float32))
     Properties.shared_memory_per_block_optin = 163 * 1024  # an A100
-    assert not tiles_fit(torch.device("cuda", 0))
+    assert not tiles_fit(OnCuda(torch.bfloat16))
 
 
 # parts: K split over the grid's second axis, each part's float32 sum stored in its own [M, N] of the result

@@ -4,8 +4,8 @@
 #   (input_precision "ieee"); the script now prints which swiftllm tree ran and TRITON_F32_DEFAULT (session 68's
 #   puzzle: both passed identically on an H100).
 # - an H200: device_call_s67.sh's H200 part (256-row bridge vs .reference = 74a2896, latency.py, offline
-#   longest-first, check_kernels --quick, each if time allows), then float32_engine_s68.py if time is left.
-# - any other card: float32_engine_s68.py (does --dtype float32 serve on this GPU?), then the 256-row bridge
+#   longest-first, check_kernels --quick, each if time allows), then float32_engine_s69.py if time is left.
+# - any other card: float32_engine_s69.py (does --dtype float32 serve on this GPU?), then the 256-row bridge
 #   A B A B (.reference = 74a2896, NEW) for a spread on session 68's 0.992, then profile_step.py --batches 256 at NEW.
 # Run: NEW=<commit> LATENCY_BEFORE=300 OFFLINE_BEFORE=400 CHECK_BEFORE=470 bash bench/results/h100/device_call_s69.sh
 T0=$(date +%s)
@@ -21,14 +21,14 @@ done
 if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   bash bench/results/h100/device_call_s67.sh
   if [ $(( $(date +%s) - T0 )) -lt 450 ]; then
-    stamp "float32_engine_s68.py, $NEW"
-    PYTHONPATH=$(pwd):/tmp/site timeout 140 python3 bench/results/h100/float32_engine_s68.py 2>&1 \
+    stamp "float32_engine_s69.py, $NEW"
+    PYTHONPATH=$(pwd):/tmp/site timeout 140 python3 bench/results/h100/float32_engine_s69.py 2>&1 \
       | grep -v "it/s" | tail -30 | tee -a $OUT/all.log
   fi
   exit 0
 fi
-stamp "float32_engine_s68.py, $NEW"
-PYTHONPATH=$(pwd):/tmp/site timeout 200 python3 bench/results/h100/float32_engine_s68.py 2>&1 | grep -v "it/s" \
+stamp "float32_engine_s69.py, $NEW"
+PYTHONPATH=$(pwd):/tmp/site timeout 300 python3 bench/results/h100/float32_engine_s69.py 2>&1 | grep -v "it/s" \
   | tail -30 | tee -a $OUT/all.log
 MODEL=$(PYTHONPATH=$(pwd):/tmp/site python3 -c "import sys; sys.path.insert(0, 'bench'); from common import config_dir, LLAMA3_8B; print(config_dir(LLAMA3_8B))")
 for round in 1 2; do
