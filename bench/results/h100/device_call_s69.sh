@@ -6,7 +6,8 @@
 # - an H200: device_call_s67.sh's H200 part (256-row bridge vs .reference = 74a2896, latency.py, offline
 #   longest-first, check_kernels --quick, each if time allows), then float32_engine_s69.py if time is left.
 # - any other card: float32_engine_s69.py (does --dtype float32 serve on this GPU?), then the 256-row bridge
-#   A B A B (.reference = 74a2896, NEW) for a spread on session 68's 0.992, then profile_step.py --batches 256 at NEW.
+#   kernels of 74a2896 (.reference) and NEW at 256 rows (kernel_diff_s69.py: which kernels make ours slower?),
+#   then the 256-row bridge, 74a2896 then NEW (session 68's: 0.992), while time is left.
 # Run: NEW=<commit> LATENCY_BEFORE=300 OFFLINE_BEFORE=400 CHECK_BEFORE=470 bash bench/results/h100/device_call_s69.sh
 T0=$(date +%s)
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
@@ -28,22 +29,23 @@ if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   exit 0
 fi
 stamp "float32_engine_s69.py, $NEW"
-PYTHONPATH=$(pwd):/tmp/site timeout 300 python3 bench/results/h100/float32_engine_s69.py 2>&1 | grep -v "it/s" \
+PYTHONPATH=$(pwd):/tmp/site timeout 240 python3 bench/results/h100/float32_engine_s69.py 2>&1 | grep -v "it/s" \
   | tail -30 | tee -a $OUT/all.log
 MODEL=$(PYTHONPATH=$(pwd):/tmp/site python3 -c "import sys; sys.path.insert(0, 'bench'); from common import config_dir, LLAMA3_8B; print(config_dir(LLAMA3_8B))")
-for round in 1 2; do
-  for t in "$(pwd)/.reference:/tmp/site 74a2896" "$(pwd):/tmp/site $NEW"; do set -- $t
-    [ $(( $(date +%s) - T0 )) -lt 460 ] || break 2
-    stamp "bridge.py decode --batches 256, $2, round $round"
-    SWIFTLLM_COMMIT=$2 PYTHONPATH=$1 timeout 110 python3 bench/bridge.py decode --batches 256 --model $MODEL \
-      --label $2 --out $OUT/bridge_decode_$2_256_r$round.json 2>&1 | grep "^N=" | sed "s/^/$2 /" | tee -a $OUT/all.log
-  done
+for t in "$(pwd)/.reference:/tmp/site 74a2896" "$(pwd):/tmp/site $NEW"; do set -- $t
+  [ $(( $(date +%s) - T0 )) -lt 470 ] || break
+  stamp "kernel_diff_s69.py profile --batch 256, $2"
+  PYTHONPATH=$1 timeout 110 python3 bench/results/h100/kernel_diff_s69.py profile --model $MODEL --batch 256 \
+    --out $OUT/kernels_$2_256.json 2>&1 | grep -v "it/s\|USDT" | tail -14 | tee -a $OUT/all.log
 done
-if [ $(( $(date +%s) - T0 )) -lt 500 ]; then
-  stamp "profile_step.py --batches 256, $NEW"
-  SWIFTLLM_COMMIT=$NEW PYTHONPATH=$(pwd):/tmp/site BENCH_OUT=$OUT/profile timeout 90 python3 bench/profile_step.py \
-    --batches 256 > $OUT/profile.log 2>&1
-  grep -v "it/s" $OUT/profile.log | tail -25 | tee -a $OUT/all.log
-fi
+[ -f $OUT/kernels_74a2896_256.json ] && [ -f $OUT/kernels_${NEW}_256.json ] && python3 \
+  bench/results/h100/kernel_diff_s69.py compare $OUT/kernels_74a2896_256.json $OUT/kernels_${NEW}_256.json 2>&1 \
+  | tee -a $OUT/all.log
+for t in "$(pwd)/.reference:/tmp/site 74a2896" "$(pwd):/tmp/site $NEW"; do set -- $t
+  [ $(( $(date +%s) - T0 )) -lt 480 ] || break
+  stamp "bridge.py decode --batches 256, $2"
+  SWIFTLLM_COMMIT=$2 PYTHONPATH=$1 timeout 100 python3 bench/bridge.py decode --batches 256 --model $MODEL \
+    --label $2 --out $OUT/bridge_decode_$2_256.json 2>&1 | grep "^N=" | sed "s/^/$2 /" | tee -a $OUT/all.log
+done
 rm -f $OUT/*.png $OUT/*/*.png
 stamp done
