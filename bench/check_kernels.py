@@ -236,12 +236,13 @@ def check_attention(rng: np.random.Generator, quick: bool) -> None:
 
 
 def check_float32(rng: np.random.Generator) -> None:
-    """--dtype float32's attention on a GPU: the kernels' tl.dot must not round float32 operands to TF32
-    (Triton's default, a ~3e-4 error; session 68 asked for "ieee"), so these pass only at float32's own
-    accuracy. Only the tiles that fit a Hopper block's 227 KB of shared memory in float32: the decode kernel
-    (78 KB at head dim 128) and the prefill kernel at head dim 64 (165 KB); at head dim 128 it takes 263 KB and
-    the 2-64-row GEMV 245-393 KB (compiled for sm_90 in session 68: bench/results/cpu/ptx_ieee_s68/), which
-    would not launch."""
+    """--dtype float32's attention and linears on a GPU: the kernels' tl.dot must not round float32 operands to
+    TF32 (Triton's default, a ~3e-4 error; session 68 asked for "ieee"), so these pass only at float32's own
+    accuracy. Every tile fits a Hopper block's 227 KB of shared memory in float32 since session 69: the decode
+    kernel (78 KB at head dim 128), the prefill kernel (165 KB at head dim 64 with 128-key tiles, 115 KB at 128
+    with 32-key tiles: it took 263 KB before), and linears of 2 or more rows take cuBLAS (the GEMV's float32
+    tiles need 245-393 KB: gemv.tiles_fit), one row the one-row GEMV (compiled for sm_90 on a CPU:
+    bench/results/cpu/ptx_ieee_s68/ and float32_tiles_s69/)."""
     f32 = torch.float32
     for heads, kv, dim in ((8, 8, 64), (32, 8, 128)):
         for batch in (1, 7, 64):
@@ -252,10 +253,22 @@ def check_float32(rng: np.random.Generator) -> None:
             splits = decode_params(batch, kv, meta.block_table.shape[1] * 16, DEV)[0]
             decode_attention(q, kc, vc, meta.block_table, meta.context_lens, dim**-0.5, splits, out)
             record("float32", f"decode H={heads}/{kv} D={dim} B={batch}", rel_err(out, ref), 1e-5)
-    q, kc, vc, meta = paged([1, 1, 300, 1, 33], [1000, 17, 1000, 77, 97], 8, 8, 64, rng, f32)
-    ref = backend_torch.attention(q.double(), kc.double(), vc.double(), meta, 64**-0.5)
-    out = backend_triton.attention(q, kc, vc, meta, 64**-0.5, poisoned(q.shape, f32))
-    record("float32", "mixed step H=8/8 D=64", rel_err(out, ref), 1e-5)
+        q, kc, vc, meta = paged(
+            [1, 1, 300, 1, 33], [1000, 17, 1000, 77, 97], heads, kv, dim, rng, f32
+        )
+        ref = backend_torch.attention(q.double(), kc.double(), vc.double(), meta, dim**-0.5)
+        out = backend_triton.attention(q, kc, vc, meta, dim**-0.5, poisoned(q.shape, f32))
+        record("float32", f"mixed step H={heads}/{kv} D={dim}", rel_err(out, ref), 1e-5)
+    w = torch.randn(4096, 4096, device=DEV) / 64
+    for rows in (1, 8, 64, 300):
+        x = torch.randn(rows, 4096, device=DEV)
+        ref = torch.nn.functional.linear(x.double(), w.double())
+        record(
+            "float32",
+            f"linear {rows} rows 4096x4096",
+            rel_err(backend_triton.linear(x, w), ref),
+            1e-5,
+        )
 
 
 def check_sample() -> None:

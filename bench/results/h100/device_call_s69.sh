@@ -1,6 +1,6 @@
 #!/bin/bash
 # Session 69. One device call, useful on whichever card comes (carry .whl, .reference and .prefix68):
-# - first, on any card: float32_s68.py on .prefix68 (= 10c5420, tl.dot at Triton's default precision) and on NEW
+# - first, on any card: float32_s69.py on .prefix68 (= 10c5420, tl.dot at Triton's default precision) and on NEW
 #   (input_precision "ieee"); the script now prints which swiftllm tree ran and TRITON_F32_DEFAULT (session 68's
 #   puzzle: both passed identically on an H100).
 # - an H200: device_call_s67.sh's H200 part (256-row bridge vs .reference = 74a2896, latency.py, offline
@@ -15,8 +15,8 @@ export PYTHONUNBUFFERED=1
 stamp() { echo "[$(( $(date +%s) - T0 )) s] $*" | tee -a $OUT/all.log; }
 nvidia-smi --query-gpu=name,clocks.max.sm,power.limit --format=csv,noheader | tee -a $OUT/all.log
 for t in "$(pwd)/.prefix68:/tmp/site 10c5420" "$(pwd):/tmp/site $NEW"; do set -- $t
-  stamp "float32_s68.py, $2"
-  PYTHONPATH=$1 timeout 90 python3 bench/results/h100/float32_s68.py > $OUT/float32_$2.log 2>&1
+  stamp "float32_s69.py, $2"
+  PYTHONPATH=$1 timeout 90 python3 bench/results/h100/float32_s69.py > $OUT/float32_$2.log 2>&1
   sed "s/^/$2 /" $OUT/float32_$2.log | grep -v "it/s" | tail -20 | tee -a $OUT/all.log
 done
 if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
