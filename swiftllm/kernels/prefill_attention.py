@@ -15,6 +15,7 @@ import triton
 import triton.language as tl
 
 from swiftllm.kernels.decode_attention import LOG2E, _tile
+from swiftllm.kernels.gemv import block_shared_memory
 
 
 # values that change from step to step are not specialised on: a new value must not cost a JIT compile
@@ -119,17 +120,20 @@ def prefill_attention(
     assert q.stride(2) == 1 and block_table.stride(1) == 1 and n_heads % n_kv == 0
     assert k_cache.is_contiguous() and v_cache.is_contiguous()
     out = torch.empty((n_tok, n_heads, dim), dtype=q.dtype, device=q.device) if out is None else out
-    if n_tok == 0:
-        return out
     block_d = triton.next_power_of_2(dim)
     rows = max(triton.next_power_of_2(group), 128 if block_d <= 128 else 64)
     tok = rows // group
-    # measured: 128 keys x 3 stages best on H100 in bf16. 256 bytes of a row's head dims or more (head dim 256, or
-    # float32 at 128) take 32 keys a tile, so that the K and V tiles fit shared memory (float32 at head dim 128 with
-    # 128 keys: 257 KB, over the 227 KB a Hopper block may have; bench/results/cpu/ptx_ieee_s68/)
+    # Keys a tile: 128 (measured best on H100 in bf16, 3 stages; 32 above head dim 128), halved while the tiles'
+    # shared memory, (ROWS + 4 x keys) x BLOCK_D elements (the Q tile, and K and V double-buffered: compiled for
+    # sm_90, bench/results/cpu/prefill_tiles_s69/), is more than a block on this device may have. So float32 at
+    # head dim 128 takes 64 keys on an H100 / H200 (257 KB at 128), and bf16 at 128 takes 64 where a block may
+    # have ~100 KB (compute capability 8.6, 8.9, 12.0: 161 KB at 128 would not launch there).
     if block_n is None:
-        block_n = 128 if block_d * q.element_size() <= 256 else 32
-    n_tiles = triton.cdiv(max_query_len, tok)
+        block_n = 128 if block_d <= 128 else 32
+        limit = block_shared_memory(q.device)
+        while block_n > 16 and (rows + 4 * block_n) * block_d * q.element_size() > limit:
+            block_n //= 2
+    n_tiles = triton.cdiv(max_query_len, tok)  # no tokens: an empty grid launches nothing
     _prefill_kernel[(n_tiles, len(context_lens), n_kv)](
         q,
         k_cache,
