@@ -239,8 +239,8 @@ def check_float32(rng: np.random.Generator) -> None:
     """--dtype float32's attention and linears on a GPU: the kernels' tl.dot must not round float32 operands to
     TF32 (Triton's default, a ~3e-4 error; session 68 asked for "ieee"), so these pass only at float32's own
     accuracy. Every tile fits a Hopper block's 227 KB of shared memory in float32 since session 69: the decode
-    kernel (78 KB at head dim 128), the prefill kernel (165 KB at head dim 64 with 128-key tiles, 115 KB at 128
-    with 32-key tiles: it took 263 KB before), and linears of 2 or more rows take cuBLAS (the GEMV's float32
+    kernel (78 KB at head dim 128), the prefill kernel (165 KB at head dim 64 with 128-key tiles, 161 KB at 128
+    with 64-key tiles: it took 257 KB before), and linears of 2 or more rows take cuBLAS (the GEMV's float32
     tiles need 245-393 KB: gemv.tiles_fit), one row the one-row GEMV (compiled for sm_90 on a CPU:
     bench/results/cpu/ptx_ieee_s68/ and float32_tiles_s69/)."""
     f32 = torch.float32

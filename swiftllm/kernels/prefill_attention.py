@@ -124,10 +124,12 @@ def prefill_attention(
     rows = max(triton.next_power_of_2(group), 128 if block_d <= 128 else 64)
     tok = rows // group
     # Keys a tile: 128 (measured best on H100 in bf16, 3 stages; 32 above head dim 128), halved while the tiles'
-    # shared memory, (ROWS + 4 x keys) x BLOCK_D elements (the Q tile, and K and V double-buffered: compiled for
-    # sm_90, bench/results/cpu/prefill_tiles_s69/), is more than a block on this device may have. So float32 at
-    # head dim 128 takes 64 keys on an H100 / H200 (257 KB at 128), and bf16 at 128 takes 64 where a block may
-    # have ~100 KB (compute capability 8.6, 8.9, 12.0: 161 KB at 128 would not launch there).
+    # shared memory, (ROWS + 4 x keys) x BLOCK_D elements, is more than a block on this device may have. The
+    # estimate is sm_90's for bf16 / fp16 (wgmma reads the Q tile from shared memory; K and V double-buffered) and
+    # sm_89's and sm_90's for float32 (FMAs), compiled on a CPU: bench/results/cpu/prefill_tiles_s69/. float32
+    # takes 64 keys at head dim 128 on an H100 / H200 (257 KB at 128 would not launch), and 64 at head dim 64 or
+    # 16 at 128 where a block may have ~100 KB (compute capability 8.6, 8.9, 12.0). bf16 there takes 64 keys at
+    # head dim 128, though 128 would fit (99 KB compiled for sm_89, whose mma keeps Q in registers): not timed.
     if block_n is None:
         block_n = 128 if block_d <= 128 else 32
         limit = block_shared_memory(q.device)

@@ -3,7 +3,7 @@ shape (head dim 64) and the Llama-3-8B shape cut to 2 layers (head dim 128), dum
 prompts (5, 300, 17 and 64 tokens: a prefill chunk and decode at 4 rows), each case in a process of its own.
 Cases: bfloat16 and float32 on the Triton backend, float32 on the torch backend (the oracle: cuBLAS and torch's
 attention). Session 69 made float32 keep cuBLAS above one row (its GEMV tiles need 245-295 KB of shared memory)
-and take 32-key prefill tiles at head dim 128 (115 KB, from 257): compiled for sm_90 on a CPU, nothing of bf16
+and take 64-key prefill tiles at head dim 128 (161 KB, from 257): compiled for sm_90 on a CPU, nothing of bf16
 or fp16 changed (bench/results/cpu/float32_tiles_s69/). One line per case, then the float32 agreement.
 
     PYTHONPATH=$PWD python3 bench/results/h100/float32_engine_s69.py"""
