@@ -21,19 +21,19 @@ for t in "$(pwd)/.prefix68:/tmp/site 10c5420" "$(pwd):/tmp/site $NEW"; do set --
 done
 if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   bash bench/results/h100/device_call_s67.sh
-  if [ $(( $(date +%s) - T0 )) -lt 450 ]; then
+  if [ $(( $(date +%s) - T0 )) -lt 360 ]; then
     stamp "float32_engine_s69.py, $NEW"
-    PYTHONPATH=$(pwd):/tmp/site timeout 140 python3 bench/results/h100/float32_engine_s69.py 2>&1 \
+    PYTHONPATH=$(pwd):/tmp/site timeout 100 python3 bench/results/h100/float32_engine_s69.py 2>&1 \
       | grep -v "it/s" | tail -30 | tee -a $OUT/all.log
   fi
   exit 0
 fi
 stamp "float32_engine_s69.py, $NEW"
-PYTHONPATH=$(pwd):/tmp/site timeout 240 python3 bench/results/h100/float32_engine_s69.py 2>&1 | grep -v "it/s" \
+PYTHONPATH=$(pwd):/tmp/site timeout 180 python3 bench/results/h100/float32_engine_s69.py 2>&1 | grep -v "it/s" \
   | tail -30 | tee -a $OUT/all.log
 MODEL=$(PYTHONPATH=$(pwd):/tmp/site python3 -c "import sys; sys.path.insert(0, 'bench'); from common import config_dir, LLAMA3_8B; print(config_dir(LLAMA3_8B))")
 for t in "$(pwd)/.reference:/tmp/site 74a2896" "$(pwd):/tmp/site $NEW"; do set -- $t
-  [ $(( $(date +%s) - T0 )) -lt 470 ] || break
+  [ $(( $(date +%s) - T0 )) -lt 340 ] || break
   stamp "kernel_diff_s69.py profile --batch 256, $2"
   PYTHONPATH=$1 timeout 110 python3 bench/results/h100/kernel_diff_s69.py profile --model $MODEL --batch 256 \
     --out $OUT/kernels_$2_256.json 2>&1 | grep -v "it/s\|USDT" | tail -14 | tee -a $OUT/all.log
@@ -42,7 +42,7 @@ done
   bench/results/h100/kernel_diff_s69.py compare $OUT/kernels_74a2896_256.json $OUT/kernels_${NEW}_256.json 2>&1 \
   | tee -a $OUT/all.log
 for t in "$(pwd)/.reference:/tmp/site 74a2896" "$(pwd):/tmp/site $NEW"; do set -- $t
-  [ $(( $(date +%s) - T0 )) -lt 480 ] || break
+  [ $(( $(date +%s) - T0 )) -lt 370 ] || break
   stamp "bridge.py decode --batches 256, $2"
   SWIFTLLM_COMMIT=$2 PYTHONPATH=$1 timeout 100 python3 bench/bridge.py decode --batches 256 --model $MODEL \
     --label $2 --out $OUT/bridge_decode_$2_256.json 2>&1 | grep "^N=" | sed "s/^/$2 /" | tee -a $OUT/all.log
