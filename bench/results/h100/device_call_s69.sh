@@ -8,6 +8,7 @@
 # - any other card: float32_engine_s69.py (does --dtype float32 serve on this GPU?), then the 256-row bridge
 #   kernels of 74a2896 (.reference) and NEW at 256 rows (kernel_diff_s69.py: which kernels make ours slower?),
 #   then the 256-row bridge, 74a2896 then NEW (session 68's: 0.992), while time is left.
+# F32_SHAPES=llama runs only the Llama-3-8B shape in float32_engine_s69.py (the SmolLM2 shape served in session 69).
 # Run: NEW=<commit> LATENCY_BEFORE=300 OFFLINE_BEFORE=400 CHECK_BEFORE=470 bash bench/results/h100/device_call_s69.sh
 T0=$(date +%s)
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>/dev/null
@@ -23,13 +24,13 @@ if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   bash bench/results/h100/device_call_s67.sh
   if [ $(( $(date +%s) - T0 )) -lt 360 ]; then
     stamp "float32_engine_s69.py, $NEW"
-    PYTHONPATH=$(pwd):/tmp/site timeout 100 python3 bench/results/h100/float32_engine_s69.py 2>&1 \
+    PYTHONPATH=$(pwd):/tmp/site timeout 100 python3 bench/results/h100/float32_engine_s69.py ${F32_SHAPES:-} 2>&1 \
       | grep -v "it/s" | tail -30 | tee -a $OUT/all.log
   fi
   exit 0
 fi
 stamp "float32_engine_s69.py, $NEW"
-PYTHONPATH=$(pwd):/tmp/site timeout 180 python3 bench/results/h100/float32_engine_s69.py 2>&1 | grep -v "it/s" \
+PYTHONPATH=$(pwd):/tmp/site timeout 240 python3 bench/results/h100/float32_engine_s69.py ${F32_SHAPES:-} 2>&1 | grep -v "it/s" \
   | tail -30 | tee -a $OUT/all.log
 MODEL=$(PYTHONPATH=$(pwd):/tmp/site python3 -c "import sys; sys.path.insert(0, 'bench'); from common import config_dir, LLAMA3_8B; print(config_dir(LLAMA3_8B))")
 for t in "$(pwd)/.reference:/tmp/site 74a2896" "$(pwd):/tmp/site $NEW"; do set -- $t

@@ -6,7 +6,10 @@ attention). Session 69 made float32 keep cuBLAS above one row (its GEMV tiles ne
 and take 64-key prefill tiles at head dim 128 (161 KB, from 257): compiled for sm_90 on a CPU, nothing of bf16
 or fp16 changed (bench/results/cpu/float32_tiles_s69/). One line per case, then the float32 agreement.
 
-    PYTHONPATH=$PWD python3 bench/results/h100/float32_engine_s69.py"""
+    PYTHONPATH=$PWD python3 bench/results/h100/float32_engine_s69.py [SHAPE ...]
+
+SHAPE: "llama" or "smollm2" to run only that shape (session 69's H100 call served the SmolLM2 shape and ran out of
+time in the Llama one: a case takes ~60 s there, to load, compile and capture graphs)."""
 
 import functools
 import json
@@ -44,7 +47,10 @@ def main() -> None:
     if len(sys.argv) == 4:
         run_case(*sys.argv[1:])
         return
+    wanted = [word.lower() for word in sys.argv[1:]]
     for shape in SHAPES:
+        if wanted and not any(word in shape.lower() for word in wanted):
+            continue
         tokens = {}
         for dtype, backend in CASES:
             done = subprocess.run(
