@@ -135,7 +135,6 @@ class ModelConfig:
         # max_window_layers on: the context is limited here whichever layers slide); 4096 its default
         qwen_slides = arch == "Qwen2ForCausalLM" and cfg.get("use_sliding_window")
         slides = arch == "MistralForCausalLM" or qwen_slides
-        window = cfg.get("sliding_window", 4096) if slides else None
         return ModelConfig(
             architecture=arch,
             vocab_size=cfg["vocab_size"],
@@ -151,7 +150,7 @@ class ModelConfig:
             tie_word_embeddings=cfg.get("tie_word_embeddings", False),
             qkv_bias=arch == "Qwen2ForCausalLM",
             rope_scaling=rope,
-            sliding_window=window,
+            sliding_window=cfg.get("sliding_window", 4096) if slides else None,
             torch_dtype=str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32"),
             eos_token_ids=tuple(eos_ids),
             generation_defaults=defaults,
