@@ -231,5 +231,4 @@ class LLM:
             kind = type(messages).__name__
             raise TypeError(f"messages is a list of messages or of conversations, not a {kind}")
         one = bool(messages) and isinstance(messages[0], dict)
-        conversations = [messages] if one else messages
-        return self.generate(conversations, sampling_params, use_tqdm)
+        return self.generate([messages] if one else messages, sampling_params, use_tqdm)
