@@ -13,6 +13,7 @@ time in the Llama one: a case takes ~60 s there, to load, compile and capture gr
 
 import functools
 import json
+import os
 import subprocess
 import sys
 
@@ -57,7 +58,7 @@ def main() -> None:
                 [sys.executable, __file__, shape, dtype, backend],
                 capture_output=True,
                 text=True,
-                timeout=150,
+                timeout=int(os.environ.get("CASE_TIMEOUT", "150")),
             )
             lines = [line for line in done.stdout.splitlines() if line.startswith(shape)]
             for line in done.stdout.splitlines():
