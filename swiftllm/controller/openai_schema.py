@@ -313,10 +313,28 @@ def parse_messages(messages: object, max_len: int, max_chars: int) -> list[dict[
             # the strings inside tool_calls (its arguments) too: the template may write them in the prompt
             if not (is_kind and is_text(json.dumps(value, ensure_ascii=False, default=str))):
                 raise ApiError(f"message {key} must be {MESSAGE_EXTRAS[key]} (UTF-8)", "messages")
+        if "tool_calls" in extras:
+            extras["tool_calls"] = [parse_tool_call(call) for call in extras["tool_calls"]]
         parsed.append({"role": role, "content": content, **extras})
     num_chars = sum(len(message["role"]) + len(message["content"]) for message in parsed)
     check_fits(num_chars, max_chars, f"messages of {num_chars} characters", max_len, "messages")
     return parsed
+
+
+def parse_tool_call(call: dict[str, Any]) -> dict[str, Any]:
+    """A tool call with its function's `arguments`, a JSON string in OpenAI's API, read into the value
+    chat templates expect (they write `arguments | tojson`, which quotes a string), as vLLM reads it: an
+    empty string is {}; a string that is not JSON, or whose value is not UTF-8 text (an escaped lone
+    surrogate) or nests too deeply to write back, is a 400. A call without such a string is left as sent."""
+    function = call.get("function")
+    if not (isinstance(function, dict) and isinstance(function.get("arguments"), str)):
+        return call
+    try:
+        arguments = json.loads(function["arguments"] or "{}")
+        json.dumps(arguments, ensure_ascii=False).encode()  # UnicodeEncodeError is a ValueError
+    except (ValueError, RecursionError):
+        raise ApiError("a tool call's function arguments must be JSON text", "messages") from None
+    return {**call, "function": {**function, "arguments": arguments}}
 
 
 def is_text_part(part: object) -> bool:

@@ -130,7 +130,56 @@ def test_name_tool_calls_and_tool_call_id_reach_the_chat_template(tmp_path: Path
     assert rendered == expected
     # a null content beside tool calls is empty text, as before
     calls_only = {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]}
-    assert parse_messages([calls_only], 64, 1000) == [{**calls_only, "content": ""}]
+    assert parse_messages([calls_only], 64, 1000)[0]["content"] == ""
+
+
+def test_a_tool_calls_arguments_reach_the_template_as_the_object_they_hold(tmp_path: Path) -> None:
+    """OpenAI sends a call's arguments as a JSON string; chat templates expect the object (HF's docs, and
+    vLLM reads the string into it), writing `arguments | tojson`: the string came out quoted. The oracle:
+    HF's apply_chat_template given the object itself."""
+    from transformers import AutoTokenizer
+
+    smol = ensure_default_model()
+    shutil.copy(smol / "tokenizer.json", tmp_path / "tokenizer.json")
+    config = json.loads((smol / "tokenizer_config.json").read_text())
+    config["chat_template"] = (
+        "{% for m in messages %}{% for call in m.tool_calls or [] %}"
+        "{{ call.function.name }}({{ call.function.arguments | tojson }}){% endfor %}|{% endfor %}"
+    )
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
+    empty = {"id": "call_2", "type": "function", "function": {"name": "now", "arguments": ""}}
+    as_object = {"id": "call_3", "function": {"name": "add", "arguments": {"a": 1}}}
+    sent = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL, empty, as_object]},
+    ]
+    before = json.dumps(sent)
+    parsed = parse_messages(sent, 64, 1000)
+    assert json.dumps(sent) == before  # the caller's messages are left as they were
+    calls = parsed[1]["tool_calls"]
+    assert [call["function"]["arguments"] for call in calls] == [{"city": "Paris"}, {}, {"a": 1}]
+    assert calls[0]["id"] == "call_1" and calls[0]["function"]["name"] == "get_weather"
+    rendered = Tokenizer(tmp_path).render_chat(parsed)
+    assert rendered == '|get_weather({"city": "Paris"})now({})add({"a": 1})|'
+    oracle = json.loads(before)
+    for call, arguments in zip(oracle[1]["tool_calls"], ({"city": "Paris"}, {}, {"a": 1})):
+        call["function"]["arguments"] = arguments
+    expected = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template(oracle, tokenize=False)
+    assert rendered == expected
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    ['{"city": ', "Paris", '{"x": NaN', '{"x": "\\ud800"}', "[" * 100_000, "[" * 990 + "]" * 990],
+)
+def test_tool_call_arguments_that_are_not_json_text_are_a_400(arguments: str) -> None:
+    """Not JSON, a lone surrogate escaped in it (it would reach the tokenizer), or nested deeper than
+    Python writes back (990 levels parsed and then could not be written: a 500 before this check)."""
+    call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": arguments}}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    with pytest.raises(ApiError, match="arguments must be JSON text") as refused:
+        parse({"messages": [message]}, True)
+    assert refused.value.param == "messages" and refused.value.status == 400
 
 
 def test_messages_without_those_fields_keep_role_and_content_alone() -> None:

@@ -248,6 +248,21 @@ BAD_REQUESTS = [
     ("completions", {"model": "nope"}, 404, "model"),
     ("chat/completions", {"messages": []}, 400, "messages"),
     ("chat/completions", {"messages": [{"content": "hi"}]}, 400, "messages"),
+    # session 70: a tool call's arguments are read as JSON, so one that is not is refused
+    (
+        "chat/completions",
+        {
+            "messages": [
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [{"function": {"arguments": "{"}}],
+                }
+            ]
+        },
+        400,
+        "messages",
+    ),
     (
         "chat/completions",
         {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
