@@ -107,10 +107,8 @@ def unpack_map(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict[
 
 
 def encode_request(op: str, request_id: int, epoch: int | None = None, **op_fields: Any) -> bytes:
-    message = {"op": op, "id": request_id}
-    if epoch is not None:  # only a hello may go without
-        message["epoch"] = epoch
-    return pack({**message, **op_fields})
+    epoch_field = {} if epoch is None else {"epoch": epoch}  # only a hello may go without
+    return pack({"op": op, "id": request_id, **epoch_field, **op_fields})
 
 
 def decode_request(data: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> messages.Request:
