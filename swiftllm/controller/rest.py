@@ -111,6 +111,51 @@ def decompress(body: bytes, encoding: str) -> bytes:
     raise ApiError(f"the body holds more than {MAX_MEMBERS} {encoding} members", None, 413)
 
 
+async def read_object(request: web.Request) -> dict[str, Any]:
+    """The body, decompressed, as a JSON object: a body that is not what its Content-Encoding
+    says, not JSON (NaN and Infinity are not), or not an object is a 400."""
+    try:
+        raw_body = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+    except web.HTTPException:
+        raise  # too large: 413
+    except asyncio.TimeoutError:  # TimeoutError from Python 3.11; on 3.10 a class of its own
+        raise ApiError(f"the body did not arrive within {BODY_TIMEOUT:g} s", None, 408) from None
+    except Exception as error:
+        raise ApiError(f"cannot read the request body: {error}") from None
+    encoding = request.headers.get("Content-Encoding", "identity").lower()
+    if encoding != "identity":
+        raw_body = decompress(raw_body, encoding)
+    try:
+        body = json.loads(raw_body, parse_constant=reject_constant)
+    except (ValueError, RecursionError) as error:
+        raise ApiError(f"malformed JSON body: {error}") from None
+    if not isinstance(body, dict):
+        raise ApiError("the request body must be a JSON object")
+    return body
+
+
+async def output_batches(queue: asyncio.Queue, unfinished: int) -> AsyncIterator[list[Output]]:
+    """The request's outputs until each of its `unfinished` choices has finished, each time all
+    that are queued: a stream that fell behind the engine catches up in one write instead of one
+    per token."""
+    while unfinished:
+        items = [await queue.get()]
+        while not queue.empty():
+            items.append(queue.get_nowait())
+        batch: list[Output] = []
+        for item in items:
+            if isinstance(item, Exception):
+                if batch:
+                    yield batch  # what came before the error goes out first
+                if isinstance(item, ValueError):  # the engine refused the request's values
+                    raise ApiError(str(item))
+                raise item  # an EngineError or RequestFailed (error_of)
+            if item.finish_reason is not None:
+                unfinished -= 1
+            batch.append(item)
+        yield batch
+
+
 class RestServer:
     def __init__(
         self,
@@ -197,34 +242,9 @@ class RestServer:
         body = generate_latest(self.async_engine.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    @staticmethod
-    async def read_object(request: web.Request) -> dict[str, Any]:
-        """The body, decompressed, as a JSON object: a body that is not what its Content-Encoding
-        says, not JSON (NaN and Infinity are not), or not an object is a 400."""
-        try:
-            raw_body = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
-        except web.HTTPException:
-            raise  # too large: 413
-        except asyncio.TimeoutError:  # TimeoutError from Python 3.11; on 3.10 a class of its own
-            raise ApiError(
-                f"the body did not arrive within {BODY_TIMEOUT:g} s", None, 408
-            ) from None
-        except Exception as error:
-            raise ApiError(f"cannot read the request body: {error}") from None
-        encoding = request.headers.get("Content-Encoding", "identity").lower()
-        if encoding != "identity":
-            raw_body = decompress(raw_body, encoding)
-        try:
-            body = json.loads(raw_body, parse_constant=reject_constant)
-        except (ValueError, RecursionError) as error:
-            raise ApiError(f"malformed JSON body: {error}") from None
-        if not isinstance(body, dict):
-            raise ApiError("the request body must be a JSON object")
-        return body
-
     async def tokenize(self, request: web.Request) -> web.Response:
         """vLLM's: {model, prompt | messages} -> {count, max_model_len, tokens}."""
-        body = await self.read_object(request)
+        body = await read_object(request)
         check_model(read_field(body, "model"), self.model_names)
         add_special_tokens = add_special_tokens_for(body, "messages" in body)
         if "messages" in body:
@@ -243,7 +263,7 @@ class RestServer:
 
     async def detokenize(self, request: web.Request) -> web.Response:
         """vLLM's: {model, tokens} -> {prompt}."""
-        body = await self.read_object(request)
+        body = await read_object(request)
         check_model(read_field(body, "model"), self.model_names)
         tokens = body.get("tokens")
         well_formed = isinstance(tokens, list) and all(type(token) is int for token in tokens)
@@ -260,7 +280,7 @@ class RestServer:
         """Completions and chat: parse, tokenize, submit an engine request per choice (n per prompt),
         answer. The n choices of a prompt are n sequences with the same prompt: prefix caching, where
         the engine has it, shares the prompt's blocks; usage counts each prompt once."""
-        body = await self.read_object(request)
+        body = await read_object(request)
         spec = parse_request(body, chat, self.model_names, self.max_len, self.max_chars)
         add_special_tokens = add_special_tokens_for(body, chat)  # a text prompt's BOS and the like
         if chat:
@@ -327,35 +347,13 @@ class RestServer:
             return prompt
         return await self.in_pool(len(prompt), partial(self.tokenizer.decode, prompt))
 
-    @staticmethod
-    async def output_batches(queue: asyncio.Queue, unfinished: int) -> AsyncIterator[list[Output]]:
-        """The request's outputs until each of its `unfinished` choices has finished, each time all
-        that are queued: a stream that fell behind the engine catches up in one write instead of one
-        per token."""
-        while unfinished:
-            items = [await queue.get()]
-            while not queue.empty():
-                items.append(queue.get_nowait())
-            batch: list[Output] = []
-            for item in items:
-                if isinstance(item, Exception):
-                    if batch:
-                        yield batch  # what came before the error goes out first
-                    if isinstance(item, ValueError):  # the engine refused the request's values
-                        raise ApiError(str(item))
-                    raise item  # an EngineError or RequestFailed (error_of)
-                if item.finish_reason is not None:
-                    unfinished -= 1
-                batch.append(item)
-            yield batch
-
     async def whole_response(
         self, spec: GenerateRequest, queue: asyncio.Queue, echoes: list[str], prompt_tokens: int
     ) -> dict[str, Any]:
         """The body of a response that is not streamed: every choice's outputs, concatenated, each
         after its echo."""
         merged: dict[int, Output] = {}  # choice index -> its outputs so far, as one
-        async for batch in self.output_batches(queue, len(echoes)):
+        async for batch in output_batches(queue, len(echoes)):
             for output in batch:
                 earlier = merged.get(output.index)
                 merged[output.index] = output if earlier is None else earlier.followed_by(output)
@@ -403,7 +401,7 @@ class RestServer:
             ]
             if openings:
                 await response.write(b"".join(openings))
-            async for batch in self.output_batches(queue, len(echoes)):
+            async for batch in output_batches(queue, len(echoes)):
                 events: list[bytes] = []
                 for output in batch:
                     latest[output.index] = output
