@@ -202,7 +202,7 @@ class Engine:
                 continue
             try:
                 if seq.params.logprobs is not None and len(result.logprobs):
-                    seq.logprobs.append(self.token_logprobs(result, row, seq.params.logprobs))
+                    seq.logprobs.append(token_logprobs(result, row, seq.params.logprobs))
                 self.detokenize(seq, tokens[row])
             except Exception as error:  # one sequence's bad data must not end the engine
                 log.exception("postprocessing sequence %d failed", seq.seq_id)
@@ -216,20 +216,6 @@ class Engine:
         # finish reason changes
         self.scheduler.finish(seq, "error")
         seq.finish_reason = "error"
-
-    @staticmethod
-    def token_logprobs(result: StepResult, row: int, num_top: int) -> TokenLogprobs:
-        """The chosen token's logprob and the top `num_top` (none when no row of the step asked for any).
-        A value that is not finite (NaN from a broken model, or a worker's own) raises ValueError: the
-        request fails alone, since JSON has no NaN (REST sent a bare NaN that strict parsers refuse)."""
-        top: list[tuple[int, float]] = []
-        if num_top > 0 and result.top_ids.size:
-            top_ids = result.top_ids[row, :num_top].tolist()
-            top = list(zip(top_ids, result.top_logprobs[row, :num_top].tolist()))
-        logprob = float(result.logprobs[row])
-        if not all(math.isfinite(value) for value in [logprob, *(value for _, value in top)]):
-            raise ValueError(f"the model's logprobs are not finite: {logprob} and top {top!s:.200}")
-        return TokenLogprobs(logprob, top)
 
     def detokenize(self, seq: Sequence, token: int) -> None:
         """Append the token's text; a stop string in the new text ends the sequence there."""
@@ -261,3 +247,17 @@ class Engine:
         self.scheduler.finish(seq, "stop")
         # the stop string ended it, also when this token reached max_tokens too (finished "length" already)
         seq.finish_reason = "stop"
+
+
+def token_logprobs(result: StepResult, row: int, num_top: int) -> TokenLogprobs:
+    """The chosen token's logprob and the top `num_top` (none when no row of the step asked for any).
+    A value that is not finite (NaN from a broken model, or a worker's own) raises ValueError: the
+    request fails alone, since JSON has no NaN (REST sent a bare NaN that strict parsers refuse)."""
+    top: list[tuple[int, float]] = []
+    if num_top > 0 and result.top_ids.size:
+        top_ids = result.top_ids[row, :num_top].tolist()
+        top = list(zip(top_ids, result.top_logprobs[row, :num_top].tolist()))
+    logprob = float(result.logprobs[row])
+    if not all(math.isfinite(value) for value in [logprob, *(value for _, value in top)]):
+        raise ValueError(f"the model's logprobs are not finite: {logprob} and top {top!s:.200}")
+    return TokenLogprobs(logprob, top)
