@@ -105,6 +105,16 @@ class BlockPool:
                 del self.evictable[block_id]
             self.refs[block_id] += 1
 
+    def move(self, block_ids: Sequence[int], destination: "BlockPool") -> list[BlockCopy] | None:
+        """Re-home blocks of this pool to `destination`: the copies to make, or None if it is
+        full. A block shared with other sequences is copied and keeps serving them: the copy belongs
+        to the moved sequence alone."""
+        if len(block_ids) > destination.num_free:
+            return None
+        new_ids = destination.allocate(len(block_ids))
+        self.free(block_ids)
+        return [BlockCopy(old, new) for old, new in zip(block_ids, new_ids)]
+
 
 class BlockManager:
     def __init__(self, block_size: int, num_gpu_blocks: int, num_cpu_blocks: int) -> None:
@@ -127,16 +137,3 @@ class BlockManager:
         """Forget every cached block (vLLM's name). Only once no sequence holds a GPU block (Engine.reset,
         every sequence aborted): a fresh pool, every block free, the digests dropped."""
         self.gpu = BlockPool(self.gpu.num_blocks)
-
-    @staticmethod
-    def move(
-        block_ids: Sequence[int], source: BlockPool, destination: BlockPool
-    ) -> list[BlockCopy] | None:
-        """Re-home blocks from one pool to the other: the copies to make, or None if destination
-        is full. A block shared with other sequences is copied and keeps serving them: the copy
-        belongs to the moved sequence alone."""
-        if len(block_ids) > destination.num_free:
-            return None
-        new_ids = destination.allocate(len(block_ids))
-        source.free(block_ids)
-        return [BlockCopy(old, new) for old, new in zip(block_ids, new_ids)]

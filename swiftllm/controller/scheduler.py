@@ -377,7 +377,7 @@ class Scheduler:
             # room for its next token too, unless it holds the whole cache (it was shared)
             if manager.gpu.num_free < min(len(seq.blocks) + 1, manager.gpu.num_blocks):
                 break
-            copies = manager.move(seq.blocks, manager.cpu, manager.gpu)
+            copies = manager.cpu.move(seq.blocks, manager.gpu)
             batch.swap_in += copies
             seq.blocks = block_array(copy.destination for copy in copies)
             seq.status = Status.RUNNING
@@ -416,7 +416,7 @@ class Scheduler:
         self.counters["preemptions"] += 1
         self.running.remove(seq)
         manager = self.block_manager
-        copies = manager.move(seq.blocks, manager.gpu, manager.cpu) if seq.num_cached else None
+        copies = manager.gpu.move(seq.blocks, manager.cpu) if seq.num_cached else None
         if copies is not None:
             batch.swap_out += copies
             seq.blocks = block_array(copy.destination for copy in copies)
