@@ -64,8 +64,12 @@ BODY_TIMEOUT = 60.0
 OPEN_ROUTES = ("/health", "/metrics", "/version")
 # The AppRunner options of every server of this app (launch_cmd.serve, the tests'): a client that
 # disconnects cancels its handler, which aborts its requests; bodies are decompressed by read_object,
-# whose errors are OpenAI-style (aiohttp's parser answered an encoding it lacks, br or zstd, in plain text)
-RUNNER_OPTIONS = {"handler_cancellation": True, "auto_decompress": False}
+# whose errors are OpenAI-style (aiohttp's parser answered an encoding it lacks, br or zstd, in plain text);
+# a connection idle for 60 s is closed: one that has not sent a whole request (its headers stopped half-way,
+# or never began: aiohttp 3.14 runs this timer from the connection's start, and has no header timeout of its
+# own; its default is an hour) as well as one kept alive between requests (HTTP clients close theirs sooner:
+# httpx after 5 s, aiohttp's client after 15), never one whose request is being served
+RUNNER_OPTIONS = {"handler_cancellation": True, "auto_decompress": False, "keepalive_timeout": 60.0}
 
 
 def reject_constant(name: str) -> None:

@@ -36,17 +36,27 @@ class InProcessServer:
         self.async_engine = AsyncEngine(self.llm.engine, self.loop)
         self.runners: list[web.AppRunner] = []
         self.rests: list[RestServer] = []
-        model = str(self.llm.config.model)
         for api_key in self.api_keys:
-            rest = RestServer(self.async_engine, self.llm.engine.tokenizer, "m", model, api_key)
-            runner = web.AppRunner(rest.app, **RUNNER_OPTIONS, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            self.urls.append(f"http://127.0.0.1:{runner.addresses[0][1]}")
-            self.runners.append(runner)
-            self.rests.append(rest)
+            self.urls.append(await self.serve(api_key, RUNNER_OPTIONS))
         self.ready.set()
+
+    async def serve(self, api_key: str | None, options: dict) -> str:
+        """One more REST server over this engine, with these AppRunner options: its URL."""
+        model = str(self.llm.config.model)
+        rest = RestServer(self.async_engine, self.llm.engine.tokenizer, "m", model, api_key)
+        runner = web.AppRunner(rest.app, **options, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.runners.append(runner)
+        self.rests.append(rest)
+        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    def add_server(self, **options: object) -> str:
+        """A server with RUNNER_OPTIONS changed by `options` (a timeout a test can wait for), on the same
+        engine as the others: its URL. Closed with them."""
+        serving = self.serve(None, {**RUNNER_OPTIONS, **options})
+        return asyncio.run_coroutine_threadsafe(serving, self.loop).result(30)
 
     @property
     def url(self) -> str:

@@ -13,6 +13,7 @@ import http.client
 import json
 import math
 import os
+import socket
 import threading
 import time
 import zlib
@@ -219,6 +220,43 @@ def test_a_body_that_stalls_is_a_408(
         assert "did not arrive within 0.5 s" in answer["error"]["message"]
         assert 0.3 < waited < 10, waited
         connection.close()
+    assert_serves(server)
+
+
+def test_a_connection_idle_without_a_whole_request_is_closed(server: InProcessServer) -> None:
+    """Session 67's known gap: a connection that stopped half-way through its headers, or sent nothing, was
+    held for an hour (aiohttp has no header timeout; its idle timer, run from a connection's start, defaulted
+    to 3,630 s). RUNNER_OPTIONS' keepalive_timeout (60 s) now closes it; here a server over the same engine
+    with 1 s. A stream served for longer than that is not cut, the kept-alive connection serves its next
+    request, and it is closed once idle for that long."""
+    assert rest.RUNNER_OPTIONS["keepalive_timeout"] <= rest.BODY_TIMEOUT  # not aiohttp's hour
+    address = urlparse(server.add_server(keepalive_timeout=1.0))
+    for sent in (b"", b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Ty"):
+        with socket.create_connection((address.hostname, address.port), timeout=30) as stalled:
+            stalled.sendall(sent)
+            started = time.monotonic()
+            assert stalled.recv(1024) == b""  # closed by the server, with nothing said
+            waited = time.monotonic() - started
+        assert 0.5 < waited < 10, (sent, waited)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    stream = {**COMPLETION, "max_tokens": 400, "ignore_eos": True, "stream": True}
+    for body in (stream, COMPLETION):
+        started = time.monotonic()
+        headers = {"Content-Type": "application/json"}
+        connection.request("POST", "/v1/completions", json.dumps(body), headers)
+        response = connection.getresponse()
+        text = response.read().decode()
+        assert response.status == 200, text
+        if body is stream:
+            assert text.rstrip().endswith("data: [DONE]"), text[-300:]
+            assert time.monotonic() - started > 1.5  # served for longer than the idle time
+        else:
+            assert json.loads(text)["choices"][0]["finish_reason"] == "length"
+    assert connection.sock is not None
+    started = time.monotonic()
+    assert connection.sock.recv(1024) == b""  # then idle: closed
+    assert 0.5 < time.monotonic() - started < 10
+    connection.close()
     assert_serves(server)
 
 
