@@ -227,19 +227,19 @@ def test_a_connection_idle_without_a_whole_request_is_closed(server: InProcessSe
     """Session 67's known gap: a connection that stopped half-way through its headers, or sent nothing, was
     held for an hour (aiohttp has no header timeout; its idle timer, run from a connection's start, defaulted
     to 3,630 s). RUNNER_OPTIONS' keepalive_timeout (60 s) now closes it; here a server over the same engine
-    with 1 s. A stream served for longer than that is not cut, the kept-alive connection serves its next
+    with 0.5 s. A stream served for longer than that is not cut, the kept-alive connection serves its next
     request, and it is closed once idle for that long."""
     assert rest.RUNNER_OPTIONS["keepalive_timeout"] <= rest.BODY_TIMEOUT  # not aiohttp's hour
-    address = urlparse(server.add_server(keepalive_timeout=1.0))
+    address = urlparse(server.add_server(keepalive_timeout=0.5))
     for sent in (b"", b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Ty"):
         with socket.create_connection((address.hostname, address.port), timeout=30) as stalled:
             stalled.sendall(sent)
             started = time.monotonic()
             assert stalled.recv(1024) == b""  # closed by the server, with nothing said
             waited = time.monotonic() - started
-        assert 0.5 < waited < 10, (sent, waited)
+        assert 0.25 < waited < 10, (sent, waited)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    stream = {**COMPLETION, "max_tokens": 400, "ignore_eos": True, "stream": True}
+    stream = {**COMPLETION, "max_tokens": 40, "ignore_eos": True, "stream": True}
     for body in (stream, COMPLETION):
         started = time.monotonic()
         headers = {"Content-Type": "application/json"}
@@ -249,13 +249,13 @@ def test_a_connection_idle_without_a_whole_request_is_closed(server: InProcessSe
         assert response.status == 200, text
         if body is stream:
             assert text.rstrip().endswith("data: [DONE]"), text[-300:]
-            assert time.monotonic() - started > 1.5  # served for longer than the idle time
+            assert time.monotonic() - started > 1.0  # served for twice the idle time or more
         else:
             assert json.loads(text)["choices"][0]["finish_reason"] == "length"
     assert connection.sock is not None
     started = time.monotonic()
     assert connection.sock.recv(1024) == b""  # then idle: closed
-    assert 0.5 < time.monotonic() - started < 10
+    assert 0.25 < time.monotonic() - started < 10
     connection.close()
     assert_serves(server)
 
